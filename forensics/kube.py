@@ -1,0 +1,298 @@
+"""Typed decoding of `kubectl get <kind> -A -o json` lists: only the fields the analysis reads.
+
+msgspec skips every field a Struct does not name (managedFields, annotations we do not need, the
+spec's volumes ...) without building Python objects for them, which is what keeps a 150,000-pod
+dump within memory and time. Unknown or wrongly-typed values fail the decode of that one file,
+which the loader records as a load problem.
+
+`LIST_TYPES` maps the v1 layout's kind file names to their list type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class _S(msgspec.Struct, rename="camel", omit_defaults=True):
+    pass
+
+
+class OwnerRef(_S):
+    kind: str = ""
+    name: str = ""
+    uid: str = ""
+    controller: bool | None = None
+
+
+class Meta(_S):
+    name: str = ""
+    namespace: str = ""
+    uid: str = ""
+    creation_timestamp: str | None = None
+    labels: dict[str, str] | None = None
+    owner_references: list[OwnerRef] | None = None
+
+
+class NodeSelectorRequirement(_S):
+    key: str = ""
+    operator: str = ""
+    values: list[str] | None = None
+
+
+class NodeSelectorTerm(_S):
+    match_expressions: list[NodeSelectorRequirement] | None = None
+
+
+class NodeSelector(_S):
+    node_selector_terms: list[NodeSelectorTerm] | None = None
+
+
+class PreferredTerm(_S):
+    weight: int = 0
+    preference: NodeSelectorTerm | None = None
+
+
+class NodeAffinity(_S):
+    required_during_scheduling_ignored_during_execution: NodeSelector | None = None
+    preferred_during_scheduling_ignored_during_execution: list[PreferredTerm] | None = None
+
+
+class Affinity(_S):
+    node_affinity: NodeAffinity | None = None
+
+
+class Probe(_S):
+    failure_threshold: int | None = None
+    period_seconds: int | None = None
+
+
+class Resources(_S):
+    limits: dict[str, str] | None = None
+    requests: dict[str, str] | None = None
+
+
+class Container(_S):
+    name: str = ""
+    image: str = ""
+    command: list[str] | None = None
+    termination_message_policy: str | None = None
+    liveness_probe: Probe | None = None
+    resources: Resources | None = None
+
+
+class Toleration(_S):
+    key: str | None = None
+    value: str | None = None
+
+
+class PodSpec(_S):
+    node_name: str | None = None
+    node_selector: dict[str, str] | None = None
+    affinity: Affinity | None = None
+    containers: list[Container] = msgspec.field(default_factory=list)
+    init_containers: list[Container] | None = None
+
+
+class StateWaiting(_S):
+    reason: str | None = None
+    message: str | None = None
+
+
+class StateRunning(_S):
+    started_at: str | None = None
+
+
+class StateTerminated(_S):
+    exit_code: int | None = None
+    signal: int | None = None
+    reason: str | None = None
+    message: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+class ContainerState(_S):
+    waiting: StateWaiting | None = None
+    running: StateRunning | None = None
+    terminated: StateTerminated | None = None
+
+
+class ContainerStatus(_S):
+    name: str = ""
+    image: str = ""
+    image_i_d: str = msgspec.field(default="", name="imageID")
+    container_i_d: str | None = msgspec.field(default=None, name="containerID")
+    restart_count: int = 0
+    ready: bool = False
+    started: bool | None = None
+    state: ContainerState | None = None
+    last_state: ContainerState | None = None
+
+
+class PodCondition(_S):
+    type: str = ""
+    status: str = ""
+    reason: str | None = None
+    message: str | None = None
+
+
+class PodStatus(_S):
+    phase: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    start_time: str | None = None
+    conditions: list[PodCondition] | None = None
+    container_statuses: list[ContainerStatus] | None = None
+    init_container_statuses: list[ContainerStatus] | None = None
+
+
+class Pod(_S):
+    metadata: Meta = msgspec.field(default_factory=Meta)
+    spec: PodSpec = msgspec.field(default_factory=PodSpec)
+    status: PodStatus = msgspec.field(default_factory=PodStatus)
+
+
+class NodeInfo(_S):
+    architecture: str = ""
+    operating_system: str = ""
+    kernel_version: str = ""
+    os_image: str = ""
+    container_runtime_version: str = ""
+    kubelet_version: str = ""
+
+
+class NodeCondition(_S):
+    type: str = ""
+    status: str = ""
+    reason: str | None = None
+    last_transition_time: str | None = None
+
+
+class NodeStatus(_S):
+    node_info: NodeInfo = msgspec.field(default_factory=NodeInfo)
+    conditions: list[NodeCondition] | None = None
+
+
+class Taint(_S):
+    key: str = ""
+    value: str | None = None
+    effect: str = ""
+
+
+class NodeSpec(_S):
+    unschedulable: bool | None = None
+    taints: list[Taint] | None = None
+    provider_i_d: str | None = msgspec.field(default=None, name="providerID")
+
+
+class Node(_S):
+    metadata: Meta = msgspec.field(default_factory=Meta)
+    spec: NodeSpec = msgspec.field(default_factory=NodeSpec)
+    status: NodeStatus = msgspec.field(default_factory=NodeStatus)
+
+
+class ObjectRef(_S):
+    kind: str | None = None
+    namespace: str | None = None
+    name: str | None = None
+    uid: str | None = None
+    field_path: str | None = None
+
+
+class EventSource(_S):
+    component: str | None = None
+    host: str | None = None
+
+
+class EventSeries(_S):
+    count: int | None = None
+    last_observed_time: str | None = None
+
+
+class Event(_S):
+    """Both shapes: core/v1 (involvedObject, count, first/lastTimestamp, source) and
+    events.k8s.io/v1 (regarding, note, series, eventTime, reportingController)."""
+
+    metadata: Meta = msgspec.field(default_factory=Meta)
+    involved_object: ObjectRef | None = None
+    regarding: ObjectRef | None = None
+    reason: str | None = None
+    message: str | None = None
+    note: str | None = None
+    type: str | None = None
+    count: int | None = None
+    first_timestamp: str | None = None
+    last_timestamp: str | None = None
+    event_time: str | None = None
+    deprecated_count: int | None = None
+    deprecated_first_timestamp: str | None = None
+    deprecated_last_timestamp: str | None = None
+    series: EventSeries | None = None
+    source: EventSource | None = None
+    deprecated_source: EventSource | None = None
+    reporting_component: str | None = None
+    reporting_controller: str | None = None
+    reporting_instance: str | None = None
+
+
+class PodTemplate(_S):
+    spec: PodSpec = msgspec.field(default_factory=PodSpec)
+
+
+class WorkloadSpec(_S):
+    replicas: int | None = None
+    template: PodTemplate | None = None
+    selector: Any = None
+
+
+class JobTemplate(_S):
+    spec: WorkloadSpec | None = None
+
+
+class CronJobSpec(_S):
+    schedule: str | None = None
+    job_template: JobTemplate | None = None
+
+
+class Workload(_S):
+    metadata: Meta = msgspec.field(default_factory=Meta)
+    spec: WorkloadSpec = msgspec.field(default_factory=WorkloadSpec)
+
+
+class CronJob(_S):
+    metadata: Meta = msgspec.field(default_factory=Meta)
+    spec: CronJobSpec = msgspec.field(default_factory=CronJobSpec)
+
+
+def _list(item: type) -> type:
+    return msgspec.defstruct(f"{item.__name__}List", [("items", list[item] | None, None)],  # type: ignore[valid-type]
+                             rename="camel")
+
+
+PodList = _list(Pod)
+NodeList = _list(Node)
+EventList = _list(Event)
+WorkloadList = _list(Workload)
+CronJobList = _list(CronJob)
+
+LIST_TYPES: dict[str, type] = {
+    "pods": PodList,
+    "nodes": NodeList,
+    "events": EventList,
+    "deployments": WorkloadList,
+    "replicasets": WorkloadList,
+    "daemonsets": WorkloadList,
+    "statefulsets": WorkloadList,
+    "jobs": WorkloadList,
+    "cronjobs": CronJobList,
+}
+
+_DECODERS = {k: msgspec.json.Decoder(t) for k, t in LIST_TYPES.items()}
+
+
+def decode_list(kind: str, data: bytes) -> list[Any]:
+    """Decode one kind file into its typed items. Raises msgspec.DecodeError / ValidationError."""
+    out = _DECODERS[kind].decode(data)
+    return out.items or []
