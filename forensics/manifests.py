@@ -549,12 +549,18 @@ def _buildx_all(doc: dict[str, Any], config: Any, configs: Any) -> ImageInspecti
             _fill_config(insp, plat, created)
             _config_as_platform(insp, None, insp.media_type)
         return insp
+    # an index with one runnable platform still gets `image` as a plain config, not a map
+    looks_like_config = "architecture" in image or "rootfs" in image
     by_platform: dict[Platform, str | None] = {}
-    for cfg in image.values():
+    for cfg in [image] if looks_like_config else image.values():
         if isinstance(cfg, dict):
             plat, created = _config_platform(cfg)
             if plat is not None:
                 by_platform[plat] = created
+    unmatched = set(by_platform) - {e.platform for e in insp.platforms}
+    if unmatched:
+        names = ", ".join(sorted(str(p) for p in unmatched))
+        insp.warnings.append(f"buildx image config for {names} matches no platform of the index")
     insp.platforms = [
         PlatformEntry(
             e.platform, e.digest, e.media_type, e.os_version, e.created or by_platform.get(e.platform)

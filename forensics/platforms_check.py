@@ -1,28 +1,20 @@
 """Load one image inspection from disk and say which required platforms it cannot serve.
 
 Used by `forensics platforms IMAGE_INSPECTION --require linux/amd64,linux/arm64`. The path is
-either a manifest file or a dump's `images/<slug>/` folder:
+either a manifest file or a dump's `images/<slug>/` folder; the names inside that folder come from
+`forensics.layout` (manifest.json, config.json, configs/<digest>.json).
 
-    images/<slug>/ref.txt              the image reference (not read here)
-    images/<slug>/manifest.json        raw tool output (manifest, index, or a wrapper of one)
-    images/<slug>/config.json          config blob when manifest.json is a single manifest
-    images/<slug>/configs/<digest>.json  configs of an index's platform manifests
-
-Files are dump content: only regular files are read, each with a size cap, never followed into
-FIFOs or devices.
+Files are dump content: only regular files are read, each with a size cap, never FIFOs or devices.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from forensics import layout
 from forensics.arch import Platform, can_run, normalize_platform
 from forensics.errors import ManifestError, UnusableInput
 from forensics.manifests import ImageInspection, parse_inspection
-
-MANIFEST_FILE = "manifest.json"
-CONFIG_FILE = "config.json"
-CONFIGS_DIR = "configs"
 
 _MAX_FILE = 16 * 1024 * 1024
 _MAX_CONFIGS = 256
@@ -46,30 +38,35 @@ def load_inspection_path(path: Path) -> ImageInspection:
     """Parse a manifest file, or an `images/<slug>/` folder with its config(s).
 
     Raises UnusableInput when the path is neither a file nor a folder, ManifestError when the
-    manifest is unreadable or unrecognisable. A bad config only adds a warning.
+    manifest is missing, unreadable or unrecognisable. A bad config only adds a warning.
     """
     path = Path(path)
     if path.is_file():
         return parse_inspection(_read_capped(path))
     if not path.is_dir():
         raise UnusableInput(f"{path}: no such manifest file or image folder")
-    manifest_path = path / MANIFEST_FILE
+    root, slug = path.parent.parent, path.name
+    manifest_path = root / layout.image_file(slug, "manifest.json")
     if not manifest_path.exists():
-        raise ManifestError(f"{path.name}: folder has no {MANIFEST_FILE}")
+        raise ManifestError(f"{slug}: image folder has no manifest.json")
     manifest = _read_capped(manifest_path)
     notes: list[str] = []
     config: bytes | None = None
-    if (path / CONFIG_FILE).exists():
+    config_path = root / layout.image_file(slug, "config.json")
+    if config_path.exists():
         try:
-            config = _read_capped(path / CONFIG_FILE)
+            config = _read_capped(config_path)
         except ManifestError as exc:
             notes.append(f"config ignored: {exc}")
     configs: dict[str, bytes] = {}
-    configs_dir = path / CONFIGS_DIR
+    configs_dir = root / layout.image_file(slug, "configs")
     if configs_dir.is_dir():
-        for child in sorted(configs_dir.glob("*.json"))[:_MAX_CONFIGS]:
+        for child in sorted(configs_dir.iterdir())[:_MAX_CONFIGS]:
+            member = layout.classify(f"{layout.IMAGES}/{slug}/configs/{child.name}")
+            if member is None or member.role != layout.ROLE_IMAGE_CHILD_CONFIG:
+                continue
             try:
-                configs[child.stem] = _read_capped(child)
+                configs[member.digest] = _read_capped(child)
             except ManifestError as exc:
                 notes.append(f"config ignored: {exc}")
     insp = parse_inspection(manifest, config=config, configs=configs or None)
