@@ -10,6 +10,8 @@ import hashlib
 import json
 import os
 import random
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -578,3 +580,85 @@ def test_load_skips_fifo_config(tmp_path: Path) -> None:
     insp = load_inspection_path(d)
     assert any("not a regular file" in w for w in insp.warnings)
     assert insp.digest == "sha256:" + hashlib.sha256(read("containers-image/v2s2.manifest.json")).hexdigest()
+
+
+# -- the real skopeo on an OCI layout ------------------------------------------------------------
+
+
+def _write_layout(root: Path) -> None:
+    """An OCI layout with a BuildKit-shaped index: linux/amd64, linux/arm64, one attestation entry."""
+    blobs = root / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+
+    def blob(data: bytes) -> dict[str, object]:
+        digest = hashlib.sha256(data).hexdigest()
+        (blobs / digest).write_bytes(data)
+        return {"digest": "sha256:" + digest, "size": len(data)}
+
+    layer = blob(b"\0" * 1024)  # an empty tar archive
+    entries: list[dict[str, object]] = []
+    for arch in ("amd64", "arm64"):
+        config = blob(
+            json.dumps(
+                {
+                    "architecture": arch,
+                    "os": "linux",
+                    "created": "2024-01-01T00:00:00Z",
+                    "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]},
+                    "config": {},
+                }
+            ).encode()
+        )
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", **layer}],
+        }
+        entries.append(
+            {
+                "mediaType": OCI_MANIFEST,
+                **blob(json.dumps(manifest).encode()),
+                "platform": {"architecture": arch, "os": "linux"},
+            }
+        )
+    entries.append(
+        {
+            "mediaType": OCI_MANIFEST,
+            **blob(b'{"schemaVersion":2}'),
+            "annotations": {
+                "vnd.docker.reference.digest": entries[0]["digest"],
+                "vnd.docker.reference.type": "attestation-manifest",
+            },
+            "platform": {"architecture": "unknown", "os": "unknown"},
+        }
+    )
+    index = blob(json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}).encode())
+    ref = {"org.opencontainers.image.ref.name": "v1"}
+    top = {"schemaVersion": 2, "manifests": [{"mediaType": OCI_INDEX, **index, "annotations": ref}]}
+    (root / "index.json").write_text(json.dumps(top))
+    (root / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+
+
+def _skopeo(*args: str) -> bytes:
+    return subprocess.run(["skopeo", *args], check=True, capture_output=True, timeout=60).stdout
+
+
+@pytest.mark.registry
+@pytest.mark.skipif(shutil.which("skopeo") is None, reason="needs skopeo")
+def test_real_skopeo_outputs(tmp_path: Path) -> None:
+    layout = tmp_path / "layout"
+    _write_layout(layout)
+    ref = f"oci:{layout}:v1"
+    raw = parse_inspection(_skopeo("inspect", "--raw", ref))
+    summary = parse_inspection(_skopeo("inspect", "--override-arch", "arm64", ref))
+    assert raw.kind == "index" and raw.source_format == "oci-index"
+    assert plats(raw) == {"linux/amd64", "linux/arm64/v8"}
+    assert raw.attestations == 1
+    # skopeo's own digest of the index equals the sha256 we compute from its --raw bytes
+    assert summary.source_format == "skopeo-inspect"
+    assert raw.digest == summary.digest
+    assert plats(summary) == {"linux/arm64/v8"}
+    plat, created = parse_config(_skopeo("inspect", "--config", "--raw", "--override-arch", "arm64", ref))
+    assert plat == Platform("linux", "arm64", "v8") and created == "2024-01-01T00:00:00Z"
+    assert check_required(raw, req("linux/amd64", "linux/arm64", "linux/s390x")) == req("linux/s390x")
