@@ -171,7 +171,7 @@ def _parse(manifest: Any, config: Any, configs: Any) -> ImageInspection:
     if "Digest" in doc and ({"Architecture", "Os", "Layers", "LayersData"} & doc.keys()):
         return _skopeo_inspect(doc, config)
     if "manifests" in doc:
-        insp = _index(doc, configs)
+        insp = _index(doc, _with_config(configs, config))
         _set_digest(insp, doc, raw)
         return insp
     if doc.get("schemaVersion") == 1 or "fsLayers" in doc:
@@ -184,6 +184,14 @@ def _parse(manifest: Any, config: Any, configs: Any) -> ImageInspection:
         return insp
     keys = ", ".join(sorted(str(k) for k in doc)[:8]) or "none"
     raise ManifestError(f"JSON object is not a known image inspection format (keys: {keys})")
+
+
+def _with_config(configs: Any, config: Any) -> Any:
+    """A config.json next to an index (e.g. `skopeo inspect --config`, which picks the host's
+    platform) is matched to an entry by its platform, like a config keyed by its own digest."""
+    if config is None or (configs is not None and not isinstance(configs, dict)):
+        return configs
+    return {**(configs or {}), "config.json": config}
 
 
 def _set_digest(insp: ImageInspection, doc: dict[str, Any], raw: bytes) -> None:
@@ -532,7 +540,7 @@ def _buildx_all(doc: dict[str, Any], config: Any, configs: Any) -> ImageInspecti
     manifest and a map keyed by platform string for an index (buildx util/imagetools/printers.go)."""
     manifest = doc["manifest"]
     if "manifests" in manifest:
-        insp = _index(manifest, configs)
+        insp = _index(manifest, _with_config(configs, config))
     elif "config" in manifest or "layers" in manifest:
         insp = _manifest(manifest, config)
     else:

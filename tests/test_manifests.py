@@ -662,3 +662,16 @@ def test_real_skopeo_outputs(tmp_path: Path) -> None:
     plat, created = parse_config(_skopeo("inspect", "--config", "--raw", "--override-arch", "arm64", ref))
     assert plat == Platform("linux", "arm64", "v8") and created == "2024-01-01T00:00:00Z"
     assert check_required(raw, req("linux/amd64", "linux/arm64", "linux/s390x")) == req("linux/s390x")
+
+
+def test_config_next_to_an_index_is_matched_by_platform() -> None:
+    index = read("regclient/testrepo-v1-index.json")
+    insp = parse_inspection(index, config=read("regclient/testrepo-v1-arm64-config.json"))
+    assert {str(e.platform): e.created for e in insp.platforms}["linux/arm64/v8"] == "2021-01-01T00:00:00Z"
+    other = parse_inspection(index, config=read("containers-image/schema2-config.json"))  # linux/amd64
+    assert {str(e.platform): e.created for e in other.platforms}[
+        "linux/amd64"
+    ] == "2016-09-23T23:20:45.78976459Z"
+    s390x = read("buildx-docs/imagetools-inspect-buildkit-master-format-json-image-s390x.json")
+    stray = parse_inspection(index, config=s390x)
+    assert any("matches no platform" in w for w in stray.warnings)
