@@ -1,0 +1,716 @@
+"""A read-only Kubernetes API server that answers from a dump, for the real `kubectl`.
+
+`forensics serve DUMP` lets an engineer run `kubectl get/describe/logs/cluster-info dump` offline
+against what a customer collected, and it is how the collectors are tested end to end (they run
+against this server with the real kubectl).
+
+What it answers (enough for kubectl 1.32, see /work/shared/TOOLS.md "The real kubectl ..."):
+
+    GET /version /api /apis /api/v1 /apis/<group>/<version>       legacy discovery, with shortNames
+    GET /api/v1/<resource>                                         cluster-wide list
+    GET /api/v1/namespaces/<ns>/<resource>[/<name>]                namespaced list or one object
+    GET /apis/<group>/<version>/[namespaces/<ns>/]<resource>[/<name>]
+    GET /api/v1/namespaces/<ns>/pods/<pod>/log?container=C[&previous=true][&tailLines=N][&limitBytes=N]
+
+Errors are real `Status` objects (404 NotFound, 400 BadRequest, 403 Forbidden, 405). A request for
+a Table (`Accept: ...;as=Table`) gets a Table for pods, nodes and deployments and the plain list for
+the rest; kubectl falls back to NAME/AGE columns for a plain list. Namespaces are derived from the
+namespaces the objects live in. Nothing is ever written; the server binds 127.0.0.1 only.
+
+Tests can make chosen resources fail: `forbid` (or `FORENSICS_SERVE_FORBID=pods,cronjobs`) answers
+403 for them, and `slow` (or `FORENSICS_SERVE_SLOW=cronjobs=5,log=1`) delays answers by seconds
+(`log` names the pod log subresource).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tarfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from forensics import layout
+from forensics.errors import UnusableInput
+
+__all__ = ["DumpAPI", "make_server", "serve", "write_kubeconfig"]
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One API resource the server knows; `kind_file` names the dump file holding its objects."""
+
+    name: str
+    kind: str
+    group: str
+    version: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    kind_file: str | None = None
+
+    @property
+    def group_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+
+RESOURCES: tuple[Resource, ...] = (
+    Resource("nodes", "Node", "", "v1", False, ("no",), "nodes"),
+    Resource("namespaces", "Namespace", "", "v1", False, ("ns",)),
+    Resource("pods", "Pod", "", "v1", True, ("po",), "pods"),
+    Resource("events", "Event", "", "v1", True, ("ev",), "events"),
+    # asked by `kubectl cluster-info dump`; a dump never holds them, so they list empty
+    Resource("services", "Service", "", "v1", True, ("svc",)),
+    Resource("replicationcontrollers", "ReplicationController", "", "v1", True, ("rc",)),
+    Resource("deployments", "Deployment", "apps", "v1", True, ("deploy",), "deployments"),
+    Resource("replicasets", "ReplicaSet", "apps", "v1", True, ("rs",), "replicasets"),
+    Resource("daemonsets", "DaemonSet", "apps", "v1", True, ("ds",), "daemonsets"),
+    Resource("statefulsets", "StatefulSet", "apps", "v1", True, ("sts",), "statefulsets"),
+    Resource("jobs", "Job", "batch", "v1", True, (), "jobs"),
+    Resource("cronjobs", "CronJob", "batch", "v1", True, ("cj",), "cronjobs"),
+    Resource("events", "Event", "events.k8s.io", "v1", True, ("ev",), "events"),
+)
+
+_VERBS = ["get", "list"]
+_TABLE_KINDS = {"pods", "nodes", "deployments"}
+
+
+class ApiError(Exception):
+    """An answer that is a Kubernetes `Status` failure rather than an object."""
+
+    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.code, self.reason, self.message, self.details = code, reason, message, details
+
+    def status(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                                "message": self.message, "reason": self.reason, "code": self.code}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+def _not_found(resource: Resource, name: str) -> ApiError:
+    return ApiError(404, "NotFound", f'{resource.name} "{name}" not found',
+                    {"name": name, "kind": resource.name})
+
+
+# --- reading the dump ---------------------------------------------------------------------------
+
+
+class _Reader:
+    """Names and bytes of a dump directory or tarball, root-relative (a single top folder is stripped).
+
+    Stands in until `forensics.source.open_source` is available; it has the same `.names()` /
+    `.read()` surface.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.problems: list[str] = []
+        self._files: dict[str, bytes] = {}
+        if path.is_dir():
+            names = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
+            self._root: Path | None = path
+        elif path.is_file():
+            self._root = None
+            try:
+                with tarfile.open(path, "r:*") as tar:
+                    for member in tar:
+                        if member.isfile():
+                            f = tar.extractfile(member)
+                            if f is not None:
+                                self._files[member.name.lstrip("./")] = f.read()
+            except (tarfile.TarError, OSError) as exc:
+                raise UnusableInput(f"{path}: not a dump directory or tar archive ({exc})") from exc
+            names = list(self._files)
+        else:
+            raise UnusableInput(f"{path}: no such dump")
+        tops = {n.split("/", 1)[0] for n in names}
+        self._prefix = ""
+        if len(tops) == 1 and not any(n == next(iter(tops)) for n in names):
+            top = next(iter(tops))
+            if top not in layout.ROOT_ENTRIES:
+                self._prefix = top + "/"
+        self._names = sorted(n[len(self._prefix):] for n in names if n.startswith(self._prefix))
+
+    def names(self) -> list[str]:
+        return list(self._names)
+
+    def read(self, name: str) -> bytes | None:
+        full = self._prefix + name
+        if self._root is None:
+            return self._files.get(full)
+        try:
+            return (self._root / full).read_bytes()
+        except OSError:
+            return None
+
+
+def _open(path: Path) -> Any:
+    try:
+        from forensics.source import open_source  # type: ignore[attr-defined]
+    except ImportError:
+        return _Reader(path)
+    return open_source(path)
+
+
+# --- the API model ------------------------------------------------------------------------------
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _dig(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def _parse_field_selector(text: str) -> list[tuple[str, str, str]]:
+    out = []
+    for term in filter(None, (t.strip() for t in text.split(","))):
+        for op in ("!=", "==", "="):
+            if op in term:
+                key, value = term.split(op, 1)
+                out.append((key.strip(), "!=" if op == "!=" else "=", value.strip()))
+                break
+        else:
+            raise ApiError(400, "BadRequest", f'unable to parse requirement: invalid field selector "{term}"')
+    return out
+
+
+def _field_matches(obj: dict[str, Any], terms: list[tuple[str, str, str]]) -> bool:
+    for key, op, value in terms:
+        got = _dig(obj, key)
+        got_s = "" if got is None else str(got)
+        if (got_s == value) != (op == "="):
+            return False
+    return True
+
+
+_SET_RE = re.compile(r"^\s*([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
+
+
+def _split_label_selector(text: str) -> list[str]:
+    terms, depth, cur = [], 0, ""
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            terms.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    terms.append(cur)
+    return [t.strip() for t in terms if t.strip()]
+
+
+def _label_matches(labels: dict[str, str], selector: str) -> bool:
+    for term in _split_label_selector(selector):
+        m = _SET_RE.match(term)
+        if m:
+            values = {v.strip() for v in m.group(3).split(",")}
+            present = labels.get(m.group(1))
+            if m.group(2) == "in" and present not in values:
+                return False
+            if m.group(2) == "notin" and present in values:
+                return False
+            continue
+        for op in ("!=", "==", "="):
+            if op in term:
+                key, value = (s.strip() for s in term.split(op, 1))
+                if (labels.get(key) == value) != (op != "!="):
+                    return False
+                break
+        else:
+            if term.startswith("!"):
+                if term[1:].strip() in labels:
+                    return False
+            elif term not in labels:
+                return False
+    return True
+
+
+def _to_events_v1(ev: dict[str, Any]) -> dict[str, Any]:
+    """A core/v1 Event as events.k8s.io/v1 reads it back (the API server converts the same way)."""
+    source = ev.get("source") or {}
+    out: dict[str, Any] = {
+        "apiVersion": "events.k8s.io/v1",
+        "kind": "Event",
+        "metadata": ev.get("metadata", {}),
+        "eventTime": ev.get("eventTime"),
+        "reason": ev.get("reason"),
+        "regarding": ev.get("involvedObject"),
+        "note": ev.get("message"),
+        "type": ev.get("type"),
+        "action": ev.get("action"),
+        "reportingController": ev.get("reportingComponent") or source.get("component"),
+        "reportingInstance": ev.get("reportingInstance") or source.get("host"),
+        "deprecatedSource": source,
+        "deprecatedFirstTimestamp": ev.get("firstTimestamp"),
+        "deprecatedLastTimestamp": ev.get("lastTimestamp"),
+        "deprecatedCount": ev.get("count"),
+    }
+    if ev.get("series"):
+        out["series"] = ev["series"]
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _age(ts: str | None) -> str:
+    if not ts:
+        return "<unknown>"
+    try:
+        then = datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return "<unknown>"
+    secs = int((datetime.now(timezone.utc) - then).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= size * 2:
+            return f"{secs // size}{unit}"
+    return f"{max(secs, 0)}s"
+
+
+def _pod_row(pod: dict[str, Any]) -> list[Any]:
+    status = pod.get("status") or {}
+    statuses = status.get("containerStatuses") or []
+    total = len((pod.get("spec") or {}).get("containers") or []) or len(statuses)
+    ready = sum(1 for s in statuses if s.get("ready"))
+    restarts = sum(int(s.get("restartCount") or 0) for s in statuses)
+    reason = status.get("reason") or status.get("phase") or "Unknown"
+    for s in statuses:
+        state = s.get("state") or {}
+        waiting, terminated = state.get("waiting"), state.get("terminated")
+        if waiting and waiting.get("reason"):
+            reason = waiting["reason"]
+        elif terminated and terminated.get("reason"):
+            reason = terminated["reason"]
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        reason = "Terminating"
+    gates = (pod.get("spec") or {}).get("readinessGates") or []
+    return [pod["metadata"].get("name"), f"{ready}/{total}", reason, restarts,
+            _age(pod["metadata"].get("creationTimestamp")), status.get("podIP") or "<none>",
+            (pod.get("spec") or {}).get("nodeName") or "<none>",
+            status.get("nominatedNodeName") or "<none>", f"{len(gates)}" if gates else "<none>"]
+
+
+def _node_row(node: dict[str, Any]) -> list[Any]:
+    status = node.get("status") or {}
+    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+    state = "Ready" if ready and ready.get("status") == "True" else "NotReady"
+    if (node.get("spec") or {}).get("unschedulable"):
+        state += ",SchedulingDisabled"
+    labels = node["metadata"].get("labels") or {}
+    roles = sorted(k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/"))
+    info = status.get("nodeInfo") or {}
+    addrs = {a.get("type"): a.get("address") for a in status.get("addresses") or []}
+    return [node["metadata"].get("name"), state, ",".join(roles) or "<none>",
+            _age(node["metadata"].get("creationTimestamp")), info.get("kubeletVersion"),
+            addrs.get("InternalIP", "<none>"), addrs.get("ExternalIP", "<none>"), info.get("osImage"),
+            info.get("kernelVersion"), info.get("containerRuntimeVersion")]
+
+
+def _deploy_row(d: dict[str, Any]) -> list[Any]:
+    spec, status = d.get("spec") or {}, d.get("status") or {}
+    containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
+    sel = (spec.get("selector") or {}).get("matchLabels") or {}
+    return [d["metadata"].get("name"), f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 1)}",
+            status.get("updatedReplicas", 0), status.get("availableReplicas", 0),
+            _age(d["metadata"].get("creationTimestamp")), ",".join(c.get("name", "") for c in containers),
+            ",".join(c.get("image", "") for c in containers),
+            ",".join(f"{k}={v}" for k, v in sel.items()) or "<none>"]
+
+
+def _col(name: str, priority: int = 0, typ: str = "string") -> dict[str, Any]:
+    return {"name": name, "type": typ, "format": "name" if name == "Name" else "", "description": name,
+            "priority": priority}
+
+
+_TABLES: dict[str, tuple[list[dict[str, Any]], Callable[[dict[str, Any]], list[Any]]]] = {
+    "pods": ([_col("Name"), _col("Ready"), _col("Status"), _col("Restarts", typ="integer"), _col("Age"),
+              _col("IP", 1), _col("Node", 1), _col("Nominated Node", 1), _col("Readiness Gates", 1)],
+             _pod_row),
+    "nodes": ([_col("Name"), _col("Status"), _col("Roles"), _col("Age"), _col("Version"),
+               _col("Internal-IP", 1), _col("External-IP", 1), _col("OS-Image", 1),
+               _col("Kernel-Version", 1), _col("Container-Runtime", 1)], _node_row),
+    "deployments": ([_col("Name"), _col("Ready"), _col("Up-to-date", typ="integer"),
+                     _col("Available", typ="integer"), _col("Age"), _col("Containers", 1),
+                     _col("Images", 1), _col("Selector", 1)], _deploy_row),
+}
+
+
+def _env_list(text: str | None, *, numbers: bool = False) -> dict[str, float] | set[str]:
+    items = [t.strip() for t in (text or "").split(",") if t.strip()]
+    if not numbers:
+        return set(items)
+    out: dict[str, float] = {}
+    for item in items:
+        key, _, val = item.partition("=")
+        try:
+            out[key.strip()] = float(val)
+        except ValueError:
+            continue
+    return out
+
+
+@dataclass
+class DumpAPI:
+    """The objects of one snapshot of a dump, indexed the way the API is asked."""
+
+    source: Any
+    snapshot: str
+    snapshots: list[str]
+    forbid: set[str] = field(default_factory=set)
+    slow: dict[str, float] = field(default_factory=dict)
+    lists: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, dump_path: Path, snapshot: str | None = None, forbid: Iterable[str] | None = None,
+             slow: dict[str, float] | None = None) -> DumpAPI:
+        source = _open(Path(dump_path))
+        names = source.names()
+        snaps = sorted({n.split("/")[1] for n in names
+                        if n.startswith(layout.SNAPSHOTS + "/") and n.count("/") >= 2})
+        if not snaps:
+            raise UnusableInput(f"{dump_path}: no snapshots/ in this dump")
+        if snapshot is None:
+            snapshot = snaps[-1]
+        elif snapshot not in snaps:
+            raise UnusableInput(f"{dump_path}: no snapshot {snapshot!r} (have: {', '.join(snaps)})")
+        env_forbid = _env_list(os.environ.get("FORENSICS_SERVE_FORBID"))
+        env_slow = _env_list(os.environ.get("FORENSICS_SERVE_SLOW"), numbers=True)
+        api = cls(source, snapshot, snaps, set(forbid or ()) | set(env_forbid),  # type: ignore[arg-type]
+                  {**env_slow, **(slow or {})})  # type: ignore[dict-item]
+        for kind in layout.KINDS:
+            raw = source.read(layout.objects_file(snapshot, kind))
+            items: list[dict[str, Any]] = []
+            if raw is not None:
+                try:
+                    doc = json.loads(raw)
+                    items = [i for i in doc.get("items") or [] if isinstance(i, dict)]
+                except (ValueError, AttributeError):
+                    items = []
+            api.lists[kind] = {"items": items}
+        return api
+
+    # objects
+
+    def items(self, res: Resource) -> list[dict[str, Any]]:
+        if res.name == "namespaces":
+            return self._namespaces()
+        if res.kind_file is None:
+            return []
+        items = self.lists.get(res.kind_file, {}).get("items", [])
+        if res.group == "events.k8s.io":
+            return [_to_events_v1(e) for e in items]
+        return items
+
+    def _namespaces(self) -> list[dict[str, Any]]:
+        seen: dict[str, str | None] = {}
+        for data in self.lists.values():
+            for obj in data["items"]:
+                meta = obj.get("metadata") or {}
+                ns = meta.get("namespace")
+                if ns:
+                    ts = meta.get("creationTimestamp")
+                    old = seen.get(ns)
+                    seen[ns] = min(t for t in (old, ts) if t) if (old or ts) else None
+        return [{"apiVersion": "v1", "kind": "Namespace",
+                 "metadata": {"name": ns, **({"creationTimestamp": ts} if ts else {})},
+                 "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
+                for ns, ts in sorted(seen.items())]
+
+    def select(self, res: Resource, namespace: str | None, query: dict[str, str]) -> list[dict[str, Any]]:
+        out = self.items(res)
+        if namespace is not None:
+            out = [o for o in out if (o.get("metadata") or {}).get("namespace") == namespace]
+        if query.get("fieldSelector"):
+            terms = _parse_field_selector(query["fieldSelector"])
+            out = [o for o in out if _field_matches(o, terms)]
+        if query.get("labelSelector"):
+            sel = query["labelSelector"]
+            out = [o for o in out if _label_matches((o.get("metadata") or {}).get("labels") or {}, sel)]
+        return out
+
+    def get(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any]:
+        for obj in self.items(res):
+            meta = obj.get("metadata") or {}
+            if meta.get("name") == name and (namespace is None or meta.get("namespace") == namespace):
+                return obj
+        raise _not_found(res, name)
+
+    def list_body(self, res: Resource, items: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"apiVersion": res.group_version, "kind": f"{res.kind}List",
+                "metadata": {"resourceVersion": ""}, "items": items}
+
+    def table_body(self, res: Resource, items: list[dict[str, Any]]) -> dict[str, Any]:
+        cols, row = _TABLES[res.name]
+        return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": ""},
+                "columnDefinitions": cols,
+                "rows": [{"cells": row(i), "object": {"kind": "PartialObjectMetadata",
+                                                      "apiVersion": "meta.k8s.io/v1",
+                                                      "metadata": i.get("metadata", {})}}
+                         for i in items]}
+
+    # logs
+
+    def log(self, namespace: str, pod_name: str, query: dict[str, str]) -> bytes:
+        pods = next(r for r in RESOURCES if r.name == "pods")
+        pod = self.get(pods, namespace, pod_name)
+        spec = pod.get("spec") or {}
+        names = [c.get("name") for key in ("initContainers", "containers", "ephemeralContainers")
+                 for c in spec.get(key) or []]
+        container = query.get("container")
+        if not container:
+            regular = [c.get("name") for c in spec.get("containers") or []]
+            if len(regular) != 1:
+                raise ApiError(400, "BadRequest", f"a container name must be specified for pod {pod_name}, "
+                                                  f"choose one of: [{' '.join(map(str, regular))}]")
+            container = regular[0]
+        if container not in names:
+            raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {pod_name}")
+        previous = query.get("previous", "").lower() in ("true", "1")
+        data = self.source.read(layout.log_file(self.snapshot, namespace, pod_name, container, previous))
+        if data is None:
+            if previous:
+                raise ApiError(400, "BadRequest",
+                               f'previous terminated container "{container}" in pod "{pod_name}" not found')
+            status = pod.get("status") or {}
+            for st in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
+                waiting = (st.get("state") or {}).get("waiting")
+                if st.get("name") == container and waiting:
+                    raise ApiError(400, "BadRequest", f'container "{container}" in pod "{pod_name}" is waiting '
+                                                      f"to start: {waiting.get('reason', 'PodInitializing')}")
+            raise ApiError(404, "NotFound", f'the log of container "{container}" in pod "{namespace}/{pod_name}"'
+                                            " was not collected in this dump")
+        if query.get("tailLines"):
+            try:
+                n = int(query["tailLines"])
+            except ValueError:
+                raise ApiError(400, "BadRequest", "tailLines: invalid value") from None
+            lines = data.splitlines(keepends=True)
+            data = b"".join(lines[-n:]) if n > 0 else b""
+        if query.get("limitBytes"):
+            try:
+                data = data[: int(query["limitBytes"])]
+            except ValueError:
+                raise ApiError(400, "BadRequest", "limitBytes: invalid value") from None
+        return data
+
+    # discovery
+
+    def version(self) -> dict[str, Any]:
+        versions = sorted({((n.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion") or ""
+                           for n in self.lists.get("nodes", {}).get("items", [])} - {""})
+        git = versions[-1] if versions else "v1.32.0"
+        m = re.match(r"v(\d+)\.(\d+)", git)
+        major, minor = (m.group(1), m.group(2)) if m else ("1", "32")
+        return {"major": major, "minor": minor, "gitVersion": git, "gitCommit": "", "gitTreeState": "",
+                "buildDate": "", "goVersion": "", "compiler": "gc", "platform": "linux/amd64"}
+
+    def groups(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for r in RESOURCES:
+            if r.group and r.version not in out.setdefault(r.group, []):
+                out[r.group].append(r.version)
+        return out
+
+    def resource_list(self, group: str, version: str) -> dict[str, Any]:
+        gv = f"{group}/{version}" if group else version
+        entries = []
+        for r in RESOURCES:
+            if r.group == group and r.version == version:
+                entry: dict[str, Any] = {"name": r.name, "singularName": r.kind.lower(),
+                                         "namespaced": r.namespaced, "kind": r.kind, "verbs": _VERBS}
+                if r.short_names:
+                    entry["shortNames"] = list(r.short_names)
+                entries.append(entry)
+                if r.name == "pods":
+                    entries.append({"name": "pods/log", "singularName": "", "namespaced": True,
+                                    "kind": "Pod", "verbs": ["get"]})
+        if not entries:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": entries}
+
+    def find(self, group: str, version: str, name: str) -> Resource:
+        for r in RESOURCES:
+            if r.group == group and r.version == version and r.name == name:
+                return r
+        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+
+
+# --- HTTP ---------------------------------------------------------------------------------------
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "cluster-forensics-serve"
+    protocol_version = "HTTP/1.1"
+    api: DumpAPI
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _send(self, code: int, body: bytes, ctype: str) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, code: int, obj: Any) -> None:
+        self._send(code, json.dumps(obj).encode(), "application/json")
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def _refuse(self) -> None:
+        self._json(405, ApiError(405, "MethodNotAllowed", "this server is a read-only view of a dump").status())
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = _refuse
+
+    def do_GET(self) -> None:
+        try:
+            self._route()
+        except ApiError as err:
+            self._json(err.code, err.status())
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        except Exception as exc:
+            self._json(500, ApiError(500, "InternalError", f"{type(exc).__name__}: {exc}").status())
+
+    def _route(self) -> None:
+        url = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        parts = [p for p in url.path.split("/") if p]
+        api = self.api
+        if query.get("watch") in ("true", "1"):
+            raise ApiError(405, "MethodNotAllowed", "watch is not supported by a dump")
+        if parts == ["version"]:
+            return self._json(200, api.version())
+        if parts == ["api"]:
+            return self._json(200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+                {"clientCIDR": "0.0.0.0/0", "serverAddress": self.headers.get("Host", "127.0.0.1")}]})
+        if parts == ["apis"]:
+            return self._json(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+                {"name": g, "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in vs],
+                 "preferredVersion": {"groupVersion": f"{g}/{vs[0]}", "version": vs[0]}}
+                for g, vs in api.groups().items()]})
+        if parts[:1] == ["api"] and len(parts) >= 2:
+            group, version, rest = "", parts[1], parts[2:]
+        elif parts[:1] == ["apis"] and len(parts) >= 2:
+            if len(parts) == 2:
+                vs = api.groups().get(parts[1])
+                if not vs:
+                    raise ApiError(404, "NotFound", "the server could not find the requested resource")
+                return self._json(200, {"kind": "APIGroup", "apiVersion": "v1", "name": parts[1],
+                                        "versions": [{"groupVersion": f"{parts[1]}/{v}", "version": v} for v in vs],
+                                        "preferredVersion": {"groupVersion": f"{parts[1]}/{vs[0]}",
+                                                             "version": vs[0]}})
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if not rest:
+            return self._json(200, api.resource_list(group, version))
+        namespace = None
+        if rest[0] == "namespaces" and len(rest) >= 3:
+            namespace, rest = rest[1], rest[2:]
+        res = api.find(group, version, rest[0])
+        if len(rest) == 1 and namespace is not None and not res.namespaced:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        sub = rest[2] if len(rest) == 3 else None
+        if len(rest) > 3 or (sub is not None and not (res.name == "pods" and sub == "log")):
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if res.name in api.forbid or (sub and f"{res.name}/{sub}" in api.forbid):
+            verb = "get" if len(rest) > 1 else "list"
+            what = f"{res.name}/{sub}" if sub else res.name
+            scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+            raise ApiError(403, "Forbidden", f'{what} is forbidden: User "system:anonymous" cannot {verb} '
+                                             f'resource "{what}" in API group "{res.group}" {scope}',
+                           {"kind": res.name})
+        delay = api.slow.get("log" if sub else res.name)
+        if delay:
+            time.sleep(delay)
+        if sub == "log":
+            assert namespace is not None
+            data = api.log(namespace, rest[1], query)
+            return self._send(200, data, "text/plain")
+        if len(rest) == 2:
+            return self._json(200, api.get(res, namespace if res.namespaced else None, rest[1]))
+        items = api.select(res, namespace, query)
+        if "as=Table" in (self.headers.get("Accept") or "") and res.name in _TABLE_KINDS:
+            return self._json(200, api.table_body(res, items))
+        return self._json(200, api.list_body(res, items))
+
+
+def make_server(dump_path: Path, port: int = 0, snapshot: str | None = None,
+                forbid: Iterable[str] | None = None, slow: dict[str, float] | None = None) -> ThreadingHTTPServer:
+    """A ready (bound, not yet serving) server on 127.0.0.1; `server.server_address[1]` is the port.
+
+    Raises `UnusableInput` when the dump has no snapshot (or not the one asked for).
+    """
+    api = DumpAPI.load(Path(dump_path), snapshot, forbid, slow)
+    handler = type("DumpHandler", (_Handler,), {"api": api})
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    server.api = api  # type: ignore[attr-defined]
+    return server
+
+
+def server_url(server: ThreadingHTTPServer) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def kubeconfig_text(url: str, name: str = "forensics") -> str:
+    """A kubeconfig for plain HTTP to `url` with no credentials (kubectl wants `user: {}`)."""
+    return (f"apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: {url}\n"
+            f"contexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}\n"
+            f"current-context: {name}\nusers:\n- name: {name}\n  user: {{}}\n")
+
+
+def write_kubeconfig(path: Path, url: str) -> None:
+    path.write_text(kubeconfig_text(url))
+
+
+def serve(dump_path: Path, port: int = 0, snapshot: str | None = None,
+          ready: Callable[[str], None] | None = None, kubeconfig_out: Path | None = None) -> None:
+    """Serve a dump until interrupted. `ready(url)` is called once the socket listens."""
+    server = make_server(dump_path, port, snapshot)
+    url = server_url(server)
+    if kubeconfig_out is not None:
+        write_kubeconfig(Path(kubeconfig_out), url)
+    if ready is not None:
+        ready(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def start_in_thread(server: ThreadingHTTPServer) -> threading.Thread:
+    """Run `server.serve_forever` in a daemon thread (tests call `server.shutdown()` when done)."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return thread
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m forensics.serve DUMP [PORT]` for quick use
+    import sys
+
+    serve(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 0,
+          ready=lambda u: print(f"serving on {u}", flush=True))
