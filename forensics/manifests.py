@@ -182,7 +182,7 @@ def _parse(manifest: Any, config: Any, configs: Any) -> ImageInspection:
         insp = _manifest(doc, config)
         _set_digest(insp, doc, raw)
         return insp
-    keys = ", ".join(sorted(str(k) for k in doc)[:8]) or "none"
+    keys = ", ".join(repr(str(k)[:40]) for k in sorted(doc)[:8]) or "none"
     raise ManifestError(f"JSON object is not a known image inspection format (keys: {keys})")
 
 
@@ -385,7 +385,7 @@ def _attach_configs(insp: ImageInspection, configs: Any) -> None:
         try:
             plat, created = parse_config(blob)
         except ManifestError as exc:
-            insp.warnings.append(f"config {str(key)[:80]} ignored: {exc}")
+            insp.warnings.append(f"config {str(key)[:80]!r} ignored: {exc}")
             continue
         idx = by_digest.get(_digest_key(key))
         if idx is None and plat is not None:
@@ -393,7 +393,7 @@ def _attach_configs(insp: ImageInspection, configs: Any) -> None:
             same = [i for i, e in enumerate(insp.platforms) if e.platform == plat]
             idx = same[0] if len(same) == 1 else None
         if idx is None:
-            insp.warnings.append(f"config {str(key)[:80]} matches no platform of the index")
+            insp.warnings.append(f"config {str(key)[:80]!r} matches no platform of the index")
             continue
         entry = insp.platforms[idx]
         if plat is not None and plat != entry.platform:

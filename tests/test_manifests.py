@@ -675,3 +675,9 @@ def test_config_next_to_an_index_is_matched_by_platform() -> None:
     s390x = read("buildx-docs/imagetools-inspect-buildkit-master-format-json-image-s390x.json")
     stray = parse_inspection(index, config=s390x)
     assert any("matches no platform" in w for w in stray.warnings)
+
+
+def test_error_message_stays_one_line_with_hostile_keys() -> None:
+    with pytest.raises(ManifestError) as info:
+        parse_inspection(b'{"evil\\nkey": 1, "<b>x</b>": 2}')
+    assert "\n" not in str(info.value)
