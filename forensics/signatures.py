@@ -106,7 +106,7 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
         "shell",
         "arch",
         ("exec format",),
-        r"\bsh: (?:line )?\d+: exec: \S+: Exec format error",
+        r"\b(?:ba|da|z)?sh: (?:line )?\d+: exec: \S+: Exec format error",
     ),
     _sig(
         "exec-format-error",
@@ -218,7 +218,7 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
         "shell",
         "command-not-found",
         (": not found", "command not found"),
-        r"\bsh: (?:line \d+: |\d+: )?[^:\s]+: (?:command )?not found\s*$",
+        r"\b(?:ba|da|z)?sh: (?:line \d+: |\d+: )?[^:\s]+: (?:command )?not found\s*$",
     ),
     _sig(
         "config-missing",
