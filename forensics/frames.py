@@ -1,0 +1,665 @@
+"""The analysis frames: long tables, one row per object per snapshot, in a shared vocabulary.
+
+`FrameBuilder` accumulates column lists while the loader streams the dump, then `build()` turns them
+into pandas DataFrames (Arrow-backed strings, nullable ints/bools, UTC timestamps). The columns of
+every frame are documented in `docs/dump-format.md` ("Frames"); they are the words rules are written
+in: `snapshot`, `observed_at`, `namespace`, `pod`, `container`, `node`, `image`, `image_digest`, `arch`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+
+from forensics import kube, layout
+from forensics.arch import normalize_arch
+from forensics.source import LoadProblem
+
+STR = "str"
+INT = "int"
+BOOL = "bool"
+TS = "ts"
+FLOAT = "float"
+
+NODE_COLS = {
+    "snapshot": STR, "node": STR, "arch": STR, "variant": STR, "arch_label": STR, "os": STR,
+    "kernel": STR, "os_image": STR, "runtime": STR, "runtime_version": STR, "kubelet_version": STR,
+    "instance_type": STR, "pool": STR, "zone": STR, "created": TS, "ready": BOOL,
+    "ready_reason": STR, "ready_since": TS, "unschedulable": BOOL, "file": STR,
+}
+POD_COLS = {
+    "snapshot": STR, "namespace": STR, "pod": STR, "uid": STR, "node": STR, "phase": STR,
+    "reason": STR, "message": STR, "created": TS, "start_time": TS, "owner_kind": STR,
+    "owner_name": STR, "pod_template_hash": STR, "arch_allowed": STR, "arch_preferred": STR,
+    "scheduled": STR, "scheduled_message": STR, "ready": BOOL, "file": STR,
+}
+CONTAINER_COLS = {
+    "snapshot": STR, "namespace": STR, "pod": STR, "container": STR, "init": BOOL, "image": STR,
+    "status_image": STR, "image_id": STR, "image_digest": STR, "restart_count": INT, "ready": BOOL,
+    "has_status": BOOL, "state": STR, "waiting_reason": STR, "waiting_message": STR,
+    "term_reason": STR, "term_exit_code": INT, "term_message": STR, "term_finished": TS,
+    "started_at": TS, "last_reason": STR, "last_exit_code": INT, "last_signal": INT, "last_message": STR,
+    "last_started": TS, "last_finished": TS, "termination_message_policy": STR,
+    "has_liveness_probe": BOOL, "memory_limit": STR, "command": STR, "file": STR,
+}
+EVENT_COLS = {
+    "snapshot": STR, "namespace": STR, "name": STR, "uid": STR, "api": STR, "object_kind": STR,
+    "object_namespace": STR, "object_name": STR, "field_path": STR, "container": STR, "reason": STR,
+    "message": STR, "type": STR, "count": INT, "first_seen": TS, "last_seen": TS,
+    "source_component": STR, "source_host": STR, "file": STR,
+}
+WORKLOAD_COLS = {
+    "snapshot": STR, "kind": STR, "namespace": STR, "name": STR, "uid": STR, "created": TS,
+    "owner_kind": STR, "owner_name": STR, "replicas": INT, "images": STR, "arch_allowed": STR, "file": STR,
+}
+LOG_COLS = {
+    "snapshot": STR, "namespace": STR, "pod": STR, "container": STR, "previous": BOOL, "file": STR,
+    "size": INT, "lines": INT, "invalid_utf8": BOOL,
+}
+SIGNATURE_COLS = {
+    "snapshot": STR, "namespace": STR, "pod": STR, "container": STR, "source": STR, "file": STR,
+    "object": STR, "line": INT, "signature": STR, "dialect": STR, "hint": STR, "text": STR,
+    "platform": STR, "at": TS,
+}
+IMAGE_COLS = {
+    "image": STR, "image_key": STR, "slug": STR, "inspected": BOOL, "kind": STR, "media_type": STR,
+    "source_format": STR, "digest": STR, "platforms": STR, "archs": STR, "n_platforms": INT,
+    "attestations": INT, "config_os": STR, "config_arch": STR, "config_variant": STR, "created": TS,
+    "child_digests": STR, "warnings": STR, "file": STR,
+}
+IMAGE_PLATFORM_COLS = {
+    "image": STR, "image_key": STR, "os": STR, "arch": STR, "variant": STR, "platform": STR,
+    "digest": STR, "created": TS,
+}
+BINFMT_COLS = {
+    "node": STR, "entry": STR, "enabled": BOOL, "interpreter": STR, "flags": STR, "arch": STR, "file": STR,
+}
+
+SCHEMAS: dict[str, dict[str, str]] = {
+    "nodes": NODE_COLS, "pods": POD_COLS, "containers": CONTAINER_COLS, "events": EVENT_COLS,
+    "workloads": WORKLOAD_COLS, "logs": LOG_COLS, "signatures": SIGNATURE_COLS, "images": IMAGE_COLS,
+    "image_platforms": IMAGE_PLATFORM_COLS, "binfmt": BINFMT_COLS,
+}
+
+ARCH_LABELS = ("kubernetes.io/arch", "beta.kubernetes.io/arch")
+POOL_LABELS = (
+    "eks.amazonaws.com/nodegroup", "alpha.eksctl.io/nodegroup-name", "cloud.google.com/gke-nodepool",
+    "kubernetes.azure.com/agentpool", "agentpool", "karpenter.sh/nodepool", "karpenter.sh/provisioner-name",
+    "doks.digitalocean.com/node-pool", "node.kubernetes.io/pool", "node-pool", "nodepool",
+    "node.cluster.x-k8s.io/pool",
+)
+INSTANCE_LABELS = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
+ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
+_FIELD_CONTAINER = re.compile(r"spec\.(?:initContainers|containers|ephemeralContainers)\{([^}]*)\}")
+# ELF e_machine -> GOARCH, for binfmt magic (byte 18-19 of the ELF header, little endian)
+_E_MACHINE = {0x3E: "amd64", 0xB7: "arm64", 0x28: "arm", 0x03: "386", 0x15: "ppc64le", 0x16: "s390x",
+              0xF3: "riscv64", 0x08: "mips64le"}
+_QEMU_NAMES = {"aarch64": "arm64", "x86_64": "amd64", "arm": "arm", "i386": "386", "ppc64le": "ppc64le",
+               "s390x": "s390x", "riscv64": "riscv64", "armeb": "armbe", "aarch64_be": "arm64be"}
+
+
+class _Cols:
+    """Column lists for one frame, appended row by row while streaming."""
+
+    __slots__ = ("schema", "data")
+
+    def __init__(self, schema: dict[str, str]) -> None:
+        self.schema = schema
+        self.data: dict[str, list[Any]] = {c: [] for c in schema}
+
+    def add(self, **row: Any) -> None:
+        for c, col in self.data.items():
+            col.append(row.get(c))
+
+    def frame(self) -> pd.DataFrame:
+        return make_frame(self.schema, self.data)
+
+
+def make_frame(schema: dict[str, str], data: dict[str, list[Any]] | None = None) -> pd.DataFrame:
+    """Build a DataFrame with the dtypes of a schema (also used to make empty frames)."""
+    data = data or {c: [] for c in schema}
+    cols: dict[str, Any] = {}
+    for c, kind in schema.items():
+        values = data.get(c, [])
+        if kind == STR:
+            cols[c] = pd.array(values, dtype="string[pyarrow]")
+        elif kind == INT:
+            cols[c] = pd.array(values, dtype="Int64")
+        elif kind == BOOL:
+            cols[c] = pd.array(values, dtype="boolean")
+        elif kind == FLOAT:
+            cols[c] = pd.array(values, dtype="Float64")
+        else:
+            cols[c] = to_utc(values)
+    return pd.DataFrame(cols)
+
+
+def to_utc(values: Any) -> pd.Series:
+    s = pd.Series(values, dtype="object") if not isinstance(values, pd.Series) else values
+    return pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601").astype("datetime64[ns, UTC]")
+
+
+def snapshot_time(name: str) -> pd.Timestamp | None:
+    try:
+        return pd.Timestamp(datetime.strptime(name, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc))
+    except ValueError:
+        return None
+
+
+def image_key(ref: str | None) -> str:
+    """Normalize an image reference the way the runtime resolves it: docker.io/library/, :latest."""
+    if not ref:
+        return ""
+    r = ref.strip()
+    for p in ("docker-pullable://", "docker://"):
+        if r.startswith(p):
+            r = r[len(p):]
+    name, at, digest = r.partition("@")
+    first = name.split("/", 1)[0]
+    has_registry = "/" in name and ("." in first or ":" in first or first == "localhost")
+    if not has_registry:
+        name = ("docker.io/library/" + name) if "/" not in name else ("docker.io/" + name)
+    if name.startswith("index.docker.io/"):
+        name = "docker.io/" + name[len("index.docker.io/"):]
+    last = name.rsplit("/", 1)[-1]
+    if ":" not in last and not at:
+        name += ":latest"
+    return name + (at + digest if at else "")
+
+
+def digest_of(image_id: str | None) -> str | None:
+    """The manifest (or index) digest in an imageID, in containerd or docker-pullable form.
+
+    `repo@sha256:...` (containerd, CRI-O, docker-pullable://) is a *repository* digest: on containerd
+    the index's, not the platform manifest's. A bare `sha256:...` or `docker://sha256:...` is the
+    local image (config) id, not comparable to registry digests, so it yields None.
+    """
+    if not image_id or "@" not in image_id:
+        return None
+    d = image_id.rsplit("@", 1)[1]
+    return d if d.startswith("sha") else None
+
+
+def arch_constraint(spec: kube.PodSpec) -> tuple[str | None, str | None]:
+    """(required, preferred) allowed architectures as sorted comma lists, None when unconstrained.
+
+    Required = nodeSelector on kubernetes.io/arch (or beta.) intersected with required node affinity
+    (`In` values; `NotIn` expressed as `!arch`). Terms of a required affinity are ORed.
+    """
+    allowed: set[str] | None = None
+    if spec.node_selector:
+        for key in ARCH_LABELS:
+            v = spec.node_selector.get(key)
+            if v:
+                allowed = {normalize_arch(v)[0]}
+    preferred: set[str] = set()
+    na = spec.affinity.node_affinity if spec.affinity else None
+    if na is not None:
+        req = na.required_during_scheduling_ignored_during_execution
+        if req and req.node_selector_terms:
+            term_sets: list[set[str]] = []
+            for term in req.node_selector_terms:
+                s = _term_archs(term)
+                if s is None:
+                    term_sets = []
+                    break  # a term without an arch expression admits every arch
+                term_sets.append(s)
+            if term_sets:
+                union = set().union(*term_sets)
+                allowed = union if allowed is None else (allowed & union if not _is_neg(union) else allowed)
+        for pt in na.preferred_during_scheduling_ignored_during_execution or ():
+            if pt.preference is not None:
+                s = _term_archs(pt.preference)
+                if s:
+                    preferred |= s
+    req_s = ",".join(sorted(allowed)) if allowed is not None else None
+    return req_s, (",".join(sorted(preferred)) or None)
+
+
+def _is_neg(s: set[str]) -> bool:
+    return any(a.startswith("!") for a in s)
+
+
+def _term_archs(term: kube.NodeSelectorTerm) -> set[str] | None:
+    out: set[str] | None = None
+    for e in term.match_expressions or ():
+        if e.key not in ARCH_LABELS:
+            continue
+        vals = {normalize_arch(v)[0] for v in (e.values or ())}
+        if e.operator == "In":
+            out = vals if out is None else out & vals
+        elif e.operator == "NotIn":
+            out = (out or set()) | {"!" + v for v in vals}
+    return out
+
+
+def _label(labels: dict[str, str] | None, keys: tuple[str, ...]) -> str | None:
+    if not labels:
+        return None
+    for k in keys:
+        v = labels.get(k)
+        if v:
+            return v
+    return None
+
+
+def _controller(meta: kube.Meta) -> tuple[str | None, str | None]:
+    refs = meta.owner_references or []
+    for r in refs:
+        if r.controller:
+            return r.kind, r.name
+    return (refs[0].kind, refs[0].name) if refs else (None, None)
+
+
+class FrameBuilder:
+    """Accumulates rows while the loader streams; `build()` makes the frames."""
+
+    def __init__(self) -> None:
+        self.nodes = _Cols(NODE_COLS)
+        self.pods = _Cols(POD_COLS)
+        self.containers = _Cols(CONTAINER_COLS)
+        self.events = _Cols(EVENT_COLS)
+        self.workloads = _Cols(WORKLOAD_COLS)
+        self.logs = _Cols(LOG_COLS)
+        self.sigs = _Cols(SIGNATURE_COLS)
+        self.binfmt = _Cols(BINFMT_COLS)
+        self.image_parts: dict[str, dict[str, Any]] = defaultdict(dict)
+        self.kinds_seen: dict[str, set[str]] = defaultdict(set)
+        self._snaps: set[str] = set()
+
+    def snapshots_seen(self) -> set[str]:
+        return set(self._snaps)
+
+    # --- object lists -------------------------------------------------------------------------
+    def add_objects(self, snapshot: str, kind: str, file: str, data: bytes) -> None:
+        items = kube.decode_list(kind, data)
+        self._snaps.add(snapshot)
+        self.kinds_seen[snapshot].add(kind)
+        if kind == "pods":
+            for p in items:
+                self._add_pod(snapshot, file, p)
+        elif kind == "nodes":
+            for n in items:
+                self._add_node(snapshot, file, n)
+        elif kind == "events":
+            for e in items:
+                self._add_event(snapshot, file, e)
+        elif kind == "cronjobs":
+            for w in items:
+                spec = w.spec.job_template.spec if w.spec.job_template and w.spec.job_template.spec else None
+                self._add_workload(snapshot, file, "CronJob", w.metadata, spec)
+        else:
+            wkind = {"deployments": "Deployment", "replicasets": "ReplicaSet", "daemonsets": "DaemonSet",
+                     "statefulsets": "StatefulSet", "jobs": "Job"}[kind]
+            for w in items:
+                self._add_workload(snapshot, file, wkind, w.metadata, w.spec)
+
+    def _add_node(self, snapshot: str, file: str, n: kube.Node) -> None:
+        info = n.status.node_info
+        labels = n.metadata.labels or {}
+        label_arch = _label(labels, ARCH_LABELS)
+        arch, variant = normalize_arch(info.architecture or label_arch)
+        runtime, _, rversion = (info.container_runtime_version or "").partition("://")
+        ready = None
+        reason = None
+        since = None
+        for c in n.status.conditions or ():
+            if c.type == "Ready":
+                ready = c.status == "True"
+                reason = c.reason
+                since = c.last_transition_time
+        self.nodes.add(
+            snapshot=snapshot, node=n.metadata.name, arch=arch or None, variant=variant or None,
+            arch_label=label_arch, os=info.operating_system or labels.get("kubernetes.io/os"),
+            kernel=info.kernel_version or None, os_image=info.os_image or None,
+            runtime=runtime or None, runtime_version=rversion or None,
+            kubelet_version=info.kubelet_version or None, instance_type=_label(labels, INSTANCE_LABELS),
+            pool=_label(labels, POOL_LABELS), zone=_label(labels, ZONE_LABELS),
+            created=n.metadata.creation_timestamp, ready=ready, ready_reason=reason, ready_since=since,
+            unschedulable=bool(n.spec.unschedulable), file=file,
+        )
+
+    def _add_pod(self, snapshot: str, file: str, p: kube.Pod) -> None:
+        md, spec, st = p.metadata, p.spec, p.status
+        okind, oname = _controller(md)
+        allowed, preferred = arch_constraint(spec)
+        sched = sched_msg = None
+        ready = None
+        for c in st.conditions or ():
+            if c.type == "PodScheduled":
+                sched, sched_msg = c.status, c.message
+            elif c.type == "Ready":
+                ready = c.status == "True"
+        ns, name = md.namespace, md.name
+        self.pods.add(
+            snapshot=snapshot, namespace=ns, pod=name, uid=md.uid, node=spec.node_name, phase=st.phase,
+            reason=st.reason, message=st.message, created=md.creation_timestamp, start_time=st.start_time,
+            owner_kind=okind, owner_name=oname,
+            pod_template_hash=(md.labels or {}).get("pod-template-hash"),
+            arch_allowed=allowed, arch_preferred=preferred, scheduled=sched, scheduled_message=sched_msg,
+            ready=ready, file=file,
+        )
+        add = self.containers.add
+        for init, specs, statuses in ((True, spec.init_containers or [], st.init_container_statuses or []),
+                                      (False, spec.containers or [], st.container_statuses or [])):
+            by_name = {s.name: s for s in statuses}
+            names = [c.name for c in specs] + [s.name for s in statuses if s.name not in {c.name for c in specs}]
+            spec_by = {c.name: c for c in specs}
+            for cname in names:
+                c = spec_by.get(cname)
+                s = by_name.get(cname)
+                row: dict[str, Any] = {
+                    "snapshot": snapshot, "namespace": ns, "pod": name, "container": cname, "init": init,
+                    "image": c.image if c else (s.image if s else None), "has_status": s is not None,
+                    "file": file,
+                }
+                if c is not None:
+                    row["termination_message_policy"] = c.termination_message_policy
+                    row["has_liveness_probe"] = c.liveness_probe is not None
+                    if c.resources and c.resources.limits:
+                        row["memory_limit"] = c.resources.limits.get("memory")
+                    if c.command:
+                        row["command"] = " ".join(c.command)[:300]
+                if s is not None:
+                    row["status_image"] = s.image
+                    row["image_id"] = s.image_i_d or None
+                    row["image_digest"] = digest_of(s.image_i_d)
+                    row["restart_count"] = s.restart_count
+                    row["ready"] = s.ready
+                    state = s.state
+                    if state is not None:
+                        if state.waiting is not None:
+                            row["state"] = "waiting"
+                            row["waiting_reason"] = state.waiting.reason
+                            row["waiting_message"] = state.waiting.message
+                        elif state.running is not None:
+                            row["state"] = "running"
+                            row["started_at"] = state.running.started_at
+                        elif state.terminated is not None:
+                            t = state.terminated
+                            row["state"] = "terminated"
+                            row["term_reason"] = t.reason
+                            row["term_exit_code"] = t.exit_code
+                            row["term_message"] = t.message
+                            row["term_finished"] = t.finished_at
+                            row["started_at"] = t.started_at
+                    last = s.last_state.terminated if s.last_state is not None else None
+                    if last is not None:
+                        row["last_reason"] = last.reason
+                        row["last_exit_code"] = last.exit_code
+                        row["last_signal"] = last.signal
+                        row["last_message"] = last.message
+                        row["last_started"] = last.started_at
+                        row["last_finished"] = last.finished_at
+                add(**row)
+
+    def _add_event(self, snapshot: str, file: str, e: kube.Event) -> None:
+        obj = e.involved_object or e.regarding or kube.ObjectRef()
+        api = "core/v1" if e.involved_object is not None else "events.k8s.io/v1"
+        src = e.source or e.deprecated_source
+        count = e.count or e.deprecated_count or (e.series.count if e.series else None) or 1
+        first = e.first_timestamp or e.deprecated_first_timestamp or e.event_time
+        last = (e.last_timestamp or e.deprecated_last_timestamp
+                or (e.series.last_observed_time if e.series else None) or e.event_time or first)
+        fp = obj.field_path or ""
+        m = _FIELD_CONTAINER.search(fp)
+        self.events.add(
+            snapshot=snapshot, namespace=e.metadata.namespace, name=e.metadata.name, uid=e.metadata.uid,
+            api=api, object_kind=obj.kind, object_namespace=obj.namespace or e.metadata.namespace,
+            object_name=obj.name, field_path=fp or None, container=m.group(1) if m else None,
+            reason=e.reason, message=e.message if e.message is not None else e.note, type=e.type,
+            count=count, first_seen=first, last_seen=last,
+            source_component=(src.component if src else None) or e.reporting_component or e.reporting_controller,
+            source_host=(src.host if src else None) or None, file=file,
+        )
+
+    def _add_workload(self, snapshot: str, file: str, kind: str, md: kube.Meta,
+                      spec: kube.WorkloadSpec | None) -> None:
+        okind, oname = _controller(md)
+        tspec = spec.template.spec if spec is not None and spec.template is not None else None
+        images = None
+        allowed = None
+        if tspec is not None:
+            imgs = [c.image for c in (tspec.init_containers or [])] + [c.image for c in tspec.containers]
+            images = ",".join(imgs)
+            allowed = arch_constraint(tspec)[0]
+        self.workloads.add(
+            snapshot=snapshot, kind=kind, namespace=md.namespace, name=md.name, uid=md.uid,
+            created=md.creation_timestamp, owner_kind=okind, owner_name=oname,
+            replicas=spec.replicas if spec is not None else None, images=images, arch_allowed=allowed,
+            file=file,
+        )
+
+    # --- logs, binfmt, images ---------------------------------------------------------------------
+    def add_log(self, m: layout.Member, file: str, data: bytes) -> bool:
+        """Record a log and its signature lines; returns whether it held invalid UTF-8."""
+        from forensics.signatures import scan_bytes
+
+        matches, invalid = scan_bytes(data)
+        self._snaps.add(m.snapshot)
+        self.logs.add(snapshot=m.snapshot, namespace=m.namespace, pod=m.pod, container=m.container,
+                      previous=m.previous, file=file, size=len(data), lines=data.count(b"\n"),
+                      invalid_utf8=invalid)
+        source = "previous-log" if m.previous else "log"
+        for x in matches:
+            self.sigs.add(snapshot=m.snapshot, namespace=m.namespace, pod=m.pod, container=m.container,
+                          source=source, file=file, object=f"Pod {m.namespace}/{m.pod} container {m.container}",
+                          line=x.line, signature=x.signature, dialect=x.dialect, hint=x.hint, text=x.text,
+                          platform=x.platform)
+        return invalid
+
+    def add_binfmt(self, node: str, entry: str, file: str, data: bytes) -> None:
+        text = data.decode("utf-8", errors="replace")
+        if entry in ("register",):
+            return
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        if entry == "status":
+            self.binfmt.add(node=node, entry=entry, enabled=bool(lines) and lines[0] == "enabled", file=file)
+            return
+        enabled = bool(lines) and lines[0] == "enabled"
+        interp = flags = magic = None
+        offset = 0
+        for ln in lines[1:]:
+            key, _, val = ln.partition(" ")
+            if key == "interpreter":
+                interp = val.strip()
+            elif key == "flags:":
+                flags = val.strip()
+            elif key == "magic":
+                magic = val.strip()
+            elif key == "offset":
+                offset = int(val) if val.strip().isdigit() else 0
+        arch = _binfmt_arch(entry, magic, offset)
+        self.binfmt.add(node=node, entry=entry, enabled=enabled, interpreter=interp, flags=flags, arch=arch,
+                        file=file)
+
+    def add_image_part(self, m: layout.Member, file: str, data: bytes) -> None:
+        parts = self.image_parts[m.slug]
+        if m.role == layout.ROLE_IMAGE_CHILD_CONFIG:
+            parts.setdefault("configs", {})[m.digest] = data
+        else:
+            parts[m.role] = (file, data)
+
+    # --- build ------------------------------------------------------------------------------------
+    def build(self, snapshots: list[str], problems: list[LoadProblem]) -> dict[str, pd.DataFrame]:
+        frames = {
+            "nodes": self.nodes.frame(),
+            "pods": self.pods.frame(),
+            "containers": self.containers.frame(),
+            "events": self.events.frame(),
+            "workloads": self.workloads.frame(),
+            "logs": self.logs.frame(),
+            "binfmt": self.binfmt.frame(),
+        }
+        self._scan_messages(frames)
+        frames["signatures"] = self.sigs.frame()
+        frames["images"], frames["image_platforms"] = self._images(problems)
+        times = {s: snapshot_time(s) for s in snapshots}
+        order = {s: i for i, s in enumerate(snapshots)}
+        for name, f in frames.items():
+            if "snapshot" in f.columns:
+                f.insert(1, "observed_at", to_utc(f["snapshot"].map(times).astype("object")))
+                f.insert(2, "snapshot_index", f["snapshot"].map(order).astype("Int64"))
+        _resolve_workloads(frames)
+        return frames
+
+    def _scan_messages(self, frames: dict[str, pd.DataFrame]) -> None:
+        """Scan termination/waiting/event messages, each distinct text once."""
+        from forensics.signatures import scan_text
+
+        cache: dict[str, list[Any]] = {}
+
+        def scan(text: str) -> list[Any]:
+            r = cache.get(text)
+            if r is None:
+                r = cache[text] = scan_text(text, max_matches=5)
+            return r
+
+        c = frames["containers"]
+        for col, source, at_col in (("last_message", "last-terminated-message", "last_finished"),
+                                    ("term_message", "terminated-message", "term_finished"),
+                                    ("waiting_message", "waiting-message", None)):
+            sub = c[c[col].notna()]
+            if sub.empty:
+                continue
+            keys = ["snapshot", "namespace", "pod", "container", "file", col] + ([at_col] if at_col else [])
+            for row in sub[keys].itertuples(index=False, name=None):
+                snap, ns, pod, cont, file, text = row[:6]
+                at = row[6] if at_col else None
+                for x in scan(text):
+                    self.sigs.add(snapshot=snap, namespace=ns, pod=pod, container=cont, source=source, file=file,
+                                  object=f"Pod {ns}/{pod} container {cont}", line=None, signature=x.signature,
+                                  dialect=x.dialect, hint=x.hint, text=x.text, platform=x.platform,
+                                  at=None if at is None or pd.isna(at) else at.isoformat())
+        ev = frames["events"]
+        sub = ev[ev["message"].notna() & (ev["object_kind"] == "Pod")]
+        for row in sub[["snapshot", "object_namespace", "object_name", "container", "file", "message",
+                        "last_seen", "reason"]].itertuples(index=False, name=None):
+            snap, ns, pod, cont, file, text, at, reason = row
+            for x in scan(text):
+                self.sigs.add(snapshot=snap, namespace=ns, pod=pod, container=None if pd.isna(cont) else cont,
+                              source="event", file=file, object=f"Event {reason} on Pod {ns}/{pod}", line=None,
+                              signature=x.signature, dialect=x.dialect, hint=x.hint, text=x.text,
+                              platform=x.platform, at=None if pd.isna(at) else at.isoformat())
+
+    def _images(self, problems: list[LoadProblem]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        from forensics.errors import ManifestError
+        from forensics.manifests import parse_inspection
+
+        img = _Cols(IMAGE_COLS)
+        plat = _Cols(IMAGE_PLATFORM_COLS)
+        for slug, parts in sorted(self.image_parts.items()):
+            ref_part = parts.get(layout.ROLE_IMAGE_REF)
+            ref = ref_part[1].decode("utf-8", errors="replace").strip() if ref_part else slug
+            key = image_key(ref)
+            man = parts.get(layout.ROLE_IMAGE_MANIFEST)
+            if man is None:
+                problems.append(LoadProblem(layout.image_file(slug, ""), "image inspection incomplete",
+                                            "no manifest.json"))
+                img.add(image=ref, image_key=key, slug=slug, inspected=False)
+                continue
+            cfg = parts.get(layout.ROLE_IMAGE_CONFIG)
+            try:
+                insp = parse_inspection(man[1], config=cfg[1] if cfg else None, configs=parts.get("configs"))
+            except ManifestError as e:
+                problems.append(LoadProblem(man[0], "unreadable image inspection", str(e)))
+                img.add(image=ref, image_key=key, slug=slug, inspected=False, file=man[0])
+                continue
+            platforms = [str(p.platform) for p in insp.platforms]
+            img.add(
+                image=ref, image_key=key, slug=slug, inspected=True, kind=insp.kind, media_type=insp.media_type,
+                source_format=insp.source_format, digest=insp.digest, platforms=",".join(platforms),
+                archs=",".join(sorted({p.platform.arch for p in insp.platforms})), n_platforms=len(platforms),
+                attestations=insp.attestations, config_os=insp.config_os, config_arch=insp.config_arch,
+                config_variant=insp.config_variant, created=insp.created,
+                child_digests=",".join(p.digest for p in insp.platforms if p.digest) or None,
+                warnings="; ".join(insp.warnings) or None, file=man[0],
+            )
+            for p in insp.platforms:
+                plat.add(image=ref, image_key=key, os=p.platform.os, arch=p.platform.arch,
+                         variant=p.platform.variant or None, platform=str(p.platform), digest=p.digest,
+                         created=p.created)
+        return img.frame(), plat.frame()
+
+    def gaps(self, frames: dict[str, pd.DataFrame], *, has_meta: bool) -> list[dict[str, str]]:
+        """What this dump cannot tell, and how that limits the conclusions."""
+        out: list[dict[str, str]] = []
+        if frames["images"].empty:
+            out.append({"what": "no image inspections",
+                        "impact": "image platforms are unknown: architecture findings rest on logs, events and "
+                                  "node architectures only, and their confidence is capped"})
+        if frames["logs"].empty:
+            out.append({"what": "no container logs",
+                        "impact": "exec format errors and crashes are only seen where the runtime put them in a "
+                                  "termination message or an event"})
+        if frames["events"].empty:
+            out.append({"what": "no events", "impact": "pull errors, probe failures and scheduling failures are "
+                                                       "only seen in pod status"})
+        if frames["binfmt"].empty:
+            out.append({"what": "no binfmt_misc listings",
+                        "impact": "whether a node emulates foreign architectures (qemu) is unknown"})
+        if frames["nodes"].empty:
+            out.append({"what": "no nodes", "impact": "node architectures are unknown: no architecture finding "
+                                                      "can be confirmed"})
+        if len(self._snaps) <= 1:
+            out.append({"what": "a single snapshot",
+                        "impact": "restart growth, rollouts and tag changes over time cannot be observed"})
+        return out
+
+
+def _binfmt_arch(entry: str, magic: str | None, offset: int) -> str | None:
+    if magic and offset == 0:
+        try:
+            b = bytes.fromhex(magic)
+            if len(b) >= 20 and b[:4] == b"\x7fELF":
+                em = int.from_bytes(b[18:20], "little" if b[5] == 1 else "big")
+                if em in _E_MACHINE:
+                    return _E_MACHINE[em]
+        except ValueError:
+            pass
+    name = entry.removeprefix("qemu-").removesuffix("-static")
+    return _QEMU_NAMES.get(name)
+
+
+def _resolve_workloads(frames: dict[str, pd.DataFrame]) -> None:
+    """Add workload_kind/workload_name to pods and containers: Pod -> ReplicaSet -> Deployment,
+    Job -> CronJob, DaemonSet/StatefulSet direct, bare pods as themselves.
+
+    A ReplicaSet missing from the dump is resolved to its Deployment by the pod-template-hash
+    suffix (`<deployment>-<hash>`), which is how the Deployment controller names it.
+    """
+    pods = frames["pods"]
+    wl = frames["workloads"]
+    parents = (wl[wl["kind"].isin(["ReplicaSet", "Job"])]
+               .drop_duplicates(["kind", "namespace", "name"], keep="last")
+               [["kind", "namespace", "name", "owner_kind", "owner_name"]]
+               .rename(columns={"kind": "owner_kind_", "name": "owner_name_", "owner_kind": "parent_kind",
+                                "owner_name": "parent_name"}))
+    merged = pods[["namespace", "owner_kind", "owner_name", "pod_template_hash"]].merge(
+        parents, how="left", left_on=["owner_kind", "namespace", "owner_name"],
+        right_on=["owner_kind_", "namespace", "owner_name_"])
+    kind = merged["owner_kind"].astype("string[pyarrow]")
+    name = merged["owner_name"].astype("string[pyarrow]")
+    has_parent = merged["parent_kind"].notna()
+    kind = kind.where(~has_parent, merged["parent_kind"])
+    name = name.where(~has_parent, merged["parent_name"])
+    # ReplicaSet not in the dump: strip "-<pod-template-hash>"
+    rs_orphan = (merged["owner_kind"] == "ReplicaSet") & ~has_parent & merged["pod_template_hash"].notna()
+    suffix_ok = rs_orphan
+    if suffix_ok.any():
+        stripped = merged.loc[suffix_ok, "owner_name"].str.replace(r"-[a-z0-9]{5,10}$", "", regex=True)
+        kind = kind.mask(suffix_ok, "Deployment")
+        name = name.mask(suffix_ok, stripped)
+    bare = kind.isna()
+    kind = kind.mask(bare, "Pod")
+    name = name.mask(bare, pods["pod"].values)
+    pods["workload_kind"] = pd.array(kind.to_numpy(dtype=object), dtype="string[pyarrow]")
+    pods["workload_name"] = pd.array(name.to_numpy(dtype=object), dtype="string[pyarrow]")
+    keys = ["snapshot", "namespace", "pod"]
+    extra = pods[keys + ["node", "workload_kind", "workload_name", "arch_allowed", "uid"]].drop_duplicates(keys)
+    c = frames["containers"].merge(extra, how="left", on=keys)
+    frames["containers"] = c

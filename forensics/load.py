@@ -1,0 +1,154 @@
+"""Load a dump into the analysis frames, in one streaming pass over its files.
+
+Each file is handled as it arrives (archive order is arbitrary, so handlers only accumulate):
+object lists are typed-decoded (`forensics.kube`) straight into column lists, logs are scanned for
+signatures and dropped, image inspections are parsed, binfmt entries read. The frames are built at
+the end (`forensics.frames`). A file that cannot be read or decoded becomes a `LoadProblem`; the
+rest loads. A path that holds no dump at all raises `UnusableInput`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pandas as pd
+import yaml
+
+from forensics import layout
+from forensics.errors import UnusableInput
+from forensics.frames import FrameBuilder
+from forensics.source import DumpSource, FileInfo, LoadProblem, open_source
+
+
+@dataclass
+class Dump:
+    """A loaded dump: its metadata, its frames (name -> DataFrame), and what could not be read."""
+
+    path: Path
+    format: str
+    meta: dict[str, Any]
+    snapshots: list[str]
+    frames: dict[str, pd.DataFrame]
+    problems: list[LoadProblem] = field(default_factory=list)
+    files: list[FileInfo] = field(default_factory=list)
+    gaps: list[dict[str, str]] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.frames[name]
+
+    @property
+    def collected_at(self) -> str | None:
+        v = self.meta.get("collected_at")
+        return str(v) if v is not None else None
+
+
+Progress = Callable[[str, int], None]
+
+
+def load_dump(path: str | Path, *, progress: Progress | None = None, source: DumpSource | None = None) -> Dump:
+    """Load a format-v1 dump (directory or archive). Other formats: `forensics.formats.load_any`."""
+    src = source or open_source(path)
+    builder = FrameBuilder()
+    meta: dict[str, Any] = {}
+    found_meta = False
+    seen_any = False
+
+    def select(name: str) -> int | None:
+        m = layout.classify(name)
+        if m is None:
+            return None
+        if m.role == layout.ROLE_OBJECTS:
+            return src.limits.member_bytes
+        if m.role == layout.ROLE_LOG:
+            return src.limits.log_bytes
+        return src.limits.small_bytes
+
+    for name, data in src.iter_files(select):
+        m = layout.classify(name)
+        if m is None:  # pragma: no cover - select filtered these
+            continue
+        seen_any = True
+        if progress:
+            progress(name, len(data))
+        if m.role == layout.ROLE_META:
+            found_meta = True
+            meta = _read_meta(name, data, src)
+        elif m.role == layout.ROLE_OBJECTS:
+            try:
+                builder.add_objects(m.snapshot, m.kind, name, data)
+            except (msgspec.DecodeError, msgspec.ValidationError) as e:
+                src.problem(name, "unreadable object list", _short(e))
+        elif m.role == layout.ROLE_LOG:
+            if builder.add_log(m, name, data):
+                src.problem(name, "invalid UTF-8", "undecodable bytes shown as U+FFFD; the rest of the log was scanned")
+        elif m.role == layout.ROLE_BINFMT:
+            builder.add_binfmt(m.node, m.entry, name, data)
+        else:
+            builder.add_image_part(m, name, data)
+
+    if not seen_any:
+        raise UnusableInput(
+            f"{src.path}: not a cluster-forensics dump (no {layout.META} and no snapshots/ inside); "
+            "for cluster-info dumps, support bundles and must-gather use `forensics analyze` which detects them"
+        )
+    if not found_meta:
+        src.problem(layout.META, "missing", "no dump metadata: collection time, cluster and commands unknown")
+    elif meta.get("format") not in (None, layout.FORMAT_NAME):
+        src.problem(layout.META, "unexpected format", f"format is {meta.get('format')!r}; read as version 1")
+    version = meta.get("version", layout.FORMAT_VERSION)
+    if isinstance(version, int) and version > layout.FORMAT_VERSION:
+        src.problem(layout.META, "newer format version", f"version {version}; read as version 1, newer parts ignored")
+
+    snapshots = _snapshot_order(meta, builder.snapshots_seen(), src)
+    frames = builder.build(snapshots, src.problems)
+    return Dump(
+        path=Path(path),
+        format=f"{layout.FORMAT_NAME}/{layout.FORMAT_VERSION}",
+        meta=meta,
+        snapshots=snapshots,
+        frames=frames,
+        problems=src.problems,
+        files=src.files,
+        gaps=builder.gaps(frames, has_meta=found_meta),
+    )
+
+
+def _short(e: Exception) -> str:
+    text = str(e)
+    return text if len(text) < 300 else text[:300] + "..."
+
+
+def _read_meta(name: str, data: bytes, src: DumpSource) -> dict[str, Any]:
+    try:
+        doc = yaml.safe_load(data.decode("utf-8", errors="replace"))
+    except yaml.YAMLError as e:
+        src.problem(name, "unreadable dump metadata", _short(e))
+        return {}
+    if not isinstance(doc, dict):
+        src.problem(name, "unreadable dump metadata", "not a mapping")
+        return {}
+    return doc
+
+
+def _snapshot_order(meta: dict[str, Any], seen: set[str], src: DumpSource) -> list[str]:
+    listed = meta.get("snapshots")
+    order: list[str] = []
+    if isinstance(listed, list):
+        for s in listed:
+            s = str(s)
+            if s in seen:
+                order.append(s)
+            else:
+                src.problem(f"{layout.SNAPSHOTS}/{s}", "snapshot missing", "listed in the metadata, not in the dump")
+    for s in sorted(seen - set(order)):
+        order.append(s)
+    return sorted(order, key=lambda s: (layout.SNAPSHOT_RE.match(s) is None, s))
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
