@@ -1,0 +1,114 @@
+"""Shared pieces for rules: grouping rows by workload, evidence rows from frames, the fields every
+finding carries (pods, nodes, restarts counted once, first/last seen, restart matrix)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+
+from forensics.correlate import WL_KEYS, Context, iso, restarts_once
+from forensics.findings import Evidence, Finding, MissingEvidence, Severity, Workload
+
+MAX_EVIDENCE = 25
+
+
+def by_workload(rows: pd.DataFrame) -> Iterator[tuple[Workload, pd.DataFrame]]:
+    """Yield (workload, its rows) in a stable order."""
+    if rows.empty:
+        return
+    for key, g in rows.groupby(WL_KEYS, sort=True, dropna=False):
+        kind, ns, name = (str(k) if not pd.isna(k) else "" for k in key)
+        yield Workload(kind or "Pod", ns, name), g
+
+
+def sig_evidence(sigs: pd.DataFrame, supports: str | None = None, limit: int = MAX_EVIDENCE) -> list[Evidence]:
+    """Evidence items from signature rows: one per distinct (file, line) with the line verbatim."""
+    if sigs.empty:
+        return []
+    order = {"previous-log": 0, "log": 1, "last-terminated-message": 2, "terminated-message": 3,
+             "waiting-message": 4, "event": 5}
+    s = sigs.assign(_o=sigs["source"].map(order).fillna(9)).sort_values(["_o", "snapshot", "pod"])
+    s = s.drop_duplicates(["file", "line", "text"]) if "line" in s else s
+    out = []
+    for r in s.head(limit).itertuples(index=False):
+        kind = {"previous-log": "log", "log": "log"}.get(r.source, r.source)
+        out.append(Evidence(kind=kind, file=str(r.file), object=str(r.object), text=str(r.text),
+                            line=None if pd.isna(r.line) else int(r.line), snapshot=str(r.snapshot),
+                            supports=supports))
+    return out
+
+
+def container_evidence(rows: pd.DataFrame, text_of: Any, supports: str | None = None,
+                       limit: int = MAX_EVIDENCE) -> list[Evidence]:
+    """Evidence from container status rows; `text_of(row) -> str` says what the row shows."""
+    out = []
+    for r in rows.drop_duplicates(["namespace", "pod", "container"], keep="last").head(limit).itertuples(index=False):
+        out.append(Evidence(kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod} container {r.container}",
+                            text=text_of(r), snapshot=str(r.snapshot), supports=supports))
+    return out
+
+
+def restart_matrix(rows: pd.DataFrame) -> list[dict[str, Any]]:
+    """The workload's restarts by node architecture and node: where it fails and where it runs."""
+    if rows.empty:
+        return []
+    out = []
+    for (arch, node), g in rows.groupby(["node_arch", "node"], dropna=False, sort=True):
+        last = g.sort_values("snapshot_index").drop_duplicates(["namespace", "pod", "container"], keep="last")
+        out.append({
+            "arch": None if pd.isna(arch) else str(arch),
+            "node": None if pd.isna(node) else str(node),
+            "pods": int(last["pod"].nunique()),
+            "restarts": restarts_once(g),
+            "failing": int(last["failing"].fillna(False).sum()),
+            "running": int(last["healthy"].fillna(False).sum()),
+        })
+    return out
+
+
+def _times(rows: pd.DataFrame) -> tuple[str | None, str | None]:
+    cols = [c for c in ("last_started", "last_finished", "term_finished", "started_at", "observed_at")
+            if c in rows]
+    first = last = None
+    for c in cols:
+        v = rows[c].dropna()
+        if v.empty:
+            continue
+        lo, hi = v.min(), v.max()
+        first = lo if first is None or lo < first else first
+        last = hi if last is None or hi > last else last
+    # a failure first shows at the earliest last-termination, if known
+    return iso(first), iso(last)
+
+
+def new_finding(cause: str, w: Workload, rows: pd.DataFrame, *, severity: Severity, confidence: float,
+                summary: str, latent: bool = False) -> Finding:
+    """A finding with the fields every rule fills the same way, from the workload's failing rows."""
+    first, last = _times(rows)
+    return Finding(
+        cause=cause, severity=severity, confidence=confidence, workload=w, summary=summary, latent=latent,
+        pods=sorted(rows["pod"].dropna().astype(str).unique().tolist()),
+        nodes=sorted(rows["node"].dropna().astype(str).unique().tolist()),
+        containers=sorted({f"{p}/{c}" for p, c in zip(rows["pod"].astype(str), rows["container"].astype(str))}),
+        node_archs=sorted(rows["node_arch"].dropna().astype(str).unique().tolist()),
+        restarts=restarts_once(rows), first_seen=first, last_seen=last,
+    )
+
+
+def missing_logs(ctx: Context, rows: pd.DataFrame) -> list[MissingEvidence]:
+    """Say so when failing containers have no previous log in the dump."""
+    logs = ctx.frames["logs"]
+    have = set(zip(logs["namespace"].astype(str), logs["pod"].astype(str), logs["container"].astype(str)))
+    lacking = [(n, p, c) for n, p, c in rows[["namespace", "pod", "container"]].drop_duplicates()
+               .astype(str).itertuples(index=False, name=None) if (n, p, c) not in have]
+    if not lacking:
+        return []
+    n, p, c = lacking[0]
+    more = f" (and {len(lacking) - 1} more)" if len(lacking) > 1 else ""
+    return [MissingEvidence(
+        what=f"no logs for {p}/{c}{more}",
+        why="the crash line is usually only in the previous container's log",
+        how=f"kubectl -n {n} logs {p} -c {c} --previous",
+    )]
