@@ -71,6 +71,7 @@ class DumpSource:
     limits: Limits = field(default_factory=Limits)
     problems: list[LoadProblem] = field(default_factory=list)
     files: list[FileInfo] = field(default_factory=list)
+    strip_top: bool = True  # archives: strip the one top folder (False: names as stored, for other formats)
     _cache: dict[str, bytes] | None = None
 
     def problem(self, file: str, what: str, why: str) -> None:
@@ -260,7 +261,7 @@ class TarSource(DumpSource):
                 if not m.isfile():
                     self.problem(clean, "special member skipped", "device, fifo or other non-regular file")
                     continue
-                name = top.strip(clean)
+                name = top.strip(clean) if self.strip_top else clean
                 if name is None:
                     self.problem(clean, "member outside the dump folder skipped",
                                  "the archive holds more than one top folder")

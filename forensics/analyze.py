@@ -1,0 +1,224 @@
+"""From a loaded dump to the findings document (contract: docs/findings.md).
+
+Rules run on one shared `Context`; their findings are merged per workload: the most specific cause
+becomes the primary one, the others that also hold become `contributing`, their evidence is kept
+(marked with the cause it supports). Everything a renderer needs is put in the document.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pandas as pd
+
+from forensics import __version__
+from forensics.correlate import Context, build_context, iso, restarts_once
+from forensics.findings import ARCH_CAUSES, Finding, severity_rank
+from forensics.load import Dump
+from forensics.rules import run_all
+
+# the most specific explanation wins; the rest contribute
+PRIORITY = (
+    "arch.bare-manifest-tag", "arch.missing-emulation", "arch.apple-silicon-build",
+    "arch.index-missing-platform", "arch.single-arch-image", "arch.mixed-arch-no-affinity",
+    "image-pull-auth", "image-pull-not-found", "missing-config", "command-not-found", "unschedulable",
+    "node-not-ready", "evicted", "oom-killed", "liveness-probe", "app-crash", "analyzer.rule-error",
+)
+SCHEMA = "cluster-forensics-findings/1"
+
+
+def _rank(cause: str) -> int:
+    return PRIORITY.index(cause) if cause in PRIORITY else len(PRIORITY)
+
+
+def merge(findings: list[Finding]) -> list[Finding]:
+    """One finding per (workload, latent): the primary by PRIORITY, the others contributing."""
+    groups: dict[tuple[str, str, str, bool], list[Finding]] = {}
+    for f in findings:
+        key = (f.workload.kind, f.workload.namespace, f.workload.name, f.latent)
+        groups.setdefault(key, []).append(f)
+    out = []
+    for fs in groups.values():
+        fs.sort(key=lambda f: (_rank(f.cause), -f.confidence))
+        primary = fs[0]
+        for other in fs[1:]:
+            if other.cause == primary.cause:
+                continue
+            if other.cause not in primary.contributing:
+                primary.contributing.append(other.cause)
+            seen = {(e.file, e.line, e.text) for e in primary.evidence}
+            for e in other.evidence:
+                if (e.file, e.line, e.text) not in seen:
+                    e.supports = e.supports or other.cause
+                    primary.evidence.append(e)
+            known = {m.what for m in primary.missing_evidence}
+            primary.missing_evidence += [m for m in other.missing_evidence if m.what not in known]
+            titles = {r.title for r in primary.remediation}
+            primary.remediation += [r for r in other.remediation if r.title not in titles]
+            for attr in ("pods", "nodes", "containers", "node_archs"):
+                setattr(primary, attr, sorted(set(getattr(primary, attr)) | set(getattr(other, attr))))
+            if severity_rank(other.severity) > severity_rank(primary.severity):
+                primary.severity = other.severity
+            # agreeing causes raise confidence a little
+            primary.confidence = min(0.99, primary.confidence + 0.02)
+        out.append(primary)
+    out.sort(key=lambda f: (f.latent, -severity_rank(f.severity), f.cause not in ARCH_CAUSES, -f.confidence,
+                            f.workload.namespace, f.workload.name))
+    return out
+
+
+def analyze(dump: Dump) -> dict[str, Any]:
+    ctx = build_context(dump.frames, dump.snapshots, dump.meta)
+    findings = merge(run_all(ctx))
+    active = [f for f in findings if not f.latent]
+    latent = [f for f in findings if f.latent]
+    return {
+        "schema": SCHEMA,
+        "tool": {"name": "cluster-forensics", "version": __version__},
+        "dump": dump_section(dump, ctx),
+        "summary": summary(ctx, active),
+        "inventory": inventory(ctx),
+        "findings": [f.to_dict() for f in active],
+        "latent": [f.to_dict() for f in latent],
+        "series": {"restarts_by_arch": restarts_series(ctx)},
+        "timeline": cluster_timeline(ctx, active),
+        "gaps": dump.gaps,
+        "load_problems": [p.to_dict() for p in dump.problems],
+    }
+
+
+def dump_section(dump: Dump, ctx: Context) -> dict[str, Any]:
+    meta = dump.meta
+    commands = meta.get("commands") if isinstance(meta.get("commands"), list) else []
+    commands = [c for c in commands if isinstance(c, dict)]
+    f = dump.frames
+    last = dump.snapshots[-1] if dump.snapshots else None
+    pods_last = f["pods"][f["pods"]["snapshot"] == last] if last else f["pods"]
+    files_meta = meta.get("files") if isinstance(meta.get("files"), list) else []
+    sums = {str(x.get("path")): x.get("sha256") for x in files_meta if isinstance(x, dict)}
+    return {
+        "path": str(dump.path),
+        "format": dump.format,
+        "collected_at": _str(meta.get("collected_at")),
+        "collected_at_derived": bool(meta.get("collected_at_derived", False)),
+        "cluster": meta.get("cluster") if isinstance(meta.get("cluster"), dict) else {},
+        "collector": meta.get("collector") if isinstance(meta.get("collector"), dict) else {},
+        "snapshots": [{"name": s, "observed_at": iso(_snap_time(s))} for s in dump.snapshots],
+        "commands": commands,
+        "commands_failed": [c for c in commands if c.get("exit_code") not in (0, None)],
+        "counts": {
+            "nodes": int(ctx.nodes["node"].nunique()),
+            "pods": int(len(pods_last)),
+            "containers": int((f["containers"]["snapshot"] == last).sum()) if last else 0,
+            "workloads": int(pods_last[["workload_kind", "namespace", "workload_name"]].drop_duplicates().shape[0]),
+            "events": int(f["events"]["uid"].nunique()),
+            "images": int(f["images"]["image"].nunique()),
+            "logs": int(len(f["logs"])),
+        },
+        "files": [{"path": fi.name, "size": fi.size, "sha256": sums.get(fi.name)} for fi in dump.files],
+    }
+
+
+def _str(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+def _snap_time(s: str) -> Any:
+    from forensics.frames import snapshot_time
+
+    return snapshot_time(s)
+
+
+def summary(ctx: Context, active: list[Finding]) -> dict[str, Any]:
+    by_cause = Counter(f.cause for f in active)
+    pods = {p for f in active for p in f.pods}
+    nodes = {n for f in active for n in f.nodes}
+    firsts = sorted(f.first_seen for f in active if f.first_seen)
+    lasts = sorted(f.last_seen for f in active if f.last_seen)
+    causes = []
+    for cause, n in sorted(by_cause.items(), key=lambda kv: _rank(kv[0])):
+        fs = [f for f in active if f.cause == cause]
+        best = max(fs, key=lambda f: f.confidence)
+        causes.append({"cause": cause, "findings": n, "max_confidence": round(best.confidence, 2),
+                       "sentence": best.summary + (f" (and {n - 1} more workload(s))" if n > 1 else "")})
+    total_pods = int(ctx.current["pod"].nunique()) if not ctx.current.empty else 0
+    if active:
+        verdict = (f"{len(active)} workload(s) failing ({len(pods)} of {total_pods} pods, on {len(nodes)} node(s))"
+                   + (f" since {firsts[0]}" if firsts else "") + ". "
+                   + " ".join(c["sentence"] + f" [confidence {c['max_confidence']:.2f}]." for c in causes[:6]))
+    else:
+        verdict = f"No failing workloads found among {total_pods} pods."
+    return {
+        "verdict": verdict,
+        "failing_workloads": len(active),
+        "failing_pods": len(pods),
+        "affected_nodes": len(nodes),
+        "restarts": restarts_once(ctx.placement),
+        "first_failure": firsts[0] if firsts else None,
+        "last_failure": lasts[-1] if lasts else None,
+        "by_cause": dict(by_cause),
+        "causes": causes,
+    }
+
+
+def inventory(ctx: Context) -> dict[str, Any]:
+    n = ctx.nodes
+    archs = {str(k): int(v) for k, v in n["arch"].fillna("unknown").value_counts().sort_index().items()}
+    pools = []
+    for (pool, arch), g in n.groupby([n["pool"].fillna("(none)"), n["arch"].fillna("unknown")], sort=True):
+        pools.append({"pool": str(pool), "arch": str(arch),
+                      "instance_types": sorted(g["instance_type"].dropna().astype(str).unique().tolist()),
+                      "nodes": int(len(g)), "ready": int(g["ready"].fillna(False).sum()),
+                      "first_created": iso(g["created"].min()), "last_created": iso(g["created"].max())})
+    nodes = [{
+        "name": str(r.node), "arch": _na(r.arch), "variant": _na(r.variant), "os": _na(r.os), "pool": _na(r.pool),
+        "instance_type": _na(r.instance_type), "created": iso(r.created),
+        "ready": None if pd.isna(r.ready) else bool(r.ready), "runtime": _na(r.runtime),
+        "runtime_version": _na(r.runtime_version), "kernel": _na(r.kernel), "os_image": _na(r.os_image),
+    } for r in n.sort_values(["arch", "pool", "node"]).head(2000).itertuples(index=False)]
+    return {"architectures": archs, "pools": pools, "nodes": nodes, "nodes_total": int(len(n))}
+
+
+def _na(v: Any) -> Any:
+    return None if v is None or (not isinstance(v, (list, dict)) and pd.isna(v)) else str(v)
+
+
+def restarts_series(ctx: Context) -> list[dict[str, Any]]:
+    """Per snapshot and node arch: restarts since the previous snapshot, and pods failing."""
+    c = ctx.placement
+    if c.empty:
+        return []
+    c = c.assign(_k=c["uid"].fillna(c["pod"]), rc=c["restart_count"].fillna(0).astype("int64"))
+    c = c.sort_values("snapshot_index")
+    c["delta"] = c.groupby(["_k", "container"])["rc"].diff().fillna(c["rc"]).clip(lower=0)
+    c["arch"] = c["node_arch"].fillna("unknown")
+    g = c.groupby(["snapshot", "arch"], sort=True).agg(
+        restarts=("delta", "sum"), at=("observed_at", "first"),
+        failing_pods=("pod", lambda s: int(s[c.loc[s.index, "failing"].fillna(False)].nunique())))
+    return [{"snapshot": str(s), "at": iso(r["at"]), "arch": str(a), "restarts": int(r["restarts"]),
+             "failing_pods": int(r["failing_pods"])} for (s, a), r in g.iterrows()]
+
+
+def cluster_timeline(ctx: Context, active: list[Finding]) -> list[dict[str, Any]]:
+    ev: list[dict[str, Any]] = []
+    seen = set()
+    for f in active:
+        for e in f.timeline:
+            key = (e["at"], e["what"])
+            if key not in seen:
+                seen.add(key)
+                ev.append(e)
+    if not ev:
+        n = ctx.nodes
+        for (pool, arch), g in n.groupby([n["pool"].fillna("(none)"), n["arch"].fillna("unknown")]):
+            if g["created"].notna().any():
+                ev.append({"at": iso(g["created"].min()), "what": f"first {arch} node of pool {pool} created",
+                           "kind": "node-pool", "source": str(g["file"].iloc[0])})
+    for s in ctx.snapshots:
+        from forensics.frames import snapshot_time
+
+        t = snapshot_time(s)
+        if t is not None:
+            ev.append({"at": iso(t), "what": f"snapshot {s} collected", "kind": "snapshot", "source": s})
+    return sorted(ev, key=lambda e: e["at"] or "")

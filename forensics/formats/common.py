@@ -1,0 +1,290 @@
+"""What every foreign-format reader shares: listing names, decoding lists, one snapshot, images.
+
+A foreign dump (cluster-info dump, support bundle, must-gather, loose files) is read like a v1 dump:
+one streaming pass over a `DumpSource`, each file typed-decoded into a `FrameBuilder`, bad files
+recorded as `LoadProblem`s. Differences handled here once:
+
+- names are as stored (no top-folder stripping); each format finds its own root `prefix` from
+  marker paths, since must-gather wraps its root two folders deep;
+- objects come as List objects, bare JSON arrays (troubleshoot before 2022), YAML lists or single
+  YAML objects; `decode_json_items` / `yaml_docs` / `items_by_kind` read all of them;
+- the collection time is often absent: rows are added under a pending snapshot name, and the
+  snapshot is renamed (`YYYYMMDDTHHMMSSZ`) once the time is known or derived from the newest
+  timestamp inside (`ForeignBuilder.rename_snapshot`, `newest_time`).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tarfile
+import zlib
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pandas as pd
+import yaml
+
+from forensics import kube, layout
+from forensics.frames import FrameBuilder, to_utc
+from forensics.load import Dump
+from forensics.source import DirectorySource, DumpSource, open_source
+
+PENDING = "pending"
+
+# `kind` of a Kubernetes object -> the kind file name the frames know
+OBJECT_KINDS = {
+    "Pod": "pods", "Node": "nodes", "Event": "events", "Deployment": "deployments",
+    "ReplicaSet": "replicasets", "DaemonSet": "daemonsets", "StatefulSet": "statefulsets", "Job": "jobs",
+    "CronJob": "cronjobs",
+}
+LIST_KINDS = {f"{k}List": v for k, v in OBJECT_KINDS.items()}
+REDACTED = b"***HIDDEN***"
+
+
+class _NoTimestampLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe YAML without the implicit timestamp type: an unquoted `2024-01-02T03:04:05Z` stays a string,
+    as the Kubernetes API wrote it (the typed decoders want strings)."""
+
+
+_NoTimestampLoader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def yaml_docs(data: bytes) -> list[Any]:
+    """Every YAML document in `data` (safe loader, timestamps kept as strings). Raises yaml.YAMLError."""
+    return [d for d in yaml.load_all(data.decode("utf-8", errors="replace"), Loader=_NoTimestampLoader)
+            if d is not None]
+
+
+def decode_json_items(kind: str, data: bytes) -> list[Any]:
+    """Typed items of a JSON object list: a List object or a bare array (support bundles before 2022)."""
+    head = data[:4096].lstrip()
+    if head.startswith(b"["):
+        data = b'{"items":' + data + b"}"
+    return kube.decode_list(kind, data)
+
+
+def convert_items(kind: str, items: list[Any]) -> list[Any]:
+    """Typed items from already-decoded objects (YAML or generic JSON). Raises msgspec.ValidationError."""
+    out = msgspec.convert({"items": items}, kube.LIST_TYPES[kind], strict=False)
+    return out.items or []  # type: ignore[attr-defined, no-any-return]
+
+
+def items_by_kind(docs: Iterable[Any]) -> dict[str, list[Any]]:
+    """Group the objects of decoded documents by kind file name: Lists (typed or `kind: List` with mixed
+    items), bare arrays and single objects. Objects of kinds the frames do not use are dropped."""
+    out: dict[str, list[Any]] = {}
+
+    def one(obj: Any) -> None:
+        if not isinstance(obj, dict):
+            return
+        kind = obj.get("kind")
+        if isinstance(kind, str) and kind in OBJECT_KINDS:
+            out.setdefault(OBJECT_KINDS[kind], []).append(obj)
+        elif isinstance(obj.get("items"), list):
+            list_kind = LIST_KINDS.get(kind) if isinstance(kind, str) else None
+            for it in obj["items"]:
+                if list_kind and isinstance(it, dict) and "kind" not in it:
+                    out.setdefault(list_kind, []).append(it)
+                else:
+                    one(it)
+
+    for d in docs:
+        if isinstance(d, list):
+            for x in d:
+                one(x)
+        else:
+            one(d)
+    return out
+
+
+def snapshot_name(t: datetime) -> str:
+    return t.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+class ForeignBuilder(FrameBuilder):
+    """A FrameBuilder that also takes decoded items, logs outside v1 paths, and renames its snapshot."""
+
+    def add_items(self, snapshot: str, kind: str, file: str, items: list[Any]) -> None:
+        """Add already-typed items (see `kube.LIST_TYPES`) as `add_objects` would from bytes."""
+        self._snaps.add(snapshot)
+        self.kinds_seen[snapshot].add(kind)
+        if kind == "pods":
+            for p in items:
+                self._add_pod(snapshot, file, p)
+        elif kind == "nodes":
+            for n in items:
+                self._add_node(snapshot, file, n)
+        elif kind == "events":
+            for e in items:
+                self._add_event(snapshot, file, e)
+        elif kind == "cronjobs":
+            for w in items:
+                spec = w.spec.job_template.spec if w.spec.job_template and w.spec.job_template.spec else None
+                self._add_workload(snapshot, file, "CronJob", w.metadata, spec)
+        else:
+            wkind = {"deployments": "Deployment", "replicasets": "ReplicaSet", "daemonsets": "DaemonSet",
+                     "statefulsets": "StatefulSet", "jobs": "Job"}[kind]
+            for w in items:
+                self._add_workload(snapshot, file, wkind, w.metadata, w.spec)
+
+    def add_log_text(self, snapshot: str, namespace: str, pod: str, container: str, previous: bool,
+                     file: str, data: bytes, line_offset: int = 0) -> None:
+        """Add one container log; `line_offset` shifts signature line numbers when the log is a block
+        inside a bigger file (cluster-info `logs.txt`), so evidence points at the file's own line."""
+        start = len(self.sigs.data["line"])
+        m = layout.Member(layout.ROLE_LOG, snapshot=snapshot, namespace=namespace, pod=pod,
+                          container=container, previous=previous)
+        self.add_log(m, file, data)
+        if line_offset:
+            lines = self.sigs.data["line"]
+            for i in range(start, len(lines)):
+                if lines[i] is not None:
+                    lines[i] += line_offset
+
+    def rename_snapshot(self, old: str, new: str) -> None:
+        """Rename a snapshot in every accumulated row (the collection time became known late)."""
+        for cols in (self.nodes, self.pods, self.containers, self.events, self.workloads, self.logs, self.sigs):
+            col = cols.data["snapshot"]
+            for i, v in enumerate(col):
+                if v == old:
+                    col[i] = new
+        if old in self._snaps:
+            self._snaps.discard(old)
+            self._snaps.add(new)
+        if old in self.kinds_seen:
+            self.kinds_seen[new] |= self.kinds_seen.pop(old)
+
+    def newest_time(self, extra: Iterable[Any] = ()) -> pd.Timestamp | None:
+        """The newest timestamp among what was observed (events, container states, pods, nodes) and `extra`."""
+        values: list[Any] = list(extra)
+        for cols, names in ((self.events, ("last_seen", "first_seen")),
+                            (self.containers, ("started_at", "term_finished", "last_finished", "last_started")),
+                            (self.pods, ("start_time", "created")),
+                            (self.nodes, ("ready_since", "created")),
+                            (self.workloads, ("created",))):
+            for n in names:
+                values.extend(v for v in cols.data[n] if v)
+        if not values:
+            return None
+        s = to_utc(values).dropna()
+        return None if s.empty else s.max()
+
+
+# --- names without reading contents ----------------------------------------------------------------
+
+def iter_names(path: Path) -> Iterator[str]:
+    """Regular-file names of a directory (not following links) or archive, as stored, without reading
+    file contents (an archive's headers are read in one stream; the caller stops when it has decided)."""
+    st = path.stat()
+    if stat.S_ISDIR(st.st_mode):
+        for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
+            rel = Path(dirpath).relative_to(path).as_posix()
+            dirnames[:] = sorted(d for d in dirnames if not os.path.islink(os.path.join(dirpath, d)))
+            for f in sorted(filenames):
+                yield f if rel in ("", ".") else f"{rel}/{f}"
+        return
+    src = open_source(path)
+    if not hasattr(src, "compression"):
+        return
+    try:
+        tf = src._open_stream()  # type: ignore[attr-defined]
+    except (tarfile.TarError, OSError, EOFError, zlib.error):
+        return
+    try:
+        while True:
+            try:
+                m = tf.next()
+            except (tarfile.TarError, OSError, EOFError, zlib.error):
+                return
+            if m is None:
+                return
+            if m.isfile():
+                yield "/".join(p for p in m.name.replace("\\", "/").split("/") if p not in ("", "."))
+    finally:
+        tf.close()
+
+
+def open_raw(path: Path) -> DumpSource:
+    """A source whose names are as stored: a directory is not unwrapped, an archive's top folder kept."""
+    if path.is_dir():
+        return DirectorySource(path)
+    src = open_source(path)
+    src.strip_top = False
+    return src
+
+
+def prefix_before(parts: list[str], index: int) -> str:
+    return "".join(p + "/" for p in parts[:index])
+
+
+# --- images from a v1 images/ folder ----------------------------------------------------------------
+
+def add_images(builder: FrameBuilder, images: Path, into: DumpSource) -> int:
+    """Stream image inspections in the v1 `images/<slug>/...` layout from `images` (the `images/` folder
+    itself, a folder or archive holding one) into `builder`; problems go to `into`. Returns files read."""
+    root = images / layout.IMAGES if (images / layout.IMAGES).is_dir() else images
+    src = open_raw(root)
+    src.problems = into.problems
+    n = 0
+    for name, data in src.iter_files(lambda nm: into.limits.small_bytes if _image_member(nm) else None):
+        m = _image_member(name)
+        if m is None:  # pragma: no cover - select filtered
+            continue
+        builder.add_image_part(m, f"{layout.IMAGES}/{_image_rel(name)}", data)
+        into.files.extend(src.files[-1:])
+        n += 1
+    return n
+
+
+def _image_rel(name: str) -> str:
+    parts = name.split("/")
+    if layout.IMAGES in parts[:-2]:
+        parts = parts[parts.index(layout.IMAGES) + 1:]
+    elif len(parts) > 3 or (len(parts) == 3 and parts[1] != "configs"):
+        parts = parts[1:]  # an archive's top folder
+    return "/".join(parts)
+
+
+def _image_member(name: str) -> layout.Member | None:
+    return layout.classify(f"{layout.IMAGES}/{_image_rel(name)}")
+
+
+# --- finishing ------------------------------------------------------------------------------------
+
+def finish(builder: ForeignBuilder, src: DumpSource, *, path: Path, fmt: str, meta: dict[str, Any],
+           collected_at: datetime | None, gaps: list[dict[str, str]],
+           extra_times: Iterable[Any] = ()) -> Dump:
+    """Name the one snapshot from the collection time (derived when absent), build frames, list gaps."""
+    derived = collected_at is None
+    if collected_at is None:
+        newest = builder.newest_time(extra_times)
+        if newest is not None:
+            collected_at = newest.to_pydatetime()
+    if collected_at is None:
+        collected_at = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+        meta["collected_at_source"] = "file modification time (no timestamp inside the dump)"
+    snap = snapshot_name(collected_at)
+    builder.rename_snapshot(PENDING, snap)
+    meta["collected_at"] = collected_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    meta["format"] = fmt
+    meta["snapshots"] = [snap]
+    if derived:
+        meta["collected_at_derived"] = True
+        gaps = [*gaps, {"what": "no collection time",
+                        "impact": f"the collection time {meta['collected_at']} is derived from the newest "
+                                  "timestamp inside the dump; ages and 'recent' are relative to it"}]
+    frames = builder.build([snap], src.problems)
+    return Dump(path=path, format=fmt, meta=meta, snapshots=[snap], frames=frames, problems=src.problems,
+                files=src.files, gaps=[*gaps, *builder.gaps(frames, has_meta=False)])
+
+
+def short(e: Exception) -> str:
+    text = str(e).replace("\n", " ")
+    return text if len(text) < 300 else text[:300] + "..."

@@ -1,0 +1,202 @@
+"""What the architecture rules share: which container rows fail for an architecture reason, the
+image facts of a workload, its timeline, and the standard evidence / remediation of an arch finding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from forensics import remediation
+from forensics.correlate import Context, iso
+from forensics.findings import Evidence, Finding, MissingEvidence, Workload
+from forensics.rules._common import restart_matrix, sig_evidence
+
+ARCH_HINTS = ("arch", "arch-pull", "emulation")
+
+
+def _keyset(df: pd.DataFrame, cols: list[str]) -> pd.Series:
+    return df[cols].astype(str).agg("\x1f".join, axis=1) if not df.empty else pd.Series([], dtype=str)
+
+
+def marked(ctx: Context) -> pd.DataFrame:
+    """Placement rows with `arch_sig` (an arch signature seen for the container, or for its pod in an
+    event without a container), `pull_sig` (a pull-time platform error), `emu_sig` (qemu/rosetta),
+    `unsupported` (image inspected and lacking the node's arch) and `arch_fail` (failing for one of these).
+    Cached on the context: several rules use it."""
+    cached = getattr(ctx, "_arch_marked", None)
+    if cached is not None:
+        return cached
+    p = ctx.placement.copy()
+    s = ctx.signatures
+    ckey = _keyset(p, ["namespace", "pod", "container"])
+    pkey = _keyset(p, ["namespace", "pod"])
+    for col, hints in (("arch_sig", ("arch", "arch-pull", "emulation")), ("pull_sig", ("arch-pull",)),
+                       ("emu_sig", ("emulation",)), ("exec_sig", ("arch",))):
+        sub = s[s["hint"].isin(list(hints))] if not s.empty else s
+        with_c = sub[sub["container"].notna()]
+        no_c = sub[sub["container"].isna()]
+        hit = ckey.isin(set(_keyset(with_c, ["namespace", "pod", "container"])))
+        hit |= pkey.isin(set(_keyset(no_c, ["namespace", "pod"])))
+        p[col] = hit.to_numpy(dtype=bool)
+    p["unsupported"] = (p["supported"] == False).fillna(False).to_numpy(dtype=bool)  # noqa: E712
+    failing = p["failing"].fillna(False).to_numpy(dtype=bool)
+    p["arch_fail"] = failing & (p["arch_sig"].to_numpy(dtype=bool) | p["unsupported"].to_numpy(dtype=bool))
+    object.__setattr__(ctx, "_arch_marked", p)
+    return p
+
+
+def failing_workloads(p: pd.DataFrame) -> pd.DataFrame:
+    """Rows of workloads with at least one arch failure (all their rows, for the full picture)."""
+    bad = p[p["arch_fail"]][["workload_kind", "namespace", "workload_name"]].drop_duplicates()
+    return p.merge(bad, on=["workload_kind", "namespace", "workload_name"], how="inner")
+
+
+def unconstrained(rows: pd.DataFrame) -> bool:
+    return bool(rows["arch_allowed"].isna().all())
+
+
+def image_dicts(ctx: Context, rows: pd.DataFrame) -> list[dict[str, Any]]:
+    imgs = ctx.frames["images"]
+    out = []
+    for key, ref in rows[["image_key", "image"]].drop_duplicates("image_key").itertuples(index=False):
+        m = imgs[imgs["image_key"] == key]
+        digests = sorted(rows.loc[rows["image_key"] == key, "image_digest"].dropna().astype(str).unique())
+        if m.empty or not bool(m["inspected"].iloc[-1]):
+            out.append({"ref": str(ref), "digest": digests[0] if digests else None, "kind": "unknown",
+                        "media_type": None, "platforms": [], "attestations": 0, "config_arch": None,
+                        "created": None, "inspected": False, "file": None})
+            continue
+        r = m.iloc[-1]
+        out.append({
+            "ref": str(ref), "digest": _s(r["digest"]) or (digests[0] if digests else None),
+            "kind": _s(r["kind"]), "media_type": _s(r["media_type"]),
+            "platforms": [x for x in str(r["platforms"] or "").split(",") if x],
+            "attestations": int(r["attestations"]) if not pd.isna(r["attestations"]) else 0,
+            "config_arch": _s(r["config_arch"]), "created": iso(r["created"]), "inspected": True,
+            "file": _s(r["file"]), "running_digests": digests,
+        })
+    return out
+
+
+def _s(v: Any) -> str | None:
+    return None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+
+
+def image_archs(rows: pd.DataFrame) -> set[str]:
+    """Architectures the workload's (inspected) images can run on; empty when unknown."""
+    a = rows["img_archs"].dropna().astype(str)
+    out: set[str] = set()
+    for v in a.unique():
+        out |= {x for x in v.split(",") if x}
+    return out
+
+
+def inferred_archs(rows: pd.DataFrame) -> set[str]:
+    """Architectures where the workload demonstrably runs (healthy, no arch signature)."""
+    ok = rows[rows["healthy"].fillna(False) & ~rows["arch_sig"]]
+    return set(ok["node_arch"].dropna().astype(str))
+
+
+def node_evidence(ctx: Context, nodes: list[str], limit: int = 6) -> list[Evidence]:
+    n = ctx.nodes[ctx.nodes["node"].isin(nodes)]
+    out = []
+    for r in n.head(limit).itertuples(index=False):
+        pool = f", pool {r.pool}" if not pd.isna(r.pool) else ""
+        it = f", {r.instance_type}" if not pd.isna(r.instance_type) else ""
+        out.append(Evidence(kind="node", file=str(r.file), object=f"Node {r.node}",
+                            text=f"architecture {r.arch}{pool}{it}, created {iso(r.created)}",
+                            snapshot=str(r.snapshot)))
+    return out
+
+
+def image_evidence(img: dict[str, Any]) -> Evidence | None:
+    if not img.get("inspected"):
+        return None
+    plats = ", ".join(img["platforms"]) or "none"
+    what = "multi-platform index" if img["kind"] == "index" else "single-platform manifest (no index)"
+    att = f"; {img['attestations']} attestation entries not counted" if img.get("attestations") else ""
+    return Evidence(kind="image", file=img["file"] or "", object=f"Image {img['ref']}",
+                    text=f"{what} {img['media_type']}: runnable on {plats}{att}")
+
+
+def timeline(ctx: Context, w: Workload, rows: pd.DataFrame, imgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The facts around a finding, in time order: node pools created, rollouts, image builds, first crash."""
+    ev: list[dict[str, Any]] = []
+    nodes = ctx.nodes
+    for (pool, arch), g in nodes.groupby(["pool", "arch"], dropna=False):
+        if g["created"].notna().any():
+            r = g.sort_values("created").iloc[0]
+            label = pool if not pd.isna(pool) else "(no pool label)"
+            ev.append({"at": iso(r["created"]), "what": f"first {arch} node of pool {label} created ({r['node']})",
+                       "kind": "node-pool", "source": str(r["file"])})
+    wl = ctx.frames["workloads"]
+    if w.kind == "Deployment":
+        rs = wl[(wl["kind"] == "ReplicaSet") & (wl["namespace"] == w.namespace) & (wl["owner_name"] == w.name)]
+        for r in rs.drop_duplicates("name").itertuples(index=False):
+            ev.append({"at": iso(r.created), "what": f"rollout: ReplicaSet {r.name} created ({r.images})",
+                       "kind": "rollout", "source": str(r.file)})
+    for img in imgs:
+        if img.get("created"):
+            ev.append({"at": img["created"], "what": f"image {img['ref']} built", "kind": "image-built",
+                       "source": img.get("file") or ""})
+    bad = rows[rows["arch_fail"]] if "arch_fail" in rows else rows
+    first = bad["last_finished"].dropna().min() if not bad.empty else None
+    if first is None or pd.isna(first):
+        first = bad["observed_at"].dropna().min() if not bad.empty else None
+    if first is not None and not pd.isna(first):
+        ev.append({"at": iso(first), "what": f"first failure of {w}", "kind": "first-failure", "source": ""})
+    return sorted([e for e in ev if e["at"]], key=lambda e: e["at"])
+
+
+def standard_parts(ctx: Context, f: Finding, rows: pd.DataFrame, bad: pd.DataFrame,
+                   runnable: set[str]) -> None:
+    """Fill the evidence, missing evidence, images, matrix, timeline and remediation of an arch finding."""
+    imgs = image_dicts(ctx, bad if not bad.empty else rows)
+    f.images = imgs
+    f.restart_matrix = restart_matrix(rows)
+    sigs = ctx.sigs_for(bad, ARCH_HINTS)
+    f.evidence.extend(sig_evidence(sigs))
+    for img in imgs:
+        e = image_evidence(img)
+        if e:
+            f.evidence.append(e)
+    f.evidence.extend(node_evidence(ctx, f.nodes))
+    f.timeline = timeline(ctx, f.workload, rows, imgs)
+    for img in imgs:
+        if not img["inspected"]:
+            f.missing_evidence.append(MissingEvidence(
+                what=f"no image inspection for {img['ref']}",
+                why="the image's platforms would confirm (or refute) that it lacks the node architecture",
+                how=f"collectors/inspect-images DUMP  (or: skopeo inspect --raw docker://{img['ref']})"))
+    if sigs.empty:
+        f.missing_evidence.append(MissingEvidence(
+            what="no exec format error or platform error seen in logs, termination messages or events",
+            why="the runtime's own message would confirm the mismatch",
+            how="kubectl logs --previous of a failing pod; events expire after an hour"))
+    if ctx.frames["nodes"].empty:
+        f.missing_evidence.append(MissingEvidence(what="no node objects", why="node architectures are unknown",
+                                                  how="kubectl get nodes -o json"))
+    cluster = ctx.cluster_archs or sorted(set(f.node_archs))
+    for img in imgs[:3]:
+        f.remediation.append(remediation.rebuild(img["ref"], cluster))
+    if imgs:
+        f.remediation.append(remediation.ci_check(imgs[0]["ref"], cluster))
+    if runnable and ctx.mixed and set(runnable) & set(ctx.cluster_archs):
+        f.remediation.append(remediation.pin(f.workload, sorted(set(runnable) & set(ctx.cluster_archs))))
+    f.remediation.append(remediation.restart(f.workload))
+
+
+def arch_confidence(*, base: float, inspected: bool, sig: bool, node_arch_known: bool, runs_elsewhere: bool,
+                    pods: int) -> float:
+    c = base
+    c += 0.25 if inspected else 0.0
+    c += 0.2 if sig else 0.0
+    c += 0.05 if node_arch_known else -0.15
+    c += 0.1 if runs_elsewhere else 0.0
+    c += 0.04 if pods > 1 else 0.0
+    if not inspected:
+        c = min(c, 0.75)
+    if not sig and not inspected:
+        c = min(c, 0.4)
+    return round(max(0.05, min(0.99, c)), 2)

@@ -1,0 +1,46 @@
+"""arch.apple-silicon-build: a lone arm64 artifact running on amd64 nodes: an image built on an arm64
+machine (an Apple Silicon laptop, `docker build` without `--platform`) and pushed straight to the
+registry. It is a single manifest whose config says `architecture: arm64`; amd64 nodes pull it
+silently and every container dies with `exec format error`.
+
+Proof: the image config's architecture is arm64 (single manifest, no index) and the failing pods are
+on amd64 nodes; an exec format error in the logs/messages confirms. Without an inspection, pods of
+the same image healthy on arm64 nodes and crashing on amd64 nodes point here too.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from forensics.correlate import Context
+from forensics.findings import Finding
+from forensics.rules import rule
+from forensics.rules._arch import arch_confidence, failing_workloads, inferred_archs, marked, standard_parts
+from forensics.rules._common import by_workload, new_finding
+
+CAUSE = "arch.apple-silicon-build"
+
+
+@rule(CAUSE)
+def find(ctx: Context) -> list[Finding]:
+    p = marked(ctx)
+    out: list[Finding] = []
+    for w, rows in by_workload(failing_workloads(p)):
+        bad = rows[rows["arch_fail"] & (rows["node_arch"] == "amd64")]
+        inspected = bad[(bad["img_kind"] == "manifest") & (bad["img_config_arch"] == "arm64")]
+        ran_on_arm = inferred_archs(rows) == {"arm64"}
+        guessed = bad[~bad["img_inspected"].fillna(False) & bad["exec_sig"]] if ran_on_arm else bad.iloc[0:0]
+        hit = pd.concat([inspected, guessed])
+        if hit.empty:
+            continue
+        f = new_finding(
+            CAUSE, w, hit, severity="critical" if not rows["healthy"].fillna(False).any() else "high",
+            confidence=arch_confidence(base=0.4, inspected=not inspected.empty, sig=bool(hit["exec_sig"].any()),
+                                       node_arch_known=True, runs_elsewhere=ran_on_arm,
+                                       pods=hit["pod"].nunique()),
+            summary=(f"{w} runs an arm64-only image (built on an arm64 machine, likely a laptop, without "
+                     f"--platform) on amd64 nodes: {hit['pod'].nunique()} pod(s) cannot execute it"),
+        )
+        standard_parts(ctx, f, rows, hit, {"arm64"})
+        out.append(f)
+    return out

@@ -1,0 +1,85 @@
+"""arch.bare-manifest-tag: a tag everyone believes is multi-arch is a bare single-platform manifest.
+A build with a wrong or missing `--platform` (or `docker build` + `docker push` instead of `buildx
+--push`) replaced the index: the previous tag of the repository was an index, or the workload's pods
+ran on several architectures before the rollout, or the tag's digest changed between snapshots.
+After the rollout, pods on the lost architecture crash with exec format error.
+
+Proof: the inspected tag is a single manifest, and one of: another tag of the same repository in the
+dump is a multi-platform index; earlier observations show the workload healthy on an architecture
+the new image lacks; the imageID digest of the same tag differs between snapshots.
+"""
+
+from __future__ import annotations
+
+
+from forensics.correlate import Context
+from forensics.findings import Evidence, Finding
+from forensics.rules import rule
+from forensics.rules._arch import arch_confidence, failing_workloads, image_archs, marked, standard_parts
+from forensics.rules._common import by_workload, new_finding
+
+CAUSE = "arch.bare-manifest-tag"
+
+
+def _repo(key: str) -> str:
+    name = key.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
+
+
+@rule(CAUSE)
+def find(ctx: Context) -> list[Finding]:
+    p = marked(ctx)
+    imgs = ctx.frames["images"]
+    multi = imgs[(imgs["kind"] == "index") & (imgs["n_platforms"].fillna(0) > 1)]
+    multi_repos: dict[str, list[str]] = {}
+    for key, ref, plats in zip(multi["image_key"].astype(str), multi["image"].astype(str), multi["platforms"].astype(str)):
+        multi_repos.setdefault(_repo(key), []).append(f"{ref} ({plats})")
+    out: list[Finding] = []
+    for w, rows in by_workload(failing_workloads(p)):
+        bad = rows[rows["arch_fail"] & (rows["img_kind"] == "manifest")]
+        if bad.empty:
+            continue
+        archs = image_archs(bad)
+        keys = set(bad["image_key"].astype(str))
+        why: list[Evidence] = []
+        for k in sorted(keys):
+            for other in multi_repos.get(_repo(k), []):
+                why.append(Evidence(kind="image", file="images/", object=f"Image {other.split(' ')[0]}",
+                                    text=f"another tag of the same repository is a multi-platform index: {other}"))
+        # healthy before on an arch the current image lacks, under another image or digest
+        before = rows[rows["healthy"].fillna(False) & rows["node_arch"].notna() & ~rows["node_arch"].isin(list(archs))]
+        before = before[~before["image_key"].isin(list(keys)) | before["img_kind"].isna()
+                        | (before["image_digest"] != before["img_digest"])] if not before.empty else before
+        for r in before.drop_duplicates(["node_arch", "image"]).head(3).itertuples(index=False):
+            why.append(Evidence(kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod}",
+                                text=f"in snapshot {r.snapshot} ran healthy on {r.node_arch} node {r.node} with "
+                                     f"{r.image}", snapshot=str(r.snapshot)))
+        # the same tag resolving to different digests over time
+        same = rows[rows["image_key"].isin(list(keys)) & rows["image_digest"].notna()]
+        for key, g in same.groupby("image_key"):
+            d = g.sort_values("snapshot_index").drop_duplicates("image_digest")
+            if len(d) > 1:
+                why.append(Evidence(kind="pod", file=str(d.iloc[-1]["file"]), object=f"Image {key}",
+                                    text=f"tag digest changed: {d.iloc[0]['image_digest']} (snapshot "
+                                         f"{d.iloc[0]['snapshot']}) -> {d.iloc[-1]['image_digest']} "
+                                         f"(snapshot {d.iloc[-1]['snapshot']})"))
+        if not why:
+            continue
+        f = new_finding(
+            CAUSE, w, bad, severity="critical" if not rows[rows["snapshot_index"] == rows["snapshot_index"].max()]
+            ["healthy"].fillna(False).any() else "high",
+            confidence=arch_confidence(base=0.3 + 0.05 * min(len(why), 3), inspected=True,
+                                       sig=bool(bad["exec_sig"].any()), node_arch_known=True,
+                                       runs_elsewhere=not before.empty, pods=bad["pod"].nunique()),
+            summary=(f"{w} now runs {', '.join(sorted(set(bad['image'].astype(str))))}, a bare "
+                     f"{'/'.join(sorted(archs))} manifest where a multi-arch index was expected: a build without "
+                     f"the right --platform replaced the index, and {bad['pod'].nunique()} pod(s) on "
+                     f"{', '.join(sorted(set(bad['node_arch'].dropna().astype(str))))} nodes fail"),
+        )
+        f.evidence.extend(why)
+        standard_parts(ctx, f, rows, bad, archs)
+        out.append(f)
+    return out
+
+

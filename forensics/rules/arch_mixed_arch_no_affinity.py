@@ -1,0 +1,51 @@
+"""arch.mixed-arch-no-affinity: the cluster has nodes of several architectures, the workload has no
+`kubernetes.io/arch` constraint (nodeSelector or required node affinity), and its image cannot run
+on some of them. The scheduler places pods anywhere: the same image runs on some nodes and crashes
+on others. Usually a contributing cause beside the image's own problem (single-arch image, index
+without a platform); the fix is the image, the pin is the stopgap.
+
+Proof: node architectures from the node objects, the absence of an arch constraint in the pod spec,
+and either the image's platforms or the restart matrix (healthy on one arch, failing on another).
+"""
+
+from __future__ import annotations
+
+from forensics.correlate import Context
+from forensics.findings import Finding
+from forensics.rules import rule
+from forensics.rules._arch import (
+    arch_confidence, failing_workloads, image_archs, inferred_archs, marked, standard_parts, unconstrained,
+)
+from forensics.rules._common import by_workload, new_finding
+
+CAUSE = "arch.mixed-arch-no-affinity"
+
+
+@rule(CAUSE)
+def find(ctx: Context) -> list[Finding]:
+    if not ctx.mixed:
+        return []
+    p = marked(ctx)
+    out: list[Finding] = []
+    for w, rows in by_workload(failing_workloads(p)):
+        if not unconstrained(rows):
+            continue
+        bad = rows[rows["arch_fail"]]
+        archs = image_archs(rows) or inferred_archs(rows)
+        fail_archs = set(bad["node_arch"].dropna().astype(str))
+        if not fail_archs or (archs and fail_archs <= archs and not bad["unsupported"].any()
+                              and not bad["exec_sig"].any()):
+            continue
+        runs = inferred_archs(rows)
+        f = new_finding(
+            CAUSE, w, bad, severity="high",
+            confidence=arch_confidence(base=0.35, inspected=bool(image_archs(rows)),
+                                       sig=bool(bad["arch_sig"].any()), node_arch_known=True,
+                                       runs_elsewhere=bool(runs), pods=bad["pod"].nunique()),
+            summary=(f"{w} has no kubernetes.io/arch constraint in a {'+'.join(ctx.cluster_archs)} cluster: its "
+                     f"pods on {', '.join(sorted(fail_archs))} nodes fail"
+                     + (f" while those on {', '.join(sorted(runs))} nodes run" if runs else "")),
+        )
+        standard_parts(ctx, f, rows, bad, archs)
+        out.append(f)
+    return out
