@@ -1,0 +1,171 @@
+"""Load any dump a customer may send, recognised by its content, never by what the user says it is.
+
+    load_any(path, images=None) -> Dump
+
+Recognised, in this order of precedence (each module holds its own layout constants):
+
+    cluster-forensics-dump v1   forensics-dump.yaml or snapshots/<YYYYMMDDTHHMMSSZ>/  (forensics.load)
+    troubleshoot-bundle         cluster-resources/...                                   (troubleshoot)
+    must-gather                 namespaces/<ns>/core|apps|pods/..., cluster-scoped-resources/ (mustgather)
+    kubectl-cluster-info-dump   nodes.json + <ns>/replication-controllers.json, <ns>/<pod>/logs.txt, or
+                                one file of JSON lists and log blocks (stdout form)     (clusterinfo)
+    loose-files                 .json/.yaml files whose `kind` or `mediaType` is known  (loose)
+
+Detection reads names only (a directory listing, or archive member headers until a decisive name);
+a v1 archive is decided from its first members and then read by `load_dump` in one pass. A layout
+that matches none of them raises `UnusableInput` naming what was looked for. `images=` adds image
+inspections in the v1 `images/<slug>/` layout to any format.
+"""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from forensics import layout
+from forensics.errors import UnusableInput
+from forensics.formats import clusterinfo, loose, mustgather, troubleshoot
+from forensics.formats.common import iter_image_files, iter_names
+from forensics.load import Dump, load_dump
+from forensics.source import DumpSource, Select, open_source
+
+__all__ = ["LOOKED_FOR", "Detected", "detect", "load_any"]
+
+V1 = f"{layout.FORMAT_NAME}/{layout.FORMAT_VERSION}"
+LOOKED_FOR = (
+    f"{layout.META} or snapshots/<time>/ (cluster-forensics dump), cluster-resources/ (support bundle), "
+    "namespaces/<ns>/core/ or cluster-scoped-resources/ (must-gather), nodes.json with <ns>/pods.json or "
+    "<ns>/<pod>/logs.txt (kubectl cluster-info dump), or .json/.yaml files of Kubernetes objects or "
+    "image manifests (loose files)"
+)
+_PRECEDENCE = (V1, troubleshoot.FORMAT, mustgather.FORMAT, clusterinfo.FORMAT)
+_PEEK = 64  # names looked at before the first decisive one wins
+
+
+@dataclass(frozen=True)
+class Detected:
+    """What a path holds: `format`, the root `prefix` inside it, and whether it is a single text file."""
+
+    format: str
+    prefix: str = ""
+    single_file: bool = False
+
+
+def _v1_marker(parts: list[str]) -> tuple[str, bool] | None:
+    for i, p in enumerate(parts):
+        if p == layout.SNAPSHOTS and i + 2 < len(parts) and layout.SNAPSHOT_RE.match(parts[i + 1]):
+            return "".join(x + "/" for x in parts[:i]), True
+    if parts[-1] == layout.META and len(parts) <= 2:
+        return "".join(x + "/" for x in parts[:-1]), True
+    return None
+
+
+_MARKERS = ((V1, _v1_marker), (troubleshoot.FORMAT, troubleshoot.marker), (mustgather.FORMAT, mustgather.marker),
+            (clusterinfo.FORMAT, clusterinfo.marker))
+
+
+def _decide(names: Iterator[str]) -> Detected | None:
+    decisive: dict[str, str] = {}
+    weak: dict[str, set[tuple[str, str]]] = {}
+    loose_seen = False
+    count = 0
+    for name in names:
+        count += 1
+        parts = name.split("/")
+        for fmt, mark in _MARKERS:
+            hit = mark(parts)
+            if hit is None:
+                continue
+            prefix, strong = hit
+            if not strong:
+                weak.setdefault(fmt, set()).add((prefix, parts[-1]))
+            elif fmt not in decisive or len(prefix) < len(decisive[fmt]):
+                decisive[fmt] = prefix
+        if loose.candidate(name):
+            loose_seen = True
+        if decisive and count >= _PEEK:
+            break
+        if V1 in decisive:
+            break
+    for fmt in _PRECEDENCE:
+        if fmt in decisive:
+            return Detected(fmt, decisive[fmt])
+    ci = clusterinfo.weak_root(weak.get(clusterinfo.FORMAT, set()))
+    if ci is not None:
+        return Detected(clusterinfo.FORMAT, ci)
+    if loose_seen:
+        return Detected(loose.FORMAT)
+    return None
+
+
+def detect(path: str | Path) -> Detected:
+    """Say what `path` holds by looking at names (and, for one plain file, its first bytes)."""
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError as e:
+        raise UnusableInput(f"{p}: cannot open ({e.strerror or e})") from None
+    if stat.S_ISREG(st.st_mode) and not _is_archive(p):
+        try:
+            with open(p, "rb") as fh:
+                head = fh.read(64 * 1024)
+        except OSError as e:
+            raise UnusableInput(f"{p}: cannot read ({e.strerror or e})") from None
+        if clusterinfo.looks_like_stdout(head):
+            return Detected(clusterinfo.FORMAT, single_file=True)
+        if loose.looks_like_object(head):
+            return Detected(loose.FORMAT, single_file=True)
+        raise UnusableInput(f"{p}: not a dump we know (looked for {LOOKED_FOR})")
+    found = _decide(iter_names(p))
+    if found is None:
+        raise UnusableInput(f"{p}: not a dump we know (looked for {LOOKED_FOR})")
+    return found
+
+
+def _is_archive(p: Path) -> bool:
+    try:
+        open_source(p)
+    except UnusableInput:
+        return False
+    return True
+
+
+def load_any(path: str | Path, *, images: Path | None = None) -> Dump:
+    """Load whatever dump `path` is (directory, archive or single file); see the module docstring."""
+    p = Path(path)
+    found = detect(p)
+    if found.format == V1:
+        source: DumpSource | None = None
+        if images is not None:
+            source = _WithImages(open_source(p), Path(images))
+        return load_dump(p, source=source)
+    img = Path(images) if images is not None else None
+    if found.format == clusterinfo.FORMAT:
+        if found.single_file:
+            return clusterinfo.load_stdout(p, images=img)
+        return clusterinfo.load(p, found.prefix, images=img)
+    if found.format == troubleshoot.FORMAT:
+        return troubleshoot.load(p, found.prefix, images=img)
+    if found.format == mustgather.FORMAT:
+        return mustgather.load(p, found.prefix, images=img)
+    dump = loose.load(p, single_file=found.single_file, images=img)
+    if not dump.meta.get("objects_found"):
+        raise UnusableInput(f"{p}: no Kubernetes objects or image manifests found (looked for {LOOKED_FOR})")
+    return dump
+
+
+class _WithImages(DumpSource):
+    """A v1 source followed by image inspections from another folder, read in the same pass."""
+
+    def __init__(self, base: DumpSource, images: Path) -> None:
+        super().__init__(base.path, base.limits, base.problems, base.files)
+        self.base = base
+        self.images = images
+
+    def iter_files(self, select: Select) -> Iterator[tuple[str, bytes]]:
+        yield from self.base.iter_files(select)
+        for name, data in iter_image_files(self.images, self):
+            if select(name) is not None:
+                yield name, data

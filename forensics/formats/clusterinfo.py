@@ -26,7 +26,17 @@ import msgspec
 import yaml
 
 from forensics.formats.common import (
-    LIST_KINDS, PENDING, ForeignBuilder, add_images, convert_items, decode_json_items, finish, items_by_kind, open_raw, short, yaml_docs,
+    LIST_KINDS,
+    PENDING,
+    ForeignBuilder,
+    add_images,
+    convert_items,
+    decode_json_items,
+    finish,
+    items_by_kind,
+    open_raw,
+    short,
+    yaml_docs,
 )
 from forensics.load import Dump
 from forensics.source import DumpSource, FileInfo
@@ -64,6 +74,14 @@ def marker(parts: list[str]) -> tuple[str, bool] | None:
     if name in NODES:
         return "".join(p + "/" for p in parts[:-1]), False
     return None
+
+
+def weak_root(hits: set[tuple[str, str]]) -> str | None:
+    """The root prefix when weak hits agree: a nodes file and a `<ns>/<pod>/logs.txt` under the same root."""
+    nodes = {p for p, last in hits if last in NODES}
+    logs = {p for p, last in hits if last == LOGS}
+    both = sorted(nodes & logs, key=len)
+    return both[0] if both else None
 
 
 def looks_like_stdout(head: bytes) -> bool:

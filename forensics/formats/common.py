@@ -20,7 +20,7 @@ import stat
 import tarfile
 import zlib
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +105,7 @@ def items_by_kind(docs: Iterable[Any]) -> dict[str, list[Any]]:
 
 
 def snapshot_name(t: datetime) -> str:
-    return t.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return t.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 class ForeignBuilder(FrameBuilder):
@@ -226,20 +226,25 @@ def prefix_before(parts: list[str], index: int) -> str:
 
 # --- images from a v1 images/ folder ----------------------------------------------------------------
 
-def add_images(builder: FrameBuilder, images: Path, into: DumpSource) -> int:
-    """Stream image inspections in the v1 `images/<slug>/...` layout from `images` (the `images/` folder
-    itself, a folder or archive holding one) into `builder`; problems go to `into`. Returns files read."""
+def iter_image_files(images: Path, into: DumpSource) -> Iterator[tuple[str, bytes]]:
+    """Image inspection files in the v1 `images/<slug>/...` layout from `images` (the `images/` folder
+    itself, or a folder or archive holding one), named as in a v1 dump; problems go to `into`."""
     root = images / layout.IMAGES if (images / layout.IMAGES).is_dir() else images
     src = open_raw(root)
     src.problems = into.problems
-    n = 0
     for name, data in src.iter_files(lambda nm: into.limits.small_bytes if _image_member(nm) else None):
-        m = _image_member(name)
-        if m is None:  # pragma: no cover - select filtered
-            continue
-        builder.add_image_part(m, f"{layout.IMAGES}/{_image_rel(name)}", data)
         into.files.extend(src.files[-1:])
-        n += 1
+        yield f"{layout.IMAGES}/{_image_rel(name)}", data
+
+
+def add_images(builder: FrameBuilder, images: Path, into: DumpSource) -> int:
+    """Add image inspections from `images` (see `iter_image_files`) to `builder`; returns files read."""
+    n = 0
+    for name, data in iter_image_files(images, into):
+        m = layout.classify(name)
+        if m is not None:
+            builder.add_image_part(m, name, data)
+            n += 1
     return n
 
 
@@ -268,11 +273,11 @@ def finish(builder: ForeignBuilder, src: DumpSource, *, path: Path, fmt: str, me
         if newest is not None:
             collected_at = newest.to_pydatetime()
     if collected_at is None:
-        collected_at = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+        collected_at = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
         meta["collected_at_source"] = "file modification time (no timestamp inside the dump)"
     snap = snapshot_name(collected_at)
     builder.rename_snapshot(PENDING, snap)
-    meta["collected_at"] = collected_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    meta["collected_at"] = collected_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     meta["format"] = fmt
     meta["snapshots"] = [snap]
     if derived:

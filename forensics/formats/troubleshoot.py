@@ -1,0 +1,179 @@
+"""Replicated troubleshoot support bundles (`kubectl support-bundle`).
+
+A `.tar.gz` with one top folder `support-bundle-<2006-01-02T15_04_05>/`; the root is where
+`cluster-resources/` is (paths from `pkg/collect/cluster_resources.go` in replicatedhq/troubleshoot):
+
+    version.yaml                                       SupportBundleVersion
+    cluster-resources/nodes.json
+    cluster-resources/<kind>/<namespace>.json          pods, events, deployments, replicasets,
+                                                       statefulsets, daemonsets, jobs, cronjobs
+    cluster-resources/pods/logs/<ns>/<pod>/<container>.log | <container>-previous.log
+    cluster-resources/<kind>-errors.json               what failed to collect: {namespace: error}
+                                                       or [error, ...]
+
+Bundles made before 2022 store each list as a bare JSON array (`json.MarshalIndent(list.Items)`),
+later ones the List object: both are read. Redacted values read `***HIDDEN***`; they are counted and
+left as they are. Pod logs are only there for the pods the bundle chose (failing ones, by default).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import yaml
+
+from forensics.formats.common import (
+    PENDING,
+    REDACTED,
+    ForeignBuilder,
+    add_images,
+    decode_json_items,
+    finish,
+    open_raw,
+    short,
+)
+from forensics.load import Dump
+from forensics.source import DumpSource
+
+FORMAT = "troubleshoot-bundle"
+ROOT = "cluster-resources"
+VERSION = "version.yaml"
+NODES = f"{ROOT}/nodes.json"
+KIND_DIRS = ("pods", "events", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs")
+POD_LOGS = f"{ROOT}/pods/logs"
+ERRORS_SUFFIX = "-errors.json"
+PREVIOUS_SUFFIX = "-previous.log"
+_BUNDLE_TIME = re.compile(r"support-bundle-(\d{4}-\d{2}-\d{2}T\d{2}_\d{2}_\d{2})")
+
+GAPS = [
+    {"what": "logs of chosen pods only",
+     "impact": "a support bundle keeps logs for the pods its spec (by default: failing pods) selected; "
+               "other containers' output is unknown"},
+]
+
+
+def marker(parts: list[str]) -> tuple[str, bool] | None:
+    if ROOT in parts[:-1]:
+        i = parts.index(ROOT)
+        return "".join(p + "/" for p in parts[:i]), True
+    return None
+
+
+def classify(rel: str) -> tuple[str, ...] | None:
+    """('objects', kind) | ('log', ns, pod, container, 'previous'|'') | ('errors',) | ('version',) | None."""
+    if rel == VERSION:
+        return ("version",)
+    parts = rel.split("/")
+    if parts[0] != ROOT:
+        return None
+    if parts[-1].endswith(ERRORS_SUFFIX):
+        return ("errors",)
+    if rel == NODES:
+        return ("objects", "nodes")
+    if len(parts) == 3 and parts[1] in KIND_DIRS and parts[2].endswith(".json"):
+        return ("objects", parts[1])
+    if len(parts) == 6 and rel.startswith(POD_LOGS + "/") and parts[5].endswith(".log"):
+        fname = parts[5]
+        if fname.endswith(PREVIOUS_SUFFIX):
+            return ("log", parts[3], parts[4], fname[: -len(PREVIOUS_SUFFIX)], "previous")
+        return ("log", parts[3], parts[4], fname[:-4], "")
+    return None
+
+
+def bundle_time(*names: str) -> datetime | None:
+    """The collection time in a `support-bundle-2006-01-02T15_04_05` folder or archive name."""
+    for n in names:
+        m = _BUNDLE_TIME.search(n)
+        if m:
+            try:
+                return datetime.strptime(m.group(1), "%Y-%m-%dT%H_%M_%S").replace(tzinfo=UTC)
+            except ValueError:
+                continue
+    return None
+
+
+def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: Path | None = None) -> Dump:
+    """Load the bundle whose root is `prefix` inside `path`."""
+    src = source or open_raw(path)
+    b = ForeignBuilder()
+    meta: dict[str, Any] = {"source_format": FORMAT}
+    redacted = 0
+    not_collected = 0
+
+    def select(name: str) -> int | None:
+        if not name.startswith(prefix):
+            return None
+        c = classify(name[len(prefix):])
+        if c is None:
+            return None
+        if c[0] == "objects":
+            return src.limits.member_bytes
+        if c[0] == "log":
+            return src.limits.log_bytes
+        return src.limits.small_bytes
+
+    for name, data in src.iter_files(select):
+        rel = name[len(prefix):]
+        c = classify(rel)
+        if c is None:  # pragma: no cover - select filtered
+            continue
+        redacted += data.count(REDACTED)
+        if c[0] == "objects":
+            try:
+                b.add_items(PENDING, c[1], rel, decode_json_items(c[1], data))
+            except (msgspec.DecodeError, msgspec.ValidationError) as e:
+                src.problem(rel, "unreadable object list", short(e))
+        elif c[0] == "log":
+            b.add_log_text(PENDING, c[1], c[2], c[3], c[4] == "previous", rel, data)
+        elif c[0] == "errors":
+            not_collected += _errors(rel, data, src)
+        elif c[0] == "version":
+            meta["troubleshoot_version"] = _version(data)
+    if images is not None:
+        add_images(b, images, src)
+    gaps = list(GAPS)
+    if redacted:
+        meta["redacted_values"] = redacted
+        gaps.append({"what": f"{redacted} redacted values (***HIDDEN***)",
+                     "impact": "redacted fields (commands, env values, some messages) cannot be read"})
+    if not_collected:
+        gaps.append({"what": f"{not_collected} collection errors in *-errors.json",
+                     "impact": "some lists were not collected by the bundle; see the load problems"})
+    collected_at = bundle_time(prefix, Path(path).name)
+    return finish(b, src, path=Path(path), fmt=FORMAT, meta=meta, collected_at=collected_at, gaps=gaps)
+
+
+def _errors(rel: str, data: bytes, src: DumpSource) -> int:
+    """Record each entry of a `*-errors.json` file (`{namespace: error}` or `[error, ...]`)."""
+    try:
+        doc = json.loads(data.decode("utf-8", errors="replace") or "null")
+    except ValueError as e:
+        src.problem(rel, "unreadable collection-error list", short(e))
+        return 0
+    what = f"{rel.rsplit('/', 1)[-1][: -len(ERRORS_SUFFIX)]} not collected by the support bundle"
+    entries: list[str] = []
+    if isinstance(doc, dict):
+        entries = [f"{k}: {v}" for k, v in doc.items()]
+    elif isinstance(doc, list):
+        entries = [str(v) for v in doc]
+    elif doc is not None:
+        entries = [str(doc)]
+    for e in entries:
+        src.problem(rel, what, e.replace("\n", " ")[:500])
+    return len(entries)
+
+
+def _version(data: bytes) -> str | None:
+    try:
+        doc = yaml.safe_load(data.decode("utf-8", errors="replace"))
+    except yaml.YAMLError:
+        return None
+    if isinstance(doc, dict) and isinstance(doc.get("spec"), dict):
+        v = doc["spec"].get("versionNumber")
+        return str(v) if v is not None else None
+    return None
