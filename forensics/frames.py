@@ -29,13 +29,13 @@ NODE_COLS = {
     "snapshot": STR, "node": STR, "arch": STR, "variant": STR, "arch_label": STR, "os": STR,
     "kernel": STR, "os_image": STR, "runtime": STR, "runtime_version": STR, "kubelet_version": STR,
     "instance_type": STR, "pool": STR, "zone": STR, "created": TS, "ready": BOOL,
-    "ready_reason": STR, "ready_since": TS, "unschedulable": BOOL, "file": STR,
+    "ready_reason": STR, "ready_since": TS, "unschedulable": BOOL, "taints": STR, "file": STR,
 }
 POD_COLS = {
     "snapshot": STR, "namespace": STR, "pod": STR, "uid": STR, "node": STR, "phase": STR,
     "reason": STR, "message": STR, "created": TS, "start_time": TS, "owner_kind": STR,
     "owner_name": STR, "pod_template_hash": STR, "arch_allowed": STR, "arch_preferred": STR,
-    "scheduled": STR, "scheduled_message": STR, "ready": BOOL, "file": STR,
+    "scheduled": STR, "scheduled_message": STR, "ready": BOOL, "tolerations": STR, "file": STR,
 }
 CONTAINER_COLS = {
     "snapshot": STR, "namespace": STR, "pod": STR, "container": STR, "init": BOOL, "image": STR,
@@ -320,7 +320,10 @@ class FrameBuilder:
             kubelet_version=info.kubelet_version or None, instance_type=_label(labels, INSTANCE_LABELS),
             pool=_label(labels, POOL_LABELS), zone=_label(labels, ZONE_LABELS),
             created=n.metadata.creation_timestamp, ready=ready, ready_reason=reason, ready_since=since,
-            unschedulable=bool(n.spec.unschedulable), file=file,
+            unschedulable=bool(n.spec.unschedulable),
+            taints=",".join(f"{t.key}={t.value or ''}:{t.effect}" for t in n.spec.taints
+                            if t.effect in ("NoSchedule", "NoExecute")) if n.spec.taints else None,
+            file=file,
         )
 
     def _add_pod(self, snapshot: str, file: str, p: kube.Pod) -> None:
@@ -341,7 +344,7 @@ class FrameBuilder:
             owner_kind=okind, owner_name=oname,
             pod_template_hash=(md.labels or {}).get("pod-template-hash"),
             arch_allowed=allowed, arch_preferred=preferred, scheduled=sched, scheduled_message=sched_msg,
-            ready=ready, file=file,
+            ready=ready, tolerations=_tolerations(spec.tolerations), file=file,
         )
         add = self.containers.add
         for init, specs, statuses in ((True, spec.init_containers or [], st.init_container_statuses or []),
@@ -609,6 +612,42 @@ class FrameBuilder:
             out.append({"what": "a single snapshot",
                         "impact": "restart growth, rollouts and tag changes over time cannot be observed"})
         return out
+
+
+def _tolerations(tols: list[kube.Toleration] | None) -> str | None:
+    """Tolerations as "key=value:effect" items joined by ","; `*` tolerates everything."""
+    if not tols:
+        return None
+    out = []
+    for t in tols:
+        if not t.key and t.operator == "Exists":
+            out.append("*")
+        else:
+            val = "*" if t.operator == "Exists" else (t.value or "")
+            out.append(f"{t.key or ''}={val}:{t.effect or '*'}")
+    return ",".join(out)
+
+
+def tolerates(tolerations: str | None, taints: str | None) -> bool:
+    """Whether a pod with these tolerations may be scheduled on a node with these hard taints."""
+    if not taints:
+        return True
+    tols = (tolerations or "").split(",") if tolerations else []
+    if "*" in tols:
+        return True
+    for taint in taints.split(","):
+        kv, _, effect = taint.rpartition(":")
+        key, _, value = kv.partition("=")
+        ok = False
+        for t in tols:
+            tkv, _, teffect = t.rpartition(":")
+            tkey, _, tval = tkv.partition("=")
+            if tkey == key and tval in ("*", value) and teffect in ("*", effect):
+                ok = True
+                break
+        if not ok:
+            return False
+    return True
 
 
 def _binfmt_arch(entry: str, magic: str | None, offset: int) -> str | None:

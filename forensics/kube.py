@@ -84,7 +84,9 @@ class Container(_S):
 
 class Toleration(_S):
     key: str | None = None
+    operator: str | None = None
     value: str | None = None
+    effect: str | None = None
 
 
 class PodSpec(_S):
@@ -93,6 +95,7 @@ class PodSpec(_S):
     affinity: Affinity | None = None
     containers: list[Container] = msgspec.field(default_factory=list)
     init_containers: list[Container] | None = None
+    tolerations: list[Toleration] | None = None
 
 
 class StateWaiting(_S):

@@ -22,6 +22,7 @@ from forensics.rules import rule
 from forensics.rules._arch import (
     arch_confidence, failing_workloads, image_archs, inferred_archs, marked, standard_parts, unconstrained,
 )
+from forensics.frames import tolerates
 from forensics.rules._common import by_workload, new_finding
 
 CAUSE = "arch.single-arch-image"
@@ -66,12 +67,21 @@ def _latent(ctx: Context, p: pd.DataFrame) -> list[Finding]:
     out = []
     failing_wl = set(map(tuple, p[p["arch_fail"]][["workload_kind", "namespace", "workload_name"]].astype(str).values))
     cand = cur[(cur["img_kind"] == "manifest") & cur["img_inspected"].fillna(False)]
+    nodes = ctx.nodes[~ctx.nodes["unschedulable"].fillna(False)]
+    pods = ctx.frames["pods"].drop_duplicates(["namespace", "pod"], keep="last").set_index(["namespace", "pod"])
     for w, rows in by_workload(cand):
-        if (w.kind, w.namespace, w.name) in failing_wl or not unconstrained(rows):
+        # static (mirror) pods are bound to their node: never rescheduled
+        if (w.kind, w.namespace, w.name) in failing_wl or w.kind == "Node" or not unconstrained(rows):
             continue
         archs = image_archs(rows)
-        others = sorted(set(ctx.cluster_archs) - archs)
-        if not archs or not others:
+        if not archs:
+            continue
+        r0 = rows.iloc[0]
+        tol = pods["tolerations"].get((r0["namespace"], r0["pod"]))
+        tol = None if tol is None or pd.isna(tol) else str(tol)
+        reachable = nodes[[tolerates(tol, None if pd.isna(t) else str(t)) for t in nodes["taints"]]]
+        others = sorted(set(reachable["arch"].dropna().astype(str)) - archs)
+        if not others:
             continue
         f = new_finding(CAUSE, w, rows, severity="low", latent=True,
                         confidence=0.9 if rows["node_arch"].notna().all() else 0.7,
