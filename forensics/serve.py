@@ -27,12 +27,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import tarfile
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from forensics import layout
 from forensics.errors import UnusableInput
+from forensics.source import Limits, open_source
 
 __all__ = ["DumpAPI", "make_server", "serve", "write_kubeconfig"]
 
@@ -105,68 +105,18 @@ def _not_found(resource: Resource, name: str) -> ApiError:
 # --- reading the dump ---------------------------------------------------------------------------
 
 
-class _Reader:
-    """Names and bytes of a dump directory or tarball, root-relative (a single top folder is stripped).
-
-    Stands in until `forensics.source.open_source` is available; it has the same `.names()` /
-    `.read()` surface.
-    """
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.problems: list[str] = []
-        self._files: dict[str, bytes] = {}
-        if path.is_dir():
-            names = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
-            self._root: Path | None = path
-        elif path.is_file():
-            self._root = None
-            try:
-                with tarfile.open(path, "r:*") as tar:
-                    for member in tar:
-                        if member.isfile():
-                            f = tar.extractfile(member)
-                            if f is not None:
-                                self._files[member.name.lstrip("./")] = f.read()
-            except (tarfile.TarError, OSError) as exc:
-                raise UnusableInput(f"{path}: not a dump directory or tar archive ({exc})") from exc
-            names = list(self._files)
-        else:
-            raise UnusableInput(f"{path}: no such dump")
-        tops = {n.split("/", 1)[0] for n in names}
-        self._prefix = ""
-        if len(tops) == 1 and not any(n == next(iter(tops)) for n in names):
-            top = next(iter(tops))
-            if top not in layout.ROOT_ENTRIES:
-                self._prefix = top + "/"
-        self._names = sorted(n[len(self._prefix):] for n in names if n.startswith(self._prefix))
-
-    def names(self) -> list[str]:
-        return list(self._names)
-
-    def read(self, name: str) -> bytes | None:
-        full = self._prefix + name
-        if self._root is None:
-            return self._files.get(full)
-        try:
-            return (self._root / full).read_bytes()
-        except OSError:
-            return None
-
-
 def _open(path: Path) -> Any:
-    try:
-        from forensics.source import open_source  # type: ignore[attr-defined]
-    except ImportError:
-        return _Reader(path)
-    return open_source(path)
+    """The dump through `forensics.source` (safe against hostile archives), whole files up to the
+    per-member cap: the server answers object lists whole."""
+    limits = Limits()
+    return open_source(path, replace(limits, small_bytes=limits.member_bytes))
 
 
 # --- the API model ------------------------------------------------------------------------------
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _dig(obj: Any, dotted: str) -> Any:
@@ -273,10 +223,10 @@ def _age(ts: str | None) -> str:
     if not ts:
         return "<unknown>"
     try:
-        then = datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        then = datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
         return "<unknown>"
-    secs = int((datetime.now(timezone.utc) - then).total_seconds())
+    secs = int((datetime.now(UTC) - then).total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if secs >= size * 2:
             return f"{secs // size}{unit}"
@@ -589,7 +539,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(err.code, err.status())
         except (BrokenPipeError, ConnectionResetError):
             pass
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a bad dump object becomes a 500 Status, never a dead server
             self._json(500, ApiError(500, "InternalError", f"{type(exc).__name__}: {exc}").status())
 
     def _route(self) -> None:

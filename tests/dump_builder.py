@@ -212,7 +212,7 @@ def run_collect(url: str, tmp_path: Path, *args: str, timeout: float = 120,
     env.update(env_extra or {})
     out = tmp_path / "out"
     out.mkdir(exist_ok=True)
-    proc = subprocess.run(["bash", str(COLLECT), "--output-dir", str(out), *args], env=env, text=True,
+    proc = subprocess.run(["bash", str(COLLECT), "--output-dir", str(out), *args], check=False, env=env, text=True,
                           capture_output=True, timeout=timeout)
     tarballs = sorted(out.glob("*.tar.gz"))
     return proc, (tarballs[-1] if tarballs else out / "missing.tar.gz")
