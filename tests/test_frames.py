@@ -82,7 +82,9 @@ def test_real_pods_and_events(tmp_path: Path) -> None:
     # the executable-not-found message is scanned into a signature row pointing at pods.json
     s = d["signatures"]
     hit = s[s["signature"] == "executable-not-found"]
-    assert not hit.empty and hit["file"].str.endswith("pods.json").all()
+    from_status = hit[hit["source"] == "last-terminated-message"]
+    assert not from_status.empty and from_status["file"].str.endswith("pods.json").all()
+    assert set(hit[hit["source"] == "event"]["file"]) <= {f for f in s["file"] if f.endswith("events.json")}
 
 
 def test_workload_owner_chain(tmp_path: Path) -> None:
