@@ -232,3 +232,20 @@ def collect_from(dump_path: Path, tmp_path: Path, *args: str) -> Path:
 
 def load_meta(dump_dir: Path) -> dict[str, Any]:
     return yaml.safe_load((dump_dir / layout.META).read_text())
+
+
+def dump_with_images(root: Path, refs: list[str]) -> Path:
+    """The tiny dump, plus one running pod per image reference (namespace `images`, node-amd)."""
+    tiny_dump(root)
+    path = root / layout.objects_file(SNAP, "pods")
+    doc = json.loads(path.read_text())
+    for i, ref in enumerate(refs):
+        doc["items"].append(_pod(f"img-{i}", "images", "node-amd", [("main", ref)], owner=None))
+    path.write_text(json.dumps(doc, indent=4))
+    return root
+
+
+def run_inspect(target: Path, home: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run collectors/inspect-images on a dump directory or tarball."""
+    return subprocess.run(["bash", str(INSPECT), *args, str(target)], check=False, env=tool_env(home), text=True,
+                          capture_output=True, timeout=timeout)

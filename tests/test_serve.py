@@ -6,14 +6,16 @@ import json
 import shutil
 import subprocess
 import tarfile
+import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
-
 from dump_builder import SNAP, served, tiny_dump, tiny_objects, tool_env
+
+from forensics.serve import make_server, server_url, write_kubeconfig
 
 pytestmark = pytest.mark.kubectl
 
@@ -185,11 +187,7 @@ def test_cluster_info_dump(url: str, tmp_path: Path) -> None:
 
 @needs_kubectl
 def test_kubeconfig_out_works_with_kubectl(dump: Path, tmp_path: Path) -> None:
-    from forensics.serve import make_server, server_url, write_kubeconfig
-
     server = make_server(dump)
-    import threading
-
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         kc = tmp_path / "kubeconfig"

@@ -1,0 +1,149 @@
+"""collectors/inspect-images against a real registry on 127.0.0.1 holding real images."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import tarfile
+from pathlib import Path
+
+import pytest
+from dump_builder import dump_with_images, extract, load_meta, run_collect, run_inspect, served
+from registry_fixture import Pushed, Registry, registry  # noqa: F401 - the fixture
+
+from forensics import layout
+from forensics.manifests import parse_inspection
+
+pytestmark = pytest.mark.registry
+
+
+@pytest.fixture(scope="module")
+def images(registry: Registry) -> dict[str, Pushed]:  # noqa: F811
+    amd = registry.image("app/single-amd64", "1.0", "amd64")
+    arm = registry.image("app/single-arm64", "1.0", "arm64", docker=True)
+    multi = registry.index("app/multi", "2.0", [registry.image("app/multi", "amd64", "amd64"),
+                                                registry.image("app/multi", "arm64", "arm64", "v8")])
+    attested = registry.index("app/attested", "3.0", [registry.image("app/attested", "amd64", "amd64"),
+                                                      registry.image("app/attested", "arm64", "arm64")],
+                              attestations=True)
+    dlist = registry.index("app/dlist", "4.0", [registry.image("app/dlist", "amd64", "amd64", docker=True),
+                                                registry.image("app/dlist", "armv7", "arm", "v7", docker=True)],
+                           docker=True)
+    return {"amd": amd, "arm": arm, "multi": multi, "attested": attested, "dlist": dlist}
+
+
+def _sha(path: Path) -> str:
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def inspected(images: dict[str, Pushed], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    tmp = tmp_path_factory.mktemp("inspect")
+    dead = f"127.0.0.1:{_closed_port()}/gone/app:1"
+    dump = dump_with_images(tmp / "dump", [p.ref for p in images.values()] + [dead])
+    proc = run_inspect(dump, tmp / "home", "--tls-verify=false")
+    assert proc.returncode == 0, proc.stderr
+    return dump, dead
+
+
+def _image_dir(dump: Path, ref: str) -> Path:
+    return dump / layout.IMAGES / layout.image_slug(ref)
+
+
+def test_manifest_bytes_are_the_registry_bytes(inspected: tuple[Path, str], images: dict[str, Pushed]) -> None:
+    dump, _ = inspected
+    for pushed in images.values():
+        d = _image_dir(dump, pushed.ref)
+        assert (d / "ref.txt").read_text().strip() == pushed.ref
+        assert _sha(d / "manifest.json") == pushed.digest, pushed.ref
+
+
+def test_single_manifests_get_their_config(inspected: tuple[Path, str], images: dict[str, Pushed]) -> None:
+    dump, _ = inspected
+    for key in ("amd", "arm"):
+        pushed = images[key]
+        assert (_image_dir(dump, pushed.ref) / "config.json").read_bytes() == pushed.configs[pushed.digest]
+
+
+def test_index_configs_for_the_cluster_architectures_only(inspected: tuple[Path, str],
+                                                          images: dict[str, Pushed]) -> None:
+    dump, _ = inspected
+    # the tiny cluster has an amd64 and an arm64 node
+    for key in ("multi", "attested", "dlist"):
+        pushed = images[key]
+        configs = _image_dir(dump, pushed.ref) / "configs"
+        got = {p.name for p in configs.iterdir()}
+        want = {d.replace(":", "_") + ".json" for d, plat in pushed.platforms.items()
+                if plat.split("/")[1] in ("amd64", "arm64")}
+        assert got == want, key
+        for digest in pushed.platforms:
+            path = configs / (digest.replace(":", "_") + ".json")
+            if path.exists():
+                assert path.read_bytes() == pushed.configs[digest]
+
+
+def test_collected_images_classify(inspected: tuple[Path, str], images: dict[str, Pushed]) -> None:
+    dump, _ = inspected
+
+    def platforms(key: str) -> set[str]:
+        d = _image_dir(dump, images[key].ref)
+        config = (d / "config.json").read_bytes() if (d / "config.json").exists() else None
+        configs = ({p.name[:-5].replace("_", ":", 1): p.read_bytes() for p in (d / "configs").iterdir()}
+                   if (d / "configs").exists() else None)
+        found = parse_inspection((d / "manifest.json").read_bytes(), config=config, configs=configs)
+        return {p.replace("linux/arm64/v8", "linux/arm64") for p in found.platform_strings}
+
+    assert platforms("amd") == {"linux/amd64"}
+    assert platforms("arm") == {"linux/arm64"}
+    assert platforms("multi") == {"linux/amd64", "linux/arm64"}
+    assert platforms("attested") == {"linux/amd64", "linux/arm64"}
+    assert platforms("dlist") == {"linux/amd64", "linux/arm/v7"}
+
+
+def test_unreachable_registry_is_recorded_and_the_rest_goes_on(inspected: tuple[Path, str]) -> None:
+    dump, dead = inspected
+    meta = load_meta(dump)
+    failed = {c["argv"][-1] for c in meta["commands"] if c["exit_code"] != 0}
+    # the tiny dump's own images live on registry.example, which does not resolve here
+    assert f"docker://{dead}" in failed
+    assert {f for f in failed if "registry.example/" not in f} == {f"docker://{dead}"}
+    assert any(dead in f for f in meta["failures"])
+    assert not (_image_dir(dump, dead) / "manifest.json").exists()
+    assert (_image_dir(dump, dead) / "ref.txt").exists()
+    listed = {f["path"]: f["sha256"] for f in meta["files"]}
+    for path, sha in listed.items():
+        assert _sha(dump / path) == "sha256:" + sha
+    on_disk = {p.relative_to(dump).as_posix() for p in dump.rglob("*") if p.is_file()} - {layout.META}
+    assert set(listed) == on_disk
+
+
+def test_inspect_a_tarball_in_place(images: dict[str, Pushed], tmp_path: Path) -> None:
+    dump = dump_with_images(tmp_path / "cluster-forensics-x", [images["attested"].ref])
+    tarball = tmp_path / "x.tar.gz"
+    with tarfile.open(tarball, "w:gz") as tar:
+        tar.add(dump, arcname=dump.name)
+    proc = run_inspect(tarball, tmp_path / "home", "--tls-verify=false")
+    assert proc.returncode == 0, proc.stderr
+    top = extract(tarball, tmp_path / "x")
+    assert top.name == "cluster-forensics-x"
+    assert _sha(_image_dir(top, images["attested"].ref) / "manifest.json") == images["attested"].digest
+    assert any("skopeo" in c["argv"] for c in load_meta(top)["commands"])
+
+
+@pytest.mark.kubectl
+def test_collect_with_images(images: dict[str, Pushed], tmp_path: Path) -> None:
+    src = dump_with_images(tmp_path / "src", [images["multi"].ref, images["amd"].ref])
+    with served(src) as (url, _):
+        proc, tarball = run_collect(url, tmp_path, "--images", "--tls-verify=false")
+    assert proc.returncode == 0, proc.stderr
+    top = extract(tarball, tmp_path / "x")
+    assert _sha(_image_dir(top, images["multi"].ref) / "manifest.json") == images["multi"].digest
+    assert _sha(_image_dir(top, images["amd"].ref) / "manifest.json") == images["amd"].digest
+    meta = load_meta(top)
+    assert any(c["argv"][-1] == f"docker://{images['amd'].ref}" and c["exit_code"] == 0 for c in meta["commands"])
