@@ -1,0 +1,202 @@
+"""What the common restart-cause rules share: per-container marks saying which known failure explains
+a container (so `app-crash` can stay silent where another cause holds), the severity of a workload's
+trouble, event evidence, and a few remediation pieces.
+
+`marks(ctx)` is `ctx.placement` (every container of every snapshot) plus boolean columns:
+
+    reason        the failure reason: state.terminated.reason, else lastState.terminated.reason
+    oom_reason    OOMKilled in the current or last termination
+    oom_sig       a memory signature (kernel oom-kill, java OutOfMemoryError, ...) for the container
+    probe_sig     a liveness/startup probe failure (Unhealthy / Killing events, messages)
+    auth_sig      a registry authentication failure during a pull
+    notfound_sig  a registry `manifest unknown` / `not found` during a pull
+    config_sig    a missing ConfigMap/Secret/key, incl. FailedMount events without a container
+    cmd_sig       `executable file not found` and relatives
+    app_sig       an application crash line (panic, traceback, FATAL, segfault, ...)
+    appexec_sig   the application itself failed to exec a foreign binary (`fork/exec x: exec format error`)
+    arch_sig      an architecture signature (exec format error from the runtime, platform pull errors, qemu)
+    start_fail    StartError / ContainerCannotRun / RunContainerError / CreateContainerError
+    pull_wait     waiting in ErrImagePull / ImagePullBackOff
+    config_wait   waiting in CreateContainerConfigError
+
+Signatures are matched per container over all snapshots; event signatures without a container
+(FailedMount, pod-level events) mark every container of their pod.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forensics import remediation
+from forensics.correlate import WL_KEYS, Context
+from forensics.findings import Evidence, MissingEvidence, Severity, Workload
+
+q = shlex.quote
+ARCH_HINTS = ("arch", "arch-pull", "emulation")
+START_FAIL = frozenset({"StartError", "ContainerCannotRun", "RunContainerError", "CreateContainerError"})
+PULL_WAIT = frozenset({"ErrImagePull", "ImagePullBackOff"})
+_CKEY = ["namespace", "pod", "container"]
+_PKEY = ["namespace", "pod"]
+
+# column -> (hints, dialects or None)
+_SIG_MARKS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
+    "oom_sig": (("oom",), None),
+    "probe_sig": (("probe",), ("liveness", "startup")),
+    "auth_sig": (("image-pull-auth",), None),
+    "notfound_sig": (("image-pull-not-found",), None),
+    "config_sig": (("missing-config",), None),
+    "cmd_sig": (("command-not-found",), None),
+    "app_sig": (("app-crash",), None),
+    "appexec_sig": (("app-exec",), None),
+    "arch_sig": (ARCH_HINTS, None),
+}
+
+
+def _hits(p: pd.DataFrame, sigs: pd.DataFrame) -> np.ndarray:
+    """Which rows of `p` have a signature row in `sigs` (by container, or by pod when it names none)."""
+    out = np.zeros(len(p), dtype=bool)
+    if sigs.empty or p.empty:
+        return out
+    with_c = sigs[sigs["container"].notna()][_CKEY].drop_duplicates().assign(_hit=True)
+    if not with_c.empty:
+        m = p[_CKEY].merge(with_c, how="left", on=_CKEY)
+        out |= m["_hit"].notna().to_numpy()
+    no_c = sigs[sigs["container"].isna()][_PKEY].drop_duplicates().assign(_hit=True)
+    if not no_c.empty:
+        m = p[_PKEY].merge(no_c, how="left", on=_PKEY)
+        out |= m["_hit"].notna().to_numpy()
+    return out
+
+
+def marks(ctx: Context) -> pd.DataFrame:
+    """`ctx.placement` with the columns described in the module docstring; computed once per context."""
+    cached = getattr(ctx, "_restart_marks", None)
+    if cached is not None:
+        return cached
+    p = ctx.placement.reset_index(drop=True).copy()
+    term = p["state"] == "terminated"
+    p["reason"] = p["term_reason"].where(term.fillna(False), p["last_reason"])
+    p["exit_code"] = p["term_exit_code"].where(term.fillna(False), p["last_exit_code"])
+    s = ctx.signatures
+    for col, (hints, dialects) in _SIG_MARKS.items():
+        sub = s[s["hint"].isin(list(hints))] if not s.empty else s
+        if dialects is not None and not sub.empty:
+            sub = sub[sub["dialect"].isin(list(dialects))]
+        p[col] = _hits(p, sub)
+    p["oom_reason"] = ((p["last_reason"] == "OOMKilled") | (p["term_reason"] == "OOMKilled")).fillna(False) \
+        .to_numpy(dtype=bool)
+    wr = p["waiting_reason"]
+    starts = [p[c].isin(list(START_FAIL)).fillna(False).to_numpy(dtype=bool)
+              for c in ("waiting_reason", "last_reason", "term_reason")]
+    p["start_fail"] = starts[0] | starts[1] | starts[2]
+    p["pull_wait"] = wr.isin(list(PULL_WAIT)).fillna(False).to_numpy(dtype=bool)
+    p["config_wait"] = (wr == "CreateContainerConfigError").fillna(False).to_numpy(dtype=bool)
+    p["failing_b"] = p["failing"].fillna(False).to_numpy(dtype=bool)
+    object.__setattr__(ctx, "_restart_marks", p)
+    return p
+
+
+def _healthy_pods(ctx: Context) -> dict[tuple[str, str, str], int]:
+    """Per workload, how many of its pods (last observation) have every app container healthy."""
+    cached = getattr(ctx, "_restart_healthy", None)
+    if cached is not None:
+        return cached
+    cur = ctx.current
+    out: dict[tuple[str, str, str], int] = {}
+    if not cur.empty:
+        app = cur[~cur["init"].fillna(False)]
+        per_pod = app.groupby(WL_KEYS + ["pod"], dropna=False)["healthy"].all().reset_index()
+        counts = per_pod[per_pod["healthy"].fillna(False).astype(bool)].groupby(WL_KEYS, dropna=False).size()
+        for key, n in counts.items():
+            kind, ns, name = (str(k) if not pd.isna(k) else "" for k in key)
+            out[(kind or "Pod", ns, name)] = int(n)
+    object.__setattr__(ctx, "_restart_healthy", out)
+    return out
+
+
+def severity(ctx: Context, w: Workload) -> Severity:
+    """high when no pod of the workload is healthy now, medium when some still serve."""
+    return "medium" if _healthy_pods(ctx).get((w.kind, w.namespace, w.name), 0) > 0 else "high"
+
+
+def events_for_pods(ctx: Context, rows: pd.DataFrame, reasons: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Pod events (all snapshots, each event once) about the pods in `rows`."""
+    ev = ctx.frames["events"]
+    if ev.empty or rows.empty:
+        return ev.iloc[0:0]
+    ev = ev[ev["object_kind"] == "Pod"]
+    if reasons is not None:
+        ev = ev[ev["reason"].isin(list(reasons))]
+    pods = rows[_PKEY].drop_duplicates().rename(columns={"namespace": "object_namespace", "pod": "object_name"})
+    ev = ev.merge(pods, how="inner", on=["object_namespace", "object_name"])
+    return ev.sort_values(["snapshot_index", "last_seen"]).drop_duplicates(
+        ["object_namespace", "object_name", "reason", "message"], keep="last")
+
+
+def event_evidence(ev: pd.DataFrame, supports: str | None = None, limit: int = 10) -> list[Evidence]:
+    out = []
+    for r in ev.head(limit).itertuples(index=False):
+        count = f" (x{int(r.count)})" if not pd.isna(r.count) and int(r.count) > 1 else ""
+        out.append(Evidence(kind="event", file=str(r.file),
+                            object=f"Event {r.reason} on {r.object_kind} {r.object_namespace}/{r.object_name}",
+                            text=f"{'' if pd.isna(r.message) else r.message}{count}", snapshot=str(r.snapshot),
+                            supports=supports))
+    return out
+
+
+def missing_events(ctx: Context, rows: pd.DataFrame, what: str) -> list[MissingEvidence]:
+    """Say so when the dump holds no event about the pods in `rows`."""
+    if not events_for_pods(ctx, rows).empty:
+        return []
+    pod = rows["pod"].iloc[0] if not rows.empty else ""
+    ns = rows["namespace"].iloc[0] if not rows.empty else ""
+    scope = "no events in the dump" if ctx.frames["events"].empty else f"no events about pod {pod}"
+    return [MissingEvidence(what=scope, why=f"the kubelet's events would confirm {what}",
+                            how=f"kubectl -n {q(str(ns))} get events --field-selector "
+                                f"{q('involvedObject.name=' + str(pod))}  (events expire after an hour)")]
+
+
+def resource(w: Workload) -> str:
+    return remediation._KIND_RESOURCE.get(w.kind, w.kind.lower())
+
+
+def logs_cmd(ns: str, pod: str, container: str) -> str:
+    return f"kubectl -n {q(ns)} logs {q(pod)} -c {q(container)} --previous"
+
+
+def first_row(rows: pd.DataFrame) -> Any:
+    """The most recent row (the one to name in commands)."""
+    return rows.sort_values("snapshot_index").iloc[-1]
+
+
+def distinct(values: pd.Series, limit: int = 5) -> list[str]:
+    return [str(v) for v in values.dropna().astype(str).unique().tolist()[:limit]]
+
+
+_QTY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(Ki|Mi|Gi|Ti|K|M|G|T|k)?\s*$")
+_MULT = {None: 1, "k": 1000, "K": 1000, "M": 1000**2, "G": 1000**3, "T": 1000**4,
+         "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "Ti": 1024**4}
+
+
+def memory_bytes(qty: str | None) -> int | None:
+    """A Kubernetes memory quantity in bytes; None for what this parser does not know."""
+    if not qty:
+        return None
+    m = _QTY.match(str(qty))
+    if not m:
+        return None
+    return int(float(m.group(1)) * _MULT[m.group(2)])
+
+
+def raise_memory(qty: str | None) -> str | None:
+    """A limit twice `qty`, in Mi (rounded up to a multiple of 64Mi)."""
+    b = memory_bytes(qty)
+    if not b:
+        return None
+    mi = -(-2 * b // (1024**2))
+    return f"{-(-mi // 64) * 64}Mi"

@@ -1,0 +1,104 @@
+"""oom-killed: a container used more memory than its limit (or the node ran out) and the kernel's
+OOM killer ended it. Symptom: restarts with `lastState.terminated.reason: OOMKilled`, exit code
+137 (SIGKILL), often no line at all in the previous log because the process got no chance to write
+one; sometimes the runtime's own view (`java.lang.OutOfMemoryError`, `fatal error: runtime: out of
+memory`, `JavaScript heap out of memory`, a shell's bare `Killed`).
+
+Proof: the OOMKilled reason in the container status is near-certain, more so with exit code 137
+and a memory line in a log or event. A memory line in the log of a failing container without the
+reason is a weaker sign (a JVM heap limit is not the cgroup limit); a bare `Killed` is weak (any
+SIGKILL prints it). Exit 137 alone is not evidence: the kubelet also SIGKILLs after a failed
+liveness probe or a grace period.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from forensics.correlate import Context
+from forensics.findings import Finding, MissingEvidence, Remediation, Workload, clamp
+from forensics.rules import rule
+from forensics.rules._common import by_workload, container_evidence, missing_logs, new_finding, restart_matrix, \
+    sig_evidence
+from forensics.rules._restart import distinct, first_row, logs_cmd, marks, q, raise_memory, resource, severity
+
+CAUSE = "oom-killed"
+STRONG_DIALECTS = ("kernel", "java", "go", "node", "python")
+
+
+@rule(CAUSE)
+def find(ctx: Context) -> list[Finding]:
+    p = marks(ctx)
+    cand = p[p["oom_reason"] | (p["oom_sig"] & p["failing_b"])]
+    out: list[Finding] = []
+    for w, rows in by_workload(cand):
+        sigs = ctx.sigs_for(rows, ("oom",))
+        strong = sigs[sigs["dialect"].isin(list(STRONG_DIALECTS))]
+        has_reason = bool(rows["oom_reason"].any())
+        exit137 = bool((rows.loc[rows["oom_reason"], "exit_code"] == 137).any()) if has_reason else \
+            bool((rows["exit_code"] == 137).any())
+        if has_reason:
+            conf = 0.85 + (0.08 if exit137 else 0.0) + (0.05 if not sigs.empty else 0.0)
+        elif not strong.empty:
+            conf = 0.55 + (0.1 if exit137 else 0.0)
+        else:  # only a shell's `Killed`: any SIGKILL prints it
+            conf = 0.3 + (0.1 if exit137 else 0.0)
+        limits = distinct(rows["memory_limit"])
+        lim = f" (memory limit {', '.join(limits)})" if limits else " (no memory limit set)"
+        what = "were OOMKilled" if has_reason else "ran out of memory"
+        f = new_finding(CAUSE, w, rows, severity=severity(ctx, w), confidence=round(clamp(min(conf, 0.99)), 2),
+                        summary=f"{w}: {rows['container'].nunique()} container(s) {what}{lim}; "
+                                f"raise resources.limits.memory or fix the leak")
+        f.restart_matrix = restart_matrix(rows)
+        oom_rows = rows[rows["oom_reason"]]
+        f.evidence.extend(container_evidence(oom_rows, _status_text))
+        f.evidence.extend(sig_evidence(sigs))
+        if not has_reason:
+            f.evidence.extend(container_evidence(rows, _status_text))
+            f.missing_evidence.append(MissingEvidence(
+                what="no OOMKilled reason in the container status",
+                why="the termination reason would confirm the kernel killed the container for memory",
+                how="kubectl get pod -o jsonpath='{.status.containerStatuses[*].lastState}'"))
+        f.missing_evidence.extend(missing_logs(ctx, rows))
+        if not limits:
+            f.missing_evidence.append(MissingEvidence(
+                what="no memory limit known for the container",
+                why="without a limit the node itself ran out of memory, or the pod spec was not collected",
+                how=f"kubectl -n {q(w.namespace)} get {resource(w)} {q(w.name)} -o yaml"))
+        f.remediation.extend(_remedies(w, rows))
+        out.append(f)
+    return out
+
+
+def _status_text(r: Any) -> str:
+    reason = "unknown" if pd.isna(r.reason) else r.reason
+    code = "?" if pd.isna(r.exit_code) else int(r.exit_code)
+    lim = "none" if pd.isna(r.memory_limit) else r.memory_limit
+    return f"terminated: reason {reason}, exit code {code}, restartCount {r.restart_count}, memory limit {lim}"
+
+
+def _remedies(w: Workload, rows: pd.DataFrame) -> list[Remediation]:
+    out = []
+    res = resource(w)
+    for c, g in rows.groupby("container", sort=True):
+        cur = distinct(g["memory_limit"])
+        new = raise_memory(cur[0]) if cur else None
+        target = new or "<NEW_LIMIT>"
+        now = f"from {cur[0]} " if cur else ""
+        if w.kind == "Pod":
+            cmd = (f"# a bare pod's resources cannot be changed in place: edit its manifest, set "
+                   f"containers[{c}].resources.limits.memory={target}, and recreate it\n"
+                   f"kubectl -n {q(w.namespace)} get pod {q(w.name)} -o yaml > pod.yaml")
+        else:
+            cmd = (f"kubectl -n {q(w.namespace)} set resources {res}/{q(w.name)} -c {q(str(c))} "
+                   f"--limits={q('memory=' + target)}")
+        out.append(Remediation(title=f"Raise the memory limit of container {c} {now}to {target} "
+                                     "(after checking its real usage: kubectl top pod --containers)",
+                               command=cmd, kind="resources"))
+    r = first_row(rows)
+    out.append(Remediation(title="Read what the process was doing before it was killed",
+                           command=logs_cmd(str(r["namespace"]), str(r["pod"]), str(r["container"])),
+                           kind="investigate"))
+    return out
