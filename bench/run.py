@@ -50,6 +50,7 @@ def _measure_floor(path: str) -> dict[str, Any]:
     objects = 0
     members = 0
     payload = 0
+    largest = ("", 0)
     t0 = time.perf_counter()
     with tarfile.open(path, mode="r|gz") as tar:
         for m in tar:
@@ -61,6 +62,8 @@ def _measure_floor(path: str) -> dict[str, Any]:
             data = f.read()
             members += 1
             payload += len(data)
+            if len(data) > largest[1]:
+                largest = (m.name.split("/", 1)[-1], len(data))
             parts = m.name.split("/")
             if len(parts) == 4 and parts[1] == "snapshots" and parts[3].endswith(".json"):
                 kind = parts[3][:-5]
@@ -70,7 +73,7 @@ def _measure_floor(path: str) -> dict[str, Any]:
                     if kind == "pods":
                         pods += len(items)
     return {"seconds": time.perf_counter() - t0, "pods": pods, "objects": objects, "members": members,
-            "uncompressed_bytes": payload}
+            "uncompressed_bytes": payload, "largest_member": largest[0], "largest_member_bytes": largest[1]}
 
 
 def _measure_load(path: str) -> dict[str, Any]:
@@ -121,7 +124,9 @@ def bench_one(path: Path) -> dict[str, Any]:
                          "uncompressed_bytes": floor.get("uncompressed_bytes"), "pods": floor.get("pods"),
                          "floor_seconds": floor.get("seconds"), "floor_peak_rss_bytes": floor.get("peak_rss_bytes"),
                          "load_seconds": load.get("seconds"), "load_peak_rss_bytes": load.get("peak_rss_bytes"),
-                         "frames": load.get("frames"), "load_problems": load.get("problems")}
+                         "frames": load.get("frames"), "load_problems": load.get("problems"),
+                         "largest_member": floor.get("largest_member"),
+                         "largest_member_bytes": floor.get("largest_member_bytes")}
     errors = [m["error"] for m in (floor, load) if "error" in m]
     if errors:
         r["errors"] = errors
@@ -145,6 +150,7 @@ def report(main: dict[str, Any], also: dict[str, Any] | None) -> tuple[dict[str,
         lines += [
             f"dump            {r['path']}: {r['pods'] if r['pods'] is not None else '?'} pods",
             f"  size          {_mib(r['compressed_bytes'])} compressed, {_mib(r['uncompressed_bytes'])} uncompressed",
+            f"  largest file  {r['largest_member']} ({_mib(r['largest_member_bytes'])})",
             f"  floor         {_secs(r['floor_seconds'])}, peak RSS {_mib(r['floor_peak_rss_bytes'])}",
             f"  load          {_secs(r['load_seconds'])}, peak RSS {_mib(r['load_peak_rss_bytes'])}",
         ]

@@ -102,7 +102,6 @@ def test_generator_is_deterministic(small_dump: Path, tmp_path: Path) -> None:
 
 
 def test_benchmark_reports_every_field(small_dump: Path) -> None:
-    pytest.importorskip("forensics.load", reason="the loader (forensics.load) is not in the tree yet")
     proc = subprocess.run([sys.executable, str(BENCH / "run.py"), str(small_dump), "--also", str(small_dump)],
                           check=False, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
