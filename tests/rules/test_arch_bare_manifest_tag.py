@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from forensics.rules.arch_bare_manifest_tag import CAUSE, find
+from tests.rules.arch_scenario import EXEC_RUNC, Pod, Scenario, index, single_manifest
+
+OLD = "registry.example.com/shop/checkout:2.3"
+NEW = "registry.example.com/shop/checkout:2.4"
+NODES = {"amd-1": "amd64", "arm-1": "arm64"}
+
+
+def test_found_previous_tag_was_index(tmp_path: Path) -> None:
+    s = Scenario(nodes=NODES, images={OLD: (index("linux/amd64", "linux/arm64"), None), NEW: single_manifest("amd64")},
+                 pods=[Pod("co-a", "amd-1", NEW), Pod("co-b", "arm-1", NEW, crash=True, log=EXEC_RUNC + "\n")])
+    (f,) = find(s.context(tmp_path))
+    assert f.cause == CAUSE and f.pods == ["co-b"]
+    assert any("multi-platform index" in e.text and "2.3" in e.object for e in f.evidence)
+
+
+def test_found_ran_on_arm64_before_rollout(tmp_path: Path) -> None:
+    s = Scenario(nodes=NODES, snapshots=2, images={NEW: single_manifest("amd64")},
+                 pods=[Pod("co-old", "arm-1", OLD, snapshot=0),
+                       Pod("co-new", "arm-1", NEW, crash=True, log=EXEC_RUNC + "\n", snapshot=1)])
+    (f,) = find(s.context(tmp_path))
+    assert any("ran healthy on arm64" in e.text for e in f.evidence)
+
+
+def test_not_found_for_a_plain_single_arch_image(tmp_path: Path) -> None:
+    s = Scenario(nodes=NODES, images={NEW: single_manifest("amd64")},
+                 pods=[Pod("co-a", "amd-1", NEW), Pod("co-b", "arm-1", NEW, crash=True, log=EXEC_RUNC + "\n")])
+    assert find(s.context(tmp_path)) == []
+
+
+def test_needs_the_inspection(tmp_path: Path) -> None:
+    s = Scenario(nodes=NODES, snapshots=2,
+                 pods=[Pod("co-old", "arm-1", OLD, snapshot=0),
+                       Pod("co-new", "arm-1", NEW, crash=True, log=EXEC_RUNC + "\n", snapshot=1)])
+    assert find(s.context(tmp_path)) == []

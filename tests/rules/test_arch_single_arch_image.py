@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from forensics.rules.arch_single_arch_image import CAUSE, find
+from tests.rules.arch_scenario import EXEC_RUNC, Pod, Scenario, single_manifest
+
+IMG = "registry.example.com/pay/ledger:1.4"
+
+
+def _scenario(**kw) -> Scenario:
+    kw.setdefault("images", {IMG: single_manifest("amd64")})
+    return Scenario(
+        nodes={"amd-1": "amd64", "arm-1": "arm64", "arm-2": "arm64"},
+        pods=[Pod("ledger-a", "amd-1", IMG), Pod("ledger-b", "arm-1", IMG, crash=True, log=EXEC_RUNC + "\n"),
+              Pod("ledger-c", "arm-2", IMG, crash=True, log="starting\n" + EXEC_RUNC + "\n")], **kw)
+
+
+def test_found_with_evidence_and_remediation(tmp_path: Path) -> None:
+    fs = find(_scenario().context(tmp_path))
+    assert len(fs) == 1
+    f = fs[0]
+    assert f.cause == CAUSE and not f.latent
+    assert (f.workload.kind, f.workload.namespace, f.workload.name) == ("Deployment", "prod", "api")
+    assert f.pods == ["ledger-b", "ledger-c"] and f.node_archs == ["arm64"]
+    assert f.confidence >= 0.9
+    logs = [e for e in f.evidence if e.kind == "log"]
+    assert logs and all(e.text == EXEC_RUNC for e in logs) and {e.line for e in logs} == {1, 2}
+    assert any(e.kind == "image" and "amd64" in e.text for e in f.evidence)
+    cmds = "\n".join(r.command for r in f.remediation)
+    assert "--platform linux/amd64,linux/arm64" in cmds and IMG in cmds
+    assert "kubernetes.io/arch" in cmds and "amd64" in cmds  # the pin to what the image supports
+    by_arch: dict[str, list[int]] = {}
+    for m in f.restart_matrix:
+        a = by_arch.setdefault(m["arch"], [0, 0])
+        a[0] += m["failing"]
+        a[1] += m["running"]
+    assert by_arch == {"arm64": [2, 0], "amd64": [0, 1]}
+
+
+def test_not_found_when_image_matches_node(tmp_path: Path) -> None:
+    s = _scenario()
+    s.images = {IMG: single_manifest("arm64")}
+    s.pods = [Pod("ledger-b", "arm-1", IMG, crash=True, log="panic: boom\n")]
+    assert [f for f in find(s.context(tmp_path)) if not f.latent] == []
+
+
+def test_fork_exec_inside_app_is_not_arch(tmp_path: Path) -> None:
+    s = _scenario()
+    s.images = {IMG: single_manifest("arm64")}
+    s.pods = [Pod("ledger-b", "arm-1", IMG, crash=True, log="fork/exec /plugins/x: exec format error\n")]
+    assert [f for f in find(s.context(tmp_path)) if not f.latent] == []
+
+
+def test_missing_inspection_lowers_confidence_and_says_so(tmp_path: Path) -> None:
+    s = _scenario(images={})
+    (f,) = find(s.context(tmp_path))
+    assert f.cause == CAUSE and f.confidence <= 0.75
+    assert any("no image inspection" in m.what for m in f.missing_evidence)
+
+
+def test_no_log_no_message_is_missing_evidence(tmp_path: Path) -> None:
+    s = _scenario()
+    for p in s.pods:
+        p.log = None
+    (f,) = find(s.context(tmp_path))
+    assert any("exec format error" in m.what for m in f.missing_evidence)
+    assert f.confidence < find(_scenario().context(tmp_path / "with-logs"))[0].confidence
+
+
+def test_latent_risk(tmp_path: Path) -> None:
+    s = _scenario()
+    s.pods = [Pod("report-a", "amd-1", IMG, workload="report")]
+    (f,) = find(s.context(tmp_path))
+    assert f.latent and f.severity == "low" and f.workload.name == "report"
+    s.pods = [Pod("report-a", "amd-1", IMG, workload="report", arch_selector="amd64")]
+    assert find(s.context(tmp_path / "pinned")) == []
