@@ -98,6 +98,10 @@ class Scenario:
             if cfg is not None:
                 (root / layout.image_file(slug, "config.json")).write_bytes(cfg)
         for node, entries in self.binfmt.items():
+            # a listed node always has the global status file, handlers or not
+            st = root / layout.binfmt_file(node, "status")
+            st.parent.mkdir(parents=True, exist_ok=True)
+            st.write_text("enabled\n")
             for e in entries:
                 src = {"qemu-x86_64": "proc-binfmt_misc-qemu-x86_64.qus.txt",
                        "qemu-aarch64": "proc-binfmt_misc-qemu-aarch64.qemu-user-static.txt"}[e]
