@@ -18,6 +18,9 @@ trouble, event evidence, and a few remediation pieces.
     start_fail    StartError / ContainerCannotRun / RunContainerError / CreateContainerError
     pull_wait     waiting in ErrImagePull / ImagePullBackOff
     config_wait   waiting in CreateContainerConfigError
+    failing_b     `failing` as a plain bool
+    evicted       the pod was evicted (phase Failed, reason Evicted) in that snapshot
+    node_down     the pod's node was not Ready in that snapshot
 
 Signatures are matched per container over all snapshots; event signatures without a container
 (FailedMount, pod-level events) mark every container of their pod.
@@ -97,6 +100,11 @@ def marks(ctx: Context) -> pd.DataFrame:
     p["pull_wait"] = wr.isin(list(PULL_WAIT)).fillna(False).to_numpy(dtype=bool)
     p["config_wait"] = (wr == "CreateContainerConfigError").fillna(False).to_numpy(dtype=bool)
     p["failing_b"] = p["failing"].fillna(False).to_numpy(dtype=bool)
+    pods = ctx.frames["pods"]
+    ev = pods[pods["reason"] == "Evicted"][["snapshot", "namespace", "pod"]].drop_duplicates().assign(_ev=True)
+    p["evicted"] = p[["snapshot", "namespace", "pod"]].merge(ev, how="left", on=["snapshot", "namespace", "pod"])[
+        "_ev"].notna().to_numpy()
+    p["node_down"] = (p["node_ready"] == False).fillna(False).to_numpy(dtype=bool)
     object.__setattr__(ctx, "_restart_marks", p)
     return p
 
@@ -200,3 +208,58 @@ def raise_memory(qty: str | None) -> str | None:
         return None
     mi = -(-2 * b // (1024**2))
     return f"{-(-mi // 64) * 64}Mi"
+
+
+def registry_of(image: str) -> str:
+    """The registry host of an image reference (docker.io when it names none)."""
+    name = image.split("@", 1)[0]
+    first = name.split("/", 1)[0]
+    return first if "/" in name and ("." in first or ":" in first or first == "localhost") else "docker.io"
+
+
+def pull_findings(ctx: Context, cause: str, sig_col: str, hint: str, problem: str) -> list[Any]:
+    """Findings for a pull failure of one kind (`hint`): containers waiting in ErrImagePull /
+    ImagePullBackOff, or with a pull error of that kind in their waiting message or events.
+
+    The waiting reason alone does not say why a pull fails (ImagePullBackOff's message is only
+    `Back-off pulling image "x"`), so a finding needs the registry's answer; the reason raises
+    confidence when both are present."""
+    from forensics.findings import Finding
+    from forensics.rules._common import by_workload, container_evidence, new_finding, sig_evidence
+
+    p = marks(ctx)
+    cand = p[p[sig_col] & (p["pull_wait"] | p["failing_b"] | (p["state"] == "waiting").fillna(False))]
+    out: list[Finding] = []
+    for w, rows in by_workload(cand):
+        sigs = ctx.sigs_for(rows, (hint,))
+        waiting = bool(rows["pull_wait"].any())
+        from_event = bool((sigs["source"] == "event").any())
+        conf = 0.6 + (0.25 if waiting else 0.0) + (0.1 if from_event else 0.0)
+        images = distinct(rows["image"])
+        f = new_finding(cause, w, rows, severity=severity(ctx, w), confidence=round(min(conf, 0.97), 2),
+                        summary=f"{w} cannot pull {', '.join(images) or 'its image'}: {problem}")
+        f.images = [{"ref": i, "digest": None, "kind": "unknown", "media_type": None, "platforms": [],
+                     "inspected": False} for i in images]
+        f.evidence.extend(sig_evidence(sigs))
+        f.evidence.extend(container_evidence(rows[rows["pull_wait"]], _waiting_text))
+        f.missing_evidence.extend(missing_events(ctx, rows, "the registry's answer to the pull"))
+        if not waiting:
+            f.missing_evidence.append(MissingEvidence(
+                what="no container seen waiting in ErrImagePull/ImagePullBackOff",
+                why="the pull error may be from an earlier attempt that later succeeded",
+                how=f"kubectl -n {q(w.namespace)} get pods -o wide"))
+        out.append(f)
+    return out
+
+
+def _waiting_text(r: Any) -> str:
+    msg = "" if pd.isna(r.waiting_message) else f": {r.waiting_message}"
+    return f"waiting: {r.waiting_reason}{msg}"[:500]
+
+
+def repo_of(image: str) -> str:
+    """The repository of an image reference, without tag or digest."""
+    name = image.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    last = last.split(":", 1)[0]
+    return f"{head}/{last}" if head else last

@@ -20,8 +20,14 @@ import pandas as pd
 from forensics.correlate import Context
 from forensics.findings import Finding, MissingEvidence, Remediation, Workload, clamp
 from forensics.rules import rule
-from forensics.rules._common import by_workload, container_evidence, missing_logs, new_finding, restart_matrix, \
-    sig_evidence
+from forensics.rules._common import (
+    by_workload,
+    container_evidence,
+    missing_logs,
+    new_finding,
+    restart_matrix,
+    sig_evidence,
+)
 from forensics.rules._restart import distinct, first_row, logs_cmd, marks, q, raise_memory, resource, severity
 
 CAUSE = "oom-killed"

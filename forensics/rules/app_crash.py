@@ -1,0 +1,139 @@
+"""app-crash: the application itself exits with an error: a panic, an uncaught exception, a failed
+start-up check, a fatal log line. Symptom: CrashLoopBackOff after `lastState.terminated.reason:
+Error` with a non-zero exit code, and the reason in the previous container log (`panic: ...`,
+`Traceback (most recent call last):`, `Exception in thread "main"`, `FATAL`, `level=fatal`).
+
+This is the cause that remains when nothing more specific explains the failure: it never fires for a
+container explained by an architecture signature (the runtime's `exec format error`, a platform pull
+error, qemu signals: the arch rules own those), nor for OOMKilled, probe kills, pulls, missing
+config, a missing executable, start errors, evictions or a node that is not Ready. One trap goes the
+other way: an application that itself execs a foreign binary (`fork/exec /plugins/x: exec format
+error`, Java `error=8, Exec format error`) while its own image runs on its node is an app-crash:
+the image is fine, the plugin it ships or downloads is not.
+
+Proof: a crash line in the previous log of a failing container. Without one, only the termination
+reason remains (exit codes are not evidence by themselves) and the confidence says so; with no logs
+at all in a mixed-architecture cluster and no image inspection, a silent arch mismatch cannot be
+ruled out.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+
+from forensics.correlate import Context
+from forensics.findings import Finding, MissingEvidence, Remediation
+from forensics.rules import rule
+from forensics.rules._common import (
+    by_workload,
+    container_evidence,
+    missing_logs,
+    new_finding,
+    restart_matrix,
+    sig_evidence,
+)
+from forensics.rules._restart import first_row, logs_cmd, marks, q, resource, severity
+
+CAUSE = "app-crash"
+_FORK_EXEC = re.compile(r"fork/exec (\S+): exec format error|Cannot run program \"([^\"]+)\"")
+_EXPLAINED = ("oom_reason", "oom_sig", "probe_sig", "auth_sig", "notfound_sig", "pull_wait", "config_wait",
+              "config_sig", "cmd_sig", "start_fail", "arch_sig", "evicted", "node_down")
+
+
+@rule(CAUSE)
+def find(ctx: Context) -> list[Finding]:
+    p = marks(ctx)
+    explained = p[list(_EXPLAINED)].any(axis=1).to_numpy(dtype=bool)
+    explained |= (p["supported"] == False).fillna(False).to_numpy(dtype=bool)
+    # pull / config / create errors that no signature explained are still not the application's
+    not_started = p["waiting_reason"].isin(["ErrImagePull", "ImagePullBackOff", "InvalidImageName",
+                                            "ErrImageNeverPull", "CreateContainerError"]).fillna(False)
+    crashed = (p["reason"] == "Error").fillna(False) | p["app_sig"] | p["appexec_sig"] | \
+        (p["reason"].isna() & (p["waiting_reason"] == "CrashLoopBackOff").fillna(False))
+    cand = p[p["failing_b"] & ~explained & ~not_started.to_numpy(dtype=bool) & crashed.to_numpy(dtype=bool)]
+    logs = ctx.frames["logs"]
+    have_logs = set(zip(logs["namespace"].astype(str), logs["pod"].astype(str), logs["container"].astype(str)))
+    out: list[Finding] = []
+    for w, rows in by_workload(cand):
+        sigs = ctx.sigs_for(rows, ("app-crash", "app-exec"))
+        app_exec = sigs[sigs["hint"] == "app-exec"]
+        logged = any(k in have_logs for k in rows[["namespace", "pod", "container"]].astype(str)
+                     .itertuples(index=False, name=None))
+        image_ok = bool((rows["supported"] == True).fillna(False).all())
+        unknown_arch = ctx.mixed and not image_ok
+        if not app_exec.empty:
+            conf = 0.85 if image_ok else 0.7
+        elif not sigs.empty:
+            conf = 0.8
+        elif logged:
+            conf = 0.5
+        else:
+            conf = 0.35
+        if bool((rows["reason"] == "Error").any()):
+            conf += 0.05
+        if sigs.empty and unknown_arch:
+            conf = min(conf, 0.3)
+        plugins = _exec_targets(app_exec["text"].dropna().astype(str).tolist())
+        if plugins:
+            what = f"the application fails to exec {', '.join(plugins[:2])} (exec format error inside the app)"
+        elif not sigs.empty:
+            what = f"the application crashes: {str(sigs['text'].iloc[0])[:160]}"
+        else:
+            what = "the application exits with an error"
+        f = new_finding(CAUSE, w, rows, severity=severity(ctx, w), confidence=round(min(conf, 0.95), 2),
+                        summary=f"{w}: {what}")
+        f.restart_matrix = restart_matrix(rows)
+        f.evidence.extend(sig_evidence(sigs))
+        f.evidence.extend(container_evidence(rows, _text))
+        if sigs.empty:
+            f.missing_evidence.append(MissingEvidence(
+                what="no crash line (panic, traceback, fatal) in the logs of the failing containers",
+                why="the application's last words would say why it exits; the exit code alone does not",
+                how=logs_cmd(str(rows["namespace"].iloc[-1]), str(rows["pod"].iloc[-1]),
+                             str(rows["container"].iloc[-1]))))
+        f.missing_evidence.extend(missing_logs(ctx, rows))
+        if unknown_arch and sigs.empty:
+            refs = sorted(rows["image"].dropna().astype(str).unique())[:3]
+            f.missing_evidence.append(MissingEvidence(
+                what=f"no image inspection for {', '.join(refs)} in a cluster of several architectures",
+                why="a silent architecture mismatch cannot be ruled out without the image's platforms",
+                how="collectors/inspect-images DUMP"))
+        f.remediation.extend(_remedies(w, rows, plugins))
+        out.append(f)
+    return out
+
+
+def _exec_targets(texts: list[str]) -> list[str]:
+    out = []
+    for t in texts:
+        for m in _FORK_EXEC.finditer(t):
+            out.append(m.group(1) or m.group(2))
+    return list(dict.fromkeys(out))
+
+
+def _text(r: Any) -> str:
+    reason = "unknown" if pd.isna(r.reason) else r.reason
+    code = "?" if pd.isna(r.exit_code) else int(r.exit_code)
+    wait = "" if pd.isna(r.waiting_reason) else f", now {r.waiting_reason}"
+    return f"terminated: reason {reason}, exit code {code}, restartCount {r.restart_count}{wait}"
+
+
+def _remedies(w: Any, rows: pd.DataFrame, plugins: list[str]) -> list[Remediation]:
+    r = first_row(rows)
+    ns, pod, c = str(r["namespace"]), str(r["pod"]), str(r["container"])
+    out = [Remediation(title=f"Read the crash in the previous log of {pod}/{c}",
+                       command=logs_cmd(ns, pod, c), kind="investigate")]
+    if plugins:
+        archs = sorted(rows["node_arch"].dropna().astype(str).unique())
+        out.append(Remediation(
+            title=f"Ship {plugins[0]} built for the node architecture ({', '.join(archs) or 'the node arch'}); "
+                  "the image itself runs, the binary it executes does not",
+            command=f"kubectl -n {q(ns)} cp -c {q(c)} {q(pod + ':' + plugins[0])} ./plugin && file ./plugin",
+            kind="rebuild"))
+    out.append(Remediation(title="Check the configuration and environment the application starts with",
+                           command=f"kubectl -n {q(ns)} get {resource(w)} {q(w.name)} -o yaml",
+                           kind="investigate"))
+    return out
