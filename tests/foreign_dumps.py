@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import subprocess
 import tarfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ HIDDEN = "***HIDDEN***"
 
 
 def latest_snapshot(v1: Path) -> str:
-    return sorted(p.name for p in (v1 / layout.SNAPSHOTS).iterdir() if layout.SNAPSHOT_RE.match(p.name))[-1]
+    return max(p.name for p in (v1 / layout.SNAPSHOTS).iterdir() if layout.SNAPSHOT_RE.match(p.name))
 
 
 def read_objects(v1: Path, snap: str) -> dict[str, list[dict[str, Any]]]:
@@ -57,7 +57,7 @@ def read_logs(v1: Path, snap: str) -> list[tuple[str, str, str, bool, bytes]]:
 
 def collected_at(v1: Path) -> datetime:
     meta = yaml.safe_load((v1 / layout.META).read_text())
-    return datetime.fromisoformat(str(meta["collected_at"]).replace("Z", "+00:00"))
+    return datetime.fromisoformat(str(meta["collected_at"]))
 
 
 def _by_namespace(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -86,10 +86,11 @@ def _redact_env(obj: Any) -> int:
 
 
 def to_troubleshoot(v1: Path, out_dir: Path, *, bare_arrays: bool = False,
-                    forbidden: tuple[str, ...] = ("statefulsets",)) -> tuple[Path, dict[str, Any]]:
+                    forbidden: tuple[tuple[str, str], ...] = (("statefulsets", "kube-system"),),
+                    ) -> tuple[Path, dict[str, Any]]:
     """Write a support bundle `.tar.gz`; returns it and facts for assertions (time, errors, redactions).
 
-    Kinds in `forbidden` are not written for one namespace (kube-system) and appear in
+    The (kind, namespace) lists in `forbidden` are not written; they appear in
     `cluster-resources/<kind>-errors.json` instead, as an RBAC failure reads there.
     """
     snap = latest_snapshot(v1)
@@ -114,12 +115,16 @@ def to_troubleshoot(v1: Path, out_dir: Path, *, bare_arrays: bool = False,
     errors: dict[str, dict[str, str]] = {}
     for kind in KINDS:
         for ns, items in sorted(_by_namespace(objects[kind]).items()):
-            if kind in forbidden and ns == "kube-system":
+            if (kind, ns) in forbidden:
                 errors.setdefault(kind, {})[ns] = (
                     f'{kind}.apps is forbidden: User "system:serviceaccount:default:troubleshoot" cannot list '
                     f'resource "{kind}" in API group "apps" in the namespace "{ns}"')
                 skipped.setdefault(kind, []).extend(i["metadata"]["name"] for i in items)
                 continue
+            if kind == "pods":
+                for pod in items:  # an app's pod usually has a secret in its env: the bundle redacts it
+                    for c in pod.get("spec", {}).get("containers", [])[:1]:
+                        c.setdefault("env", []).append({"name": "DATABASE_URL", "value": "postgres://u:pw@db/app"})
             redacted += _redact_env(items)
             files[f"cluster-resources/{kind}/{ns}.json"] = dump_list(kind, items)
     for kind in KINDS:
@@ -223,9 +228,8 @@ def real_cluster_info_dump(v1: Path, work: Path, *, stdout: bool = False) -> Pat
 
     Returns the output directory (directory form) or the file holding kubectl's stdout.
     """
-    from tests.dump_builder import served, tool_env
-
     from forensics.serve import write_kubeconfig
+    from tests.dump_builder import served, tool_env
 
     work.mkdir(parents=True, exist_ok=True)
     with served(v1) as (url, _):
@@ -235,7 +239,7 @@ def real_cluster_info_dump(v1: Path, work: Path, *, stdout: bool = False) -> Pat
         argv = ["kubectl", "cluster-info", "dump", "-A"]
         if not stdout:
             argv += ["--output-directory", str(work / "cluster-info")]
-        proc = subprocess.run(argv, env=env, capture_output=True, timeout=120)
+        proc = subprocess.run(argv, env=env, capture_output=True, timeout=120, check=False)
     if proc.returncode != 0:
         raise AssertionError(f"kubectl cluster-info dump failed: {proc.stderr.decode(errors='replace')[-2000:]}")
     if stdout:
@@ -246,7 +250,7 @@ def real_cluster_info_dump(v1: Path, work: Path, *, stdout: bool = False) -> Pat
 
 
 def utc(s: str) -> datetime:
-    return datetime.fromisoformat(s.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(s).astimezone(UTC)
 
 
 # --- comparing findings ---------------------------------------------------------------------------

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.dump_builder import tiny_dump
-from tests.foreign_dumps import SAMPLES, STORIES, assert_same_findings, real_cluster_info_dump
 
 from forensics.analyze import analyze
 from forensics.formats import detect, load_any
 from forensics.formats.clusterinfo import FORMAT
 from forensics.load import load_dump
+from tests.dump_builder import tiny_dump
+from tests.foreign_dumps import SAMPLES, STORIES, assert_same_findings, real_cluster_info_dump
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="needs the real kubectl")
 
