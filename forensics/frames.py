@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -100,6 +101,10 @@ _E_MACHINE = {0x3E: "amd64", 0xB7: "arm64", 0x28: "arm", 0x03: "386", 0x15: "ppc
               0xF3: "riscv64", 0x08: "mips64le"}
 _QEMU_NAMES = {"aarch64": "arm64", "x86_64": "amd64", "arm": "arm", "i386": "386", "ppc64le": "ppc64le",
                "s390x": "s390x", "riscv64": "riscv64", "armeb": "armbe", "aarch64_be": "arm64be"}
+
+
+_ITEMS_OPEN = b'"items": [\n'
+_ITEM_CLOSE = b"\n        }"  # an item's last line, followed by "," or a newline and "    ]"
 
 
 class _Cols:
@@ -276,7 +281,50 @@ class FrameBuilder:
 
     # --- object lists -------------------------------------------------------------------------
     def add_objects(self, snapshot: str, kind: str, file: str, data: bytes) -> None:
-        items = kube.decode_list(kind, data)
+        self.add_items(snapshot, kind, file, kube.decode_list(kind, data))
+
+    def add_objects_chunked(self, snapshot: str, kind: str, file: str, chunks: Iterator[bytes]) -> None:
+        """Decode a huge list in batches of whole items, never holding the whole file.
+
+        `kubectl get -o json` prints its list with a 4-space indent, each item opening with a line
+        `        {` and closing with `        }` (JSON strings hold no raw newline, so these lines
+        are unambiguous). Text that does not have that shape is decoded whole, as a fallback.
+        """
+        dec = kube.item_decoder(kind)
+        buf = b""
+        started = False
+        head: list[bytes] = []
+        for chunk in chunks:
+            buf += chunk
+            if not started:
+                i = buf.find(_ITEMS_OPEN)
+                if i < 0:
+                    if len(buf) > 16 * 1024 * 1024:  # not kubectl's shape: decode whole
+                        head.append(buf)
+                        buf = b""
+                        head.extend(chunks)
+                        self.add_objects(snapshot, kind, file, b"".join(head))
+                        return
+                    continue
+                buf = buf[i + len(_ITEMS_OPEN):]
+                started = True
+            cut = max(buf.rfind(_ITEM_CLOSE + b","), buf.rfind(_ITEM_CLOSE + b"\n"))
+            if cut < 0:
+                continue
+            cut += len(_ITEM_CLOSE)
+            batch, buf = buf[:cut], buf[cut:]
+            self.add_items(snapshot, kind, file, dec.decode(b"[" + batch.lstrip().lstrip(b",") + b"]"))
+        if not started:
+            self.add_objects(snapshot, kind, file, b"".join(head) + buf)
+            return
+        tail = buf.strip()
+        end = tail.find(b"]")
+        rest = tail[:end].strip().lstrip(b",").strip() if end >= 0 else tail
+        if rest:
+            self.add_items(snapshot, kind, file, dec.decode(b"[" + rest + b"]"))
+
+    def add_items(self, snapshot: str, kind: str, file: str, items: list[Any]) -> None:
+        """Add already-decoded typed items (`forensics.kube` structs) of one kind file."""
         self._snaps.add(snapshot)
         self.kinds_seen[snapshot].add(kind)
         if kind == "pods":

@@ -299,3 +299,15 @@ def decode_list(kind: str, data: bytes) -> list[Any]:
     """Decode one kind file into its typed items. Raises msgspec.DecodeError / ValidationError."""
     out = _DECODERS[kind].decode(data)
     return out.items or []
+
+
+_ITEM_DECODERS: dict[str, msgspec.json.Decoder[Any]] = {}
+
+
+def item_decoder(kind: str) -> msgspec.json.Decoder[Any]:
+    """A decoder for a bare JSON array of `kind` items (used for lists decoded in batches)."""
+    dec = _ITEM_DECODERS.get(kind)
+    if dec is None:
+        item = {"pods": Pod, "nodes": Node, "events": Event, "cronjobs": CronJob}.get(kind, Workload)
+        dec = _ITEM_DECODERS[kind] = msgspec.json.Decoder(list[item])  # type: ignore[valid-type]
+    return dec

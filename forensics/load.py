@@ -22,7 +22,7 @@ import yaml
 from forensics import layout
 from forensics.errors import UnusableInput
 from forensics.frames import FrameBuilder
-from forensics.source import DumpSource, FileInfo, LoadProblem, open_source
+from forensics.source import Chunked, DumpSource, FileInfo, LoadProblem, open_source
 
 
 @dataclass
@@ -68,24 +68,33 @@ def load_dump(path: str | Path, *, progress: Progress | None = None, source: Dum
             return src.limits.log_bytes
         return src.limits.small_bytes
 
-    for name, data in src.iter_files(select):
+    def stream(name: str) -> bool:
+        m = layout.classify(name)
+        return m is not None and m.role == layout.ROLE_OBJECTS
+
+    for name, data in src.iter_files(select, stream):
         m = layout.classify(name)
         if m is None:  # pragma: no cover - select filtered these
             continue
         seen_any = True
         if progress:
-            progress(name, len(data))
+            progress(name, data.size if isinstance(data, Chunked) else len(data))
         if m.role == layout.ROLE_META:
             found_meta = True
             meta = _read_meta(name, data, src)
         elif m.role == layout.ROLE_OBJECTS:
             try:
-                builder.add_objects(m.snapshot, m.kind, name, data)
+                if isinstance(data, Chunked):
+                    builder.add_objects_chunked(m.snapshot, m.kind, name, data.chunks())
+                else:
+                    builder.add_objects(m.snapshot, m.kind, name, data)
             except (msgspec.DecodeError, msgspec.ValidationError) as e:
                 src.problem(name, "unreadable object list", _short(e))
         elif m.role == layout.ROLE_LOG:
             if builder.add_log(m, name, data):
                 src.problem(name, "invalid UTF-8", "undecodable bytes shown as U+FFFD; the rest of the log was scanned")
+        elif isinstance(data, Chunked):  # pragma: no cover - only object lists are streamed
+            continue
         elif m.role == layout.ROLE_BINFMT:
             builder.add_binfmt(m.node, m.entry, name, data)
         else:

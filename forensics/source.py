@@ -22,6 +22,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from forensics.errors import UnusableInput
 
@@ -59,6 +60,22 @@ class FileInfo:
     truncated: bool = False
 
 
+class Chunked:
+    """A member too big to hold at once: `chunks()` yields its bytes in order, once."""
+
+    def __init__(self, name: str, size: int, fh: Any, chunk: int) -> None:
+        self.name, self.size, self._fh, self._chunk = name, size, fh, chunk
+
+    def chunks(self) -> Iterator[bytes]:
+        while True:
+            b = self._fh.read(self._chunk)
+            if not b:
+                return
+            yield b
+
+
+STREAM_OVER = 256 * MiB  # object lists larger than this are handed out as `Chunked`
+
 Select = Callable[[str], "int | None"]
 """Given a member name, the byte cap to read it under, or None to skip it."""
 
@@ -77,7 +94,10 @@ class DumpSource:
     def problem(self, file: str, what: str, why: str) -> None:
         self.problems.append(LoadProblem(file, what, why))
 
-    def iter_files(self, select: Select) -> Iterator[tuple[str, bytes]]:
+    def iter_files(self, select: Select, stream: Callable[[str], bool] | None = None
+                   ) -> Iterator[tuple[str, "bytes | Chunked"]]:
+        """Yield (name, bytes) for each selected member; members for which `stream(name)` holds and
+        that are larger than STREAM_OVER come as `Chunked` (to be consumed before the next item)."""
         raise NotImplementedError
 
     def names(self) -> list[str]:
@@ -90,7 +110,8 @@ class DumpSource:
 
     def _all(self) -> dict[str, bytes]:
         if self._cache is None:
-            self._cache = dict(self.iter_files(lambda n: self.limits.small_bytes))
+            self._cache = {n: d for n, d in self.iter_files(lambda n: self.limits.small_bytes)
+                           if isinstance(d, bytes)}
         return self._cache
 
 
@@ -131,7 +152,8 @@ class _TopFolder:
 class DirectorySource(DumpSource):
     """A dump unpacked in a directory. Symlinks and special files are never followed."""
 
-    def iter_files(self, select: Select) -> Iterator[tuple[str, bytes]]:
+    def iter_files(self, select: Select, stream: Callable[[str], bool] | None = None
+                   ) -> Iterator[tuple[str, bytes | Chunked]]:
         root = self.path
         total = 0
         seen = 0
@@ -163,6 +185,12 @@ class DirectorySource(DumpSource):
                 if total + min(st.st_size, cap) > self.limits.total_bytes:
                     self.problem(name, "dump too large", f"stopped after {total} bytes read")
                     return
+                if stream is not None and st.st_size > STREAM_OVER and st.st_size <= cap and stream(name):
+                    with open(p, "rb", opener=_nofollow_opener) as fh:
+                        total += st.st_size
+                        self.files.append(FileInfo(name, st.st_size))
+                        yield name, Chunked(name, st.st_size, fh, 64 * MiB)
+                    continue
                 try:
                     with open(p, "rb", opener=_nofollow_opener) as fh:
                         data, truncated = _read_capped(fh, st.st_size, cap, name)
@@ -226,7 +254,8 @@ class TarSource(DumpSource):
         mode = "r|gz" if self.compression == "gz" else "r|"
         return tarfile.open(self.path, mode=mode)
 
-    def iter_files(self, select: Select) -> Iterator[tuple[str, bytes]]:
+    def iter_files(self, select: Select, stream: Callable[[str], bool] | None = None
+                   ) -> Iterator[tuple[str, bytes | Chunked]]:
         top = _TopFolder(_root_entries())
         total = 0
         count = 0
@@ -278,6 +307,15 @@ class TarSource(DumpSource):
                     return
                 fh = tf.extractfile(m)
                 if fh is None:
+                    continue
+                if stream is not None and m.size > STREAM_OVER and stream(name):
+                    total += m.size
+                    self.files.append(FileInfo(name, m.size))
+                    try:
+                        yield name, Chunked(name, m.size, fh, 64 * MiB)
+                    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+                        self.problem(name, "archive truncated or corrupt", f"{type(e).__name__}: {e}")
+                        return
                     continue
                 try:
                     data, truncated = _read_capped(fh, m.size, cap, name)
