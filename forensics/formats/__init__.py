@@ -19,6 +19,8 @@ inspections in the v1 `images/<slug>/` layout to any format.
 
 from __future__ import annotations
 
+from typing import Any
+
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -164,8 +166,8 @@ class _WithImages(DumpSource):
         self.base = base
         self.images = images
 
-    def iter_files(self, select: Select) -> Iterator[tuple[str, bytes]]:
-        yield from self.base.iter_files(select)
+    def iter_files(self, select: Select, stream: Any = None) -> Iterator[tuple[str, Any]]:
+        yield from self.base.iter_files(select, stream)
         for name, data in iter_image_files(self.images, self):
             if select(name) is not None:
                 yield name, data

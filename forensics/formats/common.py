@@ -111,29 +111,6 @@ def snapshot_name(t: datetime) -> str:
 class ForeignBuilder(FrameBuilder):
     """A FrameBuilder that also takes decoded items, logs outside v1 paths, and renames its snapshot."""
 
-    def add_items(self, snapshot: str, kind: str, file: str, items: list[Any]) -> None:
-        """Add already-typed items (see `kube.LIST_TYPES`) as `add_objects` would from bytes."""
-        self._snaps.add(snapshot)
-        self.kinds_seen[snapshot].add(kind)
-        if kind == "pods":
-            for p in items:
-                self._add_pod(snapshot, file, p)
-        elif kind == "nodes":
-            for n in items:
-                self._add_node(snapshot, file, n)
-        elif kind == "events":
-            for e in items:
-                self._add_event(snapshot, file, e)
-        elif kind == "cronjobs":
-            for w in items:
-                spec = w.spec.job_template.spec if w.spec.job_template and w.spec.job_template.spec else None
-                self._add_workload(snapshot, file, "CronJob", w.metadata, spec)
-        else:
-            wkind = {"deployments": "Deployment", "replicasets": "ReplicaSet", "daemonsets": "DaemonSet",
-                     "statefulsets": "StatefulSet", "jobs": "Job"}[kind]
-            for w in items:
-                self._add_workload(snapshot, file, wkind, w.metadata, w.spec)
-
     def add_log_text(self, snapshot: str, namespace: str, pod: str, container: str, previous: bool,
                      file: str, data: bytes, line_offset: int = 0) -> None:
         """Add one container log; `line_offset` shifts signature line numbers when the log is a block
