@@ -364,7 +364,8 @@ class DumpAPI:
             return []
         items = self.lists.get(res.kind_file, {}).get("items", [])
         if res.group == "events.k8s.io":
-            return [_to_events_v1(e) for e in items]
+            return [e if str(e.get("apiVersion", "")).startswith("events.k8s.io/") else _to_events_v1(e)
+                    for e in items]
         return items
 
     def _namespaces(self) -> list[dict[str, Any]]:

@@ -206,6 +206,7 @@ def tool_env(home: Path, kubeconfig: Path | None = None) -> dict[str, str]:
 def run_collect(url: str, tmp_path: Path, *args: str, timeout: float = 120,
                 env_extra: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], Path]:
     """Run collectors/collect against a served dump; returns the process and the tarball path."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     kubeconfig = tmp_path / "kubeconfig"
     write_kubeconfig(kubeconfig, url)
     env = tool_env(tmp_path / "home", kubeconfig)

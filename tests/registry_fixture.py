@@ -2,7 +2,7 @@
 registry HTTP API, byte-exact (the only way seen to push BuildKit attestation entries exactly; see
 /work/shared/TOOLS.md "An OCI registry on 127.0.0.1").
 
-Import the fixture explicitly: `from registry_fixture import registry`.
+Import the fixture explicitly: `from tests.registry_fixture import registry`.
 """
 
 from __future__ import annotations

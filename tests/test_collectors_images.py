@@ -8,11 +8,11 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from dump_builder import dump_with_images, extract, load_meta, run_collect, run_inspect, served
-from registry_fixture import Pushed, Registry, registry  # noqa: F401 - the fixture
 
 from forensics import layout
 from forensics.manifests import parse_inspection
+from tests.dump_builder import dump_with_images, extract, load_meta, run_collect, run_inspect, served
+from tests.registry_fixture import Pushed, Registry, registry  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.registry
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dump_builder import SNAP, served, tiny_dump, tiny_objects, tool_env
 
 from forensics.serve import make_server, server_url, write_kubeconfig
+from tests.dump_builder import SNAP, served, tiny_dump, tiny_objects, tool_env
 
 pytestmark = pytest.mark.kubectl
 

@@ -1,0 +1,200 @@
+"""collectors/collect end to end: the real kubectl against `forensics serve`, and the failure paths."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from forensics import layout
+from forensics.serve import write_kubeconfig
+from tests.dump_builder import (
+    COLLECT,
+    REPO,
+    SNAP,
+    collect_from,
+    extract,
+    load_meta,
+    run_collect,
+    served,
+    tiny_dump,
+    tool_env,
+)
+
+pytestmark = [pytest.mark.kubectl,
+              pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")]
+
+SAMPLES = sorted(p for p in (REPO / "sample_dumps").iterdir() if (p / layout.META).is_file())
+
+
+def _items(path: Path) -> list | None:
+    try:
+        return json.loads(path.read_bytes())["items"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _last_snapshot(dump: Path) -> Path:
+    return sorted((dump / layout.SNAPSHOTS).iterdir())[-1]
+
+
+def _check_files_listed(dump: Path, meta: dict) -> None:
+    listed = {f["path"]: f for f in meta["files"]}
+    on_disk = {p.relative_to(dump).as_posix() for p in dump.rglob("*") if p.is_file()} - {layout.META}
+    assert set(listed) == on_disk
+    for path, entry in listed.items():
+        data = (dump / path).read_bytes()
+        assert (hashlib.sha256(data).hexdigest(), len(data)) == (entry["sha256"], entry["size"])
+
+
+def test_round_trip_tiny_dump(tmp_path: Path) -> None:
+    src = tiny_dump(tmp_path / "src")
+    new = extract(collect_from(src, tmp_path), tmp_path / "new")
+    meta = load_meta(new)
+    assert (meta["format"], meta["version"], meta["complete"]) == (layout.FORMAT_NAME, 1, True)
+    assert meta["failures"] == [] and len(meta["snapshots"]) == 1
+    snap = new / layout.SNAPSHOTS / meta["snapshots"][0]
+    for kind in layout.KINDS:
+        assert _items(snap / f"{kind}.json") == _items(src / layout.objects_file(SNAP, kind)), kind
+    # by default: the logs of containers that restarted or are not ready, current and previous
+    logs = sorted(p.relative_to(snap / "logs").as_posix() for p in (snap / "logs").rglob("*.log"))
+    assert logs == ["shop/api-7d9f-abcde/main.log", "shop/api-7d9f-abcde/main.previous.log"]
+    for rel in logs:
+        assert (snap / "logs" / rel).read_bytes() == (src / layout.SNAPSHOTS / SNAP / "logs" / rel).read_bytes()
+    argvs = [c["argv"] for c in meta["commands"]]
+    assert any(a[-4:] == ["pods", "-A", "-o", "json"] for a in argvs)
+    assert all(c["exit_code"] == 0 and c["started_at"] for c in meta["commands"])
+    _check_files_listed(new, meta)
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[p.name for p in SAMPLES])
+def test_round_trip_sample_dumps(sample: Path, tmp_path: Path) -> None:
+    new = extract(collect_from(sample, tmp_path, "--no-redact", "--all-logs"), tmp_path / "new")
+    old_snap, new_snap = _last_snapshot(sample), _last_snapshot(new)
+    for kind in layout.KINDS:
+        old = _items(old_snap / f"{kind}.json")
+        if old is not None:
+            assert _items(new_snap / f"{kind}.json") == old, kind
+    old_logs = {p.relative_to(old_snap).as_posix(): p.read_bytes() for p in old_snap.rglob("*.log")}
+    for rel, data in old_logs.items():
+        if (new_snap / rel).exists():
+            assert (new_snap / rel).read_bytes() == data, rel
+
+
+def test_all_logs_and_chosen_namespaces(tmp_path: Path) -> None:
+    src = tiny_dump(tmp_path / "src")
+    new = extract(collect_from(src, tmp_path, "--all-logs", "-n", "shop", "--namespace", "kube-system"),
+                  tmp_path / "new")
+    snap = _last_snapshot(new)
+    pods = _items(snap / "pods.json")
+    want = _items(src / layout.objects_file(SNAP, "pods"))
+    assert pods is not None and want is not None
+    assert sorted(p["metadata"]["name"] for p in pods) == sorted(p["metadata"]["name"] for p in want)
+    assert len(_items(snap / "nodes.json") or []) == 2
+    assert (snap / "logs" / "shop" / "db-0" / "exporter.log").read_text() == "listening on :9187\n"
+    only_shop = extract(collect_from(src, tmp_path / "b", "-n", "shop"), tmp_path / "new2")
+    assert {p["metadata"]["namespace"] for p in _items(_last_snapshot(only_shop) / "pods.json") or []} == {"shop"}
+
+
+def test_forbidden_resource_is_recorded_and_collection_goes_on(tmp_path: Path) -> None:
+    src = tiny_dump(tmp_path / "src")
+    with served(src, forbid={"cronjobs"}) as (url, _):
+        proc, tarball = run_collect(url, tmp_path, "--no-images")
+    assert proc.returncode == 0, proc.stderr
+    new = extract(tarball, tmp_path / "new")
+    meta, snap = load_meta(new), _last_snapshot(new)
+    assert not (snap / "cronjobs.json").exists() and (snap / "jobs.json").exists()
+    (failed,) = [c for c in meta["commands"] if c["exit_code"] != 0]
+    assert "cronjobs" in failed["argv"] and "Forbidden" in failed["stderr"]
+    assert any("cronjobs" in f and "forbidden" in f for f in meta["failures"])
+    _check_files_listed(new, meta)
+
+
+def test_timeout_is_recorded_and_collection_goes_on(tmp_path: Path) -> None:
+    src = tiny_dump(tmp_path / "src")
+    with served(src, slow={"statefulsets": 4}) as (url, _):
+        proc, tarball = run_collect(url, tmp_path, "--no-images", "--request-timeout", "1s")
+    assert proc.returncode == 0, proc.stderr
+    new = extract(tarball, tmp_path / "new")
+    meta, snap = load_meta(new), _last_snapshot(new)
+    assert not (snap / "statefulsets.json").exists() and (snap / "pods.json").exists()
+    (failed,) = [c for c in meta["commands"] if c["exit_code"] != 0]
+    assert "statefulsets" in failed["argv"] and "--request-timeout=1s" in failed["argv"]
+    assert "timeout" in failed["stderr"].lower() or "deadline" in failed["stderr"].lower()
+
+
+def test_interrupt_during_logs_leaves_a_valid_dump(tmp_path: Path) -> None:
+    src = tiny_dump(tmp_path / "src")
+    kubeconfig = tmp_path / "kubeconfig"
+    out = tmp_path / "out"
+    with served(src, slow={"log": 5}) as (url, _):
+        write_kubeconfig(kubeconfig, url)
+        proc = subprocess.Popen(["bash", str(COLLECT), "-o", str(out), "--no-images", "--all-logs", "--jobs", "2"],
+                                env=tool_env(tmp_path / "home", kubeconfig), stderr=subprocess.PIPE, text=True)
+        assert proc.stderr is not None
+        seen = []
+        for line in proc.stderr:
+            seen.append(line)
+            if "fetching" in line:
+                break
+        time.sleep(1)
+        proc.send_signal(signal.SIGINT)
+        rest = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 130, "".join(seen) + rest
+    assert "interrupted" in rest
+    (tarball,) = out.glob("*.tar.gz")
+    new = extract(tarball, tmp_path / "new")
+    meta, snap = load_meta(new), _last_snapshot(new)
+    assert meta["complete"] is False and "SIGINT" in meta["interrupted"] and "logs" in meta["interrupted"]
+    for kind in layout.KINDS:
+        assert _items(snap / f"{kind}.json") == _items(src / layout.objects_file(SNAP, kind)), kind
+    assert not list(snap.rglob("*.log")), "no log could have finished in 1 s"
+    assert not [p for p in new.rglob("*") if ".partial" in p.name]
+    _check_files_listed(new, meta)
+
+
+def test_redaction_same_value_same_token(tmp_path: Path) -> None:
+    secret = "hunter2-s3cret-value"
+    src = tiny_dump(tmp_path / "src", secret=secret)
+    tarball = collect_from(src, tmp_path)
+    new = extract(tarball, tmp_path / "new")
+    for path in new.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+    snap = _last_snapshot(new)
+    pod = next(p for p in _items(snap / "pods.json") or [] if p["metadata"]["name"] == "api-7d9f-abcde")
+    env = {e["name"]: e["value"] for e in pod["spec"]["containers"][0]["env"]}
+    assert env["LOG_LEVEL"] == "debug"
+    token = env["DB_PASSWORD"]
+    assert token.startswith("REDACTED-") and len(token) == len("REDACTED-") + 8
+    log = (snap / "logs" / "shop" / "api-7d9f-abcde" / "main.previous.log").read_text()
+    assert f"password={token}" in log
+    meta = load_meta(new)
+    assert meta["redacted"]["enabled"] is True and meta["redacted"]["values"] == 1
+    assert {f["path"] for f in meta["redacted"]["files"]} == {
+        f"snapshots/{snap.name}/pods.json", f"snapshots/{snap.name}/logs/shop/api-7d9f-abcde/main.previous.log"}
+    kept = extract(collect_from(src, tmp_path / "b", "--no-redact"), tmp_path / "kept")
+    assert secret.encode() in (_last_snapshot(kept) / "pods.json").read_bytes()
+    assert load_meta(kept)["redacted"]["enabled"] is False
+
+
+def test_several_snapshots(tmp_path: Path) -> None:
+    src = tiny_dump(tmp_path / "src")
+    new = extract(collect_from(src, tmp_path, "--snapshots", "2", "--interval", "1s"), tmp_path / "new")
+    meta = load_meta(new)
+    assert len(meta["snapshots"]) == 2 and meta["snapshots"] == sorted(meta["snapshots"])
+    for name in meta["snapshots"]:
+        assert layout.SNAPSHOT_RE.match(name)
+        assert _items(new / layout.objects_file(name, "pods")) == _items(src / layout.objects_file(SNAP, "pods"))
+
+
+def test_bad_options_exit_2(tmp_path: Path) -> None:
+    proc = subprocess.run(["bash", str(COLLECT), "--snapshots", "x"], env=tool_env(tmp_path / "h"),
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert proc.returncode == 2 and "numbers" in proc.stderr
