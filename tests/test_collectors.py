@@ -41,7 +41,7 @@ def _items(path: Path) -> list | None:
 
 
 def _last_snapshot(dump: Path) -> Path:
-    return sorted((dump / layout.SNAPSHOTS).iterdir())[-1]
+    return max((dump / layout.SNAPSHOTS).iterdir())
 
 
 def _check_files_listed(dump: Path, meta: dict) -> None:
