@@ -26,12 +26,8 @@ class Format(str, Enum):
 
 
 def _load(path: Path, images: Path | None = None) -> Any:
-    try:
-        from forensics.formats import load_any
-    except ImportError:  # TEMP until formats land
-        from forensics.load import load_dump
+    from forensics.formats import load_any
 
-        return load_dump(path)
     return load_any(path, images=images)
 
 
