@@ -15,6 +15,7 @@ byte (standard library + pyyaml only).
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import gzip
 import hashlib
@@ -1068,7 +1069,7 @@ def pod_object(story: Story, p: PodSpec, now: dt.datetime) -> tuple[dict[str, An
         status |= {"message": p.evicted, "phase": "Failed", "reason": "Evicted", "startTime": ts(cond_t),
                    "containerStatuses": statuses, "hostIP": p.node.ip,
                    "conditions": [{"lastProbeTime": None, "lastTransitionTime": ts(now - secs(3 * 3600)),
-                                   "message": "The node was low on resource: ephemeral-storage. ", "reason": "TerminationByKubelet",
+                                   "message": p.evicted, "reason": "TerminationByKubelet",
                                    "status": "True", "type": "DisruptionTarget"}]}
         return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec, "status": status}, logs
     if done:
@@ -1279,9 +1280,9 @@ def as_list(items: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 class Writer:
-    def __init__(self, story: Story) -> None:
+    def __init__(self, story: Story, root: Path = ROOT) -> None:
         self.story = story
-        self.dir = ROOT / story.name
+        self.dir = root / story.name
         self.commands: list[dict[str, Any]] = []
         self.clock = story.snapshots[0].at
 
@@ -1533,13 +1534,9 @@ def eks_system(st: Story, snap: Snapshot, nodes: list[NodeSpec], created: str) -
 
 def gke_system(st: Story, snap: Snapshot, nodes: list[NodeSpec], created: str) -> None:
     fb = multi(st, "gke.gcr.io/fluent-bit:v1.8.12-gke.28", ["amd64", "arm64"], "2024-02-01T10:12:44Z", oci=False)
-    gma = multi(st, "gke.gcr.io/gke-metrics-agent:1.10.2-gke.0", ["amd64", "arm64"], "2024-01-22T08:31:50Z", oci=False)
-    pd = multi(st, "gke.gcr.io/gcp-compute-persistent-disk-csi-driver:v1.12.7-gke.0", ["amd64", "arm64"], "2024-02-07T19:03:11Z", oci=False)
     dns = multi(st, "gke.gcr.io/k8s-dns-kube-dns:1.23.0-gke.9", ["amd64", "arm64"], "2024-01-30T14:40:00Z", oci=False)
     tol = [{"effect": "NoSchedule", "key": "kubernetes.io/arch", "operator": "Equal", "value": "arm64"}, {"operator": "Exists"}]
     ds(st, snap, "kube-system", "fluentbit-gke", [C("fluentbit", fb)], nodes, created, ("[ info] [engine] started (pid=1)",), tolerations=tol)
-    ds(st, snap, "kube-system", "gke-metrics-agent", [C("gke-metrics-agent", gma)], nodes, created, ("Everything is ready.",), tolerations=tol)
-    ds(st, snap, "kube-system", "pdcsi-node", [C("gce-pd-driver", pd)], nodes, created, ("Running node server",), tolerations=tol)
     amd = [n for n in nodes if n.arch == "amd64"]
     deploy(st, snap, "kube-system", "kube-dns", [C("kubedns", dns, ports=[10053])], created, amd[:2],
            lines=("Waiting for services and endpoints to be initialized from apiserver...",),
@@ -1557,12 +1554,8 @@ def gke_system(st: Story, snap: Snapshot, nodes: list[NodeSpec], created: str) -
 
 def aks_system(st: Story, snap: Snapshot, nodes: list[NodeSpec], created: str) -> None:
     kp = multi(st, "mcr.microsoft.com/oss/kubernetes/kube-proxy:v1.28.9-hotfix.20240523", ["amd64", "arm64"], "2024-05-23T20:14:31Z", oci=False)
-    cnm = multi(st, "mcr.microsoft.com/oss/kubernetes/azure-cloud-node-manager:v1.28.9", ["amd64", "arm64"], "2024-04-18T16:50:02Z", oci=False)
-    ipm = multi(st, "mcr.microsoft.com/aks/ip-masq-agent-v2:v0.1.11", ["amd64", "arm64"], "2024-03-04T22:01:37Z")
     dns = multi(st, "mcr.microsoft.com/oss/kubernetes/coredns:v1.9.4-hotfix.20240704", ["amd64", "arm64"], "2024-07-04T11:22:45Z", oci=False)
     ds(st, snap, "kube-system", "kube-proxy", [C("kube-proxy", kp)], nodes, created, ('"Using iptables Proxier"',), labels={"component": "kube-proxy", "tier": "node"})
-    ds(st, snap, "kube-system", "cloud-node-manager", [C("cloud-node-manager", cnm)], nodes, created, ("Starting cloud-node-manager",))
-    ds(st, snap, "kube-system", "azure-ip-masq-agent", [C("azure-ip-masq-agent", ipm)], nodes, created, ("ip-masq-agent-v2 running",))
     sysn = [n for n in nodes if n.pool == "system"] or nodes
     deploy(st, snap, "kube-system", "coredns", [C("coredns", dns, ports=[53])], created, sysn[:2],
            lines=(".:53", "CoreDNS-1.9.4"), labels={"k8s-app": "kube-dns"}, priority_class="system-cluster-critical")
@@ -2118,15 +2111,221 @@ def hostile() -> Story:
     return st
 
 
+def dc_node(st: Story, i: int, created: str) -> NodeSpec:
+    return st.node(name=f"worker-{i + 1:02d}", arch="amd64", pool="workers", itype="bare-x86", created=T(created),
+                   runtime="containerd://1.7.18", kernel="6.1.0-21-amd64", os_image="Debian GNU/Linux 12 (bookworm)",
+                   provider="kubeadm", ip=f"10.30.0.{21 + i}")
+
+
+JAVA_OOM = """\
+2024-06-11 09:21:04.118  INFO 1 --- [main] c.a.billing.InvoiceServiceApplication : Started InvoiceServiceApplication in 11.84 seconds
+2024-06-11 09:23:47.902  INFO 1 --- [export-1] c.a.billing.export.BatchExporter : exporting batch 2024-06 (412331 invoices)
+Exception in thread "export-1" java.lang.OutOfMemoryError: Java heap space
+\tat java.base/java.util.Arrays.copyOf(Arrays.java:3541)
+\tat java.base/java.util.ArrayList.grow(ArrayList.java:237)
+\tat com.acme.billing.export.BatchExporter.collect(BatchExporter.java:88)
+"""
+GO_PANIC = """\
+{"level":"info","ts":1718097601.2,"msg":"route-planner 0.31.0 starting","region":"eu-central"}
+panic: runtime error: invalid memory address or nil pointer dereference
+[signal SIGSEGV: segmentation violation code=0x1 addr=0x18 pc=0x9c3e52]
+
+goroutine 1 [running]:
+github.com/acme/route-planner/internal/depot.(*Registry).Lookup(0x0, {0xc00012a0f0, 0x6})
+\t/src/internal/depot/registry.go:61 +0x32
+main.main()
+\t/src/cmd/route-planner/main.go:44 +0x2b9
+"""
+HELPER_FAIL = """\
+2024/06/11 09:12:03 thumbnailer 2.7.0 (linux/amd64) loading plugins from /plugins
+2024/06/11 09:12:03 fatal: start plugin "helper": fork/exec /plugins/helper: exec format error
+"""
+START_ERROR = ('failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: '
+               'unable to start container process: exec: "/app/start.sh": executable file not found in $PATH: unknown')
+EVICTED = "The node was low on resource: memory. Threshold quantity: 100Mi, available: 91532Ki. "
+NO_FIT = ("0/6 nodes are available: 6 Insufficient cpu. preemption: 0/6 nodes are available: "
+          "6 No preemption victims found for incoming pod.")
+
+
+def not_arch() -> Story:
+    st = Story("not-arch", context="kubernetes-admin@dc2-apps", server="https://10.30.0.10:6443", kubelet="v1.30.2")
+    nodes = [dc_node(st, i, "2024-04-02T08:0%d:00Z" % i) for i in range(6)]
+    now = T("2024-06-11T09:30:00Z")
+    down = nodes[5]
+    down.ready, down.not_ready_since = False, now - secs(200)
+    up = nodes[:5]
+    snap = st.snapshot(now)
+    kp = multi(st, "registry.k8s.io/kube-proxy:v1.30.2", ["amd64", "arm64", "ppc64le", "s390x"], "2024-06-11T00:00:00Z", oci=False, with_configs=False)
+    dns = multi(st, "registry.k8s.io/coredns/coredns:v1.11.1", ["amd64", "arm", "arm64", "ppc64le", "s390x"], "2023-08-15T00:00:00Z", oci=False, with_configs=False)
+    ds(st, snap, "kube-system", "kube-proxy", [C("kube-proxy", kp)], up, "2024-04-02T07:55:00Z", ('"Using iptables Proxier"',))
+    deploy(st, snap, "kube-system", "coredns", [C("coredns", dns, ports=[53])], "2024-04-02T07:55:00Z", up[:2], lines=(".:53", "CoreDNS-1.11.1"),
+           labels={"k8s-app": "kube-dns"}, priority_class="system-cluster-critical")
+    reg = "registry.acme.internal"
+
+    def app(ref: str, created: str, entry: list[str], plats: tuple[str, ...] = ("amd64", "arm64")) -> Image:
+        return multi(st, f"{reg}/{ref}", list(plats), created, entry=entry)
+
+    def one(ns: str, name: str, c: C, state: Any, node: NodeSpec, rs_created: str) -> PodSpec:
+        _, _, pods = deploy(st, snap, ns, name, [c], "2024-04-10T10:00:00Z", [node], rs_created=rs_created,
+                            state=(lambda n, i, pc: None if state is None else {c.name: state(pc)}))
+        return pods[0]
+
+    web = app("web/frontend:6.0.2", "2024-06-01T10:00:00Z", ["/frontend"])
+    deploy(st, snap, "web", "frontend", [C("frontend", web, ports=[8080])], "2024-04-10T10:00:00Z", up[:3],
+           rs_created="2024-06-03T10:00:00Z", lines=("frontend 6.0.2 ready",))
+
+    # oom-killed: the JVM fills its 1Gi limit during the monthly export
+    inv = app("billing/invoice-service:5.2.1", "2024-06-05T12:00:00Z", ["java", "-jar", "/app/invoice.jar"])
+    p = one("billing", "invoice-service", C("invoice", inv, ports=[8080], requests={"cpu": "500m", "memory": "768Mi"}, limits={"memory": "1Gi"}),
+            lambda pc: Crash(pc + secs(5), JAVA_OOM, exit=137, reason="OOMKilled", run_s=170), up[0], "2024-06-11T08:50:00Z")
+    snap.crash_events(p, "invoice", since=now - dt.timedelta(hours=1))
+
+    # app-crash: a Go nil dereference at start-up
+    rp = app("fleet/route-planner:0.31.0", "2024-06-10T16:00:00Z", ["/route-planner"])
+    p = one("fleet", "route-planner", C("planner", rp), lambda pc: Crash(pc + secs(4), GO_PANIC, exit=2, run_s=0.6), up[1], "2024-06-11T08:40:00Z")
+    snap.crash_events(p, "planner", since=now - dt.timedelta(hours=1))
+
+    # app-crash: exec format error from a helper the app forks, while the image matches the node
+    th = app("media/thumbnailer:2.7.0", "2024-06-07T09:00:00Z", ["/usr/local/bin/thumbnailer"])
+    p = one("media", "thumbnailer", C("thumbnailer", th), lambda pc: Crash(pc + secs(6), HELPER_FAIL, exit=1, run_s=1.2), up[2], "2024-06-11T09:10:00Z")
+    snap.crash_events(p, "thumbnailer")
+
+    # liveness-probe: /healthz answers 500, kubelet kills the container (exit 137, reason Error)
+    api = app("web/api:3.8.0", "2024-06-09T10:00:00Z", ["/api"])
+    t_start = now - secs(70)
+    p = one("web", "api", C("api", api, ports=[8080], liveness="/healthz"),
+            lambda pc: Run(t_start, restarts=6, last=term(st, up[3], 137, "Error", t_start - secs(560), t_start - secs(1)),
+                           log=applog(t_start + secs(2), "api 3.8.0 listening on :8080", "db pool: 0/20 connections available"),
+                           previous_log=applog(t_start - secs(555), "api 3.8.0 listening on :8080", "db pool: 0/20 connections available",
+                                               "GET /healthz 500 (db ping timeout after 1s)")),
+            up[3], "2024-06-11T08:30:00Z")
+    snap.pod_event(p, "Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 500", now - secs(3300), now - secs(75), 21,
+                   "Warning", container="api")
+    snap.pod_event(p, "Killing", "Container api failed liveness probe, will be restarted", now - secs(3280), now - secs(71), 6, container="api")
+
+    # image-pull-auth: a private Docker Hub repository without an imagePullSecret
+    edi = st.image(unknown_image("acmecorp/edi-gateway:2.0.3"))
+    st.image_failures[edi.ref] = ('time="2024-06-11T09:30:41Z" level=fatal msg="Error parsing image name \\"docker://acmecorp/edi-gateway:2.0.3\\": '
+                                  'reading manifest 2.0.3 in docker.io/acmecorp/edi-gateway: requested access to the resource is denied"\n')
+    full = normalized(edi.ref)
+    p = one("partners", "edi-gateway", C("edi", edi), lambda pc: Wait("ImagePullBackOff", f'Back-off pulling image "{edi.ref}"'), up[4],
+            "2024-06-11T08:55:00Z")
+    pull_events(snap, p, "edi", edi.ref, f'rpc error: code = Unknown desc = failed to pull and unpack image "{full}": failed to resolve reference '
+                f'"{full}": pull access denied, repository does not exist or may require authorization: server message: '
+                'insufficient_scope: authorization failed')
+
+    # image-pull-not-found: the tag was never pushed
+    srch = st.image(unknown_image(f"{reg}/web/search:4.1.0"))
+    st.image_failures[srch.ref] = (f'time="2024-06-11T09:30:42Z" level=fatal msg="Error parsing image name \\"docker://{srch.ref}\\": '
+                                   f'reading manifest 4.1.0 in {reg}/web/search: manifest unknown"\n')
+    p = one("web", "search", C("search", srch), lambda pc: Wait("ImagePullBackOff", f'Back-off pulling image "{srch.ref}"'), up[0],
+            "2024-06-11T09:00:00Z")
+    pull_events(snap, p, "search", srch.ref, f'rpc error: code = NotFound desc = failed to pull and unpack image "{srch.ref}": '
+                f'failed to resolve reference "{srch.ref}": {srch.ref}: not found')
+
+    # missing-config: envFrom a ConfigMap nobody created in this namespace
+    cw = app("shop/checkout-worker:1.4.0", "2024-06-06T10:00:00Z", ["/worker"])
+    p = one("shop", "checkout-worker", C("worker", cw, env_from_configmap="app-settings"),
+            lambda pc: Wait("CreateContainerConfigError", 'configmap "app-settings" not found'), up[1], "2024-06-11T09:05:00Z")
+    snap.pod_event(p, "Pulled", f'Container image "{cw.ref}" already present on machine', p.created + secs(2), now - secs(30), 114, container="worker")
+    snap.pod_event(p, "Failed", 'Error: configmap "app-settings" not found', p.created + secs(2), now - secs(30), 114, "Warning", container="worker")
+
+    # command-not-found: the command names a script the image does not contain
+    pdf = app("reports/pdf-renderer:1.0.0", "2024-06-10T12:00:00Z", ["/usr/bin/renderer"])
+    p = one("reports", "pdf-renderer", C("renderer", pdf, command=["/app/start.sh"]),
+            lambda pc: Crash(pc + secs(3), START_ERROR, exit=128, reason="StartError"), up[2], "2024-06-11T09:00:00Z")
+    snap.crash_events(p, "renderer")
+    snap.pod_event(p, "Failed", "Error: " + START_ERROR, p.created + secs(3), now - secs(40), 9, "Warning", container="renderer")
+
+    # evicted: the kubelet evicted the previous pod under memory pressure; its replacement runs
+    etl = app("analytics/etl-runner:2.2.0", "2024-05-20T10:00:00Z", ["/etl"])
+    dep, rs, pods = deploy(st, snap, "analytics", "etl-runner", [C("etl", etl, requests={"cpu": "500m", "memory": "512Mi"})], "2024-04-10T10:00:00Z",
+                           [up[3]], rs_created="2024-05-20T11:00:00Z", lines=("etl-runner 2.2.0 waiting for jobs",))
+    gone = st.pod(rs, up[4], rs.created + secs(2), {"etl": ok(rs.created + secs(9))}, evicted=EVICTED)
+    snap.add_pods(gone)
+    snap.pod_event(gone, "Evicted", EVICTED + "Container etl was using 2895484Ki, request is 512Mi, has larger consumption of memory. ",
+                   now - secs(2950), type="Warning")
+    snap.pod_event(gone, "Killing", "Stopping container etl", now - secs(2950), container="etl")
+
+    # unschedulable: 40 CPUs requested, no node has them
+    tr = app("ml/trainer:0.9.0", "2024-06-10T18:00:00Z", ["python", "-m", "trainer"])
+    dep = st.workload("Deployment", "ml", "trainer", [C("trainer", tr, requests={"cpu": "40", "memory": "64Gi"})], T("2024-06-11T08:00:00Z"))
+    rs = st.replicaset(dep, dep.created)
+    snap.add(dep, rs)
+    p = st.pod(rs, None, rs.created + secs(1), {}, unschedulable=NO_FIT)
+    snap.add_pods(p)
+    snap.event(ns="ml", kind="Pod", name=p.name, uid=p.uid, reason="FailedScheduling", message=NO_FIT, first=p.created + secs(1),
+               last=down.not_ready_since - secs(60), count=17, type="Warning", component="default-scheduler", new_api=True)
+
+    # node-not-ready: worker-06 stopped posting status 200 s before collection
+    q = app("warehouse/inventory-sync:3.3.1", "2024-06-01T08:00:00Z", ["/inventory-sync"])
+    deploy(st, snap, "warehouse", "inventory-sync", [C("sync", q)], "2024-04-10T10:00:00Z", [down, down],
+           rs_created="2024-06-03T08:00:00Z", lines=("inventory-sync 3.3.1 polling",))
+    snap.event(ns="default", kind="Node", name=down.name, uid=down.uid, reason="NodeNotReady",
+               message=f"Node {down.name} status is now: NodeNotReady", first=down.not_ready_since, last=down.not_ready_since,
+               component="node-controller")
+    st.readme = """
+# not-arch
+
+**Ticket:** "dc2-apps: a dozen things are red after the weekend. Is this the ARM thing again? We never had ARM here."
+
+- On-prem kubeadm 1.30, six amd64 workers (containerd 1.7.18). Every application image is an OCI index with
+  amd64 and arm64, so no architecture cause applies; the analyzer must name the real ones instead:
+- `billing/invoice-service` (Java, memory limit 1Gi): `OOMKilled`, exit 137; the previous log ends with
+  `java.lang.OutOfMemoryError: Java heap space` during the monthly export.
+- `fleet/route-planner` (Go): `panic: runtime error: invalid memory address or nil pointer dereference`, exit 2.
+- `media/thumbnailer`: `fork/exec /plugins/helper: exec format error`, exit 1. The words are the arch ones, but
+  the image's index has amd64 and the node is amd64: the app ships a helper built for something else.
+- `web/api`: `Liveness probe failed: HTTP probe failed with statuscode: 500`; the kubelet restarted it 6 times
+  (exit 137, reason Error).
+- `partners/edi-gateway`: ImagePullBackOff, `pull access denied, repository does not exist or may require
+  authorization` (private Docker Hub repository, no imagePullSecret). skopeo could not inspect it either.
+- `web/search`: ImagePullBackOff, `registry.acme.internal/web/search:4.1.0: not found` (the tag was never pushed;
+  skopeo: `manifest unknown`).
+- `shop/checkout-worker`: CreateContainerConfigError, `configmap "app-settings" not found`.
+- `reports/pdf-renderer`: StartError, exit 128, `exec: "/app/start.sh": executable file not found in $PATH`.
+- `analytics/etl-runner`: one pod Evicted (`The node was low on resource: memory.`); its replacement runs.
+- `ml/trainer`: Pending, `0/6 nodes are available: 6 Insufficient cpu.` (it asks for 40 CPUs).
+- `worker-06` stopped posting status (Ready Unknown, `node.kubernetes.io/unreachable` taints) 200 s before
+  collection; both `warehouse/inventory-sync` pods run there.
+"""
+    broken = [("Deployment", "billing", "invoice-service", "oom-killed"), ("Deployment", "fleet", "route-planner", "app-crash"),
+              ("Deployment", "media", "thumbnailer", "app-crash"), ("Deployment", "web", "api", "liveness-probe"),
+              ("Deployment", "partners", "edi-gateway", "image-pull-auth"), ("Deployment", "web", "search", "image-pull-not-found"),
+              ("Deployment", "shop", "checkout-worker", "missing-config"), ("Deployment", "reports", "pdf-renderer", "command-not-found"),
+              ("Deployment", "analytics", "etl-runner", "evicted"), ("Deployment", "ml", "trainer", "unschedulable"),
+              ("Deployment", "warehouse", "inventory-sync", "node-not-ready")]
+    st.expected = {"story": st.name, "findings": [
+        {"cause": cause, "workload": wl_ref(k, ns, n), "latent": False, "contributing": []} for k, ns, n, cause in broken],
+        NOARCH: [wl_ref(k, ns, n) for k, ns, n, _ in broken] + [
+            wl_ref("Deployment", "web", "frontend"), wl_ref("DaemonSet", "kube-system", "kube-proxy"), wl_ref("Deployment", "kube-system", "coredns")]}
+    return st
+
+
+def pull_events(snap: Snapshot, p: PodSpec, cname: str, ref: str, why: str) -> None:
+    """The kubelet's image pull failure series: Pulling, Failed (the runtime's reason), ErrImagePull, BackOff."""
+    now = snap.at
+    first = p.created + secs(2)
+    snap.pod_event(p, "Pulling", f'Pulling image "{ref}"', first, now - secs(95), 12, container=cname)
+    snap.pod_event(p, "Failed", f'Failed to pull image "{ref}": {why}', first + secs(1), now - secs(94), 12, "Warning", container=cname)
+    snap.pod_event(p, "Failed", "Error: ErrImagePull", first + secs(1), now - secs(94), 12, "Warning", container=cname)
+    snap.pod_event(p, "BackOff", f'Back-off pulling image "{ref}"', first + secs(20), now - secs(8), 140, container=cname)
+    snap.pod_event(p, "Failed", "Error: ImagePullBackOff", first + secs(20), now - secs(8), 140, "Warning", container=cname)
+
+
 STORIES = [graviton_new_pool, laptop_build, index_without_arm64, lost_multiarch_tag, binfmt_emulation,
-           mixed_no_affinity, healthy_mixed, hostile]
+           mixed_no_affinity, healthy_mixed, hostile, not_arch]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Write every story under `--out` (default: next to this script, i.e. the committed dumps)."""
+    ap = argparse.ArgumentParser(description="Generate the bundled sample dumps deterministically.")
+    ap.add_argument("--out", type=Path, default=ROOT, help="directory to write the story folders into")
+    out = ap.parse_args(argv).out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
     for make in STORIES:
-        story = make()
-        Writer(story).write()
-    tarball(ROOT / "graviton-new-pool", ROOT / "graviton-new-pool.tar.gz")
+        Writer(make(), out).write()
+    tarball(out / "graviton-new-pool", out / "graviton-new-pool.tar.gz")
 
 
 if __name__ == "__main__":
