@@ -1,0 +1,188 @@
+"""Inline SVG charts for the HTML report, drawn with matplotlib when the report is rendered.
+
+The SVG goes into the page as markup, so it must hold nothing the page could fetch or run: text
+is drawn as `<text>` (`svg.fonttype: none`, the page's fonts apply), the XML prologue and DOCTYPE
+are stripped, and labels that come from the dump are reduced to a safe character set before they
+reach matplotlib (which also escapes them, and would otherwise read `$...$` as mathtext).
+A chart that cannot be drawn is `None`; the report then shows its table alone.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime
+from typing import Any
+
+ARCH_COLORS = {"amd64": "#2f6db5", "arm64": "#e07b24", "arm": "#c9a227", "386": "#7a5fb3",
+               "ppc64le": "#3a9a6b", "s390x": "#8c564b", "riscv64": "#b34d7a"}
+_OTHER_COLORS = ("#6b7a8f", "#4f9da6", "#a05195", "#8a8a8a")
+KIND_COLORS = {"node-pool": "#2f6db5", "rollout": "#6b4fb3", "image-built": "#3a9a6b",
+               "first-failure": "#c0392b", "snapshot": "#8a8f98"}
+_UNSAFE = re.compile(r"[^A-Za-z0-9 ._:/@+()=,#'-]")
+_FORBIDDEN = re.compile(r"<script|javascript:|<foreignObject|\son[a-z]+\s*=|href=\"(?!#)", re.IGNORECASE)
+
+
+def arch_color(arch: str, order: list[str]) -> str:
+    """A stable color per architecture, the same in every chart and in the page's legend."""
+    if arch in ARCH_COLORS:
+        return ARCH_COLORS[arch]
+    others = [a for a in order if a not in ARCH_COLORS]
+    return _OTHER_COLORS[others.index(arch) % len(_OTHER_COLORS)] if arch in others else _OTHER_COLORS[0]
+
+
+def safe_label(text: Any, limit: int = 70) -> str:
+    """Dump text reduced to characters that mean nothing to SVG, HTML or mathtext."""
+    s = _UNSAFE.sub("_", str(text if text is not None else ""))
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def _parse(at: Any) -> datetime | None:
+    if not at or not isinstance(at, str):
+        return None
+    try:
+        t = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t.replace(tzinfo=None)
+
+
+def _pyplot(salt: str) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({
+        "svg.fonttype": "none",
+        "svg.hashsalt": salt,  # deterministic ids, distinct between the charts of one page
+        "font.family": "sans-serif",
+        "font.size": 9,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.edgecolor": "#b8bec8",
+        "axes.labelcolor": "#3b4252",
+        "xtick.color": "#4c566a",
+        "ytick.color": "#4c566a",
+        "text.color": "#2e3440",
+        "text.parse_math": False,
+    })
+    return plt
+
+
+def _to_svg(fig: Any, plt: Any, prefix: str) -> str | None:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    svg = buf.getvalue()
+    start = svg.find("<svg")
+    if start < 0:
+        return None
+    svg = svg[start:]
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.DOTALL)
+    # matplotlib's `*{...}` rule would style the whole page; the report's CSS sets the same on .chart
+    svg = re.sub(r"<style[^>]*>.*?</style>", "", svg, flags=re.DOTALL)
+    # two charts in one page must not share element ids
+    svg = re.sub(r'\bid="', f'id="{prefix}-', svg)
+    svg = svg.replace('href="#', f'href="#{prefix}-').replace("url(#", f"url(#{prefix}-")
+    svg = svg.replace("<svg", '<svg role="img" class="chart"', 1)
+    if _FORBIDDEN.search(svg):
+        return None
+    return svg.strip()
+
+
+def restarts_by_arch_svg(series: list[dict[str, Any]]) -> str | None:
+    """Grouped bars: restarts per snapshot by node architecture, failing pods written on the bars.
+
+    `series` is `doc["series"]["restarts_by_arch"]`: `[{snapshot, at, arch, restarts, failing_pods}]`.
+    """
+    rows = [r for r in series or [] if isinstance(r, dict)]
+    if not rows:
+        return None
+    snaps: list[str] = []
+    for r in sorted(rows, key=lambda r: (str(r.get("at") or ""), str(r.get("snapshot")))):
+        if str(r.get("snapshot")) not in snaps:
+            snaps.append(str(r.get("snapshot")))
+    snaps = snaps[-24:]
+    archs = sorted({str(r.get("arch")) for r in rows})[:8]
+    at = {str(r.get("snapshot")): r.get("at") for r in rows}
+    val = {(str(r.get("snapshot")), str(r.get("arch"))): (int(r.get("restarts") or 0), int(r.get("failing_pods") or 0))
+           for r in rows}
+    plt = _pyplot("restarts")
+    fig, ax = plt.subplots(figsize=(min(9.0, 3.2 + 0.9 * len(snaps) * max(1, len(archs)) * 0.5), 2.8))
+    width = 0.8 / max(1, len(archs))
+    top = max((v[0] for v in val.values()), default=0)
+    for i, arch in enumerate(archs):
+        xs = [j + (i - (len(archs) - 1) / 2) * width for j in range(len(snaps))]
+        ys = [val.get((s, arch), (0, 0))[0] for s in snaps]
+        bars = ax.bar(xs, ys, width * 0.92, label=safe_label(arch, 20), color=arch_color(arch, archs))
+        for b, s in zip(bars, snaps):
+            restarts, failing = val.get((s, arch), (0, 0))
+            note = f"{restarts}" + (f"  ({failing} failing)" if failing else "")
+            ax.text(b.get_x() + b.get_width() / 2, b.get_height() + top * 0.02, note, ha="center", va="bottom",
+                    fontsize=8, color="#3b4252")
+    labels = []
+    for s in snaps:
+        t = _parse(at.get(s))
+        labels.append(t.strftime("%b %d %H:%M") if t else safe_label(s, 20))
+    ax.set_xticks(range(len(snaps)), labels)
+    ax.set_ylabel("restarts in snapshot")
+    ax.set_ylim(0, max(1, top) * 1.25)
+    ax.grid(axis="y", color="#e5e9f0", linewidth=0.8)
+    ax.set_axisbelow(True)
+    ax.legend(frameon=False, loc="upper left", ncols=min(4, len(archs)), title="node architecture",
+              title_fontsize=8, fontsize=8)
+    return _to_svg(fig, plt, "cr")
+
+
+def timeline_svg(timeline: list[dict[str, Any]], findings: list[dict[str, Any]]) -> str | None:
+    """One row per event (node pool created, image built, rollout, first failure, snapshot) on a
+    time axis, and a red bar per failing workload from its first to its last failure."""
+    events = []
+    for e in timeline or []:
+        t = _parse(e.get("at")) if isinstance(e, dict) else None
+        if t is not None:
+            events.append((t, str(e.get("kind") or ""), str(e.get("what") or "")))
+    # snapshots are the least telling events: keep the others first when there are too many
+    if len(events) > 22:
+        keep = [e for e in events if e[1] != "snapshot"][:20]
+        events = sorted(keep + [e for e in events if e[1] == "snapshot"][: 22 - len(keep)])
+    spans = []
+    for f in (findings or [])[:6]:
+        a, b = _parse(f.get("first_seen")), _parse(f.get("last_seen"))
+        if a is not None:
+            w = f.get("workload") or {}
+            spans.append((a, b or a, f"failing: {w.get('namespace')}/{w.get('name')}"))
+    if not events and not spans:
+        return None
+    import matplotlib.dates as mdates
+
+    plt = _pyplot("timeline")
+    rows: list[tuple[str, str]] = []  # (label, color)
+    n = len(events) + len(spans)
+    fig, ax = plt.subplots(figsize=(9.0, 0.9 + 0.3 * n))
+    y = n - 1
+    for t, kind, what in events:
+        color = KIND_COLORS.get(kind, "#4c566a")
+        ax.plot([t], [y], marker="D" if kind == "first-failure" else "o", markersize=6, color=color)
+        ax.axhline(y, color="#eceff4", linewidth=0.6, zorder=0)
+        rows.append((safe_label(what, 64), color))
+        y -= 1
+    for a, b, label in spans:
+        ax.plot([a, b], [y, y], color="#c0392b", linewidth=5, solid_capstyle="round")
+        ax.axhline(y, color="#eceff4", linewidth=0.6, zorder=0)
+        rows.append((safe_label(label, 64), "#c0392b"))
+        y -= 1
+    ax.set_yticks(list(range(n - 1, -1, -1)), [r[0] for r in rows])
+    for tick, (_, color) in zip(ax.get_yticklabels(), rows):
+        tick.set_color(color)
+    ax.tick_params(axis="y", length=0)
+    ax.spines["left"].set_visible(False)
+    ax.set_ylim(-0.7, n - 0.3)
+    loc = mdates.AutoDateLocator(maxticks=7)
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+    ax.grid(axis="x", color="#e5e9f0", linewidth=0.8)
+    ax.set_axisbelow(True)
+    ax.margins(x=0.04)
+    return _to_svg(fig, plt, "ct")

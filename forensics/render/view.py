@@ -1,0 +1,169 @@
+"""What the HTML and Markdown renderings share: cause titles, time and digest formatting, caps for
+big dumps, and the derived tables (restart matrix by architecture, image platforms against the
+cluster's architectures). Everything here works from the findings document alone (docs/findings.md)
+and tolerates missing or odd fields: the document may come from an older or foreign producer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from forensics.arch import Platform, can_run, normalize_platform, parse_platform
+
+CAUSE_TITLES = {
+    "arch.single-arch-image": "Image built for one architecture, pods on nodes of another",
+    "arch.index-missing-platform": "Multi-arch index lacks a platform the cluster runs",
+    "arch.apple-silicon-build": "Image built on an Apple Silicon laptop (arm64) for an amd64 cluster",
+    "arch.mixed-arch-no-affinity": "Mixed-architecture cluster, workload without an arch constraint",
+    "arch.missing-emulation": "Foreign-architecture image with no emulation (binfmt/qemu) on the node",
+    "arch.bare-manifest-tag": "Tag lost its multi-arch index: now a bare single-platform manifest",
+    "oom-killed": "Out of memory (OOMKilled)",
+    "app-crash": "Application crash at start-up",
+    "liveness-probe": "Liveness probe failures",
+    "image-pull-auth": "Image pull denied (registry credentials)",
+    "image-pull-not-found": "Image or tag not found",
+    "missing-config": "Missing ConfigMap, Secret or key",
+    "command-not-found": "Entrypoint or command not found in the image",
+    "evicted": "Pods evicted (node pressure)",
+    "unschedulable": "Pods cannot be scheduled",
+    "node-not-ready": "Node not ready",
+    "analyzer.rule-error": "An analysis rule failed (the rest of the analysis went on)",
+}
+SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
+
+# caps that keep a report of a 150,000-pod dump at a few MB; the JSON document keeps everything
+CAP_CARDS = 25
+CAP_TABLE = 500
+CAP_EVIDENCE = 50
+CAP_NAMES = 30
+CAP_NODES = 300
+CAP_FILES = 300
+CAP_PROBLEMS = 100
+
+
+def cause_title(cause: Any) -> str:
+    return CAUSE_TITLES.get(str(cause), str(cause))
+
+
+def is_arch(cause: Any) -> bool:
+    return str(cause).startswith("arch.")
+
+
+def parse_time(at: Any) -> datetime | None:
+    if not at or not isinstance(at, str):
+        return None
+    try:
+        return datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def fmt_time(at: Any) -> str:
+    """'2024-03-12 14:05 UTC' for ISO-8601 strings; anything else as given, '—' for nothing."""
+    t = parse_time(at)
+    if t is None:
+        return str(at) if at else "—"
+    return t.strftime("%Y-%m-%d %H:%M:%S UTC" if t.second else "%Y-%m-%d %H:%M UTC")
+
+
+def short_digest(d: Any) -> str:
+    s = str(d or "")
+    if ":" in s:
+        algo, _, hexpart = s.partition(":")
+        return f"{algo}:{hexpart[:12]}"
+    return s[:19]
+
+
+def workload_label(w: Any) -> str:
+    if not isinstance(w, dict):
+        return str(w)
+    return f"{w.get('kind', '?')} {w.get('namespace', '?')}/{w.get('name', '?')}"
+
+
+def capped(items: Any, n: int) -> tuple[list[Any], int]:
+    """(the first n items, how many were left out)."""
+    xs = list(items or [])
+    return xs[:n], max(0, len(xs) - n)
+
+
+def cluster_platforms(doc: dict[str, Any]) -> list[Platform]:
+    """The node platforms of the cluster, from the inventory's nodes, else its architecture counts."""
+    inv = doc.get("inventory") or {}
+    seen: dict[str, Platform] = {}
+    for n in inv.get("nodes") or []:
+        if isinstance(n, dict) and n.get("arch"):
+            p = normalize_platform(n.get("os"), n.get("arch"), n.get("variant"))
+            seen.setdefault(p.short, p)
+    if not seen:
+        for a in (inv.get("architectures") or {}):
+            if a and a != "unknown":
+                p = normalize_platform("linux", a)
+                seen.setdefault(p.short, p)
+    return sorted(seen.values(), key=lambda p: p.short)
+
+
+def image_support(image: dict[str, Any], platforms: list[Platform]) -> list[dict[str, Any]]:
+    """For each cluster platform: whether the image has a runnable entry (True/False), or None when
+    the image was not inspected or lists no platforms."""
+    parsed = []
+    for s in image.get("platforms") or []:
+        try:
+            parsed.append(parse_platform(str(s)))
+        except ValueError:
+            continue
+    known = bool(image.get("inspected", True)) and bool(parsed)
+    return [{"platform": p.short, "runs": (any(can_run(p, ip) for ip in parsed) if known else None)}
+            for p in platforms]
+
+
+def image_kind_label(image: dict[str, Any]) -> str:
+    kind = str(image.get("kind") or "unknown")
+    return {"index": "multi-platform index", "manifest": "single-platform manifest (no index)"}.get(kind, "unknown")
+
+
+def matrix_by_arch(matrix: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The restart matrix summed per node architecture: nodes, pods, restarts, failing, running."""
+    agg: dict[str, dict[str, Any]] = {}
+    for r in matrix or []:
+        if not isinstance(r, dict):
+            continue
+        a = str(r.get("arch") or "unknown")
+        g = agg.setdefault(a, {"arch": a, "nodes": 0, "pods": 0, "restarts": 0, "failing": 0, "running": 0})
+        g["nodes"] += 1
+        for k in ("pods", "restarts", "failing", "running"):
+            g[k] += _int(r.get(k))
+    rows = sorted(agg.values(), key=lambda g: g["arch"])
+    top = max((g["restarts"] for g in rows), default=0)
+    for g in rows:
+        g["share"] = (g["restarts"] / top) if top else 0.0
+        g["state"] = "failing" if g["failing"] else ("ok" if g["pods"] else "none")
+    return rows
+
+
+def _int(v: Any) -> int:
+    try:
+        return int(v or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def pct(conf: Any) -> str:
+    try:
+        return f"{float(conf) * 100:.0f}%"
+    except (TypeError, ValueError):
+        return "?"
+
+
+def confidence_word(conf: Any) -> str:
+    try:
+        c = float(conf)
+    except (TypeError, ValueError):
+        return "unknown"
+    return "very high" if c >= 0.9 else "high" if c >= 0.75 else "moderate" if c >= 0.5 else "low"
+
+
+def argv_text(argv: Any) -> str:
+    if isinstance(argv, list):
+        return " ".join(str(a) for a in argv)
+    return str(argv or "")
