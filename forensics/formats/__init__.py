@@ -37,9 +37,9 @@ __all__ = ["LOOKED_FOR", "Detected", "detect", "load_any"]
 
 V1 = f"{layout.FORMAT_NAME}/{layout.FORMAT_VERSION}"
 LOOKED_FOR = (
-    f"{layout.META} or snapshots/<time>/ (cluster-forensics dump), cluster-resources/ (support bundle), "
-    "namespaces/<ns>/core/ or cluster-scoped-resources/ (must-gather), nodes.json with <ns>/pods.json or "
-    "<ns>/<pod>/logs.txt (kubectl cluster-info dump), or .json/.yaml files of Kubernetes objects or "
+    f"{layout.META} or snapshots/<time>/ (cluster-forensics), cluster-resources/ (support bundle), "
+    "namespaces/<ns>/core/ or cluster-scoped-resources/ (must-gather), <ns>/replication-controllers.json or "
+    "nodes.json with <ns>/<pod>/logs.txt (kubectl cluster-info dump), .json/.yaml Kubernetes objects or "
     "image manifests (loose files)"
 )
 _PRECEDENCE = (V1, troubleshoot.FORMAT, mustgather.FORMAT, clusterinfo.FORMAT)
@@ -68,7 +68,7 @@ _MARKERS = ((V1, _v1_marker), (troubleshoot.FORMAT, troubleshoot.marker), (mustg
             (clusterinfo.FORMAT, clusterinfo.marker))
 
 
-def _decide(names: Iterator[str]) -> Detected | None:
+def decide(names: Iterator[str]) -> Detected | None:
     decisive: dict[str, str] = {}
     weak: dict[str, set[tuple[str, str]]] = {}
     loose_seen = False
@@ -120,7 +120,7 @@ def detect(path: str | Path) -> Detected:
         if loose.looks_like_object(head):
             return Detected(loose.FORMAT, single_file=True)
         raise UnusableInput(f"{p}: not a dump we know (looked for {LOOKED_FOR})")
-    found = _decide(iter_names(p))
+    found = decide(iter_names(p))
     if found is None:
         raise UnusableInput(f"{p}: not a dump we know (looked for {LOOKED_FOR})")
     return found
