@@ -48,7 +48,8 @@ next_seq() { _SEQ=$((_SEQ + 1)); printf -v SEQ '%s-%s%06d' "$(now_us)" "${SEQ_PR
 add_failure() { next_seq; printf '%s\n' "$*" > "$STATE/failures/$SEQ.txt"; }
 
 # run_cmd OUT -- argv...: run argv with stdout into $DUMP/OUT (atomically: only a finished command's
-# output appears), record argv, exit code, start, duration and stderr tail. OUT may be "-" (no file).
+# output appears), record argv, exit code, start, duration and stderr tail. OUT may be "-" (no file)
+# or an absolute path (a private scratch file, not part of the dump).
 # Returns the command's exit code. Empty output of a failed command is not kept.
 run_cmd() {
   local out=$1; shift; [ "$1" = "--" ] && shift
@@ -60,11 +61,13 @@ run_cmd() {
   if [ "$out" = "-" ]; then
     "$@" > /dev/null 2> "$err" || rc=$?
   else
-    mkdir -p "$(dirname "$DUMP/$out")"
-    tmp="$DUMP/$out.partial.$seq"
+    local target="$DUMP/$out"
+    case "$out" in /*) target=$out ;; esac  # an absolute path: a private file outside the dump
+    mkdir -p "$(dirname "$target")"
+    tmp="$target.partial.$seq"
     "$@" > "$tmp" 2> "$err" || rc=$?
     if [ "$rc" -eq 0 ]; then
-      mv -f "$tmp" "$DUMP/$out"
+      mv -f "$tmp" "$target"
     else
       rm -f "$tmp"
     fi
@@ -74,7 +77,7 @@ run_cmd() {
   {
     printf -- '- argv: %s\n' "$(yflow_list "$@")"
     printf '  exit_code: %s\n' "$rc"
-    printf '  output: %s\n' "$(ystr "$([ "$out" = "-" ] || [ "$rc" -ne 0 ] || printf '%s' "$out")")"
+    printf '  output: %s\n' "$(ystr "$(case "$out" in -|/*) ;; *) [ "$rc" -ne 0 ] || printf '%s' "$out" ;; esac)")"
     printf '  started_at: %s\n' "$(ystr "$started")"
     printf '  duration_s: %d.%03d\n' $((dur / 1000)) $((dur % 1000))
     printf '  stderr: %s\n' "$(ystr "$(tail -c 2000 "$err" 2>/dev/null)")"

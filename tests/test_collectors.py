@@ -198,3 +198,18 @@ def test_bad_options_exit_2(tmp_path: Path) -> None:
     proc = subprocess.run(["bash", str(COLLECT), "--snapshots", "x"], env=tool_env(tmp_path / "h"),
                           capture_output=True, text=True, timeout=30, check=False)
     assert proc.returncode == 2 and "numbers" in proc.stderr
+
+
+def test_node_binfmt_refused_by_a_read_only_server_is_recorded(tmp_path: Path) -> None:
+    src = tiny_dump(tmp_path / "src")
+    with served(src) as (url, _):
+        proc, tarball = run_collect(url, tmp_path, "--no-images", "--node-binfmt")
+    assert proc.returncode == 0, proc.stderr
+    new = extract(tarball, tmp_path / "new")
+    meta = load_meta(new)
+    debug = [c for c in meta["commands"] if "debug" in c["argv"]]
+    assert sorted(next(a for a in c["argv"] if a.startswith("node/")) for c in debug) == [
+        "node/node-amd", "node/node-arm"]
+    assert all(c["exit_code"] != 0 and "MethodNotAllowed" in c["stderr"] for c in debug)
+    assert not (new / layout.NODES).exists()
+    assert (_last_snapshot(new) / "pods.json").exists()
