@@ -2149,7 +2149,7 @@ NO_FIT = ("0/6 nodes are available: 6 Insufficient cpu. preemption: 0/6 nodes ar
 
 def not_arch() -> Story:
     st = Story("not-arch", context="kubernetes-admin@dc2-apps", server="https://10.30.0.10:6443", kubelet="v1.30.2")
-    nodes = [dc_node(st, i, "2024-04-02T08:0%d:00Z" % i) for i in range(6)]
+    nodes = [dc_node(st, i, f"2024-04-02T08:0{i}:00Z") for i in range(6)]
     now = T("2024-06-11T09:30:00Z")
     down = nodes[5]
     down.ready, down.not_ready_since = False, now - secs(200)
@@ -2239,7 +2239,7 @@ def not_arch() -> Story:
 
     # evicted: the kubelet evicted the previous pod under memory pressure; its replacement runs
     etl = app("analytics/etl-runner:2.2.0", "2024-05-20T10:00:00Z", ["/etl"])
-    dep, rs, pods = deploy(st, snap, "analytics", "etl-runner", [C("etl", etl, requests={"cpu": "500m", "memory": "512Mi"})], "2024-04-10T10:00:00Z",
+    _, rs, _ = deploy(st, snap, "analytics", "etl-runner", [C("etl", etl, requests={"cpu": "500m", "memory": "512Mi"})], "2024-04-10T10:00:00Z",
                            [up[3]], rs_created="2024-05-20T11:00:00Z", lines=("etl-runner 2.2.0 waiting for jobs",))
     gone = st.pod(rs, up[4], rs.created + secs(2), {"etl": ok(rs.created + secs(9))}, evicted=EVICTED)
     snap.add_pods(gone)
