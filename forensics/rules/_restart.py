@@ -104,7 +104,7 @@ def marks(ctx: Context) -> pd.DataFrame:
     ev = pods[pods["reason"] == "Evicted"][["snapshot", "namespace", "pod"]].drop_duplicates().assign(_ev=True)
     p["evicted"] = p[["snapshot", "namespace", "pod"]].merge(ev, how="left", on=["snapshot", "namespace", "pod"])[
         "_ev"].notna().to_numpy()
-    p["node_down"] = (p["node_ready"] == False).fillna(False).to_numpy(dtype=bool)
+    p["node_down"] = p["node_ready"].eq(False).fillna(False).to_numpy(dtype=bool)
     object.__setattr__(ctx, "_restart_marks", p)
     return p
 

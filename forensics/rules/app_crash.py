@@ -46,8 +46,9 @@ _EXPLAINED = ("oom_reason", "oom_sig", "probe_sig", "auth_sig", "notfound_sig", 
 @rule(CAUSE)
 def find(ctx: Context) -> list[Finding]:
     p = marks(ctx)
-    explained = p[list(_EXPLAINED)].any(axis=1).to_numpy(dtype=bool)
-    explained |= (p["supported"] == False).fillna(False).to_numpy(dtype=bool)
+    # an inspected image that lacks the node's arch is the arch rules' case, signature or not
+    explained = p[list(_EXPLAINED)].any(axis=1).to_numpy(dtype=bool) \
+        | p["supported"].eq(False).fillna(False).to_numpy(dtype=bool)
     # pull / config / create errors that no signature explained are still not the application's
     not_started = p["waiting_reason"].isin(["ErrImagePull", "ImagePullBackOff", "InvalidImageName",
                                             "ErrImageNeverPull", "CreateContainerError"]).fillna(False)
@@ -62,7 +63,7 @@ def find(ctx: Context) -> list[Finding]:
         app_exec = sigs[sigs["hint"] == "app-exec"]
         logged = any(k in have_logs for k in rows[["namespace", "pod", "container"]].astype(str)
                      .itertuples(index=False, name=None))
-        image_ok = bool((rows["supported"] == True).fillna(False).all())
+        image_ok = bool(rows["supported"].eq(True).fillna(False).all())
         unknown_arch = ctx.mixed and not image_ok
         if not app_exec.empty:
             conf = 0.85 if image_ok else 0.7

@@ -31,7 +31,7 @@ def find(ctx: Context) -> list[Finding]:
     if cand.empty:
         return []
     nodes = ctx.frames["nodes"]
-    down = nodes[(nodes["ready"] == False).fillna(False)]
+    down = nodes[nodes["ready"].eq(False).fillna(False)]
     node_events = ctx.frames["events"]
     node_events = node_events[(node_events["object_kind"] == "Node")
                               & node_events["reason"].isin(["NodeNotReady", "NodeStatusUnknown", "Rebooted",

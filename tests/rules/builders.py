@@ -23,6 +23,7 @@ from forensics.findings import Finding
 from forensics.load import load_dump
 from forensics.rules import all_rules, run_all
 
+REALDATA = Path(__file__).resolve().parents[1] / "fixtures" / "realdata"
 SNAP = "20261122T050000Z"
 SNAP2 = "20261122T060000Z"
 T0 = "2026-11-22T04:00:00Z"
@@ -154,7 +155,7 @@ def event(obj: str, reason: str, message: str, *, ns: str = "shop", container: s
     if container:
         involved["fieldPath"] = f"spec.containers{{{container}}}"
     return {"apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": f"{obj}.{abs(hash((reason, message, seq))) % 10**12:x}",
+            "metadata": {"name": f"{obj}.{reason.lower()}.{seq}",
                          "namespace": ns if kind != "Node" else "default", "uid": f"ev-{obj}-{reason}-{seq}",
                          "creationTimestamp": T0},
             "involvedObject": involved, "reason": reason, "message": message, "type": type, "count": count,
@@ -168,10 +169,18 @@ def _list(items: list[dict[str, Any]]) -> bytes:
 
 
 def write_dump(root: Path, snapshots: dict[str, dict[str, list[dict[str, Any]]]],
-               logs: dict[tuple[str, str, str, str, bool], str] | None = None) -> Path:
+               logs: dict[tuple[str, str, str, str, bool], str] | None = None,
+               images: dict[str, tuple[bytes, bytes | None]] | None = None) -> Path:
     """Write a format-v1 dump: `snapshots` maps a snapshot name to {kind: items}; `logs` maps
-    (snapshot, namespace, pod, container, previous) to the log text."""
+    (snapshot, namespace, pod, container, previous) to the log text; `images` maps an image ref to
+    its inspection (manifest.json bytes, config.json bytes or None)."""
     files: dict[str, bytes] = {}
+    for ref, (manifest, config) in (images or {}).items():
+        slug = layout.image_slug(ref)
+        files[layout.image_file(slug, "ref.txt")] = ref.encode()
+        files[layout.image_file(slug, "manifest.json")] = manifest
+        if config is not None:
+            files[layout.image_file(slug, "config.json")] = config
     for snap, kinds in snapshots.items():
         for kind, items in kinds.items():
             files[layout.objects_file(snap, kind)] = _list(items)
@@ -190,15 +199,17 @@ def write_dump(root: Path, snapshots: dict[str, dict[str, list[dict[str, Any]]]]
 
 def context(tmp_path: Path, *, pods: list[dict[str, Any]], nodes: list[dict[str, Any]] | None = None,
             events: list[dict[str, Any]] | None = None, logs: dict[tuple[str, str, str], str] | None = None,
-            previous_logs: dict[tuple[str, str, str], str] | None = None) -> Context:
+            previous_logs: dict[tuple[str, str, str], str] | None = None,
+            images: dict[str, tuple[bytes, bytes | None]] | None = None) -> Context:
     """One snapshot. `nodes` defaults to one Ready amd64 node `node-a`; logs map (ns, pod, container)
-    to text. Events are written only when given (an absent events.json is a dump without events)."""
+    to text; `images` as in `write_dump`. Events are written only when given (an absent events.json
+    is a dump without events)."""
     kinds: dict[str, list[dict[str, Any]]] = {"nodes": nodes if nodes is not None else [node()], "pods": pods}
     if events is not None:
         kinds["events"] = events
     all_logs = {(SNAP, *k, False): v for k, v in (logs or {}).items()}
     all_logs.update({(SNAP, *k, True): v for k, v in (previous_logs or {}).items()})
-    return load(write_dump(tmp_path / "dump", {SNAP: kinds}, all_logs))
+    return load(write_dump(tmp_path / "dump", {SNAP: kinds}, all_logs, images))
 
 
 def load(root: Path) -> Context:
@@ -213,6 +224,11 @@ def causes(ctx: Context) -> dict[str, set[str]]:
         if not f.latent:
             out.setdefault(f.cause, set()).add(str(f.workload))
     return out
+
+
+def realdata_items(*path: str) -> list[dict[str, Any]]:
+    """The `items` of a real `kubectl get -o json` list under tests/fixtures/realdata."""
+    return json.loads(REALDATA.joinpath(*path).read_text())["items"]
 
 
 def only(findings: list[Finding]) -> Finding:
