@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 ARCH_COLORS = {"amd64": "#2f6db5", "arm64": "#e07b24", "arm": "#c9a227", "386": "#7a5fb3",
@@ -109,7 +109,7 @@ def restarts_by_arch_svg(series: list[dict[str, Any]]) -> str | None:
     val = {(str(r.get("snapshot")), str(r.get("arch"))): (int(r.get("restarts") or 0), int(r.get("failing_pods") or 0))
            for r in rows}
     plt = _pyplot("restarts")
-    fig, ax = plt.subplots(figsize=(min(9.0, 3.2 + 0.9 * len(snaps) * max(1, len(archs)) * 0.5), 2.8))
+    fig, ax = plt.subplots(figsize=(min(9.0, max(5.5, 2.5 + 0.6 * len(snaps) * max(1, len(archs)))), 2.9))
     width = 0.8 / max(1, len(archs))
     top = max((v[0] for v in val.values()), default=0)
     for i, arch in enumerate(archs):
@@ -157,32 +157,59 @@ def timeline_svg(timeline: list[dict[str, Any]], findings: list[dict[str, Any]])
         return None
     import matplotlib.dates as mdates
 
+    times = [e[0] for e in events] + [t for a, b, _ in spans for t in (a, b)]
+    t0, t1 = min(times), max(times)
+    fails = [e[0] for e in events if e[1] == "first-failure"] + [a for a, _, _ in spans]
+    # months of history before an incident of hours: break the axis so both can be read
+    focus = min(fails) - timedelta(hours=24) if fails else None
+    broken = bool(focus and any(t < focus for t in times) and (focus - t0) > 3 * (t1 - focus))
     plt = _pyplot("timeline")
     rows: list[tuple[str, str]] = []  # (label, color)
     n = len(events) + len(spans)
-    fig, ax = plt.subplots(figsize=(9.0, 0.9 + 0.3 * n))
-    y = n - 1
-    for t, kind, what in events:
-        color = KIND_COLORS.get(kind, "#4c566a")
-        ax.plot([t], [y], marker="D" if kind == "first-failure" else "o", markersize=6, color=color)
-        ax.axhline(y, color="#eceff4", linewidth=0.6, zorder=0)
-        rows.append((safe_label(what, 64), color))
-        y -= 1
-    for a, b, label in spans:
-        ax.plot([a, b], [y, y], color="#c0392b", linewidth=5, solid_capstyle="round")
-        ax.axhline(y, color="#eceff4", linewidth=0.6, zorder=0)
-        rows.append((safe_label(label, 64), "#c0392b"))
-        y -= 1
-    ax.set_yticks(list(range(n - 1, -1, -1)), [r[0] for r in rows])
-    for tick, (_, color) in zip(ax.get_yticklabels(), rows):
+    size = (9.0, 0.9 + 0.28 * n)
+    if broken:
+        fig, axes = plt.subplots(1, 2, sharey=True, figsize=size, gridspec_kw={"width_ratios": [1, 1.5], "wspace": 0.06})
+    else:
+        fig, ax0 = plt.subplots(figsize=size)
+        axes = [ax0]
+    for ax in axes:
+        y = n - 1
+        for t, kind, what in events:
+            color = KIND_COLORS.get(kind, "#4c566a")
+            ax.plot([t], [y], marker="D" if kind == "first-failure" else "o", markersize=6, color=color)
+            ax.axhline(y, color="#eceff4", linewidth=0.6, zorder=0)
+            if ax is axes[0]:
+                rows.append((safe_label(what, 80), color))
+            y -= 1
+        for a, b, label in spans:
+            ax.plot([a, b], [y, y], color="#c0392b", linewidth=5, solid_capstyle="round")
+            ax.axhline(y, color="#eceff4", linewidth=0.6, zorder=0)
+            if ax is axes[0]:
+                rows.append((safe_label(label, 80), "#c0392b"))
+            y -= 1
+        loc = mdates.AutoDateLocator(minticks=2, maxticks=5 if broken else 7)
+        ax.xaxis.set_major_locator(loc)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+        ax.grid(axis="x", color="#e5e9f0", linewidth=0.8)
+        ax.set_axisbelow(True)
+        ax.tick_params(axis="y", length=0)
+        ax.spines["left"].set_visible(False)
+    axes[0].set_yticks(list(range(n - 1, -1, -1)), [r[0] for r in rows])
+    for tick, (_, color) in zip(axes[0].get_yticklabels(), rows):
         tick.set_color(color)
-    ax.tick_params(axis="y", length=0)
-    ax.spines["left"].set_visible(False)
-    ax.set_ylim(-0.7, n - 0.3)
-    loc = mdates.AutoDateLocator(maxticks=7)
-    ax.xaxis.set_major_locator(loc)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
-    ax.grid(axis="x", color="#e5e9f0", linewidth=0.8)
-    ax.set_axisbelow(True)
-    ax.margins(x=0.04)
+    axes[0].set_ylim(-0.7, n - 0.3)
+    if broken and focus is not None:
+        before = max(t for t in times if t < focus)
+        pad = max((before - t0) * 0.06, timedelta(hours=6))
+        axes[0].set_xlim(t0 - pad, before + pad)
+        pad2 = max((t1 - focus) * 0.04, timedelta(minutes=5))
+        axes[1].set_xlim(focus, t1 + pad2)
+        axes[1].tick_params(axis="y", left=False)
+        for x in (1.0, 0.0):
+            ax = axes[0] if x == 1.0 else axes[1]
+            ax.plot([x, x], [0, 1], transform=ax.transAxes, color="#b8bec8", linestyle=(0, (2, 2)), linewidth=1,
+                    clip_on=False)
+        axes[1].set_title("the last day before collection", fontsize=8, color="#4c566a", loc="left")
+    else:
+        axes[0].margins(x=0.04)
     return _to_svg(fig, plt, "ct")

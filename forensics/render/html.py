@@ -55,7 +55,7 @@ def csp(script: str) -> str:
 
 
 def _finding_view(f: dict[str, Any], platforms: list[Any]) -> dict[str, Any]:
-    evidence, evidence_more = view.capped(f.get("evidence"), view.CAP_EVIDENCE)
+    evidence, evidence_more = view.group_evidence(f.get("evidence"))
     pods, pods_more = view.capped(f.get("pods"), view.CAP_NAMES)
     nodes, nodes_more = view.capped(f.get("nodes"), view.CAP_NAMES)
     matrix = [r for r in f.get("restart_matrix") or [] if isinstance(r, dict)]

@@ -167,3 +167,24 @@ def argv_text(argv: Any) -> str:
     if isinstance(argv, list):
         return " ".join(str(a) for a in argv)
     return str(argv or "")
+
+
+def group_evidence(evidence: Any, groups_cap: int = CAP_EVIDENCE, where_cap: int = 20) -> tuple[list[dict[str, Any]], int]:
+    """Evidence items with the same kind, text and supported cause folded into one row listing
+    every place it was seen: `[{kind, text, supports, count, where: [{file, line, object, snapshot}],
+    where_more}]` in first-seen order, capped; returns (groups, groups left out)."""
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for e in evidence or []:
+        if not isinstance(e, dict):
+            continue
+        key = (str(e.get("kind") or ""), str(e.get("text") or ""), str(e.get("supports") or ""))
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = {"kind": key[0], "text": key[1], "supports": e.get("supports"), "count": 0,
+                               "where": [], "where_more": 0}
+        g["count"] += 1
+        if len(g["where"]) < where_cap:
+            g["where"].append({k: e.get(k) for k in ("file", "line", "object", "snapshot")})
+        else:
+            g["where_more"] += 1
+    return capped(list(groups.values()), groups_cap)
