@@ -223,8 +223,8 @@ def to_mustgather(v1: Path, out_dir: Path, *, inspect: bool = False, archive: bo
     return out_dir / wrapper.split("/")[0], facts
 
 
-def real_cluster_info_dump(v1: Path, work: Path, *, stdout: bool = False) -> Path:
-    """Run the real `kubectl cluster-info dump -A` against `forensics serve` of `v1`, with its own HOME.
+def real_cluster_info_dump(v1: Path, work: Path, *, stdout: bool = False, output: str = "json") -> Path:
+    """Run the real `kubectl cluster-info dump -A -o OUTPUT` against `forensics serve` of `v1`, with its own HOME.
 
     Returns the output directory (directory form) or the file holding kubectl's stdout.
     """
@@ -236,14 +236,14 @@ def real_cluster_info_dump(v1: Path, work: Path, *, stdout: bool = False) -> Pat
         kubeconfig = work / "kubeconfig"
         write_kubeconfig(kubeconfig, url)
         env = tool_env(work / "home", kubeconfig)
-        argv = ["kubectl", "cluster-info", "dump", "-A"]
+        argv = ["kubectl", "cluster-info", "dump", "-A", "-o", output]
         if not stdout:
             argv += ["--output-directory", str(work / "cluster-info")]
         proc = subprocess.run(argv, env=env, capture_output=True, timeout=120, check=False)
     if proc.returncode != 0:
         raise AssertionError(f"kubectl cluster-info dump failed: {proc.stderr.decode(errors='replace')[-2000:]}")
     if stdout:
-        out = work / "cluster-info.txt"
+        out = work / f"cluster-info.{output}"
         out.write_bytes(proc.stdout)
         return out
     return work / "cluster-info"

@@ -23,7 +23,12 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("tiny")
     v1 = tiny_dump(base / "v1")
     return {"v1": v1, "dir": real_cluster_info_dump(v1, base / "d"),
-            "stdout": real_cluster_info_dump(v1, base / "s", stdout=True)}
+            "stdout": real_cluster_info_dump(v1, base / "s", stdout=True),
+            "dir-yaml": real_cluster_info_dump(v1, base / "dy", output="yaml"),
+            "stdout-yaml": real_cluster_info_dump(v1, base / "sy", stdout=True, output="yaml")}
+
+
+FORMS = ["dir", "stdout", "dir-yaml", "stdout-yaml"]
 
 
 def _rows(frame: pd.DataFrame, cols: list[str]) -> list[tuple[str, ...]]:
@@ -31,12 +36,12 @@ def _rows(frame: pd.DataFrame, cols: list[str]) -> list[tuple[str, ...]]:
                   for r in frame[cols].itertuples(index=False, name=None))
 
 
-@pytest.mark.parametrize("form", ["dir", "stdout"])
+@pytest.mark.parametrize("form", FORMS)
 def test_frames_match_the_native_dump(tiny: dict[str, Path], form: str) -> None:
     native = load_dump(tiny["v1"])
     d = load_any(tiny[form])
     assert d.format == FORMAT
-    assert d.meta["form"] == ("directory" if form == "dir" else "stdout")
+    assert d.meta["form"] == ("directory" if form.startswith("dir") else "stdout")
     for frame, cols in (("nodes", ["node", "arch", "os", "runtime", "ready"]),
                         ("pods", ["namespace", "pod", "node", "phase", "owner_kind", "owner_name"]),
                         ("containers", ["namespace", "pod", "container", "image", "image_digest", "restart_count",
@@ -55,14 +60,14 @@ def test_frames_match_the_native_dump(tiny: dict[str, Path], form: str) -> None:
     assert {"no previous container logs", "no statefulsets, jobs or cronjobs", "no collection time"} <= whats
 
 
-@pytest.mark.parametrize("form", ["dir", "stdout"])
+@pytest.mark.parametrize("form", FORMS)
 def test_signature_evidence_points_at_the_line_in_the_file(tiny: dict[str, Path], form: str) -> None:
     d = load_any(tiny[form])
     sigs = d["signatures"][d["signatures"]["source"] == "log"]
     assert len(sigs) == 1
     s = sigs.iloc[0]
     assert (s["pod"], s["container"], s["signature"]) == ("api-7d9f-abcde", "main", "exec-format-error")
-    root = tiny[form] if form == "dir" else tiny[form].parent
+    root = tiny[form] if form.startswith("dir") else tiny[form].parent
     lines = (root / s["file"]).read_text().splitlines()
     assert "exec format error" in lines[int(s["line"]) - 1]
 

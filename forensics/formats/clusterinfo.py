@@ -85,11 +85,15 @@ def weak_root(hits: set[tuple[str, str]]) -> str | None:
 
 
 def looks_like_stdout(head: bytes) -> bool:
-    """The stdout form starts with the NodeList (or, with no nodes readable, a log block)."""
+    """The stdout form starts with the NodeList (or, with no nodes readable, a log block); with `-o yaml`
+    it is YAML documents separated by `---`, the log blocks between them."""
     text = head.lstrip()
     if text.startswith(LOG_MARKER):
         return True
-    return text.startswith(b"{") and re.search(rb'"kind"\s*:\s*"NodeList"', text[:2000]) is not None
+    if text.startswith(b"{"):
+        return re.search(rb'"kind"\s*:\s*"NodeList"', text[:2000]) is not None
+    return text.startswith((b"apiVersion:", b"items:")) and (
+        re.search(rb"^kind: NodeList\s*$", text, re.MULTILINE) is not None and LOG_MARKER in head)
 
 
 class _Kind(msgspec.Struct):
@@ -151,10 +155,19 @@ def load_stdout(path: Path, *, images: Path | None = None) -> Dump:
         data = Path(path).read_bytes()
     src.files.append(FileInfo(file, size))
     lines = data.splitlines(keepends=True)
+    yaml_form = _is_yaml_stream(lines)
+    segment: list[bytes] = []
     i = 0
     n = len(lines)
     while i < n:
         line = lines[i]
+        if yaml_form and not _START.match(line.rstrip(b"\r\n")):
+            segment.append(line)
+            i += 1
+            continue
+        if segment:
+            add_list(b, src, "", file, b"".join(segment), yaml_form=True)
+            segment = []
         if line.rstrip(b"\r\n") == b"{":
             # kubectl pretty-prints each list; its closing brace is the first line that is exactly "}"
             j = i + 1
@@ -179,9 +192,25 @@ def load_stdout(path: Path, *, images: Path | None = None) -> Dump:
             i = j + 1
             continue
         i += 1
+    if segment:
+        add_list(b, src, "", file, b"".join(segment), yaml_form=True)
     meta: dict[str, Any] = {"source_format": FORMAT, "form": "stdout"}
     _images(b, src, images)
     return finish(b, src, path=Path(path), fmt=FORMAT, meta=meta, collected_at=None, gaps=list(GAPS))
+
+
+def _is_yaml_stream(lines: list[bytes]) -> bool:
+    """JSON (`-o json`, the default) or YAML (`-o yaml`): the first line outside log blocks says."""
+    in_log = False
+    for line in lines:
+        stripped = line.rstrip(b"\r\n")
+        if _START.match(stripped):
+            in_log = True
+        elif _END.match(stripped):
+            in_log = False
+        elif not in_log and stripped.strip():
+            return stripped != b"{"
+    return False
 
 
 def _images(b: ForeignBuilder, src: DumpSource, images: Path | None) -> None:
