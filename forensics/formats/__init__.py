@@ -19,12 +19,11 @@ inspections in the v1 `images/<slug>/` layout to any format.
 
 from __future__ import annotations
 
-from typing import Any
-
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from forensics import layout
 from forensics.errors import UnusableInput
