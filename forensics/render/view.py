@@ -64,7 +64,7 @@ def fmt_time(at: Any) -> str:
     t = parse_time(at)
     if t is None:
         return str(at) if at else "—"
-    return t.strftime("%Y-%m-%d %H:%M:%S UTC" if t.second else "%Y-%m-%d %H:%M UTC")
+    return t.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def short_digest(d: Any) -> str:
