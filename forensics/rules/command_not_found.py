@@ -26,7 +26,8 @@ from forensics.rules._restart import first_row, marks, missing_events, q, resour
 
 CAUSE = "command-not-found"
 _EXE = re.compile(r"exec: \\?\"([^\"\\]*)\\?\": executable file not found|executable file `([^`]*)` not found"
-                  r"|stat (\S+): no such file or directory|\bsh: (?:line \d+: |\d+: )?([^:\s]+): (?:command )?not found")
+                  r"|stat (\S+): no such file or directory"
+                  r"|\b(?:ba|da|z)?sh: (?:line \d+: |\d+: )?([^:\s]+): (?:command )?not found")
 
 
 def missing_executables(texts: list[str]) -> list[str]:
