@@ -110,7 +110,8 @@ def marks(ctx: Context) -> pd.DataFrame:
 
 
 def _healthy_pods(ctx: Context) -> dict[tuple[str, str, str], int]:
-    """Per workload, how many of its pods (last observation) have every app container healthy."""
+    """Per workload, how many of its pods (last observation) have every app container healthy
+    (on a Ready node)."""
     cached = getattr(ctx, "_restart_healthy", None)
     if cached is not None:
         return cached
@@ -118,6 +119,8 @@ def _healthy_pods(ctx: Context) -> dict[tuple[str, str, str], int]:
     out: dict[tuple[str, str, str], int] = {}
     if not cur.empty:
         app = cur[~cur["init"].fillna(False)]
+        # a pod on a node that is not Ready shows its last (stale) status: it does not serve
+        app = app.assign(healthy=app["healthy"].fillna(False) & ~app["node_ready"].eq(False).fillna(False))
         per_pod = app.groupby(WL_KEYS + ["pod"], dropna=False)["healthy"].all().reset_index()
         counts = per_pod[per_pod["healthy"].fillna(False).astype(bool)].groupby(WL_KEYS, dropna=False).size()
         for key, n in counts.items():

@@ -1,0 +1,88 @@
+"""unschedulable: Pending pods without a node, from the PodScheduled=False condition and the
+scheduler's FailedScheduling event (real wording from the troubleshoot fixtures); pods that got a
+node later, and the scheduler's `skip schedule deleting pod`, are not it."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from forensics.correlate import Context
+from forensics.rules.unschedulable import CAUSE, find
+from tests.rules.builders import (
+    SNAP,
+    SNAP2,
+    context,
+    ctr,
+    event,
+    load,
+    node,
+    only,
+    pod,
+    realdata_items,
+    unscheduled,
+    write_dump,
+)
+
+POD = "trainer-6d4cf56db6-abcde"
+
+
+def _real_message(prefix: str) -> str:
+    ev = realdata_items("troubleshoot", "events-message-image-pull-fail.json")
+    return next(e["message"] for e in ev if e["reason"] == "FailedScheduling" and e["message"].startswith(prefix))
+
+
+GPU = _real_message("0/1 nodes are available")
+SKIP = _real_message("skip schedule deleting pod")
+
+
+def _pending(conditions: list | None = None) -> dict:
+    return pod(POD, node=None, owner="Deployment/trainer", containers=[ctr(status=False)], conditions=conditions)
+
+
+def failing_example(tmp_path: Path) -> Context:
+    return context(tmp_path, pods=[_pending(unscheduled(GPU))],
+                   events=[event(POD, "FailedScheduling", GPU, component="default-scheduler", count=7)])
+
+
+def test_found_with_the_schedulers_message(tmp_path: Path) -> None:
+    f = only(find(failing_example(tmp_path)))
+    assert f.cause == CAUSE and str(f.workload) == "Deployment shop/trainer" and f.severity == "high"
+    assert f.confidence >= 0.95 and "Insufficient nvidia.com/gpu" in f.summary
+    assert f.pods == [POD] and f.nodes == []
+    assert any(e.kind == "pod" and "PodScheduled=False" in e.text for e in f.evidence)
+    assert any(e.kind == "event" and e.text.startswith(GPU) and "(x7)" in e.text for e in f.evidence)
+    cmds = [shlex.split(line) for r in f.remediation for line in r.command.splitlines()]
+    assert ["kubectl", "-n", "shop", "describe", "pod", POD] in cmds
+    assert any("Allocated resources" in r.command for r in f.remediation)
+
+
+def test_event_alone_and_condition_alone(tmp_path: Path) -> None:
+    ev = only(find(context(tmp_path / "a", pods=[_pending(conditions=[])],
+                           events=[event(POD, "FailedScheduling", GPU, component="default-scheduler")])))
+    cond = only(find(context(tmp_path / "b", pods=[_pending(unscheduled(GPU))], events=[])))
+    assert 0.85 <= ev.confidence < 0.95 and 0.85 <= cond.confidence < 0.95
+    affinity = "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."
+    aff = only(find(context(tmp_path / "c", pods=[_pending(unscheduled(affinity))])))
+    assert any("kubernetes.io/arch" in r.command for r in aff.remediation)
+
+
+def test_not_found_for_the_deleting_pod_message_and_for_scheduled_pods(tmp_path: Path) -> None:
+    assert find(context(tmp_path / "a", pods=[_pending(conditions=[])],
+                        events=[event(POD, "FailedScheduling", SKIP, component="default-scheduler")])) == []
+    assert find(context(tmp_path / "b", pods=[pod(POD, containers=[ctr()])],
+                        events=[event(POD, "FailedScheduling", GPU, component="default-scheduler")])) == []
+
+
+def test_a_pod_that_got_a_node_later_was_only_waiting(tmp_path: Path) -> None:
+    root = write_dump(tmp_path / "dump", {
+        SNAP: {"nodes": [node()], "pods": [_pending(unscheduled(GPU))]},
+        SNAP2: {"nodes": [node()], "pods": [pod(POD, owner="Deployment/trainer", containers=[ctr()])]},
+    })
+    assert find(load(root)) == []
+
+
+def test_without_message_or_events_says_so(tmp_path: Path) -> None:
+    f = only(find(context(tmp_path, pods=[_pending([{"type": "PodScheduled", "status": "False"}])])))
+    missing = " | ".join(m.what for m in f.missing_evidence)
+    assert "the scheduler's message" in missing and "no events in the dump" in missing
