@@ -291,3 +291,5 @@ def assert_same_findings(native: dict[str, Any], foreign: dict[str, Any]) -> Non
             continue
         assert key in forg, f"{key}: {f['cause']} not found in the {foreign['dump']['format']} dump"
         assert forg[key]["cause"] == f["cause"], (key, f["cause"], forg[key]["cause"])
+    for key, g in forg.items():  # less evidence never raises the confidence
+        assert g["confidence"] <= nat[key]["confidence"] + 1e-9, (key, g["confidence"], nat[key]["confidence"])

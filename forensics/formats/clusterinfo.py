@@ -32,6 +32,7 @@ from forensics.formats.common import (
     add_images,
     convert_items,
     decode_json_items,
+    files_of,
     finish,
     items_by_kind,
     open_raw,
@@ -125,7 +126,7 @@ def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: P
             return src.limits.log_bytes * 4
         return None
 
-    for name, data in src.iter_files(select):
+    for name, data in files_of(src, select):
         r = rel(name) or name
         parts = r.split("/")
         if parts[-1] == LOGS:

@@ -31,7 +31,7 @@ import yaml
 from forensics import kube, layout
 from forensics.frames import FrameBuilder, to_utc
 from forensics.load import Dump
-from forensics.source import DirectorySource, DumpSource, open_source
+from forensics.source import DirectorySource, DumpSource, Select, open_source
 
 PENDING = "pending"
 
@@ -72,8 +72,8 @@ def decode_json_items(kind: str, data: bytes) -> list[Any]:
 
 def convert_items(kind: str, items: list[Any]) -> list[Any]:
     """Typed items from already-decoded objects (YAML or generic JSON). Raises msgspec.ValidationError."""
-    out = msgspec.convert({"items": items}, kube.LIST_TYPES[kind], strict=False)
-    return out.items or []  # type: ignore[attr-defined, no-any-return]
+    out: Any = msgspec.convert({"items": items}, kube.LIST_TYPES[kind], strict=False)
+    return list(out.items or [])
 
 
 def items_by_kind(docs: Iterable[Any]) -> dict[str, list[Any]]:
@@ -188,6 +188,13 @@ def iter_names(path: Path) -> Iterator[str]:
         tf.close()
 
 
+def files_of(src: DumpSource, select: Select) -> Iterator[tuple[str, bytes]]:
+    """`src.iter_files(select)` as whole bytes (foreign formats never ask for chunked lists)."""
+    for name, data in src.iter_files(select):
+        if isinstance(data, bytes):
+            yield name, data
+
+
 def open_raw(path: Path) -> DumpSource:
     """A source whose names are as stored: a directory is not unwrapped, an archive's top folder kept."""
     if path.is_dir():
@@ -209,7 +216,7 @@ def iter_image_files(images: Path, into: DumpSource) -> Iterator[tuple[str, byte
     root = images / layout.IMAGES if (images / layout.IMAGES).is_dir() else images
     src = open_raw(root)
     src.problems = into.problems
-    for name, data in src.iter_files(lambda nm: into.limits.small_bytes if _image_member(nm) else None):
+    for name, data in files_of(src, lambda nm: into.limits.small_bytes if _image_member(nm) else None):
         into.files.extend(src.files[-1:])
         yield f"{layout.IMAGES}/{_image_rel(name)}", data
 

@@ -31,6 +31,7 @@ from forensics.formats.common import (
     ForeignBuilder,
     add_images,
     convert_items,
+    files_of,
     finish,
     items_by_kind,
     open_raw,
@@ -98,7 +99,7 @@ def load(path: Path, *, single_file: bool = False, source: DumpSource | None = N
             src.files.append(FileInfo(p.name, size))
             yield p.name, p.read_bytes()
             return
-        yield from src.iter_files(lambda n: src.limits.member_bytes if candidate(n)
+        yield from files_of(src, lambda n: src.limits.member_bytes if candidate(n)
                                   else (4096 if n.rsplit("/", 1)[-1] == REF else None))
 
     for name, data in files():

@@ -31,6 +31,7 @@ from forensics.formats.common import (
     ForeignBuilder,
     add_images,
     convert_items,
+    files_of,
     finish,
     items_by_kind,
     open_raw,
@@ -122,7 +123,7 @@ def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: P
             return None
         return src.limits.log_bytes if c[0] == "log" else src.limits.member_bytes
 
-    for name, data in src.iter_files(select):
+    for name, data in files_of(src, select):
         if is_timestamp(name):
             t = parse_timestamp_file(data)
             if t is not None:

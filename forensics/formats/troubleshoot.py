@@ -33,6 +33,7 @@ from forensics.formats.common import (
     ForeignBuilder,
     add_images,
     decode_json_items,
+    files_of,
     finish,
     open_raw,
     short,
@@ -117,7 +118,7 @@ def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: P
             return src.limits.log_bytes
         return src.limits.small_bytes
 
-    for name, data in src.iter_files(select):
+    for name, data in files_of(src, select):
         rel = name[len(prefix):]
         c = classify(rel)
         if c is None:  # pragma: no cover - select filtered
@@ -163,8 +164,8 @@ def _errors(rel: str, data: bytes, src: DumpSource) -> int:
         entries = [str(v) for v in doc]
     elif doc is not None:
         entries = [str(doc)]
-    for e in entries:
-        src.problem(rel, what, e.replace("\n", " ")[:500])
+    for entry in entries:
+        src.problem(rel, what, entry.replace("\n", " ")[:500])
     return len(entries)
 
 
