@@ -72,3 +72,36 @@ def test_time_errors_redactions_and_previous_logs(tmp_path: Path) -> None:
     assert d["logs"]["previous"].sum() == len(previous)
     prev_sigs = d["signatures"][d["signatures"]["source"] == "previous-log"]
     assert set(prev_sigs["file"]) <= {n.split("/", 1)[1] for n in previous}
+
+
+def test_hostile_members_are_problems_and_the_rest_loads(tmp_path: Path) -> None:
+    import io
+
+    v1 = SAMPLES / "graviton-new-pool"
+    bundle, facts = to_troubleshoot(v1, tmp_path)
+    top = facts["top"]
+    with tarfile.open(bundle) as tf:
+        members = [(m, tf.extractfile(m).read()) for m in tf.getmembers()]
+    hostile = tmp_path / "hostile.tar.gz"
+    with tarfile.open(hostile, "w:gz") as tf:
+        for m, data in members:
+            tf.addfile(m, io.BytesIO(data))
+        evil = tarfile.TarInfo(f"{top}/../../etc/cron.d/evil")
+        evil.size = 4
+        tf.addfile(evil, io.BytesIO(b"boom"))
+        link = tarfile.TarInfo(f"{top}/cluster-resources/pods/logs/payments/x/main.log")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "/etc/shadow"
+        tf.addfile(link)
+        bad = f"{top}/cluster-resources/deployments/broken.json".encode()
+        info = tarfile.TarInfo(bad.decode())
+        info.size = 9
+        tf.addfile(info, io.BytesIO(b'{"items":'))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    d = load_any(hostile)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+    whats = {(p.what, p.file.rsplit("/", 1)[-1]) for p in d.problems}
+    assert ("unsafe member skipped", "evil") in whats
+    assert ("link member skipped", "main.log") in whats
+    assert ("unreadable object list", "broken.json") in whats
+    assert len(d["pods"]) == len(load_any(bundle)["pods"]) > 0
