@@ -33,7 +33,7 @@ def arch_color(arch: str, order: list[str]) -> str:
 
 def safe_label(text: Any, limit: int = 70) -> str:
     """Dump text reduced to characters that mean nothing to SVG, HTML or mathtext."""
-    s = _UNSAFE.sub("_", str(text if text is not None else ""))
+    s = _UNSAFE.sub("?", str(text if text is not None else ""))
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
