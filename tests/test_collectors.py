@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from forensics import layout
+from forensics.analyze import analyze
+from forensics.load import load_dump
 from forensics.serve import write_kubeconfig
 from tests.dump_builder import (
     COLLECT,
@@ -73,6 +75,19 @@ def test_round_trip_tiny_dump(tmp_path: Path) -> None:
     _check_files_listed(new, meta)
 
 
+def _last_snapshot_only(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    for snap in sorted((dst / layout.SNAPSHOTS).iterdir())[:-1]:
+        shutil.rmtree(snap)
+    return dst
+
+
+def _findings(dump: Path) -> list[tuple[str, str, str]]:
+    doc = analyze(load_dump(dump))
+    return sorted((f["cause"], f["severity"], json.dumps(f.get("workload"), sort_keys=True))
+                  for f in doc["findings"])
+
+
 @pytest.mark.parametrize("sample", SAMPLES, ids=[p.name for p in SAMPLES])
 def test_round_trip_sample_dumps(sample: Path, tmp_path: Path) -> None:
     new = extract(collect_from(sample, tmp_path, "--no-redact", "--all-logs"), tmp_path / "new")
@@ -85,6 +100,12 @@ def test_round_trip_sample_dumps(sample: Path, tmp_path: Path) -> None:
     for rel, data in old_logs.items():
         if (new_snap / rel).exists():
             assert (new_snap / rel).read_bytes() == data, rel
+    # the registry and node sides come from elsewhere (inspect-images, --node-binfmt): carry them over,
+    # then the analyzer must find the same as in the original's last snapshot
+    for side in (layout.IMAGES, layout.NODES):
+        if (sample / side).is_dir():
+            shutil.copytree(sample / side, new / side)
+    assert _findings(new) == _findings(_last_snapshot_only(sample, tmp_path / "ref"))
 
 
 def test_all_logs_and_chosen_namespaces(tmp_path: Path) -> None:
