@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
+import sys
 import tarfile
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -15,7 +18,7 @@ import pytest
 import yaml
 
 from forensics.serve import make_server, server_url, write_kubeconfig
-from tests.dump_builder import SNAP, served, tiny_dump, tiny_objects, tool_env
+from tests.dump_builder import REPO, SNAP, served, tiny_dump, tiny_objects, tool_env
 
 pytestmark = pytest.mark.kubectl
 
@@ -198,3 +201,22 @@ def test_kubeconfig_out_works_with_kubectl(dump: Path, tmp_path: Path) -> None:
         server.shutdown()
         server.server_close()
     assert proc.stdout.split() == ["node/node-amd", "node/node-arm"]
+
+
+@needs_kubectl
+def test_forensics_serve_command_with_kubeconfig_out(dump: Path, tmp_path: Path) -> None:
+    kc = tmp_path / "kubeconfig"
+    proc = subprocess.Popen([sys.executable, "-m", "forensics", "serve", str(dump), "--kubeconfig-out", str(kc)],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not kc.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert kc.exists(), proc.stderr.read() if proc.poll() is not None and proc.stderr else "no kubeconfig"
+        out = subprocess.run([KUBECTL, "logs", "-n", "shop", "api-7d9f-abcde", "--previous"],
+                             env=tool_env(tmp_path / "h", kc), text=True, capture_output=True, timeout=60, check=True)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+    assert out.stdout.splitlines()[-1] == "exec /usr/local/bin/api: exec format error"
+    assert yaml.safe_load(kc.read_text())["clusters"][0]["cluster"]["server"].startswith("http://127.0.0.1:")
