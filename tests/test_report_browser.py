@@ -180,7 +180,7 @@ def test_tables_sort_and_filter(browser: Any, tmp_path: Path) -> None:
     try:
         page = v.page
         table = page.locator("#other-table")
-        restarts = lambda: [int(t) for t in table.locator("tbody tr td:nth-child(5)").all_inner_texts()]  # noqa: E731
+        restarts = lambda: [int(t) for t in table.locator("tbody tr td:nth-child(5)").all_inner_texts()]
         table.locator("th", has_text="Restarts").click()
         assert restarts() == sorted(restarts())
         table.locator("th", has_text="Restarts").click()

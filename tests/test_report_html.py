@@ -112,7 +112,7 @@ def test_nothing_outside_the_file_is_referenced(page: tuple[str, Page]) -> None:
 
 
 def test_sections_in_reader_order(page: tuple[str, Page], doc: dict[str, Any]) -> None:
-    html, p = page
+    _, p = page
     ids = [a.get("id") for t, a in p.tags if t == "section" and a.get("id")]
     assert ids == ["verdict", "inventory", "findings", "latent", "other", "limits", "metadata"]
     text = " ".join(" ".join(p.text).split())

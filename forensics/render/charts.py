@@ -41,7 +41,7 @@ def _parse(at: Any) -> datetime | None:
     if not at or not isinstance(at, str):
         return None
     try:
-        t = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        t = datetime.fromisoformat(at)
     except ValueError:
         return None
     return t.replace(tzinfo=None)

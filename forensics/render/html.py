@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -20,7 +20,7 @@ import jinja2
 from forensics.render import charts, view
 
 
-@lru_cache(maxsize=None)
+@cache
 def _asset(name: str) -> str:
     return resources.files("reports").joinpath(name).read_text(encoding="utf-8")
 

@@ -43,7 +43,7 @@ def code(s: Any, cell: bool = False) -> str:
         return ""
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or text.startswith(" ") else ""
+    pad = " " if text.startswith(("`", " ")) or text.endswith("`") else ""
     if cell:
         text = text.replace("|", "\\|")
     return f"{fence}{pad}{text}{pad}{fence}"
@@ -70,10 +70,10 @@ def _more(n: int, what: str) -> list[str]:
 
 def _finding(f: dict[str, Any], platforms: list[Any], level: str = "###") -> list[str]:
     out = [f"{level} {esc(view.workload_label(f.get('workload')))}: {esc(view.cause_title(f.get('cause')))}", ""]
-    out += [f"**{esc(str(f.get('severity', '')).upper())}** · cause {code(f.get('cause'))} · confidence "
-            f"{view.pct(f.get('confidence'))} · {len(f.get('pods') or [])} pod(s) on {len(f.get('nodes') or [])} "
-            f"node(s) ({esc(', '.join(map(str, f.get('node_archs') or [])) or '?')}) · {f.get('restarts', 0)} restarts "
-            f"· first {esc(view.fmt_time(f.get('first_seen')))} · last {esc(view.fmt_time(f.get('last_seen')))}", ""]
+    out += [(f"**{esc(str(f.get('severity', '')).upper())}** · cause {code(f.get('cause'))} · confidence "
+             f"{view.pct(f.get('confidence'))} · {len(f.get('pods') or [])} pod(s) on {len(f.get('nodes') or [])} "
+             f"node(s) ({esc(', '.join(map(str, f.get('node_archs') or [])) or '?')}) · {f.get('restarts', 0)} restarts "
+             f"· first {esc(view.fmt_time(f.get('first_seen')))} · last {esc(view.fmt_time(f.get('last_seen')))}"), ""]
     out += [esc(f.get("summary"), block=True), ""]
     if f.get("contributing"):
         out += ["Also holds: " + ", ".join(code(c) for c in f["contributing"]), ""]
@@ -146,9 +146,9 @@ def render_markdown(doc: dict[str, Any]) -> str:
     cluster = dump.get("cluster") or {}
     name = str(cluster.get("context") or dump.get("path") or "cluster")
     out = [f"# Cluster post-mortem: {esc(name)}", "",
-           f"Collected {esc(view.fmt_time(dump.get('collected_at')))} · {len(dump.get('snapshots') or [])} snapshot(s) · "
-           f"{counts.get('nodes', '?')} nodes, {counts.get('pods', '?')} pods · "
-           f"{esc((doc.get('tool') or {}).get('name'))} {esc((doc.get('tool') or {}).get('version'))}", ""]
+           (f"Collected {esc(view.fmt_time(dump.get('collected_at')))} · {len(dump.get('snapshots') or [])} snapshot(s) · "
+            f"{counts.get('nodes', '?')} nodes, {counts.get('pods', '?')} pods · "
+            f"{esc((doc.get('tool') or {}).get('name'))} {esc((doc.get('tool') or {}).get('version'))}"), ""]
 
     out += ["## 1. Verdict", "", esc(summary.get("verdict") or "No failing workloads found.", block=True), ""]
     if findings:

@@ -54,7 +54,7 @@ def parse_time(at: Any) -> datetime | None:
     if not at or not isinstance(at, str):
         return None
     try:
-        return datetime.fromisoformat(at.replace("Z", "+00:00"))
+        return datetime.fromisoformat(at)
     except ValueError:
         return None
 
