@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pandas as pd
 
@@ -68,7 +69,7 @@ def find(ctx: Context) -> list[Finding]:
     return out
 
 
-def _text(r: object) -> str:
+def _text(r: Any) -> str:
     msg = r.waiting_message
     return f"waiting: CreateContainerConfigError{'' if pd.isna(msg) else ': ' + str(msg)}"[:500]
 
