@@ -234,3 +234,23 @@ def test_node_binfmt_refused_by_a_read_only_server_is_recorded(tmp_path: Path) -
     assert all(c["exit_code"] != 0 and "MethodNotAllowed" in c["stderr"] for c in debug)
     assert not (new / layout.NODES).exists()
     assert (_last_snapshot(new) / "pods.json").exists()
+
+
+def test_chosen_context(tmp_path: Path) -> None:
+    src = tiny_dump(tmp_path / "src")
+    with served(src) as (url, _):
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(
+            "apiVersion: v1\nkind: Config\ncurrent-context: dead\nusers:\n- name: u\n  user: {}\nclusters:\n"
+            f"- name: dead\n  cluster:\n    server: http://127.0.0.1:9\n- name: dump\n  cluster:\n    server: {url}\n"
+            "contexts:\n- name: dead\n  context: {cluster: dead, user: u}\n"
+            "- name: dump\n  context: {cluster: dump, user: u}\n")
+        proc = subprocess.run(["bash", str(COLLECT), "-o", str(tmp_path / "out"), "--no-images", "--context", "dump",
+                               "--kubeconfig", str(kubeconfig)], env=tool_env(tmp_path / "home"),
+                              capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    (tarball,) = (tmp_path / "out").glob("*.tar.gz")
+    new = extract(tarball, tmp_path / "new")
+    meta = load_meta(new)
+    assert meta["cluster"] == {"context": "dump", "server": url} and meta["failures"] == []
+    assert all(["--kubeconfig", str(kubeconfig), "--context", "dump"] == c["argv"][1:5] for c in meta["commands"])
