@@ -41,10 +41,11 @@ def _parse(at: Any) -> datetime | None:
     if not at or not isinstance(at, str):
         return None
     try:
-        t = datetime.fromisoformat(at)
+        t = datetime.fromisoformat(at).replace(tzinfo=None)
     except ValueError:
         return None
-    return t.replace(tzinfo=None)
+    # an epoch-zero or otherwise pre-Kubernetes time is a missing value that would squash the axis
+    return t if t.year >= 2010 else None
 
 
 def _pyplot(salt: str) -> Any:
@@ -130,8 +131,8 @@ def restarts_by_arch_svg(series: list[dict[str, Any]]) -> str | None:
     ax.set_ylim(0, max(1, top) * 1.25)
     ax.grid(axis="y", color="#e5e9f0", linewidth=0.8)
     ax.set_axisbelow(True)
-    ax.legend(frameon=False, loc="upper left", ncols=min(4, len(archs)), title="node architecture",
-              title_fontsize=8, fontsize=8)
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="node architecture",
+              title_fontsize=8, fontsize=8, alignment="left")
     return _to_svg(fig, plt, "cr")
 
 
@@ -209,7 +210,9 @@ def timeline_svg(timeline: list[dict[str, Any]], findings: list[dict[str, Any]])
             ax = axes[0] if x == 1.0 else axes[1]
             ax.plot([x, x], [0, 1], transform=ax.transAxes, color="#b8bec8", linestyle=(0, (2, 2)), linewidth=1,
                     clip_on=False)
-        axes[1].set_title("the last day before collection", fontsize=8, color="#4c566a", loc="left")
+        axes[0].set_title("before", fontsize=8, color="#4c566a", loc="left")
+        axes[1].set_title(f"from {focus:%Y-%m-%d %H:%M} (a day before the first failure)", fontsize=8,
+                          color="#4c566a", loc="left")
     else:
         axes[0].margins(x=0.04)
     return _to_svg(fig, plt, "ct")
