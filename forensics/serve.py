@@ -41,7 +41,7 @@ from forensics import layout
 from forensics.errors import UnusableInput
 from forensics.source import Limits, open_source
 
-__all__ = ["DumpAPI", "make_server", "serve", "write_kubeconfig"]
+__all__ = ["DumpAPI", "kubeconfig_text", "make_server", "serve", "server_url", "start_in_thread", "write_kubeconfig"]
 
 
 @dataclass(frozen=True)
@@ -113,10 +113,6 @@ def _open(path: Path) -> Any:
 
 
 # --- the API model ------------------------------------------------------------------------------
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _dig(obj: Any, dotted: str) -> Any:
@@ -301,12 +297,15 @@ _TABLES: dict[str, tuple[list[dict[str, Any]], Callable[[dict[str, Any]], list[A
 }
 
 
-def _env_list(text: str | None, *, numbers: bool = False) -> dict[str, float] | set[str]:
-    items = [t.strip() for t in (text or "").split(",") if t.strip()]
-    if not numbers:
-        return set(items)
+def _names(text: str | None) -> set[str]:
+    """`pods,cronjobs` -> {"pods", "cronjobs"}."""
+    return {t.strip() for t in (text or "").split(",") if t.strip()}
+
+
+def _delays(text: str | None) -> dict[str, float]:
+    """`cronjobs=5,log=1` -> {"cronjobs": 5.0, "log": 1.0}; malformed items are ignored."""
     out: dict[str, float] = {}
-    for item in items:
+    for item in _names(text):
         key, _, val = item.partition("=")
         try:
             out[key.strip()] = float(val)
@@ -339,10 +338,8 @@ class DumpAPI:
             snapshot = snaps[-1]
         elif snapshot not in snaps:
             raise UnusableInput(f"{dump_path}: no snapshot {snapshot!r} (have: {', '.join(snaps)})")
-        env_forbid = _env_list(os.environ.get("FORENSICS_SERVE_FORBID"))
-        env_slow = _env_list(os.environ.get("FORENSICS_SERVE_SLOW"), numbers=True)
-        api = cls(source, snapshot, snaps, set(forbid or ()) | set(env_forbid),  # type: ignore[arg-type]
-                  {**env_slow, **(slow or {})})  # type: ignore[dict-item]
+        api = cls(source, snapshot, snaps, set(forbid or ()) | _names(os.environ.get("FORENSICS_SERVE_FORBID")),
+                  {**_delays(os.environ.get("FORENSICS_SERVE_SLOW")), **(slow or {})})
         for kind in layout.KINDS:
             raw = source.read(layout.objects_file(snapshot, kind))
             items: list[dict[str, Any]] = []

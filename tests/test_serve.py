@@ -220,3 +220,13 @@ def test_forensics_serve_command_with_kubeconfig_out(dump: Path, tmp_path: Path)
         proc.wait(timeout=10)
     assert out.stdout.splitlines()[-1] == "exec /usr/local/bin/api: exec format error"
     assert yaml.safe_load(kc.read_text())["clusters"][0]["cluster"]["server"].startswith("http://127.0.0.1:")
+
+
+def test_forbid_and_delay_from_the_environment(dump: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORENSICS_SERVE_FORBID", "pods/log, jobs")
+    monkeypatch.setenv("FORENSICS_SERVE_SLOW", "cronjobs=0.01,bad=x")
+    with served(dump) as (u, server):
+        assert server.api.slow == {"cronjobs": 0.01}
+        assert get_json(u, "/apis/batch/v1/namespaces/shop/jobs")[0] == 403
+        assert get_json(u, "/api/v1/namespaces/shop/pods/db-0/log?container=main")[0] == 403
+        assert get_json(u, "/api/v1/namespaces/shop/pods/db-0")[0] == 200
