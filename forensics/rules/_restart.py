@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -76,12 +77,20 @@ def _hits(p: pd.DataFrame, sigs: pd.DataFrame) -> np.ndarray:
     return out
 
 
+# the placement columns these rules read; narrow rows keep grouping and evidence cheap on big dumps
+_COLS = ["snapshot", "observed_at", "snapshot_index", "namespace", "pod", "container", "init", "image", "uid",
+         "file", "node", "node_arch", "node_ready", "workload_kind", "workload_name", "restart_count", "ready",
+         "state", "waiting_reason", "waiting_message", "term_reason", "term_exit_code", "term_finished",
+         "started_at", "last_reason", "last_exit_code", "last_started", "last_finished", "memory_limit",
+         "has_liveness_probe", "supported", "failing", "healthy"]
+
+
 def marks(ctx: Context) -> pd.DataFrame:
     """`ctx.placement` with the columns described in the module docstring; computed once per context."""
     cached = getattr(ctx, "_restart_marks", None)
     if cached is not None:
         return cached
-    p = ctx.placement.reset_index(drop=True).copy()
+    p = ctx.placement[_COLS].reset_index(drop=True).copy()
     term = p["state"] == "terminated"
     p["reason"] = p["term_reason"].where(term.fillna(False), p["last_reason"])
     p["exit_code"] = p["term_exit_code"].where(term.fillna(False), p["last_exit_code"])
@@ -135,18 +144,43 @@ def severity(ctx: Context, w: Workload) -> Severity:
     return "medium" if _healthy_pods(ctx).get((w.kind, w.namespace, w.name), 0) > 0 else "high"
 
 
+def sigs_by_workload(ctx: Context, rows: pd.DataFrame, hints: tuple[str, ...],
+                     dialects: tuple[str, ...] | None = None) -> Callable[[Workload], pd.DataFrame]:
+    """`ctx.sigs_for(rows, hints)` computed once for all candidate rows, then looked up per workload."""
+    s = ctx.sigs_for(rows, hints)
+    if dialects is not None:
+        s = s[s["dialect"].isin(list(dialects))]
+    groups: dict[tuple[str, str, str], pd.DataFrame] = {}
+    for key, g in s.groupby(WL_KEYS, dropna=False, sort=False):
+        kind, ns, name = (str(k) if not pd.isna(k) else "" for k in key)
+        groups[(kind or "Pod", ns, name)] = g
+    empty = s.iloc[0:0]
+    return lambda w: groups.get((w.kind, w.namespace, w.name), empty)
+
+
+def _pod_events(ctx: Context) -> tuple[pd.DataFrame, dict[tuple[str, str], np.ndarray]]:
+    """Pod events, each once (last snapshot), and their row positions per (namespace, pod)."""
+    cached = getattr(ctx, "_restart_pod_events", None)
+    if cached is not None:
+        return cached
+    ev = ctx.frames["events"]
+    ev = ev[ev["object_kind"] == "Pod"].sort_values(["snapshot_index", "last_seen"]).drop_duplicates(
+        ["object_namespace", "object_name", "reason", "message"], keep="last").reset_index(drop=True)
+    idx = {(str(k[0]), str(k[1])): v for k, v in ev.groupby(["object_namespace", "object_name"]).indices.items()} \
+        if not ev.empty else {}
+    object.__setattr__(ctx, "_restart_pod_events", (ev, idx))
+    return ev, idx
+
+
 def events_for_pods(ctx: Context, rows: pd.DataFrame, reasons: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Pod events (all snapshots, each event once) about the pods in `rows`."""
-    ev = ctx.frames["events"]
-    if ev.empty or rows.empty:
+    ev, idx = _pod_events(ctx)
+    keys = set(zip(rows["namespace"].astype(str), rows["pod"].astype(str))) if not rows.empty else set()
+    pos = [idx[k] for k in keys if k in idx]
+    if not pos:
         return ev.iloc[0:0]
-    ev = ev[ev["object_kind"] == "Pod"]
-    if reasons is not None:
-        ev = ev[ev["reason"].isin(list(reasons))]
-    pods = rows[_PKEY].drop_duplicates().rename(columns={"namespace": "object_namespace", "pod": "object_name"})
-    ev = ev.merge(pods, how="inner", on=["object_namespace", "object_name"])
-    return ev.sort_values(["snapshot_index", "last_seen"]).drop_duplicates(
-        ["object_namespace", "object_name", "reason", "message"], keep="last")
+    out = ev.iloc[np.sort(np.concatenate(pos))]
+    return out[out["reason"].isin(list(reasons))] if reasons is not None else out
 
 
 def event_evidence(ev: pd.DataFrame, supports: str | None = None, limit: int = 10) -> list[Evidence]:
@@ -232,9 +266,10 @@ def pull_findings(ctx: Context, cause: str, sig_col: str, hint: str, problem: st
 
     p = marks(ctx)
     cand = p[p[sig_col] & (p["pull_wait"] | p["failing_b"] | (p["state"] == "waiting").fillna(False))]
+    sigs_of = sigs_by_workload(ctx, cand, (hint,))
     out: list[Finding] = []
     for w, rows in by_workload(cand):
-        sigs = ctx.sigs_for(rows, (hint,))
+        sigs = sigs_of(w)
         waiting = bool(rows["pull_wait"].any())
         from_event = bool((sigs["source"] == "event").any())
         conf = 0.6 + (0.25 if waiting else 0.0) + (0.1 if from_event else 0.0)

@@ -35,7 +35,7 @@ from forensics.rules._common import (
     restart_matrix,
     sig_evidence,
 )
-from forensics.rules._restart import first_row, logs_cmd, marks, q, resource, severity
+from forensics.rules._restart import first_row, logs_cmd, marks, q, resource, severity, sigs_by_workload
 
 CAUSE = "app-crash"
 _FORK_EXEC = re.compile(r"fork/exec (\S+): exec format error|Cannot run program \"([^\"]+)\"")
@@ -57,9 +57,10 @@ def find(ctx: Context) -> list[Finding]:
     cand = p[p["failing_b"] & ~explained & ~not_started.to_numpy(dtype=bool) & crashed.to_numpy(dtype=bool)]
     logs = ctx.frames["logs"]
     have_logs = set(zip(logs["namespace"].astype(str), logs["pod"].astype(str), logs["container"].astype(str)))
+    sigs_of = sigs_by_workload(ctx, cand, ("app-crash", "app-exec"))
     out: list[Finding] = []
     for w, rows in by_workload(cand):
-        sigs = ctx.sigs_for(rows, ("app-crash", "app-exec"))
+        sigs = sigs_of(w)
         app_exec = sigs[sigs["hint"] == "app-exec"]
         logged = any(k in have_logs for k in rows[["namespace", "pod", "container"]].astype(str)
                      .itertuples(index=False, name=None))

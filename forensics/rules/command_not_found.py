@@ -22,7 +22,7 @@ from forensics.correlate import Context
 from forensics.findings import Finding, Remediation
 from forensics.rules import rule
 from forensics.rules._common import by_workload, container_evidence, missing_logs, new_finding, sig_evidence
-from forensics.rules._restart import first_row, marks, missing_events, q, resource, severity
+from forensics.rules._restart import first_row, marks, missing_events, q, resource, severity, sigs_by_workload
 
 CAUSE = "command-not-found"
 _EXE = re.compile(r"exec: \\?\"([^\"\\]*)\\?\": executable file not found|executable file `([^`]*)` not found"
@@ -43,9 +43,10 @@ def missing_executables(texts: list[str]) -> list[str]:
 def find(ctx: Context) -> list[Finding]:
     p = marks(ctx)
     cand = p[p["cmd_sig"] & (p["failing_b"] | p["start_fail"])]
+    sigs_of = sigs_by_workload(ctx, cand, ("command-not-found",))
     out: list[Finding] = []
     for w, rows in by_workload(cand):
-        sigs = ctx.sigs_for(rows, ("command-not-found",))
+        sigs = sigs_of(w)
         runtime = sigs[sigs["dialect"] != "shell"]
         start = bool(rows["start_fail"].any())
         if not runtime.empty:

@@ -23,7 +23,16 @@ from forensics.correlate import Context
 from forensics.findings import Finding, MissingEvidence, Remediation
 from forensics.rules import rule
 from forensics.rules._common import by_workload, missing_logs, new_finding, restart_matrix, sig_evidence
-from forensics.rules._restart import first_row, logs_cmd, marks, missing_events, q, resource, severity
+from forensics.rules._restart import (
+    first_row,
+    logs_cmd,
+    marks,
+    missing_events,
+    q,
+    resource,
+    severity,
+    sigs_by_workload,
+)
 
 CAUSE = "liveness-probe"
 
@@ -33,9 +42,10 @@ def find(ctx: Context) -> list[Finding]:
     p = marks(ctx)
     restarted = (p["restart_count"].fillna(0) > 0).to_numpy(dtype=bool)
     cand = p[p["probe_sig"] & (restarted | p["failing_b"])]
+    sigs_of = sigs_by_workload(ctx, cand, ("probe",))
     out: list[Finding] = []
     for w, rows in by_workload(cand):
-        sigs = ctx.sigs_for(rows, ("probe",))
+        sigs = sigs_of(w)
         sigs = sigs[sigs["dialect"].isin(["liveness", "startup"])]
         killed = bool(sigs["text"].astype(str).str.contains("will be restarted", regex=False).any())
         configured = bool(rows["has_liveness_probe"].fillna(False).any())

@@ -21,7 +21,7 @@ from forensics.correlate import Context
 from forensics.findings import Finding, MissingEvidence, Remediation
 from forensics.rules import rule
 from forensics.rules._common import by_workload, container_evidence, new_finding, sig_evidence
-from forensics.rules._restart import marks, missing_events, q, severity
+from forensics.rules._restart import marks, missing_events, q, severity, sigs_by_workload
 
 CAUSE = "missing-config"
 _OBJ = re.compile(r"\b(configmaps?|secrets?) \"([^\"]+)\" not found", re.IGNORECASE)
@@ -44,9 +44,10 @@ def find(ctx: Context) -> list[Finding]:
     p = marks(ctx)
     not_running = (p["state"] != "running").fillna(True).to_numpy(dtype=bool)
     cand = p[p["config_wait"] | (p["config_sig"] & not_running)]
+    sigs_of = sigs_by_workload(ctx, cand, ("missing-config",))
     out: list[Finding] = []
     for w, rows in by_workload(cand):
-        sigs = ctx.sigs_for(rows, ("missing-config",))
+        sigs = sigs_of(w)
         texts = sigs["text"].dropna().astype(str).tolist() + rows["waiting_message"].dropna().astype(str).tolist()
         missing = missing_objects(texts)
         reason = bool(rows["config_wait"].any())

@@ -28,7 +28,17 @@ from forensics.rules._common import (
     restart_matrix,
     sig_evidence,
 )
-from forensics.rules._restart import distinct, first_row, logs_cmd, marks, q, raise_memory, resource, severity
+from forensics.rules._restart import (
+    distinct,
+    first_row,
+    logs_cmd,
+    marks,
+    q,
+    raise_memory,
+    resource,
+    severity,
+    sigs_by_workload,
+)
 
 CAUSE = "oom-killed"
 STRONG_DIALECTS = ("kernel", "java", "go", "node", "python")
@@ -38,9 +48,10 @@ STRONG_DIALECTS = ("kernel", "java", "go", "node", "python")
 def find(ctx: Context) -> list[Finding]:
     p = marks(ctx)
     cand = p[p["oom_reason"] | (p["oom_sig"] & p["failing_b"])]
+    sigs_of = sigs_by_workload(ctx, cand, ("oom",))
     out: list[Finding] = []
     for w, rows in by_workload(cand):
-        sigs = ctx.sigs_for(rows, ("oom",))
+        sigs = sigs_of(w)
         strong = sigs[sigs["dialect"].isin(list(STRONG_DIALECTS))]
         has_reason = bool(rows["oom_reason"].any())
         exit137 = bool((rows.loc[rows["oom_reason"], "exit_code"] == 137).any()) if has_reason else \
