@@ -146,7 +146,8 @@ def summary(ctx: Context, active: list[Finding]) -> dict[str, Any]:
     if active:
         verdict = (f"{len(active)} workload(s) failing ({len(pods)} of {total_pods} pods, on {len(nodes)} node(s))"
                    + (f" since {firsts[0]}" if firsts else "") + ". "
-                   + " ".join(c["sentence"] + f" [confidence {c['max_confidence']:.2f}]." for c in causes[:6]))
+                   + " ".join(c["sentence"] + f" [confidence {c['max_confidence']:.2f}]." for c in causes[:3])
+                   + (f" {len(causes) - 3} more root cause(s) below." if len(causes) > 3 else ""))
     else:
         verdict = f"No failing workloads found among {total_pods} pods."
     return {
@@ -197,7 +198,8 @@ def restarts_series(ctx: Context) -> list[dict[str, Any]]:
         restarts=("delta", "sum"), at=("observed_at", "first"),
         failing_pods=("pod", lambda s: int(s[c.loc[s.index, "failing"].fillna(False)].nunique())))
     return [{"snapshot": str(s), "at": iso(r["at"]), "arch": str(a), "restarts": int(r["restarts"]),
-             "failing_pods": int(r["failing_pods"])} for (s, a), r in g.iterrows()]
+             "failing_pods": int(r["failing_pods"])} for (s, a), r in g.iterrows()
+            if a != "unknown" or r["restarts"] or r["failing_pods"]]
 
 
 def cluster_timeline(ctx: Context, active: list[Finding]) -> list[dict[str, Any]]:

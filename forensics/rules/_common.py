@@ -12,6 +12,7 @@ from forensics.correlate import WL_KEYS, Context, iso, restarts_once
 from forensics.findings import Evidence, Finding, MissingEvidence, Severity, Workload
 
 MAX_EVIDENCE = 25
+_EPOCH_FLOOR = pd.Timestamp("1990-01-01", tz="UTC")
 
 
 def by_workload(rows: pd.DataFrame) -> Iterator[tuple[Workload, pd.DataFrame]]:
@@ -69,11 +70,12 @@ def restart_matrix(rows: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _times(rows: pd.DataFrame) -> tuple[str | None, str | None]:
-    cols = [c for c in ("last_started", "last_finished", "term_finished", "started_at", "observed_at")
+    cols = [c for c in ("last_started", "last_finished", "term_finished", "observed_at")
             if c in rows]
     first = last = None
     for c in cols:
         v = rows[c].dropna()
+        v = v[v > _EPOCH_FLOOR]  # a StartError's startedAt is 1970-01-01: "never started", not a time
         if v.empty:
             continue
         lo, hi = v.min(), v.max()
