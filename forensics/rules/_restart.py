@@ -301,3 +301,8 @@ def repo_of(image: str) -> str:
     head, _, last = name.rpartition("/")
     last = last.split(":", 1)[0]
     return f"{head}/{last}" if head else last
+
+
+def pod_spec_path(w: Workload) -> str:
+    """The JSONPath of the pod spec inside the workload's object (for `kubectl get -o jsonpath`)."""
+    return {"Pod": ".spec", "CronJob": ".spec.jobTemplate.spec.template.spec"}.get(w.kind, ".spec.template.spec")

@@ -22,7 +22,16 @@ from forensics.correlate import Context
 from forensics.findings import Finding, Remediation
 from forensics.rules import rule
 from forensics.rules._common import by_workload, container_evidence, missing_logs, new_finding, sig_evidence
-from forensics.rules._restart import first_row, marks, missing_events, q, resource, severity, sigs_by_workload
+from forensics.rules._restart import (
+    first_row,
+    marks,
+    missing_events,
+    pod_spec_path,
+    q,
+    resource,
+    severity,
+    sigs_by_workload,
+)
 
 CAUSE = "command-not-found"
 _EXE = re.compile(r"exec: \\?\"([^\"\\]*)\\?\": executable file not found|executable file `([^`]*)` not found"
@@ -78,8 +87,7 @@ def _remedies(w: Any, rows: pd.DataFrame, exes: list[str]) -> list[Remediation]:
     r = first_row(rows)
     ns, c, image = str(r["namespace"]), str(r["container"]), str(r["image"])
     exe = exes[0] if exes else "<COMMAND>"
-    jp = f"{{.spec.template.spec.containers[?(@.name==\"{c}\")].command}}" if w.kind != "Pod" \
-        else f"{{.spec.containers[?(@.name==\"{c}\")].command}}"
+    jp = f"{{{pod_spec_path(w)}.containers[?(@.name==\"{c}\")].command}}"
     return [
         Remediation(title=f"See the command container {c} runs", kind="investigate",
                     command=f"kubectl -n {q(ns)} get {resource(w)} {q(w.name)} -o jsonpath={q(jp)}"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 from forensics.correlate import Context
 from forensics.findings import Finding, Remediation
 from forensics.rules import rule
-from forensics.rules._restart import pull_findings, q, registry_of, resource
+from forensics.rules._restart import pod_spec_path, pull_findings, q, registry_of, resource
 
 CAUSE = "image-pull-auth"
 
@@ -29,11 +29,12 @@ def find(ctx: Context) -> list[Finding]:
         ns = q(w.namespace)
         image = f.images[0]["ref"] if f.images else "IMAGE"
         reg = registry_of(image)
+        spec = pod_spec_path(w)
         f.remediation.extend([
             Remediation(title="See which pull secrets the pods use (pod spec, else the service account)",
-                        command=(f"kubectl -n {ns} get {resource(w)} {q(w.name)} -o "
-                                 f"jsonpath='{{.spec.template.spec.imagePullSecrets}}{{\"\\n\"}}"
-                                 f"{{.spec.template.spec.serviceAccountName}}'\n"
+                        command=(f"kubectl -n {ns} get {resource(w)} {q(w.name)} -o jsonpath="
+                                 + q(f"{{{spec}.imagePullSecrets}}{{\"\\n\"}}{{{spec}.serviceAccountName}}")
+                                 + "\n"
                                  f"kubectl -n {ns} get serviceaccount default -o jsonpath='{{.imagePullSecrets}}'"),
                         kind="investigate"),
             Remediation(title=f"Check the credentials can pull {image} (from a machine that can reach {reg})",

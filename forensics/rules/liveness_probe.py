@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from forensics.correlate import Context
+from forensics.correlate import Context, restarts_once
 from forensics.findings import Finding, MissingEvidence, Remediation
 from forensics.rules import rule
 from forensics.rules._common import by_workload, missing_logs, new_finding, restart_matrix, sig_evidence
@@ -47,6 +47,7 @@ def find(ctx: Context) -> list[Finding]:
     for w, rows in by_workload(cand):
         sigs = sigs_of(w)
         sigs = sigs[sigs["dialect"].isin(["liveness", "startup"])]
+        restarts = restarts_once(rows)
         killed = bool(sigs["text"].astype(str).str.contains("will be restarted", regex=False).any())
         configured = bool(rows["has_liveness_probe"].fillna(False).any())
         kill_code = bool(rows["exit_code"].isin([137, 143]).any())
@@ -54,7 +55,7 @@ def find(ctx: Context) -> list[Finding]:
         kind = "startup" if (sigs["dialect"] == "startup").all() else "liveness"
         f = new_finding(CAUSE, w, rows, severity=severity(ctx, w), confidence=round(min(conf, 0.97), 2),
                         summary=f"{w}: the kubelet restarts {rows['container'].nunique()} container(s) because "
-                                f"their {kind} probe fails ({rows['restart_count'].max()} restarts in one pod)")
+                                f"their {kind} probe fails ({restarts} restarts)")
         f.restart_matrix = restart_matrix(rows)
         f.evidence.extend(sig_evidence(sigs))
         if not killed:

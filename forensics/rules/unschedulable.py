@@ -24,6 +24,7 @@ from forensics.rules._restart import (
     events_for_pods,
     marks,
     missing_events,
+    pod_spec_path,
     q,
     resource,
     severity,
@@ -81,7 +82,7 @@ def find(ctx: Context) -> list[Finding]:
 
 def _remedies(w: Any, pod: str, message: str) -> list[Remediation]:
     ns = q(w.namespace)
-    spec = "{.spec.template.spec}" if w.kind not in ("Pod", "CronJob") else "{.spec}"
+    spec = "{" + pod_spec_path(w) + "}"
     out = [Remediation(title="Read the scheduler's reasons per node", kind="investigate",
                        command=f"kubectl -n {ns} describe pod {q(pod)}")]
     low = message.lower()

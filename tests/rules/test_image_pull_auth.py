@@ -38,6 +38,8 @@ def test_found_with_the_registry_in_the_commands(tmp_path: Path) -> None:
     assert ["docker", "login", "registry.example.com:5000"] in cmds
     assert ["docker", "buildx", "imagetools", "inspect", IMG] in cmds
     assert any(c[:6] == ["kubectl", "-n", "shop", "create", "secret", "docker-registry"] for c in cmds)
+    assert ["kubectl", "-n", "shop", "get", "deployment", "web", "-o",
+            'jsonpath={.spec.template.spec.imagePullSecrets}{"\\n"}{.spec.template.spec.serviceAccountName}'] in cmds
     assert "image-pull-not-found" not in causes(ctx) and "app-crash" not in causes(ctx)
 
 

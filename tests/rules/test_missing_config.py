@@ -69,3 +69,9 @@ def test_missing_objects_parses_the_kubelet_wordings() -> None:
     assert missing_objects(['configmap "a" not found', 'Error: secret "b" not found',
                             "couldn't find key K in ConfigMap ns/c", 'configmap "a" not found']) == [
         ("configmap", "a", None), ("secret", "b", None), ("configmap", "c", "K")]
+
+
+def test_a_hostile_name_from_the_message_stays_one_quoted_argument(tmp_path: Path) -> None:
+    name = "cfg$(touch /tmp/pwned);x"
+    f = only(find(_ctx(tmp_path, waiting("CreateContainerConfigError", f'configmap "{name}" not found'))))
+    assert ["kubectl", "-n", "shop", "get", "configmap", name] in _argv(f)
