@@ -90,7 +90,7 @@ def _findings(dump: Path) -> list[tuple[str, str, str]]:
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=[p.name for p in SAMPLES])
 def test_round_trip_sample_dumps(sample: Path, tmp_path: Path) -> None:
-    new = extract(collect_from(sample, tmp_path, "--no-redact", "--all-logs"), tmp_path / "new")
+    new = extract(collect_from(sample, tmp_path, "--no-redact", "--jobs", "16"), tmp_path / "new")
     old_snap, new_snap = _last_snapshot(sample), _last_snapshot(new)
     for kind in layout.KINDS:
         old = _items(old_snap / f"{kind}.json")
