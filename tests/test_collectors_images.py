@@ -46,7 +46,8 @@ def _closed_port() -> int:
 def inspected(images: dict[str, Pushed], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     tmp = tmp_path_factory.mktemp("inspect")
     dead = f"127.0.0.1:{_closed_port()}/gone/app:1"
-    dump = dump_with_images(tmp / "dump", [p.ref for p in images.values()] + [dead])
+    pinned = f"{images['amd'].ref}@{images['amd'].digest}"
+    dump = dump_with_images(tmp / "dump", [p.ref for p in images.values()] + [pinned, dead])
     proc = run_inspect(dump, tmp / "home", "--tls-verify=false")
     assert proc.returncode == 0, proc.stderr
     return dump, dead
@@ -62,6 +63,9 @@ def test_manifest_bytes_are_the_registry_bytes(inspected: tuple[Path, str], imag
         d = _image_dir(dump, pushed.ref)
         assert (d / "ref.txt").read_text().strip() == pushed.ref
         assert _sha(d / "manifest.json") == pushed.digest, pushed.ref
+    pinned = _image_dir(dump, f"{images['amd'].ref}@{images['amd'].digest}")  # tag and digest: pulled by digest
+    assert _sha(pinned / "manifest.json") == images["amd"].digest
+    assert (pinned / "config.json").read_bytes() == images["amd"].configs[images["amd"].digest]
 
 
 def test_single_manifests_get_their_config(inspected: tuple[Path, str], images: dict[str, Pushed]) -> None:
