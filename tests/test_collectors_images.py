@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import socket
 import tarfile
 from pathlib import Path
@@ -151,3 +152,21 @@ def test_collect_with_images(images: dict[str, Pushed], tmp_path: Path) -> None:
     assert _sha(_image_dir(top, images["amd"].ref) / "manifest.json") == images["amd"].digest
     meta = load_meta(top)
     assert any(c["argv"][-1] == f"docker://{images['amd'].ref}" and c["exit_code"] == 0 for c in meta["commands"])
+
+
+@pytest.mark.skipif(shutil.which("docker") is None, reason="the docker CLI is not installed")
+def test_docker_manifest_inspect_as_the_tool(images: dict[str, Pushed], tmp_path: Path) -> None:
+    keys = ("amd", "attested", "dlist")
+    dump = dump_with_images(tmp_path / "dump", [images[k].ref for k in keys])
+    proc = run_inspect(dump, tmp_path / "home", "--tool", "docker", "--tls-verify=false")
+    if "is not a docker command" in proc.stderr or "unknown command" in proc.stderr:
+        pytest.skip("this docker CLI has no `manifest` command")
+    assert proc.returncode == 0, proc.stderr
+    want = {"amd": {"linux/amd64"}, "attested": {"linux/amd64", "linux/arm64"},
+            "dlist": {"linux/amd64", "linux/arm/v7"}}
+    for key in keys:
+        raw = (_image_dir(dump, images[key].ref) / "manifest.json").read_bytes()
+        found = {p.replace("linux/arm64/v8", "linux/arm64") for p in parse_inspection(raw).platform_strings}
+        assert found == want[key], key
+    assert all(c["argv"][2:5] == ["docker", "manifest", "inspect"] for c in load_meta(dump)["commands"]
+               if "manifest" in c["argv"])
