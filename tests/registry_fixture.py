@@ -196,3 +196,34 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def buildah_index(registry: Registry, work: Path, repo: str, arches: list[str], *, docker: bool = False) -> Pushed:
+    """Build tiny images for `arches` with buildah (vfs storage under `work`, no daemon), join them in a
+    manifest list and push it with `buildah manifest push --all` (an OCI index, or a Docker list)."""
+    if shutil.which("buildah") is None:
+        pytest.skip("needs buildah (apt-get install buildah)")
+    base = ["buildah", "--root", str(work / "root"), "--runroot", str(work / "runroot"), "--storage-driver", "vfs"]
+
+    def run(*args: str) -> str:
+        return subprocess.run([*base, *args], check=True, capture_output=True, text=True, timeout=120).stdout.strip()
+
+    payload = work / "payload"
+    payload.parent.mkdir(parents=True, exist_ok=True)
+    payload.write_text("hello\n")
+    run("manifest", "create", f"{repo}-list")
+    for arch in arches:
+        ctr = run("from", "--arch", arch, "--os", "linux", "scratch")
+        run("copy", ctr, str(payload), "/payload")
+        run("config", "--entrypoint", '["/payload"]', ctr)
+        run("commit", "-q", ctr, f"{repo}-{arch}")
+        run("manifest", "add", f"{repo}-list", f"containers-storage:localhost/{repo}-{arch}")
+    ref = f"{registry.host}/{repo}:1"
+    digestfile = work / "digest"
+    run("manifest", "push", "--all", "--tls-verify=false", "--digestfile", str(digestfile),
+        *(["--format", "v2s2"] if docker else []), f"{repo}-list", f"docker://{ref}")
+    digest = digestfile.read_text().strip()
+    _, _, body = registry._req("GET", f"/v2/{repo}/manifests/{digest}", accept=f"{OCI_INDEX},{DOCKER_LIST}")
+    doc = json.loads(body)
+    platforms = {m["digest"]: f"{m['platform']['os']}/{m['platform']['architecture']}" for m in doc["manifests"]}
+    return Pushed(ref, digest, body, {}, platforms)

@@ -13,7 +13,7 @@ import pytest
 from forensics import layout
 from forensics.manifests import parse_inspection
 from tests.dump_builder import dump_with_images, extract, load_meta, run_collect, run_inspect, served
-from tests.registry_fixture import Pushed, Registry, registry  # noqa: F401 - the fixture
+from tests.registry_fixture import Pushed, Registry, buildah_index, registry  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.registry
 
@@ -170,3 +170,18 @@ def test_docker_manifest_inspect_as_the_tool(images: dict[str, Pushed], tmp_path
         assert found == want[key], key
     assert all(c["argv"][2:5] == ["docker", "manifest", "inspect"] for c in load_meta(dump)["commands"]
                if "manifest" in c["argv"])
+
+
+@pytest.mark.parametrize("docker", [False, True], ids=["oci-index", "docker-list"])
+def test_index_built_and_pushed_by_buildah(registry: Registry, tmp_path: Path, docker: bool) -> None:  # noqa: F811
+    pushed = buildah_index(registry, tmp_path / "buildah", f"bh/app{int(docker)}", ["amd64", "arm64"], docker=docker)
+    dump = dump_with_images(tmp_path / "dump", [pushed.ref])
+    proc = run_inspect(dump, tmp_path / "home", "--tls-verify=false")
+    assert proc.returncode == 0, proc.stderr
+    d = _image_dir(dump, pushed.ref)
+    assert _sha(d / "manifest.json") == pushed.digest
+    configs = {p.name[:-5].replace("_", ":", 1): p.read_bytes() for p in (d / "configs").iterdir()}
+    assert set(configs) == set(pushed.platforms)
+    found = parse_inspection((d / "manifest.json").read_bytes(), configs=configs)
+    assert {p.replace("linux/arm64/v8", "linux/arm64") for p in found.platform_strings} == {
+        "linux/amd64", "linux/arm64"}
