@@ -150,33 +150,48 @@ def test_timeout_is_recorded_and_collection_goes_on(tmp_path: Path) -> None:
     assert "timeout" in failed["stderr"].lower() or "deadline" in failed["stderr"].lower()
 
 
-def test_interrupt_during_logs_leaves_a_valid_dump(tmp_path: Path) -> None:
-    src = tiny_dump(tmp_path / "src")
+def _interrupt(src: Path, tmp_path: Path, slow: dict[str, float], when: str, *args: str) -> tuple[Path, str]:
+    """Run collect against `src` served with `slow` answers, SIGINT it once `when` shows on its stderr."""
     kubeconfig = tmp_path / "kubeconfig"
     out = tmp_path / "out"
-    with served(src, slow={"log": 5}) as (url, _):
+    with served(src, slow=slow) as (url, _):
         write_kubeconfig(kubeconfig, url)
-        proc = subprocess.Popen(["bash", str(COLLECT), "-o", str(out), "--no-images", "--all-logs", "--jobs", "2"],
+        proc = subprocess.Popen(["bash", str(COLLECT), "-o", str(out), "--no-images", *args],
                                 env=tool_env(tmp_path / "home", kubeconfig), stderr=subprocess.PIPE, text=True)
         assert proc.stderr is not None
         seen = []
         for line in proc.stderr:
             seen.append(line)
-            if "fetching" in line:
+            if when in line:
                 break
         time.sleep(1)
         proc.send_signal(signal.SIGINT)
-        rest = proc.communicate(timeout=60)[1]
+        rest = proc.communicate(timeout=30)[1]
     assert proc.returncode == 130, "".join(seen) + rest
     assert "interrupted" in rest
     (tarball,) = out.glob("*.tar.gz")
-    new = extract(tarball, tmp_path / "new")
+    return extract(tarball, tmp_path / "new"), rest
+
+
+def test_interrupt_during_logs_leaves_a_valid_dump(tmp_path: Path) -> None:
+    src = tiny_dump(tmp_path / "src")
+    new, _ = _interrupt(src, tmp_path, {"log": 5}, "fetching", "--all-logs", "--jobs", "2")
     meta, snap = load_meta(new), _last_snapshot(new)
     assert meta["complete"] is False and "SIGINT" in meta["interrupted"] and "logs" in meta["interrupted"]
     for kind in layout.KINDS:
         assert _items(snap / f"{kind}.json") == _items(src / layout.objects_file(SNAP, kind)), kind
     assert not list(snap.rglob("*.log")), "no log could have finished in 1 s"
     assert not [p for p in new.rglob("*") if ".partial" in p.name]
+    _check_files_listed(new, meta)
+
+
+def test_interrupt_during_objects_is_prompt(tmp_path: Path) -> None:
+    src = tiny_dump(tmp_path / "src")
+    new, _ = _interrupt(src, tmp_path, {"deployments": 30}, ": deployments")
+    meta, snap = load_meta(new), _last_snapshot(new)
+    # a deferred interrupt would have let the slow request finish and write deployments.json
+    assert "objects" in meta["interrupted"]
+    assert {p.name for p in snap.glob("*.json")} == {"nodes.json", "pods.json", "events.json"}
     _check_files_listed(new, meta)
 
 
