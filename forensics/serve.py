@@ -79,6 +79,9 @@ RESOURCES: tuple[Resource, ...] = (
 )
 
 _VERBS = ["get", "list"]
+# what `kubectl get all` expands to (the real API server's "all" category)
+_ALL_CATEGORY = {"pods", "services", "replicationcontrollers", "deployments", "replicasets", "daemonsets",
+                 "statefulsets", "jobs", "cronjobs"}
 _TABLE_KINDS = {"pods", "nodes", "deployments"}
 
 
@@ -484,6 +487,8 @@ class DumpAPI:
                                          "namespaced": r.namespaced, "kind": r.kind, "verbs": _VERBS}
                 if r.short_names:
                     entry["shortNames"] = list(r.short_names)
+                if r.name in _ALL_CATEGORY and r.group != "events.k8s.io":
+                    entry["categories"] = ["all"]
                 entries.append(entry)
                 if r.name == "pods":
                     entries.append({"name": "pods/log", "singularName": "", "namespaced": True,

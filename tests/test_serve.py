@@ -153,6 +153,8 @@ def test_get_wide_shows_nodes_and_short_names_resolve(url: str, tmp_path: Path) 
     assert "CrashLoopBackOff" in row and "node-amd" in row
     for short in ("sts", "ds", "rs", "cj", "jobs", "no", "ev"):
         assert kubectl(url, home, "get", short, "-A").returncode == 0
+    everything = kubectl(url, home, "get", "all", "-n", "shop", "-o", "name").stdout.split()
+    assert {"pod/db-0", "deployment.apps/api", "statefulset.apps/db", "cronjob.batch/report"} <= set(everything)
 
 
 @needs_kubectl
