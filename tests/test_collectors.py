@@ -150,8 +150,9 @@ def test_timeout_is_recorded_and_collection_goes_on(tmp_path: Path) -> None:
     assert "timeout" in failed["stderr"].lower() or "deadline" in failed["stderr"].lower()
 
 
-def _interrupt(src: Path, tmp_path: Path, slow: dict[str, float], when: str, *args: str) -> tuple[Path, str]:
-    """Run collect against `src` served with `slow` answers, SIGINT it once `when` shows on its stderr."""
+def _interrupt(src: Path, tmp_path: Path, slow: dict[str, float], when: str, *args: str,
+               sig: signal.Signals = signal.SIGINT) -> tuple[Path, str]:
+    """Run collect against `src` served with `slow` answers, signal it once `when` shows on its stderr."""
     kubeconfig = tmp_path / "kubeconfig"
     out = tmp_path / "out"
     with served(src, slow=slow) as (url, _):
@@ -165,19 +166,20 @@ def _interrupt(src: Path, tmp_path: Path, slow: dict[str, float], when: str, *ar
             if when in line:
                 break
         time.sleep(1)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         rest = proc.communicate(timeout=30)[1]
-    assert proc.returncode == 130, "".join(seen) + rest
+    assert proc.returncode == 128 + sig.value, "".join(seen) + rest
     assert "interrupted" in rest
     (tarball,) = out.glob("*.tar.gz")
     return extract(tarball, tmp_path / "new"), rest
 
 
-def test_interrupt_during_logs_leaves_a_valid_dump(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupt_during_logs_leaves_a_valid_dump(tmp_path: Path, sig: signal.Signals) -> None:
     src = tiny_dump(tmp_path / "src")
-    new, _ = _interrupt(src, tmp_path, {"log": 5}, "fetching", "--all-logs", "--jobs", "2")
+    new, _ = _interrupt(src, tmp_path, {"log": 5}, "fetching", "--all-logs", "--jobs", "2", sig=sig)
     meta, snap = load_meta(new), _last_snapshot(new)
-    assert meta["complete"] is False and "SIGINT" in meta["interrupted"] and "logs" in meta["interrupted"]
+    assert meta["complete"] is False and sig.name in meta["interrupted"] and "logs" in meta["interrupted"]
     for kind in layout.KINDS:
         assert _items(snap / f"{kind}.json") == _items(src / layout.objects_file(SNAP, kind)), kind
     assert not list(snap.rglob("*.log")), "no log could have finished in 1 s"
