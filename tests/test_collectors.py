@@ -271,3 +271,15 @@ def test_chosen_context(tmp_path: Path) -> None:
     meta = load_meta(new)
     assert meta["cluster"] == {"context": "dump", "server": url} and meta["failures"] == []
     assert all(["--kubeconfig", str(kubeconfig), "--context", "dump"] == c["argv"][1:5] for c in meta["commands"])
+
+
+def test_unreachable_cluster_still_writes_a_dump_and_exits_1(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    write_kubeconfig(kubeconfig, "http://127.0.0.1:9")
+    proc = subprocess.run(["bash", str(COLLECT), "-o", str(tmp_path / "out"), "--no-images"],
+                          env=tool_env(tmp_path / "home", kubeconfig), capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert proc.returncode == 1 and "no object could be collected" in proc.stderr
+    (tarball,) = (tmp_path / "out").glob("*.tar.gz")
+    meta = load_meta(extract(tarball, tmp_path / "new"))
+    assert len(meta["failures"]) == len(layout.KINDS) and all(c["exit_code"] != 0 for c in meta["commands"])
