@@ -187,8 +187,9 @@ def event_evidence(ev: pd.DataFrame, supports: str | None = None, limit: int = 1
     out = []
     for r in ev.head(limit).itertuples(index=False):
         count = f" (x{int(r.count)})" if not pd.isna(r.count) and int(r.count) > 1 else ""
-        out.append(Evidence(kind="event", file=str(r.file),
-                            object=f"Event {r.reason} on {r.object_kind} {r.object_namespace}/{r.object_name}",
+        obj = r.object_name if r.object_kind == "Node" or pd.isna(r.object_namespace) \
+            else f"{r.object_namespace}/{r.object_name}"  # nodes are cluster-scoped
+        out.append(Evidence(kind="event", file=str(r.file), object=f"Event {r.reason} on {r.object_kind} {obj}",
                             text=f"{'' if pd.isna(r.message) else r.message}{count}", snapshot=str(r.snapshot),
                             supports=supports))
     return out

@@ -36,7 +36,7 @@ def test_one_finding_per_workload_on_the_down_node(tmp_path: Path) -> None:
     assert web.nodes == ["node-b"] and web.severity == "medium" and web.confidence >= 0.95  # -ccccc serves
     assert "NodeStatusUnknown" in web.summary
     assert any(e.kind == "node" and e.object == "Node node-b" and "NodeStatusUnknown" in e.text for e in web.evidence)
-    assert any(e.kind == "event" and "NodeNotReady" in e.text for e in web.evidence)
+    assert any(e.kind == "event" and e.object == "Event NodeNotReady on Node node-b" for e in web.evidence)
     cmds = [shlex.split(line) for r in web.remediation for line in r.command.splitlines() if not line.startswith("#")]
     assert ["kubectl", "describe", "node", "node-b"] in cmds
     assert ["kubectl", "drain", "node-b", "--ignore-daemonsets", "--delete-emptydir-data"] in cmds
