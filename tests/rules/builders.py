@@ -7,6 +7,9 @@ builders fill in the rest of the kubectl shape, write a format-v1 dump into a te
 signature scan and joins.
 
     ctx = context(tmp_path, pods=[pod("web", containers=[ctr(last=terminated("OOMKilled", 137))])])
+
+Each rule's test module also defines `failing_example(tmp_path) -> Context`, the example
+`test_conformance.py` runs the rule on (a sample dump that expects the cause is the fallback).
 """
 
 from __future__ import annotations

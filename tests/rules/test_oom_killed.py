@@ -10,7 +10,21 @@ import pytest
 
 from forensics.correlate import Context
 from forensics.rules.oom_killed import CAUSE, find
-from tests.rules.builders import context, crashloop, ctr, event, only, pod, running, terminated
+from tests.rules.builders import (
+    SNAP,
+    SNAP2,
+    context,
+    crashloop,
+    ctr,
+    event,
+    load,
+    node,
+    only,
+    pod,
+    running,
+    terminated,
+    write_dump,
+)
 
 POD = "web-6d4cf56db6-abcde"
 JAVA_OOM = 'Exception in thread "main" java.lang.OutOfMemoryError: Java heap space'
@@ -89,3 +103,13 @@ def test_hostile_names_are_quoted_in_commands(tmp_path: Path) -> None:
     f = only(find(ctx))
     argv = shlex.split(f.remediation[0].command)
     assert argv[argv.index("-c") + 1] == "app;touch x" and argv[-1] == "--limits=memory=2048Mi"
+
+
+def test_restarts_are_counted_once_over_snapshots(tmp_path: Path) -> None:
+    def snap(restarts: int) -> dict:
+        c = ctr(state=crashloop(), last=terminated("OOMKilled", 137), restarts=restarts, memory_limit="256Mi")
+        return {"nodes": [node()], "pods": [pod(POD, containers=[c])]}
+
+    f = only(find(load(write_dump(tmp_path / "dump", {SNAP: snap(3), SNAP2: snap(5)}))))
+    assert f.restarts == 5 and f.pods == [POD]
+    assert len([e for e in f.evidence if e.kind == "pod"]) == 1  # one container, its last status
