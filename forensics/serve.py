@@ -13,8 +13,8 @@ What it answers (enough for kubectl 1.32, see /work/shared/TOOLS.md "The real ku
     GET /api/v1/namespaces/<ns>/pods/<pod>/log?container=C[&previous=true][&tailLines=N][&limitBytes=N]
 
 Errors are real `Status` objects (404 NotFound, 400 BadRequest, 403 Forbidden, 405). A request for
-a Table (`Accept: ...;as=Table`) gets a Table for pods, nodes and deployments and the plain list for
-the rest; kubectl falls back to NAME/AGE columns for a plain list. Namespaces are derived from the
+a Table (`Accept: ...;as=Table`) gets a Table with kubectl's usual columns for the collected kinds and
+the plain list for the rest; kubectl falls back to NAME/AGE columns for a plain list. Namespaces are derived from the
 namespaces the objects live in. Nothing is ever written; the server binds 127.0.0.1 only.
 
 Tests can make chosen resources fail: `forbid` (or `FORENSICS_SERVE_FORBID=pods,cronjobs`) answers
@@ -82,7 +82,6 @@ _VERBS = ["get", "list"]
 # what `kubectl get all` expands to (the real API server's "all" category)
 _ALL_CATEGORY = {"pods", "services", "replicationcontrollers", "deployments", "replicasets", "daemonsets",
                  "statefulsets", "jobs", "cronjobs"}
-_TABLE_KINDS = {"pods", "nodes", "deployments"}
 
 
 class ApiError(Exception):
@@ -218,21 +217,29 @@ def _to_events_v1(ev: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
-def _age(ts: str | None) -> str:
+def _age(ts: str | None, now: datetime) -> str:
+    """kubectl's short age of `ts` as seen at `now` (the snapshot's time, not the wall clock)."""
     if not ts:
         return "<unknown>"
     try:
-        then = datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        then = datetime.strptime(ts[:19] + "Z", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
         return "<unknown>"
-    secs = int((datetime.now(UTC) - then).total_seconds())
+    secs = int((now - then).total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if secs >= size * 2:
             return f"{secs // size}{unit}"
     return f"{max(secs, 0)}s"
 
 
-def _pod_row(pod: dict[str, Any]) -> list[Any]:
+def _snapshot_time(name: str) -> datetime:
+    try:
+        return datetime.strptime(name, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return datetime.now(UTC)
+
+
+def _pod_row(pod: dict[str, Any], now: datetime) -> list[Any]:
     status = pod.get("status") or {}
     statuses = status.get("containerStatuses") or []
     total = len((pod.get("spec") or {}).get("containers") or []) or len(statuses)
@@ -250,12 +257,12 @@ def _pod_row(pod: dict[str, Any]) -> list[Any]:
         reason = "Terminating"
     gates = (pod.get("spec") or {}).get("readinessGates") or []
     return [pod["metadata"].get("name"), f"{ready}/{total}", reason, restarts,
-            _age(pod["metadata"].get("creationTimestamp")), status.get("podIP") or "<none>",
+            _age(pod["metadata"].get("creationTimestamp"), now), status.get("podIP") or "<none>",
             (pod.get("spec") or {}).get("nodeName") or "<none>",
             status.get("nominatedNodeName") or "<none>", f"{len(gates)}" if gates else "<none>"]
 
 
-def _node_row(node: dict[str, Any]) -> list[Any]:
+def _node_row(node: dict[str, Any], now: datetime) -> list[Any]:
     status = node.get("status") or {}
     ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
     state = "Ready" if ready and ready.get("status") == "True" else "NotReady"
@@ -266,20 +273,65 @@ def _node_row(node: dict[str, Any]) -> list[Any]:
     info = status.get("nodeInfo") or {}
     addrs = {a.get("type"): a.get("address") for a in status.get("addresses") or []}
     return [node["metadata"].get("name"), state, ",".join(roles) or "<none>",
-            _age(node["metadata"].get("creationTimestamp")), info.get("kubeletVersion"),
+            _age(node["metadata"].get("creationTimestamp"), now), info.get("kubeletVersion"),
             addrs.get("InternalIP", "<none>"), addrs.get("ExternalIP", "<none>"), info.get("osImage"),
             info.get("kernelVersion"), info.get("containerRuntimeVersion")]
 
 
-def _deploy_row(d: dict[str, Any]) -> list[Any]:
+def _deploy_row(d: dict[str, Any], now: datetime) -> list[Any]:
     spec, status = d.get("spec") or {}, d.get("status") or {}
     containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
     sel = (spec.get("selector") or {}).get("matchLabels") or {}
     return [d["metadata"].get("name"), f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 1)}",
             status.get("updatedReplicas", 0), status.get("availableReplicas", 0),
-            _age(d["metadata"].get("creationTimestamp")), ",".join(c.get("name", "") for c in containers),
+            _age(d["metadata"].get("creationTimestamp"), now), ",".join(c.get("name", "") for c in containers),
             ",".join(c.get("image", "") for c in containers),
             ",".join(f"{k}={v}" for k, v in sel.items()) or "<none>"]
+
+
+def _event_row(ev: dict[str, Any], now: datetime) -> list[Any]:
+    obj = ev.get("involvedObject") or ev.get("regarding") or {}
+    last = ev.get("lastTimestamp") or ev.get("eventTime") or (ev.get("series") or {}).get("lastObservedTime")
+    source = ev.get("source") or {}
+    return [_age(last, now), ev.get("type") or "", ev.get("reason") or "",
+            f"{str(obj.get('kind', '')).lower()}/{obj.get('name', '')}", ev.get("message") or ev.get("note") or "",
+            obj.get("fieldPath") or "", source.get("component") or ev.get("reportingComponent") or "",
+            _age(ev.get("firstTimestamp") or ev.get("eventTime"), now), ev.get("count") or 1,
+            (ev.get("metadata") or {}).get("name")]
+
+
+def _replica_row(o: dict[str, Any], now: datetime) -> list[Any]:
+    spec, status = o.get("spec") or {}, o.get("status") or {}
+    return [o["metadata"].get("name"), spec.get("replicas", 1), status.get("replicas", 0),
+            status.get("readyReplicas", 0), _age(o["metadata"].get("creationTimestamp"), now)]
+
+
+def _sts_row(o: dict[str, Any], now: datetime) -> list[Any]:
+    spec, status = o.get("spec") or {}, o.get("status") or {}
+    return [o["metadata"].get("name"), f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 1)}",
+            _age(o["metadata"].get("creationTimestamp"), now)]
+
+
+def _ds_row(o: dict[str, Any], now: datetime) -> list[Any]:
+    status = o.get("status") or {}
+    return [o["metadata"].get("name"), status.get("desiredNumberScheduled", 0),
+            status.get("currentNumberScheduled", 0), status.get("numberReady", 0),
+            status.get("updatedNumberScheduled", 0), status.get("numberAvailable", 0),
+            _age(o["metadata"].get("creationTimestamp"), now)]
+
+
+def _job_row(o: dict[str, Any], now: datetime) -> list[Any]:
+    spec, status = o.get("spec") or {}, o.get("status") or {}
+    state = "Complete" if status.get("succeeded") else "Failed" if status.get("failed") else "Running"
+    return [o["metadata"].get("name"), state, f"{status.get('succeeded', 0)}/{spec.get('completions', 1)}",
+            _age(o["metadata"].get("creationTimestamp"), now)]
+
+
+def _cj_row(o: dict[str, Any], now: datetime) -> list[Any]:
+    spec, status = o.get("spec") or {}, o.get("status") or {}
+    return [o["metadata"].get("name"), spec.get("schedule", ""), str(bool(spec.get("suspend"))),
+            len(status.get("active") or []), _age(status.get("lastScheduleTime"), now) if status.get(
+                "lastScheduleTime") else "<none>", _age(o["metadata"].get("creationTimestamp"), now)]
 
 
 def _col(name: str, priority: int = 0, typ: str = "string") -> dict[str, Any]:
@@ -287,7 +339,7 @@ def _col(name: str, priority: int = 0, typ: str = "string") -> dict[str, Any]:
             "priority": priority}
 
 
-_TABLES: dict[str, tuple[list[dict[str, Any]], Callable[[dict[str, Any]], list[Any]]]] = {
+_TABLES: dict[str, tuple[list[dict[str, Any]], Callable[[dict[str, Any], datetime], list[Any]]]] = {
     "pods": ([_col("Name"), _col("Ready"), _col("Status"), _col("Restarts", typ="integer"), _col("Age"),
               _col("IP", 1), _col("Node", 1), _col("Nominated Node", 1), _col("Readiness Gates", 1)],
              _pod_row),
@@ -297,6 +349,18 @@ _TABLES: dict[str, tuple[list[dict[str, Any]], Callable[[dict[str, Any]], list[A
     "deployments": ([_col("Name"), _col("Ready"), _col("Up-to-date", typ="integer"),
                      _col("Available", typ="integer"), _col("Age"), _col("Containers", 1),
                      _col("Images", 1), _col("Selector", 1)], _deploy_row),
+    "events": ([_col("Last Seen"), _col("Type"), _col("Reason"), _col("Object"), _col("Message"),
+                _col("Subobject", 1), _col("Source", 1), _col("First Seen", 1), _col("Count", 1, "integer"),
+                _col("Name", 1)], _event_row),
+    "replicasets": ([_col("Name"), _col("Desired", typ="integer"), _col("Current", typ="integer"),
+                     _col("Ready", typ="integer"), _col("Age")], _replica_row),
+    "statefulsets": ([_col("Name"), _col("Ready"), _col("Age")], _sts_row),
+    "daemonsets": ([_col("Name"), _col("Desired", typ="integer"), _col("Current", typ="integer"),
+                    _col("Ready", typ="integer"), _col("Up-to-date", typ="integer"),
+                    _col("Available", typ="integer"), _col("Age")], _ds_row),
+    "jobs": ([_col("Name"), _col("Status"), _col("Completions"), _col("Age")], _job_row),
+    "cronjobs": ([_col("Name"), _col("Schedule"), _col("Suspend"), _col("Active", typ="integer"),
+                  _col("Last Schedule"), _col("Age")], _cj_row),
 }
 
 
@@ -408,9 +472,10 @@ class DumpAPI:
 
     def table_body(self, res: Resource, items: list[dict[str, Any]]) -> dict[str, Any]:
         cols, row = _TABLES[res.name]
+        now = _snapshot_time(self.snapshot)
         return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": ""},
                 "columnDefinitions": cols,
-                "rows": [{"cells": row(i), "object": {"kind": "PartialObjectMetadata",
+                "rows": [{"cells": row(i, now), "object": {"kind": "PartialObjectMetadata",
                                                       "apiVersion": "meta.k8s.io/v1",
                                                       "metadata": i.get("metadata", {})}}
                          for i in items]}
@@ -604,7 +669,7 @@ class _Handler(BaseHTTPRequestHandler):
         if len(rest) == 2:
             return self._json(200, api.get(res, namespace if res.namespaced else None, rest[1]))
         items = api.select(res, namespace, query)
-        if "as=Table" in (self.headers.get("Accept") or "") and res.name in _TABLE_KINDS:
+        if "as=Table" in (self.headers.get("Accept") or "") and res.name in _TABLES:
             return self._json(200, api.table_body(res, items))
         return self._json(200, api.list_body(res, items))
 

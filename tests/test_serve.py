@@ -139,6 +139,8 @@ def test_get_deploy_in_a_namespace_table_and_yaml(url: str, tmp_path: Path) -> N
     home = tmp_path / "h"
     table = kubectl(url, home, "get", "deploy", "-n", "shop").stdout.splitlines()
     assert table[0].split()[:2] == ["NAME", "READY"] and table[1].split()[:2] == ["api", "0/1"]
+    # ages are as seen at the snapshot (created 04:00, snapshot 05:00), not at the wall clock
+    assert table[1].split()[-1] == "60m"
     doc = yaml.safe_load(kubectl(url, home, "get", "deploy", "api", "-n", "shop", "-o", "yaml").stdout)
     assert doc == tiny_objects()["deployments"][0]
     empty = kubectl(url, home, "get", "deploy", "-n", "kube-system")
@@ -151,6 +153,9 @@ def test_get_wide_shows_nodes_and_short_names_resolve(url: str, tmp_path: Path) 
     wide = kubectl(url, home, "get", "pods", "-A", "-o", "wide").stdout
     row = next(line.split() for line in wide.splitlines() if "api-7d9f-abcde" in line)
     assert "CrashLoopBackOff" in row and "node-amd" in row
+    events = kubectl(url, home, "get", "events", "-n", "shop").stdout.splitlines()
+    assert events[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert events[1].split()[:4] == ["60s", "Warning", "BackOff", "pod/api-7d9f-abcde"]
     for short in ("sts", "ds", "rs", "cj", "jobs", "no", "ev"):
         assert kubectl(url, home, "get", short, "-A").returncode == 0
     everything = kubectl(url, home, "get", "all", "-n", "shop", "-o", "name").stdout.split()
