@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import socket
 import tarfile
@@ -11,8 +12,20 @@ from pathlib import Path
 import pytest
 
 from forensics import layout
+from forensics.analyze import analyze
+from forensics.load import load_dump
 from forensics.manifests import parse_inspection
-from tests.dump_builder import dump_with_images, extract, load_meta, run_collect, run_inspect, served
+from tests.dump_builder import (
+    SNAP,
+    _pod,
+    dump_with_images,
+    extract,
+    load_meta,
+    run_collect,
+    run_inspect,
+    served,
+    tiny_dump,
+)
 from tests.registry_fixture import Pushed, Registry, buildah_index, registry  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.registry
@@ -185,3 +198,26 @@ def test_index_built_and_pushed_by_buildah(registry: Registry, tmp_path: Path, d
     found = parse_inspection((d / "manifest.json").read_bytes(), configs=configs)
     assert {p.replace("linux/arm64/v8", "linux/arm64") for p in found.platform_strings} == {
         "linux/amd64", "linux/arm64"}
+
+
+@pytest.mark.kubectl
+def test_collect_with_images_then_analyze_finds_the_arch_mismatch(images: dict[str, Pushed], tmp_path: Path) -> None:
+    """The whole path: cluster side from `forensics serve`, image side from the registry, then the analyzer."""
+    src = tiny_dump(tmp_path / "src")
+    pods = src / layout.objects_file(SNAP, "pods")
+    doc = json.loads(pods.read_text())
+    doc["items"].append(_pod("web-5f6d-xyz12", "shop", "node-arm", [("main", images["amd"].ref)],
+                             owner=("ReplicaSet", "web-5f6d"), crashing=True))
+    doc["items"].append(_pod("multi-7c8b-abc34", "shop", "node-arm", [("main", images["multi"].ref)],
+                             owner=("ReplicaSet", "multi-7c8b")))
+    pods.write_text(json.dumps(doc, indent=4))
+    log = src / layout.log_file(SNAP, "shop", "web-5f6d-xyz12", "main", previous=True)
+    log.parent.mkdir(parents=True)
+    log.write_text("exec /bin/app: exec format error\n")
+    with served(src) as (url, _):
+        proc, tarball = run_collect(url, tmp_path, "--images", "--tls-verify=false")
+    assert proc.returncode == 0, proc.stderr
+    found = analyze(load_dump(tarball))["findings"]
+    by_cause = {(f["cause"], (f.get("workload") or {}).get("name")) for f in found}
+    assert ("arch.single-arch-image", "web-5f6d") in by_cause, found
+    assert not any((f.get("workload") or {}).get("name") == "multi-7c8b" for f in found)
