@@ -37,23 +37,47 @@ class Context:
     cluster_archs: list[str] = field(default_factory=list)
     has_binfmt: bool = False
     inspected_images: int = 0
+    cache: dict[str, Any] = field(default_factory=dict)  # derived indexes, built once on first use
 
     @property
     def mixed(self) -> bool:
         return len(self.cluster_archs) > 1
 
     def sigs_for(self, rows: pd.DataFrame, hints: tuple[str, ...] | None = None) -> pd.DataFrame:
-        """Signature rows for the containers in `rows` (any snapshot); event rows match by pod."""
+        """Signature rows for the containers in `rows` (any snapshot); event rows without a
+        container match by pod. Uses an index built once, so a call costs what `rows` holds."""
         s = self.signatures
-        if hints is not None:
-            s = s[s["hint"].isin(list(hints))]
         if s.empty or rows.empty:
             return s.iloc[0:0]
-        keys = rows[["namespace", "pod", "container"]].drop_duplicates()
-        pods = rows[["namespace", "pod"]].drop_duplicates()
-        by_c = s.merge(keys, on=["namespace", "pod", "container"], how="inner")
-        by_pod = s[s["container"].isna()].merge(pods, on=["namespace", "pod"], how="inner")
-        return pd.concat([by_c, by_pod], ignore_index=True)
+        idx = self.cache.get("sig_index")
+        if idx is None:
+            by_c = s.groupby(["namespace", "pod", "container"], sort=False, dropna=True).indices
+            no_c = s[s["container"].isna()]
+            by_pod = {k: no_c.index[v] for k, v in
+                      no_c.groupby(["namespace", "pod"], sort=False).indices.items()} if not no_c.empty else {}
+            idx = self.cache["sig_index"] = (by_c, by_pod)
+        by_c, by_pod = idx
+        pos: list[int] = []
+        for key in set(zip(rows["namespace"], rows["pod"], rows["container"])):
+            hit = by_c.get(key)
+            if hit is not None:
+                pos.extend(hit.tolist())
+        labels = []
+        for key in set(zip(rows["namespace"], rows["pod"])):
+            hit = by_pod.get(key)
+            if hit is not None:
+                labels.extend(hit.tolist())
+        out = pd.concat([s.iloc[sorted(set(pos))], s.loc[labels]]) if labels else s.iloc[sorted(set(pos))]
+        if hints is not None:
+            out = out[out["hint"].isin(list(hints))]
+        return out.reset_index(drop=True)
+
+    def indexed(self, name: str, frame: pd.DataFrame, key: str) -> pd.DataFrame:
+        """`frame` indexed by `key` (built once per context), for per-finding lookups."""
+        f = self.cache.get(name)
+        if f is None:
+            f = self.cache[name] = frame.set_index(key, drop=False).sort_index()
+        return f
 
 
 def build_context(frames: dict[str, pd.DataFrame], snapshots: list[str], meta: dict[str, Any] | None = None

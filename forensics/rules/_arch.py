@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from forensics import remediation
@@ -15,8 +16,8 @@ from forensics.rules._common import restart_matrix, sig_evidence
 ARCH_HINTS = ("arch", "arch-pull", "emulation")
 
 
-def _keyset(df: pd.DataFrame, cols: list[str]) -> pd.Series:
-    return df[cols].astype(str).agg("\x1f".join, axis=1) if not df.empty else pd.Series([], dtype=str)
+def _keys(df: pd.DataFrame, cols: list[str]) -> pd.MultiIndex:
+    return pd.MultiIndex.from_frame(df[cols].astype(object).fillna(""))
 
 
 def marked(ctx: Context) -> pd.DataFrame:
@@ -24,25 +25,27 @@ def marked(ctx: Context) -> pd.DataFrame:
     event without a container), `pull_sig` (a pull-time platform error), `emu_sig` (qemu/rosetta),
     `unsupported` (image inspected and lacking the node's arch) and `arch_fail` (failing for one of these).
     Cached on the context: several rules use it."""
-    cached = getattr(ctx, "_arch_marked", None)
+    cached = ctx.cache.get("arch_marked")
     if cached is not None:
         return cached
     p = ctx.placement.copy()
     s = ctx.signatures
-    ckey = _keyset(p, ["namespace", "pod", "container"])
-    pkey = _keyset(p, ["namespace", "pod"])
+    ckey = _keys(p, ["namespace", "pod", "container"])
+    pkey = _keys(p, ["namespace", "pod"])
     for col, hints in (("arch_sig", ("arch", "arch-pull", "emulation")), ("pull_sig", ("arch-pull",)),
                        ("emu_sig", ("emulation",)), ("exec_sig", ("arch",))):
         sub = s[s["hint"].isin(list(hints))] if not s.empty else s
         with_c = sub[sub["container"].notna()]
         no_c = sub[sub["container"].isna()]
-        hit = ckey.isin(set(_keyset(with_c, ["namespace", "pod", "container"])))
-        hit |= pkey.isin(set(_keyset(no_c, ["namespace", "pod"])))
-        p[col] = hit.to_numpy(dtype=bool)
+        hit = ckey.isin(_keys(with_c, ["namespace", "pod", "container"])) if not with_c.empty else \
+            np.zeros(len(p), dtype=bool)
+        if not no_c.empty:
+            hit = hit | pkey.isin(_keys(no_c, ["namespace", "pod"]))
+        p[col] = np.asarray(hit, dtype=bool)
     p["unsupported"] = (p["supported"] == False).fillna(False).to_numpy(dtype=bool)  # noqa: E712
     failing = p["failing"].fillna(False).to_numpy(dtype=bool)
     p["arch_fail"] = failing & (p["arch_sig"].to_numpy(dtype=bool) | p["unsupported"].to_numpy(dtype=bool))
-    object.__setattr__(ctx, "_arch_marked", p)
+    ctx.cache["arch_marked"] = p
     return p
 
 
@@ -57,10 +60,10 @@ def unconstrained(rows: pd.DataFrame) -> bool:
 
 
 def image_dicts(ctx: Context, rows: pd.DataFrame) -> list[dict[str, Any]]:
-    imgs = ctx.frames["images"]
+    imgs = ctx.indexed("images_by_key", ctx.frames["images"], "image_key")
     out = []
     for key, ref in rows[["image_key", "image"]].drop_duplicates("image_key").itertuples(index=False):
-        m = imgs[imgs["image_key"] == key]
+        m = imgs.loc[[key]] if key in imgs.index else imgs.iloc[0:0]
         digests = sorted(rows.loc[rows["image_key"] == key, "image_digest"].dropna().astype(str).unique())
         if m.empty or not bool(m["inspected"].iloc[-1]):
             out.append({"ref": str(ref), "digest": digests[0] if digests else None, "kind": "unknown",
@@ -99,9 +102,10 @@ def inferred_archs(rows: pd.DataFrame) -> set[str]:
 
 
 def node_evidence(ctx: Context, nodes: list[str], limit: int = 6) -> list[Evidence]:
-    n = ctx.nodes[ctx.nodes["node"].isin(nodes)]
+    by_name = ctx.indexed("nodes_by_name", ctx.nodes, "node")
+    n = by_name.loc[[x for x in nodes[:limit] if x in by_name.index]]
     out = []
-    for r in n.head(limit).itertuples(index=False):
+    for r in n.itertuples(index=False):
         pool = f", pool {r.pool}" if not pd.isna(r.pool) else ""
         it = f", {r.instance_type}" if not pd.isna(r.instance_type) else ""
         out.append(Evidence(kind="node", file=str(r.file), object=f"Node {r.node}",
@@ -122,18 +126,16 @@ def image_evidence(img: dict[str, Any]) -> Evidence | None:
 
 def timeline(ctx: Context, w: Workload, rows: pd.DataFrame, imgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The facts around a finding, in time order: node pools created, rollouts, image builds, first crash."""
-    ev: list[dict[str, Any]] = []
-    nodes = ctx.nodes
-    for (pool, arch), g in nodes.groupby(["pool", "arch"], dropna=False):
-        if g["created"].notna().any():
-            r = g.sort_values("created").iloc[0]
-            label = pool if not pd.isna(pool) else "(no pool label)"
-            ev.append({"at": iso(r["created"]), "what": f"first {arch} node of pool {label} created ({r['node']})",
-                       "kind": "node-pool", "source": str(r["file"])})
-    wl = ctx.frames["workloads"]
+    ev: list[dict[str, Any]] = list(pool_events(ctx))
     if w.kind == "Deployment":
-        rs = wl[(wl["kind"] == "ReplicaSet") & (wl["namespace"] == w.namespace) & (wl["owner_name"] == w.name)]
-        for r in rs.drop_duplicates("name").itertuples(index=False):
+        rs_by_owner = ctx.cache.get("rs_by_owner")
+        if rs_by_owner is None:
+            wl = ctx.frames["workloads"]
+            rsf = wl[wl["kind"] == "ReplicaSet"].drop_duplicates(["namespace", "name"], keep="last")
+            rs_by_owner = ctx.cache["rs_by_owner"] = {k: rsf.iloc[v] for k, v in
+                                                      rsf.groupby(["namespace", "owner_name"]).indices.items()}
+        rs = rs_by_owner.get((w.namespace, w.name))
+        for r in (rs.itertuples(index=False) if rs is not None else ()):
             ev.append({"at": iso(r.created), "what": f"rollout: ReplicaSet {r.name} created ({r.images})",
                        "kind": "rollout", "source": str(r.file)})
     for img in imgs:
@@ -147,6 +149,21 @@ def timeline(ctx: Context, w: Workload, rows: pd.DataFrame, imgs: list[dict[str,
     if first is not None and not pd.isna(first):
         ev.append({"at": iso(first), "what": f"first failure of {w}", "kind": "first-failure", "source": ""})
     return sorted([e for e in ev if e["at"]], key=lambda e: e["at"])
+
+
+def pool_events(ctx: Context) -> list[dict[str, Any]]:
+    """The first node of each pool and arch, once per context."""
+    ev = ctx.cache.get("pool_events")
+    if ev is None:
+        ev = []
+        for (pool, arch), g in ctx.nodes.groupby(["pool", "arch"], dropna=False):
+            if g["created"].notna().any():
+                r = g.sort_values("created").iloc[0]
+                label = pool if not pd.isna(pool) else "(no pool label)"
+                ev.append({"at": iso(r["created"]), "what": f"first {arch} node of pool {label} created ({r['node']})",
+                           "kind": "node-pool", "source": str(r["file"])})
+        ctx.cache["pool_events"] = ev
+    return ev
 
 
 def standard_parts(ctx: Context, f: Finding, rows: pd.DataFrame, bad: pd.DataFrame,

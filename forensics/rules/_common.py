@@ -52,21 +52,24 @@ def container_evidence(rows: pd.DataFrame, text_of: Any, supports: str | None = 
 
 
 def restart_matrix(rows: pd.DataFrame) -> list[dict[str, Any]]:
-    """The workload's restarts by node architecture and node: where it fails and where it runs."""
+    """The workload's restarts by node architecture and node: where it fails and where it runs.
+
+    Vectorized over the workload's rows: each container's last observation gives the pod and state
+    counts; restarts are counted once per pod instance (uid) and container, on its last node."""
     if rows.empty:
         return []
-    out = []
-    for (arch, node), g in rows.groupby(["node_arch", "node"], dropna=False, sort=True):
-        last = g.sort_values("snapshot_index").drop_duplicates(["namespace", "pod", "container"], keep="last")
-        out.append({
-            "arch": None if pd.isna(arch) else str(arch),
-            "node": None if pd.isna(node) else str(node),
-            "pods": int(last["pod"].nunique()),
-            "restarts": restarts_once(g),
-            "failing": int(last["failing"].fillna(False).sum()),
-            "running": int(last["healthy"].fillna(False).sum()),
-        })
-    return out
+    r = rows.assign(_k=rows["uid"].fillna(rows["pod"]), _arch=rows["node_arch"].fillna("?"),
+                    _node=rows["node"].fillna("?"))
+    last = r.sort_values("snapshot_index").drop_duplicates(["_k", "container"], keep="last")
+    peak = r.groupby(["_k", "container"], dropna=False)["restart_count"].max().fillna(0).rename("_peak")
+    last = last.join(peak, on=["_k", "container"])
+    g = last.groupby(["_arch", "_node"], sort=True).agg(
+        pods=("pod", "nunique"), restarts=("_peak", "sum"),
+        failing=("failing", lambda s: int(s.fillna(False).sum())),
+        running=("healthy", lambda s: int(s.fillna(False).sum())))
+    return [{"arch": None if a == "?" else str(a), "node": None if n == "?" else str(n), "pods": int(x.pods),
+             "restarts": int(x.restarts), "failing": int(x.failing), "running": int(x.running)}
+            for (a, n), x in g.iterrows()]
 
 
 def _times(rows: pd.DataFrame) -> tuple[str | None, str | None]:
