@@ -149,8 +149,8 @@ def restarts_once(rows: pd.DataFrame) -> int:
     if rows.empty:
         return 0
     key = rows["uid"].fillna(rows["pod"])
-    g = rows.assign(_k=key).groupby(["_k", "container"], dropna=False)["restart_count"].max()
-    return int(g.fillna(0).sum())
+    g = rows["restart_count"].fillna(0).groupby([key, rows["container"]], dropna=False).max()
+    return int(g.sum())
 
 
 def iso(ts: Any) -> str | None:

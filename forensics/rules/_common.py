@@ -51,25 +51,37 @@ def container_evidence(rows: pd.DataFrame, text_of: Any, supports: str | None = 
     return out
 
 
+def _na(v: Any) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and v != v)
+
+
 def restart_matrix(rows: pd.DataFrame) -> list[dict[str, Any]]:
     """The workload's restarts by node architecture and node: where it fails and where it runs.
 
-    Vectorized over the workload's rows: each container's last observation gives the pod and state
-    counts; restarts are counted once per pod instance (uid) and container, on its last node."""
+    A workload's rows are few, so this is a plain loop (pandas' per-call overhead would dominate):
+    each container's last observation gives the pod and state counts; restarts are counted once per
+    pod instance (uid) and container, on its last node."""
     if rows.empty:
         return []
-    r = rows.assign(_k=rows["uid"].fillna(rows["pod"]), _arch=rows["node_arch"].fillna("?"),
-                    _node=rows["node"].fillna("?"))
-    last = r.sort_values("snapshot_index").drop_duplicates(["_k", "container"], keep="last")
-    peak = r.groupby(["_k", "container"], dropna=False)["restart_count"].max().fillna(0).rename("_peak")
-    last = last.join(peak, on=["_k", "container"])
-    g = last.groupby(["_arch", "_node"], sort=True).agg(
-        pods=("pod", "nunique"), restarts=("_peak", "sum"),
-        failing=("failing", lambda s: int(s.fillna(False).sum())),
-        running=("healthy", lambda s: int(s.fillna(False).sum())))
-    return [{"arch": None if a == "?" else str(a), "node": None if n == "?" else str(n), "pods": int(x.pods),
-             "restarts": int(x.restarts), "failing": int(x.failing), "running": int(x.running)}
-            for (a, n), x in g.iterrows()]
+    names = ["uid", "pod", "container", "node_arch", "node", "snapshot_index", "restart_count", "failing", "healthy"]
+    last: dict[tuple[Any, Any], tuple[Any, ...]] = {}
+    peak: dict[tuple[Any, Any], int] = {}
+    for uid, pod, cont, arch, node, si, rc, fl, hl in zip(*(rows[c].tolist() for c in names)):
+        k = (pod if _na(uid) else uid, cont)
+        si = -1 if _na(si) else si
+        if k not in last or si >= last[k][0]:
+            last[k] = (si, None if _na(arch) else str(arch), None if _na(node) else str(node), pod,
+                       not _na(fl) and bool(fl), not _na(hl) and bool(hl))
+        peak[k] = max(peak.get(k, 0), 0 if _na(rc) else int(rc))
+    cells: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for k, (_, arch, node, pod, fl, hl) in last.items():
+        c = cells.setdefault((arch or "", node or ""), {"arch": arch, "node": node, "pods": set(), "restarts": 0,
+                                                        "failing": 0, "running": 0})
+        c["pods"].add(pod)
+        c["restarts"] += peak[k]
+        c["failing"] += fl
+        c["running"] += hl
+    return [{**c, "pods": len(c["pods"])} for _, c in sorted(cells.items())]
 
 
 def _times(rows: pd.DataFrame) -> tuple[str | None, str | None]:
