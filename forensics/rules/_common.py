@@ -24,31 +24,47 @@ def by_workload(rows: pd.DataFrame) -> Iterator[tuple[Workload, pd.DataFrame]]:
         yield Workload(kind or "Pod", ns, name), g
 
 
+_SOURCE_ORDER = {"previous-log": 0, "log": 1, "last-terminated-message": 2, "terminated-message": 3,
+                 "waiting-message": 4, "event": 5}
+
+
 def sig_evidence(sigs: pd.DataFrame, supports: str | None = None, limit: int = MAX_EVIDENCE) -> list[Evidence]:
-    """Evidence items from signature rows: one per distinct (file, line) with the line verbatim."""
+    """Evidence items from signature rows: one per distinct (file, line, text), logs first, the
+    line verbatim. A plain loop: a workload's signature rows are few."""
     if sigs.empty:
         return []
-    order = {"previous-log": 0, "log": 1, "last-terminated-message": 2, "terminated-message": 3,
-             "waiting-message": 4, "event": 5}
-    s = sigs.assign(_o=sigs["source"].map(order).fillna(9)).sort_values(["_o", "snapshot", "pod"])
-    s = s.drop_duplicates(["file", "line", "text"]) if "line" in s else s
-    out = []
-    for r in s.head(limit).itertuples(index=False):
-        kind = {"previous-log": "log", "log": "log"}.get(r.source, r.source)
-        out.append(Evidence(kind=kind, file=str(r.file), object=str(r.object), text=str(r.text),
-                            line=None if pd.isna(r.line) else int(r.line), snapshot=str(r.snapshot),
-                            supports=supports))
+    cols = ["source", "snapshot", "pod", "file", "line", "text", "object"]
+    recs = sorted(zip(*(sigs[c].tolist() for c in cols)),
+                  key=lambda r: (_SOURCE_ORDER.get(r[0], 9), str(r[1]), str(r[2])))
+    out: list[Evidence] = []
+    seen: set[tuple[Any, Any, Any]] = set()
+    for source, snap, _pod, file, line, text, obj in recs:
+        key = (file, None if _na(line) else line, text)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(Evidence(kind="log" if source in ("previous-log", "log") else str(source), file=str(file),
+                            object=str(obj), text=str(text), line=None if _na(line) else int(line),
+                            snapshot=str(snap), supports=supports))
+        if len(out) >= limit:
+            break
     return out
 
 
 def container_evidence(rows: pd.DataFrame, text_of: Any, supports: str | None = None,
                        limit: int = MAX_EVIDENCE) -> list[Evidence]:
-    """Evidence from container status rows; `text_of(row) -> str` says what the row shows."""
-    out = []
-    for r in rows.drop_duplicates(["namespace", "pod", "container"], keep="last").head(limit).itertuples(index=False):
-        out.append(Evidence(kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod} container {r.container}",
-                            text=text_of(r), snapshot=str(r.snapshot), supports=supports))
-    return out
+    """Evidence from container status rows (each container's last observation); `text_of(row) -> str`
+    says what the row shows."""
+    if rows.empty:
+        return []
+    last: dict[tuple[Any, Any, Any], int] = {}
+    for i, key in enumerate(zip(rows["namespace"].tolist(), rows["pod"].tolist(), rows["container"].tolist())):
+        last.pop(key, None)
+        last[key] = i
+    picked = rows.iloc[sorted(last.values())[:limit]]
+    return [Evidence(kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod} container {r.container}",
+                     text=text_of(r), snapshot=str(r.snapshot), supports=supports)
+            for r in picked.itertuples(index=False)]
 
 
 def _na(v: Any) -> bool:
