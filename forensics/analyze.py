@@ -90,13 +90,14 @@ def analyze(dump: Dump) -> dict[str, Any]:
 
 def dump_section(dump: Dump, ctx: Context) -> dict[str, Any]:
     meta = dump.meta
-    commands = meta.get("commands") if isinstance(meta.get("commands"), list) else []
-    commands = [c for c in commands if isinstance(c, dict)]
+    raw_commands = meta.get("commands")
+    commands = [c for c in raw_commands if isinstance(c, dict)] if isinstance(raw_commands, list) else []
     f = dump.frames
     last = dump.snapshots[-1] if dump.snapshots else None
     pods_last = f["pods"][f["pods"]["snapshot"] == last] if last else f["pods"]
-    files_meta = meta.get("files") if isinstance(meta.get("files"), list) else []
-    sums = {str(x.get("path")): x.get("sha256") for x in files_meta if isinstance(x, dict)}
+    files_meta = meta.get("files")
+    sums = {str(x.get("path")): x.get("sha256") for x in files_meta if isinstance(x, dict)} \
+        if isinstance(files_meta, list) else {}
     return {
         "path": str(dump.path),
         "format": dump.format,
@@ -109,12 +110,12 @@ def dump_section(dump: Dump, ctx: Context) -> dict[str, Any]:
         "commands_failed": [c for c in commands if c.get("exit_code") not in (0, None)],
         "counts": {
             "nodes": int(ctx.nodes["node"].nunique()),
-            "pods": int(len(pods_last)),
+            "pods": len(pods_last),
             "containers": int((f["containers"]["snapshot"] == last).sum()) if last else 0,
             "workloads": int(pods_last[["workload_kind", "namespace", "workload_name"]].drop_duplicates().shape[0]),
             "events": int(f["events"]["uid"].nunique()),
             "images": int(f["images"]["image"].nunique()),
-            "logs": int(len(f["logs"])),
+            "logs": len(f["logs"]),
         },
         "files": [{"path": fi.name, "size": fi.size, "sha256": sums.get(fi.name)} for fi in dump.files],
     }
@@ -136,7 +137,7 @@ def summary(ctx: Context, active: list[Finding]) -> dict[str, Any]:
     nodes = {n for f in active for n in f.nodes}
     firsts = sorted(f.first_seen for f in active if f.first_seen)
     lasts = sorted(f.last_seen for f in active if f.last_seen)
-    causes = []
+    causes: list[dict[str, Any]] = []
     for cause, n in sorted(by_cause.items(), key=lambda kv: _rank(kv[0])):
         fs = [f for f in active if f.cause == cause]
         best = max(fs, key=lambda f: f.confidence)
@@ -170,7 +171,7 @@ def inventory(ctx: Context) -> dict[str, Any]:
     for (pool, arch), g in n.groupby([n["pool"].fillna("(none)"), n["arch"].fillna("unknown")], sort=True):
         pools.append({"pool": str(pool), "arch": str(arch),
                       "instance_types": sorted(g["instance_type"].dropna().astype(str).unique().tolist()),
-                      "nodes": int(len(g)), "ready": int(g["ready"].fillna(False).sum()),
+                      "nodes": len(g), "ready": int(g["ready"].fillna(False).sum()),
                       "first_created": iso(g["created"].min()), "last_created": iso(g["created"].max())})
     nodes = [{
         "name": str(r.node), "arch": _na(r.arch), "variant": _na(r.variant), "os": _na(r.os), "pool": _na(r.pool),
@@ -178,7 +179,7 @@ def inventory(ctx: Context) -> dict[str, Any]:
         "ready": None if pd.isna(r.ready) else bool(r.ready), "runtime": _na(r.runtime),
         "runtime_version": _na(r.runtime_version), "kernel": _na(r.kernel), "os_image": _na(r.os_image),
     } for r in n.sort_values(["arch", "pool", "node"]).head(2000).itertuples(index=False)]
-    return {"architectures": archs, "pools": pools, "nodes": nodes, "nodes_total": int(len(n))}
+    return {"architectures": archs, "pools": pools, "nodes": nodes, "nodes_total": len(n)}
 
 
 def _na(v: Any) -> Any:

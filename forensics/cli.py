@@ -8,7 +8,7 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -60,12 +60,12 @@ def _exit_for(doc: dict[str, Any], fail_on: str | None) -> int:
 @app.command()
 def analyze(
     dump: Annotated[Path, typer.Argument(help="dump directory or archive (.tar.gz/.tgz/.tar/.tar.zst)")],
-    format: Annotated[Optional[Format], typer.Option("--format", "-f", help="html, json or md")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write here (default: stdout for "
+    format: Annotated[Format | None, typer.Option("--format", "-f", help="html, json or md")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here (default: stdout for "
                                                    "json/md, ./forensics-report-<dump>.html for html)")] = None,
-    fail_on: Annotated[Optional[str], typer.Option("--fail-on", help="exit 1 when a finding is at or above: "
+    fail_on: Annotated[str | None, typer.Option("--fail-on", help="exit 1 when a finding is at or above: "
                                                    + ", ".join(SEVERITIES))] = None,
-    images: Annotated[Optional[Path], typer.Option("--images", help="add image inspections (an images/ folder "
+    images: Annotated[Path | None, typer.Option("--images", help="add image inspections (an images/ folder "
                                                    "in dump format v1) to any dump")] = None,
 ) -> None:
     """Analyze a dump: the root cause of each failing workload, with evidence and remediation."""
@@ -103,7 +103,7 @@ def _stem(p: Path) -> str:
 def render(
     findings: Annotated[Path, typer.Argument(help="a findings JSON document (forensics analyze --format json)")],
     output: Annotated[Path, typer.Option("--output", "-o")],
-    format: Annotated[Optional[Format], typer.Option("--format", "-f")] = None,
+    format: Annotated[Format | None, typer.Option("--format", "-f")] = None,
 ) -> None:
     """Rebuild a report from a saved findings JSON document."""
     try:
@@ -119,8 +119,8 @@ def render(
 @app.command()
 def frames(
     dump: Annotated[Path, typer.Argument(help="dump directory or archive")],
-    parquet: Annotated[Optional[Path], typer.Option("--parquet", help="write every frame as DIR/<frame>.parquet")] = None,
-    images: Annotated[Optional[Path], typer.Option("--images")] = None,
+    parquet: Annotated[Path | None, typer.Option("--parquet", help="write every frame as DIR/<frame>.parquet")] = None,
+    images: Annotated[Path | None, typer.Option("--images")] = None,
 ) -> None:
     """Load a dump into the analysis frames; print their shapes, or write them as Parquet."""
     d = _load(dump, images)
@@ -138,7 +138,7 @@ def frames(
 @app.command()
 def platforms(
     inspection: Annotated[Path, typer.Argument(help="a manifest-inspection output file, or an images/<slug>/ folder")],
-    require: Annotated[Optional[str], typer.Option("--require", help="comma-separated platforms, e.g. "
+    require: Annotated[str | None, typer.Option("--require", help="comma-separated platforms, e.g. "
                                                    "linux/amd64,linux/arm64")] = None,
 ) -> None:
     """Print an image's runnable platforms; with --require, exit 1 naming the missing ones (for CI)."""
@@ -173,11 +173,12 @@ def platforms(
 def serve(
     dump: Annotated[Path, typer.Argument(help="dump directory or archive")],
     port: Annotated[int, typer.Option("--port", help="0 picks a free port")] = 0,
-    snapshot: Annotated[Optional[str], typer.Option("--snapshot", help="snapshot folder name (default: the last)")] = None,
-    kubeconfig_out: Annotated[Optional[Path], typer.Option("--kubeconfig-out", help="write a kubeconfig here")] = None,
+    snapshot: Annotated[str | None, typer.Option("--snapshot", help="snapshot folder name (default: the last)")] = None,
+    kubeconfig_out: Annotated[Path | None, typer.Option("--kubeconfig-out", help="write a kubeconfig here")] = None,
 ) -> None:
     """Answer the Kubernetes API from a dump on 127.0.0.1, read-only, for the real kubectl."""
-    from forensics.serve import kubeconfig_text, serve as run
+    from forensics.serve import kubeconfig_text
+    from forensics.serve import serve as run
 
     def ready(url: str) -> None:
         typer.echo(f"serving {dump} on {url} (read-only); Ctrl-C to stop", err=True)

@@ -62,9 +62,9 @@ class Context:
             hit = by_c.get(key)
             if hit is not None:
                 pos.extend(hit.tolist())
-        labels = []
-        for key in set(zip(rows["namespace"], rows["pod"])):
-            hit = by_pod.get(key)
+        labels: list[Any] = []
+        for pkey in set(zip(rows["namespace"], rows["pod"])):
+            hit = by_pod.get(pkey)
             if hit is not None:
                 labels.extend(hit.tolist())
         out = pd.concat([s.iloc[sorted(set(pos))], s.loc[labels]]) if labels else s.iloc[sorted(set(pos))]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -110,7 +110,7 @@ _ITEM_CLOSE = b"\n        }"  # an item's last line, followed by "," or a newlin
 class _Cols:
     """Column lists for one frame, appended row by row while streaming."""
 
-    __slots__ = ("schema", "data")
+    __slots__ = ("data", "schema")
 
     def __init__(self, schema: dict[str, str]) -> None:
         self.schema = schema
@@ -150,7 +150,7 @@ def to_utc(values: Any) -> pd.Series:
 
 def snapshot_time(name: str) -> pd.Timestamp | None:
     try:
-        return pd.Timestamp(datetime.strptime(name, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc))
+        return pd.Timestamp(datetime.strptime(name, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
     except ValueError:
         return None
 
@@ -161,8 +161,7 @@ def image_key(ref: str | None) -> str:
         return ""
     r = ref.strip()
     for p in ("docker-pullable://", "docker://"):
-        if r.startswith(p):
-            r = r[len(p):]
+        r = r.removeprefix(p)
     name, at, digest = r.partition("@")
     first = name.split("/", 1)[0]
     has_registry = "/" in name and ("." in first or ":" in first or first == "localhost")
@@ -380,11 +379,11 @@ class FrameBuilder:
         allowed, preferred = arch_constraint(spec)
         sched = sched_msg = None
         ready = None
-        for c in st.conditions or ():
-            if c.type == "PodScheduled":
-                sched, sched_msg = c.status, c.message
-            elif c.type == "Ready":
-                ready = c.status == "True"
+        for cond in st.conditions or ():
+            if cond.type == "PodScheduled":
+                sched, sched_msg = cond.status, cond.message
+            elif cond.type == "Ready":
+                ready = cond.status == "True"
         ns, name = md.namespace, md.name
         self.pods.add(
             snapshot=snapshot, namespace=ns, pod=name, uid=md.uid, node=spec.node_name, phase=st.phase,
@@ -551,7 +550,7 @@ class FrameBuilder:
         frames["images"], frames["image_platforms"] = self._images(problems)
         times = {s: snapshot_time(s) for s in snapshots}
         order = {s: i for i, s in enumerate(snapshots)}
-        for name, f in frames.items():
+        for f in frames.values():
             if "snapshot" in f.columns:
                 f.insert(1, "observed_at", to_utc(f["snapshot"].map(times).astype("object")))
                 f.insert(2, "snapshot_index", f["snapshot"].map(order).astype("Int64"))

@@ -292,7 +292,7 @@ LIST_TYPES: dict[str, type] = {
     "cronjobs": CronJobList,
 }
 
-_DECODERS = {k: msgspec.json.Decoder(t) for k, t in LIST_TYPES.items()}
+_DECODERS: dict[str, msgspec.json.Decoder[Any]] = {k: msgspec.json.Decoder(t) for k, t in LIST_TYPES.items()}
 
 
 def decode_list(kind: str, data: bytes) -> list[Any]:

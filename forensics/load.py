@@ -10,7 +10,6 @@ rest loads. A path that holds no dump at all raises `UnusableInput`.
 from __future__ import annotations
 
 import gc
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,22 +91,24 @@ def _load_dump(path: str | Path, progress: Progress | None, source: DumpSource |
         seen_any = True
         if progress:
             progress(name, data.size if isinstance(data, Chunked) else len(data))
+        if isinstance(data, Chunked):
+            if m.role == layout.ROLE_OBJECTS:
+                try:
+                    builder.add_objects_chunked(m.snapshot, m.kind, name, data.chunks())
+                except (msgspec.DecodeError, msgspec.ValidationError) as e:
+                    src.problem(name, "unreadable object list", _short(e))
+            continue
         if m.role == layout.ROLE_META:
             found_meta = True
             meta = _read_meta(name, data, src)
         elif m.role == layout.ROLE_OBJECTS:
             try:
-                if isinstance(data, Chunked):
-                    builder.add_objects_chunked(m.snapshot, m.kind, name, data.chunks())
-                else:
-                    builder.add_objects(m.snapshot, m.kind, name, data)
+                builder.add_objects(m.snapshot, m.kind, name, data)
             except (msgspec.DecodeError, msgspec.ValidationError) as e:
                 src.problem(name, "unreadable object list", _short(e))
         elif m.role == layout.ROLE_LOG:
             if builder.add_log(m, name, data):
                 src.problem(name, "invalid UTF-8", "undecodable bytes shown as U+FFFD; the rest of the log was scanned")
-        elif isinstance(data, Chunked):  # pragma: no cover - only object lists are streamed
-            continue
         elif m.role == layout.ROLE_BINFMT:
             builder.add_binfmt(m.node, m.entry, name, data)
         else:
@@ -167,10 +168,5 @@ def _snapshot_order(meta: dict[str, Any], seen: set[str], src: DumpSource) -> li
                 order.append(s)
             else:
                 src.problem(f"{layout.SNAPSHOTS}/{s}", "snapshot missing", "listed in the metadata, not in the dump")
-    for s in sorted(seen - set(order)):
-        order.append(s)
+    order.extend(sorted(seen - set(order)))
     return sorted(order, key=lambda s: (layout.SNAPSHOT_RE.match(s) is None, s))
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import json
 import shlex
+from typing import Any
 
 from forensics.findings import Remediation, Workload
 
 _KIND_RESOURCE = {"Deployment": "deployment", "DaemonSet": "daemonset", "StatefulSet": "statefulset",
                   "Job": "job", "CronJob": "cronjob", "ReplicaSet": "replicaset", "Pod": "pod"}
 q = shlex.quote
+
+
+def resource_of(w: Workload) -> str:
+    """The kubectl resource name of a workload kind (deployment, daemonset, ...)."""
+    return _KIND_RESOURCE.get(w.kind, w.kind.lower())
 
 
 def platforms_arg(archs: list[str]) -> str:
@@ -42,8 +48,9 @@ def ci_check(image: str, archs: list[str]) -> Remediation:
 
 def pin(w: Workload, archs: list[str]) -> Remediation:
     """Pin the workload to the architectures its image supports (nodeSelector, or affinity for several)."""
-    res = _KIND_RESOURCE.get(w.kind, w.kind.lower())
+    res = resource_of(w)
     archs = sorted(set(archs))
+    spec: dict[str, Any]
     if len(archs) == 1:
         spec = {"nodeSelector": {"kubernetes.io/arch": archs[0]}}
     else:
@@ -60,7 +67,7 @@ def pin(w: Workload, archs: list[str]) -> Remediation:
 
 
 def restart(w: Workload) -> Remediation:
-    res = _KIND_RESOURCE.get(w.kind, w.kind.lower())
+    res = resource_of(w)
     if w.kind in ("Deployment", "DaemonSet", "StatefulSet"):
         cmd = f"kubectl -n {q(w.namespace)} rollout restart {res}/{q(w.name)}\n" \
               f"kubectl -n {q(w.namespace)} rollout status {res}/{q(w.name)}"
@@ -70,4 +77,4 @@ def restart(w: Workload) -> Remediation:
 
 
 def describe(w: Workload) -> str:
-    return f"kubectl -n {q(w.namespace)} describe {_KIND_RESOURCE.get(w.kind, w.kind.lower())} {q(w.name)}"
+    return f"kubectl -n {q(w.namespace)} describe {resource_of(w)} {q(w.name)}"

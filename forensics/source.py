@@ -14,7 +14,6 @@ Names handed out are root-relative posix paths, after stripping the single top f
 from __future__ import annotations
 
 import collections
-import io
 import os
 import stat
 import tarfile
@@ -95,7 +94,7 @@ class DumpSource:
         self.problems.append(LoadProblem(file, what, why))
 
     def iter_files(self, select: Select, stream: Callable[[str], bool] | None = None
-                   ) -> Iterator[tuple[str, "bytes | Chunked"]]:
+                   ) -> Iterator[tuple[str, bytes | Chunked]]:
         """Yield (name, bytes) for each selected member; members for which `stream(name)` holds and
         that are larger than STREAM_OVER come as `Chunked` (to be consumed before the next item)."""
         raise NotImplementedError
@@ -215,10 +214,9 @@ def _join(rel_dir: str, name: str) -> str:
     return name if rel_dir in ("", ".") else f"{rel_dir}/{name}"
 
 
-def _read_capped(fh: io.BufferedIOBase | io.RawIOBase | object, size: int, cap: int, name: str
-                 ) -> tuple[bytes | None, bool]:
+def _read_capped(fh: Any, size: int, cap: int, name: str) -> tuple[bytes | None, bool]:
     """Read a member under `cap`. Logs keep their tail; other files over the cap are refused."""
-    read = fh.read  # type: ignore[attr-defined]
+    read = fh.read
     if size <= cap:
         return read(), False
     if not name.endswith(".log") and not name.endswith(".txt"):
@@ -248,11 +246,12 @@ class TarSource(DumpSource):
                 import zstandard
             except ImportError as e:  # pragma: no cover - depends on the machine
                 raise UnusableInput(f"{self.path}: a zstd archive needs the 'zstandard' package") from e
-            raw = open(self.path, "rb")
+            raw = open(self.path, "rb")  # noqa: SIM115 - owned and closed by the tar stream
             reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
             return tarfile.open(fileobj=reader, mode="r|")  # type: ignore[arg-type]
-        mode = "r|gz" if self.compression == "gz" else "r|"
-        return tarfile.open(self.path, mode=mode)
+        if self.compression == "gz":
+            return tarfile.open(self.path, mode="r|gz")
+        return tarfile.open(self.path, mode="r|")
 
     def iter_files(self, select: Select, stream: Callable[[str], bool] | None = None
                    ) -> Iterator[tuple[str, bytes | Chunked]]:
@@ -299,7 +298,7 @@ class TarSource(DumpSource):
                 cap = select(name)
                 if cap is None:
                     continue
-                if m.size > cap and not (name.endswith(".log") or name.endswith(".txt")):
+                if m.size > cap and not name.endswith((".log", ".txt")):
                     self.problem(name, "member too large", f"{m.size} bytes, cap {cap}")
                     continue
                 if total + min(m.size, cap) > self.limits.total_bytes:

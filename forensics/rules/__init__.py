@@ -58,7 +58,7 @@ def run_all(ctx: Context, rules: list[Rule] | None = None) -> list[Finding]:
     for r in rules if rules is not None else all_rules():
         try:
             out.extend(r.find(ctx))
-        except Exception as e:  # a broken rule is a finding, not an aborted run
+        except Exception as e:  # noqa: BLE001 - a broken rule is a finding, not an aborted run
             tb = traceback.extract_tb(e.__traceback__)[-1]
             out.append(Finding(
                 cause="analyzer.rule-error", severity="info", confidence=1.0,

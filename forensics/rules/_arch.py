@@ -42,7 +42,7 @@ def marked(ctx: Context) -> pd.DataFrame:
         if not no_c.empty:
             hit = hit | pkey.isin(_keys(no_c, ["namespace", "pod"]))
         p[col] = np.asarray(hit, dtype=bool)
-    p["unsupported"] = (p["supported"] == False).fillna(False).to_numpy(dtype=bool)  # noqa: E712
+    p["unsupported"] = (p["supported"] == False).fillna(False).to_numpy(dtype=bool)
     failing = p["failing"].fillna(False).to_numpy(dtype=bool)
     p["arch_fail"] = failing & (p["arch_sig"].to_numpy(dtype=bool) | p["unsupported"].to_numpy(dtype=bool))
     ctx.cache["arch_marked"] = p
@@ -61,7 +61,7 @@ def unconstrained(rows: pd.DataFrame) -> bool:
 
 def image_dicts(ctx: Context, rows: pd.DataFrame) -> list[dict[str, Any]]:
     imgs = ctx.indexed("images_by_key", ctx.frames["images"], "image_key")
-    out = []
+    out: list[dict[str, Any]] = []
     for key, ref in rows[["image_key", "image"]].drop_duplicates("image_key").itertuples(index=False):
         m = imgs.loc[[key]] if key in imgs.index else imgs.iloc[0:0]
         digests = sorted(rows.loc[rows["image_key"] == key, "image_digest"].dropna().astype(str).unique())

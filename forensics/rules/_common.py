@@ -3,6 +3,8 @@ finding carries (pods, nodes, restarts counted once, first/last seen, restart ma
 
 from __future__ import annotations
 
+import math
+import shlex
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,7 +70,7 @@ def container_evidence(rows: pd.DataFrame, text_of: Any, supports: str | None = 
 
 
 def _na(v: Any) -> bool:
-    return v is None or v is pd.NA or (isinstance(v, float) and v != v)
+    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
 
 
 def restart_matrix(rows: pd.DataFrame) -> list[dict[str, Any]]:
@@ -146,5 +148,5 @@ def missing_logs(ctx: Context, rows: pd.DataFrame) -> list[MissingEvidence]:
     return [MissingEvidence(
         what=f"no logs for {p}/{c}{more}",
         why="the crash line is usually only in the previous container's log",
-        how=f"kubectl -n {n} logs {p} -c {c} --previous",
+        how=f"kubectl -n {shlex.quote(n)} logs {shlex.quote(p)} -c {shlex.quote(c)} --previous",
     )]

@@ -208,7 +208,7 @@ def missing_events(ctx: Context, rows: pd.DataFrame, what: str) -> list[MissingE
 
 
 def resource(w: Workload) -> str:
-    return remediation._KIND_RESOURCE.get(w.kind, w.kind.lower())
+    return remediation.resource_of(w)
 
 
 def logs_cmd(ns: str, pod: str, container: str) -> str:

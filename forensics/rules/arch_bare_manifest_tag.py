@@ -11,7 +11,6 @@ the new image lacks; the imageID digest of the same tag differs between snapshot
 
 from __future__ import annotations
 
-
 from forensics.correlate import Context
 from forensics.findings import Evidence, Finding
 from forensics.rules import rule

@@ -18,11 +18,17 @@ import pandas as pd
 
 from forensics.correlate import Context
 from forensics.findings import Finding
+from forensics.frames import tolerates
 from forensics.rules import rule
 from forensics.rules._arch import (
-    arch_confidence, failing_workloads, image_archs, inferred_archs, marked, standard_parts, unconstrained,
+    arch_confidence,
+    failing_workloads,
+    image_archs,
+    inferred_archs,
+    marked,
+    standard_parts,
+    unconstrained,
 )
-from forensics.frames import tolerates
 from forensics.rules._common import by_workload, new_finding
 
 CAUSE = "arch.single-arch-image"
