@@ -31,9 +31,10 @@ def find(ctx: Context) -> list[Finding]:
     p = marked(ctx)
     imgs = ctx.frames["images"]
     multi = imgs[(imgs["kind"] == "index") & (imgs["n_platforms"].fillna(0) > 1)]
-    multi_repos: dict[str, list[str]] = {}
-    for key, ref, plats in zip(multi["image_key"].astype(str), multi["image"].astype(str), multi["platforms"].astype(str)):
-        multi_repos.setdefault(_repo(key), []).append(f"{ref} ({plats})")
+    multi_repos: dict[str, list[tuple[str, str, str]]] = {}
+    for key, ref, plats, file in zip(multi["image_key"].astype(str), multi["image"].astype(str),
+                                     multi["platforms"].astype(str), multi["file"].astype(str)):
+        multi_repos.setdefault(_repo(key), []).append((ref, plats, file))
     out: list[Finding] = []
     for w, rows in by_workload(failing_workloads(p)):
         bad = rows[rows["arch_fail"] & (rows["img_kind"] == "manifest")]
@@ -43,9 +44,10 @@ def find(ctx: Context) -> list[Finding]:
         keys = set(bad["image_key"].astype(str))
         why: list[Evidence] = []
         for k in sorted(keys):
-            for other in multi_repos.get(_repo(k), []):
-                why.append(Evidence(kind="image", file="images/", object=f"Image {other.split(' ')[0]}",
-                                    text=f"another tag of the same repository is a multi-platform index: {other}"))
+            for ref, plats, file in multi_repos.get(_repo(k), []):
+                why.append(Evidence(kind="image", file=file, object=f"Image {ref}",
+                                    text=f"another tag of the same repository is a multi-platform index: "
+                                         f"{ref} ({plats})"))
         # healthy before on an arch the current image lacks, under another image or digest
         before = rows[rows["healthy"].fillna(False) & rows["node_arch"].notna() & ~rows["node_arch"].isin(list(archs))]
         before = before[~before["image_key"].isin(list(keys)) | before["img_kind"].isna()

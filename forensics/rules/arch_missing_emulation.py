@@ -61,9 +61,10 @@ def find(ctx: Context) -> list[Finding]:
             f.evidence.append(Evidence(kind="binfmt", file=str(r.file), object=f"Node {r.node}",
                                        text=f"binfmt_misc {r.entry}: enabled, interpreter {r.interpreter}, "
                                             f"flags {r.flags} (emulates {r.arch})"))
+        listing = dict(zip(b["node"].astype(str), b["file"].astype(str)))  # any file of the node's listing
         for n in sorted(set(bad["node"].astype(str)))[:5]:
-            f.evidence.append(Evidence(kind="binfmt", file=f"nodes/{n}/binfmt_misc/", object=f"Node {n}",
-                                       text=f"no {arch} handler registered"))
+            f.evidence.append(Evidence(kind="binfmt", file=listing.get(n, ""), object=f"Node {n}",
+                                       text=f"no {arch} handler registered in its binfmt_misc listing"))
         unlisted = sorted(set(foreign["node"].astype(str)) - listed)
         if unlisted:
             f.missing_evidence.append(MissingEvidence(
