@@ -146,3 +146,23 @@ def test_binfmt_entries(tmp_path: Path) -> None:
     assert b.loc["qemu-aarch64", "arch"] == "arm64" and b.loc["qemu-x86_64", "arch"] == "amd64"
     assert b.loc["qemu-arm", "arch"] == "arm" and b.loc["qemu-arm", "flags"] == "POCF"
     assert b["enabled"].all()
+
+
+def test_sample_dump_key_columns() -> None:
+    d = load_dump(Path(__file__).resolve().parent.parent / "sample_dumps" / "graviton-new-pool")
+    nodes = d["nodes"]
+    assert dict(nodes["arch"].value_counts()) == {"amd64": 4, "arm64": 4}
+    assert nodes["pool"].notna().all() and nodes["instance_type"].notna().all()
+    c = d["containers"]
+    ledger = c[c["workload_name"] == "ledger-api"]
+    assert set(ledger["workload_kind"]) == {"Deployment"}
+    assert ledger["image_digest"].str.startswith("sha256:").all()
+    assert (ledger["waiting_reason"] == "CrashLoopBackOff").sum() == 3
+    img = d["images"].set_index("image").loc[ledger["image"].iloc[0]]
+    assert img["kind"] == "manifest" and img["platforms"] == "linux/amd64"
+    # the index digest a pod runs is the sha256 of the inspected manifest bytes
+    idx = d["images"][d["images"]["kind"] == "index"]
+    assert not idx.empty and idx["digest"].str.startswith("sha256:").all()
+    sig = d["signatures"]
+    assert set(sig[sig["pod"].isin(ledger["pod"])]["signature"]) == {"exec-format-error"}
+    assert {"observed_at", "snapshot_index"} <= set(c.columns)

@@ -61,6 +61,7 @@ class Pod:
     arch_selector: str | None = None
     snapshot: int = -1  # index into SNAPS; -1: every snapshot
     restarts: int = 4
+    init_image: str | None = None  # an init container "setup" with this image that crash-loops
 
 
 @dataclass
@@ -142,4 +143,20 @@ class Scenario:
                              "labels": {"pod-template-hash": "5d8f7c9b4"},
                              "ownerReferences": [{"kind": "ReplicaSet", "name": f"{p.workload}-5d8f7c9b4",
                                                   "controller": True}]},
-                "spec": spec, "status": {"phase": "Running", "containerStatuses": [st]}}
+                **Scenario._with_init(p, spec, st)}
+
+    @staticmethod
+    def _with_init(p: Pod, spec: dict[str, Any], st: dict[str, Any]) -> dict[str, Any]:
+        if p.init_image is None:
+            return {"spec": spec, "status": {"phase": "Running", "containerStatuses": [st]}}
+        spec["initContainers"] = [{"name": "setup", "image": p.init_image}]
+        init_st = {"name": "setup", "image": p.init_image, "imageID": f"{p.init_image}@sha256:{'2' * 64}",
+                   "restartCount": p.restarts, "ready": False,
+                   "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s restarting failed"}},
+                   "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
+                                                "startedAt": "2026-03-01T09:58:00Z",
+                                                "finishedAt": "2026-03-01T09:58:00Z"}}}
+        main_st = {"name": "app", "image": p.image, "imageID": "", "restartCount": 0, "ready": False,
+                   "state": {"waiting": {"reason": "PodInitializing"}}}
+        return {"spec": spec, "status": {"phase": "Pending", "initContainerStatuses": [init_st],
+                                         "containerStatuses": [main_st]}}

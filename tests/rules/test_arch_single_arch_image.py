@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from forensics.rules.arch_single_arch_image import CAUSE, find
-from tests.rules.arch_scenario import EXEC_RUNC, Pod, Scenario, single_manifest
+from tests.rules.arch_scenario import EXEC_RUNC, Pod, Scenario, index, single_manifest
 
 IMG = "registry.example.com/pay/ledger:1.4"
 
@@ -75,3 +75,17 @@ def test_latent_risk(tmp_path: Path) -> None:
     assert f.latent and f.severity == "low" and f.workload.name == "report"
     s.pods = [Pod("report-a", "amd-1", IMG, workload="report", arch_selector="amd64")]
     assert find(s.context(tmp_path / "pinned")) == []
+
+
+def test_the_init_container_can_be_the_wrong_one(tmp_path: Path) -> None:
+    init = "registry.example.com/tools/migrate:0.3"
+    s = Scenario(nodes={"amd-1": "amd64", "arm-1": "arm64"},
+                 images={IMG: (index("linux/amd64", "linux/arm64"), None), init: single_manifest("amd64")},
+                 pods=[Pod("ledger-a", "arm-1", IMG, init_image=init)])
+    root = s.write(tmp_path)
+    log = root / "snapshots" / "20260301T100000Z" / "logs" / "prod" / "ledger-a" / "setup.previous.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("exec /usr/local/bin/migrate: exec format error\n")
+    (f,) = find(s.context(tmp_path))
+    assert f.containers == ["ledger-a/setup"] and f.images[0]["ref"] == init
+    assert any(e.kind == "log" and "migrate" in e.text for e in f.evidence)
