@@ -59,8 +59,8 @@ def test_traversal_symlink_hardlink_device(tmp_path: Path) -> None:
         _good_members(tf)
         _add(tf, "dump/../../evil.txt", b"owned")
         _add(tf, "/etc/evil-abs", b"owned")
-        _add(tf, "dump/snapshots/%s/events.json" % SNAP, b"", type=tarfile.SYMTYPE, linkname="/etc/passwd")
-        _add(tf, "dump/snapshots/%s/jobs.json" % SNAP, b"", type=tarfile.LNKTYPE, linkname="/etc/shadow")
+        _add(tf, f"dump/snapshots/{SNAP}/events.json", b"", type=tarfile.SYMTYPE, linkname="/etc/passwd")
+        _add(tf, f"dump/snapshots/{SNAP}/jobs.json", b"", type=tarfile.LNKTYPE, linkname="/etc/shadow")
         _add(tf, "dump/nodes/n1/binfmt_misc/status", b"", type=tarfile.CHRTYPE)
         _add(tf, "other-top/forensics-dump.yaml", b"format: x")
 
