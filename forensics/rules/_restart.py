@@ -87,7 +87,7 @@ _COLS = ["snapshot", "observed_at", "snapshot_index", "namespace", "pod", "conta
 
 def marks(ctx: Context) -> pd.DataFrame:
     """`ctx.placement` with the columns described in the module docstring; computed once per context."""
-    cached = getattr(ctx, "_restart_marks", None)
+    cached = ctx.cache.get("restart_marks")
     if cached is not None:
         return cached
     p = ctx.placement[_COLS].reset_index(drop=True).copy()
@@ -114,14 +114,14 @@ def marks(ctx: Context) -> pd.DataFrame:
     p["evicted"] = p[["snapshot", "namespace", "pod"]].merge(ev, how="left", on=["snapshot", "namespace", "pod"])[
         "_ev"].notna().to_numpy()
     p["node_down"] = p["node_ready"].eq(False).fillna(False).to_numpy(dtype=bool)
-    object.__setattr__(ctx, "_restart_marks", p)
+    ctx.cache["restart_marks"] = p
     return p
 
 
 def _healthy_pods(ctx: Context) -> dict[tuple[str, str, str], int]:
     """Per workload, how many of its pods (last observation) have every app container healthy
     (on a Ready node)."""
-    cached = getattr(ctx, "_restart_healthy", None)
+    cached = ctx.cache.get("restart_healthy")
     if cached is not None:
         return cached
     cur = ctx.current
@@ -135,7 +135,7 @@ def _healthy_pods(ctx: Context) -> dict[tuple[str, str, str], int]:
         for key, n in counts.items():
             kind, ns, name = (str(k) if not pd.isna(k) else "" for k in key)
             out[(kind or "Pod", ns, name)] = int(n)
-    object.__setattr__(ctx, "_restart_healthy", out)
+    ctx.cache["restart_healthy"] = out
     return out
 
 
@@ -160,7 +160,7 @@ def sigs_by_workload(ctx: Context, rows: pd.DataFrame, hints: tuple[str, ...],
 
 def _pod_events(ctx: Context) -> tuple[pd.DataFrame, dict[tuple[str, str], np.ndarray]]:
     """Pod events, each once (last snapshot), and their row positions per (namespace, pod)."""
-    cached = getattr(ctx, "_restart_pod_events", None)
+    cached = ctx.cache.get("restart_pod_events")
     if cached is not None:
         return cached
     ev = ctx.frames["events"]
@@ -168,7 +168,7 @@ def _pod_events(ctx: Context) -> tuple[pd.DataFrame, dict[tuple[str, str], np.nd
         ["object_namespace", "object_name", "reason", "message"], keep="last").reset_index(drop=True)
     idx = {(str(k[0]), str(k[1])): v for k, v in ev.groupby(["object_namespace", "object_name"]).indices.items()} \
         if not ev.empty else {}
-    object.__setattr__(ctx, "_restart_pod_events", (ev, idx))
+    ctx.cache["restart_pod_events"] = (ev, idx)
     return ev, idx
 
 
