@@ -9,6 +9,8 @@ Recognised, in this order of precedence (each module holds its own layout consta
     must-gather                 namespaces/<ns>/core|apps|pods/..., cluster-scoped-resources/ (mustgather)
     kubectl-cluster-info-dump   nodes.json + <ns>/replication-controllers.json, <ns>/<pod>/logs.txt, or
                                 one file of JSON lists and log blocks (stdout form)     (clusterinfo)
+    kubectl-text                kubectl describe / get tables / logs / pasted objects as text, recognised
+                                by content when no layout above matches                 (kubectltext)
     loose-files                 .json/.yaml files whose `kind` or `mediaType` is known  (loose)
 
 Detection reads names only (a directory listing, or archive member headers until a decisive name);
@@ -27,7 +29,7 @@ from typing import Any
 
 from forensics import layout
 from forensics.errors import UnusableInput
-from forensics.formats import clusterinfo, loose, mustgather, troubleshoot
+from forensics.formats import clusterinfo, kubectltext, loose, mustgather, troubleshoot
 from forensics.formats.common import iter_image_files, iter_names
 from forensics.load import Dump, load_dump
 from forensics.source import DumpSource, Select, open_source
@@ -38,8 +40,8 @@ V1 = f"{layout.FORMAT_NAME}/{layout.FORMAT_VERSION}"
 LOOKED_FOR = (
     f"{layout.META} or snapshots/<time>/ (cluster-forensics), cluster-resources/ (support bundle), "
     "namespaces/<ns>/core/ or cluster-scoped-resources/ (must-gather), <ns>/replication-controllers.json or "
-    "nodes.json with <ns>/<pod>/logs.txt (kubectl cluster-info dump), .json/.yaml Kubernetes objects or "
-    "image manifests (loose files)"
+    "nodes.json with <ns>/<pod>/logs.txt (kubectl cluster-info dump), kubectl describe/get/logs text, "
+    ".json/.yaml Kubernetes objects or image manifests (loose files)"
 )
 _PRECEDENCE = (V1, troubleshoot.FORMAT, mustgather.FORMAT, clusterinfo.FORMAT)
 _PEEK = 64  # names looked at before the first decisive one wins
@@ -116,10 +118,14 @@ def detect(path: str | Path) -> Detected:
             raise UnusableInput(f"{p}: cannot read ({e.strerror or e})") from None
         if clusterinfo.looks_like_stdout(head):
             return Detected(clusterinfo.FORMAT, single_file=True)
+        if kubectltext.looks_like_text(head):
+            return Detected(kubectltext.FORMAT, single_file=True)
         if loose.looks_like_object(head):
             return Detected(loose.FORMAT, single_file=True)
         raise UnusableInput(f"{p}: not a dump we know (looked for {LOOKED_FOR})")
     found = decide(iter_names(p))
+    if (found is None or found.format == loose.FORMAT) and kubectltext.sniff(p):
+        return Detected(kubectltext.FORMAT)
     if found is None:
         raise UnusableInput(f"{p}: not a dump we know (looked for {LOOKED_FOR})")
     return found
@@ -151,6 +157,11 @@ def load_any(path: str | Path, *, images: Path | None = None) -> Dump:
         return troubleshoot.load(p, found.prefix, images=img)
     if found.format == mustgather.FORMAT:
         return mustgather.load(p, found.prefix, images=img)
+    if found.format == kubectltext.FORMAT:
+        dump = kubectltext.load(p, single_file=found.single_file, images=img)
+        if not dump.meta.get("objects_found"):
+            raise UnusableInput(f"{p}: no kubectl output, objects or logs found (looked for {LOOKED_FOR})")
+        return dump
     dump = loose.load(p, single_file=found.single_file, images=img)
     if not dump.meta.get("objects_found"):
         raise UnusableInput(f"{p}: no Kubernetes objects or image manifests found (looked for {LOOKED_FOR})")
