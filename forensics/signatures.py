@@ -189,6 +189,15 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
     ),
     _sig("qemu-signal", "qemu", "emulation", ("qemu: ",), r"qemu: uncaught target signal \d+"),
     _sig("rosetta-error", "rosetta", "emulation", ("rosetta error",), r"rosetta error: "),
+    # runc >= 1.1.5 when the memory cgroup kills the container's init during start: the StartError
+    # is an OOM (runc libcontainer/process_linux.go), not a missing or broken entrypoint
+    _sig(
+        "oom",
+        "runc",
+        "oom",
+        ("oom-killed",),
+        r"container init was OOM-killed \(memory limit too low\?\)",
+    ),
     # the kubelet's start/config errors, before generic pull and crash patterns
     _sig(
         "executable-not-found",
@@ -261,6 +270,15 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
         r"repository does not exist|manifest for \S+ not found",
     ),
     _sig("pull-tls", "go-tls", "image-pull-tls", ("x509: ",), _PULL_CTX + r".*?\bx509: "),
+    # glibc's EAI_AGAIN through Go's resolver: the node cannot resolve the registry (network or DNS),
+    # which says nothing about whether the tag exists
+    _sig(
+        "pull-network",
+        "dns",
+        "image-pull-network",
+        ("temporary failure in name resolution", "server misbehaving"),
+        _PULL_CTX + r".*?(?:Temporary failure in name resolution|lookup \S+ on \S+: server misbehaving)",
+    ),
     _sig(
         "pull-network",
         "go-net",
@@ -324,6 +342,15 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
         _LEAD + r"Traceback \(most recent call last\):",
     ),
     _sig("java-exception", "java", "app-crash", ("exception in thread",), r"Exception in thread \"[^\"]*\""),
+    # Spring Boot's SpringApplication logs this when startup fails, then the root cause follows
+    _sig("spring-boot-failed", "spring-boot", "app-crash", ("application run failed",), r"\bApplication run failed\b"),
+    _sig(
+        "java-exception",
+        "java",
+        "app-crash",
+        ("caused by: ",),
+        r"\bCaused by: (?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error)\b",
+    ),
     _sig("segfault", "shell", "app-crash", ("segmentation fault",), r"Segmentation fault"),
     _sig("segfault", "kernel", "app-crash", ("segfault",), r"\bsegfault at [0-9a-f]+ ip "),
     _sig("node-error", "node", "app-crash", ("cannot find module",), r"Error: Cannot find module"),

@@ -154,18 +154,24 @@ def _columns(header: str) -> list[tuple[str, int]]:
 
 
 def split_row(row: str, cols: list[tuple[str, int]]) -> dict[str, str]:
-    """Cells of a tabwriter-aligned row by the header's column starts; the last column takes the rest.
-    When a cell does not start where the header says (a mangled paste), split on runs of 2+ spaces."""
-    ok = all(start == 0 or start > len(row) or (row[start - 1] == " " and start < len(row) and row[start] != " ")
-             for _, start in cols[1:] if start < len(row))
-    if ok:
+    """Cells of a tabwriter-aligned row, cut at the header's column starts; the last column takes the rest.
+    When a cut would split a word (a mangled paste), each run of text separated by 2+ spaces goes to the
+    column whose start is nearest before it, so empty cells stay empty instead of shifting the rest."""
+    if all(start >= len(row) or row[start - 1] == " " for _, start in cols[1:]):
         out = {}
         for i, (name, start) in enumerate(cols):
             end = cols[i + 1][1] if i + 1 < len(cols) else None
             out[name] = row[start:end].strip() if start < len(row) else ""
         return out
-    parts = re.split(r"\s{2,}", row.strip(), maxsplit=len(cols) - 1)
-    return {name: (parts[i] if i < len(parts) else "") for i, (name, _) in enumerate(cols)}
+    out = {name: "" for name, _ in cols}
+    for m in re.finditer(r"\S+(?: \S+)*", row):
+        at = m.start()
+        name = cols[0][0]
+        for cname, start in cols:
+            if start <= at + 1:
+                name = cname
+        out[name] = (out[name] + "  " + m.group(0)).strip()
+    return out
 
 
 def _table(node: Node | None) -> list[tuple[int, dict[str, str]]]:
@@ -345,7 +351,7 @@ def kind_of(t: Node) -> str | None:
     keys = {c.key for c in t.children}
     if "Name" not in keys:
         return None
-    if "Containers" in keys and ("Node" in keys or "Start Time" in keys or "IP" in keys):
+    if ({"Containers", "Init Containers"} & keys) and ("Node" in keys or "Start Time" in keys or "IP" in keys):
         return "Pod"
     if "System Info" in keys or ("Taints" in keys and "Unschedulable" in keys):
         return "Node"
@@ -530,16 +536,28 @@ def _events(t: Node, block: int, kind: str, namespace: str | None, name: str,
         if set(text.strip()) <= {"-", " "}:
             continue
         r = split_row(text, cols)
-        if r.get("Type") not in ("Normal", "Warning") and out:
+        if r.get("Type") not in ("Normal", "Warning") and "Age" in r and out:
             out[-1]["message"] = (out[-1].get("message") or "") + "\n" + text.strip()
             continue
+        sub = r.get("SubobjectPath") or r.get("SubObjectPath") or None
         ev = event(kind, namespace, name, r.get("Type"), r.get("Reason"), r.get("Message"), r.get("From"),
-                   containers, no)
-        m = _EVENT_AGE.match((r.get("Age") or "").strip())
-        last = parse_age(m.group(1)) if m else None
-        first = parse_age(m.group(3)) if m and m.group(3) else last
-        if m and m.group(2):
-            ev["count"] = int(m.group(2))
+                   containers, no, subobject=sub)
+        if "Age" in r:
+            m = _EVENT_AGE.match((r.get("Age") or "").strip())
+            last = parse_age(m.group(1)) if m else None
+            first = parse_age(m.group(3)) if m and m.group(3) else last
+            if m and m.group(2):
+                ev["count"] = int(m.group(2))
+        else:  # before 1.10: FirstSeen LastSeen Count From SubobjectPath Type Reason Message
+            last, first = parse_age(r.get("LastSeen")), parse_age(r.get("FirstSeen"))
+            count = (r.get("Count") or "").strip()
+            if count.isdigit():
+                ev["count"] = int(count)
+        if "Age" not in r:  # the oldest describers printed absolute times here
+            for key, col, rel in (("lastTimestamp", "LastSeen", last), ("firstTimestamp", "FirstSeen", first)):
+                t_abs = parse_time(r.get(col)) if rel is None else None
+                if t_abs:
+                    ev[key] = t_abs
         if last is not None:
             ev["lastTimestamp"] = Rel(last, block)
         if first is not None:
@@ -563,7 +581,11 @@ def event(kind: str, namespace: str | None, name: str, type_: str | None, reason
         if field_path is None and containers and len(containers) == 1 and (reason or "") not in (
                 "FailedScheduling", "Scheduled", "Evicted", "FailedMount", "NotTriggerScaleUp"):
             field_path = f"spec.containers{{{containers[0]}}}"
-    comp, _, host = (source or "").partition(",")
+    src = (source or "").strip()
+    if src.startswith("{") and src.endswith("}"):  # before 1.11: `{kubelet node-1}`, `{default-scheduler }`
+        comp, _, host = src[1:-1].strip().partition(" ")
+    else:
+        comp, _, host = src.partition(",")
     ev: dict[str, Any] = {
         "kind": "Event",
         "metadata": {"name": f"{name}.l{line}", "namespace": namespace or ""},

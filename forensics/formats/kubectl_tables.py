@@ -21,7 +21,7 @@ from typing import Any
 
 from forensics.formats.kubectl_describe import Rel, _columns, event, parse_age, split_row
 
-__all__ = ["Table", "header_kind", "parse_rows"]
+__all__ = ["Table", "header_kind", "parse_rows", "row_ok"]
 
 _KINDS = {
     "pod": "Pod", "pods": "Pod", "node": "Node", "deployment": "Deployment", "replicaset": "ReplicaSet",
@@ -91,6 +91,28 @@ def header_kind(line: str) -> Table | None:
     return None
 
 
+_NAME = re.compile(r"^(?:[a-z][a-z0-9.-]*/)?[a-z0-9]([-a-z0-9._:]*[a-z0-9])?$")
+
+
+def _plausible(table: Table, r: dict[str, str]) -> bool:
+    """Whether a row reads as a row of this table (a valid object name; an age where the table has one)."""
+    if table.kind == "events":
+        age = (r.get("LAST SEEN") or r.get("LASTSEEN") or "").split(" ")[0]
+        return parse_age(age) is not None or age in ("<unknown>", "")
+    name = (r.get("NAME") or "").strip()
+    if not _NAME.match(name):
+        return False
+    age = (r.get("AGE") or "").strip()
+    return not age or parse_age(age) is not None or age in ("<unknown>", "<invalid>")
+
+
+def row_ok(table: Table, text: str) -> bool:
+    """Whether a line continues `table` (used to find where a pasted table ends)."""
+    if not text.strip() or text.startswith(("```", " ")):
+        return False
+    return _plausible(table, split_row(text, table.columns))
+
+
 def _kind_name(value: str, default_kind: str) -> tuple[str, str]:
     """`deployment.apps/x` -> (Deployment, x); a bare name keeps the table's kind."""
     if "/" in value:
@@ -123,6 +145,8 @@ def parse_rows(table: Table, rows: list[tuple[int, str]], namespace: str | None,
     out: list[tuple[str, dict[str, Any], int]] = []
     for no, text in rows:
         r = split_row(text, table.columns)
+        if not _plausible(table, r):
+            break  # the table ended: prose, a markdown fence, another paste
         ns = _none(r.get("NAMESPACE")) or namespace
         if table.kind == "events":
             ev = _event_row(r, ns, no, block)

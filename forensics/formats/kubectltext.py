@@ -183,7 +183,8 @@ class _Reader:
             return
         if name.lower().endswith((".json", ".yaml", ".yml")) and self._object_file(name, data):
             return
-        lines = [ln.rstrip("\r") for ln in text.split("\n")]
+        # kubectl before 1.11 padded with tabs (tabwriter, tab stops of 8): expanding them restores the columns
+        lines = [ln.rstrip("\r").expandtabs(8) if "\t" in ln else ln.rstrip("\r") for ln in text.split("\n")]
         if lines and lines[-1] == "":
             lines.pop()
         found = self._segments(name, lines, data)
@@ -225,7 +226,8 @@ class _Reader:
             table = kt.header_kind(line)
             if table is not None:
                 j = i + 1
-                while j < n and lines[j].strip() and not _PROMPT.match(lines[j]) and kt.header_kind(lines[j]) is None:
+                while j < n and kt.row_ok(table, lines[j]) and not _PROMPT.match(lines[j]) and \
+                        kt.header_kind(lines[j]) is None:
                     j += 1
                 if j > i + 1:
                     found = True
@@ -574,7 +576,7 @@ def _name_table_containers(pod: dict[str, Any], from_logs: list[str],
     statuses = (pod.get("status") or {}).get("containerStatuses") or []
     for i, st in enumerate(statuses):
         st["name"] = names[i] if i < len(names) else ("?" if i == 0 else f"?{i + 1}")
-    pod["spec"]["containers"] = [{"name": st["name"]} for st in statuses]
+    pod.setdefault("spec", {})["containers"] = [{"name": st["name"]} for st in statuses]
 
 
 def load(path: Path, *, single_file: bool = False, images: Path | None = None) -> Dump:
