@@ -369,6 +369,7 @@ class NodeSpec:
     taints: list[dict[str, Any]] = field(default_factory=list)
     uid: str = ""
     binfmt: dict[str, bytes] | None = None
+    cordoned: bool = False  # `kubectl cordon`: spec.unschedulable and the unschedulable taint
 
     @property
     def docker(self) -> bool:
@@ -470,6 +471,9 @@ def node_object(n: NodeSpec, now: dt.datetime, rng: Rand, images: list[Image]) -
     else:
         spec["podCIDR"] = f"10.42.{rng.int(0, 250)}.0/24"
     taints = list(n.taints)
+    if n.cordoned:
+        spec["unschedulable"] = True
+        taints.append({"effect": "NoSchedule", "key": "node.kubernetes.io/unschedulable", "timeAdded": ts(n.created)})
     if not n.ready:
         taints += [
             {"effect": "NoSchedule", "key": "node.kubernetes.io/unreachable", "timeAdded": ts(n.not_ready_since)},
@@ -660,6 +664,7 @@ class Workload:
     schedule: str = ""  # CronJob
     job_time: dt.datetime | None = None  # Job scheduled time
     strategy: str = "RollingUpdate"
+    volumes: list[dict[str, Any]] | None = None
 
     @property
     def selector(self) -> dict[str, str]:
@@ -728,6 +733,7 @@ class Story:
             node_selector=dep.node_selector,
             affinity=dep.affinity,
             tolerations=dep.tolerations,
+            volumes=dep.volumes,
             pod_annotations=dep.pod_annotations,
             priority_class=dep.priority_class,
             template_hash=h,
@@ -906,6 +912,8 @@ def template_spec(wl: Workload) -> dict[str, Any]:
         spec["affinity"] = wl.affinity
     if wl.tolerations:
         spec["tolerations"] = wl.tolerations
+    if wl.volumes:
+        spec["volumes"] = wl.volumes
     if wl.host_network:
         spec["hostNetwork"] = True
     if wl.priority_class:
@@ -1230,7 +1238,7 @@ def controller_object(story: Story, wl: Workload, pods: list[PodSpec], now: dt.d
 
 
 def event_object(story: Story, e: Event, now: dt.datetime) -> dict[str, Any]:
-    inv: dict[str, Any] = {"apiVersion": "v1" if e.kind in ("Pod", "Node") else ("batch/v1" if e.kind in ("Job", "CronJob") else "apps/v1"),
+    inv: dict[str, Any] = {"apiVersion": "v1" if e.kind in ("Pod", "Node", "PersistentVolumeClaim") else ("batch/v1" if e.kind in ("Job", "CronJob") else "apps/v1"),
                            "kind": e.kind, "name": e.name, "uid": e.uid}
     if e.kind != "Node":
         inv["namespace"] = e.ns
@@ -2313,8 +2321,146 @@ def pull_events(snap: Snapshot, p: PodSpec, cname: str, ref: str, why: str) -> N
     snap.pod_event(p, "Failed", "Error: ImagePullBackOff", first + secs(20), now - secs(8), 140, "Warning", container=cname)
 
 
+PREEMPT_NONE = "preemption: 0/6 nodes are available: 6 Preemption is not helpful for scheduling."
+PREEMPT_SOME = ("preemption: 0/6 nodes are available: 2 Preemption is not helpful for scheduling, "
+                "4 No preemption victims found for incoming pod.")
+UNBOUND = "0/6 nodes are available: pod has unbound immediate PersistentVolumeClaims. " + PREEMPT_NONE
+
+
+def scheduling() -> Story:
+    st = Story("scheduling", context="kubernetes-admin@dc3-platform", server="https://10.40.0.10:6443", kubelet="v1.30.2")
+    now = T("2024-09-03T14:20:00Z")
+    workers = []
+    for i in range(5):
+        n = st.node(name=f"worker-{i + 1:02d}", arch="amd64", pool="workers", itype="bare-x86",
+                    created=T(f"2024-05-06T08:0{i}:00Z"), runtime="containerd://1.7.18", kernel="6.1.0-23-amd64",
+                    os_image="Debian GNU/Linux 12 (bookworm)", provider="kubeadm", ip=f"10.40.0.{21 + i}",
+                    zone="dc3-a" if i % 2 == 0 else "dc3-b")
+        workers.append(n)
+    cordoned = workers[4]
+    cordoned.cordoned = True
+    gpu = st.node(name="gpu-01", arch="amd64", pool="gpu", itype="bare-x86", created=T("2024-07-01T09:00:00Z"),
+                  runtime="containerd://1.7.18", kernel="6.1.0-23-amd64", os_image="Debian GNU/Linux 12 (bookworm)",
+                  provider="kubeadm", ip="10.40.0.40", zone="dc3-a", labels={"acme.io/pool": "gpu"},
+                  taints=[{"effect": "NoSchedule", "key": "dedicated", "value": "gpu"}])
+    up = workers[:4]
+    snap = st.snapshot(now)
+    kp = multi(st, "registry.k8s.io/kube-proxy:v1.30.2", ["amd64", "arm64"], "2024-06-11T00:00:00Z", oci=False, with_configs=False)
+    dns = multi(st, "registry.k8s.io/coredns/coredns:v1.11.1", ["amd64", "arm64"], "2023-08-15T00:00:00Z", oci=False, with_configs=False)
+    ds(st, snap, "kube-system", "kube-proxy", [C("kube-proxy", kp)], up + [cordoned, gpu], "2024-05-06T07:55:00Z",
+       ('"Using iptables Proxier"',), tolerations=[{"operator": "Exists"}])
+    deploy(st, snap, "kube-system", "coredns", [C("coredns", dns, ports=[53])], "2024-05-06T07:55:00Z", up[:2],
+           lines=(".:53", "CoreDNS-1.11.1"), labels={"k8s-app": "kube-dns"}, priority_class="system-cluster-critical")
+    reg = "registry.acme.internal"
+
+    def app(ref: str, entry: list[str]) -> Image:
+        return multi(st, f"{reg}/{ref}", ["amd64", "arm64"], "2024-08-20T10:00:00Z", entry=entry)
+
+    def pending(ns: str, name: str, c: C, message: str, since: str, **kw: Any) -> PodSpec:
+        dep = st.workload("Deployment", ns, name, [c], T(since), **kw)
+        rs = st.replicaset(dep, dep.created)
+        snap.add(dep, rs)
+        p = st.pod(rs, None, rs.created + secs(1), {}, unschedulable=message)
+        snap.add_pods(p)
+        snap.event(ns=ns, kind="Pod", name=p.name, uid=p.uid, reason="FailedScheduling", message=message,
+                   first=p.created + secs(1), last=now - secs(st.rng.int(30, 200)), count=st.rng.int(12, 40),
+                   type="Warning", component="default-scheduler", new_api=True)
+        return p
+
+    def claim_event(ns: str, claim: str, reason: str, message: str, since: str, component: str = "persistentvolume-controller") -> None:
+        snap.event(ns=ns, kind="PersistentVolumeClaim", name=claim, uid=st.rng.uid(), reason=reason, message=message,
+                   first=T(since) + secs(2), last=now - secs(st.rng.int(5, 15)), count=st.rng.int(30, 300), type="Warning",
+                   component=component)
+
+    def claim_volume(claim: str) -> list[dict[str, Any]]:
+        return [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}]
+
+    # taint/toleration: the gpu node is tainted dedicated=gpu:NoSchedule, the trainer selects it without tolerating
+    pending("ml", "gpu-trainer", C("trainer", app("ml/gpu-trainer:1.4.0", ["python", "-m", "train"])),
+            "0/6 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, "
+            "4 node(s) didn't match Pod's node affinity/selector. " + PREEMPT_NONE, "2024-09-03T09:00:00Z",
+            node_selector={"acme.io/pool": "gpu"})
+    # node selector: a zone that no node has
+    pending("web", "edge-proxy", C("proxy", app("web/edge-proxy:2.0.1", ["/edge-proxy"]), ports=[8443]),
+            "0/6 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, "
+            "4 node(s) didn't match Pod's node affinity/selector. " + PREEMPT_NONE, "2024-09-02T16:00:00Z",
+            node_selector={"topology.kubernetes.io/zone": "dc3-c"})
+    # required pod anti-affinity: 5 replicas, one per host, 4 schedulable hosts
+    cache_img = app("data/session-cache:7.2.4", ["redis-server"])
+    anti = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "session-cache"}}, "topologyKey": "kubernetes.io/hostname"}]}}
+    cache = sts(st, snap, "data", "session-cache", [C("redis", cache_img, ports=[6379])], "2024-08-26T10:00:00Z", up,
+                lines=("Ready to accept connections tcp",), affinity=anti)
+    cache.replicas = 5
+    p = st.pod(cache, None, now - secs(3600), {}, ordinal=4,
+               unschedulable="0/6 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were "
+                             "unschedulable, 4 node(s) didn't match pod anti-affinity rules. " + PREEMPT_SOME)
+    snap.add_pods(p)
+    snap.event(ns="data", kind="Pod", name=p.name, uid=p.uid, reason="FailedScheduling", message=p.unschedulable or "",
+               first=p.created + secs(1), last=now - secs(44), count=23, type="Warning", component="default-scheduler",
+               new_api=True)
+    # a cordoned node: the only host the pod may run on
+    pending("ops", "disk-scrubber", C("scrubber", app("ops/disk-scrubber:0.3.0", ["/scrub"])),
+            "0/6 nodes are available: 1 node(s) were unschedulable, 5 node(s) didn't match Pod's node affinity/selector. "
+            + PREEMPT_NONE, "2024-09-03T11:00:00Z", node_selector={"kubernetes.io/hostname": cordoned.name})
+    # insufficient CPU and memory
+    pending("analytics", "spark-driver", C("driver", app("analytics/spark-driver:3.5.1", ["/opt/spark/bin/driver"]),
+                                           requests={"cpu": "48", "memory": "300Gi"}),
+            "0/6 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, "
+            "4 Insufficient cpu, 4 Insufficient memory. " + PREEMPT_SOME, "2024-09-03T12:00:00Z")
+    # PVC binding failures: the scheduler only says the claim is unbound; the claim's events say why
+    for ns, name, claim, reason, message, component in (
+        ("shop", "orders-db", "orders-data", "ProvisioningFailed", 'storageclass.storage.k8s.io "fast-ssd" not found',
+         "persistentvolume-controller"),
+        ("cms", "media-store", "media-shared", "ProvisioningFailed",
+         'failed to provision volume with StorageClass "local-path": Only support ReadWriteOnce access mode',
+         "rancher.io/local-path_local-path-provisioner-6c5d9b8f7c-k2w9x_8f1c2a8e-3b1d-4d5e-9a77-2c1e0f6b9d40"),
+        ("finance", "ledger-archive", "archive", "FailedBinding",
+         'Cannot bind to requested volume "pv-archive-01": requested PV is too small', "persistentvolume-controller"),
+        ("hr", "payroll-exports", "exports", "FailedBinding",
+         "no persistent volumes available for this claim and no storage class is set", "persistentvolume-controller"),
+        ("reports", "report-cache", "report-cache", "FailedBinding",
+         'volume "pv-reports-01" already bound to a different claim.', "persistentvolume-controller"),
+    ):
+        since = "2024-09-03T10:30:00Z"
+        pending(ns, name, C(name.split("-")[0], app(f"{ns}/{name}:1.0.0", [f"/{name}"])), UNBOUND, since,
+                volumes=claim_volume(claim))
+        claim_event(ns, claim, reason, message, since, component)
+    st.readme = """
+# scheduling
+
+**Ticket:** "dc3-platform: after the maintenance window a lot of things never came back, they just sit in Pending."
+
+- On-prem kubeadm 1.30: four amd64 workers, `worker-05` still cordoned from the maintenance
+  (`SchedulingDisabled`), and `gpu-01` tainted `dedicated=gpu:NoSchedule`. Nothing crashes; pods never get a node.
+  The scheduler's `FailedScheduling` event (and the pod's `PodScheduled=False` condition) says why, per node:
+- `ml/gpu-trainer` selects `acme.io/pool=gpu` but has no toleration for the gpu node's taint:
+  `1 node(s) had untolerated taint {dedicated: gpu}`.
+- `web/edge-proxy` selects zone `dc3-c`, which no node has: `didn't match Pod's node affinity/selector`.
+- `data/session-cache`: 5 replicas with required anti-affinity on the hostname, 4 schedulable hosts: the fifth
+  pod waits (`didn't match pod anti-affinity rules`); the other four run.
+- `ops/disk-scrubber` is pinned to `worker-05`, which is cordoned: `1 node(s) were unschedulable`.
+- `analytics/spark-driver` asks for 48 CPUs and 300Gi: `4 Insufficient cpu, 4 Insufficient memory`.
+- Five workloads wait on a PersistentVolumeClaim that never binds (the scheduler only says `pod has unbound
+  immediate PersistentVolumeClaims`; the claim's own events say why): `shop/orders-db` (storage class
+  `fast-ssd` does not exist), `cms/media-store` (ReadWriteMany on a provisioner that only supports
+  ReadWriteOnce), `finance/ledger-archive` (the pre-bound PV is too small), `hr/payroll-exports` (a selector no
+  PV matches and no storage class), `reports/report-cache` (the requested PV is bound to another claim).
+"""
+    broken = [("Deployment", "ml", "gpu-trainer"), ("Deployment", "web", "edge-proxy"),
+              ("StatefulSet", "data", "session-cache"), ("Deployment", "ops", "disk-scrubber"),
+              ("Deployment", "analytics", "spark-driver"), ("Deployment", "shop", "orders-db"),
+              ("Deployment", "cms", "media-store"), ("Deployment", "finance", "ledger-archive"),
+              ("Deployment", "hr", "payroll-exports"), ("Deployment", "reports", "report-cache")]
+    st.expected = {"story": st.name, "findings": [
+        {"cause": "unschedulable", "workload": wl_ref(k, ns, n), "latent": False, "contributing": []} for k, ns, n in broken],
+        NOARCH: [wl_ref(k, ns, n) for k, ns, n in broken] + [
+            wl_ref("DaemonSet", "kube-system", "kube-proxy"), wl_ref("Deployment", "kube-system", "coredns")]}
+    return st
+
+
 STORIES = [graviton_new_pool, laptop_build, index_without_arm64, lost_multiarch_tag, binfmt_emulation,
-           mixed_no_affinity, healthy_mixed, hostile, not_arch]
+           mixed_no_affinity, healthy_mixed, hostile, not_arch, scheduling]
 
 
 def main(argv: list[str] | None = None) -> None:
