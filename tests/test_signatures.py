@@ -290,6 +290,12 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("fatal-log", "structured"): '{"level":"fatal","msg":"cannot open database"}',
     ("fatal-log", "logrus"): "FATA[0000] cannot start: bad flag",
     ("fatal-log", "plain"): "2026-11-22 05:07:58 FATAL [main] cannot bind :8080",
+    ("oom", "runc"): "runc create failed: unable to start container process: container init was OOM-killed "
+                     "(memory limit too low?): unknown",
+    ("pull-network", "dns"): 'failed to pull and unpack image "r.example/a:1": failed to resolve reference '
+                             '"r.example/a:1": failed to do request: Head "https://r.example/v2/a/manifests/1": '
+                             "dial tcp: lookup r.example: Temporary failure in name resolution",
+    ("spring-boot-failed", "spring-boot"): "ERROR 1 --- [main] o.s.boot.SpringApplication : Application run failed",
 }
 
 

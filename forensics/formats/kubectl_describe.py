@@ -25,11 +25,10 @@ from typing import Any
 __all__ = ["Node", "Rel", "parse_age", "parse_time", "to_object", "tree"]
 
 # a key never holds two spaces in a row (a table row does) nor quotes
-_KV = re.compile(r"^( *)([A-Za-z][A-Za-z0-9./()_#-]*(?: [A-Za-z0-9./()_#-]+)*):(?:[ \t]+(.*?))?[ \t]*$")
+_KV = re.compile(r"^( *)([A-Za-z][A-Za-z0-9./()_#-]*(?: [A-Za-z0-9./()_#-]+)*):(?:[ \t]+(\S.*))?$")
 _AGE = re.compile(r"^(?:(\d+)y)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _EVENT_AGE = re.compile(r"^(\S+)(?:\s+\(x(\d+) over (\S+)\))?$")
 _TABLE_SECTIONS = ("Conditions", "Events", "Non-terminated Pods", "Allocated resources")
-_CONTAINER_MSG = re.compile(r"\bcontainer (?:image )?\"?([a-z0-9]([-a-z0-9]*[a-z0-9])?)\"?(?:\s|$)", re.IGNORECASE)
 _CONTAINER_MSG_STRICT = (
     re.compile(r"^(?:Created|Started|Stopping) container (\S+)"),
     re.compile(r"^Back-off restarting failed container (\S+)"),

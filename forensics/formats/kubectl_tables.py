@@ -41,7 +41,7 @@ _PENDING = {"Pending", "ContainerCreating", "PodInitializing", "ErrImagePull", "
 _RS_POD = re.compile(r"^(?P<rs>(?P<dep>.+)-(?P<hash>[bcdfghjklmnpqrstvwxz2456789]{5,10}))-"
                      r"[bcdfghjklmnpqrstvwxz2456789]{5}$")
 _RESTARTS = re.compile(r"^(\d+)(?:\s+\((\S+) ago\))?$")
-_HEADER_WORD = re.compile(r"^[A-Z][A-Z0-9()%_./-]*(?: [A-Z][A-Z0-9()%_./-]*)?$")
+_HEADER_WORD = re.compile(r"^[A-Z][A-Z0-9%_./-]*(?:\([a-z]+\))?(?: [A-Z][A-Z0-9%_./-]*)?$")
 
 
 @dataclass

@@ -71,6 +71,7 @@ _CALIBRATION_SPREAD = timedelta(days=30)
 _TIME_KEYS = re.compile(r"(?:Time|At|Timestamp)$")
 _ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$")
 _MAX_FILES = 5000
+_SINGLE_FILE_BYTES = 256 * 1024 * 1024  # a pasted ticket, logs included; more is not a paste
 _SNIFF_FILES = 200
 _WORKLOAD_FILES = ("deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs")
 
@@ -106,9 +107,7 @@ def looks_like_text(head: bytes) -> bool:
 def sniff(path: Path) -> bool:
     """Whether a directory or archive holds at least one file of kubectl text (first files only)."""
     src = open_raw(path)
-    seen = 0
-    for name, data in files_of(src, lambda n: 64 * 1024 if _candidate(n) else None):
-        seen += 1
+    for seen, (_, data) in enumerate(files_of(src, lambda n: 64 * 1024 if _candidate(n) else None), 1):
         if looks_like_text(data):
             return True
         if seen >= _SNIFF_FILES:
@@ -398,27 +397,40 @@ class _Reader:
         best: dict[tuple[str, str, str], _Entry] = {}
         order: list[tuple[str, str, str]] = []
         events: dict[tuple[Any, ...], _Entry] = {}
-        ns_of: dict[str, set[str]] = {}
+        # a table printed without NAMESPACE (and no -n on a prompt) leaves the namespace unknown: take it
+        # from the same object (or the same event) seen elsewhere with one, else kubectl's default
+        ns_of: dict[tuple[str, str], set[str]] = {}
+        ev_ns: dict[tuple[Any, ...], set[str]] = {}
         for e in self.entries:
             md = e.obj.get("metadata") or {}
-            if e.kind == "pods" and md.get("namespace"):
-                ns_of.setdefault(md.get("name") or "", set()).add(md["namespace"])
+            if e.kind == "events":
+                io = e.obj.get("involvedObject") or e.obj.get("regarding") or {}
+                if io.get("namespace"):
+                    ev_ns.setdefault(_event_key(e.obj, io), set()).add(io["namespace"])
+                    ns_of.setdefault((io.get("kind") or "", io.get("name") or ""), set()).add(io["namespace"])
+            elif md.get("namespace"):
+                ns_of.setdefault((e.obj.get("kind") or "", md.get("name") or ""), set()).add(md["namespace"])
         for ns, pod in self.node_pods:
-            ns_of.setdefault(pod, set()).add(ns)
+            ns_of.setdefault(("Pod", pod), set()).add(ns)
+
+        def guess(kind: str, name: str, *more: set[str]) -> str:
+            for cands in (*more, ns_of.get((kind, name), set())):
+                if len(cands) == 1:
+                    return next(iter(cands))
+            return "default"
+
         for e in self.entries:
             md = e.obj.setdefault("metadata", {})
-            if e.kind != "nodes" and not md.get("namespace"):
-                guess = ns_of.get(md.get("name") or "", set())
-                md["namespace"] = next(iter(guess)) if len(guess) == 1 else "default"
             if e.kind == "events":
                 io = e.obj.get("involvedObject") or e.obj.get("regarding") or {}
                 if not io.get("namespace") and io.get("kind") not in ("Node", "PersistentVolume"):
-                    guess = ns_of.get(io.get("name") or "", set())
-                    io["namespace"] = md["namespace"] if md["namespace"] != "default" or not guess else (
-                        next(iter(guess)) if len(guess) == 1 else "default")
-                    md["namespace"] = io["namespace"]
-                key = (io.get("kind"), io.get("namespace"), io.get("name"), e.obj.get("reason"),
-                       (e.obj.get("message") or e.obj.get("note") or "").strip())
+                    io["namespace"] = guess(io.get("kind") or "", io.get("name") or "",
+                                            ev_ns.get(_event_key(e.obj, io), set()))
+                md["namespace"] = io.get("namespace") or md.get("namespace") or "default"
+            elif e.kind != "nodes" and not md.get("namespace"):
+                md["namespace"] = guess(e.obj.get("kind") or "", md.get("name") or "")
+            if e.kind == "events":
+                key = (io.get("namespace"), *_event_key(e.obj, io))
                 old = events.get(key)
                 if old is None:
                     events[key] = e
@@ -473,6 +485,10 @@ class _Reader:
             if lg.container is None:
                 names = pods.get((lg.namespace, lg.pod), [])
                 lg.container = names[0] if names else "?"
+
+
+def _event_key(ev: dict[str, Any], io: dict[str, Any]) -> tuple[Any, ...]:
+    return (io.get("kind"), io.get("name"), ev.get("reason"), (ev.get("message") or ev.get("note") or "").strip())
 
 
 def _event_line(ev: dict[str, Any], default: int) -> int:
@@ -589,16 +605,14 @@ def load(path: Path, *, single_file: bool = False, images: Path | None = None) -
     def files() -> Iterator[tuple[str, bytes]]:
         if single_file:
             size = p.stat().st_size
-            if size > src.limits.member_bytes:
-                src.problem(p.name, "file too large", f"{size} bytes, cap {src.limits.member_bytes}")
+            if size > _SINGLE_FILE_BYTES:
+                src.problem(p.name, "file too large", f"{size} bytes, cap {_SINGLE_FILE_BYTES}")
                 return
             src.files.append(FileInfo(p.name, size))
             mtimes.append(p.stat().st_mtime)
             yield p.name, p.read_bytes()
             return
-        n = 0
-        for name, data in files_of(src, lambda nm: src.limits.log_bytes * 4 if _candidate(nm) else None):
-            n += 1
+        for n, (name, data) in enumerate(files_of(src, lambda nm: src.limits.log_bytes * 4 if _candidate(nm) else None), 1):
             if n > _MAX_FILES:
                 src.problem(name, "too many files", f"more than {_MAX_FILES} files: the rest were not read")
                 return
@@ -643,7 +657,7 @@ def load(path: Path, *, single_file: bool = False, images: Path | None = None) -
         gaps.append({"what": "no kubectl describe of pods",
                      "impact": "container names, last terminations, exit codes and waiting messages are unknown: "
                                "causes rest on table status, events and logs, with lower confidence"})
-    if not any(s.startswith("get events") or s.startswith("describe") for s in reader.shapes):
+    if not any(s.startswith(("get events", "describe")) for s in reader.shapes):
         gaps.append({"what": "no events table", "impact": "scheduler, pull and probe messages are only seen in logs"})
     if not reader.logs:
         gaps.append({"what": "no pasted logs",
