@@ -176,10 +176,7 @@ class _Reader:
 
     # --- one file -------------------------------------------------------------------------------
     def read(self, name: str, data: bytes) -> None:
-        text = data.decode("utf-8", errors="replace")
-        if "\ufffd" in text and data.count(b"\0") > 0:
-            self.src.problem(name, "not text", "binary content: skipped")
-            return
+        text = data.decode("utf-8", errors="replace")  # a pasted log may hold any bytes: scanned as U+FFFD
         if name.lower().endswith((".json", ".yaml", ".yml")) and self._object_file(name, data):
             return
         # kubectl before 1.11 padded with tabs (tabwriter, tab stops of 8): expanding them restores the columns
@@ -632,12 +629,21 @@ def load(path: Path, *, single_file: bool = False, images: Path | None = None) -
     reader.resolve_logs()
     b = ForeignBuilder()
     objects = 0
+    by_kind: dict[str, list[tuple[dict[str, Any], str]]] = {}
     for kind_file, obj, file in reader.objects():
-        try:
-            b.add_items(PENDING, kind_file, file, convert_items(kind_file, [obj]))
-            objects += 1
-        except msgspec.ValidationError as e:
-            src.problem(file, "unreadable object", short(e))
+        by_kind.setdefault(kind_file, []).append((obj, file))
+    for kind_file, pairs in by_kind.items():
+        try:  # one conversion per kind; an object that does not convert is retried alone below
+            typed = convert_items(kind_file, [o for o, _ in pairs])
+        except msgspec.ValidationError:
+            typed = None
+        for i, (obj, file) in enumerate(pairs):
+            try:
+                b.add_items(PENDING, kind_file, file, [typed[i]] if typed is not None else
+                            convert_items(kind_file, [obj]))
+                objects += 1
+            except msgspec.ValidationError as e:
+                src.problem(file, "unreadable object", short(e))
     for lg in reader.logs:
         if lg.pod is None:
             src.problem(f"{lg.file}:{lg.line_offset}", "log not attributed",
