@@ -159,6 +159,25 @@ def test_collection_time_comes_from_describes_times(tickets: dict[str, Ticket]) 
     assert ((have[both] - want[both]).abs() <= pd.Timedelta(days=1)).all()
 
 
+@needs_kubectl
+def test_pasted_yaml_and_json_with_prose_around_them(tickets: dict[str, Ticket], tmp_path: Path) -> None:
+    folder = tickets["not-arch"].folder
+    (pod_yaml,) = folder.glob("pod-*.yaml")
+    (deps_json,) = folder.glob("deployments-*.json")
+    text = ("Here is the pod as you asked:\n\n" + pod_yaml.read_text() + "\nand the deployments:\n"
+            + deps_json.read_text() + "\nlet me know!\n")
+    d = load_any(_write(tmp_path, "pasted.txt", text))
+    native = load_dump(SAMPLES / "not-arch")
+    name = pod_yaml.stem.removeprefix("pod-")
+    got = d["containers"].set_index("pod").loc[name]
+    want = native["containers"][native["containers"]["snapshot"] == native.snapshots[-1]].set_index("pod").loc[name]
+    for col in ("image_digest", "restart_count", "last_reason", "termination_message_policy", "command"):
+        assert str(got[col]) == str(want[col]), col
+    assert d["pods"].set_index("pod").loc[name, "file"] == "pasted.txt:3"
+    assert set(d["workloads"]["kind"]) == {"Deployment"} and len(d["workloads"]) >= 1
+    assert d.meta["shapes"]["pasted -o yaml/json"] == 2
+
+
 # --- shapes, by content --------------------------------------------------------------------------
 
 def test_parse_age() -> None:

@@ -90,6 +90,8 @@ def looks_like_text(head: bytes) -> bool:
         return False
     text = head.decode("utf-8", errors="replace")
     lines = text.splitlines()[:400]
+    first = next((ln.strip() for ln in lines if ln.strip()), "")
+    prose_first = not first.startswith(("{", "[", "---", "#")) and not _YAML_START.match(first)
     names = 0
     for i, raw in enumerate(lines):
         line = raw.rstrip("\r")
@@ -97,6 +99,8 @@ def looks_like_text(head: bytes) -> bool:
             return True
         if kt.header_kind(line) is not None and i + 1 < len(lines) and lines[i + 1].strip():
             return True
+        if prose_first and (line.rstrip() == "{" or _YAML_START.match(line)):
+            return True  # an object pasted after prose (a file that is only YAML or JSON is loose files)
         if _DESCRIBE_START.match(line):
             names += 1
         elif names and re.match(r"^(?:Namespace|Labels|Roles|Selector|Containers|CreationTimestamp):", line):
