@@ -57,7 +57,8 @@ def find(ctx: Context) -> list[Finding]:
         sigs = ctx.sigs_for(emu_rows, ("emulation",)) if not emu_rows.empty else ctx.signatures.iloc[0:0]
         texts = " ".join(sigs["text"].astype(str).tolist())
         listed = bool(hit["emulated"].fillna(False).any())
-        archs = sorted(image_archs(hit)) or ["another architecture"]
+        archs = sorted(image_archs(hit)) or ["foreign-architecture"]
+        an = "an" if archs[0][0] in "aeiou" else "a"
         nodes_arch = sorted(hit["node_arch"].dropna().astype(str).unique())
         if emu_rows.empty:
             what = (f"runs its {'/'.join(archs)} image under qemu emulation on {', '.join(nodes_arch)} nodes and "
@@ -70,7 +71,7 @@ def find(ctx: Context) -> list[Finding]:
                 cause_text = "Rosetta failed"
             else:
                 cause_text = "qemu crashed (uncaught target signal)"
-            what = (f"runs a {'/'.join(archs)} image under emulation on {', '.join(nodes_arch) or 'its'} nodes and "
+            what = (f"runs {an} {'/'.join(archs)} image under emulation on {', '.join(nodes_arch) or 'its'} nodes and "
                     f"{cause_text}")
             conf = 0.6 + (0.2 if listed else 0.0) + (0.1 if bool(hit["img_inspected"].fillna(False).any()) else 0.0)
             sev = "high"
