@@ -152,18 +152,22 @@ def amd64_level_of_config(config: bytes) -> tuple[str | None, str | None]:
     variant = _str(doc.get("variant"))
     if variant in _LEVEL_VARIANTS:
         return variant, f"config variant {variant}"
-    cfg = doc.get("config") if isinstance(doc.get("config"), dict) else {}
-    for e in cfg.get("Env") or [] if isinstance(cfg.get("Env"), list) else []:
+    raw_cfg = doc.get("config")
+    cfg: dict[str, Any] = raw_cfg if isinstance(raw_cfg, dict) else {}
+    env = cfg.get("Env")
+    for e in env if isinstance(env, list) else []:
         m = _GOAMD64.search(str(e))
         if m:
             return m.group(1), f"config Env {str(e)[:80]}"
-    hist = doc.get("history") if isinstance(doc.get("history"), list) else []
+    raw_hist = doc.get("history")
+    hist: list[Any] = raw_hist if isinstance(raw_hist, list) else []
     for h in hist[:500]:
         by = str(h.get("created_by") or "")[:4000] if isinstance(h, dict) else ""
         m = _GOAMD64.search(by) or _MARCH.search(by)
         if m:
             return m.group(1), f"build step `{by.strip()[:120]}`"
-    labels = cfg.get("Labels") if isinstance(cfg.get("Labels"), dict) else {}
+    raw_labels = cfg.get("Labels")
+    labels: dict[str, Any] = raw_labels if isinstance(raw_labels, dict) else {}
     for key in _LEVEL_LABELS:
         val = labels.get(key)
         if not isinstance(val, str):

@@ -280,7 +280,7 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
         "qemu",
         "emulation",
         ("could not open '",),
-        r"(?:qemu-[\w-]+|[\w]+-binfmt-P): Could not open '[^']*'",
+        r"(?:^|[\s|])(?:qemu-[\w-]{1,40}|\w{1,40}-binfmt-P): Could not open '[^']{0,400}'",
     ),
     # after qemu's `uncaught target signal 4 (Illegal instruction)`, which wins above
     _sig("illegal-instruction", "shell", "sigill", ("illegal instruction",), r"\bIllegal instruction\b"),
@@ -324,7 +324,7 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
         "env",
         "entrypoint",
         ("env: ",),
-        r"env: ['\u2018]?[^'\u2019\s]*(?:\\r|\r)['\u2019]?: No such file or directory",
+        r"env: ['\u2018]?[^'\u2019\s]{0,300}(?:\\r|\r)['\u2019]?: No such file or directory",
     ),
     _sig(
         "shebang-crlf",
@@ -338,7 +338,7 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
         "shell",
         "entrypoint",
         ("bad interpreter",),
-        r"\S+: bad interpreter: No such file or directory",
+        r"(?:^|[\s:])[^\s:]{1,300}: bad interpreter: No such file or directory",
     ),
     _sig(
         "shebang-bom",

@@ -2095,7 +2095,7 @@ def hostile() -> Story:
     snap = st.snapshot(now)
     eks_system(st, snap, x86 + arm, "2024-03-01T08:00:00Z")
     img = single(st, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tools/preview:0.3.1", "amd64", "2024-03-04T10:00:00Z", entry=["/preview"])
-    line = f"exec /preview: exec format error\n"
+    line = "exec /preview: exec format error\n"
 
     def state(n: NodeSpec, i: int, pc: dt.datetime) -> dict[str, Any] | None:
         if n.arch == "arm64":
@@ -2387,7 +2387,7 @@ def windows_linux_image() -> Story:
     aks_system(st, snap, lin, "2024-05-02T07:20:00Z")
     nginx = multi(st, "nginx:1.27.0", ["amd64", "arm64", "arm/v7", "386", "ppc64le", "s390x"], "2024-06-03T21:40:00Z",
                   entry=["/docker-entrypoint.sh"])
-    why = (f'rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/library/nginx:1.27.0": '
+    why = ('rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/library/nginx:1.27.0": '
            "no match for platform in manifest: not found")
 
     def front(n: NodeSpec, i: int, pc: dt.datetime) -> dict[str, Any] | None:
@@ -2684,7 +2684,6 @@ def entrypoint_crlf() -> Story:
     arm = [onprem_node(st, f"arm-0{i + 1}", "arm64", "arm", "bare-arm", "2024-06-1%dT08:00:00Z" % i, 2 + i) for i in range(2)]
     for n in x86 + arm:
         n.runtime = "containerd://1.7.22"
-    nodes = x86 + arm
     now = T("2024-11-20T09:15:00Z")
     snap = st.snapshot(now)
     harbor = "harbor.acme.internal"
@@ -2741,7 +2740,7 @@ _API = {"pods": "v1", "events": "v1", "nodes": "v1", "jobs": "batch/v1", "cronjo
 
 
 def _v1_objects(v1: Path) -> tuple[str, dict[str, list[dict[str, Any]]], list[tuple[str, str, str, bool, bytes]]]:
-    snap = sorted(p.name for p in (v1 / "snapshots").iterdir())[-1]
+    snap = max(p.name for p in (v1 / "snapshots").iterdir())
     base = v1 / "snapshots" / snap
     objs = {k: json.loads((base / f"{k}.json").read_text())["items"] if (base / f"{k}.json").is_file() else [] for k in KINDS}
     logs = []

@@ -9,8 +9,14 @@ from pathlib import Path
 import pytest
 
 from forensics.analyze import merge
-from forensics.arch import lacks_aarch32, normalize_os, parse_platform, platform_label, windows_build, \
-    x86_level_from_features
+from forensics.arch import (
+    lacks_aarch32,
+    normalize_os,
+    parse_platform,
+    platform_label,
+    windows_build,
+    x86_level_from_features,
+)
 from forensics.rules import all_rules, run_all
 from tests.rules.arch_scenario import EXEC_RUNC, single_manifest
 from tests.rules.exec_family_scenario import FamilyScenario, Node, Pod, config, index_with_configs

@@ -21,7 +21,7 @@ import pandas as pd
 
 from forensics import remediation
 from forensics.correlate import Context
-from forensics.findings import Evidence, Finding, MissingEvidence, Remediation
+from forensics.findings import Evidence, Finding, MissingEvidence, Remediation, Severity
 from forensics.rules import rule
 from forensics.rules._arch import image_archs, image_dicts, image_evidence, marked, node_evidence
 from forensics.rules._common import by_workload, new_finding, restart_matrix, sig_evidence
@@ -63,7 +63,8 @@ def find(ctx: Context) -> list[Finding]:
         if emu_rows.empty:
             what = (f"runs its {'/'.join(archs)} image under qemu emulation on {', '.join(nodes_arch)} nodes and "
                     "misses its liveness deadlines there (emulated code runs many times slower)")
-            conf, sev = 0.55 + (0.15 if listed else 0.0), "medium"
+            conf = 0.55 + (0.15 if listed else 0.0)
+            sev: Severity = "medium"
         else:
             if "Could not open" in texts or "failed to open elf" in texts:
                 cause_text = "the emulator could not load the image's dynamic loader (/lib64/ld-linux-*)"

@@ -16,8 +16,8 @@ failure then looks like an entrypoint problem or an application one, and is repo
 from __future__ import annotations
 
 from forensics.correlate import Context
-from forensics.remediation import q
 from forensics.findings import Evidence, Finding, Remediation
+from forensics.remediation import q
 from forensics.rules import rule
 from forensics.rules._arch import arch_confidence, inferred_archs, marked, standard_parts
 from forensics.rules._common import by_workload, new_finding
@@ -50,7 +50,7 @@ def find(ctx: Context) -> list[Finding]:
                      f"{', '.join(really)}: its {rows_bad['pod'].nunique()} pod(s) on {', '.join(nodes_arch)} nodes "
                      "pull the wrong binaries and cannot execute them"),
         )
-        standard_parts(ctx, f, rows, rows_bad, set(a.split("/")[1] for a in really if "/" in a))
+        standard_parts(ctx, f, rows, rows_bad, {a.split("/")[1] for a in really if "/" in a})
         imgs = {i["ref"]: i for i in f.images}
         plat = ctx.frames["image_platforms"]
         for key, ref in rows_bad[["image_key", "image"]].drop_duplicates("image_key").itertuples(index=False):

@@ -73,9 +73,7 @@ def find(ctx: Context) -> list[Finding]:
         need = level_in_texts(texts)
         need_from = f"the runtime's message names x86-64-{need}" if need else None
         img_level = _first(rows["img_level"])
-        if img_level and level_rank(img_level) > level_rank(need):
-            need, need_from = img_level, _first(rows["img_level_from"])
-        elif img_level and need_from is None:
+        if img_level and level_rank(img_level) > level_rank(need) or img_level and need_from is None:
             need, need_from = img_level, _first(rows["img_level_from"])
         node_levels = {str(n): (str(lv), str(lf)) for n, lv, lf in
                        zip(rows["node"], rows["node_cpu_level"], rows["node_cpu_level_from"]) if not pd.isna(lv)}

@@ -156,13 +156,13 @@ def _remedies(w: Any, rows: pd.DataFrame, kind: str, path: str) -> list[Remediat
     image = str(rows["image"].dropna().iloc[0]) if rows["image"].notna().any() else "IMAGE"
     fix = {
         "crlf": ("Convert the entrypoint to LF line endings before building (and pin it in .gitattributes)",
-                 f"dos2unix {q(path.lstrip('/'))}   # or in the Dockerfile: RUN sed -i 's/\\r$//' {q(path)}\n"
-                 "echo '*.sh text eol=lf' >> .gitattributes"),
+                 (f"dos2unix {q(path.lstrip('/'))}   # or in the Dockerfile: RUN sed -i 's/\\r$//' {q(path)}\n"
+                  "echo '*.sh text eol=lf' >> .gitattributes")),
         "bom": ("Remove the UTF-8 byte-order mark before the #! line",
                 f"sed -i '1s/^\\xEF\\xBB\\xBF//' {q(path.lstrip('/'))}"),
         "chmod": ("Make the entrypoint executable in the image",
-                  f"RUN chmod +x {q(path)}   # Dockerfile, after COPY; or: git update-index --chmod=+x "
-                  f"{q(path.lstrip('/'))}"),
+                  (f"RUN chmod +x {q(path)}   # Dockerfile, after COPY; or: git update-index --chmod=+x "
+                   f"{q(path.lstrip('/'))}")),
         "interpreter": ("Install the interpreter the #! line names, or point #! at one the image has",
                         f"head -1 {q(path.lstrip('/'))}   # e.g. #!/bin/sh on alpine, which has no bash"),
         "crlf-or-interpreter": ("Fix the entrypoint's #! line: LF line endings and an interpreter the image has",

@@ -10,7 +10,14 @@ from forensics.analyze import merge
 from forensics.correlate import Context
 from forensics.rules import all_rules, run_all
 from forensics.rules.arch_microarch_level import CAUSE, find, level_in_texts
-from tests.rules.exec_family_scenario import FamilyScenario, Node, Pod, config, index_with_configs, manifest_for
+from tests.rules.exec_family_scenario import (
+    FamilyScenario,
+    Node,
+    Pod,
+    config,
+    index_with_configs,
+    manifest_for,
+)
 
 IMG = "registry.example.com/data/etl:4.2"
 NFD = "feature.node.kubernetes.io/cpu-cpuid."
