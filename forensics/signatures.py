@@ -199,11 +199,12 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
         r"Windows version (?P<image_build>\d+\.\d+\.\d+)\S*-based image is incompatible with a"
         r" (?P<host_build>\d+\.\d+\.\d+)\S* host",
     ),
-    # Podman/CRI-O (containers/image) when a pulled single manifest is not the wanted arch
+    # Podman/CRI-O (containers/image) when a pulled single manifest is not the wanted arch: the
+    # runtime's statement of the image's own architecture, as good as an exec format error
     _sig(
         "image-arch-mismatch",
         "containers-image",
-        "arch-pull",
+        "arch",
         ("image architecture mismatch",),
         r"Image architecture mismatch: image uses \"?(?P<image>[\w-]+)\"?, expecting \"?(?P<platform>[\w-]+)\"?",
     ),

@@ -102,3 +102,14 @@ def test_image_level_from_config(cfg: bytes, level: str | None, why: str | None)
     got, because = amd64_level_of_config(cfg)
     assert got == level
     assert (why is None and because is None) or (why in (because or ""))
+
+
+def test_containers_image_arch_mismatch_names_a_single_arch_image(tmp_path: Path) -> None:
+    msg = 'Error: choosing image: Image architecture mismatch: image uses "amd64", expecting "arm64"'
+    s = FamilyScenario(nodes={}, node_specs={"a-1": Node("arm64"), "x-1": Node("amd64")}, images={},
+                       pods=[Pod("p-a", "a-1", IMG, pull_error=msg, workload="agent"), Pod("p-x", "x-1", IMG,
+                                                                                           workload="agent")])
+    ctx = s.context(tmp_path)
+    found = {f.workload.name: f for f in merge(run_all(ctx, all_rules())) if not f.latent}
+    assert found["agent"].cause == "arch.single-arch-image"
+    assert any("Image architecture mismatch" in e.text for e in found["agent"].evidence)
