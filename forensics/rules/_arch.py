@@ -56,6 +56,11 @@ def marked(ctx: Context) -> pd.DataFrame:
     p["exec_everywhere"] = _exec_on_several_archs(p, failing & exec_sig)
     not_arch = (p["platform_match"].to_numpy(dtype=bool) | p["exec_everywhere"].to_numpy(dtype=bool)) & \
         ~p["pull_sig"].to_numpy(dtype=bool)
+    # a foreign binary that demonstrably ran (for seconds, or healthy) without any exec or pull error
+    # was emulated, whether or not the dump holds the node's binfmt_misc listing
+    p["ran_foreign"] = unsupported & ~exec_sig & ~p["pull_sig"].to_numpy(dtype=bool) & _ran(p)
+    emulated = emulated | p["ran_foreign"].to_numpy(dtype=bool)
+    p["emulated_or_ran"] = emulated
     emu_only = emulated & ~exec_sig
     # a Windows node, or an image with no entry for the node's OS: a platform (OS) mismatch
     other_os = p["os_mismatch"].fillna(False).to_numpy(dtype=bool) | \
@@ -64,6 +69,15 @@ def marked(ctx: Context) -> pd.DataFrame:
                                             | (unsupported & ~emulated) | (lie & exec_sig))
     ctx.cache["arch_marked"] = p
     return p
+
+
+def _ran(p: pd.DataFrame, seconds: float = 5.0) -> np.ndarray:
+    """Rows whose container ran at least `seconds` (last run, or running now) or is healthy."""
+    last = (p["last_finished"] - p["last_started"]).dt.total_seconds()
+    now = (p["observed_at"] - p["started_at"]).dt.total_seconds()
+    long_run = (last >= seconds).fillna(False).to_numpy(dtype=bool) | \
+        ((p["state"] == "running").fillna(False).to_numpy(dtype=bool) & (now >= seconds).fillna(False).to_numpy(dtype=bool))
+    return long_run | p["healthy"].fillna(False).to_numpy(dtype=bool)
 
 
 def _exec_on_several_archs(p: pd.DataFrame, exec_fail: np.ndarray) -> np.ndarray:

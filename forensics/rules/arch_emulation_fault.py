@@ -34,7 +34,7 @@ def find(ctx: Context) -> list[Finding]:
     p = marked(ctx)
     failing = p["failing"].fillna(False).to_numpy(dtype=bool)
     foreign = (p["unsupported"] | ~p["img_inspected"].fillna(False)).to_numpy(dtype=bool)
-    emulated = p["emulated"].fillna(False).to_numpy(dtype=bool)
+    emulated = p["emulated_or_ran"].to_numpy(dtype=bool)
     crashed = failing & p["emu_sig"].to_numpy(dtype=bool) & (foreign | emulated)
     slow = failing & emulated & ~p["exec_sig"].to_numpy(dtype=bool)
     cand = p[crashed | slow]
@@ -49,7 +49,7 @@ def find(ctx: Context) -> list[Finding]:
         emu_rows = rows[rows["emu_sig"]]
         in_probe = np.array([(n, x) in probed for n, x in zip(rows["namespace"].astype(str),
                                                                rows["pod"].astype(str))], dtype=bool)
-        probe_rows = rows[in_probe & rows["emulated"].fillna(False).to_numpy(dtype=bool)
+        probe_rows = rows[in_probe & rows["emulated_or_ran"].to_numpy(dtype=bool)
                           & ~rows["emu_sig"].to_numpy(dtype=bool)]
         hit = pd.concat([emu_rows, probe_rows])
         if hit.empty:
@@ -61,7 +61,8 @@ def find(ctx: Context) -> list[Finding]:
         an = "an" if archs[0][0] in "aeiou" else "a"
         nodes_arch = sorted(hit["node_arch"].dropna().astype(str).unique())
         if emu_rows.empty:
-            what = (f"runs its {'/'.join(archs)} image under qemu emulation on {', '.join(nodes_arch)} nodes and "
+            how = "qemu emulation (binfmt_misc)" if listed else "emulation (inferred: it ran, with no exec format error)"
+            what = (f"runs its {'/'.join(archs)} image under {how} on {', '.join(nodes_arch)} nodes and "
                     "misses its liveness deadlines there (emulated code runs many times slower)")
             conf = 0.55 + (0.15 if listed else 0.0)
             sev: Severity = "medium"
@@ -99,6 +100,11 @@ def find(ctx: Context) -> list[Finding]:
                                             f"flags {r.flags} (emulates {r.arch})"))
         f.evidence.extend(node_evidence(ctx, nodes))
         f.restart_matrix = restart_matrix(rows)
+        for r in hit[hit["ran_foreign"]].drop_duplicates(["namespace", "pod"]).head(3).itertuples(index=False):
+            f.evidence.append(Evidence(
+                kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod} container {r.container}",
+                text=f"{an} {'/'.join(archs)} binary ran on {r.node_arch} node {r.node} without an exec format error: "
+                     "it was emulated", snapshot=str(r.snapshot)))
         if not listed:
             f.missing_evidence.append(MissingEvidence(
                 what="no binfmt_misc listing for the nodes where it ran",
