@@ -71,6 +71,19 @@ def marked(ctx: Context) -> pd.DataFrame:
     return p
 
 
+def sig_mask(p: pd.DataFrame, sigs: pd.DataFrame) -> np.ndarray:
+    """Which rows of `p` have a row in `sigs` (by container, or by pod for signatures without one)."""
+    if sigs.empty or p.empty:
+        return np.zeros(len(p), dtype=bool)
+    with_c = sigs[sigs["container"].notna()]
+    no_c = sigs[sigs["container"].isna()]
+    hit = _keys(p, ["namespace", "pod", "container"]).isin(_keys(with_c, ["namespace", "pod", "container"])) \
+        if not with_c.empty else np.zeros(len(p), dtype=bool)
+    if not no_c.empty:
+        hit = hit | _keys(p, ["namespace", "pod"]).isin(_keys(no_c, ["namespace", "pod"]))
+    return np.asarray(hit, dtype=bool)
+
+
 def _ran(p: pd.DataFrame, seconds: float = 5.0) -> np.ndarray:
     """Rows whose container ran at least `seconds` (last run, or running now) or is healthy."""
     last = (p["last_finished"] - p["last_started"]).dt.total_seconds()

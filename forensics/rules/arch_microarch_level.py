@@ -31,7 +31,7 @@ from forensics.correlate import Context
 from forensics.findings import Evidence, Finding, MissingEvidence, Remediation
 from forensics.remediation import q, resource_of
 from forensics.rules import rule
-from forensics.rules._arch import image_dicts, image_evidence, marked
+from forensics.rules._arch import image_dicts, image_evidence, marked, sig_mask
 from forensics.rules._common import by_workload, container_evidence, new_finding, restart_matrix, sig_evidence
 
 CAUSE = "arch.microarch-level"
@@ -52,15 +52,9 @@ def level_in_texts(texts: list[str]) -> str | None:
 def find(ctx: Context) -> list[Finding]:
     p = marked(ctx)
     s = ctx.signatures
-    if s.empty:
-        sig_keys: set[tuple[str, str, str]] = set()
-    else:
-        m = s[s["hint"].isin(["microarch", "sigill"])]
-        sig_keys = set(zip(m["namespace"].astype(str), m["pod"].astype(str), m["container"].astype(str)))
     code = p["last_exit_code"].fillna(p["term_exit_code"]).fillna(0).astype(int).to_numpy() == 132
     sigill = (p["last_signal"].fillna(0).astype(int).to_numpy() == 4) | code
-    has_sig = pd.Series([k in sig_keys for k in zip(p["namespace"].astype(str), p["pod"].astype(str),
-                                                     p["container"].astype(str))], index=p.index).to_numpy(dtype=bool)
+    has_sig = sig_mask(p, s[s["hint"].isin(["microarch", "sigill"])] if not s.empty else s)
     amd = (p["node_arch"] == "amd64").fillna(False).to_numpy(dtype=bool)
     not_foreign = ~p["unsupported"].to_numpy(dtype=bool)
     failing = p["failing"].fillna(False).to_numpy(dtype=bool)

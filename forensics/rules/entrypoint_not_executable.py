@@ -27,7 +27,7 @@ from forensics.correlate import Context
 from forensics.findings import Finding, MissingEvidence, Remediation
 from forensics.remediation import q, resource_of
 from forensics.rules import rule
-from forensics.rules._arch import image_dicts, image_evidence, marked, node_evidence
+from forensics.rules._arch import image_dicts, image_evidence, marked, node_evidence, sig_mask
 from forensics.rules._common import by_workload, container_evidence, missing_logs, new_finding, sig_evidence
 
 CAUSE = "entrypoint-not-executable"
@@ -75,12 +75,7 @@ def find(ctx: Context) -> list[Finding]:
     p = marked(ctx)
     failing = p["failing"].fillna(False).to_numpy(dtype=bool)
     s = ctx.signatures
-    ep = s[s["hint"] == "entrypoint"] if not s.empty else s
-    ep_keys = set(zip(ep["namespace"].astype(str), ep["pod"].astype(str), ep["container"].astype(str)))
-    ep_pods = set(zip(ep[ep["container"].isna()]["namespace"].astype(str), ep[ep["container"].isna()]["pod"].astype(str)))
-    has_ep = pd.Series([(n, x, c) in ep_keys or (n, x) in ep_pods for n, x, c in
-                        zip(p["namespace"].astype(str), p["pod"].astype(str), p["container"].astype(str))],
-                       index=p.index, dtype=bool).to_numpy()
+    has_ep = sig_mask(p, s[s["hint"] == "entrypoint"] if not s.empty else s)
     exec_not_arch = p["exec_sig"].to_numpy(dtype=bool) & (p["platform_match"].to_numpy(dtype=bool)
                                                           | p["exec_everywhere"].to_numpy(dtype=bool))
     cand = p[failing & (has_ep | exec_not_arch) & ~p["pull_sig"].to_numpy(dtype=bool)]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from forensics.arch import windows_build
@@ -28,7 +29,7 @@ from forensics.correlate import Context
 from forensics.findings import Evidence, Finding, MissingEvidence, Remediation
 from forensics.remediation import q, resource_of
 from forensics.rules import rule
-from forensics.rules._arch import image_dicts, image_evidence, marked
+from forensics.rules._arch import image_dicts, image_evidence, marked, sig_mask
 from forensics.rules._common import by_workload, container_evidence, new_finding, restart_matrix, sig_evidence
 
 CAUSE = "platform.os-mismatch"
@@ -53,13 +54,16 @@ def find(ctx: Context) -> list[Finding]:
     node_os = p["node_os"].fillna("linux").astype(str)
     windows = (node_os == "windows").to_numpy()
     s = ctx.signatures
-    os_sig = _has(p, s[s["hint"] == "os"] if not s.empty else s)
+    os_sig = sig_mask(p, s[s["hint"] == "os"] if not s.empty else s)
     pull_sig = p["pull_sig"].to_numpy(dtype=bool)
     os_mismatch = p["os_mismatch"].fillna(False).to_numpy(dtype=bool)
     builds = _builds(ctx)
-    build_off = pd.Series([bool(builds.get(k)) and nb is not None and not pd.isna(nb) and str(nb) not in builds[k]
-                           for k, nb in zip(p["image_key"].astype(str), p["node_windows_build"])],
-                          index=p.index).to_numpy(dtype=bool) & windows
+    build_off = np.zeros(len(p), dtype=bool)
+    if builds:  # only images with Windows builds in their index: a handful of rows to look at
+        idx = np.flatnonzero(windows & p["image_key"].astype(str).isin(list(builds)).to_numpy())
+        for i in idx:
+            nb = p["node_windows_build"].iat[i]
+            build_off[i] = not pd.isna(nb) and str(nb) not in builds[str(p["image_key"].iat[i])]
     cand = p[failing & (os_mismatch | os_sig | (windows & pull_sig) | build_off)]
     out: list[Finding] = []
     for w, rows in by_workload(cand):
@@ -102,17 +106,6 @@ def find(ctx: Context) -> list[Finding]:
         f.remediation.extend(_remedies(ctx, w, rows, build_case, img_oses))
         out.append(f)
     return out
-
-
-def _has(p: pd.DataFrame, sigs: pd.DataFrame) -> Any:
-    if sigs.empty:
-        return pd.Series(False, index=p.index).to_numpy(dtype=bool)
-    with_c = set(zip(sigs["namespace"].astype(str), sigs["pod"].astype(str), sigs["container"].astype(str)))
-    pods = set(zip(sigs[sigs["container"].isna()]["namespace"].astype(str),
-                   sigs[sigs["container"].isna()]["pod"].astype(str)))
-    return pd.Series([(n, x, c) in with_c or (n, x) in pods for n, x, c in
-                      zip(p["namespace"].astype(str), p["pod"].astype(str), p["container"].astype(str))],
-                     index=p.index).to_numpy(dtype=bool)
 
 
 def _state(r: Any) -> str:
