@@ -2728,6 +2728,61 @@ arm nodes since this morning's release. Our images are multi-arch! Is it the new
     return st
 
 
+def arm32_edge() -> Story:
+    st = Story("arm32-edge", context="edge-fleet", server="https://10.60.0.2:6443", kubelet="v1.30.8+k3s1")
+    pis = []
+    for i in range(3):
+        n = st.node(name=f"shelf-pi-{i + 1:02d}", arch="arm", pool="shelf", itype="rpi4", created=T("2024-02-1%dT08:00:00Z" % i),
+                    runtime="containerd://1.7.23-k3s2", kernel="6.6.51+rpt-rpi-v7l", os_image="Raspbian GNU/Linux 12 (bookworm)",
+                    provider="k3s", ip=f"10.60.1.{11 + i}")
+        n.labels = {"node.acme.io/site": "store-0417"}
+        pis.append(n)
+    grav = [eks_node(st, i, "arm64", "edge-hub", "m6g.xlarge", "2024-05-0%dT10:00:00Z" % (i + 1), zone_ix=i) for i in range(2)]
+    for n in grav:
+        n.provider, n.runtime, n.kubelet = "k3s", "containerd://1.7.23-k3s2", "v1.30.8+k3s1"
+    now = T("2024-10-08T07:50:00Z")
+    snap = st.snapshot(now)
+    kl = multi(st, "rancher/klipper-lb:v0.4.9", ["amd64", "arm", "arm64"], "2024-08-10T10:00:00Z", oci=False, with_configs=False)
+    ds(st, snap, "kube-system", "svclb-traefik-1f2e3d4c", [C("lb-tcp-80", kl)], pis + grav, "2024-02-10T08:05:00Z",
+       ("+ trap exit TERM INT",), labels={"app": "svclb-traefik-1f2e3d4c"})
+    gw = single(st, "ghcr.io/acme-retail/sensor-gateway:4.0.0", "arm64", "2024-10-07T15:00:00Z", entry=["/sensor-gateway"],
+                history=buildkit_history("gcr.io/distroless/static-debian12", ["COPY sensor-gateway /", "USER 65532"],
+                                         '["/sensor-gateway"]'))
+    w = st.workload("DaemonSet", "retail", "sensor-gateway", [C("gateway", gw)], T("2024-10-07T16:00:00Z"), labels={"app": "sensor-gateway"})
+    w.template_hash = st.rng.safe(9)
+    snap.add(w)
+    for n in pis + grav:
+        pc = max(w.created, n.created) + secs(4)
+        state = Crash(pc + secs(3), runc_exec_line("/sensor-gateway"), exit=255) if n.arch == "arm" else \
+            ok(pc + secs(6), "sensor-gateway 4.0.0 (linux/arm64) polling 24 sensors")
+        p = st.pod(w, n, pc, {"gateway": state})
+        snap.add_pods(p)
+        if n.arch == "arm":
+            snap.crash_events(p, "gateway", since=now - dt.timedelta(hours=1))
+    shelf = multi(st, "ghcr.io/acme-retail/shelf-display:2.2.1", ["arm/v6", "arm64", "amd64"], "2024-09-02T09:00:00Z")
+    deploy(st, snap, "retail", "shelf-display", [C("display", shelf)], "2024-09-03T08:00:00Z", pis[:2],
+           lines=("shelf-display 2.2.1 (linux/arm/v6) rendering on :0",))
+    st.readme = """
+# arm32-edge
+
+**Ticket:** "The new sensor-gateway 4.0.0 works on the hub but crash-loops on every shelf Pi. It is an ARM
+image and the Pis are ARM!"
+
+- k3s 1.30 at a store: three Raspberry Pi 4 shelf nodes running 32-bit Raspbian (`kubernetes.io/arch: arm`,
+  i.e. linux/arm/v7) and two Graviton (m6g, arm64) hub nodes.
+- `retail/sensor-gateway` 4.0.0 was built for linux/arm64 only (a single manifest). arm64 is not arm: a
+  32-bit userland cannot run an AArch64 binary, so on the Pis `exec /sensor-gateway: exec format error`;
+  on the Graviton hubs it runs. The finding must name the nodes' variant (arm/v7), not just "arm".
+- `retail/shelf-display` publishes linux/arm/v6: an arm/v7 CPU runs arm/v6 binaries, so it is healthy on
+  the Pis (the join compares variants, it does not demand equality).
+"""
+    st.expected = {"story": st.name, "findings": [
+        {"cause": "arch.single-arch-image", "workload": wl_ref("DaemonSet", "retail", "sensor-gateway"), "latent": False,
+         "contributing": ["arch.mixed-arch-no-affinity"]}],
+        NOARCH: [wl_ref("Deployment", "retail", "shelf-display"), wl_ref("DaemonSet", "kube-system", "svclb-traefik-1f2e3d4c")]}
+    return st
+
+
 # ----------------------------------------------------------------------------- foreign formats
 # A story with `foreign` set is written as format v1 to a scratch folder, then converted into the
 # layout another tool writes (under `<story>/dump/`), with the image inspections, when kept, in
@@ -2876,7 +2931,7 @@ def write_story(st: Story, out: Path) -> None:
 
 STORIES = [graviton_new_pool, laptop_build, index_without_arm64, lost_multiarch_tag, binfmt_emulation,
            mixed_no_affinity, healthy_mixed, hostile, not_arch, windows_linux_image, emulation_fault,
-           microarch_legacy_cpu, lying_index, entrypoint_crlf]
+           microarch_legacy_cpu, lying_index, entrypoint_crlf, arm32_edge]
 
 
 def main(argv: list[str] | None = None) -> None:

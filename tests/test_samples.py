@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from forensics.analyze import analyze
-from forensics.formats import load_any
-from forensics.load import Dump, load_dump
+from forensics.load import load_dump
+from tests.samples import load_story
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_dumps"
 STORIES = sorted(p.parent.name for p in SAMPLES.glob("*/expected.yaml"))
@@ -21,15 +21,6 @@ STORIES = sorted(p.parent.name for p in SAMPLES.glob("*/expected.yaml"))
 
 def _key(w: dict) -> tuple[str, str, str]:
     return (w["kind"], w["namespace"], w["name"])
-
-
-def load_story(path: Path, expected: dict) -> Dump:
-    """A format-v1 story is the dump itself; a foreign-format story keeps its dump in `dump:` and, when
-    it has them, the image inspections for `--images` in `images:`."""
-    if "dump" not in expected:
-        return load_dump(path)
-    images = path / expected["images"] if expected.get("images") else None
-    return load_any(path / expected["dump"], images=images)
 
 
 def resolve(story: Path, expected: dict, file: str) -> Path | None:
@@ -47,7 +38,7 @@ def resolve(story: Path, expected: dict, file: str) -> Path | None:
 def story(request: pytest.FixtureRequest) -> tuple[dict, dict]:
     path = SAMPLES / request.param
     expected = yaml.safe_load((path / "expected.yaml").read_text())
-    doc = analyze(load_story(path, expected))
+    doc = analyze(load_story(request.param))
     if "format" in expected:
         assert doc["dump"]["format"] == expected["format"]
     return expected, doc
