@@ -285,41 +285,11 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
     ),
     # after qemu's `uncaught target signal 4 (Illegal instruction)`, which wins above
     _sig("illegal-instruction", "shell", "sigill", ("illegal instruction",), r"\bIllegal instruction\b"),
-    # the kubelet's start/config errors, before generic pull and crash patterns
-    _sig(
-        "executable-not-found",
-        "runc",
-        "command-not-found",
-        ("executable file not found", "no such file"),
-        r"exec: \\?\"[^\"]*\\?\": (?:executable file not found in \$PATH|stat \S+: no such file or directory)",
-    ),
-    _sig(
-        "executable-not-found",
-        "crun",
-        "command-not-found",
-        ("executable file `",),
-        r"executable file `[^`]*` not found",
-    ),
-    _sig(
-        "executable-not-found",
-        "runtime",
-        "command-not-found",
-        ("no such file",),
-        r"(?:OCI runtime (?:create|start|exec) failed|StartError|failed to create (?:containerd task|shim))"
-        r".*no such file or directory",
-    ),
-    # dash `/bin/sh: 1: wge: not found`, bash `/bin/bash: line 1: wge: command not found`
-    _sig(
-        "executable-not-found",
-        "shell",
-        "command-not-found",
-        (": not found", "command not found"),
-        r"\b(?:ba|da|z)?sh: (?:line \d+: |\d+: )?[^:\s]+: (?:command )?not found\s*$",
-    ),
     # the entrypoint script, not the architecture: a CRLF shebang names `bash\r` (GNU env quotes it
     # as 'bash\r'; bash prints `/bin/bash^M: bad interpreter`), runc then says `exec /x: no such file
     # or directory` for a file that exists; a file without the x bit is `permission denied`; a UTF-8
-    # BOM before `#!` hides the shebang (then the kernel says exec format error)
+    # BOM before `#!` hides the shebang (then the kernel says exec format error; a shell running the
+    # script says `line 1: \ufeff#!/bin/sh: not found`, which must not read as a missing command)
     _sig(
         "shebang-crlf",
         "env",
@@ -361,6 +331,37 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
         "entrypoint",
         ("permission denied",),
         r"(?:^|\s)exec (?P<path>/\S+): permission denied|exec: \\?\"(?P<path2>[^\"\\]+)\\?\": permission denied",
+    ),
+    # the kubelet's start/config errors, before generic pull and crash patterns
+    _sig(
+        "executable-not-found",
+        "runc",
+        "command-not-found",
+        ("executable file not found", "no such file"),
+        r"exec: \\?\"[^\"]*\\?\": (?:executable file not found in \$PATH|stat \S+: no such file or directory)",
+    ),
+    _sig(
+        "executable-not-found",
+        "crun",
+        "command-not-found",
+        ("executable file `",),
+        r"executable file `[^`]*` not found",
+    ),
+    _sig(
+        "executable-not-found",
+        "runtime",
+        "command-not-found",
+        ("no such file",),
+        r"(?:OCI runtime (?:create|start|exec) failed|StartError|failed to create (?:containerd task|shim))"
+        r".*no such file or directory",
+    ),
+    # dash `/bin/sh: 1: wge: not found`, bash `/bin/bash: line 1: wge: command not found`
+    _sig(
+        "executable-not-found",
+        "shell",
+        "command-not-found",
+        (": not found", "command not found"),
+        r"\b(?:ba|da|z)?sh: (?:line \d+: |\d+: )?[^:\s]+: (?:command )?not found\s*$",
     ),
     _sig(
         "config-missing",

@@ -98,3 +98,17 @@ def test_entrypoint_paths() -> None:
                              "/bin/bash: /start.sh: /bin/bash^M: bad interpreter",
                              "exec /entrypoint.sh: exec format error"]) == [
         "/entrypoint.sh", "/docker-entrypoint.sh", "/start.sh"]
+
+
+def test_bom_before_the_shebang(tmp_path: Path) -> None:
+    # run through a shell, the BOM shows: the shell reads "\ufeff#!/bin/sh" as a command
+    s = _s(NOSHEBANG + "/entrypoint.sh: line 1: \ufeff#!/bin/sh: not found\n")
+    (f,) = find(s.context(tmp_path))
+    assert "byte-order mark" in f.summary
+    assert any("\\xEF\\xBB\\xBF" in r.command for r in f.remediation)
+
+
+def test_interpreter_missing_from_the_image(tmp_path: Path) -> None:
+    s = _s("/bin/sh: /entrypoint.sh: /bin/bash: bad interpreter: No such file or directory\n")
+    (f,) = find(s.context(tmp_path))
+    assert "interpreter" in f.summary and "CRLF" not in f.summary
