@@ -113,3 +113,24 @@ def test_containers_image_arch_mismatch_names_a_single_arch_image(tmp_path: Path
     found = {f.workload.name: f for f in merge(run_all(ctx, all_rules())) if not f.latent}
     assert found["agent"].cause == "arch.single-arch-image"
     assert any("Image architecture mismatch" in e.text for e in found["agent"].evidence)
+
+
+def test_frames_carry_cpu_level_windows_build_operator_labels_and_child_configs(tmp_path: Path) -> None:
+    nfd = {"feature.node.kubernetes.io/cpu-cpuid.AVX": "true", "feature.node.kubernetes.io/cpu-model.vendor_id": "Intel",
+           "feature.node.kubernetes.io/cpu-model.family": "6", "feature.node.kubernetes.io/cpu-model.id": "45"}
+    idx, cfgs = index_with_configs([("linux/amd64", config("amd64")), ("linux/arm64", config("amd64"))])
+    s = FamilyScenario(
+        nodes={}, node_specs={"x-1": Node("amd64", labels=nfd),
+                              "w-1": Node("amd64", os="Windows", kernel="10.0.20348.2461")},
+        images={IMG: (idx, None)}, child_configs={IMG: cfgs},
+        pods=[Pod("p-x", "x-1", IMG, workload="agent")],
+        pod_labels={"p-x": {"multiarch.openshift.io/single-arch": "", "multiarch.openshift.io/amd64": ""}})
+    f = s.context(tmp_path).frames
+    nodes = f["nodes"].set_index("node")
+    assert nodes.loc["x-1", "cpu_level"] == "v2" and "AVX" in nodes.loc["x-1", "cpu_level_from"]
+    assert nodes.loc["x-1", "cpu_model"] == "vendor_id=Intel family=6 id=45"
+    assert nodes.loc["w-1", "os"] == "windows" and nodes.loc["w-1", "windows_build"] == "10.0.20348"
+    assert f["pods"]["multiarch"].tolist() == ["amd64=,single-arch="]
+    plats = f["image_platforms"].set_index("platform")
+    assert plats.loc["linux/arm64/v8", "config_platform"] == "linux/amd64"
+    assert plats.loc["linux/amd64", "config_platform"] == "linux/amd64"
