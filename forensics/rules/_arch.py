@@ -269,6 +269,13 @@ def standard_parts(ctx: Context, f: Finding, rows: pd.DataFrame, bad: pd.DataFra
                 what=f"no image inspection for {img['ref']}",
                 why="the image's platforms would confirm (or refute) that it lacks the node architecture",
                 how=f"collectors/inspect-images DUMP  (or: skopeo inspect --raw docker://{img['ref']})"))
+    failed_inspection = ctx.sigs_for(bad if not bad.empty else rows, ("inspection",))
+    if not failed_inspection.empty:
+        f.evidence.extend(sig_evidence(failed_inspection, limit=2))
+        f.missing_evidence.append(MissingEvidence(
+            what="the multiarch tuning operator could not inspect the image (its ArchAwareInspectionError event)",
+            why="its view of the image's architectures, which it would have pinned the pods to, is unknown",
+            how="check the operator's pull secret and the registry; skopeo inspect --raw docker://IMAGE"))
     if sigs.empty:
         f.missing_evidence.append(MissingEvidence(
             what="no exec format error or platform error seen in logs, termination messages or events",

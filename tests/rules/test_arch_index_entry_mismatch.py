@@ -52,3 +52,18 @@ def test_an_honest_index_is_not_a_lie(tmp_path: Path) -> None:
 
 def test_without_child_configs_the_lie_cannot_be_seen(tmp_path: Path) -> None:
     assert find(_s(with_configs=False).context(tmp_path)) == []
+
+
+def test_operator_signals_are_evidence(tmp_path: Path) -> None:
+    from tests.rules.exec_family_scenario import event
+
+    s = _s()
+    s.pod_labels = {"api-a": {"multiarch.openshift.io/exec-format-error": "true", "multiarch.openshift.io/arm64": ""}}
+    s.events = [event("api-b", "ArchAwareInspectionError", "The operator encountered an error while inspecting the "
+                      "container image to determine its supported architectures. Registry error: unauthorized",
+                      container=None)]
+    (f,) = find(s.context(tmp_path))
+    texts = [e.text for e in f.evidence]
+    assert "label multiarch.openshift.io/exec-format-error=true" in texts
+    assert any(t.startswith("multiarch tuning operator labels: arm64=,exec-format-error=true") for t in texts)
+    assert any("could not inspect the image" in m.what for m in f.missing_evidence)
