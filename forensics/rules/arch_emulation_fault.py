@@ -23,7 +23,7 @@ from forensics import remediation
 from forensics.correlate import Context
 from forensics.findings import Evidence, Finding, MissingEvidence, Remediation, Severity
 from forensics.rules import rule
-from forensics.rules._arch import image_archs, image_dicts, image_evidence, marked, node_evidence
+from forensics.rules._arch import image_archs, image_dicts, image_evidence, marked, node_evidence, sig_mask
 from forensics.rules._common import by_workload, new_finding, restart_matrix, sig_evidence
 
 CAUSE = "arch.emulation-fault"
@@ -35,7 +35,9 @@ def find(ctx: Context) -> list[Finding]:
     failing = p["failing"].fillna(False).to_numpy(dtype=bool)
     foreign = (p["unsupported"] | ~p["img_inspected"].fillna(False)).to_numpy(dtype=bool)
     emulated = p["emulated_or_ran"].to_numpy(dtype=bool)
-    crashed = failing & p["emu_sig"].to_numpy(dtype=bool) & (foreign | emulated)
+    s = ctx.signatures
+    level = sig_mask(p, s[s["hint"] == "microarch"] if not s.empty else s)  # the emulated CPU lacks a level
+    crashed = failing & ((p["emu_sig"].to_numpy(dtype=bool) & (foreign | emulated)) | (level & emulated))
     slow = failing & emulated & ~p["exec_sig"].to_numpy(dtype=bool)
     cand = p[crashed | slow]
     if cand.empty:
@@ -46,7 +48,8 @@ def find(ctx: Context) -> list[Finding]:
     b = ctx.frames["binfmt"]
     out: list[Finding] = []
     for w, rows in by_workload(cand):
-        emu_rows = rows[rows["emu_sig"]]
+        level_rows = rows[level[p.index.get_indexer(rows.index)] & ~rows["emu_sig"].to_numpy(dtype=bool)]
+        emu_rows = pd.concat([rows[rows["emu_sig"]], level_rows])
         in_probe = np.array([(n, x) in probed for n, x in zip(rows["namespace"].astype(str),
                                                                rows["pod"].astype(str))], dtype=bool)
         probe_rows = rows[in_probe & rows["emulated_or_ran"].to_numpy(dtype=bool)
@@ -54,7 +57,7 @@ def find(ctx: Context) -> list[Finding]:
         hit = pd.concat([emu_rows, probe_rows])
         if hit.empty:
             continue
-        sigs = ctx.sigs_for(emu_rows, ("emulation",)) if not emu_rows.empty else ctx.signatures.iloc[0:0]
+        sigs = ctx.sigs_for(emu_rows, ("emulation", "microarch")) if not emu_rows.empty else ctx.signatures.iloc[0:0]
         texts = " ".join(sigs["text"].astype(str).tolist())
         listed = bool(hit["emulated"].fillna(False).any())
         archs = sorted(image_archs(hit)) or ["foreign-architecture"]
@@ -67,7 +70,9 @@ def find(ctx: Context) -> list[Finding]:
             conf = 0.55 + (0.15 if listed else 0.0)
             sev: Severity = "medium"
         else:
-            if "Could not open" in texts or "failed to open elf" in texts:
+            if not level_rows.empty and level_rows.shape[0] == emu_rows.shape[0]:
+                cause_text = "the emulated CPU lacks the x86-64 level the image needs"
+            elif "Could not open" in texts or "failed to open elf" in texts:
                 cause_text = "the emulator could not load the image's dynamic loader (/lib64/ld-linux-*)"
             elif "rosetta" in texts.lower():
                 cause_text = "Rosetta failed"

@@ -58,7 +58,12 @@ def find(ctx: Context) -> list[Finding]:
     amd = (p["node_arch"] == "amd64").fillna(False).to_numpy(dtype=bool)
     not_foreign = ~p["unsupported"].to_numpy(dtype=bool)
     failing = p["failing"].fillna(False).to_numpy(dtype=bool)
-    cand = p[failing & amd & not_foreign & (has_sig | sigill)]
+    # an amd64 image emulated on another architecture runs on qemu's emulated CPU model, which may lack
+    # the level (qemu's default x86-64 model before 7.2 has no SSE4.2): the named level is then the proof
+    named = sig_mask(p, s[s["hint"] == "microarch"] if not s.empty else s)
+    emulated = p["emulated_or_ran"].to_numpy(dtype=bool) & p["img_archs"].fillna("").str.contains("amd64").to_numpy()
+    p = p.assign(emulated_cpu=emulated)
+    cand = p[failing & ((amd & not_foreign & (has_sig | sigill)) | (emulated & named))]
     out: list[Finding] = []
     for w, rows in by_workload(cand):
         sigs = ctx.sigs_for(rows, ("microarch", "sigill"))
@@ -83,11 +88,17 @@ def find(ctx: Context) -> list[Finding]:
         conf += 0.04 if runs_elsewhere else 0.0
         level_txt = f"x86-64-{need}" if need else "a newer x86-64 level"
         node_txt = ", ".join(sorted({f"x86-64-{lv}" for lv, _ in node_levels.values()})) or "an unknown level"
-        f = new_finding(
-            CAUSE, w, rows, severity="high", confidence=round(min(conf, 0.97), 2),
-            summary=(f"{w} runs an amd64 image built for {level_txt} on amd64 nodes whose CPUs offer {node_txt}: "
-                     "the platform matches, the CPU features do not"
-                     + (f" ({need_from})" if need_from else "")))
+        emu = bool(rows["emulated_cpu"].any())
+        if emu:
+            on = sorted(rows["node_arch"].dropna().astype(str).unique())
+            summary = (f"{w} runs an amd64 image built for {level_txt} under emulation on {', '.join(on)} nodes: the "
+                       "emulator's virtual x86-64 CPU lacks that level"
+                       + (f" ({need_from})" if need_from else ""))
+        else:
+            summary = (f"{w} runs an amd64 image built for {level_txt} on amd64 nodes whose CPUs offer {node_txt}: "
+                       "the platform matches, the CPU features do not"
+                       + (f" ({need_from})" if need_from else ""))
+        f = new_finding(CAUSE, w, rows, severity="high", confidence=round(min(conf, 0.97), 2), summary=summary)
         f.evidence.extend(sig_evidence(sigs))
         if named.empty:
             f.evidence.extend(container_evidence(rows, lambda r: f"terminated with exit code 132 / signal 4 "
@@ -104,7 +115,13 @@ def find(ctx: Context) -> list[Finding]:
                                        text=f"needs x86-64-{img_level}: {_first(rows['img_level_from'])}"))
         f.evidence.extend(_node_cpu_evidence(ctx, sorted(rows["node"].dropna().astype(str).unique())))
         f.restart_matrix = restart_matrix(rows)
-        if not node_levels:
+        if emu:
+            f.remediation.append(Remediation(
+                title="Give the emulator a CPU model with the level (qemu-user reads QEMU_CPU), or a newer qemu",
+                command="QEMU_CPU=max   # in the container's env under qemu-user; or reinstall: "
+                        "docker run --privileged --rm tonistiigi/binfmt --install amd64",
+                kind="config"))
+        elif not node_levels:
             f.missing_evidence.append(MissingEvidence(
                 what="the nodes' CPU features",
                 why="a CPU level below the image's would confirm this; the level present would refute it",

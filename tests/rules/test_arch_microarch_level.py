@@ -92,3 +92,17 @@ def test_level_in_texts() -> None:
     assert level_in_texts(["This program can only be run on AMD64 processors with v3 microarchitecture support.",
                            "Fatal glibc error: CPU does not support x86-64-v2"]) == "v3"
     assert level_in_texts(["Illegal instruction"]) is None
+
+
+def test_under_emulation_the_emulated_cpu_lacks_the_level(tmp_path: Path) -> None:
+    cfg = config("amd64", labels={"com.redhat.component": "ubi9-container"})
+    s = FamilyScenario(nodes={}, node_specs={"arm-1": Node("arm64")}, images={IMG: (manifest_for(cfg), cfg)},
+                       binfmt={"arm-1": ["qemu-x86_64"]},
+                       pods=[Pod("etl-a", "arm-1", IMG, crash=True, log=GLIBC, workload="etl")])
+    ctx = s.context(tmp_path)
+    (f,) = find(ctx)
+    assert "under emulation on arm64 nodes" in f.summary and "x86-64-v2" in f.summary
+    assert any("QEMU_CPU" in r.command for r in f.remediation)
+    merged = {x.workload.name: x for x in merge(run_all(ctx, all_rules())) if not x.latent}["etl"]
+    assert merged.cause == CAUSE and "arch.emulation-fault" in merged.contributing
+    assert not [c for c in merged.contributing if c in ("arch.single-arch-image", "arch.missing-emulation")]
