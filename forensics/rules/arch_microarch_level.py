@@ -8,7 +8,10 @@ CloudStack). Wordings: glibc's loader `Fatal glibc error: CPU does not support x
 runtime's `This program can only be run on AMD64 processors with v3 microarchitecture support.`,
 NumPy's `RuntimeError: NumPy was built with baseline optimizations: (...) but your machine doesn't
 support: (...)`, and for `-march` builds a bare `Illegal instruction (core dumped)` / exit code 132
-(128 + SIGILL). Rebuilding "for amd64" changes nothing; the fix is the build's level or the nodes.
+(128 + SIGILL). The same happens to an amd64 image emulated by qemu-user on an arm64 node: the
+emulator's virtual CPU model (qemu's default before 7.2 has no SSE4.2) lacks the level; then the
+level message on an emulated node is the proof, and `arch.emulation-fault` contributes. Rebuilding
+"for amd64" changes nothing; the fix is the build's level, the nodes, or the emulator's CPU model.
 
 Proof: the platform matches (no arch.* platform cause holds); the loader's or runtime's own message,
 which names the level; the node's CPU level from Node Feature Discovery labels
