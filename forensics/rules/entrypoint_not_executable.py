@@ -67,7 +67,10 @@ _WHAT = {
                            "endings, or a #! naming a shell the image lacks)",
     "no-shebang": "its entrypoint is not an executable the kernel recognises (a script without a #! line, "
                   "or a BOM before it): exec format error without any architecture mismatch",
+    "unknown": "its entrypoint cannot be executed although the image's platform matches the node's (a script "
+               "without a #! line, or a binary of another architecture inside a correctly labelled image)",
 }
+_SCRIPT = (".sh", ".bash", ".py", ".pl", ".rb", ".js", ".ksh", ".zsh")
 
 
 @rule(CAUSE)
@@ -87,16 +90,18 @@ def find(ctx: Context) -> list[Finding]:
         inspected = bool(rows["img_inspected"].fillna(False).all())
         matched = bool(rows["platform_match"].all())
         everywhere = bool(rows["exec_everywhere"].any())
+        paths = entrypoint_paths(texts)
+        if kind == "no-shebang" and not any(x.endswith(_SCRIPT) for x in paths):
+            kind = "unknown"  # a binary path: the file's first bytes decide, the dump cannot
         specific = kind in ("crlf", "bom", "chmod", "interpreter")
         if specific:
             conf = 0.85 + (0.1 if matched else 0.0)
         elif matched:
-            conf = 0.75
+            conf = 0.75 if kind != "unknown" else 0.6
         elif everywhere:
-            conf = 0.55  # the differential without an inspection: a guess the dump cannot confirm
+            conf = 0.55 if kind != "unknown" else 0.45  # the differential without an inspection: unconfirmed
         else:
             conf = 0.5 if kind == "crlf-or-interpreter" else 0.35
-        paths = entrypoint_paths(texts)
         plats = sorted(set(rows["img_platform"].dropna().astype(str)))
         node_plats = sorted(set(rows["node_arch"].dropna().astype(str)))
         why = (f"the image's platform ({', '.join(plats)}) matches its nodes ({', '.join(node_plats)})" if matched
@@ -164,6 +169,9 @@ def _remedies(w: Any, rows: pd.DataFrame, kind: str, path: str) -> list[Remediat
                                 f"dos2unix {q(path.lstrip('/'))} && head -1 {q(path.lstrip('/'))}"),
         "no-shebang": ("Start the entrypoint script with a #! line (no BOM before it), e.g. #!/bin/sh",
                        f"sed -i '1i #!/bin/sh' {q(path.lstrip('/'))}   # and RUN chmod +x {q(path)}"),
+        "unknown": ("If it is a script, start it with a #! line; if it is an ELF binary, rebuild it for the "
+                    "image's architecture (GOARCH/TARGETARCH in the build)",
+                    f"file {q(path.lstrip('/'))}   # from the build context; or in the image: head -c 20 | od -c"),
     }[kind]
     ns = q(w.namespace)
     return [

@@ -112,3 +112,11 @@ def test_interpreter_missing_from_the_image(tmp_path: Path) -> None:
     s = _s("/bin/sh: /entrypoint.sh: /bin/bash: bad interpreter: No such file or directory\n")
     (f,) = find(s.context(tmp_path))
     assert "interpreter" in f.summary and "CRLF" not in f.summary
+
+
+def test_a_binary_entrypoint_is_not_called_a_script(tmp_path: Path) -> None:
+    # `exec /app/server: exec format error` on a matching platform: a script without #!, or a binary of
+    # another architecture inside a correctly labelled image; the dump cannot tell which
+    (f,) = find(_s("exec /app/server: exec format error\n").context(tmp_path))
+    assert "binary of another architecture" in f.summary and f.confidence <= 0.6
+    assert any("ELF header" in m.why for m in f.missing_evidence)
