@@ -169,8 +169,8 @@ def _remedies(w: Any, rows: pd.DataFrame, kind: str, path: str) -> list[Remediat
                                 f"dos2unix {q(path.lstrip('/'))} && head -1 {q(path.lstrip('/'))}"),
         "no-shebang": ("Start the entrypoint script with a #! line (no BOM before it), e.g. #!/bin/sh",
                        f"sed -i '1i #!/bin/sh' {q(path.lstrip('/'))}   # and RUN chmod +x {q(path)}"),
-        "unknown": ("If it is a script, start it with a #! line; if it is an ELF binary, rebuild it for the "
-                    "image's architecture (GOARCH/TARGETARCH in the build)",
+        "unknown": (("If it is a script, start it with a #! line; if it is an ELF binary, rebuild it for the "
+                     "image's architecture (GOARCH/TARGETARCH in the build)"),
                     f"file {q(path.lstrip('/'))}   # from the build context; or in the image: head -c 20 | od -c"),
     }[kind]
     ns = q(w.namespace)
