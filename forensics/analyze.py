@@ -19,11 +19,17 @@ from forensics.load import Dump
 from forensics.rules import run_all
 
 # the most specific explanation wins; the rest contribute
+# (an OS mismatch and an entrypoint that is not executable come first: when they hold, no
+# architecture cause is the explanation; an emulation fault ranks below a failing liveness probe,
+# because an emulated pod that is only slow is a probe problem the emulation contributes to)
 PRIORITY = (
+    "platform.os-mismatch", "entrypoint-not-executable", "arch.index-entry-mismatch",
     "arch.bare-manifest-tag", "arch.missing-emulation", "arch.apple-silicon-build",
     "arch.index-missing-platform", "arch.single-arch-image", "arch.mixed-arch-no-affinity",
+    "arch.microarch-level",
     "image-pull-auth", "image-pull-not-found", "missing-config", "command-not-found", "unschedulable",
-    "node-not-ready", "evicted", "oom-killed", "liveness-probe", "app-crash", "analyzer.rule-error",
+    "node-not-ready", "evicted", "oom-killed", "liveness-probe", "arch.emulation-fault", "app-crash",
+    "analyzer.rule-error",
 )
 SCHEMA = "cluster-forensics-findings/1"
 

@@ -17,7 +17,15 @@ from typing import Any
 import pandas as pd
 
 from forensics import kube, layout
-from forensics.arch import normalize_arch
+from forensics.arch import (
+    NFD_CPU_MODEL_PREFIX,
+    NFD_CPUID_PREFIX,
+    normalize_arch,
+    normalize_os,
+    windows_build,
+    x86_level_from_features,
+)
+from forensics.signatures import label_signatures
 from forensics.source import LoadProblem
 
 STR = "str"
@@ -31,12 +39,14 @@ NODE_COLS = {
     "kernel": STR, "os_image": STR, "runtime": STR, "runtime_version": STR, "kubelet_version": STR,
     "instance_type": STR, "pool": STR, "zone": STR, "created": TS, "ready": BOOL,
     "ready_reason": STR, "ready_since": TS, "unschedulable": BOOL, "taints": STR, "file": STR,
+    "cpu_level": STR, "cpu_level_from": STR, "cpu_model": STR, "windows_build": STR,
 }
 POD_COLS = {
     "snapshot": STR, "namespace": STR, "pod": STR, "uid": STR, "node": STR, "phase": STR,
     "reason": STR, "message": STR, "created": TS, "start_time": TS, "owner_kind": STR,
     "owner_name": STR, "pod_template_hash": STR, "arch_allowed": STR, "arch_preferred": STR,
     "scheduled": STR, "scheduled_message": STR, "ready": BOOL, "tolerations": STR, "file": STR,
+    "multiarch": STR,
 }
 CONTAINER_COLS = {
     "snapshot": STR, "namespace": STR, "pod": STR, "container": STR, "init": BOOL, "image": STR,
@@ -70,11 +80,12 @@ IMAGE_COLS = {
     "image": STR, "image_key": STR, "slug": STR, "inspected": BOOL, "kind": STR, "media_type": STR,
     "source_format": STR, "digest": STR, "platforms": STR, "archs": STR, "n_platforms": INT,
     "attestations": INT, "config_os": STR, "config_arch": STR, "config_variant": STR, "created": TS,
-    "child_digests": STR, "warnings": STR, "file": STR,
+    "child_digests": STR, "warnings": STR, "file": STR, "amd64_level": STR, "amd64_level_from": STR,
 }
 IMAGE_PLATFORM_COLS = {
     "image": STR, "image_key": STR, "os": STR, "arch": STR, "variant": STR, "platform": STR,
-    "digest": STR, "created": TS,
+    "digest": STR, "created": TS, "os_version": STR, "config_platform": STR, "amd64_level": STR,
+    "amd64_level_from": STR,
 }
 BINFMT_COLS = {
     "node": STR, "entry": STR, "enabled": BOOL, "interpreter": STR, "flags": STR, "arch": STR, "file": STR,
@@ -359,9 +370,14 @@ class FrameBuilder:
                 ready = c.status == "True"
                 reason = c.reason
                 since = c.last_transition_time
+        node_os = normalize_os(info.operating_system or labels.get("kubernetes.io/os")) or None
+        level, level_from, model = _cpu_facts(labels)
+        wbuild = labels.get("node.kubernetes.io/windows-build") or (
+            windows_build(info.kernel_version) if node_os == "windows" else None)
         self.nodes.add(
             snapshot=snapshot, node=n.metadata.name, arch=arch or None, variant=variant or None,
-            arch_label=label_arch, os=info.operating_system or labels.get("kubernetes.io/os"),
+            cpu_level=level, cpu_level_from=level_from, cpu_model=model, windows_build=wbuild,
+            arch_label=label_arch, os=node_os,
             kernel=info.kernel_version or None, os_image=info.os_image or None,
             runtime=runtime or None, runtime_version=rversion or None,
             kubelet_version=info.kubelet_version or None, instance_type=_label(labels, INSTANCE_LABELS),
@@ -392,7 +408,12 @@ class FrameBuilder:
             pod_template_hash=(md.labels or {}).get("pod-template-hash"),
             arch_allowed=allowed, arch_preferred=preferred, scheduled=sched, scheduled_message=sched_msg,
             ready=ready, tolerations=_tolerations(spec.tolerations), file=file,
+            multiarch=_multiarch_labels(md.labels),
         )
+        for sig in label_signatures(md.labels):
+            self.sigs.add(snapshot=snapshot, namespace=ns, pod=name, container=None, source="pod-label", file=file,
+                          object=f"Pod {ns}/{name}", line=None, signature=sig.signature, dialect=sig.dialect,
+                          hint=sig.hint, text=sig.text, platform=None)
         add = self.containers.add
         for init, specs, statuses in ((True, spec.init_containers or [], st.init_container_statuses or []),
                                       (False, spec.containers or [], st.container_statuses or [])):
@@ -559,7 +580,7 @@ class FrameBuilder:
 
     def _scan_messages(self, frames: dict[str, pd.DataFrame]) -> None:
         """Scan termination/waiting/event messages, each distinct text once."""
-        from forensics.signatures import scan_text
+        from forensics.signatures import reason_signatures, scan_text
 
         cache: dict[str, list[Any]] = {}
 
@@ -590,7 +611,10 @@ class FrameBuilder:
         for row in sub[["snapshot", "object_namespace", "object_name", "container", "file", "message",
                         "last_seen", "reason"]].itertuples(index=False, name=None):
             snap, ns, pod, cont, file, text, at, reason = row
-            for x in scan(text):
+            found = scan(text)
+            if not found:
+                found = reason_signatures(reason, text)
+            for x in found:
                 self.sigs.add(snapshot=snap, namespace=ns, pod=pod, container=None if pd.isna(cont) else cont,
                               source="event", file=file, object=f"Event {reason} on Pod {ns}/{pod}", line=None,
                               signature=x.signature, dialect=x.dialect, hint=x.hint, text=x.text,
@@ -628,11 +652,14 @@ class FrameBuilder:
                 config_variant=insp.config_variant, created=insp.created,
                 child_digests=",".join(p.digest for p in insp.platforms if p.digest) or None,
                 warnings="; ".join(insp.warnings) or None, file=man[0],
+                amd64_level=insp.amd64_level, amd64_level_from=insp.amd64_level_from,
             )
             for p in insp.platforms:
                 plat.add(image=ref, image_key=key, os=p.platform.os, arch=p.platform.arch,
                          variant=p.platform.variant or None, platform=str(p.platform), digest=p.digest,
-                         created=p.created)
+                         created=p.created, os_version=p.os_version,
+                         config_platform=str(p.config_platform) if p.config_platform else None,
+                         amd64_level=p.amd64_level, amd64_level_from=p.amd64_level_from)
         return img.frame(), plat.frame()
 
     def gaps(self, frames: dict[str, pd.DataFrame], *, has_meta: bool) -> list[dict[str, str]]:
@@ -659,6 +686,30 @@ class FrameBuilder:
             out.append({"what": "a single snapshot",
                         "impact": "restart growth, rollouts and tag changes over time cannot be observed"})
         return out
+
+
+def _cpu_facts(labels: dict[str, str]) -> tuple[str | None, str | None, str | None]:
+    """(x86-64 level, what it rests on, CPU model) from Node Feature Discovery labels."""
+    feats = {k[len(NFD_CPUID_PREFIX):] for k, v in labels.items()
+             if k.startswith(NFD_CPUID_PREFIX) and str(v).lower() == "true"}
+    model_parts = {k[len(NFD_CPU_MODEL_PREFIX):]: v for k, v in labels.items() if k.startswith(NFD_CPU_MODEL_PREFIX)}
+    model = " ".join(f"{k}={model_parts[k]}" for k in ("vendor_id", "family", "id") if k in model_parts) or None
+    level = x86_level_from_features(feats)
+    if level is None:
+        return None, None, model
+    shown = sorted(f for f in feats if f in ("AVX", "AVX2", "FMA3", "AVX512F", "SSE42", "POPCNT"))
+    return level, "NFD cpu-cpuid labels: " + (", ".join(shown) if shown else "no AVX/SSE4.2"), model
+
+
+_MULTIARCH = "multiarch.openshift.io/"
+
+
+def _multiarch_labels(labels: dict[str, str] | None) -> str | None:
+    """The multiarch tuning operator's pod labels as `key=value` items joined by ","."""
+    if not labels:
+        return None
+    items = [f"{k[len(_MULTIARCH):]}={v}" for k, v in sorted(labels.items()) if k.startswith(_MULTIARCH)]
+    return ",".join(items) or None
 
 
 def _tolerations(tols: list[kube.Toleration] | None) -> str | None:
