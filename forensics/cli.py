@@ -192,6 +192,53 @@ def serve(
     run(dump, port, snapshot, ready=ready, kubeconfig_out=kubeconfig_out)
 
 
+class DiffFormat(str, Enum):
+    text = "text"
+    html = "html"
+    json = "json"
+    md = "md"
+
+
+@app.command("diff")
+def diff_cmd(
+    old: Annotated[str, typer.Argument(help="the earlier dump, any format; PATH@SNAPSHOT for one snapshot "
+                                            "(name, or index: @0 oldest, @-1 newest)")],
+    new: Annotated[str | None, typer.Argument(help="the later dump (default: OLD's newest snapshot, OLD "
+                                                   "then meaning its oldest)")] = None,
+    format: Annotated[DiffFormat | None, typer.Option("--format", "-f", help="text, json, html or md")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here (format from the suffix)")] = None,
+    fail_on: Annotated[str | None, typer.Option("--fail-on", help="new: exit 1 when a finding is new in NEW")] = None,
+    force: Annotated[bool, typer.Option("--force", help="compare dumps that look like different clusters")] = False,
+) -> None:
+    """What changed between two dumps of one cluster: nodes, images, workloads, findings."""
+    from forensics.diff import diff_dumps
+    from forensics.dumpspec import DumpSpec, load_spec, parse_spec
+    from forensics.render import multi
+
+    if fail_on is not None and fail_on != "new":
+        raise ForensicsError("--fail-on must be: new")
+    a = parse_spec(old)
+    if new is None:
+        b = DumpSpec(a.path, a.snapshot or "last")
+        a = DumpSpec(a.path, "first") if a.snapshot is None else a
+    else:
+        b = parse_spec(new)
+    doc = diff_dumps(load_spec(a), load_spec(b), force=force, labels=(str(a), str(b)))
+    fmt = format
+    if fmt is None:
+        fmt = {".json": DiffFormat.json, ".md": DiffFormat.md, ".html": DiffFormat.html,
+               ".htm": DiffFormat.html}.get(output.suffix.lower(), DiffFormat.text) if output else DiffFormat.text
+    text = {DiffFormat.json: lambda d: json.dumps(d, indent=2, ensure_ascii=False, default=str) + "\n",
+            DiffFormat.md: multi.diff_markdown, DiffFormat.html: multi.diff_html,
+            DiffFormat.text: multi.diff_text}[fmt](doc)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        _write(text, output)
+        typer.echo(f"wrote {output}", err=True)
+    raise typer.Exit(1 if fail_on == "new" and doc["findings"]["new"] else 0)
+
+
 def main() -> None:
     try:
         rc = app(standalone_mode=False)
