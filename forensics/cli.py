@@ -239,6 +239,41 @@ def diff_cmd(
     raise typer.Exit(1 if fail_on == "new" and doc["findings"]["new"] else 0)
 
 
+@app.command("fleet")
+def fleet_cmd(
+    dumps: Annotated[list[Path], typer.Argument(help="dumps (directories or archives, any format)")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="the fleet folder: Parquet dataset, reports, "
+                                                              "fleet.html/.md/.json")],
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="address of a running Dask scheduler "
+                                                                      "(default: a local cluster)")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="local workers (default: one per "
+                                                                         "core)")] = None,
+) -> None:
+    """Analyze many dumps in parallel on Dask into one Parquet dataset and a fleet summary."""
+    from forensics.fleet import local_client, run_fleet
+
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ForensicsError("forensics fleet needs Dask: pip install 'cluster-forensics[fleet]'") from None
+    client = Client(scheduler) if scheduler else local_client(workers)
+
+    def progress(status: str, entry: dict[str, Any]) -> None:
+        reason = f": {entry['reason']}" if entry.get("reason") else ""
+        typer.echo(f"{status:10} {entry['source_path']}{reason}", err=True)
+
+    try:
+        summary = run_fleet([str(d) for d in dumps], output, client=client, progress=progress)
+    finally:
+        cluster = getattr(client, "cluster", None) if not scheduler else None
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    c = summary["counts"]
+    typer.echo(f"{c['dumps']} dumps in {output} ({c['ok']} analyzed, {c['failed']} failed), {c['findings']} "
+               f"findings in {c['dumps_with_findings']} dumps; summary: {output / 'fleet.html'}")
+
+
 def main() -> None:
     try:
         rc = app(standalone_mode=False)

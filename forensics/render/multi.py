@@ -22,6 +22,8 @@ from forensics.render import markdown as md
 from forensics.render import view
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# the only links a fleet page makes: to the per-dump reports written beside it
+_REPORT_LINK = re.compile(r"reports/[0-9a-f]{16}\.html")
 PAGE_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'none'; "
             "base-uri 'none'; form-action 'none'")
 
@@ -64,6 +66,7 @@ def _env(markdown: bool) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(_filters())
+    env.tests["match_report"] = lambda v: isinstance(v, str) and _REPORT_LINK.fullmatch(v) is not None
     if markdown:
         env.filters["code"] = lambda s: _Raw(md.code(s, cell=True))
     return env
