@@ -171,25 +171,35 @@ def platforms(
 
 @app.command()
 def serve(
-    dump: Annotated[Path, typer.Argument(help="dump directory or archive")],
-    port: Annotated[int, typer.Option("--port", help="0 picks a free port")] = 0,
+    dumps: Annotated[list[str], typer.Argument(help="dumps, any format analyze reads; NAME=PATH names the kube "
+                                                    "context, PATH@SNAPSHOT picks a snapshot")],
+    port: Annotated[int, typer.Option("--port", help="0 picks free ports (several dumps: N, N+1, ...)")] = 0,
     snapshot: Annotated[str | None, typer.Option("--snapshot", help="snapshot folder name (default: the last)")] = None,
+    all_snapshots: Annotated[bool, typer.Option("--all-snapshots", help="serve every snapshot, one context "
+                                                                        "each")] = False,
     kubeconfig_out: Annotated[Path | None, typer.Option("--kubeconfig-out", help="write a kubeconfig here")] = None,
 ) -> None:
-    """Answer the Kubernetes API from a dump on 127.0.0.1, read-only, for the real kubectl."""
-    from forensics.serve import kubeconfig_text
-    from forensics.serve import serve as run
+    """Answer the Kubernetes API from dumps on 127.0.0.1, read-only, for the real kubectl: one kube
+    context per dump (or snapshot)."""
+    from forensics.serve_many import serve_many
 
-    def ready(url: str) -> None:
-        typer.echo(f"serving {dump} on {url} (read-only); Ctrl-C to stop", err=True)
+    if snapshot is not None:
+        if len(dumps) != 1:
+            raise ForensicsError("--snapshot takes one dump; with several, write PATH@SNAPSHOT")
+        dumps = [f"{dumps[0]}@{snapshot}"]
+
+    def ready(contexts: list[Any], text: str) -> None:
+        for c in contexts:
+            typer.echo(f"serving {c.path} @ {c.snapshot} on {c.url} as context {c.name} (read-only)", err=True)
+        typer.echo("Ctrl-C to stop", err=True)
         if kubeconfig_out is None:
-            typer.echo(kubeconfig_text(url))
+            typer.echo(text)
         else:
-            typer.echo(f"kubeconfig written to {kubeconfig_out}: KUBECONFIG={kubeconfig_out} kubectl get pods -A",
-                       err=True)
+            typer.echo(f"kubeconfig written to {kubeconfig_out}: KUBECONFIG={kubeconfig_out} kubectl "
+                       f"--context {contexts[0].name} get pods -A", err=True)
         sys.stdout.flush()
 
-    run(dump, port, snapshot, ready=ready, kubeconfig_out=kubeconfig_out)
+    serve_many(dumps, all_snapshots=all_snapshots, port=port, ready=ready, kubeconfig_out=kubeconfig_out)
 
 
 class DiffFormat(str, Enum):
