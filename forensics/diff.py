@@ -48,7 +48,7 @@ def _node_names(d: Dump) -> set[str]:
 
 def _few(names: set[str]) -> str:
     s = sorted(names)
-    return ", ".join(s[:3]) + (f" (+{len(s) - 3} more)" if len(s) > 3 else "") if s else "none"
+    return ", ".join(s[:2]) + (f" (+{len(s) - 2} more)" if len(s) > 2 else "") if s else "none"
 
 
 def cluster_mismatch(old: Dump, new: Dump) -> list[str]:
@@ -361,8 +361,8 @@ def diff_dumps(old: Dump, new: Dump, *, force: bool = False, labels: tuple[str, 
 
     reasons = cluster_mismatch(old, new)
     if reasons and not force:
-        raise DifferentClusters(f"{labels[0]} and {labels[1]} look like different clusters: "
-                                + "; ".join(reasons) + " (--force to compare anyway)")
+        raise DifferentClusters(f"the two dumps look like different clusters (--force to compare anyway): "
+                                + "; ".join(reasons))
     return diff_documents(old, new, analyze(old), analyze(new), reasons=reasons, labels=labels)
 
 
