@@ -249,6 +249,9 @@ def diff_cmd(
     raise typer.Exit(1 if fail_on == "new" and doc["findings"]["new"] else 0)
 
 
+_SCHEDULER_TIMEOUT = "5s"
+
+
 @app.command("fleet")
 def fleet_cmd(
     dumps: Annotated[list[Path], typer.Argument(help="dumps (directories or archives, any format)")],
@@ -266,7 +269,13 @@ def fleet_cmd(
         from dask.distributed import Client
     except ImportError:
         raise ForensicsError("forensics fleet needs Dask: pip install 'cluster-forensics[fleet]'") from None
-    client = Client(scheduler) if scheduler else local_client(workers)
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout=_SCHEDULER_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as e:
+            raise ForensicsError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
+    else:
+        client = local_client(workers)
 
     def progress(status: str, entry: dict[str, Any]) -> None:
         reason = f": {entry['reason']}" if entry.get("reason") else ""
