@@ -84,7 +84,7 @@ def make_contexts(args: list[str], *, all_snapshots: bool = False, port: int = 0
                 [pick_snapshot(served.snapshots, snap, str(path))]
             for s in snaps:
                 base = _clean(name or _stem(path))
-                if snap is not None or (all_snapshots and len(served.snapshots) > 1):
+                if (snap is not None and name is None) or len(snaps) > 1:
                     base = _clean(f"{base}@{s}")
                 ctx_name, i = base, 2
                 while ctx_name in used:
@@ -124,8 +124,10 @@ def serve_many(args: list[str], *, all_snapshots: bool = False, port: int = 0,
     """Serve every context until interrupted; `ready(contexts, kubeconfig_text)` once all listen."""
     contexts = make_contexts(args, all_snapshots=all_snapshots, port=port)
     text = kubeconfig_multi([(c.name, c.url) for c in contexts])
-    if kubeconfig_out is not None:
-        Path(kubeconfig_out).write_text(text)
+    if kubeconfig_out is not None:  # whole or not at all: a reader polling for it never sees half
+        tmp = Path(kubeconfig_out).with_name(f".{Path(kubeconfig_out).name}.tmp")
+        tmp.write_text(text)
+        tmp.replace(kubeconfig_out)
     threads = [threading.Thread(target=c.server.serve_forever, daemon=True) for c in contexts]
     for t in threads:
         t.start()
