@@ -23,7 +23,7 @@ from forensics.errors import ForensicsError
 from forensics.frames import image_key
 from forensics.load import Dump
 
-__all__ = ["SCHEMA", "DifferentClusters", "cluster_mismatch", "diff_dumps", "diff_documents"]
+__all__ = ["SCHEMA", "DifferentClusters", "cluster_mismatch", "diff_documents", "diff_dumps"]
 
 SCHEMA = "cluster-forensics-diff/1"
 _NODE_LIST_CAP = 12
@@ -248,13 +248,13 @@ def _wl_state(d: Dump) -> dict[WKey, dict[str, Any]]:
         ck = (cont["workload_kind"].fillna("Pod").astype(str), cont["namespace"].astype(str),
               cont["workload_name"].fillna(cont["pod"]).astype(str))
         for r, kind, ns, name in zip(cont.itertuples(index=False), *ck, strict=True):
-            e = out.get((kind, ns, name))
-            if e is None:
+            found = out.get((kind, ns, name))
+            if found is None:
                 continue
             if _s(r.image):
-                e["images"].setdefault(str(r.container), set()).add(str(r.image))
+                found["images"].setdefault(str(r.container), set()).add(str(r.image))
             inst = (_s(r.uid) or str(r.pod), str(r.container))
-            e["restarts"][inst] = 0 if pd.isna(r.restart_count) else int(r.restart_count)
+            found["restarts"][inst] = 0 if pd.isna(r.restart_count) else int(r.restart_count)
     return out
 
 
@@ -271,7 +271,7 @@ def workload_changes(old: Dump, new: Dump, doc_a: dict[str, Any], doc_b: dict[st
                      ta: dict[str, dict[str, Any]], tb: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     sa, sb = _wl_state(old), _wl_state(new)
     fa, fb = _findings_by_wl(doc_a), _findings_by_wl(doc_b)
-    out = []
+    out: list[dict[str, Any]] = []
     for k in sorted(set(sa) | set(sb) | set(fa) | set(fb)):
         a, b = sa.get(k), sb.get(k)
         f_old, f_new = fa.get(k), fb.get(k)
@@ -361,7 +361,7 @@ def diff_dumps(old: Dump, new: Dump, *, force: bool = False, labels: tuple[str, 
 
     reasons = cluster_mismatch(old, new)
     if reasons and not force:
-        raise DifferentClusters(f"the two dumps look like different clusters (--force to compare anyway): "
+        raise DifferentClusters("the two dumps look like different clusters (--force to compare anyway): "
                                 + "; ".join(reasons))
     return diff_documents(old, new, analyze(old), analyze(new), reasons=reasons, labels=labels)
 
@@ -382,7 +382,7 @@ def diff_documents(old: Dump, new: Dump, doc_a: dict[str, Any], doc_b: dict[str,
         interval = int((tb_ts - ta_ts).total_seconds())
     except (TypeError, ValueError):
         pass
-    doc = {
+    doc: dict[str, Any] = {
         "schema": SCHEMA,
         "tool": {"name": "cluster-forensics", "version": __version__},
         "old": sa, "new": sb, "interval_s": interval,

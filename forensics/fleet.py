@@ -368,7 +368,7 @@ def summarize(out: Path, run: dict[str, Any] | None = None, top: int = 20) -> di
     report = {} if dumps.empty else {k: v for k, v in zip(dumps[PARTITION], dumps["report"], strict=True)
                                      if isinstance(v, str)}
     active = findings[~findings["latent"]] if not findings.empty else findings
-    causes = []
+    causes: list[dict[str, Any]] = []
     if not active.empty:
         for cause, g in active.groupby("cause", sort=False):
             per = g.groupby(PARTITION).size().sort_values(ascending=False)
@@ -376,7 +376,7 @@ def summarize(out: Path, run: dict[str, Any] | None = None, top: int = 20) -> di
                            "by_dump": [{"dump_id": str(k), "source_path": label.get(str(k)), "findings": int(v),
                                         "report": report.get(str(k))} for k, v in per.head(top).items()]})
         causes.sort(key=lambda c: (-c["findings"], -c["dumps"], c["cause"]))
-    lacking = []
+    lacking: list[dict[str, Any]] = []
     if not cov.empty:
         c = cov[cov["lacks_cluster_archs"].map(lambda v: v is not None and len(v) > 0)]
         for ref, g in c.groupby("image", sort=True):

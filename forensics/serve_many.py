@@ -22,8 +22,8 @@ from pathlib import Path
 
 from forensics.dumpspec import parse_spec, pick_snapshot
 from forensics.errors import UnusableInput
-from forensics.served import open_served
 from forensics.serve import make_server, server_url
+from forensics.served import ServedDump, open_served
 
 __all__ = ["Context", "kubeconfig_multi", "make_contexts", "serve_many"]
 
@@ -75,7 +75,7 @@ def make_contexts(args: list[str], *, all_snapshots: bool = False, port: int = 0
         wanted.append((name, spec.path, spec.snapshot))
     out: list[Context] = []
     used: set[str] = set()
-    opened: dict[Path, object] = {}
+    opened: dict[Path, ServedDump] = {}
     try:
         for name, path, snap in wanted:
             served = opened.get(path) or open_served(path)
@@ -90,7 +90,7 @@ def make_contexts(args: list[str], *, all_snapshots: bool = False, port: int = 0
                 while ctx_name in used:
                     ctx_name, i = f"{base}-{i}", i + 1
                 used.add(ctx_name)
-                server = make_server(path, port + len(out) if port else 0, s, served=served)  # type: ignore[arg-type]
+                server = make_server(path, port + len(out) if port else 0, s, served=served)
                 out.append(Context(ctx_name, path, s, server))
     except BaseException:
         for c in out:

@@ -301,8 +301,7 @@ def _loose(src: DumpSource) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKe
 
 def open_served(path: str | Path) -> ServedDump:
     """What `serve` answers for the dump at `path`, whatever its format (UnusableInput when none)."""
-    from forensics.formats import V1, detect, load_any
-    from forensics.formats import clusterinfo, mustgather, troubleshoot
+    from forensics.formats import V1, clusterinfo, detect, load_any, mustgather, troubleshoot
 
     p = Path(path)
     found = detect(p)

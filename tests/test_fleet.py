@@ -141,7 +141,7 @@ def test_one_dataset_readable_by_pandas_dask_and_duckdb(fleet: tuple[Path, dict]
 
 
 def _doc_queries() -> list[str]:
-    return re.findall(r"```sql\n(.*?)```", DOCS.read_text(), re.S)
+    return re.findall(r"```sql\n(.*?)```", DOCS.read_text(), re.DOTALL)
 
 
 def test_the_documented_duckdb_queries(fleet: tuple[Path, dict], inputs: dict[str, Path],
@@ -229,7 +229,7 @@ def test_the_command_on_an_existing_scheduler(cluster: Any, inputs: dict[str, Pa
                           check=False)
     assert proc.returncode == 0, proc.stderr
     assert "2 dumps" in proc.stdout and "1 failed" in proc.stdout
-    assert re.search(r"^ok\s+\S*lost-2$", proc.stderr, re.M) and re.search(r"^failed\s+\S*empty", proc.stderr, re.M)
+    assert re.search(r"^ok\s+\S*lost-2$", proc.stderr, re.MULTILINE) and re.search(r"^failed\s+\S*empty", proc.stderr, re.MULTILINE)
     summary = json.loads((out / "fleet.json").read_text())
     assert [c["cause"] for c in summary["causes"]] == ["arch.bare-manifest-tag"]
 

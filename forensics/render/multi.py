@@ -116,9 +116,9 @@ def diff_text(doc: dict[str, Any]) -> str:
     out.append("")
     out += doc["headline"]
     nodes = doc["nodes"]
-    out += ["", f"nodes: {nodes['old_total']} -> {nodes['new_total']}; architectures {mix_text(nodes['arch_mix']['old'])}"
-                f" -> {mix_text(nodes['arch_mix']['new'])}; OS {mix_text(nodes['os_mix']['old'])} -> "
-                f"{mix_text(nodes['os_mix']['new'])}"]
+    mix = nodes["arch_mix"], nodes["os_mix"]
+    out += ["", (f"nodes: {nodes['old_total']} -> {nodes['new_total']}; architectures {mix_text(mix[0]['old'])}"
+                 f" -> {mix_text(mix[0]['new'])}; OS {mix_text(mix[1]['old'])} -> {mix_text(mix[1]['new'])}")]
     for x in nodes["added"]:
         out.append(f"  + node {x['node']} ({x['arch']}, pool {x['pool'] or '-'})")
     for x in nodes["removed"]:
