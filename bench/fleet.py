@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -36,7 +37,7 @@ def _peak_rss() -> int:
 def _warm() -> None:
     import matplotlib.pyplot  # noqa: F401 - the report's charts import it on first use
 
-    import forensics.analyze  # noqa: F401
+    import forensics.analyze
     import forensics.render.html  # noqa: F401
 
 
@@ -71,10 +72,21 @@ def measure(dumps: list[Path], workers: int, out: Path) -> dict[str, Any]:
         client.close()
         cluster.close()
     ok = summary["counts"]["ok"]
+    from forensics.fleet import read_table
+
+    rows = read_table(out, "dumps")
+    cpu = float(rows["cpu_seconds"].sum())
     return {"workers": workers, "dumps": len(dumps), "ok": ok, "failed": summary["counts"]["failed"],
             "wall_s": round(wall, 2), "startup_s": round(started, 2),
             "dumps_per_minute": round(len(dumps) / wall * 60, 1),
+            "cpu_s_per_dump": round(cpu / max(ok, 1), 2),
+            # CPU seconds spent in the dump tasks per wall second: how many cores the run really got
+            "parallelism": round(cpu / wall, 2),
             "worker_peak_rss_mib": sorted(round(v / 2**20) for v in rss.values())}
+
+
+def _cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def main() -> int:
@@ -91,6 +103,7 @@ def main() -> int:
         t = time.monotonic()
         dumps = generate(work, args.dumps, args.pods, args.nodes)
         size = sum(d.stat().st_size for d in dumps)
+        print(f"{_cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the runs")
         print(f"{len(dumps)} dumps of {args.pods} pods / {args.nodes} nodes, {size / 2**20:.1f} MiB compressed, "
               f"generated in {time.monotonic() - t:.1f} s")
         results = []
@@ -100,7 +113,8 @@ def main() -> int:
             r = measure(dumps, w, out)
             results.append(r)
             print(f"workers={w}: {r['dumps_per_minute']} dumps/min ({r['wall_s']} s for {r['dumps']} dumps, "
-                  f"{r['ok']} ok, {r['failed']} failed; cluster start {r['startup_s']} s); "
+                  f"{r['ok']} ok, {r['failed']} failed; cluster start {r['startup_s']} s; "
+                  f"{r['cpu_s_per_dump']} CPU s per dump, cores used {r['parallelism']}); "
                   f"peak RSS per worker {r['worker_peak_rss_mib']} MiB")
         if len(results) > 1:
             print(f"speed-up {results[-1]['workers']} vs {results[0]['workers']} workers: "

@@ -222,18 +222,24 @@ def diff_cmd(
 ) -> None:
     """What changed between two dumps of one cluster: nodes, images, workloads, findings."""
     from forensics.diff import diff_dumps
-    from forensics.dumpspec import DumpSpec, load_spec, parse_spec
+    from forensics.dumpspec import DumpSpec, at_snapshot, load_spec, parse_spec, pick_snapshot
     from forensics.render import multi
 
     if fail_on is not None and fail_on != "new":
         raise ForensicsError("--fail-on must be: new")
     a = parse_spec(old)
     if new is None:
-        b = DumpSpec(a.path, a.snapshot or "last")
-        a = DumpSpec(a.path, "first") if a.snapshot is None else a
+        whole = load_spec(DumpSpec(a.path))
+        if len(whole.snapshots) < 2:
+            raise UnusableInput(f"{a.path}: one snapshot only; name the dump to compare it with (forensics diff "
+                                "OLD NEW)")
+        first = pick_snapshot(whole.snapshots, a.snapshot or "first", str(a.path))
+        a, b = DumpSpec(a.path, first), DumpSpec(a.path, whole.snapshots[-1])
+        dumps = at_snapshot(whole, first), at_snapshot(whole, whole.snapshots[-1])
     else:
         b = parse_spec(new)
-    doc = diff_dumps(load_spec(a), load_spec(b), force=force, labels=(str(a), str(b)))
+        dumps = load_spec(a), load_spec(b)
+    doc = diff_dumps(*dumps, force=force, labels=(str(a), str(b)))
     fmt = format
     if fmt is None:
         fmt = {".json": DiffFormat.json, ".md": DiffFormat.md, ".html": DiffFormat.html,

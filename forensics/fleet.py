@@ -195,6 +195,7 @@ _DUMP_SCHEMA = pa.schema([
     ("snapshots", pa.int64()), ("nodes", pa.int64()), ("pods", pa.int64()), ("findings", pa.int64()),
     ("latent", pa.int64()), ("worst_severity", pa.string()), ("load_problems", pa.int64()),
     ("report", pa.string()), ("tool_version", pa.string()), ("seconds", pa.float64()),
+    ("cpu_seconds", pa.float64()),
 ])
 
 
@@ -241,10 +242,11 @@ def analyze_one(path: str, dump_id: str, out: str) -> dict[str, Any]:
     from forensics.render.html import render_html
 
     o = Path(out)
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.thread_time()
     row: dict[str, Any] = {"status": "ok", "reason": None, "format": None, "cluster": None, "snapshots": None,
                            "nodes": None, "pods": None, "findings": None, "latent": None, "worst_severity": None,
-                           "load_problems": None, "report": None, "tool_version": __version__, "seconds": None}
+                           "load_problems": None, "report": None, "tool_version": __version__, "seconds": None,
+                           "cpu_seconds": None}
     collected_at = None
     try:
         dump = load_any(Path(path))
@@ -274,6 +276,7 @@ def analyze_one(path: str, dump_id: str, out: str) -> dict[str, Any]:
                    latent=len(doc["latent"]), worst_severity=_worst(doc["findings"]),
                    load_problems=len(doc.get("load_problems") or []), report=f"{REPORTS}/{dump_id}.html")
     row["seconds"] = round(time.monotonic() - started, 3)
+    row["cpu_seconds"] = round(time.thread_time() - cpu, 3)  # this task's thread: contention-independent cost
     record_dump(o, dump_id, path, collected_at, row)
     return {"dump_id": dump_id, "source_path": path, "collected_at": collected_at, **row}
 

@@ -104,6 +104,8 @@ def test_two_snapshots_of_one_dump_agree_with_two_dumps(two_dumps: tuple[Path, P
         assert doc["findings"] == split["findings"]
         assert _moves(doc, "checkout")[0]["platforms_lost"] == _moves(split, "checkout")[0]["platforms_lost"]
     assert run(f"{LOST}@nope", str(LOST)).returncode == 2
+    single = run(str(SAMPLES / "not-arch"))
+    assert single.returncode == 2 and "one snapshot only" in single.stderr and "Traceback" not in single.stderr
 
 
 def test_a_repushed_tag_shows_digest_platforms_and_kind(two_dumps: tuple[Path, Path], tmp_path: Path) -> None:
