@@ -21,7 +21,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from forensics.dumpspec import parse_spec, pick_snapshot
-from forensics.errors import UnusableInput
+from forensics.errors import ForensicsError, UnusableInput
 from forensics.serve import make_server, server_url
 from forensics.served import ServedDump, open_served
 
@@ -90,7 +90,11 @@ def make_contexts(args: list[str], *, all_snapshots: bool = False, port: int = 0
                 while ctx_name in used:
                     ctx_name, i = f"{base}-{i}", i + 1
                 used.add(ctx_name)
-                server = make_server(path, port + len(out) if port else 0, s, served=served)
+                want = port + len(out) if port else 0
+                try:
+                    server = make_server(path, want, s, served=served)
+                except OSError as e:
+                    raise ForensicsError(f"cannot listen on 127.0.0.1:{want}: {e.strerror or e}") from None
                 out.append(Context(ctx_name, path, s, server))
     except BaseException:
         for c in out:

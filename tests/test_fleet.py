@@ -62,8 +62,27 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (root / "cut.tar.gz").write_bytes(data[:200])
     dumps["bad:cut-header"] = root / "cut.tar.gz"
     dumps["bad:missing"] = root / "no-such-dump.tgz"
+    dumps["hostile:tar"] = _hostile_tarball(root / "evil.tar.gz")
     assert len(dumps) >= 20
     return dumps
+
+
+def _hostile_tarball(out: Path) -> Path:
+    """The not-arch story with members that try to escape (`..`, absolute, a symlink to /etc)."""
+    import io
+    import tarfile
+
+    with tarfile.open(out, "w:gz") as tar:
+        tar.add(SAMPLES / "not-arch", arcname="not-arch")
+        for name in ("not-arch/../../escaped-by-dotdot", "/tmp/escaped-absolute"):
+            info = tarfile.TarInfo(name)
+            payload = b"should never be written"
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+        link = tarfile.TarInfo("not-arch/snapshots/evil-link")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc"
+        tar.addfile(link)
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +143,11 @@ def test_findings_are_those_analyze_gives(fleet: tuple[Path, dict], inputs: dict
         assert set(mine["source_path"]) <= {str(inputs[key].absolute())}
     hostile = row_of(dumps, inputs["story:hostile"])
     assert hostile["load_problems"] >= 1  # the truncated statefulsets.json, recorded, the rest analyzed
+    evil = row_of(dumps, inputs["hostile:tar"])
+    assert evil["status"] == "ok" and evil["load_problems"] >= 2  # the escaping members, refused and named
+    assert not Path("/tmp/escaped-absolute").exists()
+    assert not (inputs["hostile:tar"].parent.parent / "escaped-by-dotdot").exists()
+    assert not list(out.rglob("escaped-*"))
 
 
 def test_one_dataset_readable_by_pandas_dask_and_duckdb(fleet: tuple[Path, dict]) -> None:

@@ -169,6 +169,19 @@ def test_kubeconfig_names_are_quoted_and_distinct(tmp_path: Path) -> None:
             c.server.server_close()
 
 
+def test_a_busy_port_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "forensics", "serve", str(STORY), "--port", str(port)],
+                              capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == f"forensics: cannot listen on 127.0.0.1:{port}: Address already in use"
+
+
 def test_not_a_dump_is_one_line(tmp_path: Path) -> None:
     junk = tmp_path / "notes.txt"
     junk.write_text("hello\n")
