@@ -108,17 +108,21 @@ def test_two_snapshots_of_one_dump_agree_with_two_dumps(two_dumps: tuple[Path, P
     assert single.returncode == 2 and "one snapshot only" in single.stderr and "Traceback" not in single.stderr
 
 
-def test_a_repushed_tag_shows_digest_platforms_and_kind(two_dumps: tuple[Path, Path], tmp_path: Path) -> None:
-    """The same reference, pushed again as a bare amd64 manifest: the per-image diff says so."""
-    before, after = two_dumps
-    repushed = tmp_path / "after"
-    shutil.copytree(after, repushed)
-    src = repushed / "images" / "registry.example.com_shop_checkout_2.4"
-    dst = repushed / "images" / "registry.example.com_shop_checkout_2.3"
+def _repushed(after: Path, out: Path) -> Path:
+    """`after`, with tag 2.3 pushed again as 2.4's bare amd64 manifest."""
+    shutil.copytree(after, out)
+    src = out / "images" / "registry.example.com_shop_checkout_2.4"
+    dst = out / "images" / "registry.example.com_shop_checkout_2.3"
     shutil.rmtree(dst)
     shutil.copytree(src, dst)
     (dst / "ref.txt").write_text("registry.example.com/shop/checkout:2.3\n")
-    doc = diff_json(str(before), str(repushed))
+    return out
+
+
+def test_a_repushed_tag_shows_digest_platforms_and_kind(two_dumps: tuple[Path, Path], tmp_path: Path) -> None:
+    """The same reference, pushed again as a bare amd64 manifest: the per-image diff says so."""
+    before, after = two_dumps
+    doc = diff_json(str(before), str(_repushed(after, tmp_path / "after")))
     (im,) = [i for i in doc["images"] if i["ref"] == "registry.example.com/shop/checkout:2.3"]
     assert im["digest_changed"] and im["old"]["digest"] != im["new"]["digest"]
     assert [p.split("/")[1] for p in im["platforms_lost"]] == ["arm64"]
@@ -237,3 +241,44 @@ def test_html_and_markdown_are_self_contained_and_escaped(tmp_path: Path) -> Non
         cols = len(re.findall(r"(?<!\\)\|", line))
         width = width or cols
         assert cols == width, line
+
+
+def _keys(doc: Any, path: str = "") -> set[str]:
+    """Every key path of a document; list items share their list's path; "..." keys are elisions."""
+    out: set[str] = set()
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            if k == "...":
+                continue
+            out.add(f"{path}.{k}")
+            out |= _keys(v, f"{path}.{k}")
+    elif isinstance(doc, list):
+        for v in doc:
+            out |= _keys(v, f"{path}[]")
+    return out
+
+
+def test_docs_show_the_document_as_it_is(two_dumps: tuple[Path, Path], tmp_path: Path) -> None:
+    """Every key docs/diff.md shows exists in a real diff document, and no top-level or per-item key
+    of the real document is left out of the docs."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "diff.md").read_text()
+    (block,) = re.findall(r"```json\n(.*?)```", text, re.DOTALL)
+    documented = _keys(json.loads(block))
+    documented |= {".new" + k[len(".old"):] for k in documented if k.startswith(".old.")}  # "same shape"
+    old = copy_story("graviton-new-pool", tmp_path / "old")
+    (snap,) = snapshots_of(old)
+    nodes_file = old / "snapshots" / snap / "nodes.json"
+    nodes = json.loads(nodes_file.read_text())
+    nodes["items"] = [n for n in nodes["items"] if n["status"]["nodeInfo"]["architecture"] != "arm64"]
+    for c in nodes["items"][0]["status"]["conditions"]:
+        if c["type"] == "Ready":
+            c.update(status="False", reason="KubeletNotReady")
+    nodes_file.write_text(json.dumps(nodes))
+    real = (_keys(diff_json(str(two_dumps[0]), str(_repushed(two_dumps[1], tmp_path / "repushed"))))
+            | _keys(diff_json(str(old), str(SAMPLES / "graviton-new-pool"))))
+    # keys under maps keyed by data (arch names, OS names, counts) are examples, not fields
+    data_keyed = (".nodes.arch_mix.old.", ".nodes.arch_mix.new.", ".nodes.os_mix.old.", ".nodes.os_mix.new.",
+                  ".old.counts.", ".new.counts.", ".old.cluster.", ".new.cluster.")
+    assert {k for k in documented - real if not k.startswith(data_keyed)} == set()
+    shallow = {k for k in real if k.count(".") <= 2 and not k.startswith(data_keyed)}
+    assert shallow - documented == set()
