@@ -5,7 +5,7 @@
 
 Both dumps are analyzed as usual; the diff is then made from their frames and findings documents,
 never from files: nodes and pools added or removed, the architecture and OS mix, node conditions
-(Ready, schedulable, taints); per image reference the digest, platforms and index/manifest kind;
+(Ready, schedulable, taints, pressure conditions); per image reference the digest, platforms and index/manifest kind;
 per workload failing or not, the cause, restarts during the interval, pods and ready pods, and the
 image references it moved between (with the platforms the move gained or lost: the tag that lost
 arm64); findings new, resolved and persisting, matched by workload and cause.
@@ -113,7 +113,9 @@ def _conditions(r: Any) -> dict[str, Any]:
     ready = _b(r.ready)
     return {"Ready": None if ready is None else ("True" if ready else f"False ({_s(r.ready_reason) or 'no reason'})"),
             "Schedulable": None if pd.isna(r.unschedulable) else ("False (cordoned)" if r.unschedulable else "True"),
-            "Taints": _s(r.taints) or ""}
+            "Taints": _s(r.taints) or "",
+            # pressure and node-problem-detector conditions not in their healthy False state
+            "Conditions": _s(getattr(r, "conditions", None)) or ""}
 
 
 def node_changes(old: Dump, new: Dump) -> dict[str, Any]:

@@ -30,7 +30,8 @@ NODE_COLS = {
     "snapshot": STR, "node": STR, "arch": STR, "variant": STR, "arch_label": STR, "os": STR,
     "kernel": STR, "os_image": STR, "runtime": STR, "runtime_version": STR, "kubelet_version": STR,
     "instance_type": STR, "pool": STR, "zone": STR, "created": TS, "ready": BOOL,
-    "ready_reason": STR, "ready_since": TS, "unschedulable": BOOL, "taints": STR, "file": STR,
+    "ready_reason": STR, "ready_since": TS, "unschedulable": BOOL, "taints": STR, "conditions": STR,
+    "file": STR,
 }
 POD_COLS = {
     "snapshot": STR, "namespace": STR, "pod": STR, "uid": STR, "node": STR, "phase": STR,
@@ -354,11 +355,14 @@ class FrameBuilder:
         ready = None
         reason = None
         since = None
+        troubled = []
         for c in n.status.conditions or ():
             if c.type == "Ready":
                 ready = c.status == "True"
                 reason = c.reason
                 since = c.last_transition_time
+            elif c.status != "False":  # every other condition (pressure, node-problem-detector) is healthy False
+                troubled.append(f"{c.type}={c.status}")
         self.nodes.add(
             snapshot=snapshot, node=n.metadata.name, arch=arch or None, variant=variant or None,
             arch_label=label_arch, os=info.operating_system or labels.get("kubernetes.io/os"),
@@ -370,6 +374,7 @@ class FrameBuilder:
             unschedulable=bool(n.spec.unschedulable),
             taints=",".join(f"{t.key}={t.value or ''}:{t.effect}" for t in n.spec.taints
                             if t.effect in ("NoSchedule", "NoExecute")) if n.spec.taints else None,
+            conditions=",".join(sorted(troubled)) or None,
             file=file,
         )
 

@@ -147,6 +147,8 @@ def test_nodes_added_removed_and_conditions(tmp_path: Path) -> None:
     for c in amd[1]["status"]["conditions"]:
         if c["type"] == "Ready":
             c.update(status="Unknown", reason="NodeStatusUnknown")
+        if c["type"] == "DiskPressure":
+            c.update(status="True", reason="KubeletHasDiskPressure")
     nodes["items"] = [n for n in nodes["items"] if n["metadata"]["name"] != gone]
     nodes_file.write_text(json.dumps(nodes))
     doc = diff_json(str(old), str(new))
@@ -157,8 +159,10 @@ def test_nodes_added_removed_and_conditions(tmp_path: Path) -> None:
     assert n["arch_mix"]["old"] == {"amd64": len(amd)}
     assert n["arch_mix"]["new"] == {"amd64": len(amd) - 1, "arm64": len(arm)}
     assert n["pools_added"] and not n["pools_removed"]
-    (ready,) = [c for c in n["conditions_changed"] if c["node"] == sick]
-    assert ready["condition"] == "Ready" and ready["old"] == "True" and ready["new"].startswith("False")
+    changed = {c["condition"]: c for c in n["conditions_changed"] if c["node"] == sick}
+    assert changed["Ready"]["old"] == "True" and changed["Ready"]["new"].startswith("False")
+    assert changed["Conditions"]["old"] == "" and changed["Conditions"]["new"] == "DiskPressure=True"
+    assert {c["node"] for c in n["conditions_changed"]} == {sick}
 
 
 def test_different_clusters_are_refused_unless_forced(tmp_path: Path) -> None:
