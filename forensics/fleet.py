@@ -437,9 +437,11 @@ def write_summary(out: Path, summary: dict[str, Any]) -> None:
 
 
 def local_client(workers: int | None = None, processes: bool = True) -> Any:
-    """A Dask client on a LocalCluster with one single-threaded worker per core (or `workers`)."""
+    """A Dask client on a LocalCluster with one single-threaded worker process per usable core (or
+    `workers`): the analysis holds the GIL, so processes, not threads, use the cores."""
     from dask.distributed import Client, LocalCluster
 
-    n = workers or os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    n = workers or cores or 1
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None)
     return Client(cluster)

@@ -258,6 +258,17 @@ def test_the_command_on_an_existing_scheduler(cluster: Any, inputs: dict[str, Pa
     assert [c["cause"] for c in summary["causes"]] == ["arch.bare-manifest-tag"]
 
 
+def test_the_command_on_its_own_local_cluster(inputs: dict[str, Path], tmp_path: Path) -> None:
+    """No --scheduler: the command starts (and stops) its own LocalCluster of worker processes."""
+    out = tmp_path / "own"
+    proc = subprocess.run([sys.executable, "-m", "forensics", "fleet", str(inputs["story:laptop-build"]), "-o", str(out),
+                           "--workers", "1"], capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    (row,) = pd.read_parquet(out / "dataset" / "dumps").itertuples()
+    assert row.status == "ok" and row.worst_severity is not None
+    assert [c["cause"] for c in json.loads((out / "fleet.json").read_text())["causes"]] == ["arch.apple-silicon-build"]
+
+
 def test_an_unreachable_scheduler_is_one_clear_line(tmp_path: Path) -> None:
     import socket
 
