@@ -19,7 +19,9 @@ twice, renamed or moved, has one id.
 The work is two rounds of tasks: hash every input (cheap, parallel), then analyze the distinct
 dumps that DIR does not already hold (resumable: a dump whose `dumps` row says `ok` is skipped). A
 dump that cannot be loaded is recorded with its reason; a worker lost mid-dump is too; the rest goes
-on. A partition is written to a temporary folder and renamed into place, and the `dumps` row is
+on. A dump whose worker died (out of memory, say) is tried once more first: it may only have been
+queued behind the one that killed the worker (retries run one at a time, after the others). A
+partition is written to a temporary folder and renamed into place, and the `dumps` row is
 written last, so an interrupted run leaves nothing that a later run would take as done.
 """
 
@@ -339,21 +341,37 @@ def run_fleet(paths: Iterable[str | Path], out: str | Path, *, client: Any, prog
             run["duplicates"].append({"dump_id": h.dump_id, "source_path": h.path, "same_as": todo[h.dump_id]})
         else:
             todo[h.dump_id] = h.path
-    futures = {client.submit(analyze_one, p, i, str(o), key=f"forensics-analyze-{i}", pure=False, retries=0): (i, p)
-               for i, p in todo.items()}
-    for fut in as_completed(list(futures)):
-        dump_id, path = futures[fut]
-        try:
-            row = fut.result()
-        except Exception as e:  # noqa: BLE001 - a worker lost mid-dump (KilledWorker, ...) fails that dump only
-            reason = f"worker failed: {type(e).__name__}: {' '.join(str(e).split())[:300]}"
-            row = {"status": "failed", "reason": reason}
-            record_dump(o, dump_id, path, None, {**{k: None for k in _DUMP_SCHEMA.names},
-                                                  "status": "failed", "reason": reason, "tool_version": __version__})
+    def submit(dump_id: str, path: str, attempt: int) -> Any:
+        return client.submit(analyze_one, path, dump_id, str(o), key=f"forensics-analyze-{dump_id}-{attempt}",
+                             pure=False, retries=0)
+
+    def finished(dump_id: str, path: str, row: dict[str, Any]) -> None:
         entry = {"dump_id": dump_id, "source_path": path, "status": row["status"], "reason": row.get("reason")}
         run["analyzed" if row["status"] == "ok" else "failed"].append(entry)
         if progress:
             progress(row["status"], entry)
+
+    def lost(dump_id: str, path: str, e: Exception) -> None:
+        reason = f"worker failed: {type(e).__name__}: {' '.join(str(e).split())[:300]}"
+        record_dump(o, dump_id, path, None, {**{k: None for k in _DUMP_SCHEMA.names},
+                                              "status": "failed", "reason": reason, "tool_version": __version__})
+        finished(dump_id, path, {"status": "failed", "reason": reason})
+
+    futures = {submit(i, p, 1): (i, p) for i, p in todo.items()}
+    again: list[tuple[str, str]] = []
+    for fut in as_completed(list(futures)):
+        dump_id, path = futures[fut]
+        try:
+            finished(dump_id, path, fut.result())
+        except Exception:  # noqa: BLE001 - a worker lost mid-dump (KilledWorker, ...): see below
+            again.append((dump_id, path))
+    # A dump whose worker died may only have been queued behind the one that killed it: each is tried
+    # once more, alone, so that only the dump that kills a worker by itself is recorded as failed.
+    for dump_id, path in again:
+        try:
+            finished(dump_id, path, submit(dump_id, path, 2).result())
+        except Exception as e:  # noqa: BLE001 - lost again, alone: this dump is the cause
+            lost(dump_id, path, e)
     summary = summarize(o, run)
     write_summary(o, summary)
     return summary

@@ -269,6 +269,34 @@ def test_the_command_on_its_own_local_cluster(inputs: dict[str, Path], tmp_path:
     assert [c["cause"] for c in json.loads((out / "fleet.json").read_text())["causes"]] == ["arch.apple-silicon-build"]
 
 
+def test_a_dump_that_kills_its_worker_is_recorded_and_the_rest_goes_on(tmp_path: Path) -> None:
+    """A real worker process with a memory limit; a 15,000-pod dump makes the nanny kill it. That dump is
+    recorded as failed with the reason, the small dump queued on the same worker is analyzed."""
+    import dask
+
+    big = tmp_path / "big.tar.gz"
+    subprocess.run([sys.executable, str(REPO / "bench" / "gen_dump.py"), "--pods", "15000", "--nodes", "300",
+                    "--out", str(big)], check=True, capture_output=True, timeout=600)
+    from forensics.fleet import run_fleet
+
+    # fail a task at its first lost worker (the default retries it three times: slower, same outcome)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0, "distributed.worker.memory.pause": False,
+                          "distributed.worker.memory.spill": False, "distributed.worker.memory.target": False}):
+        lc = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, memory_limit="450MB",
+                                      dashboard_address=None)
+        client = distributed.Client(lc)
+        try:
+            summary = run_fleet([str(big), str(SAMPLES / "not-arch")], tmp_path / "out", client=client)
+        finally:
+            client.close()
+            lc.close()
+    (failed,) = summary["run"]["failed"]
+    assert failed["source_path"] == str(big) and "KilledWorker" in failed["reason"]
+    assert [a["source_path"] for a in summary["run"]["analyzed"]] == [str(SAMPLES / "not-arch")]
+    dumps = table(tmp_path / "out", "dumps").set_index("source_path")
+    assert dumps.loc[str(big), "status"] == "failed" and dumps.loc[str(SAMPLES / "not-arch"), "status"] == "ok"
+
+
 def test_an_unreachable_scheduler_is_one_clear_line(tmp_path: Path) -> None:
     import socket
 
