@@ -171,25 +171,132 @@ def platforms(
 
 @app.command()
 def serve(
-    dump: Annotated[Path, typer.Argument(help="dump directory or archive")],
-    port: Annotated[int, typer.Option("--port", help="0 picks a free port")] = 0,
+    dumps: Annotated[list[str], typer.Argument(help="dumps, any format analyze reads; NAME=PATH names the kube "
+                                                    "context, PATH@SNAPSHOT picks a snapshot")],
+    port: Annotated[int, typer.Option("--port", help="0 picks free ports (several dumps: N, N+1, ...)")] = 0,
     snapshot: Annotated[str | None, typer.Option("--snapshot", help="snapshot folder name (default: the last)")] = None,
+    all_snapshots: Annotated[bool, typer.Option("--all-snapshots", help="serve every snapshot, one context "
+                                                                        "each")] = False,
     kubeconfig_out: Annotated[Path | None, typer.Option("--kubeconfig-out", help="write a kubeconfig here")] = None,
 ) -> None:
-    """Answer the Kubernetes API from a dump on 127.0.0.1, read-only, for the real kubectl."""
-    from forensics.serve import kubeconfig_text
-    from forensics.serve import serve as run
+    """Answer the Kubernetes API from dumps on 127.0.0.1, read-only, for the real kubectl: one kube
+    context per dump (or snapshot)."""
+    from forensics.serve_many import serve_many
 
-    def ready(url: str) -> None:
-        typer.echo(f"serving {dump} on {url} (read-only); Ctrl-C to stop", err=True)
+    if snapshot is not None:
+        if len(dumps) != 1:
+            raise ForensicsError("--snapshot takes one dump; with several, write PATH@SNAPSHOT")
+        dumps = [f"{dumps[0]}@{snapshot}"]
+
+    def ready(contexts: list[Any], text: str) -> None:
+        for c in contexts:
+            typer.echo(f"serving {c.path} @ {c.snapshot} on {c.url} as context {c.name} (read-only)", err=True)
+        typer.echo("Ctrl-C to stop", err=True)
         if kubeconfig_out is None:
-            typer.echo(kubeconfig_text(url))
+            typer.echo(text)
         else:
-            typer.echo(f"kubeconfig written to {kubeconfig_out}: KUBECONFIG={kubeconfig_out} kubectl get pods -A",
-                       err=True)
+            typer.echo(f"kubeconfig written to {kubeconfig_out}: KUBECONFIG={kubeconfig_out} kubectl "
+                       f"--context {contexts[0].name} get pods -A", err=True)
         sys.stdout.flush()
 
-    run(dump, port, snapshot, ready=ready, kubeconfig_out=kubeconfig_out)
+    serve_many(dumps, all_snapshots=all_snapshots, port=port, ready=ready, kubeconfig_out=kubeconfig_out)
+
+
+class DiffFormat(str, Enum):
+    text = "text"
+    html = "html"
+    json = "json"
+    md = "md"
+
+
+@app.command("diff")
+def diff_cmd(
+    old: Annotated[str, typer.Argument(help="the earlier dump, any format; PATH@SNAPSHOT for one snapshot "
+                                            "(name, or index: @0 oldest, @-1 newest)")],
+    new: Annotated[str | None, typer.Argument(help="the later dump (default: OLD's newest snapshot, OLD "
+                                                   "then meaning its oldest)")] = None,
+    format: Annotated[DiffFormat | None, typer.Option("--format", "-f", help="text, json, html or md")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here (format from the suffix)")] = None,
+    fail_on: Annotated[str | None, typer.Option("--fail-on", help="new: exit 1 when a finding is new in NEW")] = None,
+    force: Annotated[bool, typer.Option("--force", help="compare dumps that look like different clusters")] = False,
+) -> None:
+    """What changed between two dumps of one cluster: nodes, images, workloads, findings."""
+    from forensics.diff import diff_dumps
+    from forensics.dumpspec import DumpSpec, at_snapshot, load_spec, parse_spec, pick_snapshot
+    from forensics.render import multi
+
+    if fail_on is not None and fail_on != "new":
+        raise ForensicsError("--fail-on must be: new")
+    a = parse_spec(old)
+    if new is None:
+        whole = load_spec(DumpSpec(a.path))
+        if len(whole.snapshots) < 2:
+            raise UnusableInput(f"{a.path}: one snapshot only; name the dump to compare it with (forensics diff "
+                                "OLD NEW)")
+        first = pick_snapshot(whole.snapshots, a.snapshot or "first", str(a.path))
+        a, b = DumpSpec(a.path, first), DumpSpec(a.path, whole.snapshots[-1])
+        dumps = at_snapshot(whole, first), at_snapshot(whole, whole.snapshots[-1])
+    else:
+        b = parse_spec(new)
+        dumps = load_spec(a), load_spec(b)
+    doc = diff_dumps(*dumps, force=force, labels=(str(a), str(b)))
+    fmt = format
+    if fmt is None:
+        fmt = {".json": DiffFormat.json, ".md": DiffFormat.md, ".html": DiffFormat.html,
+               ".htm": DiffFormat.html}.get(output.suffix.lower(), DiffFormat.text) if output else DiffFormat.text
+    text = {DiffFormat.json: lambda d: json.dumps(d, indent=2, ensure_ascii=False, default=str) + "\n",
+            DiffFormat.md: multi.diff_markdown, DiffFormat.html: multi.diff_html,
+            DiffFormat.text: multi.diff_text}[fmt](doc)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        _write(text, output)
+        typer.echo(f"wrote {output}", err=True)
+    raise typer.Exit(1 if fail_on == "new" and doc["findings"]["new"] else 0)
+
+
+_SCHEDULER_TIMEOUT = "5s"
+
+
+@app.command("fleet")
+def fleet_cmd(
+    dumps: Annotated[list[Path], typer.Argument(help="dumps (directories or archives, any format)")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="the fleet folder: Parquet dataset, reports, "
+                                                              "fleet.html/.md/.json")],
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="address of a running Dask scheduler "
+                                                                      "(default: a local cluster)")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="local workers (default: one per "
+                                                                         "core)")] = None,
+) -> None:
+    """Analyze many dumps in parallel on Dask into one Parquet dataset and a fleet summary."""
+    from forensics.fleet import local_client, run_fleet
+
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ForensicsError("forensics fleet needs Dask: pip install 'cluster-forensics[fleet]'") from None
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout=_SCHEDULER_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as e:
+            raise ForensicsError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
+    else:
+        client = local_client(workers)
+
+    def progress(status: str, entry: dict[str, Any]) -> None:
+        reason = f": {entry['reason']}" if entry.get("reason") else ""
+        typer.echo(f"{status:10} {entry['source_path']}{reason}", err=True)
+
+    try:
+        summary = run_fleet([str(d) for d in dumps], output, client=client, progress=progress)
+    finally:
+        cluster = getattr(client, "cluster", None) if not scheduler else None
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    c = summary["counts"]
+    typer.echo(f"{c['dumps']} dumps in {output} ({c['ok']} analyzed, {c['failed']} failed), {c['findings']} "
+               f"findings in {c['dumps_with_findings']} dumps; summary: {output / 'fleet.html'}")
 
 
 def main() -> None:

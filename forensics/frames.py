@@ -38,8 +38,8 @@ NODE_COLS = {
     "snapshot": STR, "node": STR, "arch": STR, "variant": STR, "arch_label": STR, "os": STR,
     "kernel": STR, "os_image": STR, "runtime": STR, "runtime_version": STR, "kubelet_version": STR,
     "instance_type": STR, "pool": STR, "zone": STR, "created": TS, "ready": BOOL,
-    "ready_reason": STR, "ready_since": TS, "unschedulable": BOOL, "taints": STR, "file": STR,
-    "cpu_level": STR, "cpu_level_from": STR, "cpu_model": STR, "windows_build": STR,
+    "ready_reason": STR, "ready_since": TS, "unschedulable": BOOL, "taints": STR, "conditions": STR,
+    "file": STR, "cpu_level": STR, "cpu_level_from": STR, "cpu_model": STR, "windows_build": STR,
 }
 POD_COLS = {
     "snapshot": STR, "namespace": STR, "pod": STR, "uid": STR, "node": STR, "phase": STR,
@@ -365,11 +365,14 @@ class FrameBuilder:
         ready = None
         reason = None
         since = None
+        troubled = []
         for c in n.status.conditions or ():
             if c.type == "Ready":
                 ready = c.status == "True"
                 reason = c.reason
                 since = c.last_transition_time
+            elif c.status != "False":  # every other condition (pressure, node-problem-detector) is healthy False
+                troubled.append(f"{c.type}={c.status}")
         node_os = normalize_os(info.operating_system or labels.get("kubernetes.io/os")) or None
         level, level_from, model = _cpu_facts(labels)
         wbuild = labels.get("node.kubernetes.io/windows-build") or (
@@ -386,6 +389,7 @@ class FrameBuilder:
             unschedulable=bool(n.spec.unschedulable),
             taints=",".join(f"{t.key}={t.value or ''}:{t.effect}" for t in n.spec.taints
                             if t.effect in ("NoSchedule", "NoExecute")) if n.spec.taints else None,
+            conditions=",".join(sorted(troubled)) or None,
             file=file,
         )
 

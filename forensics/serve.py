@@ -30,7 +30,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -39,7 +39,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from forensics import layout
 from forensics.errors import UnusableInput
-from forensics.source import Limits, open_source
+from forensics.served import ServedDump, open_served
 
 __all__ = ["DumpAPI", "kubeconfig_text", "make_server", "serve", "server_url", "start_in_thread", "write_kubeconfig"]
 
@@ -102,16 +102,6 @@ class ApiError(Exception):
 def _not_found(resource: Resource, name: str) -> ApiError:
     return ApiError(404, "NotFound", f'{resource.name} "{name}" not found',
                     {"name": name, "kind": resource.name})
-
-
-# --- reading the dump ---------------------------------------------------------------------------
-
-
-def _open(path: Path) -> Any:
-    """The dump through `forensics.source` (safe against hostile archives), whole files up to the
-    per-member cap: the server answers object lists whole."""
-    limits = Limits()
-    return open_source(path, replace(limits, small_bytes=limits.member_bytes))
 
 
 # --- the API model ------------------------------------------------------------------------------
@@ -394,29 +384,20 @@ class DumpAPI:
 
     @classmethod
     def load(cls, dump_path: Path, snapshot: str | None = None, forbid: Iterable[str] | None = None,
-             slow: dict[str, float] | None = None) -> DumpAPI:
-        source = _open(Path(dump_path))
-        names = source.names()
-        snaps = sorted({n.split("/")[1] for n in names
-                        if n.startswith(layout.SNAPSHOTS + "/") and n.count("/") >= 2})
-        if not snaps:
-            raise UnusableInput(f"{dump_path}: no snapshots/ in this dump")
+             slow: dict[str, float] | None = None, served: ServedDump | None = None) -> DumpAPI:
+        """One snapshot of a dump in any format `analyze` reads (`forensics.served`); `served` reuses an
+        already opened dump (several snapshots of one dump served at once)."""
+        dump = served or open_served(Path(dump_path))
+        snaps = dump.snapshots
         if snapshot is None:
             snapshot = snaps[-1]
         elif snapshot not in snaps:
             raise UnusableInput(f"{dump_path}: no snapshot {snapshot!r} (have: {', '.join(snaps)})")
-        api = cls(source, snapshot, snaps, set(forbid or ()) | _names(os.environ.get("FORENSICS_SERVE_FORBID")),
+        snap = dump.snapshot(snapshot)
+        api = cls(snap, snapshot, snaps, set(forbid or ()) | _names(os.environ.get("FORENSICS_SERVE_FORBID")),
                   {**_delays(os.environ.get("FORENSICS_SERVE_SLOW")), **(slow or {})})
         for kind in layout.KINDS:
-            raw = source.read(layout.objects_file(snapshot, kind))
-            items: list[dict[str, Any]] = []
-            if raw is not None:
-                try:
-                    doc = json.loads(raw)
-                    items = [i for i in doc.get("items") or [] if isinstance(i, dict)]
-                except (ValueError, AttributeError):
-                    items = []
-            api.lists[kind] = {"items": items}
+            api.lists[kind] = {"items": [i for i in snap.lists.get(kind) or [] if isinstance(i, dict)]}
         return api
 
     # objects
@@ -498,7 +479,8 @@ class DumpAPI:
         if container not in names:
             raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {pod_name}")
         previous = query.get("previous", "").lower() in ("true", "1")
-        data = self.source.read(layout.log_file(self.snapshot, namespace, pod_name, container, previous))
+        data = self.source.log(namespace, pod_name, container, previous,
+                               timestamps=query.get("timestamps", "").lower() in ("true", "1"))
         if data is None:
             if previous:
                 raise ApiError(400, "BadRequest",
@@ -675,12 +657,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def make_server(dump_path: Path, port: int = 0, snapshot: str | None = None,
-                forbid: Iterable[str] | None = None, slow: dict[str, float] | None = None) -> ThreadingHTTPServer:
+                forbid: Iterable[str] | None = None, slow: dict[str, float] | None = None,
+                served: ServedDump | None = None) -> ThreadingHTTPServer:
     """A ready (bound, not yet serving) server on 127.0.0.1; `server.server_address[1]` is the port.
 
-    Raises `UnusableInput` when the dump has no snapshot (or not the one asked for).
+    Raises `UnusableInput` when the dump has no snapshot (or not the one asked for). `served`: an
+    already opened dump (`forensics.served.open_served`), when several snapshots of it are served.
     """
-    api = DumpAPI.load(Path(dump_path), snapshot, forbid, slow)
+    api = DumpAPI.load(Path(dump_path), snapshot, forbid, slow, served=served)
     handler = type("DumpHandler", (_Handler,), {"api": api})
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
