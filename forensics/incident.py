@@ -1,0 +1,135 @@
+"""When a workload started failing: the earliest evidence of failure, decided once per finding.
+
+A support engineer asks "since when?" first, and the answer must not be the most recent crash
+(`lastState.terminated` only remembers the last one). The first failure of a failing workload is
+the earliest of:
+
+- the start of the first failing container run: a container that was never seen Ready, has
+  restarted, and whose restart count fills the time since its pod started under the kubelet's
+  crash-loop back-off (10 s doubling to 5 min, `kubelet` `backOffPeriod`/`MaxContainerBackOff`)
+  has failed on every run since the pod started, so its failure began at the pod's `startTime`;
+- the `firstTimestamp` of a Warning event about one of the workload's failing pods;
+- the earliest termination seen (`startedAt`/`finishedAt` of a last or current termination);
+- else the first snapshot in which the workload was seen failing.
+
+`settle(ctx, findings)` writes that time into each active finding's `first_seen` and into the one
+`first-failure` event of its timeline; the verdict, cards, charts, JSON and Markdown all read it
+from there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from forensics.correlate import Context, iso, restarts_once
+from forensics.findings import Evidence, Finding
+from forensics.rules._common import restart_matrix
+
+_EPOCH_FLOOR = pd.Timestamp("1990-01-01", tz="UTC")
+_BACKOFF_START, _BACKOFF_CAP = 10.0, 300.0
+
+
+def backoff_seconds(restarts: int) -> float:
+    """The least time `restarts` crash-loop restarts take: the sum of the kubelet's back-off waits."""
+    total, wait = 0.0, _BACKOFF_START
+    for _ in range(max(0, restarts)):
+        total += wait
+        wait = min(wait * 2, _BACKOFF_CAP)
+    return total
+
+
+def _ts(v: Any) -> pd.Timestamp | None:
+    if v is None or v is pd.NA or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    t = pd.Timestamp(v)
+    if t.tzinfo is None:
+        t = t.tz_localize("UTC")
+    return t if t > _EPOCH_FLOOR else None
+
+
+def _rows_of(ctx: Context, f: Finding) -> pd.DataFrame:
+    """The placement rows of the finding's failing containers (every snapshot)."""
+    p = ctx.placement
+    if p.empty or not f.containers:
+        return p.iloc[0:0]
+    keys = {(f.workload.namespace, *c.split("/", 1)) for c in f.containers if "/" in c}
+    idx = ctx.cache.get("incident_index")
+    if idx is None:
+        idx = ctx.cache["incident_index"] = p.groupby(["namespace", "pod", "container"], sort=False).indices
+    pos = sorted(i for k in keys for i in idx.get(k, ()))
+    return p.iloc[pos]
+
+
+def first_failure(ctx: Context, f: Finding) -> tuple[pd.Timestamp | None, Evidence | None]:
+    """The earliest evidence of failure of a finding, and the evidence item for a pod-start decision."""
+    rows = _rows_of(ctx, f)
+    times: list[pd.Timestamp] = []
+    note: Evidence | None = None
+    note_at: pd.Timestamp | None = None
+    failing = rows[rows["failing"].fillna(False).astype(bool)] if not rows.empty else rows
+    for col in ("last_started", "last_finished", "term_finished"):
+        if col in failing:
+            times += [t for t in (_ts(v) for v in failing[col].dropna().tolist()) if t is not None]
+    pods = ctx.frames["pods"]
+    if not failing.empty and not pods.empty:
+        starts = pods.dropna(subset=["start_time"]).groupby(["namespace", "pod"])["start_time"].min()
+        for (ns, pod, cont), g in failing.groupby(["namespace", "pod", "container"], sort=True):
+            all_obs = rows[(rows["pod"] == pod) & (rows["container"] == cont)]
+            if all_obs["ready"].fillna(False).astype(bool).any():
+                continue
+            n = int(g["restart_count"].fillna(0).max())
+            start = _ts(starts.get((ns, pod)))
+            last = max((t for t in (_ts(v) for v in g["last_finished"].tolist()) if t is not None), default=None)
+            if n <= 0 or start is None or last is None or last < start:
+                continue
+            runs = [(b - a).total_seconds() for a, b in zip(map(_ts, g["last_started"]), map(_ts, g["last_finished"]))
+                    if a is not None and b is not None]
+            run = max([1.0, *runs])
+            needed = backoff_seconds(n) + (n + 1) * run
+            if (last - start).total_seconds() <= needed * 1.25 + 60:
+                times.append(start)
+                if note_at is None or start < note_at:
+                    note_at = start
+                    note = Evidence(
+                        kind="pod", file=str(g["file"].iloc[0]), object=f"Pod {ns}/{pod} container {cont}",
+                        text=f"failing since its pod started at {iso(start)}: never Ready, {n} restarts, as many "
+                             "as a crash loop fits in that time", snapshot=str(g["snapshot"].iloc[-1]))
+    events = ctx.frames["events"]
+    if not events.empty and f.pods:
+        ev = events[(events["object_kind"] == "Pod") & (events["type"] == "Warning")
+                    & (events["object_namespace"].fillna(events["namespace"]) == f.workload.namespace)
+                    & events["object_name"].isin(f.pods)]
+        times += [t for t in (_ts(v) for v in ev["first_seen"].dropna().tolist()) if t is not None]
+    if not times and not failing.empty:
+        times += [t for t in (_ts(v) for v in failing["observed_at"].dropna().tolist()) if t is not None]
+    return (min(times) if times else None), note
+
+
+def settle(ctx: Context, findings: list[Finding]) -> None:
+    """Decide, once per active finding, the figures every rendering shows: its first failure (see the
+    module docstring), in `first_seen` and as the single `first-failure` event of its timeline, and
+    its restarts: those of the containers it names, counted once over snapshots (the highest
+    restartCount of each pod instance and container), the same containers as its restart matrix
+    and the summary's restarts chart."""
+    for f in findings:
+        if f.latent or f.cause.startswith("analyzer."):
+            continue
+        rows = _rows_of(ctx, f)
+        if not rows.empty:
+            f.restarts = restarts_once(rows)
+            f.restart_matrix = restart_matrix(rows)
+        first, note = first_failure(ctx, f)
+        when = iso(first) if first is not None else f.first_seen
+        if when is None:
+            continue
+        f.first_seen = when
+        if f.last_seen is not None and f.last_seen < when:
+            f.last_seen = when
+        if note is not None:
+            f.evidence.append(note)
+        f.timeline = [e for e in f.timeline if e.get("kind") != "first-failure"]
+        f.timeline.append({"at": when, "what": f"first failure of {f.workload}", "kind": "first-failure",
+                           "source": note.file if note is not None else ""})
+        f.timeline.sort(key=lambda e: str(e.get("at") or ""))
