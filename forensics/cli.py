@@ -284,9 +284,10 @@ def platforms(
     from forensics.platforms_check import check_required, load_inspection_path
 
     wanted = []
+    spelled = [x.strip() for x in (require or "").split(",") if x.strip()]
     if require is not None:
         try:
-            wanted = [parse_platform(x) for x in require.split(",") if x.strip()]
+            wanted = [parse_platform(x) for x in spelled]
         except ValueError as e:
             raise UsageProblem("forensics platforms", f"--require: {e}") from None
         if not wanted:
@@ -296,6 +297,9 @@ def platforms(
     except ManifestError as e:
         raise UnusableInput(f"{inspection}: {e}") from None
     kind = "index" if insp.kind == "index" else "single-platform manifest"
+    if wanted and not insp.platforms:
+        raise UnusableInput(f"{inspection}: the {kind} does not say which platform it is for (its config "
+                            "does): pass the image's folder with its config.json, or an index")
     typer.echo(f"{neutral(inspection)}: {kind} ({neutral(insp.media_type or insp.source_format)})")
     for p in insp.platforms:
         typer.echo(f"  {neutral(p.platform)}" + (f"  {neutral(p.digest)}" if p.digest else ""))
@@ -304,9 +308,11 @@ def platforms(
     for w in insp.warnings:
         typer.echo(f"warning: {neutral(w)}", err=True)
     if wanted:
-        missing = check_required(insp, wanted)
+        missing = set(check_required(insp, wanted))
         if missing:
-            typer.echo(f"MISSING platforms: {', '.join(m.short for m in missing)}", err=True)
+            # the platforms as the user spelled them, each once, in the order given
+            names = list(dict.fromkeys(s for s, w in zip(spelled, wanted) if w in missing))
+            typer.echo(f"MISSING platforms: {', '.join(names)}", err=True)
             raise typer.Exit(1)
         typer.echo("all required platforms present: " + ", ".join(w.short for w in wanted))
 
