@@ -405,7 +405,7 @@ def run(argv: list[str] | None = None) -> int:
         except OSError:
             pass
         return 1
-    except Exception as e:  # noqa: BLE001 - the outermost guard: usage errors, then bugs
+    except Exception as e:
         if isinstance(e, _usage_types()):
             sys.stderr.write(_usage_line(e) + "\n")
             return 2

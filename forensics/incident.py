@@ -62,6 +62,21 @@ def _rows_of(ctx: Context, f: Finding) -> pd.DataFrame:
     return p.iloc[pos]
 
 
+def _indexes(ctx: Context) -> tuple[Any, Any]:
+    """Per pod (namespace, name): its earliest startTime, and the earliest firstTimestamp of a Warning
+    event about it; built once per context."""
+    cached = ctx.cache.get("incident_times")
+    if cached is None:
+        pods = ctx.frames["pods"]
+        starts = pods.dropna(subset=["start_time"]).groupby(["namespace", "pod"])["start_time"].min().to_dict()
+        ev = ctx.frames["events"]
+        ev = ev[(ev["object_kind"] == "Pod") & (ev["type"] == "Warning")].dropna(subset=["first_seen"])
+        ns = ev["object_namespace"].fillna(ev["namespace"])
+        warned = ev["first_seen"].groupby([ns, ev["object_name"]]).min().to_dict() if not ev.empty else {}
+        cached = ctx.cache["incident_times"] = (starts, warned)
+    return cached
+
+
 def first_failure(ctx: Context, f: Finding) -> tuple[pd.Timestamp | None, Evidence | None]:
     """The earliest evidence of failure of a finding, and the evidence item for a pod-start decision."""
     rows = _rows_of(ctx, f)
@@ -72,9 +87,8 @@ def first_failure(ctx: Context, f: Finding) -> tuple[pd.Timestamp | None, Eviden
     for col in ("last_started", "last_finished", "term_finished"):
         if col in failing:
             times += [t for t in (_ts(v) for v in failing[col].dropna().tolist()) if t is not None]
-    pods = ctx.frames["pods"]
-    if not failing.empty and not pods.empty:
-        starts = pods.dropna(subset=["start_time"]).groupby(["namespace", "pod"])["start_time"].min()
+    starts, warned = _indexes(ctx)
+    if not failing.empty:
         for (ns, pod, cont), g in failing.groupby(["namespace", "pod", "container"], sort=True):
             all_obs = rows[(rows["pod"] == pod) & (rows["container"] == cont)]
             if all_obs["ready"].fillna(False).astype(bool).any():
@@ -96,12 +110,10 @@ def first_failure(ctx: Context, f: Finding) -> tuple[pd.Timestamp | None, Eviden
                         kind="pod", file=str(g["file"].iloc[0]), object=f"Pod {ns}/{pod} container {cont}",
                         text=f"failing since its pod started at {iso(start)}: never Ready, {n} restarts, as many "
                              "as a crash loop fits in that time", snapshot=str(g["snapshot"].iloc[-1]))
-    events = ctx.frames["events"]
-    if not events.empty and f.pods:
-        ev = events[(events["object_kind"] == "Pod") & (events["type"] == "Warning")
-                    & (events["object_namespace"].fillna(events["namespace"]) == f.workload.namespace)
-                    & events["object_name"].isin(f.pods)]
-        times += [t for t in (_ts(v) for v in ev["first_seen"].dropna().tolist()) if t is not None]
+    for pod in f.pods:
+        t = _ts(warned.get((f.workload.namespace, pod)))
+        if t is not None:
+            times.append(t)
     if not times and not failing.empty:
         times += [t for t in (_ts(v) for v in failing["observed_at"].dropna().tolist()) if t is not None]
     return (min(times) if times else None), note

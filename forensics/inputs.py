@@ -142,7 +142,8 @@ def _json_kind(data: bytes) -> str:
         return f"broken JSON at byte {at}: {e.msg}"
     rest = text[end:].strip()
     if rest:
-        at = len(text[:end].encode("utf-8"))
+        start = end + (len(text[end:]) - len(text[end:].lstrip()))
+        at = len(text[:start].encode("utf-8"))
         snippet = " ".join(rest[:40].split())
         return f"JSON with trailing data at byte {at}: {snippet!r}"
     if isinstance(obj, dict):

@@ -151,7 +151,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
             f"{esc((doc.get('tool') or {}).get('name'))} {esc((doc.get('tool') or {}).get('version'))}"), ""]
 
     out += ["## 1. Verdict", "", esc(summary.get("verdict") or "No failing workloads found.", block=True), ""]
-    answer = summary.get("architecture") if isinstance(summary.get("architecture"), dict) else {}
+    raw_answer = summary.get("architecture")
+    answer: dict[str, Any] = raw_answer if isinstance(raw_answer, dict) else {}
     if answer.get("answer") in ("no", "partly") and answer.get("sentence"):
         out += [f"**{esc(answer['sentence'])}**", ""]
     if findings:
@@ -245,8 +246,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
     if files:
         sums = sum(1 for fi in files if isinstance(fi, dict) and fi.get("sha256"))
         if sums:
-            out += [f"<details><summary>Files read ({len(files) + more}), with the SHA-256 the collector recorded for "
-                    f"{sums}</summary>", "",
+            out += [(f"<details><summary>Files read ({len(files) + more}), with the SHA-256 the collector recorded for "
+                    f"{sums}</summary>"), "",
                     table(["file", "size", "sha256 (recorded by the collector)"],
                           [[code(fi.get("path"), cell=True), str(fi.get("size", "")),
                             code(fi.get("sha256"), cell=True) or "not recorded"] for fi in files if isinstance(fi, dict)]),
