@@ -49,17 +49,24 @@ def _ts(v: Any) -> pd.Timestamp | None:
     return t if t > _EPOCH_FLOOR else None
 
 
+# the placement columns the first failure and the figures are decided from (a narrow copy keeps the
+# per-finding row lookups cheap on big dumps)
+_COLS = ["snapshot", "observed_at", "snapshot_index", "namespace", "pod", "container", "uid", "file", "node",
+         "node_arch", "restart_count", "ready", "failing", "healthy", "last_started", "last_finished",
+         "term_finished"]
+
+
 def _rows_of(ctx: Context, f: Finding) -> pd.DataFrame:
-    """The placement rows of the finding's failing containers (every snapshot)."""
-    p = ctx.placement
-    if p.empty or not f.containers:
-        return p.iloc[0:0]
+    """The placement rows (every snapshot) of the containers a finding names."""
+    cached = ctx.cache.get("incident_rows")
+    if cached is None:
+        narrow = ctx.placement[[c for c in _COLS if c in ctx.placement]].reset_index(drop=True)
+        index = narrow.groupby(["namespace", "pod", "container"], sort=False).indices if not narrow.empty else {}
+        cached = ctx.cache["incident_rows"] = (narrow, index)
+    narrow, index = cached
     keys = {(f.workload.namespace, *c.split("/", 1)) for c in f.containers if "/" in c}
-    idx = ctx.cache.get("incident_index")
-    if idx is None:
-        idx = ctx.cache["incident_index"] = p.groupby(["namespace", "pod", "container"], sort=False).indices
-    pos = sorted(i for k in keys for i in idx.get(k, ()))
-    return p.iloc[pos]
+    pos = sorted(i for k in keys for i in index.get(k, ()))
+    return narrow.iloc[pos]
 
 
 def _indexes(ctx: Context) -> tuple[Any, Any]:
@@ -77,45 +84,54 @@ def _indexes(ctx: Context) -> tuple[Any, Any]:
     return cached
 
 
-def first_failure(ctx: Context, f: Finding) -> tuple[pd.Timestamp | None, Evidence | None]:
-    """The earliest evidence of failure of a finding, and the evidence item for a pod-start decision."""
-    rows = _rows_of(ctx, f)
+def first_failure(ctx: Context, f: Finding, rows: pd.DataFrame | None = None
+                  ) -> tuple[pd.Timestamp | None, Evidence | None]:
+    """The earliest evidence of failure of a finding, and the evidence item for a pod-start decision.
+    A finding's rows are few: plain loops over them."""
+    if rows is None:
+        rows = _rows_of(ctx, f)
+    names = ["namespace", "pod", "container", "failing", "ready", "restart_count", "last_started", "last_finished",
+             "term_finished", "observed_at", "file", "snapshot"]
+    recs = list(zip(*(rows[c].tolist() for c in names))) if not rows.empty else []
     times: list[pd.Timestamp] = []
+    ever_ready: set[tuple[Any, Any, Any]] = set()
+    by_container: dict[tuple[Any, Any, Any], list[tuple[Any, ...]]] = {}
+    for r in recs:
+        key = (r[0], r[1], r[2])
+        if r[4] is True:
+            ever_ready.add(key)
+        if r[3] is True:
+            by_container.setdefault(key, []).append(r)
+            times += [t for t in (_ts(r[6]), _ts(r[7]), _ts(r[8])) if t is not None]
+    starts, warned = _indexes(ctx)
     note: Evidence | None = None
     note_at: pd.Timestamp | None = None
-    failing = rows[rows["failing"].fillna(False).astype(bool)] if not rows.empty else rows
-    for col in ("last_started", "last_finished", "term_finished"):
-        if col in failing:
-            times += [t for t in (_ts(v) for v in failing[col].dropna().tolist()) if t is not None]
-    starts, warned = _indexes(ctx)
-    if not failing.empty:
-        for (ns, pod, cont), g in failing.groupby(["namespace", "pod", "container"], sort=True):
-            all_obs = rows[(rows["pod"] == pod) & (rows["container"] == cont)]
-            if all_obs["ready"].fillna(False).astype(bool).any():
-                continue
-            n = int(g["restart_count"].fillna(0).max())
-            start = _ts(starts.get((ns, pod)))
-            last = max((t for t in (_ts(v) for v in g["last_finished"].tolist()) if t is not None), default=None)
-            if n <= 0 or start is None or last is None or last < start:
-                continue
-            runs = [(b - a).total_seconds() for a, b in zip(map(_ts, g["last_started"]), map(_ts, g["last_finished"]))
-                    if a is not None and b is not None]
-            run = max([1.0, *runs])
-            needed = backoff_seconds(n) + (n + 1) * run
-            if (last - start).total_seconds() <= needed * 1.25 + 60:
-                times.append(start)
-                if note_at is None or start < note_at:
-                    note_at = start
-                    note = Evidence(
-                        kind="pod", file=str(g["file"].iloc[0]), object=f"Pod {ns}/{pod} container {cont}",
-                        text=f"failing since its pod started at {iso(start)}: never Ready, {n} restarts, as many "
-                             "as a crash loop fits in that time", snapshot=str(g["snapshot"].iloc[-1]))
+    for key, obs in sorted(by_container.items(), key=lambda kv: tuple(map(str, kv[0]))):
+        if key in ever_ready:
+            continue
+        ns, pod, cont = key
+        n = max(int(r[5]) if r[5] is not None and r[5] is not pd.NA else 0 for r in obs)
+        start = _ts(starts.get((ns, pod)))
+        last = max((t for t in (_ts(r[7]) for r in obs) if t is not None), default=None)
+        if n <= 0 or start is None or last is None or last < start:
+            continue
+        runs = [(b - a).total_seconds() for a, b in ((_ts(r[6]), _ts(r[7])) for r in obs)
+                if a is not None and b is not None]
+        run = max([1.0, *runs])
+        if (last - start).total_seconds() <= (backoff_seconds(n) + (n + 1) * run) * 1.25 + 60:
+            times.append(start)
+            if note_at is None or start < note_at:
+                note_at = start
+                note = Evidence(
+                    kind="pod", file=str(obs[0][10]), object=f"Pod {ns}/{pod} container {cont}",
+                    text=f"failing since its pod started at {iso(start)}: never Ready, {n} restarts, as many as a "
+                         "crash loop fits in that time", snapshot=str(obs[-1][11]))
     for pod in f.pods:
         t = _ts(warned.get((f.workload.namespace, pod)))
         if t is not None:
             times.append(t)
-    if not times and not failing.empty:
-        times += [t for t in (_ts(v) for v in failing["observed_at"].dropna().tolist()) if t is not None]
+    if not times:
+        times = [t for t in (_ts(r[9]) for obs in by_container.values() for r in obs) if t is not None]
     return (min(times) if times else None), note
 
 
@@ -132,7 +148,7 @@ def settle(ctx: Context, findings: list[Finding]) -> None:
         if not rows.empty:
             f.restarts = restarts_once(rows)
             f.restart_matrix = restart_matrix(rows)
-        first, note = first_failure(ctx, f)
+        first, note = first_failure(ctx, f, rows)
         when = iso(first) if first is not None else f.first_seen
         if when is None:
             continue
