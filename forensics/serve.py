@@ -17,6 +17,13 @@ a Table (`Accept: ...;as=Table`) gets a Table with kubectl's usual columns for t
 the plain list for the rest; kubectl falls back to NAME/AGE columns for a plain list. Namespaces are derived from the
 namespaces the objects live in. Nothing is ever written; the server binds 127.0.0.1 only.
 
+Every request's body is read before it is answered (kubectl sends one with DELETE), so a kept-alive
+connection never reads a body as the next request. Ages are as of the snapshot: the Table columns
+are computed against the snapshot's time, and the events `kubectl describe` asks for (selected by
+`involvedObject.uid`) are answered with their times moved forward by (now - snapshot time), because
+kubectl computes describe's "Age" against its own clock; the original times stay in the annotation
+`cluster-forensics/original-times`. `kubectl get events -o json` sees the times unchanged.
+
 Tests can make chosen resources fail: `forbid` (or `FORENSICS_SERVE_FORBID=pods,cronjobs`) answers
 403 for them, and `slow` (or `FORENSICS_SERVE_SLOW=cronjobs=5,log=1`) delays answers by seconds
 (`log` names the pod log subresource).
