@@ -17,6 +17,7 @@ import select
 import shutil
 import subprocess
 import sysconfig
+import tarfile
 import time
 import zipfile
 from pathlib import Path
@@ -380,3 +381,19 @@ def test_bare_pods_file_counts_its_nodes(tmp_path: Path) -> None:
     s, c = doc["summary"], doc["dump"]["counts"]
     assert s["affected_nodes"] <= c["nodes"] and c["nodes"] == 3
     assert s["failing_pods"] <= c["pods"]
+
+
+def test_zstd_without_zstandard_says_how_to_install_it(tmp_path: Path) -> None:
+    zstandard = pytest.importorskip("zstandard")
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tf:
+        data = b"collected_at: 2024-01-01T00:00:00Z\n"
+        info = tarfile.TarInfo("d/forensics-dump.yaml")
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    (tmp_path / "d.tar.zst").write_bytes(zstandard.ZstdCompressor().compress(raw.getvalue()))
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import sys\nsys.modules['zstandard'] = None  # not installed\n")
+    line = one_line_error(run("analyze", str(tmp_path / "d.tar.zst"), cwd=tmp_path, env={"PYTHONPATH": str(site)}))
+    assert "pip install 'cluster-forensics[zstd]'" in line
