@@ -146,6 +146,11 @@ def _json_kind(data: bytes) -> str:
         at = len(text[:start].encode("utf-8"))
         snippet = " ".join(rest[:40].split())
         return f"JSON with trailing data at byte {at}: {snippet!r}"
+    if isinstance(obj, dict) and isinstance(obj.get("kind"), str):
+        items = obj.get("items")
+        if isinstance(items, list) and not items:
+            return f"JSON: an empty {obj['kind']}"
+        return f"JSON of kind {obj['kind']!r}, not one this tool reads"
     if isinstance(obj, dict):
         keys = ", ".join(sorted(map(str, obj))[:5])
         return f"JSON that is not a Kubernetes object (keys: {keys})" if keys else "an empty JSON object"

@@ -118,7 +118,7 @@ def detect(path: str | Path) -> Detected:
     found = decide(iter_names(p))
     if found is None:
         what = inputs.describe(p)
-        if not stat.S_ISDIR(st.st_mode):
+        if "tar archive" in what:
             what += " whose member names match no dump layout"
         raise UnusableInput(inputs.unusable_message(p, what))
     return found
