@@ -171,22 +171,28 @@ def _wrap(text: str, width: int = 56, lines: int = 3) -> str:
 
 def timeline_svg(timeline: list[dict[str, Any]], findings: list[dict[str, Any]]) -> str | None:
     """One row per event (node pool created, image built, rollout, first failure, snapshot) on a
-    time axis, and a red bar per failing workload from its first to its last failure."""
+    time axis, and a red bar per failing workload from its first to its last failure (which stands
+    for that workload's first-failure event). Each event is drawn once: with a broken axis, in the
+    panel its time falls in."""
     events = []
     for e in timeline or []:
         t = _parse(e.get("at")) if isinstance(e, dict) else None
         if t is not None:
             events.append((t, str(e.get("kind") or ""), str(e.get("what") or "")))
-    # snapshots are the least telling events: keep the others first when there are too many
-    if len(events) > 22:
-        keep = [e for e in events if e[1] != "snapshot"][:20]
-        events = sorted(keep + [e for e in events if e[1] == "snapshot"][: 22 - len(keep)])
     spans = []
+    spanned: set[str] = set()
     for f in (findings or [])[:6]:
         a, b = _parse(f.get("first_seen")), _parse(f.get("last_seen"))
         if a is not None:
             w = f.get("workload") or {}
             spans.append((a, b or a, f"failing: {w.get('namespace')}/{w.get('name')}"))
+            spanned.add(f"first failure of {w.get('kind')} {w.get('namespace')}/{w.get('name')}")
+    # a workload's failing bar starts at its first failure: the same fact is not drawn twice
+    events = [e for e in events if not (e[1] == "first-failure" and e[2] in spanned)]
+    # snapshots are the least telling events: keep the others first when there are too many
+    if len(events) > 22:
+        keep = [e for e in events if e[1] != "snapshot"][:20]
+        events = sorted(keep + [e for e in events if e[1] == "snapshot"][: 22 - len(keep)])
     if not events and not spans:
         return None
     import matplotlib.dates as mdates
