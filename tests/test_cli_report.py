@@ -183,7 +183,8 @@ def test_restarts_chart_has_one_meaning(outputs: dict) -> None:
     doc = json.loads(outputs["lost-multiarch-tag"]["json"])
     assert sorted(on_bars) == sorted(f"{r['restarts']:,}" for r in doc["series"]["restarts_by_arch"] if r["restarts"])
     assert "0" not in on_bars
-    assert any("–" in t for t in texts)  # interval labels under the bars
+    # each bar is labelled with its interval: from the previous snapshot (13:20 saw no restart) to its own
+    assert "Jul 09 13:20–13:30" in texts and "Jul 09 13:30–13:40" in texts
 
 
 def test_timeline_draws_each_event_once_with_whole_labels(outputs: dict) -> None:

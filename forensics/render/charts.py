@@ -92,12 +92,13 @@ def _to_svg(fig: Any, plt: Any, prefix: str) -> str | None:
     return svg.strip()
 
 
-def restarts_by_arch_svg(series: list[dict[str, Any]]) -> str | None:
+def restarts_by_arch_svg(series: list[dict[str, Any]], snapshots: list[dict[str, Any]] | None = None) -> str | None:
     """Bars: the failing workloads' restarts *during* each interval between snapshots, by node
     architecture, the count written on each bar.
 
     `series` is `doc["series"]["restarts_by_arch"]`: `[{snapshot, at, arch, restarts, failing_pods}]`,
-    `restarts` counted since the previous snapshot (the first: up to it). Only bars with restarts are
+    `restarts` counted since the previous snapshot (the first: up to it); `snapshots` is
+    `doc["dump"]["snapshots"]` (`[{name, observed_at}]`), which names each interval's start. Only bars with restarts are
     drawn (no zero-height bar with a number floating on the axis); an architecture without restarts
     is left out, so the ticks sit under the bars they name.
     """
@@ -126,8 +127,12 @@ def restarts_by_arch_svg(series: list[dict[str, Any]]) -> str | None:
         for b, y in zip(bars, ys):
             ax.text(b.get_x() + b.get_width() / 2, b.get_height() + top * 0.02, f"{y:,}", ha="center", va="bottom",
                     fontsize=8, color="#3b4252")
-    all_snaps = [str(r.get("snapshot")) for r in sorted((r for r in series or [] if isinstance(r, dict)),
-                                                         key=lambda r: str(r.get("at") or ""))]
+    known = [x for x in snapshots or [] if isinstance(x, dict)]
+    for x in known:
+        at.setdefault(str(x.get("name")), x.get("observed_at"))
+    all_snaps = [str(x.get("name")) for x in sorted(known, key=lambda x: str(x.get("observed_at") or ""))] or [
+        str(r.get("snapshot")) for r in sorted((r for r in series or [] if isinstance(r, dict)),
+                                               key=lambda r: str(r.get("at") or ""))]
     labels = []
     for s in snaps:
         t = _parse(at.get(s))

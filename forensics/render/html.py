@@ -126,7 +126,7 @@ def build_context(doc: dict[str, Any]) -> dict[str, Any]:
         "files_with_sums": sum(1 for fi in dump.get("files") or [] if isinstance(fi, dict) and fi.get("sha256")),
         "arch_colors": {a: charts.arch_color(a, sorted(inventory.get("architectures") or {}))
                         for a in (inventory.get("architectures") or {})},
-        "restarts_chart": _chart(charts.restarts_by_arch_svg, series),
+        "restarts_chart": _chart(charts.restarts_by_arch_svg, series, dump.get("snapshots") or []),
         "timeline_chart": _chart(charts.timeline_svg, doc.get("timeline") or [], findings),
         "timeline": [e for e in doc.get("timeline") or [] if isinstance(e, dict)][: view.CAP_TABLE],
     }
