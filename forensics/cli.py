@@ -218,6 +218,12 @@ def read_findings(path: Path) -> dict[str, Any]:
     if not isinstance(doc, dict) or not str(doc.get("schema", "")).startswith("cluster-forensics-findings/"):
         raise UnusableInput(f"{path}: JSON without a cluster-forensics-findings schema, not a findings document "
                             "(expected the JSON of forensics analyze -f json)")
+    from forensics.render.check import problem
+
+    bad = problem(doc)
+    if bad:
+        raise UnusableInput(f"{path}: not a findings document the reports can be made from: {bad} "
+                            "(docs/findings.md)")
     return doc
 
 

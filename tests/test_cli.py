@@ -400,3 +400,25 @@ def test_zstd_without_zstandard_says_how_to_install_it(tmp_path: Path) -> None:
     (site / "sitecustomize.py").write_text("import sys\nsys.modules['zstandard'] = None  # not installed\n")
     line = one_line_error(run("analyze", str(tmp_path / "d.tar.zst"), cwd=tmp_path, env={"PYTHONPATH": str(site)}))
     assert "pip install 'cluster-forensics[zstd]'" in line
+
+
+@pytest.mark.parametrize("path, value, named", [
+    (("findings", 0, "pods"), 7, "findings[0].pods is a number, not a list"),
+    (("dump",), "x", "dump is a string, not an object"),
+    (("inventory", "architectures"), ["amd64"], "inventory.architectures is a list, not an object"),
+    (("timeline",), 3, "timeline is a number, not a list"),
+    (("findings", 0, "evidence"), ["a line"], "findings[0].evidence[0] is a string, not an object"),
+    (("dump", "counts", "pods"), "many", "dump.counts.pods is a string, not an integer"),
+])
+def test_render_refuses_a_document_of_the_wrong_shape(path: tuple, value: object, named: str, tmp_path: Path,
+                                                      findings_json: Path) -> None:
+    doc = json.loads(findings_json.read_text())
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    (tmp_path / "odd.json").write_text(json.dumps(doc))
+    for out in ("r.html", "r.md"):
+        line = one_line_error(run("render", str(tmp_path / "odd.json"), "-o", out, cwd=tmp_path))
+        assert named in line, line
+        assert not (tmp_path / out).exists()
