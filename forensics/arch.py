@@ -109,8 +109,14 @@ def normalize_platform(os: str | None, arch: str | None, variant: str | None = N
 
 
 def parse_platform(text: str) -> Platform:
-    """Parse "linux/arm64/v8", "linux/amd64", "arm64" into a normalized Platform."""
-    parts = [p for p in text.strip().split("/") if p]
+    """Parse "linux/arm64/v8", "linux/amd64", "arm64" into a normalized Platform.
+
+    Spellings of one platform parse equal: arm64 = arm64/v8 = aarch64, arm = arm/v7 = armv7l,
+    x86_64 = amd64. An empty part ("linux/", "linux//arm64") or more than three is not a platform."""
+    raw = text.strip().split("/")
+    if not text.strip() or len(raw) > 3 or any(not p.strip() for p in raw):
+        raise ValueError(f"not a platform: {text!r} (expected OS/ARCH[/VARIANT], e.g. linux/arm64)")
+    parts = [p.strip() for p in raw]
     if len(parts) == 1:
         return normalize_platform("linux", parts[0])
     if len(parts) == 2:

@@ -17,6 +17,13 @@ a Table (`Accept: ...;as=Table`) gets a Table with kubectl's usual columns for t
 the plain list for the rest; kubectl falls back to NAME/AGE columns for a plain list. Namespaces are derived from the
 namespaces the objects live in. Nothing is ever written; the server binds 127.0.0.1 only.
 
+Every request's body is read before it is answered (kubectl sends one with DELETE), so a kept-alive
+connection never reads a body as the next request. Ages are as of the snapshot: the Table columns
+are computed against the snapshot's time, and the events `kubectl describe` asks for (selected by
+`involvedObject.uid`) are answered with their times moved forward by (now - snapshot time), because
+kubectl computes describe's "Age" against its own clock; the original times stay in the annotation
+`cluster-forensics/original-times`. `kubectl get events -o json` sees the times unchanged.
+
 Tests can make chosen resources fail: `forbid` (or `FORENSICS_SERVE_FORBID=pods,cronjobs`) answers
 403 for them, and `slow` (or `FORENSICS_SERVE_SLOW=cronjobs=5,log=1`) delays answers by seconds
 (`log` names the pod log subresource).
@@ -205,6 +212,47 @@ def _to_events_v1(ev: dict[str, Any]) -> dict[str, Any]:
     if ev.get("series"):
         out["series"] = ev["series"]
     return {k: v for k, v in out.items() if v is not None}
+
+
+# `kubectl describe` asks a pod's events by involvedObject.uid (`kubectl get events` never does
+# unless told to) and prints their ages against its own clock
+_DESCRIBE_KEYS = frozenset({"involvedObject.uid", "regarding.uid"})
+_EVENT_TIMES = ("firstTimestamp", "lastTimestamp", "eventTime", "deprecatedFirstTimestamp", "deprecatedLastTimestamp")
+
+
+def _as_of_snapshot(ev: dict[str, Any], snap: datetime) -> dict[str, Any]:
+    """An event as `kubectl describe` should see it: kubectl computes "Age" as its wall clock minus the
+    event's times, so those times are moved forward by (now - snapshot time). The ages it prints
+    are then the ages at the snapshot, as `kubectl get` shows them; the original times are kept in
+    the annotation `cluster-forensics/original-times`."""
+    shift = datetime.now(UTC) - snap
+    out = dict(ev)
+    original: dict[str, Any] = {}
+    for key in _EVENT_TIMES:
+        v = ev.get(key)
+        if not isinstance(v, str) or not v:
+            continue
+        try:
+            t = datetime.strptime(v[:19] + "Z", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            continue
+        original[key] = v
+        moved = t + shift
+        out[key] = moved.strftime("%Y-%m-%dT%H:%M:%S") + (".000000Z" if key == "eventTime" else "Z")
+    series = ev.get("series")
+    if isinstance(series, dict) and isinstance(series.get("lastObservedTime"), str):
+        try:
+            t = datetime.strptime(series["lastObservedTime"][:19] + "Z", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            original["series.lastObservedTime"] = series["lastObservedTime"]
+            out["series"] = {**series, "lastObservedTime": (t + shift).strftime("%Y-%m-%dT%H:%M:%S.000000Z")}
+        except ValueError:
+            pass
+    if original:
+        meta = dict(out.get("metadata") or {})
+        meta["annotations"] = {**(meta.get("annotations") or {}), "cluster-forensics/original-times":
+                               json.dumps(original, sort_keys=True)}
+        out["metadata"] = meta
+    return out
 
 
 def _age(ts: str | None, now: datetime) -> str:
@@ -435,6 +483,8 @@ class DumpAPI:
         if query.get("fieldSelector"):
             terms = _parse_field_selector(query["fieldSelector"])
             out = [o for o in out if _field_matches(o, terms)]
+            if res.name == "events" and any(t[0] in _DESCRIBE_KEYS for t in terms):
+                out = [_as_of_snapshot(e, _snapshot_time(self.snapshot)) for e in out]
         if query.get("labelSelector"):
             sel = query["labelSelector"]
             out = [o for o in out if _label_matches((o.get("metadata") or {}).get("labels") or {}, sel)]
@@ -554,6 +604,9 @@ class DumpAPI:
 # --- HTTP ---------------------------------------------------------------------------------------
 
 
+_MAX_BODY = 1024 * 1024  # a read-only server has no use for bodies; larger ones end the connection
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = "cluster-forensics-serve"
     protocol_version = "HTTP/1.1"
@@ -577,12 +630,37 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self.do_GET()
 
+    def _drain_body(self) -> None:
+        """Read the request's body before answering, whatever the method: on a kept-alive connection
+        an unread body (kubectl sends `{"propagationPolicy":"Background"}` with a DELETE) would be
+        parsed as the next request. A body too large to read, or of unknown length (chunked), ends
+        the connection after the answer instead."""
+        if self.headers.get("Transfer-Encoding", "").lower() not in ("", "identity"):
+            self.close_connection = True
+            return
+        try:
+            left = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.close_connection = True
+            return
+        if left < 0 or left > _MAX_BODY:
+            self.close_connection = True
+            return
+        while left > 0:
+            chunk = self.rfile.read(min(left, 64 * 1024))
+            if not chunk:
+                self.close_connection = True
+                return
+            left -= len(chunk)
+
     def _refuse(self) -> None:
+        self._drain_body()
         self._json(405, ApiError(405, "MethodNotAllowed", "this server is a read-only view of a dump").status())
 
     do_POST = do_PUT = do_PATCH = do_DELETE = _refuse
 
     def do_GET(self) -> None:
+        self._drain_body()
         try:
             self._route()
         except ApiError as err:

@@ -245,7 +245,8 @@ class TarSource(DumpSource):
             try:
                 import zstandard
             except ImportError as e:  # pragma: no cover - depends on the machine
-                raise UnusableInput(f"{self.path}: a zstd archive needs the 'zstandard' package") from e
+                raise UnusableInput(f"{self.path}: a zstd-compressed archive; reading it needs the optional "
+                                   "zstandard package: pip install 'cluster-forensics[zstd]'") from e
             raw = open(self.path, "rb")  # noqa: SIM115 - owned and closed by the tar stream
             reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
             return tarfile.open(fileobj=reader, mode="r|")  # type: ignore[arg-type]

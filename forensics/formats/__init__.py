@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from forensics import layout
+from forensics import inputs, layout
 from forensics.errors import UnusableInput
 from forensics.formats import clusterinfo, kubectltext, loose, mustgather, troubleshoot
 from forensics.formats.common import iter_image_files, iter_names
@@ -37,12 +37,8 @@ from forensics.source import DumpSource, Select, open_source
 __all__ = ["LOOKED_FOR", "Detected", "detect", "load_any"]
 
 V1 = f"{layout.FORMAT_NAME}/{layout.FORMAT_VERSION}"
-LOOKED_FOR = (
-    f"{layout.META} or snapshots/<time>/ (cluster-forensics), cluster-resources/ (support bundle), "
-    "namespaces/<ns>/core/ or cluster-scoped-resources/ (must-gather), <ns>/replication-controllers.json or "
-    "nodes.json with <ns>/<pod>/logs.txt (kubectl cluster-info dump), kubectl describe/get/logs text, "
-    ".json/.yaml Kubernetes objects or image manifests (loose files)"
-)
+# what an unusable input is told we looked for (forensics.inputs says what the input is instead)
+LOOKED_FOR = inputs.LOOKED_FOR
 _PRECEDENCE = (V1, troubleshoot.FORMAT, mustgather.FORMAT, clusterinfo.FORMAT)
 _PEEK = 64  # names looked at before the first decisive one wins
 
@@ -122,12 +118,15 @@ def detect(path: str | Path) -> Detected:
             return Detected(kubectltext.FORMAT, single_file=True)
         if loose.looks_like_object(head):
             return Detected(loose.FORMAT, single_file=True)
-        raise UnusableInput(f"{p}: not a dump we know (looked for {LOOKED_FOR})")
+        raise UnusableInput(inputs.unusable_message(p))
     found = decide(iter_names(p))
     if (found is None or found.format == loose.FORMAT) and kubectltext.sniff(p):
         return Detected(kubectltext.FORMAT)
     if found is None:
-        raise UnusableInput(f"{p}: not a dump we know (looked for {LOOKED_FOR})")
+        what = inputs.describe(p)
+        if "tar archive" in what:
+            what += " whose member names match no dump layout"
+        raise UnusableInput(inputs.unusable_message(p, what))
     return found
 
 
@@ -160,11 +159,15 @@ def load_any(path: str | Path, *, images: Path | None = None) -> Dump:
     if found.format == kubectltext.FORMAT:
         dump = kubectltext.load(p, single_file=found.single_file, images=img)
         if not dump.meta.get("objects_found"):
-            raise UnusableInput(f"{p}: no kubectl output, objects or logs found (looked for {LOOKED_FOR})")
+            raise UnusableInput(inputs.unusable_message(p, inputs.describe(p) + ", with no kubectl output, "
+                                                           "objects or logs in it"))
         return dump
     dump = loose.load(p, single_file=found.single_file, images=img)
     if not dump.meta.get("objects_found"):
-        raise UnusableInput(f"{p}: no Kubernetes objects or image manifests found (looked for {LOOKED_FOR})")
+        what = inputs.describe(p)
+        if p.is_dir() and what.startswith("a folder of"):
+            what += ", none a Kubernetes object or image manifest this tool reads"
+        raise UnusableInput(inputs.unusable_message(p, what))
     return dump
 
 

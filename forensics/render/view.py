@@ -86,6 +86,13 @@ def workload_label(w: Any) -> str:
     return f"{w.get('kind', '?')} {w.get('namespace', '?')}/{w.get('name', '?')}"
 
 
+def gaps(doc: dict[str, Any], relevant: bool = True) -> list[dict[str, Any]]:
+    """The dump's gaps that limit these findings (`relevant: true`, or no flag: an older document),
+    or, with `relevant=False`, the others."""
+    out = [g for g in doc.get("gaps") or [] if isinstance(g, dict)]
+    return [g for g in out if bool(g.get("relevant", True)) is relevant]
+
+
 def capped(items: Any, n: int) -> tuple[list[Any], int]:
     """(the first n items, how many were left out)."""
     xs = list(items or [])
