@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import pandas as pd
 
 from forensics import kube, layout
@@ -103,6 +104,9 @@ _QEMU_NAMES = {"aarch64": "arm64", "x86_64": "amd64", "arm": "arm", "i386": "386
                "s390x": "s390x", "riscv64": "riscv64", "armeb": "armbe", "aarch64_be": "arm64be"}
 
 
+WHOLE_DECODE_MAX = 1024 * 1024 * 1024  # a list not in kubectl's layout is decoded whole up to this
+ITEM_MAX = 64 * 1024 * 1024  # no Kubernetes object is this large (etcd refuses objects over 1.5 MiB)
+_MAX_FIELD_PATH = 1024
 _ITEMS_OPEN = b'"items": [\n'
 _ITEM_CLOSE = b"\n        }"  # an item's last line, followed by "," or a newline and "    ]"
 
@@ -133,7 +137,10 @@ def make_frame(schema: dict[str, str], data: dict[str, list[Any]] | None = None)
         if kind == STR:
             cols[c] = pd.array(values, dtype="string[pyarrow]")
         elif kind == INT:
-            cols[c] = pd.array(values, dtype="Int64")
+            try:
+                cols[c] = pd.array(values, dtype="Int64")
+            except (OverflowError, TypeError, ValueError):
+                cols[c] = pd.array([_int64(v) for v in values], dtype="Int64")
         elif kind == BOOL:
             cols[c] = pd.array(values, dtype="boolean")
         elif kind == FLOAT:
@@ -143,9 +150,24 @@ def make_frame(schema: dict[str, str], data: dict[str, list[Any]] | None = None)
     return pd.DataFrame(cols)
 
 
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def _int64(v: Any) -> int | None:
+    """An integer the Int64 columns can hold; anything else (past int64, not an int) is unknown."""
+    if isinstance(v, bool) or not isinstance(v, int) or not _INT64[0] <= v <= _INT64[1]:
+        return None
+    return v
+
+
 def to_utc(values: Any) -> pd.Series:
+    """UTC nanosecond timestamps; text that is no time, and times outside what nanoseconds can hold
+    (Go's zero time 0001-01-01, year 9999), are unknown (NaT)."""
     s = pd.Series(values, dtype="object") if not isinstance(values, pd.Series) else values
-    return pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601").astype("datetime64[ns, UTC]")
+    t = pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601")
+    if t.dtype != "datetime64[ns, UTC]":
+        t = t.where((t >= pd.Timestamp.min.tz_localize("UTC")) & (t <= pd.Timestamp.max.tz_localize("UTC")))
+    return t.astype("datetime64[ns, UTC]")
 
 
 def snapshot_time(name: str) -> pd.Timestamp | None:
@@ -279,10 +301,11 @@ class FrameBuilder:
         return set(self._snaps)
 
     # --- object lists -------------------------------------------------------------------------
-    def add_objects(self, snapshot: str, kind: str, file: str, data: bytes) -> None:
-        self.add_items(snapshot, kind, file, kube.decode_list(kind, data))
+    def add_objects(self, snapshot: str, kind: str, file: str, data: bytes, notes: list[str] | None = None) -> None:
+        self.add_items(snapshot, kind, file, kube.decode_list(kind, data, notes))
 
-    def add_objects_chunked(self, snapshot: str, kind: str, file: str, chunks: Iterator[bytes]) -> None:
+    def add_objects_chunked(self, snapshot: str, kind: str, file: str, chunks: Iterator[bytes],
+                            notes: list[str] | None = None) -> None:
         """Decode a huge list in batches of whole items, never holding the whole file.
 
         `kubectl get -o json` prints its list with a 4-space indent, each item opening with a line
@@ -298,29 +321,57 @@ class FrameBuilder:
             if not started:
                 i = buf.find(_ITEMS_OPEN)
                 if i < 0:
-                    if len(buf) > 16 * 1024 * 1024:  # not kubectl's shape: decode whole
+                    if len(buf) > 16 * 1024 * 1024:  # not kubectl's shape: decode whole, if it can be
+                        lead = buf[:4096].lstrip()
+                        if not lead.startswith((b"{", b"[")):
+                            raise msgspec.DecodeError(f"not a JSON object list (starts with {lead[:16]!r})")
                         head.append(buf)
+                        size = len(buf)
                         buf = b""
-                        head.extend(chunks)
-                        self.add_objects(snapshot, kind, file, b"".join(head))
+                        for more in chunks:
+                            size += len(more)
+                            if size > WHOLE_DECODE_MAX:
+                                raise msgspec.DecodeError(
+                                    f"over {WHOLE_DECODE_MAX} bytes and not laid out as kubectl prints lists: "
+                                    "not decoded whole")
+                            head.append(more)
+                        self.add_objects(snapshot, kind, file, b"".join(head), notes)
                         return
                     continue
                 buf = buf[i + len(_ITEMS_OPEN):]
                 started = True
             cut = max(buf.rfind(_ITEM_CLOSE + b","), buf.rfind(_ITEM_CLOSE + b"\n"))
             if cut < 0:
+                if len(buf) > ITEM_MAX:
+                    raise msgspec.DecodeError(f"no end of an item within {ITEM_MAX} bytes (padding or a giant "
+                                              "object): the rest of the list was not read")
                 continue
             cut += len(_ITEM_CLOSE)
             batch, buf = buf[:cut], buf[cut:]
-            self.add_items(snapshot, kind, file, dec.decode(b"[" + batch.lstrip().lstrip(b",") + b"]"))
+            self._add_batch(snapshot, kind, file, dec, batch, notes)
         if not started:
-            self.add_objects(snapshot, kind, file, b"".join(head) + buf)
+            self.add_objects(snapshot, kind, file, b"".join(head) + buf, notes)
             return
         tail = buf.strip()
         end = tail.find(b"]")
         rest = tail[:end].strip().lstrip(b",").strip() if end >= 0 else tail
         if rest:
-            self.add_items(snapshot, kind, file, dec.decode(b"[" + rest + b"]"))
+            self._add_batch(snapshot, kind, file, dec, rest, notes)
+
+    def _add_batch(self, snapshot: str, kind: str, file: str, dec: Any, batch: bytes,
+                   notes: list[str] | None) -> None:
+        text = b"[" + batch.lstrip().lstrip(b",") + b"]"
+        try:
+            items = dec.decode(text)
+        except (msgspec.ValidationError, RecursionError) as e:
+            if notes is None:
+                raise msgspec.DecodeError(str(e) or "JSON nested too deeply") from None
+            try:
+                raws = msgspec.json.decode(text, type=list[msgspec.Raw])
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+                raise msgspec.DecodeError(str(e) or "JSON nested too deeply") from None
+            items = kube.decode_items(kind, raws, notes)
+        self.add_items(snapshot, kind, file, items)
 
     def add_items(self, snapshot: str, kind: str, file: str, items: list[Any]) -> None:
         """Add already-decoded typed items (`forensics.kube` structs) of one kind file."""
@@ -456,7 +507,7 @@ class FrameBuilder:
         last = (e.last_timestamp or e.deprecated_last_timestamp
                 or (e.series.last_observed_time if e.series else None) or e.event_time or first)
         fp = obj.field_path or ""
-        m = _FIELD_CONTAINER.search(fp)
+        m = _FIELD_CONTAINER.search(fp[:_MAX_FIELD_PATH])
         self.events.add(
             snapshot=snapshot, namespace=e.metadata.namespace, name=e.metadata.name, uid=e.metadata.uid,
             api=api, object_kind=obj.kind, object_namespace=obj.namespace or e.metadata.namespace,

@@ -30,7 +30,7 @@ from forensics.errors import UnusableInput
 from forensics.formats import clusterinfo, loose, mustgather, troubleshoot
 from forensics.formats.common import iter_image_files, iter_names
 from forensics.load import Dump, load_dump
-from forensics.source import DumpSource, Select, open_source
+from forensics.source import DumpSource, Select, open_single, open_source
 
 __all__ = ["LOOKED_FOR", "Detected", "detect", "load_any"]
 
@@ -110,7 +110,7 @@ def detect(path: str | Path) -> Detected:
         raise UnusableInput(f"{p}: cannot open ({e.strerror or e})") from None
     if stat.S_ISREG(st.st_mode) and not _is_archive(p):
         try:
-            with open(p, "rb") as fh:
+            with open_single(p) as fh:  # a gzip/zstd-compressed file is read as what it holds
                 head = fh.read(64 * 1024)
         except OSError as e:
             raise UnusableInput(f"{p}: cannot read ({e.strerror or e})") from None

@@ -70,6 +70,8 @@ def _decode(name: str, data: bytes) -> list[Any]:
     if text.startswith((b"{", b"[")):
         try:
             return [json.loads(data.decode("utf-8", errors="replace"))]
+        except RecursionError:
+            raise yaml.YAMLError("JSON nested too deeply") from None
         except ValueError:
             pass
     return yaml_docs(data)
