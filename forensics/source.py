@@ -456,12 +456,18 @@ def _decompressed(path: Path, compression: str, limits: Limits) -> _Counted:
         raise
 
 
+# tarfile's own header exceptions (not in its public surface)
+_EOF_HEADER: type[Exception] = getattr(tarfile, "EOFHeaderError")  # noqa: B009
+_CUT_HEADER: tuple[type[Exception], ...] = (getattr(tarfile, "TruncatedHeaderError"),  # noqa: B009
+                                            getattr(tarfile, "EmptyHeaderError"))  # noqa: B009
+
+
 class _Info(tarfile.TarInfo):
     """Remembers why the archive ended: tarfile returns None both for a proper end-of-archive block
     and for a header cut short, which is a truncated archive."""
 
     @classmethod
-    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> _Info:
         try:
             return super().fromtarfile(tarfile_)
         except Exception as e:
@@ -472,9 +478,9 @@ class _Info(tarfile.TarInfo):
 def _end_problem(tf: tarfile.TarFile) -> str | None:
     """Why a tar stream that returned no more members stopped, when that was not a proper end."""
     end = getattr(tf, "_forensics_end", None)
-    if end is None or isinstance(end, tarfile.EOFHeaderError):
+    if end is None or isinstance(end, _EOF_HEADER):
         return None
-    if isinstance(end, (tarfile.TruncatedHeaderError, tarfile.EmptyHeaderError)):
+    if isinstance(end, _CUT_HEADER):
         return "archive truncated: it ends inside a member header or without its end-of-archive blocks"
     if isinstance(end, OSError):
         return f"{end}"
@@ -490,7 +496,8 @@ class TarSource(DumpSource):
         if self.compression in ("gz", "zst"):
             stream = _decompressed(self.path, self.compression, self.limits)
             try:
-                tf = tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20, tarinfo=_Info)  # type: ignore[call-overload]
+                tf = tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20,  # noqa: SIM115 - closed by _close
+                                  tarinfo=_Info)  # type: ignore[call-overload]
             except BaseException:
                 stream.close()
                 raise
@@ -520,7 +527,7 @@ class TarSource(DumpSource):
                                  f"{why}; members after this point were not read")
                 return
             count += 1
-            tf.members.clear()  # we never look back; a million TarInfos would only cost memory
+            tf.members.clear()  # type: ignore[attr-defined]  # we never look back; a million TarInfos would only cost memory
             if count > self.limits.members:
                 self.problem(printable_name(m.name), "too many members",
                              f"stopped after {self.limits.members}")
@@ -793,7 +800,7 @@ def _tar_header(head: bytes) -> bool:
     if len(head) < 512:
         return False
     try:  # a v7 tar has no magic: its header checksum says it is one
-        return int(head[148:156].rstrip(b"\x00 ").decode("ascii") or "x", 8) in tarfile.calc_chksums(head)
+        return int(head[148:156].rstrip(b"\x00 ").decode("ascii") or "x", 8) in getattr(tarfile, "calc_chksums")(head)  # noqa: B009
     except (ValueError, UnicodeDecodeError):
         return False
 
@@ -832,7 +839,7 @@ def open_single(path: str | os.PathLike[str], limits: Limits | None = None) -> B
     if kind:
         return io.BufferedReader(_decompressed(p, kind, limits or Limits()), buffer_size=1 << 20)
     try:
-        return open(p, "rb")  # noqa: SIM115 - the caller closes it
+        return open(p, "rb")
     except OSError as e:
         raise UnusableInput(f"{p}: cannot read ({e.strerror or e})") from None
 

@@ -43,7 +43,7 @@ NoTimestampLoader.yaml_implicit_resolvers = {
 
 def load(text: str, *, timestamps: bool = True) -> Any:
     """One YAML document. Raises yaml.YAMLError (AliasBomb included)."""
-    doc = yaml.load(text, Loader=SafeLoader if timestamps else NoTimestampLoader)  # noqa: S506 - safe loaders
+    doc = yaml.load(text, Loader=SafeLoader if timestamps else NoTimestampLoader)
     if "&" in text:
         check_aliases(doc)
     return doc
@@ -51,7 +51,7 @@ def load(text: str, *, timestamps: bool = True) -> Any:
 
 def load_all(text: str, *, timestamps: bool = False) -> list[Any]:
     """Every non-empty document of a stream. Raises yaml.YAMLError (AliasBomb included)."""
-    docs = [d for d in yaml.load_all(text, Loader=SafeLoader if timestamps else NoTimestampLoader)  # noqa: S506
+    docs = [d for d in yaml.load_all(text, Loader=SafeLoader if timestamps else NoTimestampLoader)
             if d is not None]
     if "&" in text:
         for d in docs:
