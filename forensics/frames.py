@@ -107,6 +107,7 @@ _QEMU_NAMES = {"aarch64": "arm64", "x86_64": "amd64", "arm": "arm", "i386": "386
 WHOLE_DECODE_MAX = 1024 * 1024 * 1024  # a list not in kubectl's layout is decoded whole up to this
 ITEM_MAX = 64 * 1024 * 1024  # no Kubernetes object is this large (etcd refuses objects over 1.5 MiB)
 _MAX_FIELD_PATH = 1024
+MAX_CHILD_CONFIGS = 1024  # per image: an index has a few dozen children
 _ITEMS_OPEN = b'"items": [\n'
 _ITEM_CLOSE = b"\n        }"  # an item's last line, followed by "," or a newline and "    ]"
 
@@ -581,7 +582,11 @@ class FrameBuilder:
     def add_image_part(self, m: layout.Member, file: str, data: bytes) -> None:
         parts = self.image_parts[m.slug]
         if m.role == layout.ROLE_IMAGE_CHILD_CONFIG:
-            parts.setdefault("configs", {})[m.digest] = data
+            configs = parts.setdefault("configs", {})
+            if len(configs) >= MAX_CHILD_CONFIGS:
+                parts["configs_dropped"] = parts.get("configs_dropped", 0) + 1
+                return
+            configs[m.digest] = data
         else:
             parts[m.role] = (file, data)
 
@@ -664,6 +669,10 @@ class FrameBuilder:
                 img.add(image=ref, image_key=key, slug=slug, inspected=False)
                 continue
             cfg = parts.get(layout.ROLE_IMAGE_CONFIG)
+            if parts.get("configs_dropped"):
+                problems.append(LoadProblem(layout.image_file(slug, "configs"), "too many child configs",
+                                            f"{parts['configs_dropped']} beyond the first {MAX_CHILD_CONFIGS} "
+                                            "were not read"))
             try:
                 insp = parse_inspection(man[1], config=cfg[1] if cfg else None, configs=parts.get("configs"))
             except ManifestError as e:
