@@ -100,6 +100,7 @@ class Chunked:
 
 
 STREAM_OVER = 256 * MiB  # object lists larger than this are handed out as `Chunked`
+CACHED_LOG_BYTES = 1 * GiB  # `DumpSource.read`: logs held in memory; later ones are read when asked for
 
 Select = Callable[[str], "int | None"]
 """Given a member name, the byte cap to read it under, or None to skip it."""
@@ -148,6 +149,8 @@ class DumpSource:
     files: list[FileInfo] = field(default_factory=list)
     strip_top: bool = True  # archives: strip the one top folder (False: names as stored, for other formats)
     _cache: dict[str, bytes] | None = None
+    _lazy: set[str] = field(default_factory=set)
+    _sizes: dict[str, int] = field(default_factory=dict)
 
     def problem(self, file: str, what: str, why: str) -> None:
         self.problems.append(LoadProblem(file, what, why))
@@ -163,17 +166,47 @@ class DumpSource:
         raise NotImplementedError
 
     def names(self) -> list[str]:
-        """All regular-file names (reads an archive once, fully; for small dumps and `serve`)."""
-        return sorted(self._all())
+        """All regular-file names (reads an archive once, fully; for `serve`)."""
+        cache = self._all()
+        return sorted({*cache, *self._lazy})
 
     def read(self, name: str) -> bytes | None:
-        """Random access by name (whole dump cached in memory for archives: for small dumps)."""
-        return self._all().get(name)
+        """Random access by name, for `serve`: an archive is read once and cached in memory, except logs
+        beyond `CACHED_LOG_BYTES` in all, which are read again from the archive when asked for. Logs
+        keep their last `limits.log_bytes` (see `size`), other files are read up to `small_bytes`."""
+        cache = self._all()
+        if name in cache or name not in self._lazy:
+            return cache.get(name)
+        for n, d in self.iter_files(lambda n: self._cap(n) if n == name else None):
+            if n == name and isinstance(d, bytes):
+                return d
+        return None
+
+    def size(self, name: str) -> int | None:
+        """The full size of a file `read` returned (larger than what it returned when it was cut)."""
+        self._all()
+        return self._sizes.get(name)
+
+    def _cap(self, name: str) -> int:
+        return self.limits.log_bytes if is_log(name) else self.limits.small_bytes
 
     def _all(self) -> dict[str, bytes]:
         if self._cache is None:
-            self._cache = {n: d for n, d in self.iter_files(lambda n: self.limits.small_bytes)
-                           if isinstance(d, bytes)}
+            logs = 0
+
+            def select(n: str) -> int | None:
+                if is_log(n) and logs > CACHED_LOG_BYTES:
+                    self._lazy.add(n)
+                    return None
+                return self._cap(n)
+
+            self._cache = {}
+            for n, d in self.iter_files(select):
+                if isinstance(d, bytes):
+                    self._cache[n] = d
+                    if is_log(n):
+                        logs += len(d)
+            self._sizes.update((f.name, f.size) for f in self.files)
         return self._cache
 
 
@@ -342,10 +375,14 @@ class DirectorySource(DumpSource):
             return None
         try:
             with open(p, "rb", opener=_nofollow_opener) as fh:
-                data, _ = _read_capped(fh, st.st_size, self.limits.small_bytes, name)
+                data, _ = _read_capped(fh, st.st_size, self._cap(name), name)
         except OSError:
             return None
+        self._sizes[name] = st.st_size
         return data
+
+    def size(self, name: str) -> int | None:
+        return self._sizes.get(name)
 
     def names(self) -> list[str]:
         return sorted(self.iter_names())
