@@ -61,7 +61,7 @@ class Limits:
     small_bytes: int = 64 * MiB  # manifests, configs, metadata, binfmt entries
     total_bytes: int = 48 * GiB  # everything kept, uncompressed
     members: int = 1_000_000
-    scan_bytes: int = 4 * GiB  # decompressed bytes read or passed over in one compressed stream ...
+    scan_bytes: int = 2 * GiB  # decompressed bytes read or passed over in one compressed stream ...
     scan_ratio: int = 32  # ... or this many times the compressed size, whichever is larger
     zstd_window: int = 1 << 27  # 128 MiB: what `zstd --long=27` needs; larger windows are refused
 
@@ -422,6 +422,7 @@ class _Counted(io.RawIOBase):
         super().__init__()
         self.inner, self.budget, self.what, self.count, self.raw = inner, budget, what, 0, raw
         self.error: OSError | None = None
+        self._skip_buf = bytearray(1 << 16)
 
     def close(self) -> None:
         if not self.closed:
@@ -471,6 +472,45 @@ class _Counted(io.RawIOBase):
         data = self.read(len(b))
         b[: len(data)] = data
         return len(data)
+
+    # Forward-only seeking, so that tarfile can run in its seeking mode over a compressed stream:
+    # passing over a member is then one tight loop here instead of tarfile's block-by-block reads.
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.count
+
+    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            pos += self.count
+        elif whence != io.SEEK_SET:
+            raise io.UnsupportedOperation("a compressed stream seeks forward from its start only")
+        if pos < self.count:
+            raise io.UnsupportedOperation(f"cannot seek back in a {self.what} stream")
+        buf = self._skip_buf
+        view = memoryview(buf)
+        while self.count < pos:
+            if self.error is not None:
+                raise self.error
+            want = min(pos - self.count, len(buf))
+            try:
+                got = self.inner.readinto(view[:want])
+            except EOFError as e:
+                self.error = CorruptStream(f"{self.what} stream truncated ({e})")
+                raise self.error from None
+            except Exception as e:  # noqa: BLE001 - as in read
+                self.error = CorruptStream(f"{self.what} stream corrupt ({type(e).__name__}: {e})")
+                raise self.error from None
+            if not got:
+                break  # the end: the caller's next read finds nothing
+            self.count += got
+            if self.count > self.budget:
+                self.error = ScanBudgetExceeded(f"more than {self.budget} bytes decompressed from the "
+                                                f"{self.what} stream")
+                raise self.error
+        return self.count
 
 
 def _decompressed(path: Path, compression: str, limits: Limits) -> _Counted:
@@ -533,7 +573,7 @@ class TarSource(DumpSource):
         if self.compression in ("gz", "zst"):
             stream = _decompressed(self.path, self.compression, self.limits)
             try:
-                tf = tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20,  # noqa: SIM115 - closed by _close
+                tf = tarfile.open(fileobj=stream, mode="r:",  # noqa: SIM115 - closed by _close
                                   tarinfo=_Info)  # type: ignore[call-overload]
             except BaseException:
                 stream.close()
