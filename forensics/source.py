@@ -43,7 +43,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from forensics.errors import UnusableInput
@@ -60,7 +60,8 @@ class Limits:
     log_bytes: int = 8 * MiB  # a log keeps its *tail* past this: the crash is at the end
     small_bytes: int = 64 * MiB  # manifests, configs, metadata, binfmt entries
     total_bytes: int = 48 * GiB  # everything kept, uncompressed
-    members: int = 1_000_000
+    members: int = 300_000  # archive entries looked at (a 150k-pod dump has about 20,000)
+    log_files: int = 50_000  # logs read (collectors fetch the restarting and unready containers')
     scan_bytes: int = 2 * GiB  # decompressed bytes read or passed over in one compressed stream ...
     scan_ratio: int = 32  # ... or this many times the compressed size, whichever is larger
     zstd_window: int = 1 << 27  # 128 MiB: what `zstd --long=27` needs; larger windows are refused
@@ -219,7 +220,7 @@ def _clean_name(raw: str) -> tuple[str | None, str]:
     name = raw.replace("\\", "/")
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         return None, "absolute path"
-    parts = [p for p in PurePosixPath(name).parts if p not in ("", ".")]
+    parts = [p for p in name.split("/") if p not in ("", ".")]
     if any(p == ".." for p in parts):
         return None, "path climbs out of the dump with '..'"
     return "/".join(parts), ""
@@ -261,6 +262,21 @@ class _Seen:
             return True
         self.names.add(name)
         return False
+
+
+class _LogCount:
+    """Logs handed out: past `Limits.log_files`, further logs are skipped with one load problem."""
+
+    def __init__(self, src: DumpSource) -> None:
+        self.src, self.n = src, 0
+
+    def over(self, name: str) -> bool:
+        if not is_log(name):
+            return False
+        self.n += 1
+        if self.n == self.src.limits.log_files + 1:
+            self.src.problem(name, "too many logs", f"only the first {self.src.limits.log_files} logs were read")
+        return self.n > self.src.limits.log_files
 
 
 class DirectorySource(DumpSource):
@@ -319,9 +335,10 @@ class DirectorySource(DumpSource):
                    ) -> Iterator[tuple[str, bytes | Chunked]]:
         total = 0
         seen = 0
+        logs = _LogCount(self)
         for name, p, st in self._walk():
             cap = select(name)
-            if cap is None:
+            if cap is None or logs.over(name):
                 continue
             seen += 1
             if seen > self.limits.members:
@@ -573,7 +590,9 @@ class TarSource(DumpSource):
         if self.compression in ("gz", "zst"):
             stream = _decompressed(self.path, self.compression, self.limits)
             try:
-                tf = tarfile.open(fileobj=stream, mode="r:",  # noqa: SIM115 - closed by _close
+                # buffered: tarfile's many small header reads are served in C; seeks pass through
+                buffered = io.BufferedReader(stream, buffer_size=1 << 16)
+                tf = tarfile.open(fileobj=buffered, mode="r:",  # noqa: SIM115 - closed by _close
                                   tarinfo=_Info)  # type: ignore[call-overload]
             except BaseException:
                 stream.close()
@@ -619,7 +638,7 @@ class TarSource(DumpSource):
         n = len(self.problems)
         try:
             for m in self._members(tf, [""]):
-                clean, _ = _clean_name(m.name)
+                clean, _ = _clean_name(_member_name(m))
                 if clean is not None and m.isfile() and not ignorable(clean):
                     yield clean
         finally:
@@ -630,6 +649,7 @@ class TarSource(DumpSource):
                    ) -> Iterator[tuple[str, bytes | Chunked]]:
         top = _TopFolder(_root_entries())
         seen = _Seen(self)
+        logs = _LogCount(self)
         total = 0
         try:
             tf = self._open_stream()
@@ -638,9 +658,9 @@ class TarSource(DumpSource):
         last = [""]
         try:
             for m in self._members(tf, last):
-                clean, why = _clean_name(m.name)
+                clean, why = _clean_name(_member_name(m))
                 if clean is None:
-                    self.problem(printable_name(m.name), "unsafe member skipped", why)
+                    self.problem(printable_name(_member_name(m)), "unsafe member skipped", why)
                     continue
                 if m.isdir() or ignorable(clean):
                     continue
@@ -659,7 +679,7 @@ class TarSource(DumpSource):
                     continue
                 last[0] = name
                 cap = select(name)
-                if cap is None or seen.repeat(name):
+                if cap is None or seen.repeat(name) or logs.over(name):
                     continue
                 if m.size > cap and not is_log(name):
                     self.problem(name, "member too large", f"{m.size} bytes, cap {cap}: not read")
@@ -708,6 +728,13 @@ class TarSource(DumpSource):
             _close(tf)
 
 
+def _member_name(m: tarfile.TarInfo) -> str:
+    """A member's name; for a PAX sparse member the real one (GNU.sparse.name), which tarfile may let a
+    `path` record (holding the `GNUSparseFile.0/` stand-in) override."""
+    name = m.pax_headers.get("GNU.sparse.name") if m.pax_headers else None
+    return name if isinstance(name, str) and name else m.name
+
+
 def _close(tf: tarfile.TarFile) -> None:
     for f in (tf, getattr(tf, "_forensics_stream", None)):
         try:
@@ -750,6 +777,7 @@ class ZipSource(DumpSource):
                    ) -> Iterator[tuple[str, bytes | Chunked]]:
         top = _TopFolder(_root_entries())
         seen = _Seen(self)
+        logs = _LogCount(self)
         total = 0
         budget = max(self.limits.scan_bytes, self.limits.scan_ratio * self.path.stat().st_size)
         zf = self._open()
@@ -774,7 +802,7 @@ class ZipSource(DumpSource):
                                      "the archive holds more than one top folder")
                     continue
                 cap = select(name)
-                if cap is None or seen.repeat(name):
+                if cap is None or seen.repeat(name) or logs.over(name):
                     continue
                 size = info.file_size
                 if size > cap and not is_log(name):
