@@ -125,12 +125,35 @@ class _Cols:
         for c, col in self.data.items():
             col.append(row.get(c))
 
-    def frame(self) -> pd.DataFrame:
-        return make_frame(self.schema, self.data)
+    def frame(self, problems: list[LoadProblem] | None = None) -> pd.DataFrame:
+        try:
+            return make_frame(self.schema, self.data, strict=True)
+        except (OverflowError, TypeError, ValueError):
+            self._out_of_range(problems if problems is not None else [])
+            return make_frame(self.schema, self.data)
+
+    def _out_of_range(self, problems: list[LoadProblem]) -> None:
+        """Integers an Int64 column cannot hold (past int64) become unknown, one load problem per file."""
+        files = self.data.get("file")
+        for c, kind in self.schema.items():
+            if kind != INT:
+                continue
+            col = self.data[c]
+            bad = [i for i, v in enumerate(col) if v is not None and _int64(v) is None]
+            if not bad:
+                continue
+            for i in bad:
+                col[i] = None
+            where = sorted({str(files[i]) for i in bad if files is not None and files[i]}) or ["(dump)"]
+            for f in where[:20]:
+                problems.append(LoadProblem(f, "number out of range", f"{c}: a value past 64-bit integers "
+                                            "(or not an integer) read as unknown"))
 
 
-def make_frame(schema: dict[str, str], data: dict[str, list[Any]] | None = None) -> pd.DataFrame:
-    """Build a DataFrame with the dtypes of a schema (also used to make empty frames)."""
+def make_frame(schema: dict[str, str], data: dict[str, list[Any]] | None = None, *, strict: bool = False
+               ) -> pd.DataFrame:
+    """Build a DataFrame with the dtypes of a schema (also used to make empty frames). An integer column
+    value past int64 is unknown, or (`strict`) raises OverflowError/TypeError."""
     data = data or {c: [] for c in schema}
     cols: dict[str, Any] = {}
     for c, kind in schema.items():
@@ -141,6 +164,8 @@ def make_frame(schema: dict[str, str], data: dict[str, list[Any]] | None = None)
             try:
                 cols[c] = pd.array(values, dtype="Int64")
             except (OverflowError, TypeError, ValueError):
+                if strict:
+                    raise
                 cols[c] = pd.array([_int64(v) for v in values], dtype="Int64")
         elif kind == BOOL:
             cols[c] = pd.array(values, dtype="boolean")
@@ -593,13 +618,13 @@ class FrameBuilder:
     # --- build ------------------------------------------------------------------------------------
     def build(self, snapshots: list[str], problems: list[LoadProblem]) -> dict[str, pd.DataFrame]:
         frames = {
-            "nodes": self.nodes.frame(),
-            "pods": self.pods.frame(),
-            "containers": self.containers.frame(),
-            "events": self.events.frame(),
-            "workloads": self.workloads.frame(),
-            "logs": self.logs.frame(),
-            "binfmt": self.binfmt.frame(),
+            "nodes": self.nodes.frame(problems),
+            "pods": self.pods.frame(problems),
+            "containers": self.containers.frame(problems),
+            "events": self.events.frame(problems),
+            "workloads": self.workloads.frame(problems),
+            "logs": self.logs.frame(problems),
+            "binfmt": self.binfmt.frame(problems),
         }
         self._scan_messages(frames)
         frames["signatures"] = self.sigs.frame()

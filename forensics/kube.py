@@ -302,7 +302,10 @@ def decode_list(kind: str, data: bytes, notes: list[str] | None = None) -> list[
     try:
         items = _DECODERS[kind].decode(data).items or []
     except RecursionError:
-        raise msgspec.DecodeError("JSON nested too deeply") from None
+        pieces = _kubectl_items(data) if notes is not None else None
+        if pieces is None:
+            raise msgspec.DecodeError("JSON nested too deeply") from None
+        items = _decode_pieces(kind, pieces, notes)  # type: ignore[arg-type]
     except msgspec.ValidationError as e:
         if notes is None:
             raise
@@ -317,6 +320,38 @@ def decode_list(kind: str, data: bytes, notes: list[str] | None = None) -> list[
         notes.extend(f"key {k!r} appears more than once at the top level; the last one was read (as kubectl "
                      "does)" for k in duplicate_keys(data))
     return items
+
+
+_ITEMS_OPEN = b'"items": [\n'
+_ITEM_END = b"\n        }"  # kubectl's 4-space indent: an item's closing line
+
+
+def _kubectl_items(data: bytes) -> list[bytes] | None:
+    """The items of a list as `kubectl get -o json` lays it out, cut at their closing lines without
+    parsing (so one absurdly nested item cannot stop the others); None for another layout."""
+    i = data.find(_ITEMS_OPEN)
+    if i < 0:
+        return None
+    body = data[i + len(_ITEMS_OPEN):]
+    end = body.rfind(_ITEM_END)
+    if end < 0:
+        return None
+    return [p + _ITEM_END for p in body[:end].split(_ITEM_END + b",\n")]
+
+
+def _decode_pieces(kind: str, pieces: list[bytes], notes: list[str]) -> list[Any]:
+    dec = item_decoder(kind)
+    out: list[Any] = []
+    bad = 0
+    for p in pieces:
+        try:
+            out.extend(dec.decode(b"[" + p + b"]"))
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            bad += 1
+    if bad:
+        notes.append(f"{bad} of {len(pieces)} objects unreadable and skipped (JSON nested too deeply or "
+                     "malformed)")
+    return out
 
 
 class _RawList(msgspec.Struct):
