@@ -138,9 +138,11 @@ def load_any(path: str | Path, *, images: Path | None = None) -> Dump:
     p = Path(path)
     found = detect(p)
     if found.format == V1:
-        source: DumpSource | None = None
+        # a directory holding the dump folder beside other things (a README, notes): read that folder
+        root = p / found.prefix if found.prefix and p.is_dir() else p
+        source: DumpSource = open_source(root)
         if images is not None:
-            source = _WithImages(open_source(p), Path(images))
+            source = _WithImages(source, Path(images))
         return load_dump(p, source=source)
     img = Path(images) if images is not None else None
     if found.format == clusterinfo.FORMAT:
