@@ -302,7 +302,7 @@ def decode_list(kind: str, data: bytes, notes: list[str] | None = None) -> list[
     try:
         items = _DECODERS[kind].decode(data).items or []
     except RecursionError:
-        pieces = _kubectl_items(data) if notes is not None else None
+        pieces = kubectl_items(data) if notes is not None else None
         if pieces is None:
             raise msgspec.DecodeError("JSON nested too deeply") from None
         items = _decode_pieces(kind, pieces, notes)  # type: ignore[arg-type]
@@ -326,7 +326,7 @@ _ITEMS_OPEN = b'"items": [\n'
 _ITEM_END = b"\n        }"  # kubectl's 4-space indent: an item's closing line
 
 
-def _kubectl_items(data: bytes) -> list[bytes] | None:
+def kubectl_items(data: bytes) -> list[bytes] | None:
     """The items of a list as `kubectl get -o json` lays it out, cut at their closing lines without
     parsing (so one absurdly nested item cannot stop the others); None for another layout."""
     i = data.find(_ITEMS_OPEN)

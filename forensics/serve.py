@@ -40,7 +40,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import msgspec
 
-from forensics import layout
+from forensics import kube, layout
 from forensics.errors import UnusableInput
 from forensics.source import Limits, open_source
 
@@ -83,7 +83,7 @@ RESOURCES: tuple[Resource, ...] = (
 
 _VERBS = ["get", "list"]
 LOG_BYTES = 16 * 1024 * 1024  # a log is served up to its last this many bytes (a Warning says so)
-IDLE_TIMEOUT = 30.0  # seconds a connection may wait for (the rest of) a request
+IDLE_TIMEOUT = 30.0  # seconds a connection may wait for (the rest of) a request (FORENSICS_SERVE_TIMEOUT)
 MAX_CONNECTIONS = 256
 MAX_DEPTH = 200  # objects nested deeper are not served (real objects nest about 15 levels)
 # what `kubectl get all` expands to (the real API server's "all" category)
@@ -125,17 +125,26 @@ def _decode_items(raw: bytes) -> tuple[list[dict[str, Any]], int]:
     """The objects of one kind file, each decoded on its own: an object that is not JSON, nested absurdly
     deep, or without a string name in a metadata object is left out (and counted), never fatal."""
     try:
-        top = _RAW_LIST.decode(raw)
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        raws: list[Any] = _RAW_LIST.decode(raw).items or []
+    except RecursionError:  # one object nested absurdly: cut kubectl's layout at its item lines instead
+        raws = [b"[" + p + b"]" for p in kube.kubectl_items(raw) or []]
+        if not raws:
+            return [], 1
+    except (msgspec.DecodeError, msgspec.ValidationError):
         return [], 1
     items: list[dict[str, Any]] = []
     bad = 0
-    for r in top.items or []:
+    for r in raws:
         try:
             obj = msgspec.json.decode(r)
         except (msgspec.DecodeError, RecursionError):
             bad += 1
             continue
+        if isinstance(obj, list):  # a piece cut from the layout
+            if len(obj) != 1:
+                bad += 1
+                continue
+            obj = obj[0]
         meta = obj.get("metadata") if isinstance(obj, dict) else None
         if (not isinstance(meta, dict) or not isinstance(meta.get("name"), str)
                 or not isinstance(meta.get("namespace", ""), str) or _too_deep(obj)):
@@ -803,7 +812,11 @@ def make_server(dump_path: Path, port: int = 0, snapshot: str | None = None,
     Raises `UnusableInput` when the dump has no snapshot (or not the one asked for).
     """
     api = DumpAPI.load(Path(dump_path), snapshot, forbid, slow)
-    handler = type("DumpHandler", (_Handler,), {"api": api})
+    try:
+        idle = float(os.environ.get("FORENSICS_SERVE_TIMEOUT") or IDLE_TIMEOUT)
+    except ValueError:
+        idle = IDLE_TIMEOUT
+    handler = type("DumpHandler", (_Handler,), {"api": api, "timeout": idle})
     server = _Server(("127.0.0.1", port), handler)
     server.daemon_threads = True
     server.api = api  # type: ignore[attr-defined]
