@@ -836,7 +836,7 @@ class ZipSource(DumpSource):
 def _zip_kind(info: zipfile.ZipInfo) -> str:
     """'file', 'link' or 'special' from the Unix mode in a zip entry's external attributes."""
     mode = info.external_attr >> 16
-    if info.create_system == 3 and mode:  # made on Unix: the high 16 bits are st_mode
+    if info.create_system == 3 and stat.S_IFMT(mode):  # made on Unix: the high 16 bits are st_mode
         if stat.S_ISLNK(mode):
             return "link"
         if stat.S_ISDIR(mode):

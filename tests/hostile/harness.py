@@ -14,7 +14,6 @@ gzip members or zstd frames are one stream, so `n` copies of a compressed 64 MiB
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import os
 import resource
@@ -188,8 +187,7 @@ def tgz_with_big_member(path: Path, before: list[tuple[str, bytes]], name: str, 
         f.write(gzip.compress(tar_head + info.tobuf(tarfile.PAX_FORMAT) + head, compresslevel=1))
         left = size - len(head)
         n, rest = divmod(left, CHUNK)
-        for _ in range(n):
-            f.write(piece)
+        f.writelines(piece for _ in range(n))
         tail = fill * rest + b"\0" * ((512 - size % 512) % 512)
         f.write(gzip.compress(tail + tar_bytes(after or []), compresslevel=1))
     return path

@@ -36,7 +36,7 @@ def _deep(n: int = DEEP) -> str:
     return "[" * n + "]" * n
 
 
-def _edit_pods(dump: Path, change) -> None:  # noqa: ANN001 - a small local helper
+def _edit_pods(dump: Path, change) -> None:
     p = dump / PODS
     doc = json.loads(p.read_text())
     change(doc["items"])
@@ -103,7 +103,7 @@ def test_json_nested_a_hundred_thousand_levels_in_pods(tmp_path: Path) -> None:
     p = dump / PODS
     text = p.read_text()
     # one more pod, whose annotations (not read, skipped by the decoder) nest absurdly deep
-    evil = '{"metadata": {"name": "deep", "namespace": "payments", "annotations": {"x": %s}}},\n' % _deep()
+    evil = '{"metadata": {"name": "deep", "namespace": "payments", "annotations": {"x": ' + _deep() + "}}},\n"
     p.write_text(text.replace('"items": [\n', '"items": [\n' + evil, 1))
     run = analyze(dump, tmp_path)
     assert_bounded(run)
