@@ -85,6 +85,7 @@ _VERBS = ["get", "list"]
 LOG_BYTES = 16 * 1024 * 1024  # a log is served up to its last this many bytes (a Warning says so)
 IDLE_TIMEOUT = 30.0  # seconds a connection may wait for (the rest of) a request (FORENSICS_SERVE_TIMEOUT)
 MAX_CONNECTIONS = 256
+_LOG_SLOTS = threading.BoundedSemaphore(8)
 MAX_DEPTH = 200  # objects nested deeper are not served (real objects nest about 15 levels)
 # what `kubectl get all` expands to (the real API server's "all" category)
 _ALL_CATEGORY = {"pods", "services", "replicationcontrollers", "deployments", "replicasets", "daemonsets",
@@ -280,7 +281,7 @@ def _to_events_v1(ev: dict[str, Any]) -> dict[str, Any]:
 
 def _age(ts: str | None, now: datetime) -> str:
     """kubectl's short age of `ts` as seen at `now` (the snapshot's time, not the wall clock)."""
-    if not ts:
+    if not ts or not isinstance(ts, str):
         return "<unknown>"
     try:
         then = datetime.strptime(ts[:19] + "Z", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
@@ -760,8 +761,9 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(delay)
         if sub == "log":
             assert namespace is not None
-            data, warning = api.log(namespace, rest[1], query)
-            return self._send(200, data, "text/plain; charset=utf-8", warning)
+            with _LOG_SLOTS:  # at most a few logs in memory at once, however many clients ask
+                data, warning = api.log(namespace, rest[1], query)
+                return self._send(200, data, "text/plain; charset=utf-8", warning)
         if len(rest) == 2:
             return self._json(200, api.get(res, namespace if res.namespaced else None, rest[1]))
         items = api.select(res, namespace, query)

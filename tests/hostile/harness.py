@@ -81,8 +81,14 @@ def forensics(*args: str | Path, cwd: Path, limit: float = WALL_LIMIT) -> Run:
             timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.monotonic() - start
-    return Run(proc.returncode, out.read_text(errors="replace"), err.read_text(errors="replace"), seconds,
-               usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024)
+    run = Run(proc.returncode, out.read_text(errors="replace"), err.read_text(errors="replace"), seconds,
+              usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024)
+    report = os.environ.get("FORENSICS_HOSTILE_REPORT")  # a line per run, for measuring the bounds
+    if report:
+        with open(report, "a") as f:
+            f.write(f"{os.environ.get('PYTEST_CURRENT_TEST', '?').split(' ')[0]}\t{args[0]}\trc={run.rc}\t"
+                    f"cpu={run.cpu:.1f}s\twall={run.seconds:.1f}s\trss={run.peak_rss // (1 << 20)}MiB\n")
+    return run
 
 
 def analyze(dump: Path, cwd: Path, *extra: str) -> Run:
