@@ -17,6 +17,14 @@ a Table (`Accept: ...;as=Table`) gets a Table with kubectl's usual columns for t
 the plain list for the rest; kubectl falls back to NAME/AGE columns for a plain list. Namespaces are derived from the
 namespaces the objects live in. Nothing is ever written; the server binds 127.0.0.1 only.
 
+A dump is hostile input here too: each object is decoded on its own (one that is not JSON, nests
+absurdly deep or has no string name is left out and reported on stderr at start; a table row of a
+wrongly-typed object reads `<invalid object>`), connections idle past `IDLE_TIMEOUT` are closed, at
+most `MAX_CONNECTIONS` are served at once (more get 503), and a log is served up to its last
+`LOG_BYTES` with a `Warning` header (kubectl prints it). Log bytes are otherwise handed to
+`kubectl logs` exactly as collected, control characters included: that is what kubectl shows for a
+live cluster too, and the terminal is kubectl's.
+
 Tests can make chosen resources fail: `forbid` (or `FORENSICS_SERVE_FORBID=pods,cronjobs`) answers
 403 for them, and `slow` (or `FORENSICS_SERVE_SLOW=cronjobs=5,log=1`) delays answers by seconds
 (`log` names the pod log subresource).
