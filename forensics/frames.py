@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import pandas as pd
 
 from forensics import kube, layout
@@ -114,6 +115,10 @@ _QEMU_NAMES = {"aarch64": "arm64", "x86_64": "amd64", "arm": "arm", "i386": "386
                "s390x": "s390x", "riscv64": "riscv64", "armeb": "armbe", "aarch64_be": "arm64be"}
 
 
+WHOLE_DECODE_MAX = 1024 * 1024 * 1024  # a list not in kubectl's layout is decoded whole up to this
+ITEM_MAX = 64 * 1024 * 1024  # no Kubernetes object is this large (etcd refuses objects over 1.5 MiB)
+_MAX_FIELD_PATH = 1024
+MAX_CHILD_CONFIGS = 1024  # per image: an index has a few dozen children
 _ITEMS_OPEN = b'"items": [\n'
 _ITEM_CLOSE = b"\n        }"  # an item's last line, followed by "," or a newline and "    ]"
 
@@ -131,12 +136,35 @@ class _Cols:
         for c, col in self.data.items():
             col.append(row.get(c))
 
-    def frame(self) -> pd.DataFrame:
-        return make_frame(self.schema, self.data)
+    def frame(self, problems: list[LoadProblem] | None = None) -> pd.DataFrame:
+        try:
+            return make_frame(self.schema, self.data, strict=True)
+        except (OverflowError, TypeError, ValueError):
+            self._out_of_range(problems if problems is not None else [])
+            return make_frame(self.schema, self.data)
+
+    def _out_of_range(self, problems: list[LoadProblem]) -> None:
+        """Integers an Int64 column cannot hold (past int64) become unknown, one load problem per file."""
+        files = self.data.get("file")
+        for c, kind in self.schema.items():
+            if kind != INT:
+                continue
+            col = self.data[c]
+            bad = [i for i, v in enumerate(col) if v is not None and _int64(v) is None]
+            if not bad:
+                continue
+            for i in bad:
+                col[i] = None
+            where = sorted({str(files[i]) for i in bad if files is not None and files[i]}) or ["(dump)"]
+            for f in where[:20]:
+                problems.append(LoadProblem(f, "number out of range", f"{c}: a value past 64-bit integers "
+                                            "(or not an integer) read as unknown"))
 
 
-def make_frame(schema: dict[str, str], data: dict[str, list[Any]] | None = None) -> pd.DataFrame:
-    """Build a DataFrame with the dtypes of a schema (also used to make empty frames)."""
+def make_frame(schema: dict[str, str], data: dict[str, list[Any]] | None = None, *, strict: bool = False
+               ) -> pd.DataFrame:
+    """Build a DataFrame with the dtypes of a schema (also used to make empty frames). An integer column
+    value past int64 is unknown, or (`strict`) raises OverflowError/TypeError."""
     data = data or {c: [] for c in schema}
     cols: dict[str, Any] = {}
     for c, kind in schema.items():
@@ -144,7 +172,12 @@ def make_frame(schema: dict[str, str], data: dict[str, list[Any]] | None = None)
         if kind == STR:
             cols[c] = pd.array(values, dtype="string[pyarrow]")
         elif kind == INT:
-            cols[c] = pd.array(values, dtype="Int64")
+            try:
+                cols[c] = pd.array(values, dtype="Int64")
+            except (OverflowError, TypeError, ValueError):
+                if strict:
+                    raise
+                cols[c] = pd.array([_int64(v) for v in values], dtype="Int64")
         elif kind == BOOL:
             cols[c] = pd.array(values, dtype="boolean")
         elif kind == FLOAT:
@@ -154,9 +187,24 @@ def make_frame(schema: dict[str, str], data: dict[str, list[Any]] | None = None)
     return pd.DataFrame(cols)
 
 
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def _int64(v: Any) -> int | None:
+    """An integer the Int64 columns can hold; anything else (past int64, not an int) is unknown."""
+    if isinstance(v, bool) or not isinstance(v, int) or not _INT64[0] <= v <= _INT64[1]:
+        return None
+    return v
+
+
 def to_utc(values: Any) -> pd.Series:
+    """UTC nanosecond timestamps; text that is no time, and times outside what nanoseconds can hold
+    (Go's zero time 0001-01-01, year 9999), are unknown (NaT)."""
     s = pd.Series(values, dtype="object") if not isinstance(values, pd.Series) else values
-    return pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601").astype("datetime64[ns, UTC]")
+    t = pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601")
+    if t.dtype != "datetime64[ns, UTC]":
+        t = t.where((t >= pd.Timestamp.min.tz_localize("UTC")) & (t <= pd.Timestamp.max.tz_localize("UTC")))
+    return t.astype("datetime64[ns, UTC]")
 
 
 def snapshot_time(name: str) -> pd.Timestamp | None:
@@ -290,10 +338,11 @@ class FrameBuilder:
         return set(self._snaps)
 
     # --- object lists -------------------------------------------------------------------------
-    def add_objects(self, snapshot: str, kind: str, file: str, data: bytes) -> None:
-        self.add_items(snapshot, kind, file, kube.decode_list(kind, data))
+    def add_objects(self, snapshot: str, kind: str, file: str, data: bytes, notes: list[str] | None = None) -> None:
+        self.add_items(snapshot, kind, file, kube.decode_list(kind, data, notes))
 
-    def add_objects_chunked(self, snapshot: str, kind: str, file: str, chunks: Iterator[bytes]) -> None:
+    def add_objects_chunked(self, snapshot: str, kind: str, file: str, chunks: Iterator[bytes],
+                            notes: list[str] | None = None) -> None:
         """Decode a huge list in batches of whole items, never holding the whole file.
 
         `kubectl get -o json` prints its list with a 4-space indent, each item opening with a line
@@ -309,29 +358,57 @@ class FrameBuilder:
             if not started:
                 i = buf.find(_ITEMS_OPEN)
                 if i < 0:
-                    if len(buf) > 16 * 1024 * 1024:  # not kubectl's shape: decode whole
+                    if len(buf) > 16 * 1024 * 1024:  # not kubectl's shape: decode whole, if it can be
+                        lead = buf[:4096].lstrip()
+                        if not lead.startswith((b"{", b"[")):
+                            raise msgspec.DecodeError(f"not a JSON object list (starts with {lead[:16]!r})")
                         head.append(buf)
+                        size = len(buf)
                         buf = b""
-                        head.extend(chunks)
-                        self.add_objects(snapshot, kind, file, b"".join(head))
+                        for more in chunks:
+                            size += len(more)
+                            if size > WHOLE_DECODE_MAX:
+                                raise msgspec.DecodeError(
+                                    f"over {WHOLE_DECODE_MAX} bytes and not laid out as kubectl prints lists: "
+                                    "not decoded whole")
+                            head.append(more)
+                        self.add_objects(snapshot, kind, file, b"".join(head), notes)
                         return
                     continue
                 buf = buf[i + len(_ITEMS_OPEN):]
                 started = True
             cut = max(buf.rfind(_ITEM_CLOSE + b","), buf.rfind(_ITEM_CLOSE + b"\n"))
             if cut < 0:
+                if len(buf) > ITEM_MAX:
+                    raise msgspec.DecodeError(f"no end of an item within {ITEM_MAX} bytes (padding or a giant "
+                                              "object): the rest of the list was not read")
                 continue
             cut += len(_ITEM_CLOSE)
             batch, buf = buf[:cut], buf[cut:]
-            self.add_items(snapshot, kind, file, dec.decode(b"[" + batch.lstrip().lstrip(b",") + b"]"))
+            self._add_batch(snapshot, kind, file, dec, batch, notes)
         if not started:
-            self.add_objects(snapshot, kind, file, b"".join(head) + buf)
+            self.add_objects(snapshot, kind, file, b"".join(head) + buf, notes)
             return
         tail = buf.strip()
         end = tail.find(b"]")
         rest = tail[:end].strip().lstrip(b",").strip() if end >= 0 else tail
         if rest:
-            self.add_items(snapshot, kind, file, dec.decode(b"[" + rest + b"]"))
+            self._add_batch(snapshot, kind, file, dec, rest, notes)
+
+    def _add_batch(self, snapshot: str, kind: str, file: str, dec: Any, batch: bytes,
+                   notes: list[str] | None) -> None:
+        text = b"[" + batch.lstrip().lstrip(b",") + b"]"
+        try:
+            items = dec.decode(text)
+        except (msgspec.ValidationError, RecursionError) as e:
+            if notes is None:
+                raise msgspec.DecodeError(str(e) or "JSON nested too deeply") from None
+            try:
+                raws = msgspec.json.decode(text, type=list[msgspec.Raw])
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+                raise msgspec.DecodeError(str(e) or "JSON nested too deeply") from None
+            items = kube.decode_items(kind, raws, notes)
+        self.add_items(snapshot, kind, file, items)
 
     def add_items(self, snapshot: str, kind: str, file: str, items: list[Any]) -> None:
         """Add already-decoded typed items (`forensics.kube` structs) of one kind file."""
@@ -481,7 +558,7 @@ class FrameBuilder:
         last = (e.last_timestamp or e.deprecated_last_timestamp
                 or (e.series.last_observed_time if e.series else None) or e.event_time or first)
         fp = obj.field_path or ""
-        m = _FIELD_CONTAINER.search(fp)
+        m = _FIELD_CONTAINER.search(fp[:_MAX_FIELD_PATH])
         self.events.add(
             snapshot=snapshot, namespace=e.metadata.namespace, name=e.metadata.name, uid=e.metadata.uid,
             api=api, object_kind=obj.kind, object_namespace=obj.namespace or e.metadata.namespace,
@@ -555,20 +632,24 @@ class FrameBuilder:
     def add_image_part(self, m: layout.Member, file: str, data: bytes) -> None:
         parts = self.image_parts[m.slug]
         if m.role == layout.ROLE_IMAGE_CHILD_CONFIG:
-            parts.setdefault("configs", {})[m.digest] = data
+            configs = parts.setdefault("configs", {})
+            if len(configs) >= MAX_CHILD_CONFIGS:
+                parts["configs_dropped"] = parts.get("configs_dropped", 0) + 1
+                return
+            configs[m.digest] = data
         else:
             parts[m.role] = (file, data)
 
     # --- build ------------------------------------------------------------------------------------
     def build(self, snapshots: list[str], problems: list[LoadProblem]) -> dict[str, pd.DataFrame]:
         frames = {
-            "nodes": self.nodes.frame(),
-            "pods": self.pods.frame(),
-            "containers": self.containers.frame(),
-            "events": self.events.frame(),
-            "workloads": self.workloads.frame(),
-            "logs": self.logs.frame(),
-            "binfmt": self.binfmt.frame(),
+            "nodes": self.nodes.frame(problems),
+            "pods": self.pods.frame(problems),
+            "containers": self.containers.frame(problems),
+            "events": self.events.frame(problems),
+            "workloads": self.workloads.frame(problems),
+            "logs": self.logs.frame(problems),
+            "binfmt": self.binfmt.frame(problems),
         }
         self._scan_messages(frames)
         frames["signatures"] = self.sigs.frame()
@@ -641,6 +722,10 @@ class FrameBuilder:
                 img.add(image=ref, image_key=key, slug=slug, inspected=False)
                 continue
             cfg = parts.get(layout.ROLE_IMAGE_CONFIG)
+            if parts.get("configs_dropped"):
+                problems.append(LoadProblem(layout.image_file(slug, "configs"), "too many child configs",
+                                            f"{parts['configs_dropped']} beyond the first {MAX_CHILD_CONFIGS} "
+                                            "were not read"))
             try:
                 insp = parse_inspection(man[1], config=cfg[1] if cfg else None, configs=parts.get("configs"))
             except ManifestError as e:

@@ -54,6 +54,9 @@ _KNOWN_VARIANTS = {
 }
 
 _MAX_BYTES = 16 * 1024 * 1024
+# entries of an index (and child configs) read: real indexes hold a few dozen; every step over them is
+# linear, and the cap bounds what a crafted index costs
+MAX_ENTRIES = 1024
 
 
 @dataclass(frozen=True)
@@ -378,6 +381,9 @@ def _index(doc: dict[str, Any], configs: Any) -> ImageInspection:
         raise ManifestError(f"document with 'manifests' has unknown mediaType {media_type[:100]!r}")
     insp = ImageInspection(kind="index", media_type=media_type, source_format=source, digest=None)
     insp.annotations = _annotations(doc.get("annotations"), insp.warnings)
+    if len(manifests) > MAX_ENTRIES:
+        insp.warnings.append(f"{len(manifests)} entries in the index: only the first {MAX_ENTRIES} were read")
+        manifests = manifests[:MAX_ENTRIES]
     bare_unknown = 0
     for i, entry in enumerate(manifests):
         if not isinstance(entry, dict):
@@ -448,7 +454,14 @@ def _attach_configs(insp: ImageInspection, configs: Any) -> None:
         insp.warnings.append("configs ignored: not a mapping of digest to bytes")
         return
     by_digest = {_digest_key(e.digest): i for i, e in enumerate(insp.platforms) if e.digest}
-    for key, blob in configs.items():
+    by_platform: dict[Platform, list[int]] = {}
+    for i, e in enumerate(insp.platforms):
+        by_platform.setdefault(e.platform, []).append(i)
+    items = list(configs.items())
+    if len(items) > MAX_ENTRIES:
+        insp.warnings.append(f"{len(items)} configs: only the first {MAX_ENTRIES} were read")
+        items = items[:MAX_ENTRIES]
+    for key, blob in items:
         try:
             plat, created = parse_config(blob)
         except ManifestError as exc:
@@ -457,7 +470,7 @@ def _attach_configs(insp: ImageInspection, configs: Any) -> None:
         idx = by_digest.get(_digest_key(key))
         if idx is None and plat is not None:
             # keyed by config digest: match by platform when that is unambiguous
-            same = [i for i, e in enumerate(insp.platforms) if e.platform == plat]
+            same = by_platform.get(plat, [])
             idx = same[0] if len(same) == 1 else None
         if idx is None:
             insp.warnings.append(f"config {str(key)[:80]!r} matches no platform of the index")

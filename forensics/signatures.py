@@ -18,6 +18,9 @@ Speed: logs of thousands of containers are scanned, so one combined prefilter re
 literal anchors runs over the whole text; only lines it hits are tried against the specific
 patterns, in priority order (most specific first). A line yields at most one match.
 
+Bounded work: patterns never run on more than `MAX_LINE` characters of a line (its start, and the
+part around the prefilter hit), so a crafted megabyte-long line costs what a short one does.
+
 Text is data from a hostile dump: `Match.text` is kept verbatim (stripped and capped);
 escaping is the renderer's job.
 """
@@ -32,6 +35,7 @@ from forensics.arch import parse_platform
 __all__ = ["SIGNATURES", "Match", "Signature", "label_signatures", "reason_signatures", "scan_bytes", "scan_text"]
 
 MAX_TEXT = 500
+MAX_LINE = 2048  # characters of one line the patterns run on (see `_windows`)
 
 
 @dataclass(frozen=True)
@@ -535,7 +539,29 @@ def _platform(m: re.Match[str]) -> str | None:
     return None
 
 
-def _match_line(line: str) -> tuple[Signature, re.Match[str]] | None:
+def _windows(line: str, at: int) -> tuple[str, ...]:
+    """The parts of a line the patterns run on: the whole line when it is short, else its first
+    MAX_LINE characters and, when the prefilter hit lies further in, MAX_LINE characters around it.
+    Several patterns backtrack polynomially on crafted lines (`.*?` after a repeated literal); a
+    bounded window makes the work per line constant, so a scan is linear in the text."""
+    if len(line) <= MAX_LINE:
+        return (line,)
+    head = line[:MAX_LINE]
+    if at + 256 <= MAX_LINE:
+        return (head,)
+    lo = max(0, at - MAX_LINE // 2)
+    return head, line[lo:lo + MAX_LINE]
+
+
+def _match_line(line: str, at: int = 0) -> tuple[Signature, re.Match[str]] | None:
+    for part in _windows(line, at):
+        found = _match_window(part)
+        if found is not None:
+            return found
+    return None
+
+
+def _match_window(line: str) -> tuple[Signature, re.Match[str]] | None:
     low = line.lower()
     tried = sorted({i for n in _NEEDLES if n in low for i in _BY_NEEDLE[n]})
     for i in tried:
@@ -573,7 +599,7 @@ def scan_text(text: str, *, max_matches: int = 50) -> list[Match]:
         line_no += text.count("\n", counted_to, start)
         counted_to = start
         line = text[start:end]
-        found = _match_line(line)
+        found = _match_line(line, hit.start() - start)
         if found is not None:
             sig, m = found
             matches.append(

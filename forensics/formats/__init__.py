@@ -32,7 +32,7 @@ from forensics.errors import UnusableInput
 from forensics.formats import clusterinfo, kubectltext, loose, mustgather, troubleshoot
 from forensics.formats.common import iter_image_files, iter_names
 from forensics.load import Dump, load_dump
-from forensics.source import DumpSource, Select, open_source
+from forensics.source import DumpSource, Select, open_single, open_source
 
 __all__ = ["LOOKED_FOR", "Detected", "detect", "load_any"]
 
@@ -108,7 +108,7 @@ def detect(path: str | Path) -> Detected:
         raise UnusableInput(f"{p}: cannot open ({e.strerror or e})") from None
     if stat.S_ISREG(st.st_mode) and not _is_archive(p):
         try:
-            with open(p, "rb") as fh:
+            with open_single(p) as fh:  # a gzip/zstd-compressed file is read as what it holds
                 head = fh.read(64 * 1024)
         except OSError as e:
             raise UnusableInput(f"{p}: cannot read ({e.strerror or e})") from None
@@ -143,9 +143,11 @@ def load_any(path: str | Path, *, images: Path | None = None) -> Dump:
     p = Path(path)
     found = detect(p)
     if found.format == V1:
-        source: DumpSource | None = None
+        # a directory holding the dump folder beside other things (a README, notes): read that folder
+        root = p / found.prefix if found.prefix and p.is_dir() else p
+        source: DumpSource = open_source(root)
         if images is not None:
-            source = _WithImages(open_source(p), Path(images))
+            source = _WithImages(source, Path(images))
         return load_dump(p, source=source)
     img = Path(images) if images is not None else None
     if found.format == clusterinfo.FORMAT:
