@@ -247,7 +247,7 @@ def test_yaml_alias_bomb_in_the_dump_metadata(tmp_path: Path) -> None:
 
 
 def test_adversarial_log_lines_scan_in_linear_time(tmp_path: Path) -> None:
-    from forensics.signatures import SIGNATURES
+    from forensics.signatures import MAX_LINE, SIGNATURES
 
     dump = copy_sample(tmp_path)
     log = dump / CRASH_LOG
@@ -259,7 +259,10 @@ def test_adversarial_log_lines_scan_in_linear_time(tmp_path: Path) -> None:
         words = [w for w in "".join(c if c.isalnum() or c in " :/=\"'`" else " " for c in sig.pattern.pattern).split()
                  if len(w) > 2]
         pieces.append(" ".join(words[:4]) + " ")
-    lines = [((p * (64 * 1024 // len(p) + 1))[: 64 * 1024]).encode() for p in pieces]
+    # as long as the log cap allows for two lines per pattern, at most 64 KiB, always far past MAX_LINE
+    width = min(64 * 1024, (8 * MiB - len(crash)) // (2 * len(pieces)) - 2)
+    assert width > 16 * MAX_LINE
+    lines = [((p * (width // len(p) + 1))[:width]).encode() for p in pieces]
     body = b"\n".join(lines * 2) + b"\n"
     assert len(body) < 8 * MiB  # the whole log is scanned, nothing is cut
     log.write_bytes(body + crash)
