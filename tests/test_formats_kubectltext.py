@@ -398,3 +398,15 @@ def test_cli_reads_a_ticket_file_and_refuses_prose(tmp_path: Path) -> None:
                          check=False, timeout=120)
     assert run.returncode == 2
     assert len(run.stderr.strip().splitlines()) == 1 and "not a dump we know" in run.stderr
+
+
+def test_the_scheduling_story_in_text_form_gives_its_expected_findings() -> None:
+    """The committed ticket (sample_dumps/scheduling-ticket.txt) is read without kubectl or the dump."""
+    expected = yaml.safe_load((SAMPLES / "scheduling" / "expected.yaml").read_text())
+    doc = analyze(load_any(SAMPLES / "scheduling-ticket.txt"))
+    got = {(f["workload"]["kind"], f["workload"]["namespace"], f["workload"]["name"]): f for f in doc["findings"]}
+    want = {(e["workload"]["kind"], e["workload"]["namespace"], e["workload"]["name"]): e["cause"]
+            for e in expected["findings"]}
+    assert {k: f["cause"] for k, f in got.items()} == want
+    claims = [f for k, f in got.items() if k[1] in ("shop", "cms", "finance", "hr", "reports")]
+    assert len(claims) == 5 and all("; claim " in f["summary"] for f in claims)
