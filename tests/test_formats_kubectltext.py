@@ -410,3 +410,13 @@ def test_the_scheduling_story_in_text_form_gives_its_expected_findings() -> None
     assert {k: f["cause"] for k, f in got.items()} == want
     claims = [f for k, f in got.items() if k[1] in ("shop", "cms", "finance", "hr", "reports")]
     assert len(claims) == 5 and all("; claim " in f["summary"] for f in claims)
+
+
+def test_loose_files_with_a_readme_quoting_kubectl_stay_loose_files(tmp_path: Path) -> None:
+    folder = tmp_path / "gathered"
+    folder.mkdir()
+    (folder / "README.txt").write_text("How I got these:\n$ kubectl get pods -A -o yaml > pods.yaml\n")
+    (folder / "pods.yaml").write_text("apiVersion: v1\nkind: PodList\nitems: []\n")
+    assert detect(folder).format == "loose-files"
+    (folder / "describe.txt").write_text(DESCRIBE_CRASH)
+    assert detect(folder).format == FORMAT

@@ -124,7 +124,7 @@ def detect(path: str | Path) -> Detected:
             return Detected(loose.FORMAT, single_file=True)
         raise UnusableInput(f"{p}: not a dump we know (looked for {LOOKED_FOR})")
     found = decide(iter_names(p))
-    if (found is None or found.format == loose.FORMAT) and kubectltext.sniff(p):
+    if (found is None or found.format == loose.FORMAT) and kubectltext.sniff(p, strict=found is not None):
         return Detected(kubectltext.FORMAT)
     if found is None:
         raise UnusableInput(f"{p}: not a dump we know (looked for {LOOKED_FOR})")
