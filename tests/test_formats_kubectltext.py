@@ -132,6 +132,9 @@ def test_evidence_points_at_the_file_and_line(tickets: dict[str, Ticket]) -> Non
     d = load_any(t.folder)
     for r in d["pods"].itertuples():
         file, _, line = str(r.file).rpartition(":")
+        if not line.isdigit():  # a whole -o yaml/json file: the file is the object
+            assert str(r.file).endswith(".yaml") and r.pod in (t.folder / str(r.file)).read_text()
+            continue
         assert (t.folder / file).read_text().splitlines()[int(line) - 1].split()[1] == r.pod
     single = load_any(t.single)
     sigs = single["signatures"][single["signatures"]["source"].isin(["log", "previous-log"])]
@@ -395,3 +398,25 @@ def test_cli_reads_a_ticket_file_and_refuses_prose(tmp_path: Path) -> None:
                          check=False, timeout=120)
     assert run.returncode == 2
     assert len(run.stderr.strip().splitlines()) == 1 and "not a dump we know" in run.stderr
+
+
+def test_the_scheduling_story_in_text_form_gives_its_expected_findings() -> None:
+    """The committed ticket (sample_dumps/scheduling-ticket.txt) is read without kubectl or the dump."""
+    expected = yaml.safe_load((SAMPLES / "scheduling" / "expected.yaml").read_text())
+    doc = analyze(load_any(SAMPLES / "scheduling-ticket.txt"))
+    got = {(f["workload"]["kind"], f["workload"]["namespace"], f["workload"]["name"]): f for f in doc["findings"]}
+    want = {(e["workload"]["kind"], e["workload"]["namespace"], e["workload"]["name"]): e["cause"]
+            for e in expected["findings"]}
+    assert {k: f["cause"] for k, f in got.items()} == want
+    claims = [f for k, f in got.items() if k[1] in ("shop", "cms", "finance", "hr", "reports")]
+    assert len(claims) == 5 and all("; claim " in f["summary"] for f in claims)
+
+
+def test_loose_files_with_a_readme_quoting_kubectl_stay_loose_files(tmp_path: Path) -> None:
+    folder = tmp_path / "gathered"
+    folder.mkdir()
+    (folder / "README.txt").write_text("How I got these:\n$ kubectl get pods -A -o yaml > pods.yaml\n")
+    (folder / "pods.yaml").write_text("apiVersion: v1\nkind: PodList\nitems: []\n")
+    assert detect(folder).format == "loose-files"
+    (folder / "describe.txt").write_text(DESCRIBE_CRASH)
+    assert detect(folder).format == FORMAT

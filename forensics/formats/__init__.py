@@ -120,7 +120,7 @@ def detect(path: str | Path) -> Detected:
             return Detected(loose.FORMAT, single_file=True)
         raise UnusableInput(inputs.unusable_message(p))
     found = decide(iter_names(p))
-    if (found is None or found.format == loose.FORMAT) and kubectltext.sniff(p):
+    if (found is None or found.format == loose.FORMAT) and kubectltext.sniff(p, strict=found is not None):
         return Detected(kubectltext.FORMAT)
     if found is None:
         what = inputs.describe(p)

@@ -83,9 +83,10 @@ GAPS = [
 ]
 
 
-def looks_like_text(head: bytes) -> bool:
+def looks_like_text(head: bytes, *, strict: bool = False) -> bool:
     """Whether the first bytes of a file look like kubectl's human output (describe, a get table or a
-    prompt line naming kubectl)."""
+    prompt line naming kubectl). `strict`: a prompt line or a pasted object alone is not enough (a
+    README beside loose .json/.yaml files may well quote kubectl commands)."""
     if b"\0" in head[:4096]:
         return False
     text = head.decode("utf-8", errors="replace")
@@ -95,11 +96,11 @@ def looks_like_text(head: bytes) -> bool:
     names = 0
     for i, raw in enumerate(lines):
         line = raw.rstrip("\r")
-        if _PROMPT.match(line):
+        if _PROMPT.match(line) and not strict:
             return True
         if kt.header_kind(line) is not None and i + 1 < len(lines) and lines[i + 1].strip():
             return True
-        if prose_first and (line.rstrip() == "{" or _YAML_START.match(line)):
+        if prose_first and not strict and (line.rstrip() == "{" or _YAML_START.match(line)):
             return True  # an object pasted after prose (a file that is only YAML or JSON is loose files)
         if _DESCRIBE_START.match(line):
             names += 1
@@ -108,11 +109,18 @@ def looks_like_text(head: bytes) -> bool:
     return False
 
 
-def sniff(path: Path) -> bool:
-    """Whether a directory or archive holds at least one file of kubectl text (first files only)."""
+def sniff(path: Path, *, strict: bool = False) -> bool:
+    """Whether a directory or archive holds at least one file of kubectl text (first files only);
+    `strict` as for `looks_like_text`, and .json/.yaml files are not looked at."""
     src = open_raw(path)
-    for seen, (_, data) in enumerate(files_of(src, lambda n: 64 * 1024 if _candidate(n) else None), 1):
-        if looks_like_text(data):
+
+    def select(n: str) -> int | None:
+        if not _candidate(n) or strict and n.lower().endswith((".json", ".yaml", ".yml")):
+            return None
+        return 64 * 1024
+
+    for seen, (_, data) in enumerate(files_of(src, select), 1):
+        if looks_like_text(data, strict=strict):
             return True
         if seen >= _SNIFF_FILES:
             break
