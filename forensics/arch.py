@@ -229,3 +229,23 @@ def level_rank(level: str | None) -> int:
     if not level or not level.startswith("v") or not level[1:].isdigit():
         return 0
     return int(level[1:])
+
+
+# /proc/cpuinfo flag names of the features that decide each level (the psABI lists; lzcnt is `abm`)
+_CPUINFO_LEVELS = (
+    ("v4", ("avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl")),
+    ("v3", ("avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "movbe", "abm")),
+    ("v2", ("cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3")),
+)
+
+
+def x86_level_from_cpuinfo(flags: set[str]) -> str | None:
+    """The x86-64 level a /proc/cpuinfo `flags` line proves; None for a non-x86 flags set."""
+    f = {x.lower() for x in flags}
+    if not {"lm", "sse2"} <= f:
+        return None
+    for level, need in _CPUINFO_LEVELS:
+        lower = [lv for lv, _ in _CPUINFO_LEVELS if level_rank(lv) <= level_rank(level)]
+        if all(set(n) <= f for lv, n in _CPUINFO_LEVELS if lv in lower):
+            return level
+    return "v1"

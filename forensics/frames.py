@@ -24,6 +24,7 @@ from forensics.arch import (
     normalize_arch,
     normalize_os,
     windows_build,
+    x86_level_from_cpuinfo,
     x86_level_from_features,
 )
 from forensics.signatures import label_signatures
@@ -331,6 +332,7 @@ class FrameBuilder:
         self.sigs = _Cols(SIGNATURE_COLS)
         self.binfmt = _Cols(BINFMT_COLS)
         self.image_parts: dict[str, dict[str, Any]] = defaultdict(dict)
+        self.cpuinfo: dict[str, tuple[str | None, str, str | None]] = {}  # node -> (level, from, model)
         self.kinds_seen: dict[str, set[str]] = defaultdict(set)
         self._snaps: set[str] = set()
 
@@ -629,6 +631,21 @@ class FrameBuilder:
         self.binfmt.add(node=node, entry=entry, enabled=enabled, interpreter=interp, flags=flags, arch=arch,
                         file=file)
 
+    def add_cpuinfo(self, node: str, file: str, data: bytes) -> None:
+        """The node's /proc/cpuinfo lines (`model name`, `flags`): its x86-64 level and CPU model, used
+        where Node Feature Discovery labels are absent."""
+        model = flags = None
+        for line in data.decode("utf-8", errors="replace").splitlines()[:200]:
+            key, _, val = line.partition(":")
+            key = key.strip().lower()
+            if key == "model name" and model is None:
+                model = val.strip()[:120] or None
+            elif key in ("flags", "features") and flags is None:
+                flags = set(val.split()[:400])
+        level = x86_level_from_cpuinfo(flags) if flags else None
+        shown = sorted(f for f in (flags or set()) if f in ("avx", "avx2", "avx512f", "sse4_2", "popcnt", "fma"))
+        self.cpuinfo[node] = (level, f"{file}: flags " + (" ".join(shown) if shown else "without sse4_2/avx"), model)
+
     def add_image_part(self, m: layout.Member, file: str, data: bytes) -> None:
         parts = self.image_parts[m.slug]
         if m.role == layout.ROLE_IMAGE_CHILD_CONFIG:
@@ -643,7 +660,7 @@ class FrameBuilder:
     # --- build ------------------------------------------------------------------------------------
     def build(self, snapshots: list[str], problems: list[LoadProblem]) -> dict[str, pd.DataFrame]:
         frames = {
-            "nodes": self.nodes.frame(problems),
+            "nodes": self._with_cpuinfo(self.nodes.frame(problems)),
             "pods": self.pods.frame(problems),
             "containers": self.containers.frame(problems),
             "events": self.events.frame(problems),
@@ -662,6 +679,17 @@ class FrameBuilder:
                 f.insert(2, "snapshot_index", f["snapshot"].map(order).astype("Int64"))
         _resolve_workloads(frames)
         return frames
+
+    def _with_cpuinfo(self, nodes: pd.DataFrame) -> pd.DataFrame:
+        """Fill the CPU columns NFD labels left empty from the collected /proc/cpuinfo lines."""
+        if not self.cpuinfo or nodes.empty:
+            return nodes
+        no_level = nodes["cpu_level"].isna()
+        for col, i in (("cpu_level", 0), ("cpu_level_from", 1), ("cpu_model", 2)):
+            known = nodes["node"].map({n: v[i] for n, v in self.cpuinfo.items()}).astype("string[pyarrow]")
+            fill = (no_level if col != "cpu_model" else nodes[col].isna()) & known.notna()
+            nodes.loc[fill, col] = known[fill]
+        return nodes
 
     def _scan_messages(self, frames: dict[str, pd.DataFrame]) -> None:
         """Scan termination/waiting/event messages, each distinct text once."""

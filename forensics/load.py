@@ -128,6 +128,8 @@ def _load_dump(path: str | Path, progress: Progress | None, source: DumpSource |
                 src.problem(name, "invalid UTF-8", "undecodable bytes shown as U+FFFD; the rest of the log was scanned")
         elif m.role == layout.ROLE_BINFMT:
             builder.add_binfmt(m.node, m.entry, name, data)
+        elif m.role == layout.ROLE_CPUINFO:
+            builder.add_cpuinfo(m.node, name, data)
         else:
             builder.add_image_part(m, name, data)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from forensics.analyze import merge
@@ -134,3 +135,24 @@ def test_frames_carry_cpu_level_windows_build_operator_labels_and_child_configs(
     plats = f["image_platforms"].set_index("platform")
     assert plats.loc["linux/arm64/v8", "config_platform"] == "linux/amd64"
     assert plats.loc["linux/amd64", "config_platform"] == "linux/amd64"
+
+
+def test_cpuinfo_collected_from_the_node_gives_its_level(tmp_path: Path) -> None:
+    from forensics import layout
+    from forensics.load import load_dump
+
+    # a KVM guest with the default CPU model: the model name from meshtastic/web#148, the flags line from
+    # Unstructured-IO/unstructured-api#497 (both public issue threads): no ssse3/sse4_2/popcnt, so x86-64-v1
+    kvm64 = ("model name\t: Common KVM processor\nflags\t\t: fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov "
+             "pse36 clflush mmx fxsr sse sse2 ht syscall nx lm rep_good nopl xtopology eagerfpu pni cx16 x2apic "
+             "hypervisor lahf_lm\n")
+    s = FamilyScenario(nodes={}, node_specs={"x-1": Node("amd64"), "a-1": Node("arm64")}, images={}, pods=[])
+    root = s.write(tmp_path)
+    for n in ("x-1", "a-1"):
+        (root / layout.cpuinfo_file(n)).parent.mkdir(parents=True, exist_ok=True)
+    (root / layout.cpuinfo_file("x-1")).write_text(kvm64)
+    (root / layout.cpuinfo_file("a-1")).write_text("Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics\n")
+    nodes = load_dump(root).frames["nodes"].set_index("node")
+    assert nodes.loc["x-1", "cpu_level"] == "v1" and nodes.loc["x-1", "cpu_model"] == "Common KVM processor"
+    assert nodes.loc["x-1", "cpu_level_from"].startswith("nodes/x-1/cpuinfo")
+    assert pd.isna(nodes.loc["a-1", "cpu_level"])

@@ -128,8 +128,8 @@ def find(ctx: Context) -> list[Finding]:
             f.missing_evidence.append(MissingEvidence(
                 what="the nodes' CPU features",
                 why="a CPU level below the image's would confirm this; the level present would refute it",
-                how="install Node Feature Discovery (feature.node.kubernetes.io/cpu-cpuid.* labels), or run "
-                    "`kubectl debug node/NODE -it --image=busybox -- grep -m1 flags /proc/cpuinfo`"))
+                how="collectors/collect --node-binfmt (keeps each node's cpuinfo flags), or install Node Feature "
+                    "Discovery (feature.node.kubernetes.io/cpu-cpuid.* labels)"))
         if not img_level and not need:
             f.missing_evidence.append(MissingEvidence(
                 what="the x86-64 level the image was built for",
