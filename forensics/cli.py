@@ -200,16 +200,22 @@ def analyze(
 
 # ---------------------------------------------------------------------------------------------- render
 
+MAX_FINDINGS = 1 << 30  # a 150,000-pod dump's findings document is a few hundred MB at most
+
+
 def read_findings(path: Path) -> dict[str, Any]:
     """A findings document from disk, or UnusableInput saying what the file is instead."""
     from forensics.inputs import describe_file
 
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FINDINGS + 1)
     except IsADirectoryError:
         raise UnusableInput(f"{path}: a directory, not a findings document (forensics analyze -f json)") from None
     except OSError as e:
         raise UnusableInput(f"{path}: cannot read ({e.strerror or e})") from None
+    if len(data) > MAX_FINDINGS:
+        raise UnusableInput(f"{path}: larger than {MAX_FINDINGS >> 20} MiB, not a findings document this tool wrote")
     try:
         doc = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
