@@ -200,7 +200,7 @@ def analyze(
 
 # ---------------------------------------------------------------------------------------------- render
 
-MAX_FINDINGS = 1 << 30  # a 150,000-pod dump's findings document is a few hundred MB at most
+MAX_FINDINGS = 1 << 30  # a bound on what `render` reads into memory
 
 
 def read_findings(path: Path) -> dict[str, Any]:
