@@ -41,8 +41,6 @@ app = typer.Typer(
     help="Offline forensic analysis of Kubernetes cluster dumps: why are pods crash-looping?",
 )
 
-COMMANDS = ("analyze", "render", "frames", "platforms", "serve", "causes")
-
 
 class Format(str, Enum):
     html = "html"
@@ -77,7 +75,8 @@ def _root(
 ) -> None:
     """Offline forensic analysis of Kubernetes cluster dumps: why are pods crash-looping?"""
     if ctx.invoked_subcommand is None and not ctx.resilient_parsing:
-        raise UsageProblem("forensics", f"missing command, one of: {', '.join(COMMANDS)}")
+        names = [c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands]
+        raise UsageProblem("forensics", f"missing command, one of: {', '.join(n for n in names if n)}")
 
 
 # ---------------------------------------------------------------------------------------------- analyze
