@@ -41,8 +41,6 @@ app = typer.Typer(
     help="Offline forensic analysis of Kubernetes cluster dumps: why are pods crash-looping?",
 )
 
-COMMANDS = ("analyze", "render", "frames", "platforms", "serve", "causes")
-
 
 class Format(str, Enum):
     html = "html"
@@ -77,7 +75,8 @@ def _root(
 ) -> None:
     """Offline forensic analysis of Kubernetes cluster dumps: why are pods crash-looping?"""
     if ctx.invoked_subcommand is None and not ctx.resilient_parsing:
-        raise UsageProblem("forensics", f"missing command, one of: {', '.join(COMMANDS)}")
+        names = [c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands]
+        raise UsageProblem("forensics", f"missing command, one of: {', '.join(n for n in names if n)}")
 
 
 # ---------------------------------------------------------------------------------------------- analyze
@@ -200,16 +199,22 @@ def analyze(
 
 # ---------------------------------------------------------------------------------------------- render
 
+MAX_FINDINGS = 1 << 30  # a bound on what `render` reads into memory
+
+
 def read_findings(path: Path) -> dict[str, Any]:
     """A findings document from disk, or UnusableInput saying what the file is instead."""
     from forensics.inputs import describe_file
 
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FINDINGS + 1)
     except IsADirectoryError:
         raise UnusableInput(f"{path}: a directory, not a findings document (forensics analyze -f json)") from None
     except OSError as e:
         raise UnusableInput(f"{path}: cannot read ({e.strerror or e})") from None
+    if len(data) > MAX_FINDINGS:
+        raise UnusableInput(f"{path}: larger than {MAX_FINDINGS >> 20} MiB, not a findings document this tool wrote")
     try:
         doc = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):

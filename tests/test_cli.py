@@ -321,12 +321,12 @@ def test_progress_only_on_a_terminal(tmp_path: Path) -> None:
     assert r.stderr == ""
 
 
-def test_terminal_tables_are_capped(tmp_path: Path) -> None:
+def _terminal_output(args: list[str], cwd: Path, columns: int) -> str:
+    """What a terminal of `columns` columns shows for the command (stdout on a pseudo-terminal)."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen([FORENSICS, "analyze", str(SAMPLES / "not-arch")], cwd=tmp_path, stdout=slave,
-                            stderr=subprocess.DEVNULL,
-                            env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "TERM": "xterm",
-                                 "COLUMNS": "120"})
+    proc = subprocess.Popen([FORENSICS, *args], cwd=cwd, stdout=slave, stderr=subprocess.DEVNULL,
+                            env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
+                                 "TERM": "xterm", "COLUMNS": str(columns)})
     os.close(slave)
     chunks = []
     while True:
@@ -339,8 +339,21 @@ def test_terminal_tables_are_capped(tmp_path: Path) -> None:
         chunks.append(chunk)
     proc.wait(timeout=120)
     os.close(master)
-    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode(errors="replace"))
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode(errors="replace")).replace("\r", "")
+
+
+def test_terminal_tables_are_capped(tmp_path: Path) -> None:
+    text = _terminal_output(["analyze", str(SAMPLES / "not-arch")], tmp_path, 120)
     assert re.search(r"and 1 more findings \(see the report\)", text), text
+
+
+def test_a_narrow_terminal_never_crops_names(tmp_path: Path) -> None:
+    text = _terminal_output(["analyze", str(SAMPLES / "mixed-no-affinity")], tmp_path, 80)
+    doc = json.loads(run("analyze", str(SAMPLES / "mixed-no-affinity"), "-f", "json", cwd=tmp_path).stdout)
+    for f in doc["findings"] + doc["latent"]:
+        w = f["workload"]
+        assert f["cause"] in text and f"{w['kind']} {w['namespace']}/{w['name']}" in text, text
+    assert "…" not in text.split("Next steps")[0]
 
 
 # ---------------------------------------------------------------------------------------------- hostile text

@@ -61,15 +61,29 @@ def print_summary(doc: dict[str, Any], console: Console | None = None, report_pa
     con.print()
     fs = [f for f in doc.get("findings") or [] if isinstance(f, dict)]
     if fs:
-        _table(con, tty, "Findings", ("severity", "cause", "workload", "pods", "restarts", "confidence",
-                                       "first failure", "contributing"),
-               [[_t(f.get("severity"), _SEV_STYLE.get(str(f.get("severity")), "")), _t(f.get("cause")),
-                 _t(view.workload_label(f.get("workload"))), str(len(f.get("pods") or [])),
-                 str(f.get("restarts", 0)), view.pct(f.get("confidence")), _t(view.fmt_time(f.get("first_seen"))),
-                 _t(", ".join(map(str, f.get("contributing") or [])))] for f in fs], "findings")
+        if tty:
+            _finding_list(con, fs)
+        else:
+            contributing = any(f.get("contributing") for f in fs)
+            head = ("severity", "cause", "workload", "pods", "restarts", "confidence", "first failure") + (
+                ("contributing",) if contributing else ())
+            _table(con, tty, "Findings", head,
+                   [[_t(f.get("severity")), _t(f.get("cause")), _t(view.workload_label(f.get("workload"))),
+                     str(len(f.get("pods") or [])), str(f.get("restarts", 0)), view.pct(f.get("confidence")),
+                     _t(view.fmt_time(f.get("first_seen")))]
+                    + ([_t(", ".join(map(str, f.get("contributing") or [])))] if contributing else []) for f in fs],
+                   "findings")
         _next_steps(con, tty, fs)
     latent = [f for f in doc.get("latent") or [] if isinstance(f, dict)]
-    if latent:
+    if latent and tty:
+        con.print(_t("Latent risks (healthy now, would fail if rescheduled)", "bold"))
+        for f in latent[:CAP_ROWS]:
+            con.print(_t(f"  {f.get('cause')}  {view.workload_label(f.get('workload'))}"), overflow="fold")
+            con.print(_t(f"          {f.get('summary')}", "dim"), overflow="fold")
+        if len(latent) > CAP_ROWS:
+            con.print(_t(f"  … and {len(latent) - CAP_ROWS} more latent risks (see the report)"))
+        con.print()
+    elif latent:
         _table(con, tty, "Latent risks (healthy now, would fail if rescheduled)", ("cause", "workload", "why"),
                [[_t(f.get("cause")), _t(view.workload_label(f.get("workload"))), _t(f.get("summary"))]
                 for f in latent], "latent risks")
@@ -79,11 +93,31 @@ def print_summary(doc: dict[str, Any], console: Console | None = None, report_pa
         con.print(_t(f"report written to {report_path}", "bold green"), soft_wrap=not tty)
 
 
+def _finding_list(con: Console, fs: list[dict[str, Any]]) -> None:
+    """Findings in a terminal: two lines each, wrapped by the terminal's width, never cut."""
+    con.print(_t("Findings", "bold"))
+    for f in fs[:CAP_ROWS]:
+        sev = str(f.get("severity") or "")
+        line = Text("  ")
+        line.append(neutral(sev).ljust(8), style=_SEV_STYLE.get(sev, ""))
+        line.append(neutral(f.get("cause")), style="bold")
+        line.append("  " + neutral(view.workload_label(f.get("workload"))))
+        con.print(line, overflow="fold")
+        facts = (f"{len(f.get('pods') or [])} pod(s) · {f.get('restarts', 0)} restarts · confidence "
+                 f"{view.pct(f.get('confidence'))} · first failure {view.fmt_time(f.get('first_seen'))}")
+        if f.get("contributing"):
+            facts += " · also " + ", ".join(map(str, f.get("contributing") or []))
+        con.print(Text("          " + neutral(facts), style="dim"), overflow="fold")
+    if len(fs) > CAP_ROWS:
+        con.print(_t(f"  … and {len(fs) - CAP_ROWS} more findings (see the report)"))
+    con.print()
+
+
 def _table(con: Console, tty: bool, title: str, head: tuple[str, ...], rows: list[list[Any]], what: str) -> None:
     shown = rows[:CAP_ROWS] if tty else rows
     t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD if tty else box.ASCII2, expand=False)
     for col in head:
-        # in a terminal long names fold onto the next line; they are never cut with an ellipsis
+        # in a terminal long cells fold onto the next line; nothing is ever cut with an ellipsis
         t.add_column(col, overflow="fold", no_wrap=not tty)
     for r in shown:
         t.add_row(*r)
