@@ -854,6 +854,15 @@ class ZipSource(DumpSource):
                     self.problem(name, "archive reading stopped", f"more than {budget} bytes to decompress "
                                  "(a zip bomb?); this member and the ones after it were not read")
                     return
+                if stream is not None and size > STREAM_OVER and stream(name):
+                    total += size
+                    self.files.append(FileInfo(name, size))
+                    try:
+                        with zf.open(info) as fh:
+                            yield name, Chunked(name, size, fh, 64 * MiB)
+                    except _READ_ERRORS as e:
+                        self.problem(name, "unreadable member", f"{type(e).__name__}: {e}")
+                    continue
                 try:
                     with zf.open(info) as fh:
                         if size > cap:
@@ -989,6 +998,19 @@ def open_single(path: str | os.PathLike[str], limits: Limits | None = None) -> B
         return open(p, "rb")
     except OSError as e:
         raise UnusableInput(f"{p}: cannot read ({e.strerror or e})") from None
+
+
+def read_upto(fh: Any, limit: int) -> bytes:
+    """At most `limit` bytes of a stream, read in pieces (a single read of `limit` would reserve it all)."""
+    out: list[bytes] = []
+    got = 0
+    while got < limit:
+        b = fh.read(min(limit - got, 16 * MiB))
+        if not b:
+            break
+        out.append(b)
+        got += len(b)
+    return b"".join(out)
 
 
 def single_name(path: str | os.PathLike[str]) -> str:
