@@ -626,7 +626,7 @@ class FrameBuilder:
             elif key == "magic":
                 magic = val.strip()
             elif key == "offset":
-                offset = int(val) if val.strip().isdigit() else 0
+                offset = int(val) if val.strip().isdigit() and len(val.strip()) < 10 else 0
         arch = _binfmt_arch(entry, magic, offset)
         self.binfmt.add(node=node, entry=entry, enabled=enabled, interpreter=interp, flags=flags, arch=arch,
                         file=file)

@@ -387,10 +387,19 @@ _TOP = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _STRUCTURE = frozenset(b" \t\r\n,:{}")
 
 
+_TOP_ITEMS = b'\n    "items":'  # in kubectl's 4-space layout, a top-level key opens a line with 4 spaces
+DUPLICATE_CHECK_MAX = 64 * 1024 * 1024
+
+
 def duplicate_keys(data: bytes) -> list[str]:
     """Keys that occur more than once at the top level of a JSON object (decoders keep the last one
-    silently). Cheap: one structural pass; the search for which key repeats only runs when the bytes
-    not covered by the kept values show there is something to find."""
+    silently). In kubectl's layout a byte count finds a second `items`; other text up to
+    DUPLICATE_CHECK_MAX is checked in one structural pass, and the search for which key repeats only
+    runs when the bytes not covered by the kept values show there is something to find."""
+    if data.find(_TOP_ITEMS, 0, 1 << 16) >= 0:
+        return ["items"] if data.count(_TOP_ITEMS) > 1 else []
+    if len(data) > DUPLICATE_CHECK_MAX:
+        return []
     try:
         top = _TOP.decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):

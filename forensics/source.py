@@ -34,7 +34,6 @@ load problem.
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import stat
@@ -455,17 +454,24 @@ class _Counted(io.RawIOBase):
         return True
 
     def read(self, n: int = -1) -> bytes:
-        """Up to `n` bytes, read in pieces so that a stream failing midway still hands out what came
-        before the failure; the failure is raised by the next call."""
-        if self.error is not None:
-            raise self.error
         if n is None or n < 0:
             n = 1 << 20
-        out: list[bytes] = []
+        buf = bytearray(n)
+        got = self.readinto(buf)
+        del buf[got:]
+        return bytes(buf)
+
+    def readinto(self, b: Any) -> int:
+        """Fill `b` in pieces, so that a stream failing midway still hands out what came before the
+        failure; the failure is raised by the next call."""
+        if self.error is not None:
+            raise self.error
+        view = memoryview(b).cast("B")
+        n = len(view)
         got = 0
         while got < n:
             try:
-                b = self.inner.read(min(n - got, 1 << 16))
+                k = self.inner.readinto(view[got:got + min(n - got, 1 << 18)])
             except EOFError as e:
                 self.error = CorruptStream(f"{self.what} stream truncated ({e})")
             except Exception as e:  # noqa: BLE001 - zlib.error, gzip.BadGzipFile, zstandard.ZstdError, ...
@@ -474,21 +480,15 @@ class _Counted(io.RawIOBase):
                 if got:
                     break
                 raise self.error
-            if not b:
+            if not k:
                 break
-            out.append(bytes(b))
-            got += len(b)
-            self.count += len(b)
+            got += k
+            self.count += k
             if self.count > self.budget:
                 self.error = ScanBudgetExceeded(f"more than {self.budget} bytes decompressed from the "
                                                 f"{self.what} stream")
                 raise self.error
-        return b"".join(out)
-
-    def readinto(self, b: Any) -> int:
-        data = self.read(len(b))
-        b[: len(data)] = data
-        return len(data)
+        return got
 
     # Forward-only seeking, so that tarfile can run in its seeking mode over a compressed stream:
     # passing over a member is then one tight loop here instead of tarfile's block-by-block reads.
@@ -530,6 +530,48 @@ class _Counted(io.RawIOBase):
         return self.count
 
 
+class _Gunzip:
+    """Several gzip members (what `pigz` and `cat a.gz b.gz` make) as one stream. zlib checks each
+    member's header and CRC itself; zero padding after the last member is allowed, as gzip(1) does."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.d = zlib.decompressobj(31)
+        self.inbuf = b""
+        self.in_member = False
+        self.done = False
+
+    def readinto(self, view: Any) -> int:
+        n = len(view)
+        while not self.done:
+            if self.d.unconsumed_tail:
+                data = self.d.unconsumed_tail
+            elif self.inbuf:
+                data, self.inbuf = self.inbuf, b""
+            else:
+                data = self.raw.read(1 << 16)
+                if not data:
+                    if self.in_member:
+                        raise EOFError("compressed file ended before the end-of-stream marker was reached")
+                    self.done = True
+                    break
+            self.in_member = True
+            out = self.d.decompress(data, n)
+            if self.d.eof:
+                self.inbuf = self.d.unused_data
+                self.d = zlib.decompressobj(31)
+                self.in_member = False
+                if self.inbuf and not self.inbuf.strip(b"\0"):
+                    self.inbuf = b""
+            if out:
+                view[: len(out)] = out
+                return len(out)
+        return 0
+
+    def close(self) -> None:
+        self.done = True
+
+
 def _decompressed(path: Path, compression: str, limits: Limits) -> _Counted:
     """The decompressed bytes of a `gz` or `zst` file as a counted stream (all members / frames)."""
     raw = open(path, "rb")  # noqa: SIM115 - owned by the returned stream
@@ -545,7 +587,7 @@ def _decompressed(path: Path, compression: str, limits: Limits) -> _Counted:
             dctx = zstandard.ZstdDecompressor(max_window_size=limits.zstd_window)
             inner: Any = dctx.stream_reader(raw, read_across_frames=True, closefd=True)
             return _Counted(inner, budget, "zstd", raw)
-        return _Counted(gzip.GzipFile(fileobj=raw, mode="rb"), budget, "gzip", raw)
+        return _Counted(_Gunzip(raw), budget, "gzip", raw)
     except BaseException:
         raw.close()
         raise
@@ -813,6 +855,15 @@ class ZipSource(DumpSource):
                     self.problem(name, "archive reading stopped", f"more than {budget} bytes to decompress "
                                  "(a zip bomb?); this member and the ones after it were not read")
                     return
+                if stream is not None and size > STREAM_OVER and stream(name):
+                    total += size
+                    self.files.append(FileInfo(name, size))
+                    try:
+                        with zf.open(info) as fh:
+                            yield name, Chunked(name, size, fh, 64 * MiB)
+                    except _READ_ERRORS as e:
+                        self.problem(name, "unreadable member", f"{type(e).__name__}: {e}")
+                    continue
                 try:
                     with zf.open(info) as fh:
                         if size > cap:
@@ -948,6 +999,19 @@ def open_single(path: str | os.PathLike[str], limits: Limits | None = None) -> B
         return open(p, "rb")
     except OSError as e:
         raise UnusableInput(f"{p}: cannot read ({e.strerror or e})") from None
+
+
+def read_upto(fh: Any, limit: int) -> bytes:
+    """At most `limit` bytes of a stream, read in pieces (a single read of `limit` would reserve it all)."""
+    out: list[bytes] = []
+    got = 0
+    while got < limit:
+        b = fh.read(min(limit - got, 16 * MiB))
+        if not b:
+            break
+        out.append(b)
+        got += len(b)
+    return b"".join(out)
 
 
 def single_name(path: str | os.PathLike[str]) -> str:

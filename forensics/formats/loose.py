@@ -42,7 +42,7 @@ from forensics.formats.common import (
 )
 from forensics.load import Dump
 from forensics.manifests import parse_inspection
-from forensics.source import DumpSource, FileInfo, open_single, single_name
+from forensics.source import DumpSource, FileInfo, open_single, read_upto, single_name
 
 FORMAT = "loose-files"
 EXTENSIONS = (".json", ".yaml", ".yml")
@@ -146,7 +146,7 @@ def load(path: Path, *, single_file: bool = False, source: DumpSource | None = N
             name = single_name(p)
             try:
                 with open_single(p, src.limits) as fh:
-                    data = fh.read(LIST_MAX + 1)
+                    data = read_upto(fh, LIST_MAX + 1)
             except OSError as e:
                 src.problem(name, "file truncated or corrupt", str(e))
                 return

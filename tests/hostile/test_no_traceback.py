@@ -139,11 +139,14 @@ def test_json_nested_deep_in_loose_files_and_troubleshoot_errors(tmp_path: Path)
     shutil.copy(SAMPLE / "snapshots" / SNAP / "nodes.json", loose / "nodes.json")
     (loose / "deep.json").write_text(_deep())
     (loose / "deep.yaml").write_text("a:\n" + "".join(" " * (i + 1) + "- \n" for i in range(5000)))
+    (loose / "bomb.yaml").write_text("kind: Pod\nl0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+        f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 9)))
     run = analyze(loose, tmp_path)
     assert_bounded(run)
     doc = run.doc()
     assert_problem(doc, "neither JSON nor YAML", "deep.json")
     assert_problem(doc, "", "deep.yaml")
+    assert_problem(doc, "neither JSON nor YAML", "bomb.yaml", "alias")
     assert any(f["workload"]["name"] == "ledger-api" for f in doc["findings"])
 
 
