@@ -725,7 +725,7 @@ class FrameBuilder:
                         "last_seen", "reason"]].itertuples(index=False, name=None):
             snap, ns, pod, cont, file, text, at, reason = row
             found = scan(text)
-            if not found:
+            if not found and isinstance(reason, str):
                 found = reason_signatures(reason, text)
             for x in found:
                 self.sigs.add(snapshot=snap, namespace=ns, pod=pod, container=None if pd.isna(cont) else cont,

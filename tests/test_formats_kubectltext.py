@@ -397,7 +397,7 @@ def test_cli_reads_a_ticket_file_and_refuses_prose(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "forensics", "analyze", str(prose)], capture_output=True, text=True,
                          check=False, timeout=120)
     assert run.returncode == 2
-    assert len(run.stderr.strip().splitlines()) == 1 and "not a dump we know" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and "not a dump this tool reads" in run.stderr
 
 
 def test_the_scheduling_story_in_text_form_gives_its_expected_findings() -> None:

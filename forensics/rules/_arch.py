@@ -59,7 +59,9 @@ def marked(ctx: Context) -> pd.DataFrame:
     # a foreign binary that demonstrably ran (for seconds, or healthy) without any exec or pull error
     # was emulated, whether or not the dump holds the node's binfmt_misc listing
     p["ran_foreign"] = unsupported & ~exec_sig & ~p["pull_sig"].to_numpy(dtype=bool) & _ran(p)
-    emulated = emulated | p["ran_foreign"].to_numpy(dtype=bool)
+    # so was one whose failure is the emulator's own message (qemu, Rosetta): only a registered
+    # handler prints it, listing or not (kubectl text never shows the listing)
+    emulated = emulated | p["ran_foreign"].to_numpy(dtype=bool) | (p["emu_sig"].to_numpy(dtype=bool) & ~exec_sig)
     p["emulated_or_ran"] = emulated
     emu_only = emulated & ~exec_sig
     # a Windows node, or an image with no entry for the node's OS: a platform (OS) mismatch
