@@ -12,7 +12,9 @@ reader, the loose-files `candidate` test. A foreign dump is one snapshot, named 
 names it (the collection time, derived when the format has none), so `serve` and `analyze` agree.
 
 Reading goes through `forensics.source` (no link followed, every cap kept); a file that does not
-decode is skipped, as the v1 server always did.
+decode is skipped, as the v1 server always did. A dump is hostile input: each object is kept or left
+out on its own (one that is not JSON, nests deeper than MAX_DEPTH or has no string name is left
+out, and counted in `ServedSnapshot.problems`), never fatal to the server.
 """
 
 from __future__ import annotations
@@ -24,15 +26,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import yaml
 
-from forensics import layout
+from forensics import kube, layout
 from forensics.errors import UnusableInput
 from forensics.source import DumpSource, Limits, open_source
 
 __all__ = ["LogKey", "ServedDump", "ServedSnapshot", "open_served"]
 
 LogKey = tuple[str, str, str, bool]  # namespace, pod, container, previous
+LOG_BYTES = 16 * 1024 * 1024  # a log is served up to its last this many bytes (a Warning says so)
+MAX_DEPTH = 200  # objects nested deeper are not served (real objects nest about 15 levels)
 _TS_PREFIX = re.compile(rb"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2}) ", re.MULTILINE)
 
 
@@ -45,6 +50,12 @@ class ServedSnapshot:
     read_log: Callable[[LogKey], bytes | None]
     # must-gather logs carry a timestamp on every line (oc logs --timestamps): stripped unless asked
     timestamped_logs: bool = False
+    # the whole size of a log that was read only in part (its tail), when the format knows it
+    log_full_size: Callable[[LogKey], int | None] = lambda _key: None
+    problems: list[str] = field(default_factory=list)
+
+    def log_size(self, namespace: str, pod: str, container: str, previous: bool) -> int | None:
+        return self.log_full_size((namespace, pod, container, previous))
 
     def log(self, namespace: str, pod: str, container: str, previous: bool, timestamps: bool = False
             ) -> bytes | None:
@@ -66,9 +77,10 @@ class ServedDump:
 
 
 def _source(path: Path, raw: bool) -> DumpSource:
-    """Whole files up to the per-member cap: the server answers object lists whole."""
+    """Whole files up to the per-member cap (the server answers object lists whole), logs up to their
+    last LOG_BYTES."""
     limits = Limits()
-    limits = replace(limits, small_bytes=limits.member_bytes)
+    limits = replace(limits, small_bytes=limits.member_bytes, log_bytes=LOG_BYTES)
     if raw:
         from forensics.formats.common import open_raw
 
@@ -87,8 +99,69 @@ def _items(data: bytes, *, yaml_form: bool = False) -> list[Any]:
         from forensics.formats.common import yaml_docs
 
         return yaml_docs(data)
-    except (ValueError, yaml.YAMLError):
+    except (ValueError, yaml.YAMLError, RecursionError):
         return []
+
+
+def decode_items(raw: bytes) -> tuple[list[dict[str, Any]], int]:
+    """The objects of one `kubectl get -o json` list, each decoded on its own: an object that is not
+    JSON, nested absurdly deep, or without a string name in a metadata object is left out (and
+    counted), never fatal."""
+    try:
+        raws: list[Any] = _RAW_LIST.decode(raw).items or []
+    except RecursionError:  # one object nested absurdly: cut kubectl's layout at its item lines instead
+        raws = [b"[" + p + b"]" for p in kube.kubectl_items(raw) or []]
+        if not raws:
+            return [], 1
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return [], 1
+    items: list[dict[str, Any]] = []
+    bad = 0
+    for r in raws:
+        try:
+            obj = msgspec.json.decode(r)
+        except (msgspec.DecodeError, RecursionError):
+            bad += 1
+            continue
+        if isinstance(obj, list):  # a piece cut from the layout
+            if len(obj) != 1:
+                bad += 1
+                continue
+            obj = obj[0]
+        if acceptable(obj):
+            items.append(obj)
+        else:
+            bad += 1
+    return items, bad
+
+
+def acceptable(obj: Any) -> bool:
+    """An object the server can answer: a metadata object with a string name (and namespace, if any),
+    nested no deeper than MAX_DEPTH."""
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    return (isinstance(meta, dict) and isinstance(meta.get("name"), str)
+            and isinstance(meta.get("namespace", ""), str) and not _too_deep(obj))
+
+
+def _too_deep(obj: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether `obj` nests deeper than `limit` (json.dumps would recurse that deep when answering)."""
+    stack = [(obj, 0)]
+    while stack:
+        o, d = stack.pop()
+        if d > limit:
+            return True
+        if isinstance(o, dict):
+            stack.extend((v, d + 1) for v in o.values() if isinstance(v, (dict, list)))
+        elif isinstance(o, list):
+            stack.extend((v, d + 1) for v in o if isinstance(v, (dict, list)))
+    return False
+
+
+class _RawList(msgspec.Struct):
+    items: list[msgspec.Raw] | None = None
+
+
+_RAW_LIST = msgspec.json.Decoder(_RawList)
 
 
 def _objects(docs: list[Any], kind: str | None = None) -> dict[str, list[dict[str, Any]]]:
@@ -125,18 +198,21 @@ def _v1(path: Path) -> ServedDump:
 
     def load(snapshot: str) -> ServedSnapshot:
         lists: dict[str, list[dict[str, Any]]] = {}
+        problems = []
         for kind in layout.KINDS:
             raw = source.read(layout.objects_file(snapshot, kind))
             items: list[dict[str, Any]] = []
             if raw is not None:
-                try:
-                    doc = json.loads(raw)
-                    items = [i for i in doc.get("items") or [] if isinstance(i, dict)]
-                except (ValueError, AttributeError):
-                    items = []
+                items, bad = decode_items(raw)
+                if bad:
+                    problems.append(f"{kind}: {bad} object(s) unreadable or malformed, not served")
             lists[kind] = items
-        return ServedSnapshot(snapshot, lists,
-                              lambda k: source.read(layout.log_file(snapshot, k[0], k[1], k[2], k[3])))
+
+        def log_file(k: LogKey) -> str:
+            return layout.log_file(snapshot, k[0], k[1], k[2], k[3])
+
+        return ServedSnapshot(snapshot, lists, lambda k: source.read(log_file(k)),
+                              log_full_size=lambda k: source.size(log_file(k)), problems=problems)
 
     return ServedDump(path, f"{layout.FORMAT_NAME}/{layout.FORMAT_VERSION}", snaps, load)
 
@@ -146,7 +222,13 @@ def _v1(path: Path) -> ServedDump:
 
 def _one(path: Path, fmt: str, snapshot: str, lists: dict[str, list[dict[str, Any]]],
          logs: dict[LogKey, bytes], timestamped: bool = False) -> ServedDump:
-    snap = ServedSnapshot(snapshot, lists, logs.get, timestamped_logs=timestamped)
+    problems = []
+    for kind, items in lists.items():
+        kept = [i for i in items if acceptable(i)]
+        if len(kept) < len(items):
+            problems.append(f"{kind}: {len(items) - len(kept)} object(s) malformed, not served")
+            lists[kind] = kept
+    snap = ServedSnapshot(snapshot, lists, logs.get, timestamped_logs=timestamped, problems=problems)
 
     def load(name: str) -> ServedSnapshot:
         if name != snapshot:
