@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -125,7 +126,8 @@ def kubeconfig_multi(contexts: list[tuple[str, str]], current: str | None = None
 def serve_many(args: list[str], *, all_snapshots: bool = False, port: int = 0,
                ready: Callable[[list[Context], str], None] | None = None,
                kubeconfig_out: Path | None = None) -> None:
-    """Serve every context until interrupted; `ready(contexts, kubeconfig_text)` once all listen."""
+    """Serve every context until interrupted (Ctrl-C or SIGTERM); `ready(contexts, kubeconfig_text)` once
+    all listen."""
     contexts = make_contexts(args, all_snapshots=all_snapshots, port=port)
     text = kubeconfig_multi([(c.name, c.url) for c in contexts])
     if kubeconfig_out is not None:  # whole or not at all: a reader polling for it never sees half
@@ -138,8 +140,12 @@ def serve_many(args: list[str], *, all_snapshots: bool = False, port: int = 0,
     if ready is not None:
         ready(contexts, text)
     stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        # `kill` (SIGTERM) stops as cleanly as Ctrl-C; SIGINT keeps its default (KeyboardInterrupt)
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stop.wait()
+        while not stop.wait(0.5):
+            pass
     except KeyboardInterrupt:
         pass
     finally:

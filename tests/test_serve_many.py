@@ -54,8 +54,9 @@ def serving(tmp: Path, *args: str) -> Iterator[Path]:
             raise AssertionError(f"serve did not start: {err}")
         yield kc
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=20)
+        # SIGTERM, not SIGINT: a test run started in the background inherits SIGINT ignored
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
 
 
 def kubectl(kc: Path, home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
