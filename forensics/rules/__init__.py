@@ -81,6 +81,10 @@ def describe(r: Rule) -> tuple[str, str, str]:
     text = " ".join(r.doc.split())
     if text.startswith(f"{r.cause}:"):
         text = text[len(r.cause) + 1:].strip()
-    end = re.search(r"(?<!e\.g)(?<!i\.e)\.\s", text)
-    line = text[: end.start() + 1] if end else text
+    # the first sentence, and the next ones while it is too short to say anything ("the index lies.")
+    line = text
+    for end in re.finditer(r"(?<!e\.g)(?<!i\.e)\.\s", text):
+        line = text[: end.start() + 1]
+        if len(line) >= 40:
+            break
     return r.cause, title, line
