@@ -1,4 +1,5 @@
-"""arch.index-entry-mismatch: the index lies. One of its entries says `platform: linux/arm64`, but the
+"""arch.index-entry-mismatch: an index entry claims a platform its image does not have. One of its
+entries says `platform: linux/arm64`, but the
 image config that entry points to says `architecture: amd64` (a CI matrix that pushed the amd64 build
 under both digests, a `docker manifest create --amend` with the wrong child, a build script that
 ignored TARGETARCH). Runtimes trust the index: pods on arm64 nodes pull that entry without complaint
