@@ -1,7 +1,8 @@
-"""arch.index-entry-mismatch: the index lies: one of its entries says `platform: linux/arm64`, but the
-image config that entry points to says `architecture: amd64`. (A CI matrix that pushed the amd64 build
+"""arch.index-entry-mismatch: an index entry claims a platform its image does not have. One of its
+entries says `platform: linux/arm64`, but the
+image config that entry points to says `architecture: amd64` (a CI matrix that pushed the amd64 build
 under both digests, a `docker manifest create --amend` with the wrong child, a build script that
-ignored TARGETARCH.) Runtimes trust the index: pods on arm64 nodes pull that entry without complaint
+ignored TARGETARCH). Runtimes trust the index: pods on arm64 nodes pull that entry without complaint
 and die with `exec /app: exec format error`, although the index "has" arm64. Podman/CRI-O sometimes
 notice (`Image architecture mismatch: image uses "amd64", expecting "arm64"`); containerd never does.
 This is the check `crane validate` makes.
