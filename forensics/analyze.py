@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from forensics import __version__
-from forensics.correlate import Context, build_context, iso, restarts_once
+from forensics.correlate import Context, build_context, iso, restart_history, restarts_once
 from forensics.findings import ARCH_CAUSES, Finding, severity_rank
 from forensics.load import Dump
 from forensics.rules import run_all
@@ -22,7 +22,7 @@ from forensics.rules import run_all
 PRIORITY = (
     "arch.bare-manifest-tag", "arch.missing-emulation", "arch.apple-silicon-build",
     "arch.index-missing-platform", "arch.single-arch-image", "arch.mixed-arch-no-affinity",
-    "image-pull-auth", "image-pull-not-found", "missing-config", "command-not-found", "unschedulable",
+    "image-pull-auth", "image-pull-not-found", "image-pull-network", "volume-mount", "missing-config", "command-not-found", "unschedulable",
     "node-not-ready", "evicted", "oom-killed", "liveness-probe", "app-crash", "analyzer.rule-error",
 )
 SCHEMA = "cluster-forensics-findings/1"
@@ -68,11 +68,60 @@ def merge(findings: list[Finding]) -> list[Finding]:
     return out
 
 
+# findings about something other than a workload's pods: never judged by the workload's state now
+_NOT_WORKLOADS = ("Node", "Rule")
+
+
+def split_history(ctx: Context, findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
+    """(failing now, history): a finding whose workload is not failing at the last snapshot
+    (`Context.failing_now`) is history, whatever its cause."""
+    now, past = [], []
+    for f in findings:
+        w = f.workload
+        if f.latent or w.kind in _NOT_WORKLOADS or (w.kind, w.namespace, w.name) in ctx.failing_now:
+            now.append(f)
+        else:
+            past.append(f)
+    return now, past
+
+
+def link(findings: list[Finding]) -> list[Finding]:
+    """Resolve `caused_by` (a rule names the cause's finding id; a link to a finding that is not in
+    the document is dropped), fill each cause's `consequences`, and order the findings so that a
+    consequence follows its cause: causes by severity, each followed by its consequences."""
+    by_id = {f.id: f for f in findings}
+    for f in findings:
+        if f.caused_by is not None and (f.caused_by not in by_id or f.caused_by == f.id):
+            f.caused_by = None
+    for f in findings:
+        if f.caused_by is not None:
+            cause = by_id[f.caused_by]
+            cause.consequences.append({"id": f.id, "cause": f.cause, "workload": str(f.workload)})
+            if str(f.workload) not in cause.takes_down:
+                cause.takes_down.append(str(f.workload))
+    out: list[Finding] = []
+    placed: set[str] = set()
+    for f in findings:
+        if f.caused_by is not None or f.id in placed:
+            continue
+        out.append(f)
+        placed.add(f.id)
+        for c in findings:
+            if c.caused_by == f.id and c.id not in placed:
+                out.append(c)
+                placed.add(c.id)
+    out.extend(f for f in findings if f.id not in placed)
+    return out
+
+
 def analyze(dump: Dump) -> dict[str, Any]:
     ctx = build_context(dump.frames, dump.snapshots, dump.meta)
-    findings = merge(run_all(ctx))
+    findings, past = split_history(ctx, merge(run_all(ctx)))
+    findings = link(findings)
     active = [f for f in findings if not f.latent]
     latent = [f for f in findings if f.latent]
+    history = restart_history(ctx, {(f.workload.kind, f.workload.namespace, f.workload.name) for f in active})
+    _add_past(history, past)
     return {
         "schema": SCHEMA,
         "tool": {"name": "cluster-forensics", "version": __version__},
@@ -81,11 +130,29 @@ def analyze(dump: Dump) -> dict[str, Any]:
         "inventory": inventory(ctx),
         "findings": [f.to_dict() for f in active],
         "latent": [f.to_dict() for f in latent],
+        "restart_history": history,
         "series": {"restarts_by_arch": restarts_series(ctx)},
         "timeline": cluster_timeline(ctx, active),
         "gaps": dump.gaps,
         "load_problems": [p.to_dict() for p in dump.problems],
     }
+
+
+def _add_past(history: list[dict[str, Any]], past: list[Finding]) -> None:
+    """Findings whose workload is not failing now join the restart history as what explained it then."""
+    by_w = {(h["workload"]["kind"], h["workload"]["namespace"], h["workload"]["name"]): h for h in history}
+    for f in past:
+        key = (f.workload.kind, f.workload.namespace, f.workload.name)
+        h = by_w.get(key)
+        if h is None:
+            h = {"workload": {"kind": key[0], "namespace": key[1], "name": key[2]}, "pods": f.pods,
+                 "containers": f.containers, "nodes": f.nodes, "restarts": f.restarts, "last_reasons": [],
+                 "last_reason": None, "last_exit_code": None, "last_finished": f.last_seen, "node_event": False,
+                 "severity": "info", "note": "failed in an earlier observation; not failing at the last snapshot",
+                 "file": f.evidence[0].file if f.evidence else None}
+            history.append(by_w.setdefault(key, h))
+        h.setdefault("earlier_causes", []).append({"cause": f.cause, "summary": f.summary,
+                                                  "confidence": round(float(f.confidence), 2)})
 
 
 def dump_section(dump: Dump, ctx: Context) -> dict[str, Any]:

@@ -740,6 +740,16 @@ def _resolve_workloads(frames: dict[str, pd.DataFrame]) -> None:
         stripped = merged.loc[suffix_ok, "owner_name"].str.replace(r"-[a-z0-9]{5,10}$", "", regex=True)
         kind = kind.mask(suffix_ok, "Deployment")
         name = name.mask(suffix_ok, stripped)
+    # a static pod's mirror is owned by its Node and named `<name>-<node>`: the workload is the
+    # component (`kube-apiserver`), grouped over nodes, never the node itself
+    static = (merged["owner_kind"] == "Node").fillna(False)
+    if static.any():
+        comp = [p[: -len(o) - 1] if isinstance(p, str) and isinstance(o, str) and p.endswith("-" + o)
+                and len(p) > len(o) + 1 else p
+                for p, o in zip(pods.loc[static.to_numpy(), "pod"], merged.loc[static, "owner_name"])]
+        kind = kind.mask(static, "StaticPod")
+        name = name.copy()
+        name.loc[static] = comp
     bare = kind.isna()
     kind = kind.mask(bare, "Pod")
     name = name.mask(bare, pods["pod"].values)
