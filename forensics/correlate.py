@@ -302,6 +302,7 @@ def restart_history(ctx: Context, exclude: set[tuple[str, str, str]]) -> list[di
             "last_reason": None if pd.isna(newest["last_reason"]) else str(newest["last_reason"]),
             "last_exit_code": None if pd.isna(newest["last_exit_code"]) else int(newest["last_exit_code"]),
             "last_finished": iso(g["last_finished"].max()),
+            "last_message": None if pd.isna(newest["last_message"]) else str(newest["last_message"])[:500],
             "node_event": all_node,
             "severity": "info",
             "note": note,

@@ -82,7 +82,7 @@ _COLS = ["snapshot", "observed_at", "snapshot_index", "namespace", "pod", "conta
          "file", "node", "node_arch", "node_ready", "workload_kind", "workload_name", "restart_count", "ready",
          "state", "waiting_reason", "waiting_message", "term_reason", "term_exit_code", "term_finished",
          "started_at", "last_reason", "last_exit_code", "last_started", "last_finished", "memory_limit",
-         "has_liveness_probe", "supported", "failing", "healthy"]
+         "has_liveness_probe", "supported", "failing", "healthy", "last_message", "term_message", "node_event"]
 
 
 def marks(ctx: Context) -> pd.DataFrame:

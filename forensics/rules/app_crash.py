@@ -35,7 +35,16 @@ from forensics.rules._common import (
     restart_matrix,
     sig_evidence,
 )
-from forensics.rules._restart import first_row, logs_cmd, marks, q, resource, severity, sigs_by_workload
+from forensics.rules._restart import (
+    first_row,
+    logs_cmd,
+    marks,
+    pod_spec_path,
+    q,
+    resource,
+    severity,
+    sigs_by_workload,
+)
 
 CAUSE = "app-crash"
 _FORK_EXEC = re.compile(r"fork/exec (\S+): exec format error|Cannot run program \"([^\"]+)\"")
@@ -79,8 +88,11 @@ def find(ctx: Context) -> list[Finding]:
         if sigs.empty and unknown_arch:
             conf = min(conf, 0.3)
         plugins = _exec_targets(app_exec["text"].dropna().astype(str).tolist())
+        usage = sigs[sigs["signature"] == "cli-usage"]
         if plugins:
             what = f"the application fails to exec {', '.join(plugins[:2])} (exec format error inside the app)"
+        elif not usage.empty:
+            what = f"the command line is rejected (bad args or command): {str(usage['text'].iloc[0])[:160]}"
         elif not sigs.empty:
             what = f"the application crashes: {str(sigs['text'].iloc[0])[:160]}"
         else:
@@ -103,7 +115,8 @@ def find(ctx: Context) -> list[Finding]:
                 what=f"no image inspection for {', '.join(refs)} in a cluster of several architectures",
                 why="a silent architecture mismatch cannot be ruled out without the image's platforms",
                 how="collectors/inspect-images DUMP"))
-        f.remediation.extend(_remedies(w, rows, plugins))
+        f.remediation.extend(_remedies(w, rows, plugins, usage=not usage.empty,
+                                       logged_previous=_has_previous(ctx, rows)))
         out.append(f)
     return out
 
@@ -120,14 +133,37 @@ def _text(r: Any) -> str:
     reason = "unknown" if pd.isna(r.reason) else r.reason
     code = "?" if pd.isna(r.exit_code) else int(r.exit_code)
     wait = "" if pd.isna(r.waiting_reason) else f", now {r.waiting_reason}"
-    return f"terminated: reason {reason}, exit code {code}, restartCount {r.restart_count}{wait}"
+    msg = r.term_message if not pd.isna(r.term_message) else r.last_message
+    said = "" if pd.isna(msg) or not str(msg).strip() else f"; termination message: {str(msg).strip()[:300]}"
+    return f"terminated: reason {reason}, exit code {code}, restartCount {r.restart_count}{wait}{said}"
 
 
-def _remedies(w: Any, rows: pd.DataFrame, plugins: list[str]) -> list[Remediation]:
+def _has_previous(ctx: Context, rows: pd.DataFrame) -> bool:
+    """Whether the dump already holds a previous log of one of the failing containers."""
+    logs = ctx.frames["logs"]
+    prev = logs[logs["previous"].fillna(False)]
+    have = set(zip(prev["namespace"].astype(str), prev["pod"].astype(str), prev["container"].astype(str)))
+    return any(k in have for k in rows[["namespace", "pod", "container"]].astype(str)
+               .itertuples(index=False, name=None))
+
+
+def _remedies(w: Any, rows: pd.DataFrame, plugins: list[str], *, usage: bool = False,
+              logged_previous: bool = False) -> list[Remediation]:
     r = first_row(rows)
     ns, pod, c = str(r["namespace"]), str(r["pod"]), str(r["container"])
-    out = [Remediation(title=f"Read the crash in the previous log of {pod}/{c}",
-                       command=logs_cmd(ns, pod, c), kind="investigate")]
+    out = []
+    if usage:
+        spec = pod_spec_path(w)
+        path = "{" + f'{spec}.containers[?(@.name=="{c}")].command}}{{"\\n"}}' \
+            + "{" + f'{spec}.containers[?(@.name=="{c}")].args}}'
+        out.append(Remediation(
+            title=f"Fix the command/args of container {c} in {w}: the binary rejects them (unknown command or flag)",
+            command=f"kubectl -n {q(ns)} get {resource(w)} {q(w.name)} -o jsonpath={q(path)}\n"
+                    f"kubectl -n {q(ns)} edit {resource(w)} {q(w.name)}   # correct spec.containers[].args",
+            kind="config"))
+    if not logged_previous:
+        out.append(Remediation(title=f"Read the crash in the previous log of {pod}/{c}",
+                               command=logs_cmd(ns, pod, c), kind="investigate"))
     if plugins:
         archs = sorted(rows["node_arch"].dropna().astype(str).unique())
         out.append(Remediation(
@@ -135,6 +171,8 @@ def _remedies(w: Any, rows: pd.DataFrame, plugins: list[str]) -> list[Remediatio
                   "the image itself runs, the binary it executes does not",
             command=f"kubectl -n {q(ns)} cp -c {q(c)} {q(pod + ':' + plugins[0])} ./plugin && file ./plugin",
             kind="rebuild"))
+    if usage:
+        return out
     out.append(Remediation(title="Check the configuration and environment the application starts with",
                            command=f"kubectl -n {q(ns)} get {resource(w)} {q(w.name)} -o yaml",
                            kind="investigate"))
