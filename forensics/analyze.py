@@ -126,7 +126,7 @@ def analyze(dump: Dump) -> dict[str, Any]:
         "schema": SCHEMA,
         "tool": {"name": "cluster-forensics", "version": __version__},
         "dump": dump_section(dump, ctx),
-        "summary": summary(ctx, active),
+        "summary": summary(ctx, active, history, dropped_parts(dump)),
         "inventory": inventory(ctx),
         "findings": [f.to_dict() for f in active],
         "latent": [f.to_dict() for f in latent],
@@ -136,6 +136,15 @@ def analyze(dump: Dump) -> dict[str, Any]:
         "gaps": dump.gaps,
         "load_problems": [p.to_dict() for p in dump.problems],
     }
+
+
+def dropped_parts(dump: Dump) -> list[str]:
+    """What the load dropped, in words for the verdict: unreadable files and unknown shapes, by kind of
+    problem (the full list is in `load_problems`)."""
+    counts: Counter[str] = Counter(p.what for p in dump.problems
+                                   if any(k in p.what for k in ("unreadable", "not recognised", "internal-version",
+                                                                "not decoded")))
+    return [f"{n} x {what}" if n > 1 else what for what, n in counts.most_common()]
 
 
 def _add_past(history: list[dict[str, Any]], past: list[Finding]) -> None:
@@ -198,29 +207,50 @@ def _snap_time(s: str) -> Any:
     return snapshot_time(s)
 
 
-def summary(ctx: Context, active: list[Finding]) -> dict[str, Any]:
+def summary(ctx: Context, active: list[Finding], history: list[dict[str, Any]] | None = None,
+            dropped: list[str] | None = None) -> dict[str, Any]:
+    """Counts and the verdict. Root causes (findings without `caused_by`) speak first; nodes are not
+    workloads; the verdict never claims health over a dump with nothing read in it."""
+    history = history or []
     by_cause = Counter(f.cause for f in active)
-    pods = {p for f in active for p in f.pods}
+    workloads = [f for f in active if f.workload.kind not in _NOT_WORKLOADS]
+    down_nodes = sorted({f.workload.name for f in active if f.workload.kind == "Node"})
+    pods = {p for f in workloads for p in f.pods}
     nodes = {n for f in active for n in f.nodes}
     firsts = sorted(f.first_seen for f in active if f.first_seen)
     lasts = sorted(f.last_seen for f in active if f.last_seen)
     causes: list[dict[str, Any]] = []
-    for cause, n in sorted(by_cause.items(), key=lambda kv: _rank(kv[0])):
-        fs = [f for f in active if f.cause == cause]
+    roots = [f for f in active if f.caused_by is None]
+    for cause in sorted({f.cause for f in roots}, key=_rank):
+        fs = [f for f in roots if f.cause == cause]
+        n = len(fs)
         best = max(fs, key=lambda f: f.confidence)
         causes.append({"cause": cause, "findings": n, "max_confidence": round(best.confidence, 2),
-                       "sentence": best.summary + (f" (and {n - 1} more workload(s))" if n > 1 else "")})
+                       "sentence": best.summary + (f" (and {n - 1} more)" if n > 1 else "")})
     total_pods = int(ctx.current["pod"].nunique()) if not ctx.current.empty else 0
+    consequences = sum(1 for f in workloads if f.caused_by is not None)
+    parts = []
+    if down_nodes:
+        parts.append(f"{len(down_nodes)} node(s) not Ready")
+    if workloads:
+        parts.append(f"{len(workloads)} workload(s) failing ({len(pods)} of {total_pods} pods"
+                     + (f", {consequences} as a consequence of another finding" if consequences else "") + ")")
     if active:
-        verdict = (f"{len(active)} workload(s) failing ({len(pods)} of {total_pods} pods, on {len(nodes)} node(s))"
-                   + (f" since {firsts[0]}" if firsts else "") + ". "
+        verdict = ("; ".join(parts) + (f" since {firsts[0]}" if firsts else "") + ". "
                    + " ".join(c["sentence"] + f" [confidence {c['max_confidence']:.2f}]." for c in causes[:3])
                    + (f" {len(causes) - 3} more root cause(s) below." if len(causes) > 3 else ""))
     else:
-        verdict = f"No failing workloads found among {total_pods} pods."
+        n_nodes = int(ctx.nodes["node"].nunique()) if not ctx.nodes.empty else 0
+        seen = f"{total_pods} pod(s)" + (f" on {n_nodes} node(s)" if n_nodes else "")
+        verdict = f"Nothing is failing now among {seen} read from the dump."
+        if history:
+            verdict += (f" {len(history)} workload(s) restarted earlier and run since (restart history, "
+                        "no action needed unless it repeats).")
+    if dropped:
+        verdict += " Not read: " + "; ".join(dropped[:3]) + (" ..." if len(dropped) > 3 else "") + "."
     return {
         "verdict": verdict,
-        "failing_workloads": len(active),
+        "failing_workloads": len(workloads),
         "failing_pods": len(pods),
         "affected_nodes": len(nodes),
         "restarts": restarts_once(ctx.placement),

@@ -30,7 +30,7 @@ NODE_COLS = {
     "snapshot": STR, "node": STR, "arch": STR, "variant": STR, "arch_label": STR, "os": STR,
     "kernel": STR, "os_image": STR, "runtime": STR, "runtime_version": STR, "kubelet_version": STR,
     "instance_type": STR, "pool": STR, "zone": STR, "created": TS, "ready": BOOL,
-    "ready_reason": STR, "ready_since": TS, "unschedulable": BOOL, "taints": STR, "file": STR,
+    "ready_reason": STR, "ready_message": STR, "ready_since": TS, "unschedulable": BOOL, "taints": STR, "file": STR,
 }
 POD_COLS = {
     "snapshot": STR, "namespace": STR, "pod": STR, "uid": STR, "node": STR, "phase": STR,
@@ -353,11 +353,13 @@ class FrameBuilder:
         runtime, _, rversion = (info.container_runtime_version or "").partition("://")
         ready = None
         reason = None
+        message = None
         since = None
         for c in n.status.conditions or ():
             if c.type == "Ready":
                 ready = c.status == "True"
                 reason = c.reason
+                message = c.message
                 since = c.last_transition_time
         self.nodes.add(
             snapshot=snapshot, node=n.metadata.name, arch=arch or None, variant=variant or None,
@@ -366,7 +368,8 @@ class FrameBuilder:
             runtime=runtime or None, runtime_version=rversion or None,
             kubelet_version=info.kubelet_version or None, instance_type=_label(labels, INSTANCE_LABELS),
             pool=_label(labels, POOL_LABELS), zone=_label(labels, ZONE_LABELS),
-            created=n.metadata.creation_timestamp, ready=ready, ready_reason=reason, ready_since=since,
+            created=n.metadata.creation_timestamp, ready=ready, ready_reason=reason, ready_message=message,
+            ready_since=since,
             unschedulable=bool(n.spec.unschedulable),
             taints=",".join(f"{t.key}={t.value or ''}:{t.effect}" for t in n.spec.taints
                             if t.effect in ("NoSchedule", "NoExecute")) if n.spec.taints else None,

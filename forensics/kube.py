@@ -170,6 +170,7 @@ class NodeCondition(_S):
     type: str = ""
     status: str = ""
     reason: str | None = None
+    message: str | None = None
     last_transition_time: str | None = None
 
 

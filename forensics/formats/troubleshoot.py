@@ -10,6 +10,8 @@ A `.tar.gz` with one top folder `support-bundle-<2006-01-02T15_04_05>/`; the roo
     cluster-resources/pods/logs/<ns>/<pod>/<container>.log | <container>-previous.log
     cluster-resources/<kind>-errors.json               what failed to collect: {namespace: error}
                                                        or [error, ...]
+    all-logs/<pod>/<container>.log                     symlinks into cluster-resources/pods/logs/
+                                                       (v0.50+): noted once, never read twice
 
 Bundles made before 2022 store each list as a bare JSON array (`json.MarshalIndent(list.Items)`),
 later ones the List object: both are read. Redacted values read `***HIDDEN***`; they are counted and
@@ -47,6 +49,7 @@ VERSION = "version.yaml"
 NODES = f"{ROOT}/nodes.json"
 KIND_DIRS = ("pods", "events", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs")
 POD_LOGS = f"{ROOT}/pods/logs"
+ALL_LOGS = "all-logs"
 ERRORS_SUFFIX = "-errors.json"
 PREVIOUS_SUFFIX = "-previous.log"
 _BUNDLE_TIME = re.compile(r"support-bundle-(\d{4}-\d{2}-\d{2}T\d{2}_\d{2}_\d{2})")
@@ -138,6 +141,11 @@ def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: P
     if images is not None:
         add_images(b, images, src)
     gaps = list(GAPS)
+    links = _fold_all_logs_links(src, prefix)
+    if links:
+        gaps.append({"what": f"{ALL_LOGS}/ holds {links} links into {POD_LOGS}/",
+                     "impact": "none: that is the bundle's normal layout; each log was read once, from "
+                               f"{POD_LOGS}/"})
     if redacted:
         meta["redacted_values"] = redacted
         gaps.append({"what": f"{redacted} redacted values (***HIDDEN***)",
@@ -147,6 +155,17 @@ def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: P
                      "impact": "some lists were not collected by the bundle; see the load problems"})
     collected_at = bundle_time(prefix, Path(path).name)
     return finish(b, src, path=Path(path), fmt=FORMAT, meta=meta, collected_at=collected_at, gaps=gaps)
+
+
+def _fold_all_logs_links(src: DumpSource, prefix: str) -> int:
+    """Troubleshoot writes `all-logs/<pod>/<container>.log` as symlinks into `cluster-resources/pods/logs/`
+    (v0.50+). The source skips link members and says so per link; here that is the layout, not a
+    problem: drop those entries and return how many there were (stated once in the gaps)."""
+    root = f"{prefix}{ALL_LOGS}/"
+    keep = [p for p in src.problems if not (p.file.startswith(root) and "link" in p.what)]
+    n = len(src.problems) - len(keep)
+    src.problems[:] = keep
+    return n
 
 
 def _errors(rel: str, data: bytes, src: DumpSource) -> int:

@@ -11,12 +11,13 @@ that was Pending in an earlier snapshot and got a node later was only waiting.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
 
 from forensics.correlate import Context
-from forensics.findings import Evidence, Finding, MissingEvidence, Remediation
+from forensics.findings import Evidence, Finding, MissingEvidence, Remediation, Workload, finding_id
 from forensics.rules import rule
 from forensics.rules._common import by_workload, new_finding
 from forensics.rules._restart import (
@@ -32,6 +33,24 @@ from forensics.rules._restart import (
 
 CAUSE = "unschedulable"
 _IGNORED = ("skip schedule deleting pod",)
+# taints the node lifecycle controller puts on nodes that are not Ready
+_NODE_TAINTS = re.compile(r"node\.kubernetes\.io/(?:not-ready|unreachable)")
+
+
+def _arch_term(pending: pd.DataFrame, message: str) -> str | None:
+    """The kubernetes.io/arch term of the pods' nodeSelector/affinity when the scheduler says no node
+    matched it (the arch is then the likely reason, e.g. an amd64-only chart on an arm64 node)."""
+    if "affinity" not in message and "selector" not in message:
+        return None
+    terms = pending["arch_allowed"].dropna().astype(str).unique().tolist()
+    if not terms:
+        return None
+    t = terms[0].split(",")
+    neg = [a[1:] for a in t if a.startswith("!")]
+    pos = [a for a in t if not a.startswith("!")]
+    if neg and not pos:
+        return f"its node affinity requires kubernetes.io/arch NotIn [{', '.join(neg)}]"
+    return f"its nodeSelector/affinity requires kubernetes.io/arch In [{', '.join(pos)}]"
 
 
 @rule(CAUSE)
@@ -61,9 +80,15 @@ def find(ctx: Context) -> list[Finding]:
         msgs = mine["scheduled_message"].dropna().astype(str).tolist() + ev["message"].dropna().astype(str).tolist()
         message = msgs[-1] if msgs else None
         conf = 0.8 + (0.08 if has_cond else 0.0) + (0.08 if not ev.empty else 0.0)
+        arch = _arch_term(mine, message or "")
         f = new_finding(CAUSE, w, rows, severity=severity(ctx, w), confidence=round(min(conf, 0.97), 2),
                         summary=f"{w}: {mine['pod'].nunique()} pod(s) Pending, no node fits"
-                                + (f": {message[:240]}" if message else ""))
+                                + (f": {message[:240]}" if message else "") + (f" ({arch})" if arch else ""))
+        node_taint = _NODE_TAINTS.search(message or "")
+        if node_taint is not None:
+            down = ctx.nodes[ctx.nodes["ready"].eq(False).fillna(False)]["node"].astype(str).sort_values()
+            if not down.empty:  # the nodes' own state is the cause; the Pending pods follow from it
+                f.caused_by = finding_id("node-not-ready", Workload("Node", "", str(down.iloc[0])))
         f.evidence.extend(Evidence(kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod}",
                                    text=f"phase Pending, PodScheduled={r.scheduled}"
                                         + ("" if pd.isna(r.scheduled_message) else f": {r.scheduled_message}"),
@@ -98,7 +123,12 @@ def _remedies(w: Any, pod: str, message: str) -> list[Remediation]:
             command=f"kubectl -n {ns} get {resource(w)} {q(w.name)} -o jsonpath={q(spec)}\n"
                     "kubectl get nodes -L kubernetes.io/arch,topology.kubernetes.io/zone",
             kind="config"))
-    if "taint" in low:
+    if _NODE_TAINTS.search(message):
+        out.append(Remediation(
+            title="The nodes are not Ready (the scheduler avoids their not-ready/unreachable taint): fix the nodes; "
+                  "the pods schedule once a node is Ready",
+            command="kubectl get nodes\nkubectl describe nodes | grep -A 6 Conditions", kind="investigate"))
+    elif "taint" in low:
         out.append(Remediation(
             title="Compare the node taints with the pod's tolerations",
             command="kubectl get nodes -o custom-columns=" + q("NAME:.metadata.name,TAINTS:.spec.taints"),
