@@ -341,6 +341,14 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
     _sig("oom", "python", "oom", ("memoryerror",), _LEAD + r"MemoryError\b"),
     # the shell's report of a SIGKILLed child: a bare `Killed`, or bash's `line 5:  42 Killed  cmd`
     _sig("oom", "shell", "oom", ("killed",), _LEAD + r"Killed\s*$|\bline \d+:\s+\d+ Killed\b"),
+    # a dependency the application needs at start-up does not answer (database, API, service name)
+    _sig("dependency-unreachable", "app", "app-crash",
+         ("could not connect to", "cannot be established", "connect failed", "econnrefused", "enotfound",
+          "could not translate host name", "name or service not known"),
+         r"could not connect to \S+|connection to (?:the )?\S+ cannot be established|Connect failed \("
+         r"|\bECONNREFUSED\b|getaddrinfo ENOTFOUND|could not translate host name|Name or service not known", _I),
+    _sig("dependency-unreachable", "go-net", "app-crash", ("dial tcp",),
+         r"\bdial tcp \S+: (?:connect: )?(?:connection refused|i/o timeout|no route to host)"),
     # command-line usage errors: the binary runs and rejects its arguments (cobra, Go flag, argparse)
     _sig("cli-usage", "cobra", "app-crash", ("error: unknown ",),
          _LEAD + r"Error: unknown (?:command \"[^\"]*\" for|flag:|shorthand flag:)"),

@@ -197,6 +197,9 @@ def test_troubleshoot_pod_status_messages() -> None:
 # One constructed line per (id, dialect), in the shape the real strings and TOOLS.md show.
 # Covers every entry of SIGNATURES, so a pattern whose prefilter needle is missing fails here.
 EXAMPLES: dict[tuple[str, str], str] = {
+    ("dependency-unreachable", "app"): "could not connect to hana: connection to db cannot be established: -10709: "
+                                       "Connect failed (connect timeout expired)",
+    ("dependency-unreachable", "go-net"): 'Get "https://10.43.0.1:443/version": dial tcp 10.43.0.1:443: i/o timeout',
     ("cli-usage", "cobra"): 'Error: unknown command "server-junk" for "velero"',
     ("cli-usage", "go-flag"): "flag provided but not defined: -listen",
     ("cli-usage", "argparse"): "manage.py: error: unrecognized arguments: --bind 0.0.0.0",

@@ -5,6 +5,7 @@
 Recognised, in this order of precedence (each module holds its own layout constants):
 
     cluster-forensics-dump v1   forensics-dump.yaml or snapshots/<YYYYMMDDTHHMMSSZ>/  (forensics.load)
+    insights-operator-archive   insights-operator/gathers.json, config/pod|node/...     (insights)
     troubleshoot-bundle         cluster-resources/...                                   (troubleshoot)
     must-gather                 namespaces/<ns>/core|apps|pods/..., cluster-scoped-resources/ (mustgather)
     kubectl-cluster-info-dump   nodes.json + <ns>/replication-controllers.json, <ns>/<pod>/logs.txt, or
@@ -27,7 +28,7 @@ from typing import Any
 
 from forensics import layout
 from forensics.errors import UnusableInput
-from forensics.formats import clusterinfo, loose, mustgather, troubleshoot
+from forensics.formats import clusterinfo, insights, loose, mustgather, troubleshoot
 from forensics.formats.common import iter_image_files, iter_names
 from forensics.load import Dump, load_dump
 from forensics.source import DumpSource, Select, open_source
@@ -37,12 +38,16 @@ __all__ = ["LOOKED_FOR", "Detected", "detect", "load_any"]
 V1 = f"{layout.FORMAT_NAME}/{layout.FORMAT_VERSION}"
 LOOKED_FOR = (
     f"{layout.META} or snapshots/<time>/ (cluster-forensics), cluster-resources/ (support bundle), "
+    "insights-operator/gathers.json or config/pod/ (Insights Operator archive), "
     "namespaces/<ns>/core/ or cluster-scoped-resources/ (must-gather), <ns>/replication-controllers.json or "
     "nodes.json with <ns>/<pod>/logs.txt (kubectl cluster-info dump), .json/.yaml Kubernetes objects or "
     "image manifests (loose files)"
 )
-_PRECEDENCE = (V1, troubleshoot.FORMAT, mustgather.FORMAT, clusterinfo.FORMAT)
+_PRECEDENCE = (V1, insights.FORMAT, troubleshoot.FORMAT, mustgather.FORMAT, clusterinfo.FORMAT)
 _PEEK = 64  # names looked at before the first decisive one wins
+# an Insights archive also holds must-gather-like folders (`cluster-scoped-resources/`, `namespaces/`)
+# that sort before its own `config/` and `insights-operator/`: look further before calling it a must-gather
+_PEEK_MUSTGATHER = 4096
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,7 @@ def _v1_marker(parts: list[str]) -> tuple[str, bool] | None:
     return None
 
 
-_MARKERS = ((V1, _v1_marker), (troubleshoot.FORMAT, troubleshoot.marker), (mustgather.FORMAT, mustgather.marker),
+_MARKERS = ((V1, _v1_marker), (insights.FORMAT, insights.marker), (troubleshoot.FORMAT, troubleshoot.marker), (mustgather.FORMAT, mustgather.marker),
             (clusterinfo.FORMAT, clusterinfo.marker))
 
 
@@ -86,7 +91,7 @@ def decide(names: Iterator[str]) -> Detected | None:
                 decisive[fmt] = prefix
         if loose.candidate(name):
             loose_seen = True
-        if decisive and count >= _PEEK:
+        if decisive and count >= (_PEEK_MUSTGATHER if set(decisive) == {mustgather.FORMAT} else _PEEK):
             break
         if V1 in decisive:
             break
@@ -149,6 +154,8 @@ def load_any(path: str | Path, *, images: Path | None = None) -> Dump:
         return clusterinfo.load(p, found.prefix, images=img)
     if found.format == troubleshoot.FORMAT:
         return troubleshoot.load(p, found.prefix, images=img)
+    if found.format == insights.FORMAT:
+        return insights.load(p, found.prefix, images=img)
     if found.format == mustgather.FORMAT:
         return mustgather.load(p, found.prefix, images=img)
     dump = loose.load(p, single_file=found.single_file, images=img)

@@ -85,10 +85,27 @@ def weak_root(hits: set[tuple[str, str]]) -> str | None:
     return both[0] if both else None
 
 
+# lines people and tools put before kubectl's output when they save it: a `#` comment, a shell
+# prompt with the command, kubectl's own warnings (`W0102 12:00:00.000000 1234 file.go:12] ...`,
+# `Warning: ...`), `kubectl cluster-info dump` echoed
+_PREAMBLE = re.compile(rb"^(?:#.*|\$ .*|\S*[$#>] .*kubectl.*|kubectl .*|[WIE]\d{4} .*|Warning: .*|\s*)$")
+
+
+def skip_preamble(head: bytes, max_lines: int = 20) -> bytes:
+    """`head` without the leading lines that are not kubectl's output (see `_PREAMBLE`)."""
+    lines = head.split(b"\n")
+    i = 0
+    while i < min(len(lines) - 1, max_lines) and _PREAMBLE.match(lines[i].rstrip(b"\r")) \
+            and lines[i].strip() not in (b"{", b"---"):
+        i += 1
+    return b"\n".join(lines[i:])
+
+
 def looks_like_stdout(head: bytes) -> bool:
     """The stdout form starts with the NodeList (or, with no nodes readable, a log block); with `-o yaml`
-    it is YAML documents separated by `---`, the log blocks between them."""
-    text = head.lstrip()
+    it is YAML documents separated by `---`, the log blocks between them. Lines before it that are not
+    kubectl's output (a comment, a prompt, a warning) are allowed."""
+    text = skip_preamble(head).lstrip()
     if text.startswith(LOG_MARKER):
         return True
     if text.startswith(b"{"):
@@ -209,7 +226,7 @@ def _is_yaml_stream(lines: list[bytes]) -> bool:
             in_log = True
         elif _END.match(stripped):
             in_log = False
-        elif not in_log and stripped.strip():
+        elif not in_log and stripped.strip() and not _PREAMBLE.match(stripped):
             return stripped != b"{"
     return False
 

@@ -89,8 +89,13 @@ def find(ctx: Context) -> list[Finding]:
             conf = min(conf, 0.3)
         plugins = _exec_targets(app_exec["text"].dropna().astype(str).tolist())
         usage = sigs[sigs["signature"] == "cli-usage"]
+        dep = sigs[sigs["signature"] == "dependency-unreachable"]
+        inits = sorted(rows[rows["init"].fillna(False)]["container"].astype(str).unique())
+        where = f" (init container {', '.join(inits[:2])}: the pod never starts)" if inits else ""
         if plugins:
             what = f"the application fails to exec {', '.join(plugins[:2])} (exec format error inside the app)"
+        elif not dep.empty:
+            what = f"a dependency it needs does not answer: {str(dep['text'].iloc[0])[:200]}"
         elif not usage.empty:
             what = f"the command line is rejected (bad args or command): {str(usage['text'].iloc[0])[:160]}"
         elif not sigs.empty:
@@ -98,7 +103,7 @@ def find(ctx: Context) -> list[Finding]:
         else:
             what = "the application exits with an error"
         f = new_finding(CAUSE, w, rows, severity=severity(ctx, w), confidence=round(min(conf, 0.95), 2),
-                        summary=f"{w}: {what}")
+                        summary=f"{w}: {what}{where}")
         f.restart_matrix = restart_matrix(rows)
         f.evidence.extend(sig_evidence(sigs))
         f.evidence.extend(container_evidence(rows, _text))
@@ -115,6 +120,14 @@ def find(ctx: Context) -> list[Finding]:
                 what=f"no image inspection for {', '.join(refs)} in a cluster of several architectures",
                 why="a silent architecture mismatch cannot be ruled out without the image's platforms",
                 how="collectors/inspect-images DUMP"))
+        if not dep.empty:
+            r0 = first_row(rows)
+            f.remediation.append(Remediation(
+                title="Check the dependency named in the error (database, service, API) is up and reachable from "
+                      "the pod: its Service and endpoints, DNS, NetworkPolicy, credentials; the image is not at fault",
+                command=f"kubectl -n {q(w.namespace)} get svc,endpoints\n"
+                        f"kubectl -n {q(w.namespace)} exec {q(str(r0['pod']))} -- sh -c 'nc -vz <host> <port>'",
+                kind="investigate"))
         f.remediation.extend(_remedies(w, rows, plugins, usage=not usage.empty,
                                        logged_previous=_has_previous(ctx, rows)))
         out.append(f)

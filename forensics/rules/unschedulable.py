@@ -133,6 +133,13 @@ def _remedies(w: Any, pod: str, message: str) -> list[Remediation]:
             title="Compare the node taints with the pod's tolerations",
             command="kubectl get nodes -o custom-columns=" + q("NAME:.metadata.name,TAINTS:.spec.taints"),
             kind="config"))
+    if "free ports" in low:
+        out.append(Remediation(
+            title="A hostPort the pod asks for is already taken on every node it may use (another pod, or a "
+                  "process of the node itself, e.g. a load balancer on 80/443): free the port or change it",
+            command=f"kubectl -n {ns} get {resource(w)} {q(w.name)} -o jsonpath={q('{' + pod_spec_path(w) + '.containers[*].ports}')}\n"
+                    "kubectl get pods -A -o wide | grep -i <node>   # who holds the port",
+            kind="config"))
     if "persistentvolumeclaim" in low or "volume" in low:
         out.append(Remediation(title="Check the pod's volume claims are bound", kind="investigate",
                                command=f"kubectl -n {ns} get pvc"))
