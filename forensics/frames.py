@@ -414,7 +414,8 @@ class FrameBuilder:
                     row["termination_message_policy"] = c.termination_message_policy
                     row["has_liveness_probe"] = c.liveness_probe is not None
                     if c.resources and c.resources.limits:
-                        row["memory_limit"] = c.resources.limits.get("memory")
+                        mem = c.resources.limits.get("memory")
+                        row["memory_limit"] = None if mem is None else str(mem)
                     if c.command:
                         row["command"] = " ".join(c.command)[:300]
                 if s is not None:

@@ -139,8 +139,29 @@ def _is_archive(p: Path) -> bool:
 
 
 def load_any(path: str | Path, *, images: Path | None = None) -> Dump:
-    """Load whatever dump `path` is (directory, archive or single file); see the module docstring."""
-    p = Path(path)
+    """Load whatever dump `path` is (directory, archive or single file); see the module docstring.
+
+    A recognised dump from which no Pod and no Node could be read is unusable: an empty verdict
+    over it would read as a healthy cluster (`UnusableInput`, naming what was found)."""
+    dump = _load_any(Path(path), images=images)
+    if dump.frames["pods"].empty and dump.frames["nodes"].empty:
+        raise UnusableInput(_nothing_read(Path(path), dump))
+    return dump
+
+
+def _nothing_read(p: Path, dump: Dump) -> str:
+    found = ", ".join(f"{n} {k}" for k, n in (("files", len(dump.files)), ("events", len(dump.frames["events"])),
+                                               ("logs", len(dump.frames["logs"])),
+                                               ("workload objects", len(dump.frames["workloads"])),
+                                               ("image inspections", len(dump.frames["images"])))
+                      if n) or "nothing usable"
+    probs = f"; {len(dump.problems)} part(s) unreadable, first: {dump.problems[0].file}: " \
+            f"{dump.problems[0].what} ({dump.problems[0].why[:120]})" if dump.problems else ""
+    return (f"{p}: read as {dump.format}, but no Pod and no Node could be read from it (found {found}{probs}); "
+            f"expected Pod and Node objects ({LOOKED_FOR})")
+
+
+def _load_any(p: Path, *, images: Path | None = None) -> Dump:
     found = detect(p)
     if found.format == V1:
         source: DumpSource | None = None

@@ -243,7 +243,10 @@ def add_list(b: ForeignBuilder, src: DumpSource, kind: str, file: str, data: byt
         if yaml_form:
             grouped = items_by_kind(yaml_docs(data))
             for k, objs in grouped.items():
-                b.add_items(PENDING, k, file, convert_items(k, objs))
+                odd: list[str] = []
+                b.add_items(PENDING, k, file, convert_items(k, objs, odd))
+                for why in odd[:20]:
+                    src.problem(file, "odd field dropped" if "dropped" in why else "unreadable object", why)
         else:
             b.add_items(PENDING, kind, file, decode_json_items(kind, data))
     except (msgspec.DecodeError, msgspec.ValidationError, yaml.YAMLError) as e:
