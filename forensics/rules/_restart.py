@@ -10,6 +10,8 @@ trouble, event evidence, and a few remediation pieces.
     probe_sig     a liveness/startup probe failure (Unhealthy / Killing events, messages)
     auth_sig      a registry authentication failure during a pull
     notfound_sig  a registry `manifest unknown` / `not found` during a pull
+    net_sig       a pull that failed on the way: TLS/x509, DNS, timeouts, registry rate limits
+    volume_sig    a volume the kubelet cannot attach or mount (FailedMount, hostPath type, unbound PVC)
     config_sig    a missing ConfigMap/Secret/key, incl. FailedMount events without a container
     cmd_sig       `executable file not found` and relatives
     app_sig       an application crash line (panic, traceback, FATAL, segfault, ...)
@@ -53,6 +55,8 @@ _SIG_MARKS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "probe_sig": (("probe",), ("liveness", "startup")),
     "auth_sig": (("image-pull-auth",), None),
     "notfound_sig": (("image-pull-not-found",), None),
+    "net_sig": (("image-pull-network", "image-pull-tls"), None),
+    "volume_sig": (("volume-mount",), None),
     "config_sig": (("missing-config",), None),
     "cmd_sig": (("command-not-found",), None),
     "app_sig": (("app-crash",), None),
