@@ -6,11 +6,13 @@ counted once over snapshots, failure states, and the signatures seen per contain
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from forensics.findings import Workload
 from forensics.frames import image_key
 
 # waiting reasons that mean the container cannot run
@@ -149,8 +151,37 @@ def build_context(frames: dict[str, pd.DataFrame], snapshots: list[str], meta: d
         frames=frames, snapshots=snapshots, meta=meta or {}, nodes=nodes, placement=c, current=current,
         signatures=sig, cluster_archs=archs, has_binfmt=not frames["binfmt"].empty,
         inspected_images=int(frames["images"]["inspected"].fillna(False).sum()),
-        failing_now=failing_workloads(frames["pods"], c, nodes_all, snapshots, meta or {}),
+        failing_now=failing_workloads(frames["pods"], c, nodes_all, snapshots, meta or {})
+        | _ghosts_failing(frames["events"], frames["pods"], _last_time(frames, meta or {})),
     )
+
+
+_DEPLOY_POD = re.compile(r"^(?P<w>[a-z0-9][-a-z0-9.]*?)-(?P<h>[bcdfghjklmnpqrstvwxz2456789]{6,10})-[a-z0-9]{5}$")
+# warning reasons that say a pod was failing, for pods known only from events
+GHOST_FAILURES = frozenset({"Failed", "BackOff", "Unhealthy", "FailedMount", "FailedAttachVolume", "Evicted"})
+
+
+def ghost_workload(pod: str) -> Workload:
+    """The workload a vanished pod belonged to, from its name alone: `<deployment>-<template hash>-<5>`
+    names a Deployment (the hash alphabet is the one the controller uses); anything else stays the
+    pod, since `<name>-<5>` may be a DaemonSet, a Job or a ReplicaSet."""
+    m = _DEPLOY_POD.match(pod)
+    return Workload("Deployment", "", m.group("w")) if m else Workload("Pod", "", pod)
+
+
+def _ghosts_failing(events: pd.DataFrame, pods: pd.DataFrame, ref: pd.Timestamp | None) -> set[tuple[str, str, str]]:
+    """Workloads of pods gone from the dump whose failure events are recent (within RECENT of `ref`)."""
+    if events.empty or ref is None:
+        return set()
+    ev = events[(events["object_kind"] == "Pod") & events["reason"].isin(list(GHOST_FAILURES)).fillna(False)
+                & (events["last_seen"] >= ref - RECENT).fillna(False)]
+    known = set(zip(pods["namespace"].astype(str), pods["pod"].astype(str)))
+    out = set()
+    for ns, pod in set(zip(ev["object_namespace"].astype(str), ev["object_name"].astype(str))):
+        if (ns, pod) not in known:
+            w = ghost_workload(pod)
+            out.add((w.kind, ns, w.name))
+    return out
 
 
 def _wl(kind: Any, ns: Any, name: Any) -> tuple[str, str, str]:
@@ -181,6 +212,11 @@ def failing_workloads(pods: pd.DataFrame, containers: pd.DataFrame, nodes: pd.Da
     sel = lp[bad_phase | on_down | unready]
     out.update(_wl(*k) for k in zip(sel["workload_kind"], sel["namespace"], sel["workload_name"]))
     return frozenset(out)
+
+
+def _last_time(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> pd.Timestamp | None:
+    t = frames["pods"]["observed_at"].max() if "observed_at" in frames["pods"] and not frames["pods"].empty else None
+    return reference_time(meta) if t is None or pd.isna(t) else t
 
 
 def reference_time(meta: dict[str, Any]) -> pd.Timestamp | None:
@@ -287,8 +323,8 @@ def restart_history(ctx: Context, exclude: set[tuple[str, str, str]]) -> list[di
             node_ev.append(ev)
         newest = g.sort_values("last_finished", na_position="first").iloc[-1]
         all_node = all(node_ev)
-        reasons = sorted({f"{'?' if pd.isna(r) else r} (exit {'?' if pd.isna(x) else int(x)})"
-                          for r, x in zip(g["last_reason"], g["last_exit_code"])})
+        reasons = sorted({f"{r} (exit {'?' if pd.isna(x) else int(x)})"
+                          for r, x in zip(g["last_reason"], g["last_exit_code"]) if not pd.isna(r)})
         note = ("the containers stopped when their node or its runtime restarted and run again since"
                 if all_node else
                 "the containers restarted earlier and have been Running and Ready since; nothing is failing now")

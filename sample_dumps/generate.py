@@ -2287,7 +2287,8 @@ def not_arch() -> Story:
 - `analytics/etl-runner`: one pod Evicted (`The node was low on resource: memory.`); its replacement runs.
 - `ml/trainer`: Pending, `0/6 nodes are available: 6 Insufficient cpu.` (it asks for 40 CPUs).
 - `worker-06` stopped posting status (Ready Unknown, `node.kubernetes.io/unreachable` taints) 200 s before
-  collection; both `warehouse/inventory-sync` pods run there.
+  collection; both `warehouse/inventory-sync` pods run there. The node is the cause (a finding of its own,
+  `Node worker-06`); `warehouse/inventory-sync` is its consequence (`caused_by` the node's finding).
 """
     broken = [("Deployment", "billing", "invoice-service", "oom-killed"), ("Deployment", "fleet", "route-planner", "app-crash"),
               ("Deployment", "media", "thumbnailer", "app-crash"), ("Deployment", "web", "api", "liveness-probe"),
@@ -2296,7 +2297,9 @@ def not_arch() -> Story:
               ("Deployment", "analytics", "etl-runner", "evicted"), ("Deployment", "ml", "trainer", "unschedulable"),
               ("Deployment", "warehouse", "inventory-sync", "node-not-ready")]
     st.expected = {"story": st.name, "findings": [
-        {"cause": cause, "workload": wl_ref(k, ns, n), "latent": False, "contributing": []} for k, ns, n, cause in broken],
+        {"cause": cause, "workload": wl_ref(k, ns, n), "latent": False, "contributing": []} for k, ns, n, cause in broken]
+        + [{"cause": "node-not-ready", "workload": wl_ref("Node", "", "worker-06"), "latent": False,
+            "contributing": []}],
         NOARCH: [wl_ref(k, ns, n) for k, ns, n, _ in broken] + [
             wl_ref("Deployment", "web", "frontend"), wl_ref("DaemonSet", "kube-system", "kube-proxy"), wl_ref("Deployment", "kube-system", "coredns")]}
     return st

@@ -39,8 +39,8 @@ import numpy as np
 import pandas as pd
 
 from forensics import remediation
-from forensics.correlate import WL_KEYS, Context
-from forensics.findings import Evidence, MissingEvidence, Severity, Workload
+from forensics.correlate import WL_KEYS, Context, ghost_workload
+from forensics.findings import Evidence, MissingEvidence, Remediation, Severity, Workload
 
 q = shlex.quote
 ARCH_HINTS = ("arch", "arch-pull", "emulation")
@@ -271,7 +271,15 @@ def pull_findings(ctx: Context, cause: str, sig_col: str, hint: str, problem: st
 
     p = marks(ctx)
     cand = p[p[sig_col] & (p["pull_wait"] | p["failing_b"] | (p["state"] == "waiting").fillna(False))]
-    sigs_of = sigs_by_workload(ctx, cand, (hint,))
+    hints = dict(_SIG_MARKS)[sig_col][0]
+    sigs_of = sigs_by_workload(ctx, cand, hints)
+    ghosts = ghost_events(ctx)
+    s = ctx.signatures
+    ghost_sigs = s[(s["source"] == "event") & s["hint"].isin(list(hints))] if not s.empty else s
+    gkeys = set(zip(ghost_sigs["namespace"].astype(str), ghost_sigs["pod"].astype(str)))
+    ghost = ghosts[[(str(n), str(p_)) in gkeys for n, p_ in zip(ghosts["object_namespace"], ghosts["object_name"])]] \
+        if not ghosts.empty else ghosts
+    ghost = ghost[ghost["reason"].isin(["Failed", "BackOff", "ErrImagePull"]).fillna(False)] if not ghost.empty else ghost
     out: list[Finding] = []
     for w, rows in by_workload(cand):
         sigs = sigs_of(w)
@@ -292,6 +300,10 @@ def pull_findings(ctx: Context, cause: str, sig_col: str, hint: str, problem: st
                 why="the pull error may be from an earlier attempt that later succeeded",
                 how=f"kubectl -n {q(w.namespace)} get pods -o wide"))
         out.append(f)
+    sig_texts = set(ghost_sigs["text"].astype(str)) if not ghost_sigs.empty else set()
+    ghost = ghost[ghost["message"].fillna("").astype(str).map(lambda m: any(t in m for t in sig_texts))] \
+        if not ghost.empty else ghost
+    out.extend(ghost_findings(ctx, cause, ghost, f"pulls fail: {problem}"))
     return out
 
 
@@ -311,3 +323,83 @@ def repo_of(image: str) -> str:
 def pod_spec_path(w: Workload) -> str:
     """The JSONPath of the pod spec inside the workload's object (for `kubectl get -o jsonpath`)."""
     return {"Pod": ".spec", "CronJob": ".spec.jobTemplate.spec.template.spec"}.get(w.kind, ".spec.template.spec")
+
+
+# --- workloads known only from events: the pod no longer exists ---------------------------------------
+
+GHOST_CONFIDENCE = 0.45
+_EVENT_IMAGE = re.compile(r"image \"([^\"\s]+)\"")
+
+
+def ghost_by_reason(ctx: Context, reasons: tuple[str, ...], needle: str, min_count: int) -> pd.DataFrame:
+    """`ghost_events` of these reasons whose message contains `needle`, for workloads whose matching
+    events add up to at least `min_count` occurrences (one BackOff is a pod that ran once, not a loop)."""
+    g = ghost_events(ctx)
+    if g.empty:
+        return g
+    g = g[g["reason"].isin(list(reasons)).fillna(False) & g["message"].fillna("").str.contains(needle, regex=False)]
+    if g.empty:
+        return g
+    total = g.groupby(["workload_kind", "object_namespace", "workload_name"])["count"].transform(
+        lambda c: c.fillna(1).sum())
+    return g[total >= min_count]
+
+
+def ghost_events(ctx: Context) -> pd.DataFrame:
+    """Pod events (each once) about pods the dump holds no Pod object for, with `workload_kind`,
+    `workload_name` derived by `ghost_workload`."""
+    cached = ctx.cache.get("restart_ghost_events")
+    if cached is not None:
+        return cached
+    ev, _ = _pod_events(ctx)
+    pods = ctx.frames["pods"]
+    known = set(zip(pods["namespace"].astype(str), pods["pod"].astype(str)))
+    keep = [(str(n), str(p)) not in known and not pd.isna(p)
+            for n, p in zip(ev["object_namespace"], ev["object_name"])]
+    g = ev[np.array(keep, dtype=bool)] if len(ev) else ev
+    g = g.assign(workload_kind=[ghost_workload(str(p)).kind for p in g["object_name"]],
+                 workload_name=[ghost_workload(str(p)).name for p in g["object_name"]]).reset_index(drop=True)
+    ctx.cache["restart_ghost_events"] = g
+    return g
+
+
+def ghost_findings(ctx: Context, cause: str, events: pd.DataFrame, what: str) -> list[Any]:
+    """Findings for workloads whose pods are gone, from `events` (a subset of `ghost_events`): the
+    workload is named from the pod names, the confidence says only events back it."""
+    from forensics.findings import Finding
+
+    out: list[Any] = []
+    if events.empty:
+        return out
+    for (kind, ns, name), rows in events.groupby(["workload_kind", "object_namespace", "workload_name"], sort=True):
+        w = Workload(str(kind), str(ns), str(name))
+        pods = sorted(rows["object_name"].astype(str).unique())
+        count = int(rows["count"].fillna(1).sum())
+        seen = rows["last_seen"].dropna()
+        f = Finding(cause=cause, severity="low", confidence=GHOST_CONFIDENCE + (0.05 if count >= 10 else 0.0),
+                    workload=w, pods=pods,
+                    summary=f"{w}: {what} (only events tell: pod(s) {', '.join(pods[:3])} no longer in the dump)",
+                    first_seen=iso_of(rows["first_seen"].dropna().min()) if rows["first_seen"].notna().any() else None,
+                    last_seen=iso_of(seen.max()) if not seen.empty else None)
+        f.evidence.extend(event_evidence(rows.sort_values("count", ascending=False)))
+        images = list(dict.fromkeys(m.group(1) for t in rows["message"].dropna().astype(str)
+                                    for m in [_EVENT_IMAGE.search(t)] if m))
+        f.images = [{"ref": i, "digest": None, "kind": "unknown", "media_type": None, "platforms": [],
+                     "inspected": False} for i in images[:3]]
+        f.missing_evidence.append(MissingEvidence(
+            what=f"no Pod object for {pods[0]}" + (f" (and {len(pods) - 1} more)" if len(pods) > 1 else ""),
+            why="the pod was deleted or replaced before the dump: its status, node and image are unknown",
+            how=f"kubectl -n {q(w.namespace)} get pods -o wide"))
+        f.remediation.append(Remediation(
+            title=f"See whether {w} still fails now, and read its current pods' events",
+            command=f"kubectl -n {q(w.namespace)} get pods -o wide\n"
+                    f"kubectl -n {q(w.namespace)} get events --field-selector {q('involvedObject.name=' + pods[0])}",
+            kind="investigate"))
+        out.append(f)
+    return out
+
+
+def iso_of(t: Any) -> str | None:
+    from forensics.correlate import iso
+
+    return iso(t)

@@ -36,6 +36,8 @@ from forensics.rules._common import (
     sig_evidence,
 )
 from forensics.rules._restart import (
+    ghost_by_reason,
+    ghost_findings,
     first_row,
     logs_cmd,
     marks,
@@ -132,6 +134,8 @@ def find(ctx: Context) -> list[Finding]:
         f.remediation.extend(_remedies(w, rows, plugins, usage=not usage.empty,
                                        logged_previous=_has_previous(ctx, rows)))
         out.append(f)
+    out.extend(ghost_findings(ctx, CAUSE, ghost_by_reason(ctx, ("BackOff",), "restarting failed container", 5),
+                              "its containers crash-loop (BackOff restarting failed container)"))
     return out
 
 

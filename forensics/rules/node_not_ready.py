@@ -134,6 +134,10 @@ def _consequences(ctx: Context, p: pd.DataFrame, down: pd.DataFrame) -> list[Fin
                         summary=f"{w}: {rows['pod'].nunique()} pod(s) not Ready on node(s) {', '.join(names[:4])} "
                                 "that are not Ready")
         f.caused_by = finding_id(CAUSE, node_workload(names[0]))
+        f.remediation.append(Remediation(
+            title=f"Nothing to change in {w}: its pods recover (or are rescheduled) once node {names[0]} is Ready "
+                  "again; see that node's finding",
+            command=f"kubectl get node {q(names[0])}\nkubectl -n {q(w.namespace)} get pods -o wide", kind="investigate"))
         pr = rows.drop_duplicates(["namespace", "pod"])
         f.evidence.extend(Evidence(kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod}",
                                    text=f"on not-ready node {r.node}", snapshot=str(r.snapshot))

@@ -20,16 +20,18 @@ from typing import Any
 import pandas as pd
 
 from forensics.correlate import Context
-from forensics.findings import Finding, MissingEvidence, Remediation
+from forensics.findings import Evidence, Finding, MissingEvidence, Remediation
 from forensics.rules import rule
 from forensics.rules._common import by_workload, container_evidence, new_finding, sig_evidence
-from forensics.rules._restart import marks, q, resource, severity, sigs_by_workload
+from forensics.rules._restart import event_evidence, events_for_pods, marks, q, resource, severity, sigs_by_workload
 
 CAUSE = "volume-mount"
 _NOT_STARTED = ("ContainerCreating", "PodInitializing")
 _HOSTPATH = re.compile(r"hostPath type check failed: (\S+) is not a (\w+)")
 _UNMOUNTED = re.compile(r"unmounted volumes=\[([^\]]*)\]")
 _VOLUME = re.compile(r"for volume \"([^\"]+)\"")
+_UNBOUND = re.compile(r"unbound (?:immediate )?PersistentVolumeClaims|persistentvolumeclaim \"[^\"]+\" not found")
+_EVENTS = ("FailedMount", "FailedAttachVolume")
 
 
 @rule(CAUSE)
@@ -45,17 +47,32 @@ def find(ctx: Context) -> list[Finding]:
     is_pending = last[["namespace", "pod"]].merge(pending[["namespace", "pod"]].drop_duplicates().assign(_p=True),
                                                   how="left", on=["namespace", "pod"])["_p"].notna().to_numpy()
     cand = last[not_started.to_numpy(dtype=bool) | is_pending]
+    # a claim that is not bound keeps the pod from being scheduled: the scheduler says so in the pod's
+    # PodScheduled condition, which no container status carries
+    unbound = pending[pending["scheduled_message"].fillna("").str.contains(_UNBOUND)]
+    if not unbound.empty:
+        extra = p[(p["snapshot"] == ctx.snapshots[-1])].merge(unbound[["namespace", "pod"]], on=["namespace", "pod"])
+        cand = pd.concat([cand, extra]).drop_duplicates(["namespace", "pod", "container"])
+    claims = dict(zip(zip(unbound["namespace"].astype(str), unbound["pod"].astype(str)),
+                      unbound["scheduled_message"].astype(str)))
     sigs_of = sigs_by_workload(ctx, cand, ("volume-mount",))
     out: list[Finding] = []
     for w, rows in by_workload(cand):
         sigs = sigs_of(w)
-        texts = sigs["text"].dropna().astype(str).tolist()
+        said = [claims[k] for k in zip(rows["namespace"].astype(str), rows["pod"].astype(str)) if k in claims]
+        texts = sigs["text"].dropna().astype(str).tolist() + said
         what, fix = _what(texts)
         conf = 0.8 + (0.1 if not sigs.empty and (sigs["source"] == "event").any() else 0.0) \
-            + (0.05 if bool(not_started.loc[rows.index].any()) else 0.0)
+            + (0.05 if bool((rows["state"].isna() | rows["waiting_reason"].isin(list(_NOT_STARTED))).any()) else 0.0)
         f = new_finding(CAUSE, w, rows, severity=severity(ctx, w), confidence=round(min(conf, 0.95), 2),
                         summary=f"{w}: {rows['pod'].nunique()} pod(s) cannot start, {what}")
+        f.evidence.extend(event_evidence(events_for_pods(ctx, rows, _EVENTS)))
         f.evidence.extend(sig_evidence(sigs))
+        f.evidence.extend(Evidence(kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod}",
+                                   text=f"phase Pending, PodScheduled=False: {r.scheduled_message}",
+                                   snapshot=str(r.snapshot))
+                          for r in unbound.merge(rows[["namespace", "pod"]].drop_duplicates(), on=["namespace", "pod"])
+                          .head(5).itertuples(index=False))
         f.evidence.extend(container_evidence(rows, _text))
         if sigs.empty:  # pragma: no cover - candidates carry a volume signature
             f.missing_evidence.append(MissingEvidence(what="no FailedMount event", why="it names the volume",
