@@ -118,6 +118,7 @@ def analyze(dump: Dump) -> dict[str, Any]:
     ctx = build_context(dump.frames, dump.snapshots, dump.meta)
     findings, past = split_history(ctx, merge(run_all(ctx)))
     findings = link(findings)
+    add_intervals(ctx, findings)
     active = [f for f in findings if not f.latent]
     latent = [f for f in findings if f.latent]
     history = restart_history(ctx, {(f.workload.kind, f.workload.namespace, f.workload.name) for f in active})
@@ -136,6 +137,60 @@ def analyze(dump: Dump) -> dict[str, Any]:
         "gaps": dump.gaps,
         "load_problems": [p.to_dict() for p in dump.problems],
     }
+
+
+def add_intervals(ctx: Context, findings: list[Finding]) -> None:
+    """Each finding's `failing_intervals`: the runs of consecutive snapshots in which its workload was
+    failing (a container failing, or a pod Pending/Failed), from the first termination seen since the
+    previous snapshot (else that snapshot's time) to the run's last snapshot. A workload failing,
+    then healthy, then failing again gets two intervals; the timeline draws only those."""
+    c = ctx.placement
+    if c.empty or not ctx.snapshots:
+        return
+    order = {s: i for i, s in enumerate(ctx.snapshots)}
+    times = {s: c.loc[c["snapshot"] == s, "observed_at"].max() for s in ctx.snapshots}
+    fail = c[c["failing"].fillna(False)]
+    pods = ctx.frames["pods"]
+    stuck = pods[pods["phase"].isin(["Pending", "Failed"]).fillna(False)]
+    per: dict[tuple[str, str, str], dict[int, Any]] = {}
+    for kind, ns, name, snap, fin in zip(fail["workload_kind"], fail["namespace"], fail["workload_name"],
+                                         fail["snapshot"], fail["last_finished"]):
+        d = per.setdefault(_key(kind, ns, name), {})
+        i = order.get(str(snap))
+        if i is not None:
+            prev = d.get(i)
+            d[i] = fin if prev is None or (not pd.isna(fin) and (pd.isna(prev) or fin < prev)) else prev
+    for kind, ns, name, snap, t in zip(stuck["workload_kind"], stuck["namespace"], stuck["workload_name"],
+                                       stuck["snapshot"], stuck["created"]):
+        d = per.setdefault(_key(kind, ns, name), {})
+        i = order.get(str(snap))
+        if i is not None and i not in d:
+            d[i] = t
+    for f in findings:
+        d = per.get((f.workload.kind, f.workload.namespace, f.workload.name))
+        if not d:
+            continue
+        runs: list[list[int]] = []
+        for i in sorted(d):
+            if runs and runs[-1][-1] == i - 1:
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+        out = []
+        for run in runs:
+            first, last = run[0], run[-1]
+            start = times.get(ctx.snapshots[first])
+            floor = times.get(ctx.snapshots[first - 1]) if first > 0 else None
+            t = d[first]
+            if not pd.isna(t) and (start is None or pd.isna(start) or t < start) and (floor is None or t > floor):
+                start = t
+            out.append({"from": iso(start), "to": iso(times.get(ctx.snapshots[last]))})
+        f.failing_intervals = out
+
+
+def _key(kind: Any, ns: Any, name: Any) -> tuple[str, str, str]:
+    return (str(kind) if not pd.isna(kind) and kind else "Pod", "" if pd.isna(ns) else str(ns),
+            "" if pd.isna(name) else str(name))
 
 
 def dropped_parts(dump: Dump) -> list[str]:

@@ -115,6 +115,8 @@ class Finding:
     consequences: list[dict[str, Any]] = field(default_factory=list)
     # the workloads this cause takes down ("Kind ns/name"), for causes outside a workload (a node)
     takes_down: list[str] = field(default_factory=list)
+    # [{from, to}]: when the workload was failing, per run of snapshots (filled by the analysis)
+    failing_intervals: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def id(self) -> str:

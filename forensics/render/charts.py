@@ -138,7 +138,8 @@ def restarts_by_arch_svg(series: list[dict[str, Any]]) -> str | None:
 
 def timeline_svg(timeline: list[dict[str, Any]], findings: list[dict[str, Any]]) -> str | None:
     """One row per event (node pool created, image built, rollout, first failure, snapshot) on a
-    time axis, and a red bar per failing workload from its first to its last failure."""
+    time axis, and a red bar per failing workload over each interval it was failing
+    (`failing_intervals`; older documents: from its first to its last failure)."""
     events = []
     for e in timeline or []:
         t = _parse(e.get("at")) if isinstance(e, dict) else None
@@ -150,17 +151,24 @@ def timeline_svg(timeline: list[dict[str, Any]], findings: list[dict[str, Any]])
         events = sorted(keep + [e for e in events if e[1] == "snapshot"][: 22 - len(keep)])
     spans = []
     for f in (findings or [])[:6]:
+        w = f.get("workload") or {}
+        label = f"failing: {w.get('namespace')}/{w.get('name')}" if w.get("namespace") else f"failing: {w.get('name')}"
+        parts = [(_parse(i.get("from")), _parse(i.get("to"))) for i in f.get("failing_intervals") or []
+                 if isinstance(i, dict)]
+        parts = [(a, b or a) for a, b in parts if a is not None]
+        if parts:  # only over the intervals where it was failing (docs/findings.md)
+            spans.append((parts[0][0], parts[-1][1], label, parts))
+            continue
         a, b = _parse(f.get("first_seen")), _parse(f.get("last_seen"))
         if a is not None:
-            w = f.get("workload") or {}
-            spans.append((a, b or a, f"failing: {w.get('namespace')}/{w.get('name')}"))
+            spans.append((a, b or a, label, [(a, b or a)]))
     if not events and not spans:
         return None
     import matplotlib.dates as mdates
 
-    times = [e[0] for e in events] + [t for a, b, _ in spans for t in (a, b)]
+    times = [e[0] for e in events] + [t for a, b, _, _ in spans for t in (a, b)]
     t0, t1 = min(times), max(times)
-    fails = [e[0] for e in events if e[1] == "first-failure"] + [a for a, _, _ in spans]
+    fails = [e[0] for e in events if e[1] == "first-failure"] + [a for a, _, _, _ in spans]
     # months of history before an incident of hours: break the axis so both can be read
     focus = min(fails) - timedelta(hours=24) if fails else None
     broken = bool(focus and any(t < focus for t in times) and (focus - t0) > 3 * (t1 - focus))
@@ -182,8 +190,9 @@ def timeline_svg(timeline: list[dict[str, Any]], findings: list[dict[str, Any]])
             if ax is axes[0]:
                 rows.append((safe_label(what, 80), color))
             y -= 1
-        for a, b, label in spans:
-            ax.plot([a, b], [y, y], color="#c0392b", linewidth=5, solid_capstyle="round")
+        for _, _, label, parts in spans:
+            for a, b in parts:
+                ax.plot([a, b], [y, y], color="#c0392b", linewidth=5, solid_capstyle="round")
             ax.axhline(y, color="#eceff4", linewidth=0.6, zorder=0)
             if ax is axes[0]:
                 rows.append((safe_label(label, 80), "#c0392b"))
