@@ -167,9 +167,10 @@ def add_intervals(ctx: Context, findings: list[Finding]) -> None:
         if i is not None and i not in d:
             d[i] = t
     for f in findings:
-        d = per.get((f.workload.kind, f.workload.namespace, f.workload.name))
-        if not d:
+        got = per.get((f.workload.kind, f.workload.namespace, f.workload.name))
+        if not got:
             continue
+        d = got
         runs: list[list[int]] = []
         for i in sorted(d):
             if runs and runs[-1][-1] == i - 1:

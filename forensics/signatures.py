@@ -271,7 +271,7 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
     ),
     _sig(
         "pull-network",
-        "go-net",
+        "go-net-timeout",
         "image-pull-network",
         ("tls handshake timeout", "client.timeout", "request canceled", "i/o timeout"),
         _PULL_CTX + r".*?(?:TLS handshake timeout|Client\.Timeout exceeded|request canceled|i/o timeout)",

@@ -204,8 +204,8 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("cli-usage", "go-flag"): "flag provided but not defined: -listen",
     ("cli-usage", "argparse"): "manage.py: error: unrecognized arguments: --bind 0.0.0.0",
     ("cli-usage", "argparse-usage"): "usage: manage.py [-h] [--port PORT]",
-    ("pull-network", "go-net"): 'Failed to pull image "r.example/app:1": Get "https://r.example/v2/": '
-                                "net/http: TLS handshake timeout",
+    ("pull-network", "go-net-timeout"): 'Failed to pull image "r.example/app:1": Get "https://r.example/v2/": '
+                                        "net/http: TLS handshake timeout",
     ("pull-rate-limit", "registry"): 'Failed to pull image "nginx": toomanyrequests: You have reached your pull '
                                      "rate limit.",
     ("volume-mount", "kubelet"): 'MountVolume.SetUp failed for volume "host" : hostPath type check failed: '

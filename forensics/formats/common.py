@@ -20,10 +20,10 @@ import re
 import stat
 import tarfile
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from collections import Counter
 from typing import Any
 
 import msgspec
@@ -159,7 +159,8 @@ def _without(obj: Any, path: list[str | int]) -> Any:
 def _name_of(obj: Any) -> str | None:
     md = obj.get("metadata") if isinstance(obj, dict) else None
     if isinstance(md, dict) and md.get("name"):
-        return f"{obj.get('kind') or 'object'} {md.get('namespace') + '/' if md.get('namespace') else ''}{md['name']}"
+        ns = md.get("namespace")
+        return f"{obj.get('kind') or 'object'} {str(ns) + '/' if ns else ''}{md['name']}"
     return None
 
 

@@ -41,8 +41,8 @@ from forensics.formats.common import (
     short,
     yaml_docs,
 )
-from forensics.load import Dump
 from forensics.formats.shapes import internal_version
+from forensics.load import Dump
 from forensics.manifests import parse_inspection
 from forensics.source import DumpSource, FileInfo
 

@@ -28,8 +28,9 @@ def kind_by_shape(obj: Any) -> str | None:
     if not isinstance(obj, dict) or obj.get("kind"):
         return None
     meta = obj.get("metadata")
-    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
-    status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
+    raw_spec, raw_status = obj.get("spec"), obj.get("status")
+    spec: dict[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
+    status: dict[str, Any] = raw_status if isinstance(raw_status, dict) else {}
     if not isinstance(meta, dict) or not meta.get("name"):
         return None
     if isinstance(status.get("nodeInfo"), dict) or (

@@ -149,13 +149,13 @@ def timeline_svg(timeline: list[dict[str, Any]], findings: list[dict[str, Any]])
     if len(events) > 22:
         keep = [e for e in events if e[1] != "snapshot"][:20]
         events = sorted(keep + [e for e in events if e[1] == "snapshot"][: 22 - len(keep)])
-    spans = []
+    spans: list[tuple[datetime, datetime, str, list[tuple[datetime, datetime]]]] = []
     for f in (findings or [])[:6]:
         w = f.get("workload") or {}
         label = f"failing: {w.get('namespace')}/{w.get('name')}" if w.get("namespace") else f"failing: {w.get('name')}"
-        parts = [(_parse(i.get("from")), _parse(i.get("to"))) for i in f.get("failing_intervals") or []
-                 if isinstance(i, dict)]
-        parts = [(a, b or a) for a, b in parts if a is not None]
+        raw = [(_parse(i.get("from")), _parse(i.get("to"))) for i in f.get("failing_intervals") or []
+               if isinstance(i, dict)]
+        parts = [(a, b or a) for a, b in raw if a is not None]
         if parts:  # only over the intervals where it was failing (docs/findings.md)
             spans.append((parts[0][0], parts[-1][1], label, parts))
             continue

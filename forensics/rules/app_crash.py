@@ -36,9 +36,9 @@ from forensics.rules._common import (
     sig_evidence,
 )
 from forensics.rules._restart import (
+    first_row,
     ghost_by_reason,
     ghost_findings,
-    first_row,
     logs_cmd,
     marks,
     pod_spec_path,

@@ -24,9 +24,9 @@ from forensics.findings import Finding, MissingEvidence, Remediation
 from forensics.rules import rule
 from forensics.rules._common import by_workload, missing_logs, new_finding, restart_matrix, sig_evidence
 from forensics.rules._restart import (
+    first_row,
     ghost_by_reason,
     ghost_findings,
-    first_row,
     logs_cmd,
     marks,
     missing_events,

@@ -16,8 +16,6 @@ draining only when another node is Ready to take the pods.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
 from forensics.correlate import Context, iso

@@ -23,7 +23,15 @@ from forensics.correlate import Context
 from forensics.findings import Evidence, Finding, MissingEvidence, Remediation
 from forensics.rules import rule
 from forensics.rules._common import by_workload, container_evidence, new_finding, sig_evidence
-from forensics.rules._restart import event_evidence, events_for_pods, marks, q, resource, severity, sigs_by_workload
+from forensics.rules._restart import (
+    event_evidence,
+    events_for_pods,
+    marks,
+    q,
+    resource,
+    severity,
+    sigs_by_workload,
+)
 
 CAUSE = "volume-mount"
 _NOT_STARTED = ("ContainerCreating", "PodInitializing")

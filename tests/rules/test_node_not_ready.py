@@ -11,7 +11,7 @@ from pathlib import Path
 from forensics.correlate import Context
 from forensics.findings import Workload, finding_id
 from forensics.rules.node_not_ready import CAUSE, find
-from tests.rules.builders import SNAP, SNAP2, context, ctr, event, load, node, only, pod, write_dump
+from tests.rules.builders import SNAP, SNAP2, context, ctr, event, load, node, pod, write_dump
 
 DOWN = node("node-b", "arm64", ready="Unknown", reason="NodeStatusUnknown",
             message="Kubelet stopped posting node status.")
