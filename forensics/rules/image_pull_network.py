@@ -28,12 +28,14 @@ def find(ctx: Context) -> list[Finding]:
         image = f.images[0]["ref"] if f.images else "IMAGE"
         reg = registry_of(image)
         said = " ".join(e.text for e in f.evidence).lower()
+        host = reg.rsplit(":", 1)[0] if reg.rsplit(":", 1)[-1].isdigit() else reg
+        hostport = reg if host != reg else f"{reg}:443"
         if "x509" in said or "certificate" in said:
             f.summary = f"{f.workload} cannot pull {image}: the TLS certificate of {reg} is not trusted by the node"
             f.remediation.append(Remediation(
                 title=f"Check the certificate {reg} presents (a proxy or a private CA?) and trust that CA on the nodes "
                       "(containerd: /etc/containerd/certs.d/<registry>/ca.crt; docker: /etc/docker/certs.d/)",
-                command=f"openssl s_client -connect {q(reg)}:443 -servername {q(reg)} </dev/null | "
+                command=f"openssl s_client -connect {q(hostport)} -servername {q(host)} </dev/null | "
                         "openssl x509 -noout -subject -issuer -ext subjectAltName",
                 kind="investigate"))
         elif "toomanyrequests" in said or "429" in said:
