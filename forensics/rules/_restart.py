@@ -23,6 +23,8 @@ trouble, event evidence, and a few remediation pieces.
     failing_b     `failing` as a plain bool
     evicted       the pod was evicted (phase Failed, reason Evicted) in that snapshot
     node_down     the pod's node was not Ready in that snapshot
+    clean_stop    the termination message says the container was stopped cleanly (SIGTERM handled,
+                  "shutting down gracefully") with exit code 0 or 143: stopped, not crashed
 
 Signatures are matched per container over all snapshots; event signatures without a container
 (FailedMount, pod-level events) mark every container of their pod.
@@ -48,6 +50,9 @@ START_FAIL = frozenset({"StartError", "ContainerCannotRun", "RunContainerError",
 PULL_WAIT = frozenset({"ErrImagePull", "ImagePullBackOff"})
 _CKEY = ["namespace", "pod", "container"]
 _PKEY = ["namespace", "pod"]
+
+_CLEAN_STOP = (r"(?i)\b(?:graceful(?:ly)?\s+shut(?:ting)?\s*down|shutting down(?: gracefully)?|shutdown complete"
+               r"|received (?:signal )?(?:SIGTERM|terminated)|exiting on signal|stopped by signal)")
 
 # column -> (hints, dialects or None)
 _SIG_MARKS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
@@ -118,6 +123,11 @@ def marks(ctx: Context) -> pd.DataFrame:
     p["evicted"] = p[["snapshot", "namespace", "pod"]].merge(ev, how="left", on=["snapshot", "namespace", "pod"])[
         "_ev"].notna().to_numpy()
     p["node_down"] = p["node_ready"].eq(False).fillna(False).to_numpy(dtype=bool)
+    # a termination message saying the container was stopped on purpose (SIGTERM handled, clean
+    # shutdown), with a clean or SIGTERM exit code: stopped, not crashed
+    msg = p["term_message"].where(term.fillna(False), p["last_message"]).fillna("").astype(str)
+    p["clean_stop"] = (msg.str.contains(_CLEAN_STOP, regex=True)
+                       & p["exit_code"].isin([0, 143]).fillna(False)).to_numpy(dtype=bool)
     ctx.cache["restart_marks"] = p
     return p
 

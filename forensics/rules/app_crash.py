@@ -52,7 +52,7 @@ CAUSE = "app-crash"
 _FORK_EXEC = re.compile(r"fork/exec (\S+): exec format error|Cannot run program \"([^\"]+)\"")
 _EXPLAINED = ("oom_reason", "oom_sig", "probe_sig", "auth_sig", "notfound_sig", "net_sig", "volume_sig",
               "pull_wait", "config_wait",
-              "config_sig", "cmd_sig", "start_fail", "arch_sig", "evicted", "node_down")
+              "config_sig", "cmd_sig", "start_fail", "arch_sig", "evicted", "node_down", "clean_stop")
 
 
 @rule(CAUSE)
