@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from forensics.render.view import history_rows, workload_label
+
 _SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
@@ -29,9 +31,10 @@ def print_summary(doc: dict[str, Any], console: Console | None = None, report_pa
         for col in ("severity", "cause", "workload", "pods", "restarts", "confidence", "contributing"):
             t.add_column(col)
         for f in fs:
-            w = f["workload"]
+            # a consequence is listed right after its cause, marked as following from it
+            label = ("  ↳ " if f.get("caused_by") else "") + workload_label(f["workload"])
             t.add_row(Text(f["severity"], style=_SEV_STYLE.get(f["severity"], "")), Text(f["cause"]),
-                      Text(f"{w['kind']} {w['namespace']}/{w['name']}"), str(len(f["pods"])), str(f["restarts"]),
+                      Text(label), str(len(f["pods"])), str(f["restarts"]),
                       f"{f['confidence']:.2f}", Text(", ".join(f["contributing"])))
         con.print(t)
     if doc.get("latent"):
@@ -39,9 +42,13 @@ def print_summary(doc: dict[str, Any], console: Console | None = None, report_pa
         for col in ("cause", "workload", "why"):
             t.add_column(col)
         for f in doc["latent"]:
-            w = f["workload"]
-            t.add_row(Text(f["cause"]), Text(f"{w['kind']} {w['namespace']}/{w['name']}"), Text(f["summary"]))
+            t.add_row(Text(f["cause"]), Text(workload_label(f["workload"])), Text(f["summary"]))
         con.print(t)
+    hist = doc.get("restart_history") or []
+    if hist:
+        con.print(Text(f"Restart history (not failing now): {len(hist)} workload(s), e.g. "
+                       + "; ".join(f"{h['workload']} {h['restarts']} restarts ({h['why']})"
+                                   for h in history_rows(doc)[:3]), style="dim"))
     probs = doc.get("load_problems") or []
     failed = d.get("commands_failed") or []
     if probs or failed or doc.get("gaps"):
