@@ -134,7 +134,7 @@ def analyze(dump: Dump) -> dict[str, Any]:
         "restart_history": history,
         "series": {"restarts_by_arch": restarts_series(ctx)},
         "timeline": cluster_timeline(ctx, active),
-        "gaps": dump.gaps,
+        "gaps": dump.gaps + _dropped_gap(dump),
         "load_problems": [p.to_dict() for p in dump.problems],
     }
 
@@ -201,6 +201,15 @@ def dropped_parts(dump: Dump) -> list[str]:
                                    if any(k in p.what for k in ("unreadable", "not recognised", "internal-version",
                                                                 "not decoded")))
     return [f"{n} x {what}" if n > 1 else what for what, n in counts.most_common()]
+
+
+def _dropped_gap(dump: Dump) -> list[dict[str, str]]:
+    parts = dropped_parts(dump)
+    if not parts:
+        return []
+    return [{"what": "parts of the dump not read: " + "; ".join(parts[:5]) + (" ..." if len(parts) > 5 else ""),
+             "impact": "what they held is unknown (each is listed under load problems, with why); the rest "
+                       "was analyzed"}]
 
 
 def _add_past(history: list[dict[str, Any]], past: list[Finding]) -> None:

@@ -122,3 +122,17 @@ def test_a_recognised_dump_with_nothing_readable_is_unusable(tmp_path: Path) -> 
     (root / "config" / "pod" / "shop" / "x.json").write_text("{not json")
     with pytest.raises(UnusableInput, match="insights-operator-archive.*no Pod and no Node.*unreadable JSON"):
         load_any(root)
+
+
+def test_troubleshoot_run_pod_output_is_read_by_shape(tmp_path: Path) -> None:
+    root = tmp_path / "support-bundle-2026-11-22T05_00_00"
+    (root / "cluster-resources").mkdir(parents=True)
+    (root / "cluster-resources" / "nodes.json").write_text(json.dumps({"kind": "NodeList", "items": [node("node-a")]}))
+    (root / "run-pod-example").mkdir()
+    p = pod("run-pod-example", ns="default", owner=None,
+            containers=[ctr(state=crashloop(), restarts=4, last=terminated("Error", 2))])
+    (root / "run-pod-example" / "run-pod-example.json").write_text(json.dumps(_bare(p)))
+    (root / "run-pod-example" / "other.json").write_text('{"not": "a pod"}')
+    dump = load_any(root)
+    assert list(dump.frames["pods"]["pod"]) == ["run-pod-example"]
+    assert dump.problems == []
