@@ -307,7 +307,9 @@ def summary(ctx: Context, active: list[Finding], history: list[dict[str, Any]] |
     else:
         n_nodes = int(ctx.nodes["node"].nunique()) if not ctx.nodes.empty else 0
         seen = f"{total_pods} pod(s)" + (f" on {n_nodes} node(s)" if n_nodes else "")
-        verdict = f"Nothing is failing now among {seen} read from the dump."
+        verdict = f"Nothing is failing now among {seen} read from the dump." if total_pods else (
+            f"No pod could be read from the dump ({n_nodes} node(s) read, all Ready): nothing can be said about "
+            "workloads.")
         if history:
             verdict += (f" {len(history)} workload(s) restarted earlier and run since (restart history, "
                         "no action needed unless it repeats).")

@@ -136,3 +136,12 @@ def test_troubleshoot_run_pod_output_is_read_by_shape(tmp_path: Path) -> None:
     dump = load_any(root)
     assert list(dump.frames["pods"]["pod"]) == ["run-pod-example"]
     assert dump.problems == []
+
+
+def test_internal_version_lists_in_a_cluster_info_dump_are_reported(tmp_path: Path) -> None:
+    nodes = {"kind": "NodeList", "apiVersion": "v1", "items": [node("node-a")]}
+    old = {"Items": [{"ObjectMeta": {"Name": "web-1", "Namespace": "shop"}, "Status": {"Phase": "Running"}}]}
+    (tmp_path / "dump.txt").write_text(json.dumps(nodes, indent=4) + "\n" + json.dumps(old, indent=4) + "\n")
+    dump = load_any(tmp_path / "dump.txt")
+    assert [p.what for p in dump.problems] == ["internal-version JSON (not decoded)"]
+    assert "kubectl older than 1.3" in dump.problems[0].why

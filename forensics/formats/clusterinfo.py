@@ -114,6 +114,12 @@ def looks_like_stdout(head: bytes) -> bool:
         re.search(rb"^kind: NodeList\s*$", text, re.MULTILINE) is not None and LOG_MARKER in head)
 
 
+# kubectl before 1.3 printed the internal version: Go field names, no kind (formats/shapes.py)
+_INTERNAL = re.compile(rb'^\s*\{?\s*"(?:Items|ObjectMeta|TypeMeta)"\s*:', re.MULTILINE)
+_INTERNAL_WHY = ("Go field names (Items, Status, ContainerStatuses) and no kind: the output of a kubectl older than "
+                 "1.3; re-export with a current kubectl (`kubectl cluster-info dump`)")
+
+
 class _Kind(msgspec.Struct):
     kind: str = ""
 
@@ -200,6 +206,8 @@ def load_stdout(path: Path, *, images: Path | None = None) -> Dump:
             kind = LIST_KINDS.get(kind_name)
             if kind is not None:
                 add_list(b, src, kind, file, chunk)
+            elif not kind_name and _INTERNAL.search(chunk[:4096]):
+                src.problem(f"{file}:{i + 1}", "internal-version JSON (not decoded)", _INTERNAL_WHY)
             i = j + 1
             continue
         if _START.match(line.rstrip(b"\r\n")):
@@ -239,6 +247,9 @@ def _images(b: ForeignBuilder, src: DumpSource, images: Path | None) -> None:
 def add_list(b: ForeignBuilder, src: DumpSource, kind: str, file: str, data: bytes, *, yaml_form: bool = False
              ) -> None:
     """Decode one object list (JSON, or YAML with `-o yaml`) into the builder; failures become problems."""
+    if not yaml_form and _INTERNAL.search(data[:4096]) and b'"kind"' not in data[:4096]:
+        src.problem(file, "internal-version JSON (not decoded)", _INTERNAL_WHY)
+        return
     try:
         if yaml_form:
             grouped = items_by_kind(yaml_docs(data))
