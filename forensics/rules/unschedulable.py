@@ -37,6 +37,23 @@ _IGNORED = ("skip schedule deleting pod",)
 _NODE_TAINTS = re.compile(r"node\.kubernetes\.io/(?:not-ready|unreachable)")
 
 
+_TAINT_COUNT = re.compile(r"0/(\d+) nodes are available: (?:.*?, )?(\d+) node\(s\) had (?:untolerated )?taint "
+                         r"\{node\.kubernetes\.io/(?:not-ready|unreachable)")
+
+
+def _blocked_by_down_nodes(ctx: Context, message: str) -> bool:
+    """Whether not-ready nodes alone keep the pod Pending: the scheduler says every node carries the
+    not-ready/unreachable taint, or every node of the dump is not Ready. When other nodes are turned
+    down for other reasons (resources, affinity), those reasons are the pod's own."""
+    if not _NODE_TAINTS.search(message):
+        return False
+    down = ctx.nodes["ready"].eq(False).fillna(False)
+    if not bool(down.any()):
+        return False
+    m = _TAINT_COUNT.search(message)
+    return bool(down.all()) or (m is not None and m.group(1) == m.group(2))
+
+
 def _arch_term(pending: pd.DataFrame, message: str) -> str | None:
     """The kubernetes.io/arch term of the pods' nodeSelector/affinity when the scheduler says no node
     matched it (the arch is then the likely reason, e.g. an amd64-only chart on an arm64 node)."""
@@ -84,11 +101,10 @@ def find(ctx: Context) -> list[Finding]:
         f = new_finding(CAUSE, w, rows, severity=severity(ctx, w), confidence=round(min(conf, 0.97), 2),
                         summary=f"{w}: {mine['pod'].nunique()} pod(s) Pending, no node fits"
                                 + (f": {message[:240]}" if message else "") + (f" ({arch})" if arch else ""))
-        node_taint = _NODE_TAINTS.search(message or "")
-        if node_taint is not None:
+        if _blocked_by_down_nodes(ctx, message or ""):
             down = ctx.nodes[ctx.nodes["ready"].eq(False).fillna(False)]["node"].astype(str).sort_values()
-            if not down.empty:  # the nodes' own state is the cause; the Pending pods follow from it
-                f.caused_by = finding_id("node-not-ready", Workload("Node", "", str(down.iloc[0])))
+            # the nodes' own state is the cause; the Pending pods follow from it
+            f.caused_by = finding_id("node-not-ready", Workload("Node", "", str(down.iloc[0])))
         f.evidence.extend(Evidence(kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod}",
                                    text=f"phase Pending, PodScheduled={r.scheduled}"
                                         + ("" if pd.isna(r.scheduled_message) else f": {r.scheduled_message}"),
