@@ -14,7 +14,7 @@ import pandas as pd
 
 from forensics import __version__
 from forensics.correlate import Context, build_context, iso, restart_history, restarts_once
-from forensics.findings import ARCH_CAUSES, Finding, severity_rank
+from forensics.findings import ARCH_CAUSES, Finding, Workload, severity_rank
 from forensics.load import Dump
 from forensics.rules import run_all
 
@@ -300,6 +300,12 @@ def summary(ctx: Context, active: list[Finding], history: list[dict[str, Any]] |
     if workloads:
         parts.append(f"{len(workloads)} workload(s) failing ({len(pods)} of {total_pods} pods"
                      + (f", {consequences} as a consequence of another finding" if consequences else "") + ")")
+    covered = {str(f.workload) for f in active} | {w for f in active for w in f.takes_down}
+    # workloads with pods in the dump (those known only from events have their own findings or none)
+    present = {str(Workload(*k)) for k in zip(ctx.current["workload_kind"].fillna("Pod").astype(str),
+                                               ctx.current["namespace"].astype(str),
+                                               ctx.current["workload_name"].astype(str))} if not ctx.current.empty else set()
+    unexplained = sorted(w for w in (str(Workload(*k)) for k in ctx.failing_now) if w not in covered and w in present)
     if active:
         verdict = ("; ".join(parts) + (f" since {firsts[0]}" if firsts else "") + ". "
                    + " ".join(c["sentence"] + f" [confidence {c['max_confidence']:.2f}]." for c in causes[:3])
@@ -307,12 +313,17 @@ def summary(ctx: Context, active: list[Finding], history: list[dict[str, Any]] |
     else:
         n_nodes = int(ctx.nodes["node"].nunique()) if not ctx.nodes.empty else 0
         seen = f"{total_pods} pod(s)" + (f" on {n_nodes} node(s)" if n_nodes else "")
-        verdict = f"Nothing is failing now among {seen} read from the dump." if total_pods else (
+        verdict = (f"Nothing is failing now among {seen} read from the dump." if not unexplained else
+                   f"No known cause found among {seen} read from the dump.") if total_pods else (
             f"No pod could be read from the dump ({n_nodes} node(s) read, all Ready): nothing can be said about "
             "workloads.")
         if history:
             verdict += (f" {len(history)} workload(s) restarted earlier and run since (restart history, "
                         "no action needed unless it repeats).")
+    if unexplained:
+        verdict += (f" {len(unexplained)} more workload(s) are failing with no cause found (Pending, not Ready or "
+                    f"restarting without a known reason): {', '.join(unexplained[:5])}"
+                    + (" ..." if len(unexplained) > 5 else "") + ".")
     if dropped:
         verdict += " Not read: " + "; ".join(dropped[:3]) + (" ..." if len(dropped) > 3 else "") + "."
     return {
@@ -325,6 +336,7 @@ def summary(ctx: Context, active: list[Finding], history: list[dict[str, Any]] |
         "last_failure": lasts[-1] if lasts else None,
         "by_cause": dict(by_cause),
         "causes": causes,
+        "unexplained": unexplained,
     }
 
 

@@ -83,3 +83,12 @@ def test_severity_follows_impact(tmp_path: Path) -> None:
     sev = {f["workload"]["name"]: f["severity"] for f in doc["findings"]}
     assert sev == {"web": "high", "api": "medium"}
     assert [f["workload"]["name"] for f in doc["findings"]] == ["web", "api"]
+
+
+def test_failing_with_no_cause_is_named_never_called_healthy(tmp_path: Path) -> None:
+    # Running for an hour but never Ready (a readiness probe, say): no rule explains it, the verdict says so
+    c = ctr(state=running("2026-11-22T04:00:00Z"), ready=False)
+    doc = _doc(tmp_path, {SNAP: {"nodes": [node()], "pods": [pod("web-6d4cf56db6-aaaaa", containers=[c])]}})
+    assert doc["findings"] == []
+    assert doc["summary"]["unexplained"] == ["Deployment shop/web"]
+    assert "failing with no cause found" in doc["summary"]["verdict"] and "Nothing is failing" not in doc["summary"]["verdict"]
