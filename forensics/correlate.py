@@ -238,7 +238,8 @@ def mark_failing(c: pd.DataFrame, meta: dict[str, Any]) -> None:
     restart_grew   restartCount grew since the previous snapshot that saw this container
     failing        failing in that snapshot: waiting_fail, terminated in error, or restarted and not
                    recovered (restarts grew, or the last termination is recent, or the container is not
-                   Running and Ready), unless the restart was a node event and the container runs again
+                   Running and Ready), unless the restart was a node event and the container runs again,
+                   or the container has since completed successfully (exit 0)
     healthy        Running and Ready and not failing
     """
     state = c["state"]
@@ -267,7 +268,10 @@ def mark_failing(c: pd.DataFrame, meta: dict[str, Any]) -> None:
     node_event = (c["last_reason"].isin(list(NODE_EVENT_REASONS)) | c["last_exit_code"].eq(NODE_EVENT_EXIT)
                   ).fillna(False) | near_boot
     running_ready = ((state == "running") & c["ready"].fillna(False)).fillna(False)
-    restart_fail = restarted & (grew | recent | ~running_ready) & ~(node_event & running_ready)
+    # a container that has since run to completion (an init container that succeeded on a retry, a Job's
+    # container under restartPolicy OnFailure) has recovered, whatever its restarts
+    completed = ((state == "terminated") & c["term_exit_code"].eq(0)).fillna(False)
+    restart_fail = restarted & ~completed & (grew | recent | ~running_ready) & ~(node_event & running_ready)
     c["node_event"] = node_event.astype(bool)
     c["restart_recent"] = recent.astype(bool)
     c["restart_grew"] = grew

@@ -92,3 +92,14 @@ def test_failing_with_no_cause_is_named_never_called_healthy(tmp_path: Path) -> 
     assert doc["findings"] == []
     assert doc["summary"]["unexplained"] == ["Deployment shop/web"]
     assert "failing with no cause found" in doc["summary"]["verdict"] and "Nothing is failing" not in doc["summary"]["verdict"]
+
+
+def test_an_init_container_that_succeeded_on_a_retry_has_recovered(tmp_path: Path) -> None:
+    from tests.rules.builders import T0
+
+    init = ctr("migrate", state={"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": T0,
+                                                "finishedAt": "2026-11-22T04:57:00Z"}},
+               restarts=1, last=terminated("Error", 1, started="2026-11-22T04:55:00Z", finished="2026-11-22T04:56:00Z"))
+    app = ctr(state=running("2026-11-22T04:57:30Z"), ready=True)
+    doc = _doc(tmp_path, {SNAP: {"nodes": [node()], "pods": [pod("web-6d4cf56db6-aaaaa", containers=[app], init=[init])]}})
+    assert doc["findings"] == [] and doc["summary"]["unexplained"] == []
