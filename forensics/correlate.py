@@ -192,7 +192,8 @@ def _wl(kind: Any, ns: Any, name: Any) -> tuple[str, str, str]:
 def failing_workloads(pods: pd.DataFrame, containers: pd.DataFrame, nodes: pd.DataFrame, snapshots: list[str],
                       meta: dict[str, Any]) -> frozenset[tuple[str, str, str]]:
     """The workloads failing at the last snapshot: a container failing there (`mark_failing`), or a pod
-    Pending, Failed, on a node that is not Ready, or Running but not Ready past its start-up grace."""
+    Failed, Pending past its start-up grace, on a node that is not Ready, or Running but not Ready past
+    its start-up grace."""
     if pods.empty or not snapshots:
         return frozenset()
     last = snapshots[-1]
@@ -200,7 +201,6 @@ def failing_workloads(pods: pd.DataFrame, containers: pd.DataFrame, nodes: pd.Da
     out: set[tuple[str, str, str]] = set()
     lc = containers[(containers["snapshot"] == last) & containers["failing"].fillna(False)]
     out.update(_wl(*k) for k in zip(lc["workload_kind"], lc["namespace"], lc["workload_name"]))
-    bad_phase = lp["phase"].isin(["Pending", "Failed"]).fillna(False)
     down = set(nodes[(nodes["snapshot"] == last) & nodes["ready"].eq(False).fillna(False)]["node"].astype(str))
     on_down = lp["node"].astype(str).isin(down) & ~lp["phase"].isin(["Succeeded", "Failed"]).fillna(False)
     ref = lp["observed_at"] if "observed_at" in lp else pd.Series(pd.NaT, index=lp.index)
@@ -209,6 +209,9 @@ def failing_workloads(pods: pd.DataFrame, containers: pd.DataFrame, nodes: pd.Da
         ref = ref.fillna(fallback)
     unready = ((lp["phase"] == "Running") & lp["ready"].eq(False) & lp["start_time"].notna()
                & (lp["start_time"] < ref - STARTUP_GRACE)).fillna(False)
+    # a pod created moments before the snapshot is starting, not stuck: Pending counts after the grace
+    just_created = (lp["created"].notna() & (lp["created"] >= ref - STARTUP_GRACE)).fillna(False)
+    bad_phase = ((lp["phase"] == "Failed") | ((lp["phase"] == "Pending") & ~just_created)).fillna(False)
     sel = lp[bad_phase | on_down | unready]
     out.update(_wl(*k) for k in zip(sel["workload_kind"], sel["namespace"], sel["workload_name"]))
     return frozenset(out)
