@@ -91,7 +91,7 @@ _COLS = ["snapshot", "observed_at", "snapshot_index", "namespace", "pod", "conta
          "file", "node", "node_arch", "node_ready", "workload_kind", "workload_name", "restart_count", "ready",
          "state", "waiting_reason", "waiting_message", "term_reason", "term_exit_code", "term_finished",
          "started_at", "last_reason", "last_exit_code", "last_started", "last_finished", "memory_limit",
-         "has_liveness_probe", "supported", "failing", "healthy", "last_message", "term_message", "node_event"]
+         "has_liveness_probe", "supported", "failing", "healthy", "node_event"]
 
 
 def marks(ctx: Context) -> pd.DataFrame:
@@ -125,11 +125,30 @@ def marks(ctx: Context) -> pd.DataFrame:
     p["node_down"] = p["node_ready"].eq(False).fillna(False).to_numpy(dtype=bool)
     # a termination message saying the container was stopped on purpose (SIGTERM handled, clean
     # shutdown), with a clean or SIGTERM exit code: stopped, not crashed
-    msg = p["term_message"].where(term.fillna(False), p["last_message"]).fillna("").astype(str)
+    src = ctx.placement
+    msg = pd.Series(src["term_message"].where((src["state"] == "terminated").fillna(False), src["last_message"])
+                    .to_numpy(), index=p.index).fillna("").astype(str)
     p["clean_stop"] = (msg.str.contains(_CLEAN_STOP, regex=True)
                        & p["exit_code"].isin([0, 143]).fillna(False)).to_numpy(dtype=bool)
     ctx.cache["restart_marks"] = p
     return p
+
+
+def termination_messages(ctx: Context) -> dict[tuple[str, str, str, str], str]:
+    """(snapshot, namespace, pod, container) -> the termination message shown with the container's state
+    (current termination, else the last one); built once, only for containers that have one."""
+    cached = ctx.cache.get("restart_term_messages")
+    if cached is not None:
+        return cached
+    c = ctx.placement
+    term = (c["state"] == "terminated").fillna(False)
+    msg = c["term_message"].where(term, c["last_message"])
+    has = msg.notna()
+    out = {(str(a), str(b), str(d), str(e)): str(m) for a, b, d, e, m in
+           zip(c.loc[has, "snapshot"], c.loc[has, "namespace"], c.loc[has, "pod"], c.loc[has, "container"], msg[has])
+           if str(m).strip()}
+    ctx.cache["restart_term_messages"] = out
+    return out
 
 
 def _healthy_pods(ctx: Context) -> dict[tuple[str, str, str], int]:

@@ -46,6 +46,7 @@ from forensics.rules._restart import (
     resource,
     severity,
     sigs_by_workload,
+    termination_messages,
 )
 
 CAUSE = "app-crash"
@@ -109,7 +110,8 @@ def find(ctx: Context) -> list[Finding]:
                         summary=f"{w}: {what}{where}")
         f.restart_matrix = restart_matrix(rows)
         f.evidence.extend(sig_evidence(sigs))
-        f.evidence.extend(container_evidence(rows, _text))
+        said = termination_messages(ctx)
+        f.evidence.extend(container_evidence(rows, lambda r: _text(r, said)))
         if sigs.empty:
             f.missing_evidence.append(MissingEvidence(
                 what="no crash line (panic, traceback, fatal) in the logs of the failing containers",
@@ -147,20 +149,23 @@ def _exec_targets(texts: list[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _text(r: Any) -> str:
+def _text(r: Any, said: dict[tuple[str, str, str, str], str] | None = None) -> str:
     reason = "unknown" if pd.isna(r.reason) else r.reason
     code = "?" if pd.isna(r.exit_code) else int(r.exit_code)
     wait = "" if pd.isna(r.waiting_reason) else f", now {r.waiting_reason}"
-    msg = r.term_message if not pd.isna(r.term_message) else r.last_message
-    said = "" if pd.isna(msg) or not str(msg).strip() else f"; termination message: {str(msg).strip()[:300]}"
-    return f"terminated: reason {reason}, exit code {code}, restartCount {r.restart_count}{wait}{said}"
+    msg = (said or {}).get((str(r.snapshot), str(r.namespace), str(r.pod), str(r.container)))
+    told = f"; termination message: {msg.strip()[:300]}" if msg else ""
+    return f"terminated: reason {reason}, exit code {code}, restartCount {r.restart_count}{wait}{told}"
 
 
 def _has_previous(ctx: Context, rows: pd.DataFrame) -> bool:
     """Whether the dump already holds a previous log of one of the failing containers."""
-    logs = ctx.frames["logs"]
-    prev = logs[logs["previous"].fillna(False)]
-    have = set(zip(prev["namespace"].astype(str), prev["pod"].astype(str), prev["container"].astype(str)))
+    have = ctx.cache.get("app_crash_previous_logs")
+    if have is None:  # built once per context
+        logs = ctx.frames["logs"]
+        prev = logs[logs["previous"].fillna(False)]
+        have = set(zip(prev["namespace"].astype(str), prev["pod"].astype(str), prev["container"].astype(str)))
+        ctx.cache["app_crash_previous_logs"] = have
     return any(k in have for k in rows[["namespace", "pod", "container"]].astype(str)
                .itertuples(index=False, name=None))
 
