@@ -20,6 +20,7 @@ ruled out.
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -71,6 +72,7 @@ def find(ctx: Context) -> list[Finding]:
     logs = ctx.frames["logs"]
     have_logs = set(zip(logs["namespace"].astype(str), logs["pod"].astype(str), logs["container"].astype(str)))
     sigs_of = sigs_by_workload(ctx, cand, ("app-crash", "app-exec"))
+    said = termination_messages(ctx)
     out: list[Finding] = []
     for w, rows in by_workload(cand):
         sigs = sigs_of(w)
@@ -110,8 +112,7 @@ def find(ctx: Context) -> list[Finding]:
                         summary=f"{w}: {what}{where}")
         f.restart_matrix = restart_matrix(rows)
         f.evidence.extend(sig_evidence(sigs))
-        said = termination_messages(ctx)
-        f.evidence.extend(container_evidence(rows, lambda r: _text(r, said)))
+        f.evidence.extend(container_evidence(rows, partial(_text, said=said)))
         if sigs.empty:
             f.missing_evidence.append(MissingEvidence(
                 what="no crash line (panic, traceback, fatal) in the logs of the failing containers",
