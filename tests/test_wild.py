@@ -155,3 +155,18 @@ def test_an_empty_read_is_unusable_not_green(tmp_path: Path) -> None:
                        capture_output=True, text=True, check=False)
     assert r.returncode == 2 and "no Pod and no Node" in r.stderr and "among 0 pods" not in r.stdout + r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_reports_show_consequences_under_their_cause_and_the_restart_history() -> None:
+    from forensics.render.html import render_html
+    from forensics.render.markdown import render_markdown
+
+    doc = _doc("cid-cka-notready/cluster-info-dump.json")
+    md = render_markdown(doc)
+    assert "Consequence of: Node cka-controller1: Node not ready" in md
+    assert "Causes: Deployment kube-system/coredns" in md and "Node /cka" not in md
+    html = render_html(doc)
+    assert 'class="contrib caused-by"' in html
+    hist = _doc("ts-k3d-arm64/support-bundle.tar.gz")
+    assert "### Restart history (not failing now)" in render_markdown(hist)
+    assert 'id="history-table"' in render_html(hist)
