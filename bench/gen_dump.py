@@ -25,6 +25,7 @@ import argparse
 import gzip
 import hashlib
 import io
+import json
 import random
 import sys
 import tarfile
@@ -91,6 +92,7 @@ class Image(NamedTuple):
     digest: str  # what the kubelet reports in imageID: the manifest (list) digest
     arches: tuple[str, ...]
     entrypoint: str
+    kind: str = ""  # "index" (index or Docker list) or "manifest" (a bare single-platform manifest)
 
 
 class Workload(NamedTuple):
@@ -112,7 +114,9 @@ class PodModel(NamedTuple):
     workload: int
     name: str
     node: int
-    crash: tuple[str, ...]  # per container: "" (fine), "exec" (exec format error), "app" (app crash)
+    # per container: "" (fine), "exec" (exec format error), "pull" (the image's index lacks the node's
+    # platform: the pull fails, nothing starts), "app" (app crash; OOMKilled when index % 5 == 0)
+    crash: tuple[str, ...]
 
 
 class Model(NamedTuple):
@@ -309,7 +313,7 @@ def image_files(rng: random.Random, img: Image, created: datetime) -> tuple[Imag
             raw = msgspec.json.format(msgspec.json.encode(
                 {"schemaVersion": 2, "mediaType": DOCKER_LIST, "manifests": children}), indent=3)
         files.append(("manifest.json", raw))
-        return img._replace(digest=_sha(raw)), files
+        return img._replace(digest=_sha(raw), kind="index"), files
     oci = style < 0.6
     arch = img.arches[0]
     n_layers = rng.randint(2, 8)
@@ -338,7 +342,7 @@ def image_files(rng: random.Random, img: Image, created: datetime) -> tuple[Imag
     if not oci:
         raw = msgspec.json.format(raw, indent=3)
     files += [("manifest.json", raw), ("config.json", config_raw)]
-    return img._replace(digest=_sha(raw)), files
+    return img._replace(digest=_sha(raw), kind="manifest"), files
 
 
 # ----------------------------------------------------------------------------- object rendering
@@ -443,6 +447,12 @@ def workload_template(w: Workload, model: Model, created: datetime) -> dict[str,
             "generate": owner_name + "-" if w.kind != "StatefulSet" else ""}
 
 
+def _pull_error(ref: str) -> str:
+    full = ref if "." in ref.split("/", 1)[0] else f"docker.io/{ref}"
+    return (f'rpc error: code = NotFound desc = failed to pull and unpack image "{full}": '
+            "no match for platform in manifest: not found")
+
+
 def render_pod(p: PodModel, model: Model, templates: list[dict[str, Any]], snap: int, now: datetime,
                pod_uid: str) -> dict[str, Any]:
     w = model.workloads[p.workload]
@@ -462,7 +472,18 @@ def render_pod(p: PodModel, model: Model, templates: list[dict[str, Any]], snap:
         cid = "containerd://" + _hex(random.Random(p.index * 31 + c_i + snap * 7), 64)
         st: dict[str, Any] = {"containerID": cid, "image": img.ref, "imageID": f"{_repo(img.ref)}@{img.digest}",
                               "name": c["name"], "started": not crash, "ready": not crash}
-        if crash:
+        if crash == "pull":
+            # containerd cannot unpack an index without the node's platform: the container never starts
+            # (wording: kubewarden/adm-controller#1378 in tests/fixtures/realdata/github-issues/)
+            crashing = True
+            del st["containerID"]
+            st["imageID"] = ""
+            st["restartCount"] = 0
+            st["lastState"] = {}
+            st["state"] = {"waiting": (
+                {"reason": "ErrImagePull", "message": _pull_error(img.ref)} if (p.index + snap) % 2
+                else {"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{img.ref}"'})}
+        elif crash:
             crashing = True
             restarts = 3 + (p.index % 40) + snap * 2
             last_end = now - timedelta(seconds=30 + p.index % 200)
@@ -668,9 +689,16 @@ def render_events(model: Model, templates: list[dict[str, Any]], uids: list[str]
         node = model.nodes[p.node][0]
         crashed = [(n, c) for n, c in zip(t["names"], p.crash) if c]
         if crashed:
-            items = [("Warning", "BackOff",
-                      f"Back-off restarting failed container {n} in pod {p.name}_{w.namespace}({uids[p.index]})",
-                      n, 20 + p.index % 300 + snap * 4) for n, _ in crashed]
+            items = []
+            for c_i, (n, c) in enumerate(zip(t["names"], p.crash)):
+                if c == "pull":
+                    ref = model.images[w.images[c_i]].ref
+                    items += [("Warning", "Failed", f'Failed to pull image "{ref}": {_pull_error(ref)}', n,
+                               4 + p.index % 20 + snap),
+                              ("Normal", "BackOff", f'Back-off pulling image "{ref}"', n, 40 + p.index % 300 + snap * 4)]
+                elif c:
+                    items.append(("Warning", "BackOff", f"Back-off restarting failed container {n} in pod "
+                                  f"{p.name}_{w.namespace}({uids[p.index]})", n, 20 + p.index % 300 + snap * 4))
         elif p.index % 3 == 0:
             n = t["names"][0]
             ref = model.images[w.images[0]].ref
@@ -814,10 +842,56 @@ class Stats(NamedTuple):
     restarting_containers: int
     containers: int
     exec_format_errors: int
+    pull_failures: int
     members: int
     uncompressed_bytes: int
     compressed_bytes: int
     seconds: float
+
+
+def _pull_failures(model: Model) -> Model:
+    """A foreign-arch container whose image is an index (even a one-entry one) fails at pull time."""
+    pods = []
+    for p in model.pods:
+        imgs = model.workloads[p.workload].images
+        crash = tuple("pull" if c == "exec" and model.images[imgs[i]].kind == "index" else c
+                      for i, c in enumerate(p.crash))
+        pods.append(p._replace(crash=crash) if crash != p.crash else p)
+    return model._replace(pods=pods)
+
+
+ARCH_CAUSE = {"exec": "arch.single-arch-image", "pull": "arch.index-missing-platform"}
+CAUSE_ORDER = ("arch.index-missing-platform", "arch.single-arch-image", "oom-killed", "app-crash")
+
+
+def truth(model: Model) -> dict[str, Any]:
+    """What was planted, per workload as the analyzer names it (a Job of a CronJob is the CronJob).
+
+    `planted`: every cause some pod of the workload was built to show; `expected_primary`: the most
+    specific of them; `acceptable`: causes that are true of the workload without being planted as a
+    failure (an arch mismatch in a mixed-arch cluster without an arch constraint is also
+    `arch.mixed-arch-no-affinity`)."""
+    by_workload: dict[tuple[str, str, str], set[str]] = {}
+    for p in model.pods:
+        w = model.workloads[p.workload]
+        key = ("CronJob", w.namespace, w.owner) if w.owner else (w.kind, w.namespace, w.name)
+        causes = by_workload.setdefault(key, set())
+        for c in p.crash:
+            if c in ARCH_CAUSE:
+                causes.add(ARCH_CAUSE[c])
+            elif c == "app":
+                causes.add("oom-killed" if p.index % 5 == 0 else "app-crash")
+    workloads = []
+    for (kind, ns, name), causes in sorted(by_workload.items()):
+        if not causes:
+            continue
+        acceptable = set(causes)
+        if causes & set(ARCH_CAUSE.values()):
+            acceptable.add("arch.mixed-arch-no-affinity")
+        workloads.append({"kind": kind, "namespace": ns, "name": name, "planted": sorted(causes),
+                          "expected_primary": next(c for c in CAUSE_ORDER if c in causes),
+                          "acceptable": sorted(acceptable)})
+    return {"schema": "cluster-forensics-bench-truth/v1", "workloads": workloads}
 
 
 def generate(out: Path, pods: int = 150_000, nodes: int = 5_000, images: int | None = None, snapshots: int = 1,
@@ -837,6 +911,7 @@ def generate(out: Path, pods: int = 150_000, nodes: int = 5_000, images: int | N
         new, files = image_files(rng, img, collected_at - timedelta(days=30 + i % 200))
         model.images[i] = new
         image_members.append((layout.image_slug(new.ref), files))
+    model = _pull_failures(model)
     templates = [workload_template(w, model, collected_at) for w in model.workloads]
     uids = [_uid(rng) for _ in model.pods]
 
@@ -861,7 +936,7 @@ def generate(out: Path, pods: int = 150_000, nodes: int = 5_000, images: int | N
                     continue
                 w = model.workloads[p.workload]
                 for c_i, crash in enumerate(p.crash):
-                    if not crash:
+                    if crash in ("", "pull"):
                         continue
                     cname = templates[p.workload]["names"][c_i]
                     cur, prev = crash_logs(p, c_i, crash, model.images[w.images[c_i]], now)
@@ -871,10 +946,12 @@ def generate(out: Path, pods: int = 150_000, nodes: int = 5_000, images: int | N
             for fname, data in files:
                 tw.add_bytes(layout.image_file(slug, fname), data)
         tw.close()
+    truth_path = Path(str(out) + ".truth.json")
+    truth_path.write_text(json.dumps(truth(model), indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
     crashes = [c for p in model.pods for c in p.crash]
-    return Stats(len(model.pods), len(model.nodes), len(model.images), sum(1 for c in crashes if c), len(crashes),
-                 sum(1 for c in crashes if c == "exec"), tw.members, tw.bytes, out.stat().st_size,
+    return Stats(len(model.pods), len(model.nodes), len(model.images), sum(1 for c in crashes if c not in ("", "pull")),
+                 len(crashes), sum(1 for c in crashes if c == "exec"), sum(1 for c in crashes if c == "pull"), tw.members, tw.bytes, out.stat().st_size,
                  time.perf_counter() - t0)
 
 
@@ -892,6 +969,7 @@ def main(argv: list[str] | None = None) -> int:
     s = generate(a.out, a.pods, a.nodes, a.images, a.snapshots, a.seed, a.restart_fraction, a.arm64_fraction)
     print(f"wrote {a.out}: {s.pods} pods, {s.nodes} nodes, {s.images} images, "
           f"{s.restarting_containers}/{s.containers} containers restarting ({s.exec_format_errors} exec format), "
+          f"{s.pull_failures} failing to pull, truth in {a.out}.truth.json, "
           f"{s.members} members, {s.uncompressed_bytes / 2**20:.1f} MiB -> {s.compressed_bytes / 2**20:.1f} MiB "
           f"in {s.seconds:.1f} s")
     return 0

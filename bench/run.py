@@ -25,20 +25,30 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from score import lines as score_lines  # noqa: E402
+from score import score  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 LOAD_OVER_FLOOR_MAX = 1.5
 RSS_MAX_BYTES = 2 * 2**30
 PER_POD_GROWTH_MAX = 1.5
+ANALYZE_OVER_FLOOR_MAX = 1.5
+HTML_OVER_JSON_MAX = 1.10
 
 
 # ----------------------------------------------------------------------------- measured in a child
 
 
-def _measure_floor(path: str) -> dict[str, Any]:
+def _measure_floor(path: str, two_cores: bool = False) -> dict[str, Any]:
+    """Stream the tar and decode every object list. With `two_cores`, gunzip runs in its own process
+    (`gzip -dc`) and this one only untars and decodes, so decompression overlaps decoding."""
     import tarfile
 
     import msgspec
@@ -52,7 +62,8 @@ def _measure_floor(path: str) -> dict[str, Any]:
     payload = 0
     largest = ("", 0)
     t0 = time.perf_counter()
-    with tarfile.open(path, mode="r|gz") as tar:
+    gunzip = subprocess.Popen(["gzip", "-dc", path], stdout=subprocess.PIPE, bufsize=1 << 20) if two_cores else None
+    with (tarfile.open(fileobj=gunzip.stdout, mode="r|") if gunzip else tarfile.open(path, mode="r|gz")) as tar:
         for m in tar:
             if not m.isfile():
                 continue
@@ -72,6 +83,8 @@ def _measure_floor(path: str) -> dict[str, Any]:
                     objects += len(items)
                     if kind == "pods":
                         pods += len(items)
+    if gunzip is not None:
+        gunzip.wait()
     return {"seconds": time.perf_counter() - t0, "pods": pods, "objects": objects, "members": members,
             "uncompressed_bytes": payload, "largest_member": largest[0], "largest_member_bytes": largest[1]}
 
@@ -88,10 +101,44 @@ def _measure_load(path: str) -> dict[str, Any]:
 
 def _child(what: str, path: str) -> int:
     sys.path.insert(0, str(REPO))
-    out = _measure_floor(path) if what == "floor" else _measure_load(path)
-    out["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    out = _measure_load(path) if what == "load" else _measure_floor(path, two_cores=what == "floor2")
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out["peak_rss_bytes"] = own.ru_maxrss * 1024  # Linux: KiB
+    out["cpu_seconds"] = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
     print(json.dumps(out))
     return 0
+
+
+def analyze(path: Path, fmt: str, out_dir: Path) -> dict[str, Any]:
+    """The whole `forensics analyze` as a user runs it, timed from outside: wall, CPU, peak RSS."""
+    out = out_dir / f"{_stem(path)}.{fmt}"
+    cmd = [sys.executable, "-m", "forensics", "analyze", str(path), "--format", fmt, "--output", str(out)]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONHASHSEED": "0"})
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    r: dict[str, Any] = {"seconds": time.perf_counter() - t0, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                         "peak_rss_bytes": usage.ru_maxrss * 1024, "output_bytes": out.stat().st_size
+                         if out.exists() else None}
+    if proc.returncode != 0:
+        tail = (err.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
+        r["error"] = f"analyze --format {fmt} failed (exit {proc.returncode}): {tail[:300]}"
+    elif fmt == "json":
+        doc = json.loads(out.read_text(encoding="utf-8"))
+        r["findings"] = len(doc.get("findings", []))
+        r["findings_by_cause"] = dict(sorted(Counter(f["cause"] for f in doc.get("findings", [])).items()))
+        truth_file = Path(str(path) + ".truth.json")
+        if truth_file.exists():
+            r["truth"] = score(doc, json.loads(truth_file.read_text(encoding="utf-8")))
+    return r
+
+
+def _stem(p: Path) -> str:
+    return p.name.split(".", 1)[0] or "dump"
 
 
 # ----------------------------------------------------------------------------- the parent
@@ -116,22 +163,37 @@ def _warm(path: Path) -> None:
             pass
 
 
-def bench_one(path: Path) -> dict[str, Any]:
+def bench_one(path: Path, out_dir: Path, whole: bool = True) -> dict[str, Any]:
     _warm(path)
-    floor = measure("floor", path)
+    floor1 = measure("floor", path)
+    floor2 = measure("floor2", path)
     load = measure("load", path)
+    floors = [f["seconds"] for f in (floor1, floor2) if "seconds" in f]
     r: dict[str, Any] = {"path": str(path), "compressed_bytes": path.stat().st_size,
-                         "uncompressed_bytes": floor.get("uncompressed_bytes"), "pods": floor.get("pods"),
-                         "floor_seconds": floor.get("seconds"), "floor_peak_rss_bytes": floor.get("peak_rss_bytes"),
-                         "load_seconds": load.get("seconds"), "load_peak_rss_bytes": load.get("peak_rss_bytes"),
+                         "uncompressed_bytes": floor1.get("uncompressed_bytes"), "pods": floor1.get("pods"),
+                         "floor_seconds": min(floors) if floors else None,
+                         "floor_1core_seconds": floor1.get("seconds"), "floor_2core_seconds": floor2.get("seconds"),
+                         "floor_cpu_seconds": floor1.get("cpu_seconds"),
+                         "floor_peak_rss_bytes": floor1.get("peak_rss_bytes"),
+                         "load_seconds": load.get("seconds"), "load_cpu_seconds": load.get("cpu_seconds"),
+                         "load_peak_rss_bytes": load.get("peak_rss_bytes"),
                          "frames": load.get("frames"), "load_problems": load.get("problems"),
-                         "largest_member": floor.get("largest_member"),
-                         "largest_member_bytes": floor.get("largest_member_bytes")}
-    errors = [m["error"] for m in (floor, load) if "error" in m]
+                         "largest_member": floor1.get("largest_member"),
+                         "largest_member_bytes": floor1.get("largest_member_bytes")}
+    if whole:
+        r["analyze_json"] = analyze(path, "json", out_dir)
+        r["analyze_html"] = analyze(path, "html", out_dir)
+    errors = [m["error"] for m in (floor1, floor2, load, r.get("analyze_json", {}), r.get("analyze_html", {}))
+              if "error" in m]
     if errors:
         r["errors"] = errors
     if r["floor_seconds"] and r["load_seconds"] is not None:
         r["load_over_floor"] = r["load_seconds"] / r["floor_seconds"]
+    aj, ah = r.get("analyze_json", {}), r.get("analyze_html", {})
+    if r["floor_seconds"] and "error" not in aj and aj:
+        r["analyze_over_floor"] = aj["seconds"] / r["floor_seconds"]
+    if aj and ah and "error" not in aj and "error" not in ah:
+        r["html_over_json"] = ah["seconds"] / aj["seconds"]
     return r
 
 
@@ -143,24 +205,57 @@ def _secs(s: float | None) -> str:
     return "?" if s is None else f"{s:.2f} s"
 
 
-def report(main: dict[str, Any], also: dict[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
+def _dump_lines(r: dict[str, Any]) -> list[str]:
+    lines = [
+        f"dump            {r['path']}: {r['pods'] if r['pods'] is not None else '?'} pods",
+        f"  size          {_mib(r['compressed_bytes'])} compressed, {_mib(r['uncompressed_bytes'])} uncompressed",
+        f"  largest file  {r['largest_member']} ({_mib(r['largest_member_bytes'])})",
+        f"  floor         {_secs(r['floor_seconds'])} (1 core {_secs(r['floor_1core_seconds'])}, gunzip in a "
+        f"second process {_secs(r['floor_2core_seconds'])}), peak RSS {_mib(r['floor_peak_rss_bytes'])}",
+        f"  load          {_secs(r['load_seconds'])}, CPU {_secs(r['load_cpu_seconds'])}, "
+        f"peak RSS {_mib(r['load_peak_rss_bytes'])}",
+    ]
+    if "load_over_floor" in r:
+        lines.append(f"  load/floor    {r['load_over_floor']:.2f}x (target <= {LOAD_OVER_FLOOR_MAX}x)")
+    for fmt in ("json", "html"):
+        a = r.get(f"analyze_{fmt}")
+        if a and "error" not in a:
+            extra = f", {a['findings']} findings" if "findings" in a else ""
+            lines.append(f"  analyze {fmt:<5} {_secs(a['seconds'])} wall, {_secs(a['cpu_seconds'])} CPU, peak RSS "
+                         f"{_mib(a['peak_rss_bytes'])}, output {_mib(a['output_bytes'])}{extra}")
+    if "analyze_over_floor" in r:
+        lines.append(f"  analyze/floor {r['analyze_over_floor']:.2f}x (target <= {ANALYZE_OVER_FLOOR_MAX}x)")
+    if "html_over_json" in r:
+        lines.append(f"  html/json     {r['html_over_json']:.2f}x (target <= {HTML_OVER_JSON_MAX}x)")
+    truth = r.get("analyze_json", {}).get("truth")
+    if truth:
+        lines += score_lines(truth)
+    lines += [f"  error         {e}" for e in r.get("errors", [])]
+    return lines
+
+
+def _growth(big: dict[str, Any], small: dict[str, Any], seconds: float | None, small_seconds: float | None
+            ) -> float | None:
+    """Time ratio over pod ratio: 1.0 is linear."""
+    if seconds and small_seconds and big["pods"] and small["pods"]:
+        return (seconds / small_seconds) / (big["pods"] / small["pods"])
+    return None
+
+
+def report(main: dict[str, Any], also: dict[str, Any] | None,
+           failing: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[str]]:
     """Check the targets; returns the JSON summary and the human lines."""
     lines = []
-    for r in [main] + ([also] if also else []):
-        lines += [
-            f"dump            {r['path']}: {r['pods'] if r['pods'] is not None else '?'} pods",
-            f"  size          {_mib(r['compressed_bytes'])} compressed, {_mib(r['uncompressed_bytes'])} uncompressed",
-            f"  largest file  {r['largest_member']} ({_mib(r['largest_member_bytes'])})",
-            f"  floor         {_secs(r['floor_seconds'])}, peak RSS {_mib(r['floor_peak_rss_bytes'])}",
-            f"  load          {_secs(r['load_seconds'])}, peak RSS {_mib(r['load_peak_rss_bytes'])}",
-        ]
-        if "load_over_floor" in r:
-            lines.append(f"  load/floor    {r['load_over_floor']:.2f}x (target <= {LOAD_OVER_FLOOR_MAX}x)")
-        lines += [f"  error         {e}" for e in r.get("errors", [])]
-
+    for r in [main] + [x for x in (also, failing) if x]:
+        lines += _dump_lines(r)
+    aj = main.get("analyze_json", {})
     checks: dict[str, bool | None] = {
         "load_over_floor": (main["load_over_floor"] <= LOAD_OVER_FLOOR_MAX) if "load_over_floor" in main else None,
         "peak_rss": (main["load_peak_rss_bytes"] <= RSS_MAX_BYTES) if main["load_peak_rss_bytes"] else None,
+        "analyze_over_floor": (main["analyze_over_floor"] <= ANALYZE_OVER_FLOOR_MAX)
+        if "analyze_over_floor" in main else None,
+        "html_over_json": (main["html_over_json"] <= HTML_OVER_JSON_MAX) if "html_over_json" in main else None,
+        "analyze_peak_rss": (aj["peak_rss_bytes"] <= RSS_MAX_BYTES) if aj.get("peak_rss_bytes") else None,
     }
     summary: dict[str, Any] = {"dump": main}
     if also is not None:
@@ -175,12 +270,31 @@ def report(main: dict[str, Any], also: dict[str, Any] | None) -> tuple[dict[str,
                          f"per-pod cost x{growth:.2f} (target <= {PER_POD_GROWTH_MAX}x)")
         else:
             checks["linear"] = None
+        growth_a = _growth(main, also, main.get("analyze_json", {}).get("seconds"),
+                           also.get("analyze_json", {}).get("seconds"))
+        if growth_a is not None:
+            a_ratio = main["analyze_json"]["seconds"] / also["analyze_json"]["seconds"]
+            summary.update(analyze_time_ratio=a_ratio, analyze_per_pod_growth=growth_a)
+            checks["analyze_linear"] = growth_a <= PER_POD_GROWTH_MAX
+            lines.append(f"linearity       analyze time x{a_ratio:.2f} for pods x{main['pods'] / also['pods']:.2f}: "
+                         f"per-pod cost x{growth_a:.2f} (target <= {PER_POD_GROWTH_MAX}x)")
+    if failing is not None:
+        summary["failing"] = failing
+        base, many = main.get("analyze_json", {}), failing.get("analyze_json", {})
+        if base.get("findings") and many.get("findings") and "seconds" in base and "seconds" in many:
+            per_base = (base["seconds"] - main["load_seconds"]) / base["findings"]
+            per_many = (many["seconds"] - failing["load_seconds"]) / many["findings"]
+            summary.update(seconds_per_finding=per_base, seconds_per_finding_failing=per_many)
+            lines.append(f"failing         beyond the load, {per_base * 1000:.2f} ms per finding "
+                         f"({base['findings']} findings) vs {per_many * 1000:.2f} ms "
+                         f"({many['findings']} findings)")
     summary["targets"] = {"load_over_floor_max": LOAD_OVER_FLOOR_MAX, "peak_rss_max_bytes": RSS_MAX_BYTES,
-                          "per_pod_growth_max": PER_POD_GROWTH_MAX}
+                          "per_pod_growth_max": PER_POD_GROWTH_MAX, "analyze_over_floor_max": ANALYZE_OVER_FLOOR_MAX,
+                          "html_over_json_max": HTML_OVER_JSON_MAX}
     summary["checks"] = checks
     summary["ok"] = all(v is True for v in checks.values())
     for name, ok in checks.items():
-        lines.append(f"target {name:<16} {'met' if ok else 'not measured' if ok is None else 'MISSED'}")
+        lines.append(f"target {name:<18} {'met' if ok else 'not measured' if ok is None else 'MISSED'}")
     return summary, lines
 
 
@@ -191,11 +305,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dump", type=Path, help="the big dump (150,000 pods)")
     ap.add_argument("--also", type=Path, help="a smaller dump (15,000 pods) for the linearity ratio")
+    ap.add_argument("--failing", type=Path, help="a dump of the same size with many failing workloads "
+                    "(gen_dump.py --restart-fraction 0.2): the cost per finding")
+    ap.add_argument("--load-only", action="store_true", help="measure the floor and the load, not analyze")
     ap.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     a = ap.parse_args(argv)
-    main_r = bench_one(a.dump)
-    also_r = bench_one(a.also) if a.also else None
-    summary, lines = report(main_r, also_r)
+    with tempfile.TemporaryDirectory(prefix="forensics-bench-") as tmp:
+        out_dir = Path(tmp)
+        main_r = bench_one(a.dump, out_dir, whole=not a.load_only)
+        also_r = bench_one(a.also, out_dir, whole=not a.load_only) if a.also else None
+        failing_r = bench_one(a.failing, out_dir, whole=not a.load_only) if a.failing else None
+    summary, lines = report(main_r, also_r, failing_r)
     print("\n".join(lines))
     print(json.dumps(summary, sort_keys=True))
     return 1 if a.check and not summary["ok"] else 0

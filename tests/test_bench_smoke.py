@@ -76,7 +76,9 @@ def test_small_dump_is_a_valid_v1_dump(small_dump: Path) -> None:
         if b"exec format error" in previous:
             exec_errors += 1
             assert previous.startswith(b"exec /") and arch_of[p["spec"]["nodeName"]] == "arm64"
-    assert exec_errors >= 1
+    pull_failures = [(p, s) for p in raw_pods for s in p["status"]["containerStatuses"]
+                     if s["state"].get("waiting", {}).get("reason") in ("ErrImagePull", "ImagePullBackOff")]
+    assert exec_errors + len(pull_failures) >= 1
 
     # images referenced by pods are inspected: the imageID digest is the stored manifest's sha256
     refs = {}
@@ -85,13 +87,57 @@ def test_small_dump_is_a_valid_v1_dump(small_dump: Path) -> None:
             refs[data.decode().strip()] = name[: -len("ref.txt")]
     kinds = set()
     for s in statuses:
+        if not s["imageID"]:  # never pulled
+            continue
         folder = refs[s["image"]]
         manifest = files[folder + "manifest.json"]
         assert s["imageID"].endswith("@sha256:" + hashlib.sha256(manifest).hexdigest())
         kinds.add(msgspec.json.decode(manifest)["mediaType"])
     assert "application/vnd.oci.image.index.v1+json" in kinds
+    index_types = {"application/vnd.oci.image.index.v1+json",
+                   "application/vnd.docker.distribution.manifest.list.v2+json"}
+
+    def media_type(ref: str) -> str:
+        return str(msgspec.json.decode(files[refs[ref] + "manifest.json"])["mediaType"])
+
+    # realism: a foreign-arch container of an index image fails at pull time (nothing runs, no log);
+    # only a bare single-platform manifest gets as far as `exec format error`
+    for p, s in pull_failures:
+        assert media_type(s["image"]) in index_types and s["restartCount"] == 0
+        assert layout.log_file(snap, p["metadata"]["namespace"], p["metadata"]["name"], s["name"]) not in files
+    for p, s in restarting:
+        previous = files[layout.log_file(snap, p["metadata"]["namespace"], p["metadata"]["name"], s["name"],
+                                         previous=True)]
+        if b"exec format error" in previous:
+            assert media_type(s["image"]) not in index_types
     assert "application/vnd.oci.image.manifest.v1+json" in kinds or \
         "application/vnd.docker.distribution.manifest.v2+json" in kinds
+
+
+def test_truth_names_what_was_planted(small_dump: Path) -> None:
+    """The truth file lists each failing workload once, with causes the pods really show."""
+    truth = json.loads(Path(str(small_dump) + ".truth.json").read_text())
+    files = _members(small_dump)
+    (snap,) = yaml.safe_load(files[layout.META])["snapshots"]
+    raw_pods = msgspec.json.decode(files[layout.objects_file(snap, "pods")])["items"]
+    reasons: dict[str, set[str]] = {}
+    for p in raw_pods:
+        for s in p["status"]["containerStatuses"]:
+            term = s["lastState"].get("terminated", {}).get("reason")
+            wait = s["state"].get("waiting", {}).get("reason")
+            if term or wait:
+                reasons.setdefault(p["metadata"]["namespace"], set()).update({term, wait} - {None})
+    keys = [(w["kind"], w["namespace"], w["name"]) for w in truth["workloads"]]
+    assert len(keys) == len(set(keys)) > 0
+    seen = set()
+    for w in truth["workloads"]:
+        assert w["expected_primary"] in w["planted"] and set(w["planted"]) <= set(w["acceptable"])
+        seen.update(w["planted"])
+        if "oom-killed" in w["planted"]:
+            assert "OOMKilled" in reasons[w["namespace"]]
+        if "arch.index-missing-platform" in w["planted"]:
+            assert reasons[w["namespace"]] & {"ErrImagePull", "ImagePullBackOff"}
+    assert {"app-crash", "oom-killed"} <= seen
 
 
 def test_generator_is_deterministic(small_dump: Path, tmp_path: Path) -> None:
@@ -111,10 +157,19 @@ def test_benchmark_reports_every_field(small_dump: Path) -> None:
     assert r["pods"] == 1500
     assert r["compressed_bytes"] == small_dump.stat().st_size
     assert r["uncompressed_bytes"] > r["compressed_bytes"]
-    for key in ("floor_seconds", "load_seconds", "load_over_floor", "floor_peak_rss_bytes", "load_peak_rss_bytes"):
+    for key in ("floor_seconds", "floor_1core_seconds", "floor_2core_seconds", "load_seconds", "load_over_floor",
+                "floor_peak_rss_bytes", "load_peak_rss_bytes", "analyze_over_floor", "html_over_json"):
         assert r[key] > 0, key
+    assert r["floor_seconds"] == min(r["floor_1core_seconds"], r["floor_2core_seconds"])
     assert r["frames"]["pods"] == 1500
-    assert summary["pods_ratio"] == 1.0 and summary["time_ratio"] > 0
-    assert set(summary["checks"]) == {"load_over_floor", "peak_rss", "linear"}
+    aj = r["analyze_json"]
+    assert aj["findings"] == sum(aj["findings_by_cause"].values()) > 0
+    assert aj["cpu_seconds"] > 0 and aj["peak_rss_bytes"] > 0 and r["analyze_html"]["output_bytes"] > 0
+    truth = aj["truth"]
+    assert truth["planted_workloads"] > 0 and "app-crash" in truth["per_cause"]
+    assert summary["pods_ratio"] == 1.0 and summary["time_ratio"] > 0 and summary["analyze_time_ratio"] > 0
+    assert set(summary["checks"]) == {"load_over_floor", "peak_rss", "linear", "analyze_over_floor",
+                                      "html_over_json", "analyze_peak_rss", "analyze_linear"}
+    assert "analyze json" in proc.stdout and "recall" in proc.stdout
     assert isinstance(summary["ok"], bool)
     assert "load/floor" in proc.stdout
