@@ -107,7 +107,10 @@ def find(ctx: Context) -> list[Finding]:
         elif not sigs.empty:
             what = f"the application crashes: {str(sigs['text'].iloc[0])[:160]}"
         else:
-            what = "the application exits with an error"
+            codes = sorted({int(x) for x in rows["exit_code"].dropna()} - {0})
+            what = ("the job's container exits with an error" if w.kind in ("Job", "CronJob")
+                    else "the application exits with an error") + (
+                f" (exit code {', '.join(map(str, codes[:3]))})" if codes else "")
         f = new_finding(CAUSE, w, rows, severity=severity(ctx, w), confidence=round(min(conf, 0.95), 2),
                         summary=f"{w}: {what}{where}")
         f.restart_matrix = restart_matrix(rows)
