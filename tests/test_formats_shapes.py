@@ -145,3 +145,13 @@ def test_internal_version_lists_in_a_cluster_info_dump_are_reported(tmp_path: Pa
     dump = load_any(tmp_path / "dump.txt")
     assert [p.what for p in dump.problems] == ["internal-version JSON (not decoded)"]
     assert "kubectl older than 1.3" in dump.problems[0].why
+
+
+def test_internal_version_lists_in_a_support_bundle_are_reported(tmp_path: Path) -> None:
+    root = tmp_path / "support-bundle-2026-11-22T05_00_00"
+    (root / "cluster-resources" / "pods").mkdir(parents=True)
+    (root / "cluster-resources" / "nodes.json").write_text(json.dumps({"kind": "NodeList", "items": [node("node-a")]}))
+    (root / "cluster-resources" / "pods" / "shop.json").write_text(json.dumps({"Items": [{"ObjectMeta": {"Name": "p"}}]}))
+    dump = load_any(root)
+    (p,) = dump.problems
+    assert p.file == "cluster-resources/pods/shop.json" and "internal-version" in p.why

@@ -70,6 +70,10 @@ def decode_json_items(kind: str, data: bytes) -> list[Any]:
     head = data[:4096].lstrip()
     if head.startswith(b"["):
         data = b'{"items":' + data + b"}"
+    elif b'"Items"' in head and b'"items"' not in head and b'"kind"' not in head:
+        # kubectl's old internal version (formats/shapes.py): say so rather than read an empty list
+        raise msgspec.DecodeError("internal-version JSON (Go field names Items, Status, no kind): not decoded; "
+                                  "re-export with a current kubectl")
     return kube.decode_list(kind, data)
 
 
