@@ -12,18 +12,25 @@ from typing import Any
 
 import pandas as pd
 
-from forensics import __version__
-from forensics.correlate import Context, build_context, iso, restart_history, restarts_once
-from forensics.findings import ARCH_CAUSES, Finding, Workload, severity_rank
+from forensics import __version__, incident
+from forensics.correlate import WL_KEYS, Context, build_context, iso, restart_history
+from forensics.findings import ARCH_CAUSES, INTERNAL_CAUSES, Finding, Workload, severity_rank
 from forensics.load import Dump
 from forensics.rules import run_all
 
 # the most specific explanation wins; the rest contribute
+# (an OS mismatch and an entrypoint that is not executable come first: when they hold, no
+# architecture cause is the explanation; an emulation fault ranks below a failing liveness probe,
+# because an emulated pod that is only slow is a probe problem the emulation contributes to)
 PRIORITY = (
+    "platform.os-mismatch", "entrypoint-not-executable", "arch.index-entry-mismatch",
     "arch.bare-manifest-tag", "arch.missing-emulation", "arch.apple-silicon-build",
     "arch.index-missing-platform", "arch.single-arch-image", "arch.mixed-arch-no-affinity",
-    "image-pull-auth", "image-pull-not-found", "image-pull-network", "volume-mount", "missing-config", "command-not-found", "unschedulable",
-    "node-not-ready", "evicted", "oom-killed", "liveness-probe", "app-crash", "analyzer.rule-error",
+    "arch.microarch-level",
+    "image-pull-auth", "image-pull-not-found", "image-pull-network", "missing-config",
+    "command-not-found", "unschedulable", "volume-mount", "node-not-ready", "evicted", "oom-killed", "liveness-probe",
+    "arch.emulation-fault", "app-crash",
+    "analyzer.rule-error",
 )
 SCHEMA = "cluster-forensics-findings/1"
 
@@ -118,25 +125,39 @@ def analyze(dump: Dump) -> dict[str, Any]:
     ctx = build_context(dump.frames, dump.snapshots, dump.meta)
     findings, past = split_history(ctx, merge(run_all(ctx)))
     findings = link(findings)
+    incident.settle(ctx, findings)
     add_intervals(ctx, findings)
     active = [f for f in findings if not f.latent]
     latent = [f for f in findings if f.latent]
     history = restart_history(ctx, {(f.workload.kind, f.workload.namespace, f.workload.name) for f in active})
     _add_past(history, past)
+    dump_doc = dump_section(dump, ctx)
     return {
         "schema": SCHEMA,
         "tool": {"name": "cluster-forensics", "version": __version__},
-        "dump": dump_section(dump, ctx),
-        "summary": summary(ctx, active, history, dropped_parts(dump)),
+        "dump": dump_doc,
+        "summary": summary(ctx, active, dump_doc["counts"], history, dropped_parts(dump)),
         "inventory": inventory(ctx),
         "findings": [f.to_dict() for f in active],
         "latent": [f.to_dict() for f in latent],
         "restart_history": history,
-        "series": {"restarts_by_arch": restarts_series(ctx)},
+        "series": {"restarts_by_arch": restarts_series(ctx, active)},
         "timeline": cluster_timeline(ctx, active),
-        "gaps": dump.gaps + _dropped_gap(dump),
+        "gaps": relevant_gaps(ctx, dump.gaps + _dropped_gap(dump), findings),
         "load_problems": [p.to_dict() for p in dump.problems],
     }
+
+
+# gaps that only limit architecture conclusions: they matter when there is an architecture finding
+# (failing or latent) or the cluster runs several architectures, never for an all-amd64 cluster
+# whose failures have other causes
+ARCH_GAPS = frozenset({"no binfmt_misc listings", "no image inspections"})
+
+
+def relevant_gaps(ctx: Context, gaps: list[dict[str, str]], findings: list[Finding]) -> list[dict[str, Any]]:
+    """Each gap with `relevant`: whether it limits a conclusion about this dump (see ARCH_GAPS)."""
+    arch_question = ctx.mixed or any(f.cause in ARCH_CAUSES for f in findings)
+    return [{**g, "relevant": arch_question or str(g.get("what")) not in ARCH_GAPS} for g in gaps]
 
 
 def add_intervals(ctx: Context, findings: list[Finding]) -> None:
@@ -234,8 +255,6 @@ def dump_section(dump: Dump, ctx: Context) -> dict[str, Any]:
     raw_commands = meta.get("commands")
     commands = [c for c in raw_commands if isinstance(c, dict)] if isinstance(raw_commands, list) else []
     f = dump.frames
-    last = dump.snapshots[-1] if dump.snapshots else None
-    pods_last = f["pods"][f["pods"]["snapshot"] == last] if last else f["pods"]
     files_meta = meta.get("files")
     sums = {str(x.get("path")): x.get("sha256") for x in files_meta if isinstance(x, dict)} \
         if isinstance(files_meta, list) else {}
@@ -249,16 +268,26 @@ def dump_section(dump: Dump, ctx: Context) -> dict[str, Any]:
         "snapshots": [{"name": s, "observed_at": iso(_snap_time(s))} for s in dump.snapshots],
         "commands": commands,
         "commands_failed": [c for c in commands if c.get("exit_code") not in (0, None)],
-        "counts": {
-            "nodes": int(ctx.nodes["node"].nunique()),
-            "pods": len(pods_last),
-            "containers": int((f["containers"]["snapshot"] == last).sum()) if last else 0,
-            "workloads": int(pods_last[["workload_kind", "namespace", "workload_name"]].drop_duplicates().shape[0]),
-            "events": int(f["events"]["uid"].nunique()),
-            "images": int(f["images"]["image"].nunique()),
-            "logs": len(f["logs"]),
-        },
+        "counts": counts(f),
         "files": [{"path": fi.name, "size": fi.size, "sha256": sums.get(fi.name)} for fi in dump.files],
+    }
+
+
+def counts(f: dict[str, pd.DataFrame]) -> dict[str, int]:
+    """How much the dump holds, each figure with one definition (docs/findings.md, "Counts"): distinct
+    objects seen in any snapshot. Nodes are the union of Node objects and the nodes pods ran on, so a
+    dump without Node objects still counts the nodes its pods name."""
+    pods = f["pods"]
+    node_names = set(f["nodes"]["node"].dropna().astype(str)) | set(pods["node"].dropna().astype(str))
+    c = f["containers"]
+    return {
+        "nodes": len(node_names),
+        "pods": int(pods[["namespace", "pod"]].drop_duplicates().shape[0]),
+        "containers": int(c[["namespace", "pod", "container"]].drop_duplicates().shape[0]),
+        "workloads": int(pods[WL_KEYS].drop_duplicates().shape[0]) if set(WL_KEYS) <= set(pods.columns) else 0,
+        "events": int(f["events"]["uid"].fillna(f["events"]["name"]).nunique()),
+        "images": int(f["images"]["image"].nunique()),
+        "logs": len(f["logs"]),
     }
 
 
@@ -272,51 +301,60 @@ def _snap_time(s: str) -> Any:
     return snapshot_time(s)
 
 
-def summary(ctx: Context, active: list[Finding], history: list[dict[str, Any]] | None = None,
+def _workloads(active: list[Finding]) -> list[Finding]:
+    """The findings that are failing workloads (an `analyzer.*` finding is about the analyzer)."""
+    return [f for f in active if f.cause not in INTERNAL_CAUSES]
+
+
+def summary(ctx: Context, active: list[Finding], counts: dict[str, int], history: list[dict[str, Any]] | None = None,
             dropped: list[str] | None = None) -> dict[str, Any]:
-    """Counts and the verdict. Root causes (findings without `caused_by`) speak first; nodes are not
-    workloads; the verdict never claims health over a dump with nothing read in it."""
+    """The verdict and its figures. Every figure is defined once (docs/findings.md, "Counts") over the
+    failing workloads' findings, and the verdict sentence is written from these same figures. Root
+    causes (findings without `caused_by`) speak first; nodes are not workloads; workloads failing now
+    that no finding explains are named; the verdict never claims health over nothing read."""
     history = history or []
+    failing = _workloads(active)
+    workloads = [f for f in failing if f.workload.kind not in _NOT_WORKLOADS]
+    down_nodes = sorted({f.workload.name for f in failing if f.workload.kind == "Node"})
     by_cause = Counter(f.cause for f in active)
-    workloads = [f for f in active if f.workload.kind not in _NOT_WORKLOADS]
-    down_nodes = sorted({f.workload.name for f in active if f.workload.kind == "Node"})
-    pods = {p for f in workloads for p in f.pods}
-    nodes = {n for f in active for n in f.nodes}
-    firsts = sorted(f.first_seen for f in active if f.first_seen)
-    lasts = sorted(f.last_seen for f in active if f.last_seen)
-    causes: list[dict[str, Any]] = []
+    pods = {(f.workload.namespace, p) for f in workloads for p in f.pods}
+    nodes = {n for f in failing for n in f.nodes}
+    firsts = sorted(f.first_seen for f in failing if f.first_seen)
+    lasts = sorted(f.last_seen for f in failing if f.last_seen)
     roots = [f for f in active if f.caused_by is None]
+    causes: list[dict[str, Any]] = []
     for cause in sorted({f.cause for f in roots}, key=_rank):
         fs = [f for f in roots if f.cause == cause]
         n = len(fs)
         best = max(fs, key=lambda f: f.confidence)
         causes.append({"cause": cause, "findings": n, "max_confidence": round(best.confidence, 2),
                        "sentence": best.summary + (f" (and {n - 1} more)" if n > 1 else "")})
-    total_pods = int(ctx.current["pod"].nunique()) if not ctx.current.empty else 0
     consequences = sum(1 for f in workloads if f.caused_by is not None)
-    parts = []
-    if down_nodes:
-        parts.append(f"{len(down_nodes)} node(s) not Ready")
-    if workloads:
-        parts.append(f"{len(workloads)} workload(s) failing ({len(pods)} of {total_pods} pods"
-                     + (f", {consequences} as a consequence of another finding" if consequences else "") + ")")
     covered = {str(f.workload) for f in active} | {w for f in active for w in f.takes_down}
     # workloads with pods in the dump (those known only from events have their own findings or none)
     present = {str(Workload(*k)) for k in zip(ctx.current["workload_kind"].fillna("Pod").astype(str),
                                                ctx.current["namespace"].astype(str),
                                                ctx.current["workload_name"].astype(str))} if not ctx.current.empty else set()
     unexplained = sorted(w for w in (str(Workload(*k)) for k in ctx.failing_now) if w not in covered and w in present)
-    if active:
+    if failing:
+        parts = []
+        if down_nodes:
+            parts.append(f"{len(down_nodes)} node(s) not Ready")
+        if workloads:
+            parts.append(f"{len(workloads)} workload(s) failing ({len(pods)} of {counts['pods']} pods, on {len(nodes)} "
+                         f"of {counts['nodes']} node(s)"
+                         + (f", {consequences} as a consequence of another finding" if consequences else "") + ")")
         verdict = ("; ".join(parts) + (f" since {firsts[0]}" if firsts else "") + ". "
                    + " ".join(c["sentence"] + f" [confidence {c['max_confidence']:.2f}]." for c in causes[:3])
                    + (f" {len(causes) - 3} more root cause(s) below." if len(causes) > 3 else ""))
+    elif active:
+        verdict = " ".join(c["sentence"] + "." for c in causes)
     else:
-        n_nodes = int(ctx.nodes["node"].nunique()) if not ctx.nodes.empty else 0
-        seen = f"{total_pods} pod(s)" + (f" on {n_nodes} node(s)" if n_nodes else "")
+        seen = f"{counts['pods']} pod(s)" + (f" on {counts['nodes']} node(s)" if counts["nodes"] else "")
         verdict = (f"Nothing is failing now among {seen} read from the dump." if not unexplained else
-                   f"No known cause found among {seen} read from the dump.") if total_pods else (
-            f"No pod could be read from the dump ({n_nodes} node(s) read, all Ready): nothing can be said about "
-            "workloads.")
+                   f"No known cause found among {seen} read from the dump.") if counts["pods"] else (
+            f"No pod could be read from the dump ({counts['nodes']} node(s) read, all Ready): nothing can be said "
+            "about workloads.")
         if history:
             verdict += (f" {len(history)} workload(s) restarted earlier and run since (restart history, "
                         "no action needed unless it repeats).")
@@ -328,16 +366,42 @@ def summary(ctx: Context, active: list[Finding], history: list[dict[str, Any]] |
         verdict += " Not read: " + "; ".join(dropped[:3]) + (" ..." if len(dropped) > 3 else "") + "."
     return {
         "verdict": verdict,
+        "architecture": architecture_verdict(ctx, workloads),
         "failing_workloads": len(workloads),
         "failing_pods": len(pods),
         "affected_nodes": len(nodes),
-        "restarts": restarts_once(ctx.placement),
+        "restarts": sum(f.restarts for f in workloads),
         "first_failure": firsts[0] if firsts else None,
         "last_failure": lasts[-1] if lasts else None,
         "by_cause": dict(by_cause),
         "causes": causes,
         "unexplained": unexplained,
     }
+
+
+def architecture_verdict(ctx: Context, failing: list[Finding]) -> dict[str, Any]:
+    """The question every ticket asks first: is this the ARM/amd64 mismatch?
+
+    `{answer, sentence}`: `answer` is `yes` (every failing workload has an architecture cause),
+    `partly`, `no` (failing workloads, none with an architecture cause) or `none` (nothing failing)."""
+    arch = [f for f in failing if f.cause in ARCH_CAUSES]
+    other = [f for f in failing if f.cause not in ARCH_CAUSES]
+    names = ", ".join(sorted({f.cause for f in other}))
+    archs = ", ".join(ctx.cluster_archs) or "unknown"
+    if not failing:
+        return {"answer": "none", "sentence": ""}
+    if not arch:
+        where = (f"every node is {ctx.cluster_archs[0]}" if len(ctx.cluster_archs) == 1
+                 else f"node architectures: {archs}")
+        return {"answer": "no",
+                "sentence": f"Not the ARM/amd64 mismatch: none of the {len(other)} failing workload(s) has an "
+                            f"architecture cause ({where}); they fail for: {names}."}
+    if other:
+        return {"answer": "partly",
+                "sentence": f"{len(arch)} of {len(failing)} failing workload(s) are the CPU architecture mismatch; "
+                            f"the other {len(other)} fail for: {names}."}
+    return {"answer": "yes", "sentence": f"The CPU architecture mismatch: every failing workload ({len(arch)}) "
+                                         "runs an image its nodes cannot execute."}
 
 
 def inventory(ctx: Context) -> dict[str, Any]:
@@ -362,21 +426,36 @@ def _na(v: Any) -> Any:
     return None if v is None or (not isinstance(v, (list, dict)) and pd.isna(v)) else str(v)
 
 
-def restarts_series(ctx: Context) -> list[dict[str, Any]]:
-    """Per snapshot and node arch: restarts since the previous snapshot, and pods failing."""
+def restarts_series(ctx: Context, active: list[Finding]) -> list[dict[str, Any]]:
+    """The failing workloads' restarts by node architecture, per interval between snapshots.
+
+    `restarts` of a snapshot are the restarts *during* the interval that ends with it: the growth of
+    each container's restartCount since the previous snapshot (for the first snapshot, the count it
+    saw: restarts since each container started). Summed over every row they give `summary.restarts`.
+    `failing_pods` are the pods named by a failing workload's finding seen in that snapshot (summed
+    over the last snapshot's rows: the summary's `failing_pods` still present at collection)."""
     c = ctx.placement
+    keys = {(f.workload.namespace, *x.split("/", 1)) for f in _workloads(active) for x in f.containers if "/" in x}
+    if c.empty or not keys:
+        return []
+    ck = pd.Series(list(zip(c["namespace"].astype(str), c["pod"].astype(str), c["container"].astype(str))),
+                   index=c.index)
+    c = c[ck.isin(keys)]
     if c.empty:
         return []
     c = c.assign(_k=c["uid"].fillna(c["pod"]), rc=c["restart_count"].fillna(0).astype("int64"))
     c = c.sort_values("snapshot_index")
     c["delta"] = c.groupby(["_k", "container"])["rc"].diff().fillna(c["rc"]).clip(lower=0)
-    c["arch"] = c["node_arch"].fillna("unknown")
+    c["arch"] = c["node_arch"].fillna("no node" if c["node"].isna().all() else "unknown")
+    c.loc[c["node"].isna(), "arch"] = "no node"
+    c["fpod"] = c["namespace"].astype(str) + "/" + c["pod"].astype(str)
+    order = {s: i for i, s in enumerate(ctx.snapshots)}
     g = c.groupby(["snapshot", "arch"], sort=True).agg(
-        restarts=("delta", "sum"), at=("observed_at", "first"),
-        failing_pods=("pod", lambda s: int(s[c.loc[s.index, "failing"].fillna(False)].nunique())))
-    return [{"snapshot": str(s), "at": iso(r["at"]), "arch": str(a), "restarts": int(r["restarts"]),
+        restarts=("delta", "sum"), at=("observed_at", "first"), failing_pods=("fpod", "nunique"))
+    rows = [{"snapshot": str(s), "at": iso(r["at"]), "arch": str(a), "restarts": int(r["restarts"]),
              "failing_pods": int(r["failing_pods"])} for (s, a), r in g.iterrows()
-            if a != "unknown" or r["restarts"] or r["failing_pods"]]
+            if r["restarts"] or r["failing_pods"]]
+    return sorted(rows, key=lambda r: (order.get(r["snapshot"], 0), r["arch"]))
 
 
 def cluster_timeline(ctx: Context, active: list[Finding]) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from forensics.arch import Platform, can_run, normalize_os, normalize_platform, parse_platform
 from forensics.findings import Workload
 from forensics.frames import image_key
 
@@ -107,7 +108,7 @@ def build_context(frames: dict[str, pd.DataFrame], snapshots: list[str], meta: d
 
     # node facts from the same snapshot, else from the node's last observation
     ncols = ["node", "arch", "variant", "pool", "ready", "created", "instance_type", "runtime", "runtime_version",
-             "ready_since"]
+             "os", "cpu_level", "cpu_level_from", "cpu_model", "windows_build", "ready_since"]
     same = nodes_all[["snapshot"] + ncols].rename(columns={k: f"node_{k}" for k in ncols[1:]})
     c = c.merge(same, how="left", on=["snapshot", "node"])
     last = nodes[ncols].rename(columns={k: f"node_{k}" for k in ncols[1:]})
@@ -126,13 +127,7 @@ def build_context(frames: dict[str, pd.DataFrame], snapshots: list[str], meta: d
     c["img_inspected"] = c["img_inspected"].fillna(False).astype("boolean")
 
     # can the node run the image? NA when the image or the node arch is unknown
-    plat = frames["image_platforms"]
-    runnable = set(zip(plat["image_key"].astype(str), plat["arch"].astype(str)))
-    known = c["img_inspected"] & c["node_arch"].notna()
-    pairs = list(zip(c["image_key"].astype(str), c["node_arch"].astype(str)))
-    sup = pd.array([(p in runnable) for p in pairs], dtype="boolean")
-    sup[~known.to_numpy(dtype=bool)] = pd.NA
-    c["supported"] = sup
+    c = _platform_join(c, frames)
 
     mark_failing(c, meta or {})
 
@@ -280,6 +275,97 @@ def mark_failing(c: pd.DataFrame, meta: dict[str, Any]) -> None:
     c["restart_grew"] = grew
     c["failing"] = (c["waiting_fail"].fillna(False) | term_fail.fillna(False) | restart_fail).astype("boolean")
     c["healthy"] = (running_ready & ~c["failing"]).fillna(False).astype("boolean")
+
+
+_JOIN_COLS = ("supported", "platform_lie", "emulated", "os_mismatch", "img_platform", "img_config_platform", "img_level",
+              "img_level_from")
+
+
+def _runs(node: Platform, image: Platform) -> bool:
+    """The platform part of "can this node run this image": OS, architecture and variant, the way
+    the runtime's matcher compares them. amd64 levels (v2/v3) are not a platform mismatch: the node
+    does match, and whether its CPU has the level is the `arch.microarch-level` question."""
+    if image.arch == "amd64" and node.arch == "amd64":
+        return node.os == image.os
+    return can_run(node, image)
+
+
+def _platform_join(c: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Add the node x image platform columns to the placement rows:
+
+    supported            the image has a platform entry the node runs (OS, arch, variant); NA unknown
+    platform_lie         that entry's own config names a platform the node cannot run (a lying index)
+    emulated             the image lacks the node's platform, but the node has an enabled binfmt_misc
+                         handler for one of the image's architectures
+    os_mismatch          the image has no entry for the node's operating system at all (Linux/Windows)
+    img_platform         the image platform the node would pull ("linux/arm/v7"); the config's when known
+    img_level(_from)     the x86-64 level that platform needs (v2..v4) and the fact it rests on
+
+    Computed once per distinct (image, node platform) pair: a cluster has few of those.
+    """
+    plat = frames["image_platforms"]
+    by_image: dict[str, list[tuple[Platform, str | None, str | None, str | None]]] = {}
+    for key, os_, arch, variant, cfg, level, level_from in zip(
+            plat["image_key"].astype(str), plat["os"], plat["arch"], plat["variant"], plat["config_platform"],
+            plat["amd64_level"], plat["amd64_level_from"]):
+        by_image.setdefault(key, []).append((normalize_platform(_s(os_), _s(arch), _s(variant)), _s(cfg),
+                                            _s(level), _s(level_from)))
+    imgs = frames["images"]
+    single_level = {str(k): (_s(lv), _s(lf)) for k, lv, lf in
+                    zip(imgs["image_key"], imgs["amd64_level"], imgs["amd64_level_from"]) if _s(lv)}
+    b = frames["binfmt"]
+    off = set(b[(b["entry"] == "status") & ~b["enabled"].fillna(False)]["node"].astype(str))
+    on = b[b["enabled"].fillna(False) & b["arch"].notna() & (b["entry"] != "status")]
+    emulates: dict[str, set[str]] = {}
+    for n, a in zip(on["node"].astype(str), on["arch"].astype(str)):
+        if n not in off:
+            emulates.setdefault(n, set()).add(a)
+
+    inspected = c["img_inspected"].fillna(False).to_numpy(dtype=bool)
+    keys = list(zip(c["image_key"].astype(str), c["node_os"].astype(object), c["node_arch"].astype(object),
+                    c["node_variant"].astype(object), c["node"].astype(object)))
+    memo: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    out: dict[str, list[Any]] = {k: [] for k in _JOIN_COLS}
+    for i, (key, n_os, n_arch, n_var, node) in enumerate(keys):
+        if not inspected[i] or _s(n_arch) is None:
+            vals: tuple[Any, ...] = (pd.NA, False, False, False, None, None, None, None)
+        else:
+            mk = (key, n_os, n_arch, n_var, node if emulates else None)
+            vals = memo.get(mk) or memo.setdefault(mk, _join_one(
+                normalize_platform(normalize_os(_s(n_os)) or "linux", _s(n_arch), _s(n_var)), by_image.get(key, []),
+                single_level.get(key), emulates.get(_s(node) or "", set())))
+        for col, v in zip(_JOIN_COLS, vals):
+            out[col].append(v)
+    c["supported"] = pd.array(out["supported"], dtype="boolean")
+    c["platform_lie"] = pd.array(out["platform_lie"], dtype="boolean")
+    c["emulated"] = pd.array(out["emulated"], dtype="boolean")
+    c["os_mismatch"] = pd.array(out["os_mismatch"], dtype="boolean")
+    for col in _JOIN_COLS[4:]:
+        c[col] = pd.array(out[col], dtype="string[pyarrow]")
+    return c
+
+
+def _join_one(node: Platform, entries: list[tuple[Platform, str | None, str | None, str | None]],
+              single: tuple[str | None, str | None] | None, emulates: set[str]) -> tuple[Any, ...]:
+    match = [e for e in entries if _runs(node, e[0])]
+    if not match:
+        emu = any(e[0].arch in emulates and e[0].os == node.os for e in entries)
+        other_os = bool(entries) and not any(e[0].os == node.os for e in entries)
+        return (False, False, emu, other_os, None, None, None, None)
+    plat, cfg, level, level_from = match[0]
+    lie = False
+    if cfg:
+        try:
+            lie = not any(_runs(node, parse_platform(m[1])) for m in match if m[1])
+        except ValueError:
+            lie = False
+    if level is None and single:
+        level, level_from = single
+    return (True, lie, False, False, str(plat), cfg, level, level_from)
+
+
+def _s(v: Any) -> str | None:
+    return None if v is None or (not isinstance(v, str) and pd.isna(v)) or v == "" else str(v)
 
 
 def restarts_once(rows: pd.DataFrame) -> int:

@@ -16,6 +16,9 @@ ARCH_CAUSES = (
     "arch.mixed-arch-no-affinity",
     "arch.missing-emulation",
     "arch.bare-manifest-tag",
+    "arch.index-entry-mismatch",
+    "arch.microarch-level",
+    "arch.emulation-fault",
 )
 COMMON_CAUSES = (
     "oom-killed",
@@ -30,6 +33,8 @@ COMMON_CAUSES = (
     "evicted",
     "unschedulable",
     "node-not-ready",
+    "platform.os-mismatch",
+    "entrypoint-not-executable",
 )
 # a rule that raised becomes a finding of this cause instead of aborting the run
 INTERNAL_CAUSES = ("analyzer.rule-error",)

@@ -14,10 +14,20 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import pandas as pd
 
 from forensics import kube, layout
-from forensics.arch import normalize_arch
+from forensics.arch import (
+    NFD_CPU_MODEL_PREFIX,
+    NFD_CPUID_PREFIX,
+    normalize_arch,
+    normalize_os,
+    windows_build,
+    x86_level_from_cpuinfo,
+    x86_level_from_features,
+)
+from forensics.signatures import label_signatures
 from forensics.source import LoadProblem
 
 STR = "str"
@@ -30,13 +40,15 @@ NODE_COLS = {
     "snapshot": STR, "node": STR, "arch": STR, "variant": STR, "arch_label": STR, "os": STR,
     "kernel": STR, "os_image": STR, "runtime": STR, "runtime_version": STR, "kubelet_version": STR,
     "instance_type": STR, "pool": STR, "zone": STR, "created": TS, "ready": BOOL,
-    "ready_reason": STR, "ready_message": STR, "ready_since": TS, "unschedulable": BOOL, "taints": STR, "file": STR,
+    "ready_reason": STR, "ready_message": STR, "ready_since": TS, "unschedulable": BOOL, "taints": STR,
+    "conditions": STR, "file": STR, "cpu_level": STR, "cpu_level_from": STR, "cpu_model": STR, "windows_build": STR,
 }
 POD_COLS = {
     "snapshot": STR, "namespace": STR, "pod": STR, "uid": STR, "node": STR, "phase": STR,
     "reason": STR, "message": STR, "created": TS, "start_time": TS, "owner_kind": STR,
     "owner_name": STR, "pod_template_hash": STR, "arch_allowed": STR, "arch_preferred": STR,
     "scheduled": STR, "scheduled_message": STR, "ready": BOOL, "tolerations": STR, "file": STR,
+    "multiarch": STR,
 }
 CONTAINER_COLS = {
     "snapshot": STR, "namespace": STR, "pod": STR, "container": STR, "init": BOOL, "image": STR,
@@ -70,11 +82,12 @@ IMAGE_COLS = {
     "image": STR, "image_key": STR, "slug": STR, "inspected": BOOL, "kind": STR, "media_type": STR,
     "source_format": STR, "digest": STR, "platforms": STR, "archs": STR, "n_platforms": INT,
     "attestations": INT, "config_os": STR, "config_arch": STR, "config_variant": STR, "created": TS,
-    "child_digests": STR, "warnings": STR, "file": STR,
+    "child_digests": STR, "warnings": STR, "file": STR, "amd64_level": STR, "amd64_level_from": STR,
 }
 IMAGE_PLATFORM_COLS = {
     "image": STR, "image_key": STR, "os": STR, "arch": STR, "variant": STR, "platform": STR,
-    "digest": STR, "created": TS,
+    "digest": STR, "created": TS, "os_version": STR, "config_platform": STR, "amd64_level": STR,
+    "amd64_level_from": STR,
 }
 BINFMT_COLS = {
     "node": STR, "entry": STR, "enabled": BOOL, "interpreter": STR, "flags": STR, "arch": STR, "file": STR,
@@ -103,6 +116,10 @@ _QEMU_NAMES = {"aarch64": "arm64", "x86_64": "amd64", "arm": "arm", "i386": "386
                "s390x": "s390x", "riscv64": "riscv64", "armeb": "armbe", "aarch64_be": "arm64be"}
 
 
+WHOLE_DECODE_MAX = 1024 * 1024 * 1024  # a list not in kubectl's layout is decoded whole up to this
+ITEM_MAX = 64 * 1024 * 1024  # no Kubernetes object is this large (etcd refuses objects over 1.5 MiB)
+_MAX_FIELD_PATH = 1024
+MAX_CHILD_CONFIGS = 1024  # per image: an index has a few dozen children
 _ITEMS_OPEN = b'"items": [\n'
 _ITEM_CLOSE = b"\n        }"  # an item's last line, followed by "," or a newline and "    ]"
 
@@ -120,12 +137,35 @@ class _Cols:
         for c, col in self.data.items():
             col.append(row.get(c))
 
-    def frame(self) -> pd.DataFrame:
-        return make_frame(self.schema, self.data)
+    def frame(self, problems: list[LoadProblem] | None = None) -> pd.DataFrame:
+        try:
+            return make_frame(self.schema, self.data, strict=True)
+        except (OverflowError, TypeError, ValueError):
+            self._out_of_range(problems if problems is not None else [])
+            return make_frame(self.schema, self.data)
+
+    def _out_of_range(self, problems: list[LoadProblem]) -> None:
+        """Integers an Int64 column cannot hold (past int64) become unknown, one load problem per file."""
+        files = self.data.get("file")
+        for c, kind in self.schema.items():
+            if kind != INT:
+                continue
+            col = self.data[c]
+            bad = [i for i, v in enumerate(col) if v is not None and _int64(v) is None]
+            if not bad:
+                continue
+            for i in bad:
+                col[i] = None
+            where = sorted({str(files[i]) for i in bad if files is not None and files[i]}) or ["(dump)"]
+            for f in where[:20]:
+                problems.append(LoadProblem(f, "number out of range", f"{c}: a value past 64-bit integers "
+                                            "(or not an integer) read as unknown"))
 
 
-def make_frame(schema: dict[str, str], data: dict[str, list[Any]] | None = None) -> pd.DataFrame:
-    """Build a DataFrame with the dtypes of a schema (also used to make empty frames)."""
+def make_frame(schema: dict[str, str], data: dict[str, list[Any]] | None = None, *, strict: bool = False
+               ) -> pd.DataFrame:
+    """Build a DataFrame with the dtypes of a schema (also used to make empty frames). An integer column
+    value past int64 is unknown, or (`strict`) raises OverflowError/TypeError."""
     data = data or {c: [] for c in schema}
     cols: dict[str, Any] = {}
     for c, kind in schema.items():
@@ -133,7 +173,12 @@ def make_frame(schema: dict[str, str], data: dict[str, list[Any]] | None = None)
         if kind == STR:
             cols[c] = pd.array(values, dtype="string[pyarrow]")
         elif kind == INT:
-            cols[c] = pd.array(values, dtype="Int64")
+            try:
+                cols[c] = pd.array(values, dtype="Int64")
+            except (OverflowError, TypeError, ValueError):
+                if strict:
+                    raise
+                cols[c] = pd.array([_int64(v) for v in values], dtype="Int64")
         elif kind == BOOL:
             cols[c] = pd.array(values, dtype="boolean")
         elif kind == FLOAT:
@@ -143,9 +188,24 @@ def make_frame(schema: dict[str, str], data: dict[str, list[Any]] | None = None)
     return pd.DataFrame(cols)
 
 
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def _int64(v: Any) -> int | None:
+    """An integer the Int64 columns can hold; anything else (past int64, not an int) is unknown."""
+    if isinstance(v, bool) or not isinstance(v, int) or not _INT64[0] <= v <= _INT64[1]:
+        return None
+    return v
+
+
 def to_utc(values: Any) -> pd.Series:
+    """UTC nanosecond timestamps; text that is no time, and times outside what nanoseconds can hold
+    (Go's zero time 0001-01-01, year 9999), are unknown (NaT)."""
     s = pd.Series(values, dtype="object") if not isinstance(values, pd.Series) else values
-    return pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601").astype("datetime64[ns, UTC]")
+    t = pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601")
+    if t.dtype != "datetime64[ns, UTC]":
+        t = t.where((t >= pd.Timestamp.min.tz_localize("UTC")) & (t <= pd.Timestamp.max.tz_localize("UTC")))
+    return t.astype("datetime64[ns, UTC]")
 
 
 def snapshot_time(name: str) -> pd.Timestamp | None:
@@ -272,6 +332,7 @@ class FrameBuilder:
         self.sigs = _Cols(SIGNATURE_COLS)
         self.binfmt = _Cols(BINFMT_COLS)
         self.image_parts: dict[str, dict[str, Any]] = defaultdict(dict)
+        self.cpuinfo: dict[str, tuple[str | None, str, str | None]] = {}  # node -> (level, from, model)
         self.kinds_seen: dict[str, set[str]] = defaultdict(set)
         self._snaps: set[str] = set()
 
@@ -279,10 +340,11 @@ class FrameBuilder:
         return set(self._snaps)
 
     # --- object lists -------------------------------------------------------------------------
-    def add_objects(self, snapshot: str, kind: str, file: str, data: bytes) -> None:
-        self.add_items(snapshot, kind, file, kube.decode_list(kind, data))
+    def add_objects(self, snapshot: str, kind: str, file: str, data: bytes, notes: list[str] | None = None) -> None:
+        self.add_items(snapshot, kind, file, kube.decode_list(kind, data, notes))
 
-    def add_objects_chunked(self, snapshot: str, kind: str, file: str, chunks: Iterator[bytes]) -> None:
+    def add_objects_chunked(self, snapshot: str, kind: str, file: str, chunks: Iterator[bytes],
+                            notes: list[str] | None = None) -> None:
         """Decode a huge list in batches of whole items, never holding the whole file.
 
         `kubectl get -o json` prints its list with a 4-space indent, each item opening with a line
@@ -298,29 +360,57 @@ class FrameBuilder:
             if not started:
                 i = buf.find(_ITEMS_OPEN)
                 if i < 0:
-                    if len(buf) > 16 * 1024 * 1024:  # not kubectl's shape: decode whole
+                    if len(buf) > 16 * 1024 * 1024:  # not kubectl's shape: decode whole, if it can be
+                        lead = buf[:4096].lstrip()
+                        if not lead.startswith((b"{", b"[")):
+                            raise msgspec.DecodeError(f"not a JSON object list (starts with {lead[:16]!r})")
                         head.append(buf)
+                        size = len(buf)
                         buf = b""
-                        head.extend(chunks)
-                        self.add_objects(snapshot, kind, file, b"".join(head))
+                        for more in chunks:
+                            size += len(more)
+                            if size > WHOLE_DECODE_MAX:
+                                raise msgspec.DecodeError(
+                                    f"over {WHOLE_DECODE_MAX} bytes and not laid out as kubectl prints lists: "
+                                    "not decoded whole")
+                            head.append(more)
+                        self.add_objects(snapshot, kind, file, b"".join(head), notes)
                         return
                     continue
                 buf = buf[i + len(_ITEMS_OPEN):]
                 started = True
             cut = max(buf.rfind(_ITEM_CLOSE + b","), buf.rfind(_ITEM_CLOSE + b"\n"))
             if cut < 0:
+                if len(buf) > ITEM_MAX:
+                    raise msgspec.DecodeError(f"no end of an item within {ITEM_MAX} bytes (padding or a giant "
+                                              "object): the rest of the list was not read")
                 continue
             cut += len(_ITEM_CLOSE)
             batch, buf = buf[:cut], buf[cut:]
-            self.add_items(snapshot, kind, file, dec.decode(b"[" + batch.lstrip().lstrip(b",") + b"]"))
+            self._add_batch(snapshot, kind, file, dec, batch, notes)
         if not started:
-            self.add_objects(snapshot, kind, file, b"".join(head) + buf)
+            self.add_objects(snapshot, kind, file, b"".join(head) + buf, notes)
             return
         tail = buf.strip()
         end = tail.find(b"]")
         rest = tail[:end].strip().lstrip(b",").strip() if end >= 0 else tail
         if rest:
-            self.add_items(snapshot, kind, file, dec.decode(b"[" + rest + b"]"))
+            self._add_batch(snapshot, kind, file, dec, rest, notes)
+
+    def _add_batch(self, snapshot: str, kind: str, file: str, dec: Any, batch: bytes,
+                   notes: list[str] | None) -> None:
+        text = b"[" + batch.lstrip().lstrip(b",") + b"]"
+        try:
+            items = dec.decode(text)
+        except (msgspec.ValidationError, RecursionError) as e:
+            if notes is None:
+                raise msgspec.DecodeError(str(e) or "JSON nested too deeply") from None
+            try:
+                raws = msgspec.json.decode(text, type=list[msgspec.Raw])
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+                raise msgspec.DecodeError(str(e) or "JSON nested too deeply") from None
+            items = kube.decode_items(kind, raws, notes)
+        self.add_items(snapshot, kind, file, items)
 
     def add_items(self, snapshot: str, kind: str, file: str, items: list[Any]) -> None:
         """Add already-decoded typed items (`forensics.kube` structs) of one kind file."""
@@ -355,15 +445,23 @@ class FrameBuilder:
         reason = None
         message = None
         since = None
+        troubled = []
         for c in n.status.conditions or ():
             if c.type == "Ready":
                 ready = c.status == "True"
                 reason = c.reason
                 message = c.message
                 since = c.last_transition_time
+            elif c.status != "False":  # every other condition (pressure, node-problem-detector) is healthy False
+                troubled.append(f"{c.type}={c.status}")
+        node_os = normalize_os(info.operating_system or labels.get("kubernetes.io/os")) or None
+        level, level_from, model = _cpu_facts(labels)
+        wbuild = labels.get("node.kubernetes.io/windows-build") or (
+            windows_build(info.kernel_version) if node_os == "windows" else None)
         self.nodes.add(
             snapshot=snapshot, node=n.metadata.name, arch=arch or None, variant=variant or None,
-            arch_label=label_arch, os=info.operating_system or labels.get("kubernetes.io/os"),
+            cpu_level=level, cpu_level_from=level_from, cpu_model=model, windows_build=wbuild,
+            arch_label=label_arch, os=node_os,
             kernel=info.kernel_version or None, os_image=info.os_image or None,
             runtime=runtime or None, runtime_version=rversion or None,
             kubelet_version=info.kubelet_version or None, instance_type=_label(labels, INSTANCE_LABELS),
@@ -373,6 +471,7 @@ class FrameBuilder:
             unschedulable=bool(n.spec.unschedulable),
             taints=",".join(f"{t.key}={t.value or ''}:{t.effect}" for t in n.spec.taints
                             if t.effect in ("NoSchedule", "NoExecute")) if n.spec.taints else None,
+            conditions=",".join(sorted(troubled)) or None,
             file=file,
         )
 
@@ -395,7 +494,12 @@ class FrameBuilder:
             pod_template_hash=(md.labels or {}).get("pod-template-hash"),
             arch_allowed=allowed, arch_preferred=preferred, scheduled=sched, scheduled_message=sched_msg,
             ready=ready, tolerations=_tolerations(spec.tolerations), file=file,
+            multiarch=_multiarch_labels(md.labels),
         )
+        for sig in label_signatures(md.labels):
+            self.sigs.add(snapshot=snapshot, namespace=ns, pod=name, container=None, source="pod-label", file=file,
+                          object=f"Pod {ns}/{name}", line=None, signature=sig.signature, dialect=sig.dialect,
+                          hint=sig.hint, text=sig.text, platform=None)
         add = self.containers.add
         for init, specs, statuses in ((True, spec.init_containers or [], st.init_container_statuses or []),
                                       (False, spec.containers or [], st.container_statuses or [])):
@@ -460,7 +564,7 @@ class FrameBuilder:
         last = (e.last_timestamp or e.deprecated_last_timestamp
                 or (e.series.last_observed_time if e.series else None) or e.event_time or first)
         fp = obj.field_path or ""
-        m = _FIELD_CONTAINER.search(fp)
+        m = _FIELD_CONTAINER.search(fp[:_MAX_FIELD_PATH])
         self.events.add(
             snapshot=snapshot, namespace=e.metadata.namespace, name=e.metadata.name, uid=e.metadata.uid,
             api=api, object_kind=obj.kind, object_namespace=obj.namespace or e.metadata.namespace,
@@ -526,28 +630,47 @@ class FrameBuilder:
             elif key == "magic":
                 magic = val.strip()
             elif key == "offset":
-                offset = int(val) if val.strip().isdigit() else 0
+                offset = int(val) if val.strip().isdigit() and len(val.strip()) < 10 else 0
         arch = _binfmt_arch(entry, magic, offset)
         self.binfmt.add(node=node, entry=entry, enabled=enabled, interpreter=interp, flags=flags, arch=arch,
                         file=file)
 
+    def add_cpuinfo(self, node: str, file: str, data: bytes) -> None:
+        """The node's /proc/cpuinfo lines (`model name`, `flags`): its x86-64 level and CPU model, used
+        where Node Feature Discovery labels are absent."""
+        model = flags = None
+        for line in data.decode("utf-8", errors="replace").splitlines()[:200]:
+            key, _, val = line.partition(":")
+            key = key.strip().lower()
+            if key == "model name" and model is None:
+                model = val.strip()[:120] or None
+            elif key in ("flags", "features") and flags is None:
+                flags = set(val.split()[:400])
+        level = x86_level_from_cpuinfo(flags) if flags else None
+        shown = sorted(f for f in (flags or set()) if f in ("avx", "avx2", "avx512f", "sse4_2", "popcnt", "fma"))
+        self.cpuinfo[node] = (level, f"{file}: flags " + (" ".join(shown) if shown else "without sse4_2/avx"), model)
+
     def add_image_part(self, m: layout.Member, file: str, data: bytes) -> None:
         parts = self.image_parts[m.slug]
         if m.role == layout.ROLE_IMAGE_CHILD_CONFIG:
-            parts.setdefault("configs", {})[m.digest] = data
+            configs = parts.setdefault("configs", {})
+            if len(configs) >= MAX_CHILD_CONFIGS:
+                parts["configs_dropped"] = parts.get("configs_dropped", 0) + 1
+                return
+            configs[m.digest] = data
         else:
             parts[m.role] = (file, data)
 
     # --- build ------------------------------------------------------------------------------------
     def build(self, snapshots: list[str], problems: list[LoadProblem]) -> dict[str, pd.DataFrame]:
         frames = {
-            "nodes": self.nodes.frame(),
-            "pods": self.pods.frame(),
-            "containers": self.containers.frame(),
-            "events": self.events.frame(),
-            "workloads": self.workloads.frame(),
-            "logs": self.logs.frame(),
-            "binfmt": self.binfmt.frame(),
+            "nodes": self._with_cpuinfo(self.nodes.frame(problems)),
+            "pods": self.pods.frame(problems),
+            "containers": self.containers.frame(problems),
+            "events": self.events.frame(problems),
+            "workloads": self.workloads.frame(problems),
+            "logs": self.logs.frame(problems),
+            "binfmt": self.binfmt.frame(problems),
         }
         self._scan_messages(frames)
         frames["signatures"] = self.sigs.frame()
@@ -561,9 +684,20 @@ class FrameBuilder:
         _resolve_workloads(frames)
         return frames
 
+    def _with_cpuinfo(self, nodes: pd.DataFrame) -> pd.DataFrame:
+        """Fill the CPU columns NFD labels left empty from the collected /proc/cpuinfo lines."""
+        if not self.cpuinfo or nodes.empty:
+            return nodes
+        no_level = nodes["cpu_level"].isna()
+        for col, i in (("cpu_level", 0), ("cpu_level_from", 1), ("cpu_model", 2)):
+            known = nodes["node"].map({n: v[i] for n, v in self.cpuinfo.items()}).astype("string[pyarrow]")
+            fill = (no_level if col != "cpu_model" else nodes[col].isna()) & known.notna()
+            nodes.loc[fill, col] = known[fill]
+        return nodes
+
     def _scan_messages(self, frames: dict[str, pd.DataFrame]) -> None:
         """Scan termination/waiting/event messages, each distinct text once."""
-        from forensics.signatures import scan_text
+        from forensics.signatures import reason_signatures, scan_text
 
         cache: dict[str, list[Any]] = {}
 
@@ -594,7 +728,10 @@ class FrameBuilder:
         for row in sub[["snapshot", "object_namespace", "object_name", "container", "file", "message",
                         "last_seen", "reason"]].itertuples(index=False, name=None):
             snap, ns, pod, cont, file, text, at, reason = row
-            for x in scan(text):
+            found = scan(text)
+            if not found:
+                found = reason_signatures(reason, text)
+            for x in found:
                 self.sigs.add(snapshot=snap, namespace=ns, pod=pod, container=None if pd.isna(cont) else cont,
                               source="event", file=file, object=f"Event {reason} on Pod {ns}/{pod}", line=None,
                               signature=x.signature, dialect=x.dialect, hint=x.hint, text=x.text,
@@ -617,6 +754,10 @@ class FrameBuilder:
                 img.add(image=ref, image_key=key, slug=slug, inspected=False)
                 continue
             cfg = parts.get(layout.ROLE_IMAGE_CONFIG)
+            if parts.get("configs_dropped"):
+                problems.append(LoadProblem(layout.image_file(slug, "configs"), "too many child configs",
+                                            f"{parts['configs_dropped']} beyond the first {MAX_CHILD_CONFIGS} "
+                                            "were not read"))
             try:
                 insp = parse_inspection(man[1], config=cfg[1] if cfg else None, configs=parts.get("configs"))
             except ManifestError as e:
@@ -632,11 +773,14 @@ class FrameBuilder:
                 config_variant=insp.config_variant, created=insp.created,
                 child_digests=",".join(p.digest for p in insp.platforms if p.digest) or None,
                 warnings="; ".join(insp.warnings) or None, file=man[0],
+                amd64_level=insp.amd64_level, amd64_level_from=insp.amd64_level_from,
             )
             for p in insp.platforms:
                 plat.add(image=ref, image_key=key, os=p.platform.os, arch=p.platform.arch,
                          variant=p.platform.variant or None, platform=str(p.platform), digest=p.digest,
-                         created=p.created)
+                         created=p.created, os_version=p.os_version,
+                         config_platform=str(p.config_platform) if p.config_platform else None,
+                         amd64_level=p.amd64_level, amd64_level_from=p.amd64_level_from)
         return img.frame(), plat.frame()
 
     def gaps(self, frames: dict[str, pd.DataFrame], *, has_meta: bool) -> list[dict[str, str]]:
@@ -663,6 +807,30 @@ class FrameBuilder:
             out.append({"what": "a single snapshot",
                         "impact": "restart growth, rollouts and tag changes over time cannot be observed"})
         return out
+
+
+def _cpu_facts(labels: dict[str, str]) -> tuple[str | None, str | None, str | None]:
+    """(x86-64 level, what it rests on, CPU model) from Node Feature Discovery labels."""
+    feats = {k[len(NFD_CPUID_PREFIX):] for k, v in labels.items()
+             if k.startswith(NFD_CPUID_PREFIX) and str(v).lower() == "true"}
+    model_parts = {k[len(NFD_CPU_MODEL_PREFIX):]: v for k, v in labels.items() if k.startswith(NFD_CPU_MODEL_PREFIX)}
+    model = " ".join(f"{k}={model_parts[k]}" for k in ("vendor_id", "family", "id") if k in model_parts) or None
+    level = x86_level_from_features(feats)
+    if level is None:
+        return None, None, model
+    shown = sorted(f for f in feats if f in ("AVX", "AVX2", "FMA3", "AVX512F", "SSE42", "POPCNT"))
+    return level, "NFD cpu-cpuid labels: " + (", ".join(shown) if shown else "no AVX/SSE4.2"), model
+
+
+_MULTIARCH = "multiarch.openshift.io/"
+
+
+def _multiarch_labels(labels: dict[str, str] | None) -> str | None:
+    """The multiarch tuning operator's pod labels as `key=value` items joined by ","."""
+    if not labels:
+        return None
+    items = [f"{k[len(_MULTIARCH):]}={v}" for k, v in sorted(labels.items()) if k.startswith(_MULTIARCH)]
+    return ",".join(items) or None
 
 
 def _tolerations(tols: list[kube.Toleration] | None) -> str | None:

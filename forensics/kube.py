@@ -297,10 +297,130 @@ LIST_TYPES: dict[str, type] = {
 _DECODERS: dict[str, msgspec.json.Decoder[Any]] = {k: msgspec.json.Decoder(t) for k, t in LIST_TYPES.items()}
 
 
-def decode_list(kind: str, data: bytes) -> list[Any]:
-    """Decode one kind file into its typed items. Raises msgspec.DecodeError / ValidationError."""
-    out = _DECODERS[kind].decode(data)
-    return out.items or []
+def decode_list(kind: str, data: bytes, notes: list[str] | None = None) -> list[Any]:
+    """Decode one kind file into its typed items. Raises msgspec.DecodeError / ValidationError (also
+    for JSON nested too deeply to decode). A key repeated at the top level (two `"items"`) is read
+    last-wins, as Go's encoding/json and so kubectl read it, and noted in `notes`."""
+    try:
+        items = _DECODERS[kind].decode(data).items or []
+    except RecursionError:
+        pieces = kubectl_items(data) if notes is not None else None
+        if pieces is None:
+            raise msgspec.DecodeError("JSON nested too deeply") from None
+        items = _decode_pieces(kind, pieces, notes)  # type: ignore[arg-type]
+    except msgspec.ValidationError as e:
+        if notes is None:
+            raise
+        try:
+            raw = _RAW_LIST.decode(data).items or []
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            raise e from None
+        items = decode_items(kind, raw, notes)
+        if not items:
+            raise
+    if notes is not None:
+        notes.extend(f"key {k!r} appears more than once at the top level; the last one was read (as kubectl "
+                     "does)" for k in duplicate_keys(data))
+    return items
+
+
+_ITEMS_OPEN = b'"items": [\n'
+_ITEM_END = b"\n        }"  # kubectl's 4-space indent: an item's closing line
+
+
+def kubectl_items(data: bytes) -> list[bytes] | None:
+    """The items of a list as `kubectl get -o json` lays it out, cut at their closing lines without
+    parsing (so one absurdly nested item cannot stop the others); None for another layout."""
+    i = data.find(_ITEMS_OPEN)
+    if i < 0:
+        return None
+    body = data[i + len(_ITEMS_OPEN):]
+    end = body.rfind(_ITEM_END)
+    if end < 0:
+        return None
+    return [p + _ITEM_END for p in body[:end].split(_ITEM_END + b",\n")]
+
+
+def _decode_pieces(kind: str, pieces: list[bytes], notes: list[str]) -> list[Any]:
+    dec = item_decoder(kind)
+    out: list[Any] = []
+    bad = 0
+    for p in pieces:
+        try:
+            out.extend(dec.decode(b"[" + p + b"]"))
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            bad += 1
+    if bad:
+        notes.append(f"{bad} of {len(pieces)} objects unreadable and skipped (JSON nested too deeply or "
+                     "malformed)")
+    return out
+
+
+class _RawList(msgspec.Struct):
+    items: list[msgspec.Raw] | None = None
+
+
+_RAW_LIST = msgspec.json.Decoder(_RawList)
+_ONE: dict[str, msgspec.json.Decoder[Any]] = {}
+
+
+def decode_items(kind: str, raws: list[Any], notes: list[str]) -> list[Any]:
+    """Decode objects one by one, so that one object with a wrong type or absurd nesting is skipped
+    (and counted in `notes`) while the others are read."""
+    dec = _ONE.get(kind)
+    if dec is None:
+        item = {"pods": Pod, "nodes": Node, "events": Event, "cronjobs": CronJob}.get(kind, Workload)
+        dec = _ONE[kind] = msgspec.json.Decoder(item)
+    out: list[Any] = []
+    bad = 0
+    first = ""
+    for r in raws:
+        try:
+            out.append(dec.decode(r))
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as e:
+            bad += 1
+            first = first or (str(e) or type(e).__name__)[:200]
+    if bad:
+        notes.append(f"{bad} of {len(raws)} objects unreadable and skipped (first: {first})")
+    return out
+
+
+_TOP = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_STRUCTURE = frozenset(b" \t\r\n,:{}")
+
+
+_TOP_ITEMS = b'\n    "items":'  # in kubectl's 4-space layout, a top-level key opens a line with 4 spaces
+DUPLICATE_CHECK_MAX = 64 * 1024 * 1024
+
+
+def duplicate_keys(data: bytes) -> list[str]:
+    """Keys that occur more than once at the top level of a JSON object (decoders keep the last one
+    silently). In kubectl's layout a byte count finds a second `items`; other text up to
+    DUPLICATE_CHECK_MAX is checked in one structural pass, and the search for which key repeats only
+    runs when the bytes not covered by the kept values show there is something to find."""
+    if data.find(_TOP_ITEMS, 0, 1 << 16) >= 0:
+        return ["items"] if data.count(_TOP_ITEMS) > 1 else []
+    if len(data) > DUPLICATE_CHECK_MAX:
+        return []
+    try:
+        top = _TOP.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return []
+    used = sum(len(k.encode("utf-8", "replace")) + 2 + len(v) for k, v in top.items())
+    if len(data) - used <= 8 * len(top) + 16:  # kubectl's 4-space indent: 8 per key, 5 more
+        return []
+    out: list[str] = []
+    pos = data.find(b"{") + 1
+    for k, v in top.items():
+        raw = bytes(v)
+        i = data.find(raw, pos) if raw else -1
+        if i < 0:
+            return out
+        gap = data[pos:i]
+        if any(b not in _STRUCTURE for b in gap.replace(b'"' + k.encode("utf-8", "replace") + b'"', b"", 1)):
+            out.append(k)
+        pos = i + len(raw)
+    return out
 
 
 _ITEM_DECODERS: dict[str, msgspec.json.Decoder[Any]] = {}

@@ -8,6 +8,7 @@ into a `Member` (what it is, and the names it carries: snapshot, namespace, pod,
     snapshots/<snap>/logs/<namespace>/<pod>/<container>.log | <container>.previous.log
     images/<slug>/ref.txt | manifest.json | config.json | configs/<digest>.json
     nodes/<node>/binfmt_misc/<entry>
+    nodes/<node>/cpuinfo
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ ROLE_IMAGE_MANIFEST = "image-manifest"
 ROLE_IMAGE_CONFIG = "image-config"
 ROLE_IMAGE_CHILD_CONFIG = "image-child-config"
 ROLE_BINFMT = "binfmt"
+ROLE_CPUINFO = "cpuinfo"
 
 
 def classify(name: str) -> Member | None:
@@ -97,6 +99,8 @@ def classify(name: str) -> Member | None:
         return None
     if head == NODES and n == 4 and parts[2] == "binfmt_misc":
         return Member(ROLE_BINFMT, node=parts[1], entry=parts[3])
+    if head == NODES and n == 3 and parts[2] == "cpuinfo":
+        return Member(ROLE_CPUINFO, node=parts[1])
     return None
 
 
@@ -124,3 +128,8 @@ def image_child_config_file(slug: str, digest: str) -> str:
 
 def binfmt_file(node: str, entry: str) -> str:
     return f"{NODES}/{node}/binfmt_misc/{entry}"
+
+
+def cpuinfo_file(node: str) -> str:
+    """The `model name` and `flags` lines of the node's /proc/cpuinfo (first processor)."""
+    return f"{NODES}/{node}/cpuinfo"

@@ -19,7 +19,7 @@ import msgspec
 import pandas as pd
 import yaml
 
-from forensics import layout
+from forensics import layout, yamlsafe
 from forensics.errors import UnusableInput
 from forensics.frames import FrameBuilder
 from forensics.source import Chunked, DumpSource, FileInfo, LoadProblem, open_source
@@ -48,6 +48,7 @@ class Dump:
 
 
 Progress = Callable[[str, int], None]
+MAX_SNAPSHOTS = 1000  # a collector takes a handful; thousands of folders are an attack on time
 
 
 def load_dump(path: str | Path, *, progress: Progress | None = None, source: DumpSource | None = None) -> Dump:
@@ -70,10 +71,20 @@ def _load_dump(path: str | Path, progress: Progress | None, source: DumpSource |
     found_meta = False
     seen_any = False
 
+    snaps: set[str] = set()
+
     def select(name: str) -> int | None:
         m = layout.classify(name)
         if m is None:
             return None
+        if m.snapshot and m.snapshot not in snaps:
+            if len(snaps) >= MAX_SNAPSHOTS:
+                if len(snaps) == MAX_SNAPSHOTS:
+                    snaps.add("")  # report once
+                    src.problem(f"{layout.SNAPSHOTS}/{m.snapshot}", "too many snapshots",
+                                f"only the first {MAX_SNAPSHOTS} snapshot folders met were read")
+                return None
+            snaps.add(m.snapshot)
         if m.role == layout.ROLE_OBJECTS:
             return src.limits.member_bytes
         if m.role == layout.ROLE_LOG:
@@ -93,24 +104,32 @@ def _load_dump(path: str | Path, progress: Progress | None, source: DumpSource |
             progress(name, data.size if isinstance(data, Chunked) else len(data))
         if isinstance(data, Chunked):
             if m.role == layout.ROLE_OBJECTS:
+                notes: list[str] = []
                 try:
-                    builder.add_objects_chunked(m.snapshot, m.kind, name, data.chunks())
+                    builder.add_objects_chunked(m.snapshot, m.kind, name, data.chunks(), notes)
                 except (msgspec.DecodeError, msgspec.ValidationError) as e:
                     src.problem(name, "unreadable object list", _short(e))
+                for note in notes:
+                    src.problem(name, "object list partly read", note)
             continue
         if m.role == layout.ROLE_META:
             found_meta = True
             meta = _read_meta(name, data, src)
         elif m.role == layout.ROLE_OBJECTS:
+            notes = []
             try:
-                builder.add_objects(m.snapshot, m.kind, name, data)
+                builder.add_objects(m.snapshot, m.kind, name, data, notes)
             except (msgspec.DecodeError, msgspec.ValidationError) as e:
                 src.problem(name, "unreadable object list", _short(e))
+            for note in notes:
+                src.problem(name, "object list partly read", note)
         elif m.role == layout.ROLE_LOG:
             if builder.add_log(m, name, data):
                 src.problem(name, "invalid UTF-8", "undecodable bytes shown as U+FFFD; the rest of the log was scanned")
         elif m.role == layout.ROLE_BINFMT:
             builder.add_binfmt(m.node, m.entry, name, data)
+        elif m.role == layout.ROLE_CPUINFO:
+            builder.add_cpuinfo(m.node, name, data)
         else:
             builder.add_image_part(m, name, data)
 
@@ -122,7 +141,7 @@ def _load_dump(path: str | Path, progress: Progress | None, source: DumpSource |
     if not found_meta:
         src.problem(layout.META, "missing", "no dump metadata: collection time, cluster and commands unknown")
     elif meta.get("format") not in (None, layout.FORMAT_NAME):
-        src.problem(layout.META, "unexpected format", f"format is {meta.get('format')!r}; read as version 1")
+        src.problem(layout.META, "unexpected format", f"format is {str(meta.get('format'))[:100]!r}; read as version 1")
     version = meta.get("version", layout.FORMAT_VERSION)
     if isinstance(version, int) and version > layout.FORMAT_VERSION:
         src.problem(layout.META, "newer format version", f"version {version}; read as version 1, newer parts ignored")
@@ -142,19 +161,27 @@ def _load_dump(path: str | Path, progress: Progress | None, source: DumpSource |
 
 
 def _short(e: Exception) -> str:
-    text = str(e)
+    text = " ".join(str(e).split())
     return text if len(text) < 300 else text[:300] + "..."
 
 
 def _read_meta(name: str, data: bytes, src: DumpSource) -> dict[str, Any]:
     try:
-        doc = yaml.safe_load(data.decode("utf-8", errors="replace"))
+        doc = yamlsafe.load(data.decode("utf-8", errors="replace"))
     except yaml.YAMLError as e:
         src.problem(name, "unreadable dump metadata", _short(e))
         return {}
     if not isinstance(doc, dict):
         src.problem(name, "unreadable dump metadata", "not a mapping")
         return {}
+    listed = doc.get("snapshots")
+    if listed is not None and not isinstance(listed, list):
+        src.problem(name, "unreadable dump metadata", "snapshots is not a list: ignored")
+        doc.pop("snapshots")
+    elif isinstance(listed, list) and len(listed) > MAX_SNAPSHOTS:
+        src.problem(name, "too many snapshots", f"the metadata lists {len(listed)}; only the first "
+                    f"{MAX_SNAPSHOTS} are considered")
+        doc["snapshots"] = listed[:MAX_SNAPSHOTS]
     return doc
 
 

@@ -21,12 +21,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import msgspec
 
-from forensics.arch import Platform, normalize_platform
+from forensics.arch import Platform, normalize_arch, normalize_platform
 from forensics.errors import ManifestError
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -53,6 +54,9 @@ _KNOWN_VARIANTS = {
 }
 
 _MAX_BYTES = 16 * 1024 * 1024
+# entries of an index (and child configs) read: real indexes hold a few dozen; every step over them is
+# linear, and the cap bounds what a crafted index costs
+MAX_ENTRIES = 1024
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,9 @@ class PlatformEntry:
     media_type: str | None
     os_version: str | None = None
     created: str | None = None
+    config_platform: Platform | None = None  # what the child's config says, when the dump held it
+    amd64_level: str | None = None  # x86-64 level the child needs (v2..v4), from its variant or config
+    amd64_level_from: str | None = None  # the fact that level rests on
 
 
 @dataclass
@@ -90,6 +97,8 @@ class ImageInspection:
     annotations: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     digest_from: str | None = None
+    amd64_level: str | None = None  # x86-64 level a single amd64 manifest needs (v2..v4), when it says
+    amd64_level_from: str | None = None
 
     @property
     def platform_strings(self) -> set[str]:
@@ -116,6 +125,60 @@ def parse_config(config: bytes) -> tuple[Platform | None, str | None]:
     if not isinstance(doc, dict):
         raise ManifestError(f"image config is a JSON {_type_name(doc)}, not an object")
     return _config_platform(doc)
+
+
+_LEVEL_VARIANTS = ("v2", "v3", "v4")
+_GOAMD64 = re.compile(r"\bGOAMD64=(v[2-4])\b")
+_MARCH = re.compile(r"-march=x86-64-(v[2-4])\b")
+# base userlands that are built for a level above the baseline: RHEL/UBI 9 and its rebuilds need
+# x86-64-v2, RHEL/UBI 10 needs x86-64-v3 (Red Hat's published hardware requirements)
+_BASE_LEVEL = (
+    (re.compile(r"\b(?:ubi|rhel|el)10\b|enterprise_linux:10\b"), "v3", "RHEL 10 userland"),
+    (re.compile(r"\b(?:ubi|rhel|el)9\b|enterprise_linux:9\b|centos stream 9|\bcentos:stream9\b"), "v2",
+     "RHEL 9 userland"),
+)
+_LEVEL_LABELS = ("com.redhat.component", "name", "cpe", "io.openshift.tags", "org.opencontainers.image.base.name",
+                 "base.image", "distribution-scope")
+
+
+def amd64_level_of_config(config: bytes) -> tuple[str | None, str | None]:
+    """(level, why) when an image config shows its binaries need an x86-64 level above v1: a
+    `variant` v2..v4, `GOAMD64=vN` in Env or a build step, `-march=x86-64-vN` in a build step, or a
+    base image whose userland is built for a level (RHEL/UBI 9: v2, RHEL/UBI 10: v3). (None, None)
+    when nothing says so or the config is not amd64."""
+    try:
+        doc = _decode(config, what="image config")
+    except ManifestError:
+        return None, None
+    if not isinstance(doc, dict) or normalize_arch(_str(doc.get("architecture")))[0] != "amd64":
+        return None, None
+    variant = _str(doc.get("variant"))
+    if variant in _LEVEL_VARIANTS:
+        return variant, f"config variant {variant}"
+    raw_cfg = doc.get("config")
+    cfg: dict[str, Any] = raw_cfg if isinstance(raw_cfg, dict) else {}
+    env = cfg.get("Env")
+    for e in env if isinstance(env, list) else []:
+        m = _GOAMD64.search(str(e))
+        if m:
+            return m.group(1), f"config Env {str(e)[:80]}"
+    raw_hist = doc.get("history")
+    hist: list[Any] = raw_hist if isinstance(raw_hist, list) else []
+    for h in hist[:500]:
+        by = str(h.get("created_by") or "")[:4000] if isinstance(h, dict) else ""
+        m = _GOAMD64.search(by) or _MARCH.search(by)
+        if m:
+            return m.group(1), f"build step `{by.strip()[:120]}`"
+    raw_labels = cfg.get("Labels")
+    labels: dict[str, Any] = raw_labels if isinstance(raw_labels, dict) else {}
+    for key in _LEVEL_LABELS:
+        val = labels.get(key)
+        if not isinstance(val, str):
+            continue
+        for pattern, level, what in _BASE_LEVEL:
+            if pattern.search(val.lower()):
+                return level, f"label {key}={val[:80]} ({what}, built for x86-64-{level})"
+    return None, None
 
 
 # -- decoding ---------------------------------------------------------------------------------
@@ -275,6 +338,7 @@ def _apply_config(insp: ImageInspection, config: Any, descriptor: Platform | Non
         insp.warnings.append(f"config ignored: {exc}")
         return
     _fill_config(insp, plat, created)
+    insp.amd64_level, insp.amd64_level_from = amd64_level_of_config(config)
     if plat is not None and descriptor is not None and plat != descriptor:
         insp.warnings.append(f"config says {plat} but the descriptor says {descriptor}")
 
@@ -317,6 +381,9 @@ def _index(doc: dict[str, Any], configs: Any) -> ImageInspection:
         raise ManifestError(f"document with 'manifests' has unknown mediaType {media_type[:100]!r}")
     insp = ImageInspection(kind="index", media_type=media_type, source_format=source, digest=None)
     insp.annotations = _annotations(doc.get("annotations"), insp.warnings)
+    if len(manifests) > MAX_ENTRIES:
+        insp.warnings.append(f"{len(manifests)} entries in the index: only the first {MAX_ENTRIES} were read")
+        manifests = manifests[:MAX_ENTRIES]
     bare_unknown = 0
     for i, entry in enumerate(manifests):
         if not isinstance(entry, dict):
@@ -356,7 +423,9 @@ def _index_entry(insp: ImageInspection, entry: dict[str, Any], where: str) -> in
         return 0
     if digest is None:
         insp.warnings.append(f"{where}: descriptor has no digest")
-    insp.platforms.append(PlatformEntry(plat, digest, media_type, os_version))
+    level = plat.variant if plat.arch == "amd64" and plat.variant in _LEVEL_VARIANTS else None
+    insp.platforms.append(PlatformEntry(plat, digest, media_type, os_version, amd64_level=level,
+                                        amd64_level_from=f"index entry {plat}" if level else None))
     return 0
 
 
@@ -385,7 +454,14 @@ def _attach_configs(insp: ImageInspection, configs: Any) -> None:
         insp.warnings.append("configs ignored: not a mapping of digest to bytes")
         return
     by_digest = {_digest_key(e.digest): i for i, e in enumerate(insp.platforms) if e.digest}
-    for key, blob in configs.items():
+    by_platform: dict[Platform, list[int]] = {}
+    for i, e in enumerate(insp.platforms):
+        by_platform.setdefault(e.platform, []).append(i)
+    items = list(configs.items())
+    if len(items) > MAX_ENTRIES:
+        insp.warnings.append(f"{len(items)} configs: only the first {MAX_ENTRIES} were read")
+        items = items[:MAX_ENTRIES]
+    for key, blob in items:
         try:
             plat, created = parse_config(blob)
         except ManifestError as exc:
@@ -394,7 +470,7 @@ def _attach_configs(insp: ImageInspection, configs: Any) -> None:
         idx = by_digest.get(_digest_key(key))
         if idx is None and plat is not None:
             # keyed by config digest: match by platform when that is unambiguous
-            same = [i for i, e in enumerate(insp.platforms) if e.platform == plat]
+            same = by_platform.get(plat, [])
             idx = same[0] if len(same) == 1 else None
         if idx is None:
             insp.warnings.append(f"config {str(key)[:80]!r} matches no platform of the index")
@@ -404,9 +480,11 @@ def _attach_configs(insp: ImageInspection, configs: Any) -> None:
             insp.warnings.append(
                 f"child {entry.digest} is listed as {entry.platform} but its config says {plat}"
             )
-        insp.platforms[idx] = PlatformEntry(
-            entry.platform, entry.digest, entry.media_type, entry.os_version, created
-        )
+        level, level_from = entry.amd64_level, entry.amd64_level_from
+        if level is None:
+            level, level_from = amd64_level_of_config(blob)
+        insp.platforms[idx] = replace(entry, created=created, config_platform=plat, amd64_level=level,
+                                      amd64_level_from=level_from)
 
 
 # -- single manifests ---------------------------------------------------------------------------
@@ -573,12 +651,7 @@ def _buildx_all(doc: dict[str, Any], config: Any, configs: Any) -> ImageInspecti
     if unmatched:
         names = ", ".join(sorted(str(p) for p in unmatched))
         insp.warnings.append(f"buildx image config for {names} matches no platform of the index")
-    insp.platforms = [
-        PlatformEntry(
-            e.platform, e.digest, e.media_type, e.os_version, e.created or by_platform.get(e.platform)
-        )
-        for e in insp.platforms
-    ]
+    insp.platforms = [replace(e, created=e.created or by_platform.get(e.platform)) for e in insp.platforms]
     return insp
 
 

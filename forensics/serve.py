@@ -17,6 +17,21 @@ a Table (`Accept: ...;as=Table`) gets a Table with kubectl's usual columns for t
 the plain list for the rest; kubectl falls back to NAME/AGE columns for a plain list. Namespaces are derived from the
 namespaces the objects live in. Nothing is ever written; the server binds 127.0.0.1 only.
 
+Every request's body is read before it is answered (kubectl sends one with DELETE), so a kept-alive
+connection never reads a body as the next request. Ages are as of the snapshot: the Table columns
+are computed against the snapshot's time, and the events `kubectl describe` asks for (selected by
+`involvedObject.uid`) are answered with their times moved forward by (now - snapshot time), because
+kubectl computes describe's "Age" against its own clock; the original times stay in the annotation
+`cluster-forensics/original-times`. `kubectl get events -o json` sees the times unchanged.
+
+A dump is hostile input here too: each object is decoded on its own (one that is not JSON, nests
+absurdly deep or has no string name is left out and reported on stderr at start; a table row of a
+wrongly-typed object reads `<invalid object>`), connections idle past `IDLE_TIMEOUT` are closed, at
+most `MAX_CONNECTIONS` are served at once (more get 503), and a log is served up to its last
+`LOG_BYTES` with a `Warning` header (kubectl prints it). Log bytes are otherwise handed to
+`kubectl logs` exactly as collected, control characters included: that is what kubectl shows for a
+live cluster too, and the terminal is kubectl's.
+
 Tests can make chosen resources fail: `forbid` (or `FORENSICS_SERVE_FORBID=pods,cronjobs`) answers
 403 for them, and `slow` (or `FORENSICS_SERVE_SLOW=cronjobs=5,log=1`) delays answers by seconds
 (`log` names the pod log subresource).
@@ -27,19 +42,20 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from forensics import layout
 from forensics.errors import UnusableInput
-from forensics.source import Limits, open_source
+from forensics.served import LOG_BYTES, ServedDump, open_served
 
 __all__ = ["DumpAPI", "kubeconfig_text", "make_server", "serve", "server_url", "start_in_thread", "write_kubeconfig"]
 
@@ -79,6 +95,9 @@ RESOURCES: tuple[Resource, ...] = (
 )
 
 _VERBS = ["get", "list"]
+IDLE_TIMEOUT = 30.0  # seconds a connection may wait for (the rest of) a request (FORENSICS_SERVE_TIMEOUT)
+MAX_CONNECTIONS = 256
+_LOG_SLOTS = threading.BoundedSemaphore(8)
 # what `kubectl get all` expands to (the real API server's "all" category)
 _ALL_CATEGORY = {"pods", "services", "replicationcontrollers", "deployments", "replicasets", "daemonsets",
                  "statefulsets", "jobs", "cronjobs"}
@@ -102,16 +121,6 @@ class ApiError(Exception):
 def _not_found(resource: Resource, name: str) -> ApiError:
     return ApiError(404, "NotFound", f'{resource.name} "{name}" not found',
                     {"name": name, "kind": resource.name})
-
-
-# --- reading the dump ---------------------------------------------------------------------------
-
-
-def _open(path: Path) -> Any:
-    """The dump through `forensics.source` (safe against hostile archives), whole files up to the
-    per-member cap: the server answers object lists whole."""
-    limits = Limits()
-    return open_source(path, replace(limits, small_bytes=limits.member_bytes))
 
 
 # --- the API model ------------------------------------------------------------------------------
@@ -217,9 +226,50 @@ def _to_events_v1(ev: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
+# `kubectl describe` asks a pod's events by involvedObject.uid (`kubectl get events` never does
+# unless told to) and prints their ages against its own clock
+_DESCRIBE_KEYS = frozenset({"involvedObject.uid", "regarding.uid"})
+_EVENT_TIMES = ("firstTimestamp", "lastTimestamp", "eventTime", "deprecatedFirstTimestamp", "deprecatedLastTimestamp")
+
+
+def _as_of_snapshot(ev: dict[str, Any], snap: datetime) -> dict[str, Any]:
+    """An event as `kubectl describe` should see it: kubectl computes "Age" as its wall clock minus the
+    event's times, so those times are moved forward by (now - snapshot time). The ages it prints
+    are then the ages at the snapshot, as `kubectl get` shows them; the original times are kept in
+    the annotation `cluster-forensics/original-times`."""
+    shift = datetime.now(UTC) - snap
+    out = dict(ev)
+    original: dict[str, Any] = {}
+    for key in _EVENT_TIMES:
+        v = ev.get(key)
+        if not isinstance(v, str) or not v:
+            continue
+        try:
+            t = datetime.strptime(v[:19] + "Z", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            continue
+        original[key] = v
+        moved = t + shift
+        out[key] = moved.strftime("%Y-%m-%dT%H:%M:%S") + (".000000Z" if key == "eventTime" else "Z")
+    series = ev.get("series")
+    if isinstance(series, dict) and isinstance(series.get("lastObservedTime"), str):
+        try:
+            t = datetime.strptime(series["lastObservedTime"][:19] + "Z", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            original["series.lastObservedTime"] = series["lastObservedTime"]
+            out["series"] = {**series, "lastObservedTime": (t + shift).strftime("%Y-%m-%dT%H:%M:%S.000000Z")}
+        except ValueError:
+            pass
+    if original:
+        meta = dict(out.get("metadata") or {})
+        meta["annotations"] = {**(meta.get("annotations") or {}), "cluster-forensics/original-times":
+                               json.dumps(original, sort_keys=True)}
+        out["metadata"] = meta
+    return out
+
+
 def _age(ts: str | None, now: datetime) -> str:
     """kubectl's short age of `ts` as seen at `now` (the snapshot's time, not the wall clock)."""
-    if not ts:
+    if not ts or not isinstance(ts, str):
         return "<unknown>"
     try:
         then = datetime.strptime(ts[:19] + "Z", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
@@ -364,6 +414,21 @@ _TABLES: dict[str, tuple[list[dict[str, Any]], Callable[[dict[str, Any], datetim
 }
 
 
+def _cells(row: Callable[[dict[str, Any], datetime], list[Any]], obj: dict[str, Any], now: datetime,
+           width: int) -> list[Any]:
+    """A table row; an object whose fields have the wrong types gets a row saying so, not a failed list."""
+    try:
+        return row(obj, now)
+    except Exception:  # noqa: BLE001 - a dump object is hostile input; the rest of the table still answers
+        name = (obj.get("metadata") or {}).get("name")
+        return [name if isinstance(name, str) else "<invalid>", "<invalid object>"] + ["<invalid>"] * (width - 2)
+
+
+def _labels(obj: dict[str, Any]) -> dict[str, str]:
+    labels = (obj.get("metadata") or {}).get("labels")
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
 def _names(text: str | None) -> set[str]:
     """`pods,cronjobs` -> {"pods", "cronjobs"}."""
     return {t.strip() for t in (text or "").split(",") if t.strip()}
@@ -391,32 +456,25 @@ class DumpAPI:
     forbid: set[str] = field(default_factory=set)
     slow: dict[str, float] = field(default_factory=dict)
     lists: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, dump_path: Path, snapshot: str | None = None, forbid: Iterable[str] | None = None,
-             slow: dict[str, float] | None = None) -> DumpAPI:
-        source = _open(Path(dump_path))
-        names = source.names()
-        snaps = sorted({n.split("/")[1] for n in names
-                        if n.startswith(layout.SNAPSHOTS + "/") and n.count("/") >= 2})
-        if not snaps:
-            raise UnusableInput(f"{dump_path}: no snapshots/ in this dump")
+             slow: dict[str, float] | None = None, served: ServedDump | None = None) -> DumpAPI:
+        """One snapshot of a dump in any format `analyze` reads (`forensics.served`); `served` reuses an
+        already opened dump (several snapshots of one dump served at once)."""
+        dump = served or open_served(Path(dump_path))
+        snaps = dump.snapshots
         if snapshot is None:
             snapshot = snaps[-1]
         elif snapshot not in snaps:
             raise UnusableInput(f"{dump_path}: no snapshot {snapshot!r} (have: {', '.join(snaps)})")
-        api = cls(source, snapshot, snaps, set(forbid or ()) | _names(os.environ.get("FORENSICS_SERVE_FORBID")),
+        snap = dump.snapshot(snapshot)
+        api = cls(snap, snapshot, snaps, set(forbid or ()) | _names(os.environ.get("FORENSICS_SERVE_FORBID")),
                   {**_delays(os.environ.get("FORENSICS_SERVE_SLOW")), **(slow or {})})
         for kind in layout.KINDS:
-            raw = source.read(layout.objects_file(snapshot, kind))
-            items: list[dict[str, Any]] = []
-            if raw is not None:
-                try:
-                    doc = json.loads(raw)
-                    items = [i for i in doc.get("items") or [] if isinstance(i, dict)]
-                except (ValueError, AttributeError):
-                    items = []
-            api.lists[kind] = {"items": items}
+            api.lists[kind] = {"items": [i for i in snap.lists.get(kind) or [] if isinstance(i, dict)]}
+        api.problems.extend(snap.problems)
         return api
 
     # objects
@@ -428,8 +486,13 @@ class DumpAPI:
             return []
         items = self.lists.get(res.kind_file, {}).get("items", [])
         if res.group == "events.k8s.io":
-            return [e if str(e.get("apiVersion", "")).startswith("events.k8s.io/") else _to_events_v1(e)
-                    for e in items]
+            out = []
+            for e in items:
+                try:
+                    out.append(e if str(e.get("apiVersion", "")).startswith("events.k8s.io/") else _to_events_v1(e))
+                except (AttributeError, TypeError):
+                    continue  # a core/v1 event with wrongly-typed fields: not convertible, left out
+            return out
         return items
 
     def _namespaces(self) -> list[dict[str, Any]]:
@@ -438,8 +501,9 @@ class DumpAPI:
             for obj in data["items"]:
                 meta = obj.get("metadata") or {}
                 ns = meta.get("namespace")
-                if ns:
+                if ns and isinstance(ns, str):
                     ts = meta.get("creationTimestamp")
+                    ts = ts if isinstance(ts, str) else None
                     old = seen.get(ns)
                     seen[ns] = min(t for t in (old, ts) if t) if (old or ts) else None
         return [{"apiVersion": "v1", "kind": "Namespace",
@@ -454,9 +518,11 @@ class DumpAPI:
         if query.get("fieldSelector"):
             terms = _parse_field_selector(query["fieldSelector"])
             out = [o for o in out if _field_matches(o, terms)]
+            if res.name == "events" and any(t[0] in _DESCRIBE_KEYS for t in terms):
+                out = [_as_of_snapshot(e, _snapshot_time(self.snapshot)) for e in out]
         if query.get("labelSelector"):
             sel = query["labelSelector"]
-            out = [o for o in out if _label_matches((o.get("metadata") or {}).get("labels") or {}, sel)]
+            out = [o for o in out if _label_matches(_labels(o), sel)]
         return out
 
     def get(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any]:
@@ -475,14 +541,17 @@ class DumpAPI:
         now = _snapshot_time(self.snapshot)
         return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": ""},
                 "columnDefinitions": cols,
-                "rows": [{"cells": row(i, now), "object": {"kind": "PartialObjectMetadata",
+                "rows": [{"cells": _cells(row, i, now, len(cols)), "object": {"kind": "PartialObjectMetadata",
                                                       "apiVersion": "meta.k8s.io/v1",
                                                       "metadata": i.get("metadata", {})}}
                          for i in items]}
 
     # logs
 
-    def log(self, namespace: str, pod_name: str, query: dict[str, str]) -> bytes:
+    def log(self, namespace: str, pod_name: str, query: dict[str, str]) -> tuple[bytes, str | None]:
+        """The log bytes, exactly as collected (what `kubectl logs` shows for a live cluster too: no
+        escaping; the terminal is the client's), and a warning when the server cut the log to its last
+        LOG_BYTES."""
         pods = next(r for r in RESOURCES if r.name == "pods")
         pod = self.get(pods, namespace, pod_name)
         spec = pod.get("spec") or {}
@@ -498,7 +567,15 @@ class DumpAPI:
         if container not in names:
             raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {pod_name}")
         previous = query.get("previous", "").lower() in ("true", "1")
-        data = self.source.read(layout.log_file(self.snapshot, namespace, pod_name, container, previous))
+        data = self.source.log(namespace, pod_name, container, previous,
+                               timestamps=query.get("timestamps", "").lower() in ("true", "1"))
+        warning = None
+        if data is not None:
+            full = max(self.source.log_size(namespace, pod_name, container, previous) or 0, len(data))
+            data = data[-LOG_BYTES:]
+            if full > len(data):
+                warning = (f"log cut to its last {len(data)} bytes of {full}: this server answers at most "
+                           f"{LOG_BYTES} bytes per log")
         if data is None:
             if previous:
                 raise ApiError(400, "BadRequest",
@@ -523,13 +600,13 @@ class DumpAPI:
                 data = data[: int(query["limitBytes"])]
             except ValueError:
                 raise ApiError(400, "BadRequest", "limitBytes: invalid value") from None
-        return data
+        return data, warning
 
     # discovery
 
     def version(self) -> dict[str, Any]:
-        versions = sorted({((n.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion") or ""
-                           for n in self.lists.get("nodes", {}).get("items", [])} - {""})
+        versions = sorted({v for n in self.lists.get("nodes", {}).get("items", [])
+                           if isinstance(v := _dig(n, "status.nodeInfo.kubeletVersion"), str) and v})
         git = versions[-1] if versions else "v1.32.0"
         m = re.match(r"v(\d+)\.(\d+)", git)
         major, minor = (m.group(1), m.group(2)) if m else ("1", "32")
@@ -572,19 +649,27 @@ class DumpAPI:
 # --- HTTP ---------------------------------------------------------------------------------------
 
 
+_MAX_BODY = 1024 * 1024  # a read-only server has no use for bodies; larger ones end the connection
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = "cluster-forensics-serve"
     protocol_version = "HTTP/1.1"
+    timeout = IDLE_TIMEOUT  # seconds a connection may sit without a complete request (half-open, idle)
     api: DumpAPI
 
     def log_message(self, format: str, *args: Any) -> None:
         return
 
-    def _send(self, code: int, body: bytes, ctype: str) -> None:
+    def _send(self, code: int, body: bytes, ctype: str, warning: str | None = None) -> None:
         self.send_response(code)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-cache, private")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        if warning:
+            # a Kubernetes API warning: kubectl prints it on stderr ("Warning: ..."), the body stays exact
+            self.send_header("Warning", f'299 - "{warning}"')
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -595,12 +680,37 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self.do_GET()
 
+    def _drain_body(self) -> None:
+        """Read the request's body before answering, whatever the method: on a kept-alive connection
+        an unread body (kubectl sends `{"propagationPolicy":"Background"}` with a DELETE) would be
+        parsed as the next request. A body too large to read, or of unknown length (chunked), ends
+        the connection after the answer instead."""
+        if self.headers.get("Transfer-Encoding", "").lower() not in ("", "identity"):
+            self.close_connection = True
+            return
+        try:
+            left = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.close_connection = True
+            return
+        if left < 0 or left > _MAX_BODY:
+            self.close_connection = True
+            return
+        while left > 0:
+            chunk = self.rfile.read(min(left, 64 * 1024))
+            if not chunk:
+                self.close_connection = True
+                return
+            left -= len(chunk)
+
     def _refuse(self) -> None:
+        self._drain_body()
         self._json(405, ApiError(405, "MethodNotAllowed", "this server is a read-only view of a dump").status())
 
     do_POST = do_PUT = do_PATCH = do_DELETE = _refuse
 
     def do_GET(self) -> None:
+        self._drain_body()
         try:
             self._route()
         except ApiError as err:
@@ -613,7 +723,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self) -> None:
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-        parts = [p for p in url.path.split("/") if p]
+        parts = [unquote(p) for p in url.path.split("/") if p]  # kubectl percent-encodes names
         api = self.api
         if query.get("watch") in ("true", "1"):
             raise ApiError(405, "MethodNotAllowed", "watch is not supported by a dump")
@@ -664,8 +774,9 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(delay)
         if sub == "log":
             assert namespace is not None
-            data = api.log(namespace, rest[1], query)
-            return self._send(200, data, "text/plain")
+            with _LOG_SLOTS:  # at most a few logs in memory at once, however many clients ask
+                data, warning = api.log(namespace, rest[1], query)
+                return self._send(200, data, "text/plain; charset=utf-8", warning)
         if len(rest) == 2:
             return self._json(200, api.get(res, namespace if res.namespaced else None, rest[1]))
         items = api.select(res, namespace, query)
@@ -674,15 +785,56 @@ class _Handler(BaseHTTPRequestHandler):
         return self._json(200, api.list_body(res, items))
 
 
+class _Server(ThreadingHTTPServer):
+    """One thread per connection, at most MAX_CONNECTIONS at once: a connection beyond that is answered
+    503 and closed at once, so a flood of (idle) connections cannot exhaust the process."""
+
+    request_queue_size = 512  # listen backlog: 200 clients connecting at once are all accepted
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            try:
+                request.settimeout(1)
+                body = json.dumps(ApiError(503, "ServiceUnavailable", "too many connections").status()).encode()
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                b"Retry-After: 1\r\nConnection: close\r\nContent-Length: "
+                                + str(len(body)).encode() + b"\r\n\r\n" + body)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
 def make_server(dump_path: Path, port: int = 0, snapshot: str | None = None,
-                forbid: Iterable[str] | None = None, slow: dict[str, float] | None = None) -> ThreadingHTTPServer:
+                forbid: Iterable[str] | None = None, slow: dict[str, float] | None = None,
+                served: ServedDump | None = None) -> ThreadingHTTPServer:
     """A ready (bound, not yet serving) server on 127.0.0.1; `server.server_address[1]` is the port.
 
-    Raises `UnusableInput` when the dump has no snapshot (or not the one asked for).
+    Raises `UnusableInput` when the dump has no snapshot (or not the one asked for). `served`: an
+    already opened dump (`forensics.served.open_served`), when several snapshots of it are served.
     """
-    api = DumpAPI.load(Path(dump_path), snapshot, forbid, slow)
-    handler = type("DumpHandler", (_Handler,), {"api": api})
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    api = DumpAPI.load(Path(dump_path), snapshot, forbid, slow, served=served)
+    try:
+        idle = float(os.environ.get("FORENSICS_SERVE_TIMEOUT") or IDLE_TIMEOUT)
+    except ValueError:
+        idle = IDLE_TIMEOUT
+    handler = type("DumpHandler", (_Handler,), {"api": api, "timeout": idle})
+    server = _Server(("127.0.0.1", port), handler)
     server.daemon_threads = True
     server.api = api  # type: ignore[attr-defined]
     return server
@@ -707,6 +859,8 @@ def serve(dump_path: Path, port: int = 0, snapshot: str | None = None,
           ready: Callable[[str], None] | None = None, kubeconfig_out: Path | None = None) -> None:
     """Serve a dump until interrupted. `ready(url)` is called once the socket listens."""
     server = make_server(dump_path, port, snapshot)
+    for problem in server.api.problems:  # type: ignore[attr-defined]
+        sys.stderr.write(f"serve: {problem}\n")
     url = server_url(server)
     if kubeconfig_out is not None:
         write_kubeconfig(Path(kubeconfig_out), url)
@@ -728,7 +882,5 @@ def start_in_thread(server: ThreadingHTTPServer) -> threading.Thread:
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m forensics.serve DUMP [PORT]` for quick use
-    import sys
-
     serve(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 0,
           ready=lambda u: print(f"serving on {u}", flush=True))

@@ -18,6 +18,9 @@ Speed: logs of thousands of containers are scanned, so one combined prefilter re
 literal anchors runs over the whole text; only lines it hits are tried against the specific
 patterns, in priority order (most specific first). A line yields at most one match.
 
+Bounded work: patterns never run on more than `MAX_LINE` characters of a line (its start, and the
+part around the prefilter hit), so a crafted megabyte-long line costs what a short one does.
+
 Text is data from a hostile dump: `Match.text` is kept verbatim (stripped and capped);
 escaping is the renderer's job.
 """
@@ -29,9 +32,10 @@ from dataclasses import dataclass
 
 from forensics.arch import parse_platform
 
-__all__ = ["SIGNATURES", "Match", "Signature", "scan_bytes", "scan_text"]
+__all__ = ["SIGNATURES", "Match", "Signature", "label_signatures", "reason_signatures", "scan_bytes", "scan_text"]
 
 MAX_TEXT = 500
+MAX_LINE = 2048  # characters of one line the patterns run on (see `_windows`)
 
 
 @dataclass(frozen=True)
@@ -169,16 +173,100 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
     _sig(
         "windows-os-mismatch",
         "docker",
-        "arch-pull",
+        "os",
         ("operating system",),
         r"image operating system \"?\w+\"? cannot be used on this platform",
     ),
     _sig(
         "windows-os-mismatch",
         "hcs",
-        "arch-pull",
+        "os",
         ("operating system",),
         r"container operating system does not match the host operating system",
+    ),
+    # a Windows node asking for its OS build: `no matching manifest for windows/amd64 10.0.17763 ...`
+    # (Docker on Windows), and the build check itself (Docker `a Windows version 10.0.20348-based
+    # image is incompatible with a 10.0.17763 host`)
+    _sig(
+        "no-match-platform",
+        "docker-windows",
+        "os",
+        ("no matching manifest",),
+        r"no matching manifest for (?P<platform>windows/[\w./-]+) (?P<osversion>\d+\.\d+\.\d+)\S* in the manifest"
+        r" list entries",
+    ),
+    _sig(
+        "windows-build-mismatch",
+        "docker",
+        "os",
+        ("-based image is incompatible with",),
+        r"Windows version (?P<image_build>\d+\.\d+\.\d+)\S*-based image is incompatible with a"
+        r" (?P<host_build>\d+\.\d+\.\d+)\S* host",
+    ),
+    # Podman/CRI-O (containers/image) when a pulled single manifest is not the wanted arch: the
+    # runtime's statement of the image's own architecture, as good as an exec format error
+    _sig(
+        "image-arch-mismatch",
+        "containers-image",
+        "arch",
+        ("image architecture mismatch",),
+        r"Image architecture mismatch: image uses \"?(?P<image>[\w-]+)\"?, expecting \"?(?P<platform>[\w-]+)\"?",
+    ),
+    # go-containerregistry (crane, ko, Trivy, Kyverno, Apptainer): `no child with platform linux/amd64 in index`
+    _sig(
+        "no-match-platform",
+        "go-containerregistry",
+        "arch-pull",
+        ("no child with platform",),
+        r"no child with platform (?P<platform>[\w./-]+) in index",
+    ),
+    # the multiarch tuning operator (OpenShift): its ENOEXEC monitor's event, and its pod placement
+    # events (openshift/multiarch-tuning-operator pkg/utils/const.go, podplacement/events.go)
+    _sig(
+        "exec-format-error",
+        "multiarch-operator",
+        "arch",
+        ("not compatible with the node architecture",),
+        r"is running a binary \(\\?\"?[^)]*\) that is not compatible with the node architecture"
+        r" \((?P<platform>[\w/-]+)\)",
+    ),
+    _sig(
+        "no-supported-arch",
+        "multiarch-operator",
+        "arch-pull",
+        ("no supported architectures in common",),
+        r"container images have no supported architectures in common",
+    ),
+    _sig(
+        "arch-inspection-error",
+        "multiarch-operator",
+        "inspection",
+        ("inspecting the container image to determine its supported architectures",),
+        r"error while inspecting the container image to determine its supported architectures",
+    ),
+    # x86-64 microarchitecture level: glibc's loader (RHEL 9 / UBI 9 userlands), the Go runtime's
+    # GOAMD64 check, NumPy's baseline check; the bare SIGILL a -march build dies with
+    _sig(
+        "cpu-level",
+        "glibc",
+        "microarch",
+        ("cpu does not support x86-64-",),
+        r"Fatal glibc error: CPU does not support x86-64-(?P<level>v[2-4])",
+        _I,
+    ),
+    _sig(
+        "cpu-level",
+        "go",
+        "microarch",
+        ("microarchitecture support",),
+        r"This program can only be run on AMD64 processors with (?P<level>v[2-4]) microarchitecture support",
+    ),
+    _sig(
+        "cpu-level",
+        "numpy",
+        "microarch",
+        ("numpy was built with baseline optimizations",),
+        r"NumPy was built with baseline optimizations",
     ),
     _sig(
         "no-unpack-platforms",
@@ -189,6 +277,74 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
     ),
     _sig("qemu-signal", "qemu", "emulation", ("qemu: ",), r"qemu: uncaught target signal \d+"),
     _sig("rosetta-error", "rosetta", "emulation", ("rosetta error",), r"rosetta error: "),
+    # runc >= 1.1.5 when the memory cgroup kills the container's init during start: the StartError
+    # is an OOM (runc libcontainer/process_linux.go), not a missing or broken entrypoint
+    _sig(
+        "oom",
+        "runc",
+        "oom",
+        ("oom-killed",),
+        r"container init was OOM-killed \(memory limit too low\?\)",
+    ),
+    # qemu-user could not load the guest's dynamic loader (an amd64 glibc binary in a musl image, or
+    # no x86-64 userland at all): `qemu-x86_64: Could not open '/lib64/ld-linux-x86-64.so.2': ...`;
+    # with the binfmt `P` flag argv[0] is the handler name (`x86_64-binfmt-P: Could not open ...`)
+    _sig(
+        "qemu-loader",
+        "qemu",
+        "emulation",
+        ("could not open '",),
+        r"(?:^|[\s|])(?:qemu-[\w-]{1,40}|\w{1,40}-binfmt-P): Could not open '[^']{0,400}'",
+    ),
+    # after qemu's `uncaught target signal 4 (Illegal instruction)`, which wins above
+    _sig("illegal-instruction", "shell", "sigill", ("illegal instruction",), r"\bIllegal instruction\b"),
+    # the entrypoint script, not the architecture: a CRLF shebang names `bash\r` (GNU env quotes it
+    # as 'bash\r'; bash prints `/bin/bash^M: bad interpreter`), runc then says `exec /x: no such file
+    # or directory` for a file that exists; a file without the x bit is `permission denied`; a UTF-8
+    # BOM before `#!` hides the shebang (then the kernel says exec format error; a shell running the
+    # script says `line 1: \ufeff#!/bin/sh: not found`, which must not read as a missing command)
+    _sig(
+        "shebang-crlf",
+        "env",
+        "entrypoint",
+        ("env: ",),
+        r"env: ['\u2018]?[^'\u2019\s]{0,300}(?:\\r|\r)['\u2019]?: No such file or directory",
+    ),
+    _sig(
+        "shebang-crlf",
+        "shell",
+        "entrypoint",
+        ("bad interpreter",),
+        r"(?:\^M|\r|\\r): bad interpreter",
+    ),
+    _sig(
+        "bad-interpreter",
+        "shell",
+        "entrypoint",
+        ("bad interpreter",),
+        r"(?:^|[\s:])[^\s:]{1,300}: bad interpreter: No such file or directory",
+    ),
+    _sig(
+        "shebang-bom",
+        "kernel",
+        "entrypoint",
+        ("\ufeff#!", "\u00ef\u00bb\u00bf#!", "\ufffd\ufffd\ufffd#!"),
+        r"(?:\ufeff|\u00ef\u00bb\u00bf|\ufffd{3})#!",
+    ),
+    _sig(
+        "exec-enoent",
+        "runc",
+        "entrypoint",
+        ("no such file or directory",),
+        r"(?:^|\s)exec (?P<path>/\S+): no such file or directory",
+    ),
+    _sig(
+        "exec-eacces",
+        "runc",
+        "entrypoint",
+        ("permission denied",),
+        r"(?:^|\s)exec (?P<path>/\S+): permission denied|exec: \\?\"(?P<path2>[^\"\\]+)\\?\": permission denied",
+    ),
     # the kubelet's start/config errors, before generic pull and crash patterns
     _sig(
         "executable-not-found",
@@ -261,6 +417,15 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
         r"repository does not exist|manifest for \S+ not found",
     ),
     _sig("pull-tls", "go-tls", "image-pull-tls", ("x509: ",), _PULL_CTX + r".*?\bx509: "),
+    # glibc's EAI_AGAIN through Go's resolver: the node cannot resolve the registry (network or DNS),
+    # which says nothing about whether the tag exists
+    _sig(
+        "pull-network",
+        "dns",
+        "image-pull-network",
+        ("temporary failure in name resolution", "server misbehaving"),
+        _PULL_CTX + r".*?(?:Temporary failure in name resolution|lookup \S+ on \S+: server misbehaving)",
+    ),
     _sig(
         "pull-network",
         "go-net",
@@ -367,6 +532,15 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
         _LEAD + r"Traceback \(most recent call last\):",
     ),
     _sig("java-exception", "java", "app-crash", ("exception in thread",), r"Exception in thread \"[^\"]*\""),
+    # Spring Boot's SpringApplication logs this when startup fails, then the root cause follows
+    _sig("spring-boot-failed", "spring-boot", "app-crash", ("application run failed",), r"\bApplication run failed\b"),
+    _sig(
+        "java-exception",
+        "java",
+        "app-crash",
+        ("caused by: ",),
+        r"\bCaused by: (?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error)\b",
+    ),
     _sig("segfault", "shell", "app-crash", ("segmentation fault",), r"Segmentation fault"),
     _sig("segfault", "kernel", "app-crash", ("segfault",), r"\bsegfault at [0-9a-f]+ ip "),
     _sig("node-error", "node", "app-crash", ("cannot find module",), r"Error: Cannot find module"),
@@ -408,7 +582,29 @@ def _platform(m: re.Match[str]) -> str | None:
     return None
 
 
-def _match_line(line: str) -> tuple[Signature, re.Match[str]] | None:
+def _windows(line: str, at: int) -> tuple[str, ...]:
+    """The parts of a line the patterns run on: the whole line when it is short, else its first
+    MAX_LINE characters and, when the prefilter hit lies further in, MAX_LINE characters around it.
+    Several patterns backtrack polynomially on crafted lines (`.*?` after a repeated literal); a
+    bounded window makes the work per line constant, so a scan is linear in the text."""
+    if len(line) <= MAX_LINE:
+        return (line,)
+    head = line[:MAX_LINE]
+    if at + 256 <= MAX_LINE:
+        return (head,)
+    lo = max(0, at - MAX_LINE // 2)
+    return head, line[lo:lo + MAX_LINE]
+
+
+def _match_line(line: str, at: int = 0) -> tuple[Signature, re.Match[str]] | None:
+    for part in _windows(line, at):
+        found = _match_window(part)
+        if found is not None:
+            return found
+    return None
+
+
+def _match_window(line: str) -> tuple[Signature, re.Match[str]] | None:
     low = line.lower()
     tried = sorted({i for n in _NEEDLES if n in low for i in _BY_NEEDLE[n]})
     for i in tried:
@@ -446,7 +642,7 @@ def scan_text(text: str, *, max_matches: int = 50) -> list[Match]:
         line_no += text.count("\n", counted_to, start)
         counted_to = start
         line = text[start:end]
-        found = _match_line(line)
+        found = _match_line(line, hit.start() - start)
         if found is not None:
             sig, m = found
             matches.append(
@@ -477,3 +673,40 @@ def scan_bytes(data: bytes, *, max_matches: int = 50) -> tuple[list[Match], bool
         text = data.decode("utf-8", errors="replace")
         bad = True
     return scan_text(text, max_matches=max_matches), bad
+
+
+# Facts some tools record as an event reason or a pod label rather than as a message: the
+# multiarch tuning operator (openshift/multiarch-tuning-operator, pkg/utils/const.go and
+# internal/controller/podplacement/events.go). An event is matched by its reason only when its
+# message matched nothing (the operator's wording may change; its reasons are API).
+_REASONS: dict[str, tuple[str, str, str]] = {
+    "ExecFormatError": ("exec-format-error", "multiarch-operator", "arch"),
+    "NoSupportedArchitecturesFound": ("no-supported-arch", "multiarch-operator", "arch-pull"),
+    "ArchAwareInspectionError": ("arch-inspection-error", "multiarch-operator", "inspection"),
+}
+_LABELS: dict[str, tuple[str, str, str]] = {
+    "multiarch.openshift.io/exec-format-error": ("exec-format-error", "multiarch-operator", "arch"),
+    "multiarch.openshift.io/no-supported-arch": ("no-supported-arch", "multiarch-operator", "arch-pull"),
+    "multiarch.openshift.io/image-inspect-error": ("arch-inspection-error", "multiarch-operator", "inspection"),
+}
+
+
+def reason_signatures(reason: str | None, message: str | None) -> list[Match]:
+    """A match for an event whose *reason* is a known signature (its text: `reason: message`)."""
+    hit = _REASONS.get(reason or "")
+    if hit is None:
+        return []
+    sid, dialect, hint = hit
+    return [Match(line=0, signature=sid, dialect=dialect, hint=hint,
+                  text=f"{reason}: {message or ''}".strip()[:MAX_TEXT])]
+
+
+def label_signatures(labels: dict[str, str] | None) -> list[Match]:
+    """Matches for pod labels that record a failure (`multiarch.openshift.io/exec-format-error=true`)."""
+    out: list[Match] = []
+    for key, (sid, dialect, hint) in _LABELS.items():
+        val = (labels or {}).get(key)
+        if val is None or str(val).lower() == "false":
+            continue
+        out.append(Match(line=0, signature=sid, dialect=dialect, hint=hint, text=f"label {key}={val}"[:MAX_TEXT]))
+    return out

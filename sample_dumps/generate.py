@@ -193,6 +193,7 @@ def config_blob(
     history: list[tuple[str, str | None, bool]] | None = None,
     variant: str = "",
     layers: int = 3,
+    os_name: str = "linux",
 ) -> tuple[bytes, int]:
     """An image config as BuildKit writes it; history items are (created_by, comment, empty)."""
     cfg: dict[str, Any] = {
@@ -219,7 +220,7 @@ def config_blob(
     obj: dict[str, Any] = {"created": ts_micro(created).replace("000Z", "Z"), "architecture": arch}
     if variant:
         obj["variant"] = variant
-    obj["os"] = "linux"
+    obj["os"] = os_name
     obj["config"] = cfg
     obj["rootfs"] = {"type": "layers", "diff_ids": [rng.digest() for _ in range(n_layers)]}
     if hist:
@@ -346,6 +347,13 @@ INSTANCE = {  # cpu, memory Ki, pods
     "k3s": (80, 131_790_172, 110),
     "bare-x86": (32, 131_790_172, 110),
     "bare-arm": (80, 263_583_532, 110),
+    "Standard_D4s_v3": (4, 16_393_936, 30),
+    "bare-x86-2013": (24, 65_851_580, 110),
+    "kvm-vm": (8, 32_863_332, 110),
+    "m6g.xlarge": (4, 15_896_988, 58),
+    "rpi4": (4, 3_881_412, 110),
+    "ocp-worker-x86": (8, 32_863_332, 250),
+    "ocp-worker-arm": (8, 32_863_332, 250),
 }
 
 
@@ -369,6 +377,8 @@ class NodeSpec:
     taints: list[dict[str, Any]] = field(default_factory=list)
     uid: str = ""
     binfmt: dict[str, bytes] | None = None
+    cordoned: bool = False  # `kubectl cordon`: spec.unschedulable and the unschedulable taint
+    os: str = "linux"
 
     @property
     def docker(self) -> bool:
@@ -422,6 +432,10 @@ def node_object(n: NodeSpec, now: dt.datetime, rng: Rand, images: list[Image]) -
             "kubernetes.azure.com/os-sku": "Ubuntu",
             "kubernetes.azure.com/role": "agent",
         }
+    if n.os != "linux":
+        labels |= {"beta.kubernetes.io/os": n.os, "kubernetes.io/os": n.os}
+        if n.os == "windows":
+            labels["node.kubernetes.io/windows-build"] = ".".join(n.kernel.split(".")[:3])
     labels |= n.labels
     if n.ready:
         conds = [
@@ -470,6 +484,9 @@ def node_object(n: NodeSpec, now: dt.datetime, rng: Rand, images: list[Image]) -
     else:
         spec["podCIDR"] = f"10.42.{rng.int(0, 250)}.0/24"
     taints = list(n.taints)
+    if n.cordoned:
+        spec["unschedulable"] = True
+        taints.append({"effect": "NoSchedule", "key": "node.kubernetes.io/unschedulable", "timeAdded": ts(n.created)})
     if not n.ready:
         taints += [
             {"effect": "NoSchedule", "key": "node.kubernetes.io/unreachable", "timeAdded": ts(n.not_ready_since)},
@@ -536,7 +553,7 @@ def node_object(n: NodeSpec, now: dt.datetime, rng: Rand, images: list[Image]) -
                 "kubeProxyVersion": n.kubelet,
                 "kubeletVersion": n.kubelet,
                 "machineID": machine,
-                "operatingSystem": "linux",
+                "operatingSystem": n.os,
                 "osImage": n.os_image,
                 "systemUUID": str(uuid.UUID(machine)),
             },
@@ -660,6 +677,7 @@ class Workload:
     schedule: str = ""  # CronJob
     job_time: dt.datetime | None = None  # Job scheduled time
     strategy: str = "RollingUpdate"
+    volumes: list[dict[str, Any]] | None = None
 
     @property
     def selector(self) -> dict[str, str]:
@@ -678,6 +696,7 @@ class PodSpec:
     evicted: str | None = None  # eviction message
     unschedulable: str | None = None
     mirror_of: NodeSpec | None = None  # static pod
+    labels: dict[str, str] = field(default_factory=dict)  # set on this pod by others (an operator)
 
 
 class Story:
@@ -698,6 +717,8 @@ class Story:
         self.events_new_api = False  # events collected as events.events.k8s.io
         self.readme = ""
         self.expected: dict[str, Any] = {}
+        self.foreign: str | None = None  # troubleshoot | must-gather | cluster-info: written in that layout
+        self.foreign_images = True  # keep the image inspections next to a foreign dump (for --images)
 
     # -- inventory
     def node(self, **kw: Any) -> NodeSpec:
@@ -728,6 +749,7 @@ class Story:
             node_selector=dep.node_selector,
             affinity=dep.affinity,
             tolerations=dep.tolerations,
+            volumes=dep.volumes,
             pod_annotations=dep.pod_annotations,
             priority_class=dep.priority_class,
             template_hash=h,
@@ -906,6 +928,8 @@ def template_spec(wl: Workload) -> dict[str, Any]:
         spec["affinity"] = wl.affinity
     if wl.tolerations:
         spec["tolerations"] = wl.tolerations
+    if wl.volumes:
+        spec["volumes"] = wl.volumes
     if wl.host_network:
         spec["hostNetwork"] = True
     if wl.priority_class:
@@ -1005,7 +1029,7 @@ def owner_refs(p: PodSpec) -> list[dict[str, Any]]:
 
 def pod_object(story: Story, p: PodSpec, now: dt.datetime) -> tuple[dict[str, Any], dict[str, tuple[str | None, str | None]]]:
     wl = p.wl
-    labels = dict(wl.labels)
+    labels = dict(wl.labels) | p.labels
     if wl.kind == "DaemonSet":
         labels |= {"controller-revision-hash": wl.template_hash or "6d4b8c7f9", "pod-template-generation": str(wl.generation)}
     if wl.kind == "StatefulSet":
@@ -1230,7 +1254,7 @@ def controller_object(story: Story, wl: Workload, pods: list[PodSpec], now: dt.d
 
 
 def event_object(story: Story, e: Event, now: dt.datetime) -> dict[str, Any]:
-    inv: dict[str, Any] = {"apiVersion": "v1" if e.kind in ("Pod", "Node") else ("batch/v1" if e.kind in ("Job", "CronJob") else "apps/v1"),
+    inv: dict[str, Any] = {"apiVersion": "v1" if e.kind in ("Pod", "Node", "PersistentVolumeClaim") else ("batch/v1" if e.kind in ("Job", "CronJob") else "apps/v1"),
                            "kind": e.kind, "name": e.name, "uid": e.uid}
     if e.kind != "Node":
         inv["namespace"] = e.ns
@@ -1957,13 +1981,15 @@ def binfmt_emulation() -> Story:
 - `ampere-04` and `ampere-05` carry label `ci.acme.dev/emulation=amd64`; a `tonistiigi/binfmt --install amd64`
   DaemonSet (and, on ampere-05, an older `qus` setup) registered `qemu-x86_64` in `/proc/sys/fs/binfmt_misc`
   (collected under `nodes/<node>/binfmt_misc/`). Runner pods there work, emulated; one of them segfaulted under
-  QEMU (`qemu: uncaught target signal 11 (Segmentation fault) - core dumped`, exit 139) and restarted.
+  QEMU (`qemu: uncaught target signal 11 (Segmentation fault) - core dumped`, exit 139) and restarted: an
+  emulation fault, which contributes (`arch.emulation-fault`).
 - The Deployment has no nodeSelector, so pods also landed on `ampere-06` and `ampere-01`, which have no x86_64
   handler: `exec /usr/local/bin/legacy-runner: exec format error`, exit code 255 (runc 1.2).
 - The collector's service account could not list events (RBAC), so there is no `events.json`.
 """
     st.expected = {"story": st.name, "findings": [
-        {"cause": "arch.missing-emulation", "workload": wl_ref("Deployment", "ci", "legacy-runner"), "latent": False, "contributing": []}],
+        {"cause": "arch.missing-emulation", "workload": wl_ref("Deployment", "ci", "legacy-runner"), "latent": False,
+         "contributing": ["arch.emulation-fault"]}],
         NOARCH: [wl_ref("Deployment", "ci", "gitea"), wl_ref("Deployment", "kube-system", "coredns"),
                  wl_ref("DaemonSet", "kube-system", "binfmt-amd64")]}
     return st
@@ -2077,7 +2103,7 @@ def hostile() -> Story:
     snap = st.snapshot(now)
     eks_system(st, snap, x86 + arm, "2024-03-01T08:00:00Z")
     img = single(st, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tools/preview:0.3.1", "amd64", "2024-03-04T10:00:00Z", entry=["/preview"])
-    line = f"exec /preview: exec format error\n"
+    line = "exec /preview: exec format error\n"
 
     def state(n: NodeSpec, i: int, pc: dt.datetime) -> dict[str, Any] | None:
         if n.arch == "arm64":
@@ -2388,8 +2414,748 @@ start. Is it the new containerd version? The image is amd64 like the nodes."
     return st
 
 
+
+PREEMPT_NONE = "preemption: 0/6 nodes are available: 6 Preemption is not helpful for scheduling."
+PREEMPT_SOME = ("preemption: 0/6 nodes are available: 2 Preemption is not helpful for scheduling, "
+                "4 No preemption victims found for incoming pod.")
+UNBOUND = "0/6 nodes are available: pod has unbound immediate PersistentVolumeClaims. " + PREEMPT_NONE
+
+
+def scheduling() -> Story:
+    st = Story("scheduling", context="kubernetes-admin@dc3-platform", server="https://10.40.0.10:6443", kubelet="v1.30.2")
+    now = T("2024-09-03T14:20:00Z")
+    workers = []
+    for i in range(5):
+        n = st.node(name=f"worker-{i + 1:02d}", arch="amd64", pool="workers", itype="bare-x86",
+                    created=T(f"2024-05-06T08:0{i}:00Z"), runtime="containerd://1.7.18", kernel="6.1.0-23-amd64",
+                    os_image="Debian GNU/Linux 12 (bookworm)", provider="kubeadm", ip=f"10.40.0.{21 + i}",
+                    zone="dc3-a" if i % 2 == 0 else "dc3-b")
+        workers.append(n)
+    cordoned = workers[4]
+    cordoned.cordoned = True
+    gpu = st.node(name="gpu-01", arch="amd64", pool="gpu", itype="bare-x86", created=T("2024-07-01T09:00:00Z"),
+                  runtime="containerd://1.7.18", kernel="6.1.0-23-amd64", os_image="Debian GNU/Linux 12 (bookworm)",
+                  provider="kubeadm", ip="10.40.0.40", zone="dc3-a", labels={"acme.io/pool": "gpu"},
+                  taints=[{"effect": "NoSchedule", "key": "dedicated", "value": "gpu"}])
+    up = workers[:4]
+    snap = st.snapshot(now)
+    kp = multi(st, "registry.k8s.io/kube-proxy:v1.30.2", ["amd64", "arm64"], "2024-06-11T00:00:00Z", oci=False, with_configs=False)
+    dns = multi(st, "registry.k8s.io/coredns/coredns:v1.11.1", ["amd64", "arm64"], "2023-08-15T00:00:00Z", oci=False, with_configs=False)
+    ds(st, snap, "kube-system", "kube-proxy", [C("kube-proxy", kp)], up + [cordoned, gpu], "2024-05-06T07:55:00Z",
+       ('"Using iptables Proxier"',), tolerations=[{"operator": "Exists"}])
+    deploy(st, snap, "kube-system", "coredns", [C("coredns", dns, ports=[53])], "2024-05-06T07:55:00Z", up[:2],
+           lines=(".:53", "CoreDNS-1.11.1"), labels={"k8s-app": "kube-dns"}, priority_class="system-cluster-critical")
+    reg = "registry.acme.internal"
+
+    def app(ref: str, entry: list[str]) -> Image:
+        return multi(st, f"{reg}/{ref}", ["amd64", "arm64"], "2024-08-20T10:00:00Z", entry=entry)
+
+    def pending(ns: str, name: str, c: C, message: str, since: str, **kw: Any) -> PodSpec:
+        dep = st.workload("Deployment", ns, name, [c], T(since), **kw)
+        rs = st.replicaset(dep, dep.created)
+        snap.add(dep, rs)
+        p = st.pod(rs, None, rs.created + secs(1), {}, unschedulable=message)
+        snap.add_pods(p)
+        snap.event(ns=ns, kind="Pod", name=p.name, uid=p.uid, reason="FailedScheduling", message=message,
+                   first=p.created + secs(1), last=now - secs(st.rng.int(30, 200)), count=st.rng.int(12, 40),
+                   type="Warning", component="default-scheduler", new_api=True)
+        return p
+
+    def claim_event(ns: str, claim: str, reason: str, message: str, since: str, component: str = "persistentvolume-controller") -> None:
+        snap.event(ns=ns, kind="PersistentVolumeClaim", name=claim, uid=st.rng.uid(), reason=reason, message=message,
+                   first=T(since) + secs(2), last=now - secs(st.rng.int(5, 15)), count=st.rng.int(30, 300), type="Warning",
+                   component=component)
+
+    def claim_volume(claim: str) -> list[dict[str, Any]]:
+        return [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}]
+
+    # taint/toleration: the gpu node is tainted dedicated=gpu:NoSchedule, the trainer selects it without tolerating
+    pending("ml", "gpu-trainer", C("trainer", app("ml/gpu-trainer:1.4.0", ["python", "-m", "train"])),
+            "0/6 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, "
+            "4 node(s) didn't match Pod's node affinity/selector. " + PREEMPT_NONE, "2024-09-03T09:00:00Z",
+            node_selector={"acme.io/pool": "gpu"})
+    # node selector: a zone that no node has
+    pending("web", "edge-proxy", C("proxy", app("web/edge-proxy:2.0.1", ["/edge-proxy"]), ports=[8443]),
+            "0/6 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, "
+            "4 node(s) didn't match Pod's node affinity/selector. " + PREEMPT_NONE, "2024-09-02T16:00:00Z",
+            node_selector={"topology.kubernetes.io/zone": "dc3-c"})
+    # required pod anti-affinity: 5 replicas, one per host, 4 schedulable hosts
+    cache_img = app("data/session-cache:7.2.4", ["redis-server"])
+    anti = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "session-cache"}}, "topologyKey": "kubernetes.io/hostname"}]}}
+    cache = sts(st, snap, "data", "session-cache", [C("redis", cache_img, ports=[6379])], "2024-08-26T10:00:00Z", up,
+                lines=("Ready to accept connections tcp",), affinity=anti)
+    cache.replicas = 5
+    p = st.pod(cache, None, now - secs(3600), {}, ordinal=4,
+               unschedulable="0/6 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were "
+                             "unschedulable, 4 node(s) didn't match pod anti-affinity rules. " + PREEMPT_SOME)
+    snap.add_pods(p)
+    snap.event(ns="data", kind="Pod", name=p.name, uid=p.uid, reason="FailedScheduling", message=p.unschedulable or "",
+               first=p.created + secs(1), last=now - secs(44), count=23, type="Warning", component="default-scheduler",
+               new_api=True)
+    # a cordoned node: the only host the pod may run on
+    pending("ops", "disk-scrubber", C("scrubber", app("ops/disk-scrubber:0.3.0", ["/scrub"])),
+            "0/6 nodes are available: 1 node(s) were unschedulable, 5 node(s) didn't match Pod's node affinity/selector. "
+            + PREEMPT_NONE, "2024-09-03T11:00:00Z", node_selector={"kubernetes.io/hostname": cordoned.name})
+    # insufficient CPU and memory
+    pending("analytics", "spark-driver", C("driver", app("analytics/spark-driver:3.5.1", ["/opt/spark/bin/driver"]),
+                                           requests={"cpu": "48", "memory": "300Gi"}),
+            "0/6 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) were unschedulable, "
+            "4 Insufficient cpu, 4 Insufficient memory. " + PREEMPT_SOME, "2024-09-03T12:00:00Z")
+    # PVC binding failures: the scheduler only says the claim is unbound; the claim's events say why
+    for ns, name, claim, reason, message, component in (
+        ("shop", "orders-db", "orders-data", "ProvisioningFailed", 'storageclass.storage.k8s.io "fast-ssd" not found',
+         "persistentvolume-controller"),
+        ("cms", "media-store", "media-shared", "ProvisioningFailed",
+         'failed to provision volume with StorageClass "local-path": Only support ReadWriteOnce access mode',
+         "rancher.io/local-path_local-path-provisioner-6c5d9b8f7c-k2w9x_8f1c2a8e-3b1d-4d5e-9a77-2c1e0f6b9d40"),
+        ("finance", "ledger-archive", "archive", "FailedBinding",
+         'Cannot bind to requested volume "pv-archive-01": requested PV is too small', "persistentvolume-controller"),
+        ("hr", "payroll-exports", "exports", "FailedBinding",
+         "no persistent volumes available for this claim and no storage class is set", "persistentvolume-controller"),
+        ("reports", "report-cache", "report-cache", "FailedBinding",
+         'volume "pv-reports-01" already bound to a different claim.', "persistentvolume-controller"),
+    ):
+        since = "2024-09-03T10:30:00Z"
+        pending(ns, name, C(name.split("-")[0], app(f"{ns}/{name}:1.0.0", [f"/{name}"])), UNBOUND, since,
+                volumes=claim_volume(claim))
+        claim_event(ns, claim, reason, message, since, component)
+    st.readme = """
+# scheduling
+
+**Ticket:** "dc3-platform: after the maintenance window a lot of things never came back, they just sit in Pending."
+
+- On-prem kubeadm 1.30: four amd64 workers, `worker-05` still cordoned from the maintenance
+  (`SchedulingDisabled`), and `gpu-01` tainted `dedicated=gpu:NoSchedule`. Nothing crashes; pods never get a node.
+  The scheduler's `FailedScheduling` event (and the pod's `PodScheduled=False` condition) says why, per node:
+- `ml/gpu-trainer` selects `acme.io/pool=gpu` but has no toleration for the gpu node's taint:
+  `1 node(s) had untolerated taint {dedicated: gpu}`.
+- `web/edge-proxy` selects zone `dc3-c`, which no node has: `didn't match Pod's node affinity/selector`.
+- `data/session-cache`: 5 replicas with required anti-affinity on the hostname, 4 schedulable hosts: the fifth
+  pod waits (`didn't match pod anti-affinity rules`); the other four run.
+- `ops/disk-scrubber` is pinned to `worker-05`, which is cordoned: `1 node(s) were unschedulable`.
+- `analytics/spark-driver` asks for 48 CPUs and 300Gi: `4 Insufficient cpu, 4 Insufficient memory`.
+- Five workloads wait on a PersistentVolumeClaim that never binds (the scheduler only says `pod has unbound
+  immediate PersistentVolumeClaims`; the claim's own events say why): `shop/orders-db` (storage class
+  `fast-ssd` does not exist), `cms/media-store` (ReadWriteMany on a provisioner that only supports
+  ReadWriteOnce), `finance/ledger-archive` (the pre-bound PV is too small), `hr/payroll-exports` (a selector no
+  PV matches and no storage class), `reports/report-cache` (the requested PV is bound to another claim).
+"""
+    broken = [("Deployment", "ml", "gpu-trainer"), ("Deployment", "web", "edge-proxy"),
+              ("StatefulSet", "data", "session-cache"), ("Deployment", "ops", "disk-scrubber"),
+              ("Deployment", "analytics", "spark-driver"), ("Deployment", "shop", "orders-db"),
+              ("Deployment", "cms", "media-store"), ("Deployment", "finance", "ledger-archive"),
+              ("Deployment", "hr", "payroll-exports"), ("Deployment", "reports", "report-cache")]
+    st.expected = {"story": st.name, "findings": [
+        {"cause": "unschedulable", "workload": wl_ref(k, ns, n), "latent": False, "contributing": []} for k, ns, n in broken],
+        NOARCH: [wl_ref(k, ns, n) for k, ns, n in broken] + [
+            wl_ref("DaemonSet", "kube-system", "kube-proxy"), wl_ref("Deployment", "kube-system", "coredns")]}
+    return st
+
+
+
+
+# ----------------------------------------------------------------------------- the exec-format family
+
+
+def custom_index(st: Story, ref: str, entries: list[tuple[dict[str, Any], bytes]], *, with_configs: bool = True) -> Image:
+    """An OCI index with exactly these platform objects (os.version and all), each entry pointing at a
+    manifest of the given config: the way to write an index that lies or one for Windows builds."""
+    ms, children, configs = [], {}, {}
+    for plat, cfg in entries:
+        man = image_manifest(st.rng, cfg, 3, True)
+        d = sha256(man)
+        key = "/".join(x for x in (plat["os"], plat["architecture"], plat.get("variant", "")) if x)
+        children[key] = d
+        if with_configs:
+            configs[d] = cfg
+        ms.append({"mediaType": OCI_MANIFEST, "digest": d, "size": len(man), "platform": plat})
+    body = compact({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": ms})
+    return st.image(Image(ref=ref, manifest=body, child_configs=configs, platforms=children))
+
+
+def cfg_of(st: Story, arch: str, created: str, **kw: Any) -> bytes:
+    return config_blob(st.rng, arch, T(created), **kw)[0]
+
+
+UBI9_LABELS = {
+    "architecture": "x86_64", "com.redhat.component": "ubi9-minimal-container", "cpe": "cpe:/a:redhat:enterprise_linux:9::appstream",
+    "distribution-scope": "public", "name": "ubi9-minimal", "release": "1161", "vendor": "Red Hat, Inc.", "version": "9.4",
+}
+NFD = "feature.node.kubernetes.io/"
+# what NFD's default labels show on a KVM guest with the default `kvm64` CPU model (no SSE4.2, no AVX)
+# and on one with host-passthrough on an Ice Lake host
+NFD_KVM64 = {NFD + "cpu-cpuid.CMPXCHG8": "true", NFD + "cpu-cpuid.FXSR": "true", NFD + "cpu-cpuid.HYPERVISOR": "true",
+             NFD + "cpu-cpuid.LAHF": "true", NFD + "cpu-cpuid.SYSCALL": "true", NFD + "cpu-cpuid.X87": "true",
+             NFD + "cpu-model.family": "15", NFD + "cpu-model.id": "6", NFD + "cpu-model.vendor_id": "Intel",
+             NFD + "kernel-version.major": "5"}
+NFD_HOST = {NFD + f"cpu-cpuid.{f}": "true" for f in ("ADX", "AESNI", "AVX", "AVX2", "AVX512BW", "AVX512CD", "AVX512DQ",
+                                                      "AVX512F", "AVX512VL", "CMPXCHG8", "FMA3", "FXSR", "HYPERVISOR",
+                                                      "MOVBE", "OSXSAVE", "SHA", "SYSCALL", "X87")} | {
+    NFD + "cpu-model.family": "6", NFD + "cpu-model.id": "106", NFD + "cpu-model.vendor_id": "Intel", NFD + "kernel-version.major": "5"}
+
+
+def windows_linux_image() -> Story:
+    st = Story("windows-node-linux-image", context="aks-shop-prod", server="https://aks-shop-prod-dns-4f1c0e8b.hcp.westeurope.azmk8s.io:443",
+               kubelet="v1.29.4")
+    lin = [aks_node(st, "system", "Standard_D4s_v5", "amd64", "2024-05-02T07:1%d:00Z" % i, i) for i in range(2)]
+    win = []
+    for i in range(2):
+        n = st.node(name=f"aksnpwin00000{i}", arch="amd64", pool="npwin", itype="Standard_D4s_v3",
+                    created=T("2024-05-20T10:0%d:00Z" % i), runtime="containerd://1.6.26+azure", kernel="10.0.17763.5820",
+                    os_image="Windows Server 2019 Datacenter", provider="aks", ip=f"10.224.0.{40 + i}", zone="westeurope-1")
+        n.os = "windows"
+        win.append(n)
+    now = T("2024-06-18T11:20:00Z")
+    snap = st.snapshot(now)
+    aks_system(st, snap, lin, "2024-05-02T07:20:00Z")
+    nginx = multi(st, "nginx:1.27.0", ["amd64", "arm64", "arm/v7", "386", "ppc64le", "s390x"], "2024-06-03T21:40:00Z",
+                  entry=["/docker-entrypoint.sh"])
+    why = ('rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/library/nginx:1.27.0": '
+           "no match for platform in manifest: not found")
+
+    def front(n: NodeSpec, i: int, pc: dt.datetime) -> dict[str, Any] | None:
+        if n.os == "windows":
+            return {"nginx": Wait("ImagePullBackOff", 'Back-off pulling image "nginx:1.27.0"')}
+        return None
+
+    _, _, pods = deploy(st, snap, "shop", "storefront", [C("nginx", nginx, ports=[80])], "2024-06-17T14:00:00Z",
+                        [lin[0], win[0], lin[1], win[1]], state=front, lines=("start worker processes",))
+    for p in pods:
+        if p.node is not None and p.node.os == "windows":
+            pull_events(snap, p, "nginx", "nginx:1.27.0", why)
+    ltsc2022 = cfg_of(st, "amd64", "2024-06-11T08:00:00Z", os_name="windows", entrypoint=["C:\\app\\BillingApi.exe"])
+    ltsc2019 = cfg_of(st, "amd64", "2024-06-11T08:00:00Z", os_name="windows", entrypoint=["C:\\app\\BillingApi.exe"])
+    billing = custom_index(st, "acmeshop.azurecr.io/legacy/billing-api:5.2.0", [
+        ({"architecture": "amd64", "os": "windows", "os.version": "10.0.20348.2461"}, ltsc2022)])
+    iis = custom_index(st, "acmeshop.azurecr.io/legacy/intranet:2024.6", [
+        ({"architecture": "amd64", "os": "windows", "os.version": "10.0.17763.5820"}, ltsc2019),
+        ({"architecture": "amd64", "os": "windows", "os.version": "10.0.20348.2461"}, ltsc2022)])
+    hcs = ("failed to create containerd task: failed to create shim task: hcs::CreateComputeSystem billing-api: The container "
+           "operating system does not match the host operating system.: unknown")
+    deploy(st, snap, "legacy", "billing-api", [C("billing-api", billing, ports=[8080])], "2024-06-17T15:30:00Z", win,
+           state=lambda n, i, pc: {"billing-api": Crash(pc + secs(30), hcs, exit=128, reason="StartError")},
+           node_selector={"kubernetes.io/os": "windows"})
+    deploy(st, snap, "legacy", "intranet", [C("iis", iis, ports=[80])], "2024-05-21T09:00:00Z", win,
+           node_selector={"kubernetes.io/os": "windows"}, lines=("Service 'w3svc' started",))
+    st.readme = """
+# windows-node-linux-image
+
+**Ticket:** "After we added a Windows node pool, half of the storefront pods hang in ImagePullBackOff, and the
+new billing-api build never starts. Do we need multi-arch images?"
+
+- AKS 1.29: a Linux system pool (two amd64 nodes) and a Windows Server 2019 pool `npwin` (two amd64 nodes,
+  build 10.0.17763, containerd 1.6). Every node is amd64: this is not an architecture story.
+- `shop/storefront` runs `nginx:1.27.0`, a Linux-only index (six Linux platforms), with no
+  `kubernetes.io/os` nodeSelector: the scheduler put two of its four pods on the Windows nodes, where
+  containerd answers `no match for platform in manifest: not found` and the pods sit in ImagePullBackOff.
+- `legacy/billing-api` 5.2.0 was rebuilt on `ltsc2022` (its only index entry has `os.version`
+  10.0.20348.2461); the Windows nodes are build 10.0.17763. hcsshim refuses it at start:
+  `The container operating system does not match the host operating system.` (StartError, exit 128).
+- `legacy/intranet` publishes both builds and runs fine on the same nodes.
+- A red herring for "platform error means rebuild for more architectures": the fix is a `kubernetes.io/os`
+  nodeSelector (or a taint on the Windows pool) for storefront, and an ltsc2019 build for billing-api.
+"""
+    st.expected = {"story": st.name, "findings": [
+        {"cause": "platform.os-mismatch", "workload": wl_ref("Deployment", "shop", "storefront"), "latent": False, "contributing": []},
+        {"cause": "platform.os-mismatch", "workload": wl_ref("Deployment", "legacy", "billing-api"), "latent": False,
+         "contributing": []}],
+        NOARCH: [wl_ref("Deployment", "shop", "storefront"), wl_ref("Deployment", "legacy", "billing-api"),
+                 wl_ref("Deployment", "legacy", "intranet")],
+        "no_arch_primary": True}
+    return st
+
+
+def emulation_fault() -> Story:
+    st = Story("emulation-fault", context="default", server="https://10.30.0.10:6443", kubelet="v1.31.6+k3s1")
+    nodes = []
+    for i in range(4):
+        n = st.node(name=f"altra-{i + 1:02d}", arch="arm64", pool="", itype="k3s", created=T("2025-01-0%dT09:00:00Z" % (i + 2)),
+                    runtime="containerd://1.7.26-k3s1", kernel="6.8.0-52-generic", os_image="Ubuntu 24.04.1 LTS", provider="k3s",
+                    ip=f"10.30.0.{11 + i}")
+        n.binfmt = {"status": BINFMT_STATUS, "register": b"", "qemu-x86_64": TONI_X86_64}
+        nodes.append(n)
+    now = T("2025-02-14T16:45:00Z")
+    snap = st.snapshot(now)
+    bf = multi(st, "tonistiigi/binfmt:qemu-v9.2.0", ["amd64", "arm64", "arm/v7", "riscv64", "ppc64le", "s390x", "386"], "2025-01-20T00:00:00Z")
+    b = st.workload("DaemonSet", "kube-system", "binfmt", [C("install", bf, args=["--install", "amd64"])], T("2025-01-06T10:00:00Z"),
+                    labels={"app": "binfmt"}, host_network=False)
+    b.template_hash = st.rng.safe(9)
+    snap.add(b)
+    for n in nodes:
+        snap.add_pods(st.pod(b, n, b.created + secs(3), {"install": ok(b.created + secs(9), "installing: amd64 OK")}))
+    scanner = single(st, "registry.altra.lab/ci/artifact-scanner:0.9.4", "amd64", "2024-11-02T10:00:00Z",
+                     entry=["/usr/local/bin/artifact-scanner"],
+                     history=buildkit_history("alpine:3.20", ["COPY artifact-scanner /usr/local/bin/", "USER 10001"],
+                                              '["/usr/local/bin/artifact-scanner"]'))
+    loader = "qemu-x86_64: Could not open '/lib64/ld-linux-x86-64.so.2': No such file or directory\n"
+    _, _, sp = deploy(st, snap, "ci", "artifact-scanner", [C("scanner", scanner)], "2025-02-14T09:00:00Z", nodes[:2],
+                      state=lambda n, i, pc: {"scanner": Crash(pc + secs(5), loader, exit=255, run_s=0.3)})
+    for p in sp:
+        snap.crash_events(p, "scanner", since=now - dt.timedelta(hours=1))
+    dash = single(st, "registry.altra.lab/ops/legacy-dashboard:2.3.1", "amd64", "2023-08-21T12:00:00Z",
+                  entry=["java", "-jar", "/opt/dashboard.jar"],
+                  history=buildkit_history("eclipse-temurin:11-jre", ["COPY dashboard.jar /opt/", "EXPOSE 8080"],
+                                           '["java","-jar","/opt/dashboard.jar"]'))
+    t0 = now - secs(40)
+
+    def dash_state(n: NodeSpec, i: int, pc: dt.datetime) -> dict[str, Any]:
+        prev = applog(t0 - secs(180), "Starting dashboard 2.3.1 on JDK 11 (amd64)", "Initializing Spring context...",
+                      "Loading 412 dashboards from /data")
+        return {"dashboard": Run(t0, restarts=9, last=term(st, n, 137, "Error", t0 - secs(185), t0 - secs(2)),
+                                 log=applog(t0 + secs(1), "Starting dashboard 2.3.1 on JDK 11 (amd64)"), previous_log=prev,
+                                 ready=False)}
+
+    _, _, dp = deploy(st, snap, "ops", "legacy-dashboard", [C("dashboard", dash, ports=[8080], liveness="/actuator/health")],
+                      "2025-02-13T10:00:00Z", nodes[2:4], state=dash_state)
+    for p in dp:
+        snap.pod_event(p, "Unhealthy", f'Liveness probe failed: Get "http://{p.ip}:8080/actuator/health": context deadline exceeded '
+                                       "(Client.Timeout exceeded while awaiting headers)", now - secs(3400), now - secs(45), 27,
+                       "Warning", container="dashboard")
+        snap.pod_event(p, "Killing", "Container dashboard failed liveness probe, will be restarted", now - secs(3390),
+                       now - secs(42), 9, container="dashboard")
+    gitea = multi(st, "docker.gitea.com/gitea:1.23.3-rootless", ["amd64", "arm64"], "2025-02-07T00:00:00Z")
+    deploy(st, snap, "ci", "gitea", [C("gitea", gitea, ports=[3000])], "2025-01-08T10:00:00Z", [nodes[0]],
+           lines=("Starting new Web server: tcp:0.0.0.0:3000",))
+    st.readme = """
+# emulation-fault
+
+**Ticket:** "We installed qemu on all our Altra nodes so amd64 images would work. Now artifact-scanner
+dies immediately and the old dashboard restarts every few minutes. Is qemu broken?"
+
+- k3s 1.31 on four arm64 Ampere Altra servers; a `tonistiigi/binfmt --install amd64` DaemonSet registered
+  `qemu-x86_64` (flags POCF) on every node (listings under `nodes/<node>/binfmt_misc/`).
+- `ci/artifact-scanner` 0.9.4 is an amd64-only image built `FROM alpine` with a glibc-linked binary.
+  Under qemu the emulator itself cannot find the guest's loader:
+  `qemu-x86_64: Could not open '/lib64/ld-linux-x86-64.so.2': No such file or directory` (exit 255).
+  No exec format error anywhere: the runtime did run it, emulated.
+- `ops/legacy-dashboard` 2.3.1 (amd64 only, a Spring app on JDK 11) starts under qemu, but emulated it needs
+  minutes to start and its liveness probe (1 s timeout) keeps failing: `Liveness probe failed: ... context
+  deadline exceeded`, then `Killing`, exit 137. The probe is the primary cause; the emulation contributes.
+- `ci/gitea` publishes arm64 and runs natively.
+"""
+    st.expected = {"story": st.name, "findings": [
+        {"cause": "arch.emulation-fault", "workload": wl_ref("Deployment", "ci", "artifact-scanner"), "latent": False, "contributing": []},
+        {"cause": "liveness-probe", "workload": wl_ref("Deployment", "ops", "legacy-dashboard"), "latent": False,
+         "contributing": ["arch.emulation-fault"]}],
+        NOARCH: [wl_ref("Deployment", "ci", "gitea"), wl_ref("DaemonSet", "kube-system", "binfmt")]}
+    return st
+
+
+def kubeadm_node(st: Story, name: str, pool: str, itype: str, created: str, i: int, labels: dict[str, str]) -> NodeSpec:
+    n = st.node(name=name, arch="amd64", pool=pool, itype=itype, created=T(created), runtime="containerd://1.7.22",
+                kernel="5.14.0-427.40.1.el9_4.x86_64", os_image="Rocky Linux 9.4 (Blue Onyx)", provider="kubeadm",
+                ip=f"172.16.8.{21 + i}")
+    n.labels = {"node.acme.internal/pool": pool} | labels
+    return n
+
+
+def microarch_legacy_cpu() -> Story:
+    st = Story("microarch-legacy-cpu", context="kubernetes-admin@dc2", server="https://172.16.8.10:6443", kubelet="v1.30.6")
+    old = [kubeadm_node(st, f"kvm-legacy-0{i + 1}", "legacy", "kvm-vm", "2023-04-1%dT08:00:00Z" % i, i, NFD_KVM64) for i in range(3)]
+    new = [kubeadm_node(st, f"kvm-icx-0{i + 1}", "icx", "kvm-vm", "2024-09-0%dT08:00:00Z" % (i + 2), 3 + i, NFD_HOST) for i in range(3)]
+    nodes = old + new
+    now = T("2025-01-14T10:20:00Z")
+    snap = st.snapshot(now)
+    kp = multi(st, "registry.k8s.io/kube-proxy:v1.30.6", ["amd64", "arm64", "ppc64le", "s390x"], "2024-10-22T00:00:00Z", oci=False,
+               with_configs=False)
+    nfd = multi(st, "registry.k8s.io/nfd/node-feature-discovery:v0.16.4", ["amd64", "arm64"], "2024-08-30T00:00:00Z")
+    ds(st, snap, "kube-system", "kube-proxy", [C("kube-proxy", kp)], nodes, "2023-04-10T08:10:00Z", ('"Using iptables Proxier"',))
+    ds(st, snap, "node-feature-discovery", "nfd-worker", [C("nfd-worker", nfd, command=["nfd-worker"])], nodes, "2024-09-05T10:00:00Z",
+       ('"feature discovery completed"',), host_network=False, priority_class=None, tolerations=None, labels={"app": "nfd-worker"})
+    reg = "registry.acme.internal"
+    report = single(st, f"{reg}/data/report-api:3.4.1", "amd64", "2025-01-09T15:00:00Z", oci=True,
+                    entry=["/opt/app/bin/report-api"], labels=UBI9_LABELS,
+                    history=buildkit_history("registry.access.redhat.com/ubi9/ubi-minimal:9.4",
+                                             ["RUN microdnf install -y java-17-openjdk-headless", "COPY build/ /opt/app/", "USER 1001"],
+                                             '["/opt/app/bin/report-api"]'))
+    glibc = "Fatal glibc error: CPU does not support x86-64-v2\n"
+
+    def rep(n: NodeSpec, i: int, pc: dt.datetime) -> dict[str, Any] | None:
+        return {"report": Crash(pc + secs(3), glibc, exit=127, run_s=0.1)} if n in old else None
+
+    _, _, rp = deploy(st, snap, "data", "report-api", [C("report", report, ports=[8080])], "2025-01-13T17:00:00Z",
+                      [new[0], old[0], new[1], old[1]], state=rep, rs_created="2025-01-13T17:00:00Z",
+                      lines=("Started ReportApiApplication in 4.2 seconds",))
+    for p in rp:
+        if p.node in old:
+            snap.crash_events(p, "report", since=now - dt.timedelta(hours=1))
+    ingest = single(st, f"{reg}/data/ingest:1.12.0", "amd64", "2025-01-08T11:00:00Z", oci=True, entry=["/ingest"],
+                    history=buildkit_history("golang:1.23", ["WORKDIR /src", "COPY . .",
+                                                             "RUN CGO_ENABLED=0 GOAMD64=v3 go build -trimpath -o /ingest ./cmd/ingest"],
+                                             '["/ingest"]'))
+    gomsg = "This program can only be run on AMD64 processors with v3 microarchitecture support.\n"
+
+    def ing(n: NodeSpec, i: int, pc: dt.datetime) -> dict[str, Any] | None:
+        return {"ingest": Crash(pc + secs(4), gomsg, exit=1, run_s=0.05)} if n in old else None
+
+    _, _, ip = deploy(st, snap, "data", "ingest", [C("ingest", ingest)], "2025-01-10T09:00:00Z", [old[2], new[2]], state=ing,
+                      lines=('{"level":"info","msg":"consuming topic events.v2"}',))
+    for p in ip:
+        if p.node in old:
+            snap.crash_events(p, "ingest", since=now - dt.timedelta(hours=1))
+    st.foreign = "troubleshoot"
+    st.readme = """
+# microarch-legacy-cpu
+
+**Ticket (support bundle attached, image inspections in `images/`):** "report-api and ingest crash on some
+nodes right after start. Everything is amd64. We already rebuilt report-api `--platform linux/amd64`."
+
+- kubeadm 1.30, all amd64: three KVM guests `kvm-legacy-0*` with the hypervisor's default `kvm64` CPU
+  model (no SSE4.2, no AVX: x86-64-v1 as Node Feature Discovery's labels show) and three `kvm-icx-0*` guests
+  with host-passthrough on Ice Lake (AVX2, AVX-512: v4).
+- `data/report-api` 3.4.1 moved to a UBI 9 base (`ubi9-minimal`, labels in the image config). RHEL 9 is built
+  for x86-64-v2: on the legacy guests glibc's loader stops with `Fatal glibc error: CPU does not support
+  x86-64-v2` (exit 127); on the Ice Lake guests it runs.
+- `data/ingest` 1.12.0 is built with `GOAMD64=v3` (its build history says so): `This program can only be run
+  on AMD64 processors with v3 microarchitecture support.` on the legacy guest, fine on the new one.
+- The bundle is a Replicated troubleshoot support bundle (`dump/support-bundle-.../`); the image inspections
+  come separately (`forensics analyze dump --images images`). The platform matches everywhere: the fix is the
+  build's x86-64 level, the VMs' CPU model, or a nodeSelector on NFD labels, not a multi-arch rebuild.
+"""
+    st.expected = {"story": st.name, "format": "troubleshoot-bundle", "dump": "dump", "images": "images", "findings": [
+        {"cause": "arch.microarch-level", "workload": wl_ref("Deployment", "data", "report-api"), "latent": False, "contributing": []},
+        {"cause": "arch.microarch-level", "workload": wl_ref("Deployment", "data", "ingest"), "latent": False, "contributing": []}],
+        NOARCH: [wl_ref("DaemonSet", "kube-system", "kube-proxy"), wl_ref("DaemonSet", "node-feature-discovery", "nfd-worker")]}
+    return st
+
+
+def ocp_node(st: Story, i: int, arch: str, role: str, created: str) -> NodeSpec:
+    a, b = 10 + i % 3, st.rng.int(10, 250)
+    kern = "5.14.0-427.22.1.el9_4." + ("aarch64" if arch == "arm64" else "x86_64")
+    n = st.node(name=f"ip-10-0-{a}-{b}.us-east-2.compute.internal", arch=arch, pool=f"{role}-{arch}",
+                itype="ocp-worker-arm" if arch == "arm64" else "ocp-worker-x86", created=T(created),
+                runtime="cri-o://1.29.5-5.rhaos4.16.git7032128.el9", kernel=kern,
+                os_image="Red Hat Enterprise Linux CoreOS 416.94.202406172220-0", provider="kubeadm", ip=f"10.0.{a}.{b}")
+    n.labels = {f"node-role.kubernetes.io/{role}": "", "node.openshift.io/os_id": "rhcos",
+                "machine.openshift.io/instance-type": "m6g.xlarge" if arch == "arm64" else "m6i.xlarge"}
+    return n
+
+
+def lying_index() -> Story:
+    st = Story("lying-index", context="admin", server="https://api.prod.acme.example:6443", kubelet="v1.29.5+29c95f3")
+    masters = [ocp_node(st, i, "amd64", "master", "2024-05-02T08:0%d:00Z" % i) for i in range(3)]
+    wx = [ocp_node(st, 3 + i, "amd64", "worker", "2024-05-02T08:3%d:00Z" % i) for i in range(2)]
+    wa = [ocp_node(st, 5 + i, "arm64", "worker", "2024-08-20T13:0%d:00Z" % i) for i in range(2)]
+    now = T("2024-09-03T12:40:00Z")
+    snap = st.snapshot(now)
+    mto = multi(st, "registry.redhat.io/multiarch-tuning/multiarch-tuning-rhel9-operator@sha256:" + st.rng.hex(64),
+                ["amd64", "arm64", "ppc64le", "s390x"], "2024-07-30T00:00:00Z")
+    deploy(st, snap, "openshift-multiarch-tuning-operator", "pod-placement-controller", [C("manager", mto)], "2024-08-21T09:00:00Z",
+           masters[:1], lines=('"Starting workers" controller="pod-placement-controller"',))
+    scorer_amd = cfg_of(st, "amd64", "2024-08-29T18:02:00Z", entrypoint=["/usr/local/bin/fraud-scorer"])
+    scorer_lie = cfg_of(st, "amd64", "2024-08-29T18:02:00Z", entrypoint=["/usr/local/bin/fraud-scorer"])
+    scorer = custom_index(st, "quay.io/acme/fraud-scorer:2.3.0", [
+        ({"architecture": "amd64", "os": "linux"}, scorer_amd),
+        ({"architecture": "arm64", "os": "linux"}, scorer_lie)])
+    line = "exec /usr/local/bin/fraud-scorer: exec format error\n"
+    placed = {"multiarch.openshift.io/multi-arch": "", "multiarch.openshift.io/amd64": "", "multiarch.openshift.io/arm64": "",
+              "multiarch.openshift.io/node-affinity": "set", "multiarch.openshift.io/scheduling-gate": "removed"}
+
+    def sc(n: NodeSpec, i: int, pc: dt.datetime) -> dict[str, Any] | None:
+        return {"scorer": Crash(pc + secs(4), line, exit=255)} if n in wa else None
+
+    _, _, pods = deploy(st, snap, "payments", "fraud-scorer", [C("scorer", scorer, ports=[8443])], "2024-09-02T16:00:00Z",
+                        [wx[0], wa[0], wx[1], wa[1]], state=sc, lines=("fraud-scorer 2.3.0 listening on :8443",))
+    for p in pods:
+        p.labels = dict(placed)
+        if p.node in wa:
+            p.labels["multiarch.openshift.io/exec-format-error"] = "true"
+            snap.crash_events(p, "scorer", since=now - dt.timedelta(hours=1))
+            snap.pod_event(p, "ExecFormatError",
+                           'Container "scorer" is running a binary ("/usr/local/bin/fraud-scorer") that is not compatible with the '
+                           "node architecture (arm64). This is likely due to an error in the image build process or a "
+                           "misconfiguration in other scripts used by the container. Please ensure that the container image "
+                           "is built for the correct architecture and that any scripts or binaries used within the container "
+                           "are compatible with the architectures supported by the image.", now - secs(2900), now - secs(60), 14,
+                           "Warning", container="scorer")
+    web = multi(st, "quay.io/acme/payments-web:5.0.1", ["amd64", "arm64"], "2024-08-30T10:00:00Z")
+    _, _, wp = deploy(st, snap, "payments", "payments-web", [C("web", web, ports=[8080])], "2024-09-01T10:00:00Z", [wa[0], wx[0]],
+                      lines=("payments-web ready",))
+    for p in wp:
+        p.labels = dict(placed)
+    st.foreign = "must-gather"
+    st.readme = """
+# lying-index
+
+**Ticket (must-gather attached, image inspections in `images/`):** "fraud-scorer crash-loops on our new
+Graviton workers with exec format error, but `oc image info` shows the tag has arm64! The multiarch tuning
+operator even pinned it to amd64+arm64."
+
+- OpenShift 4.16 with multi-arch compute: three amd64 masters, two amd64 and two arm64 (m6g) workers, CRI-O.
+  The multiarch tuning operator is installed: it labels pods with the architectures their images support
+  (`multiarch.openshift.io/amd64`, `.../arm64`, `multi-arch`) and its ENOEXEC monitor adds
+  `multiarch.openshift.io/exec-format-error=true` and an `ExecFormatError` event.
+- `quay.io/acme/fraud-scorer:2.3.0` is an index with linux/amd64 and linux/arm64 entries, but the arm64
+  entry's image config says `architecture: amd64` (the CI job pushed the amd64 build twice). The dump holds
+  both child configs (`images/<slug>/configs/`), which is how the lie shows (what `crane validate` checks).
+- Pods on the arm64 workers: `exec /usr/local/bin/fraud-scorer: exec format error`; on the amd64 workers the
+  same image runs. `payments/payments-web` is a genuine multi-arch image and runs on both.
+- The dump is an `oc adm must-gather` tree (`dump/must-gather.local.*/`); image inspections are passed with
+  `--images images`.
+"""
+    st.expected = {"story": st.name, "format": "must-gather", "dump": "dump", "images": "images", "findings": [
+        {"cause": "arch.index-entry-mismatch", "workload": wl_ref("Deployment", "payments", "fraud-scorer"), "latent": False,
+         "contributing": []}],
+        NOARCH: [wl_ref("Deployment", "payments", "payments-web"),
+                 wl_ref("Deployment", "openshift-multiarch-tuning-operator", "pod-placement-controller")]}
+    return st
+
+
+def entrypoint_crlf() -> Story:
+    st = Story("entrypoint-crlf", context="kubernetes-admin@build", server="https://192.168.50.10:6443", kubelet="v1.31.2")
+    x86 = [onprem_node(st, f"x86-0{i + 1}", "amd64", "x86", "bare-x86", "2024-03-0%dT08:00:00Z" % (i + 4), i) for i in range(2)]
+    arm = [onprem_node(st, f"arm-0{i + 1}", "arm64", "arm", "bare-arm", "2024-06-1%dT08:00:00Z" % i, 2 + i) for i in range(2)]
+    for n in x86 + arm:
+        n.runtime = "containerd://1.7.22"
+    now = T("2024-11-20T09:15:00Z")
+    snap = st.snapshot(now)
+    harbor = "harbor.acme.internal"
+    worker = multi(st, f"{harbor}/web/worker:2024.11.3", ["amd64", "arm64"], "2024-11-19T17:00:00Z", entry=["/entrypoint.sh"])
+    thumbs = multi(st, f"{harbor}/web/thumbnailer:1.9.0", ["amd64", "arm64"], "2024-11-18T12:00:00Z", entry=["/docker-entrypoint.sh"])
+    api = multi(st, f"{harbor}/web/api:7.2.0", ["amd64", "arm64"], "2024-11-12T10:00:00Z", entry=["/api"])
+    noshebang = "exec /entrypoint.sh: exec format error\n"
+    _, _, wp = deploy(st, snap, "web", "worker", [C("worker", worker)], "2024-11-20T07:30:00Z", [x86[0], arm[0], x86[1]],
+                      state=lambda n, i, pc: {"worker": Crash(pc + secs(3), noshebang, exit=255)})
+    crlf = "/usr/bin/env: 'bash\\r': No such file or directory\n"
+    _, _, tp = deploy(st, snap, "web", "thumbnailer", [C("thumbnailer", thumbs)], "2024-11-19T08:00:00Z", [arm[1], x86[0]],
+                      state=lambda n, i, pc: {"thumbnailer": Crash(pc + secs(3), crlf, exit=127)})
+    for p in wp + tp:
+        snap.crash_events(p, p.wl.containers[0].name, since=now - dt.timedelta(hours=1))
+    deploy(st, snap, "web", "api", [C("api", api, ports=[8080])], "2024-11-12T11:00:00Z", [x86[1], arm[1]],
+           lines=("api 7.2.0 listening on :8080",))
+    st.foreign = "cluster-info"
+    st.foreign_images = False
+    st.readme = """
+# entrypoint-crlf
+
+**Ticket (`kubectl cluster-info dump` attached, nothing else):** "exec format error on both our x86 and our
+arm nodes since this morning's release. Our images are multi-arch! Is it the new arm nodes?"
+
+- kubeadm 1.31, two amd64 and two arm64 bare-metal nodes, containerd 1.7.
+- `web/worker` 2024.11.3: the release replaced `/entrypoint.sh` with a version that lost its `#!/bin/sh`
+  line. execve gives ENOEXEC, runc says `exec /entrypoint.sh: exec format error`, on the amd64 *and* the
+  arm64 nodes alike. No architecture explains an image failing the same way on both.
+- `web/thumbnailer` 1.9.0 was built on a Windows laptop: its `#!/usr/bin/env bash` line ends in CRLF, and
+  env says `/usr/bin/env: 'bash\\r': No such file or directory` (exit 127).
+- The dump is a plain `kubectl cluster-info dump` (`dump/cluster-info/`): no image inspections, no previous
+  logs. The analyzer cannot confirm the images' platforms; the worker finding says so and its confidence is
+  lowered. `web/api` runs on both architectures.
+"""
+    st.expected = {"story": st.name, "format": "kubectl-cluster-info-dump", "dump": "dump", "findings": [
+        {"cause": "entrypoint-not-executable", "workload": wl_ref("Deployment", "web", "worker"), "latent": False, "contributing": [],
+         "max_confidence": 0.6, "missing_evidence": "no image inspection"},
+        {"cause": "entrypoint-not-executable", "workload": wl_ref("Deployment", "web", "thumbnailer"), "latent": False,
+         "contributing": []}],
+        NOARCH: [wl_ref("Deployment", "web", "worker"), wl_ref("Deployment", "web", "thumbnailer"), wl_ref("Deployment", "web", "api")],
+        "no_arch_primary": True}
+    return st
+
+
+def arm32_edge() -> Story:
+    st = Story("arm32-edge", context="edge-fleet", server="https://10.60.0.2:6443", kubelet="v1.30.8+k3s1")
+    pis = []
+    for i in range(3):
+        n = st.node(name=f"shelf-pi-{i + 1:02d}", arch="arm", pool="shelf", itype="rpi4", created=T("2024-02-1%dT08:00:00Z" % i),
+                    runtime="containerd://1.7.23-k3s2", kernel="6.6.51+rpt-rpi-v7l", os_image="Raspbian GNU/Linux 12 (bookworm)",
+                    provider="k3s", ip=f"10.60.1.{11 + i}")
+        n.labels = {"node.acme.io/site": "store-0417"}
+        pis.append(n)
+    grav = [eks_node(st, i, "arm64", "edge-hub", "m6g.xlarge", "2024-05-0%dT10:00:00Z" % (i + 1), zone_ix=i) for i in range(2)]
+    for n in grav:
+        n.provider, n.runtime, n.kubelet = "k3s", "containerd://1.7.23-k3s2", "v1.30.8+k3s1"
+    now = T("2024-10-08T07:50:00Z")
+    snap = st.snapshot(now)
+    kl = multi(st, "rancher/klipper-lb:v0.4.9", ["amd64", "arm", "arm64"], "2024-08-10T10:00:00Z", oci=False, with_configs=False)
+    ds(st, snap, "kube-system", "svclb-traefik-1f2e3d4c", [C("lb-tcp-80", kl)], pis + grav, "2024-02-10T08:05:00Z",
+       ("+ trap exit TERM INT",), labels={"app": "svclb-traefik-1f2e3d4c"})
+    gw = single(st, "ghcr.io/acme-retail/sensor-gateway:4.0.0", "arm64", "2024-10-07T15:00:00Z", entry=["/sensor-gateway"],
+                history=buildkit_history("gcr.io/distroless/static-debian12", ["COPY sensor-gateway /", "USER 65532"],
+                                         '["/sensor-gateway"]'))
+    w = st.workload("DaemonSet", "retail", "sensor-gateway", [C("gateway", gw)], T("2024-10-07T16:00:00Z"), labels={"app": "sensor-gateway"})
+    w.template_hash = st.rng.safe(9)
+    snap.add(w)
+    for n in pis + grav:
+        pc = max(w.created, n.created) + secs(4)
+        state = Crash(pc + secs(3), runc_exec_line("/sensor-gateway"), exit=255) if n.arch == "arm" else \
+            ok(pc + secs(6), "sensor-gateway 4.0.0 (linux/arm64) polling 24 sensors")
+        p = st.pod(w, n, pc, {"gateway": state})
+        snap.add_pods(p)
+        if n.arch == "arm":
+            snap.crash_events(p, "gateway", since=now - dt.timedelta(hours=1))
+    shelf = multi(st, "ghcr.io/acme-retail/shelf-display:2.2.1", ["arm/v6", "arm64", "amd64"], "2024-09-02T09:00:00Z")
+    deploy(st, snap, "retail", "shelf-display", [C("display", shelf)], "2024-09-03T08:00:00Z", pis[:2],
+           lines=("shelf-display 2.2.1 (linux/arm/v6) rendering on :0",))
+    st.readme = """
+# arm32-edge
+
+**Ticket:** "The new sensor-gateway 4.0.0 works on the hub but crash-loops on every shelf Pi. It is an ARM
+image and the Pis are ARM!"
+
+- k3s 1.30 at a store: three Raspberry Pi 4 shelf nodes running 32-bit Raspbian (`kubernetes.io/arch: arm`,
+  i.e. linux/arm/v7) and two Graviton (m6g, arm64) hub nodes.
+- `retail/sensor-gateway` 4.0.0 was built for linux/arm64 only (a single manifest). arm64 is not arm: a
+  32-bit userland cannot run an AArch64 binary, so on the Pis `exec /sensor-gateway: exec format error`;
+  on the Graviton hubs it runs. The finding must name the nodes' variant (arm/v7), not just "arm".
+- `retail/shelf-display` publishes linux/arm/v6: an arm/v7 CPU runs arm/v6 binaries, so it is healthy on
+  the Pis (the join compares variants, it does not demand equality).
+"""
+    st.expected = {"story": st.name, "findings": [
+        {"cause": "arch.single-arch-image", "workload": wl_ref("DaemonSet", "retail", "sensor-gateway"), "latent": False,
+         "contributing": ["arch.mixed-arch-no-affinity"]}],
+        NOARCH: [wl_ref("Deployment", "retail", "shelf-display"), wl_ref("DaemonSet", "kube-system", "svclb-traefik-1f2e3d4c")]}
+    return st
+
+
+# ----------------------------------------------------------------------------- foreign formats
+# A story with `foreign` set is written as format v1 to a scratch folder, then converted into the
+# layout another tool writes (under `<story>/dump/`), with the image inspections, when kept, in
+# `<story>/images/` for `--images`. Only the last snapshot is converted: these formats hold one.
+
+_LIST = {"nodes": "NodeList", "pods": "PodList", "events": "EventList", "deployments": "DeploymentList",
+         "replicasets": "ReplicaSetList", "daemonsets": "DaemonSetList", "statefulsets": "StatefulSetList",
+         "jobs": "JobList", "cronjobs": "CronJobList"}
+_API = {"pods": "v1", "events": "v1", "nodes": "v1", "jobs": "batch/v1", "cronjobs": "batch/v1"}
+
+
+def _v1_objects(v1: Path) -> tuple[str, dict[str, list[dict[str, Any]]], list[tuple[str, str, str, bool, bytes]]]:
+    snap = max(p.name for p in (v1 / "snapshots").iterdir())
+    base = v1 / "snapshots" / snap
+    objs = {k: json.loads((base / f"{k}.json").read_text())["items"] if (base / f"{k}.json").is_file() else [] for k in KINDS}
+    logs = []
+    for f in sorted((base / "logs").rglob("*.log")) if (base / "logs").is_dir() else []:
+        ns, pod = f.parent.parent.name, f.parent.name
+        prev = f.name.endswith(".previous.log")
+        logs.append((ns, pod, f.name[: -len(".previous.log")] if prev else f.name[:-4], prev, f.read_bytes()))
+    return snap, objs, logs
+
+
+def _by_ns(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for it in items:
+        out.setdefault(it["metadata"].get("namespace", "default"), []).append(it)
+    return dict(sorted(out.items()))
+
+
+def write_troubleshoot(v1: Path, dest: Path, at: dt.datetime) -> None:
+    """A Replicated support bundle folder (troubleshoot 0.9x: List objects, indent 2)."""
+    _, objs, logs = _v1_objects(v1)
+    root = dest / f"support-bundle-{at:%Y-%m-%dT%H_%M_%S}"
+
+    def put(rel: str, data: bytes) -> None:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+
+    def lst(kind: str, items: list[dict[str, Any]]) -> bytes:
+        return json.dumps({"kind": _LIST[kind], "apiVersion": _API.get(kind, "apps/v1"), "metadata": {"resourceVersion": "48213377"},
+                           "items": items}, indent=2).encode()
+
+    put("version.yaml", b"apiVersion: troubleshoot.sh/v1beta2\nkind: SupportBundleVersion\nspec:\n  versionNumber: 0.107.1\n")
+    put("cluster-resources/nodes.json", lst("nodes", objs["nodes"]))
+    for kind in KINDS[1:]:
+        for ns, items in _by_ns(objs[kind]).items():
+            put(f"cluster-resources/{kind}/{ns}.json", lst(kind, items))
+    for ns, pod, c, prev, data in logs:
+        put(f"cluster-resources/pods/logs/{ns}/{pod}/{c}{'-previous' if prev else ''}.log", data)
+
+
+def _go_time(t: dt.datetime, mono: float) -> str:
+    return f"{t:%Y-%m-%d %H:%M:%S}.{t.microsecond:06d}381 +0000 UTC m=+{mono:.9f}"
+
+
+def write_mustgather(v1: Path, dest: Path, at: dt.datetime) -> None:
+    """An `oc adm must-gather` tree: YAML per namespace and group, `--timestamps` logs, a timestamp file."""
+    _, objs, logs = _v1_objects(v1)
+    top = "must-gather.local.7185926503391418306"
+    wrap = f"{top}/quay-io-openshift-release-dev-ocp-v4-0-art-dev-sha256-" + hashlib.sha256(b"must-gather 4.16").hexdigest()
+    root = dest / wrap
+
+    def put(rel: str, data: bytes) -> None:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+
+    stamp = f"{_go_time(at - secs(38), 0.003117)}\n{_go_time(at, 38.2)}\n".encode()
+    put("timestamp", stamp)
+    (dest / top / "timestamp").write_bytes(stamp)
+    for node in objs["nodes"]:
+        put(f"cluster-scoped-resources/core/nodes/{node['metadata']['name']}.yaml",
+            yaml.safe_dump({"apiVersion": "v1", "kind": "Node", **node}, width=200).encode())
+    groups = {"pods": "core", "events": "core", "deployments": "apps", "replicasets": "apps", "daemonsets": "apps",
+              "statefulsets": "apps", "jobs": "batch", "cronjobs": "batch"}
+    for kind in KINDS[1:]:
+        for ns, items in _by_ns(objs[kind]).items():
+            doc = {"apiVersion": _API.get(kind, "apps/v1"), "items": items, "kind": _LIST[kind], "metadata": {"resourceVersion": "48213377"}}
+            put(f"namespaces/{ns}/{groups[kind]}/{kind}.yaml", yaml.safe_dump(doc, width=200).encode())
+    end = at - secs(45)
+    for ns, pod, c, prev, data in logs:
+        lines = data.decode("utf-8", "replace").splitlines()
+        stamped = []
+        for i, ln in enumerate(lines):
+            t = end - secs(len(lines) - 1 - i)
+            stamped.append(f"{t:%Y-%m-%dT%H:%M:%S}.{t.microsecond:06d}000Z {ln}")
+        put(f"namespaces/{ns}/pods/{pod}/{c}/{c}/logs/{'previous' if prev else 'current'}.log",
+            ("\n".join(stamped) + "\n").encode() if stamped else b"")
+
+
+def write_clusterinfo(v1: Path, dest: Path) -> None:
+    """`kubectl cluster-info dump -A --output-directory`: JSON lists, current logs only, in blocks."""
+    _, objs, logs = _v1_objects(v1)
+    root = dest / "cluster-info"
+
+    def put(rel: str, data: bytes) -> None:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+
+    def lst(kind: str, items: list[dict[str, Any]]) -> bytes:
+        return kubectl_json({"apiVersion": "v1", "items": items, "kind": _LIST.get(kind, "List"), "metadata": {"resourceVersion": "9127734"}})
+
+    put("nodes.json", lst("nodes", objs["nodes"]))
+    namespaces = sorted({it["metadata"]["namespace"] for k in KINDS[1:] for it in objs[k]})
+    for ns in namespaces:
+        for kind, fname in (("events", "events"), ("replicationcontrollers", "replication-controllers"), ("services", "services"),
+                            ("daemonsets", "daemonsets"), ("deployments", "deployments"), ("replicasets", "replicasets"),
+                            ("pods", "pods")):
+            items = [it for it in objs.get(kind, []) if it["metadata"]["namespace"] == ns]
+            put(f"{ns}/{fname}.json", lst(kind, items))
+    current: dict[tuple[str, str], list[tuple[str, bytes]]] = {}
+    for ns, pod, c, prev, data in logs:
+        if not prev:
+            current.setdefault((ns, pod), []).append((c, data))
+    for (ns, pod), cs in sorted(current.items()):
+        body = b""
+        for c, data in cs:
+            body += f"==== START logs for container {c} of pod {ns}/{pod} ====\n".encode() + data
+            body += f"==== END logs for container {c} of pod {ns}/{pod} ====\n".encode()
+        put(f"{ns}/{pod}/logs.txt", body)
+
+
+def write_story(st: Story, out: Path) -> None:
+    """Write one story: format v1 in place, or a foreign layout (with `images/` for `--images`)."""
+    if not getattr(st, "foreign", None):
+        Writer(st, out).write()
+        return
+    scratch = out / f".scratch-{st.name}"
+    w = Writer(st, scratch)
+    w.write()
+    v1 = scratch / st.name
+    dest = out / st.name
+    if dest.exists():
+        shutil.rmtree(dest)
+    dump = dest / "dump"
+    dump.mkdir(parents=True)
+    at = T(yaml.safe_load((v1 / "forensics-dump.yaml").read_text())["collected_at"])
+    {"troubleshoot": lambda: write_troubleshoot(v1, dump, at), "must-gather": lambda: write_mustgather(v1, dump, at),
+     "cluster-info": lambda: write_clusterinfo(v1, dump)}[st.foreign]()
+    if getattr(st, "foreign_images", True) and (v1 / "images").is_dir():
+        shutil.copytree(v1 / "images", dest / "images")
+    for f in ("README.md", "expected.yaml"):
+        shutil.copy(v1 / f, dest / f)
+    shutil.rmtree(scratch)
+
+
 STORIES = [graviton_new_pool, laptop_build, index_without_arm64, lost_multiarch_tag, binfmt_emulation,
-           mixed_no_affinity, healthy_mixed, hostile, not_arch, new_nodes_not_ready_for_apps]
+           mixed_no_affinity, healthy_mixed, hostile, not_arch, windows_linux_image, emulation_fault,
+           microarch_legacy_cpu, lying_index, entrypoint_crlf, arm32_edge, scheduling, new_nodes_not_ready_for_apps]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -2399,7 +3165,7 @@ def main(argv: list[str] | None = None) -> None:
     out = ap.parse_args(argv).out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     for make in STORIES:
-        Writer(make(), out).write()
+        write_story(make(), out)
     tarball(out / "graviton-new-pool", out / "graviton-new-pool.tar.gz")
 
 

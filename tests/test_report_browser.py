@@ -79,9 +79,9 @@ def _render(doc: dict[str, Any], tmp_path: Path, name: str) -> Path:
 @pytest.fixture(scope="module")
 def sample_docs() -> dict[str, dict[str, Any]]:
     from forensics.analyze import analyze
-    from forensics.load import load_dump
+    from tests.samples import load_story
 
-    return {s: analyze(load_dump(SAMPLES / s)) for s in STORIES}
+    return {s: analyze(load_story(s)) for s in STORIES}
 
 
 @pytest.mark.parametrize("story", STORIES)

@@ -177,7 +177,7 @@ def test_big_dump_report_stays_small(doc: dict[str, Any]) -> None:
     big["load_problems"] = [{"file": f"f{j}", "what": "bad", "why": "truncated"} for j in range(20_000)]
     html = render_html(big)
     assert len(html.encode()) < 4_000_000
-    assert "and 2,500 more findings" in html  # the index table stops at 500 rows
+    assert "and 2,500 more architecture findings" in html  # the index table stops at 500 rows
     assert "and 149,700 more files" in html
     p = parse(html)
     cards = [a for t, a in p.tags if t == "article"]

@@ -13,6 +13,7 @@ import yaml
 
 from forensics.analyze import analyze
 from forensics.load import load_dump
+from tests.samples import load_story
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_dumps"
 STORIES = sorted(p.parent.name for p in SAMPLES.glob("*/expected.yaml"))
@@ -22,11 +23,25 @@ def _key(w: dict) -> tuple[str, str, str]:
     return (w["kind"], w["namespace"], w["name"])
 
 
+def resolve(story: Path, expected: dict, file: str) -> Path | None:
+    """The file an evidence row names: relative to the dump's root (found by its markers, however many
+    folders wrap it), or to the story for `images/...` passed with --images."""
+    if "dump" not in expected:
+        return story / file
+    for base in [story, story / expected["dump"], *sorted((story / expected["dump"]).rglob("*"))]:
+        if base.is_dir() and (base / file).is_file():
+            return base / file
+    return None
+
+
 @pytest.fixture(scope="module", params=STORIES)
 def story(request: pytest.FixtureRequest) -> tuple[dict, dict]:
     path = SAMPLES / request.param
     expected = yaml.safe_load((path / "expected.yaml").read_text())
-    return expected, analyze(load_dump(path))
+    doc = analyze(load_story(request.param))
+    if "format" in expected:
+        assert doc["dump"]["format"] == expected["format"]
+    return expected, doc
 
 
 def test_there_are_stories() -> None:
@@ -46,6 +61,10 @@ def test_expected_findings_exactly(story: tuple[dict, dict]) -> None:
         assert 0 < f["confidence"] <= 1
         assert f["evidence"], "a finding without evidence"
         assert f["remediation"], "a finding without remediation"
+        if "max_confidence" in e:  # what the dump cannot confirm lowers the confidence
+            assert f["confidence"] <= e["max_confidence"]
+        if "missing_evidence" in e:
+            assert any(m["what"].startswith(e["missing_evidence"]) for m in f["missing_evidence"])
     # and nothing else
     assert set(got) == set(want), f"unexpected findings: {sorted(set(got) - set(want))}"
 
@@ -55,6 +74,16 @@ def test_no_arch_findings_for_healthy(story: tuple[dict, dict]) -> None:
     arch = {_key(f["workload"]) for f in doc["findings"] + doc["latent"] if f["cause"].startswith("arch.")}
     for w in expected.get("no_arch_findings_for") or []:
         assert _key(w) not in arch
+
+
+def test_same_words_not_architecture(story: tuple[dict, dict]) -> None:
+    """The red herrings: where a story says the words lie, no arch.* cause is primary, or contributes."""
+    expected, doc = story
+    if not expected.get("no_arch_primary"):
+        return
+    for f in doc["findings"] + doc["latent"]:
+        assert not f["cause"].startswith("arch."), f["summary"]
+        assert not [c for c in f["contributing"] if c.startswith("arch.")], f["summary"]
 
 
 def test_load_problems_reported(story: tuple[dict, dict]) -> None:
@@ -69,10 +98,12 @@ def test_evidence_points_into_the_dump(story: tuple[dict, dict]) -> None:
     root = SAMPLES / expected["story"]
     for f in doc["findings"]:
         for e in f["evidence"]:
-            if e["kind"] in ("log", "pod", "node", "event", "last-terminated-message", "waiting-message"):
-                assert (root / e["file"]).is_file(), e
+            path = resolve(root, expected, e["file"]) if e["file"] else None
+            if e["kind"] in ("log", "pod", "node", "event", "last-terminated-message", "waiting-message", "pod-label"):
+                assert path is not None and path.is_file(), e
             if e["kind"] == "log" and e["line"]:
-                lines = (root / e["file"]).read_bytes().decode("utf-8", "replace").splitlines()
+                assert path is not None
+                lines = path.read_bytes().decode("utf-8", "replace").splitlines()
                 assert e["text"] in lines[e["line"] - 1]
 
 

@@ -153,7 +153,9 @@ def test_non_error_records_give_no_arch_match() -> None:
     for text in quiet:
         assert not [m for m in scan_text(text) if m.hint in ARCH_HINTS]
     others = [t for u, n, t in RECORDS if (u, n) not in NOT_ARCH]
-    assert all(any(m.hint in ARCH_HINTS for m in scan_text(t)) for t in others if "no unpack" not in t)
+    # a Windows node refusing a Linux image is a platform (OS) error, not an architecture one
+    platform_hints = (*ARCH_HINTS, "os")
+    assert all(any(m.hint in platform_hints for m in scan_text(t)) for t in others if "no unpack" not in t)
 
 
 def _events(name: str) -> list[tuple[str, str]]:
@@ -309,7 +311,52 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("fatal-log", "structured"): '{"level":"fatal","msg":"cannot open database"}',
     ("fatal-log", "logrus"): "FATA[0000] cannot start: bad flag",
     ("fatal-log", "plain"): "2026-11-22 05:07:58 FATAL [main] cannot bind :8080",
+    ("oom", "runc"): "runc create failed: unable to start container process: container init was OOM-killed "
+                     "(memory limit too low?): unknown",
+    ("pull-network", "dns"): 'failed to pull and unpack image "r.example/a:1": failed to resolve reference '
+                             '"r.example/a:1": failed to do request: Head "https://r.example/v2/a/manifests/1": '
+                             "dial tcp: lookup r.example: Temporary failure in name resolution",
+    ("spring-boot-failed", "spring-boot"): "ERROR 1 --- [main] o.s.boot.SpringApplication : Application run failed",
 }
+
+
+# the exec-format family's wordings, each with the public thread or source file it comes from
+EXEC_FAMILY = json.loads((Path(__file__).parent / "fixtures" / "realdata" / "github-issues"
+                          / "exec-family-strings.json").read_text())
+for _rec in EXEC_FAMILY:
+    EXAMPLES.setdefault((_rec["signature"], _rec["dialect"]), _rec["text"].strip())
+# an interpreter that is not in the image at all (alpine has no bash): not a line-ending problem
+EXAMPLES[("bad-interpreter", "shell")] = "/bin/sh: /entrypoint.sh: /bin/bash: bad interpreter: No such file or directory"
+
+
+@pytest.mark.parametrize("rec", EXEC_FAMILY, ids=lambda r: r["url"].rsplit("/", 3)[-3] + "-" + r["dialect"])
+def test_exec_family_real_wordings(rec: dict[str, str]) -> None:
+    """Every real wording of the exec-format family names its signature, dialect and hint."""
+    (m,) = scan_text(rec["text"])
+    assert (m.signature, m.dialect, m.hint) == (rec["signature"], rec["dialect"], rec["hint"])
+    assert m.text == rec["text"].strip()
+
+
+def test_platforms_named_by_pull_errors() -> None:
+    by_text = {r["text"].strip(): r for r in EXEC_FAMILY}
+    plat = {t: scan_text(t)[0].platform for t in by_text}
+    assert plat['Image architecture mismatch: image uses "amd64", expecting "arm64"'] == "linux/arm64/v8"
+    assert plat["no child with platform linux/amd64 in index"] == "linux/amd64"
+    assert plat["no matching manifest for windows/amd64 10.0.17763 in the manifest list entries"] == "windows/amd64"
+    assert [m.platform for m in scan_text(next(t for t in by_text if t.startswith("Container \"app\"")))] == [
+        "linux/arm64/v8"]
+
+
+def test_operator_reasons_and_labels() -> None:
+    from forensics.signatures import label_signatures, reason_signatures
+
+    (m,) = reason_signatures("ExecFormatError", "a reworded message")
+    assert (m.signature, m.hint) == ("exec-format-error", "arch") and m.text.startswith("ExecFormatError: ")
+    assert reason_signatures("BackOff", "Back-off restarting failed container") == []
+    labels = {"multiarch.openshift.io/exec-format-error": "true", "multiarch.openshift.io/single-arch": "",
+              "multiarch.openshift.io/amd64": ""}
+    assert [(m.signature, m.hint) for m in label_signatures(labels)] == [("exec-format-error", "arch")]
+    assert label_signatures({"multiarch.openshift.io/exec-format-error": "false"}) == []
 
 
 def test_examples_cover_every_signature() -> None:

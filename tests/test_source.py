@@ -204,3 +204,40 @@ def test_input_is_never_changed(tmp_path: Path) -> None:
     before = src.read_bytes()
     load_dump(src)
     assert src.read_bytes() == before
+
+
+def test_gzip_members_padding_and_garbage(tmp_path: Path) -> None:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tf:
+        _good_members(tf)
+    data = raw.getvalue()
+    half = len(data) // 2
+    multi = gzip.compress(data[:half]) + gzip.compress(data[half:])
+    (tmp_path / "padded.tgz").write_bytes(multi + b"\0" * 4096)  # zero padding after the last member: fine
+    d = load_dump(tmp_path / "padded.tgz")
+    assert list(d["pods"]["pod"]) == ["web-1"] and d.problems == []
+    (tmp_path / "garbage.tgz").write_bytes(multi + b"not gzip at all")
+    d = load_dump(tmp_path / "garbage.tgz")
+    assert list(d["pods"]["pod"]) == ["web-1"]  # the tar ended before the garbage: nothing lost
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_zip_unix_modes_links_and_duplicates(tmp_path: Path) -> None:
+    import stat
+    import zipfile
+
+    arc = tmp_path / "d.zip"
+    with zipfile.ZipFile(arc, "w") as zf:
+        zf.writestr("dump/forensics-dump.yaml", b"format: cluster-forensics-dump\nversion: 1\n")
+        plain = zipfile.ZipInfo(f"dump/snapshots/{SNAP}/pods.json")
+        plain.create_system, plain.external_attr = 3, 0o644 << 16  # no file-type bits: a file
+        zf.writestr(plain, _list(POD))
+        zf.writestr(f"dump/snapshots/{SNAP}/pods.json", _list())  # the same name again: ignored
+        link = zipfile.ZipInfo(f"dump/snapshots/{SNAP}/nodes.json")
+        link.create_system, link.external_attr = 3, (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(link, b"/etc/passwd")
+    d = load_dump(arc)
+    assert list(d["pods"]["pod"]) == ["web-1"]
+    what = {(Path(p.file).name, p.what) for p in d.problems}
+    assert ("pods.json", "duplicate member skipped") in what
+    assert ("nodes.json", "link member skipped") in what

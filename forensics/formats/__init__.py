@@ -10,6 +10,8 @@ Recognised, in this order of precedence (each module holds its own layout consta
     must-gather                 namespaces/<ns>/core|apps|pods/..., cluster-scoped-resources/ (mustgather)
     kubectl-cluster-info-dump   nodes.json + <ns>/replication-controllers.json, <ns>/<pod>/logs.txt, or
                                 one file of JSON lists and log blocks (stdout form)     (clusterinfo)
+    kubectl-text                kubectl describe / get tables / logs / pasted objects as text, recognised
+                                by content when no layout above matches                 (kubectltext)
     loose-files                 .json/.yaml files whose `kind` or `mediaType` is known  (loose)
 
 Detection reads names only (a directory listing, or archive member headers until a decisive name);
@@ -26,23 +28,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from forensics import layout
+from forensics import inputs, layout
 from forensics.errors import UnusableInput
-from forensics.formats import clusterinfo, insights, loose, mustgather, troubleshoot
+from forensics.formats import clusterinfo, insights, kubectltext, loose, mustgather, troubleshoot
 from forensics.formats.common import iter_image_files, iter_names
 from forensics.load import Dump, load_dump
-from forensics.source import DumpSource, Select, open_source
+from forensics.source import DumpSource, Select, open_single, open_source
 
 __all__ = ["LOOKED_FOR", "Detected", "detect", "load_any"]
 
 V1 = f"{layout.FORMAT_NAME}/{layout.FORMAT_VERSION}"
-LOOKED_FOR = (
-    f"{layout.META} or snapshots/<time>/ (cluster-forensics), cluster-resources/ (support bundle), "
-    "insights-operator/gathers.json or config/pod/ (Insights Operator archive), "
-    "namespaces/<ns>/core/ or cluster-scoped-resources/ (must-gather), <ns>/replication-controllers.json or "
-    "nodes.json with <ns>/<pod>/logs.txt (kubectl cluster-info dump), .json/.yaml Kubernetes objects or "
-    "image manifests (loose files)"
-)
+# what an unusable input is told we looked for (forensics.inputs says what the input is instead)
+LOOKED_FOR = inputs.LOOKED_FOR
 _PRECEDENCE = (V1, insights.FORMAT, troubleshoot.FORMAT, mustgather.FORMAT, clusterinfo.FORMAT)
 _PEEK = 64  # names looked at before the first decisive one wins
 # an Insights archive also holds must-gather-like folders (`cluster-scoped-resources/`, `namespaces/`)
@@ -115,18 +112,25 @@ def detect(path: str | Path) -> Detected:
         raise UnusableInput(f"{p}: cannot open ({e.strerror or e})") from None
     if stat.S_ISREG(st.st_mode) and not _is_archive(p):
         try:
-            with open(p, "rb") as fh:
+            with open_single(p) as fh:  # a gzip/zstd-compressed file is read as what it holds
                 head = fh.read(64 * 1024)
         except OSError as e:
             raise UnusableInput(f"{p}: cannot read ({e.strerror or e})") from None
         if clusterinfo.looks_like_stdout(head):
             return Detected(clusterinfo.FORMAT, single_file=True)
+        if kubectltext.looks_like_text(head):
+            return Detected(kubectltext.FORMAT, single_file=True)
         if loose.looks_like_object(head):
             return Detected(loose.FORMAT, single_file=True)
-        raise UnusableInput(f"{p}: not a dump we know (looked for {LOOKED_FOR})")
+        raise UnusableInput(inputs.unusable_message(p))
     found = decide(iter_names(p))
+    if (found is None or found.format == loose.FORMAT) and kubectltext.sniff(p, strict=found is not None):
+        return Detected(kubectltext.FORMAT)
     if found is None:
-        raise UnusableInput(f"{p}: not a dump we know (looked for {LOOKED_FOR})")
+        what = inputs.describe(p)
+        if "tar archive" in what:
+            what += " whose member names match no dump layout"
+        raise UnusableInput(inputs.unusable_message(p, what))
     return found
 
 
@@ -144,7 +148,9 @@ def load_any(path: str | Path, *, images: Path | None = None) -> Dump:
     A recognised dump from which no Pod and no Node could be read is unusable: an empty verdict
     over it would read as a healthy cluster (`UnusableInput`, naming what was found)."""
     dump = _load_any(Path(path), images=images)
-    if dump.frames["pods"].empty and dump.frames["nodes"].empty:
+    # kubectl text (a saved `kubectl logs`) and image manifests alone are inputs of their own, without pods
+    if dump.frames["pods"].empty and dump.frames["nodes"].empty and dump.frames["images"].empty \
+            and dump.format != kubectltext.FORMAT:
         raise UnusableInput(_nothing_read(Path(path), dump))
     return dump
 
@@ -164,9 +170,11 @@ def _nothing_read(p: Path, dump: Dump) -> str:
 def _load_any(p: Path, *, images: Path | None = None) -> Dump:
     found = detect(p)
     if found.format == V1:
-        source: DumpSource | None = None
+        # a directory holding the dump folder beside other things (a README, notes): read that folder
+        root = p / found.prefix if found.prefix and p.is_dir() else p
+        source: DumpSource = open_source(root)
         if images is not None:
-            source = _WithImages(open_source(p), Path(images))
+            source = _WithImages(source, Path(images))
         return load_dump(p, source=source)
     img = Path(images) if images is not None else None
     if found.format == clusterinfo.FORMAT:
@@ -179,9 +187,18 @@ def _load_any(p: Path, *, images: Path | None = None) -> Dump:
         return insights.load(p, found.prefix, images=img)
     if found.format == mustgather.FORMAT:
         return mustgather.load(p, found.prefix, images=img)
+    if found.format == kubectltext.FORMAT:
+        dump = kubectltext.load(p, single_file=found.single_file, images=img)
+        if not dump.meta.get("objects_found"):
+            raise UnusableInput(inputs.unusable_message(p, inputs.describe(p) + ", with no kubectl output, "
+                                                           "objects or logs in it"))
+        return dump
     dump = loose.load(p, single_file=found.single_file, images=img)
     if not dump.meta.get("objects_found"):
-        raise UnusableInput(f"{p}: no Kubernetes objects or image manifests found (looked for {LOOKED_FOR})")
+        what = inputs.describe(p)
+        if p.is_dir() and what.startswith("a folder of"):
+            what += ", none a Kubernetes object or image manifest this tool reads"
+        raise UnusableInput(inputs.unusable_message(p, what))
     return dump
 
 

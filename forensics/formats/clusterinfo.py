@@ -18,6 +18,7 @@ Neither form holds a collection time, previous logs, statefulsets, jobs or cronj
 
 from __future__ import annotations
 
+import collections
 import re
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from forensics.formats.common import (
     yaml_docs,
 )
 from forensics.load import Dump
-from forensics.source import DumpSource, FileInfo
+from forensics.source import DumpSource, FileInfo, open_single, single_name
 
 FORMAT = "kubectl-cluster-info-dump"
 NODES = ("nodes.json", "nodes.yaml")
@@ -55,6 +56,9 @@ _START = re.compile(rb"^==== START logs for container (\S+) of pod ([^/\s]+)/(\S
 _END = re.compile(rb"^==== END logs for container (\S+) of pod ([^/\s]+)/(\S+) ====\s*$")
 REQUEST_LOG_ERROR = b"Request log error"
 LOG_MARKER = b"==== START logs for container "
+MAX_LOG_BLOCKS = 50_000  # container logs read from one file
+LINE_MAX = 16 * 1024 * 1024  # a longer line is read in pieces
+YAML_MAX = 64 * 1024 * 1024  # YAML is built as Python objects: a smaller cap than for JSON lists
 
 GAPS = [
     {"what": "no previous container logs",
@@ -167,76 +171,160 @@ def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: P
 
 
 def load_stdout(path: Path, *, images: Path | None = None) -> Dump:
-    """Load the stdout form: one file of concatenated JSON lists and log blocks."""
+    """Load the stdout form: one file (maybe gzip/zstd-compressed) of concatenated JSON lists (or YAML
+    documents) and log blocks, streamed line by line: memory holds one list or one log at a time."""
     src = DumpSource(Path(path))
     b = ForeignBuilder()
-    file = Path(path).name
-    size = Path(path).stat().st_size
-    if size > src.limits.member_bytes:
-        src.problem(file, "file too large", f"{size} bytes, cap {src.limits.member_bytes}")
-        data = b""
-    else:
-        data = Path(path).read_bytes()
-    src.files.append(FileInfo(file, size))
-    lines = data.splitlines(keepends=True)
-    yaml_form = _is_yaml_stream(lines)
-    segment: list[bytes] = []
-    i = 0
-    n = len(lines)
-    while i < n:
-        line = lines[i]
-        if yaml_form and not _START.match(line.rstrip(b"\r\n")):
-            segment.append(line)
-            i += 1
-            continue
-        if segment:
+    file = single_name(path)
+    src.files.append(FileInfo(file, Path(path).stat().st_size))
+    blocks = _LogBlocks(b, src, file)
+    yaml_form: bool | None = None
+    segment: list[bytes] = []  # a JSON list being gathered, or YAML documents between log blocks
+    seg_bytes = 0
+    seg_start = 0
+    in_json = False
+    skipping = False
+
+    def flush_yaml() -> None:
+        nonlocal segment, seg_bytes
+        if segment and not skipping:
             add_list(b, src, "", file, b"".join(segment), yaml_form=True)
-            segment = []
-        if line.rstrip(b"\r\n") == b"{":
-            # kubectl pretty-prints each list; its closing brace is the first line that is exactly "}"
-            j = i + 1
-            while j < n and lines[j].rstrip(b"\r\n") != b"}":
-                j += 1
-            chunk = b"".join(lines[i:j + 1])
-            try:
-                kind_name = _KIND.decode(chunk).kind
-            except msgspec.DecodeError as e:
-                src.problem(f"{file}:{i + 1}", "unreadable object list", short(e))
-                kind_name = ""
-            kind = LIST_KINDS.get(kind_name)
-            if kind is not None:
-                add_list(b, src, kind, file, chunk)
-            elif not kind_name and _INTERNAL.search(chunk[:4096]):
-                src.problem(f"{file}:{i + 1}", "internal-version JSON (not decoded)", _INTERNAL_WHY)
-            i = j + 1
-            continue
-        if _START.match(line.rstrip(b"\r\n")):
-            j = i + 1
-            while j < n and not _END.match(lines[j].rstrip(b"\r\n")):
-                j += 1
-            add_log_blocks(b, src, file, b"".join(lines[i:j + 1]), line_offset=i)
-            i = j + 1
-            continue
-        i += 1
-    if segment:
-        add_list(b, src, "", file, b"".join(segment), yaml_form=True)
+        segment, seg_bytes = [], 0
+
+    try:
+        with open_single(path, src.limits) as fh:
+            for i, line in enumerate(iter(lambda: fh.readline(LINE_MAX), b"")):
+                stripped = line.rstrip(b"\r\n")
+                if blocks.open or stripped.startswith(LOG_MARKER):
+                    if not blocks.open and yaml_form:
+                        flush_yaml()
+                        skipping = False
+                    blocks.feed(i, line, stripped)
+                    continue
+                if in_json:
+                    seg_bytes += len(line)
+                    if not skipping:
+                        segment.append(line)
+                    if stripped == b"}":
+                        in_json = False
+                        if not skipping:
+                            _add_json_list(b, src, file, seg_start, b"".join(segment))
+                        segment, seg_bytes, skipping = [], 0, False
+                    elif not skipping and seg_bytes > src.limits.member_bytes:
+                        src.problem(f"{file}:{seg_start + 1}", "object list too large",
+                                    f"over {src.limits.member_bytes} bytes: not read")
+                        segment, skipping = [], True
+                    continue
+                if yaml_form is None and stripped.strip():
+                    if _PREAMBLE.match(stripped):
+                        continue  # a comment, prompt or warning before kubectl's output
+                    yaml_form = stripped != b"{"
+                if yaml_form:
+                    seg_bytes += len(line)
+                    if not skipping:
+                        segment.append(line)
+                        if seg_bytes > YAML_MAX:
+                            src.problem(f"{file}:{i + 1}", "YAML too large",
+                                        f"over {YAML_MAX} bytes of YAML between log blocks: not read "
+                                        "(kubectl's default JSON output is read up to the object-list cap)")
+                            segment, skipping = [], True
+                    continue
+                if stripped == b"{":
+                    # kubectl pretty-prints each list; its closing brace is the first line that is exactly "}"
+                    in_json, seg_start, segment, seg_bytes = True, i, [line], len(line)
+    except OSError as e:
+        src.problem(file, "file truncated or corrupt", f"{e}; what came before was read")
+    blocks.close()
+    if in_json and segment and not skipping:
+        src.problem(f"{file}:{seg_start + 1}", "unreadable object list", "the file ends inside a list (truncated?)")
+    if yaml_form:
+        flush_yaml()
     meta: dict[str, Any] = {"source_format": FORMAT, "form": "stdout"}
     _images(b, src, images)
     return finish(b, src, path=Path(path), fmt=FORMAT, meta=meta, collected_at=None, gaps=list(GAPS))
 
 
-def _is_yaml_stream(lines: list[bytes]) -> bool:
-    """JSON (`-o json`, the default) or YAML (`-o yaml`): the first line outside log blocks says."""
-    in_log = False
-    for line in lines:
-        stripped = line.rstrip(b"\r\n")
-        if _START.match(stripped):
-            in_log = True
-        elif _END.match(stripped):
-            in_log = False
-        elif not in_log and stripped.strip() and not _PREAMBLE.match(stripped):
-            return stripped != b"{"
-    return False
+def _add_json_list(b: ForeignBuilder, src: DumpSource, file: str, start: int, chunk: bytes) -> None:
+    try:
+        kind_name = _KIND.decode(chunk).kind
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as e:
+        src.problem(f"{file}:{start + 1}", "unreadable object list", short(e))
+        return
+    kind = LIST_KINDS.get(kind_name)
+    if kind is not None:
+        add_list(b, src, kind, file, chunk)
+    elif not kind_name and _INTERNAL.search(chunk[:4096]):
+        src.problem(f"{file}:{start + 1}", "internal-version JSON (not decoded)", _INTERNAL_WHY)
+
+
+class _LogBlocks:
+    """Splits `==== START/END logs ... ====` blocks into one log per container, fed line by line.
+    A log keeps its last `log_bytes`; at most MAX_LOG_BLOCKS blocks per file are read."""
+
+    def __init__(self, b: ForeignBuilder, src: DumpSource, file: str, line_offset: int = 0) -> None:
+        self.b, self.src, self.file, self.line_offset = b, src, file, line_offset
+        self.cur: tuple[str, str, str] | None = None
+        self.start = 0
+        self.body: collections.deque[bytes] = collections.deque()
+        self.kept = 0
+        self.count = 0
+        self.cut = False
+
+    @property
+    def open(self) -> bool:
+        return self.cur is not None
+
+    def feed(self, idx: int, line: bytes, stripped: bytes) -> None:
+        if stripped.startswith(b"==== "):
+            m = _START.match(stripped)
+            if m:
+                self.flush()
+                self.count += 1
+                if self.count == MAX_LOG_BLOCKS + 1:
+                    self.src.problem(f"{self.file}:{self.line_offset + idx + 1}", "too many log blocks",
+                                     f"only the first {MAX_LOG_BLOCKS} container logs of this file were read")
+                self.cur = (m.group(1).decode(errors="replace"), m.group(2).decode(errors="replace"),
+                            m.group(3).decode(errors="replace"))
+                self.start, self.kept, self.cut = idx, 0, False
+                self.body.clear()
+                return
+            if _END.match(stripped):
+                self.flush()
+                self.cur = None
+                return
+        if self.cur is not None and self.count <= MAX_LOG_BLOCKS:
+            self.body.append(line)
+            self.kept += len(line)
+            limit = self.src.limits.log_bytes
+            while self.kept - len(self.body[0]) >= limit:
+                self.kept -= len(self.body.popleft())
+                self.cut = True
+
+    def flush(self) -> None:
+        if self.cur is None or self.count > MAX_LOG_BLOCKS:
+            return
+        container, ns, pod = self.cur
+        text = b"".join(self.body)
+        self.body.clear()
+        where = f"{self.file}:{self.line_offset + self.start + 1}"
+        if text.lstrip().startswith(REQUEST_LOG_ERROR):
+            first = text.strip().splitlines()[0].decode("utf-8", errors="replace")[:300]
+            self.src.problem(where, "container log not collected", f"{ns}/{pod} container {container}: {first}")
+            return
+        if self.cut:
+            self.src.problem(where, "file truncated to its tail",
+                             f"{ns}/{pod} container {container}: kept the last {self.src.limits.log_bytes} bytes")
+            # line numbers of a cut log are not the file's: evidence names the block, not a line
+            self.b.add_log_text(PENDING, ns, pod, container, False, self.file, text)
+            return
+        self.b.add_log_text(PENDING, ns, pod, container, False, self.file, text,
+                            line_offset=self.line_offset + self.start + 1)
+
+    def close(self) -> None:
+        if self.cur is not None:
+            self.src.problem(self.file, "log block not closed", "the file ends inside a log block (truncated?)")
+            self.flush()
+            self.cur = None
 
 
 def _images(b: ForeignBuilder, src: DumpSource, images: Path | None) -> None:
@@ -265,41 +353,8 @@ def add_list(b: ForeignBuilder, src: DumpSource, kind: str, file: str, data: byt
 
 
 def add_log_blocks(b: ForeignBuilder, src: DumpSource, file: str, data: bytes, line_offset: int = 0) -> None:
-    """Split `==== START/END logs ... ====` blocks into one log per container."""
-    lines = data.splitlines(keepends=True)
-    cur: tuple[str, str, str] | None = None
-    start = 0
-    body: list[bytes] = []
-
-    def flush() -> None:
-        if cur is None:
-            return
-        container, ns, pod = cur
-        text = b"".join(body)
-        if text.lstrip().startswith(REQUEST_LOG_ERROR):
-            first = text.strip().splitlines()[0].decode("utf-8", errors="replace")[:300]
-            src.problem(f"{file}:{line_offset + start + 1}", "container log not collected",
-                        f"{ns}/{pod} container {container}: {first}")
-            return
-        b.add_log_text(PENDING, ns, pod, container, False, file, text, line_offset=line_offset + start + 1)
-
-    for idx, line in enumerate(lines):
-        stripped = line.rstrip(b"\r\n")
-        m = _START.match(stripped)
-        if m:
-            flush()
-            cur = (m.group(1).decode(errors="replace"), m.group(2).decode(errors="replace"),
-                   m.group(3).decode(errors="replace"))
-            start = idx
-            body = []
-            continue
-        if _END.match(stripped):
-            flush()
-            cur = None
-            body = []
-            continue
-        if cur is not None:
-            body.append(line)
-    if cur is not None:
-        src.problem(file, "log block not closed", "the file ends inside a log block (truncated?)")
-        flush()
+    """Split `==== START/END logs ... ====` blocks of one `logs.txt` into one log per container."""
+    blocks = _LogBlocks(b, src, file, line_offset)
+    for idx, line in enumerate(data.splitlines(keepends=True)):
+        blocks.feed(idx, line, line.rstrip(b"\r\n"))
+    blocks.close()

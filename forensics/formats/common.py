@@ -15,11 +15,7 @@ recorded as `LoadProblem`s. Differences handled here once:
 
 from __future__ import annotations
 
-import os
 import re
-import stat
-import tarfile
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -28,9 +24,8 @@ from typing import Any
 
 import msgspec
 import pandas as pd
-import yaml
 
-from forensics import kube, layout
+from forensics import kube, layout, yamlsafe
 from forensics.formats.shapes import kind_by_shape
 from forensics.frames import FrameBuilder, to_utc
 from forensics.load import Dump
@@ -48,24 +43,13 @@ LIST_KINDS = {f"{k}List": v for k, v in OBJECT_KINDS.items()}
 REDACTED = b"***HIDDEN***"
 
 
-class _NoTimestampLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe YAML without the implicit timestamp type: an unquoted `2024-01-02T03:04:05Z` stays a string,
-    as the Kubernetes API wrote it (the typed decoders want strings)."""
-
-
-_NoTimestampLoader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def yaml_docs(data: bytes) -> list[Any]:
-    """Every YAML document in `data` (safe loader, timestamps kept as strings). Raises yaml.YAMLError."""
-    return [d for d in yaml.load_all(data.decode("utf-8", errors="replace"), Loader=_NoTimestampLoader)
-            if d is not None]
+    """Every YAML document in `data` (safe loader, timestamps kept as strings, alias bombs refused:
+    `forensics.yamlsafe`). Raises yaml.YAMLError."""
+    return yamlsafe.load_all(data.decode("utf-8", errors="replace"))
 
 
-def decode_json_items(kind: str, data: bytes) -> list[Any]:
+def decode_json_items(kind: str, data: bytes, notes: list[str] | None = None) -> list[Any]:
     """Typed items of a JSON object list: a List object or a bare array (support bundles before 2022)."""
     head = data[:4096].lstrip()
     if head.startswith(b"["):
@@ -74,7 +58,7 @@ def decode_json_items(kind: str, data: bytes) -> list[Any]:
         # kubectl's old internal version (formats/shapes.py): say so rather than read an empty list
         raise msgspec.DecodeError("internal-version JSON (Go field names Items, Status, no kind): not decoded; "
                                   "re-export with a current kubectl")
-    return kube.decode_list(kind, data)
+    return kube.decode_list(kind, data, notes)
 
 
 def convert_items(kind: str, items: list[Any], problems: list[str] | None = None) -> list[Any]:
@@ -256,34 +240,9 @@ class ForeignBuilder(FrameBuilder):
 
 def iter_names(path: Path) -> Iterator[str]:
     """Regular-file names of a directory (not following links) or archive, as stored, without reading
-    file contents (an archive's headers are read in one stream; the caller stops when it has decided)."""
-    st = path.stat()
-    if stat.S_ISDIR(st.st_mode):
-        for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
-            rel = Path(dirpath).relative_to(path).as_posix()
-            dirnames[:] = sorted(d for d in dirnames if not os.path.islink(os.path.join(dirpath, d)))
-            for f in sorted(filenames):
-                yield f if rel in ("", ".") else f"{rel}/{f}"
-        return
-    src = open_source(path)
-    if not hasattr(src, "compression"):
-        return
-    try:
-        tf = src._open_stream()  # type: ignore[attr-defined]
-    except (tarfile.TarError, OSError, EOFError, zlib.error):
-        return
-    try:
-        while True:
-            try:
-                m = tf.next()
-            except (tarfile.TarError, OSError, EOFError, zlib.error):
-                return
-            if m is None:
-                return
-            if m.isfile():
-                yield "/".join(p for p in m.name.replace("\\", "/").split("/") if p not in ("", "."))
-    finally:
-        tf.close()
+    file contents (an archive's headers are read in one stream; the caller stops when it has decided).
+    Unsafe names (`..`, absolute, not UTF-8) and macOS litter are left out: they never decide a format."""
+    yield from open_raw(path).iter_names()
 
 
 def files_of(src: DumpSource, select: Select) -> Iterator[tuple[str, bytes]]:

@@ -27,9 +27,11 @@ from typing import Any
 import msgspec
 import yaml
 
-from forensics import layout
+from forensics import kube, layout
 from forensics.errors import ManifestError
 from forensics.formats.common import (
+    LIST_KINDS,
+    OBJECT_KINDS,
     PENDING,
     ForeignBuilder,
     add_images,
@@ -44,7 +46,7 @@ from forensics.formats.common import (
 from forensics.formats.shapes import internal_version
 from forensics.load import Dump
 from forensics.manifests import parse_inspection
-from forensics.source import DumpSource, FileInfo
+from forensics.source import DumpSource, FileInfo, open_single, read_upto, single_name
 
 FORMAT = "loose-files"
 EXTENSIONS = (".json", ".yaml", ".yml")
@@ -69,11 +71,60 @@ def looks_like_object(head: bytes) -> bool:
     return any(k in text for k in (b"kind:", b"apiVersion:"))
 
 
+class _Kind(msgspec.Struct):
+    kind: Any = None
+
+
+_KIND = msgspec.json.Decoder(_Kind)
+UNTYPED_MAX = 64 * 1024 * 1024  # documents other than JSON Lists are built as Python objects: capped lower
+LIST_MAX = 1024 * 1024 * 1024  # a JSON List is decoded object by object, never as dicts
+
+
+class _RawList(msgspec.Struct):
+    kind: Any = None
+    items: list[msgspec.Raw] | None = None
+
+
+_RAW_LIST = msgspec.json.Decoder(_RawList)
+
+
+def _typed(data: bytes) -> tuple[dict[str, list[Any]], list[str]] | None:
+    """Typed items by kind file, and notes, of a JSON List (`kubectl get -o json`'s `kind: List`, or a
+    typed `PodList`, ...), decoded object by object without building dicts; None for anything else."""
+    if not data.lstrip().startswith(b"{"):
+        return None
+    try:
+        top = _RAW_LIST.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return None
+    if top.items is None or not isinstance(top.kind, str) or not top.kind.endswith("List"):
+        return None
+    default = LIST_KINDS.get(top.kind)
+    by_kind: dict[str, list[Any]] = {}
+    for raw in top.items:
+        try:
+            k = _KIND.decode(raw).kind
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            k = None
+        if k == "List" or (k is not None and not isinstance(k, str)):
+            return None
+        kind = OBJECT_KINDS.get(k) if k is not None else default
+        if kind is not None:
+            by_kind.setdefault(kind, []).append(raw)
+    notes: list[str] = []
+    return {k: kube.decode_items(k, raws, notes) for k, raws in by_kind.items()}, notes
+
+
 def _decode(name: str, data: bytes) -> list[Any]:
+    if len(data) > UNTYPED_MAX:
+        raise yaml.YAMLError(f"{len(data)} bytes and not a JSON object List: over the {UNTYPED_MAX}-byte cap "
+                             f"for other documents (loose JSON Lists are read up to {LIST_MAX} bytes)")
     text = data.lstrip()
     if text.startswith((b"{", b"[")):
         try:
             return [json.loads(data.decode("utf-8", errors="replace"))]
+        except RecursionError:
+            raise yaml.YAMLError("JSON nested too deeply") from None
         except ValueError:
             pass
     return yaml_docs(data)
@@ -97,14 +148,20 @@ def load(path: Path, *, single_file: bool = False, source: DumpSource | None = N
 
     def files() -> Any:
         if single_file:
-            size = p.stat().st_size
-            if size > src.limits.member_bytes:
-                src.problem(p.name, "file too large", f"{size} bytes, cap {src.limits.member_bytes}")
+            name = single_name(p)
+            try:
+                with open_single(p, src.limits) as fh:
+                    data = read_upto(fh, LIST_MAX + 1)
+            except OSError as e:
+                src.problem(name, "file truncated or corrupt", str(e))
                 return
-            src.files.append(FileInfo(p.name, size))
-            yield p.name, p.read_bytes()
+            if len(data) > LIST_MAX:
+                src.problem(name, "file too large", f"over {LIST_MAX} bytes: not read")
+                return
+            src.files.append(FileInfo(name, len(data)))
+            yield name, data
             return
-        yield from files_of(src, lambda n: src.limits.member_bytes if candidate(n)
+        yield from files_of(src, lambda n: LIST_MAX if candidate(n)
                                   else (4096 if n.rsplit("/", 1)[-1] == REF else None))
 
     for name, data in files():
@@ -112,6 +169,16 @@ def load(path: Path, *, single_file: bool = False, source: DumpSource | None = N
         if name.rsplit("/", 1)[-1] == REF:
             refs[folder] = data.decode("utf-8", errors="replace").strip()
             continue
+        typed = _typed(data)
+        if typed is not None:
+            by_kind, notes = typed
+            for kind, items in by_kind.items():
+                b.add_items(PENDING, kind, name, items)
+                objects += len(items)
+            for note in notes:
+                src.problem(name, "object list partly read", note)
+            if by_kind or notes:
+                continue
         try:
             docs = _decode(name, data)
         except yaml.YAMLError as e:

@@ -31,6 +31,7 @@ from typing import Any
 import msgspec
 import yaml
 
+from forensics import yamlsafe
 from forensics.formats.common import (
     PENDING,
     REDACTED,
@@ -199,7 +200,7 @@ def _errors(rel: str, data: bytes, src: DumpSource) -> int:
     """Record each entry of a `*-errors.json` file (`{namespace: error}` or `[error, ...]`)."""
     try:
         doc = json.loads(data.decode("utf-8", errors="replace") or "null")
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         src.problem(rel, "unreadable collection-error list", short(e))
         return 0
     what = f"{rel.rsplit('/', 1)[-1][: -len(ERRORS_SUFFIX)]} not collected by the support bundle"
@@ -217,7 +218,7 @@ def _errors(rel: str, data: bytes, src: DumpSource) -> int:
 
 def _version(data: bytes) -> str | None:
     try:
-        doc = yaml.safe_load(data.decode("utf-8", errors="replace"))
+        doc = yamlsafe.load(data.decode("utf-8", errors="replace"))
     except yaml.YAMLError:
         return None
     if isinstance(doc, dict) and isinstance(doc.get("spec"), dict):

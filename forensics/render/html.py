@@ -95,7 +95,7 @@ def build_context(doc: dict[str, Any]) -> dict[str, Any]:
     cards, cards_more = view.capped(arch_f, view.CAP_CARDS)
     other_cards, other_cards_more = view.capped(other_f, view.CAP_CARDS)
     latent_cards, latent_cards_more = view.capped(latent, view.CAP_CARDS)
-    index_rows, index_more = view.capped(findings, view.CAP_TABLE)
+    index_rows, index_more = view.capped(arch_f, view.CAP_TABLE)
     other_rows, other_more = view.capped(other_f, view.CAP_TABLE)
     latent_rows, latent_more = view.capped(latent, view.CAP_TABLE)
     nodes, nodes_more = view.capped(inventory.get("nodes"), view.CAP_NODES)
@@ -124,10 +124,12 @@ def build_context(doc: dict[str, Any]) -> dict[str, Any]:
         "files": files, "files_more": files_more,
         "problems": problems, "problems_more": problems_more,
         "failed": failed, "failed_more": failed_more,
-        "gaps": [g for g in doc.get("gaps") or [] if isinstance(g, dict)],
+        "gaps": view.gaps(doc, relevant=True),
+        "gaps_irrelevant": view.gaps(doc, relevant=False),
+        "files_with_sums": sum(1 for fi in dump.get("files") or [] if isinstance(fi, dict) and fi.get("sha256")),
         "arch_colors": {a: charts.arch_color(a, sorted(inventory.get("architectures") or {}))
                         for a in (inventory.get("architectures") or {})},
-        "restarts_chart": _chart(charts.restarts_by_arch_svg, series),
+        "restarts_chart": _chart(charts.restarts_by_arch_svg, series, dump.get("snapshots") or []),
         "timeline_chart": _chart(charts.timeline_svg, doc.get("timeline") or [], findings),
         "timeline": [e for e in doc.get("timeline") or [] if isinstance(e, dict)][: view.CAP_TABLE],
         "history": view.history_rows(doc),

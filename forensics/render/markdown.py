@@ -159,10 +159,15 @@ def render_markdown(doc: dict[str, Any]) -> str:
             f"{esc((doc.get('tool') or {}).get('name'))} {esc((doc.get('tool') or {}).get('version'))}"), ""]
 
     out += ["## 1. Verdict", "", esc(summary.get("verdict") or "No failing workloads found.", block=True), ""]
+    raw_answer = summary.get("architecture")
+    answer: dict[str, Any] = raw_answer if isinstance(raw_answer, dict) else {}
+    if answer.get("answer") in ("no", "partly") and answer.get("sentence"):
+        out += [f"**{esc(answer['sentence'])}**", ""]
     if findings:
-        out += [table(["failing workloads", "failing pods", "nodes involved", "restarts", "first failure"],
+        out += [table(["failing workloads", "failing pods", "nodes involved", "restarts of failing workloads",
+                       "first failure"],
                       [[str(summary.get("failing_workloads", "")), f"{summary.get('failing_pods', '')} of {counts.get('pods', '?')}",
-                        str(summary.get("affected_nodes", "")), str(summary.get("restarts", "")),
+                        f"{summary.get('affected_nodes', '')} of {counts.get('nodes', '?')}", str(summary.get("restarts", "")),
                         esc(view.fmt_time(summary.get("first_failure")))]]), ""]
         out += ["Root causes:", ""]
         for c in summary.get("causes") or []:
@@ -201,7 +206,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
     else:
         out += ["No latent architecture risk found.", ""]
 
-    out += ["## 5. Other restart causes", ""]
+    out += ["## 5. Findings: other restart causes", ""]
     if other_f:
         out += [_summary_table(other_f[: view.CAP_TABLE]), ""] + _more(max(0, len(other_f) - view.CAP_TABLE), "findings")
         shown, more = view.capped(other_f, 10)
@@ -220,7 +225,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
                        for h in hist]), ""]
 
     out += ["## 6. What the dump could not tell us", ""]
-    gaps = [g for g in doc.get("gaps") or [] if isinstance(g, dict)]
+    gaps = view.gaps(doc, relevant=True)
+    others = view.gaps(doc, relevant=False)
     problems, pmore = view.capped(doc.get("load_problems"), view.CAP_PROBLEMS)
     failed, fmore = view.capped(dump.get("commands_failed"), view.CAP_PROBLEMS)
     if not (gaps or problems or failed):
@@ -228,6 +234,9 @@ def render_markdown(doc: dict[str, Any]) -> str:
     if gaps:
         out += [table(["not in the dump", "what that means for the findings"],
                       [[esc(g.get("what")), esc(g.get("impact"))] for g in gaps]), ""]
+    if others:
+        out += [f"_{len(others)} other gap(s) in the dump do not affect these findings: "
+                + esc("; ".join(str(g.get("what")) for g in others)) + "._", ""]
     if problems:
         out += ["Files that could not be read (skipped; the rest was analyzed):", "",
                 table(["file", "problem", "why"], [[code(p.get("file"), cell=True), esc(p.get("what")), esc(p.get("why"))]
@@ -251,10 +260,18 @@ def render_markdown(doc: dict[str, Any]) -> str:
             f"- Commands: {len(dump.get('commands') or [])} run, {len(dump.get('commands_failed') or [])} failed", ""]
     files, more = view.capped(dump.get("files"), view.CAP_FILES)
     if files:
-        out += ["<details><summary>Files read and their checksums</summary>", "",
-                table(["file", "size", "sha256"], [[code(fi.get("path"), cell=True), str(fi.get("size", "")),
-                                                    code(fi.get("sha256"), cell=True) or "not recorded"]
-                                                   for fi in files if isinstance(fi, dict)]), ""]
+        sums = sum(1 for fi in files if isinstance(fi, dict) and fi.get("sha256"))
+        if sums:
+            out += [(f"<details><summary>Files read ({len(files) + more}), with the SHA-256 the collector recorded for "
+                    f"{sums}</summary>"), "",
+                    table(["file", "size", "sha256 (recorded by the collector)"],
+                          [[code(fi.get("path"), cell=True), str(fi.get("size", "")),
+                            code(fi.get("sha256"), cell=True) or "not recorded"] for fi in files if isinstance(fi, dict)]),
+                    ""]
+        else:
+            out += [f"<details><summary>Files read ({len(files) + more})</summary>", "",
+                    table(["file", "size"], [[code(fi.get("path"), cell=True), str(fi.get("size", ""))]
+                                             for fi in files if isinstance(fi, dict)]), ""]
         out += _more(more, "files") + ["</details>", ""]
     return "\n".join(out).rstrip("\n") + "\n"
 

@@ -18,6 +18,11 @@ CAUSE_TITLES = {
     "arch.mixed-arch-no-affinity": "Mixed-architecture cluster, workload without an arch constraint",
     "arch.missing-emulation": "Foreign-architecture image with no emulation (binfmt/qemu) on the node",
     "arch.bare-manifest-tag": "Tag lost its multi-arch index: now a bare single-platform manifest",
+    "arch.index-entry-mismatch": "Index entry claims a platform its image config does not have",
+    "arch.microarch-level": "amd64 image needs a newer x86-64 level than the node's CPU",
+    "arch.emulation-fault": "Foreign-architecture image ran under emulation and the emulation broke",
+    "platform.os-mismatch": "Image built for another operating system (Linux vs Windows) or Windows build",
+    "entrypoint-not-executable": "Entrypoint script not executable (not an architecture problem)",
     "oom-killed": "Out of memory (OOMKilled)",
     "app-crash": "Application crash at start-up",
     "liveness-probe": "Liveness probe failures",
@@ -112,6 +117,11 @@ def history_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
                         "earlier: " + ", ".join(earlier) if earlier else "over; running since"),
                     "note": str(h.get("note") or "")})
     return out
+def gaps(doc: dict[str, Any], relevant: bool = True) -> list[dict[str, Any]]:
+    """The dump's gaps that limit these findings (`relevant: true`, or no flag: an older document),
+    or, with `relevant=False`, the others."""
+    out = [g for g in doc.get("gaps") or [] if isinstance(g, dict)]
+    return [g for g in out if bool(g.get("relevant", True)) is relevant]
 
 
 def capped(items: Any, n: int) -> tuple[list[Any], int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,3 +68,19 @@ def run_all(ctx: Context, rules: list[Rule] | None = None) -> list[Finding]:
                         "its cause was not evaluated",
             ))
     return out
+
+
+def describe(r: Rule) -> tuple[str, str, str]:
+    """(cause id, title, one line of what it means) for `forensics causes`, from the rule module
+    itself: its `TITLE` when it declares one (else the report's title for the cause), and the first
+    sentence of its docstring after the `cause-id:` prefix."""
+    from forensics.render.view import cause_title
+
+    mod = importlib.import_module(r.module)
+    title = str(getattr(mod, "TITLE", "") or cause_title(r.cause))
+    text = " ".join(r.doc.split())
+    if text.startswith(f"{r.cause}:"):
+        text = text[len(r.cause) + 1:].strip()
+    end = re.search(r"(?<!e\.g)(?<!i\.e)\.\s", text)
+    line = text[: end.start() + 1] if end else text
+    return r.cause, title, line

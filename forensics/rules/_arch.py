@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from forensics import remediation
+from forensics.arch import lacks_aarch32, platform_label
 from forensics.correlate import Context, iso
 from forensics.findings import Evidence, Finding, MissingEvidence, Workload
 from forensics.rules._common import restart_matrix, sig_evidence
@@ -44,9 +45,68 @@ def marked(ctx: Context) -> pd.DataFrame:
         p[col] = np.asarray(hit, dtype=bool)
     p["unsupported"] = (p["supported"] == False).fillna(False).to_numpy(dtype=bool)
     failing = p["failing"].fillna(False).to_numpy(dtype=bool)
-    p["arch_fail"] = failing & (p["arch_sig"].to_numpy(dtype=bool) | p["unsupported"].to_numpy(dtype=bool))
+    unsupported = p["unsupported"].to_numpy(dtype=bool)
+    lie = p["platform_lie"].fillna(False).to_numpy(dtype=bool)
+    emulated = p["emulated"].fillna(False).to_numpy(dtype=bool)
+    exec_sig = p["exec_sig"].to_numpy(dtype=bool)
+    # the differential: an exec format error where the image's platform is the node's (or where the
+    # same uninspected image fails the same way on nodes of two architectures) is not an architecture
+    # failure; a foreign image that ran under emulation and crashed there is an emulation fault
+    p["platform_match"] = (p["supported"] == True).fillna(False).to_numpy(dtype=bool) & ~lie
+    p["exec_everywhere"] = _exec_on_several_archs(p, failing & exec_sig)
+    not_arch = (p["platform_match"].to_numpy(dtype=bool) | p["exec_everywhere"].to_numpy(dtype=bool)) & \
+        ~p["pull_sig"].to_numpy(dtype=bool)
+    # a foreign binary that demonstrably ran (for seconds, or healthy) without any exec or pull error
+    # was emulated, whether or not the dump holds the node's binfmt_misc listing
+    p["ran_foreign"] = unsupported & ~exec_sig & ~p["pull_sig"].to_numpy(dtype=bool) & _ran(p)
+    emulated = emulated | p["ran_foreign"].to_numpy(dtype=bool)
+    p["emulated_or_ran"] = emulated
+    emu_only = emulated & ~exec_sig
+    # a Windows node, or an image with no entry for the node's OS: a platform (OS) mismatch
+    other_os = p["os_mismatch"].fillna(False).to_numpy(dtype=bool) | \
+        (p["node_os"] == "windows").fillna(False).to_numpy(dtype=bool)
+    p["arch_fail"] = failing & ~other_os & ((p["arch_sig"].to_numpy(dtype=bool) & ~not_arch & ~emu_only)
+                                            | (unsupported & ~emulated) | (lie & exec_sig))
     ctx.cache["arch_marked"] = p
     return p
+
+
+def sig_mask(p: pd.DataFrame, sigs: pd.DataFrame) -> np.ndarray:
+    """Which rows of `p` have a row in `sigs` (by container, or by pod for signatures without one)."""
+    if sigs.empty or p.empty:
+        return np.zeros(len(p), dtype=bool)
+    with_c = sigs[sigs["container"].notna()]
+    no_c = sigs[sigs["container"].isna()]
+    hit = _keys(p, ["namespace", "pod", "container"]).isin(_keys(with_c, ["namespace", "pod", "container"])) \
+        if not with_c.empty else np.zeros(len(p), dtype=bool)
+    if not no_c.empty:
+        hit = hit | _keys(p, ["namespace", "pod"]).isin(_keys(no_c, ["namespace", "pod"]))
+    return np.asarray(hit, dtype=bool)
+
+
+def _ran(p: pd.DataFrame, seconds: float = 5.0) -> np.ndarray:
+    """Rows whose container ran at least `seconds` (last run, or running now) or is healthy."""
+    last = (p["last_finished"] - p["last_started"]).dt.total_seconds()
+    now = (p["observed_at"] - p["started_at"]).dt.total_seconds()
+    long_run = (last >= seconds).fillna(False).to_numpy(dtype=bool) | \
+        ((p["state"] == "running").fillna(False).to_numpy(dtype=bool) & (now >= seconds).fillna(False).to_numpy(dtype=bool))
+    return long_run | p["healthy"].fillna(False).to_numpy(dtype=bool)
+
+
+def _exec_on_several_archs(p: pd.DataFrame, exec_fail: np.ndarray) -> np.ndarray:
+    """Rows of uninspected images that fail with an exec format error on nodes of two or more
+    architectures: no single platform explains that, the image's content does."""
+    out = np.zeros(len(p), dtype=bool)
+    if not exec_fail.any():
+        return out
+    sub = p[exec_fail & ~p["img_inspected"].fillna(False).to_numpy(dtype=bool) & p["node_arch"].notna().to_numpy()]
+    if sub.empty:
+        return out
+    n = sub.groupby("image_key")["node_arch"].nunique()
+    several = set(n[n >= 2].index.astype(str))
+    if several:
+        out = p["image_key"].astype(str).isin(several).to_numpy() & exec_fail
+    return out
 
 
 def failing_workloads(p: pd.DataFrame) -> pd.DataFrame:
@@ -115,16 +175,37 @@ def inferred_archs(rows: pd.DataFrame) -> set[str]:
     return set(ok["node_arch"].dropna().astype(str))
 
 
-def node_evidence(ctx: Context, nodes: list[str], limit: int = 6) -> list[Evidence]:
+def node_evidence(ctx: Context, nodes: list[str], limit: int = 6, *, aarch32_matters: bool = False) -> list[Evidence]:
     by_name = ctx.indexed("nodes_by_name", ctx.nodes, "node")
     n = by_name.loc[[x for x in nodes[:limit] if x in by_name.index]]
     out = []
     for r in n.itertuples(index=False):
         pool = f", pool {r.pool}" if not pd.isna(r.pool) else ""
         it = f", {r.instance_type}" if not pd.isna(r.instance_type) else ""
+        label = platform_label(_s(r.os), _s(r.arch), _s(r.variant)) or r.arch
+        no32 = " (a CPU without AArch32: 32-bit arm binaries cannot run)" \
+            if r.arch == "arm64" and lacks_aarch32(_s(r.instance_type)) and aarch32_matters else ""
         out.append(Evidence(kind="node", file=str(r.file), object=f"Node {r.node}",
-                            text=f"architecture {r.arch}{pool}{it}, created {iso(r.created)}",
+                            text=f"architecture {label}{pool}{it}{no32}, created {iso(r.created)}",
                             snapshot=str(r.snapshot)))
+    return out
+
+
+def operator_evidence(ctx: Context, rows: pd.DataFrame, limit: int = 3) -> list[Evidence]:
+    """The multiarch tuning operator's labels on the workload's pods (OpenShift): which
+    architectures it found the pod's images support, and whether its ENOEXEC monitor fired."""
+    pods = ctx.frames["pods"]
+    if "multiarch" not in pods or pods["multiarch"].isna().all() or rows.empty:
+        return []
+    want = set(zip(rows["namespace"].astype(str), rows["pod"].astype(str)))
+    sub = pods[pods["multiarch"].notna()].drop_duplicates(["namespace", "pod"], keep="last")
+    out = []
+    for r in sub.itertuples(index=False):
+        if (str(r.namespace), str(r.pod)) in want:
+            out.append(Evidence(kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod}",
+                                text=f"multiarch tuning operator labels: {r.multiarch}", snapshot=str(r.snapshot)))
+            if len(out) >= limit:
+                break
     return out
 
 
@@ -192,7 +273,9 @@ def standard_parts(ctx: Context, f: Finding, rows: pd.DataFrame, bad: pd.DataFra
         e = image_evidence(img)
         if e:
             f.evidence.append(e)
-    f.evidence.extend(node_evidence(ctx, f.nodes))
+    arm32 = any(p.split("/")[1:2] == ["arm"] for img in imgs for p in img["platforms"])
+    f.evidence.extend(node_evidence(ctx, f.nodes, aarch32_matters=arm32))
+    f.evidence.extend(operator_evidence(ctx, bad if not bad.empty else rows))
     f.timeline = timeline(ctx, f.workload, rows, imgs)
     for img in imgs:
         if not img["inspected"]:
@@ -200,6 +283,13 @@ def standard_parts(ctx: Context, f: Finding, rows: pd.DataFrame, bad: pd.DataFra
                 what=f"no image inspection for {img['ref']}",
                 why="the image's platforms would confirm (or refute) that it lacks the node architecture",
                 how=f"collectors/inspect-images DUMP  (or: skopeo inspect --raw docker://{img['ref']})"))
+    failed_inspection = ctx.sigs_for(bad if not bad.empty else rows, ("inspection",))
+    if not failed_inspection.empty:
+        f.evidence.extend(sig_evidence(failed_inspection, limit=2))
+        f.missing_evidence.append(MissingEvidence(
+            what="the multiarch tuning operator could not inspect the image (its ArchAwareInspectionError event)",
+            why="its view of the image's architectures, which it would have pinned the pods to, is unknown",
+            how="check the operator's pull secret and the registry; skopeo inspect --raw docker://IMAGE"))
     if sigs.empty:
         f.missing_evidence.append(MissingEvidence(
             what="no exec format error or platform error seen in logs, termination messages or events",

@@ -16,7 +16,9 @@ trouble, event evidence, and a few remediation pieces.
     cmd_sig       `executable file not found` and relatives
     app_sig       an application crash line (panic, traceback, FATAL, segfault, ...)
     appexec_sig   the application itself failed to exec a foreign binary (`fork/exec x: exec format error`)
-    arch_sig      an architecture signature (exec format error from the runtime, platform pull errors, qemu)
+    arch_sig      a signature of the exec-format family: exec format error from the runtime, platform pull
+                  errors, qemu/Rosetta, an OS mismatch, an x86-64 level message, an entrypoint script
+                  the kernel cannot execute (their own rules own those)
     start_fail    StartError / ContainerCannotRun / RunContainerError / CreateContainerError
     pull_wait     waiting in ErrImagePull / ImagePullBackOff
     config_wait   waiting in CreateContainerConfigError
@@ -66,7 +68,7 @@ _SIG_MARKS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "cmd_sig": (("command-not-found",), None),
     "app_sig": (("app-crash",), None),
     "appexec_sig": (("app-exec",), None),
-    "arch_sig": (ARCH_HINTS, None),
+    "arch_sig": ((*ARCH_HINTS, "os", "microarch", "entrypoint"), None),
 }
 
 

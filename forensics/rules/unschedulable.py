@@ -111,6 +111,12 @@ def find(ctx: Context) -> list[Finding]:
                                    snapshot=str(r.snapshot))
                           for r in mine.head(10).itertuples(index=False))
         f.evidence.extend(event_evidence(ev))
+        claims = _claim_events(ctx, w.namespace) if message and "persistentvolumeclaim" in message.lower() else None
+        if claims is not None and not claims.empty:
+            last_claim = claims.iloc[-1]
+            f.summary += f"; claim {last_claim['object_name']}: {str(last_claim['message'])[:200]}"
+            f.evidence.extend(event_evidence(claims, supports="why the claim does not bind"))
+            message = f"{message} {' '.join(claims['message'].dropna().astype(str))}"
         if not message:
             f.missing_evidence.append(MissingEvidence(
                 what="the scheduler's message", why="it says, per node, why none fits",
@@ -119,6 +125,17 @@ def find(ctx: Context) -> list[Finding]:
         f.remediation.extend(_remedies(w, str(mine["pod"].iloc[0]), message or ""))
         out.append(f)
     return out
+
+
+def _claim_events(ctx: Context, namespace: str) -> pd.DataFrame:
+    """Warning events of the PersistentVolumeClaims in the pod's namespace: the scheduler only says a
+    claim is unbound, the persistent volume controller or the provisioner says why (no such storage
+    class, an access mode the provisioner lacks, a PV too small or bound to another claim, no PV
+    matching the selector). The claim a pod mounts is not in the frames, so the namespace is the join."""
+    ev = ctx.frames["events"]
+    sub = ev[(ev["object_kind"] == "PersistentVolumeClaim") & (ev["object_namespace"] == namespace)
+             & (ev["type"] == "Warning")]
+    return sub.sort_values("last_seen").drop_duplicates(["object_name", "reason", "message"], keep="last")
 
 
 def _remedies(w: Any, pod: str, message: str) -> list[Remediation]:
@@ -159,6 +176,16 @@ def _remedies(w: Any, pod: str, message: str) -> list[Remediation]:
     if "persistentvolumeclaim" in low or "volume" in low:
         out.append(Remediation(title="Check the pod's volume claims are bound", kind="investigate",
                                command=f"kubectl -n {ns} get pvc"))
+    if "storageclass" in low and "not found" in low or "no storage class is set" in low:
+        out.append(Remediation(title="Point the claim at a storage class that exists (or create it)", kind="config",
+                               command="kubectl get storageclass"))
+    if "access mode" in low or "accessmode" in low or "multi_node" in low:
+        out.append(Remediation(title="Ask for an access mode the provisioner supports (ReadWriteOnce), or use "
+                                     "a storage class that offers ReadWriteMany", kind="config",
+                               command="kubectl get storageclass -o wide\nkubectl get pv -o wide"))
+    if "too small" in low or "already bound" in low:
+        out.append(Remediation(title="Check the PersistentVolume the claim names: its size and the claim it is "
+                                     "bound to", kind="investigate", command="kubectl get pv -o wide"))
     return out
 
 

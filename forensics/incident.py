@@ -1,0 +1,163 @@
+"""When a workload started failing: the earliest evidence of failure, decided once per finding.
+
+A support engineer asks "since when?" first, and the answer must not be the most recent crash
+(`lastState.terminated` only remembers the last one). The first failure of a failing workload is
+the earliest of:
+
+- the start of the first failing container run: a container that was never seen Ready, has
+  restarted, and whose restart count fills the time since its pod started under the kubelet's
+  crash-loop back-off (10 s doubling to 5 min, `kubelet` `backOffPeriod`/`MaxContainerBackOff`)
+  has failed on every run since the pod started, so its failure began at the pod's `startTime`;
+- the `firstTimestamp` of a Warning event about one of the workload's failing pods;
+- the earliest termination seen (`startedAt`/`finishedAt` of a last or current termination);
+- else the first snapshot in which the workload was seen failing.
+
+`settle(ctx, findings)` writes that time into each active finding's `first_seen` and into the one
+`first-failure` event of its timeline; the verdict, cards, charts, JSON and Markdown all read it
+from there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from forensics.correlate import Context, iso, restarts_once
+from forensics.findings import Evidence, Finding
+from forensics.rules._common import restart_matrix
+
+_EPOCH_FLOOR = pd.Timestamp("1990-01-01", tz="UTC")
+_BACKOFF_START, _BACKOFF_CAP = 10.0, 300.0
+
+
+def backoff_seconds(restarts: int) -> float:
+    """The least time `restarts` crash-loop restarts take: the sum of the kubelet's back-off waits."""
+    total, wait = 0.0, _BACKOFF_START
+    for _ in range(max(0, restarts)):
+        total += wait
+        wait = min(wait * 2, _BACKOFF_CAP)
+    return total
+
+
+def _ts(v: Any) -> pd.Timestamp | None:
+    if v is None or v is pd.NA or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    t = pd.Timestamp(v)
+    if t.tzinfo is None:
+        t = t.tz_localize("UTC")
+    return t if t > _EPOCH_FLOOR else None
+
+
+# the placement columns the first failure and the figures are decided from (a narrow copy keeps the
+# per-finding row lookups cheap on big dumps)
+_COLS = ["snapshot", "observed_at", "snapshot_index", "namespace", "pod", "container", "uid", "file", "node",
+         "node_arch", "restart_count", "ready", "failing", "healthy", "last_started", "last_finished",
+         "term_finished"]
+
+
+def _rows_of(ctx: Context, f: Finding) -> pd.DataFrame:
+    """The placement rows (every snapshot) of the containers a finding names."""
+    cached = ctx.cache.get("incident_rows")
+    if cached is None:
+        narrow = ctx.placement[[c for c in _COLS if c in ctx.placement]].reset_index(drop=True)
+        index = narrow.groupby(["namespace", "pod", "container"], sort=False).indices if not narrow.empty else {}
+        cached = ctx.cache["incident_rows"] = (narrow, index)
+    narrow, index = cached
+    keys = {(f.workload.namespace, *c.split("/", 1)) for c in f.containers if "/" in c}
+    pos = sorted(i for k in keys for i in index.get(k, ()))
+    return narrow.iloc[pos]
+
+
+def _indexes(ctx: Context) -> tuple[Any, Any]:
+    """Per pod (namespace, name): its earliest startTime, and the earliest firstTimestamp of a Warning
+    event about it; built once per context."""
+    cached = ctx.cache.get("incident_times")
+    if cached is None:
+        pods = ctx.frames["pods"]
+        starts = pods.dropna(subset=["start_time"]).groupby(["namespace", "pod"])["start_time"].min().to_dict()
+        ev = ctx.frames["events"]
+        ev = ev[(ev["object_kind"] == "Pod") & (ev["type"] == "Warning")].dropna(subset=["first_seen"])
+        ns = ev["object_namespace"].fillna(ev["namespace"])
+        warned = ev["first_seen"].groupby([ns, ev["object_name"]]).min().to_dict() if not ev.empty else {}
+        cached = ctx.cache["incident_times"] = (starts, warned)
+    return cached
+
+
+def first_failure(ctx: Context, f: Finding, rows: pd.DataFrame | None = None
+                  ) -> tuple[pd.Timestamp | None, Evidence | None]:
+    """The earliest evidence of failure of a finding, and the evidence item for a pod-start decision.
+    A finding's rows are few: plain loops over them."""
+    if rows is None:
+        rows = _rows_of(ctx, f)
+    names = ["namespace", "pod", "container", "failing", "ready", "restart_count", "last_started", "last_finished",
+             "term_finished", "observed_at", "file", "snapshot"]
+    recs = list(zip(*(rows[c].tolist() for c in names))) if not rows.empty else []
+    times: list[pd.Timestamp] = []
+    ever_ready: set[tuple[Any, Any, Any]] = set()
+    by_container: dict[tuple[Any, Any, Any], list[tuple[Any, ...]]] = {}
+    for r in recs:
+        key = (r[0], r[1], r[2])
+        if r[4] is True:
+            ever_ready.add(key)
+        if r[3] is True:
+            by_container.setdefault(key, []).append(r)
+            times += [t for t in (_ts(r[6]), _ts(r[7]), _ts(r[8])) if t is not None]
+    starts, warned = _indexes(ctx)
+    note: Evidence | None = None
+    note_at: pd.Timestamp | None = None
+    for key, obs in sorted(by_container.items(), key=lambda kv: tuple(map(str, kv[0]))):
+        if key in ever_ready:
+            continue
+        ns, pod, cont = key
+        n = max(int(r[5]) if r[5] is not None and r[5] is not pd.NA else 0 for r in obs)
+        start = _ts(starts.get((ns, pod)))
+        last = max((t for t in (_ts(r[7]) for r in obs) if t is not None), default=None)
+        if n <= 0 or start is None or last is None or last < start:
+            continue
+        runs = [(b - a).total_seconds() for a, b in ((_ts(r[6]), _ts(r[7])) for r in obs)
+                if a is not None and b is not None]
+        run = max([1.0, *runs])
+        if (last - start).total_seconds() <= (backoff_seconds(n) + (n + 1) * run) * 1.25 + 60:
+            times.append(start)
+            if note_at is None or start < note_at:
+                note_at = start
+                note = Evidence(
+                    kind="pod", file=str(obs[0][10]), object=f"Pod {ns}/{pod} container {cont}",
+                    text=f"failing since its pod started at {iso(start)}: never Ready, {n} restarts, as many as a "
+                         "crash loop fits in that time", snapshot=str(obs[-1][11]))
+    for pod in f.pods:
+        t = _ts(warned.get((f.workload.namespace, pod)))
+        if t is not None:
+            times.append(t)
+    if not times:
+        times = [t for t in (_ts(r[9]) for obs in by_container.values() for r in obs) if t is not None]
+    return (min(times) if times else None), note
+
+
+def settle(ctx: Context, findings: list[Finding]) -> None:
+    """Decide, once per active finding, the figures every rendering shows: its first failure (see the
+    module docstring), in `first_seen` and as the single `first-failure` event of its timeline, and
+    its restarts: those of the containers it names, counted once over snapshots (the highest
+    restartCount of each pod instance and container), the same containers as its restart matrix
+    and the summary's restarts chart."""
+    for f in findings:
+        if f.latent or f.cause.startswith("analyzer."):
+            continue
+        rows = _rows_of(ctx, f)
+        if not rows.empty:
+            f.restarts = restarts_once(rows)
+            f.restart_matrix = restart_matrix(rows)
+        first, note = first_failure(ctx, f, rows)
+        when = iso(first) if first is not None else f.first_seen
+        if when is None:
+            continue
+        f.first_seen = when
+        if f.last_seen is not None and f.last_seen < when:
+            f.last_seen = when
+        if note is not None:
+            f.evidence.append(note)
+        f.timeline = [e for e in f.timeline if e.get("kind") != "first-failure"]
+        f.timeline.append({"at": when, "what": f"first failure of {f.workload}", "kind": "first-failure",
+                           "source": note.file if note is not None else ""})
+        f.timeline.sort(key=lambda e: str(e.get("at") or ""))
