@@ -263,8 +263,10 @@ def mark_failing(c: pd.DataFrame, meta: dict[str, Any]) -> None:
     ready_since = c["node_ready_since"] if "node_ready_since" in c else pd.Series(pd.NaT, index=c.index)
     near_boot = (finished.notna() & ready_since.notna()
                  & ((finished - ready_since).abs() <= NODE_EVENT_GAP)).fillna(False)
-    node_event = (c["last_reason"].isin(list(NODE_EVENT_REASONS)) | c["last_exit_code"].eq(NODE_EVENT_EXIT)
-                  ).fillna(False) | near_boot
+    # exit 255 alone is also an application's `exit(-1)`: it is the lost container only with reason Unknown
+    # (or no reason at all)
+    node_event = (c["last_reason"].isin(list(NODE_EVENT_REASONS))
+                  | (c["last_exit_code"].eq(NODE_EVENT_EXIT) & c["last_reason"].isna())).fillna(False) | near_boot
     running_ready = ((state == "running") & c["ready"].fillna(False)).fillna(False)
     # a container that has since run to completion (an init container that succeeded on a retry, a Job's
     # container under restartPolicy OnFailure) has recovered, whatever its restarts
