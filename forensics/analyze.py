@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 
 from forensics import __version__, incident
-from forensics.correlate import WL_KEYS, Context, build_context, iso
-from forensics.findings import ARCH_CAUSES, INTERNAL_CAUSES, Finding, severity_rank
+from forensics.correlate import WL_KEYS, Context, build_context, iso, restart_history
+from forensics.findings import ARCH_CAUSES, INTERNAL_CAUSES, Finding, Workload, severity_rank
 from forensics.load import Dump
 from forensics.rules import run_all
 
@@ -27,8 +27,9 @@ PRIORITY = (
     "arch.bare-manifest-tag", "arch.missing-emulation", "arch.apple-silicon-build",
     "arch.index-missing-platform", "arch.single-arch-image", "arch.mixed-arch-no-affinity",
     "arch.microarch-level",
-    "image-pull-auth", "image-pull-not-found", "missing-config", "command-not-found", "unschedulable",
-    "node-not-ready", "evicted", "oom-killed", "liveness-probe", "arch.emulation-fault", "app-crash",
+    "image-pull-auth", "image-pull-not-found", "image-pull-network", "missing-config",
+    "command-not-found", "unschedulable", "volume-mount", "node-not-ready", "evicted", "oom-killed", "liveness-probe",
+    "arch.emulation-fault", "app-crash",
     "analyzer.rule-error",
 )
 SCHEMA = "cluster-forensics-findings/1"
@@ -74,24 +75,75 @@ def merge(findings: list[Finding]) -> list[Finding]:
     return out
 
 
+# findings about something other than a workload's pods: never judged by the workload's state now
+_NOT_WORKLOADS = ("Node", "Rule")
+
+
+def split_history(ctx: Context, findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
+    """(failing now, history): a finding whose workload is not failing at the last snapshot
+    (`Context.failing_now`) is history, whatever its cause."""
+    now, past = [], []
+    for f in findings:
+        w = f.workload
+        if f.latent or w.kind in _NOT_WORKLOADS or (w.kind, w.namespace, w.name) in ctx.failing_now:
+            now.append(f)
+        else:
+            past.append(f)
+    return now, past
+
+
+def link(findings: list[Finding]) -> list[Finding]:
+    """Resolve `caused_by` (a rule names the cause's finding id; a link to a finding that is not in
+    the document is dropped), fill each cause's `consequences`, and order the findings so that a
+    consequence follows its cause: causes by severity, each followed by its consequences."""
+    by_id = {f.id: f for f in findings}
+    for f in findings:
+        if f.caused_by is not None and (f.caused_by not in by_id or f.caused_by == f.id):
+            f.caused_by = None
+    for f in findings:
+        if f.caused_by is not None:
+            cause = by_id[f.caused_by]
+            cause.consequences.append({"id": f.id, "cause": f.cause, "workload": str(f.workload)})
+            if str(f.workload) not in cause.takes_down:
+                cause.takes_down.append(str(f.workload))
+    out: list[Finding] = []
+    placed: set[str] = set()
+    for f in findings:
+        if f.caused_by is not None or f.id in placed:
+            continue
+        out.append(f)
+        placed.add(f.id)
+        for c in findings:
+            if c.caused_by == f.id and c.id not in placed:
+                out.append(c)
+                placed.add(c.id)
+    out.extend(f for f in findings if f.id not in placed)
+    return out
+
+
 def analyze(dump: Dump) -> dict[str, Any]:
     ctx = build_context(dump.frames, dump.snapshots, dump.meta)
-    findings = merge(run_all(ctx))
+    findings, past = split_history(ctx, merge(run_all(ctx)))
+    findings = link(findings)
     incident.settle(ctx, findings)
+    add_intervals(ctx, findings)
     active = [f for f in findings if not f.latent]
     latent = [f for f in findings if f.latent]
+    history = restart_history(ctx, {(f.workload.kind, f.workload.namespace, f.workload.name) for f in active})
+    _add_past(history, past)
     dump_doc = dump_section(dump, ctx)
     return {
         "schema": SCHEMA,
         "tool": {"name": "cluster-forensics", "version": __version__},
         "dump": dump_doc,
-        "summary": summary(ctx, active, dump_doc["counts"]),
+        "summary": summary(ctx, active, dump_doc["counts"], history, dropped_parts(dump)),
         "inventory": inventory(ctx),
         "findings": [f.to_dict() for f in active],
         "latent": [f.to_dict() for f in latent],
+        "restart_history": history,
         "series": {"restarts_by_arch": restarts_series(ctx, active)},
         "timeline": cluster_timeline(ctx, active),
-        "gaps": relevant_gaps(ctx, dump.gaps, findings),
+        "gaps": relevant_gaps(ctx, dump.gaps + _dropped_gap(dump), findings),
         "load_problems": [p.to_dict() for p in dump.problems],
     }
 
@@ -106,6 +158,96 @@ def relevant_gaps(ctx: Context, gaps: list[dict[str, str]], findings: list[Findi
     """Each gap with `relevant`: whether it limits a conclusion about this dump (see ARCH_GAPS)."""
     arch_question = ctx.mixed or any(f.cause in ARCH_CAUSES for f in findings)
     return [{**g, "relevant": arch_question or str(g.get("what")) not in ARCH_GAPS} for g in gaps]
+
+
+def add_intervals(ctx: Context, findings: list[Finding]) -> None:
+    """Each finding's `failing_intervals`: the runs of consecutive snapshots in which its workload was
+    failing (a container failing, or a pod Pending/Failed), from the first termination seen since the
+    previous snapshot (else that snapshot's time) to the run's last snapshot. A workload failing,
+    then healthy, then failing again gets two intervals; the timeline draws only those."""
+    c = ctx.placement
+    if c.empty or not ctx.snapshots:
+        return
+    order = {s: i for i, s in enumerate(ctx.snapshots)}
+    times = {s: c.loc[c["snapshot"] == s, "observed_at"].max() for s in ctx.snapshots}
+    fail = c[c["failing"].fillna(False)]
+    pods = ctx.frames["pods"]
+    stuck = pods[pods["phase"].isin(["Pending", "Failed"]).fillna(False)]
+    per: dict[tuple[str, str, str], dict[int, Any]] = {}
+    for kind, ns, name, snap, fin in zip(fail["workload_kind"], fail["namespace"], fail["workload_name"],
+                                         fail["snapshot"], fail["last_finished"]):
+        d = per.setdefault(_key(kind, ns, name), {})
+        i = order.get(str(snap))
+        if i is not None:
+            prev = d.get(i)
+            d[i] = fin if prev is None or (not pd.isna(fin) and (pd.isna(prev) or fin < prev)) else prev
+    for kind, ns, name, snap, t in zip(stuck["workload_kind"], stuck["namespace"], stuck["workload_name"],
+                                       stuck["snapshot"], stuck["created"]):
+        d = per.setdefault(_key(kind, ns, name), {})
+        i = order.get(str(snap))
+        if i is not None and i not in d:
+            d[i] = t
+    for f in findings:
+        got = per.get((f.workload.kind, f.workload.namespace, f.workload.name))
+        if not got:
+            continue
+        d = got
+        runs: list[list[int]] = []
+        for i in sorted(d):
+            if runs and runs[-1][-1] == i - 1:
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+        out = []
+        for run in runs:
+            first, last = run[0], run[-1]
+            start = times.get(ctx.snapshots[first])
+            floor = times.get(ctx.snapshots[first - 1]) if first > 0 else None
+            t = d[first]
+            if not pd.isna(t) and (start is None or pd.isna(start) or t < start) and (floor is None or t > floor):
+                start = t
+            out.append({"from": iso(start), "to": iso(times.get(ctx.snapshots[last]))})
+        f.failing_intervals = out
+
+
+def _key(kind: Any, ns: Any, name: Any) -> tuple[str, str, str]:
+    return (str(kind) if not pd.isna(kind) and kind else "Pod", "" if pd.isna(ns) else str(ns),
+            "" if pd.isna(name) else str(name))
+
+
+def dropped_parts(dump: Dump) -> list[str]:
+    """What the load dropped, in words for the verdict: unreadable files and unknown shapes, by kind of
+    problem (the full list is in `load_problems`)."""
+    counts: Counter[str] = Counter(p.what for p in dump.problems
+                                   if any(k in p.what for k in ("unreadable", "not recognised", "internal-version",
+                                                                "not decoded")))
+    return [f"{n} x {what}" if n > 1 else what for what, n in counts.most_common()]
+
+
+def _dropped_gap(dump: Dump) -> list[dict[str, str]]:
+    parts = dropped_parts(dump)
+    if not parts:
+        return []
+    return [{"what": "parts of the dump not read: " + "; ".join(parts[:5]) + (" ..." if len(parts) > 5 else ""),
+             "impact": "what they held is unknown (each is listed under load problems, with why); the rest "
+                       "was analyzed"}]
+
+
+def _add_past(history: list[dict[str, Any]], past: list[Finding]) -> None:
+    """Findings whose workload is not failing now join the restart history as what explained it then."""
+    by_w = {(h["workload"]["kind"], h["workload"]["namespace"], h["workload"]["name"]): h for h in history}
+    for f in past:
+        key = (f.workload.kind, f.workload.namespace, f.workload.name)
+        h = by_w.get(key)
+        if h is None:
+            h = {"workload": {"kind": key[0], "namespace": key[1], "name": key[2]}, "pods": f.pods,
+                 "containers": f.containers, "nodes": f.nodes, "restarts": f.restarts, "last_reasons": [],
+                 "last_reason": None, "last_exit_code": None, "last_finished": f.last_seen, "node_event": False,
+                 "severity": "info", "note": "failed in an earlier observation; not failing at the last snapshot",
+                 "file": f.evidence[0].file if f.evidence else None}
+            history.append(by_w.setdefault(key, h))
+        h.setdefault("earlier_causes", []).append({"cause": f.cause, "summary": f.summary,
+                                                  "confidence": round(float(f.confidence), 2)})
 
 
 def dump_section(dump: Dump, ctx: Context) -> dict[str, Any]:
@@ -164,41 +306,76 @@ def _workloads(active: list[Finding]) -> list[Finding]:
     return [f for f in active if f.cause not in INTERNAL_CAUSES]
 
 
-def summary(ctx: Context, active: list[Finding], counts: dict[str, int]) -> dict[str, Any]:
+def summary(ctx: Context, active: list[Finding], counts: dict[str, int], history: list[dict[str, Any]] | None = None,
+            dropped: list[str] | None = None) -> dict[str, Any]:
     """The verdict and its figures. Every figure is defined once (docs/findings.md, "Counts") over the
-    failing workloads' findings, and the verdict sentence is written from these same figures."""
+    failing workloads' findings, and the verdict sentence is written from these same figures. Root
+    causes (findings without `caused_by`) speak first; nodes are not workloads; workloads failing now
+    that no finding explains are named; the verdict never claims health over nothing read."""
+    history = history or []
     failing = _workloads(active)
+    workloads = [f for f in failing if f.workload.kind not in _NOT_WORKLOADS]
+    down_nodes = sorted({f.workload.name for f in failing if f.workload.kind == "Node"})
     by_cause = Counter(f.cause for f in active)
-    pods = {(f.workload.namespace, p) for f in failing for p in f.pods}
+    pods = {(f.workload.namespace, p) for f in workloads for p in f.pods}
     nodes = {n for f in failing for n in f.nodes}
     firsts = sorted(f.first_seen for f in failing if f.first_seen)
     lasts = sorted(f.last_seen for f in failing if f.last_seen)
+    roots = [f for f in active if f.caused_by is None]
     causes: list[dict[str, Any]] = []
-    for cause, n in sorted(by_cause.items(), key=lambda kv: _rank(kv[0])):
-        fs = [f for f in active if f.cause == cause]
+    for cause in sorted({f.cause for f in roots}, key=_rank):
+        fs = [f for f in roots if f.cause == cause]
+        n = len(fs)
         best = max(fs, key=lambda f: f.confidence)
         causes.append({"cause": cause, "findings": n, "max_confidence": round(best.confidence, 2),
-                       "sentence": best.summary + (f" (and {n - 1} more workload(s))" if n > 1 else "")})
+                       "sentence": best.summary + (f" (and {n - 1} more)" if n > 1 else "")})
+    consequences = sum(1 for f in workloads if f.caused_by is not None)
+    covered = {str(f.workload) for f in active} | {w for f in active for w in f.takes_down}
+    # workloads with pods in the dump (those known only from events have their own findings or none)
+    present = {str(Workload(*k)) for k in zip(ctx.current["workload_kind"].fillna("Pod").astype(str),
+                                               ctx.current["namespace"].astype(str),
+                                               ctx.current["workload_name"].astype(str))} if not ctx.current.empty else set()
+    unexplained = sorted(w for w in (str(Workload(*k)) for k in ctx.failing_now) if w not in covered and w in present)
     if failing:
-        verdict = (f"{len(failing)} workload(s) failing ({len(pods)} of {counts['pods']} pods, on {len(nodes)} of "
-                   f"{counts['nodes']} node(s))" + (f" since {firsts[0]}" if firsts else "") + ". "
+        parts = []
+        if down_nodes:
+            parts.append(f"{len(down_nodes)} node(s) not Ready")
+        if workloads:
+            parts.append(f"{len(workloads)} workload(s) failing ({len(pods)} of {counts['pods']} pods, on {len(nodes)} "
+                         f"of {counts['nodes']} node(s)"
+                         + (f", {consequences} as a consequence of another finding" if consequences else "") + ")")
+        verdict = ("; ".join(parts) + (f" since {firsts[0]}" if firsts else "") + ". "
                    + " ".join(c["sentence"] + f" [confidence {c['max_confidence']:.2f}]." for c in causes[:3])
                    + (f" {len(causes) - 3} more root cause(s) below." if len(causes) > 3 else ""))
     elif active:
         verdict = " ".join(c["sentence"] + "." for c in causes)
     else:
-        verdict = f"No failing workloads found among {counts['pods']} pods."
+        seen = f"{counts['pods']} pod(s)" + (f" on {counts['nodes']} node(s)" if counts["nodes"] else "")
+        verdict = (f"Nothing is failing now among {seen} read from the dump." if not unexplained else
+                   f"No known cause found among {seen} read from the dump.") if counts["pods"] else (
+            f"No pod could be read from the dump ({counts['nodes']} node(s) read, all Ready): nothing can be said "
+            "about workloads.")
+        if history:
+            verdict += (f" {len(history)} workload(s) restarted earlier and run since (restart history, "
+                        "no action needed unless it repeats).")
+    if unexplained:
+        verdict += (f" {len(unexplained)} more workload(s) are failing with no cause found (Pending, not Ready or "
+                    f"restarting without a known reason): {', '.join(unexplained[:5])}"
+                    + (" ..." if len(unexplained) > 5 else "") + ".")
+    if dropped:
+        verdict += " Not read: " + "; ".join(dropped[:3]) + (" ..." if len(dropped) > 3 else "") + "."
     return {
         "verdict": verdict,
-        "architecture": architecture_verdict(ctx, failing),
-        "failing_workloads": len(failing),
+        "architecture": architecture_verdict(ctx, workloads),
+        "failing_workloads": len(workloads),
         "failing_pods": len(pods),
         "affected_nodes": len(nodes),
-        "restarts": sum(f.restarts for f in failing),
+        "restarts": sum(f.restarts for f in workloads),
         "first_failure": firsts[0] if firsts else None,
         "last_failure": lasts[-1] if lasts else None,
         "by_cause": dict(by_cause),
         "causes": causes,
+        "unexplained": unexplained,
     }
 
 

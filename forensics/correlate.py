@@ -6,12 +6,14 @@ counted once over snapshots, failure states, and the signatures seen per contain
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from forensics.arch import Platform, can_run, normalize_os, normalize_platform, parse_platform
+from forensics.findings import Workload
 from forensics.frames import image_key
 
 # waiting reasons that mean the container cannot run
@@ -22,6 +24,18 @@ FAIL_WAITING = frozenset({
 })
 OK_TERMINATED = frozenset({"Completed"})
 WL_KEYS = ["workload_kind", "namespace", "workload_name"]
+# A restart whose last termination is older than this (relative to the snapshot that saw it, else the
+# collection time) and whose container is Running and Ready since is history, not a failure now. One
+# hour: longer than the kubelet's 5-minute maximum back-off many times over (a crash loop restarts
+# well within it), and the default lifetime of the events that would explain it (docs/findings.md).
+RECENT = pd.Timedelta(hours=1)
+# A termination this close to the node's Ready transition followed the node's restart.
+NODE_EVENT_GAP = pd.Timedelta(minutes=10)
+# A running container that is not Ready this long after it started is failing, not starting up.
+STARTUP_GRACE = pd.Timedelta(minutes=5)
+# the kubelet reports containers it lost track of (node or runtime restarted) as Unknown / exit 255
+NODE_EVENT_REASONS = frozenset({"Unknown"})
+NODE_EVENT_EXIT = 255
 
 
 @dataclass
@@ -39,6 +53,8 @@ class Context:
     has_binfmt: bool = False
     inspected_images: int = 0
     cache: dict[str, Any] = field(default_factory=dict)  # derived indexes, built once on first use
+    # workloads (kind, namespace, name) failing at the last snapshot (docs/findings.md)
+    failing_now: frozenset[tuple[str, str, str]] = frozenset()
 
     @property
     def mixed(self) -> bool:
@@ -92,7 +108,7 @@ def build_context(frames: dict[str, pd.DataFrame], snapshots: list[str], meta: d
 
     # node facts from the same snapshot, else from the node's last observation
     ncols = ["node", "arch", "variant", "pool", "ready", "created", "instance_type", "runtime", "runtime_version",
-             "os", "cpu_level", "cpu_level_from", "cpu_model", "windows_build"]
+             "os", "cpu_level", "cpu_level_from", "cpu_model", "windows_build", "ready_since"]
     same = nodes_all[["snapshot"] + ncols].rename(columns={k: f"node_{k}" for k in ncols[1:]})
     c = c.merge(same, how="left", on=["snapshot", "node"])
     last = nodes[ncols].rename(columns={k: f"node_{k}" for k in ncols[1:]})
@@ -113,13 +129,7 @@ def build_context(frames: dict[str, pd.DataFrame], snapshots: list[str], meta: d
     # can the node run the image? NA when the image or the node arch is unknown
     c = _platform_join(c, frames)
 
-    state = c["state"]
-    wr = c["waiting_reason"]
-    c["waiting_fail"] = (state == "waiting") & wr.isin(list(FAIL_WAITING))
-    term_fail = (state == "terminated") & ~c["term_reason"].isin(list(OK_TERMINATED)) & (c["term_exit_code"].fillna(0) != 0)
-    restarted = (c["restart_count"].fillna(0) > 0) & c["last_reason"].notna() & ~c["last_reason"].isin(list(OK_TERMINATED))
-    c["failing"] = (c["waiting_fail"] | term_fail.fillna(False) | restarted.fillna(False)).astype("boolean")
-    c["healthy"] = ((state == "running") & c["ready"].fillna(False) & ~c["failing"]).fillna(False).astype("boolean")
+    mark_failing(c, meta or {})
 
     current = c.sort_values("snapshot_index").drop_duplicates(["namespace", "pod", "container"], keep="last")
 
@@ -136,7 +146,137 @@ def build_context(frames: dict[str, pd.DataFrame], snapshots: list[str], meta: d
         frames=frames, snapshots=snapshots, meta=meta or {}, nodes=nodes, placement=c, current=current,
         signatures=sig, cluster_archs=archs, has_binfmt=not frames["binfmt"].empty,
         inspected_images=int(frames["images"]["inspected"].fillna(False).sum()),
+        failing_now=failing_workloads(frames["pods"], c, nodes_all, snapshots, meta or {})
+        | _ghosts_failing(frames["events"], frames["pods"], _last_time(frames, meta or {})),
     )
+
+
+_DEPLOY_POD = re.compile(r"^(?P<w>[a-z0-9][-a-z0-9.]*?)-(?P<h>[bcdfghjklmnpqrstvwxz2456789]{6,10})-[a-z0-9]{5}$")
+# warning reasons that say a pod was failing, for pods known only from events
+GHOST_FAILURES = frozenset({"Failed", "BackOff", "Unhealthy", "FailedMount", "FailedAttachVolume", "Evicted"})
+
+
+def ghost_workload(pod: str) -> Workload:
+    """The workload a vanished pod belonged to, from its name alone: `<deployment>-<template hash>-<5>`
+    names a Deployment (the hash alphabet is the one the controller uses); anything else stays the
+    pod, since `<name>-<5>` may be a DaemonSet, a Job or a ReplicaSet."""
+    m = _DEPLOY_POD.match(pod)
+    return Workload("Deployment", "", m.group("w")) if m else Workload("Pod", "", pod)
+
+
+def _ghosts_failing(events: pd.DataFrame, pods: pd.DataFrame, ref: pd.Timestamp | None) -> set[tuple[str, str, str]]:
+    """Workloads of pods gone from the dump whose failure events are recent (within RECENT of `ref`)."""
+    if events.empty or ref is None:
+        return set()
+    ev = events[(events["object_kind"] == "Pod") & events["reason"].isin(list(GHOST_FAILURES)).fillna(False)
+                & (events["last_seen"] >= ref - RECENT).fillna(False)]
+    known = set(zip(pods["namespace"].astype(str), pods["pod"].astype(str)))
+    out = set()
+    for ns, pod in set(zip(ev["object_namespace"].astype(str), ev["object_name"].astype(str))):
+        if (ns, pod) not in known:
+            w = ghost_workload(pod)
+            out.add((w.kind, ns, w.name))
+    return out
+
+
+def _wl(kind: Any, ns: Any, name: Any) -> tuple[str, str, str]:
+    return (str(kind) if not pd.isna(kind) and kind else "Pod", "" if pd.isna(ns) else str(ns),
+            "" if pd.isna(name) else str(name))
+
+
+def failing_workloads(pods: pd.DataFrame, containers: pd.DataFrame, nodes: pd.DataFrame, snapshots: list[str],
+                      meta: dict[str, Any]) -> frozenset[tuple[str, str, str]]:
+    """The workloads failing at the last snapshot: a container failing there (`mark_failing`), or a pod
+    Failed, Pending past its start-up grace, on a node that is not Ready, or Running but not Ready past
+    its start-up grace."""
+    if pods.empty or not snapshots:
+        return frozenset()
+    last = snapshots[-1]
+    lp = pods[pods["snapshot"] == last]
+    out: set[tuple[str, str, str]] = set()
+    lc = containers[(containers["snapshot"] == last) & containers["failing"].fillna(False)]
+    out.update(_wl(*k) for k in zip(lc["workload_kind"], lc["namespace"], lc["workload_name"]))
+    down = set(nodes[(nodes["snapshot"] == last) & nodes["ready"].eq(False).fillna(False)]["node"].astype(str))
+    on_down = lp["node"].astype(str).isin(down) & ~lp["phase"].isin(["Succeeded", "Failed"]).fillna(False)
+    ref = lp["observed_at"] if "observed_at" in lp else pd.Series(pd.NaT, index=lp.index)
+    fallback = reference_time(meta)
+    if fallback is not None:
+        ref = ref.fillna(fallback)
+    unready = ((lp["phase"] == "Running") & lp["ready"].eq(False) & lp["start_time"].notna()
+               & (lp["start_time"] < ref - STARTUP_GRACE)).fillna(False)
+    # a pod created moments before the snapshot is starting, not stuck: Pending counts after the grace
+    just_created = (lp["created"].notna() & (lp["created"] >= ref - STARTUP_GRACE)).fillna(False)
+    bad_phase = ((lp["phase"] == "Failed") | ((lp["phase"] == "Pending") & ~just_created)).fillna(False)
+    sel = lp[bad_phase | on_down | unready]
+    out.update(_wl(*k) for k in zip(sel["workload_kind"], sel["namespace"], sel["workload_name"]))
+    return frozenset(out)
+
+
+def _last_time(frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> pd.Timestamp | None:
+    t = frames["pods"]["observed_at"].max() if "observed_at" in frames["pods"] and not frames["pods"].empty else None
+    return reference_time(meta) if t is None or pd.isna(t) else t
+
+
+def reference_time(meta: dict[str, Any]) -> pd.Timestamp | None:
+    """The collection time, the moment "recent" is measured from when a row's snapshot has no time."""
+    v = meta.get("collected_at")
+    if not v:
+        return None
+    t = pd.to_datetime(str(v), utc=True, errors="coerce")
+    return None if pd.isna(t) else t
+
+
+def mark_failing(c: pd.DataFrame, meta: dict[str, Any]) -> None:
+    """Add the failure columns to container rows (docs/findings.md, "Failing now and restart history"):
+
+    waiting_fail   waiting in a reason that means the container cannot run
+    node_event     the last termination followed a node (or runtime) restart: reason Unknown / exit 255,
+                   or it ended within NODE_EVENT_GAP of the node's Ready transition
+    restart_recent the last termination ended within RECENT of the snapshot (else the collection time)
+    restart_grew   restartCount grew since the previous snapshot that saw this container
+    failing        failing in that snapshot: waiting_fail, terminated in error, or restarted and not
+                   recovered (restarts grew, or the last termination is recent, or the container is not
+                   Running and Ready), unless the restart was a node event and the container runs again,
+                   or the container has since completed successfully (exit 0)
+    healthy        Running and Ready and not failing
+    """
+    state = c["state"]
+    wr = c["waiting_reason"]
+    c["waiting_fail"] = (state == "waiting") & wr.isin(list(FAIL_WAITING))
+    term_fail = (state == "terminated") & ~c["term_reason"].isin(list(OK_TERMINATED)) & (c["term_exit_code"].fillna(0) != 0)
+    restarted = ((c["restart_count"].fillna(0) > 0) & c["last_reason"].notna()
+                 & ~c["last_reason"].isin(list(OK_TERMINATED))).fillna(False)
+    ref = c["observed_at"] if "observed_at" in c else pd.Series(pd.NaT, index=c.index, dtype="datetime64[ns, UTC]")
+    fallback = reference_time(meta)
+    if fallback is not None:
+        ref = ref.fillna(fallback)
+    finished = c["last_finished"]
+    recent = (finished.notna() & ref.notna() & (finished >= ref - RECENT)).fillna(False)
+    key = c["uid"].fillna(c["pod"]) if "uid" in c else c["pod"]
+    rc = c["restart_count"].fillna(0).astype("int64")
+    order = c["snapshot_index"].fillna(0) if "snapshot_index" in c else pd.Series(0, index=c.index)
+    prev = rc.groupby([key, c["container"]], dropna=False, sort=False).shift(1) if not c.empty else rc
+    if not c.empty and not order.is_monotonic_increasing:
+        srt = c.assign(_k=key, _rc=rc, _o=order).sort_values("_o", kind="stable")
+        prev = srt.groupby(["_k", "container"], dropna=False, sort=False)["_rc"].shift(1).reindex(c.index)
+    grew = (prev.notna() & (rc > prev.fillna(0))).astype(bool)
+    ready_since = c["node_ready_since"] if "node_ready_since" in c else pd.Series(pd.NaT, index=c.index)
+    near_boot = (finished.notna() & ready_since.notna()
+                 & ((finished - ready_since).abs() <= NODE_EVENT_GAP)).fillna(False)
+    # exit 255 alone is also an application's `exit(-1)`: it is the lost container only with reason Unknown
+    # (or no reason at all)
+    node_event = (c["last_reason"].isin(list(NODE_EVENT_REASONS))
+                  | (c["last_exit_code"].eq(NODE_EVENT_EXIT) & c["last_reason"].isna())).fillna(False) | near_boot
+    running_ready = ((state == "running") & c["ready"].fillna(False)).fillna(False)
+    # a container that has since run to completion (an init container that succeeded on a retry, a Job's
+    # container under restartPolicy OnFailure) has recovered, whatever its restarts
+    completed = ((state == "terminated") & c["term_exit_code"].eq(0)).fillna(False)
+    restart_fail = restarted & ~completed & (grew | recent | ~running_ready) & ~(node_event & running_ready)
+    c["node_event"] = node_event.astype(bool)
+    c["restart_recent"] = recent.astype(bool)
+    c["restart_grew"] = grew
+    c["failing"] = (c["waiting_fail"].fillna(False) | term_fail.fillna(False) | restart_fail).astype("boolean")
+    c["healthy"] = (running_ready & ~c["failing"]).fillna(False).astype("boolean")
 
 
 _JOIN_COLS = ("supported", "platform_lie", "emulated", "os_mismatch", "img_platform", "img_config_platform", "img_level",
@@ -244,3 +384,78 @@ def iso(ts: Any) -> str | None:
     if ts is None or (not isinstance(ts, str) and pd.isna(ts)):
         return None
     return pd.Timestamp(ts).isoformat().replace("+00:00", "Z")
+
+
+def restart_history(ctx: Context, exclude: set[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    """Restarts that are over, per workload (never a finding): containers of the last snapshot with
+    restarts that are not failing now, minus the workloads in `exclude` (those with a finding).
+
+    Each entry: `{workload, pods, containers, restarts, last_reason, last_exit_code, last_finished,
+    node_event, note}`; `node_event` says the last terminations followed a node restart (reason
+    Unknown / exit 255, near the node's Ready transition, or the API server unreachable right after
+    such a termination on the same node)."""
+    c = ctx.placement
+    if c.empty or not ctx.snapshots:
+        return []
+    last = c[(c["snapshot"] == ctx.snapshots[-1]) & (c["restart_count"].fillna(0) > 0)]
+    last = last[~last["failing"].fillna(False)]
+    if last.empty:
+        return []
+    api_lost = _apiserver_unreachable(ctx, last)
+    boots = last[last["node_event"]].groupby("node")["last_finished"].apply(list).to_dict() \
+        if last["node_event"].any() else {}
+    out: list[dict[str, Any]] = []
+    for key, g in last.groupby(WL_KEYS, dropna=False, sort=True):
+        w = _wl(*key)
+        if w in exclude or w in ctx.failing_now:
+            continue
+        node_ev = []
+        for r in g.itertuples(index=False):
+            ev = bool(r.node_event)
+            if not ev and (r.namespace, r.pod, r.container) in api_lost and not pd.isna(r.last_finished):
+                ev = any(not pd.isna(t) and abs(r.last_finished - t) <= NODE_EVENT_GAP
+                         for t in boots.get(r.node, []))
+            node_ev.append(ev)
+        newest = g.sort_values("last_finished", na_position="first").iloc[-1]
+        all_node = all(node_ev)
+        reasons = sorted({f"{r} (exit {'?' if pd.isna(x) else int(x)})"
+                          for r, x in zip(g["last_reason"], g["last_exit_code"]) if not pd.isna(r)})
+        note = ("the containers stopped when their node or its runtime restarted and run again since"
+                if all_node else
+                "the containers restarted earlier and have been Running and Ready since; nothing is failing now")
+        out.append({
+            "workload": {"kind": w[0], "namespace": w[1], "name": w[2]},
+            "pods": sorted(g["pod"].astype(str).unique().tolist()),
+            "containers": sorted({f"{p}/{n}" for p, n in zip(g["pod"].astype(str), g["container"].astype(str))}),
+            "nodes": sorted(g["node"].dropna().astype(str).unique().tolist()),
+            "restarts": restarts_once(g),
+            "last_reasons": reasons,
+            "last_reason": None if pd.isna(newest["last_reason"]) else str(newest["last_reason"]),
+            "last_exit_code": None if pd.isna(newest["last_exit_code"]) else int(newest["last_exit_code"]),
+            "last_finished": iso(g["last_finished"].max()),
+            "last_message": None if pd.isna(newest["last_message"]) else str(newest["last_message"])[:500],
+            "node_event": all_node,
+            "severity": "info",
+            "note": note,
+            "file": str(newest["file"]),
+        })
+    out.sort(key=lambda e: (-int(e["restarts"]), e["workload"]["namespace"], e["workload"]["name"]))
+    return out
+
+
+_API_LOST = ("i/o timeout", "connection refused", "no route to host", "tls handshake timeout")
+
+
+def _apiserver_unreachable(ctx: Context, rows: pd.DataFrame) -> set[tuple[str, str, str]]:
+    """Containers whose last words say a dial (to the API server, typically) failed."""
+    out: set[tuple[str, str, str]] = set()
+    for r in rows[["namespace", "pod", "container", "last_message"]].itertuples(index=False):
+        if not pd.isna(r.last_message) and "dial tcp" in str(r.last_message) \
+                and any(x in str(r.last_message).lower() for x in _API_LOST):
+            out.add((str(r.namespace), str(r.pod), str(r.container)))
+    s = ctx.sigs_for(rows)
+    if not s.empty:
+        t = s["text"].fillna("").astype(str)
+        hit = s[t.str.contains("dial tcp", regex=False) & t.str.lower().str.contains("|".join(_API_LOST))]
+        out.update(zip(hit["namespace"].astype(str), hit["pod"].astype(str), hit["container"].astype(str)))
+    return out

@@ -26,6 +26,8 @@ COMMON_CAUSES = (
     "liveness-probe",
     "image-pull-auth",
     "image-pull-not-found",
+    "image-pull-network",
+    "volume-mount",
     "missing-config",
     "command-not-found",
     "evicted",
@@ -80,7 +82,14 @@ class Workload:
     name: str
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.namespace}/{self.name}"
+        # nodes are cluster-scoped: no namespace
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+
+def finding_id(cause: str, w: Workload) -> str:
+    """The stable id of the finding of `cause` about `w` (what `caused_by` points at)."""
+    key = f"{cause}|{w.kind}|{w.namespace}|{w.name}"
+    return "f-" + hashlib.sha256(key.encode()).hexdigest()[:10]
 
 
 @dataclass
@@ -105,11 +114,18 @@ class Finding:
     remediation: list[Remediation] = field(default_factory=list)
     restart_matrix: list[dict[str, Any]] = field(default_factory=list)  # {arch, node, pods, restarts, failing}
     timeline: list[dict[str, Any]] = field(default_factory=list)  # {at, what, source}
+    # the id of the finding this one is a consequence of (docs/findings.md, "What caused what")
+    caused_by: str | None = None
+    # the findings this one causes: {id, cause, workload}; filled by the analysis, not by rules
+    consequences: list[dict[str, Any]] = field(default_factory=list)
+    # the workloads this cause takes down ("Kind ns/name"), for causes outside a workload (a node)
+    takes_down: list[str] = field(default_factory=list)
+    # [{from, to}]: when the workload was failing, per run of snapshots (filled by the analysis)
+    failing_intervals: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def id(self) -> str:
-        key = f"{self.cause}|{self.workload.kind}|{self.workload.namespace}|{self.workload.name}"
-        return "f-" + hashlib.sha256(key.encode()).hexdigest()[:10]
+        return finding_id(self.cause, self.workload)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

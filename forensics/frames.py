@@ -40,8 +40,8 @@ NODE_COLS = {
     "snapshot": STR, "node": STR, "arch": STR, "variant": STR, "arch_label": STR, "os": STR,
     "kernel": STR, "os_image": STR, "runtime": STR, "runtime_version": STR, "kubelet_version": STR,
     "instance_type": STR, "pool": STR, "zone": STR, "created": TS, "ready": BOOL,
-    "ready_reason": STR, "ready_since": TS, "unschedulable": BOOL, "taints": STR, "conditions": STR,
-    "file": STR, "cpu_level": STR, "cpu_level_from": STR, "cpu_model": STR, "windows_build": STR,
+    "ready_reason": STR, "ready_message": STR, "ready_since": TS, "unschedulable": BOOL, "taints": STR,
+    "conditions": STR, "file": STR, "cpu_level": STR, "cpu_level_from": STR, "cpu_model": STR, "windows_build": STR,
 }
 POD_COLS = {
     "snapshot": STR, "namespace": STR, "pod": STR, "uid": STR, "node": STR, "phase": STR,
@@ -443,12 +443,14 @@ class FrameBuilder:
         runtime, _, rversion = (info.container_runtime_version or "").partition("://")
         ready = None
         reason = None
+        message = None
         since = None
         troubled = []
         for c in n.status.conditions or ():
             if c.type == "Ready":
                 ready = c.status == "True"
                 reason = c.reason
+                message = c.message
                 since = c.last_transition_time
             elif c.status != "False":  # every other condition (pressure, node-problem-detector) is healthy False
                 troubled.append(f"{c.type}={c.status}")
@@ -464,7 +466,8 @@ class FrameBuilder:
             runtime=runtime or None, runtime_version=rversion or None,
             kubelet_version=info.kubelet_version or None, instance_type=_label(labels, INSTANCE_LABELS),
             pool=_label(labels, POOL_LABELS), zone=_label(labels, ZONE_LABELS),
-            created=n.metadata.creation_timestamp, ready=ready, ready_reason=reason, ready_since=since,
+            created=n.metadata.creation_timestamp, ready=ready, ready_reason=reason, ready_message=message,
+            ready_since=since,
             unschedulable=bool(n.spec.unschedulable),
             taints=",".join(f"{t.key}={t.value or ''}:{t.effect}" for t in n.spec.taints
                             if t.effect in ("NoSchedule", "NoExecute")) if n.spec.taints else None,
@@ -515,7 +518,8 @@ class FrameBuilder:
                     row["termination_message_policy"] = c.termination_message_policy
                     row["has_liveness_probe"] = c.liveness_probe is not None
                     if c.resources and c.resources.limits:
-                        row["memory_limit"] = c.resources.limits.get("memory")
+                        mem = c.resources.limits.get("memory")
+                        row["memory_limit"] = None if mem is None else str(mem)
                     if c.command:
                         row["command"] = " ".join(c.command)[:300]
                 if s is not None:
@@ -908,6 +912,16 @@ def _resolve_workloads(frames: dict[str, pd.DataFrame]) -> None:
         stripped = merged.loc[suffix_ok, "owner_name"].str.replace(r"-[a-z0-9]{5,10}$", "", regex=True)
         kind = kind.mask(suffix_ok, "Deployment")
         name = name.mask(suffix_ok, stripped)
+    # a static pod's mirror is owned by its Node and named `<name>-<node>`: the workload is the
+    # component (`kube-apiserver`), grouped over nodes, never the node itself
+    static = (merged["owner_kind"] == "Node").fillna(False)
+    if static.any():
+        comp = [p[: -len(o) - 1] if isinstance(p, str) and isinstance(o, str) and p.endswith("-" + o)
+                and len(p) > len(o) + 1 else p
+                for p, o in zip(pods.loc[static.to_numpy(), "pod"], merged.loc[static, "owner_name"])]
+        kind = kind.mask(static, "StaticPod")
+        name = name.copy()
+        name.loc[static] = comp
     bare = kind.isna()
     kind = kind.mask(bare, "Pod")
     name = name.mask(bare, pods["pod"].values)

@@ -23,6 +23,7 @@ _DIR_CAP = 10_000
 # what a user is told we looked for, after what their input is
 LOOKED_FOR = (
     "a cluster-forensics dump (forensics-dump.yaml, snapshots/TIME/), a support bundle (cluster-resources/), "
+    "an Insights Operator archive (insights-operator/gathers.json, config/pod/), "
     "a must-gather (namespaces/NS/, cluster-scoped-resources/), a kubectl cluster-info dump (nodes.json, "
     "NS/pods.json, NS/POD/logs.txt, or its standard output), kubectl describe/get/logs text, or Kubernetes "
     "objects / image manifests in .json or .yaml files"

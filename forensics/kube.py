@@ -69,8 +69,9 @@ class Probe(_S):
 
 
 class Resources(_S):
-    limits: dict[str, str] | None = None
-    requests: dict[str, str] | None = None
+    # quantities: kubectl accepts YAML integers and floats (`cpu: 12`, `memory: 1073741824`) as well as strings
+    limits: dict[str, str | int | float] | None = None
+    requests: dict[str, str | int | float] | None = None
 
 
 class Container(_S):
@@ -170,6 +171,7 @@ class NodeCondition(_S):
     type: str = ""
     status: str = ""
     reason: str | None = None
+    message: str | None = None
     last_transition_time: str | None = None
 
 

@@ -13,7 +13,8 @@ from typing import Any
 from forensics.findings import Remediation, Workload
 
 _KIND_RESOURCE = {"Deployment": "deployment", "DaemonSet": "daemonset", "StatefulSet": "statefulset",
-                  "Job": "job", "CronJob": "cronjob", "ReplicaSet": "replicaset", "Pod": "pod"}
+                  "Job": "job", "CronJob": "cronjob", "ReplicaSet": "replicaset", "Pod": "pod",
+                  "StaticPod": "pod"}
 q = shlex.quote
 
 

@@ -434,7 +434,34 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
         _PULL_CTX
         + r".*?\bdial tcp\b.*?(?:no such host|i/o timeout|connection refused|network is unreachable)",
     ),
+    _sig(
+        "pull-network",
+        "go-net-timeout",
+        "image-pull-network",
+        ("tls handshake timeout", "client.timeout", "request canceled", "i/o timeout"),
+        _PULL_CTX + r".*?(?:TLS handshake timeout|Client\.Timeout exceeded|request canceled|i/o timeout)",
+    ),
+    _sig(
+        "pull-rate-limit",
+        "registry",
+        "image-pull-network",
+        ("toomanyrequests", "429 too many requests"),
+        r"toomanyrequests|429 Too Many Requests",
+        _I,
+    ),
     _sig("pull-failed", "kubelet", "image-pull", ("failed to pull image",), r"Failed to pull image \S+: \S"),
+    # the kubelet's volume manager: a volume that cannot be attached or mounted (a missing ConfigMap or
+    # Secret is matched above, as missing-config)
+    _sig("volume-mount", "kubelet", "volume-mount", ("hostpath type check failed",),
+         r"hostPath type check failed: \S+ is not a"),
+    _sig("volume-mount", "kubelet", "volume-mount", ("unable to attach or mount volumes",),
+         r"Unable to attach or mount volumes"),
+    _sig("volume-mount", "attach-detach", "volume-mount", ("attachvolume.attach failed",),
+         r"AttachVolume\.Attach failed"),
+    _sig("volume-mount", "kubelet-mount", "volume-mount", ("mountvolume.",),
+         r"MountVolume\.(?:SetUp|MountDevice|WaitForAttach) failed"),
+    _sig("volume-mount", "scheduler", "volume-mount", ("unbound", "persistentvolumeclaim \""),
+         r"unbound (?:immediate )?PersistentVolumeClaims|persistentvolumeclaim \"[^\"]+\" not found"),
     _sig(
         "runtime-start-failed",
         "runtime",
@@ -479,6 +506,22 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
     _sig("oom", "python", "oom", ("memoryerror",), _LEAD + r"MemoryError\b"),
     # the shell's report of a SIGKILLed child: a bare `Killed`, or bash's `line 5:  42 Killed  cmd`
     _sig("oom", "shell", "oom", ("killed",), _LEAD + r"Killed\s*$|\bline \d+:\s+\d+ Killed\b"),
+    # a dependency the application needs at start-up does not answer (database, API, service name)
+    _sig("dependency-unreachable", "app", "app-crash",
+         ("could not connect to", "cannot be established", "connect failed", "econnrefused", "enotfound",
+          "could not translate host name", "name or service not known"),
+         r"could not connect to \S+|connection to (?:the )?\S+ cannot be established|Connect failed \("
+         r"|\bECONNREFUSED\b|getaddrinfo ENOTFOUND|could not translate host name|Name or service not known", _I),
+    _sig("dependency-unreachable", "go-net", "app-crash", ("dial tcp",),
+         r"\bdial tcp \S+: (?:connect: )?(?:connection refused|i/o timeout|no route to host)"),
+    # command-line usage errors: the binary runs and rejects its arguments (cobra, Go flag, argparse)
+    _sig("cli-usage", "cobra", "app-crash", ("error: unknown ",),
+         _LEAD + r"Error: unknown (?:command \"[^\"]*\" for|flag:|shorthand flag:)"),
+    _sig("cli-usage", "go-flag", "app-crash", ("flag provided but not defined",),
+         _LEAD + r"flag provided but not defined: -"),
+    _sig("cli-usage", "argparse", "app-crash", (": error: ",),
+         _LEAD + r"\S+: error: (?:unrecognized arguments|the following arguments are required|argument \S+: invalid)"),
+    _sig("cli-usage", "argparse-usage", "app-crash", ("usage: ",), _LEAD + r"usage: \S+ \[-"),
     _sig("go-panic", "go", "app-crash", ("panic: ",), _LEAD + r"panic: "),
     _sig("go-panic", "go-runtime", "app-crash", ("fatal error: ",), _LEAD + r"fatal error: "),
     _sig(

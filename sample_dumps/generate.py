@@ -2313,7 +2313,8 @@ def not_arch() -> Story:
 - `analytics/etl-runner`: one pod Evicted (`The node was low on resource: memory.`); its replacement runs.
 - `ml/trainer`: Pending, `0/6 nodes are available: 6 Insufficient cpu.` (it asks for 40 CPUs).
 - `worker-06` stopped posting status (Ready Unknown, `node.kubernetes.io/unreachable` taints) 200 s before
-  collection; both `warehouse/inventory-sync` pods run there.
+  collection; both `warehouse/inventory-sync` pods run there. The node is the cause (a finding of its own,
+  `Node worker-06`); `warehouse/inventory-sync` is its consequence (`caused_by` the node's finding).
 """
     broken = [("Deployment", "billing", "invoice-service", "oom-killed"), ("Deployment", "fleet", "route-planner", "app-crash"),
               ("Deployment", "media", "thumbnailer", "app-crash"), ("Deployment", "web", "api", "liveness-probe"),
@@ -2322,7 +2323,9 @@ def not_arch() -> Story:
               ("Deployment", "analytics", "etl-runner", "evicted"), ("Deployment", "ml", "trainer", "unschedulable"),
               ("Deployment", "warehouse", "inventory-sync", "node-not-ready")]
     st.expected = {"story": st.name, "findings": [
-        {"cause": cause, "workload": wl_ref(k, ns, n), "latent": False, "contributing": []} for k, ns, n, cause in broken],
+        {"cause": cause, "workload": wl_ref(k, ns, n), "latent": False, "contributing": []} for k, ns, n, cause in broken]
+        + [{"cause": "node-not-ready", "workload": wl_ref("Node", "", "worker-06"), "latent": False,
+            "contributing": []}],
         NOARCH: [wl_ref(k, ns, n) for k, ns, n, _ in broken] + [
             wl_ref("Deployment", "web", "frontend"), wl_ref("DaemonSet", "kube-system", "kube-proxy"), wl_ref("Deployment", "kube-system", "coredns")]}
     return st
@@ -2337,6 +2340,79 @@ def pull_events(snap: Snapshot, p: PodSpec, cname: str, ref: str, why: str) -> N
     snap.pod_event(p, "Failed", "Error: ErrImagePull", first + secs(1), now - secs(94), 12, "Warning", container=cname)
     snap.pod_event(p, "BackOff", f'Back-off pulling image "{ref}"', first + secs(20), now - secs(8), 140, container=cname)
     snap.pod_event(p, "Failed", "Error: ImagePullBackOff", first + secs(20), now - secs(8), 140, "Warning", container=cname)
+
+
+X509 = ('tls: failed to verify certificate: x509: certificate signed by unknown authority')
+HOSTPATH_DIR = "/srv/ledger-cache"
+
+
+def new_nodes_not_ready_for_apps() -> Story:
+    """Two causes that are neither the image nor the application: a volume and the way to the registry."""
+    st = Story("stuck-starting", context="kubernetes-admin@fin-prod", server="https://10.40.0.10:6443", kubelet="v1.29.6")
+    old = [st.node(name=f"fin-w{i + 1}", arch="amd64", pool="workers", itype="bare-x86", created=T(f"2024-02-05T09:0{i}:00Z"),
+                   runtime="containerd://1.7.13", kernel="6.1.0-18-amd64", os_image="Debian GNU/Linux 12 (bookworm)",
+                   provider="kubeadm", ip=f"10.40.0.{21 + i}") for i in range(3)]
+    new = [st.node(name=f"fin-w{i + 4}", arch="amd64", pool="workers", itype="bare-x86", created=T(f"2024-09-02T22:1{i}:00Z"),
+                   runtime="containerd://1.7.20", kernel="6.1.0-25-amd64", os_image="Debian GNU/Linux 12 (bookworm)",
+                   provider="kubeadm", ip=f"10.40.0.{24 + i}") for i in range(2)]
+    now = T("2024-09-03T07:45:00Z")
+    snap = st.snapshot(now)
+    kp = multi(st, "registry.k8s.io/kube-proxy:v1.29.6", ["amd64", "arm64"], "2024-06-11T00:00:00Z", oci=False, with_configs=False)
+    ds(st, snap, "kube-system", "kube-proxy", [C("kube-proxy", kp)], old + new, "2024-02-05T08:55:00Z", ('"Using iptables Proxier"',))
+    reg = "registry.fin.example:5000"
+
+    # image-pull-network: the new nodes do not trust the corporate CA that signed the registry's certificate
+    api = multi(st, f"{reg}/payments/gateway:4.2.0", ["amd64"], "2024-08-30T10:00:00Z", entry=["/gateway"])
+    _, _, pods = deploy(st, snap, "payments", "gateway", [C("gateway", api, ports=[8443])], "2024-03-01T10:00:00Z",
+                        [old[0], old[1], new[0]], rs_created="2024-09-02T23:30:00Z",
+                        state=lambda n, i, pc: {"gateway": Wait("ImagePullBackOff", f'Back-off pulling image "{api.ref}"')}
+                        if n in new else None, lines=("gateway 4.2.0 listening on :8443",))
+    pull_events(snap, pods[2], "gateway", api.ref,
+                f'rpc error: code = Unknown desc = failed to pull and unpack image "{api.ref}": failed to resolve reference '
+                f'"{api.ref}": failed to do request: Head "https://{reg}/v2/payments/gateway/manifests/4.2.0": {X509}')
+
+    # volume-mount: the ledger cache is a hostPath of type Directory, created by hand on the old nodes only
+    led = multi(st, f"{reg}/payments/ledger-cache:1.8.3", ["amd64"], "2024-07-15T10:00:00Z", entry=["/ledger-cache"])
+    w = st.workload("DaemonSet", "payments", "ledger-cache", [C("cache", led)], T("2024-03-01T10:00:00Z"),
+                    labels={"app": "ledger-cache"})
+    w.template_hash = st.rng.safe(9)
+    snap.add(w)
+    for n in old:
+        t0 = max(w.created, n.created) + secs(st.rng.int(8, 40))
+        snap.add_pods(st.pod(w, n, t0 - secs(5), {"cache": ok(t0, "ledger-cache 1.8.3 serving from /cache")}))
+    for n in new:
+        t0 = n.created + secs(95)
+        p = st.pod(w, n, t0, {"cache": Wait("ContainerCreating")})
+        snap.add_pods(p)
+        snap.pod_event(p, "FailedMount", f'MountVolume.SetUp failed for volume "cache" : hostPath type check failed: '
+                       f"{HOSTPATH_DIR} is not a directory", t0 + secs(2), now - secs(50), 287, "Warning")
+        snap.pod_event(p, "FailedMount", 'Unable to attach or mount volumes: unmounted volumes=[cache], unattached volumes='
+                       '[cache kube-api-access-7qkzp]: timed out waiting for the condition', t0 + secs(122), now - secs(170),
+                       142, "Warning")
+    st.readme = f"""
+# stuck-starting
+
+**Ticket:** "fin-prod: we added two workers last night (fin-w4, fin-w5). Since then some payments pods never
+start. Is it the new containerd version? The image is amd64 like the nodes."
+
+- On-prem kubeadm 1.29, five amd64 workers; `fin-w4` and `fin-w5` joined at 22:10 the night before.
+- `payments/gateway` rolled out at 23:30: its pods on the old workers run, the one on `fin-w4` is in
+  ImagePullBackOff: `x509: certificate signed by unknown authority` from `{reg}`. The new nodes lack the corporate
+  CA (containerd `certs.d`); neither credentials nor the tag are at fault. Expected: `image-pull-network`.
+- `payments/ledger-cache` (DaemonSet) mounts `{HOSTPATH_DIR}` as a hostPath of `type: Directory`, created by hand
+  on the old workers only: its pods on `fin-w4`/`fin-w5` stay in ContainerCreating with `FailedMount ...
+  hostPath type check failed: {HOSTPATH_DIR} is not a directory`. Expected: `volume-mount`.
+- Everything else runs; no architecture cause applies.
+"""
+    st.expected = {"story": st.name, "findings": [
+        {"cause": "image-pull-network", "workload": wl_ref("Deployment", "payments", "gateway"), "latent": False,
+         "contributing": []},
+        {"cause": "volume-mount", "workload": wl_ref("DaemonSet", "payments", "ledger-cache"), "latent": False,
+         "contributing": []}],
+        NOARCH: [wl_ref("Deployment", "payments", "gateway"), wl_ref("DaemonSet", "payments", "ledger-cache"),
+                 wl_ref("DaemonSet", "kube-system", "kube-proxy")]}
+    return st
+
 
 
 PREEMPT_NONE = "preemption: 0/6 nodes are available: 6 Preemption is not helpful for scheduling."
@@ -3079,7 +3155,7 @@ def write_story(st: Story, out: Path) -> None:
 
 STORIES = [graviton_new_pool, laptop_build, index_without_arm64, lost_multiarch_tag, binfmt_emulation,
            mixed_no_affinity, healthy_mixed, hostile, not_arch, windows_linux_image, emulation_fault,
-           microarch_legacy_cpu, lying_index, entrypoint_crlf, arm32_edge, scheduling]
+           microarch_legacy_cpu, lying_index, entrypoint_crlf, arm32_edge, scheduling, new_nodes_not_ready_for_apps]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -173,7 +173,9 @@ def test_troubleshoot_event_messages() -> None:
     hits = {i: scan_text(msg) for i, (_, msg) in enumerate(crash)}
     found = {i: [(m.signature, m.dialect, m.hint) for m in ms] for i, ms in hits.items() if ms}
     expected = [("executable-not-found", "runc", "command-not-found")]
-    assert found == {4: expected, 13: expected}
+    # the same bundle's FailedMount events are the kubelet's volume manager giving up (#13)
+    assert found == {4: expected, 13: expected, 15: [("volume-mount", "kubelet", "volume-mount")],
+                     16: [("volume-mount", "kubelet", "volume-mount")]}
     assert hits[4][0].text == crash[4][1]
 
 
@@ -197,6 +199,23 @@ def test_troubleshoot_pod_status_messages() -> None:
 # One constructed line per (id, dialect), in the shape the real strings and TOOLS.md show.
 # Covers every entry of SIGNATURES, so a pattern whose prefilter needle is missing fails here.
 EXAMPLES: dict[tuple[str, str], str] = {
+    ("dependency-unreachable", "app"): "could not connect to hana: connection to db cannot be established: -10709: "
+                                       "Connect failed (connect timeout expired)",
+    ("dependency-unreachable", "go-net"): 'Get "https://10.43.0.1:443/version": dial tcp 10.43.0.1:443: i/o timeout',
+    ("cli-usage", "cobra"): 'Error: unknown command "server-junk" for "velero"',
+    ("cli-usage", "go-flag"): "flag provided but not defined: -listen",
+    ("cli-usage", "argparse"): "manage.py: error: unrecognized arguments: --bind 0.0.0.0",
+    ("cli-usage", "argparse-usage"): "usage: manage.py [-h] [--port PORT]",
+    ("pull-network", "go-net-timeout"): 'Failed to pull image "r.example/app:1": Get "https://r.example/v2/": '
+                                        "net/http: TLS handshake timeout",
+    ("pull-rate-limit", "registry"): 'Failed to pull image "nginx": toomanyrequests: You have reached your pull '
+                                     "rate limit.",
+    ("volume-mount", "kubelet"): 'MountVolume.SetUp failed for volume "host" : hostPath type check failed: '
+                                 "/var/lib/collectd is not a directory",
+    ("volume-mount", "attach-detach"): 'AttachVolume.Attach failed for volume "pvc-1" : rpc error: code = '
+                                       "DeadlineExceeded",
+    ("volume-mount", "kubelet-mount"): 'MountVolume.MountDevice failed for volume "pvc-1" : rpc error',
+    ("volume-mount", "scheduler"): "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims.",
     ("fork-exec-format-error", "go"): 'error="fork/exec /plugins/aws-x86: exec format error"',
     (
         "fork-exec-format-error",

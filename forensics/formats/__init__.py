@@ -5,6 +5,7 @@
 Recognised, in this order of precedence (each module holds its own layout constants):
 
     cluster-forensics-dump v1   forensics-dump.yaml or snapshots/<YYYYMMDDTHHMMSSZ>/  (forensics.load)
+    insights-operator-archive   insights-operator/gathers.json, config/pod|node/...     (insights)
     troubleshoot-bundle         cluster-resources/...                                   (troubleshoot)
     must-gather                 namespaces/<ns>/core|apps|pods/..., cluster-scoped-resources/ (mustgather)
     kubectl-cluster-info-dump   nodes.json + <ns>/replication-controllers.json, <ns>/<pod>/logs.txt, or
@@ -29,7 +30,7 @@ from typing import Any
 
 from forensics import inputs, layout
 from forensics.errors import UnusableInput
-from forensics.formats import clusterinfo, kubectltext, loose, mustgather, troubleshoot
+from forensics.formats import clusterinfo, insights, kubectltext, loose, mustgather, troubleshoot
 from forensics.formats.common import iter_image_files, iter_names
 from forensics.load import Dump, load_dump
 from forensics.source import DumpSource, Select, open_single, open_source
@@ -39,8 +40,11 @@ __all__ = ["LOOKED_FOR", "Detected", "detect", "load_any"]
 V1 = f"{layout.FORMAT_NAME}/{layout.FORMAT_VERSION}"
 # what an unusable input is told we looked for (forensics.inputs says what the input is instead)
 LOOKED_FOR = inputs.LOOKED_FOR
-_PRECEDENCE = (V1, troubleshoot.FORMAT, mustgather.FORMAT, clusterinfo.FORMAT)
+_PRECEDENCE = (V1, insights.FORMAT, troubleshoot.FORMAT, mustgather.FORMAT, clusterinfo.FORMAT)
 _PEEK = 64  # names looked at before the first decisive one wins
+# an Insights archive also holds must-gather-like folders (`cluster-scoped-resources/`, `namespaces/`)
+# that sort before its own `config/` and `insights-operator/`: look further before calling it a must-gather
+_PEEK_MUSTGATHER = 4096
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ def _v1_marker(parts: list[str]) -> tuple[str, bool] | None:
     return None
 
 
-_MARKERS = ((V1, _v1_marker), (troubleshoot.FORMAT, troubleshoot.marker), (mustgather.FORMAT, mustgather.marker),
+_MARKERS = ((V1, _v1_marker), (insights.FORMAT, insights.marker), (troubleshoot.FORMAT, troubleshoot.marker), (mustgather.FORMAT, mustgather.marker),
             (clusterinfo.FORMAT, clusterinfo.marker))
 
 
@@ -84,7 +88,7 @@ def decide(names: Iterator[str]) -> Detected | None:
                 decisive[fmt] = prefix
         if loose.candidate(name):
             loose_seen = True
-        if decisive and count >= _PEEK:
+        if decisive and count >= (_PEEK_MUSTGATHER if set(decisive) == {mustgather.FORMAT} else _PEEK):
             break
         if V1 in decisive:
             break
@@ -139,8 +143,31 @@ def _is_archive(p: Path) -> bool:
 
 
 def load_any(path: str | Path, *, images: Path | None = None) -> Dump:
-    """Load whatever dump `path` is (directory, archive or single file); see the module docstring."""
-    p = Path(path)
+    """Load whatever dump `path` is (directory, archive or single file); see the module docstring.
+
+    A recognised dump from which no Pod and no Node could be read is unusable: an empty verdict
+    over it would read as a healthy cluster (`UnusableInput`, naming what was found)."""
+    dump = _load_any(Path(path), images=images)
+    # kubectl text (a saved `kubectl logs`) and image manifests alone are inputs of their own, without pods
+    if dump.frames["pods"].empty and dump.frames["nodes"].empty and dump.frames["images"].empty \
+            and dump.format != kubectltext.FORMAT:
+        raise UnusableInput(_nothing_read(Path(path), dump))
+    return dump
+
+
+def _nothing_read(p: Path, dump: Dump) -> str:
+    found = ", ".join(f"{n} {k}" for k, n in (("files", len(dump.files)), ("events", len(dump.frames["events"])),
+                                               ("logs", len(dump.frames["logs"])),
+                                               ("workload objects", len(dump.frames["workloads"])),
+                                               ("image inspections", len(dump.frames["images"])))
+                      if n) or "nothing usable"
+    probs = f"; {len(dump.problems)} part(s) unreadable, first: {dump.problems[0].file}: " \
+            f"{dump.problems[0].what} ({dump.problems[0].why[:120]})" if dump.problems else ""
+    return (f"{p}: read as {dump.format}, but no Pod and no Node could be read from it (found {found}{probs}); "
+            f"expected Pod and Node objects ({LOOKED_FOR})")
+
+
+def _load_any(p: Path, *, images: Path | None = None) -> Dump:
     found = detect(p)
     if found.format == V1:
         # a directory holding the dump folder beside other things (a README, notes): read that folder
@@ -156,6 +183,8 @@ def load_any(path: str | Path, *, images: Path | None = None) -> Dump:
         return clusterinfo.load(p, found.prefix, images=img)
     if found.format == troubleshoot.FORMAT:
         return troubleshoot.load(p, found.prefix, images=img)
+    if found.format == insights.FORMAT:
+        return insights.load(p, found.prefix, images=img)
     if found.format == mustgather.FORMAT:
         return mustgather.load(p, found.prefix, images=img)
     if found.format == kubectltext.FORMAT:

@@ -89,16 +89,39 @@ def weak_root(hits: set[tuple[str, str]]) -> str | None:
     return both[0] if both else None
 
 
+# lines people and tools put before kubectl's output when they save it: a `#` comment, a shell
+# prompt with the command, kubectl's own warnings (`W0102 12:00:00.000000 1234 file.go:12] ...`,
+# `Warning: ...`), `kubectl cluster-info dump` echoed
+_PREAMBLE = re.compile(rb"^(?:#.*|\$ .*|\S*[$#>] .*kubectl.*|kubectl .*|[WIE]\d{4} .*|Warning: .*|\s*)$")
+
+
+def skip_preamble(head: bytes, max_lines: int = 20) -> bytes:
+    """`head` without the leading lines that are not kubectl's output (see `_PREAMBLE`)."""
+    lines = head.split(b"\n")
+    i = 0
+    while i < min(len(lines) - 1, max_lines) and _PREAMBLE.match(lines[i].rstrip(b"\r")) \
+            and lines[i].strip() not in (b"{", b"---"):
+        i += 1
+    return b"\n".join(lines[i:])
+
+
 def looks_like_stdout(head: bytes) -> bool:
     """The stdout form starts with the NodeList (or, with no nodes readable, a log block); with `-o yaml`
-    it is YAML documents separated by `---`, the log blocks between them."""
-    text = head.lstrip()
+    it is YAML documents separated by `---`, the log blocks between them. Lines before it that are not
+    kubectl's output (a comment, a prompt, a warning) are allowed."""
+    text = skip_preamble(head).lstrip()
     if text.startswith(LOG_MARKER):
         return True
     if text.startswith(b"{"):
         return re.search(rb'"kind"\s*:\s*"NodeList"', text[:2000]) is not None
     return text.startswith((b"apiVersion:", b"items:")) and (
         re.search(rb"^kind: NodeList\s*$", text, re.MULTILINE) is not None and LOG_MARKER in head)
+
+
+# kubectl before 1.3 printed the internal version: Go field names, no kind (formats/shapes.py)
+_INTERNAL = re.compile(rb'^\s*\{?\s*"(?:Items|ObjectMeta|TypeMeta)"\s*:', re.MULTILINE)
+_INTERNAL_WHY = ("Go field names (Items, Status, ContainerStatuses) and no kind: the output of a kubectl older than "
+                 "1.3; re-export with a current kubectl (`kubectl cluster-info dump`)")
 
 
 class _Kind(msgspec.Struct):
@@ -193,6 +216,8 @@ def load_stdout(path: Path, *, images: Path | None = None) -> Dump:
                         segment, skipping = [], True
                     continue
                 if yaml_form is None and stripped.strip():
+                    if _PREAMBLE.match(stripped):
+                        continue  # a comment, prompt or warning before kubectl's output
                     yaml_form = stripped != b"{"
                 if yaml_form:
                     seg_bytes += len(line)
@@ -228,6 +253,8 @@ def _add_json_list(b: ForeignBuilder, src: DumpSource, file: str, start: int, ch
     kind = LIST_KINDS.get(kind_name)
     if kind is not None:
         add_list(b, src, kind, file, chunk)
+    elif not kind_name and _INTERNAL.search(chunk[:4096]):
+        src.problem(f"{file}:{start + 1}", "internal-version JSON (not decoded)", _INTERNAL_WHY)
 
 
 class _LogBlocks:
@@ -308,11 +335,17 @@ def _images(b: ForeignBuilder, src: DumpSource, images: Path | None) -> None:
 def add_list(b: ForeignBuilder, src: DumpSource, kind: str, file: str, data: bytes, *, yaml_form: bool = False
              ) -> None:
     """Decode one object list (JSON, or YAML with `-o yaml`) into the builder; failures become problems."""
+    if not yaml_form and _INTERNAL.search(data[:4096]) and b'"kind"' not in data[:4096]:
+        src.problem(file, "internal-version JSON (not decoded)", _INTERNAL_WHY)
+        return
     try:
         if yaml_form:
             grouped = items_by_kind(yaml_docs(data))
             for k, objs in grouped.items():
-                b.add_items(PENDING, k, file, convert_items(k, objs))
+                odd: list[str] = []
+                b.add_items(PENDING, k, file, convert_items(k, objs, odd))
+                for why in odd[:20]:
+                    src.problem(file, "odd field dropped" if "dropped" in why else "unreadable object", why)
         else:
             b.add_items(PENDING, kind, file, decode_json_items(kind, data))
     except (msgspec.DecodeError, msgspec.ValidationError, yaml.YAMLError) as e:

@@ -15,6 +15,8 @@ recorded as `LoadProblem`s. Differences handled here once:
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +26,7 @@ import msgspec
 import pandas as pd
 
 from forensics import kube, layout, yamlsafe
+from forensics.formats.shapes import kind_by_shape
 from forensics.frames import FrameBuilder, to_utc
 from forensics.load import Dump
 from forensics.source import DirectorySource, DumpSource, Select, open_source
@@ -51,18 +54,108 @@ def decode_json_items(kind: str, data: bytes, notes: list[str] | None = None) ->
     head = data[:4096].lstrip()
     if head.startswith(b"["):
         data = b'{"items":' + data + b"}"
+    elif b'"Items"' in head and b'"items"' not in head and b'"kind"' not in head:
+        # kubectl's old internal version (formats/shapes.py): say so rather than read an empty list
+        raise msgspec.DecodeError("internal-version JSON (Go field names Items, Status, no kind): not decoded; "
+                                  "re-export with a current kubectl")
     return kube.decode_list(kind, data, notes)
 
 
-def convert_items(kind: str, items: list[Any]) -> list[Any]:
-    """Typed items from already-decoded objects (YAML or generic JSON). Raises msgspec.ValidationError."""
-    out: Any = msgspec.convert({"items": items}, kube.LIST_TYPES[kind], strict=False)
-    return list(out.items or [])
+def convert_items(kind: str, items: list[Any], problems: list[str] | None = None) -> list[Any]:
+    """Typed items from already-decoded objects (YAML or generic JSON). Raises msgspec.ValidationError,
+    unless `problems` is given: then an object with a field of an unexpected type loses that field
+    only (the error names its path), each dropped field is described in `problems`, and an object
+    still unreadable after a few such drops is left out (also described)."""
+    try:
+        out: Any = msgspec.convert({"items": items}, kube.LIST_TYPES[kind], strict=False)
+        return list(out.items or [])
+    except msgspec.ValidationError:
+        if problems is None:
+            raise
+    kept: list[Any] = []
+    for i, obj in enumerate(items):
+        cur = obj
+        for _ in range(_MAX_FIELD_DROPS):
+            try:
+                kept.extend(msgspec.convert({"items": [cur]}, kube.LIST_TYPES[kind], strict=False).items or [])
+                break
+            except msgspec.ValidationError as e:
+                path = _error_path(str(e))
+                name = _name_of(obj) or f"item {i}"
+                if path is None or not path:
+                    problems.append(f"{name}: {short(e)}; object left out")
+                    break
+                cur = _without(cur, path)
+                problems.append(f"{name}: field {'.'.join(str(p) for p in path)} dropped ({str(e).split(' - at ')[0]})")
+        else:
+            problems.append(f"{_name_of(obj) or f'item {i}'}: too many odd fields; object left out")
+    return kept
 
 
-def items_by_kind(docs: Iterable[Any]) -> dict[str, list[Any]]:
+_MAX_FIELD_DROPS = 5
+_PATH = re.compile(r"- at `\$\.items\[0\]((?:\.[A-Za-z_][\w]*|\[\d+\]|\[\.\.\.\])*)`")
+
+
+def _error_path(message: str) -> list[str | int] | None:
+    """The field path of a msgspec error (`$.items[0].spec.containers[0].ports`), without the list wrapper.
+    msgspec names fields by their Python (snake_case) names: they are mapped back to the camelCase keys."""
+    m = _PATH.search(message)
+    if m is None:
+        return None
+    out: list[str | int] = []
+    for tok in re.findall(r"\.([A-Za-z_]\w*)|\[(\d+)\]|\[\.\.\.\]", m.group(1)):
+        name, idx = tok
+        if name:
+            out.append(_camel(name))
+        elif idx:
+            out.append(int(idx))
+        else:
+            break  # a dict value: drop the whole mapping
+    return out
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(w[:1].upper() + w[1:] for w in rest)
+
+
+def _without(obj: Any, path: list[str | int]) -> Any:
+    """A copy of `obj` without the field at `path` (copies only along the path)."""
+    if not path:
+        return obj
+    key, rest = path[0], path[1:]
+    if isinstance(obj, dict):
+        k = key if key in obj else next((x for x in obj if isinstance(x, str) and x.lower() == str(key).lower()), key)
+        if k not in obj:
+            return obj
+        new = dict(obj)
+        if rest:
+            new[k] = _without(obj[k], rest)
+        else:
+            del new[k]
+        return new
+    if isinstance(obj, list) and isinstance(key, int) and 0 <= key < len(obj):
+        new_l = list(obj)
+        if rest:
+            new_l[key] = _without(obj[key], rest)
+        else:
+            del new_l[key]
+        return new_l
+    return obj
+
+
+def _name_of(obj: Any) -> str | None:
+    md = obj.get("metadata") if isinstance(obj, dict) else None
+    if isinstance(md, dict) and md.get("name"):
+        ns = md.get("namespace")
+        return f"{obj.get('kind') or 'object'} {str(ns) + '/' if ns else ''}{md['name']}"
+    return None
+
+
+def items_by_kind(docs: Iterable[Any], skipped: Counter[str] | None = None) -> dict[str, list[Any]]:
     """Group the objects of decoded documents by kind file name: Lists (typed or `kind: List` with mixed
-    items), bare arrays and single objects. Objects of kinds the frames do not use are dropped."""
+    items), bare arrays and single objects; an object without `kind` by its shape (`formats.shapes`).
+    Objects of kinds the frames do not use are dropped, counted by kind in `skipped` when given."""
     out: dict[str, list[Any]] = {}
 
     def one(obj: Any) -> None:
@@ -71,6 +164,11 @@ def items_by_kind(docs: Iterable[Any]) -> dict[str, list[Any]]:
         kind = obj.get("kind")
         if isinstance(kind, str) and kind in OBJECT_KINDS:
             out.setdefault(OBJECT_KINDS[kind], []).append(obj)
+        elif not kind and (shaped := kind_by_shape(obj)) is not None:
+            out.setdefault(shaped, []).append(obj)
+        elif isinstance(kind, str) and kind and not kind.endswith("List") and kind != "List" \
+                and skipped is not None:
+            skipped[kind] += 1
         elif isinstance(obj.get("items"), list):
             list_kind = LIST_KINDS.get(kind) if isinstance(kind, str) else None
             for it in obj["items"]:
@@ -223,8 +321,14 @@ def finish(builder: ForeignBuilder, src: DumpSource, *, path: Path, fmt: str, me
     meta["collected_at"] = collected_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     meta["format"] = fmt
     meta["snapshots"] = [snap]
-    if derived:
+    if derived and meta.get("collected_at_source"):
         meta["collected_at_derived"] = True
+        gaps = [*gaps, {"what": "no collection time and no timestamp inside the dump",
+                        "impact": f"the collection time {meta['collected_at']} is the file modification time of "
+                                  "the dump, which copying can change: 'recent' and ages may be wrong"}]
+    elif derived:
+        meta["collected_at_derived"] = True
+        meta["collected_at_source"] = "the newest timestamp inside the dump"
         gaps = [*gaps, {"what": "no collection time",
                         "impact": f"the collection time {meta['collected_at']} is derived from the newest "
                                   "timestamp inside the dump; ages and 'recent' are relative to it"}]

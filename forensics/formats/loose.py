@@ -3,8 +3,10 @@
 Any `.json`, `.yaml` or `.yml` file is read and recognised by its content, never its name:
 
 - Kubernetes objects (`kubectl get ... -o json|yaml`): a typed List (`PodList`, ...), a mixed
-  `kind: List`, a bare array, a single object, or several YAML documents. Kinds the analysis does
-  not use are skipped.
+  `kind: List`, a bare array, a single object, or several YAML documents; objects without `kind`
+  by their shape (`formats.shapes`). Kinds the analysis does not use (Service, Secret, ConfigMap,
+  ...) are skipped quietly and counted once in the gaps; a field of an unexpected type drops that
+  field only (a load problem says which); old internal-version JSON is reported, not decoded.
 - image inspections (`skopeo inspect [--raw]`, `crane manifest`, `docker manifest inspect`, ...):
   whatever `forensics.manifests.parse_inspection` recognises. An image config (`architecture`,
   `os`, `rootfs`) next to exactly one manifest is that manifest's config.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,7 @@ from forensics.formats.common import (
     short,
     yaml_docs,
 )
+from forensics.formats.shapes import internal_version
 from forensics.load import Dump
 from forensics.manifests import parse_inspection
 from forensics.source import DumpSource, FileInfo, open_single, read_upto, single_name
@@ -140,6 +144,7 @@ def load(path: Path, *, single_file: bool = False, source: DumpSource | None = N
     manifests: list[tuple[str, bytes, Any]] = []
     configs: dict[str, list[tuple[str, bytes]]] = {}
     refs: dict[str, str] = {}
+    skipped: Counter[str] = Counter()
 
     def files() -> Any:
         if single_file:
@@ -179,16 +184,27 @@ def load(path: Path, *, single_file: bool = False, source: DumpSource | None = N
         except yaml.YAMLError as e:
             src.problem(name, "neither JSON nor YAML", short(e))
             continue
-        grouped = items_by_kind(docs)
+        before = sum(skipped.values())
+        grouped = items_by_kind(docs, skipped)
         for kind, objs in grouped.items():
+            odd: list[str] = []
             try:
-                b.add_items(PENDING, kind, name, convert_items(kind, objs))
-                objects += len(objs)
-            except msgspec.ValidationError as e:
+                items = convert_items(kind, objs, odd)
+            except msgspec.ValidationError as e:  # pragma: no cover - convert_items reports instead
                 src.problem(name, "unreadable objects", short(e))
-        if grouped or len(docs) != 1:
+                continue
+            b.add_items(PENDING, kind, name, items)
+            objects += len(items)
+            for why in odd[:20]:
+                src.problem(name, "odd field dropped" if "dropped" in why else "unreadable object", why)
+        if grouped or len(docs) != 1 or sum(skipped.values()) > before:
             continue
         doc = docs[0]
+        if internal_version(doc):
+            src.problem(name, "internal-version JSON (not decoded)",
+                        "Go field names (Items, Status, ContainerStatuses) and no kind: the output of a kubectl "
+                        "older than 1.3; re-export with a current kubectl (`kubectl get pods -A -o json`)")
+            continue
         if _is_config(doc):
             configs.setdefault(folder, []).append((name, data))
             continue
@@ -221,7 +237,13 @@ def load(path: Path, *, single_file: bool = False, source: DumpSource | None = N
     if images is not None:
         add_images(b, images, src)
     meta: dict[str, Any] = {"source_format": FORMAT, "objects_found": objects}
-    return finish(b, src, path=p, fmt=FORMAT, meta=meta, collected_at=None, gaps=list(GAPS))
+    gaps = list(GAPS)
+    if skipped:
+        meta["skipped_kinds"] = dict(skipped.most_common())
+        kinds = ", ".join(f"{k} x{n}" for k, n in skipped.most_common(6))
+        gaps.append({"what": f"{sum(skipped.values())} objects of kinds the analysis does not use, skipped",
+                     "impact": f"none for the findings ({kinds}{', ...' if len(skipped) > 6 else ''})"})
+    return finish(b, src, path=p, fmt=FORMAT, meta=meta, collected_at=None, gaps=gaps)
 
 
 def _container_digests(b: ForeignBuilder) -> dict[str, str]:

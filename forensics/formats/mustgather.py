@@ -152,10 +152,10 @@ def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: P
         if c[0] == "objects" and c[1] == "pods":
             ns_with_list.add(c[2])
         for kind, objs in grouped.items():
-            try:
-                b.add_items(PENDING, kind, rel, convert_items(kind, objs))
-            except msgspec.ValidationError as e:
-                src.problem(rel, "unreadable object list", short(e))
+            odd: list[str] = []
+            b.add_items(PENDING, kind, rel, convert_items(kind, objs, odd))
+            for why in odd[:20]:
+                src.problem(rel, "odd field dropped" if "dropped" in why else "unreadable object", why)
     for ns, pods in sorted(single_pods.items()):
         if ns in ns_with_list:
             continue

@@ -10,6 +10,10 @@ A `.tar.gz` with one top folder `support-bundle-<2006-01-02T15_04_05>/`; the roo
     cluster-resources/pods/logs/<ns>/<pod>/<container>.log | <container>-previous.log
     cluster-resources/<kind>-errors.json               what failed to collect: {namespace: error}
                                                        or [error, ...]
+    all-logs/<pod>/<container>.log                     symlinks into cluster-resources/pods/logs/
+                                                       (v0.50+): noted once, never read twice
+    <collector>/<name>.json                            a collector's output (runPod: the Pod it ran, kind-less
+                                                       at times): read when it has a Pod's shape
 
 Bundles made before 2022 store each list as a bare JSON array (`json.MarshalIndent(list.Items)`),
 later ones the List object: both are read. Redacted values read `***HIDDEN***`; they are counted and
@@ -33,12 +37,14 @@ from forensics.formats.common import (
     REDACTED,
     ForeignBuilder,
     add_images,
+    convert_items,
     decode_json_items,
     files_of,
     finish,
     open_raw,
     short,
 )
+from forensics.formats.shapes import kind_by_shape
 from forensics.load import Dump
 from forensics.source import DumpSource
 
@@ -48,6 +54,7 @@ VERSION = "version.yaml"
 NODES = f"{ROOT}/nodes.json"
 KIND_DIRS = ("pods", "events", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs")
 POD_LOGS = f"{ROOT}/pods/logs"
+ALL_LOGS = "all-logs"
 ERRORS_SUFFIX = "-errors.json"
 PREVIOUS_SUFFIX = "-previous.log"
 _BUNDLE_TIME = re.compile(r"support-bundle-(\d{4}-\d{2}-\d{2}T\d{2}_\d{2}_\d{2})")
@@ -67,11 +74,15 @@ def marker(parts: list[str]) -> tuple[str, bool] | None:
 
 
 def classify(rel: str) -> tuple[str, ...] | None:
-    """('objects', kind) | ('log', ns, pod, container, 'previous'|'') | ('errors',) | ('version',) | None."""
+    """('objects', kind) | ('log', ns, pod, container, 'previous'|'') | ('errors',) | ('version',) |
+    ('collected-pod',) | None."""
     if rel == VERSION:
         return ("version",)
     parts = rel.split("/")
     if parts[0] != ROOT:
+        # a collector's own folder (`runPod` writes `<name>/<name>.json`): read when it holds a Pod
+        if len(parts) == 2 and parts[1].endswith(".json") and parts[0] not in (ALL_LOGS,):
+            return ("collected-pod",)
         return None
     if parts[-1].endswith(ERRORS_SUFFIX):
         return ("errors",)
@@ -136,9 +147,16 @@ def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: P
             not_collected += _errors(rel, data, src)
         elif c[0] == "version":
             meta["troubleshoot_version"] = _version(data)
+        elif c[0] == "collected-pod":
+            _collected_pod(b, src, rel, data)
     if images is not None:
         add_images(b, images, src)
     gaps = list(GAPS)
+    links = _fold_all_logs_links(src, prefix)
+    if links:
+        gaps.append({"what": f"{ALL_LOGS}/ holds {links} links into {POD_LOGS}/",
+                     "impact": "none: that is the bundle's normal layout; each log was read once, from "
+                               f"{POD_LOGS}/"})
     if redacted:
         meta["redacted_values"] = redacted
         gaps.append({"what": f"{redacted} redacted values (***HIDDEN***)",
@@ -148,6 +166,34 @@ def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: P
                      "impact": "some lists were not collected by the bundle; see the load problems"})
     collected_at = bundle_time(prefix, Path(path).name)
     return finish(b, src, path=Path(path), fmt=FORMAT, meta=meta, collected_at=collected_at, gaps=gaps)
+
+
+def _collected_pod(b: ForeignBuilder, src: DumpSource, rel: str, data: bytes) -> None:
+    """A Pod a collector saved in its own folder, with or without kind (recognised by shape); any
+    other JSON there is not ours and is left alone."""
+    try:
+        doc = json.loads(data.decode("utf-8", errors="replace"))
+    except ValueError:
+        return
+    if not isinstance(doc, dict):
+        return
+    if doc.get("kind") != "Pod" and kind_by_shape(doc) != "pods":
+        return
+    odd: list[str] = []
+    b.add_items(PENDING, "pods", rel, convert_items("pods", [doc], odd))
+    for why in odd[:5]:
+        src.problem(rel, "odd field dropped" if "dropped" in why else "unreadable object", why)
+
+
+def _fold_all_logs_links(src: DumpSource, prefix: str) -> int:
+    """Troubleshoot writes `all-logs/<pod>/<container>.log` as symlinks into `cluster-resources/pods/logs/`
+    (v0.50+). The source skips link members and says so per link; here that is the layout, not a
+    problem: drop those entries and return how many there were (stated once in the gaps)."""
+    root = f"{prefix}{ALL_LOGS}/"
+    keep = [p for p in src.problems if not (p.file.startswith(root) and "link" in p.what)]
+    n = len(src.problems) - len(keep)
+    src.problems[:] = keep
+    return n
 
 
 def _errors(rel: str, data: bytes, src: DumpSource) -> int:

@@ -176,21 +176,28 @@ def _wrap(text: str, width: int = 56, lines: int = 3) -> str:
 
 def timeline_svg(timeline: list[dict[str, Any]], findings: list[dict[str, Any]]) -> str | None:
     """One row per event (node pool created, image built, rollout, first failure, snapshot) on a
-    time axis, and a red bar per failing workload from its first to its last failure (which stands
-    for that workload's first-failure event). Each event is drawn once: with a broken axis, in the
+    time axis, and a red bar per failing workload over each interval it was failing (`failing_intervals`;
+    an older document: from its first to its last failure), which stands for that workload's
+    first-failure event. Each event is drawn once: with a broken axis, in the
     panel its time falls in."""
     events = []
     for e in timeline or []:
         t = _parse(e.get("at")) if isinstance(e, dict) else None
         if t is not None:
             events.append((t, str(e.get("kind") or ""), str(e.get("what") or "")))
-    spans = []
+    spans: list[tuple[datetime, datetime, str, list[tuple[datetime, datetime]]]] = []
     spanned: set[str] = set()
     for f in (findings or [])[:6]:
+        w = f.get("workload") or {}
+        label = f"failing: {w.get('namespace')}/{w.get('name')}" if w.get("namespace") else f"failing: {w.get('name')}"
+        raw = [(_parse(i.get("from")), _parse(i.get("to"))) for i in f.get("failing_intervals") or []
+               if isinstance(i, dict)]
+        parts = [(a, b or a) for a, b in raw if a is not None]
         a, b = _parse(f.get("first_seen")), _parse(f.get("last_seen"))
-        if a is not None:
-            w = f.get("workload") or {}
-            spans.append((a, b or a, f"failing: {w.get('namespace')}/{w.get('name')}"))
+        if not parts and a is not None:  # an older document: from its first to its last failure
+            parts = [(a, b or a)]
+        if parts:  # only over the intervals where it was failing (docs/findings.md)
+            spans.append((parts[0][0], parts[-1][1], label, parts))
             spanned.add(f"first failure of {w.get('kind')} {w.get('namespace')}/{w.get('name')}")
     # a workload's failing bar starts at its first failure: the same fact is not drawn twice
     events = [e for e in events if not (e[1] == "first-failure" and e[2] in spanned)]
@@ -202,9 +209,9 @@ def timeline_svg(timeline: list[dict[str, Any]], findings: list[dict[str, Any]])
         return None
     import matplotlib.dates as mdates
 
-    times = [e[0] for e in events] + [t for a, b, _ in spans for t in (a, b)]
+    times = [e[0] for e in events] + [t for a, b, _, _ in spans for t in (a, b)]
     t0, t1 = min(times), max(times)
-    fails = [e[0] for e in events if e[1] == "first-failure"] + [a for a, _, _ in spans]
+    fails = [e[0] for e in events if e[1] == "first-failure"] + [a for a, _, _, _ in spans]
     # months of history before an incident of hours: break the axis so both can be read
     focus = min(fails) - timedelta(hours=24) if fails else None
     broken = bool(focus and any(t < focus for t in times) and (focus - t0) > 3 * (t1 - focus))
@@ -227,13 +234,14 @@ def timeline_svg(timeline: list[dict[str, Any]], findings: list[dict[str, Any]])
         side(t).plot([t], [y], marker="D" if kind == "first-failure" else "o", markersize=6, color=color)
         rows.append((_wrap(safe_label(what, 240)), color))
         y -= 1
-    for a, b, label in spans:
-        if broken and focus is not None and a < focus:
-            axes[0].plot([a, min(b, focus)], [y, y], color="#c0392b", linewidth=5, solid_capstyle="round")
-            if b >= focus:
-                axes[1].plot([focus, b], [y, y], color="#c0392b", linewidth=5, solid_capstyle="round")
-        else:
-            side(a).plot([a, b], [y, y], color="#c0392b", linewidth=5, solid_capstyle="round")
+    for _, _, label, parts in spans:
+        for a, b in parts:
+            if broken and focus is not None and a < focus:
+                axes[0].plot([a, min(b, focus)], [y, y], color="#c0392b", linewidth=5, solid_capstyle="round")
+                if b >= focus:
+                    axes[1].plot([focus, b], [y, y], color="#c0392b", linewidth=5, solid_capstyle="round")
+            else:
+                side(a).plot([a, b], [y, y], color="#c0392b", linewidth=5, solid_capstyle="round")
         rows.append((_wrap(safe_label(label, 240)), "#c0392b"))
         y -= 1
     for ax in axes:

@@ -54,7 +54,8 @@ def csp(script: str) -> str:
             f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'")
 
 
-def _finding_view(f: dict[str, Any], platforms: list[Any]) -> dict[str, Any]:
+def _finding_view(f: dict[str, Any], platforms: list[Any],
+                  by_id: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     evidence, evidence_more = view.group_evidence(f.get("evidence"))
     pods, pods_more = view.capped(f.get("pods"), view.CAP_NAMES)
     nodes, nodes_more = view.capped(f.get("nodes"), view.CAP_NAMES)
@@ -67,6 +68,7 @@ def _finding_view(f: dict[str, Any], platforms: list[Any]) -> dict[str, Any]:
             images.append({**im, "kind_label": view.image_kind_label(im),
                            "support": view.image_support(im, platforms)})
     return {
+        "links": view.causal_links(f, by_id or {}),
         "f": f,
         "evidence": evidence, "evidence_more": evidence_more,
         "pods": pods, "pods_more": pods_more,
@@ -89,6 +91,7 @@ def build_context(doc: dict[str, Any]) -> dict[str, Any]:
     platforms = view.cluster_platforms(doc)
     arch_f = [f for f in findings if view.is_arch(f.get("cause"))]
     other_f = [f for f in findings if not view.is_arch(f.get("cause"))]
+    by_id = {str(f.get("id")): f for f in findings}
     cards, cards_more = view.capped(arch_f, view.CAP_CARDS)
     other_cards, other_cards_more = view.capped(other_f, view.CAP_CARDS)
     latent_cards, latent_cards_more = view.capped(latent, view.CAP_CARDS)
@@ -110,8 +113,8 @@ def build_context(doc: dict[str, Any]) -> dict[str, Any]:
         "worst": view.SEVERITY_ORDER[worst] if worst is not None else "ok",
         "platforms": [p.short for p in platforms],
         "findings": findings, "latent": latent, "arch_findings": arch_f, "other_findings": other_f,
-        "cards": [_finding_view(f, platforms) for f in cards], "cards_more": cards_more,
-        "other_cards": [_finding_view(f, platforms) for f in other_cards], "other_cards_more": other_cards_more,
+        "cards": [_finding_view(f, platforms, by_id) for f in cards], "cards_more": cards_more,
+        "other_cards": [_finding_view(f, platforms, by_id) for f in other_cards], "other_cards_more": other_cards_more,
         "latent_cards": [_finding_view(f, platforms) for f in latent_cards], "latent_cards_more": latent_cards_more,
         "index_rows": index_rows, "index_more": index_more,
         "other_rows": other_rows, "other_more": other_more,
@@ -129,6 +132,7 @@ def build_context(doc: dict[str, Any]) -> dict[str, Any]:
         "restarts_chart": _chart(charts.restarts_by_arch_svg, series, dump.get("snapshots") or []),
         "timeline_chart": _chart(charts.timeline_svg, doc.get("timeline") or [], findings),
         "timeline": [e for e in doc.get("timeline") or [] if isinstance(e, dict)][: view.CAP_TABLE],
+        "history": view.history_rows(doc),
     }
 
 

@@ -68,8 +68,12 @@ def _more(n: int, what: str) -> list[str]:
     return [f"_… and {n:,} more {what} (all of them are in the JSON findings document)._", ""] if n else []
 
 
-def _finding(f: dict[str, Any], platforms: list[Any], level: str = "###") -> list[str]:
+def _finding(f: dict[str, Any], platforms: list[Any], level: str = "###",
+             by_id: dict[str, dict[str, Any]] | None = None) -> list[str]:
     out = [f"{level} {esc(view.workload_label(f.get('workload')))}: {esc(view.cause_title(f.get('cause')))}", ""]
+    links = view.causal_links(f, by_id or {})
+    if links["cause"]:
+        out += [f"Consequence of: {esc(links['cause']['label'])}", ""]
     out += [(f"**{esc(str(f.get('severity', '')).upper())}** · cause {code(f.get('cause'))} · confidence "
              f"{view.pct(f.get('confidence'))} · {len(f.get('pods') or [])} pod(s) on {len(f.get('nodes') or [])} "
              f"node(s) ({esc(', '.join(map(str, f.get('node_archs') or [])) or '?')}) · {f.get('restarts', 0)} restarts "
@@ -77,6 +81,10 @@ def _finding(f: dict[str, Any], platforms: list[Any], level: str = "###") -> lis
     out += [esc(f.get("summary"), block=True), ""]
     if f.get("contributing"):
         out += ["Also holds: " + ", ".join(code(c) for c in f["contributing"]), ""]
+    if links["consequences"]:
+        out += ["Causes: " + "; ".join(esc(c["label"]) for c in links["consequences"]), ""]
+    if links["takes_down"]:
+        out += ["Takes down: " + ", ".join(esc(x) for x in links["takes_down"]), ""]
     by_arch = view.matrix_by_arch(f.get("restart_matrix") or [])
     if by_arch:
         out += ["**Restarts by node architecture**", "",
@@ -202,11 +210,19 @@ def render_markdown(doc: dict[str, Any]) -> str:
     if other_f:
         out += [_summary_table(other_f[: view.CAP_TABLE]), ""] + _more(max(0, len(other_f) - view.CAP_TABLE), "findings")
         shown, more = view.capped(other_f, 10)
+        by_id = {str(f.get("id")): f for f in findings}
         for f in shown:
-            out += _finding(f, platforms, "###")
+            out += _finding(f, platforms, "###", by_id)
         out += _more(more, "detailed findings")
     else:
         out += ["No other restart cause found.", ""]
+    hist = view.history_rows(doc)
+    if hist:
+        out += ["### Restart history (not failing now)", "",
+                "Restarts that are over: the containers run since. Not findings; listed so that nothing is hidden.", "",
+                table(["workload", "restarts", "last termination", "when", "why"],
+                      [[esc(h["workload"]), str(h["restarts"]), esc(h["last"]), esc(h["when"]), esc(h["why"])]
+                       for h in hist]), ""]
 
     out += ["## 6. What the dump could not tell us", ""]
     gaps = view.gaps(doc, relevant=True)

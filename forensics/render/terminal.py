@@ -68,7 +68,8 @@ def print_summary(doc: dict[str, Any], console: Console | None = None, report_pa
             head = ("severity", "cause", "workload", "pods", "restarts", "confidence", "first failure") + (
                 ("contributing",) if contributing else ())
             _table(con, tty, "Findings", head,
-                   [[_t(f.get("severity")), _t(f.get("cause")), _t(view.workload_label(f.get("workload"))),
+                   [[_t(f.get("severity")), _t(f.get("cause")),
+                     _t(("↳ " if f.get("caused_by") else "") + view.workload_label(f.get("workload"))),
                      str(len(f.get("pods") or [])), str(f.get("restarts", 0)), view.pct(f.get("confidence")),
                      _t(view.fmt_time(f.get("first_seen")))]
                     + ([_t(", ".join(map(str, f.get("contributing") or [])))] if contributing else []) for f in fs],
@@ -87,6 +88,12 @@ def print_summary(doc: dict[str, Any], console: Console | None = None, report_pa
         _table(con, tty, "Latent risks (healthy now, would fail if rescheduled)", ("cause", "workload", "why"),
                [[_t(f.get("cause")), _t(view.workload_label(f.get("workload"))), _t(f.get("summary"))]
                 for f in latent], "latent risks")
+    hist = view.history_rows(doc)
+    if hist:
+        con.print(_t(f"Restart history (not failing now): {len(hist)} workload(s), e.g. "
+                     + "; ".join(f"{h['workload']} {h['restarts']} restarts ({h['why']})" for h in hist[:3]), "dim"),
+                  soft_wrap=not tty)
+        con.print()
     _limits(con, tty, doc)
     if report_path:
         con.print()
@@ -101,7 +108,8 @@ def _finding_list(con: Console, fs: list[dict[str, Any]]) -> None:
         line = Text("  ")
         line.append(neutral(sev).ljust(8), style=_SEV_STYLE.get(sev, ""))
         line.append(neutral(f.get("cause")), style="bold")
-        line.append("  " + neutral(view.workload_label(f.get("workload"))))
+        # a consequence follows its cause, marked as following from it
+        line.append(("  ↳ " if f.get("caused_by") else "  ") + neutral(view.workload_label(f.get("workload"))))
         con.print(line, overflow="fold")
         facts = (f"{len(f.get('pods') or [])} pod(s) · {f.get('restarts', 0)} restarts · confidence "
                  f"{view.pct(f.get('confidence'))} · first failure {view.fmt_time(f.get('first_seen'))}")

@@ -28,6 +28,8 @@ CAUSE_TITLES = {
     "liveness-probe": "Liveness probe failures",
     "image-pull-auth": "Image pull denied (registry credentials)",
     "image-pull-not-found": "Image or tag not found",
+    "image-pull-network": "Image pull failed on the way (TLS, DNS, timeout, rate limit)",
+    "volume-mount": "Volume cannot be attached or mounted",
     "missing-config": "Missing ConfigMap, Secret or key",
     "command-not-found": "Entrypoint or command not found in the image",
     "evicted": "Pods evicted (node pressure)",
@@ -83,9 +85,38 @@ def short_digest(d: Any) -> str:
 def workload_label(w: Any) -> str:
     if not isinstance(w, dict):
         return str(w)
+    if w.get("namespace") == "":  # cluster-scoped: a node
+        return f"{w.get('kind', '?')} {w.get('name', '?')}"
     return f"{w.get('kind', '?')} {w.get('namespace', '?')}/{w.get('name', '?')}"
 
 
+def causal_links(f: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What a finding's card says about cause and consequence: `{cause: {id, label} | None,
+    consequences: [{id, label}], takes_down: [str]}` (ids point at other cards of the report)."""
+    cause = by_id.get(str(f.get("caused_by") or ""))
+    cons = []
+    for c in f.get("consequences") or []:
+        if isinstance(c, dict) and c.get("id"):
+            cons.append({"id": str(c["id"]), "label": f"{c.get('workload', '?')}: {cause_title(c.get('cause'))}"})
+    return {"cause": {"id": str(cause.get("id")), "label": f"{workload_label(cause.get('workload'))}: "
+                                                            f"{cause_title(cause.get('cause'))}"} if cause else None,
+            "consequences": cons, "takes_down": [str(x) for x in f.get("takes_down") or []][:CAP_NAMES]}
+
+
+def history_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The restart history (docs/findings.md, `restart_history`) as table rows, capped."""
+    out = []
+    for h in (doc.get("restart_history") or [])[:CAP_TABLE]:
+        if not isinstance(h, dict):
+            continue
+        earlier = [str(c.get("cause")) for c in h.get("earlier_causes") or [] if isinstance(c, dict)]
+        out.append({"workload": workload_label(h.get("workload")), "restarts": _int(h.get("restarts")),
+                    "last": ", ".join(str(x) for x in h.get("last_reasons") or []) or "—",
+                    "when": fmt_time(h.get("last_finished")),
+                    "why": "node restart" if h.get("node_event") else (
+                        "earlier: " + ", ".join(earlier) if earlier else "over; running since"),
+                    "note": str(h.get("note") or "")})
+    return out
 def gaps(doc: dict[str, Any], relevant: bool = True) -> list[dict[str, Any]]:
     """The dump's gaps that limit these findings (`relevant: true`, or no flag: an older document),
     or, with `relevant=False`, the others."""

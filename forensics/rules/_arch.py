@@ -117,8 +117,22 @@ def failing_workloads(p: pd.DataFrame) -> pd.DataFrame:
     return p.merge(bad, on=["workload_kind", "namespace", "workload_name"], how="inner")
 
 
-def unconstrained(rows: pd.DataFrame) -> bool:
-    return bool(rows["arch_allowed"].isna().all())
+def unconstrained(rows: pd.DataFrame, ctx: Context | None = None) -> bool:
+    """No kubernetes.io/arch constraint on the pods, nor (with `ctx`) on their controller's pod
+    template. The template decides where new pods go: the DaemonSet controller replaces a pod's
+    required node affinity with a per-node `matchFields` term, so its pods never show the
+    template's arch terms."""
+    if not bool(rows["arch_allowed"].isna().all()):
+        return False
+    if ctx is None or rows.empty:
+        return True
+    wl = ctx.frames["workloads"]
+    if wl.empty:
+        return True
+    r0 = rows.iloc[0]
+    mine = wl[(wl["kind"] == r0["workload_kind"]) & (wl["namespace"] == r0["namespace"])
+              & (wl["name"] == r0["workload_name"])]
+    return bool(mine["arch_allowed"].isna().all())
 
 
 def image_dicts(ctx: Context, rows: pd.DataFrame) -> list[dict[str, Any]]:

@@ -10,6 +10,8 @@ trouble, event evidence, and a few remediation pieces.
     probe_sig     a liveness/startup probe failure (Unhealthy / Killing events, messages)
     auth_sig      a registry authentication failure during a pull
     notfound_sig  a registry `manifest unknown` / `not found` during a pull
+    net_sig       a pull that failed on the way: TLS/x509, DNS, timeouts, registry rate limits
+    volume_sig    a volume the kubelet cannot attach or mount (FailedMount, hostPath type, unbound PVC)
     config_sig    a missing ConfigMap/Secret/key, incl. FailedMount events without a container
     cmd_sig       `executable file not found` and relatives
     app_sig       an application crash line (panic, traceback, FATAL, segfault, ...)
@@ -23,6 +25,8 @@ trouble, event evidence, and a few remediation pieces.
     failing_b     `failing` as a plain bool
     evicted       the pod was evicted (phase Failed, reason Evicted) in that snapshot
     node_down     the pod's node was not Ready in that snapshot
+    clean_stop    the termination message says the container was stopped cleanly (SIGTERM handled,
+                  "shutting down gracefully") with exit code 0 or 143: stopped, not crashed
 
 Signatures are matched per container over all snapshots; event signatures without a container
 (FailedMount, pod-level events) mark every container of their pod.
@@ -39,8 +43,8 @@ import numpy as np
 import pandas as pd
 
 from forensics import remediation
-from forensics.correlate import WL_KEYS, Context
-from forensics.findings import Evidence, MissingEvidence, Severity, Workload
+from forensics.correlate import WL_KEYS, Context, ghost_workload
+from forensics.findings import Evidence, MissingEvidence, Remediation, Severity, Workload
 
 q = shlex.quote
 ARCH_HINTS = ("arch", "arch-pull", "emulation")
@@ -49,12 +53,17 @@ PULL_WAIT = frozenset({"ErrImagePull", "ImagePullBackOff"})
 _CKEY = ["namespace", "pod", "container"]
 _PKEY = ["namespace", "pod"]
 
+_CLEAN_STOP = (r"(?i)\b(?:graceful(?:ly)?\s+shut(?:ting)?\s*down|shutting down(?: gracefully)?|shutdown complete"
+               r"|received (?:signal )?(?:SIGTERM|terminated)|exiting on signal|stopped by signal)")
+
 # column -> (hints, dialects or None)
 _SIG_MARKS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
     "oom_sig": (("oom",), None),
     "probe_sig": (("probe",), ("liveness", "startup")),
     "auth_sig": (("image-pull-auth",), None),
     "notfound_sig": (("image-pull-not-found",), None),
+    "net_sig": (("image-pull-network", "image-pull-tls"), None),
+    "volume_sig": (("volume-mount",), None),
     "config_sig": (("missing-config",), None),
     "cmd_sig": (("command-not-found",), None),
     "app_sig": (("app-crash",), None),
@@ -84,7 +93,7 @@ _COLS = ["snapshot", "observed_at", "snapshot_index", "namespace", "pod", "conta
          "file", "node", "node_arch", "node_ready", "workload_kind", "workload_name", "restart_count", "ready",
          "state", "waiting_reason", "waiting_message", "term_reason", "term_exit_code", "term_finished",
          "started_at", "last_reason", "last_exit_code", "last_started", "last_finished", "memory_limit",
-         "has_liveness_probe", "supported", "failing", "healthy"]
+         "has_liveness_probe", "supported", "failing", "healthy", "node_event"]
 
 
 def marks(ctx: Context) -> pd.DataFrame:
@@ -116,8 +125,32 @@ def marks(ctx: Context) -> pd.DataFrame:
     p["evicted"] = p[["snapshot", "namespace", "pod"]].merge(ev, how="left", on=["snapshot", "namespace", "pod"])[
         "_ev"].notna().to_numpy()
     p["node_down"] = p["node_ready"].eq(False).fillna(False).to_numpy(dtype=bool)
+    # a termination message saying the container was stopped on purpose (SIGTERM handled, clean
+    # shutdown), with a clean or SIGTERM exit code: stopped, not crashed
+    src = ctx.placement
+    msg = pd.Series(src["term_message"].where((src["state"] == "terminated").fillna(False), src["last_message"])
+                    .to_numpy(), index=p.index).fillna("").astype(str)
+    p["clean_stop"] = (msg.str.contains(_CLEAN_STOP, regex=True)
+                       & p["exit_code"].isin([0, 143]).fillna(False)).to_numpy(dtype=bool)
     ctx.cache["restart_marks"] = p
     return p
+
+
+def termination_messages(ctx: Context) -> dict[tuple[str, str, str, str], str]:
+    """(snapshot, namespace, pod, container) -> the termination message shown with the container's state
+    (current termination, else the last one); built once, only for containers that have one."""
+    cached = ctx.cache.get("restart_term_messages")
+    if cached is not None:
+        return cached
+    c = ctx.placement
+    term = (c["state"] == "terminated").fillna(False)
+    msg = c["term_message"].where(term, c["last_message"])
+    has = msg.notna()
+    out = {(str(a), str(b), str(d), str(e)): str(m) for a, b, d, e, m in
+           zip(c.loc[has, "snapshot"], c.loc[has, "namespace"], c.loc[has, "pod"], c.loc[has, "container"], msg[has])
+           if str(m).strip()}
+    ctx.cache["restart_term_messages"] = out
+    return out
 
 
 def _healthy_pods(ctx: Context) -> dict[tuple[str, str, str], int]:
@@ -269,7 +302,15 @@ def pull_findings(ctx: Context, cause: str, sig_col: str, hint: str, problem: st
 
     p = marks(ctx)
     cand = p[p[sig_col] & (p["pull_wait"] | p["failing_b"] | (p["state"] == "waiting").fillna(False))]
-    sigs_of = sigs_by_workload(ctx, cand, (hint,))
+    hints = dict(_SIG_MARKS)[sig_col][0]
+    sigs_of = sigs_by_workload(ctx, cand, hints)
+    ghosts = ghost_events(ctx)
+    s = ctx.signatures
+    ghost_sigs = s[(s["source"] == "event") & s["hint"].isin(list(hints))] if not s.empty else s
+    gkeys = set(zip(ghost_sigs["namespace"].astype(str), ghost_sigs["pod"].astype(str)))
+    ghost = ghosts[[(str(n), str(p_)) in gkeys for n, p_ in zip(ghosts["object_namespace"], ghosts["object_name"])]] \
+        if not ghosts.empty else ghosts
+    ghost = ghost[ghost["reason"].isin(["Failed", "BackOff", "ErrImagePull"]).fillna(False)] if not ghost.empty else ghost
     out: list[Finding] = []
     for w, rows in by_workload(cand):
         sigs = sigs_of(w)
@@ -290,6 +331,10 @@ def pull_findings(ctx: Context, cause: str, sig_col: str, hint: str, problem: st
                 why="the pull error may be from an earlier attempt that later succeeded",
                 how=f"kubectl -n {q(w.namespace)} get pods -o wide"))
         out.append(f)
+    sig_texts = set(ghost_sigs["text"].astype(str)) if not ghost_sigs.empty else set()
+    ghost = ghost[ghost["message"].fillna("").astype(str).map(lambda m: any(t in m for t in sig_texts))] \
+        if not ghost.empty else ghost
+    out.extend(ghost_findings(ctx, cause, ghost, f"pulls fail: {problem}"))
     return out
 
 
@@ -309,3 +354,83 @@ def repo_of(image: str) -> str:
 def pod_spec_path(w: Workload) -> str:
     """The JSONPath of the pod spec inside the workload's object (for `kubectl get -o jsonpath`)."""
     return {"Pod": ".spec", "CronJob": ".spec.jobTemplate.spec.template.spec"}.get(w.kind, ".spec.template.spec")
+
+
+# --- workloads known only from events: the pod no longer exists ---------------------------------------
+
+GHOST_CONFIDENCE = 0.45
+_EVENT_IMAGE = re.compile(r"image \"([^\"\s]+)\"")
+
+
+def ghost_by_reason(ctx: Context, reasons: tuple[str, ...], needle: str, min_count: int) -> pd.DataFrame:
+    """`ghost_events` of these reasons whose message contains `needle`, for workloads whose matching
+    events add up to at least `min_count` occurrences (one BackOff is a pod that ran once, not a loop)."""
+    g = ghost_events(ctx)
+    if g.empty:
+        return g
+    g = g[g["reason"].isin(list(reasons)).fillna(False) & g["message"].fillna("").str.contains(needle, regex=False)]
+    if g.empty:
+        return g
+    total = g.groupby(["workload_kind", "object_namespace", "workload_name"])["count"].transform(
+        lambda c: c.fillna(1).sum())
+    return g[total >= min_count]
+
+
+def ghost_events(ctx: Context) -> pd.DataFrame:
+    """Pod events (each once) about pods the dump holds no Pod object for, with `workload_kind`,
+    `workload_name` derived by `ghost_workload`."""
+    cached = ctx.cache.get("restart_ghost_events")
+    if cached is not None:
+        return cached
+    ev, _ = _pod_events(ctx)
+    pods = ctx.frames["pods"]
+    known = set(zip(pods["namespace"].astype(str), pods["pod"].astype(str)))
+    keep = [(str(n), str(p)) not in known and not pd.isna(p)
+            for n, p in zip(ev["object_namespace"], ev["object_name"])]
+    g = ev[np.array(keep, dtype=bool)] if len(ev) else ev
+    g = g.assign(workload_kind=[ghost_workload(str(p)).kind for p in g["object_name"]],
+                 workload_name=[ghost_workload(str(p)).name for p in g["object_name"]]).reset_index(drop=True)
+    ctx.cache["restart_ghost_events"] = g
+    return g
+
+
+def ghost_findings(ctx: Context, cause: str, events: pd.DataFrame, what: str) -> list[Any]:
+    """Findings for workloads whose pods are gone, from `events` (a subset of `ghost_events`): the
+    workload is named from the pod names, the confidence says only events back it."""
+    from forensics.findings import Finding
+
+    out: list[Any] = []
+    if events.empty:
+        return out
+    for (kind, ns, name), rows in events.groupby(["workload_kind", "object_namespace", "workload_name"], sort=True):
+        w = Workload(str(kind), str(ns), str(name))
+        pods = sorted(rows["object_name"].astype(str).unique())
+        count = int(rows["count"].fillna(1).sum())
+        seen = rows["last_seen"].dropna()
+        f = Finding(cause=cause, severity="low", confidence=GHOST_CONFIDENCE + (0.05 if count >= 10 else 0.0),
+                    workload=w, pods=pods,
+                    summary=f"{w}: {what} (only events tell: pod(s) {', '.join(pods[:3])} no longer in the dump)",
+                    first_seen=iso_of(rows["first_seen"].dropna().min()) if rows["first_seen"].notna().any() else None,
+                    last_seen=iso_of(seen.max()) if not seen.empty else None)
+        f.evidence.extend(event_evidence(rows.sort_values("count", ascending=False)))
+        images = list(dict.fromkeys(m.group(1) for t in rows["message"].dropna().astype(str)
+                                    for m in [_EVENT_IMAGE.search(t)] if m))
+        f.images = [{"ref": i, "digest": None, "kind": "unknown", "media_type": None, "platforms": [],
+                     "inspected": False} for i in images[:3]]
+        f.missing_evidence.append(MissingEvidence(
+            what=f"no Pod object for {pods[0]}" + (f" (and {len(pods) - 1} more)" if len(pods) > 1 else ""),
+            why="the pod was deleted or replaced before the dump: its status, node and image are unknown",
+            how=f"kubectl -n {q(w.namespace)} get pods -o wide"))
+        f.remediation.append(Remediation(
+            title=f"See whether {w} still fails now, and read its current pods' events",
+            command=f"kubectl -n {q(w.namespace)} get pods -o wide\n"
+                    f"kubectl -n {q(w.namespace)} get events --field-selector {q('involvedObject.name=' + pods[0])}",
+            kind="investigate"))
+        out.append(f)
+    return out
+
+
+def iso_of(t: Any) -> str | None:
+    from forensics.correlate import iso
+
+    return iso(t)

@@ -20,6 +20,7 @@ ruled out.
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -35,12 +36,25 @@ from forensics.rules._common import (
     restart_matrix,
     sig_evidence,
 )
-from forensics.rules._restart import first_row, logs_cmd, marks, q, resource, severity, sigs_by_workload
+from forensics.rules._restart import (
+    first_row,
+    ghost_by_reason,
+    ghost_findings,
+    logs_cmd,
+    marks,
+    pod_spec_path,
+    q,
+    resource,
+    severity,
+    sigs_by_workload,
+    termination_messages,
+)
 
 CAUSE = "app-crash"
 _FORK_EXEC = re.compile(r"fork/exec (\S+): exec format error|Cannot run program \"([^\"]+)\"")
-_EXPLAINED = ("oom_reason", "oom_sig", "probe_sig", "auth_sig", "notfound_sig", "pull_wait", "config_wait",
-              "config_sig", "cmd_sig", "start_fail", "arch_sig", "evicted", "node_down")
+_EXPLAINED = ("oom_reason", "oom_sig", "probe_sig", "auth_sig", "notfound_sig", "net_sig", "volume_sig",
+              "pull_wait", "config_wait",
+              "config_sig", "cmd_sig", "start_fail", "arch_sig", "evicted", "node_down", "clean_stop")
 
 
 @rule(CAUSE)
@@ -58,6 +72,7 @@ def find(ctx: Context) -> list[Finding]:
     logs = ctx.frames["logs"]
     have_logs = set(zip(logs["namespace"].astype(str), logs["pod"].astype(str), logs["container"].astype(str)))
     sigs_of = sigs_by_workload(ctx, cand, ("app-crash", "app-exec"))
+    said = termination_messages(ctx)
     out: list[Finding] = []
     for w, rows in by_workload(cand):
         sigs = sigs_of(w)
@@ -79,17 +94,28 @@ def find(ctx: Context) -> list[Finding]:
         if sigs.empty and unknown_arch:
             conf = min(conf, 0.3)
         plugins = _exec_targets(app_exec["text"].dropna().astype(str).tolist())
+        usage = sigs[sigs["signature"] == "cli-usage"]
+        dep = sigs[sigs["signature"] == "dependency-unreachable"]
+        inits = sorted(rows[rows["init"].fillna(False)]["container"].astype(str).unique())
+        where = f" (init container {', '.join(inits[:2])}: the pod never starts)" if inits else ""
         if plugins:
             what = f"the application fails to exec {', '.join(plugins[:2])} (exec format error inside the app)"
+        elif not dep.empty:
+            what = f"a dependency it needs does not answer: {str(dep['text'].iloc[0])[:200]}"
+        elif not usage.empty:
+            what = f"the command line is rejected (bad args or command): {str(usage['text'].iloc[0])[:160]}"
         elif not sigs.empty:
             what = f"the application crashes: {str(sigs['text'].iloc[0])[:160]}"
         else:
-            what = "the application exits with an error"
+            codes = sorted({int(x) for x in rows["exit_code"].dropna()} - {0})
+            what = ("the job's container exits with an error" if w.kind in ("Job", "CronJob")
+                    else "the application exits with an error") + (
+                f" (exit code {', '.join(map(str, codes[:3]))})" if codes else "")
         f = new_finding(CAUSE, w, rows, severity=severity(ctx, w), confidence=round(min(conf, 0.95), 2),
-                        summary=f"{w}: {what}")
+                        summary=f"{w}: {what}{where}")
         f.restart_matrix = restart_matrix(rows)
         f.evidence.extend(sig_evidence(sigs))
-        f.evidence.extend(container_evidence(rows, _text))
+        f.evidence.extend(container_evidence(rows, partial(_text, said=said)))
         if sigs.empty:
             f.missing_evidence.append(MissingEvidence(
                 what="no crash line (panic, traceback, fatal) in the logs of the failing containers",
@@ -103,8 +129,19 @@ def find(ctx: Context) -> list[Finding]:
                 what=f"no image inspection for {', '.join(refs)} in a cluster of several architectures",
                 why="a silent architecture mismatch cannot be ruled out without the image's platforms",
                 how="collectors/inspect-images DUMP"))
-        f.remediation.extend(_remedies(w, rows, plugins))
+        if not dep.empty:
+            r0 = first_row(rows)
+            f.remediation.append(Remediation(
+                title="Check the dependency named in the error (database, service, API) is up and reachable from "
+                      "the pod: its Service and endpoints, DNS, NetworkPolicy, credentials; the image is not at fault",
+                command=f"kubectl -n {q(w.namespace)} get svc,endpoints\n"
+                        f"kubectl -n {q(w.namespace)} exec {q(str(r0['pod']))} -- sh -c 'nc -vz <host> <port>'",
+                kind="investigate"))
+        f.remediation.extend(_remedies(w, rows, plugins, usage=not usage.empty,
+                                       logged_previous=_has_previous(ctx, rows)))
         out.append(f)
+    out.extend(ghost_findings(ctx, CAUSE, ghost_by_reason(ctx, ("BackOff",), "restarting failed container", 5),
+                              "its containers crash-loop (BackOff restarting failed container)"))
     return out
 
 
@@ -116,18 +153,44 @@ def _exec_targets(texts: list[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _text(r: Any) -> str:
+def _text(r: Any, said: dict[tuple[str, str, str, str], str] | None = None) -> str:
     reason = "unknown" if pd.isna(r.reason) else r.reason
     code = "?" if pd.isna(r.exit_code) else int(r.exit_code)
     wait = "" if pd.isna(r.waiting_reason) else f", now {r.waiting_reason}"
-    return f"terminated: reason {reason}, exit code {code}, restartCount {r.restart_count}{wait}"
+    msg = (said or {}).get((str(r.snapshot), str(r.namespace), str(r.pod), str(r.container)))
+    told = f"; termination message: {msg.strip()[:300]}" if msg else ""
+    return f"terminated: reason {reason}, exit code {code}, restartCount {r.restart_count}{wait}{told}"
 
 
-def _remedies(w: Any, rows: pd.DataFrame, plugins: list[str]) -> list[Remediation]:
+def _has_previous(ctx: Context, rows: pd.DataFrame) -> bool:
+    """Whether the dump already holds a previous log of one of the failing containers."""
+    have = ctx.cache.get("app_crash_previous_logs")
+    if have is None:  # built once per context
+        logs = ctx.frames["logs"]
+        prev = logs[logs["previous"].fillna(False)]
+        have = set(zip(prev["namespace"].astype(str), prev["pod"].astype(str), prev["container"].astype(str)))
+        ctx.cache["app_crash_previous_logs"] = have
+    return any(k in have for k in rows[["namespace", "pod", "container"]].astype(str)
+               .itertuples(index=False, name=None))
+
+
+def _remedies(w: Any, rows: pd.DataFrame, plugins: list[str], *, usage: bool = False,
+              logged_previous: bool = False) -> list[Remediation]:
     r = first_row(rows)
     ns, pod, c = str(r["namespace"]), str(r["pod"]), str(r["container"])
-    out = [Remediation(title=f"Read the crash in the previous log of {pod}/{c}",
-                       command=logs_cmd(ns, pod, c), kind="investigate")]
+    out = []
+    if usage:
+        spec = pod_spec_path(w)
+        path = "{" + f'{spec}.containers[?(@.name=="{c}")].command}}{{"\\n"}}' \
+            + "{" + f'{spec}.containers[?(@.name=="{c}")].args}}'
+        out.append(Remediation(
+            title=f"Fix the command/args of container {c} in {w}: the binary rejects them (unknown command or flag)",
+            command=f"kubectl -n {q(ns)} get {resource(w)} {q(w.name)} -o jsonpath={q(path)}\n"
+                    f"kubectl -n {q(ns)} edit {resource(w)} {q(w.name)}   # correct spec.containers[].args",
+            kind="config"))
+    if not logged_previous:
+        out.append(Remediation(title=f"Read the crash in the previous log of {pod}/{c}",
+                               command=logs_cmd(ns, pod, c), kind="investigate"))
     if plugins:
         archs = sorted(rows["node_arch"].dropna().astype(str).unique())
         out.append(Remediation(
@@ -135,6 +198,8 @@ def _remedies(w: Any, rows: pd.DataFrame, plugins: list[str]) -> list[Remediatio
                   "the image itself runs, the binary it executes does not",
             command=f"kubectl -n {q(ns)} cp -c {q(c)} {q(pod + ':' + plugins[0])} ./plugin && file ./plugin",
             kind="rebuild"))
+    if usage:
+        return out
     out.append(Remediation(title="Check the configuration and environment the application starts with",
                            command=f"kubectl -n {q(ns)} get {resource(w)} {q(w.name)} -o yaml",
                            kind="investigate"))

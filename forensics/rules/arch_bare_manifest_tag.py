@@ -5,8 +5,11 @@ ran on several architectures before the rollout, or the tag's digest changed bet
 After the rollout, pods on the lost architecture crash with exec format error.
 
 Proof: the inspected tag is a single manifest, and one of: another tag of the same repository in the
-dump is a multi-platform index; earlier observations show the workload healthy on an architecture
-the new image lacks; the imageID digest of the same tag differs between snapshots.
+dump is a multi-platform index; earlier observations show the same container healthy on an
+architecture the new image lacks (an earlier snapshot, or another pod of the workload under another
+image or digest); the imageID digest of the same tag differs between snapshots. A sidecar of the
+same pod, or a repository whose every known image is a single manifest, is no such evidence: a
+single-arch image without history is `arch.single-arch-image`.
 """
 
 from __future__ import annotations
@@ -48,10 +51,18 @@ def find(ctx: Context) -> list[Finding]:
                 why.append(Evidence(kind="image", file=file, object=f"Image {ref}",
                                     text=f"another tag of the same repository is a multi-platform index: "
                                          f"{ref} ({plats})"))
-        # healthy before on an arch the current image lacks, under another image or digest
-        before = rows[rows["healthy"].fillna(False) & rows["node_arch"].notna() & ~rows["node_arch"].isin(list(archs))]
+        # the same container healthy on an arch the current image lacks, under another image or digest:
+        # in an earlier snapshot, or in another pod of the workload (old ReplicaSet). A sidecar, or the
+        # container's own pod seen at the same time, says nothing about what the tag used to be.
+        before = rows[rows["healthy"].fillna(False) & rows["node_arch"].notna() & ~rows["node_arch"].isin(list(archs))
+                      & rows["container"].isin(list(set(bad["container"].astype(str))))]
         before = before[~before["image_key"].isin(list(keys)) | before["img_kind"].isna()
                         | (before["image_digest"] != before["img_digest"])] if not before.empty else before
+        if not before.empty:
+            first_bad = bad["snapshot_index"].min()
+            bad_pods = set(bad["uid"].fillna(bad["pod"]).astype(str))
+            before = before[(before["snapshot_index"] < first_bad).fillna(False)
+                            | ~before["uid"].fillna(before["pod"]).astype(str).isin(bad_pods)]
         for r in before.drop_duplicates(["node_arch", "image"]).head(3).itertuples(index=False):
             why.append(Evidence(kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod}",
                                 text=f"in snapshot {r.snapshot} ran healthy on {r.node_arch} node {r.node} with "

@@ -32,7 +32,9 @@ CAUSE = "arch.emulation-fault"
 @rule(CAUSE)
 def find(ctx: Context) -> list[Finding]:
     p = marked(ctx)
-    failing = p["failing"].fillna(False).to_numpy(dtype=bool)
+    # a container that crashed under emulation earlier and runs since still shows the emulation is
+    # faulty; whether its workload is failing now is decided for the whole finding (restart history)
+    failing = (p["failing"].fillna(False) | (p["restart_count"].fillna(0) > 0)).to_numpy(dtype=bool)
     foreign = (p["unsupported"] | ~p["img_inspected"].fillna(False)).to_numpy(dtype=bool)
     emulated = p["emulated_or_ran"].to_numpy(dtype=bool)
     s = ctx.signatures

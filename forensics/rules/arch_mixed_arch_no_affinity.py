@@ -34,7 +34,7 @@ def find(ctx: Context) -> list[Finding]:
     p = marked(ctx)
     out: list[Finding] = []
     for w, rows in by_workload(failing_workloads(p)):
-        if not unconstrained(rows):
+        if not unconstrained(rows, ctx):
             continue
         bad = rows[rows["arch_fail"]]
         archs = image_archs(rows) or inferred_archs(rows)

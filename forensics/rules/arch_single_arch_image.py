@@ -77,7 +77,8 @@ def _latent(ctx: Context, p: pd.DataFrame) -> list[Finding]:
     pods = ctx.frames["pods"].drop_duplicates(["namespace", "pod"], keep="last").set_index(["namespace", "pod"])
     for w, rows in by_workload(cand):
         # static (mirror) pods are bound to their node: never rescheduled
-        if (w.kind, w.namespace, w.name) in failing_wl or w.kind == "Node" or not unconstrained(rows):
+        if (w.kind, w.namespace, w.name) in failing_wl or w.kind in ("Node", "StaticPod") \
+                or not unconstrained(rows, ctx):
             continue
         archs = image_archs(rows)
         if not archs:

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from forensics.correlate import Context
-from forensics.findings import Evidence, Finding, MissingEvidence, Remediation
+from forensics.findings import Evidence, Finding, MissingEvidence, Remediation, Workload, finding_id
 from forensics.rules import rule
 from forensics.rules._common import by_workload, new_finding
 from forensics.rules._restart import event_evidence, events_for_pods, marks, q, resource, severity
@@ -54,6 +54,9 @@ def find(ctx: Context) -> list[Finding]:
                 what="no eviction message", why="it names the resource the node was short of",
                 how=f"kubectl -n {q(w.namespace)} get pods --field-selector=status.phase=Failed -o wide"))
         f.remediation.extend(_remedies(w, rows, resources))
+        evicted_on = sorted(mine["node"].dropna().astype(str).unique())
+        if evicted_on:  # kept only when that node has a node-not-ready finding (pressure, NotReady)
+            f.caused_by = finding_id("node-not-ready", Workload("Node", "", evicted_on[0]))
         out.append(f)
     return out
 

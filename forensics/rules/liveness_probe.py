@@ -25,6 +25,8 @@ from forensics.rules import rule
 from forensics.rules._common import by_workload, missing_logs, new_finding, restart_matrix, sig_evidence
 from forensics.rules._restart import (
     first_row,
+    ghost_by_reason,
+    ghost_findings,
     logs_cmd,
     marks,
     missing_events,
@@ -67,6 +69,8 @@ def find(ctx: Context) -> list[Finding]:
         f.missing_evidence.extend(missing_events(ctx, rows, "the probe failures"))
         f.remediation.extend(_remedies(w, rows, kind))
         out.append(f)
+    out.extend(ghost_findings(ctx, CAUSE, ghost_by_reason(ctx, ("Unhealthy", "Killing"), "iveness probe", 3),
+                              "the kubelet kills it for failing its liveness probe"))
     return out
 
 

@@ -11,12 +11,13 @@ that was Pending in an earlier snapshot and got a node later was only waiting.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
 
 from forensics.correlate import Context
-from forensics.findings import Evidence, Finding, MissingEvidence, Remediation
+from forensics.findings import Evidence, Finding, MissingEvidence, Remediation, Workload, finding_id
 from forensics.rules import rule
 from forensics.rules._common import by_workload, new_finding
 from forensics.rules._restart import (
@@ -32,6 +33,41 @@ from forensics.rules._restart import (
 
 CAUSE = "unschedulable"
 _IGNORED = ("skip schedule deleting pod",)
+# taints the node lifecycle controller puts on nodes that are not Ready
+_NODE_TAINTS = re.compile(r"node\.kubernetes\.io/(?:not-ready|unreachable)")
+
+
+_TAINT_COUNT = re.compile(r"0/(\d+) nodes are available: (?:.*?, )?(\d+) node\(s\) had (?:untolerated )?taint "
+                         r"\{node\.kubernetes\.io/(?:not-ready|unreachable)")
+
+
+def _blocked_by_down_nodes(ctx: Context, message: str) -> bool:
+    """Whether not-ready nodes alone keep the pod Pending: the scheduler says every node carries the
+    not-ready/unreachable taint, or every node of the dump is not Ready. When other nodes are turned
+    down for other reasons (resources, affinity), those reasons are the pod's own."""
+    if not _NODE_TAINTS.search(message):
+        return False
+    down = ctx.nodes["ready"].eq(False).fillna(False)
+    if not bool(down.any()):
+        return False
+    m = _TAINT_COUNT.search(message)
+    return bool(down.all()) or (m is not None and m.group(1) == m.group(2))
+
+
+def _arch_term(pending: pd.DataFrame, message: str) -> str | None:
+    """The kubernetes.io/arch term of the pods' nodeSelector/affinity when the scheduler says no node
+    matched it (the arch is then the likely reason, e.g. an amd64-only chart on an arm64 node)."""
+    if "affinity" not in message and "selector" not in message:
+        return None
+    terms = pending["arch_allowed"].dropna().astype(str).unique().tolist()
+    if not terms:
+        return None
+    t = terms[0].split(",")
+    neg = [a[1:] for a in t if a.startswith("!")]
+    pos = [a for a in t if not a.startswith("!")]
+    if neg and not pos:
+        return f"its node affinity requires kubernetes.io/arch NotIn [{', '.join(neg)}]"
+    return f"its nodeSelector/affinity requires kubernetes.io/arch In [{', '.join(pos)}]"
 
 
 @rule(CAUSE)
@@ -61,9 +97,14 @@ def find(ctx: Context) -> list[Finding]:
         msgs = mine["scheduled_message"].dropna().astype(str).tolist() + ev["message"].dropna().astype(str).tolist()
         message = msgs[-1] if msgs else None
         conf = 0.8 + (0.08 if has_cond else 0.0) + (0.08 if not ev.empty else 0.0)
+        arch = _arch_term(mine, message or "")
         f = new_finding(CAUSE, w, rows, severity=severity(ctx, w), confidence=round(min(conf, 0.97), 2),
                         summary=f"{w}: {mine['pod'].nunique()} pod(s) Pending, no node fits"
-                                + (f": {message[:240]}" if message else ""))
+                                + (f": {message[:240]}" if message else "") + (f" ({arch})" if arch else ""))
+        if _blocked_by_down_nodes(ctx, message or ""):
+            down = ctx.nodes[ctx.nodes["ready"].eq(False).fillna(False)]["node"].astype(str).sort_values()
+            # the nodes' own state is the cause; the Pending pods follow from it
+            f.caused_by = finding_id("node-not-ready", Workload("Node", "", str(down.iloc[0])))
         f.evidence.extend(Evidence(kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod}",
                                    text=f"phase Pending, PodScheduled={r.scheduled}"
                                         + ("" if pd.isna(r.scheduled_message) else f": {r.scheduled_message}"),
@@ -115,10 +156,22 @@ def _remedies(w: Any, pod: str, message: str) -> list[Remediation]:
             command=f"kubectl -n {ns} get {resource(w)} {q(w.name)} -o jsonpath={q(spec)}\n"
                     "kubectl get nodes -L kubernetes.io/arch,topology.kubernetes.io/zone",
             kind="config"))
-    if "taint" in low:
+    if _NODE_TAINTS.search(message):
+        out.append(Remediation(
+            title="The nodes are not Ready (the scheduler avoids their not-ready/unreachable taint): fix the nodes; "
+                  "the pods schedule once a node is Ready",
+            command="kubectl get nodes\nkubectl describe nodes | grep -A 6 Conditions", kind="investigate"))
+    elif "taint" in low:
         out.append(Remediation(
             title="Compare the node taints with the pod's tolerations",
             command="kubectl get nodes -o custom-columns=" + q("NAME:.metadata.name,TAINTS:.spec.taints"),
+            kind="config"))
+    if "free ports" in low:
+        out.append(Remediation(
+            title="A hostPort the pod asks for is already taken on every node it may use (another pod, or a "
+                  "process of the node itself, e.g. a load balancer on 80/443): free the port or change it",
+            command=f"kubectl -n {ns} get {resource(w)} {q(w.name)} -o jsonpath={q('{' + pod_spec_path(w) + '.containers[*].ports}')}\n"
+                    "kubectl get pods -A -o wide | grep -i <node>   # who holds the port",
             kind="config"))
     if "persistentvolumeclaim" in low or "volume" in low:
         out.append(Remediation(title="Check the pod's volume claims are bound", kind="investigate",

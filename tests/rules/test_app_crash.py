@@ -48,8 +48,23 @@ def test_found_from_a_crash_line(tmp_path: Path) -> None:
     log = [e for e in f.evidence if e.kind == "log"]
     assert [(e.text, e.line) for e in log] == [(PANIC, 2)]
     assert any(e.kind == "pod" and "exit code 2" in e.text for e in f.evidence)
-    assert f.remediation[0].command == f"kubectl -n shop logs {POD} -c app --previous"
+    # the previous log is in the dump already: never ask for it again (#13)
+    assert not any("--previous" in r.command for r in f.remediation)
+    assert not any("--previous" in m.how for m in f.missing_evidence)
     assert PANIC[:40] in f.summary
+
+
+def test_asks_for_the_previous_log_only_when_the_dump_lacks_it(tmp_path: Path) -> None:
+    f = only(find(_crashing(tmp_path, None, events=[])))
+    assert any(r.command == f"kubectl -n shop logs {POD} -c app --previous" for r in f.remediation)
+
+
+def test_a_command_line_usage_error_points_at_the_args(tmp_path: Path) -> None:
+    usage = 'Error: unknown command "server-junk" for "velero"\nRun \'velero --help\' for usage.\n'
+    f = only(find(_crashing(tmp_path, usage, events=[])))
+    assert "command line is rejected" in f.summary and "server-junk" in f.summary
+    assert f.remediation[0].kind == "config" and "args" in f.remediation[0].command
+    assert not any("--previous" in r.command for r in f.remediation)
 
 
 def test_app_exec_of_a_foreign_binary_is_app_crash_when_the_image_matches(tmp_path: Path) -> None:

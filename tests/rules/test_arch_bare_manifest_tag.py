@@ -37,3 +37,17 @@ def test_needs_the_inspection(tmp_path: Path) -> None:
                  pods=[Pod("co-old", "arm-1", OLD, snapshot=0),
                        Pod("co-new", "arm-1", NEW, crash=True, log=EXEC_RUNC + "\n", snapshot=1)])
     assert find(s.context(tmp_path)) == []
+
+
+def test_a_healthy_sidecar_is_no_evidence_of_a_lost_index(tmp_path: Path) -> None:
+    """The sidecar of the same pod runs on the same arm64 node under another image: that says nothing about
+    what the app's tag used to be. Without history the single manifest is single-arch-image, not this."""
+    from tests.rules.builders import context, crashloop, ctr, node, pod, terminated
+
+    ctx = context(tmp_path, nodes=[node("node-a"), node("node-b", "arm64")],
+                  pods=[pod("web-6d4cf56db6-bbbbb", node="node-b",
+                            containers=[ctr("app", NEW, state=crashloop(), last=terminated("Error", 1), restarts=4),
+                                        ctr("proxy", "docker.io/envoyproxy/envoy:v1.30.1", ready=True)])],
+                  previous_logs={("shop", "web-6d4cf56db6-bbbbb", "app"): EXEC_RUNC + "\n"},
+                  images={NEW: single_manifest("amd64")})
+    assert find(ctx) == []

@@ -89,3 +89,33 @@ def test_the_init_container_can_be_the_wrong_one(tmp_path: Path) -> None:
     (f,) = find(s.context(tmp_path))
     assert f.containers == ["ledger-a/setup"] and f.images[0]["ref"] == init
     assert any(e.kind == "log" and "migrate" in e.text for e in f.evidence)
+
+
+def _daemonset_dump(tmp_path: Path, template_affinity: dict | None) -> Path:
+    """A mixed cluster and an amd64-only DaemonSet. Its pod carries only the per-node `matchFields`
+    affinity the DaemonSet controller writes; the template says where new pods may go."""
+    from tests.rules.builders import SNAP, ctr, node, pod, write_dump
+
+    ref = "registry.example.com/ops/agent:1.0"
+    p = pod("agent-x1", ns="ops", node="node-a", owner="DaemonSet/agent", containers=[ctr("agent", ref, ready=True)])
+    p["spec"]["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["node-a"]}]}]}}}
+    tmpl: dict = {"containers": [{"name": "agent", "image": ref}]}
+    if template_affinity is not None:
+        tmpl["affinity"] = template_affinity
+    ds = {"apiVersion": "apps/v1", "kind": "DaemonSet",
+          "metadata": {"name": "agent", "namespace": "ops", "uid": "uid-ds", "creationTimestamp": "2026-11-01T00:00:00Z"},
+          "spec": {"template": {"spec": tmpl}}}
+    return write_dump(tmp_path / "dump", {SNAP: {"nodes": [node("node-a"), node("node-b", "arm64")], "pods": [p],
+                                                 "daemonsets": [ds]}},
+                      images={ref: single_manifest("amd64")})
+
+
+def test_latent_risk_reads_the_controller_template_not_the_per_node_affinity(tmp_path: Path) -> None:
+    from tests.rules.builders import load
+
+    amd64_only = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]}]}]}}}
+    assert [f for f in find(load(_daemonset_dump(tmp_path / "pinned", amd64_only))) if f.latent] == []
+    (f,) = [f for f in find(load(_daemonset_dump(tmp_path / "free", None))) if f.latent]
+    assert str(f.workload) == "DaemonSet ops/agent" and "arm64" in f.summary

@@ -1,5 +1,7 @@
-"""node-not-ready: pods on nodes whose Ready condition is not True in the same snapshot, one
-finding per workload; a node Ready again, or missing from the dump, is not it."""
+"""node-not-ready: one finding per node whose Ready condition is not True at its last observation
+(cluster-scoped, with the condition's reason and message, the workloads it takes down, remediation
+for its runtime), and one per workload whose pods are not Ready there, `caused_by` the node; a node
+Ready again, or missing from the dump, is not it."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ import shlex
 from pathlib import Path
 
 from forensics.correlate import Context
+from forensics.findings import Workload, finding_id
 from forensics.rules.node_not_ready import CAUSE, find
-from tests.rules.builders import SNAP, SNAP2, context, ctr, event, load, node, only, pod, write_dump
+from tests.rules.builders import SNAP, SNAP2, context, ctr, event, load, node, pod, write_dump
 
 DOWN = node("node-b", "arm64", ready="Unknown", reason="NodeStatusUnknown",
             message="Kubelet stopped posting node status.")
@@ -22,26 +25,59 @@ def _pods() -> list[dict]:
             pod("db-0", node="node-a", owner="StatefulSet/db", containers=[ctr("db")])]
 
 
+def _not_ready_pods() -> list[dict]:
+    """The pods of `_pods()` as the node lifecycle controller leaves them on a node gone Unknown: Ready=False."""
+    out = _pods()
+    for p in out:
+        if p["spec"]["nodeName"] == "node-b":
+            for c in p["status"]["conditions"]:
+                if c["type"] == "Ready":
+                    c["status"] = "False"
+    return out
+
+
+def test_the_node_is_the_cause_and_its_pods_the_consequence(tmp_path: Path) -> None:
+    ctx = context(tmp_path, nodes=[node("node-a"), DOWN], pods=_not_ready_pods(),
+                  events=[event("node-b", "NodeNotReady", "Node node-b status is now: NodeNotReady", kind="Node",
+                                type="Normal", component="node-controller")])
+    fs = find(ctx)
+    by = {str(f.workload): f for f in fs}
+    assert sorted(by) == ["DaemonSet kube-system/agent", "Deployment shop/web", "Node node-b"]
+    n = by["Node node-b"]
+    assert n.workload.namespace == "" and n.severity == "high" and n.nodes == ["node-b"]
+    assert "NodeStatusUnknown" in n.summary and "Kubelet stopped posting node status." in n.summary
+    assert any(e.kind == "node" and e.object == "Node node-b" and "stopped posting" in e.text for e in n.evidence)
+    assert any(e.kind == "event" and e.object == "Event NodeNotReady on Node node-b" for e in n.evidence)
+    assert set(n.takes_down) == {"DaemonSet kube-system/agent", "Deployment shop/web"}
+    cmds = [shlex.split(line) for r in n.remediation for line in r.command.splitlines() if not line.startswith("#")]
+    assert ["kubectl", "describe", "node", "node-b"] in cmds
+    assert ["kubectl", "drain", "node-b", "--ignore-daemonsets", "--delete-emptydir-data"] in cmds  # node-a is Ready
+    assert any("containerd" in r.command for r in n.remediation)  # the node's runtime
+    web = by["Deployment shop/web"]
+    assert web.caused_by == n.id == finding_id(CAUSE, Workload("Node", "", "node-b"))
+    assert web.pods == ["web-6d4cf56db6-aaaaa", "web-6d4cf56db6-bbbbb"] and web.severity == "medium"  # -ccccc serves
+
+
 def failing_example(tmp_path: Path) -> Context:
-    return context(tmp_path, nodes=[node("node-a"), DOWN], pods=_pods(),
+    return context(tmp_path, nodes=[node("node-a"), DOWN], pods=_not_ready_pods(),
                    events=[event("node-b", "NodeNotReady", "Node node-b status is now: NodeNotReady", kind="Node",
                                  type="Normal", component="node-controller")])
 
 
-def test_one_finding_per_workload_on_the_down_node(tmp_path: Path) -> None:
-    fs = find(failing_example(tmp_path))
-    assert sorted(str(f.workload) for f in fs) == ["DaemonSet kube-system/agent", "Deployment shop/web"]
-    web = next(f for f in fs if f.workload.name == "web")
-    assert web.cause == CAUSE and web.pods == ["web-6d4cf56db6-aaaaa", "web-6d4cf56db6-bbbbb"]
-    assert web.nodes == ["node-b"] and web.severity == "medium" and web.confidence >= 0.95  # -ccccc serves
-    assert "NodeStatusUnknown" in web.summary
-    assert any(e.kind == "node" and e.object == "Node node-b" and "NodeStatusUnknown" in e.text for e in web.evidence)
-    assert any(e.kind == "event" and e.object == "Event NodeNotReady on Node node-b" for e in web.evidence)
-    cmds = [shlex.split(line) for r in web.remediation for line in r.command.splitlines() if not line.startswith("#")]
-    assert ["kubectl", "describe", "node", "node-b"] in cmds
-    assert ["kubectl", "drain", "node-b", "--ignore-daemonsets", "--delete-emptydir-data"] in cmds
-    agent = next(f for f in fs if f.workload.name == "agent")
-    assert not [r for r in agent.remediation if "drain" in r.command]
+def test_every_node_down_no_cni_no_drain(tmp_path: Path) -> None:
+    msg = ("runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:docker: network "
+           "plugin is not ready: cni config uninitialized")
+    ctx = context(tmp_path, nodes=[node("node-a", ready="False", reason="KubeletNotReady", message=msg),
+                                   node("node-b", ready="False", reason="KubeletNotReady", message=msg)],
+                  pods=[pod("db-0", node="node-a", owner="StatefulSet/db", containers=[ctr("db", ready=True)])])
+    fs = [f for f in find(ctx) if f.workload.kind == "Node"]
+    assert [f.workload.name for f in fs] == ["node-a", "node-b"]
+    for f in fs:
+        assert f.severity == "critical" and "cni config uninitialized" in f.summary and "no CNI" in f.summary
+        assert not [r for r in f.remediation if "drain" in r.command]
+        assert any("network add-on" in r.title for r in f.remediation)
+    # db-0 is still Ready on node-a (hostNetwork-like): listed as taken down, not a failing consequence
+    assert [f for f in find(ctx) if f.workload.kind != "Node"] == []
 
 
 def test_all_ready_or_node_missing_is_not_it(tmp_path: Path) -> None:
@@ -62,7 +98,6 @@ def test_without_node_events_says_so(tmp_path: Path) -> None:
     ctx = context(tmp_path, nodes=[node("node-a"), node("node-b", ready="False", reason="KubeletNotReady",
                                                         message="container runtime network not ready")],
                   pods=[pod("web-6d4cf56db6-aaaaa", node="node-b", containers=[ctr(ready=True)])])
-    f = only(find(ctx))
-    assert "KubeletNotReady" in f.summary and f.confidence < 0.95
-    assert f.severity == "high"  # its only pod shows a stale Ready status
+    f = next(f for f in find(ctx) if f.workload.kind == "Node")
+    assert "KubeletNotReady" in f.summary and f.confidence < 0.99
     assert any(m.what == "no NodeNotReady events" for m in f.missing_evidence)

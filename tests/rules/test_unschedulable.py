@@ -86,3 +86,22 @@ def test_without_message_or_events_says_so(tmp_path: Path) -> None:
     f = only(find(context(tmp_path, pods=[_pending([{"type": "PodScheduled", "status": "False"}])])))
     missing = " | ".join(m.what for m in f.missing_evidence)
     assert "the scheduler's message" in missing and "no events in the dump" in missing
+
+
+def test_pending_behind_not_ready_nodes_is_their_consequence(tmp_path: Path) -> None:
+    from forensics.findings import Workload, finding_id
+    from tests.rules.builders import node as mknode
+
+    all_down = "0/2 nodes are available: 2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }."
+    nodes = [mknode("node-a", ready="False", reason="KubeletNotReady", message="cni config uninitialized"),
+             mknode("node-b", ready="False", reason="KubeletNotReady", message="cni config uninitialized")]
+    ctx = context(tmp_path / "a", nodes=nodes,
+                  pods=[pod("dns-6d4cf56db6-aaaaa", node=None, owner="Deployment/dns", conditions=unscheduled(all_down))])
+    (f,) = find(ctx)
+    assert f.caused_by == finding_id("node-not-ready", Workload("Node", "", "node-a"))
+    # one node down, the other too small: the pod's own requests are the cause
+    mixed = "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }."
+    ctx = context(tmp_path / "b", nodes=[mknode("node-a"), nodes[1]],
+                  pods=[pod("dns-6d4cf56db6-aaaaa", node=None, owner="Deployment/dns", conditions=unscheduled(mixed))])
+    (f,) = find(ctx)
+    assert f.caused_by is None
