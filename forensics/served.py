@@ -371,6 +371,35 @@ def _clusterinfo_stdout(path: Path, src: DumpSource) -> tuple[dict[str, list[dic
     return lists, logs, False
 
 
+def _insights(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
+    """Insights Operator archives: one kind-less Pod or Node per file, recognised by shape as the
+    analyzer does; log snippets by pod (and container, when the path names one). Events name no
+    object there, so none are served."""
+    from forensics.formats import insights
+    from forensics.formats.shapes import kind_by_shape
+
+    lists: dict[str, list[dict[str, Any]]] = {}
+    logs: dict[LogKey, bytes] = {}
+
+    def select(name: str) -> int | None:
+        c = insights.classify(name[len(prefix):]) if name.startswith(prefix) else None
+        return None if c is None or c[0] == "events" else src.limits.member_bytes
+
+    for name, data in src.iter_files(select):
+        c = insights.classify(name[len(prefix):])
+        if not isinstance(data, bytes) or c is None:
+            continue
+        if c[0] == "log":
+            logs[(c[1], c[2], c[3], False)] = data
+            continue
+        for doc in _items(data):
+            kind = kind_by_shape(doc) if isinstance(doc, dict) and not doc.get("kind") else None
+            if kind in ("pods", "nodes") and (kind == "nodes") == (c[0] == "node"):
+                lists.setdefault(kind, []).append({"kind": "Node" if kind == "nodes" else "Pod",
+                                                   "apiVersion": "v1", **doc})
+    return lists, logs, False
+
+
 def _loose(src: DumpSource) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
     from forensics.formats import loose
 
@@ -383,7 +412,7 @@ def _loose(src: DumpSource) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKe
 
 def open_served(path: str | Path) -> ServedDump:
     """What `serve` answers for the dump at `path`, whatever its format (UnusableInput when none)."""
-    from forensics.formats import V1, clusterinfo, detect, load_any, mustgather, troubleshoot
+    from forensics.formats import V1, clusterinfo, detect, insights, load_any, mustgather, troubleshoot
 
     p = Path(path)
     found = detect(p)
@@ -406,6 +435,8 @@ def open_served(path: str | Path) -> ServedDump:
         lists, logs, ts = _mustgather(src, found.prefix)
     elif found.format == clusterinfo.FORMAT:
         lists, logs, ts = _clusterinfo(src, found.prefix)
+    elif found.format == insights.FORMAT:
+        lists, logs, ts = _insights(src, found.prefix)
     else:
         lists, logs, ts = _loose(src)
     return _one(p, found.format, snapshot, lists, logs, ts)
