@@ -13,6 +13,8 @@ has an anchor at all (`&`).
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 import yaml
@@ -41,8 +43,37 @@ NoTimestampLoader.yaml_implicit_resolvers = {
 }
 
 
+MAX_DEPTH = 1000  # real Kubernetes YAML nests about 20 levels
+_BRACKETS = re.compile(r"[\[\]{}]")
+_DEEP_INDENT = re.compile(r"^ {%d,}\S" % (2 * MAX_DEPTH), re.MULTILINE)
+
+
+class TooDeep(yaml.YAMLError):
+    """A document nested deeper than MAX_DEPTH: refused before parsing, because libyaml's composer
+    recurses once per level in C and some builds (PyYAML 6.0.3 seen) overflow the C stack on
+    100,000 levels instead of raising."""
+
+
+def check_depth(text: str) -> None:
+    """Raise TooDeep when flow collections (`[`, `{`) or block indentation nest past MAX_DEPTH.
+    Brackets inside quoted strings are counted too: a false alarm needs 1,000 unbalanced ones."""
+    if _DEEP_INDENT.search(text):
+        raise TooDeep(f"YAML indented deeper than {MAX_DEPTH} levels")
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return
+    depth = 0
+    for m in _BRACKETS.finditer(text):
+        if m.group() in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise TooDeep(f"YAML nested deeper than {MAX_DEPTH} levels")
+        elif depth:
+            depth -= 1
+
+
 def load(text: str, *, timestamps: bool = True) -> Any:
-    """One YAML document. Raises yaml.YAMLError (AliasBomb included)."""
+    """One YAML document. Raises yaml.YAMLError (AliasBomb and TooDeep included)."""
+    check_depth(text)
     doc = yaml.load(text, Loader=SafeLoader if timestamps else NoTimestampLoader)
     if "&" in text:
         check_aliases(doc)
@@ -50,7 +81,8 @@ def load(text: str, *, timestamps: bool = True) -> Any:
 
 
 def load_all(text: str, *, timestamps: bool = False) -> list[Any]:
-    """Every non-empty document of a stream. Raises yaml.YAMLError (AliasBomb included)."""
+    """Every non-empty document of a stream. Raises yaml.YAMLError (AliasBomb and TooDeep included)."""
+    check_depth(text)
     docs = [d for d in yaml.load_all(text, Loader=SafeLoader if timestamps else NoTimestampLoader)
             if d is not None]
     if "&" in text:

@@ -39,3 +39,14 @@ def test_timestamps_stay_strings_for_object_lists_only() -> None:
 def test_deep_nesting_is_a_yaml_error() -> None:
     with pytest.raises(yaml.YAMLError):
         yamlsafe.load("[" * 100_000)
+
+
+def test_deep_block_indentation_is_refused_before_parsing() -> None:
+    text = "".join(" " * (2 * i) + "a:\n" for i in range(1500))
+    with pytest.raises(yamlsafe.TooDeep):
+        yamlsafe.load_all(text)
+
+
+def test_brackets_inside_ordinary_documents_are_not_depth() -> None:
+    text = "items:\n" + "".join(f"- {{name: n{i}, ports: [80, 443]}}\n" for i in range(2000))
+    assert len(yamlsafe.load(text)["items"]) == 2000
