@@ -265,9 +265,8 @@ def test_output_to_a_file_never_truncates(tmp_path: Path) -> None:
         doc = json.loads(run("analyze", str(SAMPLES / sample), "-f", "json", cwd=tmp_path).stdout)
         assert "…" not in r.stdout
         for f in doc["findings"]:
-            w = f["workload"]
             assert f["cause"] in r.stdout
-            assert f"{w['kind']} {w['namespace']}/{w['name']}" in r.stdout
+            assert _label(f["workload"]) in r.stdout
         assert doc["summary"]["verdict"] in r.stdout
         assert r.stderr == "", "progress or noise on a stderr that is not a terminal"
 
@@ -342,17 +341,27 @@ def _terminal_output(args: list[str], cwd: Path, columns: int) -> str:
     return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode(errors="replace")).replace("\r", "")
 
 
+def _label(w: dict) -> str:
+    """How a person names the object: `Kind ns/name`, or `Kind name` for a cluster-scoped one."""
+    return f"{w['kind']} {w['namespace']}/{w['name']}" if w["namespace"] else f"{w['kind']} {w['name']}"
+
+
 def test_terminal_tables_are_capped(tmp_path: Path) -> None:
     text = _terminal_output(["analyze", str(SAMPLES / "not-arch")], tmp_path, 120)
-    assert re.search(r"and 1 more findings \(see the report\)", text), text
+    doc = json.loads(run("analyze", str(SAMPLES / "not-arch"), "-f", "json", cwd=tmp_path).stdout)
+    listed = text[text.index("Findings"):]
+    more = re.search(r"and (\d+) more findings \(see the report\)", listed)
+    assert more, text
+    shown = [f for f in doc["findings"] if _label(f["workload"]) in listed[:more.start()]]
+    assert 0 < len(shown) < len(doc["findings"])
+    assert len(shown) + int(more.group(1)) == len(doc["findings"])  # nothing lost, only folded away
 
 
 def test_a_narrow_terminal_never_crops_names(tmp_path: Path) -> None:
     text = _terminal_output(["analyze", str(SAMPLES / "mixed-no-affinity")], tmp_path, 80)
     doc = json.loads(run("analyze", str(SAMPLES / "mixed-no-affinity"), "-f", "json", cwd=tmp_path).stdout)
     for f in doc["findings"] + doc["latent"]:
-        w = f["workload"]
-        assert f["cause"] in text and f"{w['kind']} {w['namespace']}/{w['name']}" in text, text
+        assert f["cause"] in text and _label(f["workload"]) in text, text
     assert "…" not in text.split("Next steps")[0]
 
 
