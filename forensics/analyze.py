@@ -13,34 +13,23 @@ from typing import Any
 import pandas as pd
 
 from forensics import __version__, incident
+from forensics.causes import arch_ids, specificity
 from forensics.correlate import WL_KEYS, Context, build_context, iso, restart_history
-from forensics.findings import ARCH_CAUSES, INTERNAL_CAUSES, Finding, Workload, severity_rank
+from forensics.findings import INTERNAL_CAUSES, Finding, Workload, severity_rank
 from forensics.load import Dump
 from forensics.rules import run_all
 
-# the most specific explanation wins; the rest contribute
-# (an OS mismatch and an entrypoint that is not executable come first: when they hold, no
-# architecture cause is the explanation; an emulation fault ranks below a failing liveness probe,
-# because an emulated pod that is only slow is a probe problem the emulation contributes to)
-PRIORITY = (
-    "platform.os-mismatch", "entrypoint-not-executable", "arch.index-entry-mismatch",
-    "arch.bare-manifest-tag", "arch.missing-emulation", "arch.apple-silicon-build",
-    "arch.index-missing-platform", "arch.single-arch-image", "arch.mixed-arch-no-affinity",
-    "arch.microarch-level",
-    "image-pull-auth", "image-pull-not-found", "image-pull-network", "missing-config",
-    "command-not-found", "unschedulable", "volume-mount", "node-not-ready", "evicted", "oom-killed", "liveness-probe",
-    "arch.emulation-fault", "app-crash",
-    "analyzer.rule-error",
-)
 SCHEMA = "cluster-forensics-findings/1"
 
 
 def _rank(cause: str) -> int:
-    return PRIORITY.index(cause) if cause in PRIORITY else len(PRIORITY)
+    """Sorts the most specific cause first (each rule module declares its `SPECIFICITY`)."""
+    return -specificity(cause)
 
 
 def merge(findings: list[Finding]) -> list[Finding]:
-    """One finding per (workload, latent): the primary by PRIORITY, the others contributing."""
+    """One finding per (workload, latent): the most specific cause is the primary one (by the
+    `SPECIFICITY` its module declares: `forensics.causes.precedence()`), the others contributing."""
     groups: dict[tuple[str, str, str, bool], list[Finding]] = {}
     for f in findings:
         key = (f.workload.kind, f.workload.namespace, f.workload.name, f.latent)
@@ -70,7 +59,7 @@ def merge(findings: list[Finding]) -> list[Finding]:
             # agreeing causes raise confidence a little
             primary.confidence = min(0.99, primary.confidence + 0.02)
         out.append(primary)
-    out.sort(key=lambda f: (f.latent, -severity_rank(f.severity), f.cause not in ARCH_CAUSES, -f.confidence,
+    out.sort(key=lambda f: (f.latent, -severity_rank(f.severity), f.cause not in arch_ids(), -f.confidence,
                             f.workload.namespace, f.workload.name))
     return out
 
@@ -156,7 +145,7 @@ ARCH_GAPS = frozenset({"no binfmt_misc listings", "no image inspections"})
 
 def relevant_gaps(ctx: Context, gaps: list[dict[str, str]], findings: list[Finding]) -> list[dict[str, Any]]:
     """Each gap with `relevant`: whether it limits a conclusion about this dump (see ARCH_GAPS)."""
-    arch_question = ctx.mixed or any(f.cause in ARCH_CAUSES for f in findings)
+    arch_question = ctx.mixed or any(f.cause in arch_ids() for f in findings)
     return [{**g, "relevant": arch_question or str(g.get("what")) not in ARCH_GAPS} for g in gaps]
 
 
@@ -384,8 +373,9 @@ def architecture_verdict(ctx: Context, failing: list[Finding]) -> dict[str, Any]
 
     `{answer, sentence}`: `answer` is `yes` (every failing workload has an architecture cause),
     `partly`, `no` (failing workloads, none with an architecture cause) or `none` (nothing failing)."""
-    arch = [f for f in failing if f.cause in ARCH_CAUSES]
-    other = [f for f in failing if f.cause not in ARCH_CAUSES]
+    arch_causes = arch_ids()
+    arch = [f for f in failing if f.cause in arch_causes]
+    other = [f for f in failing if f.cause not in arch_causes]
     names = ", ".join(sorted({f.cause for f in other}))
     archs = ", ".join(ctx.cluster_archs) or "unknown"
     if not failing:

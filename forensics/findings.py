@@ -9,36 +9,24 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-ARCH_CAUSES = (
-    "arch.single-arch-image",
-    "arch.index-missing-platform",
-    "arch.apple-silicon-build",
-    "arch.mixed-arch-no-affinity",
-    "arch.missing-emulation",
-    "arch.bare-manifest-tag",
-    "arch.index-entry-mismatch",
-    "arch.microarch-level",
-    "arch.emulation-fault",
-)
-COMMON_CAUSES = (
-    "oom-killed",
-    "app-crash",
-    "liveness-probe",
-    "image-pull-auth",
-    "image-pull-not-found",
-    "image-pull-network",
-    "volume-mount",
-    "missing-config",
-    "command-not-found",
-    "evicted",
-    "unschedulable",
-    "node-not-ready",
-    "platform.os-mismatch",
-    "entrypoint-not-executable",
-)
+from forensics import causes as _causes
+
 # a rule that raised becomes a finding of this cause instead of aborting the run
-INTERNAL_CAUSES = ("analyzer.rule-error",)
-CAUSES = ARCH_CAUSES + COMMON_CAUSES + INTERNAL_CAUSES
+INTERNAL_CAUSES = _causes.internal_ids()
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """`CAUSES` (the vocabulary), `ARCH_CAUSES` and `COMMON_CAUSES`, derived from what the rule
+    modules declare (`forensics.causes`). Derived on first use: the rule modules import this module,
+    so it cannot import them while it loads."""
+    if name == "CAUSES":
+        return _causes.ids()
+    if name == "ARCH_CAUSES":
+        return _causes.arch_ids()
+    if name == "COMMON_CAUSES":
+        return tuple(c for c in _causes.ids() if c not in _causes.arch_ids() and c not in INTERNAL_CAUSES)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 Severity = Literal["critical", "high", "medium", "low", "info"]
 SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")

@@ -32,7 +32,10 @@ from dataclasses import dataclass
 
 from forensics.arch import parse_platform
 
-__all__ = ["SIGNATURES", "Match", "Signature", "label_signatures", "reason_signatures", "scan_bytes", "scan_text"]
+__all__ = [
+    "SHARED_HINTS", "SIGNATURES", "Match", "Signature", "hints", "label_signatures", "reason_signatures", "scan_bytes",
+    "scan_text",
+]
 
 MAX_TEXT = 500
 MAX_LINE = 2048  # characters of one line the patterns run on (see `_windows`)
@@ -689,6 +692,20 @@ _LABELS: dict[str, tuple[str, str, str]] = {
     "multiarch.openshift.io/no-supported-arch": ("no-supported-arch", "multiarch-operator", "arch-pull"),
     "multiarch.openshift.io/image-inspect-error": ("arch-inspection-error", "multiarch-operator", "inspection"),
 }
+
+
+# A signature's hint names the cause whose lines it is: the rule modules declare the hints they own
+# (`HINTS`, see `forensics.causes`). These hints are owned by no cause, on purpose: a SIGILL is an
+# x86-64 level problem only when both levels are known (else the application's own crash), a failed
+# image inspection is a gap in the evidence, and a generic pull failure, a runtime start failure or a
+# runtime without unpack platforms say that something failed, not why.
+SHARED_HINTS = frozenset({"sigill", "inspection", "image-pull", "runtime-start", "runtime-config"})
+
+
+def hints() -> frozenset[str]:
+    """Every hint a signature row, an event reason or a pod label can carry."""
+    return frozenset({sig.hint for sig, _ in _TABLE} | {h for _, _, h in _REASONS.values()}
+                     | {h for _, _, h in _LABELS.values()})
 
 
 def reason_signatures(reason: str | None, message: str | None) -> list[Match]:

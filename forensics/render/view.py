@@ -1,5 +1,5 @@
-"""What the HTML and Markdown renderings share: cause titles, time and digest formatting, caps for
-big dumps, and the derived tables (restart matrix by architecture, image platforms against the
+"""What the HTML and Markdown renderings share: cause titles (declared by the rule modules), time
+and digest formatting, caps for big dumps, and the derived tables (restart matrix by architecture, image platforms against the
 cluster's architectures). Everything here works from the findings document alone (docs/findings.md)
 and tolerates missing or odd fields: the document may come from an older or foreign producer.
 """
@@ -9,34 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from forensics import causes
 from forensics.arch import Platform, can_run, normalize_platform, parse_platform
 
-CAUSE_TITLES = {
-    "arch.single-arch-image": "Image built for one architecture, pods on nodes of another",
-    "arch.index-missing-platform": "Multi-arch index lacks a platform the cluster runs",
-    "arch.apple-silicon-build": "Image built on an Apple Silicon laptop (arm64) for an amd64 cluster",
-    "arch.mixed-arch-no-affinity": "Mixed-architecture cluster, workload without an arch constraint",
-    "arch.missing-emulation": "Foreign-architecture image with no emulation (binfmt/qemu) on the node",
-    "arch.bare-manifest-tag": "Tag lost its multi-arch index: now a bare single-platform manifest",
-    "arch.index-entry-mismatch": "Index entry claims a platform its image config does not have",
-    "arch.microarch-level": "amd64 image needs a newer x86-64 level than the node's CPU",
-    "arch.emulation-fault": "Foreign-architecture image ran under emulation and the emulation broke",
-    "platform.os-mismatch": "Image built for another operating system (Linux vs Windows) or Windows build",
-    "entrypoint-not-executable": "Entrypoint script not executable (not an architecture problem)",
-    "oom-killed": "Out of memory (OOMKilled)",
-    "app-crash": "Application crash at start-up",
-    "liveness-probe": "Liveness probe failures",
-    "image-pull-auth": "Image pull denied (registry credentials)",
-    "image-pull-not-found": "Image or tag not found",
-    "image-pull-network": "Image pull failed on the way (TLS, DNS, timeout, rate limit)",
-    "volume-mount": "Volume cannot be attached or mounted",
-    "missing-config": "Missing ConfigMap, Secret or key",
-    "command-not-found": "Entrypoint or command not found in the image",
-    "evicted": "Pods evicted (node pressure)",
-    "unschedulable": "Pods cannot be scheduled",
-    "node-not-ready": "Node not ready",
-    "analyzer.rule-error": "An analysis rule failed (the rest of the analysis went on)",
-}
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 
 # caps that keep a report of a 150,000-pod dump at a few MB; the JSON document keeps everything
@@ -50,7 +25,8 @@ CAP_PROBLEMS = 100
 
 
 def cause_title(cause: Any) -> str:
-    return CAUSE_TITLES.get(str(cause), str(cause))
+    """The title the cause's rule module declares (`forensics.causes`); the id for an unknown cause."""
+    return causes.title(str(cause))
 
 
 def is_arch(cause: Any) -> bool:

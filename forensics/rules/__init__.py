@@ -1,23 +1,24 @@
 """The root-cause rules: one cause per module, each a pure function of the analysis `Context`.
 
-A rule module defines `CAUSE` (an id from `forensics.findings.CAUSES`), a module docstring that
-tells the cause's story (symptom, what proves it), and `find(ctx) -> list[Finding]`, registered with
-`@rule`. Rules never read files, print or render; missing input is a finding about missing
-evidence, never an exception. `run_all` turns a rule that raises into an `analyzer.rule-error`
+A rule module declares its cause at its top (`CAUSE`, `TITLE`, `SPECIFICITY`, and `ARCH` and
+`HINTS` where they apply: `forensics.causes` says what each means and derives every table about
+causes from them), has a module docstring that tells the cause's story (symptom, what proves it),
+and defines `find(ctx) -> list[Finding]`, registered with `@rule(CAUSE)`. Rules never read files,
+print or render; missing input is a finding about missing evidence, never an exception. `run_all` turns a rule that raises into an `analyzer.rule-error`
 finding so one broken rule never aborts the run.
 """
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
 import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from forensics import causes
 from forensics.correlate import Context
-from forensics.findings import CAUSES, Finding, Workload
+from forensics.findings import Finding, Workload
 
 Find = Callable[[Context], list[Finding]]
 
@@ -34,12 +35,13 @@ _REGISTRY: dict[str, Rule] = {}
 
 
 def rule(cause: str) -> Callable[[Find], Find]:
-    """Register `find` as the rule for `cause` (one rule per cause)."""
-    if cause not in CAUSES:
-        raise ValueError(f"unknown cause id {cause!r}")
+    """Register `find` as the rule for `cause` (one rule per cause), the cause its module declares."""
 
     def deco(fn: Find) -> Find:
         mod = importlib.import_module(fn.__module__)
+        if getattr(mod, "CAUSE", None) != cause:
+            raise ValueError(f"{fn.__module__}: @rule({cause!r}) but the module declares CAUSE = "
+                             f"{getattr(mod, 'CAUSE', None)!r}")
         _REGISTRY[cause] = Rule(cause, fn, fn.__module__, (mod.__doc__ or "").strip())
         return fn
 
@@ -47,11 +49,10 @@ def rule(cause: str) -> Callable[[Find], Find]:
 
 
 def all_rules() -> list[Rule]:
-    """Import every module of this package (registering its rule) and return the rules."""
-    for info in pkgutil.iter_modules(__path__):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{info.name}")
-    return [_REGISTRY[c] for c in CAUSES if c in _REGISTRY]
+    """Import every module of this package (registering its rule) and return the rules, in the order
+    of the cause vocabulary."""
+    causes.rule_modules()
+    return [_REGISTRY[c] for c in causes.ids() if c in _REGISTRY]
 
 
 def run_all(ctx: Context, rules: list[Rule] | None = None) -> list[Finding]:
@@ -72,12 +73,9 @@ def run_all(ctx: Context, rules: list[Rule] | None = None) -> list[Finding]:
 
 def describe(r: Rule) -> tuple[str, str, str]:
     """(cause id, title, one line of what it means) for `forensics causes`, from the rule module
-    itself: its `TITLE` when it declares one (else the report's title for the cause), and the first
-    sentence of its docstring after the `cause-id:` prefix."""
-    from forensics.render.view import cause_title
-
-    mod = importlib.import_module(r.module)
-    title = str(getattr(mod, "TITLE", "") or cause_title(r.cause))
+    itself: the `TITLE` it declares, and the first sentence of its docstring after the `cause-id:`
+    prefix."""
+    title = causes.title(r.cause)
     text = " ".join(r.doc.split())
     if text.startswith(f"{r.cause}:"):
         text = text[len(r.cause) + 1:].strip()

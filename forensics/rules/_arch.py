@@ -10,11 +10,10 @@ import pandas as pd
 
 from forensics import remediation
 from forensics.arch import lacks_aarch32, platform_label
+from forensics.causes import platform_hints
 from forensics.correlate import Context, iso
 from forensics.findings import Evidence, Finding, MissingEvidence, Workload
 from forensics.rules._common import restart_matrix, sig_evidence
-
-ARCH_HINTS = ("arch", "arch-pull", "emulation")
 
 
 def _keys(df: pd.DataFrame, cols: list[str]) -> pd.MultiIndex:
@@ -33,7 +32,7 @@ def marked(ctx: Context) -> pd.DataFrame:
     s = ctx.signatures
     ckey = _keys(p, ["namespace", "pod", "container"])
     pkey = _keys(p, ["namespace", "pod"])
-    for col, hints in (("arch_sig", ("arch", "arch-pull", "emulation")), ("pull_sig", ("arch-pull",)),
+    for col, hints in (("arch_sig", platform_hints()), ("pull_sig", ("arch-pull",)),
                        ("emu_sig", ("emulation",)), ("exec_sig", ("arch",))):
         sub = s[s["hint"].isin(list(hints))] if not s.empty else s
         with_c = sub[sub["container"].notna()]
@@ -269,7 +268,7 @@ def standard_parts(ctx: Context, f: Finding, rows: pd.DataFrame, bad: pd.DataFra
     imgs = image_dicts(ctx, bad if not bad.empty else rows)
     f.images = imgs
     f.restart_matrix = restart_matrix(rows)
-    sigs = ctx.sigs_for(bad, ARCH_HINTS)
+    sigs = ctx.sigs_for(bad, platform_hints())
     f.evidence.extend(sig_evidence(sigs))
     for img in imgs:
         e = image_evidence(img)

@@ -37,17 +37,17 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from forensics import remediation
+from forensics import causes, remediation
 from forensics.correlate import WL_KEYS, Context, ghost_workload
 from forensics.findings import Evidence, MissingEvidence, Remediation, Severity, Workload
 
 q = shlex.quote
-ARCH_HINTS = ("arch", "arch-pull", "emulation")
 START_FAIL = frozenset({"StartError", "ContainerCannotRun", "RunContainerError", "CreateContainerError"})
 PULL_WAIT = frozenset({"ErrImagePull", "ImagePullBackOff"})
 _CKEY = ["namespace", "pod", "container"]
@@ -56,20 +56,38 @@ _PKEY = ["namespace", "pod"]
 _CLEAN_STOP = (r"(?i)\b(?:graceful(?:ly)?\s+shut(?:ting)?\s*down|shutting down(?: gracefully)?|shutdown complete"
                r"|received (?:signal )?(?:SIGTERM|terminated)|exiting on signal|stopped by signal)")
 
-# column -> (hints, dialects or None)
-_SIG_MARKS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
-    "oom_sig": (("oom",), None),
-    "probe_sig": (("probe",), ("liveness", "startup")),
-    "auth_sig": (("image-pull-auth",), None),
-    "notfound_sig": (("image-pull-not-found",), None),
-    "net_sig": (("image-pull-network", "image-pull-tls"), None),
-    "volume_sig": (("volume-mount",), None),
-    "config_sig": (("missing-config",), None),
-    "cmd_sig": (("command-not-found",), None),
-    "app_sig": (("app-crash",), None),
-    "appexec_sig": (("app-exec",), None),
-    "arch_sig": ((*ARCH_HINTS, "os", "microarch", "entrypoint"), None),
+# the hint-marked columns, each from the hints its cause declares (`forensics.causes`); `arch_sig` takes
+# every hint owned by a cause this module has no column for (the exec-format family and any cause
+# added since), so app-crash stays silent where another rule owns the signature
+_OWN_COLUMNS: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    "oom_sig": ("oom-killed", None),
+    "probe_sig": ("liveness-probe", ("liveness", "startup")),
+    "auth_sig": ("image-pull-auth", None),
+    "notfound_sig": ("image-pull-not-found", None),
+    "net_sig": ("image-pull-network", None),
+    "volume_sig": ("volume-mount", None),
+    "config_sig": ("missing-config", None),
+    "cmd_sig": ("command-not-found", None),
 }
+
+
+@cache
+def sig_marks() -> dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]]:
+    """column -> (hints, dialects or None)."""
+    out = {col: (causes.hints_of(cause), dialects) for col, (cause, dialects) in _OWN_COLUMNS.items()}
+    out["app_sig"] = (("app-crash",), None)
+    out["appexec_sig"] = (("app-exec",), None)
+    taken = {h for hints, _ in out.values() for h in hints}
+    out["arch_sig"] = (tuple(h for h in causes.owned_hints() if h not in taken), None)
+    return out
+
+
+def explained_elsewhere(cause: str) -> list[str]:
+    """The signature columns whose hints all belong to causes more specific than `cause`: a
+    container marked by one of them is another rule's case."""
+    return [col for col, (hints, _) in sig_marks().items()
+            if hints and all(causes.specificity(o) > causes.specificity(cause)
+                             for h in hints for o in causes.owners(h))]
 
 
 def _hits(p: pd.DataFrame, sigs: pd.DataFrame) -> np.ndarray:
@@ -106,7 +124,7 @@ def marks(ctx: Context) -> pd.DataFrame:
     p["reason"] = p["term_reason"].where(term.fillna(False), p["last_reason"])
     p["exit_code"] = p["term_exit_code"].where(term.fillna(False), p["last_exit_code"])
     s = ctx.signatures
-    for col, (hints, dialects) in _SIG_MARKS.items():
+    for col, (hints, dialects) in sig_marks().items():
         sub = s[s["hint"].isin(list(hints))] if not s.empty else s
         if dialects is not None and not sub.empty:
             sub = sub[sub["dialect"].isin(list(dialects))]
@@ -302,7 +320,7 @@ def pull_findings(ctx: Context, cause: str, sig_col: str, hint: str, problem: st
 
     p = marks(ctx)
     cand = p[p[sig_col] & (p["pull_wait"] | p["failing_b"] | (p["state"] == "waiting").fillna(False))]
-    hints = dict(_SIG_MARKS)[sig_col][0]
+    hints = sig_marks()[sig_col][0]
     sigs_of = sigs_by_workload(ctx, cand, hints)
     ghosts = ghost_events(ctx)
     s = ctx.signatures

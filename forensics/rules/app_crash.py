@@ -37,6 +37,7 @@ from forensics.rules._common import (
     sig_evidence,
 )
 from forensics.rules._restart import (
+    explained_elsewhere,
     first_row,
     ghost_by_reason,
     ghost_findings,
@@ -51,17 +52,21 @@ from forensics.rules._restart import (
 )
 
 CAUSE = "app-crash"
+TITLE = "Application crash at start-up"
+SPECIFICITY = 20
+HINTS = ("app-crash", "app-exec")
+
 _FORK_EXEC = re.compile(r"fork/exec (\S+): exec format error|Cannot run program \"([^\"]+)\"")
-_EXPLAINED = ("oom_reason", "oom_sig", "probe_sig", "auth_sig", "notfound_sig", "net_sig", "volume_sig",
-              "pull_wait", "config_wait",
-              "config_sig", "cmd_sig", "start_fail", "arch_sig", "evicted", "node_down", "clean_stop")
+# states that are another cause's case or no crash at all; signatures owned by a more specific cause
+# are added from the declarations (`_restart.explained_elsewhere`)
+_EXPLAINED_STATES = ("oom_reason", "pull_wait", "config_wait", "start_fail", "evicted", "node_down", "clean_stop")
 
 
 @rule(CAUSE)
 def find(ctx: Context) -> list[Finding]:
     p = marks(ctx)
     # an inspected image that lacks the node's arch is the arch rules' case, signature or not
-    explained = p[list(_EXPLAINED)].any(axis=1).to_numpy(dtype=bool) \
+    explained = p[[*_EXPLAINED_STATES, *explained_elsewhere(CAUSE)]].any(axis=1).to_numpy(dtype=bool) \
         | p["supported"].eq(False).fillna(False).to_numpy(dtype=bool)
     # pull / config / create errors that no signature explained are still not the application's
     not_started = p["waiting_reason"].isin(["ErrImagePull", "ImagePullBackOff", "InvalidImageName",

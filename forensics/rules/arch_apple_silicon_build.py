@@ -19,6 +19,10 @@ from forensics.rules._arch import arch_confidence, failing_workloads, inferred_a
 from forensics.rules._common import by_workload, new_finding
 
 CAUSE = "arch.apple-silicon-build"
+TITLE = "Image built on an Apple Silicon laptop (arm64) for an amd64 cluster"
+SPECIFICITY = 190
+ARCH = "platform"
+HINTS = ("arch", "arch-pull")
 
 
 @rule(CAUSE)

@@ -21,6 +21,10 @@ from forensics.rules._arch import arch_confidence, failing_workloads, image_arch
 from forensics.rules._common import by_workload, new_finding
 
 CAUSE = "arch.bare-manifest-tag"
+TITLE = "Tag lost its multi-arch index: now a bare single-platform manifest"
+SPECIFICITY = 210
+ARCH = "platform"
+HINTS = ("arch", "arch-pull")
 
 
 def _repo(key: str) -> str:

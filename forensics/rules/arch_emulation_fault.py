@@ -27,6 +27,10 @@ from forensics.rules._arch import image_archs, image_dicts, image_evidence, mark
 from forensics.rules._common import by_workload, new_finding, restart_matrix, sig_evidence
 
 CAUSE = "arch.emulation-fault"
+TITLE = "Foreign-architecture image ran under emulation and the emulation broke"
+SPECIFICITY = 30
+ARCH = "platform"
+HINTS = ("emulation",)
 
 
 @rule(CAUSE)

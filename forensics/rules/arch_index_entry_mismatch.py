@@ -24,6 +24,10 @@ from forensics.rules._arch import arch_confidence, inferred_archs, marked, stand
 from forensics.rules._common import by_workload, new_finding
 
 CAUSE = "arch.index-entry-mismatch"
+TITLE = "Index entry claims a platform its image config does not have"
+SPECIFICITY = 220
+ARCH = "platform"
+HINTS = ("arch", "arch-pull")
 
 
 @rule(CAUSE)

@@ -20,6 +20,10 @@ from forensics.rules._arch import arch_confidence, failing_workloads, image_arch
 from forensics.rules._common import by_workload, new_finding
 
 CAUSE = "arch.index-missing-platform"
+TITLE = "Multi-arch index lacks a platform the cluster runs"
+SPECIFICITY = 180
+ARCH = "platform"
+HINTS = ("arch", "arch-pull")
 
 
 @rule(CAUSE)

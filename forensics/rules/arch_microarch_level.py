@@ -38,6 +38,11 @@ from forensics.rules._arch import image_dicts, image_evidence, marked, sig_mask
 from forensics.rules._common import by_workload, container_evidence, new_finding, restart_matrix, sig_evidence
 
 CAUSE = "arch.microarch-level"
+TITLE = "amd64 image needs a newer x86-64 level than the node's CPU"
+SPECIFICITY = 150
+ARCH = "cpu-level"
+HINTS = ("microarch",)
+
 _LEVEL_IN_TEXT = re.compile(r"x86-64-(v[2-4])|with (v[2-4]) microarchitecture|\((X86_V[2-4])\)", re.IGNORECASE)
 
 

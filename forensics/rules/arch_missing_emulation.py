@@ -19,6 +19,10 @@ from forensics.rules._arch import arch_confidence, failing_workloads, image_arch
 from forensics.rules._common import by_workload, new_finding
 
 CAUSE = "arch.missing-emulation"
+TITLE = "Foreign-architecture image with no emulation (binfmt/qemu) on the node"
+SPECIFICITY = 200
+ARCH = "platform"
+HINTS = ("arch", "emulation")
 
 
 @rule(CAUSE)

@@ -25,6 +25,10 @@ from forensics.rules._arch import (
 from forensics.rules._common import by_workload, new_finding
 
 CAUSE = "arch.mixed-arch-no-affinity"
+TITLE = "Mixed-architecture cluster, workload without an arch constraint"
+SPECIFICITY = 160
+ARCH = "platform"
+HINTS = ("arch", "arch-pull")
 
 
 @rule(CAUSE)

@@ -32,6 +32,10 @@ from forensics.rules._arch import (
 from forensics.rules._common import by_workload, new_finding
 
 CAUSE = "arch.single-arch-image"
+TITLE = "Image built for one architecture, pods on nodes of another"
+SPECIFICITY = 170
+ARCH = "platform"
+HINTS = ("arch", "arch-pull")
 
 
 @rule(CAUSE)

@@ -34,6 +34,10 @@ from forensics.rules._restart import (
 )
 
 CAUSE = "command-not-found"
+TITLE = "Entrypoint or command not found in the image"
+SPECIFICITY = 100
+HINTS = ("command-not-found",)
+
 _EXE = re.compile(r"exec: \\?\"([^\"\\]*)\\?\": executable file not found|executable file `([^`]*)` not found"
                   r"|stat (\S+): no such file or directory"
                   r"|\b(?:ba|da|z)?sh: (?:line \d+: |\d+: )?([^:\s]+): (?:command )?not found")

@@ -31,6 +31,10 @@ from forensics.rules._arch import image_dicts, image_evidence, marked, node_evid
 from forensics.rules._common import by_workload, container_evidence, missing_logs, new_finding, sig_evidence
 
 CAUSE = "entrypoint-not-executable"
+TITLE = "Entrypoint script not executable (not an architecture problem)"
+SPECIFICITY = 230
+HINTS = ("entrypoint",)
+
 _PATH = re.compile(r"exec (/[^\s:\"]+)|exec: \\?\"(/[^\"\\]+)\\?\"|(/\S+?\.sh)\b|exec container process [`'\"]?([^`'\"]+)")
 
 

@@ -23,6 +23,9 @@ from forensics.rules._common import by_workload, new_finding
 from forensics.rules._restart import event_evidence, events_for_pods, marks, q, resource, severity
 
 CAUSE = "evicted"
+TITLE = "Pods evicted (node pressure)"
+SPECIFICITY = 60
+
 _RESOURCE = re.compile(r"low on resource: ([\w./-]+)")
 
 

@@ -18,6 +18,9 @@ from forensics.rules import rule
 from forensics.rules._restart import pod_spec_path, pull_findings, q, registry_of, resource
 
 CAUSE = "image-pull-auth"
+TITLE = "Image pull denied (registry credentials)"
+SPECIFICITY = 140
+HINTS = ("image-pull-auth",)
 
 
 @rule(CAUSE)

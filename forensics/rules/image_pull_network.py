@@ -18,6 +18,9 @@ from forensics.rules import rule
 from forensics.rules._restart import pull_findings, q, registry_of
 
 CAUSE = "image-pull-network"
+TITLE = "Image pull failed on the way (TLS, DNS, timeout, rate limit)"
+SPECIFICITY = 120
+HINTS = ("image-pull-network", "image-pull-tls")
 
 
 @rule(CAUSE)

@@ -16,6 +16,9 @@ from forensics.rules import rule
 from forensics.rules._restart import pull_findings, q, repo_of, resource
 
 CAUSE = "image-pull-not-found"
+TITLE = "Image or tag not found"
+SPECIFICITY = 130
+HINTS = ("image-pull-not-found",)
 
 
 @rule(CAUSE)

@@ -37,6 +37,9 @@ from forensics.rules._restart import (
 )
 
 CAUSE = "liveness-probe"
+TITLE = "Liveness probe failures"
+SPECIFICITY = 40
+HINTS = ("probe",)
 
 
 @rule(CAUSE)

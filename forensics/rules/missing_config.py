@@ -24,6 +24,10 @@ from forensics.rules._common import by_workload, container_evidence, new_finding
 from forensics.rules._restart import marks, missing_events, q, severity, sigs_by_workload
 
 CAUSE = "missing-config"
+TITLE = "Missing ConfigMap, Secret or key"
+SPECIFICITY = 110
+HINTS = ("missing-config",)
+
 _OBJ = re.compile(r"\b(configmaps?|secrets?) \"([^\"]+)\" not found", re.IGNORECASE)
 _KEY = re.compile(r"couldn't find key (\S+) in (ConfigMap|Secret) (?:([^/\s]+)/)?(\S+)")
 

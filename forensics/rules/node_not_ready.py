@@ -25,6 +25,9 @@ from forensics.rules._common import by_workload, new_finding
 from forensics.rules._restart import event_evidence, marks, q, severity
 
 CAUSE = "node-not-ready"
+TITLE = "Node not ready"
+SPECIFICITY = 70
+
 _NODE_EVENTS = ("NodeNotReady", "NodeStatusUnknown", "Rebooted", "NodeHasInsufficientMemory",
                 "NodeHasDiskPressure", "NodeHasInsufficientPID")
 # what a Ready condition's message says, and what to do about it

@@ -41,6 +41,10 @@ from forensics.rules._restart import (
 )
 
 CAUSE = "oom-killed"
+TITLE = "Out of memory (OOMKilled)"
+SPECIFICITY = 50
+HINTS = ("oom",)
+
 STRONG_DIALECTS = ("kernel", "java", "go", "node", "python")
 
 

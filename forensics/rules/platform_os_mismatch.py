@@ -33,6 +33,9 @@ from forensics.rules._arch import image_dicts, image_evidence, marked, sig_mask
 from forensics.rules._common import by_workload, container_evidence, new_finding, restart_matrix, sig_evidence
 
 CAUSE = "platform.os-mismatch"
+TITLE = "Image built for another operating system (Linux vs Windows) or Windows build"
+SPECIFICITY = 240
+HINTS = ("os",)
 
 
 def _builds(ctx: Context) -> dict[str, set[str]]:

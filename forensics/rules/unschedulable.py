@@ -32,6 +32,9 @@ from forensics.rules._restart import (
 )
 
 CAUSE = "unschedulable"
+TITLE = "Pods cannot be scheduled"
+SPECIFICITY = 90
+
 _IGNORED = ("skip schedule deleting pod",)
 # taints the node lifecycle controller puts on nodes that are not Ready
 _NODE_TAINTS = re.compile(r"node\.kubernetes\.io/(?:not-ready|unreachable)")

@@ -34,6 +34,10 @@ from forensics.rules._restart import (
 )
 
 CAUSE = "volume-mount"
+TITLE = "Volume cannot be attached or mounted"
+SPECIFICITY = 80
+HINTS = ("volume-mount",)
+
 _NOT_STARTED = ("ContainerCreating", "PodInitializing")
 _HOSTPATH = re.compile(r"hostPath type check failed: (\S+) is not a (\w+)")
 _UNMOUNTED = re.compile(r"unmounted volumes=\[([^\]]*)\]")

@@ -1,6 +1,9 @@
-"""Every registered rule, whoever wrote it, conforms: a cause id from the vocabulary, a module that
-tells the cause's story, a test module of its own, and, on a failing example, findings that carry
-evidence, sane confidence and severity, and remediation whose commands a shell can parse.
+"""Every registered rule, whoever wrote it, conforms: a declaration (id, title, specificity, arch
+kind, signature hints) the registry accepts, a module that tells the cause's story, a test module of
+its own, and, on a failing example, findings that carry evidence, sane confidence and severity, and
+remediation whose commands a shell can parse. The tables derived from the declarations (vocabulary,
+precedence, architecture causes, hint owners) are checked against what the docs and the signature
+table say.
 
 The failing example comes from the rule's test module (`failing_example(tmp_path) -> Context`), or
 else from a sample dump whose expected.yaml names the cause. New rules are picked up from
@@ -10,17 +13,20 @@ else from a sample dump whose expected.yaml names the cause. New rules are picke
 from __future__ import annotations
 
 import importlib
+import re
 import shlex
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import yaml
 
+from forensics import causes, signatures
 from forensics.correlate import Context, build_context
-from forensics.findings import CAUSES, INTERNAL_CAUSES, SEVERITIES
+from forensics.findings import ARCH_CAUSES, CAUSES, INTERNAL_CAUSES, SEVERITIES
 from forensics.load import load_dump
-from forensics.rules import Rule, all_rules
+from forensics.rules import Rule, all_rules, describe
 
 TESTS = Path(__file__).resolve().parent
 SAMPLES = TESTS.parents[1] / "sample_dumps"
@@ -68,6 +74,82 @@ def test_cause_id_docstring_and_test_module(r: Rule) -> None:
     assert len(r.doc) >= 300, "tell the story: symptom, runtime wording, what proves it"
     assert "proof" in r.doc.lower(), "say what proves the cause"
     assert (TESTS / f"test_{_short(r)}.py").is_file(), f"tests/rules/test_{_short(r)}.py is missing"
+
+
+@pytest.mark.parametrize("r", RULES, ids=lambda r: r.cause)
+def test_declaration(r: Rule) -> None:
+    mod = sys.modules[r.module]
+    c = causes.declared(mod)
+    assert c.id == r.cause and causes.by_id()[r.cause] == c
+    assert 10 <= len(c.title) <= 100 and c.title == c.title.strip() and "\n" not in c.title
+    assert describe(r)[1] == c.title, "forensics causes prints the declared title"
+    assert c.specificity > causes.specificity("analyzer.rule-error"), "a rule outranks the analyzer's own finding"
+    assert (c.arch is not None) == (r.cause in ARCH_CAUSES)
+    # the arch. prefix is kept for real architecture causes (docs/findings.md, "Cause vocabulary")
+    assert r.cause.startswith("arch.") == (c.arch is not None)
+    known = signatures.hints()
+    for h in c.hints:
+        assert h in known, f"{r.cause} owns hint {h!r}, which no signature, event reason or label carries"
+        assert h not in signatures.SHARED_HINTS
+
+
+def _bad_module(**decl: object) -> ModuleType:
+    m = ModuleType("forensics.rules.example")
+    for k, v in decl.items():
+        setattr(m, k, v)
+    return m
+
+
+@pytest.mark.parametrize("decl, says", [
+    ({"TITLE": "t", "SPECIFICITY": 5}, "CAUSE"),
+    ({"CAUSE": "x", "SPECIFICITY": 5}, "TITLE"),
+    ({"CAUSE": "x", "TITLE": "t"}, "SPECIFICITY"),
+    ({"CAUSE": "x", "TITLE": "t", "SPECIFICITY": True}, "SPECIFICITY"),
+    ({"CAUSE": "x", "TITLE": "t", "SPECIFICITY": 0}, "SPECIFICITY"),
+    ({"CAUSE": "x", "TITLE": "t", "SPECIFICITY": 5, "ARCH": True}, "ARCH"),
+    ({"CAUSE": "x", "TITLE": "t", "SPECIFICITY": 5, "HINTS": "oom"}, "HINTS"),
+])
+def test_a_malformed_declaration_is_refused(decl: dict[str, object], says: str) -> None:
+    with pytest.raises(causes.DeclarationError, match=says):
+        causes.declared(_bad_module(**decl))
+
+
+def test_the_vocabulary_is_the_declarations() -> None:
+    declared = [causes.declared(sys.modules[r.module]) for r in RULES]
+    assert set(CAUSES) == {c.id for c in declared} | set(INTERNAL_CAUSES)
+    assert len(CAUSES) == len(set(CAUSES))
+    specs = [c.specificity for c in declared]
+    assert len(specs) == len(set(specs)), "two causes of the same specificity: the primary would depend on order"
+    assert CAUSES[-len(INTERNAL_CAUSES):] == INTERNAL_CAUSES
+    order = causes.precedence()
+    assert [causes.specificity(c) for c in order] == sorted((causes.specificity(c) for c in order), reverse=True)
+    assert causes.specificity("no-such-cause") < min(causes.specificity(c) for c in CAUSES)
+
+
+def test_every_hint_has_an_owner_or_is_shared() -> None:
+    owned = set(causes.owned_hints())
+    assert signatures.hints() <= owned | signatures.SHARED_HINTS, "a hint no cause owns and none shares"
+    assert not owned & signatures.SHARED_HINTS
+    # the hints of the platform-mismatch causes are the exec-format / platform-pull family
+    assert {"arch", "arch-pull"} <= set(causes.platform_hints())
+    assert "microarch" not in causes.platform_hints(), "an x86-64 level is not a platform mismatch"
+
+
+def _doc_list(text: str) -> list[str]:
+    return re.findall(r"`([a-z][a-z0-9.-]+)`", text)
+
+
+def test_the_docs_name_every_cause_and_its_precedence() -> None:
+    doc = (TESTS.parents[1] / "docs" / "findings.md").read_text()
+    vocab = doc.split("### Cause vocabulary", 1)[1].split("- `image-pull-network`", 1)[0]
+    internal = doc.split("Internal:", 1)[1].split("\n", 1)[0]
+    arch_part, common_part = vocab.split("Common:", 1)
+    assert set(_doc_list(arch_part)) == set(ARCH_CAUSES)
+    assert set(_doc_list(common_part)) | set(_doc_list(internal)) == set(CAUSES) - set(ARCH_CAUSES)
+    prec = doc.split("Precedence when several causes hold", 1)[1].split(".\n", 1)[0]
+    named = [c for c in _doc_list(prec) if c in CAUSES]
+    order = [c for c in causes.precedence() if c in named]
+    assert named == order, "docs/findings.md lists the precedence in another order than SPECIFICITY gives"
 
 
 @pytest.mark.parametrize("r", RULES, ids=lambda r: r.cause)
