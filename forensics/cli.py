@@ -225,7 +225,7 @@ def read_findings(path: Path) -> dict[str, Any]:
                             "(expected the JSON of forensics analyze -f json)")
     from forensics.render.check import problem
 
-    bad = problem(doc)
+    bad = problem(data)
     if bad:
         raise UnusableInput(f"{path}: not a findings document the reports can be made from: {bad} "
                             "(docs/findings.md)")
