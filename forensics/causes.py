@@ -16,21 +16,28 @@ Nothing here lists a rule: adding a cause is its module (and its test), nothing 
 not being the node's (its hints are the exec-format and platform-pull signatures the platform rules
 share), `"cpu-level"` is the right architecture needing a CPU feature level the node lacks.
 
-The registry is built on first use, not at import: the rule modules import `forensics.findings`,
-which must therefore not import them back while it loads.
+The declarations are literals, read from the modules' source (`declared_in`) when a table is first
+asked for: the reports get their titles without importing the analysis, and `forensics.findings`
+(which the rule modules import) never imports them back. The conformance test checks that what is
+read equals what the imported module holds.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 import pkgutil
+import sys
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from types import ModuleType
-from typing import Literal
+from typing import Any, Literal
 
 ArchKind = Literal["platform", "cpu-level"]
 ARCH_KINDS: tuple[str, ...] = ("platform", "cpu-level")
+_RULES = "forensics.rules"
 
 
 @dataclass(frozen=True)
@@ -64,15 +71,12 @@ class DeclarationError(ValueError):
     conformance test before it ships)."""
 
 
-def declared(mod: ModuleType) -> Cause:
-    """The cause a rule module declares, checked for shape."""
-    name = mod.__name__
-    cause, title, spec = (
-        getattr(mod, "CAUSE", None),
-        getattr(mod, "TITLE", None),
-        getattr(mod, "SPECIFICITY", None),
-    )
-    arch, hints = getattr(mod, "ARCH", None), getattr(mod, "HINTS", ())
+_FIELDS = ("CAUSE", "TITLE", "SPECIFICITY", "ARCH", "HINTS")
+
+
+def _checked(name: str, decl: dict[str, Any]) -> Cause:
+    cause, title, spec = decl.get("CAUSE"), decl.get("TITLE"), decl.get("SPECIFICITY")
+    arch, hints = decl.get("ARCH"), decl.get("HINTS", ())
     if not isinstance(cause, str) or not cause:
         raise DeclarationError(f"{name}: CAUSE is not declared")
     if not isinstance(title, str) or not title:
@@ -86,15 +90,54 @@ def declared(mod: ModuleType) -> Cause:
     return Cause(cause, title, spec, arch, hints, name)
 
 
-def rule_modules() -> list[ModuleType]:
-    """Every rule module of `forensics.rules` (modules whose name starts with `_` are helpers)."""
-    import forensics.rules as pkg
+def declared(mod: ModuleType) -> Cause:
+    """The cause an imported rule module declares, checked for shape."""
+    return _checked(mod.__name__, {k: getattr(mod, k) for k in _FIELDS if hasattr(mod, k)})
 
-    return [
-        importlib.import_module(f"{pkg.__name__}.{info.name}")
-        for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name)
-        if not info.name.startswith("_")
-    ]
+
+def declared_in(path: Path, name: str) -> Cause:
+    """The cause the rule module at `path` declares, read from its source without importing it:
+    the declarations are literals at the module's top level, so the tables (titles for the reports,
+    the vocabulary) are known without loading the analysis (pandas and every rule)."""
+    decl: dict[str, Any] = {}
+    for node in ast.parse(path.read_text(encoding="utf-8"), filename=str(path)).body:
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id in _FIELDS
+        ):
+            try:
+                decl[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                raise DeclarationError(f"{name}: {node.targets[0].id} must be a literal") from None
+    return _checked(name, decl)
+
+
+def _rules_path() -> list[str]:
+    """Where the rule modules are: the package's `__path__` once it is imported, else found without
+    importing it (its `__init__` imports the analysis)."""
+    pkg = sys.modules.get(_RULES)
+    if pkg is not None:
+        return list(pkg.__path__)
+    spec = importlib.util.find_spec(_RULES)
+    return list(spec.submodule_search_locations or []) if spec is not None else []
+
+
+def _rule_names() -> list[tuple[str, Path]]:
+    """(module name, source file) of every rule module (names starting with `_` are helpers)."""
+    out = []
+    for info in sorted(pkgutil.iter_modules(_rules_path()), key=lambda i: i.name):
+        if not info.name.startswith("_") and not info.ispkg:
+            out.append(
+                (f"{_RULES}.{info.name}", Path(getattr(info.module_finder, "path", "")) / f"{info.name}.py")
+            )
+    return out
+
+
+def rule_modules() -> list[ModuleType]:
+    """Every rule module of `forensics.rules`, imported (which registers its rule)."""
+    return [importlib.import_module(name) for name, _ in _rule_names()]
 
 
 @cache
@@ -102,7 +145,7 @@ def registry() -> tuple[Cause, ...]:
     """Every cause: the architecture causes first, then the others, each most specific first; the
     internal ones last. Two modules may not declare the same id or the same specificity (the
     precedence would then depend on import order)."""
-    found = [declared(m) for m in rule_modules()]
+    found = [declared_in(path, name) for name, path in _rule_names()]
     for attr in ("id", "specificity"):
         values = [getattr(c, attr) for c in found + list(INTERNAL)]
         dup = sorted({str(v) for v in values if values.count(v) > 1})

@@ -114,6 +114,15 @@ def test_a_malformed_declaration_is_refused(decl: dict[str, object], says: str) 
         causes.declared(_bad_module(**decl))
 
 
+def test_a_declaration_is_literal(tmp_path: Path) -> None:
+    src = tmp_path / "computed.py"
+    src.write_text('CAUSE = "computed"\nTITLE = "A " + "title"\nSPECIFICITY = 5\n')
+    with pytest.raises(causes.DeclarationError, match="TITLE must be a literal"):
+        causes.declared_in(src, "forensics.rules.computed")
+    src.write_text('"""computed: x."""\nCAUSE = "computed"\nTITLE = (\n    "A title"\n)\nSPECIFICITY = 5\nARCH = None\n')
+    assert causes.declared_in(src, "m") == causes.Cause("computed", "A title", 5, None, (), "m")
+
+
 def test_the_vocabulary_is_the_declarations() -> None:
     declared = [causes.declared(sys.modules[r.module]) for r in RULES]
     assert set(CAUSES) == {c.id for c in declared} | set(INTERNAL_CAUSES)
