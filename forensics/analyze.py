@@ -245,8 +245,9 @@ def dump_section(dump: Dump, ctx: Context) -> dict[str, Any]:
     commands = [c for c in raw_commands if isinstance(c, dict)] if isinstance(raw_commands, list) else []
     f = dump.frames
     files_meta = meta.get("files")
-    sums = {str(x.get("path")): x.get("sha256") for x in files_meta if isinstance(x, dict)} \
-        if isinstance(files_meta, list) else {}
+    # the collector's checksums; anything but a string there is not a checksum (the metadata is input)
+    sums = {str(x.get("path")): x.get("sha256") for x in files_meta
+            if isinstance(x, dict) and isinstance(x.get("sha256"), str)} if isinstance(files_meta, list) else {}
     return {
         "path": str(dump.path),
         "format": dump.format,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,19 @@ def test_analyze_writes_exactly_what_the_types_describe(sample: Path) -> None:
     typed = document.convert(doc)
     assert typed.findings or typed.latent or typed.restart_history or typed.summary.verdict
     # nothing the types do not know is dropped, nothing is added, no kind changes
+    assert _same(doc, msgspec.to_builtins(typed)) == []
+
+
+def test_hostile_metadata_still_gives_a_document_render_accepts(tmp_path: Path) -> None:
+    dump = tmp_path / "dump"
+    shutil.copytree(ROOT / "sample_dumps" / "not-arch", dump)
+    member = min((dump / "snapshots").rglob("*.json")).relative_to(dump).as_posix()
+    with (dump / "forensics-dump.yaml").open("a") as fh:
+        fh.write(f"files:\n- {{path: {member}, sha256: 12345}}\n- {{path: [1, 2], sha256: {{a: 1}}}}\n")
+    doc = json.loads(json.dumps(analyze(load_any(dump)), default=str))
+    typed = document.convert(doc)
+    assert member in [f.path for f in typed.dump.files]
+    assert all(f.sha256 is None or isinstance(f.sha256, str) for f in typed.dump.files)
     assert _same(doc, msgspec.to_builtins(typed)) == []
 
 
@@ -198,7 +212,7 @@ def _example() -> dict[str, Any]:
         (lambda d: d["summary"]["architecture"].__setitem__("answer", 1), "summary.architecture.answer"),
         (
             lambda d: d["latent"][0]["evidence"][0].__setitem__("line", "12"),
-            "latent[0].evidence[0].line is a string",
+            "latent[0].evidence[0].line is a string, not an integer or null",
         ),
         (
             lambda d: d["gaps"][0].__setitem__("relevant", "yes"),

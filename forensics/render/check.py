@@ -45,7 +45,8 @@ def problem(data: bytes) -> str | None:
         m = _KINDS.match(msg)
         if m:
             expected, got, path = m.groups()
-            return f"{_where(path)} is {_GOT.get(got, got)}, not {_NAMES.get(expected, expected)}"
+            want = " or ".join(_NAMES.get(k, k) for k in expected.split(" | "))
+            return f"{_where(path)} is {_GOT.get(got, got)}, not {want}"
         m = _AT.match(msg)
         return f"{_where(m.group(2))}: {m.group(1)}" if m else msg
     except msgspec.DecodeError as e:
