@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -29,6 +28,7 @@ from forensics.arch import (
 )
 from forensics.signatures import label_signatures
 from forensics.source import LoadProblem
+from forensics.values import digest_of, image_key, stamp_time
 
 STR = "str"
 INT = "int"
@@ -209,43 +209,8 @@ def to_utc(values: Any) -> pd.Series:
 
 
 def snapshot_time(name: str) -> pd.Timestamp | None:
-    try:
-        return pd.Timestamp(datetime.strptime(name, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
-    except ValueError:
-        return None
-
-
-def image_key(ref: str | None) -> str:
-    """Normalize an image reference the way the runtime resolves it: docker.io/library/, :latest."""
-    if not ref:
-        return ""
-    r = ref.strip()
-    for p in ("docker-pullable://", "docker://"):
-        r = r.removeprefix(p)
-    name, at, digest = r.partition("@")
-    first = name.split("/", 1)[0]
-    has_registry = "/" in name and ("." in first or ":" in first or first == "localhost")
-    if not has_registry:
-        name = ("docker.io/library/" + name) if "/" not in name else ("docker.io/" + name)
-    if name.startswith("index.docker.io/"):
-        name = "docker.io/" + name[len("index.docker.io/"):]
-    last = name.rsplit("/", 1)[-1]
-    if ":" not in last and not at:
-        name += ":latest"
-    return name + (at + digest if at else "")
-
-
-def digest_of(image_id: str | None) -> str | None:
-    """The manifest (or index) digest in an imageID, in containerd or docker-pullable form.
-
-    `repo@sha256:...` (containerd, CRI-O, docker-pullable://) is a *repository* digest: on containerd
-    the index's, not the platform manifest's. A bare `sha256:...` or `docker://sha256:...` is the
-    local image (config) id, not comparable to registry digests, so it yields None.
-    """
-    if not image_id or "@" not in image_id:
-        return None
-    d = image_id.rsplit("@", 1)[1]
-    return d if d.startswith("sha") else None
+    t = stamp_time(name)
+    return None if t is None else pd.Timestamp(t)
 
 
 def arch_constraint(spec: kube.PodSpec) -> tuple[str | None, str | None]:

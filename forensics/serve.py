@@ -56,6 +56,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from forensics import layout
 from forensics.errors import UnusableInput
 from forensics.served import LOG_BYTES, ServedDump, open_served
+from forensics.values import iso_seconds, stamp_time
 
 __all__ = ["DumpAPI", "kubeconfig_text", "make_server", "serve", "server_url", "start_in_thread", "write_kubeconfig"]
 
@@ -244,21 +245,18 @@ def _as_of_snapshot(ev: dict[str, Any], snap: datetime) -> dict[str, Any]:
         v = ev.get(key)
         if not isinstance(v, str) or not v:
             continue
-        try:
-            t = datetime.strptime(v[:19] + "Z", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        except ValueError:
+        t = iso_seconds(v)
+        if t is None:
             continue
         original[key] = v
         moved = t + shift
         out[key] = moved.strftime("%Y-%m-%dT%H:%M:%S") + (".000000Z" if key == "eventTime" else "Z")
     series = ev.get("series")
     if isinstance(series, dict) and isinstance(series.get("lastObservedTime"), str):
-        try:
-            t = datetime.strptime(series["lastObservedTime"][:19] + "Z", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        t = iso_seconds(series["lastObservedTime"])
+        if t is not None:
             original["series.lastObservedTime"] = series["lastObservedTime"]
             out["series"] = {**series, "lastObservedTime": (t + shift).strftime("%Y-%m-%dT%H:%M:%S.000000Z")}
-        except ValueError:
-            pass
     if original:
         meta = dict(out.get("metadata") or {})
         meta["annotations"] = {**(meta.get("annotations") or {}), "cluster-forensics/original-times":
@@ -271,9 +269,8 @@ def _age(ts: str | None, now: datetime) -> str:
     """kubectl's short age of `ts` as seen at `now` (the snapshot's time, not the wall clock)."""
     if not ts or not isinstance(ts, str):
         return "<unknown>"
-    try:
-        then = datetime.strptime(ts[:19] + "Z", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError:
+    then = iso_seconds(ts)
+    if then is None:
         return "<unknown>"
     secs = int((now - then).total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
@@ -283,10 +280,7 @@ def _age(ts: str | None, now: datetime) -> str:
 
 
 def _snapshot_time(name: str) -> datetime:
-    try:
-        return datetime.strptime(name, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        return datetime.now(UTC)
+    return stamp_time(name) or datetime.now(UTC)
 
 
 def _pod_row(pod: dict[str, Any], now: datetime) -> list[Any]:

@@ -57,6 +57,7 @@ from forensics.formats.common import (
 )
 from forensics.load import Dump
 from forensics.source import DumpSource, FileInfo
+from forensics.values import iso_seconds
 
 FORMAT = "kubectl-text"
 _SKIP_EXT = (".gz", ".tgz", ".tar", ".zst", ".zip", ".png", ".jpg", ".jpeg", ".gif", ".pdf", ".parquet",
@@ -371,9 +372,9 @@ class _Reader:
             _collect_times(e.obj, absolute)
         calibrated: dict[int, datetime] = {}
         for idx, b in enumerate(self.blocks):
-            if b.describe and b.starts and b.started_ages:
-                start = max(_dt(s) for s in b.starts)
-                calibrated[idx] = start + timedelta(seconds=min(b.started_ages))
+            starts = [t for t in map(iso_seconds, b.starts) if t is not None]
+            if b.describe and starts and b.started_ages:
+                calibrated[idx] = max(starts) + timedelta(seconds=min(b.started_ages))
         median = (datetime.fromtimestamp(statistics.median(t.timestamp() for t in calibrated.values()), tz=UTC)
                   if calibrated else None)
         newest = max(absolute) if absolute else None
@@ -558,10 +559,6 @@ def _parse_command(args: str) -> _Command:
     return cmd
 
 
-def _dt(iso: str) -> datetime:
-    return datetime.strptime(iso[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-
-
 def _collect_times(obj: Any, out: list[datetime], key: str = "") -> None:
     if isinstance(obj, dict):
         for k, v in obj.items():
@@ -569,8 +566,8 @@ def _collect_times(obj: Any, out: list[datetime], key: str = "") -> None:
     elif isinstance(obj, list):
         for v in obj:
             _collect_times(v, out, key)
-    elif isinstance(obj, str) and _TIME_KEYS.search(key) and _ISO.match(obj):
-        out.append(_dt(obj))
+    elif isinstance(obj, str) and _TIME_KEYS.search(key) and _ISO.match(obj) and (t := iso_seconds(obj)):
+        out.append(t)
 
 
 def _resolve(obj: Any, ref: Any) -> None:
