@@ -251,53 +251,41 @@ class _LogSink:
 
 def _troubleshoot(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
     from forensics.formats import troubleshoot as ts
+    from forensics.formats.common import parts_of
 
     lists: dict[str, list[dict[str, Any]]] = {}
     logs: dict[LogKey, bytes] = {}
-
-    def select(name: str) -> int | None:
-        c = ts.classify(name[len(prefix):]) if name.startswith(prefix) else None
-        return None if c is None or c[0] not in ("objects", "log") else src.limits.member_bytes
-
-    for name, data in src.iter_files(select):
-        c = ts.classify(name[len(prefix):])
-        if not isinstance(data, bytes) or c is None:
-            continue
-        if c[0] == "objects":
-            _merge(lists, _objects(_items(data), c[1]))
+    cap = src.limits.member_bytes
+    for _, c, data in parts_of(src, prefix, ts.classify, lambda c: cap if c.role in ("objects", "log") else None):
+        if c.role == "objects":
+            _merge(lists, _objects(_items(data), c.kind))
         else:
-            logs[(c[1], c[2], c[3], c[4] == "previous")] = data
+            logs[(str(c.namespace), str(c.pod), str(c.container), c.previous)] = data
     return lists, logs, False
 
 
 def _mustgather(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
     from forensics.formats import mustgather as mg
+    from forensics.formats.common import parts_of
 
     lists: dict[str, list[dict[str, Any]]] = {}
     logs: dict[LogKey, bytes] = {}
     single: dict[str, list[dict[str, Any]]] = {}
     listed: set[str] = set()
-
-    def select(name: str) -> int | None:
-        c = mg.classify(name[len(prefix):]) if name.startswith(prefix) else None
-        return None if c is None else src.limits.member_bytes
-
-    for name, data in src.iter_files(select):
-        c = mg.classify(name[len(prefix):])
-        if not isinstance(data, bytes) or c is None:
-            continue
-        if c[0] == "log":
-            key = (c[1], c[2], c[3], c[4] == "previous")
-            if ".insecure." in name and (not data.strip() or key in logs):
+    cap = src.limits.member_bytes
+    for rel, c, data in parts_of(src, prefix, mg.classify, lambda c: cap):
+        if c.role == "log":
+            key = (str(c.namespace), str(c.pod), str(c.container), c.previous)
+            if ".insecure." in rel and (not data.strip() or key in logs):
                 continue
             logs[key] = data
             continue
         objs = _objects(_items(data, yaml_form=True))
-        if c[0] == "pod":
-            single.setdefault(c[1], []).extend(objs.get("pods", []))
+        if c.role == "pod":
+            single.setdefault(str(c.namespace), []).extend(objs.get("pods", []))
             continue
-        if c[0] == "objects" and c[1] == "pods":
-            listed.add(c[2])
+        if c.role == "objects" and c.kind == "pods":
+            listed.add(str(c.namespace))
         _merge(lists, objs)
     for ns, pods in sorted(single.items()):  # oc adm inspect: only per-pod files
         if ns not in listed:
@@ -376,25 +364,19 @@ def _insights(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, An
     analyzer does; log snippets by pod (and container, when the path names one). Events name no
     object there, so none are served."""
     from forensics.formats import insights
+    from forensics.formats.common import parts_of
     from forensics.formats.shapes import kind_by_shape
 
     lists: dict[str, list[dict[str, Any]]] = {}
     logs: dict[LogKey, bytes] = {}
-
-    def select(name: str) -> int | None:
-        c = insights.classify(name[len(prefix):]) if name.startswith(prefix) else None
-        return None if c is None or c[0] == "events" else src.limits.member_bytes
-
-    for name, data in src.iter_files(select):
-        c = insights.classify(name[len(prefix):])
-        if not isinstance(data, bytes) or c is None:
-            continue
-        if c[0] == "log":
-            logs[(c[1], c[2], c[3], False)] = data
+    cap = src.limits.member_bytes
+    for _, c, data in parts_of(src, prefix, insights.classify, lambda c: None if c.role == "events" else cap):
+        if c.role == "log":
+            logs[(str(c.namespace), str(c.pod), str(c.container), False)] = data
             continue
         for doc in _items(data):
             kind = kind_by_shape(doc) if isinstance(doc, dict) and not doc.get("kind") else None
-            if kind in ("pods", "nodes") and (kind == "nodes") == (c[0] == "node"):
+            if kind in ("pods", "nodes") and (kind == "nodes") == (c.role == "node"):
                 lists.setdefault(kind, []).append({"kind": "Node" if kind == "nodes" else "Pod",
                                                    "apiVersion": "v1", **doc})
     return lists, logs, False
