@@ -295,28 +295,17 @@ def _mustgather(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, 
 
 def _clusterinfo(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
     from forensics.formats import clusterinfo as ci
+    from forensics.formats.common import Part, parts_of
 
     lists: dict[str, list[dict[str, Any]]] = {}
     logs: dict[LogKey, bytes] = {}
     sink = _LogSink(logs)
 
-    def select(name: str) -> int | None:
-        if not name.startswith(prefix):
-            return None
-        parts = name[len(prefix):].split("/")
-        if len(parts) == 1 and parts[0] in ci.NODES:
-            return src.limits.member_bytes
-        if len(parts) == 2 and parts[1].endswith(ci.EXTENSIONS) and parts[1].rsplit(".", 1)[0] in ci.NAMESPACE_FILES:
-            return src.limits.member_bytes
-        if len(parts) == 3 and parts[2] == ci.LOGS:
-            return src.limits.log_bytes * 4
-        return None
+    def cap(part: Part) -> int:
+        return src.limits.log_bytes * 4 if part.role == "log-blocks" else src.limits.member_bytes
 
-    for name, data in src.iter_files(select):
-        if not isinstance(data, bytes):
-            continue
-        rel = name[len(prefix):]
-        if rel.endswith("/" + ci.LOGS):
+    for rel, c, data in parts_of(src, prefix, ci.classify, cap):
+        if c.role == "log-blocks":
             ci.add_log_blocks(sink, src, rel, data)  # type: ignore[arg-type]
             continue
         _merge(lists, _objects(_items(data, yaml_form=rel.endswith(".yaml"))))
