@@ -400,14 +400,8 @@ def open_served(path: str | Path) -> ServedDump:
             lists, logs, ts = _objects(_items(data)), {}, False
         return _one(p, found.format, snapshot, lists, logs, ts)
     src = _source(p, raw=True)
-    if found.format == troubleshoot.FORMAT:
-        lists, logs, ts = _troubleshoot(src, found.prefix)
-    elif found.format == mustgather.FORMAT:
-        lists, logs, ts = _mustgather(src, found.prefix)
-    elif found.format == clusterinfo.FORMAT:
-        lists, logs, ts = _clusterinfo(src, found.prefix)
-    elif found.format == insights.FORMAT:
-        lists, logs, ts = _insights(src, found.prefix)
-    else:
-        lists, logs, ts = _loose(src)
+    readers = {troubleshoot.FORMAT: _troubleshoot, mustgather.FORMAT: _mustgather, clusterinfo.FORMAT: _clusterinfo,
+               insights.FORMAT: _insights}
+    reader = readers.get(found.format)
+    lists, logs, ts = reader(src, found.prefix) if reader is not None else _loose(src)
     return _one(p, found.format, snapshot, lists, logs, ts)

@@ -29,7 +29,9 @@ import yaml
 from forensics.formats.common import (
     LIST_KINDS,
     PENDING,
+    Detected,
     ForeignBuilder,
+    Format,
     Part,
     add_images,
     convert_items,
@@ -351,3 +353,13 @@ def add_log_blocks(b: ForeignBuilder, src: DumpSource, file: str, data: bytes, l
     for idx, line in enumerate(data.splitlines(keepends=True)):
         blocks.feed(idx, line, line.rstrip(b"\r\n"))
     blocks.close()
+
+
+def read(path: Path, found: Detected, images: Path | None) -> Dump:
+    """The stdout form when detection found one file, else the directory form rooted at the prefix."""
+    if found.single_file:
+        return load_stdout(path, images=images)
+    return load(path, found.prefix, images=images)
+
+
+SPEC = Format(FORMAT, read, marker=marker, sniff=looks_like_stdout)

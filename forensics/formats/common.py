@@ -237,6 +237,33 @@ class ForeignBuilder(FrameBuilder):
         return None if s.empty else s.max()
 
 
+# --- a format declares itself ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Detected:
+    """What a path holds: `format`, the root `prefix` inside it, and whether it is a single text file."""
+
+    format: str
+    prefix: str = ""
+    single_file: bool = False
+
+
+@dataclass(frozen=True)
+class Format:
+    """A dump format as its own module declares it (its `SPEC`); `formats.FORMATS` lists them in order
+    of precedence, and detection and loading are derived from that list.
+
+    - `marker(parts)`: recognises a member name split on `/`: (root prefix, decisive) or None;
+    - `sniff(head)`: recognises one plain file by its first bytes;
+    - `read(path, detected, images)`: loads what detection found (`images`: a v1 `images/` folder)."""
+
+    name: str
+    read: Callable[[Path, Detected, Path | None], Dump]
+    marker: Callable[[list[str]], tuple[str, bool] | None] | None = None
+    sniff: Callable[[bytes], bool] | None = None
+
+
 # --- members as frame inputs ----------------------------------------------------------------------
 
 

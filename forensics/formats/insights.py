@@ -31,7 +31,9 @@ import msgspec
 
 from forensics.formats.common import (
     PENDING,
+    Detected,
     ForeignBuilder,
+    Format,
     Part,
     add_images,
     convert_items,
@@ -167,3 +169,10 @@ def _events(b: ForeignBuilder, src: DumpSource, rel: str, doc: Any) -> None:
         b.add_items(PENDING, "events", rel, convert_items("events", objs))
     except msgspec.ValidationError as e:
         src.problem(rel, "unreadable events", short(e))
+
+
+def read(path: Path, found: Detected, images: Path | None) -> Dump:
+    return load(path, found.prefix, images=images)
+
+
+SPEC = Format(FORMAT, read, marker=marker)

@@ -41,11 +41,15 @@ from typing import Any
 import msgspec
 import yaml
 
+from forensics import inputs
+from forensics.errors import UnusableInput
 from forensics.formats import kubectl_describe as kd
 from forensics.formats import kubectl_tables as kt
 from forensics.formats.common import (
     PENDING,
+    Detected,
     ForeignBuilder,
+    Format,
     add_images,
     convert_items,
     files_of,
@@ -681,3 +685,15 @@ def load(path: Path, *, single_file: bool = False, images: Path | None = None) -
         collected = newest_mtime
     dump = finish(b, src, path=p, fmt=FORMAT, meta=meta, collected_at=collected, gaps=gaps)
     return dump
+
+
+def read(path: Path, found: Detected, images: Path | None) -> Dump:
+    """Kubectl text; text holding no kubectl output, object or log is not a dump (`UnusableInput`)."""
+    dump = load(path, single_file=found.single_file, images=images)
+    if not dump.meta.get("objects_found"):
+        raise UnusableInput(inputs.unusable_message(path, inputs.describe(path) + ", with no kubectl output, "
+                                                              "objects or logs in it"))
+    return dump
+
+
+SPEC = Format(FORMAT, read, sniff=looks_like_text)

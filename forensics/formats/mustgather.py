@@ -28,7 +28,9 @@ import yaml
 
 from forensics.formats.common import (
     PENDING,
+    Detected,
     ForeignBuilder,
+    Format,
     Part,
     add_images,
     convert_items,
@@ -176,3 +178,10 @@ def _last_timestamp(data: bytes) -> str | None:
     tail = data[-4096:]
     found = _TS_LINE.findall(tail)
     return found[-1].decode() if found else None
+
+
+def read(path: Path, found: Detected, images: Path | None) -> Dump:
+    return load(path, found.prefix, images=images)
+
+
+SPEC = Format(FORMAT, read, marker=marker)

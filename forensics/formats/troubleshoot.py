@@ -35,7 +35,9 @@ from forensics import yamlsafe
 from forensics.formats.common import (
     PENDING,
     REDACTED,
+    Detected,
     ForeignBuilder,
+    Format,
     Part,
     add_images,
     convert_items,
@@ -210,3 +212,10 @@ def _version(data: bytes) -> str | None:
         v = doc["spec"].get("versionNumber")
         return str(v) if v is not None else None
     return None
+
+
+def read(path: Path, found: Detected, images: Path | None) -> Dump:
+    return load(path, found.prefix, images=images)
+
+
+SPEC = Format(FORMAT, read, marker=marker)
