@@ -31,6 +31,9 @@ import yaml
 
 from forensics import kube, layout
 from forensics.errors import UnusableInput
+from forensics.formats import V1, clusterinfo, detect, insights, load_any, loose, mustgather, troubleshoot
+from forensics.formats.common import Part, items_by_kind, open_raw, parts_of, yaml_docs
+from forensics.formats.shapes import kind_by_shape
 from forensics.source import DumpSource, Limits, open_source
 
 __all__ = ["LogKey", "ServedDump", "ServedSnapshot", "open_served"]
@@ -82,7 +85,6 @@ def _source(path: Path, raw: bool) -> DumpSource:
     limits = Limits()
     limits = replace(limits, small_bytes=limits.member_bytes, log_bytes=LOG_BYTES)
     if raw:
-        from forensics.formats.common import open_raw
 
         src = open_raw(path)
         src.limits = limits
@@ -96,7 +98,6 @@ def _items(data: bytes, *, yaml_form: bool = False) -> list[Any]:
     try:
         if not yaml_form and text.startswith((b"{", b"[")):
             return [json.loads(data.decode("utf-8", errors="replace"))]
-        from forensics.formats.common import yaml_docs
 
         return yaml_docs(data)
     except (ValueError, yaml.YAMLError, RecursionError):
@@ -167,7 +168,6 @@ _RAW_LIST = msgspec.json.Decoder(_RawList)
 def _objects(docs: list[Any], kind: str | None = None) -> dict[str, list[dict[str, Any]]]:
     """Objects by kind file. Items of a typed List or a bare array at a path that names the kind
     (support bundles write `json.MarshalIndent(list.Items)`, without `kind` in the items) go to `kind`."""
-    from forensics.formats.common import items_by_kind
 
     if kind is not None:
         out: dict[str, list[dict[str, Any]]] = {}
@@ -250,13 +250,11 @@ class _LogSink:
 
 
 def _troubleshoot(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
-    from forensics.formats import troubleshoot as ts
-    from forensics.formats.common import parts_of
 
     lists: dict[str, list[dict[str, Any]]] = {}
     logs: dict[LogKey, bytes] = {}
     cap = src.limits.member_bytes
-    for _, c, data in parts_of(src, prefix, ts.classify, lambda c: cap if c.role in ("objects", "log") else None):
+    for _, c, data in parts_of(src, prefix, troubleshoot.classify, lambda c: cap if c.role in ("objects", "log") else None):
         if c.role == "objects":
             _merge(lists, _objects(_items(data), c.kind))
         else:
@@ -265,15 +263,13 @@ def _troubleshoot(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str
 
 
 def _mustgather(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
-    from forensics.formats import mustgather as mg
-    from forensics.formats.common import parts_of
 
     lists: dict[str, list[dict[str, Any]]] = {}
     logs: dict[LogKey, bytes] = {}
     single: dict[str, list[dict[str, Any]]] = {}
     listed: set[str] = set()
     cap = src.limits.member_bytes
-    for rel, c, data in parts_of(src, prefix, mg.classify, lambda c: cap):
+    for rel, c, data in parts_of(src, prefix, mustgather.classify, lambda c: cap):
         if c.role == "log":
             key = (str(c.namespace), str(c.pod), str(c.container), c.previous)
             if ".insecure." in rel and (not data.strip() or key in logs):
@@ -294,8 +290,6 @@ def _mustgather(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, 
 
 
 def _clusterinfo(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
-    from forensics.formats import clusterinfo as ci
-    from forensics.formats.common import Part, parts_of
 
     lists: dict[str, list[dict[str, Any]]] = {}
     logs: dict[LogKey, bytes] = {}
@@ -304,9 +298,9 @@ def _clusterinfo(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str,
     def cap(part: Part) -> int:
         return src.limits.log_bytes * 4 if part.role == "log-blocks" else src.limits.member_bytes
 
-    for rel, c, data in parts_of(src, prefix, ci.classify, cap):
+    for rel, c, data in parts_of(src, prefix, clusterinfo.classify, cap):
         if c.role == "log-blocks":
-            ci.add_log_blocks(sink, src, rel, data)  # type: ignore[arg-type]
+            clusterinfo.add_log_blocks(sink, src, rel, data)  # type: ignore[arg-type]
             continue
         _merge(lists, _objects(_items(data, yaml_form=rel.endswith(".yaml"))))
     return lists, logs, False
@@ -315,7 +309,6 @@ def _clusterinfo(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str,
 def _clusterinfo_stdout(path: Path, src: DumpSource) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
     """The stdout form: pretty-printed JSON lists (each from a line `{` to a line `}`) or `---` YAML
     documents, with log blocks between them (see `forensics.formats.clusterinfo`)."""
-    from forensics.formats import clusterinfo as ci
 
     lists: dict[str, list[dict[str, Any]]] = {}
     logs: dict[LogKey, bytes] = {}
@@ -326,11 +319,11 @@ def _clusterinfo_stdout(path: Path, src: DumpSource) -> tuple[dict[str, list[dic
     i, n, segment = 0, len(lines), []
     while i < n:
         line = lines[i].rstrip(b"\r\n")
-        if line.startswith(ci.LOG_MARKER):
+        if line.startswith(clusterinfo.LOG_MARKER):
             j = i + 1
             while j < n and not lines[j].startswith(b"==== END logs for container "):
                 j += 1
-            ci.add_log_blocks(sink, src, path.name, b"".join(lines[i:j + 1]))  # type: ignore[arg-type]
+            clusterinfo.add_log_blocks(sink, src, path.name, b"".join(lines[i:j + 1]))  # type: ignore[arg-type]
             i = j + 1
             continue
         if line == b"{":
@@ -341,7 +334,7 @@ def _clusterinfo_stdout(path: Path, src: DumpSource) -> tuple[dict[str, list[dic
             i = j + 1
             continue
         segment.append(lines[i])
-        if i + 1 == n or lines[i + 1].startswith(ci.LOG_MARKER):
+        if i + 1 == n or lines[i + 1].startswith(clusterinfo.LOG_MARKER):
             _merge(lists, _objects(_items(b"".join(segment), yaml_form=True)))
             segment = []
         i += 1
@@ -352,9 +345,6 @@ def _insights(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, An
     """Insights Operator archives: one kind-less Pod or Node per file, recognised by shape as the
     analyzer does; log snippets by pod (and container, when the path names one). Events name no
     object there, so none are served."""
-    from forensics.formats import insights
-    from forensics.formats.common import parts_of
-    from forensics.formats.shapes import kind_by_shape
 
     lists: dict[str, list[dict[str, Any]]] = {}
     logs: dict[LogKey, bytes] = {}
@@ -372,7 +362,6 @@ def _insights(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, An
 
 
 def _loose(src: DumpSource) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
-    from forensics.formats import loose
 
     lists: dict[str, list[dict[str, Any]]] = {}
     for _, data in src.iter_files(lambda nm: src.limits.member_bytes if loose.candidate(nm) else None):
@@ -383,7 +372,6 @@ def _loose(src: DumpSource) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKe
 
 def open_served(path: str | Path) -> ServedDump:
     """What `serve` answers for the dump at `path`, whatever its format (UnusableInput when none)."""
-    from forensics.formats import V1, clusterinfo, detect, insights, load_any, mustgather, troubleshoot
 
     p = Path(path)
     found = detect(p)
