@@ -28,7 +28,7 @@ from forensics.arch import (
 )
 from forensics.signatures import label_signatures
 from forensics.source import LoadProblem
-from forensics.values import digest_of, image_key, stamp_time
+from forensics.values import digest_of, image_key, is_missing, stamp_time
 
 STR = "str"
 INT = "int"
@@ -687,7 +687,7 @@ class FrameBuilder:
                     self.sigs.add(snapshot=snap, namespace=ns, pod=pod, container=cont, source=source, file=file,
                                   object=f"Pod {ns}/{pod} container {cont}", line=None, signature=x.signature,
                                   dialect=x.dialect, hint=x.hint, text=x.text, platform=x.platform,
-                                  at=None if at is None or pd.isna(at) else at.isoformat())
+                                  at=None if at is None or is_missing(at) else at.isoformat())
         ev = frames["events"]
         sub = ev[ev["message"].notna() & (ev["object_kind"] == "Pod")]
         for row in sub[["snapshot", "object_namespace", "object_name", "container", "file", "message",
@@ -697,10 +697,10 @@ class FrameBuilder:
             if not found and isinstance(reason, str):
                 found = reason_signatures(reason, text)
             for x in found:
-                self.sigs.add(snapshot=snap, namespace=ns, pod=pod, container=None if pd.isna(cont) else cont,
+                self.sigs.add(snapshot=snap, namespace=ns, pod=pod, container=None if is_missing(cont) else cont,
                               source="event", file=file, object=f"Event {reason} on Pod {ns}/{pod}", line=None,
                               signature=x.signature, dialect=x.dialect, hint=x.hint, text=x.text,
-                              platform=x.platform, at=None if pd.isna(at) else at.isoformat())
+                              platform=x.platform, at=None if is_missing(at) else at.isoformat())
 
     def _images(self, problems: list[LoadProblem]) -> tuple[pd.DataFrame, pd.DataFrame]:
         from forensics.errors import ManifestError
