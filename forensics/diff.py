@@ -22,6 +22,7 @@ from forensics import __version__
 from forensics.errors import ForensicsError
 from forensics.frames import image_key
 from forensics.load import Dump
+from forensics.values import is_missing, opt_str
 
 __all__ = ["SCHEMA", "DifferentClusters", "cluster_mismatch", "diff_documents", "diff_dumps"]
 
@@ -82,13 +83,11 @@ def cluster_mismatch(old: Dump, new: Dump) -> list[str]:
 
 
 def _s(v: Any) -> str | None:
-    if v is None or (not isinstance(v, (list, dict)) and pd.isna(v)):
-        return None
-    return str(v)
+    return opt_str(v)
 
 
 def _b(v: Any) -> bool | None:
-    return None if v is None or pd.isna(v) else bool(v)
+    return None if is_missing(v) else bool(v)
 
 
 def _last_nodes(d: Dump) -> pd.DataFrame:
@@ -112,7 +111,7 @@ def _node_row(r: Any) -> dict[str, Any]:
 def _conditions(r: Any) -> dict[str, Any]:
     ready = _b(r.ready)
     return {"Ready": None if ready is None else ("True" if ready else f"False ({_s(r.ready_reason) or 'no reason'})"),
-            "Schedulable": None if pd.isna(r.unschedulable) else ("False (cordoned)" if r.unschedulable else "True"),
+            "Schedulable": None if is_missing(r.unschedulable) else ("False (cordoned)" if r.unschedulable else "True"),
             "Taints": _s(r.taints) or "",
             # pressure and node-problem-detector conditions not in their healthy False state
             "Conditions": _s(getattr(r, "conditions", None)) or ""}
@@ -245,7 +244,7 @@ def _wl_state(d: Dump) -> dict[WKey, dict[str, Any]]:
             k = (str(r.kind), str(r.namespace), str(r.name))
             if k in out or r.kind in ("Deployment", "StatefulSet", "DaemonSet"):
                 e = out.setdefault(k, {"pods": 0, "ready": 0, "replicas": None, "images": {}, "restarts": {}})
-                e["replicas"] = None if pd.isna(r.replicas) else int(r.replicas)
+                e["replicas"] = None if is_missing(r.replicas) else int(r.replicas)
     if not cont.empty:
         ck = (cont["workload_kind"].fillna("Pod").astype(str), cont["namespace"].astype(str),
               cont["workload_name"].fillna(cont["pod"]).astype(str))
@@ -256,7 +255,7 @@ def _wl_state(d: Dump) -> dict[WKey, dict[str, Any]]:
             if _s(r.image):
                 found["images"].setdefault(str(r.container), set()).add(str(r.image))
             inst = (_s(r.uid) or str(r.pod), str(r.container))
-            found["restarts"][inst] = 0 if pd.isna(r.restart_count) else int(r.restart_count)
+            found["restarts"][inst] = 0 if is_missing(r.restart_count) else int(r.restart_count)
     return out
 
 

@@ -45,6 +45,7 @@ import pyarrow.parquet as pq
 
 from forensics import __version__
 from forensics.errors import ForensicsError
+from forensics.values import is_missing, opt_str
 
 __all__ = ["FRAME_TABLES", "SCHEMA", "TABLES", "content_id", "read_table", "run_fleet", "summarize"]
 
@@ -168,7 +169,7 @@ def _coverage_frame(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     archs_of: dict[str, set[str]] = {}
     for k, a in zip(plats["image_key"], plats["arch"], strict=True):
         archs_of.setdefault(str(k), set()).add(str(a))
-    inspected = {str(k): (bool(i) if pd.notna(i) else False, None if pd.isna(kd) else str(kd))
+    inspected = {str(k): (False if is_missing(i) else bool(i), opt_str(kd))
                  for k, i, kd in zip(im["image_key"], im["inspected"], im["kind"], strict=True)}
     rows = []
     for ref, g in cur.groupby(cur["image"].fillna(""), sort=True):
@@ -436,13 +437,13 @@ def summarize(out: Path, run: dict[str, Any] | None = None, top: int = 20) -> di
 
 
 def _iso(v: Any) -> str | None:
-    if v is None or (not isinstance(v, str) and pd.isna(v)):
+    if is_missing(v):
         return None
     return pd.Timestamp(v).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _int(v: Any) -> int | None:
-    return None if v is None or pd.isna(v) else int(v)
+    return None if is_missing(v) else int(v)
 
 
 def write_summary(out: Path, summary: dict[str, Any]) -> None:

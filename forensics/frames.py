@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -29,6 +28,7 @@ from forensics.arch import (
 )
 from forensics.signatures import label_signatures
 from forensics.source import LoadProblem
+from forensics.values import digest_of, image_key, is_missing, stamp_time
 
 STR = "str"
 INT = "int"
@@ -209,43 +209,8 @@ def to_utc(values: Any) -> pd.Series:
 
 
 def snapshot_time(name: str) -> pd.Timestamp | None:
-    try:
-        return pd.Timestamp(datetime.strptime(name, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
-    except ValueError:
-        return None
-
-
-def image_key(ref: str | None) -> str:
-    """Normalize an image reference the way the runtime resolves it: docker.io/library/, :latest."""
-    if not ref:
-        return ""
-    r = ref.strip()
-    for p in ("docker-pullable://", "docker://"):
-        r = r.removeprefix(p)
-    name, at, digest = r.partition("@")
-    first = name.split("/", 1)[0]
-    has_registry = "/" in name and ("." in first or ":" in first or first == "localhost")
-    if not has_registry:
-        name = ("docker.io/library/" + name) if "/" not in name else ("docker.io/" + name)
-    if name.startswith("index.docker.io/"):
-        name = "docker.io/" + name[len("index.docker.io/"):]
-    last = name.rsplit("/", 1)[-1]
-    if ":" not in last and not at:
-        name += ":latest"
-    return name + (at + digest if at else "")
-
-
-def digest_of(image_id: str | None) -> str | None:
-    """The manifest (or index) digest in an imageID, in containerd or docker-pullable form.
-
-    `repo@sha256:...` (containerd, CRI-O, docker-pullable://) is a *repository* digest: on containerd
-    the index's, not the platform manifest's. A bare `sha256:...` or `docker://sha256:...` is the
-    local image (config) id, not comparable to registry digests, so it yields None.
-    """
-    if not image_id or "@" not in image_id:
-        return None
-    d = image_id.rsplit("@", 1)[1]
-    return d if d.startswith("sha") else None
+    t = stamp_time(name)
+    return None if t is None else pd.Timestamp(t)
 
 
 def arch_constraint(spec: kube.PodSpec) -> tuple[str | None, str | None]:
@@ -722,7 +687,7 @@ class FrameBuilder:
                     self.sigs.add(snapshot=snap, namespace=ns, pod=pod, container=cont, source=source, file=file,
                                   object=f"Pod {ns}/{pod} container {cont}", line=None, signature=x.signature,
                                   dialect=x.dialect, hint=x.hint, text=x.text, platform=x.platform,
-                                  at=None if at is None or pd.isna(at) else at.isoformat())
+                                  at=None if at is None or is_missing(at) else at.isoformat())
         ev = frames["events"]
         sub = ev[ev["message"].notna() & (ev["object_kind"] == "Pod")]
         for row in sub[["snapshot", "object_namespace", "object_name", "container", "file", "message",
@@ -732,10 +697,10 @@ class FrameBuilder:
             if not found and isinstance(reason, str):
                 found = reason_signatures(reason, text)
             for x in found:
-                self.sigs.add(snapshot=snap, namespace=ns, pod=pod, container=None if pd.isna(cont) else cont,
+                self.sigs.add(snapshot=snap, namespace=ns, pod=pod, container=None if is_missing(cont) else cont,
                               source="event", file=file, object=f"Event {reason} on Pod {ns}/{pod}", line=None,
                               signature=x.signature, dialect=x.dialect, hint=x.hint, text=x.text,
-                              platform=x.platform, at=None if pd.isna(at) else at.isoformat())
+                              platform=x.platform, at=None if is_missing(at) else at.isoformat())
 
     def _images(self, problems: list[LoadProblem]) -> tuple[pd.DataFrame, pd.DataFrame]:
         from forensics.errors import ManifestError

@@ -26,6 +26,7 @@ import pandas as pd
 from forensics.correlate import Context, iso, restarts_once
 from forensics.findings import Evidence, Finding
 from forensics.rules._common import restart_matrix
+from forensics.values import is_missing
 
 _EPOCH_FLOOR = pd.Timestamp("1990-01-01", tz="UTC")
 _BACKOFF_START, _BACKOFF_CAP = 10.0, 300.0
@@ -41,7 +42,7 @@ def backoff_seconds(restarts: int) -> float:
 
 
 def _ts(v: Any) -> pd.Timestamp | None:
-    if v is None or v is pd.NA or (not isinstance(v, str) and pd.isna(v)):
+    if is_missing(v):
         return None
     t = pd.Timestamp(v)
     if t.tzinfo is None:
@@ -110,7 +111,7 @@ def first_failure(ctx: Context, f: Finding, rows: pd.DataFrame | None = None
         if key in ever_ready:
             continue
         ns, pod, cont = key
-        n = max(int(r[5]) if r[5] is not None and r[5] is not pd.NA else 0 for r in obs)
+        n = max(0 if is_missing(r[5]) else int(r[5]) for r in obs)
         start = _ts(starts.get((ns, pod)))
         last = max((t for t in (_ts(r[7]) for r in obs) if t is not None), default=None)
         if n <= 0 or start is None or last is None or last < start:

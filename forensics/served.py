@@ -31,6 +31,9 @@ import yaml
 
 from forensics import kube, layout
 from forensics.errors import UnusableInput
+from forensics.formats import V1, clusterinfo, detect, insights, load_any, loose, mustgather, troubleshoot
+from forensics.formats.common import Part, items_by_kind, open_raw, parts_of, yaml_docs
+from forensics.formats.shapes import kind_by_shape
 from forensics.source import DumpSource, Limits, open_source
 
 __all__ = ["LogKey", "ServedDump", "ServedSnapshot", "open_served"]
@@ -82,7 +85,6 @@ def _source(path: Path, raw: bool) -> DumpSource:
     limits = Limits()
     limits = replace(limits, small_bytes=limits.member_bytes, log_bytes=LOG_BYTES)
     if raw:
-        from forensics.formats.common import open_raw
 
         src = open_raw(path)
         src.limits = limits
@@ -96,7 +98,6 @@ def _items(data: bytes, *, yaml_form: bool = False) -> list[Any]:
     try:
         if not yaml_form and text.startswith((b"{", b"[")):
             return [json.loads(data.decode("utf-8", errors="replace"))]
-        from forensics.formats.common import yaml_docs
 
         return yaml_docs(data)
     except (ValueError, yaml.YAMLError, RecursionError):
@@ -167,7 +168,6 @@ _RAW_LIST = msgspec.json.Decoder(_RawList)
 def _objects(docs: list[Any], kind: str | None = None) -> dict[str, list[dict[str, Any]]]:
     """Objects by kind file. Items of a typed List or a bare array at a path that names the kind
     (support bundles write `json.MarshalIndent(list.Items)`, without `kind` in the items) go to `kind`."""
-    from forensics.formats.common import items_by_kind
 
     if kind is not None:
         out: dict[str, list[dict[str, Any]]] = {}
@@ -250,54 +250,38 @@ class _LogSink:
 
 
 def _troubleshoot(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
-    from forensics.formats import troubleshoot as ts
 
     lists: dict[str, list[dict[str, Any]]] = {}
     logs: dict[LogKey, bytes] = {}
-
-    def select(name: str) -> int | None:
-        c = ts.classify(name[len(prefix):]) if name.startswith(prefix) else None
-        return None if c is None or c[0] not in ("objects", "log") else src.limits.member_bytes
-
-    for name, data in src.iter_files(select):
-        c = ts.classify(name[len(prefix):])
-        if not isinstance(data, bytes) or c is None:
-            continue
-        if c[0] == "objects":
-            _merge(lists, _objects(_items(data), c[1]))
+    cap = src.limits.member_bytes
+    for _, c, data in parts_of(src, prefix, troubleshoot.classify, lambda c: cap if c.role in ("objects", "log") else None):
+        if c.role == "objects":
+            _merge(lists, _objects(_items(data), c.kind))
         else:
-            logs[(c[1], c[2], c[3], c[4] == "previous")] = data
+            logs[(str(c.namespace), str(c.pod), str(c.container), c.previous)] = data
     return lists, logs, False
 
 
 def _mustgather(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
-    from forensics.formats import mustgather as mg
 
     lists: dict[str, list[dict[str, Any]]] = {}
     logs: dict[LogKey, bytes] = {}
     single: dict[str, list[dict[str, Any]]] = {}
     listed: set[str] = set()
-
-    def select(name: str) -> int | None:
-        c = mg.classify(name[len(prefix):]) if name.startswith(prefix) else None
-        return None if c is None else src.limits.member_bytes
-
-    for name, data in src.iter_files(select):
-        c = mg.classify(name[len(prefix):])
-        if not isinstance(data, bytes) or c is None:
-            continue
-        if c[0] == "log":
-            key = (c[1], c[2], c[3], c[4] == "previous")
-            if ".insecure." in name and (not data.strip() or key in logs):
+    cap = src.limits.member_bytes
+    for rel, c, data in parts_of(src, prefix, mustgather.classify, lambda c: cap):
+        if c.role == "log":
+            key = (str(c.namespace), str(c.pod), str(c.container), c.previous)
+            if ".insecure." in rel and (not data.strip() or key in logs):
                 continue
             logs[key] = data
             continue
         objs = _objects(_items(data, yaml_form=True))
-        if c[0] == "pod":
-            single.setdefault(c[1], []).extend(objs.get("pods", []))
+        if c.role == "pod":
+            single.setdefault(str(c.namespace), []).extend(objs.get("pods", []))
             continue
-        if c[0] == "objects" and c[1] == "pods":
-            listed.add(c[2])
+        if c.role == "objects" and c.kind == "pods":
+            listed.add(str(c.namespace))
         _merge(lists, objs)
     for ns, pods in sorted(single.items()):  # oc adm inspect: only per-pod files
         if ns not in listed:
@@ -306,30 +290,17 @@ def _mustgather(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, 
 
 
 def _clusterinfo(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
-    from forensics.formats import clusterinfo as ci
 
     lists: dict[str, list[dict[str, Any]]] = {}
     logs: dict[LogKey, bytes] = {}
     sink = _LogSink(logs)
 
-    def select(name: str) -> int | None:
-        if not name.startswith(prefix):
-            return None
-        parts = name[len(prefix):].split("/")
-        if len(parts) == 1 and parts[0] in ci.NODES:
-            return src.limits.member_bytes
-        if len(parts) == 2 and parts[1].endswith(ci.EXTENSIONS) and parts[1].rsplit(".", 1)[0] in ci.NAMESPACE_FILES:
-            return src.limits.member_bytes
-        if len(parts) == 3 and parts[2] == ci.LOGS:
-            return src.limits.log_bytes * 4
-        return None
+    def cap(part: Part) -> int:
+        return src.limits.log_bytes * 4 if part.role == "log-blocks" else src.limits.member_bytes
 
-    for name, data in src.iter_files(select):
-        if not isinstance(data, bytes):
-            continue
-        rel = name[len(prefix):]
-        if rel.endswith("/" + ci.LOGS):
-            ci.add_log_blocks(sink, src, rel, data)  # type: ignore[arg-type]
+    for rel, c, data in parts_of(src, prefix, clusterinfo.classify, cap):
+        if c.role == "log-blocks":
+            clusterinfo.add_log_blocks(sink, src, rel, data)  # type: ignore[arg-type]
             continue
         _merge(lists, _objects(_items(data, yaml_form=rel.endswith(".yaml"))))
     return lists, logs, False
@@ -338,7 +309,6 @@ def _clusterinfo(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str,
 def _clusterinfo_stdout(path: Path, src: DumpSource) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
     """The stdout form: pretty-printed JSON lists (each from a line `{` to a line `}`) or `---` YAML
     documents, with log blocks between them (see `forensics.formats.clusterinfo`)."""
-    from forensics.formats import clusterinfo as ci
 
     lists: dict[str, list[dict[str, Any]]] = {}
     logs: dict[LogKey, bytes] = {}
@@ -349,11 +319,11 @@ def _clusterinfo_stdout(path: Path, src: DumpSource) -> tuple[dict[str, list[dic
     i, n, segment = 0, len(lines), []
     while i < n:
         line = lines[i].rstrip(b"\r\n")
-        if line.startswith(ci.LOG_MARKER):
+        if line.startswith(clusterinfo.LOG_MARKER):
             j = i + 1
             while j < n and not lines[j].startswith(b"==== END logs for container "):
                 j += 1
-            ci.add_log_blocks(sink, src, path.name, b"".join(lines[i:j + 1]))  # type: ignore[arg-type]
+            clusterinfo.add_log_blocks(sink, src, path.name, b"".join(lines[i:j + 1]))  # type: ignore[arg-type]
             i = j + 1
             continue
         if line == b"{":
@@ -364,7 +334,7 @@ def _clusterinfo_stdout(path: Path, src: DumpSource) -> tuple[dict[str, list[dic
             i = j + 1
             continue
         segment.append(lines[i])
-        if i + 1 == n or lines[i + 1].startswith(ci.LOG_MARKER):
+        if i + 1 == n or lines[i + 1].startswith(clusterinfo.LOG_MARKER):
             _merge(lists, _objects(_items(b"".join(segment), yaml_form=True)))
             segment = []
         i += 1
@@ -375,33 +345,23 @@ def _insights(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, An
     """Insights Operator archives: one kind-less Pod or Node per file, recognised by shape as the
     analyzer does; log snippets by pod (and container, when the path names one). Events name no
     object there, so none are served."""
-    from forensics.formats import insights
-    from forensics.formats.shapes import kind_by_shape
 
     lists: dict[str, list[dict[str, Any]]] = {}
     logs: dict[LogKey, bytes] = {}
-
-    def select(name: str) -> int | None:
-        c = insights.classify(name[len(prefix):]) if name.startswith(prefix) else None
-        return None if c is None or c[0] == "events" else src.limits.member_bytes
-
-    for name, data in src.iter_files(select):
-        c = insights.classify(name[len(prefix):])
-        if not isinstance(data, bytes) or c is None:
-            continue
-        if c[0] == "log":
-            logs[(c[1], c[2], c[3], False)] = data
+    cap = src.limits.member_bytes
+    for _, c, data in parts_of(src, prefix, insights.classify, lambda c: None if c.role == "events" else cap):
+        if c.role == "log":
+            logs[(str(c.namespace), str(c.pod), str(c.container), False)] = data
             continue
         for doc in _items(data):
             kind = kind_by_shape(doc) if isinstance(doc, dict) and not doc.get("kind") else None
-            if kind in ("pods", "nodes") and (kind == "nodes") == (c[0] == "node"):
+            if kind in ("pods", "nodes") and (kind == "nodes") == (c.role == "node"):
                 lists.setdefault(kind, []).append({"kind": "Node" if kind == "nodes" else "Pod",
                                                    "apiVersion": "v1", **doc})
     return lists, logs, False
 
 
 def _loose(src: DumpSource) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
-    from forensics.formats import loose
 
     lists: dict[str, list[dict[str, Any]]] = {}
     for _, data in src.iter_files(lambda nm: src.limits.member_bytes if loose.candidate(nm) else None):
@@ -412,7 +372,6 @@ def _loose(src: DumpSource) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKe
 
 def open_served(path: str | Path) -> ServedDump:
     """What `serve` answers for the dump at `path`, whatever its format (UnusableInput when none)."""
-    from forensics.formats import V1, clusterinfo, detect, insights, load_any, mustgather, troubleshoot
 
     p = Path(path)
     found = detect(p)
@@ -429,14 +388,8 @@ def open_served(path: str | Path) -> ServedDump:
             lists, logs, ts = _objects(_items(data)), {}, False
         return _one(p, found.format, snapshot, lists, logs, ts)
     src = _source(p, raw=True)
-    if found.format == troubleshoot.FORMAT:
-        lists, logs, ts = _troubleshoot(src, found.prefix)
-    elif found.format == mustgather.FORMAT:
-        lists, logs, ts = _mustgather(src, found.prefix)
-    elif found.format == clusterinfo.FORMAT:
-        lists, logs, ts = _clusterinfo(src, found.prefix)
-    elif found.format == insights.FORMAT:
-        lists, logs, ts = _insights(src, found.prefix)
-    else:
-        lists, logs, ts = _loose(src)
+    readers = {troubleshoot.FORMAT: _troubleshoot, mustgather.FORMAT: _mustgather, clusterinfo.FORMAT: _clusterinfo,
+               insights.FORMAT: _insights}
+    reader = readers.get(found.format)
+    lists, logs, ts = reader(src, found.prefix) if reader is not None else _loose(src)
     return _one(p, found.format, snapshot, lists, logs, ts)

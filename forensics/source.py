@@ -19,6 +19,9 @@ Caps bound *time*, not only what is kept (`Limits`):
 - zstd frames may not ask for a window larger than `Limits.zstd_window` (memory);
 - the number of members is capped.
 
+The caps are one policy (`_Policy`) for every backend: a directory, a tar and a zip count the
+same things and say the same words; only how bytes are reached differs.
+
 Recognised by content (magic bytes): directories, `.tar`, `.tar.gz`/`.tgz` (several gzip members,
 as `pigz` writes, are one stream), `.tar.zst` (several frames likewise), `.zip`, and one gzip- or
 zstd-compressed plain file (`pods.json.gz`, a gzipped `kubectl cluster-info dump` stdout), which
@@ -247,35 +250,66 @@ class _TopFolder:
         return name[len(self.prefix):] if name.startswith(self.prefix) else None
 
 
-class _Seen:
-    """Names already handed out: the first wins, a repeat is a load problem."""
+class _Policy:
+    """The limits policy, one for every backend: what is counted, what is skipped, where reading stops,
+    and the words each load problem uses. A backend walks its entries and asks:
+
+    - `entry(name)` for every entry it looks at (counted against `Limits.members`, kept or not: the
+      count bounds the time spent walking, so it is taken before any other choice);
+    - `admit(name, size, select)` for a regular file: its cap, or None to skip it (not selected, a
+      repeated name, past `Limits.log_files`, or not a log and over its cap);
+    - `room(name, size, cap)` before reading: False once `Limits.total_bytes` would be passed;
+    - `kept(...)` / `streamed(...)` for what it hands out (sizes, truncation)."""
 
     def __init__(self, src: DumpSource) -> None:
-        self.src = src
+        self.src, self.limits = src, src.limits
+        self.entries = self.logs = self.total = 0
         self.names: set[str] = set()
 
-    def repeat(self, name: str) -> bool:
+    def entry(self, name: str) -> bool:
+        self.entries += 1
+        if self.entries > self.limits.members:
+            self.src.problem(name, "too many members", f"stopped after {self.limits.members}")
+            return False
+        return True
+
+    def admit(self, name: str, size: int, select: Select) -> int | None:
+        cap = select(name)
+        if cap is None:
+            return None
         if name in self.names:
             self.src.problem(name, "duplicate member skipped",
                              "the archive holds this name more than once; the first one was read")
-            return True
+            return None
         self.names.add(name)
-        return False
+        if is_log(name):
+            self.logs += 1
+            if self.logs == self.limits.log_files + 1:
+                self.src.problem(name, "too many logs", f"only the first {self.limits.log_files} logs were read")
+            if self.logs > self.limits.log_files:
+                return None
+        elif size > cap:
+            self.src.problem(name, "member too large", f"{size} bytes, cap {cap}: not read")
+            return None
+        return cap
 
-
-class _LogCount:
-    """Logs handed out: past `Limits.log_files`, further logs are skipped with one load problem."""
-
-    def __init__(self, src: DumpSource) -> None:
-        self.src, self.n = src, 0
-
-    def over(self, name: str) -> bool:
-        if not is_log(name):
+    def room(self, name: str, size: int, cap: int) -> bool:
+        if self.total + min(size, cap) > self.limits.total_bytes:
+            self.src.problem(name, "dump too large", f"stopped after {self.total} bytes read")
             return False
-        self.n += 1
-        if self.n == self.src.limits.log_files + 1:
-            self.src.problem(name, "too many logs", f"only the first {self.src.limits.log_files} logs were read")
-        return self.n > self.src.limits.log_files
+        return True
+
+    def streamed(self, name: str, size: int) -> None:
+        self.total += size
+        self.src.files.append(FileInfo(name, size))
+
+    def kept(self, name: str, size: int, cap: int, data: bytes, truncated: bool) -> None:
+        if len(data) < min(size, cap):
+            self.src.problem(name, "member truncated", f"{len(data)} of {min(size, cap)} bytes present")
+        if truncated:
+            self.src.problem(name, "file truncated to its tail", f"{size} bytes, kept the last {cap}")
+        self.total += len(data)
+        self.src.files.append(FileInfo(name, size, truncated))
 
 
 class DirectorySource(DumpSource):
@@ -332,19 +366,14 @@ class DirectorySource(DumpSource):
 
     def iter_files(self, select: Select, stream: Callable[[str], bool] | None = None
                    ) -> Iterator[tuple[str, bytes | Chunked]]:
-        total = 0
-        seen = 0
-        logs = _LogCount(self)
+        policy = _Policy(self)
         for name, p, st in self._walk():
-            cap = select(name)
-            if cap is None or logs.over(name):
-                continue
-            seen += 1
-            if seen > self.limits.members:
-                self.problem(name, "too many files", f"stopped after {self.limits.members}")
+            if not policy.entry(name):
                 return
-            if total + min(st.st_size, cap) > self.limits.total_bytes:
-                self.problem(name, "dump too large", f"stopped after {total} bytes read")
+            cap = policy.admit(name, st.st_size, select)
+            if cap is None:
+                continue
+            if not policy.room(name, st.st_size, cap):
                 return
             if stream is not None and st.st_size > STREAM_OVER and st.st_size <= cap and stream(name):
                 try:
@@ -353,8 +382,7 @@ class DirectorySource(DumpSource):
                     self.problem(name, "unreadable file", e.strerror or str(e))
                     continue
                 with fh:
-                    total += st.st_size
-                    self.files.append(FileInfo(name, st.st_size))
+                    policy.streamed(name, st.st_size)
                     yield name, Chunked(name, st.st_size, fh, 64 * MiB)
                 continue
             try:
@@ -364,12 +392,8 @@ class DirectorySource(DumpSource):
                 self.problem(name, "unreadable file", e.strerror or str(e))
                 continue
             if data is None:
-                self.problem(name, "file too large", f"{st.st_size} bytes, cap {cap}: not read")
                 continue
-            if truncated:
-                self.problem(name, "file truncated to its tail", f"{st.st_size} bytes, kept the last {cap}")
-            total += len(data)
-            self.files.append(FileInfo(name, st.st_size, truncated))
+            policy.kept(name, st.st_size, cap, data, truncated)
             yield name, data
 
     def read(self, name: str) -> bytes | None:
@@ -645,9 +669,8 @@ class TarSource(DumpSource):
         # a plain tar can be seeked: members over their cap are skipped without reading them
         return tarfile.open(self.path, mode="r:", tarinfo=_Info)
 
-    def _members(self, tf: tarfile.TarFile, last: list[str]) -> Iterator[tarfile.TarInfo]:
+    def _members(self, tf: tarfile.TarFile, last: list[str], policy: _Policy) -> Iterator[tarfile.TarInfo]:
         """Members in order; a corrupt, truncated or bomb stream ends them with one load problem."""
-        count = 0
         while True:
             try:
                 m = tf.next()
@@ -665,11 +688,8 @@ class TarSource(DumpSource):
                     self.problem(last[0] or self.path.name, "archive truncated or corrupt",
                                  f"{why}; members after this point were not read")
                 return
-            count += 1
             tf.members.clear()  # type: ignore[attr-defined]  # we never look back; a million TarInfos would only cost memory
-            if count > self.limits.members:
-                self.problem(printable_name(m.name), "too many members",
-                             f"stopped after {self.limits.members}")
+            if not policy.entry(printable_name(m.name)):
                 return
             yield m
 
@@ -680,7 +700,7 @@ class TarSource(DumpSource):
             return
         n = len(self.problems)
         try:
-            for m in self._members(tf, [""]):
+            for m in self._members(tf, [""], _Policy(self)):
                 clean, _ = _clean_name(_member_name(m))
                 if clean is not None and m.isfile() and not ignorable(clean):
                     yield clean
@@ -691,16 +711,14 @@ class TarSource(DumpSource):
     def iter_files(self, select: Select, stream: Callable[[str], bool] | None = None
                    ) -> Iterator[tuple[str, bytes | Chunked]]:
         top = _TopFolder(_root_entries())
-        seen = _Seen(self)
-        logs = _LogCount(self)
-        total = 0
+        policy = _Policy(self)
         try:
             tf = self._open_stream()
         except _READ_ERRORS as e:
             raise UnusableInput(f"{self.path}: not a readable archive ({e})") from None
         last = [""]
         try:
-            for m in self._members(tf, last):
+            for m in self._members(tf, last, policy):
                 clean, why = _clean_name(_member_name(m))
                 if clean is None:
                     self.problem(printable_name(_member_name(m)), "unsafe member skipped", why)
@@ -721,14 +739,10 @@ class TarSource(DumpSource):
                                      "the archive holds more than one top folder")
                     continue
                 last[0] = name
-                cap = select(name)
-                if cap is None or seen.repeat(name) or logs.over(name):
+                cap = policy.admit(name, m.size, select)
+                if cap is None:
                     continue
-                if m.size > cap and not is_log(name):
-                    self.problem(name, "member too large", f"{m.size} bytes, cap {cap}: not read")
-                    continue
-                if total + min(m.size, cap) > self.limits.total_bytes:
-                    self.problem(name, "dump too large", f"stopped after {total} bytes: a tar bomb?")
+                if not policy.room(name, m.size, cap):
                     return
                 try:
                     fh = tf.extractfile(m)
@@ -738,8 +752,7 @@ class TarSource(DumpSource):
                 if fh is None:
                     continue
                 if stream is not None and m.size > STREAM_OVER and stream(name):
-                    total += m.size
-                    self.files.append(FileInfo(name, m.size))
+                    policy.streamed(name, m.size)
                     try:
                         yield name, Chunked(name, m.size, fh, 64 * MiB)
                     except ScanBudgetExceeded as e:
@@ -760,12 +773,7 @@ class TarSource(DumpSource):
                     return
                 if data is None:
                     continue
-                if len(data) < min(m.size, cap):
-                    self.problem(name, "member truncated", f"{len(data)} of {min(m.size, cap)} bytes present")
-                if truncated:
-                    self.problem(name, "file truncated to its tail", f"{m.size} bytes, kept the last {cap}")
-                total += len(data)
-                self.files.append(FileInfo(name, m.size, truncated))
+                policy.kept(name, m.size, cap, data, truncated)
                 yield name, data
         finally:
             _close(tf)
@@ -798,11 +806,10 @@ class ZipSource(DumpSource):
         except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as e:
             raise UnusableInput(f"{self.path}: not a readable zip archive ({e})") from None
 
-    def _entries(self, zf: zipfile.ZipFile) -> Iterator[tuple[zipfile.ZipInfo, str | None, str]]:
+    def _entries(self, zf: zipfile.ZipFile, policy: _Policy) -> Iterator[tuple[zipfile.ZipInfo, str | None, str]]:
         """(info, clean name or None, why) of every entry, in archive order, under the member cap."""
-        for i, info in enumerate(zf.infolist()):
-            if i >= self.limits.members:
-                self.problem(printable_name(info.filename), "too many members", f"stopped after {self.limits.members}")
+        for info in zf.infolist():
+            if not policy.entry(printable_name(info.filename)):
                 return
             clean, why = _clean_name(info.filename)
             yield info, clean, why
@@ -811,7 +818,7 @@ class ZipSource(DumpSource):
         zf = self._open()
         with zf:
             n = len(self.problems)
-            for info, clean, _ in self._entries(zf):
+            for info, clean, _ in self._entries(zf, _Policy(self)):
                 if clean is not None and not info.is_dir() and _zip_kind(info) == "file" and not ignorable(clean):
                     yield clean
             del self.problems[n:]
@@ -819,13 +826,12 @@ class ZipSource(DumpSource):
     def iter_files(self, select: Select, stream: Callable[[str], bool] | None = None
                    ) -> Iterator[tuple[str, bytes | Chunked]]:
         top = _TopFolder(_root_entries())
-        seen = _Seen(self)
-        logs = _LogCount(self)
-        total = 0
+        policy = _Policy(self)
+        scanned = 0  # bytes decompressed, kept or passed over to reach a log's tail
         budget = max(self.limits.scan_bytes, self.limits.scan_ratio * self.path.stat().st_size)
         zf = self._open()
         with zf:
-            for info, clean, why in self._entries(zf):
+            for info, clean, why in self._entries(zf, policy):
                 if clean is None:
                     self.problem(printable_name(info.filename), "unsafe member skipped", why)
                     continue
@@ -844,20 +850,19 @@ class ZipSource(DumpSource):
                         self.problem(clean, "member outside the dump folder skipped",
                                      "the archive holds more than one top folder")
                     continue
-                cap = select(name)
-                if cap is None or seen.repeat(name) or logs.over(name):
-                    continue
                 size = info.file_size
-                if size > cap and not is_log(name):
-                    self.problem(name, "member too large", f"{size} bytes, cap {cap}: not read")
+                cap = policy.admit(name, size, select)
+                if cap is None:
                     continue
-                if total + min(size, cap) > self.limits.total_bytes or total + min(size, cap) > budget:
+                if scanned + min(size, cap) > budget:
                     self.problem(name, "archive reading stopped", f"more than {budget} bytes to decompress "
                                  "(a zip bomb?); this member and the ones after it were not read")
                     return
+                if not policy.room(name, size, cap):
+                    return
                 if stream is not None and size > STREAM_OVER and stream(name):
-                    total += size
-                    self.files.append(FileInfo(name, size))
+                    scanned += size
+                    policy.streamed(name, size)
                     try:
                         with zf.open(info) as fh:
                             yield name, Chunked(name, size, fh, 64 * MiB)
@@ -867,7 +872,7 @@ class ZipSource(DumpSource):
                 try:
                     with zf.open(info) as fh:
                         if size > cap:
-                            data, truncated = _zip_tail(fh, cap, budget - total), True
+                            data, truncated = _zip_tail(fh, cap, budget - scanned), True
                         else:
                             data, truncated = fh.read(size), False
                 except _READ_ERRORS as e:
@@ -877,11 +882,8 @@ class ZipSource(DumpSource):
                     self.problem(name, "archive reading stopped", f"more than {budget} bytes to decompress "
                                  "(a zip bomb?); this member and the ones after it were not read")
                     return
-                total += size - len(data) if truncated else 0
-                if truncated:
-                    self.problem(name, "file truncated to its tail", f"{size} bytes, kept the last {cap}")
-                total += len(data)
-                self.files.append(FileInfo(name, size, truncated))
+                scanned += size if truncated else len(data)
+                policy.kept(name, size, cap, data, truncated)
                 yield name, data
 
 

@@ -12,7 +12,7 @@ import os
 import subprocess
 import tarfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import yaml
 
 from forensics import layout
 from forensics.serve import make_server, server_url, write_kubeconfig
+from tests.fault_server import faulty
 
 REPO = Path(__file__).resolve().parents[1]
 COLLECT = REPO / "collectors" / "collect"
@@ -181,8 +182,12 @@ def extract(tarball: Path, into: Path) -> Path:
 
 
 @contextmanager
-def served(dump: Path, **options: Any) -> Iterator[tuple[str, Any]]:
-    """Serve `dump` in a thread; yields (url, server)."""
+def served(dump: Path, forbid: Iterable[str] = (), slow: dict[str, float] | None = None,
+           **options: Any) -> Iterator[tuple[str, Any]]:
+    """Serve `dump` in a thread; yields (url, server). `forbid` and `slow` make it a forbidden or slow
+    API server for those resources (`tests/fault_server.py`)."""
+    if forbid or slow:
+        options["handler"] = faulty(forbid, slow)
     server = make_server(dump, **options)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -229,11 +229,22 @@ def test_forensics_serve_command_with_kubeconfig_out(dump: Path, tmp_path: Path)
     assert yaml.safe_load(kc.read_text())["clusters"][0]["cluster"]["server"].startswith("http://127.0.0.1:")
 
 
-def test_forbid_and_delay_from_the_environment(dump: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FORENSICS_SERVE_FORBID", "pods/log, jobs")
-    monkeypatch.setenv("FORENSICS_SERVE_SLOW", "cronjobs=0.01,bad=x")
-    with served(dump) as (u, server):
-        assert server.api.slow == {"cronjobs": 0.01}
+def test_a_test_handler_refuses_a_subresource_and_delays(dump: Path) -> None:
+    with served(dump, forbid={"pods/log", "jobs"}, slow={"cronjobs": 0.3}) as (u, _):
         assert get_json(u, "/apis/batch/v1/namespaces/shop/jobs")[0] == 403
-        assert get_json(u, "/api/v1/namespaces/shop/pods/db-0/log?container=main")[0] == 403
+        code, body = get_json(u, "/api/v1/namespaces/shop/pods/db-0/log?container=main")
+        assert (code, body["reason"]) == (403, "Forbidden")
+        assert 'cannot get resource "pods/log" in API group "" in the namespace "shop"' in body["message"]
         assert get_json(u, "/api/v1/namespaces/shop/pods/db-0")[0] == 200
+        t0 = time.monotonic()
+        assert get_json(u, "/apis/batch/v1/cronjobs")[0] == 200
+        assert time.monotonic() - t0 >= 0.3
+
+
+def test_the_product_server_admits_every_request(dump: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fault injection lives in the tests: the environment that once turned it on changes nothing."""
+    monkeypatch.setenv("FORENSICS_SERVE_FORBID", "pods/log,jobs")
+    with served(dump) as (u, _):
+        assert get_json(u, "/apis/batch/v1/namespaces/shop/jobs")[0] == 200
+        with urllib.request.urlopen(u + "/api/v1/namespaces/shop/pods/db-0/log?container=main", timeout=10) as r:
+            assert r.status == 200 and r.read()

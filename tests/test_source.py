@@ -241,3 +241,52 @@ def test_zip_unix_modes_links_and_duplicates(tmp_path: Path) -> None:
     what = {(Path(p.file).name, p.what) for p in d.problems}
     assert ("pods.json", "duplicate member skipped") in what
     assert ("nodes.json", "link member skipped") in what
+
+
+def _three_backends(tmp_path: Path, files: dict[str, bytes]) -> dict[str, Path]:
+    """The same dump folder as a directory, a .tar.gz and a .zip, archived in the order the directory
+    is walked (a folder's files, then its sub-folders, each sorted)."""
+    import zipfile
+
+    def walk_order(name: str) -> list[tuple[int, str]]:
+        *folders, file = name.split("/")
+        return [(1, f) for f in folders] + [(0, file)]
+
+    files = dict(sorted(files.items(), key=lambda kv: walk_order(kv[0])))
+    root = tmp_path / "dir" / "dump"
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    with tarfile.open(tmp_path / "d.tar.gz", "w:gz") as tf:
+        for name, data in files.items():
+            _add(tf, "dump/" + name, data)
+    with zipfile.ZipFile(tmp_path / "d.zip", "w") as zf:
+        for name, data in files.items():
+            zf.writestr("dump/" + name, data)
+    return {"directory": root, "tar": tmp_path / "d.tar.gz", "zip": tmp_path / "d.zip"}
+
+
+@pytest.mark.parametrize("limits,what", [
+    (Limits(members=3), "too many members"),
+    (Limits(log_files=1), "too many logs"),
+    (Limits(small_bytes=100), "member too large"),
+    (Limits(total_bytes=300), "dump too large"),
+    (Limits(log_bytes=10), "file truncated to its tail"),
+])
+def test_one_limits_policy_for_every_backend(tmp_path: Path, limits: Limits, what: str) -> None:
+    """A directory, a tar and a zip of the same dump meet the same caps with the same words and keep
+    the same files: the policy is one, only the reading differs."""
+    logs = {f"snapshots/{SNAP}/logs/default/web-1/app{i}.log": b"line %d\n" % i * 4 for i in range(3)}
+    files = {"forensics-dump.yaml": b"format: cluster-forensics-dump\nversion: 1\n",
+             f"snapshots/{SNAP}/pods.json": _list(POD), **logs}
+    kept, said = {}, {}
+    for backend, path in _three_backends(tmp_path, files).items():
+        src = open_source(path, limits)
+        kept[backend] = [n for n, _ in src.iter_files(lambda n: limits.log_bytes if n.endswith(".log")
+                                                      else limits.small_bytes)]
+        # an archive names an entry past the member count as stored (with its top folder)
+        said[backend] = sorted((p.file.removeprefix("dump/"), p.what, p.why) for p in src.problems)
+    assert any(w == what for _, w, _ in said["directory"]), said["directory"]
+    assert said["tar"] == said["zip"] == said["directory"]
+    assert kept["tar"] == kept["zip"] == kept["directory"]
+    assert len(kept["directory"]) < len(files) or what == "file truncated to its tail"

@@ -2,7 +2,8 @@
 
     load_any(path, images=None) -> Dump
 
-Recognised, in this order of precedence (each module holds its own layout constants):
+Recognised, in this order of precedence (`FORMATS`; each module declares itself in its `SPEC` and
+holds its own layout constants):
 
     cluster-forensics-dump v1   forensics-dump.yaml or snapshots/<YYYYMMDDTHHMMSSZ>/  (forensics.load)
     insights-operator-archive   insights-operator/gathers.json, config/pod|node/...     (insights)
@@ -24,36 +25,25 @@ from __future__ import annotations
 
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from forensics import inputs, layout
 from forensics.errors import UnusableInput
 from forensics.formats import clusterinfo, insights, kubectltext, loose, mustgather, troubleshoot
-from forensics.formats.common import iter_image_files, iter_names
+from forensics.formats.common import Detected, Format, iter_image_files, iter_names
 from forensics.load import Dump, load_dump
 from forensics.source import DumpSource, Select, open_single, open_source
 
-__all__ = ["LOOKED_FOR", "Detected", "detect", "load_any"]
+__all__ = ["FORMATS", "LOOKED_FOR", "Detected", "Format", "detect", "load_any"]
 
 V1 = f"{layout.FORMAT_NAME}/{layout.FORMAT_VERSION}"
 # what an unusable input is told we looked for (forensics.inputs says what the input is instead)
 LOOKED_FOR = inputs.LOOKED_FOR
-_PRECEDENCE = (V1, insights.FORMAT, troubleshoot.FORMAT, mustgather.FORMAT, clusterinfo.FORMAT)
 _PEEK = 64  # names looked at before the first decisive one wins
 # an Insights archive also holds must-gather-like folders (`cluster-scoped-resources/`, `namespaces/`)
 # that sort before its own `config/` and `insights-operator/`: look further before calling it a must-gather
 _PEEK_MUSTGATHER = 4096
-
-
-@dataclass(frozen=True)
-class Detected:
-    """What a path holds: `format`, the root `prefix` inside it, and whether it is a single text file."""
-
-    format: str
-    prefix: str = ""
-    single_file: bool = False
 
 
 def _v1_marker(parts: list[str]) -> tuple[str, bool] | None:
@@ -65,8 +55,28 @@ def _v1_marker(parts: list[str]) -> tuple[str, bool] | None:
     return None
 
 
-_MARKERS = ((V1, _v1_marker), (insights.FORMAT, insights.marker), (troubleshoot.FORMAT, troubleshoot.marker), (mustgather.FORMAT, mustgather.marker),
-            (clusterinfo.FORMAT, clusterinfo.marker))
+def _v1_read(p: Path, found: Detected, images: Path | None) -> Dump:
+    # a directory holding the dump folder beside other things (a README, notes): read that folder
+    root = p / found.prefix if found.prefix and p.is_dir() else p
+    source: DumpSource = open_source(root)
+    if images is not None:
+        source = _WithImages(source, images)
+    return load_dump(p, source=source)
+
+
+# Every format, in order of precedence: the first whose marker decides a layout wins; single files
+# are offered to the sniffers in this order. Adding a format is its module (with a `SPEC`) and one line here.
+FORMATS: tuple[Format, ...] = (
+    Format(V1, _v1_read, marker=_v1_marker),
+    insights.SPEC,
+    troubleshoot.SPEC,
+    mustgather.SPEC,
+    clusterinfo.SPEC,
+    kubectltext.SPEC,
+    loose.SPEC,
+)
+_BY_NAME = {f.name: f for f in FORMATS}
+_MARKERS = tuple((f.name, f.marker) for f in FORMATS if f.marker is not None)
 
 
 def decide(names: Iterator[str]) -> Detected | None:
@@ -92,7 +102,7 @@ def decide(names: Iterator[str]) -> Detected | None:
             break
         if V1 in decisive:
             break
-    for fmt in _PRECEDENCE:
+    for fmt, _ in _MARKERS:
         if fmt in decisive:
             return Detected(fmt, decisive[fmt])
     ci = clusterinfo.weak_root(weak.get(clusterinfo.FORMAT, set()))
@@ -116,12 +126,9 @@ def detect(path: str | Path) -> Detected:
                 head = fh.read(64 * 1024)
         except OSError as e:
             raise UnusableInput(f"{p}: cannot read ({e.strerror or e})") from None
-        if clusterinfo.looks_like_stdout(head):
-            return Detected(clusterinfo.FORMAT, single_file=True)
-        if kubectltext.looks_like_text(head):
-            return Detected(kubectltext.FORMAT, single_file=True)
-        if loose.looks_like_object(head):
-            return Detected(loose.FORMAT, single_file=True)
+        for f in FORMATS:
+            if f.sniff is not None and f.sniff(head):
+                return Detected(f.name, single_file=True)
         raise UnusableInput(inputs.unusable_message(p))
     found = decide(iter_names(p))
     if (found is None or found.format == loose.FORMAT) and kubectltext.sniff(p, strict=found is not None):
@@ -169,37 +176,7 @@ def _nothing_read(p: Path, dump: Dump) -> str:
 
 def _load_any(p: Path, *, images: Path | None = None) -> Dump:
     found = detect(p)
-    if found.format == V1:
-        # a directory holding the dump folder beside other things (a README, notes): read that folder
-        root = p / found.prefix if found.prefix and p.is_dir() else p
-        source: DumpSource = open_source(root)
-        if images is not None:
-            source = _WithImages(source, Path(images))
-        return load_dump(p, source=source)
-    img = Path(images) if images is not None else None
-    if found.format == clusterinfo.FORMAT:
-        if found.single_file:
-            return clusterinfo.load_stdout(p, images=img)
-        return clusterinfo.load(p, found.prefix, images=img)
-    if found.format == troubleshoot.FORMAT:
-        return troubleshoot.load(p, found.prefix, images=img)
-    if found.format == insights.FORMAT:
-        return insights.load(p, found.prefix, images=img)
-    if found.format == mustgather.FORMAT:
-        return mustgather.load(p, found.prefix, images=img)
-    if found.format == kubectltext.FORMAT:
-        dump = kubectltext.load(p, single_file=found.single_file, images=img)
-        if not dump.meta.get("objects_found"):
-            raise UnusableInput(inputs.unusable_message(p, inputs.describe(p) + ", with no kubectl output, "
-                                                           "objects or logs in it"))
-        return dump
-    dump = loose.load(p, single_file=found.single_file, images=img)
-    if not dump.meta.get("objects_found"):
-        what = inputs.describe(p)
-        if p.is_dir() and what.startswith("a folder of"):
-            what += ", none a Kubernetes object or image manifest this tool reads"
-        raise UnusableInput(inputs.unusable_message(p, what))
-    return dump
+    return _BY_NAME[found.format].read(p, found, Path(images) if images is not None else None)
 
 
 class _WithImages(DumpSource):

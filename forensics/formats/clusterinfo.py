@@ -29,14 +29,17 @@ import yaml
 from forensics.formats.common import (
     LIST_KINDS,
     PENDING,
+    Detected,
     ForeignBuilder,
+    Format,
+    Part,
     add_images,
     convert_items,
     decode_json_items,
-    files_of,
     finish,
     items_by_kind,
     open_raw,
+    parts_of,
     short,
     yaml_docs,
 )
@@ -131,40 +134,32 @@ class _Kind(msgspec.Struct):
 _KIND = msgspec.json.Decoder(_Kind)
 
 
+def classify(rel: str) -> Part | None:
+    """`objects` of a kind (None for the known files the analysis does not read: services, replication
+    controllers), `log-blocks` (a `logs.txt` of one pod's containers), or None."""
+    parts = rel.split("/")
+    if len(parts) == 1 and rel in NODES:
+        return Part("objects", "nodes")
+    if len(parts) == 2 and parts[1].endswith(EXTENSIONS) and (stem := parts[1].rsplit(".", 1)[0]) in NAMESPACE_FILES:
+        return Part("objects", NAMESPACE_FILES[stem], namespace=parts[0])
+    if len(parts) == 3 and parts[2] == LOGS:
+        return Part("log-blocks", namespace=parts[0], pod=parts[1])
+    return None
+
+
 def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: Path | None = None) -> Dump:
     """Load the directory form rooted at `prefix` inside `path` (a directory or archive)."""
     src = source or open_raw(path)
     b = ForeignBuilder()
-    seen: set[str] = set()
 
-    def rel(name: str) -> str | None:
-        return name[len(prefix):] if name.startswith(prefix) else None
+    def cap(part: Part) -> int:
+        return src.limits.log_bytes * 4 if part.role == "log-blocks" else src.limits.member_bytes
 
-    def select(name: str) -> int | None:
-        r = rel(name)
-        if r is None:
-            return None
-        parts = r.split("/")
-        if len(parts) == 1 and r in NODES:
-            return src.limits.member_bytes
-        if len(parts) == 2 and parts[1].endswith(EXTENSIONS) and parts[1].rsplit(".", 1)[0] in NAMESPACE_FILES:
-            return src.limits.member_bytes
-        if len(parts) == 3 and parts[2] == LOGS:
-            return src.limits.log_bytes * 4
-        return None
-
-    for name, data in files_of(src, select):
-        r = rel(name) or name
-        parts = r.split("/")
-        if parts[-1] == LOGS:
+    for r, c, data in parts_of(src, prefix, classify, cap):
+        if c.role == "log-blocks":
             add_log_blocks(b, src, r, data)
-            continue
-        stem, _, ext = parts[-1].rpartition(".")
-        kind = "nodes" if len(parts) == 1 else NAMESPACE_FILES.get(stem)
-        seen.add(stem)
-        if kind is None:
-            continue
-        add_list(b, src, kind, r, data, yaml_form=ext == "yaml")
+        elif c.kind is not None:
+            add_list(b, src, c.kind, r, data, yaml_form=r.endswith(".yaml"))
     meta: dict[str, Any] = {"source_format": FORMAT, "form": "directory"}
     _images(b, src, images)
     return finish(b, src, path=Path(path), fmt=FORMAT, meta=meta, collected_at=None, gaps=list(GAPS))
@@ -358,3 +353,13 @@ def add_log_blocks(b: ForeignBuilder, src: DumpSource, file: str, data: bytes, l
     for idx, line in enumerate(data.splitlines(keepends=True)):
         blocks.feed(idx, line, line.rstrip(b"\r\n"))
     blocks.close()
+
+
+def read(path: Path, found: Detected, images: Path | None) -> Dump:
+    """The stdout form when detection found one file, else the directory form rooted at the prefix."""
+    if found.single_file:
+        return load_stdout(path, images=images)
+    return load(path, found.prefix, images=images)
+
+
+SPEC = Format(FORMAT, read, marker=marker, sniff=looks_like_stdout)

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -234,6 +235,79 @@ class ForeignBuilder(FrameBuilder):
             return None
         s = to_utc(values).dropna()
         return None if s.empty else s.max()
+
+
+# --- a format declares itself ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Detected:
+    """What a path holds: `format`, the root `prefix` inside it, and whether it is a single text file."""
+
+    format: str
+    prefix: str = ""
+    single_file: bool = False
+
+
+@dataclass(frozen=True)
+class Format:
+    """A dump format as its own module declares it (its `SPEC`); `formats.FORMATS` lists them in order
+    of precedence, and detection and loading are derived from that list.
+
+    - `marker(parts)`: recognises a member name split on `/`: (root prefix, decisive) or None;
+    - `sniff(head)`: recognises one plain file by its first bytes;
+    - `read(path, detected, images)`: loads what detection found (`images`: a v1 `images/` folder)."""
+
+    name: str
+    read: Callable[[Path, Detected, Path | None], Dump]
+    marker: Callable[[list[str]], tuple[str, bool] | None] | None = None
+    sniff: Callable[[bytes], bool] | None = None
+
+
+# --- members as frame inputs ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """What one member of a foreign dump is, in frame terms, as its format's `classify` maps it.
+
+    `role` is `objects` (a list of `kind`, the frames' kind file name), `log` (one container's log) or
+    a role of the format's own (`errors`, `version`, `pod`, `node`, `events`, `maybe-pod`, ...)."""
+
+    role: str
+    kind: str | None = None
+    namespace: str | None = None
+    pod: str | None = None
+    container: str | None = None
+    previous: bool = False
+
+
+def parts_of(src: DumpSource, prefix: str, classify: Callable[[str], Part | None],
+             cap: Callable[[Part], int | None]) -> Iterator[tuple[str, Part, bytes]]:
+    """The one classify-and-read loop of a foreign format: (root-relative name, part, bytes) of every
+    member under `prefix` that `classify` maps to a part, each read under `cap(part)` (None: skip)."""
+    def select(name: str) -> int | None:
+        part = classify(name[len(prefix):]) if name.startswith(prefix) else None
+        return None if part is None else cap(part)
+
+    for name, data in files_of(src, select):
+        rel = name[len(prefix):]
+        part = classify(rel)
+        if part is not None:
+            yield rel, part, data
+
+
+def time_in_names(pattern: re.Pattern[str], fmt: str, *names: str) -> datetime | None:
+    """The UTC time that `pattern`'s first group spells (in strptime `fmt`) in the first name holding
+    one, e.g. a bundle's `support-bundle-2006-01-02T15_04_05` folder or an archive's file name."""
+    for n in names:
+        m = pattern.search(n)
+        if m:
+            try:
+                return datetime.strptime(m.group(1), fmt).replace(tzinfo=UTC)
+            except ValueError:
+                continue
+    return None
 
 
 # --- names without reading contents ----------------------------------------------------------------

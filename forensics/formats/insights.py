@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +31,17 @@ import msgspec
 
 from forensics.formats.common import (
     PENDING,
+    Detected,
     ForeignBuilder,
+    Format,
+    Part,
     add_images,
     convert_items,
-    files_of,
     finish,
     open_raw,
+    parts_of,
     short,
+    time_in_names,
 )
 from forensics.formats.shapes import internal_version, kind_by_shape
 from forensics.load import Dump
@@ -72,38 +76,32 @@ def marker(parts: list[str]) -> tuple[str, bool] | None:
     return None
 
 
-def classify(rel: str) -> tuple[str, ...] | None:
-    """('pod', ns) | ('node',) | ('events', ns) | ('log', ns, pod, container|'') | ('maybe-pod', ns) | None."""
+def classify(rel: str) -> Part | None:
+    """A `pod` or `node` file, `events` of a namespace, a `log` (container "" when the path names
+    none), a `maybe-pod` (a file that holds a Pod when it has a Pod's shape), or None."""
     p = rel.split("/")
     n = len(p)
     if n == 4 and p[:2] == [CONFIG, "pod"] and p[3].endswith(".json"):
-        return ("pod", p[2])
+        return Part("pod", namespace=p[2])
     if n == 6 and p[:2] == [CONFIG, "pod"] and p[3] == "logs" and p[5].endswith(".log"):
-        return ("log", p[2], p[4], "")
+        return Part("log", namespace=p[2], pod=p[4], container="")
     if n == 3 and p[:2] == [CONFIG, "node"] and p[2].endswith(".json"):
-        return ("node",)
+        return Part("node")
     if n == 2 and p[0] == "events" and p[1].endswith(".json"):
-        return ("events", p[1][:-5])
+        return Part("events", namespace=p[1][:-5])
     if n == 6 and p[:2] == ["conditional", "namespaces"] and p[3] == "pods" and p[5].endswith(".json"):
-        return ("maybe-pod", p[2])
+        return Part("maybe-pod", namespace=p[2])
     if n == 9 and p[:2] == ["conditional", "namespaces"] and p[3] == "pods" and p[5] == "containers" \
             and p[7] == "logs" and p[8].endswith(".log"):
-        return ("log", p[2], p[4], p[6])
+        return Part("log", namespace=p[2], pod=p[4], container=p[6])
     if n == 5 and p[0] == "namespaces" and p[2] == "pods" and p[4].endswith(".json"):
-        return ("maybe-pod", p[1])
+        return Part("maybe-pod", namespace=p[1])
     return None
 
 
 def archive_time(*names: str) -> datetime | None:
     """The time in an `insights-2024-04-27-095424.tar.gz` name (the operator's upload time)."""
-    for n in names:
-        m = _ARCHIVE_TIME.search(n)
-        if m:
-            try:
-                return datetime.strptime(m.group(1), "%Y-%m-%d-%H%M%S").replace(tzinfo=UTC)
-            except ValueError:
-                continue
-    return None
+    return time_in_names(_ARCHIVE_TIME, "%Y-%m-%d-%H%M%S", *names)
 
 
 def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: Path | None = None) -> Dump:
@@ -112,36 +110,28 @@ def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: P
     b = ForeignBuilder()
     skipped = 0
 
-    def select(name: str) -> int | None:
-        if not name.startswith(prefix):
-            return None
-        c = classify(name[len(prefix):])
-        if c is None:
-            return None
-        return src.limits.log_bytes if c[0] == "log" else src.limits.member_bytes
+    def cap(part: Part) -> int:
+        return src.limits.log_bytes if part.role == "log" else src.limits.member_bytes
 
-    for name, data in files_of(src, select):
-        rel = name[len(prefix):]
-        c = classify(rel)
-        if c is None:  # pragma: no cover - select filtered
-            continue
-        if c[0] == "log":
-            b.add_log_text(PENDING, c[1], c[2], c[3] or None, False, rel, data)  # type: ignore[arg-type]
+    for rel, c, data in parts_of(src, prefix, classify, cap):
+        if c.role == "log":
+            b.add_log_text(PENDING, str(c.namespace), str(c.pod), c.container or None,  # type: ignore[arg-type]
+                           False, rel, data)
             continue
         try:
             doc = json.loads(data.decode("utf-8", errors="replace"))
         except ValueError as e:
-            if c[0] != "maybe-pod":
+            if c.role != "maybe-pod":
                 src.problem(rel, "unreadable JSON", short(e))
             continue
-        if c[0] == "events":
+        if c.role == "events":
             _events(b, src, rel, doc)
             continue
-        want = "nodes" if c[0] == "node" else "pods"
+        want = "nodes" if c.role == "node" else "pods"
         shape = kind_by_shape(doc) if isinstance(doc, dict) and not doc.get("kind") else (
             {"Pod": "pods", "Node": "nodes"}.get(str(doc.get("kind"))) if isinstance(doc, dict) else None)
         if shape != want:
-            if c[0] != "maybe-pod":
+            if c.role != "maybe-pod":
                 why = "internal-version JSON (Go field names)" if internal_version(doc) else \
                     f"not the shape of a {want[:-1].capitalize()}"
                 src.problem(rel, "unreadable object (not decoded)", why)
@@ -179,3 +169,10 @@ def _events(b: ForeignBuilder, src: DumpSource, rel: str, doc: Any) -> None:
         b.add_items(PENDING, "events", rel, convert_items("events", objs))
     except msgspec.ValidationError as e:
         src.problem(rel, "unreadable events", short(e))
+
+
+def read(path: Path, found: Detected, images: Path | None) -> Dump:
+    return load(path, found.prefix, images=images)
+
+
+SPEC = Format(FORMAT, read, marker=marker)

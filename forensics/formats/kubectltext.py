@@ -41,11 +41,15 @@ from typing import Any
 import msgspec
 import yaml
 
+from forensics import inputs
+from forensics.errors import UnusableInput
 from forensics.formats import kubectl_describe as kd
 from forensics.formats import kubectl_tables as kt
 from forensics.formats.common import (
     PENDING,
+    Detected,
     ForeignBuilder,
+    Format,
     add_images,
     convert_items,
     files_of,
@@ -57,6 +61,7 @@ from forensics.formats.common import (
 )
 from forensics.load import Dump
 from forensics.source import DumpSource, FileInfo
+from forensics.values import iso_seconds
 
 FORMAT = "kubectl-text"
 _SKIP_EXT = (".gz", ".tgz", ".tar", ".zst", ".zip", ".png", ".jpg", ".jpeg", ".gif", ".pdf", ".parquet",
@@ -371,9 +376,9 @@ class _Reader:
             _collect_times(e.obj, absolute)
         calibrated: dict[int, datetime] = {}
         for idx, b in enumerate(self.blocks):
-            if b.describe and b.starts and b.started_ages:
-                start = max(_dt(s) for s in b.starts)
-                calibrated[idx] = start + timedelta(seconds=min(b.started_ages))
+            starts = [t for t in map(iso_seconds, b.starts) if t is not None]
+            if b.describe and starts and b.started_ages:
+                calibrated[idx] = max(starts) + timedelta(seconds=min(b.started_ages))
         median = (datetime.fromtimestamp(statistics.median(t.timestamp() for t in calibrated.values()), tz=UTC)
                   if calibrated else None)
         newest = max(absolute) if absolute else None
@@ -558,10 +563,6 @@ def _parse_command(args: str) -> _Command:
     return cmd
 
 
-def _dt(iso: str) -> datetime:
-    return datetime.strptime(iso[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-
-
 def _collect_times(obj: Any, out: list[datetime], key: str = "") -> None:
     if isinstance(obj, dict):
         for k, v in obj.items():
@@ -569,8 +570,8 @@ def _collect_times(obj: Any, out: list[datetime], key: str = "") -> None:
     elif isinstance(obj, list):
         for v in obj:
             _collect_times(v, out, key)
-    elif isinstance(obj, str) and _TIME_KEYS.search(key) and _ISO.match(obj):
-        out.append(_dt(obj))
+    elif isinstance(obj, str) and _TIME_KEYS.search(key) and _ISO.match(obj) and (t := iso_seconds(obj)):
+        out.append(t)
 
 
 def _resolve(obj: Any, ref: Any) -> None:
@@ -684,3 +685,15 @@ def load(path: Path, *, single_file: bool = False, images: Path | None = None) -
         collected = newest_mtime
     dump = finish(b, src, path=p, fmt=FORMAT, meta=meta, collected_at=collected, gaps=gaps)
     return dump
+
+
+def read(path: Path, found: Detected, images: Path | None) -> Dump:
+    """Kubectl text; text holding no kubectl output, object or log is not a dump (`UnusableInput`)."""
+    dump = load(path, single_file=found.single_file, images=images)
+    if not dump.meta.get("objects_found"):
+        raise UnusableInput(inputs.unusable_message(path, inputs.describe(path) + ", with no kubectl output, "
+                                                              "objects or logs in it"))
+    return dump
+
+
+SPEC = Format(FORMAT, read, sniff=looks_like_text)

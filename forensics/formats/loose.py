@@ -27,13 +27,15 @@ from typing import Any
 import msgspec
 import yaml
 
-from forensics import kube, layout
-from forensics.errors import ManifestError
+from forensics import inputs, kube, layout
+from forensics.errors import ManifestError, UnusableInput
 from forensics.formats.common import (
     LIST_KINDS,
     OBJECT_KINDS,
     PENDING,
+    Detected,
     ForeignBuilder,
+    Format,
     add_images,
     convert_items,
     files_of,
@@ -269,3 +271,17 @@ def _ref_for(folder: str, data: bytes, doc: Any, refs: dict[str, str], by_digest
     if isinstance(doc, dict) and isinstance(doc.get("Name"), str) and doc["Name"]:
         return str(doc["Name"])
     return None
+
+
+def read(path: Path, found: Detected, images: Path | None) -> Dump:
+    """Loose files; a folder or file holding no object or manifest this tool reads is `UnusableInput`."""
+    dump = load(path, single_file=found.single_file, images=images)
+    if not dump.meta.get("objects_found"):
+        what = inputs.describe(path)
+        if path.is_dir() and what.startswith("a folder of"):
+            what += ", none a Kubernetes object or image manifest this tool reads"
+        raise UnusableInput(inputs.unusable_message(path, what))
+    return dump
+
+
+SPEC = Format(FORMAT, read, sniff=looks_like_object)

@@ -28,13 +28,16 @@ import yaml
 
 from forensics.formats.common import (
     PENDING,
+    Detected,
     ForeignBuilder,
+    Format,
+    Part,
     add_images,
     convert_items,
-    files_of,
     finish,
     items_by_kind,
     open_raw,
+    parts_of,
     short,
     yaml_docs,
 )
@@ -54,6 +57,7 @@ GROUP_FILES = {
 LOG_FILES = {"current.log": False, "previous.log": True, "current.insecure.log": False,
              "previous.insecure.log": True}
 _TS_LINE = re.compile(rb"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})) ", re.MULTILINE)
+_STAMP = Part("timestamp")  # the gathering's `timestamp` file, at the root or in a folder wrapping it
 _GO_TIME = re.compile(r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})(?:\.\d+)? ([+-]\d{4})")
 
 GAPS: list[dict[str, str]] = []
@@ -68,23 +72,23 @@ def marker(parts: list[str]) -> tuple[str, bool] | None:
     return None
 
 
-def classify(rel: str) -> tuple[str, ...] | None:
-    """('objects', kind, ns) | ('pod', ns, pod) | ('node',) | ('log', ns, pod, container, prev) | None."""
+def classify(rel: str) -> Part | None:
+    """`objects` of a kind in a namespace, one `pod` file, a `node` file, a container `log`, or None."""
     parts = rel.split("/")
     n = len(parts)
     if parts[0] == NAMESPACES:
         if n == 4 and (parts[2], parts[3]) in GROUP_FILES:
-            return ("objects", GROUP_FILES[(parts[2], parts[3])], parts[1])
+            return Part("objects", GROUP_FILES[(parts[2], parts[3])], namespace=parts[1])
         if n == 5 and parts[2] == "pods" and parts[4] in (f"{parts[3]}.yaml", f"{parts[3]}.yml"):
-            return ("pod", parts[1], parts[3])
+            return Part("pod", namespace=parts[1], pod=parts[3])
         if n == 8 and parts[2] == "pods" and parts[6] == "logs" and parts[7] in LOG_FILES:
-            return ("log", parts[1], parts[3], parts[5], "previous" if LOG_FILES[parts[7]] else "")
+            return Part("log", namespace=parts[1], pod=parts[3], container=parts[5], previous=LOG_FILES[parts[7]])
         return None
     if parts[0] == CLUSTER_SCOPED and n >= 3 and parts[1] == "core":
         if n == 4 and parts[2] == "nodes" and parts[3].endswith((".yaml", ".yml")):
-            return ("node",)
+            return Part("node")
         if n == 3 and parts[2] in ("nodes.yaml", "nodes.yml"):
-            return ("node",)
+            return Part("node")
     return None
 
 
@@ -113,44 +117,41 @@ def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: P
         # the root's own `timestamp`, or one in a folder wrapping it (oc writes both)
         return name.rsplit("/", 1)[-1] == TIMESTAMP and prefix.startswith(name[: -len(TIMESTAMP)])
 
-    def select(name: str) -> int | None:
+    def member(name: str) -> Part | None:
         if is_timestamp(name):
-            return 4096
-        if not name.startswith(prefix):
-            return None
-        c = classify(name[len(prefix):])
-        if c is None:
-            return None
-        return src.limits.log_bytes if c[0] == "log" else src.limits.member_bytes
+            return _STAMP
+        return classify(name[len(prefix):]) if name.startswith(prefix) else None
 
-    for name, data in files_of(src, select):
-        if is_timestamp(name):
+    def cap(part: Part) -> int:
+        if part is _STAMP:
+            return 4096
+        return src.limits.log_bytes if part.role == "log" else src.limits.member_bytes
+
+    for name, c, data in parts_of(src, "", member, cap):
+        if c is _STAMP:
             t = parse_timestamp_file(data)
             if t is not None:
                 stamps.append((name.count("/"), t))
             continue
         rel = name[len(prefix):]
-        c = classify(rel)
-        if c is None:  # pragma: no cover - select filtered
-            continue
-        if c[0] == "log":
+        if c.role == "log":
             if ".insecure." in rel and not data.strip():
                 continue
             last = _last_timestamp(data)
             if last:
                 log_times.append(last)
-            b.add_log_text(PENDING, c[1], c[2], c[3], c[4] == "previous", rel, data)
+            b.add_log_text(PENDING, str(c.namespace), str(c.pod), str(c.container), c.previous, rel, data)
             continue
         try:
             grouped = items_by_kind(yaml_docs(data))
         except yaml.YAMLError as e:
             src.problem(rel, "unreadable YAML", short(e))
             continue
-        if c[0] == "pod":
-            single_pods.setdefault(c[1], []).extend((rel, o) for o in grouped.get("pods", []))
+        if c.role == "pod":
+            single_pods.setdefault(str(c.namespace), []).extend((rel, o) for o in grouped.get("pods", []))
             continue
-        if c[0] == "objects" and c[1] == "pods":
-            ns_with_list.add(c[2])
+        if c.role == "objects" and c.kind == "pods":
+            ns_with_list.add(str(c.namespace))
         for kind, objs in grouped.items():
             odd: list[str] = []
             b.add_items(PENDING, kind, rel, convert_items(kind, objs, odd))
@@ -177,3 +178,10 @@ def _last_timestamp(data: bytes) -> str | None:
     tail = data[-4096:]
     found = _TS_LINE.findall(tail)
     return found[-1].decode() if found else None
+
+
+def read(path: Path, found: Detected, images: Path | None) -> Dump:
+    return load(path, found.prefix, images=images)
+
+
+SPEC = Format(FORMAT, read, marker=marker)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +35,18 @@ from forensics import yamlsafe
 from forensics.formats.common import (
     PENDING,
     REDACTED,
+    Detected,
     ForeignBuilder,
+    Format,
+    Part,
     add_images,
     convert_items,
     decode_json_items,
-    files_of,
     finish,
     open_raw,
+    parts_of,
     short,
+    time_in_names,
 )
 from forensics.formats.shapes import kind_by_shape
 from forensics.load import Dump
@@ -73,41 +77,34 @@ def marker(parts: list[str]) -> tuple[str, bool] | None:
     return None
 
 
-def classify(rel: str) -> tuple[str, ...] | None:
-    """('objects', kind) | ('log', ns, pod, container, 'previous'|'') | ('errors',) | ('version',) |
-    ('collected-pod',) | None."""
+def classify(rel: str) -> Part | None:
+    """`objects` of a kind, a `log`, `errors` (a `*-errors.json`), `version`, `collected-pod`, or None."""
     if rel == VERSION:
-        return ("version",)
+        return Part("version")
     parts = rel.split("/")
     if parts[0] != ROOT:
         # a collector's own folder (`runPod` writes `<name>/<name>.json`): read when it holds a Pod
         if len(parts) == 2 and parts[1].endswith(".json") and parts[0] not in (ALL_LOGS,):
-            return ("collected-pod",)
+            return Part("collected-pod")
         return None
     if parts[-1].endswith(ERRORS_SUFFIX):
-        return ("errors",)
+        return Part("errors")
     if rel == NODES:
-        return ("objects", "nodes")
+        return Part("objects", "nodes")
     if len(parts) == 3 and parts[1] in KIND_DIRS and parts[2].endswith(".json"):
-        return ("objects", parts[1])
+        return Part("objects", parts[1])
     if len(parts) == 6 and rel.startswith(POD_LOGS + "/") and parts[5].endswith(".log"):
         fname = parts[5]
         if fname.endswith(PREVIOUS_SUFFIX):
-            return ("log", parts[3], parts[4], fname[: -len(PREVIOUS_SUFFIX)], "previous")
-        return ("log", parts[3], parts[4], fname[:-4], "")
+            return Part("log", namespace=parts[3], pod=parts[4], container=fname[: -len(PREVIOUS_SUFFIX)],
+                        previous=True)
+        return Part("log", namespace=parts[3], pod=parts[4], container=fname[:-4])
     return None
 
 
 def bundle_time(*names: str) -> datetime | None:
     """The collection time in a `support-bundle-2006-01-02T15_04_05` folder or archive name."""
-    for n in names:
-        m = _BUNDLE_TIME.search(n)
-        if m:
-            try:
-                return datetime.strptime(m.group(1), "%Y-%m-%dT%H_%M_%S").replace(tzinfo=UTC)
-            except ValueError:
-                continue
-    return None
+    return time_in_names(_BUNDLE_TIME, "%Y-%m-%dT%H_%M_%S", *names)
 
 
 def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: Path | None = None) -> Dump:
@@ -118,36 +115,26 @@ def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: P
     redacted = 0
     not_collected = 0
 
-    def select(name: str) -> int | None:
-        if not name.startswith(prefix):
-            return None
-        c = classify(name[len(prefix):])
-        if c is None:
-            return None
-        if c[0] == "objects":
+    def cap(part: Part) -> int:
+        if part.role == "objects":
             return src.limits.member_bytes
-        if c[0] == "log":
-            return src.limits.log_bytes
-        return src.limits.small_bytes
+        return src.limits.log_bytes if part.role == "log" else src.limits.small_bytes
 
-    for name, data in files_of(src, select):
-        rel = name[len(prefix):]
-        c = classify(rel)
-        if c is None:  # pragma: no cover - select filtered
-            continue
+    for rel, c, data in parts_of(src, prefix, classify, cap):
         redacted += data.count(REDACTED)
-        if c[0] == "objects":
+        if c.role == "objects":
+            assert c.kind is not None
             try:
-                b.add_items(PENDING, c[1], rel, decode_json_items(c[1], data))
+                b.add_items(PENDING, c.kind, rel, decode_json_items(c.kind, data))
             except (msgspec.DecodeError, msgspec.ValidationError) as e:
                 src.problem(rel, "unreadable object list", short(e))
-        elif c[0] == "log":
-            b.add_log_text(PENDING, c[1], c[2], c[3], c[4] == "previous", rel, data)
-        elif c[0] == "errors":
+        elif c.role == "log":
+            b.add_log_text(PENDING, str(c.namespace), str(c.pod), str(c.container), c.previous, rel, data)
+        elif c.role == "errors":
             not_collected += _errors(rel, data, src)
-        elif c[0] == "version":
+        elif c.role == "version":
             meta["troubleshoot_version"] = _version(data)
-        elif c[0] == "collected-pod":
+        elif c.role == "collected-pod":
             _collected_pod(b, src, rel, data)
     if images is not None:
         add_images(b, images, src)
@@ -225,3 +212,10 @@ def _version(data: bytes) -> str | None:
         v = doc["spec"].get("versionNumber")
         return str(v) if v is not None else None
     return None
+
+
+def read(path: Path, found: Detected, images: Path | None) -> Dump:
+    return load(path, found.prefix, images=images)
+
+
+SPEC = Format(FORMAT, read, marker=marker)
