@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from forensics.arch import parse_platform
 
@@ -564,7 +565,30 @@ SIGNATURES: tuple[Signature, ...] = tuple(sig for sig, _ in _TABLE)
 # One alternation of every needle. It runs case-sensitively over a lower-cased copy of the text,
 # which Python's re does far faster than an IGNORECASE alternation (about 20x on a 5 MB log).
 _NEEDLES = sorted({n for _, needles in _TABLE for n in needles}, key=lambda n: (-len(n), n))
-_PREFILTER = re.compile("|".join(re.escape(n) for n in _NEEDLES))
+
+
+def _trie(words: list[str]) -> str:
+    """One pattern matching exactly where any of `words` starts, written as a trie
+    (`ab(?:c|d)` for abc, abd): Python's re tries each alternative of a flat alternation at every
+    position of the text, and a trie lets it leave after one character almost everywhere (about 5x
+    faster over logs). Only the position of the first hit is used: the line is then matched in full."""
+    tree: dict[str, Any] = {}
+    for w in words:
+        node = tree
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        if "" in node:
+            return ""  # a whole needle ends here: the hit is certain, longer ones need not be tried
+        alts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items())]
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return emit(tree)
+
+
+_PREFILTER = re.compile(_trie(_NEEDLES))
 _PREFILTER_I = re.compile(_PREFILTER.pattern, re.IGNORECASE)
 # needle -> indexes (into SIGNATURES, i.e. priority order) of the signatures it may start
 _BY_NEEDLE: dict[str, tuple[int, ...]] = {
