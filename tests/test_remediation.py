@@ -19,15 +19,37 @@ from forensics import remediation
 from forensics.findings import Remediation, Workload
 from tests.dump_builder import served, tiny_dump, tool_env
 
-KINDS = ("Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "Job", "CronJob", "Pod", "StaticPod", "Rollout")
-HOSTILE = ("api'; touch INJECTED; echo '", "$(touch INJECTED)", "`touch INJECTED`", "a b\nc", "-n", "x>INJECTED")
+KINDS = (
+    "Deployment",
+    "DaemonSet",
+    "StatefulSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+    "Pod",
+    "StaticPod",
+    "Rollout",
+)
+HOSTILE = (
+    "api'; touch INJECTED; echo '",
+    "$(touch INJECTED)",
+    "`touch INJECTED`",
+    "a b\nc",
+    "-n",
+    "x>INJECTED",
+)
 
 
 def _all(w: Workload) -> list[Remediation]:
     img = f"registry.example/{w.name}:1"
-    return [remediation.rebuild(img, ["amd64", "arm64"]), remediation.ci_check(img, ["amd64", "arm64"]),
-            remediation.pin(w, ["arm64"]), remediation.pin(w, ["amd64", "arm64"]), remediation.restart(w),
-            Remediation(title="describe", command=remediation.describe(w), kind="investigate")]
+    return [
+        remediation.rebuild(img, ["amd64", "arm64"]),
+        remediation.ci_check(img, ["amd64", "arm64"]),
+        remediation.pin(w, ["arm64"]),
+        remediation.pin(w, ["amd64", "arm64"]),
+        remediation.restart(w),
+        Remediation(title="describe", command=remediation.describe(w), kind="investigate"),
+    ]
 
 
 _RECORD = """#!/bin/sh
@@ -50,8 +72,9 @@ def stand_ins(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("name", ["api", *HOSTILE])
-def test_every_command_is_shell_that_passes_names_as_one_argument(kind: str, name: str,
-                                                                   stand_ins: tuple[Path, dict[str, str]]) -> None:
+def test_every_command_is_shell_that_passes_names_as_one_argument(
+    kind: str, name: str, stand_ins: tuple[Path, dict[str, str]]
+) -> None:
     tmp, env = stand_ins
     w = Workload(kind, "shop", name)
     for rem in _all(w):
@@ -60,8 +83,15 @@ def test_every_command_is_shell_that_passes_names_as_one_argument(kind: str, nam
         run.mkdir()
         (tmp / "record").write_bytes(b"")
         shlex.split(rem.command, comments=True)  # balanced quotes
-        p = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", rem.command], check=False, cwd=run, env=env,
-                           capture_output=True, text=True, timeout=30)
+        p = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", rem.command],
+            check=False,
+            cwd=run,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert p.returncode == 0, (kind, rem.kind, rem.command, p.stderr)
         assert not (run / "INJECTED").exists() and not (tmp / "INJECTED").exists(), rem.command
         calls = [c.split("\0")[:-1] for c in (tmp / "record").read_text().split("\x1e") if c]
@@ -71,8 +101,16 @@ def test_every_command_is_shell_that_passes_names_as_one_argument(kind: str, nam
         if rem.kind in ("restart", "pin", "investigate") and kind != "StaticPod":
             # the workload's name reached kubectl whole, as one argument (alone, as RES/NAME or in a label)
             args = [a for c in calls for a in c]
-            assert any(a in (name, f"{remediation.resource_of(w)}/{name}", f"job-name={name}",
-                             f"--from=cronjob/{name}") for a in args), (rem.command, calls)
+            assert any(
+                a
+                in (
+                    name,
+                    f"{remediation.resource_of(w)}/{name}",
+                    f"job-name={name}",
+                    f"--from=cronjob/{name}",
+                )
+                for a in args
+            ), (rem.command, calls)
 
 
 def test_restart_of_a_bare_pod_is_not_a_placeholder() -> None:
@@ -99,9 +137,15 @@ os.execv("/usr/bin/kubectl", ["kubectl", "--server=" + os.environ["SERVER"]] + a
 '''
 
 # what the tiny dump holds of each kind (tests/dump_builder.tiny_objects)
-OBJECTS = {"Deployment": ("shop", "api"), "ReplicaSet": ("shop", "api-7d9f"), "DaemonSet": ("kube-system", "agent"),
-           "StatefulSet": ("shop", "db"), "Job": ("shop", "migrate"), "CronJob": ("shop", "report"),
-           "Pod": ("shop", "db-0")}
+OBJECTS = {
+    "Deployment": ("shop", "api"),
+    "ReplicaSet": ("shop", "api-7d9f"),
+    "DaemonSet": ("kube-system", "agent"),
+    "StatefulSet": ("shop", "db"),
+    "Job": ("shop", "migrate"),
+    "CronJob": ("shop", "report"),
+    "Pod": ("shop", "db-0"),
+}
 
 
 @pytest.mark.skipif(not Path("/usr/bin/kubectl").exists(), reason="kubectl is not installed")
@@ -117,15 +161,31 @@ def test_kubectl_accepts_every_command_with_dry_run_against_a_served_dump(tmp_pa
         env.update(PATH=f"{bin_dir}:{env['PATH']}", RECORD=str(record), SERVER=url)
         for kind, (ns, name) in OBJECTS.items():
             w = Workload(kind, ns, name)
-            for rem in (remediation.pin(w, ["arm64"]), remediation.pin(w, ["amd64", "arm64"]),
-                        remediation.restart(w)):
+            for rem in (
+                remediation.pin(w, ["arm64"]),
+                remediation.pin(w, ["amd64", "arm64"]),
+                remediation.restart(w),
+            ):
                 run = tmp_path / "run" / kind / rem.kind
                 run.mkdir(parents=True, exist_ok=True)
                 record.write_text("")
-                p = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", rem.command], check=False, cwd=run, env=env,
-                                   capture_output=True, text=True, timeout=120)
+                p = subprocess.run(
+                    ["bash", "-e", "-o", "pipefail", "-c", rem.command],
+                    check=False,
+                    cwd=run,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                )
                 assert p.returncode == 0, (kind, rem.command, p.stdout, p.stderr)
                 assert record.read_text().strip(), rem.command  # kubectl really ran
-            desc = subprocess.run(["bash", "-c", remediation.describe(w)], check=False, env=env, capture_output=True,
-                                  text=True, timeout=120)
+            desc = subprocess.run(
+                ["bash", "-c", remediation.describe(w)],
+                check=False,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             assert desc.returncode == 0 and name in desc.stdout, (kind, desc.stderr)

@@ -112,7 +112,9 @@ def _load_unstreamed(path: Path) -> Dump:
         source.STREAM_OVER = saved
 
 
-def test_batches_hold_whole_items_in_file_order_across_chunk_boundaries(dump_tar: Path, streamed: list) -> None:
+def test_batches_hold_whole_items_in_file_order_across_chunk_boundaries(
+    dump_tar: Path, streamed: list
+) -> None:
     name = _pods_file(dump_tar)
     raw = _member_bytes(dump_tar, name)
     items = json.loads(raw)["items"]
@@ -136,8 +138,9 @@ def _cut_inside(tar: Path, name: str, out: Path, fraction: float = 0.5) -> Path:
 
 
 @pytest.mark.parametrize("packing", ["tar", "tar.gz"])
-def test_truncated_archive_inside_a_streamed_list_is_a_load_problem(dump_tar: Path, streamed: list, tmp_path: Path,
-                                                                    packing: str) -> None:
+def test_truncated_archive_inside_a_streamed_list_is_a_load_problem(
+    dump_tar: Path, streamed: list, tmp_path: Path, packing: str
+) -> None:
     name = _pods_file(dump_tar)
     cut = _cut_inside(dump_tar, name, tmp_path / "cut.tar")
     if packing == "tar.gz":
@@ -153,8 +156,9 @@ def test_truncated_archive_inside_a_streamed_list_is_a_load_problem(dump_tar: Pa
     assert len(d["nodes"]) > 0  # and what came before the list
 
 
-def test_corrupt_zip_member_on_the_streamed_path_keeps_the_other_members(dump_tar: Path, streamed: list,
-                                                                        tmp_path: Path) -> None:
+def test_corrupt_zip_member_on_the_streamed_path_keeps_the_other_members(
+    dump_tar: Path, streamed: list, tmp_path: Path
+) -> None:
     path = tmp_path / "dump.zip"
     pods = _pods_file(dump_tar)
     with tarfile.open(dump_tar) as tf, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -167,7 +171,7 @@ def test_corrupt_zip_member_on_the_streamed_path_keeps_the_other_members(dump_ta
     with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
         info = zf.getinfo(info.filename)
     mid = info.header_offset + 30 + len(info.filename.encode()) + info.compress_size // 2
-    data[mid:mid + 64] = bytes(64)  # break the deflate stream in the middle of pods.json
+    data[mid : mid + 64] = bytes(64)  # break the deflate stream in the middle of pods.json
     path.write_bytes(bytes(data))
     d = load_dump(path)
     # a broken deflate stream is met either as an inflate/CRC error or as bytes that are no JSON
