@@ -9,7 +9,8 @@ For each dump, in one run, two measurements, each in a fresh subprocess so that 
   read every other member without decoding it. No loader can do less and still see every object.
 - load: `forensics.load.load_dump(path)`, until all frames are built.
 
-Targets: load <= 1.5 x floor, peak RSS of the load <= 2 GiB (meant for the 150,000-pod dump),
+Targets: load <= 1.5 x floor, peak RSS of the load <= 2 GiB (meant for the 150,000-pod dump), the
+HTML report under 5 MB and open in headless Chromium in under 2 s (bench/report_html.py),
 and with `--also` a second, smaller dump, the time per pod of the big dump at most 1.5 x that of the
 small one (the load is linear). Prints human-readable lines, then one JSON line. Exits 0, or 1 with
 `--check` when a target is missed.
@@ -32,6 +33,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report_html import checks as report_checks
+from report_html import lines as report_lines
+from report_html import measure_report
 from score import lines as score_lines  # noqa: E402
 from score import score  # noqa: E402
 
@@ -137,6 +141,13 @@ def analyze(path: Path, fmt: str, out_dir: Path) -> dict[str, Any]:
     return r
 
 
+def html_report(html: Path) -> dict[str, Any]:
+    """The report `analyze --format html` wrote: size and Chromium load time (bench/report_html.py)."""
+    if not html.exists():
+        return {}
+    return {"report_html": measure_report(html)}
+
+
 def _stem(p: Path) -> str:
     return p.name.split(".", 1)[0] or "dump"
 
@@ -183,6 +194,7 @@ def bench_one(path: Path, out_dir: Path, whole: bool = True) -> dict[str, Any]:
     if whole:
         r["analyze_json"] = analyze(path, "json", out_dir)
         r["analyze_html"] = analyze(path, "html", out_dir)
+        r.update(html_report(out_dir / f"{_stem(path)}.html"))
     errors = [m["error"] for m in (floor1, floor2, load, r.get("analyze_json", {}), r.get("analyze_html", {}))
               if "error" in m]
     if errors:
@@ -227,6 +239,8 @@ def _dump_lines(r: dict[str, Any]) -> list[str]:
         lines.append(f"  analyze/floor {r['analyze_over_floor']:.2f}x (target <= {ANALYZE_OVER_FLOOR_MAX}x)")
     if "html_over_json" in r:
         lines.append(f"  html/json     {r['html_over_json']:.2f}x (target <= {HTML_OVER_JSON_MAX}x)")
+    if "report_html" in r:
+        lines += report_lines(r["report_html"])
     truth = r.get("analyze_json", {}).get("truth")
     if truth:
         lines += score_lines(truth)
@@ -257,6 +271,8 @@ def report(main: dict[str, Any], also: dict[str, Any] | None,
         "html_over_json": (main["html_over_json"] <= HTML_OVER_JSON_MAX) if "html_over_json" in main else None,
         "analyze_peak_rss": (aj["peak_rss_bytes"] <= RSS_MAX_BYTES) if aj.get("peak_rss_bytes") else None,
     }
+    if "report_html" in main:
+        checks.update(report_checks(main["report_html"]))
     summary: dict[str, Any] = {"dump": main}
     if also is not None:
         summary["also"] = also

@@ -52,18 +52,32 @@ function sweep(s, full, prefix, trim, minlen,    out, low, m, p, v, tail) {
   return out s
 }
 
-function literal(s,    v, i, out) {
-  for (v in tok) {
-    if (length(v) < 6) continue
-    out = ""
-    while ((i = index(s, v)) > 0) {
-      out = out substr(s, 1, i - 1) tok[v]
-      s = substr(s, i + length(v))
-      n_repl++
-    }
-    s = out s
+# a value as a regular expression that matches it literally (POSIX ERE, mawk compatible)
+function re_quote(v,    out, i, c) {
+  out = ""
+  for (i = 1; i <= length(v); i++) {
+    c = substr(v, i, 1)
+    if (c == "\\") out = out "\\\\"
+    else if (c == "^") out = out "\\^"
+    else if (index(".[]$|()*+?{}/", c)) out = out "[" c "]"
+    else out = out c
   }
-  return s
+  return out
+}
+
+# every known value wherever it appears: one scan of the line with one alternation of all values
+# (built once in BEGIN), not one scan per value. Leftmost-longest matching: where two values overlap,
+# the longer one is replaced whole.
+function literal(s,    out, m) {
+  if (lit_re == "") return s
+  out = ""
+  while (match(s, lit_re)) {
+    m = substr(s, RSTART, RLENGTH)
+    out = out substr(s, 1, RSTART - 1) tok[m]
+    s = substr(s, RSTART + RLENGTH)
+    n_repl++
+  }
+  return out s
 }
 
 function redact_line(line, is_json,    ind, v, pre) {
@@ -101,6 +115,8 @@ BEGIN {
       if (t > 0) tok[substr(l, t + 1)] = substr(l, 1, t - 1)
     }
     close(map)
+    lit_re = ""
+    for (v in tok) if (length(v) >= 6) lit_re = lit_re (lit_re == "" ? "" : "|") re_quote(v)
   }
 }
 

@@ -804,8 +804,8 @@ def _tolerations(tols: list[kube.Toleration] | None) -> str | None:
         return None
     out = []
     for t in tols:
-        if not t.key and t.operator == "Exists":
-            out.append("*")
+        if not t.key and t.operator == "Exists":  # every taint, or every taint of one effect
+            out.append(f"*=*:{t.effect}" if t.effect else "*")
         else:
             val = "*" if t.operator == "Exists" else (t.value or "")
             out.append(f"{t.key or ''}={val}:{t.effect or '*'}")
@@ -826,7 +826,7 @@ def tolerates(tolerations: str | None, taints: str | None) -> bool:
         for t in tols:
             tkv, _, teffect = t.rpartition(":")
             tkey, _, tval = tkv.partition("=")
-            if tkey == key and tval in ("*", value) and teffect in ("*", effect):
+            if tkey in ("*", key) and tval in ("*", value) and teffect in ("*", effect):
                 ok = True
                 break
         if not ok:

@@ -97,20 +97,31 @@ class FileInfo:
 
 
 class Chunked:
-    """A member too big to hold at once: `chunks()` yields its bytes in order, once."""
+    """A member too big to hold at once: `chunks()` yields its bytes in order, once.
 
-    def __init__(self, name: str, size: int, fh: Any, chunk: int) -> None:
-        self.name, self.size, self._fh, self._chunk = name, size, fh, chunk
+    The bytes are read while the consumer iterates, so a read error (a truncated or corrupt archive, a
+    compression bomb) would surface in the consumer's frame. `chunks()` stops there instead and keeps the
+    error in `error`; the source that handed this out records it as a load problem when it resumes."""
+
+    def __init__(self, name: str, size: int, fh: Any, chunk: int | None = None) -> None:
+        self.name, self.size, self._fh = name, size, fh
+        self._chunk = chunk or STREAM_CHUNK
+        self.error: BaseException | None = None
 
     def chunks(self) -> Iterator[bytes]:
         while True:
-            b = self._fh.read(self._chunk)
+            try:
+                b = self._fh.read(self._chunk)
+            except _READ_ERRORS as e:
+                self.error = e
+                return
             if not b:
                 return
             yield b
 
 
 STREAM_OVER = 256 * MiB  # object lists larger than this are handed out as `Chunked`
+STREAM_CHUNK = 64 * MiB  # ... in reads of this size (both module constants, so a test can lower them)
 CACHED_LOG_BYTES = 1 * GiB  # `DumpSource.read`: logs held in memory; later ones are read when asked for
 
 Select = Callable[[str], "int | None"]
@@ -391,7 +402,11 @@ class DirectorySource(DumpSource):
                     continue
                 with fh:
                     policy.streamed(name, st.st_size)
-                    yield name, Chunked(name, st.st_size, fh, 64 * MiB)
+                    big = Chunked(name, st.st_size, fh)
+                    yield name, big
+                if big.error is not None:
+                    self.problem(name, "unreadable file", f"{type(big.error).__name__}: {big.error}; "
+                                 "the items before it were read")
                 continue
             try:
                 with open(p, "rb", opener=_nofollow_opener) as fh:
@@ -844,13 +859,15 @@ class TarSource(DumpSource):
                     continue
                 if stream is not None and m.size > STREAM_OVER and stream(name):
                     policy.streamed(name, m.size)
-                    try:
-                        yield name, Chunked(name, m.size, fh, 64 * MiB)
-                    except ScanBudgetExceeded as e:
-                        self.problem(name, "archive reading stopped", f"{e} (a compression bomb?)")
+                    big = Chunked(name, m.size, fh)
+                    yield name, big
+                    if isinstance(big.error, ScanBudgetExceeded):
+                        self.problem(name, "archive reading stopped", f"{big.error} (a compression bomb?); "
+                                     "the rest of this member and the ones after it were not read")
                         return
-                    except _READ_ERRORS as e:
-                        self.problem(name, "archive truncated or corrupt", f"{type(e).__name__}: {e}")
+                    if big.error is not None:
+                        self.problem(name, "archive truncated or corrupt",
+                                     f"{type(big.error).__name__}: {big.error}; the items before it were read")
                         return
                     continue
                 try:
@@ -956,9 +973,14 @@ class ZipSource(DumpSource):
                     policy.streamed(name, size)
                     try:
                         with zf.open(info) as fh:
-                            yield name, Chunked(name, size, fh, 64 * MiB)
+                            big = Chunked(name, size, fh)
+                            yield name, big
                     except _READ_ERRORS as e:
                         self.problem(name, "unreadable member", f"{type(e).__name__}: {e}")
+                        continue
+                    if big.error is not None:
+                        self.problem(name, "unreadable member", f"{type(big.error).__name__}: {big.error}; "
+                                     "the items before it were read")
                     continue
                 try:
                     with zf.open(info) as fh:

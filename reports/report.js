@@ -60,6 +60,41 @@
     return a.localeCompare(b, undefined, { numeric: true, sensitivity: "base" });
   }
 
+  // What a table shows: the rows that match its filter, and for a table with data-page="N" only the
+  // first N of them (in the current order) until "show all". Hidden rows are never laid out, which
+  // keeps a report with thousands of findings quick to open; sorting and filtering still see them all.
+  var views = {};
+  function viewOf(table) {
+    var key = table.id || "";
+    if (!views[key]) {
+      var page = parseInt(table.getAttribute("data-page") || "0", 10);
+      views[key] = { q: "", page: page, all: !(page > 0) };
+    }
+    return views[key];
+  }
+
+  function refresh(table) {
+    var v = viewOf(table), body = table.tBodies[0];
+    if (!body) { return; }
+    var shown = 0, matched = 0, total = body.rows.length;
+    Array.prototype.forEach.call(body.rows, function (r) {
+      var match = v.q === "" || r.textContent.toLowerCase().indexOf(v.q) >= 0;
+      if (match) { matched += 1; }
+      var show = match && (v.all || shown < v.page);
+      if (show) { shown += 1; }
+      if (r.hidden === show) { r.hidden = !show; }
+    });
+    if (table.id) {
+      var counter = document.querySelector("[data-filter-count='" + table.id + "']");
+      if (counter) {
+        counter.textContent = (v.q === "" ? "" : matched.toLocaleString() + " of ") + total.toLocaleString() +
+          " rows" + (shown < matched ? " (the first " + shown.toLocaleString() + " shown)" : "");
+      }
+      var more = document.querySelector("button[data-show-all='" + table.id + "']");
+      if (more) { more.hidden = shown >= matched; }
+    }
+  }
+
   Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
     var heads = table.tHead ? table.tHead.rows[0].cells : [];
     Array.prototype.forEach.call(heads, function (th, i) {
@@ -76,6 +111,7 @@
           return asc ? c : -c;
         });
         rows.forEach(function (r) { body.appendChild(r); });
+        if (table.hasAttribute("data-page")) { refresh(table); }
       });
     });
   });
@@ -84,10 +120,17 @@
     var table = document.getElementById(input.getAttribute("data-filter"));
     if (!table || !table.tBodies[0]) { return; }
     input.addEventListener("input", function () {
-      var q = input.value.trim().toLowerCase();
-      Array.prototype.forEach.call(table.tBodies[0].rows, function (r) {
-        r.hidden = q !== "" && r.textContent.toLowerCase().indexOf(q) < 0;
-      });
+      viewOf(table).q = input.value.trim().toLowerCase();
+      refresh(table);
+    });
+  });
+
+  Array.prototype.forEach.call(document.querySelectorAll("button[data-show-all]"), function (btn) {
+    var table = document.getElementById(btn.getAttribute("data-show-all"));
+    if (!table) { return; }
+    btn.addEventListener("click", function () {
+      viewOf(table).all = true;
+      refresh(table);
     });
   });
 

@@ -169,7 +169,12 @@ def test_benchmark_reports_every_field(small_dump: Path) -> None:
     assert truth["planted_workloads"] > 0 and "app-crash" in truth["per_cause"]
     assert summary["pods_ratio"] == 1.0 and summary["time_ratio"] > 0 and summary["analyze_time_ratio"] > 0
     assert set(summary["checks"]) == {"load_over_floor", "peak_rss", "linear", "analyze_over_floor",
-                                      "html_over_json", "analyze_peak_rss", "analyze_linear"}
+                                      "html_over_json", "analyze_peak_rss", "analyze_linear",
+                                      "report_html_size", "report_html_open"}
+    rh = r["report_html"]
+    assert rh["bytes"] == r["analyze_html"]["output_bytes"] and "report html" in proc.stdout
+    if "browser_error" not in rh:  # chromium and playwright present: the page was opened and its table used
+        assert rh["open_seconds"] > 0 and rh["table_rows"] == aj["findings"] and "report open" in proc.stdout
     assert "analyze json" in proc.stdout and "recall" in proc.stdout
     assert isinstance(summary["ok"], bool)
     assert "load/floor" in proc.stdout

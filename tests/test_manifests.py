@@ -12,10 +12,12 @@ import os
 import random
 import shutil
 import subprocess
+import traceback
 from pathlib import Path
 
 import pytest
 
+from forensics import manifests
 from forensics.arch import Platform, parse_platform
 from forensics.errors import ManifestError, UnusableInput
 from forensics.manifests import (
@@ -464,8 +466,31 @@ def test_wrong_types_inside_become_warnings() -> None:
     assert any("no digest" in w for w in insp.warnings)
 
 
+def _from_catch_all(e: ManifestError) -> bool:
+    """Whether `parse_inspection`'s last-resort handler made this error out of an unforeseen exception:
+    then the error was raised in `parse_inspection` itself, not in the parser that knew what was wrong."""
+    return traceback.extract_tb(e.__traceback__)[-1].name == "parse_inspection"
+
+
+def test_the_catch_all_is_recognised(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ManifestError) as deliberate:
+        parse_inspection(b"   ")
+    assert not _from_catch_all(deliberate.value)
+
+    def broken(*_: object) -> None:
+        raise KeyError("unforeseen")
+
+    monkeypatch.setattr(manifests, "_parse", broken)
+    with pytest.raises(ManifestError) as caught:
+        parse_inspection(b"{}")
+    assert _from_catch_all(caught.value)
+
+
 def test_mutated_real_fixtures_never_raise_anything_else() -> None:
+    """Every mutation is either parsed or refused by a check that names what is wrong: the catch-all in
+    `parse_inspection` (which turns any exception into a ManifestError) is never what makes this pass."""
     rng = random.Random(1234)
+    refused = 0
     for rel in sorted(EXPECTED):
         data = read(rel)
         for _ in range(40):
@@ -480,9 +505,12 @@ def test_mutated_real_fixtures_never_raise_anything_else() -> None:
                 buf[pos:pos] = rng.choice([b"[", b"{", b'"', b"null", b"\x00", b"1e400"])
             try:
                 result = parse_inspection(bytes(buf), config=bytes(buf[:50]), configs={"x": bytes(buf)})
-            except ManifestError:
+            except ManifestError as e:
+                assert not _from_catch_all(e), f"{rel}: {e!r} from {e.__cause__!r}"
+                refused += 1
                 continue
             assert isinstance(result, ImageInspection)
+    assert refused > 0
 
 
 # -- required platforms -------------------------------------------------------------------------

@@ -98,8 +98,8 @@ def test_sample_report_in_browser(browser: Any, sample_docs: dict[str, dict[str,
         for e in expected.get("findings") or []:
             label = workload_label(e["workload"])
             if e.get("latent") or not e["cause"].startswith("arch."):
-                # latent risks and other restart causes are listed in a table, their cards folded
-                table = "#latent-table" if e.get("latent") else "#other-table"
+                # every finding is a row of the findings table, every latent risk one of the latent table
+                table = "#latent-table" if e.get("latent") else "#findings-table"
                 row = page.locator(f"{table} tbody tr", has_text=label)
                 assert row.is_visible(), f"{label} not visible in {table}"
                 assert row.get_attribute("data-cause") == e["cause"]
@@ -179,15 +179,17 @@ def test_tables_sort_and_filter(browser: Any, tmp_path: Path) -> None:
     v = Visit(browser, _render(doc, tmp_path, "sort"))
     try:
         page = v.page
-        table = page.locator("#other-table")
+        table = page.locator("#findings-table")
         restarts = lambda: [int(t) for t in table.locator("tbody tr td:nth-child(5)").all_inner_texts()]
         table.locator("th", has_text="Restarts").click()
         assert restarts() == sorted(restarts())
         table.locator("th", has_text="Restarts").click()
         assert restarts() == sorted(restarts(), reverse=True)
-        page.locator("input[data-filter='other-table']").fill("fraud")
+        page.locator("input[data-filter='findings-table']").fill("fraud")
         visible = [r for r in table.locator("tbody tr").all() if r.is_visible()]
         assert len(visible) == 1 and "fraud-scorer" in visible[0].inner_text()
+        total = table.locator("tbody tr").count()
+        assert page.locator("[data-filter-count='findings-table']").inner_text() == f"1 of {total} rows"
         v.assert_clean()
     finally:
         v.close()

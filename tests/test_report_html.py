@@ -177,9 +177,10 @@ def test_big_dump_report_stays_small(doc: dict[str, Any]) -> None:
     big["load_problems"] = [{"file": f"f{j}", "what": "bad", "why": "truncated"} for j in range(20_000)]
     html = render_html(big)
     assert len(html.encode()) < 4_000_000
-    assert "and 2,500 more architecture findings" in html  # the index table stops at 500 rows
     assert "and 149,700 more files" in html
     p = parse(html)
     cards = [a for t, a in p.tags if t == "article"]
     assert 1 < len(cards) <= 60
-    assert "svc-0" in " ".join(p.text) and "svc-499" in " ".join(p.text) and "svc-500 " not in " ".join(p.text)
+    # every failing workload is a row of the findings table (tests/test_report_scale.py has the details)
+    text = " ".join(p.text)
+    assert all(f"svc-{i} " in text or text.endswith(f"svc-{i}") or f"/svc-{i}" in text for i in range(3000))

@@ -47,6 +47,10 @@ def _env() -> jinja2.Environment:
     return env
 
 
+TOP_IN_FULL = 25  # findings shown in full (cards); all of them are rows of the findings table
+TABLE_PAGE = 200  # rows of a findings table laid out when the page opens; the rest on "show all" or a filter
+
+
 def csp(script: str) -> str:
     """The page's policy: nothing remote, inline styles, only our own script (by hash)."""
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
@@ -55,7 +59,7 @@ def csp(script: str) -> str:
 
 
 def _finding_view(f: dict[str, Any], platforms: list[Any],
-                  by_id: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+                  by_id: dict[str, dict[str, Any]] | None = None, in_full: set[str] | None = None) -> dict[str, Any]:
     evidence, evidence_more = view.group_evidence(f.get("evidence"))
     pods, pods_more = view.capped(f.get("pods"), view.CAP_NAMES)
     nodes, nodes_more = view.capped(f.get("nodes"), view.CAP_NAMES)
@@ -67,8 +71,13 @@ def _finding_view(f: dict[str, Any], platforms: list[Any],
         if isinstance(im, dict):
             images.append({**im, "kind_label": view.image_kind_label(im),
                            "support": view.image_support(im, platforms)})
+    links = view.causal_links(f, by_id or {})
+    if in_full is not None:  # a link to a finding not shown in full has no card to go to: its label only
+        for target in [links.get("cause"), *(links.get("consequences") or [])]:
+            if target and target.get("id") not in in_full:
+                target["id"] = None
     return {
-        "links": view.causal_links(f, by_id or {}),
+        "links": links,
         "f": f,
         "evidence": evidence, "evidence_more": evidence_more,
         "pods": pods, "pods_more": pods_more,
@@ -92,12 +101,11 @@ def build_context(doc: dict[str, Any]) -> dict[str, Any]:
     arch_f = [f for f in findings if view.is_arch(f.get("cause"))]
     other_f = [f for f in findings if not view.is_arch(f.get("cause"))]
     by_id = {str(f.get("id")): f for f in findings}
-    cards, cards_more = view.capped(arch_f, view.CAP_CARDS)
-    other_cards, other_cards_more = view.capped(other_f, view.CAP_CARDS)
-    latent_cards, latent_cards_more = view.capped(latent, view.CAP_CARDS)
-    index_rows, index_more = view.capped(arch_f, view.CAP_TABLE)
-    other_rows, other_more = view.capped(other_f, view.CAP_TABLE)
-    latent_rows, latent_more = view.capped(latent, view.CAP_TABLE)
+    # the most severe findings in full (the document's order: severity, architecture first, confidence);
+    # every finding is a row of one table, which is what keeps a 150,000-pod report small and quick
+    cards, cards_more = view.capped(findings, TOP_IN_FULL)
+    in_full = {str(f.get("id")) for f in cards}
+    latent_cards, latent_cards_more = view.capped(latent, TOP_IN_FULL)
     nodes, nodes_more = view.capped(inventory.get("nodes"), view.CAP_NODES)
     files, files_more = view.capped(dump.get("files"), view.CAP_FILES)
     problems, problems_more = view.capped(doc.get("load_problems"), view.CAP_PROBLEMS)
@@ -113,12 +121,10 @@ def build_context(doc: dict[str, Any]) -> dict[str, Any]:
         "worst": view.SEVERITY_ORDER[worst] if worst is not None else "ok",
         "platforms": [p.short for p in platforms],
         "findings": findings, "latent": latent, "arch_findings": arch_f, "other_findings": other_f,
-        "cards": [_finding_view(f, platforms, by_id) for f in cards], "cards_more": cards_more,
-        "other_cards": [_finding_view(f, platforms, by_id) for f in other_cards], "other_cards_more": other_cards_more,
+        "cards": [_finding_view(f, platforms, by_id, in_full) for f in cards], "cards_more": cards_more,
+        "in_full": in_full,
         "latent_cards": [_finding_view(f, platforms) for f in latent_cards], "latent_cards_more": latent_cards_more,
-        "index_rows": index_rows, "index_more": index_more,
-        "other_rows": other_rows, "other_more": other_more,
-        "latent_rows": latent_rows, "latent_more": latent_more,
+        "latent_in_full": {str(f.get("id")) for f in latent_cards},
         "nodes": nodes, "nodes_more": nodes_more + max(0, int(inventory.get("nodes_total") or 0)
                                                        - len(inventory.get("nodes") or [])),
         "files": files, "files_more": files_more,
@@ -157,5 +163,5 @@ def render_html(doc: dict[str, Any]) -> str:
     ctx = build_context(doc)
     return _env().get_template("report.html.j2").render(
         **ctx, css=_asset("report.css"), script=script, csp=csp(script),
-        charts_svg={"restarts": ctx["restarts_chart"], "timeline": ctx["timeline_chart"]},
+        charts_svg={"restarts": ctx["restarts_chart"], "timeline": ctx["timeline_chart"]}, table_page=TABLE_PAGE,
     )
