@@ -343,6 +343,8 @@ def serve(
     kubeconfig_out: Annotated[Path | None, typer.Option("--kubeconfig-out", help="Write a kubeconfig for the "
                                                                                  "servers here instead of "
                                                                                  "printing it.")] = None,
+    idle_timeout: Annotated[float, typer.Option("--idle-timeout", min=0.1, help="Seconds a connection may sit "
+                                                "without a complete request before it is closed.")] = 30.0,
 ) -> None:
     """Answer the Kubernetes API from dumps on 127.0.0.1, read-only, for the real kubectl: one kube
     context per dump (or snapshot)."""
@@ -365,7 +367,8 @@ def serve(
                        f"kubectl --context {neutral(contexts[0].name)} get pods -A", err=True)
         sys.stdout.flush()
 
-    serve_many(dumps, all_snapshots=all_snapshots, port=port, ready=ready, kubeconfig_out=kubeconfig_out)
+    serve_many(dumps, all_snapshots=all_snapshots, port=port, ready=ready, kubeconfig_out=kubeconfig_out,
+               idle_timeout=idle_timeout)
 
 
 class DiffFormat(str, Enum):

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from forensics.dumpspec import parse_spec, pick_snapshot
 from forensics.errors import ForensicsError, UnusableInput
-from forensics.serve import make_server, server_url
+from forensics.serve import IDLE_TIMEOUT, make_server, server_url
 from forensics.served import ServedDump, open_served
 
 __all__ = ["Context", "kubeconfig_multi", "make_contexts", "serve_many"]
@@ -67,7 +67,8 @@ def _split_name(arg: str) -> tuple[str | None, str]:
     return None, arg
 
 
-def make_contexts(args: list[str], *, all_snapshots: bool = False, port: int = 0) -> list[Context]:
+def make_contexts(args: list[str], *, all_snapshots: bool = False, port: int = 0,
+                  idle_timeout: float = IDLE_TIMEOUT) -> list[Context]:
     """Open every dump and bind one server per context (not yet serving). `port` N gives N, N+1, ..."""
     wanted: list[tuple[str | None, Path, str | None]] = []
     for arg in args:
@@ -93,7 +94,7 @@ def make_contexts(args: list[str], *, all_snapshots: bool = False, port: int = 0
                 used.add(ctx_name)
                 want = port + len(out) if port else 0
                 try:
-                    server = make_server(path, want, s, served=served)
+                    server = make_server(path, want, s, served=served, idle_timeout=idle_timeout)
                 except OSError as e:
                     raise ForensicsError(f"cannot listen on 127.0.0.1:{want}: {e.strerror or e}") from None
                 out.append(Context(ctx_name, path, s, server))
@@ -125,10 +126,10 @@ def kubeconfig_multi(contexts: list[tuple[str, str]], current: str | None = None
 
 def serve_many(args: list[str], *, all_snapshots: bool = False, port: int = 0,
                ready: Callable[[list[Context], str], None] | None = None,
-               kubeconfig_out: Path | None = None) -> None:
+               kubeconfig_out: Path | None = None, idle_timeout: float = IDLE_TIMEOUT) -> None:
     """Serve every context until interrupted (Ctrl-C or SIGTERM); `ready(contexts, kubeconfig_text)` once
     all listen."""
-    contexts = make_contexts(args, all_snapshots=all_snapshots, port=port)
+    contexts = make_contexts(args, all_snapshots=all_snapshots, port=port, idle_timeout=idle_timeout)
     text = kubeconfig_multi([(c.name, c.url) for c in contexts])
     if kubeconfig_out is not None:  # whole or not at all: a reader polling for it never sees half
         tmp = Path(kubeconfig_out).with_name(f".{Path(kubeconfig_out).name}.tmp")

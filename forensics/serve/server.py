@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from forensics.serve.resources import ApiError, Resource
 from forensics.serve.tables import TABLES
 from forensics.served import ServedDump
 
-IDLE_TIMEOUT = 30.0  # seconds a connection may wait for (the rest of) a request (FORENSICS_SERVE_TIMEOUT)
+IDLE_TIMEOUT = 30.0  # seconds a connection may wait for (the rest of) a request (`serve --idle-timeout`)
 MAX_CONNECTIONS = 256
 _LOG_SLOTS = threading.BoundedSemaphore(8)
 _MAX_BODY = 1024 * 1024  # a read-only server has no use for bodies; larger ones end the connection
@@ -189,19 +188,17 @@ class _Server(ThreadingHTTPServer):
 
 
 def make_server(dump_path: Path, port: int = 0, snapshot: str | None = None,
-                served: ServedDump | None = None, handler: type[Handler] | None = None) -> ThreadingHTTPServer:
+                served: ServedDump | None = None, handler: type[Handler] | None = None,
+                idle_timeout: float = IDLE_TIMEOUT) -> ThreadingHTTPServer:
     """A ready (bound, not yet serving) server on 127.0.0.1; `server.server_address[1]` is the port.
-    `handler`: a subclass of `Handler` (one that overrides `admit`), for tests.
+    `handler`: a subclass of `Handler` (one that overrides `admit`), for tests. `idle_timeout`: seconds a
+    connection may sit without a complete request before it is closed.
 
     Raises `UnusableInput` when the dump has no snapshot (or not the one asked for). `served`: an
     already opened dump (`forensics.served.open_served`), when several snapshots of it are served.
     """
     api = DumpAPI.load(Path(dump_path), snapshot, served=served)
-    try:
-        idle = float(os.environ.get("FORENSICS_SERVE_TIMEOUT") or IDLE_TIMEOUT)
-    except ValueError:
-        idle = IDLE_TIMEOUT
-    bound = type("DumpHandler", (handler or Handler,), {"api": api, "timeout": idle})
+    bound = type("DumpHandler", (handler or Handler,), {"api": api, "timeout": idle_timeout})
     server = _Server(("127.0.0.1", port), bound)
     server.daemon_threads = True
     server.api = api  # type: ignore[attr-defined]

@@ -4,7 +4,6 @@ hostile dump object by object, never crashing, with bounded connections and logs
 from __future__ import annotations
 
 import json
-import os
 import resource
 import shutil
 import socket
@@ -90,9 +89,9 @@ def _limit() -> None:
 @pytest.fixture
 def hostile_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str], Path]]:
     dump = _hostile_serve_dump(tmp_path)
-    env = {**os.environ, "FORENSICS_SERVE_TIMEOUT": "2"}
-    proc = subprocess.Popen([*_command(), "serve", str(dump), "--kubeconfig-out", str(tmp_path / "kubeconfig")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    proc = subprocess.Popen([*_command(), "serve", str(dump), "--kubeconfig-out", str(tmp_path / "kubeconfig"),
+                             "--idle-timeout", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_limit)  # noqa: PLW1509
     url = ""
     deadline = time.monotonic() + 60
