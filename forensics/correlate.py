@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from forensics.arch import Platform, can_run, normalize_os, normalize_platform, parse_platform
@@ -38,9 +40,46 @@ NODE_EVENT_REASONS = frozenset({"Unknown"})
 NODE_EVENT_EXIT = 255
 
 
+# Signature hints, by the mark columns they set on the placement rows (`Context.restart_marks`,
+# `Context.arch_marks`); a hint is the family a signature row belongs to (forensics/signatures.py).
+ARCH_HINTS = ("arch", "arch-pull", "emulation")
+# column -> (hints, dialects or None)
+RESTART_SIG_MARKS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
+    "oom_sig": (("oom",), None),
+    "probe_sig": (("probe",), ("liveness", "startup")),
+    "auth_sig": (("image-pull-auth",), None),
+    "notfound_sig": (("image-pull-not-found",), None),
+    "net_sig": (("image-pull-network", "image-pull-tls"), None),
+    "volume_sig": (("volume-mount",), None),
+    "config_sig": (("missing-config",), None),
+    "cmd_sig": (("command-not-found",), None),
+    "app_sig": (("app-crash",), None),
+    "appexec_sig": (("app-exec",), None),
+    "arch_sig": ((*ARCH_HINTS, "os", "microarch", "entrypoint"), None),
+}
+ARCH_SIG_MARKS: dict[str, tuple[str, ...]] = {
+    "arch_sig": ARCH_HINTS, "pull_sig": ("arch-pull",), "emu_sig": ("emulation",), "exec_sig": ("arch",),
+}
+START_FAIL = frozenset({"StartError", "ContainerCannotRun", "RunContainerError", "CreateContainerError"})
+PULL_WAIT = frozenset({"ErrImagePull", "ImagePullBackOff"})
+_CLEAN_STOP = (r"(?i)\b(?:graceful(?:ly)?\s+shut(?:ting)?\s*down|shutting down(?: gracefully)?|shutdown complete"
+               r"|received (?:signal )?(?:SIGTERM|terminated)|exiting on signal|stopped by signal)")
+# the placement columns the restart-cause rules read; narrow rows keep grouping and evidence cheap on big dumps
+_RESTART_COLS = ["snapshot", "observed_at", "snapshot_index", "namespace", "pod", "container", "init", "image",
+                 "uid", "file", "node", "node_arch", "node_ready", "workload_kind", "workload_name",
+                 "restart_count", "ready", "state", "waiting_reason", "waiting_message", "term_reason",
+                 "term_exit_code", "term_finished", "started_at", "last_reason", "last_exit_code", "last_started",
+                 "last_finished", "memory_limit", "has_liveness_probe", "supported", "failing", "healthy",
+                 "node_event"]
+LogKey = tuple[str, str, str]
+
+
 @dataclass
 class Context:
-    """Everything a rule may read. Frames are shared: rules must not modify them."""
+    """Everything a rule may read. Frames are shared: rules must not modify them.
+
+    The fields are the joins every rule needs; the cached properties below are the joins some rules
+    need, each computed once on first use and typed (docs/architecture.md, "What a rule may read")."""
 
     frames: dict[str, pd.DataFrame]
     snapshots: list[str]
@@ -52,7 +91,6 @@ class Context:
     cluster_archs: list[str] = field(default_factory=list)
     has_binfmt: bool = False
     inspected_images: int = 0
-    cache: dict[str, Any] = field(default_factory=dict)  # derived indexes, built once on first use
     # workloads (kind, namespace, name) failing at the last snapshot (docs/findings.md)
     failing_now: frozenset[tuple[str, str, str]] = frozenset()
 
@@ -60,20 +98,24 @@ class Context:
     def mixed(self) -> bool:
         return len(self.cluster_archs) > 1
 
+    # --- signatures per container -----------------------------------------------------------------
+
+    @cached_property
+    def _sig_index(self) -> tuple[dict[Any, np.ndarray], dict[Any, Any]]:
+        s = self.signatures
+        by_c = s.groupby(["namespace", "pod", "container"], sort=False, dropna=True).indices
+        no_c = s[s["container"].isna()]
+        by_pod = {k: no_c.index[v] for k, v in
+                  no_c.groupby(["namespace", "pod"], sort=False).indices.items()} if not no_c.empty else {}
+        return by_c, by_pod
+
     def sigs_for(self, rows: pd.DataFrame, hints: tuple[str, ...] | None = None) -> pd.DataFrame:
         """Signature rows for the containers in `rows` (any snapshot); event rows without a
         container match by pod. Uses an index built once, so a call costs what `rows` holds."""
         s = self.signatures
         if s.empty or rows.empty:
             return s.iloc[0:0]
-        idx = self.cache.get("sig_index")
-        if idx is None:
-            by_c = s.groupby(["namespace", "pod", "container"], sort=False, dropna=True).indices
-            no_c = s[s["container"].isna()]
-            by_pod = {k: no_c.index[v] for k, v in
-                      no_c.groupby(["namespace", "pod"], sort=False).indices.items()} if not no_c.empty else {}
-            idx = self.cache["sig_index"] = (by_c, by_pod)
-        by_c, by_pod = idx
+        by_c, by_pod = self._sig_index
         pos: list[int] = []
         for key in set(zip(rows["namespace"], rows["pod"], rows["container"])):
             hit = by_c.get(key)
@@ -89,12 +131,176 @@ class Context:
             out = out[out["hint"].isin(list(hints))]
         return out.reset_index(drop=True)
 
-    def indexed(self, name: str, frame: pd.DataFrame, key: str) -> pd.DataFrame:
-        """`frame` indexed by `key` (built once per context), for per-finding lookups."""
-        f = self.cache.get(name)
-        if f is None:
-            f = self.cache[name] = frame.set_index(key, drop=False).sort_index()
-        return f
+    @cached_property
+    def _sig_pairs(self) -> tuple[dict[tuple[str, str | None], int], np.ndarray]:
+        """Which (hint, dialect) pairs have a signature for each placement row (by container, or by
+        pod for signatures that name none): the pair -> column map and a rows x pairs bool matrix."""
+        p, s = self.placement, self.signatures
+        if s.empty or p.empty:
+            return {}, np.zeros((len(p), 0), dtype=bool)
+        hint = s["hint"].astype(object).where(s["hint"].notna(), None)
+        dialect = s["dialect"].astype(object).where(s["dialect"].notna(), None) if "dialect" in s \
+            else pd.Series(None, index=s.index, dtype=object)
+        pairs = list(dict.fromkeys(zip(hint, dialect)))
+        col = {pr: i for i, pr in enumerate(pairs)}
+        out = np.zeros((len(p), len(pairs)), dtype=bool)
+        sp = s[["namespace", "pod", "container"]].assign(_pair=[col[pr] for pr in zip(hint, dialect)])
+        pos = p[["namespace", "pod", "container"]].reset_index(drop=True).assign(_pos=np.arange(len(p)))
+        for keys, sub in ((_CKEY, sp[sp["container"].notna()]), (_PKEY, sp[sp["container"].isna()])):
+            if sub.empty:
+                continue
+            m = pos[keys + ["_pos"]].merge(sub[keys + ["_pair"]].drop_duplicates(), how="inner", on=keys)
+            out[m["_pos"].to_numpy(dtype=np.int64), m["_pair"].to_numpy(dtype=np.int64)] = True
+        return col, out
+
+    def sig_hits(self, hints: tuple[str, ...], dialects: tuple[str, ...] | None = None) -> np.ndarray:
+        """Per placement row: a signature of one of `hints` (and `dialects`) was seen for its container."""
+        col, m = self._sig_pairs
+        cols = [i for (h, d), i in col.items() if h in hints and (dialects is None or d in dialects)]
+        return np.asarray(m[:, cols].any(axis=1)) if cols else np.zeros(len(self.placement), dtype=bool)
+
+    # --- lookups by name ----------------------------------------------------------------------------
+
+    @cached_property
+    def images_by_key(self) -> pd.DataFrame:
+        """The images frame indexed by `image_key`."""
+        return self.frames["images"].set_index("image_key", drop=False).sort_index()
+
+    @cached_property
+    def nodes_by_name(self) -> pd.DataFrame:
+        """Each node's last observation, indexed by name."""
+        return self.nodes.set_index("node", drop=False).sort_index()
+
+    @cached_property
+    def log_keys(self) -> frozenset[LogKey]:
+        """(namespace, pod, container) of every container with a log in the dump."""
+        logs = self.frames["logs"]
+        return frozenset(zip(logs["namespace"].astype(str), logs["pod"].astype(str), logs["container"].astype(str)))
+
+    @cached_property
+    def previous_log_keys(self) -> frozenset[LogKey]:
+        """(namespace, pod, container) of every container with a previous (crashed) log in the dump."""
+        logs = self.frames["logs"]
+        prev = logs[logs["previous"].fillna(False)]
+        return frozenset(zip(prev["namespace"].astype(str), prev["pod"].astype(str), prev["container"].astype(str)))
+
+    @cached_property
+    def _replicasets(self) -> tuple[pd.DataFrame, dict[tuple[Any, Any], np.ndarray]]:
+        wl = self.frames["workloads"]
+        rsf = wl[wl["kind"] == "ReplicaSet"].drop_duplicates(["namespace", "name"], keep="last")
+        return rsf, rsf.groupby(["namespace", "owner_name"]).indices
+
+    def replicasets_of(self, namespace: str, owner: str) -> pd.DataFrame:
+        """The ReplicaSets (each once, last observation) a Deployment owns: its rollouts."""
+        rsf, idx = self._replicasets
+        pos = idx.get((namespace, owner))
+        return rsf.iloc[pos] if pos is not None else rsf.iloc[0:0]
+
+    @cached_property
+    def pool_events(self) -> list[dict[str, Any]]:
+        """The first node of each pool and arch, as timeline entries."""
+        ev = []
+        for (pool, arch), g in self.nodes.groupby(["pool", "arch"], dropna=False):
+            if g["created"].notna().any():
+                r = g.sort_values("created").iloc[0]
+                label = pool if not pd.isna(pool) else "(no pool label)"
+                ev.append({"at": iso(r["created"]), "what": f"first {arch} node of pool {label} created ({r['node']})",
+                           "kind": "node-pool", "source": str(r["file"])})
+        return ev
+
+    # --- marks on placement rows ------------------------------------------------------------------------
+
+    @cached_property
+    def restart_marks(self) -> pd.DataFrame:
+        """`placement`, narrowed to the columns the restart-cause rules read, plus the marks saying which
+        known failure explains each container (forensics/rules/_restart.py lists them)."""
+        return _restart_marks(self)
+
+    @cached_property
+    def arch_marks(self) -> pd.DataFrame:
+        """`placement` plus the marks saying which containers fail for an architecture reason
+        (forensics/rules/_arch.py, `marked`)."""
+        return _arch_marks(self)
+
+    @cached_property
+    def term_messages(self) -> dict[tuple[str, str, str, str], str]:
+        """(snapshot, namespace, pod, container) -> the termination message shown with the container's
+        state (current termination, else the last one), only for containers that have one."""
+        c = self.placement
+        term = (c["state"] == "terminated").fillna(False)
+        msg = c["term_message"].where(term, c["last_message"])
+        has = msg.notna()
+        return {(str(a), str(b), str(d), str(e)): str(m) for a, b, d, e, m in
+                zip(c.loc[has, "snapshot"], c.loc[has, "namespace"], c.loc[has, "pod"], c.loc[has, "container"],
+                    msg[has]) if str(m).strip()}
+
+    @cached_property
+    def healthy_pods(self) -> dict[tuple[str, str, str], int]:
+        """Per workload, how many of its pods (last observation) have every app container healthy
+        (on a Ready node)."""
+        cur = self.current
+        out: dict[tuple[str, str, str], int] = {}
+        if not cur.empty:
+            app = cur[~cur["init"].fillna(False)]
+            # a pod on a node that is not Ready shows its last (stale) status: it does not serve
+            app = app.assign(healthy=app["healthy"].fillna(False) & ~app["node_ready"].eq(False).fillna(False))
+            per_pod = app.groupby(WL_KEYS + ["pod"], dropna=False)["healthy"].all().reset_index()
+            counts = per_pod[per_pod["healthy"].fillna(False).astype(bool)].groupby(WL_KEYS, dropna=False).size()
+            for key, n in counts.items():
+                kind, ns, name = (str(k) if not pd.isna(k) else "" for k in key)
+                out[(kind or "Pod", ns, name)] = int(n)
+        return out
+
+    @cached_property
+    def pod_events(self) -> tuple[pd.DataFrame, dict[tuple[str, str], np.ndarray]]:
+        """Pod events, each once (last snapshot), and their row positions per (namespace, pod)."""
+        ev = self.frames["events"]
+        ev = ev[ev["object_kind"] == "Pod"].sort_values(["snapshot_index", "last_seen"]).drop_duplicates(
+            ["object_namespace", "object_name", "reason", "message"], keep="last").reset_index(drop=True)
+        idx = {(str(k[0]), str(k[1])): v for k, v in ev.groupby(["object_namespace", "object_name"]).indices.items()} \
+            if not ev.empty else {}
+        return ev, idx
+
+    @cached_property
+    def ghost_events(self) -> pd.DataFrame:
+        """Pod events (each once) about pods the dump holds no Pod object for, with `workload_kind`,
+        `workload_name` derived by `ghost_workload`."""
+        ev, _ = self.pod_events
+        pods = self.frames["pods"]
+        known = set(zip(pods["namespace"].astype(str), pods["pod"].astype(str)))
+        keep = [(str(n), str(p)) not in known and not pd.isna(p)
+                for n, p in zip(ev["object_namespace"], ev["object_name"])]
+        g = ev[np.array(keep, dtype=bool)] if len(ev) else ev
+        return g.assign(workload_kind=[ghost_workload(str(p)).kind for p in g["object_name"]],
+                        workload_name=[ghost_workload(str(p)).name for p in g["object_name"]]).reset_index(drop=True)
+
+    @cached_property
+    def container_rows(self) -> tuple[pd.DataFrame, dict[Any, np.ndarray]]:
+        """A narrow copy of `placement` (the columns a first failure is decided from) and its row
+        positions per (namespace, pod, container), for per-finding lookups."""
+        narrow = self.placement[[c for c in _INCIDENT_COLS if c in self.placement]].reset_index(drop=True)
+        index = narrow.groupby(_CKEY, sort=False).indices if not narrow.empty else {}
+        return narrow, index
+
+    @cached_property
+    def pod_first_times(self) -> tuple[dict[Any, Any], dict[Any, Any]]:
+        """Per pod (namespace, name): its earliest startTime, and the earliest firstTimestamp of a
+        Warning event about it."""
+        pods = self.frames["pods"]
+        starts = pods.dropna(subset=["start_time"]).groupby(["namespace", "pod"])["start_time"].min().to_dict()
+        ev = self.frames["events"]
+        ev = ev[(ev["object_kind"] == "Pod") & (ev["type"] == "Warning")].dropna(subset=["first_seen"])
+        ns = ev["object_namespace"].fillna(ev["namespace"])
+        warned = ev["first_seen"].groupby([ns, ev["object_name"]]).min().to_dict() if not ev.empty else {}
+        return starts, warned
+
+
+_CKEY = ["namespace", "pod", "container"]
+_PKEY = ["namespace", "pod"]
+# the placement columns a finding's first failure and figures are decided from (forensics/incident.py)
+_INCIDENT_COLS = ["snapshot", "observed_at", "snapshot_index", "namespace", "pod", "container", "uid", "file", "node",
+                  "node_arch", "restart_count", "ready", "failing", "healthy", "last_started", "last_finished",
+                  "term_finished"]
 
 
 def build_context(frames: dict[str, pd.DataFrame], snapshots: list[str], meta: dict[str, Any] | None = None
@@ -458,4 +664,93 @@ def _apiserver_unreachable(ctx: Context, rows: pd.DataFrame) -> set[tuple[str, s
         t = s["text"].fillna("").astype(str)
         hit = s[t.str.contains("dial tcp", regex=False) & t.str.lower().str.contains("|".join(_API_LOST))]
         out.update(zip(hit["namespace"].astype(str), hit["pod"].astype(str), hit["container"].astype(str)))
+    return out
+
+
+def _restart_marks(ctx: Context) -> pd.DataFrame:
+    src = ctx.placement
+    p = src[_RESTART_COLS].reset_index(drop=True).copy()
+    term = p["state"] == "terminated"
+    p["reason"] = p["term_reason"].where(term.fillna(False), p["last_reason"])
+    p["exit_code"] = p["term_exit_code"].where(term.fillna(False), p["last_exit_code"])
+    for col, (hints, dialects) in RESTART_SIG_MARKS.items():
+        p[col] = ctx.sig_hits(hints, dialects)
+    p["oom_reason"] = ((p["last_reason"] == "OOMKilled") | (p["term_reason"] == "OOMKilled")).fillna(False) \
+        .to_numpy(dtype=bool)
+    wr = p["waiting_reason"]
+    starts = [p[c].isin(list(START_FAIL)).fillna(False).to_numpy(dtype=bool)
+              for c in ("waiting_reason", "last_reason", "term_reason")]
+    p["start_fail"] = starts[0] | starts[1] | starts[2]
+    p["pull_wait"] = wr.isin(list(PULL_WAIT)).fillna(False).to_numpy(dtype=bool)
+    p["config_wait"] = (wr == "CreateContainerConfigError").fillna(False).to_numpy(dtype=bool)
+    p["failing_b"] = p["failing"].fillna(False).to_numpy(dtype=bool)
+    pods = ctx.frames["pods"]
+    ev = pods[pods["reason"] == "Evicted"][["snapshot", "namespace", "pod"]].drop_duplicates().assign(_ev=True)
+    p["evicted"] = p[["snapshot", "namespace", "pod"]].merge(ev, how="left", on=["snapshot", "namespace", "pod"])[
+        "_ev"].notna().to_numpy()
+    p["node_down"] = p["node_ready"].eq(False).fillna(False).to_numpy(dtype=bool)
+    # a termination message saying the container was stopped on purpose (SIGTERM handled, clean
+    # shutdown), with a clean or SIGTERM exit code: stopped, not crashed
+    msg = pd.Series(src["term_message"].where((src["state"] == "terminated").fillna(False), src["last_message"])
+                    .to_numpy(), index=p.index).fillna("").astype(str)
+    p["clean_stop"] = (msg.str.contains(_CLEAN_STOP, regex=True)
+                       & p["exit_code"].isin([0, 143]).fillna(False)).to_numpy(dtype=bool)
+    return p
+
+
+def _arch_marks(ctx: Context) -> pd.DataFrame:
+    p = ctx.placement.copy()
+    for col, hints in ARCH_SIG_MARKS.items():
+        p[col] = ctx.sig_hits(hints)
+    p["unsupported"] = (p["supported"] == False).fillna(False).to_numpy(dtype=bool)
+    failing = p["failing"].fillna(False).to_numpy(dtype=bool)
+    unsupported = p["unsupported"].to_numpy(dtype=bool)
+    lie = p["platform_lie"].fillna(False).to_numpy(dtype=bool)
+    emulated = p["emulated"].fillna(False).to_numpy(dtype=bool)
+    exec_sig = p["exec_sig"].to_numpy(dtype=bool)
+    pull_sig = p["pull_sig"].to_numpy(dtype=bool)
+    # the differential: an exec format error where the image's platform is the node's (or where the
+    # same uninspected image fails the same way on nodes of two architectures) is not an architecture
+    # failure; a foreign image that ran under emulation and crashed there is an emulation fault
+    p["platform_match"] = (p["supported"] == True).fillna(False).to_numpy(dtype=bool) & ~lie
+    p["exec_everywhere"] = _exec_on_several_archs(p, failing & exec_sig)
+    not_arch = (p["platform_match"].to_numpy(dtype=bool) | p["exec_everywhere"].to_numpy(dtype=bool)) & ~pull_sig
+    # a foreign binary that demonstrably ran (for seconds, or healthy) without any exec or pull error
+    # was emulated, whether or not the dump holds the node's binfmt_misc listing
+    p["ran_foreign"] = unsupported & ~exec_sig & ~pull_sig & _ran(p)
+    # so was one whose failure is the emulator's own message (qemu, Rosetta): only a registered
+    # handler prints it, listing or not (kubectl text never shows the listing)
+    emulated = emulated | p["ran_foreign"].to_numpy(dtype=bool) | (p["emu_sig"].to_numpy(dtype=bool) & ~exec_sig)
+    p["emulated_or_ran"] = emulated
+    emu_only = emulated & ~exec_sig
+    # a Windows node, or an image with no entry for the node's OS: a platform (OS) mismatch
+    other_os = p["os_mismatch"].fillna(False).to_numpy(dtype=bool) | \
+        (p["node_os"] == "windows").fillna(False).to_numpy(dtype=bool)
+    p["arch_fail"] = failing & ~other_os & ((p["arch_sig"].to_numpy(dtype=bool) & ~not_arch & ~emu_only)
+                                            | (unsupported & ~emulated) | (lie & exec_sig))
+    return p
+
+
+def _ran(p: pd.DataFrame, seconds: float = 5.0) -> np.ndarray:
+    """Rows whose container ran at least `seconds` (last run, or running now) or is healthy."""
+    last = (p["last_finished"] - p["last_started"]).dt.total_seconds()
+    now = (p["observed_at"] - p["started_at"]).dt.total_seconds()
+    long_run = (last >= seconds).fillna(False).to_numpy(dtype=bool) | \
+        ((p["state"] == "running").fillna(False).to_numpy(dtype=bool) & (now >= seconds).fillna(False).to_numpy(dtype=bool))
+    return long_run | p["healthy"].fillna(False).to_numpy(dtype=bool)
+
+
+def _exec_on_several_archs(p: pd.DataFrame, exec_fail: np.ndarray) -> np.ndarray:
+    """Rows of uninspected images that fail with an exec format error on nodes of two or more
+    architectures: no single platform explains that, the image's content does."""
+    out = np.zeros(len(p), dtype=bool)
+    if not exec_fail.any():
+        return out
+    sub = p[exec_fail & ~p["img_inspected"].fillna(False).to_numpy(dtype=bool) & p["node_arch"].notna().to_numpy()]
+    if sub.empty:
+        return out
+    n = sub.groupby("image_key")["node_arch"].nunique()
+    several = set(n[n >= 2].index.astype(str))
+    if several:
+        out = p["image_key"].astype(str).isin(several).to_numpy() & exec_fail
     return out

@@ -49,21 +49,9 @@ def _ts(v: Any) -> pd.Timestamp | None:
     return t if t > _EPOCH_FLOOR else None
 
 
-# the placement columns the first failure and the figures are decided from (a narrow copy keeps the
-# per-finding row lookups cheap on big dumps)
-_COLS = ["snapshot", "observed_at", "snapshot_index", "namespace", "pod", "container", "uid", "file", "node",
-         "node_arch", "restart_count", "ready", "failing", "healthy", "last_started", "last_finished",
-         "term_finished"]
-
-
 def _rows_of(ctx: Context, f: Finding) -> pd.DataFrame:
     """The placement rows (every snapshot) of the containers a finding names."""
-    cached = ctx.cache.get("incident_rows")
-    if cached is None:
-        narrow = ctx.placement[[c for c in _COLS if c in ctx.placement]].reset_index(drop=True)
-        index = narrow.groupby(["namespace", "pod", "container"], sort=False).indices if not narrow.empty else {}
-        cached = ctx.cache["incident_rows"] = (narrow, index)
-    narrow, index = cached
+    narrow, index = ctx.container_rows
     keys = {(f.workload.namespace, *c.split("/", 1)) for c in f.containers if "/" in c}
     pos = sorted(i for k in keys for i in index.get(k, ()))
     return narrow.iloc[pos]
@@ -71,17 +59,8 @@ def _rows_of(ctx: Context, f: Finding) -> pd.DataFrame:
 
 def _indexes(ctx: Context) -> tuple[Any, Any]:
     """Per pod (namespace, name): its earliest startTime, and the earliest firstTimestamp of a Warning
-    event about it; built once per context."""
-    cached = ctx.cache.get("incident_times")
-    if cached is None:
-        pods = ctx.frames["pods"]
-        starts = pods.dropna(subset=["start_time"]).groupby(["namespace", "pod"])["start_time"].min().to_dict()
-        ev = ctx.frames["events"]
-        ev = ev[(ev["object_kind"] == "Pod") & (ev["type"] == "Warning")].dropna(subset=["first_seen"])
-        ns = ev["object_namespace"].fillna(ev["namespace"])
-        warned = ev["first_seen"].groupby([ns, ev["object_name"]]).min().to_dict() if not ev.empty else {}
-        cached = ctx.cache["incident_times"] = (starts, warned)
-    return cached
+    event about it (`ctx.pod_first_times`)."""
+    return ctx.pod_first_times
 
 
 def first_failure(ctx: Context, f: Finding, rows: pd.DataFrame | None = None

@@ -134,11 +134,7 @@ def new_finding(cause: str, w: Workload, rows: pd.DataFrame, *, severity: Severi
 
 def missing_logs(ctx: Context, rows: pd.DataFrame) -> list[MissingEvidence]:
     """Say so when failing containers have no previous log in the dump."""
-    have = ctx.cache.get("log_keys")
-    if have is None:  # built once per context: rules call this once per workload
-        logs = ctx.frames["logs"]
-        have = set(zip(logs["namespace"].astype(str), logs["pod"].astype(str), logs["container"].astype(str)))
-        ctx.cache["log_keys"] = have
+    have = ctx.log_keys
     lacking = [(n, p, c) for n, p, c in rows[["namespace", "pod", "container"]].drop_duplicates()
                .astype(str).itertuples(index=False, name=None) if (n, p, c) not in have]
     if not lacking:

@@ -164,12 +164,7 @@ def _text(r: Any, said: dict[tuple[str, str, str, str], str] | None = None) -> s
 
 def _has_previous(ctx: Context, rows: pd.DataFrame) -> bool:
     """Whether the dump already holds a previous log of one of the failing containers."""
-    have = ctx.cache.get("app_crash_previous_logs")
-    if have is None:  # built once per context
-        logs = ctx.frames["logs"]
-        prev = logs[logs["previous"].fillna(False)]
-        have = set(zip(prev["namespace"].astype(str), prev["pod"].astype(str), prev["container"].astype(str)))
-        ctx.cache["app_crash_previous_logs"] = have
+    have = ctx.previous_log_keys
     return any(k in have for k in rows[["namespace", "pod", "container"]].astype(str)
                .itertuples(index=False, name=None))
 

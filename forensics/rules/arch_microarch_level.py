@@ -153,7 +153,7 @@ def _healthy_on_higher(p: pd.DataFrame, w: Any, need: str | None) -> bool:
 
 
 def _node_cpu_evidence(ctx: Context, nodes: list[str], limit: int = 6) -> list[Evidence]:
-    by_name = ctx.indexed("nodes_by_name", ctx.nodes, "node")
+    by_name = ctx.nodes_by_name
     out = []
     for r in by_name.loc[[n for n in nodes[:limit] if n in by_name.index]].itertuples(index=False):
         it = f", {r.instance_type}" if not pd.isna(r.instance_type) else ""
