@@ -6,7 +6,9 @@ counted once over snapshots, failure states, and the signatures seen per contain
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -579,11 +581,7 @@ def _s(v: Any) -> str | None:
 def restarts_once(rows: pd.DataFrame) -> int:
     """Restarts counted once over snapshots: per pod instance (uid) and container, the highest
     restartCount seen; pods recreated under new names count separately."""
-    if rows.empty:
-        return 0
-    key = rows["uid"].fillna(rows["pod"])
-    g = rows["restart_count"].fillna(0).groupby([key, rows["container"]], dropna=False).max()
-    return int(g.sum())
+    return Workloads.one(rows).facts(0).restarts if not rows.empty else 0
 
 
 def iso(ts: Any) -> str | None:
@@ -754,3 +752,192 @@ def _exec_on_several_archs(p: pd.DataFrame, exec_fail: np.ndarray) -> np.ndarray
     if several:
         out = p["image_key"].astype(str).isin(several).to_numpy() & exec_fail
     return out
+
+
+# --- rows grouped by workload, with what every finding needs computed for all workloads at once ------
+
+_EPOCH_FLOOR = pd.Timestamp("1990-01-01", tz="UTC")
+# the times a failure is placed from: the earliest last termination, else what the snapshot saw
+_TIME_COLS = ("last_started", "last_finished", "term_finished", "observed_at")
+
+
+@dataclass(frozen=True)
+class WorkloadFacts:
+    """The fields every finding fills the same way from its rows (`rules/_common.new_finding`)."""
+
+    pods: list[str]
+    nodes: list[str]
+    containers: list[str]  # "pod/container"
+    node_archs: list[str]
+    restarts: int  # counted once: per pod instance (uid) and container, the highest restartCount seen
+    first_seen: str | None
+    last_seen: str | None
+
+
+def is_na(v: Any) -> bool:
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v))
+
+
+class Workloads:
+    """`rows` grouped by workload (kind, namespace, name) with one group-by, in the order a sorted
+    `groupby` gives. Columns are read out of the frame once, as Python lists, and the per-workload
+    facts, evidence rows, missing logs and restart matrices are computed from slices of those lists:
+    a rule looping over workloads makes no pandas call per workload unless it asks for `rows(i)`.
+
+    Iterating yields `(Workload, rows)`; `each()` yields `(i, Workload)` for the list-based accessors."""
+
+    def __init__(self, rows: pd.DataFrame) -> None:
+        self.frame = rows
+        self._lists: dict[str, list[Any]] = {}
+        self._records: list[Any] | None = None
+        self.workloads: list[Workload] = []
+        self.positions: list[np.ndarray] = []
+        if rows.empty:
+            return
+        codes = rows.groupby(WL_KEYS, sort=True, dropna=False).ngroup().to_numpy()
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(int(codes.max()) + 2))
+        self.positions = [order[bounds[i]:bounds[i + 1]] for i in range(len(bounds) - 1)]
+        keys = [self.col(k) for k in WL_KEYS]
+        for pos in self.positions:
+            j = int(pos[0])
+            kind, ns, name = ("" if is_na(k[j]) else str(k[j]) for k in keys)
+            self.workloads.append(Workload(kind or "Pod", ns, name))
+
+    @classmethod
+    def one(cls, rows: pd.DataFrame) -> Workloads:
+        """All of `rows` as a single group (what a finding built from arbitrary rows gets)."""
+        g = cls(rows.iloc[0:0])
+        g.frame = rows
+        g.workloads = [Workload("Pod", "", "")]
+        g.positions = [np.arange(len(rows))]
+        return g
+
+    def __len__(self) -> int:
+        return len(self.workloads)
+
+    def __iter__(self) -> Iterator[tuple[Workload, pd.DataFrame]]:
+        for w, pos in zip(self.workloads, self.positions):
+            yield w, self.frame.iloc[pos]
+
+    def each(self) -> Iterator[tuple[int, Workload]]:
+        return iter(enumerate(self.workloads))
+
+    def rows(self, i: int) -> pd.DataFrame:
+        return self.frame.iloc[self.positions[i]]
+
+    def col(self, name: str) -> list[Any]:
+        """The whole column as a list (read once)."""
+        v = self._lists.get(name)
+        if v is None:
+            v = self._lists[name] = self.frame[name].tolist() if name in self.frame else [None] * len(self.frame)
+        return v
+
+    def _str_col(self, name: str) -> list[str]:
+        key = f"{name}:str"
+        v = self._lists.get(key)
+        if v is None:
+            v = self._lists[key] = self.frame[name].astype(str).tolist()
+        return v
+
+    def values(self, i: int, name: str) -> list[Any]:
+        """Column `name` of workload `i`'s rows, in row order."""
+        c = self.col(name)
+        return [c[j] for j in self.positions[i]]
+
+    @cached_property
+    def _facts(self) -> list[WorkloadFacts]:
+        pod, node, arch = self.col("pod"), self.col("node"), self.col("node_arch")
+        pod_s, cont_s = self._str_col("pod"), self._str_col("container")
+        uid, cont, rc = self.col("uid"), self.col("container"), self.col("restart_count")
+        times = [self.col(c) for c in _TIME_COLS if c in self.frame]
+        out = []
+        for pos in self.positions:
+            peak: dict[tuple[Any, Any], Any] = {}
+            for j in pos:
+                k = (pod[j] if is_na(uid[j]) else uid[j], None if is_na(cont[j]) else cont[j])
+                r = 0 if is_na(rc[j]) else rc[j]
+                if k not in peak or r > peak[k]:
+                    peak[k] = r
+            first = last = None
+            for t in times:
+                vals = [t[j] for j in pos if not is_na(t[j]) and t[j] > _EPOCH_FLOOR]
+                if vals:
+                    lo, hi = min(vals), max(vals)
+                    first = lo if first is None or lo < first else first
+                    last = hi if last is None or hi > last else last
+            out.append(WorkloadFacts(
+                pods=sorted({str(pod[j]) for j in pos if not is_na(pod[j])}),
+                nodes=sorted({str(node[j]) for j in pos if not is_na(node[j])}),
+                containers=sorted({f"{pod_s[j]}/{cont_s[j]}" for j in pos}),
+                node_archs=sorted({str(arch[j]) for j in pos if not is_na(arch[j])}),
+                restarts=int(sum(peak.values())), first_seen=iso(first), last_seen=iso(last)))
+        return out
+
+    def facts(self, i: int) -> WorkloadFacts:
+        return self._facts[i]
+
+    def last_observations(self, i: int, where: np.ndarray | None = None) -> list[int]:
+        """Frame positions of each container's last row among workload `i`'s rows (those where
+        `where` holds), in row order."""
+        ns, pod, cont = self.col("namespace"), self.col("pod"), self.col("container")
+        last: dict[tuple[Any, Any, Any], int] = {}
+        for j in self.positions[i]:
+            if where is not None and not where[j]:
+                continue
+            key = (ns[j], pod[j], cont[j])
+            last.pop(key, None)
+            last[key] = int(j)
+        return sorted(last.values())
+
+    def records(self, positions: list[int]) -> list[Any]:
+        """The rows at `positions` as the named tuples `itertuples` gives (built once for the frame)."""
+        if self._records is None:
+            self._records = list(self.frame.itertuples(index=False))
+        return [self._records[j] for j in positions]
+
+    def lacking_logs(self, i: int, have: frozenset[LogKey]) -> list[LogKey]:
+        """Distinct (namespace, pod, container) of workload `i`'s rows with no log in `have`, in row order."""
+        return [k for k in self.container_keys(i) if k not in have]
+
+    def restart_matrix(self, i: int) -> list[dict[str, Any]]:
+        """Workload `i`'s restarts by node architecture and node: each container's last observation
+        gives the pod and state counts; restarts are counted once per pod instance (uid) and
+        container, on its last node."""
+        names = ["uid", "pod", "container", "node_arch", "node", "snapshot_index", "restart_count", "failing",
+                 "healthy"]
+        cols = [self.col(c) for c in names]
+        last: dict[tuple[Any, Any], tuple[Any, ...]] = {}
+        peak: dict[tuple[Any, Any], int] = {}
+        for j in self.positions[i]:
+            uid, pod, cont, arch, node, si, rc, fl, hl = (c[j] for c in cols)
+            k = (pod if is_na(uid) else uid, cont)
+            si = -1 if is_na(si) else si
+            if k not in last or si >= last[k][0]:
+                last[k] = (si, None if is_na(arch) else str(arch), None if is_na(node) else str(node), pod,
+                           not is_na(fl) and bool(fl), not is_na(hl) and bool(hl))
+            peak[k] = max(peak.get(k, 0), 0 if is_na(rc) else int(rc))
+        cells: dict[tuple[Any, Any], dict[str, Any]] = {}
+        for k, (_, arch, node, pod, fl, hl) in last.items():
+            c = cells.setdefault((arch or "", node or ""), {"arch": arch, "node": node, "pods": set(), "restarts": 0,
+                                                            "failing": 0, "running": 0})
+            c["pods"].add(pod)
+            c["restarts"] += peak[k]
+            c["failing"] += fl
+            c["running"] += hl
+        return [{**c, "pods": len(c["pods"])} for _, c in sorted(cells.items())]
+
+    def container_keys(self, i: int) -> list[LogKey]:
+        """Distinct (namespace, pod, container) of workload `i`'s rows, as strings, in row order."""
+        ns, pod, cont = self._str_col("namespace"), self._str_col("pod"), self._str_col("container")
+        return list(dict.fromkeys((ns[j], pod[j], cont[j]) for j in self.positions[i]))
+
+    def last_row(self, i: int) -> int:
+        """The frame position of workload `i`'s most recent row (highest `snapshot_index`; among equals,
+        the one `sort_values("snapshot_index")` puts last)."""
+        pos = self.positions[i]
+        si = self.col("snapshot_index")
+        vals = [si[j] for j in pos]
+        if any(is_na(v) for v in vals):
+            return int(pos[self.frame.iloc[pos].reset_index(drop=True)["snapshot_index"].sort_values().index[-1]])
+        return int(pos[np.argsort(np.asarray(vals), kind="quicksort")[-1]])
