@@ -807,10 +807,19 @@ class Workloads:
     @classmethod
     def one(cls, rows: pd.DataFrame) -> Workloads:
         """All of `rows` as a single group (what a finding built from arbitrary rows gets)."""
-        g = cls(rows.iloc[0:0])
-        g.frame = rows
+        g = cls.__new__(cls)
+        g.frame, g._lists, g._records = rows, {}, None
         g.workloads = [Workload("Pod", "", "")]
         g.positions = [np.arange(len(rows))]
+        return g
+
+    @classmethod
+    def at(cls, frame: pd.DataFrame, positions: list[np.ndarray]) -> Workloads:
+        """Groups of `frame` given by row positions (e.g. the rows of each finding)."""
+        g = cls.__new__(cls)
+        g.frame, g._lists, g._records = frame, {}, None
+        g.workloads = [Workload("Pod", "", "")] * len(positions)
+        g.positions = positions
         return g
 
     def __len__(self) -> int:
@@ -892,6 +901,8 @@ class Workloads:
 
     def records(self, positions: list[int]) -> list[Any]:
         """The rows at `positions` as the named tuples `itertuples` gives (built once for the frame)."""
+        if len(self.workloads) <= 1:  # one finding's rows: read only the rows asked for
+            return list(self.frame.iloc[positions].itertuples(index=False)) if positions else []
         if self._records is None:
             self._records = list(self.frame.itertuples(index=False))
         return [self._records[j] for j in positions]
