@@ -174,6 +174,24 @@ class Context:
         return self.nodes.set_index("node", drop=False).sort_index()
 
     @cached_property
+    def node_records(self) -> dict[str, Any]:
+        """Each node's last observation as a named tuple (`itertuples`), by name."""
+        return {str(r.node): r for r in self.nodes_by_name.itertuples(index=False)}
+
+    @cached_property
+    def image_records(self) -> dict[str, Any]:
+        """Per `image_key`, the last row of `images_by_key` for it, as a named tuple."""
+        return {k: r for k, r in zip(self.images_by_key.index, self.images_by_key.itertuples(index=False))}
+
+    @cached_property
+    def arch_constrained(self) -> frozenset[tuple[Any, Any, Any]]:
+        """(kind, namespace, name) of the workload objects whose pod template has a kubernetes.io/arch
+        constraint (`arch_allowed` set on any observation)."""
+        wl = self.frames["workloads"]
+        has = wl[wl["arch_allowed"].notna()]
+        return frozenset(zip(has["kind"], has["namespace"], has["name"]))
+
+    @cached_property
     def log_keys(self) -> frozenset[LogKey]:
         """(namespace, pod, container) of every container with a log in the dump."""
         logs = self.frames["logs"]
@@ -197,6 +215,17 @@ class Context:
         rsf, idx = self._replicasets
         pos = idx.get((namespace, owner))
         return rsf.iloc[pos] if pos is not None else rsf.iloc[0:0]
+
+    @cached_property
+    def _replicaset_records(self) -> tuple[list[Any], dict[tuple[Any, Any], np.ndarray]]:
+        rsf, idx = self._replicasets
+        return list(rsf.itertuples(index=False)), idx
+
+    def replicaset_records(self, namespace: str, owner: str) -> list[Any]:
+        """`replicasets_of` as named tuples, read out of the frame once."""
+        recs, idx = self._replicaset_records
+        pos = idx.get((namespace, owner))
+        return [recs[i] for i in pos] if pos is not None else []
 
     @cached_property
     def pool_events(self) -> list[dict[str, Any]]:

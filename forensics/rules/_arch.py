@@ -10,7 +10,7 @@ import pandas as pd
 
 from forensics import remediation
 from forensics.arch import lacks_aarch32, platform_label
-from forensics.correlate import ARCH_HINTS, Context, iso
+from forensics.correlate import ARCH_HINTS, Context, is_na, iso
 from forensics.findings import Evidence, Finding, MissingEvidence, Workload
 from forensics.rules._common import restart_matrix, sig_evidence
 
@@ -56,34 +56,37 @@ def unconstrained(rows: pd.DataFrame, ctx: Context | None = None) -> bool:
         return False
     if ctx is None or rows.empty:
         return True
-    wl = ctx.frames["workloads"]
-    if wl.empty:
+    if ctx.frames["workloads"].empty:
         return True
-    r0 = rows.iloc[0]
-    mine = wl[(wl["kind"] == r0["workload_kind"]) & (wl["namespace"] == r0["namespace"])
-              & (wl["name"] == r0["workload_name"])]
-    return bool(mine["arch_allowed"].isna().all())
+    key = tuple(rows[c].iloc[0] for c in ("workload_kind", "namespace", "workload_name"))
+    return any(is_na(k) for k in key) or key not in ctx.arch_constrained
 
 
 def image_dicts(ctx: Context, rows: pd.DataFrame) -> list[dict[str, Any]]:
-    imgs = ctx.images_by_key
+    imgs = ctx.image_records
     out: list[dict[str, Any]] = []
-    for key, ref in rows[["image_key", "image"]].drop_duplicates("image_key").itertuples(index=False):
-        m = imgs.loc[[key]] if key in imgs.index else imgs.iloc[0:0]
-        digests = sorted(rows.loc[rows["image_key"] == key, "image_digest"].dropna().astype(str).unique())
-        if m.empty or not bool(m["inspected"].iloc[-1]):
+    running: dict[Any, set[str]] = {}
+    refs: dict[Any, Any] = {}
+    for key, ref, digest in zip(rows["image_key"].tolist(), rows["image"].tolist(), rows["image_digest"].tolist()):
+        refs.setdefault(key, ref)
+        d = running.setdefault(key, set())
+        if not is_na(digest) and not is_na(key):  # a row without an image key matches no image
+            d.add(str(digest))
+    for key, ref in refs.items():
+        r = imgs.get(key) if not is_na(key) else None
+        digests = sorted(running[key])
+        if r is None or not bool(r.inspected):
             out.append({"ref": str(ref), "digest": digests[0] if digests else None, "kind": "unknown",
                         "media_type": None, "platforms": [], "attestations": 0, "config_arch": None,
                         "created": None, "inspected": False, "file": None})
             continue
-        r = m.iloc[-1]
         out.append({
-            "ref": str(ref), "digest": _s(r["digest"]) or (digests[0] if digests else None),
-            "kind": _s(r["kind"]), "media_type": _s(r["media_type"]),
-            "platforms": [x for x in str(r["platforms"] or "").split(",") if x],
-            "attestations": int(r["attestations"]) if not pd.isna(r["attestations"]) else 0,
-            "config_arch": _s(r["config_arch"]), "created": iso(r["created"]), "inspected": True,
-            "file": _s(r["file"]), "running_digests": digests,
+            "ref": str(ref), "digest": _s(r.digest) or (digests[0] if digests else None),
+            "kind": _s(r.kind), "media_type": _s(r.media_type),
+            "platforms": [x for x in str(r.platforms or "").split(",") if x],
+            "attestations": int(r.attestations) if not pd.isna(r.attestations) else 0,
+            "config_arch": _s(r.config_arch), "created": iso(r.created), "inspected": True,
+            "file": _s(r.file), "running_digests": digests,
         })
     return out
 
@@ -108,10 +111,9 @@ def inferred_archs(rows: pd.DataFrame) -> set[str]:
 
 
 def node_evidence(ctx: Context, nodes: list[str], limit: int = 6, *, aarch32_matters: bool = False) -> list[Evidence]:
-    by_name = ctx.nodes_by_name
-    n = by_name.loc[[x for x in nodes[:limit] if x in by_name.index]]
+    by_name = ctx.node_records
     out = []
-    for r in n.itertuples(index=False):
+    for r in (by_name[x] for x in nodes[:limit] if x in by_name):
         pool = f", pool {r.pool}" if not pd.isna(r.pool) else ""
         it = f", {r.instance_type}" if not pd.isna(r.instance_type) else ""
         label = platform_label(_s(r.os), _s(r.arch), _s(r.variant)) or r.arch
@@ -155,7 +157,7 @@ def timeline(ctx: Context, w: Workload, rows: pd.DataFrame, imgs: list[dict[str,
     """The facts around a finding, in time order: node pools created, rollouts, image builds, first crash."""
     ev: list[dict[str, Any]] = list(ctx.pool_events)
     if w.kind == "Deployment":
-        for r in ctx.replicasets_of(w.namespace, w.name).itertuples(index=False):
+        for r in ctx.replicaset_records(w.namespace, w.name):
             ev.append({"at": iso(r.created), "what": f"rollout: ReplicaSet {r.name} created ({r.images})",
                        "kind": "rollout", "source": str(r.file)})
     for img in imgs:

@@ -72,6 +72,12 @@ def sigs_by_workload(ctx: Context, rows: pd.DataFrame, hints: tuple[str, ...],
     s = ctx.sigs_for(rows, hints)
     if dialects is not None:
         s = s[s["dialect"].isin(list(dialects))]
+    return split_by_workload(s)
+
+
+def split_by_workload(s: pd.DataFrame) -> Callable[[Workload], pd.DataFrame]:
+    """Signature rows (with workload columns) split by workload once; the lookup returns a workload's
+    rows in their order (empty when it has none)."""
     groups: dict[tuple[str, str, str], pd.DataFrame] = {}
     for key, g in s.groupby(WL_KEYS, dropna=False, sort=False):
         kind, ns, name = (str(k) if not pd.isna(k) else "" for k in key)

@@ -44,7 +44,7 @@ from forensics.rules._restart import (
     q,
     resource,
     severity,
-    sigs_by_workload,
+    split_by_workload,
     termination_messages,
 )
 
@@ -67,13 +67,17 @@ def find(ctx: Context) -> list[Finding]:
     crashed = (p["reason"] == "Error").fillna(False) | p["app_sig"] | p["appexec_sig"] | \
         (p["reason"].isna() & (p["waiting_reason"] == "CrashLoopBackOff").fillna(False))
     cand = p[p["failing_b"] & ~explained & ~not_started.to_numpy(dtype=bool) & crashed.to_numpy(dtype=bool)]
-    sigs_of = sigs_by_workload(ctx, cand, ("app-crash", "app-exec"))
+    s = ctx.sigs_for(cand, ("app-crash", "app-exec"))
+    sigs_of = split_by_workload(s)
+    exec_of = split_by_workload(s[s["hint"] == "app-exec"]) if not s.empty else sigs_of
+    usage_of = split_by_workload(s[s["signature"] == "cli-usage"]) if not s.empty else sigs_of
+    dep_of = split_by_workload(s[s["signature"] == "dependency-unreachable"]) if not s.empty else sigs_of
     said = termination_messages(ctx)
     groups = by_workload(cand)
     out: list[Finding] = []
     for i, w in groups.each():
         sigs = sigs_of(w)
-        app_exec = sigs[sigs["hint"] == "app-exec"]
+        app_exec = exec_of(w)
         keys = groups.container_keys(i)
         lacking = groups.lacking_logs(i, ctx.log_keys)
         logged = len(lacking) < len(keys)
@@ -90,8 +94,8 @@ def find(ctx: Context) -> list[Finding]:
         if sigs.empty and unknown_arch:
             conf = min(conf, 0.3)
         plugins = _exec_targets(app_exec["text"].dropna().astype(str).tolist())
-        usage = sigs[sigs["signature"] == "cli-usage"]
-        dep = sigs[sigs["signature"] == "dependency-unreachable"]
+        usage = usage_of(w)
+        dep = dep_of(w)
         inits = sorted({str(c) for c, init in zip(groups.values(i, "container"), groups.values(i, "init"))
                         if _true(init)})
         where = f" (init container {', '.join(inits[:2])}: the pod never starts)" if inits else ""
