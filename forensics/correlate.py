@@ -18,7 +18,7 @@ import pandas as pd
 
 from forensics.arch import Platform, can_run, normalize_os, normalize_platform, parse_platform
 from forensics.findings import Workload
-from forensics.frames import image_key
+from forensics.frames import image_key, tolerates
 
 # waiting reasons that mean the container cannot run
 FAIL_WAITING = frozenset({
@@ -95,6 +95,7 @@ class Context:
     inspected_images: int = 0
     # workloads (kind, namespace, name) failing at the last snapshot (docs/findings.md)
     failing_now: frozenset[tuple[str, str, str]] = frozenset()
+    _reachable: dict[str | None, frozenset[str]] = field(default_factory=dict, repr=False)
 
     @property
     def mixed(self) -> bool:
@@ -190,6 +191,35 @@ class Context:
         wl = self.frames["workloads"]
         has = wl[wl["arch_allowed"].notna()]
         return frozenset(zip(has["kind"], has["namespace"], has["name"]))
+
+    @cached_property
+    def arch_failing(self) -> Workloads:
+        """`arch_marks` rows of the workloads with at least one arch failure (all their rows, for the
+        full picture), grouped by workload."""
+        p = self.arch_marks
+        bad = p[p["arch_fail"]][WL_KEYS].drop_duplicates()
+        return Workloads(p.merge(bad, on=WL_KEYS, how="inner"))
+
+    @cached_property
+    def pod_tolerations(self) -> dict[tuple[Any, Any], str | None]:
+        """(namespace, pod) -> the pod's tolerations (last observation)."""
+        pods = self.frames["pods"].drop_duplicates(["namespace", "pod"], keep="last")
+        return {(n, p): None if is_na(t) else str(t)
+                for n, p, t in zip(pods["namespace"], pods["pod"], pods["tolerations"])}
+
+    @cached_property
+    def _schedulable_nodes(self) -> list[tuple[str | None, str | None]]:
+        n = self.nodes[~self.nodes["unschedulable"].fillna(False)]
+        return [(None if is_na(t) else str(t), None if is_na(a) else str(a)) for t, a in zip(n["taints"], n["arch"])]
+
+    def reachable_archs(self, tolerations: str | None) -> frozenset[str]:
+        """The architectures of the schedulable nodes whose hard taints a pod with these tolerations
+        tolerates: computed once per distinct set of tolerations."""
+        hit = self._reachable.get(tolerations)
+        if hit is None:
+            hit = self._reachable[tolerations] = frozenset(
+                a for t, a in self._schedulable_nodes if a is not None and tolerates(tolerations, t))
+        return hit
 
     @cached_property
     def log_keys(self) -> frozenset[LogKey]:
@@ -863,6 +893,10 @@ class Workloads:
 
     def rows(self, i: int) -> pd.DataFrame:
         return self.frame.iloc[self.positions[i]]
+
+    def any(self, i: int, mask: np.ndarray) -> bool:
+        """Whether `mask` (over the whole frame) holds for one of workload `i`'s rows."""
+        return bool(mask[self.positions[i]].any())
 
     def col(self, name: str) -> list[Any]:
         """The whole column as a list (read once)."""

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from forensics.correlate import Context
+from forensics.correlate import Context, is_na
 from forensics.findings import Finding
-from forensics.frames import tolerates
 from forensics.rules import rule
 from forensics.rules._arch import (
     arch_confidence,
-    failing_workloads,
     image_archs,
     inferred_archs,
     marked,
@@ -38,8 +36,16 @@ CAUSE = "arch.single-arch-image"
 def find(ctx: Context) -> list[Finding]:
     p = marked(ctx)
     out: list[Finding] = []
-    rows_all = failing_workloads(p)
-    for w, rows in by_workload(rows_all):
+    groups = ctx.arch_failing
+    a = groups.frame
+    # which workloads have a hit, for all at once; only those are sliced
+    maybe = (a["arch_fail"] & ~a["pull_sig"]).to_numpy(dtype=bool) & (
+        (a["img_kind"] == "manifest").fillna(False).to_numpy(dtype=bool)
+        | (~a["img_inspected"].fillna(False) & a["exec_sig"]).to_numpy(dtype=bool))
+    for i, w in groups.each():
+        if not groups.any(i, maybe):
+            continue
+        rows = groups.rows(i)
         bad = rows[rows["arch_fail"] & ~rows["pull_sig"]]
         single = bad[bad["img_kind"] == "manifest"]
         uninspected = bad[~bad["img_inspected"].fillna(False) & bad["exec_sig"]]
@@ -73,21 +79,20 @@ def _latent(ctx: Context, p: pd.DataFrame) -> list[Finding]:
     out = []
     failing_wl = set(map(tuple, p[p["arch_fail"]][["workload_kind", "namespace", "workload_name"]].astype(str).values))
     cand = cur[(cur["img_kind"] == "manifest") & cur["img_inspected"].fillna(False)]
-    nodes = ctx.nodes[~ctx.nodes["unschedulable"].fillna(False)]
-    pods = ctx.frames["pods"].drop_duplicates(["namespace", "pod"], keep="last").set_index(["namespace", "pod"])
-    for w, rows in by_workload(cand):
+    groups = by_workload(cand)
+    for i, w in groups.each():
         # static (mirror) pods are bound to their node: never rescheduled
-        if (w.kind, w.namespace, w.name) in failing_wl or w.kind in ("Node", "StaticPod") \
-                or not unconstrained(rows, ctx):
+        if (w.kind, w.namespace, w.name) in failing_wl or w.kind in ("Node", "StaticPod"):
             continue
-        archs = image_archs(rows)
+        archs = {x for v in dict.fromkeys(groups.values(i, "img_archs")) if not is_na(v)
+                 for x in str(v).split(",") if x}
         if not archs:
             continue
+        rows = groups.rows(i)
+        if not unconstrained(rows, ctx):
+            continue
         r0 = rows.iloc[0]
-        tol = pods["tolerations"].get((r0["namespace"], r0["pod"]))
-        tol = None if tol is None or pd.isna(tol) else str(tol)
-        reachable = nodes[[tolerates(tol, None if pd.isna(t) else str(t)) for t in nodes["taints"]]]
-        others = sorted(set(reachable["arch"].dropna().astype(str)) - archs)
+        others = sorted(ctx.reachable_archs(ctx.pod_tolerations.get((r0["namespace"], r0["pod"]))) - archs)
         if not others:
             continue
         f = new_finding(CAUSE, w, rows, severity="low", latent=True,
