@@ -95,7 +95,7 @@ class Context:
     inspected_images: int = 0
     # workloads (kind, namespace, name) failing at the last snapshot (docs/findings.md)
     failing_now: frozenset[tuple[str, str, str]] = frozenset()
-    _reachable: dict[str | None, frozenset[str]] = field(default_factory=dict, repr=False)
+    _reachable: dict[tuple[str, ...] | None, frozenset[str]] = field(default_factory=dict, repr=False)
 
     @property
     def mixed(self) -> bool:
@@ -201,18 +201,19 @@ class Context:
         return Workloads(p.merge(bad, on=WL_KEYS, how="inner"))
 
     @cached_property
-    def pod_tolerations(self) -> dict[tuple[Any, Any], str | None]:
+    def pod_tolerations(self) -> dict[tuple[Any, Any], tuple[str, ...] | None]:
         """(namespace, pod) -> the pod's tolerations (last observation)."""
         pods = self.frames["pods"].drop_duplicates(["namespace", "pod"], keep="last")
-        return {(n, p): None if is_na(t) else str(t)
-                for n, p, t in zip(pods["namespace"], pods["pod"], pods["tolerations"])}
+        return {(n, p): None if is_na(t) else tuple(t)
+                for n, p, t in zip(pods["namespace"], pods["pod"], pods["tolerations"].tolist())}
 
     @cached_property
-    def _schedulable_nodes(self) -> list[tuple[str | None, str | None]]:
+    def _schedulable_nodes(self) -> list[tuple[list[str] | None, str | None]]:
         n = self.nodes[~self.nodes["unschedulable"].fillna(False)]
-        return [(None if is_na(t) else str(t), None if is_na(a) else str(a)) for t, a in zip(n["taints"], n["arch"])]
+        return [(None if is_na(t) else list(t), None if is_na(a) else str(a))
+                for t, a in zip(n["taints"].tolist(), n["arch"])]
 
-    def reachable_archs(self, tolerations: str | None) -> frozenset[str]:
+    def reachable_archs(self, tolerations: tuple[str, ...] | None) -> frozenset[str]:
         """The architectures of the schedulable nodes whose hard taints a pod with these tolerations
         tolerates: computed once per distinct set of tolerations."""
         hit = self._reachable.get(tolerations)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 import pandas as pd
+import pyarrow as pa
 
 from forensics import kube, layout
 from forensics.arch import (
@@ -35,19 +36,21 @@ INT = "int"
 BOOL = "bool"
 TS = "ts"
 FLOAT = "float"
+LIST = "list"  # a list of strings (Arrow list<string>); null when the object says nothing
+STR_LIST = pd.ArrowDtype(pa.list_(pa.string()))
 
 NODE_COLS = {
     "snapshot": STR, "node": STR, "arch": STR, "variant": STR, "arch_label": STR, "os": STR,
     "kernel": STR, "os_image": STR, "runtime": STR, "runtime_version": STR, "kubelet_version": STR,
     "instance_type": STR, "pool": STR, "zone": STR, "created": TS, "ready": BOOL,
-    "ready_reason": STR, "ready_message": STR, "ready_since": TS, "unschedulable": BOOL, "taints": STR,
+    "ready_reason": STR, "ready_message": STR, "ready_since": TS, "unschedulable": BOOL, "taints": LIST,
     "conditions": STR, "file": STR, "cpu_level": STR, "cpu_level_from": STR, "cpu_model": STR, "windows_build": STR,
 }
 POD_COLS = {
     "snapshot": STR, "namespace": STR, "pod": STR, "uid": STR, "node": STR, "phase": STR,
     "reason": STR, "message": STR, "created": TS, "start_time": TS, "owner_kind": STR,
     "owner_name": STR, "pod_template_hash": STR, "arch_allowed": STR, "arch_preferred": STR,
-    "scheduled": STR, "scheduled_message": STR, "ready": BOOL, "tolerations": STR, "file": STR,
+    "scheduled": STR, "scheduled_message": STR, "ready": BOOL, "tolerations": LIST, "file": STR,
     "multiarch": STR,
 }
 CONTAINER_COLS = {
@@ -80,7 +83,7 @@ SIGNATURE_COLS = {
 }
 IMAGE_COLS = {
     "image": STR, "image_key": STR, "slug": STR, "inspected": BOOL, "kind": STR, "media_type": STR,
-    "source_format": STR, "digest": STR, "platforms": STR, "archs": STR, "n_platforms": INT,
+    "source_format": STR, "digest": STR, "platforms": LIST, "archs": LIST, "n_platforms": INT,
     "attestations": INT, "config_os": STR, "config_arch": STR, "config_variant": STR, "created": TS,
     "child_digests": STR, "warnings": STR, "file": STR, "amd64_level": STR, "amd64_level_from": STR,
 }
@@ -183,6 +186,8 @@ def make_frame(schema: dict[str, str], data: dict[str, list[Any]] | None = None,
             cols[c] = pd.array(values, dtype="boolean")
         elif kind == FLOAT:
             cols[c] = pd.array(values, dtype="Float64")
+        elif kind == LIST:
+            cols[c] = pd.array(values, dtype=STR_LIST)
         else:
             cols[c] = to_utc(values)
     return pd.DataFrame(cols)
@@ -469,8 +474,8 @@ class FrameBuilder:
             created=n.metadata.creation_timestamp, ready=ready, ready_reason=reason, ready_message=message,
             ready_since=since,
             unschedulable=bool(n.spec.unschedulable),
-            taints=",".join(f"{t.key}={t.value or ''}:{t.effect}" for t in n.spec.taints
-                            if t.effect in ("NoSchedule", "NoExecute")) if n.spec.taints else None,
+            taints=[f"{t.key}={t.value or ''}:{t.effect}" for t in n.spec.taints
+                    if t.effect in ("NoSchedule", "NoExecute")] if n.spec.taints else None,
             conditions=",".join(sorted(troubled)) or None,
             file=file,
         )
@@ -767,8 +772,8 @@ class FrameBuilder:
             platforms = [str(p.platform) for p in insp.platforms]
             img.add(
                 image=ref, image_key=key, slug=slug, inspected=True, kind=insp.kind, media_type=insp.media_type,
-                source_format=insp.source_format, digest=insp.digest, platforms=",".join(platforms),
-                archs=",".join(sorted({p.platform.arch for p in insp.platforms})), n_platforms=len(platforms),
+                source_format=insp.source_format, digest=insp.digest, platforms=platforms,
+                archs=sorted({p.platform.arch for p in insp.platforms}), n_platforms=len(platforms),
                 attestations=insp.attestations, config_os=insp.config_os, config_arch=insp.config_arch,
                 config_variant=insp.config_variant, created=insp.created,
                 child_digests=",".join(p.digest for p in insp.platforms if p.digest) or None,
@@ -833,8 +838,8 @@ def _multiarch_labels(labels: dict[str, str] | None) -> str | None:
     return ",".join(items) or None
 
 
-def _tolerations(tols: list[kube.Toleration] | None) -> str | None:
-    """Tolerations as "key=value:effect" items joined by ","; `*` tolerates everything."""
+def _tolerations(tols: list[kube.Toleration] | None) -> list[str] | None:
+    """Tolerations as "key=value:effect" items; `*` tolerates everything."""
     if not tols:
         return None
     out = []
@@ -844,17 +849,18 @@ def _tolerations(tols: list[kube.Toleration] | None) -> str | None:
         else:
             val = "*" if t.operator == "Exists" else (t.value or "")
             out.append(f"{t.key or ''}={val}:{t.effect or '*'}")
-    return ",".join(out)
+    return out
 
 
-def tolerates(tolerations: str | None, taints: str | None) -> bool:
-    """Whether a pod with these tolerations may be scheduled on a node with these hard taints."""
+def tolerates(tolerations: Sequence[str] | None, taints: Sequence[str] | None) -> bool:
+    """Whether a pod with these tolerations (`key=value:effect` items, `*` for all) may be scheduled
+    on a node with these hard taints (`key=value:effect`)."""
     if not taints:
         return True
-    tols = (tolerations or "").split(",") if tolerations else []
+    tols = list(tolerations or ())
     if "*" in tols:
         return True
-    for taint in taints.split(","):
+    for taint in taints:
         kv, _, effect = taint.rpartition(":")
         key, _, value = kv.partition("=")
         ok = False

@@ -121,7 +121,7 @@ def test_frames_carry_what_describe_printed(tickets: dict[str, Ticket]) -> None:
         assert nodes[col].sort_index().tolist() == nn[col].sort_index().tolist(), col
 
     def taints(s: pd.Series) -> list[list[str]]:  # describe sorts them its own way
-        return [sorted(str(v).split(",")) if not pd.isna(v) else [] for v in s.sort_index()]
+        return [sorted(v) if v is not None and v is not pd.NA else [] for v in s.sort_index().tolist()]
 
     assert taints(nodes["taints"]) == taints(nn["taints"])
 

@@ -83,7 +83,7 @@ def image_dicts(ctx: Context, rows: pd.DataFrame) -> list[dict[str, Any]]:
         out.append({
             "ref": str(ref), "digest": _s(r.digest) or (digests[0] if digests else None),
             "kind": _s(r.kind), "media_type": _s(r.media_type),
-            "platforms": [x for x in str(r.platforms or "").split(",") if x],
+            "platforms": [] if is_na(r.platforms) else [x for x in r.platforms if x],
             "attestations": int(r.attestations) if not pd.isna(r.attestations) else 0,
             "config_arch": _s(r.config_arch), "created": iso(r.created), "inspected": True,
             "file": _s(r.file), "running_digests": digests,
@@ -97,10 +97,10 @@ def _s(v: Any) -> str | None:
 
 def image_archs(rows: pd.DataFrame) -> set[str]:
     """Architectures the workload's (inspected) images can run on; empty when unknown."""
-    a = rows["img_archs"].dropna().astype(str)
     out: set[str] = set()
-    for v in a.unique():
-        out |= {x for x in v.split(",") if x}
+    for v in rows["img_archs"].tolist():
+        if not is_na(v):
+            out.update(x for x in v if x)
     return out
 
 

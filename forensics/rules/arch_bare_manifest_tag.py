@@ -35,7 +35,8 @@ def find(ctx: Context) -> list[Finding]:
     multi = imgs[(imgs["kind"] == "index") & (imgs["n_platforms"].fillna(0) > 1)]
     multi_repos: dict[str, list[tuple[str, str, str]]] = {}
     for key, ref, plats, file in zip(multi["image_key"].astype(str), multi["image"].astype(str),
-                                     multi["platforms"].astype(str), multi["file"].astype(str)):
+                                     (",".join(v) for v in multi["platforms"].tolist()),
+                                     multi["file"].astype(str)):
         multi_repos.setdefault(_repo(key), []).append((ref, plats, file))
     out: list[Finding] = []
     groups = ctx.arch_failing

@@ -84,8 +84,7 @@ def _latent(ctx: Context, p: pd.DataFrame) -> list[Finding]:
         # static (mirror) pods are bound to their node: never rescheduled
         if (w.kind, w.namespace, w.name) in failing_wl or w.kind in ("Node", "StaticPod"):
             continue
-        archs = {x for v in dict.fromkeys(groups.values(i, "img_archs")) if not is_na(v)
-                 for x in str(v).split(",") if x}
+        archs = {x for v in groups.values(i, "img_archs") if not is_na(v) for x in v if x}
         if not archs:
             continue
         rows = groups.rows(i)
