@@ -187,9 +187,9 @@ class Context:
     @cached_property
     def arch_constrained(self) -> frozenset[tuple[Any, Any, Any]]:
         """(kind, namespace, name) of the workload objects whose pod template has a kubernetes.io/arch
-        constraint (`arch_allowed` set on any observation)."""
+        constraint (`arch_allowed` or `arch_excluded` set on any observation)."""
         wl = self.frames["workloads"]
-        has = wl[wl["arch_allowed"].notna()]
+        has = wl[wl["arch_allowed"].notna() | wl["arch_excluded"].notna()]
         return frozenset(zip(has["kind"], has["namespace"], has["name"]))
 
     @cached_property

@@ -49,7 +49,7 @@ NODE_COLS = {
 POD_COLS = {
     "snapshot": STR, "namespace": STR, "pod": STR, "uid": STR, "node": STR, "phase": STR,
     "reason": STR, "message": STR, "created": TS, "start_time": TS, "owner_kind": STR,
-    "owner_name": STR, "pod_template_hash": STR, "arch_allowed": STR, "arch_preferred": STR,
+    "owner_name": STR, "pod_template_hash": STR, "arch_allowed": LIST, "arch_excluded": LIST, "arch_preferred": LIST,
     "scheduled": STR, "scheduled_message": STR, "ready": BOOL, "tolerations": LIST, "file": STR,
     "multiarch": STR,
 }
@@ -70,7 +70,8 @@ EVENT_COLS = {
 }
 WORKLOAD_COLS = {
     "snapshot": STR, "kind": STR, "namespace": STR, "name": STR, "uid": STR, "created": TS,
-    "owner_kind": STR, "owner_name": STR, "replicas": INT, "images": STR, "arch_allowed": STR, "file": STR,
+    "owner_kind": STR, "owner_name": STR, "replicas": INT, "images": STR, "arch_allowed": LIST,
+    "arch_excluded": LIST, "file": STR,
 }
 LOG_COLS = {
     "snapshot": STR, "namespace": STR, "pod": STR, "container": STR, "previous": BOOL, "file": STR,
@@ -253,13 +254,16 @@ def digest_of(image_id: str | None) -> str | None:
     return d if d.startswith("sha") else None
 
 
-def arch_constraint(spec: kube.PodSpec) -> tuple[str | None, str | None]:
-    """(required, preferred) allowed architectures as sorted comma lists, None when unconstrained.
+def arch_constraint(spec: kube.PodSpec) -> tuple[list[str] | None, list[str] | None, list[str] | None]:
+    """(allowed, excluded, preferred) architectures of a pod spec, each a sorted list or None.
 
-    Required = nodeSelector on kubernetes.io/arch (or beta.) intersected with required node affinity
-    (`In` values; `NotIn` expressed as `!arch`). Terms of a required affinity are ORed.
+    The required constraint is nodeSelector on kubernetes.io/arch (or beta.) ANDed with the required
+    node affinity, whose terms are ORed. It is either a set of allowed architectures (`allowed`, `In`
+    values minus `NotIn` values) or, when it names only `NotIn` values, the architectures it excludes
+    (`excluded`); both None when unconstrained. `preferred` are the `In` values of the preferred terms.
     """
     allowed: set[str] | None = None
+    excluded: set[str] | None = None
     if spec.node_selector:
         for key in ARCH_LABELS:
             v = spec.node_selector.get(key)
@@ -270,40 +274,53 @@ def arch_constraint(spec: kube.PodSpec) -> tuple[str | None, str | None]:
     if na is not None:
         req = na.required_during_scheduling_ignored_during_execution
         if req and req.node_selector_terms:
-            term_sets: list[set[str]] = []
+            terms: list[tuple[set[str] | None, set[str]]] = []
             for term in req.node_selector_terms:
-                s = _term_archs(term)
-                if s is None:
-                    term_sets = []
+                t = _term_archs(term)
+                if t is None:
+                    terms = []
                     break  # a term without an arch expression admits every arch
-                term_sets.append(s)
-            if term_sets:
-                union = set().union(*term_sets)
-                allowed = union if allowed is None else (allowed & union if not _is_neg(union) else allowed)
+                terms.append(t)
+            if terms:
+                pos = set().union(*(a for a, _ in terms if a is not None))
+                negs = [e for a, e in terms if a is None]
+                if not negs:  # every term names the architectures it allows
+                    allowed = pos if allowed is None else allowed & pos
+                else:  # any arch but those every excluding term excludes (unless another term allows it)
+                    out = set.intersection(*negs) - pos
+                    if allowed is not None:
+                        allowed -= out
+                    elif out:
+                        excluded = out
         for pt in na.preferred_during_scheduling_ignored_during_execution or ():
             if pt.preference is not None:
-                s = _term_archs(pt.preference)
-                if s:
-                    preferred |= s
-    req_s = ",".join(sorted(allowed)) if allowed is not None else None
-    return req_s, (",".join(sorted(preferred)) or None)
+                t = _term_archs(pt.preference)
+                if t is not None and t[0]:
+                    preferred |= t[0]
+    return (sorted(allowed) if allowed is not None else None, sorted(excluded) if excluded else None,
+            sorted(preferred) or None)
 
 
-def _is_neg(s: set[str]) -> bool:
-    return any(a.startswith("!") for a in s)
-
-
-def _term_archs(term: kube.NodeSelectorTerm) -> set[str] | None:
-    out: set[str] | None = None
+def _term_archs(term: kube.NodeSelectorTerm) -> tuple[set[str] | None, set[str]] | None:
+    """(allowed, excluded) of one node selector term's kubernetes.io/arch expressions: allowed is the
+    `In` values (intersected) minus the `NotIn` values, None when the term names only `NotIn`; None
+    when the term has no arch expression."""
+    pos: set[str] | None = None
+    neg: set[str] = set()
+    seen = False
     for e in term.match_expressions or ():
         if e.key not in ARCH_LABELS:
             continue
         vals = {normalize_arch(v)[0] for v in (e.values or ())}
         if e.operator == "In":
-            out = vals if out is None else out & vals
+            seen = True
+            pos = vals if pos is None else pos & vals
         elif e.operator == "NotIn":
-            out = (out or set()) | {"!" + v for v in vals}
-    return out
+            seen = True
+            neg |= vals
+    if not seen:
+        return None
+    return (pos - neg if pos is not None else None), neg
 
 
 def _label(labels: dict[str, str] | None, keys: tuple[str, ...]) -> str | None:
@@ -483,7 +500,7 @@ class FrameBuilder:
     def _add_pod(self, snapshot: str, file: str, p: kube.Pod) -> None:
         md, spec, st = p.metadata, p.spec, p.status
         okind, oname = _controller(md)
-        allowed, preferred = arch_constraint(spec)
+        allowed, excluded, preferred = arch_constraint(spec)
         sched = sched_msg = None
         ready = None
         for cond in st.conditions or ():
@@ -497,7 +514,7 @@ class FrameBuilder:
             reason=st.reason, message=st.message, created=md.creation_timestamp, start_time=st.start_time,
             owner_kind=okind, owner_name=oname,
             pod_template_hash=(md.labels or {}).get("pod-template-hash"),
-            arch_allowed=allowed, arch_preferred=preferred, scheduled=sched, scheduled_message=sched_msg,
+            arch_allowed=allowed, arch_excluded=excluded, arch_preferred=preferred, scheduled=sched, scheduled_message=sched_msg,
             ready=ready, tolerations=_tolerations(spec.tolerations), file=file,
             multiarch=_multiarch_labels(md.labels),
         )
@@ -585,16 +602,16 @@ class FrameBuilder:
         okind, oname = _controller(md)
         tspec = spec.template.spec if spec is not None and spec.template is not None else None
         images = None
-        allowed = None
+        allowed = excluded = None
         if tspec is not None:
             imgs = [c.image for c in (tspec.init_containers or [])] + [c.image for c in tspec.containers]
             images = ",".join(imgs)
-            allowed = arch_constraint(tspec)[0]
+            allowed, excluded, _ = arch_constraint(tspec)
         self.workloads.add(
             snapshot=snapshot, kind=kind, namespace=md.namespace, name=md.name, uid=md.uid,
             created=md.creation_timestamp, owner_kind=okind, owner_name=oname,
             replicas=spec.replicas if spec is not None else None, images=images, arch_allowed=allowed,
-            file=file,
+            arch_excluded=excluded, file=file,
         )
 
     # --- logs, binfmt, images ---------------------------------------------------------------------
@@ -934,6 +951,7 @@ def _resolve_workloads(frames: dict[str, pd.DataFrame]) -> None:
     pods["workload_kind"] = pd.array(kind.to_numpy(dtype=object), dtype="string[pyarrow]")
     pods["workload_name"] = pd.array(name.to_numpy(dtype=object), dtype="string[pyarrow]")
     keys = ["snapshot", "namespace", "pod"]
-    extra = pods[keys + ["node", "workload_kind", "workload_name", "arch_allowed", "uid"]].drop_duplicates(keys)
+    extra = pods[keys + ["node", "workload_kind", "workload_name", "arch_allowed", "arch_excluded",
+                         "uid"]].drop_duplicates(keys)
     c = frames["containers"].merge(extra, how="left", on=keys)
     frames["containers"] = c

@@ -52,7 +52,7 @@ def unconstrained(rows: pd.DataFrame, ctx: Context | None = None) -> bool:
     template. The template decides where new pods go: the DaemonSet controller replaces a pod's
     required node affinity with a per-node `matchFields` term, so its pods never show the
     template's arch terms."""
-    if not bool(rows["arch_allowed"].isna().all()):
+    if not bool(rows["arch_allowed"].isna().all() and rows["arch_excluded"].isna().all()):
         return False
     if ctx is None or rows.empty:
         return True
