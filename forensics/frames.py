@@ -8,6 +8,7 @@ in: `snapshot`, `observed_at`, `namespace`, `pod`, `container`, `node`, `image`,
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -192,6 +193,22 @@ def make_frame(schema: dict[str, str], data: dict[str, list[Any]] | None = None,
         else:
             cols[c] = to_utc(values)
     return pd.DataFrame(cols)
+
+
+def arrow_table(frame: pd.DataFrame, schema: pa.Schema | None = None) -> pa.Table:
+    """`frame` as an Arrow table for Parquet. The pandas metadata names an Arrow list column's dtype
+    `list<item: string>[pyarrow]`, which pandas (3.x) cannot parse back, so `read_parquet` would fail:
+    such columns are recorded as `object` there (their Arrow type stays `list<string>`)."""
+    t = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    meta = t.schema.metadata or {}
+    raw = meta.get(b"pandas")
+    if raw is None:
+        return t
+    doc = json.loads(raw)
+    for c in doc.get("columns", []):
+        if str(c.get("numpy_type", "")).startswith("list<"):
+            c["numpy_type"] = "object"
+    return t.replace_schema_metadata({**meta, b"pandas": json.dumps(doc).encode()})
 
 
 _INT64 = (-(1 << 63), (1 << 63) - 1)
