@@ -164,10 +164,13 @@ def timeline(ctx: Context, w: Workload, rows: pd.DataFrame, imgs: list[dict[str,
         if img.get("created"):
             ev.append({"at": img["created"], "what": f"image {img['ref']} built", "kind": "image-built",
                        "source": img.get("file") or ""})
-    bad = rows[rows["arch_fail"]] if "arch_fail" in rows else rows
-    first = bad["last_finished"].dropna().min() if not bad.empty else None
-    if first is None or pd.isna(first):
-        first = bad["observed_at"].dropna().min() if not bad.empty else None
+    # the first failure: the earliest last termination of a failing row, else when one was first seen
+    fail = rows["arch_fail"].tolist() if "arch_fail" in rows else [True] * len(rows)
+    ended = [t for t, b in zip(rows["last_finished"].tolist(), fail) if b and not is_na(t)]
+    first = min(ended) if ended else None
+    if first is None:
+        seen = [t for t, b in zip(rows["observed_at"].tolist(), fail) if b and not is_na(t)]
+        first = min(seen) if seen else None
     if first is not None and not pd.isna(first):
         ev.append({"at": iso(first), "what": f"first failure of {w}", "kind": "first-failure", "source": ""})
     return sorted([e for e in ev if e["at"]], key=lambda e: e["at"])

@@ -25,7 +25,6 @@ from forensics.rules._arch import (
     inferred_archs,
     marked,
     standard_parts,
-    unconstrained,
 )
 from forensics.rules._common import by_workload, new_finding
 
@@ -87,13 +86,19 @@ def _latent(ctx: Context, p: pd.DataFrame) -> list[Finding]:
         archs = {x for v in groups.values(i, "img_archs") if not is_na(v) for x in v if x}
         if not archs:
             continue
-        rows = groups.rows(i)
-        if not unconstrained(rows, ctx):
+        # unconstrained (`_arch.unconstrained`), from the column slices: no arch constraint on the pods
+        # nor on their controller's pod template
+        if not all(is_na(a) and is_na(e) for a, e in zip(groups.values(i, "arch_allowed"),
+                                                          groups.values(i, "arch_excluded"))):
             continue
-        r0 = rows.iloc[0]
-        others = sorted(ctx.reachable_archs(ctx.pod_tolerations.get((r0["namespace"], r0["pod"]))) - archs)
+        ns, pod = groups.values(i, "namespace")[0], groups.values(i, "pod")[0]
+        key = (groups.values(i, "workload_kind")[0], ns, groups.values(i, "workload_name")[0])
+        if not ctx.frames["workloads"].empty and not any(is_na(k) for k in key) and key in ctx.arch_constrained:
+            continue
+        others = sorted(ctx.reachable_archs(ctx.pod_tolerations.get((ns, pod))) - archs)
         if not others:
             continue
+        rows = groups.rows(i)
         f = new_finding(CAUSE, w, rows, severity="low", latent=True,
                         confidence=0.9 if rows["node_arch"].notna().all() else 0.7,
                         summary=(f"{w} is healthy but its image runs only on {','.join(sorted(archs))}; with no "
