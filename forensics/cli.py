@@ -268,9 +268,13 @@ def frames(
         if parquet is not None:
             step(f"writing Parquet to {parquet}")
             try:
+                import pyarrow.parquet as pq
+
+                from forensics.frames import arrow_table
+
                 parquet.mkdir(parents=True, exist_ok=True)
                 for name, f in d.frames.items():
-                    f.to_parquet(parquet / f"{name}.parquet", index=False)
+                    pq.write_table(arrow_table(f), parquet / f"{name}.parquet")
             except OSError as e:
                 raise ForensicsError(f"cannot write {parquet}: {e.strerror or e}") from None
     for name, f in d.frames.items():

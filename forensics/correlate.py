@@ -6,15 +6,20 @@ counted once over snapshots, failure states, and the signatures seen per contain
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache, cached_property
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from forensics import causes
 from forensics.arch import Platform, can_run, normalize_os, normalize_platform, parse_platform
 from forensics.findings import Workload
-from forensics.frames import image_key
+from forensics.frames import image_key, tolerates
 
 # waiting reasons that mean the container cannot run
 FAIL_WAITING = frozenset({
@@ -38,9 +43,60 @@ NODE_EVENT_REASONS = frozenset({"Unknown"})
 NODE_EVENT_EXIT = 255
 
 
+# Signature hints, by the mark columns they set on the placement rows (`Context.restart_marks`,
+# `Context.arch_marks`); a hint is the family a signature row belongs to (forensics/signatures.py),
+# and which cause owns it is declared in that cause's rule module (`forensics.causes`).
+# restart mark column -> the cause whose hints set it, and the dialects it is limited to
+_OWN_COLUMNS: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    "oom_sig": ("oom-killed", None),
+    "probe_sig": ("liveness-probe", ("liveness", "startup")),
+    "auth_sig": ("image-pull-auth", None),
+    "notfound_sig": ("image-pull-not-found", None),
+    "net_sig": ("image-pull-network", None),
+    "volume_sig": ("volume-mount", None),
+    "config_sig": ("missing-config", None),
+    "cmd_sig": ("command-not-found", None),
+}
+
+
+@cache
+def restart_sig_marks() -> dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]]:
+    """Restart mark column -> (hints, dialects or None), from the causes' declarations. `arch_sig`
+    takes every hint owned by a cause with no column of its own (the exec-format family and any cause
+    added since), so app-crash stays silent where another rule owns the signature."""
+    out = {col: (causes.hints_of(cause), dialects) for col, (cause, dialects) in _OWN_COLUMNS.items()}
+    out["app_sig"] = (("app-crash",), None)
+    out["appexec_sig"] = (("app-exec",), None)
+    taken = {h for hints, _ in out.values() for h in hints}
+    out["arch_sig"] = (tuple(h for h in causes.owned_hints() if h not in taken), None)
+    return out
+
+
+@cache
+def arch_sig_marks() -> dict[str, tuple[str, ...]]:
+    """Architecture mark column -> hints: `arch_sig` is every platform-mismatch cause's hint."""
+    return {"arch_sig": causes.platform_hints(), "pull_sig": ("arch-pull",), "emu_sig": ("emulation",),
+            "exec_sig": ("arch",)}
+START_FAIL = frozenset({"StartError", "ContainerCannotRun", "RunContainerError", "CreateContainerError"})
+PULL_WAIT = frozenset({"ErrImagePull", "ImagePullBackOff"})
+_CLEAN_STOP = (r"(?i)\b(?:graceful(?:ly)?\s+shut(?:ting)?\s*down|shutting down(?: gracefully)?|shutdown complete"
+               r"|received (?:signal )?(?:SIGTERM|terminated)|exiting on signal|stopped by signal)")
+# the placement columns the restart-cause rules read; narrow rows keep grouping and evidence cheap on big dumps
+_RESTART_COLS = ["snapshot", "observed_at", "snapshot_index", "namespace", "pod", "container", "init", "image",
+                 "uid", "file", "node", "node_arch", "node_ready", "workload_kind", "workload_name",
+                 "restart_count", "ready", "state", "waiting_reason", "waiting_message", "term_reason",
+                 "term_exit_code", "term_finished", "started_at", "last_reason", "last_exit_code", "last_started",
+                 "last_finished", "memory_limit", "has_liveness_probe", "supported", "failing", "healthy",
+                 "node_event"]
+LogKey = tuple[str, str, str]
+
+
 @dataclass
 class Context:
-    """Everything a rule may read. Frames are shared: rules must not modify them."""
+    """Everything a rule may read. Frames are shared: rules must not modify them.
+
+    The fields are the joins every rule needs; the cached properties below are the joins some rules
+    need, each computed once on first use and typed (docs/architecture.md, "What a rule may read")."""
 
     frames: dict[str, pd.DataFrame]
     snapshots: list[str]
@@ -52,13 +108,24 @@ class Context:
     cluster_archs: list[str] = field(default_factory=list)
     has_binfmt: bool = False
     inspected_images: int = 0
-    cache: dict[str, Any] = field(default_factory=dict)  # derived indexes, built once on first use
     # workloads (kind, namespace, name) failing at the last snapshot (docs/findings.md)
     failing_now: frozenset[tuple[str, str, str]] = frozenset()
+    _reachable: dict[tuple[str, ...] | None, frozenset[str]] = field(default_factory=dict, repr=False)
 
     @property
     def mixed(self) -> bool:
         return len(self.cluster_archs) > 1
+
+    # --- signatures per container -----------------------------------------------------------------
+
+    @cached_property
+    def _sig_index(self) -> tuple[dict[Any, np.ndarray], dict[Any, Any]]:
+        s = self.signatures
+        by_c = s.groupby(["namespace", "pod", "container"], sort=False, dropna=True).indices
+        no_c = s[s["container"].isna()]
+        by_pod = {k: no_c.index[v] for k, v in
+                  no_c.groupby(["namespace", "pod"], sort=False).indices.items()} if not no_c.empty else {}
+        return by_c, by_pod
 
     def sigs_for(self, rows: pd.DataFrame, hints: tuple[str, ...] | None = None) -> pd.DataFrame:
         """Signature rows for the containers in `rows` (any snapshot); event rows without a
@@ -66,14 +133,7 @@ class Context:
         s = self.signatures
         if s.empty or rows.empty:
             return s.iloc[0:0]
-        idx = self.cache.get("sig_index")
-        if idx is None:
-            by_c = s.groupby(["namespace", "pod", "container"], sort=False, dropna=True).indices
-            no_c = s[s["container"].isna()]
-            by_pod = {k: no_c.index[v] for k, v in
-                      no_c.groupby(["namespace", "pod"], sort=False).indices.items()} if not no_c.empty else {}
-            idx = self.cache["sig_index"] = (by_c, by_pod)
-        by_c, by_pod = idx
+        by_c, by_pod = self._sig_index
         pos: list[int] = []
         for key in set(zip(rows["namespace"], rows["pod"], rows["container"])):
             hit = by_c.get(key)
@@ -89,12 +149,235 @@ class Context:
             out = out[out["hint"].isin(list(hints))]
         return out.reset_index(drop=True)
 
-    def indexed(self, name: str, frame: pd.DataFrame, key: str) -> pd.DataFrame:
-        """`frame` indexed by `key` (built once per context), for per-finding lookups."""
-        f = self.cache.get(name)
-        if f is None:
-            f = self.cache[name] = frame.set_index(key, drop=False).sort_index()
-        return f
+    @cached_property
+    def _sig_pairs(self) -> tuple[dict[tuple[str, str | None], int], np.ndarray]:
+        """Which (hint, dialect) pairs have a signature for each placement row (by container, or by
+        pod for signatures that name none): the pair -> column map and a rows x pairs bool matrix."""
+        p, s = self.placement, self.signatures
+        if s.empty or p.empty:
+            return {}, np.zeros((len(p), 0), dtype=bool)
+        hint = s["hint"].astype(object).where(s["hint"].notna(), None)
+        dialect = s["dialect"].astype(object).where(s["dialect"].notna(), None) if "dialect" in s \
+            else pd.Series(None, index=s.index, dtype=object)
+        pairs = list(dict.fromkeys(zip(hint, dialect)))
+        col = {pr: i for i, pr in enumerate(pairs)}
+        out = np.zeros((len(p), len(pairs)), dtype=bool)
+        sp = s[["namespace", "pod", "container"]].assign(_pair=[col[pr] for pr in zip(hint, dialect)])
+        pos = p[["namespace", "pod", "container"]].reset_index(drop=True).assign(_pos=np.arange(len(p)))
+        for keys, sub in ((_CKEY, sp[sp["container"].notna()]), (_PKEY, sp[sp["container"].isna()])):
+            if sub.empty:
+                continue
+            m = pos[keys + ["_pos"]].merge(sub[keys + ["_pair"]].drop_duplicates(), how="inner", on=keys)
+            out[m["_pos"].to_numpy(dtype=np.int64), m["_pair"].to_numpy(dtype=np.int64)] = True
+        return col, out
+
+    def sig_hits(self, hints: tuple[str, ...], dialects: tuple[str, ...] | None = None) -> np.ndarray:
+        """Per placement row: a signature of one of `hints` (and `dialects`) was seen for its container."""
+        col, m = self._sig_pairs
+        cols = [i for (h, d), i in col.items() if h in hints and (dialects is None or d in dialects)]
+        return np.asarray(m[:, cols].any(axis=1)) if cols else np.zeros(len(self.placement), dtype=bool)
+
+    # --- lookups by name ----------------------------------------------------------------------------
+
+    @cached_property
+    def images_by_key(self) -> pd.DataFrame:
+        """The images frame indexed by `image_key`."""
+        return self.frames["images"].set_index("image_key", drop=False).sort_index()
+
+    @cached_property
+    def nodes_by_name(self) -> pd.DataFrame:
+        """Each node's last observation, indexed by name."""
+        return self.nodes.set_index("node", drop=False).sort_index()
+
+    @cached_property
+    def node_records(self) -> dict[str, Any]:
+        """Each node's last observation as a named tuple (`itertuples`), by name."""
+        return {str(r.node): r for r in self.nodes_by_name.itertuples(index=False)}
+
+    @cached_property
+    def image_records(self) -> dict[str, Any]:
+        """Per `image_key`, the last row of `images_by_key` for it, as a named tuple."""
+        return {k: r for k, r in zip(self.images_by_key.index, self.images_by_key.itertuples(index=False))}
+
+    @cached_property
+    def arch_constrained(self) -> frozenset[tuple[Any, Any, Any]]:
+        """(kind, namespace, name) of the workload objects whose pod template has a kubernetes.io/arch
+        constraint (`arch_allowed` or `arch_excluded` set on any observation)."""
+        wl = self.frames["workloads"]
+        has = wl[wl["arch_allowed"].notna() | wl["arch_excluded"].notna()]
+        return frozenset(zip(has["kind"], has["namespace"], has["name"]))
+
+    @cached_property
+    def arch_failing(self) -> Workloads:
+        """`arch_marks` rows of the workloads with at least one arch failure (all their rows, for the
+        full picture), grouped by workload."""
+        p = self.arch_marks
+        bad = p[p["arch_fail"]][WL_KEYS].drop_duplicates()
+        return Workloads(p.merge(bad, on=WL_KEYS, how="inner"))
+
+    @cached_property
+    def pod_tolerations(self) -> dict[tuple[Any, Any], tuple[str, ...] | None]:
+        """(namespace, pod) -> the pod's tolerations (last observation)."""
+        pods = self.frames["pods"].drop_duplicates(["namespace", "pod"], keep="last")
+        return {(n, p): None if is_na(t) else tuple(t)
+                for n, p, t in zip(pods["namespace"], pods["pod"], pods["tolerations"].tolist())}
+
+    @cached_property
+    def _schedulable_nodes(self) -> list[tuple[list[str] | None, str | None]]:
+        n = self.nodes[~self.nodes["unschedulable"].fillna(False)]
+        return [(None if is_na(t) else list(t), None if is_na(a) else str(a))
+                for t, a in zip(n["taints"].tolist(), n["arch"])]
+
+    def reachable_archs(self, tolerations: tuple[str, ...] | None) -> frozenset[str]:
+        """The architectures of the schedulable nodes whose hard taints a pod with these tolerations
+        tolerates: computed once per distinct set of tolerations."""
+        hit = self._reachable.get(tolerations)
+        if hit is None:
+            hit = self._reachable[tolerations] = frozenset(
+                a for t, a in self._schedulable_nodes if a is not None and tolerates(tolerations, t))
+        return hit
+
+    @cached_property
+    def log_keys(self) -> frozenset[LogKey]:
+        """(namespace, pod, container) of every container with a log in the dump."""
+        logs = self.frames["logs"]
+        return frozenset(zip(logs["namespace"].astype(str), logs["pod"].astype(str), logs["container"].astype(str)))
+
+    @cached_property
+    def previous_log_keys(self) -> frozenset[LogKey]:
+        """(namespace, pod, container) of every container with a previous (crashed) log in the dump."""
+        logs = self.frames["logs"]
+        prev = logs[logs["previous"].fillna(False)]
+        return frozenset(zip(prev["namespace"].astype(str), prev["pod"].astype(str), prev["container"].astype(str)))
+
+    @cached_property
+    def _replicasets(self) -> tuple[pd.DataFrame, dict[tuple[Any, Any], np.ndarray]]:
+        wl = self.frames["workloads"]
+        rsf = wl[wl["kind"] == "ReplicaSet"].drop_duplicates(["namespace", "name"], keep="last")
+        return rsf, rsf.groupby(["namespace", "owner_name"]).indices
+
+    def replicasets_of(self, namespace: str, owner: str) -> pd.DataFrame:
+        """The ReplicaSets (each once, last observation) a Deployment owns: its rollouts."""
+        rsf, idx = self._replicasets
+        pos = idx.get((namespace, owner))
+        return rsf.iloc[pos] if pos is not None else rsf.iloc[0:0]
+
+    @cached_property
+    def _replicaset_records(self) -> tuple[list[Any], dict[tuple[Any, Any], np.ndarray]]:
+        rsf, idx = self._replicasets
+        return list(rsf.itertuples(index=False)), idx
+
+    def replicaset_records(self, namespace: str, owner: str) -> list[Any]:
+        """`replicasets_of` as named tuples, read out of the frame once."""
+        recs, idx = self._replicaset_records
+        pos = idx.get((namespace, owner))
+        return [recs[i] for i in pos] if pos is not None else []
+
+    @cached_property
+    def pool_events(self) -> list[dict[str, Any]]:
+        """The first node of each pool and arch, as timeline entries."""
+        ev = []
+        for (pool, arch), g in self.nodes.groupby(["pool", "arch"], dropna=False):
+            if g["created"].notna().any():
+                r = g.sort_values("created").iloc[0]
+                label = pool if not pd.isna(pool) else "(no pool label)"
+                ev.append({"at": iso(r["created"]), "what": f"first {arch} node of pool {label} created ({r['node']})",
+                           "kind": "node-pool", "source": str(r["file"])})
+        return ev
+
+    # --- marks on placement rows ------------------------------------------------------------------------
+
+    @cached_property
+    def restart_marks(self) -> pd.DataFrame:
+        """`placement`, narrowed to the columns the restart-cause rules read, plus the marks saying which
+        known failure explains each container (forensics/rules/_restart.py lists them)."""
+        return _restart_marks(self)
+
+    @cached_property
+    def arch_marks(self) -> pd.DataFrame:
+        """`placement` plus the marks saying which containers fail for an architecture reason
+        (forensics/rules/_arch.py, `marked`)."""
+        return _arch_marks(self)
+
+    @cached_property
+    def term_messages(self) -> dict[tuple[str, str, str, str], str]:
+        """(snapshot, namespace, pod, container) -> the termination message shown with the container's
+        state (current termination, else the last one), only for containers that have one."""
+        c = self.placement
+        term = (c["state"] == "terminated").fillna(False)
+        msg = c["term_message"].where(term, c["last_message"])
+        has = msg.notna()
+        return {(str(a), str(b), str(d), str(e)): str(m) for a, b, d, e, m in
+                zip(c.loc[has, "snapshot"], c.loc[has, "namespace"], c.loc[has, "pod"], c.loc[has, "container"],
+                    msg[has]) if str(m).strip()}
+
+    @cached_property
+    def healthy_pods(self) -> dict[tuple[str, str, str], int]:
+        """Per workload, how many of its pods (last observation) have every app container healthy
+        (on a Ready node)."""
+        cur = self.current
+        out: dict[tuple[str, str, str], int] = {}
+        if not cur.empty:
+            app = cur[~cur["init"].fillna(False)]
+            # a pod on a node that is not Ready shows its last (stale) status: it does not serve
+            app = app.assign(healthy=app["healthy"].fillna(False) & ~app["node_ready"].eq(False).fillna(False))
+            per_pod = app.groupby(WL_KEYS + ["pod"], dropna=False)["healthy"].all().reset_index()
+            counts = per_pod[per_pod["healthy"].fillna(False).astype(bool)].groupby(WL_KEYS, dropna=False).size()
+            for key, n in counts.items():
+                kind, ns, name = (str(k) if not pd.isna(k) else "" for k in key)
+                out[(kind or "Pod", ns, name)] = int(n)
+        return out
+
+    @cached_property
+    def pod_events(self) -> tuple[pd.DataFrame, dict[tuple[str, str], np.ndarray]]:
+        """Pod events, each once (last snapshot), and their row positions per (namespace, pod)."""
+        ev = self.frames["events"]
+        ev = ev[ev["object_kind"] == "Pod"].sort_values(["snapshot_index", "last_seen"]).drop_duplicates(
+            ["object_namespace", "object_name", "reason", "message"], keep="last").reset_index(drop=True)
+        idx = {(str(k[0]), str(k[1])): v for k, v in ev.groupby(["object_namespace", "object_name"]).indices.items()} \
+            if not ev.empty else {}
+        return ev, idx
+
+    @cached_property
+    def ghost_events(self) -> pd.DataFrame:
+        """Pod events (each once) about pods the dump holds no Pod object for, with `workload_kind`,
+        `workload_name` derived by `ghost_workload`."""
+        ev, _ = self.pod_events
+        pods = self.frames["pods"]
+        known = set(zip(pods["namespace"].astype(str), pods["pod"].astype(str)))
+        keep = [(str(n), str(p)) not in known and not pd.isna(p)
+                for n, p in zip(ev["object_namespace"], ev["object_name"])]
+        g = ev[np.array(keep, dtype=bool)] if len(ev) else ev
+        return g.assign(workload_kind=[ghost_workload(str(p)).kind for p in g["object_name"]],
+                        workload_name=[ghost_workload(str(p)).name for p in g["object_name"]]).reset_index(drop=True)
+
+    @cached_property
+    def container_rows(self) -> tuple[pd.DataFrame, dict[Any, np.ndarray]]:
+        """A narrow copy of `placement` (the columns a first failure is decided from) and its row
+        positions per (namespace, pod, container), for per-finding lookups."""
+        narrow = self.placement[[c for c in _INCIDENT_COLS if c in self.placement]].reset_index(drop=True)
+        index = narrow.groupby(_CKEY, sort=False).indices if not narrow.empty else {}
+        return narrow, index
+
+    @cached_property
+    def pod_first_times(self) -> tuple[dict[Any, Any], dict[Any, Any]]:
+        """Per pod (namespace, name): its earliest startTime, and the earliest firstTimestamp of a
+        Warning event about it."""
+        pods = self.frames["pods"]
+        starts = pods.dropna(subset=["start_time"]).groupby(["namespace", "pod"])["start_time"].min().to_dict()
+        ev = self.frames["events"]
+        ev = ev[(ev["object_kind"] == "Pod") & (ev["type"] == "Warning")].dropna(subset=["first_seen"])
+        ns = ev["object_namespace"].fillna(ev["namespace"])
+        warned = ev["first_seen"].groupby([ns, ev["object_name"]]).min().to_dict() if not ev.empty else {}
+        return starts, warned
+
+
+_CKEY = ["namespace", "pod", "container"]
+_PKEY = ["namespace", "pod"]
+# the placement columns a finding's first failure and figures are decided from (forensics/incident.py)
+_INCIDENT_COLS = ["snapshot", "observed_at", "snapshot_index", "namespace", "pod", "container", "uid", "file", "node",
+                  "node_arch", "restart_count", "ready", "failing", "healthy", "last_started", "last_finished",
+                  "term_finished"]
 
 
 def build_context(frames: dict[str, pd.DataFrame], snapshots: list[str], meta: dict[str, Any] | None = None
@@ -373,11 +656,7 @@ def _s(v: Any) -> str | None:
 def restarts_once(rows: pd.DataFrame) -> int:
     """Restarts counted once over snapshots: per pod instance (uid) and container, the highest
     restartCount seen; pods recreated under new names count separately."""
-    if rows.empty:
-        return 0
-    key = rows["uid"].fillna(rows["pod"])
-    g = rows["restart_count"].fillna(0).groupby([key, rows["container"]], dropna=False).max()
-    return int(g.sum())
+    return Workloads.one(rows).facts(0).restarts if not rows.empty else 0
 
 
 def iso(ts: Any) -> str | None:
@@ -459,3 +738,296 @@ def _apiserver_unreachable(ctx: Context, rows: pd.DataFrame) -> set[tuple[str, s
         hit = s[t.str.contains("dial tcp", regex=False) & t.str.lower().str.contains("|".join(_API_LOST))]
         out.update(zip(hit["namespace"].astype(str), hit["pod"].astype(str), hit["container"].astype(str)))
     return out
+
+
+def _restart_marks(ctx: Context) -> pd.DataFrame:
+    src = ctx.placement
+    p = src[_RESTART_COLS].reset_index(drop=True).copy()
+    term = p["state"] == "terminated"
+    p["reason"] = p["term_reason"].where(term.fillna(False), p["last_reason"])
+    p["exit_code"] = p["term_exit_code"].where(term.fillna(False), p["last_exit_code"])
+    for col, (hints, dialects) in restart_sig_marks().items():
+        p[col] = ctx.sig_hits(hints, dialects)
+    p["oom_reason"] = ((p["last_reason"] == "OOMKilled") | (p["term_reason"] == "OOMKilled")).fillna(False) \
+        .to_numpy(dtype=bool)
+    wr = p["waiting_reason"]
+    starts = [p[c].isin(list(START_FAIL)).fillna(False).to_numpy(dtype=bool)
+              for c in ("waiting_reason", "last_reason", "term_reason")]
+    p["start_fail"] = starts[0] | starts[1] | starts[2]
+    p["pull_wait"] = wr.isin(list(PULL_WAIT)).fillna(False).to_numpy(dtype=bool)
+    p["config_wait"] = (wr == "CreateContainerConfigError").fillna(False).to_numpy(dtype=bool)
+    p["failing_b"] = p["failing"].fillna(False).to_numpy(dtype=bool)
+    pods = ctx.frames["pods"]
+    ev = pods[pods["reason"] == "Evicted"][["snapshot", "namespace", "pod"]].drop_duplicates().assign(_ev=True)
+    p["evicted"] = p[["snapshot", "namespace", "pod"]].merge(ev, how="left", on=["snapshot", "namespace", "pod"])[
+        "_ev"].notna().to_numpy()
+    p["node_down"] = p["node_ready"].eq(False).fillna(False).to_numpy(dtype=bool)
+    # a termination message saying the container was stopped on purpose (SIGTERM handled, clean
+    # shutdown), with a clean or SIGTERM exit code: stopped, not crashed
+    msg = pd.Series(src["term_message"].where((src["state"] == "terminated").fillna(False), src["last_message"])
+                    .to_numpy(), index=p.index).fillna("").astype(str)
+    p["clean_stop"] = (msg.str.contains(_CLEAN_STOP, regex=True)
+                       & p["exit_code"].isin([0, 143]).fillna(False)).to_numpy(dtype=bool)
+    return p
+
+
+def _arch_marks(ctx: Context) -> pd.DataFrame:
+    p = ctx.placement.copy()
+    for col, hints in arch_sig_marks().items():
+        p[col] = ctx.sig_hits(hints)
+    p["unsupported"] = (p["supported"] == False).fillna(False).to_numpy(dtype=bool)
+    failing = p["failing"].fillna(False).to_numpy(dtype=bool)
+    unsupported = p["unsupported"].to_numpy(dtype=bool)
+    lie = p["platform_lie"].fillna(False).to_numpy(dtype=bool)
+    emulated = p["emulated"].fillna(False).to_numpy(dtype=bool)
+    exec_sig = p["exec_sig"].to_numpy(dtype=bool)
+    pull_sig = p["pull_sig"].to_numpy(dtype=bool)
+    # the differential: an exec format error where the image's platform is the node's (or where the
+    # same uninspected image fails the same way on nodes of two architectures) is not an architecture
+    # failure; a foreign image that ran under emulation and crashed there is an emulation fault
+    p["platform_match"] = (p["supported"] == True).fillna(False).to_numpy(dtype=bool) & ~lie
+    p["exec_everywhere"] = _exec_on_several_archs(p, failing & exec_sig)
+    not_arch = (p["platform_match"].to_numpy(dtype=bool) | p["exec_everywhere"].to_numpy(dtype=bool)) & ~pull_sig
+    # a foreign binary that demonstrably ran (for seconds, or healthy) without any exec or pull error
+    # was emulated, whether or not the dump holds the node's binfmt_misc listing
+    p["ran_foreign"] = unsupported & ~exec_sig & ~pull_sig & _ran(p)
+    # so was one whose failure is the emulator's own message (qemu, Rosetta): only a registered
+    # handler prints it, listing or not (kubectl text never shows the listing)
+    emulated = emulated | p["ran_foreign"].to_numpy(dtype=bool) | (p["emu_sig"].to_numpy(dtype=bool) & ~exec_sig)
+    p["emulated_or_ran"] = emulated
+    emu_only = emulated & ~exec_sig
+    # a Windows node, or an image with no entry for the node's OS: a platform (OS) mismatch
+    other_os = p["os_mismatch"].fillna(False).to_numpy(dtype=bool) | \
+        (p["node_os"] == "windows").fillna(False).to_numpy(dtype=bool)
+    p["arch_fail"] = failing & ~other_os & ((p["arch_sig"].to_numpy(dtype=bool) & ~not_arch & ~emu_only)
+                                            | (unsupported & ~emulated) | (lie & exec_sig))
+    return p
+
+
+def _ran(p: pd.DataFrame, seconds: float = 5.0) -> np.ndarray:
+    """Rows whose container ran at least `seconds` (last run, or running now) or is healthy."""
+    last = (p["last_finished"] - p["last_started"]).dt.total_seconds()
+    now = (p["observed_at"] - p["started_at"]).dt.total_seconds()
+    long_run = (last >= seconds).fillna(False).to_numpy(dtype=bool) | \
+        ((p["state"] == "running").fillna(False).to_numpy(dtype=bool) & (now >= seconds).fillna(False).to_numpy(dtype=bool))
+    return long_run | p["healthy"].fillna(False).to_numpy(dtype=bool)
+
+
+def _exec_on_several_archs(p: pd.DataFrame, exec_fail: np.ndarray) -> np.ndarray:
+    """Rows of uninspected images that fail with an exec format error on nodes of two or more
+    architectures: no single platform explains that, the image's content does."""
+    out = np.zeros(len(p), dtype=bool)
+    if not exec_fail.any():
+        return out
+    sub = p[exec_fail & ~p["img_inspected"].fillna(False).to_numpy(dtype=bool) & p["node_arch"].notna().to_numpy()]
+    if sub.empty:
+        return out
+    n = sub.groupby("image_key")["node_arch"].nunique()
+    several = set(n[n >= 2].index.astype(str))
+    if several:
+        out = p["image_key"].astype(str).isin(several).to_numpy() & exec_fail
+    return out
+
+
+# --- rows grouped by workload, with what every finding needs computed for all workloads at once ------
+
+_EPOCH_FLOOR = pd.Timestamp("1990-01-01", tz="UTC")
+# the times a failure is placed from: the earliest last termination, else what the snapshot saw
+_TIME_COLS = ("last_started", "last_finished", "term_finished", "observed_at")
+
+
+@dataclass(frozen=True)
+class WorkloadFacts:
+    """The fields every finding fills the same way from its rows (`rules/_common.new_finding`)."""
+
+    pods: list[str]
+    nodes: list[str]
+    containers: list[str]  # "pod/container"
+    node_archs: list[str]
+    restarts: int  # counted once: per pod instance (uid) and container, the highest restartCount seen
+    first_seen: str | None
+    last_seen: str | None
+
+
+def is_na(v: Any) -> bool:
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v))
+
+
+class Workloads:
+    """`rows` grouped by workload (kind, namespace, name) with one group-by, in the order a sorted
+    `groupby` gives. Columns are read out of the frame once, as Python lists, and the per-workload
+    facts, evidence rows, missing logs and restart matrices are computed from slices of those lists:
+    a rule looping over workloads makes no pandas call per workload unless it asks for `rows(i)`.
+
+    Iterating yields `(Workload, rows)`; `each()` yields `(i, Workload)` for the list-based accessors."""
+
+    def __init__(self, rows: pd.DataFrame) -> None:
+        self.frame = rows
+        self._lists: dict[str, list[Any]] = {}
+        self._records: list[Any] | None = None
+        self.workloads: list[Workload] = []
+        self.positions: list[np.ndarray] = []
+        if rows.empty:
+            return
+        codes = rows.groupby(WL_KEYS, sort=True, dropna=False).ngroup().to_numpy()
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(int(codes.max()) + 2))
+        self.positions = [order[bounds[i]:bounds[i + 1]] for i in range(len(bounds) - 1)]
+        keys = [self.col(k) for k in WL_KEYS]
+        for pos in self.positions:
+            j = int(pos[0])
+            kind, ns, name = ("" if is_na(k[j]) else str(k[j]) for k in keys)
+            self.workloads.append(Workload(kind or "Pod", ns, name))
+
+    @classmethod
+    def one(cls, rows: pd.DataFrame) -> Workloads:
+        """All of `rows` as a single group (what a finding built from arbitrary rows gets)."""
+        g = cls.__new__(cls)
+        g.frame, g._lists, g._records = rows, {}, None
+        g.workloads = [Workload("Pod", "", "")]
+        g.positions = [np.arange(len(rows))]
+        return g
+
+    @classmethod
+    def at(cls, frame: pd.DataFrame, positions: list[np.ndarray]) -> Workloads:
+        """Groups of `frame` given by row positions (e.g. the rows of each finding)."""
+        g = cls.__new__(cls)
+        g.frame, g._lists, g._records = frame, {}, None
+        g.workloads = [Workload("Pod", "", "")] * len(positions)
+        g.positions = positions
+        return g
+
+    def __len__(self) -> int:
+        return len(self.workloads)
+
+    def __iter__(self) -> Iterator[tuple[Workload, pd.DataFrame]]:
+        for w, pos in zip(self.workloads, self.positions):
+            yield w, self.frame.iloc[pos]
+
+    def each(self) -> Iterator[tuple[int, Workload]]:
+        return iter(enumerate(self.workloads))
+
+    def rows(self, i: int) -> pd.DataFrame:
+        return self.frame.iloc[self.positions[i]]
+
+    def any(self, i: int, mask: np.ndarray) -> bool:
+        """Whether `mask` (over the whole frame) holds for one of workload `i`'s rows."""
+        return bool(mask[self.positions[i]].any())
+
+    def col(self, name: str) -> list[Any]:
+        """The whole column as a list (read once)."""
+        v = self._lists.get(name)
+        if v is None:
+            v = self._lists[name] = self.frame[name].tolist() if name in self.frame else [None] * len(self.frame)
+        return v
+
+    def _str_col(self, name: str) -> list[str]:
+        key = f"{name}:str"
+        v = self._lists.get(key)
+        if v is None:
+            v = self._lists[key] = self.frame[name].astype(str).tolist()
+        return v
+
+    def values(self, i: int, name: str) -> list[Any]:
+        """Column `name` of workload `i`'s rows, in row order."""
+        c = self.col(name)
+        return [c[j] for j in self.positions[i]]
+
+    @cached_property
+    def _facts(self) -> list[WorkloadFacts]:
+        pod, node, arch = self.col("pod"), self.col("node"), self.col("node_arch")
+        pod_s, cont_s = self._str_col("pod"), self._str_col("container")
+        uid, cont, rc = self.col("uid"), self.col("container"), self.col("restart_count")
+        times = [self.col(c) for c in _TIME_COLS if c in self.frame]
+        out = []
+        for pos in self.positions:
+            peak: dict[tuple[Any, Any], Any] = {}
+            for j in pos:
+                k = (pod[j] if is_na(uid[j]) else uid[j], None if is_na(cont[j]) else cont[j])
+                r = 0 if is_na(rc[j]) else rc[j]
+                if k not in peak or r > peak[k]:
+                    peak[k] = r
+            first = last = None
+            for t in times:
+                vals = [t[j] for j in pos if not is_na(t[j]) and t[j] > _EPOCH_FLOOR]
+                if vals:
+                    lo, hi = min(vals), max(vals)
+                    first = lo if first is None or lo < first else first
+                    last = hi if last is None or hi > last else last
+            out.append(WorkloadFacts(
+                pods=sorted({str(pod[j]) for j in pos if not is_na(pod[j])}),
+                nodes=sorted({str(node[j]) for j in pos if not is_na(node[j])}),
+                containers=sorted({f"{pod_s[j]}/{cont_s[j]}" for j in pos}),
+                node_archs=sorted({str(arch[j]) for j in pos if not is_na(arch[j])}),
+                restarts=int(sum(peak.values())), first_seen=iso(first), last_seen=iso(last)))
+        return out
+
+    def facts(self, i: int) -> WorkloadFacts:
+        return self._facts[i]
+
+    def last_observations(self, i: int, where: np.ndarray | None = None) -> list[int]:
+        """Frame positions of each container's last row among workload `i`'s rows (those where
+        `where` holds), in row order."""
+        ns, pod, cont = self.col("namespace"), self.col("pod"), self.col("container")
+        last: dict[tuple[Any, Any, Any], int] = {}
+        for j in self.positions[i]:
+            if where is not None and not where[j]:
+                continue
+            key = (ns[j], pod[j], cont[j])
+            last.pop(key, None)
+            last[key] = int(j)
+        return sorted(last.values())
+
+    def records(self, positions: list[int]) -> list[Any]:
+        """The rows at `positions` as the named tuples `itertuples` gives (built once for the frame)."""
+        if len(self.workloads) <= 1:  # one finding's rows: read only the rows asked for
+            return list(self.frame.iloc[positions].itertuples(index=False)) if positions else []
+        if self._records is None:
+            self._records = list(self.frame.itertuples(index=False))
+        return [self._records[j] for j in positions]
+
+    def lacking_logs(self, i: int, have: frozenset[LogKey]) -> list[LogKey]:
+        """Distinct (namespace, pod, container) of workload `i`'s rows with no log in `have`, in row order."""
+        return [k for k in self.container_keys(i) if k not in have]
+
+    def restart_matrix(self, i: int) -> list[dict[str, Any]]:
+        """Workload `i`'s restarts by node architecture and node: each container's last observation
+        gives the pod and state counts; restarts are counted once per pod instance (uid) and
+        container, on its last node."""
+        names = ["uid", "pod", "container", "node_arch", "node", "snapshot_index", "restart_count", "failing",
+                 "healthy"]
+        cols = [self.col(c) for c in names]
+        last: dict[tuple[Any, Any], tuple[Any, ...]] = {}
+        peak: dict[tuple[Any, Any], int] = {}
+        for j in self.positions[i]:
+            uid, pod, cont, arch, node, si, rc, fl, hl = (c[j] for c in cols)
+            k = (pod if is_na(uid) else uid, cont)
+            si = -1 if is_na(si) else si
+            if k not in last or si >= last[k][0]:
+                last[k] = (si, None if is_na(arch) else str(arch), None if is_na(node) else str(node), pod,
+                           not is_na(fl) and bool(fl), not is_na(hl) and bool(hl))
+            peak[k] = max(peak.get(k, 0), 0 if is_na(rc) else int(rc))
+        cells: dict[tuple[Any, Any], dict[str, Any]] = {}
+        for k, (_, arch, node, pod, fl, hl) in last.items():
+            c = cells.setdefault((arch or "", node or ""), {"arch": arch, "node": node, "pods": set(), "restarts": 0,
+                                                            "failing": 0, "running": 0})
+            c["pods"].add(pod)
+            c["restarts"] += peak[k]
+            c["failing"] += fl
+            c["running"] += hl
+        return [{**c, "pods": len(c["pods"])} for _, c in sorted(cells.items())]
+
+    def container_keys(self, i: int) -> list[LogKey]:
+        """Distinct (namespace, pod, container) of workload `i`'s rows, as strings, in row order."""
+        ns, pod, cont = self._str_col("namespace"), self._str_col("pod"), self._str_col("container")
+        return list(dict.fromkeys((ns[j], pod[j], cont[j]) for j in self.positions[i]))
+
+    def last_row(self, i: int) -> int:
+        """The frame position of workload `i`'s most recent row (highest `snapshot_index`; among equals,
+        the one `sort_values("snapshot_index")` puts last)."""
+        pos = self.positions[i]
+        si = self.col("snapshot_index")
+        vals = [si[j] for j in pos]
+        if any(is_na(v) for v in vals):
+            return int(pos[self.frame.iloc[pos].reset_index(drop=True)["snapshot_index"].sort_values().index[-1]])
+        return int(pos[np.argsort(np.asarray(vals), kind="quicksort")[-1]])

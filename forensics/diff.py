@@ -112,7 +112,7 @@ def _conditions(r: Any) -> dict[str, Any]:
     ready = _b(r.ready)
     return {"Ready": None if ready is None else ("True" if ready else f"False ({_s(r.ready_reason) or 'no reason'})"),
             "Schedulable": None if is_missing(r.unschedulable) else ("False (cordoned)" if r.unschedulable else "True"),
-            "Taints": _s(r.taints) or "",
+            "Taints": "" if is_missing(r.taints) else ",".join(r.taints),
             # pressure and node-problem-detector conditions not in their healthy False state
             "Conditions": _s(getattr(r, "conditions", None)) or ""}
 

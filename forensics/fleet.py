@@ -46,6 +46,7 @@ import pyarrow.parquet as pq
 from forensics import __version__
 from forensics.errors import ForensicsError
 from forensics.values import is_missing, opt_str
+from forensics.frames import arrow_table
 
 __all__ = ["FRAME_TABLES", "SCHEMA", "TABLES", "content_id", "read_table", "run_fleet", "summarize"]
 
@@ -203,8 +204,7 @@ _DUMP_SCHEMA = pa.schema([
 
 
 def _arrow(df: pd.DataFrame, schema: pa.Schema | None, source_path: str, collected_at: str | None) -> pa.Table:
-    t = pa.Table.from_pandas(df, schema=schema, preserve_index=False) if schema is not None \
-        else pa.Table.from_pandas(df, preserve_index=False)
+    t = arrow_table(df, schema)
     for i, f in enumerate(t.schema):
         if pa.types.is_null(f.type):
             t = t.set_column(i, pa.field(f.name, pa.string()), pa.nulls(len(t), pa.string()))

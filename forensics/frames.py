@@ -8,13 +8,15 @@ in: `snapshot`, `observed_at`, `namespace`, `pod`, `container`, `node`, `image`,
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import msgspec
 import pandas as pd
+import pyarrow as pa
 
 from forensics import kube, layout
 from forensics.arch import (
@@ -35,19 +37,21 @@ INT = "int"
 BOOL = "bool"
 TS = "ts"
 FLOAT = "float"
+LIST = "list"  # a list of strings (Arrow list<string>); null when the object says nothing
+STR_LIST = pd.ArrowDtype(pa.list_(pa.string()))
 
 NODE_COLS = {
     "snapshot": STR, "node": STR, "arch": STR, "variant": STR, "arch_label": STR, "os": STR,
     "kernel": STR, "os_image": STR, "runtime": STR, "runtime_version": STR, "kubelet_version": STR,
     "instance_type": STR, "pool": STR, "zone": STR, "created": TS, "ready": BOOL,
-    "ready_reason": STR, "ready_message": STR, "ready_since": TS, "unschedulable": BOOL, "taints": STR,
+    "ready_reason": STR, "ready_message": STR, "ready_since": TS, "unschedulable": BOOL, "taints": LIST,
     "conditions": STR, "file": STR, "cpu_level": STR, "cpu_level_from": STR, "cpu_model": STR, "windows_build": STR,
 }
 POD_COLS = {
     "snapshot": STR, "namespace": STR, "pod": STR, "uid": STR, "node": STR, "phase": STR,
     "reason": STR, "message": STR, "created": TS, "start_time": TS, "owner_kind": STR,
-    "owner_name": STR, "pod_template_hash": STR, "arch_allowed": STR, "arch_preferred": STR,
-    "scheduled": STR, "scheduled_message": STR, "ready": BOOL, "tolerations": STR, "file": STR,
+    "owner_name": STR, "pod_template_hash": STR, "arch_allowed": LIST, "arch_excluded": LIST, "arch_preferred": LIST,
+    "scheduled": STR, "scheduled_message": STR, "ready": BOOL, "tolerations": LIST, "file": STR,
     "multiarch": STR,
 }
 CONTAINER_COLS = {
@@ -67,7 +71,8 @@ EVENT_COLS = {
 }
 WORKLOAD_COLS = {
     "snapshot": STR, "kind": STR, "namespace": STR, "name": STR, "uid": STR, "created": TS,
-    "owner_kind": STR, "owner_name": STR, "replicas": INT, "images": STR, "arch_allowed": STR, "file": STR,
+    "owner_kind": STR, "owner_name": STR, "replicas": INT, "images": STR, "arch_allowed": LIST,
+    "arch_excluded": LIST, "file": STR,
 }
 LOG_COLS = {
     "snapshot": STR, "namespace": STR, "pod": STR, "container": STR, "previous": BOOL, "file": STR,
@@ -80,7 +85,7 @@ SIGNATURE_COLS = {
 }
 IMAGE_COLS = {
     "image": STR, "image_key": STR, "slug": STR, "inspected": BOOL, "kind": STR, "media_type": STR,
-    "source_format": STR, "digest": STR, "platforms": STR, "archs": STR, "n_platforms": INT,
+    "source_format": STR, "digest": STR, "platforms": LIST, "archs": LIST, "n_platforms": INT,
     "attestations": INT, "config_os": STR, "config_arch": STR, "config_variant": STR, "created": TS,
     "child_digests": STR, "warnings": STR, "file": STR, "amd64_level": STR, "amd64_level_from": STR,
 }
@@ -183,9 +188,27 @@ def make_frame(schema: dict[str, str], data: dict[str, list[Any]] | None = None,
             cols[c] = pd.array(values, dtype="boolean")
         elif kind == FLOAT:
             cols[c] = pd.array(values, dtype="Float64")
+        elif kind == LIST:
+            cols[c] = pd.array(values, dtype=STR_LIST)
         else:
             cols[c] = to_utc(values)
     return pd.DataFrame(cols)
+
+
+def arrow_table(frame: pd.DataFrame, schema: pa.Schema | None = None) -> pa.Table:
+    """`frame` as an Arrow table for Parquet. The pandas metadata names an Arrow list column's dtype
+    `list<item: string>[pyarrow]`, which pandas (3.x) cannot parse back, so `read_parquet` would fail:
+    such columns are recorded as `object` there (their Arrow type stays `list<string>`)."""
+    t = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    meta = t.schema.metadata or {}
+    raw = meta.get(b"pandas")
+    if raw is None:
+        return t
+    doc = json.loads(raw)
+    for c in doc.get("columns", []):
+        if str(c.get("numpy_type", "")).startswith("list<"):
+            c["numpy_type"] = "object"
+    return t.replace_schema_metadata({**meta, b"pandas": json.dumps(doc).encode()})
 
 
 _INT64 = (-(1 << 63), (1 << 63) - 1)
@@ -213,13 +236,16 @@ def snapshot_time(name: str) -> pd.Timestamp | None:
     return None if t is None else pd.Timestamp(t)
 
 
-def arch_constraint(spec: kube.PodSpec) -> tuple[str | None, str | None]:
-    """(required, preferred) allowed architectures as sorted comma lists, None when unconstrained.
+def arch_constraint(spec: kube.PodSpec) -> tuple[list[str] | None, list[str] | None, list[str] | None]:
+    """(allowed, excluded, preferred) architectures of a pod spec, each a sorted list or None.
 
-    Required = nodeSelector on kubernetes.io/arch (or beta.) intersected with required node affinity
-    (`In` values; `NotIn` expressed as `!arch`). Terms of a required affinity are ORed.
+    The required constraint is nodeSelector on kubernetes.io/arch (or beta.) ANDed with the required
+    node affinity, whose terms are ORed. It is either a set of allowed architectures (`allowed`, `In`
+    values minus `NotIn` values) or, when it names only `NotIn` values, the architectures it excludes
+    (`excluded`); both None when unconstrained. `preferred` are the `In` values of the preferred terms.
     """
     allowed: set[str] | None = None
+    excluded: set[str] | None = None
     if spec.node_selector:
         for key in ARCH_LABELS:
             v = spec.node_selector.get(key)
@@ -230,40 +256,53 @@ def arch_constraint(spec: kube.PodSpec) -> tuple[str | None, str | None]:
     if na is not None:
         req = na.required_during_scheduling_ignored_during_execution
         if req and req.node_selector_terms:
-            term_sets: list[set[str]] = []
+            terms: list[tuple[set[str] | None, set[str]]] = []
             for term in req.node_selector_terms:
-                s = _term_archs(term)
-                if s is None:
-                    term_sets = []
+                t = _term_archs(term)
+                if t is None:
+                    terms = []
                     break  # a term without an arch expression admits every arch
-                term_sets.append(s)
-            if term_sets:
-                union = set().union(*term_sets)
-                allowed = union if allowed is None else (allowed & union if not _is_neg(union) else allowed)
+                terms.append(t)
+            if terms:
+                pos = set().union(*(a for a, _ in terms if a is not None))
+                negs = [e for a, e in terms if a is None]
+                if not negs:  # every term names the architectures it allows
+                    allowed = pos if allowed is None else allowed & pos
+                else:  # any arch but those every excluding term excludes (unless another term allows it)
+                    out = set.intersection(*negs) - pos
+                    if allowed is not None:
+                        allowed -= out
+                    elif out:
+                        excluded = out
         for pt in na.preferred_during_scheduling_ignored_during_execution or ():
             if pt.preference is not None:
-                s = _term_archs(pt.preference)
-                if s:
-                    preferred |= s
-    req_s = ",".join(sorted(allowed)) if allowed is not None else None
-    return req_s, (",".join(sorted(preferred)) or None)
+                t = _term_archs(pt.preference)
+                if t is not None and t[0]:
+                    preferred |= t[0]
+    return (sorted(allowed) if allowed is not None else None, sorted(excluded) if excluded else None,
+            sorted(preferred) or None)
 
 
-def _is_neg(s: set[str]) -> bool:
-    return any(a.startswith("!") for a in s)
-
-
-def _term_archs(term: kube.NodeSelectorTerm) -> set[str] | None:
-    out: set[str] | None = None
+def _term_archs(term: kube.NodeSelectorTerm) -> tuple[set[str] | None, set[str]] | None:
+    """(allowed, excluded) of one node selector term's kubernetes.io/arch expressions: allowed is the
+    `In` values (intersected) minus the `NotIn` values, None when the term names only `NotIn`; None
+    when the term has no arch expression."""
+    pos: set[str] | None = None
+    neg: set[str] = set()
+    seen = False
     for e in term.match_expressions or ():
         if e.key not in ARCH_LABELS:
             continue
         vals = {normalize_arch(v)[0] for v in (e.values or ())}
         if e.operator == "In":
-            out = vals if out is None else out & vals
+            seen = True
+            pos = vals if pos is None else pos & vals
         elif e.operator == "NotIn":
-            out = (out or set()) | {"!" + v for v in vals}
-    return out
+            seen = True
+            neg |= vals
+    if not seen:
+        return None
+    return (pos - neg if pos is not None else None), neg
 
 
 def _label(labels: dict[str, str] | None, keys: tuple[str, ...]) -> str | None:
@@ -434,8 +473,8 @@ class FrameBuilder:
             created=n.metadata.creation_timestamp, ready=ready, ready_reason=reason, ready_message=message,
             ready_since=since,
             unschedulable=bool(n.spec.unschedulable),
-            taints=",".join(f"{t.key}={t.value or ''}:{t.effect}" for t in n.spec.taints
-                            if t.effect in ("NoSchedule", "NoExecute")) if n.spec.taints else None,
+            taints=[f"{t.key}={t.value or ''}:{t.effect}" for t in n.spec.taints
+                    if t.effect in ("NoSchedule", "NoExecute")] if n.spec.taints else None,
             conditions=",".join(sorted(troubled)) or None,
             file=file,
         )
@@ -443,7 +482,7 @@ class FrameBuilder:
     def _add_pod(self, snapshot: str, file: str, p: kube.Pod) -> None:
         md, spec, st = p.metadata, p.spec, p.status
         okind, oname = _controller(md)
-        allowed, preferred = arch_constraint(spec)
+        allowed, excluded, preferred = arch_constraint(spec)
         sched = sched_msg = None
         ready = None
         for cond in st.conditions or ():
@@ -457,7 +496,7 @@ class FrameBuilder:
             reason=st.reason, message=st.message, created=md.creation_timestamp, start_time=st.start_time,
             owner_kind=okind, owner_name=oname,
             pod_template_hash=(md.labels or {}).get("pod-template-hash"),
-            arch_allowed=allowed, arch_preferred=preferred, scheduled=sched, scheduled_message=sched_msg,
+            arch_allowed=allowed, arch_excluded=excluded, arch_preferred=preferred, scheduled=sched, scheduled_message=sched_msg,
             ready=ready, tolerations=_tolerations(spec.tolerations), file=file,
             multiarch=_multiarch_labels(md.labels),
         )
@@ -545,16 +584,16 @@ class FrameBuilder:
         okind, oname = _controller(md)
         tspec = spec.template.spec if spec is not None and spec.template is not None else None
         images = None
-        allowed = None
+        allowed = excluded = None
         if tspec is not None:
             imgs = [c.image for c in (tspec.init_containers or [])] + [c.image for c in tspec.containers]
             images = ",".join(imgs)
-            allowed = arch_constraint(tspec)[0]
+            allowed, excluded, _ = arch_constraint(tspec)
         self.workloads.add(
             snapshot=snapshot, kind=kind, namespace=md.namespace, name=md.name, uid=md.uid,
             created=md.creation_timestamp, owner_kind=okind, owner_name=oname,
             replicas=spec.replicas if spec is not None else None, images=images, arch_allowed=allowed,
-            file=file,
+            arch_excluded=excluded, file=file,
         )
 
     # --- logs, binfmt, images ---------------------------------------------------------------------
@@ -732,8 +771,8 @@ class FrameBuilder:
             platforms = [str(p.platform) for p in insp.platforms]
             img.add(
                 image=ref, image_key=key, slug=slug, inspected=True, kind=insp.kind, media_type=insp.media_type,
-                source_format=insp.source_format, digest=insp.digest, platforms=",".join(platforms),
-                archs=",".join(sorted({p.platform.arch for p in insp.platforms})), n_platforms=len(platforms),
+                source_format=insp.source_format, digest=insp.digest, platforms=platforms,
+                archs=sorted({p.platform.arch for p in insp.platforms}), n_platforms=len(platforms),
                 attestations=insp.attestations, config_os=insp.config_os, config_arch=insp.config_arch,
                 config_variant=insp.config_variant, created=insp.created,
                 child_digests=",".join(p.digest for p in insp.platforms if p.digest) or None,
@@ -798,8 +837,8 @@ def _multiarch_labels(labels: dict[str, str] | None) -> str | None:
     return ",".join(items) or None
 
 
-def _tolerations(tols: list[kube.Toleration] | None) -> str | None:
-    """Tolerations as "key=value:effect" items joined by ","; `*` tolerates everything."""
+def _tolerations(tols: list[kube.Toleration] | None) -> list[str] | None:
+    """Tolerations as "key=value:effect" items; `*` tolerates everything."""
     if not tols:
         return None
     out = []
@@ -809,17 +848,18 @@ def _tolerations(tols: list[kube.Toleration] | None) -> str | None:
         else:
             val = "*" if t.operator == "Exists" else (t.value or "")
             out.append(f"{t.key or ''}={val}:{t.effect or '*'}")
-    return ",".join(out)
+    return out
 
 
-def tolerates(tolerations: str | None, taints: str | None) -> bool:
-    """Whether a pod with these tolerations may be scheduled on a node with these hard taints."""
+def tolerates(tolerations: Sequence[str] | None, taints: Sequence[str] | None) -> bool:
+    """Whether a pod with these tolerations (`key=value:effect` items, `*` for all) may be scheduled
+    on a node with these hard taints (`key=value:effect`)."""
     if not taints:
         return True
-    tols = (tolerations or "").split(",") if tolerations else []
+    tols = list(tolerations or ())
     if "*" in tols:
         return True
-    for taint in taints.split(","):
+    for taint in taints:
         kv, _, effect = taint.rpartition(":")
         key, _, value = kv.partition("=")
         ok = False
@@ -893,6 +933,7 @@ def _resolve_workloads(frames: dict[str, pd.DataFrame]) -> None:
     pods["workload_kind"] = pd.array(kind.to_numpy(dtype=object), dtype="string[pyarrow]")
     pods["workload_name"] = pd.array(name.to_numpy(dtype=object), dtype="string[pyarrow]")
     keys = ["snapshot", "namespace", "pod"]
-    extra = pods[keys + ["node", "workload_kind", "workload_name", "arch_allowed", "uid"]].drop_duplicates(keys)
+    extra = pods[keys + ["node", "workload_kind", "workload_name", "arch_allowed", "arch_excluded",
+                         "uid"]].drop_duplicates(keys)
     c = frames["containers"].merge(extra, how="left", on=keys)
     frames["containers"] = c

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from forensics.correlate import Context, iso, restarts_once
+from forensics.correlate import Context, Workloads, iso
 from forensics.findings import Evidence, Finding
 from forensics.rules._common import restart_matrix
 from forensics.values import is_missing
@@ -50,50 +51,36 @@ def _ts(v: Any) -> pd.Timestamp | None:
     return t if t > _EPOCH_FLOOR else None
 
 
-# the placement columns the first failure and the figures are decided from (a narrow copy keeps the
-# per-finding row lookups cheap on big dumps)
-_COLS = ["snapshot", "observed_at", "snapshot_index", "namespace", "pod", "container", "uid", "file", "node",
-         "node_arch", "restart_count", "ready", "failing", "healthy", "last_started", "last_finished",
-         "term_finished"]
-
-
 def _rows_of(ctx: Context, f: Finding) -> pd.DataFrame:
     """The placement rows (every snapshot) of the containers a finding names."""
-    cached = ctx.cache.get("incident_rows")
-    if cached is None:
-        narrow = ctx.placement[[c for c in _COLS if c in ctx.placement]].reset_index(drop=True)
-        index = narrow.groupby(["namespace", "pod", "container"], sort=False).indices if not narrow.empty else {}
-        cached = ctx.cache["incident_rows"] = (narrow, index)
-    narrow, index = cached
+    narrow, index = ctx.container_rows
+    return narrow.iloc[_positions(index, f)]
+
+
+def _positions(index: dict[Any, Any], f: Finding) -> np.ndarray:
     keys = {(f.workload.namespace, *c.split("/", 1)) for c in f.containers if "/" in c}
-    pos = sorted(i for k in keys for i in index.get(k, ()))
-    return narrow.iloc[pos]
+    return np.array(sorted(i for k in keys for i in index.get(k, ())), dtype=np.int64)
 
 
 def _indexes(ctx: Context) -> tuple[Any, Any]:
     """Per pod (namespace, name): its earliest startTime, and the earliest firstTimestamp of a Warning
-    event about it; built once per context."""
-    cached = ctx.cache.get("incident_times")
-    if cached is None:
-        pods = ctx.frames["pods"]
-        starts = pods.dropna(subset=["start_time"]).groupby(["namespace", "pod"])["start_time"].min().to_dict()
-        ev = ctx.frames["events"]
-        ev = ev[(ev["object_kind"] == "Pod") & (ev["type"] == "Warning")].dropna(subset=["first_seen"])
-        ns = ev["object_namespace"].fillna(ev["namespace"])
-        warned = ev["first_seen"].groupby([ns, ev["object_name"]]).min().to_dict() if not ev.empty else {}
-        cached = ctx.cache["incident_times"] = (starts, warned)
-    return cached
+    event about it (`ctx.pod_first_times`)."""
+    return ctx.pod_first_times
 
 
-def first_failure(ctx: Context, f: Finding, rows: pd.DataFrame | None = None
-                  ) -> tuple[pd.Timestamp | None, Evidence | None]:
+_FIRST_COLS = ["namespace", "pod", "container", "failing", "ready", "restart_count", "last_started", "last_finished",
+               "term_finished", "observed_at", "file", "snapshot"]
+
+
+def first_failure(ctx: Context, f: Finding, rows: pd.DataFrame | None = None,
+                  recs: list[tuple[Any, ...]] | None = None) -> tuple[pd.Timestamp | None, Evidence | None]:
     """The earliest evidence of failure of a finding, and the evidence item for a pod-start decision.
+    `recs` are the finding's rows as tuples of `_FIRST_COLS` (else read from `rows`, else looked up).
     A finding's rows are few: plain loops over them."""
-    if rows is None:
-        rows = _rows_of(ctx, f)
-    names = ["namespace", "pod", "container", "failing", "ready", "restart_count", "last_started", "last_finished",
-             "term_finished", "observed_at", "file", "snapshot"]
-    recs = list(zip(*(rows[c].tolist() for c in names))) if not rows.empty else []
+    if recs is None:
+        if rows is None:
+            rows = _rows_of(ctx, f)
+        recs = list(zip(*(rows[c].tolist() for c in _FIRST_COLS))) if not rows.empty else []
     times: list[pd.Timestamp] = []
     ever_ready: set[tuple[Any, Any, Any]] = set()
     by_container: dict[tuple[Any, Any, Any], list[tuple[Any, ...]]] = {}
@@ -142,14 +129,17 @@ def settle(ctx: Context, findings: list[Finding]) -> None:
     its restarts: those of the containers it names, counted once over snapshots (the highest
     restartCount of each pod instance and container), the same containers as its restart matrix
     and the summary's restarts chart."""
-    for f in findings:
-        if f.latent or f.cause.startswith("analyzer."):
-            continue
-        rows = _rows_of(ctx, f)
-        if not rows.empty:
-            f.restarts = restarts_once(rows)
-            f.restart_matrix = restart_matrix(rows)
-        first, note = first_failure(ctx, f, rows)
+    active = [f for f in findings if not (f.latent or f.cause.startswith("analyzer."))]
+    # every finding's container rows at once: the figures are computed from slices of the columns
+    narrow, index = ctx.container_rows
+    groups = Workloads.at(narrow, [_positions(index, f) for f in active])
+    cols = [groups.col(c) for c in _FIRST_COLS]
+    for i, f in enumerate(active):
+        pos = groups.positions[i]
+        if len(pos):
+            f.restarts = groups.facts(i).restarts
+            f.restart_matrix = groups.restart_matrix(i)
+        first, note = first_failure(ctx, f, recs=[tuple(c[j] for c in cols) for j in pos])
         when = iso(first) if first is not None else f.first_seen
         if when is None:
             continue

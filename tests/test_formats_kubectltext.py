@@ -121,7 +121,7 @@ def test_frames_carry_what_describe_printed(tickets: dict[str, Ticket]) -> None:
         assert nodes[col].sort_index().tolist() == nn[col].sort_index().tolist(), col
 
     def taints(s: pd.Series) -> list[list[str]]:  # describe sorts them its own way
-        return [sorted(str(v).split(",")) if not pd.isna(v) else [] for v in s.sort_index()]
+        return [sorted(v) if v is not None and v is not pd.NA else [] for v in s.sort_index().tolist()]
 
     assert taints(nodes["taints"]) == taints(nn["taints"])
 
@@ -259,7 +259,7 @@ def test_a_pasted_ticket_with_prose_crlf_separators_and_a_logs_block(tmp_path: P
         ("web", "api-7d9f8c6b5d-x2kq9", "api", 7, "CrashLoopBackOff", 1)
     assert c["memory_limit"] == "512Mi" and c["image_digest"].startswith("sha256:10cc")
     pod = d["pods"].iloc[0]
-    assert pod["arch_allowed"] == "arm64" and "dedicated=arm:NoSchedule" in pod["tolerations"]
+    assert list(pod["arch_allowed"]) == ["arm64"] and "dedicated=arm:NoSchedule" in pod["tolerations"]
     assert (pod["workload_kind"], pod["workload_name"]) == ("Deployment", "api")
     logs = d["logs"]
     assert logs["previous"].tolist() == [True] and logs["container"].tolist() == ["api"]

@@ -18,7 +18,10 @@ STORIES = ["graviton-new-pool", "laptop-build", "index-without-arm64"]
 
 
 def _rows(frame: pd.DataFrame, cols: list[str]) -> list[tuple[str, ...]]:
-    return sorted(tuple("" if pd.isna(v) else str(v) for v in r) for r in frame[cols].itertuples(index=False, name=None))
+    def text(v: object) -> str:  # list columns (taints, tolerations, platforms) compare as their items
+        return ",".join(map(str, v)) if isinstance(v, list) else "" if pd.isna(v) else str(v)
+
+    return sorted(tuple(text(v) for v in r) for r in frame[cols].itertuples(index=False, name=None))
 
 
 @pytest.mark.parametrize("story", STORIES)

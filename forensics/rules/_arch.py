@@ -11,7 +11,7 @@ import pandas as pd
 from forensics import remediation
 from forensics.arch import lacks_aarch32, platform_label
 from forensics.causes import platform_hints
-from forensics.correlate import Context, iso
+from forensics.correlate import Context, is_na, iso
 from forensics.findings import Evidence, Finding, MissingEvidence, Workload
 from forensics.rules._common import restart_matrix, sig_evidence
 
@@ -23,53 +23,10 @@ def _keys(df: pd.DataFrame, cols: list[str]) -> pd.MultiIndex:
 def marked(ctx: Context) -> pd.DataFrame:
     """Placement rows with `arch_sig` (an arch signature seen for the container, or for its pod in an
     event without a container), `pull_sig` (a pull-time platform error), `emu_sig` (qemu/rosetta),
-    `unsupported` (image inspected and lacking the node's arch) and `arch_fail` (failing for one of these).
-    Cached on the context: several rules use it."""
-    cached = ctx.cache.get("arch_marked")
-    if cached is not None:
-        return cached
-    p = ctx.placement.copy()
-    s = ctx.signatures
-    ckey = _keys(p, ["namespace", "pod", "container"])
-    pkey = _keys(p, ["namespace", "pod"])
-    for col, hints in (("arch_sig", platform_hints()), ("pull_sig", ("arch-pull",)),
-                       ("emu_sig", ("emulation",)), ("exec_sig", ("arch",))):
-        sub = s[s["hint"].isin(list(hints))] if not s.empty else s
-        with_c = sub[sub["container"].notna()]
-        no_c = sub[sub["container"].isna()]
-        hit = ckey.isin(_keys(with_c, ["namespace", "pod", "container"])) if not with_c.empty else \
-            np.zeros(len(p), dtype=bool)
-        if not no_c.empty:
-            hit = hit | pkey.isin(_keys(no_c, ["namespace", "pod"]))
-        p[col] = np.asarray(hit, dtype=bool)
-    p["unsupported"] = (p["supported"] == False).fillna(False).to_numpy(dtype=bool)
-    failing = p["failing"].fillna(False).to_numpy(dtype=bool)
-    unsupported = p["unsupported"].to_numpy(dtype=bool)
-    lie = p["platform_lie"].fillna(False).to_numpy(dtype=bool)
-    emulated = p["emulated"].fillna(False).to_numpy(dtype=bool)
-    exec_sig = p["exec_sig"].to_numpy(dtype=bool)
-    # the differential: an exec format error where the image's platform is the node's (or where the
-    # same uninspected image fails the same way on nodes of two architectures) is not an architecture
-    # failure; a foreign image that ran under emulation and crashed there is an emulation fault
-    p["platform_match"] = (p["supported"] == True).fillna(False).to_numpy(dtype=bool) & ~lie
-    p["exec_everywhere"] = _exec_on_several_archs(p, failing & exec_sig)
-    not_arch = (p["platform_match"].to_numpy(dtype=bool) | p["exec_everywhere"].to_numpy(dtype=bool)) & \
-        ~p["pull_sig"].to_numpy(dtype=bool)
-    # a foreign binary that demonstrably ran (for seconds, or healthy) without any exec or pull error
-    # was emulated, whether or not the dump holds the node's binfmt_misc listing
-    p["ran_foreign"] = unsupported & ~exec_sig & ~p["pull_sig"].to_numpy(dtype=bool) & _ran(p)
-    # so was one whose failure is the emulator's own message (qemu, Rosetta): only a registered
-    # handler prints it, listing or not (kubectl text never shows the listing)
-    emulated = emulated | p["ran_foreign"].to_numpy(dtype=bool) | (p["emu_sig"].to_numpy(dtype=bool) & ~exec_sig)
-    p["emulated_or_ran"] = emulated
-    emu_only = emulated & ~exec_sig
-    # a Windows node, or an image with no entry for the node's OS: a platform (OS) mismatch
-    other_os = p["os_mismatch"].fillna(False).to_numpy(dtype=bool) | \
-        (p["node_os"] == "windows").fillna(False).to_numpy(dtype=bool)
-    p["arch_fail"] = failing & ~other_os & ((p["arch_sig"].to_numpy(dtype=bool) & ~not_arch & ~emu_only)
-                                            | (unsupported & ~emulated) | (lie & exec_sig))
-    ctx.cache["arch_marked"] = p
-    return p
+    `exec_sig` (the runtime's exec format error), `unsupported` (image inspected and lacking the node's
+    arch), `platform_match`, `exec_everywhere`, `ran_foreign`, `emulated_or_ran` and `arch_fail` (failing
+    for one of these): `ctx.arch_marks`, computed once in forensics/correlate.py."""
+    return ctx.arch_marks
 
 
 def sig_mask(p: pd.DataFrame, sigs: pd.DataFrame) -> np.ndarray:
@@ -85,31 +42,6 @@ def sig_mask(p: pd.DataFrame, sigs: pd.DataFrame) -> np.ndarray:
     return np.asarray(hit, dtype=bool)
 
 
-def _ran(p: pd.DataFrame, seconds: float = 5.0) -> np.ndarray:
-    """Rows whose container ran at least `seconds` (last run, or running now) or is healthy."""
-    last = (p["last_finished"] - p["last_started"]).dt.total_seconds()
-    now = (p["observed_at"] - p["started_at"]).dt.total_seconds()
-    long_run = (last >= seconds).fillna(False).to_numpy(dtype=bool) | \
-        ((p["state"] == "running").fillna(False).to_numpy(dtype=bool) & (now >= seconds).fillna(False).to_numpy(dtype=bool))
-    return long_run | p["healthy"].fillna(False).to_numpy(dtype=bool)
-
-
-def _exec_on_several_archs(p: pd.DataFrame, exec_fail: np.ndarray) -> np.ndarray:
-    """Rows of uninspected images that fail with an exec format error on nodes of two or more
-    architectures: no single platform explains that, the image's content does."""
-    out = np.zeros(len(p), dtype=bool)
-    if not exec_fail.any():
-        return out
-    sub = p[exec_fail & ~p["img_inspected"].fillna(False).to_numpy(dtype=bool) & p["node_arch"].notna().to_numpy()]
-    if sub.empty:
-        return out
-    n = sub.groupby("image_key")["node_arch"].nunique()
-    several = set(n[n >= 2].index.astype(str))
-    if several:
-        out = p["image_key"].astype(str).isin(several).to_numpy() & exec_fail
-    return out
-
-
 def failing_workloads(p: pd.DataFrame) -> pd.DataFrame:
     """Rows of workloads with at least one arch failure (all their rows, for the full picture)."""
     bad = p[p["arch_fail"]][["workload_kind", "namespace", "workload_name"]].drop_duplicates()
@@ -121,38 +53,41 @@ def unconstrained(rows: pd.DataFrame, ctx: Context | None = None) -> bool:
     template. The template decides where new pods go: the DaemonSet controller replaces a pod's
     required node affinity with a per-node `matchFields` term, so its pods never show the
     template's arch terms."""
-    if not bool(rows["arch_allowed"].isna().all()):
+    if not bool(rows["arch_allowed"].isna().all() and rows["arch_excluded"].isna().all()):
         return False
     if ctx is None or rows.empty:
         return True
-    wl = ctx.frames["workloads"]
-    if wl.empty:
+    if ctx.frames["workloads"].empty:
         return True
-    r0 = rows.iloc[0]
-    mine = wl[(wl["kind"] == r0["workload_kind"]) & (wl["namespace"] == r0["namespace"])
-              & (wl["name"] == r0["workload_name"])]
-    return bool(mine["arch_allowed"].isna().all())
+    key = tuple(rows[c].iloc[0] for c in ("workload_kind", "namespace", "workload_name"))
+    return any(is_na(k) for k in key) or key not in ctx.arch_constrained
 
 
 def image_dicts(ctx: Context, rows: pd.DataFrame) -> list[dict[str, Any]]:
-    imgs = ctx.indexed("images_by_key", ctx.frames["images"], "image_key")
+    imgs = ctx.image_records
     out: list[dict[str, Any]] = []
-    for key, ref in rows[["image_key", "image"]].drop_duplicates("image_key").itertuples(index=False):
-        m = imgs.loc[[key]] if key in imgs.index else imgs.iloc[0:0]
-        digests = sorted(rows.loc[rows["image_key"] == key, "image_digest"].dropna().astype(str).unique())
-        if m.empty or not bool(m["inspected"].iloc[-1]):
+    running: dict[Any, set[str]] = {}
+    refs: dict[Any, Any] = {}
+    for key, ref, digest in zip(rows["image_key"].tolist(), rows["image"].tolist(), rows["image_digest"].tolist()):
+        refs.setdefault(key, ref)
+        d = running.setdefault(key, set())
+        if not is_na(digest) and not is_na(key):  # a row without an image key matches no image
+            d.add(str(digest))
+    for key, ref in refs.items():
+        r = imgs.get(key) if not is_na(key) else None
+        digests = sorted(running[key])
+        if r is None or not bool(r.inspected):
             out.append({"ref": str(ref), "digest": digests[0] if digests else None, "kind": "unknown",
                         "media_type": None, "platforms": [], "attestations": 0, "config_arch": None,
                         "created": None, "inspected": False, "file": None})
             continue
-        r = m.iloc[-1]
         out.append({
-            "ref": str(ref), "digest": _s(r["digest"]) or (digests[0] if digests else None),
-            "kind": _s(r["kind"]), "media_type": _s(r["media_type"]),
-            "platforms": [x for x in str(r["platforms"] or "").split(",") if x],
-            "attestations": int(r["attestations"]) if not pd.isna(r["attestations"]) else 0,
-            "config_arch": _s(r["config_arch"]), "created": iso(r["created"]), "inspected": True,
-            "file": _s(r["file"]), "running_digests": digests,
+            "ref": str(ref), "digest": _s(r.digest) or (digests[0] if digests else None),
+            "kind": _s(r.kind), "media_type": _s(r.media_type),
+            "platforms": [] if is_na(r.platforms) else [x for x in r.platforms if x],
+            "attestations": int(r.attestations) if not pd.isna(r.attestations) else 0,
+            "config_arch": _s(r.config_arch), "created": iso(r.created), "inspected": True,
+            "file": _s(r.file), "running_digests": digests,
         })
     return out
 
@@ -163,10 +98,10 @@ def _s(v: Any) -> str | None:
 
 def image_archs(rows: pd.DataFrame) -> set[str]:
     """Architectures the workload's (inspected) images can run on; empty when unknown."""
-    a = rows["img_archs"].dropna().astype(str)
     out: set[str] = set()
-    for v in a.unique():
-        out |= {x for x in v.split(",") if x}
+    for v in rows["img_archs"].tolist():
+        if not is_na(v):
+            out.update(x for x in v if x)
     return out
 
 
@@ -177,10 +112,9 @@ def inferred_archs(rows: pd.DataFrame) -> set[str]:
 
 
 def node_evidence(ctx: Context, nodes: list[str], limit: int = 6, *, aarch32_matters: bool = False) -> list[Evidence]:
-    by_name = ctx.indexed("nodes_by_name", ctx.nodes, "node")
-    n = by_name.loc[[x for x in nodes[:limit] if x in by_name.index]]
+    by_name = ctx.node_records
     out = []
-    for r in n.itertuples(index=False):
+    for r in (by_name[x] for x in nodes[:limit] if x in by_name):
         pool = f", pool {r.pool}" if not pd.isna(r.pool) else ""
         it = f", {r.instance_type}" if not pd.isna(r.instance_type) else ""
         label = platform_label(_s(r.os), _s(r.arch), _s(r.variant)) or r.arch
@@ -222,44 +156,30 @@ def image_evidence(img: dict[str, Any]) -> Evidence | None:
 
 def timeline(ctx: Context, w: Workload, rows: pd.DataFrame, imgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The facts around a finding, in time order: node pools created, rollouts, image builds, first crash."""
-    ev: list[dict[str, Any]] = list(pool_events(ctx))
+    ev: list[dict[str, Any]] = list(ctx.pool_events)
     if w.kind == "Deployment":
-        rs_by_owner = ctx.cache.get("rs_by_owner")
-        if rs_by_owner is None:
-            wl = ctx.frames["workloads"]
-            rsf = wl[wl["kind"] == "ReplicaSet"].drop_duplicates(["namespace", "name"], keep="last")
-            rs_by_owner = ctx.cache["rs_by_owner"] = {k: rsf.iloc[v] for k, v in
-                                                      rsf.groupby(["namespace", "owner_name"]).indices.items()}
-        rs = rs_by_owner.get((w.namespace, w.name))
-        for r in (rs.itertuples(index=False) if rs is not None else ()):
+        for r in ctx.replicaset_records(w.namespace, w.name):
             ev.append({"at": iso(r.created), "what": f"rollout: ReplicaSet {r.name} created ({r.images})",
                        "kind": "rollout", "source": str(r.file)})
     for img in imgs:
         if img.get("created"):
             ev.append({"at": img["created"], "what": f"image {img['ref']} built", "kind": "image-built",
                        "source": img.get("file") or ""})
-    bad = rows[rows["arch_fail"]] if "arch_fail" in rows else rows
-    first = bad["last_finished"].dropna().min() if not bad.empty else None
-    if first is None or pd.isna(first):
-        first = bad["observed_at"].dropna().min() if not bad.empty else None
+    # the first failure: the earliest last termination of a failing row, else when one was first seen
+    fail = rows["arch_fail"].tolist() if "arch_fail" in rows else [True] * len(rows)
+    ended = [t for t, b in zip(rows["last_finished"].tolist(), fail) if b and not is_na(t)]
+    first = min(ended) if ended else None
+    if first is None:
+        seen = [t for t, b in zip(rows["observed_at"].tolist(), fail) if b and not is_na(t)]
+        first = min(seen) if seen else None
     if first is not None and not pd.isna(first):
         ev.append({"at": iso(first), "what": f"first failure of {w}", "kind": "first-failure", "source": ""})
     return sorted([e for e in ev if e["at"]], key=lambda e: e["at"])
 
 
 def pool_events(ctx: Context) -> list[dict[str, Any]]:
-    """The first node of each pool and arch, once per context."""
-    ev = ctx.cache.get("pool_events")
-    if ev is None:
-        ev = []
-        for (pool, arch), g in ctx.nodes.groupby(["pool", "arch"], dropna=False):
-            if g["created"].notna().any():
-                r = g.sort_values("created").iloc[0]
-                label = pool if not pd.isna(pool) else "(no pool label)"
-                ev.append({"at": iso(r["created"]), "what": f"first {arch} node of pool {label} created ({r['node']})",
-                           "kind": "node-pool", "source": str(r["file"])})
-        ctx.cache["pool_events"] = ev
-    return ev
+    """The first node of each pool and arch (`ctx.pool_events`)."""
+    return ctx.pool_events
 
 
 def standard_parts(ctx: Context, f: Finding, rows: pd.DataFrame, bad: pd.DataFrame,

@@ -5,25 +5,22 @@ from __future__ import annotations
 
 import math
 import shlex
-from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from forensics.correlate import WL_KEYS, Context, iso, restarts_once
+from forensics.correlate import Context, LogKey, WorkloadFacts, Workloads
 from forensics.findings import Evidence, Finding, MissingEvidence, Severity, Workload
 
 MAX_EVIDENCE = 25
-_EPOCH_FLOOR = pd.Timestamp("1990-01-01", tz="UTC")
 
 
-def by_workload(rows: pd.DataFrame) -> Iterator[tuple[Workload, pd.DataFrame]]:
-    """Yield (workload, its rows) in a stable order."""
-    if rows.empty:
-        return
-    for key, g in rows.groupby(WL_KEYS, sort=True, dropna=False):
-        kind, ns, name = (str(k) if not pd.isna(k) else "" for k in key)
-        yield Workload(kind or "Pod", ns, name), g
+def by_workload(rows: pd.DataFrame) -> Workloads:
+    """`rows` grouped by workload in a stable order: iterate for (workload, its rows), or use the
+    `Workloads` accessors (facts, evidence rows, missing logs, restart matrix) computed for all
+    workloads at once."""
+    return Workloads(rows)
 
 
 _SOURCE_ORDER = {"previous-log": 0, "log": 1, "last-terminated-message": 2, "terminated-message": 3,
@@ -59,14 +56,17 @@ def container_evidence(rows: pd.DataFrame, text_of: Any, supports: str | None = 
     says what the row shows."""
     if rows.empty:
         return []
-    last: dict[tuple[Any, Any, Any], int] = {}
-    for i, key in enumerate(zip(rows["namespace"].tolist(), rows["pod"].tolist(), rows["container"].tolist())):
-        last.pop(key, None)
-        last[key] = i
-    picked = rows.iloc[sorted(last.values())[:limit]]
+    return group_evidence(Workloads.one(rows), 0, text_of, supports, limit)
+
+
+def group_evidence(groups: Workloads, i: int, text_of: Any, supports: str | None = None,
+                   limit: int = MAX_EVIDENCE, where: np.ndarray | None = None) -> list[Evidence]:
+    """`container_evidence` of workload `i` of `groups` (its rows where `where` holds), from rows read
+    out of the frame once."""
+    picked = groups.records(groups.last_observations(i, where)[:limit])
     return [Evidence(kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod} container {r.container}",
                      text=text_of(r), snapshot=str(r.snapshot), supports=supports)
-            for r in picked.itertuples(index=False)]
+            for r in picked]
 
 
 def _na(v: Any) -> bool:
@@ -74,73 +74,30 @@ def _na(v: Any) -> bool:
 
 
 def restart_matrix(rows: pd.DataFrame) -> list[dict[str, Any]]:
-    """The workload's restarts by node architecture and node: where it fails and where it runs.
-
-    A workload's rows are few, so this is a plain loop (pandas' per-call overhead would dominate):
-    each container's last observation gives the pod and state counts; restarts are counted once per
-    pod instance (uid) and container, on its last node."""
-    if rows.empty:
-        return []
-    names = ["uid", "pod", "container", "node_arch", "node", "snapshot_index", "restart_count", "failing", "healthy"]
-    last: dict[tuple[Any, Any], tuple[Any, ...]] = {}
-    peak: dict[tuple[Any, Any], int] = {}
-    for uid, pod, cont, arch, node, si, rc, fl, hl in zip(*(rows[c].tolist() for c in names)):
-        k = (pod if _na(uid) else uid, cont)
-        si = -1 if _na(si) else si
-        if k not in last or si >= last[k][0]:
-            last[k] = (si, None if _na(arch) else str(arch), None if _na(node) else str(node), pod,
-                       not _na(fl) and bool(fl), not _na(hl) and bool(hl))
-        peak[k] = max(peak.get(k, 0), 0 if _na(rc) else int(rc))
-    cells: dict[tuple[Any, Any], dict[str, Any]] = {}
-    for k, (_, arch, node, pod, fl, hl) in last.items():
-        c = cells.setdefault((arch or "", node or ""), {"arch": arch, "node": node, "pods": set(), "restarts": 0,
-                                                        "failing": 0, "running": 0})
-        c["pods"].add(pod)
-        c["restarts"] += peak[k]
-        c["failing"] += fl
-        c["running"] += hl
-    return [{**c, "pods": len(c["pods"])} for _, c in sorted(cells.items())]
-
-
-def _times(rows: pd.DataFrame) -> tuple[str | None, str | None]:
-    cols = [c for c in ("last_started", "last_finished", "term_finished", "observed_at")
-            if c in rows]
-    first = last = None
-    for c in cols:
-        v = rows[c].dropna()
-        v = v[v > _EPOCH_FLOOR]  # a StartError's startedAt is 1970-01-01: "never started", not a time
-        if v.empty:
-            continue
-        lo, hi = v.min(), v.max()
-        first = lo if first is None or lo < first else first
-        last = hi if last is None or hi > last else last
-    # a failure first shows at the earliest last-termination, if known
-    return iso(first), iso(last)
+    """The workload's restarts by node architecture and node: where it fails and where it runs
+    (`Workloads.restart_matrix`)."""
+    return Workloads.one(rows).restart_matrix(0) if not rows.empty else []
 
 
 def new_finding(cause: str, w: Workload, rows: pd.DataFrame, *, severity: Severity, confidence: float,
-                summary: str, latent: bool = False) -> Finding:
-    """A finding with the fields every rule fills the same way, from the workload's failing rows."""
-    first, last = _times(rows)
+                summary: str, latent: bool = False, facts: WorkloadFacts | None = None) -> Finding:
+    """A finding with the fields every rule fills the same way, from the workload's failing rows
+    (`facts`, when the rule has them from `by_workload`, are those of `rows`)."""
+    if facts is None:
+        facts = Workloads.one(rows).facts(0)
     return Finding(
         cause=cause, severity=severity, confidence=confidence, workload=w, summary=summary, latent=latent,
-        pods=sorted(rows["pod"].dropna().astype(str).unique().tolist()),
-        nodes=sorted(rows["node"].dropna().astype(str).unique().tolist()),
-        containers=sorted({f"{p}/{c}" for p, c in zip(rows["pod"].astype(str), rows["container"].astype(str))}),
-        node_archs=sorted(rows["node_arch"].dropna().astype(str).unique().tolist()),
-        restarts=restarts_once(rows), first_seen=first, last_seen=last,
+        pods=list(facts.pods), nodes=list(facts.nodes), containers=list(facts.containers),
+        node_archs=list(facts.node_archs), restarts=facts.restarts, first_seen=facts.first_seen,
+        last_seen=facts.last_seen,
     )
 
 
-def missing_logs(ctx: Context, rows: pd.DataFrame) -> list[MissingEvidence]:
-    """Say so when failing containers have no previous log in the dump."""
-    have = ctx.cache.get("log_keys")
-    if have is None:  # built once per context: rules call this once per workload
-        logs = ctx.frames["logs"]
-        have = set(zip(logs["namespace"].astype(str), logs["pod"].astype(str), logs["container"].astype(str)))
-        ctx.cache["log_keys"] = have
-    lacking = [(n, p, c) for n, p, c in rows[["namespace", "pod", "container"]].drop_duplicates()
-               .astype(str).itertuples(index=False, name=None) if (n, p, c) not in have]
+def missing_logs(ctx: Context, rows: pd.DataFrame, lacking: list[LogKey] | None = None) -> list[MissingEvidence]:
+    """Say so when failing containers have no previous log in the dump (`lacking`, when the rule has
+    it from `Workloads.lacking_logs`, is that of `rows`)."""
+    if lacking is None:
+        lacking = Workloads.one(rows).lacking_logs(0, ctx.log_keys) if not rows.empty else []
     if not lacking:
         return []
     n, p, c = lacking[0]

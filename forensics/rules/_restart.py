@@ -37,164 +37,33 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from forensics import causes, remediation
-from forensics.correlate import WL_KEYS, Context, ghost_workload
+from forensics.correlate import WL_KEYS, Context, restart_sig_marks
 from forensics.findings import Evidence, MissingEvidence, Remediation, Severity, Workload
 
 q = shlex.quote
-START_FAIL = frozenset({"StartError", "ContainerCannotRun", "RunContainerError", "CreateContainerError"})
-PULL_WAIT = frozenset({"ErrImagePull", "ImagePullBackOff"})
-_CKEY = ["namespace", "pod", "container"]
-_PKEY = ["namespace", "pod"]
-
-_CLEAN_STOP = (r"(?i)\b(?:graceful(?:ly)?\s+shut(?:ting)?\s*down|shutting down(?: gracefully)?|shutdown complete"
-               r"|received (?:signal )?(?:SIGTERM|terminated)|exiting on signal|stopped by signal)")
-
-# the hint-marked columns, each from the hints its cause declares (`forensics.causes`); `arch_sig` takes
-# every hint owned by a cause this module has no column for (the exec-format family and any cause
-# added since), so app-crash stays silent where another rule owns the signature
-_OWN_COLUMNS: dict[str, tuple[str, tuple[str, ...] | None]] = {
-    "oom_sig": ("oom-killed", None),
-    "probe_sig": ("liveness-probe", ("liveness", "startup")),
-    "auth_sig": ("image-pull-auth", None),
-    "notfound_sig": ("image-pull-not-found", None),
-    "net_sig": ("image-pull-network", None),
-    "volume_sig": ("volume-mount", None),
-    "config_sig": ("missing-config", None),
-    "cmd_sig": ("command-not-found", None),
-}
-
-
-@cache
-def sig_marks() -> dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]]:
-    """column -> (hints, dialects or None)."""
-    out = {col: (causes.hints_of(cause), dialects) for col, (cause, dialects) in _OWN_COLUMNS.items()}
-    out["app_sig"] = (("app-crash",), None)
-    out["appexec_sig"] = (("app-exec",), None)
-    taken = {h for hints, _ in out.values() for h in hints}
-    out["arch_sig"] = (tuple(h for h in causes.owned_hints() if h not in taken), None)
-    return out
-
-
-def explained_elsewhere(cause: str) -> list[str]:
-    """The signature columns whose hints all belong to causes more specific than `cause`: a
-    container marked by one of them is another rule's case."""
-    return [col for col, (hints, _) in sig_marks().items()
-            if hints and all(causes.specificity(o) > causes.specificity(cause)
-                             for h in hints for o in causes.owners(h))]
-
-
-def _hits(p: pd.DataFrame, sigs: pd.DataFrame) -> np.ndarray:
-    """Which rows of `p` have a signature row in `sigs` (by container, or by pod when it names none)."""
-    out = np.zeros(len(p), dtype=bool)
-    if sigs.empty or p.empty:
-        return out
-    with_c = sigs[sigs["container"].notna()][_CKEY].drop_duplicates().assign(_hit=True)
-    if not with_c.empty:
-        m = p[_CKEY].merge(with_c, how="left", on=_CKEY)
-        out |= m["_hit"].notna().to_numpy()
-    no_c = sigs[sigs["container"].isna()][_PKEY].drop_duplicates().assign(_hit=True)
-    if not no_c.empty:
-        m = p[_PKEY].merge(no_c, how="left", on=_PKEY)
-        out |= m["_hit"].notna().to_numpy()
-    return out
-
-
-# the placement columns these rules read; narrow rows keep grouping and evidence cheap on big dumps
-_COLS = ["snapshot", "observed_at", "snapshot_index", "namespace", "pod", "container", "init", "image", "uid",
-         "file", "node", "node_arch", "node_ready", "workload_kind", "workload_name", "restart_count", "ready",
-         "state", "waiting_reason", "waiting_message", "term_reason", "term_exit_code", "term_finished",
-         "started_at", "last_reason", "last_exit_code", "last_started", "last_finished", "memory_limit",
-         "has_liveness_probe", "supported", "failing", "healthy", "node_event"]
 
 
 def marks(ctx: Context) -> pd.DataFrame:
-    """`ctx.placement` with the columns described in the module docstring; computed once per context."""
-    cached = ctx.cache.get("restart_marks")
-    if cached is not None:
-        return cached
-    p = ctx.placement[_COLS].reset_index(drop=True).copy()
-    term = p["state"] == "terminated"
-    p["reason"] = p["term_reason"].where(term.fillna(False), p["last_reason"])
-    p["exit_code"] = p["term_exit_code"].where(term.fillna(False), p["last_exit_code"])
-    s = ctx.signatures
-    for col, (hints, dialects) in sig_marks().items():
-        sub = s[s["hint"].isin(list(hints))] if not s.empty else s
-        if dialects is not None and not sub.empty:
-            sub = sub[sub["dialect"].isin(list(dialects))]
-        p[col] = _hits(p, sub)
-    p["oom_reason"] = ((p["last_reason"] == "OOMKilled") | (p["term_reason"] == "OOMKilled")).fillna(False) \
-        .to_numpy(dtype=bool)
-    wr = p["waiting_reason"]
-    starts = [p[c].isin(list(START_FAIL)).fillna(False).to_numpy(dtype=bool)
-              for c in ("waiting_reason", "last_reason", "term_reason")]
-    p["start_fail"] = starts[0] | starts[1] | starts[2]
-    p["pull_wait"] = wr.isin(list(PULL_WAIT)).fillna(False).to_numpy(dtype=bool)
-    p["config_wait"] = (wr == "CreateContainerConfigError").fillna(False).to_numpy(dtype=bool)
-    p["failing_b"] = p["failing"].fillna(False).to_numpy(dtype=bool)
-    pods = ctx.frames["pods"]
-    ev = pods[pods["reason"] == "Evicted"][["snapshot", "namespace", "pod"]].drop_duplicates().assign(_ev=True)
-    p["evicted"] = p[["snapshot", "namespace", "pod"]].merge(ev, how="left", on=["snapshot", "namespace", "pod"])[
-        "_ev"].notna().to_numpy()
-    p["node_down"] = p["node_ready"].eq(False).fillna(False).to_numpy(dtype=bool)
-    # a termination message saying the container was stopped on purpose (SIGTERM handled, clean
-    # shutdown), with a clean or SIGTERM exit code: stopped, not crashed
-    src = ctx.placement
-    msg = pd.Series(src["term_message"].where((src["state"] == "terminated").fillna(False), src["last_message"])
-                    .to_numpy(), index=p.index).fillna("").astype(str)
-    p["clean_stop"] = (msg.str.contains(_CLEAN_STOP, regex=True)
-                       & p["exit_code"].isin([0, 143]).fillna(False)).to_numpy(dtype=bool)
-    ctx.cache["restart_marks"] = p
-    return p
+    """`ctx.restart_marks`: the placement with the columns described in the module docstring,
+    computed once in forensics/correlate.py."""
+    return ctx.restart_marks
 
 
 def termination_messages(ctx: Context) -> dict[tuple[str, str, str, str], str]:
     """(snapshot, namespace, pod, container) -> the termination message shown with the container's state
-    (current termination, else the last one); built once, only for containers that have one."""
-    cached = ctx.cache.get("restart_term_messages")
-    if cached is not None:
-        return cached
-    c = ctx.placement
-    term = (c["state"] == "terminated").fillna(False)
-    msg = c["term_message"].where(term, c["last_message"])
-    has = msg.notna()
-    out = {(str(a), str(b), str(d), str(e)): str(m) for a, b, d, e, m in
-           zip(c.loc[has, "snapshot"], c.loc[has, "namespace"], c.loc[has, "pod"], c.loc[has, "container"], msg[has])
-           if str(m).strip()}
-    ctx.cache["restart_term_messages"] = out
-    return out
-
-
-def _healthy_pods(ctx: Context) -> dict[tuple[str, str, str], int]:
-    """Per workload, how many of its pods (last observation) have every app container healthy
-    (on a Ready node)."""
-    cached = ctx.cache.get("restart_healthy")
-    if cached is not None:
-        return cached
-    cur = ctx.current
-    out: dict[tuple[str, str, str], int] = {}
-    if not cur.empty:
-        app = cur[~cur["init"].fillna(False)]
-        # a pod on a node that is not Ready shows its last (stale) status: it does not serve
-        app = app.assign(healthy=app["healthy"].fillna(False) & ~app["node_ready"].eq(False).fillna(False))
-        per_pod = app.groupby(WL_KEYS + ["pod"], dropna=False)["healthy"].all().reset_index()
-        counts = per_pod[per_pod["healthy"].fillna(False).astype(bool)].groupby(WL_KEYS, dropna=False).size()
-        for key, n in counts.items():
-            kind, ns, name = (str(k) if not pd.isna(k) else "" for k in key)
-            out[(kind or "Pod", ns, name)] = int(n)
-    ctx.cache["restart_healthy"] = out
-    return out
+    (current termination, else the last one): `ctx.term_messages`."""
+    return ctx.term_messages
 
 
 def severity(ctx: Context, w: Workload) -> Severity:
     """high when no pod of the workload is healthy now, medium when some still serve."""
-    return "medium" if _healthy_pods(ctx).get((w.kind, w.namespace, w.name), 0) > 0 else "high"
+    return "medium" if ctx.healthy_pods.get((w.kind, w.namespace, w.name), 0) > 0 else "high"
 
 
 def sigs_by_workload(ctx: Context, rows: pd.DataFrame, hints: tuple[str, ...],
@@ -203,6 +72,12 @@ def sigs_by_workload(ctx: Context, rows: pd.DataFrame, hints: tuple[str, ...],
     s = ctx.sigs_for(rows, hints)
     if dialects is not None:
         s = s[s["dialect"].isin(list(dialects))]
+    return split_by_workload(s)
+
+
+def split_by_workload(s: pd.DataFrame) -> Callable[[Workload], pd.DataFrame]:
+    """Signature rows (with workload columns) split by workload once; the lookup returns a workload's
+    rows in their order (empty when it has none)."""
     groups: dict[tuple[str, str, str], pd.DataFrame] = {}
     for key, g in s.groupby(WL_KEYS, dropna=False, sort=False):
         kind, ns, name = (str(k) if not pd.isna(k) else "" for k in key)
@@ -211,23 +86,9 @@ def sigs_by_workload(ctx: Context, rows: pd.DataFrame, hints: tuple[str, ...],
     return lambda w: groups.get((w.kind, w.namespace, w.name), empty)
 
 
-def _pod_events(ctx: Context) -> tuple[pd.DataFrame, dict[tuple[str, str], np.ndarray]]:
-    """Pod events, each once (last snapshot), and their row positions per (namespace, pod)."""
-    cached = ctx.cache.get("restart_pod_events")
-    if cached is not None:
-        return cached
-    ev = ctx.frames["events"]
-    ev = ev[ev["object_kind"] == "Pod"].sort_values(["snapshot_index", "last_seen"]).drop_duplicates(
-        ["object_namespace", "object_name", "reason", "message"], keep="last").reset_index(drop=True)
-    idx = {(str(k[0]), str(k[1])): v for k, v in ev.groupby(["object_namespace", "object_name"]).indices.items()} \
-        if not ev.empty else {}
-    ctx.cache["restart_pod_events"] = (ev, idx)
-    return ev, idx
-
-
 def events_for_pods(ctx: Context, rows: pd.DataFrame, reasons: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Pod events (all snapshots, each event once) about the pods in `rows`."""
-    ev, idx = _pod_events(ctx)
+    ev, idx = ctx.pod_events
     keys = set(zip(rows["namespace"].astype(str), rows["pod"].astype(str))) if not rows.empty else set()
     pos = [idx[k] for k in keys if k in idx]
     if not pos:
@@ -266,6 +127,14 @@ def resource(w: Workload) -> str:
 
 def logs_cmd(ns: str, pod: str, container: str) -> str:
     return f"kubectl -n {q(ns)} logs {q(pod)} -c {q(container)} --previous"
+
+
+def explained_elsewhere(cause: str) -> list[str]:
+    """The signature columns whose hints all belong to causes more specific than `cause`: a
+    container marked by one of them is another rule's case."""
+    return [col for col, (hints, _) in restart_sig_marks().items()
+            if hints and all(causes.specificity(o) > causes.specificity(cause)
+                             for h in hints for o in causes.owners(h))]
 
 
 def first_row(rows: pd.DataFrame) -> Any:
@@ -320,7 +189,7 @@ def pull_findings(ctx: Context, cause: str, sig_col: str, hint: str, problem: st
 
     p = marks(ctx)
     cand = p[p[sig_col] & (p["pull_wait"] | p["failing_b"] | (p["state"] == "waiting").fillna(False))]
-    hints = sig_marks()[sig_col][0]
+    hints = restart_sig_marks()[sig_col][0]
     sigs_of = sigs_by_workload(ctx, cand, hints)
     ghosts = ghost_events(ctx)
     s = ctx.signatures
@@ -395,21 +264,8 @@ def ghost_by_reason(ctx: Context, reasons: tuple[str, ...], needle: str, min_cou
 
 
 def ghost_events(ctx: Context) -> pd.DataFrame:
-    """Pod events (each once) about pods the dump holds no Pod object for, with `workload_kind`,
-    `workload_name` derived by `ghost_workload`."""
-    cached = ctx.cache.get("restart_ghost_events")
-    if cached is not None:
-        return cached
-    ev, _ = _pod_events(ctx)
-    pods = ctx.frames["pods"]
-    known = set(zip(pods["namespace"].astype(str), pods["pod"].astype(str)))
-    keep = [(str(n), str(p)) not in known and not pd.isna(p)
-            for n, p in zip(ev["object_namespace"], ev["object_name"])]
-    g = ev[np.array(keep, dtype=bool)] if len(ev) else ev
-    g = g.assign(workload_kind=[ghost_workload(str(p)).kind for p in g["object_name"]],
-                 workload_name=[ghost_workload(str(p)).name for p in g["object_name"]]).reset_index(drop=True)
-    ctx.cache["restart_ghost_events"] = g
-    return g
+    """Pod events (each once) about pods the dump holds no Pod object for (`ctx.ghost_events`)."""
+    return ctx.ghost_events
 
 
 def ghost_findings(ctx: Context, cause: str, events: pd.DataFrame, what: str) -> list[Any]:

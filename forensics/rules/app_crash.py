@@ -25,20 +25,18 @@ from typing import Any
 
 import pandas as pd
 
-from forensics.correlate import Context
+from forensics.correlate import Context, is_na
 from forensics.findings import Finding, MissingEvidence, Remediation
 from forensics.rules import rule
 from forensics.rules._common import (
     by_workload,
-    container_evidence,
+    group_evidence,
     missing_logs,
     new_finding,
-    restart_matrix,
     sig_evidence,
 )
 from forensics.rules._restart import (
     explained_elsewhere,
-    first_row,
     ghost_by_reason,
     ghost_findings,
     logs_cmd,
@@ -47,7 +45,7 @@ from forensics.rules._restart import (
     q,
     resource,
     severity,
-    sigs_by_workload,
+    split_by_workload,
     termination_messages,
 )
 
@@ -57,7 +55,7 @@ SPECIFICITY = 20
 HINTS = ("app-crash", "app-exec")
 
 _FORK_EXEC = re.compile(r"fork/exec (\S+): exec format error|Cannot run program \"([^\"]+)\"")
-# states that are another cause's case or no crash at all; signatures owned by a more specific cause
+# container states that are another cause's case; the signature columns of more specific causes
 # are added from the declarations (`_restart.explained_elsewhere`)
 _EXPLAINED_STATES = ("oom_reason", "pull_wait", "config_wait", "start_fail", "evicted", "node_down", "clean_stop")
 
@@ -74,34 +72,37 @@ def find(ctx: Context) -> list[Finding]:
     crashed = (p["reason"] == "Error").fillna(False) | p["app_sig"] | p["appexec_sig"] | \
         (p["reason"].isna() & (p["waiting_reason"] == "CrashLoopBackOff").fillna(False))
     cand = p[p["failing_b"] & ~explained & ~not_started.to_numpy(dtype=bool) & crashed.to_numpy(dtype=bool)]
-    logs = ctx.frames["logs"]
-    have_logs = set(zip(logs["namespace"].astype(str), logs["pod"].astype(str), logs["container"].astype(str)))
-    sigs_of = sigs_by_workload(ctx, cand, ("app-crash", "app-exec"))
+    s = ctx.sigs_for(cand, HINTS)
+    sigs_of = split_by_workload(s)
+    exec_of = split_by_workload(s[s["hint"] == "app-exec"]) if not s.empty else sigs_of
+    usage_of = split_by_workload(s[s["signature"] == "cli-usage"]) if not s.empty else sigs_of
+    dep_of = split_by_workload(s[s["signature"] == "dependency-unreachable"]) if not s.empty else sigs_of
     said = termination_messages(ctx)
+    groups = by_workload(cand)
     out: list[Finding] = []
-    for w, rows in by_workload(cand):
+    for i, w in groups.each():
         sigs = sigs_of(w)
-        app_exec = sigs[sigs["hint"] == "app-exec"]
-        logged = any(k in have_logs for k in rows[["namespace", "pod", "container"]].astype(str)
-                     .itertuples(index=False, name=None))
-        image_ok = bool(rows["supported"].eq(True).fillna(False).all())
+        app_exec = exec_of(w)
+        keys = groups.container_keys(i)
+        lacking = groups.lacking_logs(i, ctx.log_keys)
+        logged = len(lacking) < len(keys)
+        image_ok = all(_true(v) for v in groups.values(i, "supported"))
         unknown_arch = ctx.mixed and not image_ok
         if not app_exec.empty:
             conf = 0.85 if image_ok else 0.7
         elif not sigs.empty:
             conf = 0.8
-        elif logged:
-            conf = 0.5
         else:
-            conf = 0.35
-        if bool((rows["reason"] == "Error").any()):
+            conf = 0.5 if logged else 0.35
+        if any(v == "Error" for v in groups.values(i, "reason") if not is_na(v)):
             conf += 0.05
         if sigs.empty and unknown_arch:
             conf = min(conf, 0.3)
         plugins = _exec_targets(app_exec["text"].dropna().astype(str).tolist())
-        usage = sigs[sigs["signature"] == "cli-usage"]
-        dep = sigs[sigs["signature"] == "dependency-unreachable"]
-        inits = sorted(rows[rows["init"].fillna(False)]["container"].astype(str).unique())
+        usage = usage_of(w)
+        dep = dep_of(w)
+        inits = sorted({str(c) for c, init in zip(groups.values(i, "container"), groups.values(i, "init"))
+                        if _true(init)})
         where = f" (init container {', '.join(inits[:2])}: the pod never starts)" if inits else ""
         if plugins:
             what = f"the application fails to exec {', '.join(plugins[:2])} (exec format error inside the app)"
@@ -112,38 +113,39 @@ def find(ctx: Context) -> list[Finding]:
         elif not sigs.empty:
             what = f"the application crashes: {str(sigs['text'].iloc[0])[:160]}"
         else:
-            codes = sorted({int(x) for x in rows["exit_code"].dropna()} - {0})
+            codes = sorted({int(x) for x in groups.values(i, "exit_code") if not is_na(x)} - {0})
             what = ("the job's container exits with an error" if w.kind in ("Job", "CronJob")
                     else "the application exits with an error") + (
                 f" (exit code {', '.join(map(str, codes[:3]))})" if codes else "")
-        f = new_finding(CAUSE, w, rows, severity=severity(ctx, w), confidence=round(min(conf, 0.95), 2),
-                        summary=f"{w}: {what}{where}")
-        f.restart_matrix = restart_matrix(rows)
+        f = new_finding(CAUSE, w, cand, severity=severity(ctx, w), confidence=round(min(conf, 0.95), 2),
+                        summary=f"{w}: {what}{where}", facts=groups.facts(i))
+        f.restart_matrix = groups.restart_matrix(i)
         f.evidence.extend(sig_evidence(sigs))
-        f.evidence.extend(container_evidence(rows, partial(_text, said=said)))
+        f.evidence.extend(group_evidence(groups, i, partial(_text, said=said)))
+        last = groups.records([int(groups.positions[i][-1])])[0]
         if sigs.empty:
             f.missing_evidence.append(MissingEvidence(
                 what="no crash line (panic, traceback, fatal) in the logs of the failing containers",
                 why="the application's last words would say why it exits; the exit code alone does not",
-                how=logs_cmd(str(rows["namespace"].iloc[-1]), str(rows["pod"].iloc[-1]),
-                             str(rows["container"].iloc[-1]))))
-        f.missing_evidence.extend(missing_logs(ctx, rows))
+                how=logs_cmd(str(last.namespace), str(last.pod), str(last.container))))
+        f.missing_evidence.extend(missing_logs(ctx, cand, lacking))
         if unknown_arch and sigs.empty:
-            refs = sorted(rows["image"].dropna().astype(str).unique())[:3]
+            refs = sorted({str(v) for v in groups.values(i, "image") if not is_na(v)})[:3]
             f.missing_evidence.append(MissingEvidence(
                 what=f"no image inspection for {', '.join(refs)} in a cluster of several architectures",
                 why="a silent architecture mismatch cannot be ruled out without the image's platforms",
                 how="collectors/inspect-images DUMP"))
+        r0 = groups.records([groups.last_row(i)])[0]
         if not dep.empty:
-            r0 = first_row(rows)
             f.remediation.append(Remediation(
                 title="Check the dependency named in the error (database, service, API) is up and reachable from "
                       "the pod: its Service and endpoints, DNS, NetworkPolicy, credentials; the image is not at fault",
                 command=f"kubectl -n {q(w.namespace)} get svc,endpoints\n"
-                        f"kubectl -n {q(w.namespace)} exec {q(str(r0['pod']))} -- sh -c 'nc -vz <host> <port>'",
+                        f"kubectl -n {q(w.namespace)} exec {q(str(r0.pod))} -- sh -c 'nc -vz <host> <port>'",
                 kind="investigate"))
-        f.remediation.extend(_remedies(w, rows, plugins, usage=not usage.empty,
-                                       logged_previous=_has_previous(ctx, rows)))
+        archs = sorted({str(v) for v in groups.values(i, "node_arch") if not is_na(v)})
+        f.remediation.extend(_remedies(w, r0, archs, plugins, usage=not usage.empty,
+                                       logged_previous=any(k in ctx.previous_log_keys for k in keys)))
         out.append(f)
     out.extend(ghost_findings(ctx, CAUSE, ghost_by_reason(ctx, ("BackOff",), "restarting failed container", 5),
                               "its containers crash-loop (BackOff restarting failed container)"))
@@ -167,22 +169,14 @@ def _text(r: Any, said: dict[tuple[str, str, str, str], str] | None = None) -> s
     return f"terminated: reason {reason}, exit code {code}, restartCount {r.restart_count}{wait}{told}"
 
 
-def _has_previous(ctx: Context, rows: pd.DataFrame) -> bool:
-    """Whether the dump already holds a previous log of one of the failing containers."""
-    have = ctx.cache.get("app_crash_previous_logs")
-    if have is None:  # built once per context
-        logs = ctx.frames["logs"]
-        prev = logs[logs["previous"].fillna(False)]
-        have = set(zip(prev["namespace"].astype(str), prev["pod"].astype(str), prev["container"].astype(str)))
-        ctx.cache["app_crash_previous_logs"] = have
-    return any(k in have for k in rows[["namespace", "pod", "container"]].astype(str)
-               .itertuples(index=False, name=None))
+def _true(v: Any) -> bool:
+    return not is_na(v) and bool(v)
 
 
-def _remedies(w: Any, rows: pd.DataFrame, plugins: list[str], *, usage: bool = False,
+def _remedies(w: Any, r: Any, archs: list[str], plugins: list[str], *, usage: bool = False,
               logged_previous: bool = False) -> list[Remediation]:
-    r = first_row(rows)
-    ns, pod, c = str(r["namespace"]), str(r["pod"]), str(r["container"])
+    """Remediation naming the workload's most recent row `r`; `archs` are its node architectures."""
+    ns, pod, c = str(r.namespace), str(r.pod), str(r.container)
     out = []
     if usage:
         spec = pod_spec_path(w)
@@ -197,7 +191,6 @@ def _remedies(w: Any, rows: pd.DataFrame, plugins: list[str], *, usage: bool = F
         out.append(Remediation(title=f"Read the crash in the previous log of {pod}/{c}",
                                command=logs_cmd(ns, pod, c), kind="investigate"))
     if plugins:
-        archs = sorted(rows["node_arch"].dropna().astype(str).unique())
         out.append(Remediation(
             title=f"Ship {plugins[0]} built for the node architecture ({', '.join(archs) or 'the node arch'}); "
                   "the image itself runs, the binary it executes does not",

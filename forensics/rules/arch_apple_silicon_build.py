@@ -15,8 +15,8 @@ import pandas as pd
 from forensics.correlate import Context
 from forensics.findings import Finding
 from forensics.rules import rule
-from forensics.rules._arch import arch_confidence, failing_workloads, inferred_archs, marked, standard_parts
-from forensics.rules._common import by_workload, new_finding
+from forensics.rules._arch import arch_confidence, inferred_archs, standard_parts
+from forensics.rules._common import new_finding
 
 CAUSE = "arch.apple-silicon-build"
 TITLE = "Image built on an Apple Silicon laptop (arm64) for an amd64 cluster"
@@ -27,9 +27,17 @@ HINTS = ("arch", "arch-pull")
 
 @rule(CAUSE)
 def find(ctx: Context) -> list[Finding]:
-    p = marked(ctx)
     out: list[Finding] = []
-    for w, rows in by_workload(failing_workloads(p)):
+    groups = ctx.arch_failing
+    a = groups.frame
+    # which workloads may have a hit, for all at once; only those are sliced
+    maybe = (a["arch_fail"] & (a["node_arch"] == "amd64").fillna(False)).to_numpy(dtype=bool) & (
+        ((a["img_kind"] == "manifest") & (a["img_config_arch"] == "arm64")).fillna(False).to_numpy(dtype=bool)
+        | (~a["img_inspected"].fillna(False) & a["exec_sig"]).to_numpy(dtype=bool))
+    for i, w in groups.each():
+        if not groups.any(i, maybe):
+            continue
+        rows = groups.rows(i)
         bad = rows[rows["arch_fail"] & (rows["node_arch"] == "amd64")]
         inspected = bad[(bad["img_kind"] == "manifest") & (bad["img_config_arch"] == "arm64")]
         ran_on_arm = inferred_archs(rows) == {"arm64"}

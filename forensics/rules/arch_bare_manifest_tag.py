@@ -17,8 +17,8 @@ from __future__ import annotations
 from forensics.correlate import Context
 from forensics.findings import Evidence, Finding
 from forensics.rules import rule
-from forensics.rules._arch import arch_confidence, failing_workloads, image_archs, marked, standard_parts
-from forensics.rules._common import by_workload, new_finding
+from forensics.rules._arch import arch_confidence, image_archs, standard_parts
+from forensics.rules._common import new_finding
 
 CAUSE = "arch.bare-manifest-tag"
 TITLE = "Tag lost its multi-arch index: now a bare single-platform manifest"
@@ -35,15 +35,22 @@ def _repo(key: str) -> str:
 
 @rule(CAUSE)
 def find(ctx: Context) -> list[Finding]:
-    p = marked(ctx)
     imgs = ctx.frames["images"]
     multi = imgs[(imgs["kind"] == "index") & (imgs["n_platforms"].fillna(0) > 1)]
     multi_repos: dict[str, list[tuple[str, str, str]]] = {}
     for key, ref, plats, file in zip(multi["image_key"].astype(str), multi["image"].astype(str),
-                                     multi["platforms"].astype(str), multi["file"].astype(str)):
+                                     (",".join(v) for v in multi["platforms"].tolist()),
+                                     multi["file"].astype(str)):
         multi_repos.setdefault(_repo(key), []).append((ref, plats, file))
     out: list[Finding] = []
-    for w, rows in by_workload(failing_workloads(p)):
+    groups = ctx.arch_failing
+    a = groups.frame
+    # which workloads fail on a single-platform manifest, for all at once; only those are sliced
+    maybe = (a["arch_fail"] & (a["img_kind"] == "manifest").fillna(False)).to_numpy(dtype=bool)
+    for i, w in groups.each():
+        if not groups.any(i, maybe):
+            continue
+        rows = groups.rows(i)
         bad = rows[rows["arch_fail"] & (rows["img_kind"] == "manifest")]
         if bad.empty:
             continue

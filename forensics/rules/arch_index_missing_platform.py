@@ -16,8 +16,8 @@ import pandas as pd
 from forensics.correlate import Context
 from forensics.findings import Finding
 from forensics.rules import rule
-from forensics.rules._arch import arch_confidence, failing_workloads, image_archs, marked, standard_parts
-from forensics.rules._common import by_workload, new_finding
+from forensics.rules._arch import arch_confidence, image_archs, standard_parts
+from forensics.rules._common import new_finding
 
 CAUSE = "arch.index-missing-platform"
 TITLE = "Multi-arch index lacks a platform the cluster runs"
@@ -28,9 +28,18 @@ HINTS = ("arch", "arch-pull")
 
 @rule(CAUSE)
 def find(ctx: Context) -> list[Finding]:
-    p = marked(ctx)
     out: list[Finding] = []
-    for w, rows in by_workload(failing_workloads(p)):
+    groups = ctx.arch_failing
+    a = groups.frame
+    kind = a["img_kind"]
+    # which workloads have a hit, for all at once; only those are sliced
+    maybe = a["arch_fail"].to_numpy(dtype=bool) & (
+        ((kind == "index").fillna(False) & a["unsupported"]).to_numpy(dtype=bool)
+        | (a["pull_sig"] & (kind.isna() | (kind == "index")).fillna(False)).to_numpy(dtype=bool))
+    for i, w in groups.each():
+        if not groups.any(i, maybe):
+            continue
+        rows = groups.rows(i)
         bad = rows[rows["arch_fail"]]
         by_index = bad[(bad["img_kind"] == "index") & bad["unsupported"]]
         by_pull = bad[bad["pull_sig"] & (bad["img_kind"].isna() | (bad["img_kind"] == "index"))]

@@ -27,10 +27,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from forensics.arch import level_rank
-from forensics.correlate import Context
+from forensics.correlate import Context, is_na
 from forensics.findings import Evidence, Finding, MissingEvidence, Remediation
 from forensics.remediation import q, resource_of
 from forensics.rules import rule
@@ -69,7 +70,8 @@ def find(ctx: Context) -> list[Finding]:
     # an amd64 image emulated on another architecture runs on qemu's emulated CPU model, which may lack
     # the level (qemu's default x86-64 model before 7.2 has no SSE4.2): the named level is then the proof
     named = sig_mask(p, s[s["hint"] == "microarch"] if not s.empty else s)
-    emulated = p["emulated_or_ran"].to_numpy(dtype=bool) & p["img_archs"].fillna("").str.contains("amd64").to_numpy()
+    emulated = p["emulated_or_ran"].to_numpy(dtype=bool) & np.array(
+        [not is_na(v) and "amd64" in v for v in p["img_archs"].tolist()], dtype=bool)
     p = p.assign(emulated_cpu=emulated)
     cand = p[failing & ((amd & not_foreign & (has_sig | sigill)) | (emulated & named))]
     out: list[Finding] = []
@@ -158,7 +160,7 @@ def _healthy_on_higher(p: pd.DataFrame, w: Any, need: str | None) -> bool:
 
 
 def _node_cpu_evidence(ctx: Context, nodes: list[str], limit: int = 6) -> list[Evidence]:
-    by_name = ctx.indexed("nodes_by_name", ctx.nodes, "node")
+    by_name = ctx.nodes_by_name
     out = []
     for r in by_name.loc[[n for n in nodes[:limit] if n in by_name.index]].itertuples(index=False):
         it = f", {r.instance_type}" if not pd.isna(r.instance_type) else ""

@@ -15,8 +15,8 @@ from __future__ import annotations
 from forensics.correlate import Context
 from forensics.findings import Evidence, Finding, MissingEvidence
 from forensics.rules import rule
-from forensics.rules._arch import arch_confidence, failing_workloads, image_archs, marked, standard_parts
-from forensics.rules._common import by_workload, new_finding
+from forensics.rules._arch import arch_confidence, image_archs, standard_parts
+from forensics.rules._common import new_finding
 
 CAUSE = "arch.missing-emulation"
 TITLE = "Foreign-architecture image with no emulation (binfmt/qemu) on the node"
@@ -35,9 +35,8 @@ def find(ctx: Context) -> list[Finding]:
     off = set(b[(b["entry"] == "status") & ~b["enabled"].fillna(False)]["node"].astype(str))
     emulates = {(str(n), str(a)) for n, a in zip(handlers["node"], handlers["arch"]) if str(n) not in off}
     listed = set(b["node"].astype(str))
-    p = marked(ctx)
     out: list[Finding] = []
-    for w, rows in by_workload(failing_workloads(p)):
+    for w, rows in ctx.arch_failing:
         archs = image_archs(rows)
         if len(archs) != 1:
             continue

@@ -15,14 +15,12 @@ from forensics.findings import Finding
 from forensics.rules import rule
 from forensics.rules._arch import (
     arch_confidence,
-    failing_workloads,
     image_archs,
     inferred_archs,
-    marked,
     standard_parts,
     unconstrained,
 )
-from forensics.rules._common import by_workload, new_finding
+from forensics.rules._common import new_finding
 
 CAUSE = "arch.mixed-arch-no-affinity"
 TITLE = "Mixed-architecture cluster, workload without an arch constraint"
@@ -35,9 +33,15 @@ HINTS = ("arch", "arch-pull")
 def find(ctx: Context) -> list[Finding]:
     if not ctx.mixed:
         return []
-    p = marked(ctx)
     out: list[Finding] = []
-    for w, rows in by_workload(failing_workloads(p)):
+    groups = ctx.arch_failing
+    a = groups.frame
+    # workloads with an arch failure on a node of known arch, for all at once; only those are sliced
+    maybe = (a["arch_fail"] & a["node_arch"].notna()).to_numpy(dtype=bool)
+    for i, w in groups.each():
+        if not groups.any(i, maybe):
+            continue
+        rows = groups.rows(i)
         if not unconstrained(rows, ctx):
             continue
         bad = rows[rows["arch_fail"]]

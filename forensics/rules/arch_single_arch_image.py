@@ -16,18 +16,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from forensics.correlate import Context
+from forensics.correlate import Context, is_na
 from forensics.findings import Finding
-from forensics.frames import tolerates
 from forensics.rules import rule
 from forensics.rules._arch import (
     arch_confidence,
-    failing_workloads,
     image_archs,
     inferred_archs,
     marked,
     standard_parts,
-    unconstrained,
 )
 from forensics.rules._common import by_workload, new_finding
 
@@ -42,8 +39,16 @@ HINTS = ("arch", "arch-pull")
 def find(ctx: Context) -> list[Finding]:
     p = marked(ctx)
     out: list[Finding] = []
-    rows_all = failing_workloads(p)
-    for w, rows in by_workload(rows_all):
+    groups = ctx.arch_failing
+    a = groups.frame
+    # which workloads have a hit, for all at once; only those are sliced
+    maybe = (a["arch_fail"] & ~a["pull_sig"]).to_numpy(dtype=bool) & (
+        (a["img_kind"] == "manifest").fillna(False).to_numpy(dtype=bool)
+        | (~a["img_inspected"].fillna(False) & a["exec_sig"]).to_numpy(dtype=bool))
+    for i, w in groups.each():
+        if not groups.any(i, maybe):
+            continue
+        rows = groups.rows(i)
         bad = rows[rows["arch_fail"] & ~rows["pull_sig"]]
         single = bad[bad["img_kind"] == "manifest"]
         uninspected = bad[~bad["img_inspected"].fillna(False) & bad["exec_sig"]]
@@ -77,23 +82,27 @@ def _latent(ctx: Context, p: pd.DataFrame) -> list[Finding]:
     out = []
     failing_wl = set(map(tuple, p[p["arch_fail"]][["workload_kind", "namespace", "workload_name"]].astype(str).values))
     cand = cur[(cur["img_kind"] == "manifest") & cur["img_inspected"].fillna(False)]
-    nodes = ctx.nodes[~ctx.nodes["unschedulable"].fillna(False)]
-    pods = ctx.frames["pods"].drop_duplicates(["namespace", "pod"], keep="last").set_index(["namespace", "pod"])
-    for w, rows in by_workload(cand):
+    groups = by_workload(cand)
+    for i, w in groups.each():
         # static (mirror) pods are bound to their node: never rescheduled
-        if (w.kind, w.namespace, w.name) in failing_wl or w.kind in ("Node", "StaticPod") \
-                or not unconstrained(rows, ctx):
+        if (w.kind, w.namespace, w.name) in failing_wl or w.kind in ("Node", "StaticPod"):
             continue
-        archs = image_archs(rows)
+        archs = {x for v in groups.values(i, "img_archs") if not is_na(v) for x in v if x}
         if not archs:
             continue
-        r0 = rows.iloc[0]
-        tol = pods["tolerations"].get((r0["namespace"], r0["pod"]))
-        tol = None if tol is None or pd.isna(tol) else str(tol)
-        reachable = nodes[[tolerates(tol, None if pd.isna(t) else str(t)) for t in nodes["taints"]]]
-        others = sorted(set(reachable["arch"].dropna().astype(str)) - archs)
+        # unconstrained (`_arch.unconstrained`), from the column slices: no arch constraint on the pods
+        # nor on their controller's pod template
+        if not all(is_na(a) and is_na(e) for a, e in zip(groups.values(i, "arch_allowed"),
+                                                          groups.values(i, "arch_excluded"))):
+            continue
+        ns, pod = groups.values(i, "namespace")[0], groups.values(i, "pod")[0]
+        key = (groups.values(i, "workload_kind")[0], ns, groups.values(i, "workload_name")[0])
+        if not ctx.frames["workloads"].empty and not any(is_na(k) for k in key) and key in ctx.arch_constrained:
+            continue
+        others = sorted(ctx.reachable_archs(ctx.pod_tolerations.get((ns, pod))) - archs)
         if not others:
             continue
+        rows = groups.rows(i)
         f = new_finding(CAUSE, w, rows, severity="low", latent=True,
                         confidence=0.9 if rows["node_arch"].notna().all() else 0.7,
                         summary=(f"{w} is healthy but its image runs only on {','.join(sorted(archs))}; with no "

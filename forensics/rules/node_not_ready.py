@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from forensics.correlate import Context, iso
+from forensics.correlate import Context, is_na, iso
 from forensics.findings import Evidence, Finding, MissingEvidence, Remediation, Workload, finding_id
 from forensics.rules import rule
 from forensics.rules._common import by_workload, new_finding
@@ -96,7 +96,7 @@ def find(ctx: Context) -> list[Finding]:
             text="Ready=False/Unknown" + (f", reason {reason}" if reason else "")
                  + (f", message: {message[:400]}" if message else "")
                  + ("" if pd.isna(r.ready_since) else f", since {iso(r.ready_since)}")
-                 + ("" if pd.isna(r.taints) else f"; taints {r.taints}"),
+                 + ("" if is_na(r.taints) else f"; taints {','.join(r.taints)}"),
             snapshot=str(r.snapshot)))
         ev = events[events["object_name"] == node].drop_duplicates(["reason", "message"])
         f.evidence.extend(event_evidence(ev))

@@ -118,7 +118,7 @@ def _state(r: Any) -> str:
 
 
 def _node_os_evidence(ctx: Context, nodes: list[str], limit: int = 6) -> list[Evidence]:
-    by_name = ctx.indexed("nodes_by_name", ctx.nodes, "node")
+    by_name = ctx.nodes_by_name
     out = []
     for r in by_name.loc[[n for n in nodes[:limit] if n in by_name.index]].itertuples(index=False):
         build = f", Windows build {r.windows_build}" if not pd.isna(r.windows_build) else ""

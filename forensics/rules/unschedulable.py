@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from forensics.correlate import Context
+from forensics.correlate import Context, is_na
 from forensics.findings import Evidence, Finding, MissingEvidence, Remediation, Workload, finding_id
 from forensics.rules import rule
 from forensics.rules._common import by_workload, new_finding
@@ -62,12 +62,12 @@ def _arch_term(pending: pd.DataFrame, message: str) -> str | None:
     matched it (the arch is then the likely reason, e.g. an amd64-only chart on an arm64 node)."""
     if "affinity" not in message and "selector" not in message:
         return None
-    terms = pending["arch_allowed"].dropna().astype(str).unique().tolist()
+    terms = [(a, e) for a, e in zip(pending["arch_allowed"].tolist(), pending["arch_excluded"].tolist())
+             if not is_na(a) or not is_na(e)]
     if not terms:
         return None
-    t = terms[0].split(",")
-    neg = [a[1:] for a in t if a.startswith("!")]
-    pos = [a for a in t if not a.startswith("!")]
+    pos = [] if is_na(terms[0][0]) else list(terms[0][0])
+    neg = [] if is_na(terms[0][1]) else list(terms[0][1])
     if neg and not pos:
         return f"its node affinity requires kubernetes.io/arch NotIn [{', '.join(neg)}]"
     return f"its nodeSelector/affinity requires kubernetes.io/arch In [{', '.join(pos)}]"
