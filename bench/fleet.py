@@ -4,7 +4,7 @@ peak memory of a worker.
 
 Generates N distinct dumps with `bench/gen_dump.py` (different seeds, so different content ids),
 then for each worker count starts a fresh `LocalCluster` (one single-threaded worker process per
-worker), runs `forensics.fleet.run_fleet` into an empty folder and measures the wall time of the run
+worker), runs `forensics.several.fleet.run_fleet` into an empty folder and measures the wall time of the run
 (cluster start-up excluded and printed apart). Memory per worker is each worker process's peak RSS
 (`getrusage().ru_maxrss`) after the run. Prints human-readable lines, then one JSON line.
 
@@ -37,7 +37,7 @@ def _peak_rss() -> int:
 def _warm() -> None:
     import matplotlib.pyplot  # noqa: F401 - the report's charts import it on first use
 
-    import forensics.analyze
+    import forensics.analysis.analyze
     import forensics.render.html  # noqa: F401
 
 
@@ -56,7 +56,7 @@ def generate(work: Path, n: int, pods: int, nodes: int) -> list[Path]:
 def measure(dumps: list[Path], workers: int, out: Path) -> dict[str, Any]:
     from dask.distributed import Client, LocalCluster
 
-    from forensics.fleet import run_fleet
+    from forensics.several.fleet import run_fleet
 
     t0 = time.monotonic()
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
@@ -72,7 +72,7 @@ def measure(dumps: list[Path], workers: int, out: Path) -> dict[str, Any]:
         client.close()
         cluster.close()
     ok = summary["counts"]["ok"]
-    from forensics.fleet import read_table
+    from forensics.several.fleet import read_table
 
     rows = read_table(out, "dumps")
     cpu = float(rows["cpu_seconds"].sum())

@@ -40,8 +40,8 @@ import msgspec
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from forensics import layout
-from forensics.manifests import (
+from forensics.read import layout
+from forensics.knowledge.manifests import (
     DOCKER_CONFIG,
     DOCKER_LAYER,
     DOCKER_LIST,

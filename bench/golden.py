@@ -16,8 +16,8 @@ import json
 import sys
 from pathlib import Path
 
-from forensics.analyze import analyze
-from forensics.formats import load_any
+from forensics.analysis.analyze import analyze
+from forensics.read.formats import load_any
 from forensics.render.markdown import render_markdown
 from tests.samples import SAMPLES, load_story
 

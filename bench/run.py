@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""Load benchmark: how far is `forensics.load.load_dump` from the cost of just reading the dump?
+"""Load benchmark: how far is `forensics.read.load.load_dump` from the cost of just reading the dump?
 
 For each dump, in one run, two measurements, each in a fresh subprocess so that peak RSS
 (`ru_maxrss`) belongs to that measurement alone:
 
 - floor: stream through the tar (`tarfile.open(mode="r|gz")`), decode every
-  `snapshots/*/<kind>.json` with `msgspec.json.decode(data, type=forensics.kube.LIST_TYPES[kind])`,
+  `snapshots/*/<kind>.json` with `msgspec.json.decode(data, type=forensics.read.kube.LIST_TYPES[kind])`,
   read every other member without decoding it. No loader can do less and still see every object.
-- load: `forensics.load.load_dump(path)`, until all frames are built.
+- load: `forensics.read.load.load_dump(path)`, until all frames are built.
 
 Targets: load <= 1.5 x floor, peak RSS of the load <= 2 GiB (meant for the 150,000-pod dump), the
 HTML report under 5 MB and open in headless Chromium in under 2 s (bench/report_html.py),
@@ -57,7 +57,7 @@ def _measure_floor(path: str, two_cores: bool = False) -> dict[str, Any]:
 
     import msgspec
 
-    from forensics.kube import LIST_TYPES
+    from forensics.read.kube import LIST_TYPES
 
     decoders = {k: msgspec.json.Decoder(t) for k, t in LIST_TYPES.items()}
     pods = 0
@@ -94,7 +94,7 @@ def _measure_floor(path: str, two_cores: bool = False) -> dict[str, Any]:
 
 
 def _measure_load(path: str) -> dict[str, Any]:
-    from forensics.load import load_dump
+    from forensics.read.load import load_dump
 
     t0 = time.perf_counter()
     dump = load_dump(path)

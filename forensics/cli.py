@@ -31,7 +31,7 @@ import typer
 
 from forensics import __version__
 from forensics.errors import ForensicsError, ManifestError, UnusableInput
-from forensics.findings import SEVERITIES, severity_rank
+from forensics.analysis.findings import SEVERITIES, severity_rank
 from forensics.render.text import neutral
 
 app = typer.Typer(
@@ -82,7 +82,7 @@ def _root(
 # ---------------------------------------------------------------------------------------------- analyze
 
 def _load(path: Path, images: Path | None, step: Callable[[str], None]) -> Any:
-    from forensics.formats import load_any
+    from forensics.read.formats import load_any
 
     step(f"reading {path.name or path}")
     return load_any(path, images=images)
@@ -177,7 +177,7 @@ def analyze(
 ) -> None:
     """Analyze a dump: the root cause of each failing workload, with evidence and remediation."""
     fmt = output_format("forensics analyze", output, format)
-    from forensics.analyze import analyze as run
+    from forensics.analysis.analyze import analyze as run
     from forensics.render.terminal import print_summary
 
     to_stdout = (output is None and format is not None) or (output is not None and str(output) == "-")
@@ -204,7 +204,7 @@ MAX_FINDINGS = 1 << 30  # a bound on what `render` reads into memory
 
 def read_findings(path: Path) -> dict[str, Any]:
     """A findings document from disk, or UnusableInput saying what the file is instead."""
-    from forensics.inputs import describe_file
+    from forensics.read.inputs import describe_file
 
     try:
         with path.open("rb") as fh:
@@ -270,7 +270,7 @@ def frames(
             try:
                 import pyarrow.parquet as pq
 
-                from forensics.frames import arrow_table
+                from forensics.read.frames import arrow_table
 
                 parquet.mkdir(parents=True, exist_ok=True)
                 for name, f in d.frames.items():
@@ -295,8 +295,8 @@ def platforms(
                                                                   "present, e.g. linux/amd64,linux/arm64.")] = None,
 ) -> None:
     """Print an image's runnable platforms; with --require, exit 1 naming the missing ones (for CI)."""
-    from forensics.arch import parse_platform
-    from forensics.platforms_check import check_required, load_inspection_path
+    from forensics.knowledge.arch import parse_platform
+    from forensics.knowledge.platforms_check import check_required, load_inspection_path
 
     wanted = []
     spelled = [x.strip() for x in (require or "").split(",") if x.strip()]
@@ -352,7 +352,7 @@ def serve(
 ) -> None:
     """Answer the Kubernetes API from dumps on 127.0.0.1, read-only, for the real kubectl: one kube
     context per dump (or snapshot)."""
-    from forensics.serve_many import serve_many
+    from forensics.serve.many import serve_many
 
     if snapshot is not None:
         if len(dumps) != 1:
@@ -394,8 +394,8 @@ def diff_cmd(
     force: Annotated[bool, typer.Option("--force", help="compare dumps that look like different clusters")] = False,
 ) -> None:
     """What changed between two dumps of one cluster: nodes, images, workloads, findings."""
-    from forensics.diff import diff_dumps
-    from forensics.dumpspec import DumpSpec, at_snapshot, load_spec, parse_spec, pick_snapshot
+    from forensics.several.diff import diff_dumps
+    from forensics.several.dumpspec import DumpSpec, at_snapshot, load_spec, parse_spec, pick_snapshot
     from forensics.render import multi
 
     if fail_on is not None and fail_on != "new":
@@ -442,7 +442,7 @@ def fleet_cmd(
                                                                          "core)")] = None,
 ) -> None:
     """Analyze many dumps in parallel on Dask into one Parquet dataset and a fleet summary."""
-    from forensics.fleet import local_client, run_fleet
+    from forensics.several.fleet import local_client, run_fleet
 
     try:
         from dask.distributed import Client
@@ -477,7 +477,7 @@ def fleet_cmd(
 @app.command()
 def causes() -> None:
     """List every cause the analyzer can name: its id, its title and what it means."""
-    from forensics.rules import all_rules, describe
+    from forensics.analysis.rules import all_rules, describe
 
     rows = [describe(r) for r in all_rules()]
     width = max(len(c) for c, _, _ in rows)

@@ -6,7 +6,7 @@
     └── RenderError           a report could not be written (exit 2)
 
 Bad *parts* of a dump are not exceptions: they become `LoadProblem` records and the rest
-of the dump still loads (see `forensics.source`).
+of the dump still loads (see `forensics.read.source`).
 """
 
 from __future__ import annotations

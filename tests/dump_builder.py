@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from forensics import layout
+from forensics.read import layout
 from forensics.serve import make_server, server_url, write_kubeconfig
 from tests.fault_server import faulty
 

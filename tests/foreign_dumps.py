@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from forensics import layout
+from forensics.read import layout
 
 KINDS = ("pods", "events", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs")
 LIST_KIND = {"pods": "PodList", "events": "EventList", "deployments": "DeploymentList",

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from forensics import layout
+from forensics.read import layout
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "sample_dumps"

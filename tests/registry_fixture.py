@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from forensics.manifests import (
+from forensics.knowledge.manifests import (
     DOCKER_CONFIG,
     DOCKER_LAYER,
     DOCKER_LIST,

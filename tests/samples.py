@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from forensics.formats import load_any
-from forensics.load import Dump, load_dump
+from forensics.read.formats import load_any
+from forensics.read.load import Dump, load_dump
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_dumps"
 

@@ -9,8 +9,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from forensics import kube
-from forensics.frames import arch_constraint
+from forensics.read import kube
+from forensics.read.frames import arch_constraint
 
 
 def _spec(selector: dict[str, str] | None = None, terms: list[list[tuple[str, str, list[str]]]] | None = None,

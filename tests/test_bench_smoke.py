@@ -14,8 +14,8 @@ import msgspec
 import pytest
 import yaml
 
-from forensics import layout
-from forensics.kube import LIST_TYPES
+from forensics.read import layout
+from forensics.read.kube import LIST_TYPES
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 

@@ -11,9 +11,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-from forensics import causes
-from forensics.analyze import merge
-from forensics.findings import Evidence, Finding, Remediation, Workload
+from forensics.analysis import causes
+from forensics.analysis.analyze import merge
+from forensics.analysis.findings import Evidence, Finding, Remediation, Workload
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,7 +80,7 @@ def test_adding_a_cause_is_adding_its_module(tmp_path: Path) -> None:
         textwrap.dedent('''
         """runtime-start-failure: the runtime could not start the container (a story, for the test)."""
 
-        from forensics.rules import rule
+        from forensics.analysis.rules import rule
 
         CAUSE = "runtime-start-failure"
         TITLE = "The runtime could not start the container"
@@ -94,12 +94,12 @@ def test_adding_a_cause_is_adding_its_module(tmp_path: Path) -> None:
     ''')
     )
     script = textwrap.dedent(f"""
-        import forensics.rules
-        forensics.rules.__path__.append({str(extra)!r})
-        from forensics import causes, findings
+        import forensics.analysis.rules
+        forensics.analysis.rules.__path__.append({str(extra)!r})
+        from forensics.analysis import causes, findings
         from forensics.render.view import cause_title
-        from forensics.rules import all_rules
-        from forensics.rules._restart import explained_elsewhere, sig_marks
+        from forensics.analysis.rules import all_rules
+        from forensics.analysis.rules._restart import explained_elsewhere, sig_marks
         assert "runtime-start-failure" in findings.CAUSES
         assert "runtime-start-failure" not in findings.ARCH_CAUSES
         p = causes.precedence()
@@ -130,7 +130,7 @@ def test_two_modules_declaring_one_specificity_are_refused(tmp_path: Path) -> No
     ''')
     )
     script = (
-        f"import forensics.rules\nforensics.rules.__path__.append({str(extra)!r})\n"
+        f"import forensics.analysis.rules\nforensics.rules.__path__.append({str(extra)!r})\n"
         "from forensics import causes\ncauses.registry()\n"
     )
     r = subprocess.run(

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from forensics import __version__
-from forensics.rules import all_rules
+from forensics.analysis.rules import all_rules
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_dumps"
 
@@ -160,10 +160,10 @@ def test_an_unforeseen_error_is_one_line_asking_for_a_report(tmp_path: Path) -> 
     site.mkdir()
     # a bug planted in the analysis, the way any unforeseen exception would surface
     (site / "sitecustomize.py").write_text(
-        "import forensics.analyze\n"
+        "import forensics.analysis.analyze\n"
         "def _broken(dump):\n"
         "    raise KeyError('\\x1b]0;title\\x07 unexpected')\n"
-        "forensics.analyze.analyze = _broken\n")
+        "forensics.analysis.analyze.analyze = _broken\n")
     r = run("analyze", str(SAMPLES / "graviton-new-pool"), "-f", "json", cwd=tmp_path,
             env={"PYTHONPATH": str(site)})
     line = one_line_error(r, code=3)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from forensics import layout
-from forensics.analyze import analyze
-from forensics.load import load_dump
+from forensics.read import layout
+from forensics.analysis.analyze import analyze
+from forensics.read.load import load_dump
 from forensics.serve import write_kubeconfig
 from tests.dump_builder import (
     COLLECT,

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from forensics import layout
-from forensics.analyze import analyze
-from forensics.load import load_dump
-from forensics.manifests import parse_inspection
+from forensics.read import layout
+from forensics.analysis.analyze import analyze
+from forensics.read.load import load_dump
+from forensics.knowledge.manifests import parse_inspection
 from tests.dump_builder import (
     SNAP,
     _pod,

@@ -1,4 +1,4 @@
-"""The shared joins of `forensics.correlate`: per-workload facts from one group-by, node reachability,
+"""The shared joins of `forensics.analysis.correlate`: per-workload facts from one group-by, node reachability,
 signature hits per container, and the list-valued frame columns they read."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from forensics.correlate import Workloads
-from forensics.findings import Workload
-from forensics.frames import tolerates
+from forensics.analysis.correlate import Workloads
+from forensics.analysis.findings import Workload
+from forensics.read.frames import tolerates
 from tests.rules.builders import context, crashloop, ctr, event, node, pod, terminated
 
 UTC = "UTC"

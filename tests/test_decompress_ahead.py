@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from forensics import source
-from forensics.source import _decompressed, _ReadAhead, Limits
+from forensics.read import source
+from forensics.read.source import _decompressed, _ReadAhead, Limits
 
 
 class _Pieces:

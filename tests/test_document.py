@@ -1,4 +1,4 @@
-"""The findings contract is a type (`forensics.document`): what `analyze` writes is exactly what the
+"""The findings contract is a type (`forensics.analysis.document`): what `analyze` writes is exactly what the
 types describe, the example fixture has the same shape, docs/findings.md documents every field of
 the generated JSON Schema and nothing else, and `forensics render` refuses a document of the wrong
 shape in one line naming the field.
@@ -17,9 +17,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from forensics import document
-from forensics.analyze import analyze
-from forensics.formats import load_any
+from forensics.analysis import document
+from forensics.analysis.analyze import analyze
+from forensics.read.formats import load_any
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = sorted(p for p in (ROOT / "sample_dumps").iterdir() if (p / "expected.yaml").is_file())
@@ -250,4 +250,4 @@ def test_render_reads_the_example_and_a_document_without_optional_parts(tmp_path
 
 def test_the_published_schema_is_the_generated_one() -> None:
     published = json.loads((ROOT / "docs" / "findings.schema.json").read_text())
-    assert published == SCHEMA, "regenerate docs/findings.schema.json from forensics.document.schema()"
+    assert published == SCHEMA, "regenerate docs/findings.schema.json from forensics.analysis.document.schema()"

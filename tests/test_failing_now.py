@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from forensics.analyze import analyze
-from forensics.load import load_dump
+from forensics.analysis.analyze import analyze
+from forensics.read.load import load_dump
 from tests.rules.builders import SNAP, SNAP2, crashloop, ctr, node, pod, running, terminated, write_dump
 
 

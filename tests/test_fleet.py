@@ -15,8 +15,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from forensics.analyze import analyze
-from forensics.formats import load_any
+from forensics.analysis.analyze import analyze
+from forensics.read.formats import load_any
 from tests.foreign_dumps import to_mustgather, to_troubleshoot
 from tests.multi_dumps import REPO, SAMPLES, STORIES, snapshots_of, split_snapshot, tarball
 
@@ -87,7 +87,7 @@ def _hostile_tarball(out: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def fleet(cluster: Any, inputs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    from forensics.fleet import run_fleet
+    from forensics.several.fleet import run_fleet
 
     out = tmp_path_factory.mktemp("fleet-out")
     summary = run_fleet([str(p) for p in inputs.values()], out, client=cluster)
@@ -219,7 +219,7 @@ def test_summary_names_causes_images_and_severe_dumps(fleet: tuple[Path, dict], 
 
 def test_rerun_skips_what_is_done_and_redoes_an_interrupted_dump(cluster: Any, inputs: dict[str, Path],
                                                                   tmp_path: Path) -> None:
-    from forensics.fleet import run_fleet
+    from forensics.several.fleet import run_fleet
 
     out = tmp_path / "out"
     some = [inputs[k] for k in ("story:laptop-build", "lost:0", "bad:text")]
@@ -277,7 +277,7 @@ def test_a_dump_that_kills_its_worker_is_recorded_and_the_rest_goes_on(tmp_path:
     big = tmp_path / "big.tar.gz"
     subprocess.run([sys.executable, str(REPO / "bench" / "gen_dump.py"), "--pods", "15000", "--nodes", "300",
                     "--out", str(big)], check=True, capture_output=True, timeout=600)
-    from forensics.fleet import run_fleet
+    from forensics.several.fleet import run_fleet
 
     # fail a task at its first lost worker (the default retries it three times: slower, same outcome)
     with dask.config.set({"distributed.scheduler.allowed-failures": 0, "distributed.worker.memory.pause": False,

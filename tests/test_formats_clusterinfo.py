@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from forensics.analyze import analyze
-from forensics.formats import detect, load_any
-from forensics.formats.clusterinfo import FORMAT
-from forensics.load import load_dump
+from forensics.analysis.analyze import analyze
+from forensics.read.formats import detect, load_any
+from forensics.read.formats.clusterinfo import FORMAT
+from forensics.read.load import load_dump
 from tests.dump_builder import tiny_dump
 from tests.foreign_dumps import SAMPLES, STORIES, assert_same_findings, real_cluster_info_dump
 

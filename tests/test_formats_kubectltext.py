@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from forensics.analyze import analyze
-from forensics.formats import detect, load_any
-from forensics.formats.kubectl_describe import parse_age
-from forensics.formats.kubectltext import FORMAT
-from forensics.load import load_dump
+from forensics.analysis.analyze import analyze
+from forensics.read.formats import detect, load_any
+from forensics.read.formats.kubectl_describe import parse_age
+from forensics.read.formats.kubectltext import FORMAT
+from forensics.read.load import load_dump
 from tests.foreign_dumps import GENERIC, SAMPLES, STORIES, assert_same_findings, findings_by_workload
 from tests.kubectl_ticket import Ticket, kubectl_ticket
 

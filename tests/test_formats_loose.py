@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from forensics import layout
-from forensics.analyze import analyze
+from forensics.read import layout
+from forensics.analysis.analyze import analyze
 from forensics.errors import UnusableInput
-from forensics.formats import LOOKED_FOR, decide, detect, load_any
-from forensics.formats.loose import FORMAT
-from forensics.frames import image_key
-from forensics.load import load_dump
+from forensics.read.formats import LOOKED_FOR, decide, detect, load_any
+from forensics.read.formats.loose import FORMAT
+from forensics.read.frames import image_key
+from forensics.read.load import load_dump
 from tests.dump_builder import tiny_dump
 from tests.foreign_dumps import REPO, SAMPLES, assert_same_findings, latest_snapshot, read_objects
 

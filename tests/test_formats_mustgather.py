@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from forensics.analyze import analyze
-from forensics.formats import detect, load_any
-from forensics.formats.mustgather import FORMAT, parse_timestamp_file
-from forensics.load import load_dump
+from forensics.analysis.analyze import analyze
+from forensics.read.formats import detect, load_any
+from forensics.read.formats.mustgather import FORMAT, parse_timestamp_file
+from forensics.read.load import load_dump
 from tests.foreign_dumps import SAMPLES, assert_same_findings, to_mustgather
 
 STORIES = ["graviton-new-pool", "lost-multiarch-tag", "mixed-no-affinity"]

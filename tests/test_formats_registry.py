@@ -9,15 +9,15 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from forensics import formats
-from forensics.formats import FORMATS, detect
-from forensics.formats.common import Format, Part, open_raw, parts_of, time_in_names
+from forensics.read import formats
+from forensics.read.formats import FORMATS, detect
+from forensics.read.formats.common import Format, Part, open_raw, parts_of, time_in_names
 
 
 def test_every_declared_format_is_registered_once() -> None:
     declared = set()
     for mod in pkgutil.iter_modules(formats.__path__):
-        spec = getattr(importlib.import_module(f"forensics.formats.{mod.name}"), "SPEC", None)
+        spec = getattr(importlib.import_module(f"forensics.read.formats.{mod.name}"), "SPEC", None)
         if isinstance(spec, Format):
             declared.add(spec.name)
     names = [f.name for f in FORMATS]

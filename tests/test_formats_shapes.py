@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from forensics.errors import UnusableInput
-from forensics.formats import detect, load_any
-from forensics.formats.clusterinfo import looks_like_stdout
-from forensics.formats.shapes import internal_version, kind_by_shape
+from forensics.read.formats import detect, load_any
+from forensics.read.formats.clusterinfo import looks_like_stdout
+from forensics.read.formats.shapes import internal_version, kind_by_shape
 from tests.rules.builders import crashloop, ctr, node, pod, terminated
 
 

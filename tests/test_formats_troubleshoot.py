@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from forensics.analyze import analyze
-from forensics.formats import detect, load_any
-from forensics.formats.troubleshoot import FORMAT
-from forensics.load import load_dump
+from forensics.analysis.analyze import analyze
+from forensics.read.formats import detect, load_any
+from forensics.read.formats.troubleshoot import FORMAT
+from forensics.read.load import load_dump
 from tests.foreign_dumps import SAMPLES, assert_same_findings, to_troubleshoot
 
 STORIES = ["graviton-new-pool", "laptop-build", "index-without-arm64"]

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from forensics import layout
-from forensics.layout import Member, classify
+from forensics.read import layout
+from forensics.read.layout import Member, classify
 
 SNAP = "20260101T000000Z"
 

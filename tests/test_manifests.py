@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from forensics import manifests
-from forensics.arch import Platform, parse_platform
+from forensics.knowledge import manifests
+from forensics.knowledge.arch import Platform, parse_platform
 from forensics.errors import ManifestError, UnusableInput
-from forensics.manifests import (
+from forensics.knowledge.manifests import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
     OCI_INDEX,
@@ -29,7 +29,7 @@ from forensics.manifests import (
     parse_config,
     parse_inspection,
 )
-from forensics.platforms_check import check_required, load_inspection_path
+from forensics.knowledge.platforms_check import check_required, load_inspection_path
 
 REAL = Path(__file__).parent / "fixtures" / "realdata"
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import itertools
 
-from forensics.analyze import merge
-from forensics.findings import Evidence, Finding, MissingEvidence, Remediation, Workload
+from forensics.analysis.analyze import merge
+from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Remediation, Workload
 
 API = Workload("Deployment", "shop", "api")
 

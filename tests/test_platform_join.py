@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from forensics.analyze import merge
-from forensics.arch import (
+from forensics.analysis.analyze import merge
+from forensics.knowledge.arch import (
     lacks_aarch32,
     normalize_os,
     parse_platform,
@@ -18,7 +18,7 @@ from forensics.arch import (
     windows_build,
     x86_level_from_features,
 )
-from forensics.rules import all_rules, run_all
+from forensics.analysis.rules import all_rules, run_all
 from tests.rules.arch_scenario import EXEC_RUNC, single_manifest
 from tests.rules.exec_family_scenario import FamilyScenario, Node, Pod, config, index_with_configs
 
@@ -98,7 +98,7 @@ def test_os_is_part_of_the_platform(tmp_path: Path) -> None:
     (config("arm64", labels={"com.redhat.component": "ubi9-container"}), None, None),
 ])
 def test_image_level_from_config(cfg: bytes, level: str | None, why: str | None) -> None:
-    from forensics.manifests import amd64_level_of_config
+    from forensics.knowledge.manifests import amd64_level_of_config
 
     got, because = amd64_level_of_config(cfg)
     assert got == level
@@ -138,8 +138,8 @@ def test_frames_carry_cpu_level_windows_build_operator_labels_and_child_configs(
 
 
 def test_cpuinfo_collected_from_the_node_gives_its_level(tmp_path: Path) -> None:
-    from forensics import layout
-    from forensics.load import load_dump
+    from forensics.read import layout
+    from forensics.read.load import load_dump
 
     # a KVM guest with the default CPU model: the model name from meshtastic/web#148, the flags line from
     # Unstructured-IO/unstructured-api#497 (both public issue threads): no ssse3/sse4_2/popcnt, so x86-64-v1

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from forensics import remediation
-from forensics.findings import Remediation, Workload
+from forensics.analysis import remediation
+from forensics.analysis.findings import Remediation, Workload
 from tests.dump_builder import served, tiny_dump, tool_env
 
 KINDS = (

@@ -78,7 +78,7 @@ def _render(doc: dict[str, Any], tmp_path: Path, name: str) -> Path:
 
 @pytest.fixture(scope="module")
 def sample_docs() -> dict[str, dict[str, Any]]:
-    from forensics.analyze import analyze
+    from forensics.analysis.analyze import analyze
     from tests.samples import load_story
 
     return {s: analyze(load_story(s)) for s in STORIES}

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from forensics.analyze import analyze
-from forensics.formats import load_any
+from forensics.analysis.analyze import analyze
+from forensics.read.formats import load_any
 from tests.dump_builder import collect_from
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_dumps"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from forensics.findings import CAUSES
+from forensics.analysis.findings import CAUSES
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_dumps"
 STORIES = sorted(p.parent.name for p in SAMPLES.glob("*/forensics-dump.yaml"))

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from forensics.analyze import analyze
-from forensics.load import load_dump
+from forensics.analysis.analyze import analyze
+from forensics.read.load import load_dump
 from tests.samples import load_story
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_dumps"

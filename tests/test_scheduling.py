@@ -15,9 +15,9 @@ import msgspec
 import pandas as pd
 import pytest
 
-from forensics import kube
-from forensics.frames import arch_constraint, tolerates
-from forensics.load import load_dump
+from forensics.read import kube
+from forensics.read.frames import arch_constraint, tolerates
+from forensics.read.load import load_dump
 
 SNAP = "20260101T000000Z"
 

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from forensics.errors import UnusableInput
-from forensics.formats import load_any
-from forensics.serve_many import kubeconfig_multi, make_contexts
+from forensics.read.formats import load_any
+from forensics.serve.many import kubeconfig_multi, make_contexts
 from tests.dump_builder import REPO, tool_env
 from tests.foreign_dumps import (
     latest_snapshot,

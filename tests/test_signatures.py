@@ -1,4 +1,4 @@
-"""Tests for forensics.signatures against the real error strings in tests/fixtures/realdata."""
+"""Tests for forensics.knowledge.signatures against the real error strings in tests/fixtures/realdata."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from forensics.signatures import SIGNATURES, Match, scan_bytes, scan_text
+from forensics.knowledge.signatures import SIGNATURES, Match, scan_bytes, scan_text
 
 REALDATA = Path(__file__).parent / "fixtures" / "realdata"
 ERROR_STRINGS = REALDATA / "github-issues" / "error-strings-with-sources.json"
@@ -348,7 +348,7 @@ def test_platforms_named_by_pull_errors() -> None:
 
 
 def test_operator_reasons_and_labels() -> None:
-    from forensics.signatures import label_signatures, reason_signatures
+    from forensics.knowledge.signatures import label_signatures, reason_signatures
 
     (m,) = reason_signatures("ExecFormatError", "a reworded message")
     assert (m.signature, m.hint) == ("exec-format-error", "arch") and m.text.startswith("ExecFormatError: ")

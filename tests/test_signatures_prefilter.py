@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import re
 
-from forensics import signatures as sg
+from forensics.knowledge import signatures as sg
 
 FLAT = re.compile("|".join(re.escape(n) for n in sg._NEEDLES))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from forensics.signatures import scan_text
+from forensics.knowledge.signatures import scan_text
 
 REAL = [
     # runc through Docker/containerd: the memory cgroup killed the container's init while it started

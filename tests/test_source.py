@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from forensics.errors import UnusableInput
-from forensics.load import load_dump
-from forensics.source import Limits, open_source
+from forensics.read.load import load_dump
+from forensics.read.source import Limits, open_source
 
 SNAP = "20260101T000000Z"
 POD = {

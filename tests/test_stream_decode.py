@@ -20,9 +20,9 @@ import pandas as pd
 import pytest
 
 from bench.gen_dump import generate
-from forensics import source
-from forensics.frames import FrameBuilder
-from forensics.load import Dump, load_dump
+from forensics.read import source
+from forensics.read.frames import FrameBuilder
+from forensics.read.load import Dump, load_dump
 
 PODS = 400
 CHUNK = 10_007  # prime: chunk boundaries fall anywhere inside items

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from forensics.analyze import analyze
+from forensics.analysis.analyze import analyze
 from forensics.errors import UnusableInput
-from forensics.formats import load_any
+from forensics.read.formats import load_any
 
 HERE = Path(__file__).resolve().parent / "fixtures" / "wild"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "wild"

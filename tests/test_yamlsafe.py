@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from forensics import yamlsafe
+from forensics.read import yamlsafe
 
 
 def _laughs(levels: int, width: int = 10) -> str:

@@ -1,7 +1,7 @@
 """Can the reports be made from this findings document (docs/findings.md)?
 
 `forensics render` reads a JSON file that may come from anywhere. It is decoded with the types of
-the contract (`forensics.document`): a field of the wrong kind (a number where a list belongs, a
+the contract (`forensics.analysis.document`): a field of the wrong kind (a number where a list belongs, a
 list where an object belongs, a severity outside the vocabulary, a finding without a cause) is not
 a findings document, and `problem(data)` names the field by its path, so the command refuses it in
 one line instead of failing inside a template or writing half a report. Missing parts are fine:
@@ -14,7 +14,7 @@ import re
 
 import msgspec
 
-from forensics import document
+from forensics.analysis import document
 
 # msgspec's wording: "Expected `array`, got `int` - at `$.findings[3].pods`"
 _KINDS = re.compile(r"^Expected `([^`]+)`, got `([^`]+)` - at `\$([^`]*)`$")

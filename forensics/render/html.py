@@ -22,7 +22,7 @@ from forensics.render import charts, view
 
 @cache
 def _asset(name: str) -> str:
-    return resources.files("reports").joinpath(name).read_text(encoding="utf-8")
+    return resources.files("forensics.reports").joinpath(name).read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)

@@ -30,7 +30,7 @@ PAGE_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; scrip
 
 @cache
 def _asset(name: str) -> str:
-    return resources.files("reports").joinpath(name).read_text(encoding="utf-8")
+    return resources.files("forensics.reports").joinpath(name).read_text(encoding="utf-8")
 
 
 class _Raw(str):

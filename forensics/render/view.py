@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from forensics import causes
-from forensics.arch import Platform, can_run, normalize_platform, parse_platform
+from forensics.analysis import causes
+from forensics.knowledge.arch import Platform, can_run, normalize_platform, parse_platform
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 
@@ -25,7 +25,7 @@ CAP_PROBLEMS = 100
 
 
 def cause_title(cause: Any) -> str:
-    """The title the cause's rule module declares (`forensics.causes`); the id for an unknown cause."""
+    """The title the cause's rule module declares (`forensics.analysis.causes`); the id for an unknown cause."""
     return causes.title(str(cause))
 
 

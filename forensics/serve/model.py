@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from forensics import layout
+from forensics.read import layout
 from forensics.errors import UnusableInput
 from forensics.serve.resources import ALL_CATEGORY, RESOURCES, VERBS, ApiError, Resource, not_found
 from forensics.serve.selectors import dig, field_matches, label_matches, labels_of, parse_field_selector
 from forensics.serve.tables import TABLES, cells
-from forensics.served import LOG_BYTES, ServedDump, open_served
+from forensics.serve.served import LOG_BYTES, ServedDump, open_served
 from forensics.values import iso_seconds, stamp_time
 
 
@@ -98,7 +98,7 @@ class DumpAPI:
 
     @classmethod
     def load(cls, dump_path: Path, snapshot: str | None = None, served: ServedDump | None = None) -> DumpAPI:
-        """One snapshot of a dump in any format `analyze` reads (`forensics.served`); `served` reuses an
+        """One snapshot of a dump in any format `analyze` reads (`forensics.serve.served`); `served` reuses an
         already opened dump (several snapshots of one dump served at once)."""
         dump = served or open_served(Path(dump_path))
         snaps = dump.snapshots

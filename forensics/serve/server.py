@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from forensics.serve.model import DumpAPI
 from forensics.serve.resources import ApiError, Resource
 from forensics.serve.tables import TABLES
-from forensics.served import ServedDump
+from forensics.serve.served import ServedDump
 
 IDLE_TIMEOUT = 30.0  # seconds a connection may wait for (the rest of) a request (`serve --idle-timeout`)
 MAX_CONNECTIONS = 256
@@ -195,7 +195,7 @@ def make_server(dump_path: Path, port: int = 0, snapshot: str | None = None,
     connection may sit without a complete request before it is closed.
 
     Raises `UnusableInput` when the dump has no snapshot (or not the one asked for). `served`: an
-    already opened dump (`forensics.served.open_served`), when several snapshots of it are served.
+    already opened dump (`forensics.serve.served.open_served`), when several snapshots of it are served.
     """
     api = DumpAPI.load(Path(dump_path), snapshot, served=served)
     bound = type("DumpHandler", (handler or Handler,), {"api": api, "timeout": idle_timeout})

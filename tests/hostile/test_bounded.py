@@ -247,7 +247,7 @@ def test_yaml_alias_bomb_in_the_dump_metadata(tmp_path: Path) -> None:
 
 
 def test_adversarial_log_lines_scan_in_linear_time(tmp_path: Path) -> None:
-    from forensics.signatures import MAX_LINE, SIGNATURES
+    from forensics.knowledge.signatures import MAX_LINE, SIGNATURES
 
     dump = copy_sample(tmp_path)
     log = dump / CRASH_LOG

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from forensics.signatures import _TABLE, MAX_LINE, scan_text
+from forensics.knowledge.signatures import _TABLE, MAX_LINE, scan_text
 
 pytestmark = pytest.mark.hostile
 

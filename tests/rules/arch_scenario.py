@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from forensics import layout
-from forensics.correlate import Context, build_context
-from forensics.load import load_dump
+from forensics.read import layout
+from forensics.analysis.correlate import Context, build_context
+from forensics.read.load import load_dump
 
 REAL = Path(__file__).resolve().parents[1] / "fixtures" / "realdata"
 EXEC_RUNC = "exec /app/server: exec format error"

@@ -2,8 +2,8 @@
 
 A test describes only what its rule looks at (a pod or two, a node, an event, a log line); these
 builders fill in the rest of the kubectl shape, write a format-v1 dump into a temp dir (paths from
-`forensics.layout`) and return the `Context` that `forensics.load.load_dump` +
-`forensics.correlate.build_context` make of it, so a rule test exercises the real decode, frames,
+`forensics.read.layout`) and return the `Context` that `forensics.read.load.load_dump` +
+`forensics.analysis.correlate.build_context` make of it, so a rule test exercises the real decode, frames,
 signature scan and joins.
 
     ctx = context(tmp_path, pods=[pod("web", containers=[ctr(last=terminated("OOMKilled", 137))])])
@@ -20,11 +20,11 @@ from typing import Any
 
 import yaml
 
-from forensics import layout
-from forensics.correlate import Context, build_context
-from forensics.findings import Finding
-from forensics.load import load_dump
-from forensics.rules import all_rules, run_all
+from forensics.read import layout
+from forensics.analysis.correlate import Context, build_context
+from forensics.analysis.findings import Finding
+from forensics.read.load import load_dump
+from forensics.analysis.rules import all_rules, run_all
 
 REALDATA = Path(__file__).resolve().parents[1] / "fixtures" / "realdata"
 SNAP = "20261122T050000Z"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from forensics import layout
+from forensics.read import layout
 from tests.rules.arch_scenario import REAL, SNAPS, Pod, Scenario
 
 __all__ = ["REAL", "SNAPS", "FamilyScenario", "Node", "Pod", "config", "event", "index_with_configs", "manifest_for"]

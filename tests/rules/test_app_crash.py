@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from forensics.correlate import Context
-from forensics.rules.app_crash import CAUSE, find
+from forensics.analysis.correlate import Context
+from forensics.analysis.rules.app_crash import CAUSE, find
 from tests.rules.arch_scenario import single_manifest
 from tests.rules.builders import (
     IMAGE,

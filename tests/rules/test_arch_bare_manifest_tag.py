@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from forensics.rules.arch_bare_manifest_tag import CAUSE, find
+from forensics.analysis.rules.arch_bare_manifest_tag import CAUSE, find
 from tests.rules.arch_scenario import EXEC_RUNC, Pod, Scenario, index, single_manifest
 
 OLD = "registry.example.com/shop/checkout:2.3"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from forensics.analyze import merge
-from forensics.correlate import Context
-from forensics.rules import all_rules, run_all
-from forensics.rules.arch_emulation_fault import CAUSE, find
+from forensics.analysis.analyze import merge
+from forensics.analysis.correlate import Context
+from forensics.analysis.rules import all_rules, run_all
+from forensics.analysis.rules.arch_emulation_fault import CAUSE, find
 from tests.rules.arch_scenario import EXEC_RUNC, single_manifest
 from tests.rules.exec_family_scenario import FamilyScenario, Node, Pod, event
 

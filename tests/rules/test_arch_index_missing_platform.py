@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from forensics.rules.arch_index_missing_platform import CAUSE, find
+from forensics.analysis.rules.arch_index_missing_platform import CAUSE, find
 from tests.rules.arch_scenario import EXEC_RUNC, Pod, Scenario, index
 
 IMG = "ghcr.io/acme/exporter:0.9"

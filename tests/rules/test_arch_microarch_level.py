@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from forensics.analyze import merge
-from forensics.correlate import Context
-from forensics.rules import all_rules, run_all
-from forensics.rules.arch_microarch_level import CAUSE, find, level_in_texts
+from forensics.analysis.analyze import merge
+from forensics.analysis.correlate import Context
+from forensics.analysis.rules import all_rules, run_all
+from forensics.analysis.rules.arch_microarch_level import CAUSE, find, level_in_texts
 from tests.rules.exec_family_scenario import (
     FamilyScenario,
     Node,

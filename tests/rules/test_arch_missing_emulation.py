@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from forensics.rules.arch_missing_emulation import CAUSE, find
+from forensics.analysis.rules.arch_missing_emulation import CAUSE, find
 from tests.rules.arch_scenario import EXEC_RUNC, Pod, Scenario, single_manifest
 
 IMG = "registry.example.com/ci/runner:2019"

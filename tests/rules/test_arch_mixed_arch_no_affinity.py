@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from forensics.rules.arch_mixed_arch_no_affinity import CAUSE, find
+from forensics.analysis.rules.arch_mixed_arch_no_affinity import CAUSE, find
 from tests.rules.arch_scenario import EXEC_RUNC, Pod, Scenario, single_manifest
 
 IMG = "registry.example.com/data/ingest:7"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from forensics.rules.arch_single_arch_image import CAUSE, find
+from forensics.analysis.rules.arch_single_arch_image import CAUSE, find
 from tests.rules.arch_scenario import EXEC_RUNC, Pod, Scenario, index, single_manifest
 
 IMG = "registry.example.com/pay/ledger:1.4"

@@ -7,8 +7,8 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from forensics.correlate import Context
-from forensics.rules.command_not_found import CAUSE, find, missing_executables
+from forensics.analysis.correlate import Context
+from forensics.analysis.rules.command_not_found import CAUSE, find, missing_executables
 from tests.rules.builders import causes, context, crashloop, ctr, node, only, pod, realdata_items, terminated
 
 POD = "web-6d4cf56db6-abcde"

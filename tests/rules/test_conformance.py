@@ -22,11 +22,13 @@ from types import ModuleType
 import pytest
 import yaml
 
-from forensics import causes, signatures
-from forensics.correlate import Context, build_context
-from forensics.findings import ARCH_CAUSES, CAUSES, INTERNAL_CAUSES, SEVERITIES
-from forensics.load import load_dump
-from forensics.rules import Rule, all_rules, describe
+from forensics.analysis import causes
+
+from forensics.knowledge import signatures
+from forensics.analysis.correlate import Context, build_context
+from forensics.analysis.findings import ARCH_CAUSES, CAUSES, INTERNAL_CAUSES, SEVERITIES
+from forensics.read.load import load_dump
+from forensics.analysis.rules import Rule, all_rules, describe
 
 TESTS = Path(__file__).resolve().parent
 SAMPLES = TESTS.parents[1] / "sample_dumps"
@@ -62,7 +64,7 @@ def _failing_example(r: Rule, tmp_path: Path) -> Context:
 def test_rules_are_registered() -> None:
     causes = [r.cause for r in RULES]
     assert len(causes) == len(set(causes)) and len(causes) >= 16
-    assert {r.module for r in RULES} == {f"forensics.rules.{m.stem}" for m in
+    assert {r.module for r in RULES} == {f"forensics.analysis.rules.{m.stem}" for m in
                                          (TESTS.parents[1] / "forensics" / "rules").glob("[!_]*.py")}
 
 
@@ -94,7 +96,7 @@ def test_declaration(r: Rule) -> None:
 
 
 def _bad_module(**decl: object) -> ModuleType:
-    m = ModuleType("forensics.rules.example")
+    m = ModuleType("forensics.analysis.rules.example")
     for k, v in decl.items():
         setattr(m, k, v)
     return m
@@ -118,7 +120,7 @@ def test_a_declaration_is_literal(tmp_path: Path) -> None:
     src = tmp_path / "computed.py"
     src.write_text('CAUSE = "computed"\nTITLE = "A " + "title"\nSPECIFICITY = 5\n')
     with pytest.raises(causes.DeclarationError, match="TITLE must be a literal"):
-        causes.declared_in(src, "forensics.rules.computed")
+        causes.declared_in(src, "forensics.analysis.rules.computed")
     src.write_text('"""computed: x."""\nCAUSE = "computed"\nTITLE = (\n    "A title"\n)\nSPECIFICITY = 5\nARCH = None\n')
     assert causes.declared_in(src, "m") == causes.Cause("computed", "A title", 5, None, (), "m")
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from forensics.analyze import merge
-from forensics.correlate import Context
-from forensics.rules import all_rules, run_all
-from forensics.rules.entrypoint_not_executable import CAUSE, entrypoint_paths, find
+from forensics.analysis.analyze import merge
+from forensics.analysis.correlate import Context
+from forensics.analysis.rules import all_rules, run_all
+from forensics.analysis.rules.entrypoint_not_executable import CAUSE, entrypoint_paths, find
 from tests.rules.arch_scenario import single_manifest
 from tests.rules.exec_family_scenario import FamilyScenario, Node, Pod, config, index_with_configs
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from forensics.correlate import Context
-from forensics.rules.evicted import CAUSE, find
+from forensics.analysis.correlate import Context
+from forensics.analysis.rules.evicted import CAUSE, find
 from tests.rules.builders import causes, context, ctr, event, only, pod, running, terminated
 
 MEMORY = ("The node was low on resource: memory. Threshold quantity: 100Mi, available: 82148Ki. Container app was "

@@ -6,8 +6,8 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from forensics.correlate import Context
-from forensics.rules.image_pull_auth import CAUSE, find
+from forensics.analysis.correlate import Context
+from forensics.analysis.rules.image_pull_auth import CAUSE, find
 from tests.rules.builders import causes, context, ctr, event, only, pod, realdata_items, waiting
 
 POD = "web-6d4cf56db6-abcde"

@@ -7,8 +7,8 @@ import json
 import shlex
 from pathlib import Path
 
-from forensics.correlate import Context
-from forensics.rules.liveness_probe import CAUSE, find
+from forensics.analysis.correlate import Context
+from forensics.analysis.rules.liveness_probe import CAUSE, find
 from tests.rules.builders import context, ctr, event, only, pod, running, terminated
 
 POD = "web-6d4cf56db6-abcde"

@@ -7,9 +7,9 @@ import json
 import shlex
 from pathlib import Path
 
-from forensics.correlate import Context
-from forensics.findings import Finding
-from forensics.rules.missing_config import CAUSE, find, missing_objects
+from forensics.analysis.correlate import Context
+from forensics.analysis.findings import Finding
+from forensics.analysis.rules.missing_config import CAUSE, find, missing_objects
 from tests.rules.builders import context, ctr, event, only, pod, running, waiting
 
 POD = "web-6d4cf56db6-abcde"

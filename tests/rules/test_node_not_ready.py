@@ -8,9 +8,9 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from forensics.correlate import Context
-from forensics.findings import Workload, finding_id
-from forensics.rules.node_not_ready import CAUSE, find
+from forensics.analysis.correlate import Context
+from forensics.analysis.findings import Workload, finding_id
+from forensics.analysis.rules.node_not_ready import CAUSE, find
 from tests.rules.builders import SNAP, SNAP2, context, ctr, event, load, node, pod, write_dump
 
 DOWN = node("node-b", "arm64", ready="Unknown", reason="NodeStatusUnknown",

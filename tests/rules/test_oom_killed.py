@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from forensics.correlate import Context
-from forensics.rules.oom_killed import CAUSE, find
+from forensics.analysis.correlate import Context
+from forensics.analysis.rules.oom_killed import CAUSE, find
 from tests.rules.builders import (
     SNAP,
     SNAP2,

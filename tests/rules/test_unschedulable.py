@@ -7,8 +7,8 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from forensics.correlate import Context
-from forensics.rules.unschedulable import CAUSE, find
+from forensics.analysis.correlate import Context
+from forensics.analysis.rules.unschedulable import CAUSE, find
 from tests.rules.builders import (
     SNAP,
     SNAP2,
@@ -89,7 +89,7 @@ def test_without_message_or_events_says_so(tmp_path: Path) -> None:
 
 
 def test_pending_behind_not_ready_nodes_is_their_consequence(tmp_path: Path) -> None:
-    from forensics.findings import Workload, finding_id
+    from forensics.analysis.findings import Workload, finding_id
     from tests.rules.builders import node as mknode
 
     all_down = "0/2 nodes are available: 2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }."

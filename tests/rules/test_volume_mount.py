@@ -7,8 +7,8 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from forensics.correlate import Context
-from forensics.rules.volume_mount import CAUSE, find
+from forensics.analysis.correlate import Context
+from forensics.analysis.rules.volume_mount import CAUSE, find
 from tests.rules.builders import causes, context, ctr, event, only, pod, unscheduled, waiting
 
 POD = "collector-x7k2p"

@@ -1,0 +1,114 @@
+"""arch.single-arch-image: the image was published for one architecture only (a bare manifest, no
+index) and pods landed on nodes of another: the Graviton case, an amd64-only image on a new arm64
+node pool. The pull succeeds silently (a single manifest is never platform-checked), the container
+starts and dies at once with `exec /app: exec format error` (runc >= 1.1), `standard_init_linux.go:
+...: exec user process caused: exec format error` (older runc) or crun's `Exec format error`;
+CrashLoopBackOff follows. Exit codes (1, 255) prove nothing by themselves.
+
+Proof: the image inspection shows one platform that is not the node's; the runtime's message in a
+previous log, termination message or event; the same image running on nodes of its own arch.
+Without an inspection, an exec format error plus healthy pods of the same image on another arch
+still name the cause, with lower confidence. Also reports the *latent* risk: a single-arch image,
+no arch constraint, nodes of another arch in the cluster.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from forensics.analysis.correlate import Context, is_na
+from forensics.analysis.findings import Finding
+from forensics.analysis.rules import rule
+from forensics.analysis.rules._arch import (
+    arch_confidence,
+    image_archs,
+    inferred_archs,
+    marked,
+    standard_parts,
+)
+from forensics.analysis.rules._common import by_workload, new_finding
+
+CAUSE = "arch.single-arch-image"
+TITLE = "Image built for one architecture, pods on nodes of another"
+SPECIFICITY = 170
+ARCH = "platform"
+HINTS = ("arch", "arch-pull")
+
+
+@rule(CAUSE)
+def find(ctx: Context) -> list[Finding]:
+    p = marked(ctx)
+    out: list[Finding] = []
+    groups = ctx.arch_failing
+    a = groups.frame
+    # which workloads have a hit, for all at once; only those are sliced
+    maybe = (a["arch_fail"] & ~a["pull_sig"]).to_numpy(dtype=bool) & (
+        (a["img_kind"] == "manifest").fillna(False).to_numpy(dtype=bool)
+        | (~a["img_inspected"].fillna(False) & a["exec_sig"]).to_numpy(dtype=bool))
+    for i, w in groups.each():
+        if not groups.any(i, maybe):
+            continue
+        rows = groups.rows(i)
+        bad = rows[rows["arch_fail"] & ~rows["pull_sig"]]
+        single = bad[bad["img_kind"] == "manifest"]
+        uninspected = bad[~bad["img_inspected"].fillna(False) & bad["exec_sig"]]
+        hit = pd.concat([single, uninspected])
+        if hit.empty:
+            continue
+        inspected = not single.empty
+        archs = image_archs(single) if inspected else inferred_archs(rows)
+        fail_archs = sorted(hit["node_arch"].dropna().astype(str).unique())
+        img_desc = ",".join(sorted(archs)) or "one architecture"
+        f = new_finding(
+            CAUSE, w, hit, severity="critical" if rows[~rows["arch_fail"]]["healthy"].sum() == 0 else "high",
+            confidence=arch_confidence(
+                base=0.35, inspected=inspected, sig=bool(hit["exec_sig"].any()),
+                node_arch_known=hit["node_arch"].notna().all(), runs_elsewhere=bool(inferred_archs(rows)),
+                pods=hit["pod"].nunique()),
+            summary=(f"{w} runs an image built only for {img_desc}, but {hit['pod'].nunique()} pod(s) landed on "
+                     f"{', '.join(fail_archs) or 'unknown-arch'} nodes and cannot execute it"),
+        )
+        standard_parts(ctx, f, rows, hit, archs)
+        out.append(f)
+    out.extend(_latent(ctx, p))
+    return out
+
+
+def _latent(ctx: Context, p: pd.DataFrame) -> list[Finding]:
+    """Healthy today, broken on the next reschedule: single-arch image, no constraint, other archs present."""
+    if not ctx.mixed:
+        return []
+    cur = p[p["snapshot_index"] == p["snapshot_index"].max()]
+    out = []
+    failing_wl = set(map(tuple, p[p["arch_fail"]][["workload_kind", "namespace", "workload_name"]].astype(str).values))
+    cand = cur[(cur["img_kind"] == "manifest") & cur["img_inspected"].fillna(False)]
+    groups = by_workload(cand)
+    for i, w in groups.each():
+        # static (mirror) pods are bound to their node: never rescheduled
+        if (w.kind, w.namespace, w.name) in failing_wl or w.kind in ("Node", "StaticPod"):
+            continue
+        archs = {x for v in groups.values(i, "img_archs") if not is_na(v) for x in v if x}
+        if not archs:
+            continue
+        # unconstrained (`_arch.unconstrained`), from the column slices: no arch constraint on the pods
+        # nor on their controller's pod template
+        if not all(is_na(a) and is_na(e) for a, e in zip(groups.values(i, "arch_allowed"),
+                                                          groups.values(i, "arch_excluded"))):
+            continue
+        ns, pod = groups.values(i, "namespace")[0], groups.values(i, "pod")[0]
+        key = (groups.values(i, "workload_kind")[0], ns, groups.values(i, "workload_name")[0])
+        if not ctx.frames["workloads"].empty and not any(is_na(k) for k in key) and key in ctx.arch_constrained:
+            continue
+        others = sorted(ctx.reachable_archs(ctx.pod_tolerations.get((ns, pod))) - archs)
+        if not others:
+            continue
+        rows = groups.rows(i)
+        f = new_finding(CAUSE, w, rows, severity="low", latent=True,
+                        confidence=0.9 if rows["node_arch"].notna().all() else 0.7,
+                        summary=(f"{w} is healthy but its image runs only on {','.join(sorted(archs))}; with no "
+                                 f"kubernetes.io/arch constraint its pods can be scheduled onto the cluster's "
+                                 f"{', '.join(others)} nodes and would crash there"))
+        standard_parts(ctx, f, rows, rows.iloc[0:0], archs)
+        f.missing_evidence = [m for m in f.missing_evidence if not m.what.startswith("no exec format")]
+        out.append(f)
+    return out

@@ -1,0 +1,87 @@
+"""evicted: the kubelet evicted the pod because its node ran short of a resource (memory,
+ephemeral-storage, inodes, PIDs): typically pods without requests, or one pod writing logs or
+emptyDir data until the disk filled. Symptom: pods in phase Failed with `reason: Evicted` and the
+kubelet's message `The node was low on resource: memory. Threshold quantity: 100Mi, available:
+80Mi. Container app was using 1.2Gi, request is 0, ...`; the controller makes new pods, the evicted
+ones stay listed until garbage-collected.
+
+Proof: the pod status itself (phase Failed, reason Evicted) is direct; its message, or the
+`Evicted` event, names the resource and the container that used it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+
+from forensics.analysis.correlate import Context
+from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Remediation, Workload, finding_id
+from forensics.analysis.rules import rule
+from forensics.analysis.rules._common import by_workload, new_finding
+from forensics.analysis.rules._restart import event_evidence, events_for_pods, marks, q, resource, severity
+
+CAUSE = "evicted"
+TITLE = "Pods evicted (node pressure)"
+SPECIFICITY = 60
+
+_RESOURCE = re.compile(r"low on resource: ([\w./-]+)")
+
+
+@rule(CAUSE)
+def find(ctx: Context) -> list[Finding]:
+    p = marks(ctx)
+    cand = p[p["evicted"]]
+    pods = ctx.frames["pods"]
+    ev_pods = pods[pods["reason"] == "Evicted"]
+    out: list[Finding] = []
+    for w, rows in by_workload(cand):
+        mine = ev_pods.merge(rows[["snapshot", "namespace", "pod"]].drop_duplicates(), how="inner",
+                             on=["snapshot", "namespace", "pod"]).drop_duplicates(["namespace", "pod"], keep="last")
+        events = events_for_pods(ctx, rows, ("Evicted",))
+        texts = mine["message"].dropna().astype(str).tolist() + events["message"].dropna().astype(str).tolist()
+        resources = list(dict.fromkeys(m.group(1).rstrip(".") for t in texts for m in _RESOURCE.finditer(t)))
+        conf = 0.85 + (0.07 if texts else 0.0) + (0.05 if not events.empty else 0.0)
+        low = f"its node ran low on {', '.join(resources)}" if resources else "its node ran short of a resource"
+        f = new_finding(CAUSE, w, rows, severity=severity(ctx, w), confidence=round(min(conf, 0.97), 2),
+                        summary=f"{w}: {mine['pod'].nunique()} pod(s) evicted: {low}")
+        f.evidence.extend(Evidence(kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod}",
+                                   text=f"phase {r.phase}, reason Evicted"
+                                        + ("" if pd.isna(r.message) else f": {r.message}"),
+                                   snapshot=str(r.snapshot))
+                          for r in mine.head(10).itertuples(index=False))
+        f.evidence.extend(event_evidence(events))
+        if not texts:
+            f.missing_evidence.append(MissingEvidence(
+                what="no eviction message", why="it names the resource the node was short of",
+                how=f"kubectl -n {q(w.namespace)} get pods --field-selector=status.phase=Failed -o wide"))
+        f.remediation.extend(_remedies(w, rows, resources))
+        evicted_on = sorted(mine["node"].dropna().astype(str).unique())
+        if evicted_on:  # kept only when that node has a node-not-ready finding (pressure, NotReady)
+            f.caused_by = finding_id("node-not-ready", Workload("Node", "", evicted_on[0]))
+        out.append(f)
+    return out
+
+
+def _remedies(w: Any, rows: pd.DataFrame, resources: list[str]) -> list[Remediation]:
+    out = []
+    for node in sorted(rows["node"].dropna().astype(str).unique())[:3]:
+        out.append(Remediation(title=f"See the pressure conditions and what else runs on node {node}",
+                               command=f"kubectl describe node {q(node)}", kind="investigate"))
+    cs = sorted(rows["container"].dropna().astype(str).unique())
+    c = cs[0] if cs else "CONTAINER"
+    if "memory" in resources or not resources:
+        out.append(Remediation(
+            title="Give the containers memory requests that match their real use, so the scheduler reserves it",
+            command=f"kubectl -n {q(w.namespace)} set resources {resource(w)}/{q(w.name)} -c {q(c)} "
+                    f"--requests=memory=<USAGE>", kind="resources"))
+    if any(r.startswith(("ephemeral-storage", "nodefs", "imagefs")) for r in resources):
+        out.append(Remediation(
+            title="Bound the container's disk use (ephemeral-storage requests/limits, emptyDir sizeLimit, log volume)",
+            command=f"kubectl -n {q(w.namespace)} set resources {resource(w)}/{q(w.name)} -c {q(c)} "
+                    f"--requests=ephemeral-storage=<SIZE> --limits=ephemeral-storage=<SIZE>", kind="resources"))
+    out.append(Remediation(title="Remove the leftover evicted pods once the cause is fixed",
+                           command=f"kubectl -n {q(w.namespace)} delete pods --field-selector=status.phase=Failed",
+                           kind="restart"))
+    return out

@@ -1,0 +1,2 @@
+"""Reading a dump: the safe member stream (`source`), the recognised formats (`formats`), typed decoding
+(`kube`) and the frames (`frames`, `load`). Every path of a v1 dump is spelled in `layout`."""

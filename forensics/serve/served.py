@@ -1,0 +1,395 @@
+"""From any dump to what `forensics serve` answers: the raw objects of one snapshot and its logs.
+
+    open_served(path) -> ServedDump           (any format `forensics.read.formats.detect` recognises)
+    ServedDump.snapshots                      snapshot names, oldest first
+    ServedDump.snapshot(name) -> ServedSnapshot(lists={kind file: [object, ...]}, log(ns, pod, c, previous))
+
+The analyzer decodes only the fields it needs; the server must hand kubectl whole objects, so this
+module reads the same files again as plain JSON/YAML. Where each format keeps its files is still
+spelled only in that format's module: the v1 layout (`forensics.read.layout`), `troubleshoot.classify`,
+`mustgather.classify`, the cluster-info dump's `NODES`/`NAMESPACE_FILES`/`LOGS` and log-block
+reader, the loose-files `candidate` test. A foreign dump is one snapshot, named as the analyzer
+names it (the collection time, derived when the format has none), so `serve` and `analyze` agree.
+
+Reading goes through `forensics.read.source` (no link followed, every cap kept); a file that does not
+decode is skipped, as the v1 server always did. A dump is hostile input: each object is kept or left
+out on its own (one that is not JSON, nests deeper than MAX_DEPTH or has no string name is left
+out, and counted in `ServedSnapshot.problems`), never fatal to the server.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import yaml
+
+from forensics.read import kube, layout
+from forensics.errors import UnusableInput
+from forensics.read.formats import V1, clusterinfo, detect, insights, load_any, loose, mustgather, troubleshoot
+from forensics.read.formats.common import Part, items_by_kind, open_raw, parts_of, yaml_docs
+from forensics.read.formats.shapes import kind_by_shape
+from forensics.read.source import DumpSource, Limits, open_source
+
+__all__ = ["LogKey", "ServedDump", "ServedSnapshot", "open_served"]
+
+LogKey = tuple[str, str, str, bool]  # namespace, pod, container, previous
+LOG_BYTES = 16 * 1024 * 1024  # a log is served up to its last this many bytes (a Warning says so)
+MAX_DEPTH = 200  # objects nested deeper are not served (real objects nest about 15 levels)
+_TS_PREFIX = re.compile(rb"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2}) ", re.MULTILINE)
+
+
+@dataclass
+class ServedSnapshot:
+    """The objects of one snapshot (`lists`: kind file name -> objects) and a way to read its logs."""
+
+    name: str
+    lists: dict[str, list[dict[str, Any]]]
+    read_log: Callable[[LogKey], bytes | None]
+    # must-gather logs carry a timestamp on every line (oc logs --timestamps): stripped unless asked
+    timestamped_logs: bool = False
+    # the whole size of a log that was read only in part (its tail), when the format knows it
+    log_full_size: Callable[[LogKey], int | None] = lambda _key: None
+    problems: list[str] = field(default_factory=list)
+
+    def log_size(self, namespace: str, pod: str, container: str, previous: bool) -> int | None:
+        return self.log_full_size((namespace, pod, container, previous))
+
+    def log(self, namespace: str, pod: str, container: str, previous: bool, timestamps: bool = False
+            ) -> bytes | None:
+        data = self.read_log((namespace, pod, container, previous))
+        if data is not None and self.timestamped_logs and not timestamps:
+            data = _TS_PREFIX.sub(b"", data)
+        return data
+
+
+@dataclass
+class ServedDump:
+    path: Path
+    format: str
+    snapshots: list[str]
+    _load: Callable[[str], ServedSnapshot] = field(repr=False)
+
+    def snapshot(self, name: str) -> ServedSnapshot:
+        return self._load(name)
+
+
+def _source(path: Path, raw: bool) -> DumpSource:
+    """Whole files up to the per-member cap (the server answers object lists whole), logs up to their
+    last LOG_BYTES."""
+    limits = Limits()
+    limits = replace(limits, small_bytes=limits.member_bytes, log_bytes=LOG_BYTES)
+    if raw:
+
+        src = open_raw(path)
+        src.limits = limits
+        return src
+    return open_source(path, limits)
+
+
+def _items(data: bytes, *, yaml_form: bool = False) -> list[Any]:
+    """Documents of a file: JSON (one value) or YAML (every document); [] when it does not decode."""
+    text = data.lstrip()
+    try:
+        if not yaml_form and text.startswith((b"{", b"[")):
+            return [json.loads(data.decode("utf-8", errors="replace"))]
+
+        return yaml_docs(data)
+    except (ValueError, yaml.YAMLError, RecursionError):
+        return []
+
+
+def decode_items(raw: bytes) -> tuple[list[dict[str, Any]], int]:
+    """The objects of one `kubectl get -o json` list, each decoded on its own: an object that is not
+    JSON, nested absurdly deep, or without a string name in a metadata object is left out (and
+    counted), never fatal."""
+    try:
+        raws: list[Any] = _RAW_LIST.decode(raw).items or []
+    except RecursionError:  # one object nested absurdly: cut kubectl's layout at its item lines instead
+        raws = [b"[" + p + b"]" for p in kube.kubectl_items(raw) or []]
+        if not raws:
+            return [], 1
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return [], 1
+    items: list[dict[str, Any]] = []
+    bad = 0
+    for r in raws:
+        try:
+            obj = msgspec.json.decode(r)
+        except (msgspec.DecodeError, RecursionError):
+            bad += 1
+            continue
+        if isinstance(obj, list):  # a piece cut from the layout
+            if len(obj) != 1:
+                bad += 1
+                continue
+            obj = obj[0]
+        if acceptable(obj):
+            items.append(obj)
+        else:
+            bad += 1
+    return items, bad
+
+
+def acceptable(obj: Any) -> bool:
+    """An object the server can answer: a metadata object with a string name (and namespace, if any),
+    nested no deeper than MAX_DEPTH."""
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    return (isinstance(meta, dict) and isinstance(meta.get("name"), str)
+            and isinstance(meta.get("namespace", ""), str) and not _too_deep(obj))
+
+
+def _too_deep(obj: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether `obj` nests deeper than `limit` (json.dumps would recurse that deep when answering)."""
+    stack = [(obj, 0)]
+    while stack:
+        o, d = stack.pop()
+        if d > limit:
+            return True
+        if isinstance(o, dict):
+            stack.extend((v, d + 1) for v in o.values() if isinstance(v, (dict, list)))
+        elif isinstance(o, list):
+            stack.extend((v, d + 1) for v in o if isinstance(v, (dict, list)))
+    return False
+
+
+class _RawList(msgspec.Struct):
+    items: list[msgspec.Raw] | None = None
+
+
+_RAW_LIST = msgspec.json.Decoder(_RawList)
+
+
+def _objects(docs: list[Any], kind: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Objects by kind file. Items of a typed List or a bare array at a path that names the kind
+    (support bundles write `json.MarshalIndent(list.Items)`, without `kind` in the items) go to `kind`."""
+
+    if kind is not None:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for d in docs:
+            items = d if isinstance(d, list) else d.get("items") if isinstance(d, dict) and "items" in d else [d]
+            for it in items if isinstance(items, list) else []:
+                if isinstance(it, dict):
+                    out.setdefault(kind, []).append(it)
+        return out
+    return items_by_kind(docs)
+
+
+def _merge(into: dict[str, list[dict[str, Any]]], more: dict[str, list[dict[str, Any]]]) -> None:
+    for k, v in more.items():
+        into.setdefault(k, []).extend(v)
+
+
+# --- format v1 --------------------------------------------------------------------------------------
+
+
+def _v1(path: Path) -> ServedDump:
+    source = _source(path, raw=False)
+    names = source.names()
+    snaps = sorted({n.split("/")[1] for n in names
+                    if n.startswith(layout.SNAPSHOTS + "/") and n.count("/") >= 2})
+    if not snaps:
+        raise UnusableInput(f"{path}: no snapshots/ in this dump")
+
+    def load(snapshot: str) -> ServedSnapshot:
+        lists: dict[str, list[dict[str, Any]]] = {}
+        problems = []
+        for kind in layout.KINDS:
+            raw = source.read(layout.objects_file(snapshot, kind))
+            items: list[dict[str, Any]] = []
+            if raw is not None:
+                items, bad = decode_items(raw)
+                if bad:
+                    problems.append(f"{kind}: {bad} object(s) unreadable or malformed, not served")
+            lists[kind] = items
+
+        def log_file(k: LogKey) -> str:
+            return layout.log_file(snapshot, k[0], k[1], k[2], k[3])
+
+        return ServedSnapshot(snapshot, lists, lambda k: source.read(log_file(k)),
+                              log_full_size=lambda k: source.size(log_file(k)), problems=problems)
+
+    return ServedDump(path, f"{layout.FORMAT_NAME}/{layout.FORMAT_VERSION}", snaps, load)
+
+
+# --- foreign formats: one pass, one snapshot --------------------------------------------------------
+
+
+def _one(path: Path, fmt: str, snapshot: str, lists: dict[str, list[dict[str, Any]]],
+         logs: dict[LogKey, bytes], timestamped: bool = False) -> ServedDump:
+    problems = []
+    for kind, items in lists.items():
+        kept = [i for i in items if acceptable(i)]
+        if len(kept) < len(items):
+            problems.append(f"{kind}: {len(items) - len(kept)} object(s) malformed, not served")
+            lists[kind] = kept
+    snap = ServedSnapshot(snapshot, lists, logs.get, timestamped_logs=timestamped, problems=problems)
+
+    def load(name: str) -> ServedSnapshot:
+        if name != snapshot:
+            raise UnusableInput(f"{path}: no snapshot {name!r} (have: {snapshot})")
+        return snap
+
+    return ServedDump(path, fmt, [snapshot], load)
+
+
+class _LogSink:
+    """Takes the logs `clusterinfo.add_log_blocks` splits out of a `logs.txt` (it calls `add_log_text`)."""
+
+    def __init__(self, logs: dict[LogKey, bytes]) -> None:
+        self.logs = logs
+
+    def add_log_text(self, snapshot: str, namespace: str, pod: str, container: str, previous: bool,
+                     file: str, data: bytes, line_offset: int = 0) -> None:
+        self.logs[(namespace, pod, container, previous)] = data
+
+
+def _troubleshoot(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
+
+    lists: dict[str, list[dict[str, Any]]] = {}
+    logs: dict[LogKey, bytes] = {}
+    cap = src.limits.member_bytes
+    for _, c, data in parts_of(src, prefix, troubleshoot.classify, lambda c: cap if c.role in ("objects", "log") else None):
+        if c.role == "objects":
+            _merge(lists, _objects(_items(data), c.kind))
+        else:
+            logs[(str(c.namespace), str(c.pod), str(c.container), c.previous)] = data
+    return lists, logs, False
+
+
+def _mustgather(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
+
+    lists: dict[str, list[dict[str, Any]]] = {}
+    logs: dict[LogKey, bytes] = {}
+    single: dict[str, list[dict[str, Any]]] = {}
+    listed: set[str] = set()
+    cap = src.limits.member_bytes
+    for rel, c, data in parts_of(src, prefix, mustgather.classify, lambda c: cap):
+        if c.role == "log":
+            key = (str(c.namespace), str(c.pod), str(c.container), c.previous)
+            if ".insecure." in rel and (not data.strip() or key in logs):
+                continue
+            logs[key] = data
+            continue
+        objs = _objects(_items(data, yaml_form=True))
+        if c.role == "pod":
+            single.setdefault(str(c.namespace), []).extend(objs.get("pods", []))
+            continue
+        if c.role == "objects" and c.kind == "pods":
+            listed.add(str(c.namespace))
+        _merge(lists, objs)
+    for ns, pods in sorted(single.items()):  # oc adm inspect: only per-pod files
+        if ns not in listed:
+            lists.setdefault("pods", []).extend(pods)
+    return lists, logs, True
+
+
+def _clusterinfo(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
+
+    lists: dict[str, list[dict[str, Any]]] = {}
+    logs: dict[LogKey, bytes] = {}
+    sink = _LogSink(logs)
+
+    def cap(part: Part) -> int:
+        return src.limits.log_bytes * 4 if part.role == "log-blocks" else src.limits.member_bytes
+
+    for rel, c, data in parts_of(src, prefix, clusterinfo.classify, cap):
+        if c.role == "log-blocks":
+            clusterinfo.add_log_blocks(sink, src, rel, data)  # type: ignore[arg-type]
+            continue
+        _merge(lists, _objects(_items(data, yaml_form=rel.endswith(".yaml"))))
+    return lists, logs, False
+
+
+def _clusterinfo_stdout(path: Path, src: DumpSource) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
+    """The stdout form: pretty-printed JSON lists (each from a line `{` to a line `}`) or `---` YAML
+    documents, with log blocks between them (see `forensics.read.formats.clusterinfo`)."""
+
+    lists: dict[str, list[dict[str, Any]]] = {}
+    logs: dict[LogKey, bytes] = {}
+    if path.stat().st_size > src.limits.member_bytes:
+        return lists, logs, False
+    lines = path.read_bytes().splitlines(keepends=True)
+    sink = _LogSink(logs)
+    i, n, segment = 0, len(lines), []
+    while i < n:
+        line = lines[i].rstrip(b"\r\n")
+        if line.startswith(clusterinfo.LOG_MARKER):
+            j = i + 1
+            while j < n and not lines[j].startswith(b"==== END logs for container "):
+                j += 1
+            clusterinfo.add_log_blocks(sink, src, path.name, b"".join(lines[i:j + 1]))  # type: ignore[arg-type]
+            i = j + 1
+            continue
+        if line == b"{":
+            j = i + 1
+            while j < n and lines[j].rstrip(b"\r\n") != b"}":
+                j += 1
+            _merge(lists, _objects(_items(b"".join(lines[i:j + 1]))))
+            i = j + 1
+            continue
+        segment.append(lines[i])
+        if i + 1 == n or lines[i + 1].startswith(clusterinfo.LOG_MARKER):
+            _merge(lists, _objects(_items(b"".join(segment), yaml_form=True)))
+            segment = []
+        i += 1
+    return lists, logs, False
+
+
+def _insights(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
+    """Insights Operator archives: one kind-less Pod or Node per file, recognised by shape as the
+    analyzer does; log snippets by pod (and container, when the path names one). Events name no
+    object there, so none are served."""
+
+    lists: dict[str, list[dict[str, Any]]] = {}
+    logs: dict[LogKey, bytes] = {}
+    cap = src.limits.member_bytes
+    for _, c, data in parts_of(src, prefix, insights.classify, lambda c: None if c.role == "events" else cap):
+        if c.role == "log":
+            logs[(str(c.namespace), str(c.pod), str(c.container), False)] = data
+            continue
+        for doc in _items(data):
+            kind = kind_by_shape(doc) if isinstance(doc, dict) and not doc.get("kind") else None
+            if kind in ("pods", "nodes") and (kind == "nodes") == (c.role == "node"):
+                lists.setdefault(kind, []).append({"kind": "Node" if kind == "nodes" else "Pod",
+                                                   "apiVersion": "v1", **doc})
+    return lists, logs, False
+
+
+def _loose(src: DumpSource) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
+
+    lists: dict[str, list[dict[str, Any]]] = {}
+    for _, data in src.iter_files(lambda nm: src.limits.member_bytes if loose.candidate(nm) else None):
+        if isinstance(data, bytes):
+            _merge(lists, _objects(_items(data)))
+    return lists, {}, False
+
+
+def open_served(path: str | Path) -> ServedDump:
+    """What `serve` answers for the dump at `path`, whatever its format (UnusableInput when none)."""
+
+    p = Path(path)
+    found = detect(p)
+    if found.format == V1:
+        return _v1(p)
+    # the snapshot is named from the collection time exactly as `analyze` names it
+    snapshot = load_any(p).snapshots[0]
+    if found.single_file:
+        src = DumpSource(p, replace(Limits(), small_bytes=Limits().member_bytes))
+        if found.format == clusterinfo.FORMAT:
+            lists, logs, ts = _clusterinfo_stdout(p, src)
+        else:
+            data = p.read_bytes() if p.stat().st_size <= src.limits.member_bytes else b""
+            lists, logs, ts = _objects(_items(data)), {}, False
+        return _one(p, found.format, snapshot, lists, logs, ts)
+    src = _source(p, raw=True)
+    readers = {troubleshoot.FORMAT: _troubleshoot, mustgather.FORMAT: _mustgather, clusterinfo.FORMAT: _clusterinfo,
+               insights.FORMAT: _insights}
+    reader = readers.get(found.format)
+    lists, logs, ts = reader(src, found.prefix) if reader is not None else _loose(src)
+    return _one(p, found.format, snapshot, lists, logs, ts)

@@ -1,0 +1,1 @@
+"""Commands over several dumps: `PATH@SNAPSHOT` specs (`dumpspec`), `diff`, `fleet`."""
