@@ -46,9 +46,22 @@ def generate(work: Path, n: int, pods: int, nodes: int) -> list[Path]:
     for i in range(n):
         p = work / f"dump-{i:03d}.tar.gz"
         if not p.exists():
-            subprocess.run([sys.executable, str(REPO / "bench" / "gen_dump.py"), "--pods", str(pods), "--nodes",
-                            str(nodes), "--seed", str(i + 1), "--out", str(p)], check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [
+                    sys.executable,
+                    str(REPO / "bench" / "gen_dump.py"),
+                    "--pods",
+                    str(pods),
+                    "--nodes",
+                    str(nodes),
+                    "--seed",
+                    str(i + 1),
+                    "--out",
+                    str(p),
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         out.append(p)
     return out
 
@@ -76,13 +89,19 @@ def measure(dumps: list[Path], workers: int, out: Path) -> dict[str, Any]:
 
     rows = read_table(out, "dumps")
     cpu = float(rows["cpu_seconds"].sum())
-    return {"workers": workers, "dumps": len(dumps), "ok": ok, "failed": summary["counts"]["failed"],
-            "wall_s": round(wall, 2), "startup_s": round(started, 2),
-            "dumps_per_minute": round(len(dumps) / wall * 60, 1),
-            "cpu_s_per_dump": round(cpu / max(ok, 1), 2),
-            # CPU seconds spent in the dump tasks per wall second: how many cores the run really got
-            "parallelism": round(cpu / wall, 2),
-            "worker_peak_rss_mib": sorted(round(v / 2**20) for v in rss.values())}
+    return {
+        "workers": workers,
+        "dumps": len(dumps),
+        "ok": ok,
+        "failed": summary["counts"]["failed"],
+        "wall_s": round(wall, 2),
+        "startup_s": round(started, 2),
+        "dumps_per_minute": round(len(dumps) / wall * 60, 1),
+        "cpu_s_per_dump": round(cpu / max(ok, 1), 2),
+        # CPU seconds spent in the dump tasks per wall second: how many cores the run really got
+        "parallelism": round(cpu / wall, 2),
+        "worker_peak_rss_mib": sorted(round(v / 2**20) for v in rss.values()),
+    }
 
 
 def _cpu_count() -> int:
@@ -104,21 +123,27 @@ def main() -> int:
         dumps = generate(work, args.dumps, args.pods, args.nodes)
         size = sum(d.stat().st_size for d in dumps)
         print(f"{_cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the runs")
-        print(f"{len(dumps)} dumps of {args.pods} pods / {args.nodes} nodes, {size / 2**20:.1f} MiB compressed, "
-              f"generated in {time.monotonic() - t:.1f} s")
+        print(
+            f"{len(dumps)} dumps of {args.pods} pods / {args.nodes} nodes, {size / 2**20:.1f} MiB compressed, "
+            f"generated in {time.monotonic() - t:.1f} s"
+        )
         results = []
         for w in (int(x) for x in args.workers.split(",")):
             out = work / f"out-{w}"
             shutil.rmtree(out, ignore_errors=True)
             r = measure(dumps, w, out)
             results.append(r)
-            print(f"workers={w}: {r['dumps_per_minute']} dumps/min ({r['wall_s']} s for {r['dumps']} dumps, "
-                  f"{r['ok']} ok, {r['failed']} failed; cluster start {r['startup_s']} s; "
-                  f"{r['cpu_s_per_dump']} CPU s per dump, cores used {r['parallelism']}); "
-                  f"peak RSS per worker {r['worker_peak_rss_mib']} MiB")
+            print(
+                f"workers={w}: {r['dumps_per_minute']} dumps/min ({r['wall_s']} s for {r['dumps']} dumps, "
+                f"{r['ok']} ok, {r['failed']} failed; cluster start {r['startup_s']} s; "
+                f"{r['cpu_s_per_dump']} CPU s per dump, cores used {r['parallelism']}); "
+                f"peak RSS per worker {r['worker_peak_rss_mib']} MiB"
+            )
         if len(results) > 1:
-            print(f"speed-up {results[-1]['workers']} vs {results[0]['workers']} workers: "
-                  f"{results[-1]['dumps_per_minute'] / results[0]['dumps_per_minute']:.2f}x")
+            print(
+                f"speed-up {results[-1]['workers']} vs {results[0]['workers']} workers: "
+                f"{results[-1]['dumps_per_minute'] / results[0]['dumps_per_minute']:.2f}x"
+            )
         print(json.dumps({"pods": args.pods, "nodes": args.nodes, "results": results}))
     finally:
         if args.keep is None:

@@ -40,7 +40,6 @@ import msgspec
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from forensics.read import layout
 from forensics.knowledge.manifests import (
     DOCKER_CONFIG,
     DOCKER_LAYER,
@@ -51,15 +50,43 @@ from forensics.knowledge.manifests import (
     OCI_LAYER,
     OCI_MANIFEST,
 )
+from forensics.read import layout
 
 CHUNK = 256
 SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery rand.String alphabet
 ARCHES = ("amd64", "arm64")
 
 WORDS = (
-    "api", "auth", "billing", "cart", "catalog", "checkout", "search", "ledger", "orders", "payments",
-    "profile", "ranking", "render", "report", "gateway", "notify", "inventory", "pricing", "quote",
-    "session", "shipping", "tax", "upload", "worker", "feed", "geo", "media", "metrics", "audit", "risk",
+    "api",
+    "auth",
+    "billing",
+    "cart",
+    "catalog",
+    "checkout",
+    "search",
+    "ledger",
+    "orders",
+    "payments",
+    "profile",
+    "ranking",
+    "render",
+    "report",
+    "gateway",
+    "notify",
+    "inventory",
+    "pricing",
+    "quote",
+    "session",
+    "shipping",
+    "tax",
+    "upload",
+    "worker",
+    "feed",
+    "geo",
+    "media",
+    "metrics",
+    "audit",
+    "risk",
 )
 TEAMS = ("core", "growth", "platform", "data", "ml", "infra", "mobile", "web", "finance", "ops")
 REGISTRIES = (
@@ -74,13 +101,21 @@ ARM64_TYPES = ("m6g.4xlarge", "c7g.4xlarge", "m7g.2xlarge", "r6g.2xlarge", "hpc7
 ENTRYPOINTS = ("/app", "/app", "/app", "/usr/local/bin/server", "/docker-entrypoint.sh")
 DAEMONSETS = (  # (namespace, name, container, image ref) - all multi-arch, as the real ones are
     ("kube-system", "aws-node", "aws-node", "602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.16.0"),
-    ("kube-system", "kube-proxy", "kube-proxy",
-     "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/kube-proxy:v1.29.0-minimal-eksbuild.1"),
+    (
+        "kube-system",
+        "kube-proxy",
+        "kube-proxy",
+        "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/kube-proxy:v1.29.0-minimal-eksbuild.1",
+    ),
     ("kube-system", "ebs-csi-node", "ebs-plugin", "public.ecr.aws/ebs-csi-driver/aws-ebs-csi-driver:v1.26.1"),
     ("logging", "fluent-bit", "fluent-bit", "cr.fluentbit.io/fluent/fluent-bit:2.2.2"),
     ("monitoring", "node-exporter", "node-exporter", "quay.io/prometheus/node-exporter:v1.7.0"),
-    ("kube-system", "aws-efa-k8s-device-plugin-daemonset", "aws-efa-k8s-device-plugin",
-     "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/aws-efa-k8s-device-plugin:v0.4.4"),
+    (
+        "kube-system",
+        "aws-efa-k8s-device-plugin-daemonset",
+        "aws-efa-k8s-device-plugin",
+        "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/aws-efa-k8s-device-plugin:v0.4.4",
+    ),
 )
 SIDECARS = ("docker.io/envoyproxy/envoy:v1.29.1", "docker.io/istio/proxyv2:1.20.3")
 
@@ -165,8 +200,9 @@ def _sha(data: bytes) -> str:
 # ----------------------------------------------------------------------------- the cluster model
 
 
-def build_model(rng: random.Random, n_pods: int, n_nodes: int, n_images: int, arm64_fraction: float,
-                restart_fraction: float) -> Model:
+def build_model(
+    rng: random.Random, n_pods: int, n_nodes: int, n_images: int, arm64_fraction: float, restart_fraction: float
+) -> Model:
     """Decide every object once (names, placement, crashes); rendering per snapshot reads this."""
     nodes = []
     for i in range(n_nodes):
@@ -214,8 +250,21 @@ def build_model(rng: random.Random, n_pods: int, n_nodes: int, n_images: int, ar
         arches = images[image].arches
         selector = "" if broken or len(arches) > 1 else arches[0]
         rs_name = f"{name}-{_suffix(len(workloads), 10, 3)}" if kind == "Deployment" else ""
-        workloads.append(Workload(kind, ns, name, _uid(rng), rs_name, _uid(rng) if rs_name else "",
-                                  tuple(imgs), selector, replicas, owner, {}))
+        workloads.append(
+            Workload(
+                kind,
+                ns,
+                name,
+                _uid(rng),
+                rs_name,
+                _uid(rng) if rs_name else "",
+                tuple(imgs),
+                selector,
+                replicas,
+                owner,
+                {},
+            )
+        )
 
     next_image = n_fixed
     amd64_only = 0
@@ -230,23 +279,29 @@ def build_model(rng: random.Random, n_pods: int, n_nodes: int, n_images: int, ar
         if images[img].arches == ("amd64",):
             broken = amd64_only % 6 == 0
             amd64_only += 1
-        user_workload("Deployment", replicas, img, f"{rng.choice(WORDS)}-{rng.choice(WORDS)}-{len(workloads)}",
-                      broken)
+        user_workload("Deployment", replicas, img, f"{rng.choice(WORDS)}-{rng.choice(WORDS)}-{len(workloads)}", broken)
     remaining = n_sts_pods
     while remaining > 0:
         replicas = min(remaining, 3)
         remaining -= replicas
-        user_workload("StatefulSet", replicas, n_fixed + rng.randrange(len(images) - n_fixed),
-                      f"{rng.choice(WORDS)}-db-{len(workloads)}", False)
+        user_workload(
+            "StatefulSet",
+            replicas,
+            n_fixed + rng.randrange(len(images) - n_fixed),
+            f"{rng.choice(WORDS)}-db-{len(workloads)}",
+            False,
+        )
     for j in range(n_job_pods):
         if j % 3 == 0:
             cj = f"{rng.choice(WORDS)}-cron-{j}"
-            user_workload("Job", 1, n_fixed + rng.randrange(len(images) - n_fixed), f"{cj}-{28600000 + j}",
-                          False, owner=cj)
+            user_workload(
+                "Job", 1, n_fixed + rng.randrange(len(images) - n_fixed), f"{cj}-{28600000 + j}", False, owner=cj
+            )
             cronjobs.append((workloads[-1].namespace, cj, _uid(rng)))
         else:
-            user_workload("Job", 1, n_fixed + rng.randrange(len(images) - n_fixed),
-                          f"{rng.choice(WORDS)}-batch-{j}", False)
+            user_workload(
+                "Job", 1, n_fixed + rng.randrange(len(images) - n_fixed), f"{rng.choice(WORDS)}-batch-{j}", False
+            )
 
     # expected share of exec-format crashes, so that all crashes together make restart_fraction
     placed = []
@@ -261,8 +316,7 @@ def build_model(rng: random.Random, n_pods: int, n_nodes: int, n_images: int, ar
                 node = rng.randrange(n_nodes)
             placed.append((w_i, r, node))
     n_containers = sum(len(workloads[w].images) for w, _, _ in placed)
-    n_exec = sum(1 for w, _, node in placed
-                 if nodes[node][1] not in images[workloads[w].images[0]].arches)
+    n_exec = sum(1 for w, _, node in placed if nodes[node][1] not in images[workloads[w].images[0]].arches)
     p_app = max(0.0, restart_fraction * n_containers - n_exec) / max(n_containers - n_exec, 1)
 
     for idx, (w_i, r, node) in enumerate(placed):
@@ -276,7 +330,7 @@ def build_model(rng: random.Random, n_pods: int, n_nodes: int, n_images: int, ar
         else:
             name = f"{w.name}-{_suffix(idx)}"
         crash = []
-        for c_i, img in enumerate(w.images):
+        for img in w.images:
             if nodes[node][1] not in images[img].arches:
                 crash.append("exec")
             elif rng.random() < p_app:
@@ -299,19 +353,33 @@ def image_files(rng: random.Random, img: Image, created: datetime) -> tuple[Imag
         children = []
         for arch in img.arches:
             d = "sha256:" + _hex(rng, 64)
-            children.append({"mediaType": OCI_MANIFEST if oci else DOCKER_MANIFEST, "digest": d,
-                             "size": rng.randint(500, 2500), "platform": {"architecture": arch, "os": "linux"}})
+            children.append(
+                {
+                    "mediaType": OCI_MANIFEST if oci else DOCKER_MANIFEST,
+                    "digest": d,
+                    "size": rng.randint(500, 2500),
+                    "platform": {"architecture": arch, "os": "linux"},
+                }
+            )
         if oci:
             for c in list(children):
-                children.append({
-                    "mediaType": OCI_MANIFEST, "digest": "sha256:" + _hex(rng, 64), "size": rng.randint(560, 900),
-                    "annotations": {"vnd.docker.reference.digest": c["digest"],
-                                    "vnd.docker.reference.type": "attestation-manifest"},
-                    "platform": {"architecture": "unknown", "os": "unknown"}})
+                children.append(
+                    {
+                        "mediaType": OCI_MANIFEST,
+                        "digest": "sha256:" + _hex(rng, 64),
+                        "size": rng.randint(560, 900),
+                        "annotations": {
+                            "vnd.docker.reference.digest": c["digest"],
+                            "vnd.docker.reference.type": "attestation-manifest",
+                        },
+                        "platform": {"architecture": "unknown", "os": "unknown"},
+                    }
+                )
             raw = msgspec.json.encode({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": children})
         else:
-            raw = msgspec.json.format(msgspec.json.encode(
-                {"schemaVersion": 2, "mediaType": DOCKER_LIST, "manifests": children}), indent=3)
+            raw = msgspec.json.format(
+                msgspec.json.encode({"schemaVersion": 2, "mediaType": DOCKER_LIST, "manifests": children}), indent=3
+            )
         files.append(("manifest.json", raw))
         return img._replace(digest=_sha(raw), kind="index"), files
     oci = style < 0.6
@@ -319,24 +387,43 @@ def image_files(rng: random.Random, img: Image, created: datetime) -> tuple[Imag
     n_layers = rng.randint(2, 8)
     diff_ids = ["sha256:" + _hex(rng, 64) for _ in range(n_layers)]
     config = {
-        "architecture": arch, "os": "linux", "created": _ts(created),
-        "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-                   "Entrypoint": [img.entrypoint], "WorkingDir": "/",
-                   "Labels": {"org.opencontainers.image.source": "https://git.example.internal/"
-                              + img.ref.rsplit("/", 1)[-1].split(":")[0]}},
+        "architecture": arch,
+        "os": "linux",
+        "created": _ts(created),
+        "config": {
+            "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+            "Entrypoint": [img.entrypoint],
+            "WorkingDir": "/",
+            "Labels": {
+                "org.opencontainers.image.source": "https://git.example.internal/"
+                + img.ref.rsplit("/", 1)[-1].split(":")[0]
+            },
+        },
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
-        "history": [{"created": _ts(created), "created_by": f"COPY build/{i} / # buildkit",
-                     "comment": "buildkit.dockerfile.v0"} for i in range(n_layers)],
+        "history": [
+            {"created": _ts(created), "created_by": f"COPY build/{i} / # buildkit", "comment": "buildkit.dockerfile.v0"}
+            for i in range(n_layers)
+        ],
     }
     if arch == "arm64" and rng.random() < 0.5:
         config["variant"] = "v8"
     config_raw = msgspec.json.encode(config)
     manifest = {
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST if oci else DOCKER_MANIFEST,
-        "config": {"mediaType": OCI_CONFIG if oci else DOCKER_CONFIG, "digest": _sha(config_raw),
-                   "size": len(config_raw)},
-        "layers": [{"mediaType": OCI_LAYER if oci else DOCKER_LAYER, "digest": "sha256:" + _hex(rng, 64),
-                    "size": rng.randint(100, 80_000_000)} for _ in range(n_layers)],
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST if oci else DOCKER_MANIFEST,
+        "config": {
+            "mediaType": OCI_CONFIG if oci else DOCKER_CONFIG,
+            "digest": _sha(config_raw),
+            "size": len(config_raw),
+        },
+        "layers": [
+            {
+                "mediaType": OCI_LAYER if oci else DOCKER_LAYER,
+                "digest": "sha256:" + _hex(rng, 64),
+                "size": rng.randint(100, 80_000_000),
+            }
+            for _ in range(n_layers)
+        ],
     }
     raw = msgspec.json.encode(manifest)
     if not oci:
@@ -355,14 +442,23 @@ def _repo(ref: str) -> str:
 
 def _container_template(img: Image, cname: str, sidecar: bool) -> dict[str, Any]:
     c: dict[str, Any] = {
-        "name": cname, "image": img.ref, "imagePullPolicy": "IfNotPresent",
+        "name": cname,
+        "image": img.ref,
+        "imagePullPolicy": "IfNotPresent",
         "resources": {"limits": {"cpu": "1", "memory": "512Mi"}, "requests": {"cpu": "250m", "memory": "256Mi"}},
-        "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File",
+        "terminationMessagePath": "/dev/termination-log",
+        "terminationMessagePolicy": "File",
         "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": True},
     }
     if sidecar:
-        c["args"] = ["proxy", "sidecar", "--domain", "$(POD_NAMESPACE).svc.cluster.local",
-                     "--proxyLogLevel=warning", "--log_output_level=default:info"]
+        c["args"] = [
+            "proxy",
+            "sidecar",
+            "--domain",
+            "$(POD_NAMESPACE).svc.cluster.local",
+            "--proxyLogLevel=warning",
+            "--log_output_level=default:info",
+        ]
         c["ports"] = [{"containerPort": 15090, "name": "http-envoy-prom", "protocol": "TCP"}]
     else:
         c["env"] = [
@@ -370,10 +466,17 @@ def _container_template(img: Image, cname: str, sidecar: bool) -> dict[str, Any]
             {"name": "LOG_LEVEL", "value": "info"},
             {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://otel-collector.monitoring:4317"},
         ]
-        c["ports"] = [{"containerPort": 8080, "name": "http", "protocol": "TCP"},
-                      {"containerPort": 9090, "name": "metrics", "protocol": "TCP"}]
-        probe = {"failureThreshold": 3, "periodSeconds": 10, "successThreshold": 1, "timeoutSeconds": 1,
-                 "httpGet": {"path": "/healthz", "port": "http", "scheme": "HTTP"}}
+        c["ports"] = [
+            {"containerPort": 8080, "name": "http", "protocol": "TCP"},
+            {"containerPort": 9090, "name": "metrics", "protocol": "TCP"},
+        ]
+        probe = {
+            "failureThreshold": 3,
+            "periodSeconds": 10,
+            "successThreshold": 1,
+            "timeoutSeconds": 1,
+            "httpGet": {"path": "/healthz", "port": "http", "scheme": "HTTP"},
+        }
         c["livenessProbe"] = {**probe, "initialDelaySeconds": 15}
     return c
 
@@ -398,31 +501,57 @@ def workload_template(w: Workload, model: Model, created: datetime) -> dict[str,
     if w.kind == "Deployment":
         labels["pod-template-hash"] = w.rs_name.rsplit("-", 1)[-1]
     elif w.kind == "DaemonSet":
-        labels = {"controller-revision-hash": "5bc5db57b", "name": w.name, "pod-template-generation": "1",
-                  "k8s-app": w.name}
+        labels = {
+            "controller-revision-hash": "5bc5db57b",
+            "name": w.name,
+            "pod-template-generation": "1",
+            "k8s-app": w.name,
+        }
     elif w.kind == "StatefulSet":
         labels["controller-revision-hash"] = f"{w.name}-7d9f8c6b5"
     else:
-        labels.update({"batch.kubernetes.io/job-name": w.name, "job-name": w.name,
-                       "batch.kubernetes.io/controller-uid": w.uid, "controller-uid": w.uid})
-    annotations = {"kubectl.kubernetes.io/restartedAt": _ts(created - timedelta(days=2)),
-                   "prometheus.io/scrape": "true"}
+        labels.update(
+            {
+                "batch.kubernetes.io/job-name": w.name,
+                "job-name": w.name,
+                "batch.kubernetes.io/controller-uid": w.uid,
+                "controller-uid": w.uid,
+            }
+        )
+    annotations = {
+        "kubectl.kubernetes.io/restartedAt": _ts(created - timedelta(days=2)),
+        "prometheus.io/scrape": "true",
+    }
     owner_kind, owner_name, owner_uid = {
-        "Deployment": ("ReplicaSet", w.rs_name, w.rs_uid), "DaemonSet": ("DaemonSet", w.name, w.uid),
-        "StatefulSet": ("StatefulSet", w.name, w.uid), "Job": ("Job", w.name, w.uid)}[w.kind]
+        "Deployment": ("ReplicaSet", w.rs_name, w.rs_uid),
+        "DaemonSet": ("DaemonSet", w.name, w.uid),
+        "StatefulSet": ("StatefulSet", w.name, w.uid),
+        "Job": ("Job", w.name, w.uid),
+    }[w.kind]
     api = "batch/v1" if w.kind == "Job" else "apps/v1"
-    tolerations = [{"effect": "NoExecute", "key": "node.kubernetes.io/not-ready", "operator": "Exists",
-                    "tolerationSeconds": 300},
-                   {"effect": "NoExecute", "key": "node.kubernetes.io/unreachable", "operator": "Exists",
-                    "tolerationSeconds": 300}]
+    tolerations = [
+        {"effect": "NoExecute", "key": "node.kubernetes.io/not-ready", "operator": "Exists", "tolerationSeconds": 300},
+        {
+            "effect": "NoExecute",
+            "key": "node.kubernetes.io/unreachable",
+            "operator": "Exists",
+            "tolerationSeconds": 300,
+        },
+    ]
     if w.kind == "DaemonSet":
         tolerations = [{"operator": "Exists"}] + tolerations
     spec: dict[str, Any] = {
-        "dnsPolicy": "ClusterFirst", "enableServiceLinks": True, "preemptionPolicy": "PreemptLowerPriority",
+        "dnsPolicy": "ClusterFirst",
+        "enableServiceLinks": True,
+        "preemptionPolicy": "PreemptLowerPriority",
         "priority": 2000001000 if w.kind == "DaemonSet" else 0,
-        "restartPolicy": "OnFailure" if w.kind == "Job" else "Always", "schedulerName": "default-scheduler",
-        "securityContext": {"fsGroup": 10001}, "serviceAccount": app[:40], "serviceAccountName": app[:40],
-        "terminationGracePeriodSeconds": 30, "tolerations": tolerations,
+        "restartPolicy": "OnFailure" if w.kind == "Job" else "Always",
+        "schedulerName": "default-scheduler",
+        "securityContext": {"fsGroup": 10001},
+        "serviceAccount": app[:40],
+        "serviceAccountName": app[:40],
+        "terminationGracePeriodSeconds": 30,
+        "tolerations": tolerations,
     }
     if w.kind == "DaemonSet":
         spec["priorityClassName"] = "system-node-critical"
@@ -430,31 +559,63 @@ def workload_template(w: Workload, model: Model, created: datetime) -> dict[str,
     if w.arch_selector:
         spec["nodeSelector"] = {"kubernetes.io/arch": w.arch_selector, "kubernetes.io/os": "linux"}
     else:
-        spec["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-            "nodeSelectorTerms": [{"matchExpressions": [
-                {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]}]}}}
-    fields_meta = {"f:metadata": {
-        "f:annotations": {".": {}, **{f"f:{k}": {} for k in annotations}},
-        "f:generateName": {}, "f:labels": {".": {}, **{f"f:{k}": {} for k in labels}},
-        "f:ownerReferences": {".": {}, f'k:{{"uid":"{owner_uid}"}}': {}}},
-        "f:spec": _fields_spec(containers)}
-    manager = {"Deployment": "kube-controller-manager", "DaemonSet": "kube-controller-manager",
-               "StatefulSet": "kube-controller-manager", "Job": "kube-controller-manager"}[w.kind]
-    return {"containers": containers, "labels": labels, "annotations": annotations,
-            "owner": [{"apiVersion": api, "blockOwnerDeletion": True, "controller": True, "kind": owner_kind,
-                       "name": owner_name, "uid": owner_uid}],
-            "spec": spec, "fields": fields_meta, "manager": manager, "names": names,
-            "generate": owner_name + "-" if w.kind != "StatefulSet" else ""}
+        spec["affinity"] = {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {"matchExpressions": [{"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]}
+                    ]
+                }
+            }
+        }
+    fields_meta = {
+        "f:metadata": {
+            "f:annotations": {".": {}, **{f"f:{k}": {} for k in annotations}},
+            "f:generateName": {},
+            "f:labels": {".": {}, **{f"f:{k}": {} for k in labels}},
+            "f:ownerReferences": {".": {}, f'k:{{"uid":"{owner_uid}"}}': {}},
+        },
+        "f:spec": _fields_spec(containers),
+    }
+    manager = {
+        "Deployment": "kube-controller-manager",
+        "DaemonSet": "kube-controller-manager",
+        "StatefulSet": "kube-controller-manager",
+        "Job": "kube-controller-manager",
+    }[w.kind]
+    return {
+        "containers": containers,
+        "labels": labels,
+        "annotations": annotations,
+        "owner": [
+            {
+                "apiVersion": api,
+                "blockOwnerDeletion": True,
+                "controller": True,
+                "kind": owner_kind,
+                "name": owner_name,
+                "uid": owner_uid,
+            }
+        ],
+        "spec": spec,
+        "fields": fields_meta,
+        "manager": manager,
+        "names": names,
+        "generate": owner_name + "-" if w.kind != "StatefulSet" else "",
+    }
 
 
 def _pull_error(ref: str) -> str:
     full = ref if "." in ref.split("/", 1)[0] else f"docker.io/{ref}"
-    return (f'rpc error: code = NotFound desc = failed to pull and unpack image "{full}": '
-            "no match for platform in manifest: not found")
+    return (
+        f'rpc error: code = NotFound desc = failed to pull and unpack image "{full}": '
+        "no match for platform in manifest: not found"
+    )
 
 
-def render_pod(p: PodModel, model: Model, templates: list[dict[str, Any]], snap: int, now: datetime,
-               pod_uid: str) -> dict[str, Any]:
+def render_pod(
+    p: PodModel, model: Model, templates: list[dict[str, Any]], snap: int, now: datetime, pod_uid: str
+) -> dict[str, Any]:
     w = model.workloads[p.workload]
     t = templates[p.workload]
     node_name = model.nodes[p.node][0]
@@ -470,8 +631,14 @@ def render_pod(p: PodModel, model: Model, templates: list[dict[str, Any]], snap:
     for c_i, (c, crash) in enumerate(zip(t["containers"], p.crash)):
         img = model.images[w.images[c_i]]
         cid = "containerd://" + _hex(random.Random(p.index * 31 + c_i + snap * 7), 64)
-        st: dict[str, Any] = {"containerID": cid, "image": img.ref, "imageID": f"{_repo(img.ref)}@{img.digest}",
-                              "name": c["name"], "started": not crash, "ready": not crash}
+        st: dict[str, Any] = {
+            "containerID": cid,
+            "image": img.ref,
+            "imageID": f"{_repo(img.ref)}@{img.digest}",
+            "name": c["name"],
+            "started": not crash,
+            "ready": not crash,
+        }
         if crash == "pull":
             # containerd cannot unpack an index without the node's platform: the container never starts
             # (wording: kubewarden/adm-controller#1378 in tests/fixtures/realdata/github-issues/)
@@ -480,67 +647,144 @@ def render_pod(p: PodModel, model: Model, templates: list[dict[str, Any]], snap:
             st["imageID"] = ""
             st["restartCount"] = 0
             st["lastState"] = {}
-            st["state"] = {"waiting": (
-                {"reason": "ErrImagePull", "message": _pull_error(img.ref)} if (p.index + snap) % 2
-                else {"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{img.ref}"'})}
+            st["state"] = {
+                "waiting": (
+                    {"reason": "ErrImagePull", "message": _pull_error(img.ref)}
+                    if (p.index + snap) % 2
+                    else {"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{img.ref}"'}
+                )
+            }
         elif crash:
             crashing = True
             restarts = 3 + (p.index % 40) + snap * 2
             last_end = now - timedelta(seconds=30 + p.index % 200)
             st["restartCount"] = restarts
-            st["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message":
-                           f"back-off 5m0s restarting failed container={c['name']} pod={p.name}_{w.namespace}"
-                           f"({pod_uid})"}}
+            st["state"] = {
+                "waiting": {
+                    "reason": "CrashLoopBackOff",
+                    "message": f"back-off 5m0s restarting failed container={c['name']} pod={p.name}_{w.namespace}"
+                    f"({pod_uid})",
+                }
+            }
             code = 1 if crash == "exec" else (137 if p.index % 5 == 0 else 2)
-            st["lastState"] = {"terminated": {"containerID": cid, "exitCode": code,
-                                              "finishedAt": _ts(last_end),
-                                              "reason": "OOMKilled" if code == 137 else "Error",
-                                              "startedAt": _ts(last_end - timedelta(seconds=1 if crash == "exec"
-                                                                                   else 40))}}
+            st["lastState"] = {
+                "terminated": {
+                    "containerID": cid,
+                    "exitCode": code,
+                    "finishedAt": _ts(last_end),
+                    "reason": "OOMKilled" if code == 137 else "Error",
+                    "startedAt": _ts(last_end - timedelta(seconds=1 if crash == "exec" else 40)),
+                }
+            }
         else:
             st["restartCount"] = 0
             st["lastState"] = {}
             st["state"] = {"running": {"startedAt": _ts(started)}}
         statuses.append(st)
     ready = "False" if crashing else "True"
-    not_ready = {"message": f"containers with unready status: [{' '.join(n for n, c in zip(t['names'], p.crash) if c)}]",
-                 "reason": "ContainersNotReady"} if crashing else {}
+    not_ready = (
+        {
+            "message": f"containers with unready status: [{' '.join(n for n, c in zip(t['names'], p.crash) if c)}]",
+            "reason": "ContainersNotReady",
+        }
+        if crashing
+        else {}
+    )
     conditions = [
         {"lastProbeTime": None, "lastTransitionTime": _ts(created), "status": "True", "type": "Initialized"},
         {"lastProbeTime": None, "lastTransitionTime": _ts(started), "status": ready, "type": "Ready", **not_ready},
-        {"lastProbeTime": None, "lastTransitionTime": _ts(started), "status": ready, "type": "ContainersReady",
-         **not_ready},
+        {
+            "lastProbeTime": None,
+            "lastTransitionTime": _ts(started),
+            "status": ready,
+            "type": "ContainersReady",
+            **not_ready,
+        },
         {"lastProbeTime": None, "lastTransitionTime": _ts(created), "status": "True", "type": "PodScheduled"},
     ]
-    kubelet_fields = {"f:status": {
-        "f:conditions": {},
-        "f:containerStatuses": {}, "f:hostIP": {}, "f:phase": {}, "f:podIP": {},
-        "f:podIPs": {f'k:{{"ip":"{pod_ip}"}}': {}}, "f:startTime": {}}}
+    kubelet_fields = {
+        "f:status": {
+            "f:conditions": {},
+            "f:containerStatuses": {},
+            "f:hostIP": {},
+            "f:phase": {},
+            "f:podIP": {},
+            "f:podIPs": {f'k:{{"ip":"{pod_ip}"}}': {}},
+            "f:startTime": {},
+        }
+    }
     meta: dict[str, Any] = {
-        "annotations": t["annotations"], "creationTimestamp": _ts(created), "labels": t["labels"],
+        "annotations": t["annotations"],
+        "creationTimestamp": _ts(created),
+        "labels": t["labels"],
         "managedFields": [
-            {"apiVersion": "v1", "fieldsType": "FieldsV1", "fieldsV1": t["fields"], "manager": t["manager"],
-             "operation": "Update", "time": _ts(created)},
-            {"apiVersion": "v1", "fieldsType": "FieldsV1", "fieldsV1": kubelet_fields, "manager": "kubelet",
-             "operation": "Update", "subresource": "status", "time": _ts(now - timedelta(minutes=1))},
+            {
+                "apiVersion": "v1",
+                "fieldsType": "FieldsV1",
+                "fieldsV1": t["fields"],
+                "manager": t["manager"],
+                "operation": "Update",
+                "time": _ts(created),
+            },
+            {
+                "apiVersion": "v1",
+                "fieldsType": "FieldsV1",
+                "fieldsV1": kubelet_fields,
+                "manager": "kubelet",
+                "operation": "Update",
+                "subresource": "status",
+                "time": _ts(now - timedelta(minutes=1)),
+            },
         ],
-        "name": p.name, "namespace": w.namespace, "ownerReferences": t["owner"],
-        "resourceVersion": str(100000 + p.index * 3 + snap), "uid": pod_uid,
+        "name": p.name,
+        "namespace": w.namespace,
+        "ownerReferences": t["owner"],
+        "resourceVersion": str(100000 + p.index * 3 + snap),
+        "uid": pod_uid,
     }
     if t["generate"]:
         meta["generateName"] = t["generate"]
-    spec = {**t["spec"], "containers": containers, "nodeName": node_name,
-            "volumes": [{"name": access, "projected": {"defaultMode": 420, "sources": [
-                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
-                {"configMap": {"items": [{"key": "ca.crt", "path": "ca.crt"}], "name": "kube-root-ca.crt"}},
-                {"downwardAPI": {"items": [{"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"},
-                                            "path": "namespace"}]}}]}}]}
+    spec = {
+        **t["spec"],
+        "containers": containers,
+        "nodeName": node_name,
+        "volumes": [
+            {
+                "name": access,
+                "projected": {
+                    "defaultMode": 420,
+                    "sources": [
+                        {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                        {"configMap": {"items": [{"key": "ca.crt", "path": "ca.crt"}], "name": "kube-root-ca.crt"}},
+                        {
+                            "downwardAPI": {
+                                "items": [
+                                    {
+                                        "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"},
+                                        "path": "namespace",
+                                    }
+                                ]
+                            }
+                        },
+                    ],
+                },
+            }
+        ],
+    }
     if w.kind == "StatefulSet":
         spec["hostname"] = p.name
         spec["subdomain"] = w.name
-    status = {"conditions": conditions, "containerStatuses": statuses, "hostIP": host_ip,
-              "hostIPs": [{"ip": host_ip}], "phase": "Running", "podIP": pod_ip, "podIPs": [{"ip": pod_ip}],
-              "qosClass": "Burstable", "startTime": _ts(created)}
+    status = {
+        "conditions": conditions,
+        "containerStatuses": statuses,
+        "hostIP": host_ip,
+        "hostIPs": [{"ip": host_ip}],
+        "phase": "Running",
+        "podIP": pod_ip,
+        "podIPs": [{"ip": pod_ip}],
+        "qosClass": "Burstable",
+        "startTime": _ts(created),
+    }
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec, "status": status}
 
 
@@ -552,136 +796,299 @@ def render_node(i: int, model: Model, now: datetime, rng: random.Random) -> dict
     created = now - timedelta(days=3, minutes=i % 1440)
     group = f"{'graviton' if arch == 'arm64' else 'general'}-{itype.split('.')[0]}"
     labels = {
-        "alpha.eksctl.io/cluster-name": "prod-big", "alpha.eksctl.io/nodegroup-name": group,
-        "beta.kubernetes.io/arch": arch, "beta.kubernetes.io/instance-type": itype, "beta.kubernetes.io/os": "linux",
-        "eks.amazonaws.com/capacityType": "ON_DEMAND" if i % 4 else "SPOT", "eks.amazonaws.com/nodegroup": group,
+        "alpha.eksctl.io/cluster-name": "prod-big",
+        "alpha.eksctl.io/nodegroup-name": group,
+        "beta.kubernetes.io/arch": arch,
+        "beta.kubernetes.io/instance-type": itype,
+        "beta.kubernetes.io/os": "linux",
+        "eks.amazonaws.com/capacityType": "ON_DEMAND" if i % 4 else "SPOT",
+        "eks.amazonaws.com/nodegroup": group,
         "eks.amazonaws.com/nodegroup-image": "ami-0c89b104807c0b8c2" if arch == "arm64" else "ami-0a1b2c3d4e5f60718",
         "eks.amazonaws.com/sourceLaunchTemplateId": "lt-09d1dabda97913944",
         "eks.amazonaws.com/sourceLaunchTemplateVersion": "1",
-        "failure-domain.beta.kubernetes.io/region": "us-west-2", "failure-domain.beta.kubernetes.io/zone": zone,
-        "k8s.io/cloud-provider-aws": "6c22d656c63dd6b15e95a736e7429fb9", "kubernetes.io/arch": arch,
-        "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "node.kubernetes.io/instance-type": itype,
-        "topology.kubernetes.io/region": "us-west-2", "topology.kubernetes.io/zone": zone,
+        "failure-domain.beta.kubernetes.io/region": "us-west-2",
+        "failure-domain.beta.kubernetes.io/zone": zone,
+        "k8s.io/cloud-provider-aws": "6c22d656c63dd6b15e95a736e7429fb9",
+        "kubernetes.io/arch": arch,
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        "node.kubernetes.io/instance-type": itype,
+        "topology.kubernetes.io/region": "us-west-2",
+        "topology.kubernetes.io/zone": zone,
     }
-    alloc = {"cpu": "15890m", "ephemeral-storage": "76215832858", "hugepages-1Gi": "0", "hugepages-2Mi": "0",
-             "memory": "62277124Ki", "pods": "110"}
+    alloc = {
+        "cpu": "15890m",
+        "ephemeral-storage": "76215832858",
+        "hugepages-1Gi": "0",
+        "hugepages-2Mi": "0",
+        "memory": "62277124Ki",
+        "pods": "110",
+    }
     hb = _ts(now - timedelta(seconds=i % 40))
     conds = [
-        {"lastHeartbeatTime": hb, "lastTransitionTime": _ts(created), "message": m, "reason": r, "status": s,
-         "type": t}
-        for t, r, s, m in (("MemoryPressure", "KubeletHasSufficientMemory", "False",
-                            "kubelet has sufficient memory available"),
-                           ("DiskPressure", "KubeletHasNoDiskPressure", "False", "kubelet has no disk pressure"),
-                           ("PIDPressure", "KubeletHasSufficientPID", "False", "kubelet has sufficient PID available"),
-                           ("Ready", "KubeletReady", "True", "kubelet is posting ready status"))]
+        {"lastHeartbeatTime": hb, "lastTransitionTime": _ts(created), "message": m, "reason": r, "status": s, "type": t}
+        for t, r, s, m in (
+            ("MemoryPressure", "KubeletHasSufficientMemory", "False", "kubelet has sufficient memory available"),
+            ("DiskPressure", "KubeletHasNoDiskPressure", "False", "kubelet has no disk pressure"),
+            ("PIDPressure", "KubeletHasSufficientPID", "False", "kubelet has sufficient PID available"),
+            ("Ready", "KubeletReady", "True", "kubelet is posting ready status"),
+        )
+    ]
     imgs = []
     for k in rng.sample(range(len(model.images)), min(12, len(model.images))):
         img = model.images[k]
         imgs.append({"names": [f"{_repo(img.ref)}@{img.digest}", img.ref], "sizeBytes": rng.randint(10**6, 10**9)})
     mid = _hex(rng, 32)
     return {
-        "apiVersion": "v1", "kind": "Node",
-        "metadata": {"annotations": {"alpha.kubernetes.io/provided-node-ip": ip, "node.alpha.kubernetes.io/ttl": "0",
-                                     "volumes.kubernetes.io/controller-managed-attach-detach": "true"},
-                     "creationTimestamp": _ts(created), "labels": labels, "name": name,
-                     "resourceVersion": str(5000 + i), "uid": _uid(rng)},
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "annotations": {
+                "alpha.kubernetes.io/provided-node-ip": ip,
+                "node.alpha.kubernetes.io/ttl": "0",
+                "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+            },
+            "creationTimestamp": _ts(created),
+            "labels": labels,
+            "name": name,
+            "resourceVersion": str(5000 + i),
+            "uid": _uid(rng),
+        },
         "spec": {"providerID": f"aws:///{zone}/i-0{_hex(rng, 16)}"},
         "status": {
-            "addresses": [{"address": ip, "type": "InternalIP"}, {"address": name, "type": "InternalDNS"},
-                          {"address": name, "type": "Hostname"}],
-            "allocatable": alloc, "capacity": {**alloc, "cpu": "16", "memory": "64453124Ki"},
-            "conditions": conds, "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}}, "images": imgs,
-            "nodeInfo": {"architecture": arch, "bootID": _uid(rng),
-                         "containerRuntimeVersion": "containerd://1.7.11",
-                         "kernelVersion": f"5.10.205-195.807.amzn2.{kernel_arch}",
-                         "kubeProxyVersion": "v1.29.0-eks-5e0fdde", "kubeletVersion": "v1.29.0-eks-5e0fdde",
-                         "machineID": mid, "operatingSystem": "linux", "osImage": "Amazon Linux 2",
-                         "systemUUID": f"{mid[:8]}-{mid[8:12]}-{mid[12:16]}-{mid[16:20]}-{mid[20:]}"}},
+            "addresses": [
+                {"address": ip, "type": "InternalIP"},
+                {"address": name, "type": "InternalDNS"},
+                {"address": name, "type": "Hostname"},
+            ],
+            "allocatable": alloc,
+            "capacity": {**alloc, "cpu": "16", "memory": "64453124Ki"},
+            "conditions": conds,
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "images": imgs,
+            "nodeInfo": {
+                "architecture": arch,
+                "bootID": _uid(rng),
+                "containerRuntimeVersion": "containerd://1.7.11",
+                "kernelVersion": f"5.10.205-195.807.amzn2.{kernel_arch}",
+                "kubeProxyVersion": "v1.29.0-eks-5e0fdde",
+                "kubeletVersion": "v1.29.0-eks-5e0fdde",
+                "machineID": mid,
+                "operatingSystem": "linux",
+                "osImage": "Amazon Linux 2",
+                "systemUUID": f"{mid[:8]}-{mid[8:12]}-{mid[12:16]}-{mid[16:20]}-{mid[20:]}",
+            },
+        },
     }
 
 
-def render_workloads(kind: str, model: Model, templates: list[dict[str, Any]], now: datetime
-                     ) -> Iterator[dict[str, Any]]:
+def render_workloads(
+    kind: str, model: Model, templates: list[dict[str, Any]], now: datetime
+) -> Iterator[dict[str, Any]]:
     """Deployments, ReplicaSets, DaemonSets, StatefulSets, Jobs as their controllers report them."""
     for w_i, w in enumerate(model.workloads):
         t = templates[w_i]
         created = now - timedelta(days=2, minutes=w_i % 600)
-        tmpl = {"metadata": {"annotations": t["annotations"], "labels": t["labels"]},
-                "spec": {**t["spec"], "containers": t["containers"]}}
+        tmpl = {
+            "metadata": {"annotations": t["annotations"], "labels": t["labels"]},
+            "spec": {**t["spec"], "containers": t["containers"]},
+        }
         sel_labels = {k: v for k, v in t["labels"].items() if k in ("app", "name")}
-        meta = {"annotations": {"meta.helm.sh/release-name": w.name, "meta.helm.sh/release-namespace": w.namespace},
-                "creationTimestamp": _ts(created), "generation": 1, "labels": {"app": w.name},
-                "name": w.name, "namespace": w.namespace, "resourceVersion": str(9000 + w_i), "uid": w.uid}
+        meta = {
+            "annotations": {"meta.helm.sh/release-name": w.name, "meta.helm.sh/release-namespace": w.namespace},
+            "creationTimestamp": _ts(created),
+            "generation": 1,
+            "labels": {"app": w.name},
+            "name": w.name,
+            "namespace": w.namespace,
+            "resourceVersion": str(9000 + w_i),
+            "uid": w.uid,
+        }
         n = w.replicas
         if kind == "deployments" and w.kind == "Deployment":
             meta["annotations"]["deployment.kubernetes.io/revision"] = "1"
-            yield {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
-                   "spec": {"progressDeadlineSeconds": 600, "replicas": n, "revisionHistoryLimit": 10,
-                            "selector": {"matchLabels": sel_labels},
-                            "strategy": {"rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
-                                         "type": "RollingUpdate"}, "template": tmpl},
-                   "status": {"availableReplicas": n, "observedGeneration": 1, "readyReplicas": n,
-                              "replicas": n, "updatedReplicas": n, "conditions": [
-                                  {"lastTransitionTime": _ts(created), "lastUpdateTime": _ts(created),
-                                   "message": f'ReplicaSet "{w.rs_name}" has successfully progressed.',
-                                   "reason": "NewReplicaSetAvailable", "status": "True", "type": "Progressing"}]}}
+            yield {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": meta,
+                "spec": {
+                    "progressDeadlineSeconds": 600,
+                    "replicas": n,
+                    "revisionHistoryLimit": 10,
+                    "selector": {"matchLabels": sel_labels},
+                    "strategy": {
+                        "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
+                        "type": "RollingUpdate",
+                    },
+                    "template": tmpl,
+                },
+                "status": {
+                    "availableReplicas": n,
+                    "observedGeneration": 1,
+                    "readyReplicas": n,
+                    "replicas": n,
+                    "updatedReplicas": n,
+                    "conditions": [
+                        {
+                            "lastTransitionTime": _ts(created),
+                            "lastUpdateTime": _ts(created),
+                            "message": f'ReplicaSet "{w.rs_name}" has successfully progressed.',
+                            "reason": "NewReplicaSetAvailable",
+                            "status": "True",
+                            "type": "Progressing",
+                        }
+                    ],
+                },
+            }
         elif kind == "replicasets" and w.kind == "Deployment":
-            rs_meta = {**meta, "name": w.rs_name, "uid": w.rs_uid, "labels": t["labels"],
-                       "annotations": {"deployment.kubernetes.io/desired-replicas": str(n),
-                                       "deployment.kubernetes.io/max-replicas": str(n + (n + 3) // 4),
-                                       "deployment.kubernetes.io/revision": "1"},
-                       "ownerReferences": [{"apiVersion": "apps/v1", "blockOwnerDeletion": True, "controller": True,
-                                            "kind": "Deployment", "name": w.name, "uid": w.uid}]}
-            yield {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": rs_meta,
-                   "spec": {"replicas": n, "selector": {"matchLabels": sel_labels}, "template": tmpl},
-                   "status": {"availableReplicas": n, "fullyLabeledReplicas": n, "observedGeneration": 1,
-                              "readyReplicas": n, "replicas": n}}
+            rs_meta = {
+                **meta,
+                "name": w.rs_name,
+                "uid": w.rs_uid,
+                "labels": t["labels"],
+                "annotations": {
+                    "deployment.kubernetes.io/desired-replicas": str(n),
+                    "deployment.kubernetes.io/max-replicas": str(n + (n + 3) // 4),
+                    "deployment.kubernetes.io/revision": "1",
+                },
+                "ownerReferences": [
+                    {
+                        "apiVersion": "apps/v1",
+                        "blockOwnerDeletion": True,
+                        "controller": True,
+                        "kind": "Deployment",
+                        "name": w.name,
+                        "uid": w.uid,
+                    }
+                ],
+            }
+            yield {
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "metadata": rs_meta,
+                "spec": {"replicas": n, "selector": {"matchLabels": sel_labels}, "template": tmpl},
+                "status": {
+                    "availableReplicas": n,
+                    "fullyLabeledReplicas": n,
+                    "observedGeneration": 1,
+                    "readyReplicas": n,
+                    "replicas": n,
+                },
+            }
         elif kind == "daemonsets" and w.kind == "DaemonSet":
-            yield {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": meta,
-                   "spec": {"revisionHistoryLimit": 10, "selector": {"matchLabels": sel_labels}, "template": tmpl,
-                            "updateStrategy": {"rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1},
-                                               "type": "RollingUpdate"}},
-                   "status": {"currentNumberScheduled": n, "desiredNumberScheduled": n, "numberAvailable": n,
-                              "numberMisscheduled": 0, "numberReady": n, "observedGeneration": 1,
-                              "updatedNumberScheduled": n}}
+            yield {
+                "apiVersion": "apps/v1",
+                "kind": "DaemonSet",
+                "metadata": meta,
+                "spec": {
+                    "revisionHistoryLimit": 10,
+                    "selector": {"matchLabels": sel_labels},
+                    "template": tmpl,
+                    "updateStrategy": {"rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}, "type": "RollingUpdate"},
+                },
+                "status": {
+                    "currentNumberScheduled": n,
+                    "desiredNumberScheduled": n,
+                    "numberAvailable": n,
+                    "numberMisscheduled": 0,
+                    "numberReady": n,
+                    "observedGeneration": 1,
+                    "updatedNumberScheduled": n,
+                },
+            }
         elif kind == "statefulsets" and w.kind == "StatefulSet":
-            yield {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": meta,
-                   "spec": {"podManagementPolicy": "OrderedReady", "replicas": n, "revisionHistoryLimit": 10,
-                            "selector": {"matchLabels": sel_labels}, "serviceName": w.name, "template": tmpl,
-                            "updateStrategy": {"rollingUpdate": {"partition": 0}, "type": "RollingUpdate"}},
-                   "status": {"availableReplicas": n, "collisionCount": 0, "currentReplicas": n,
-                              "currentRevision": f"{w.name}-7d9f8c6b5", "observedGeneration": 1,
-                              "readyReplicas": n, "replicas": n, "updateRevision": f"{w.name}-7d9f8c6b5",
-                              "updatedReplicas": n}}
+            yield {
+                "apiVersion": "apps/v1",
+                "kind": "StatefulSet",
+                "metadata": meta,
+                "spec": {
+                    "podManagementPolicy": "OrderedReady",
+                    "replicas": n,
+                    "revisionHistoryLimit": 10,
+                    "selector": {"matchLabels": sel_labels},
+                    "serviceName": w.name,
+                    "template": tmpl,
+                    "updateStrategy": {"rollingUpdate": {"partition": 0}, "type": "RollingUpdate"},
+                },
+                "status": {
+                    "availableReplicas": n,
+                    "collisionCount": 0,
+                    "currentReplicas": n,
+                    "currentRevision": f"{w.name}-7d9f8c6b5",
+                    "observedGeneration": 1,
+                    "readyReplicas": n,
+                    "replicas": n,
+                    "updateRevision": f"{w.name}-7d9f8c6b5",
+                    "updatedReplicas": n,
+                },
+            }
         elif kind == "jobs" and w.kind == "Job":
             job_meta = dict(meta)
             if w.owner:
                 cj_uid = next(c[2] for c in model.cronjobs if c[1] == w.owner)
-                job_meta["ownerReferences"] = [{"apiVersion": "batch/v1", "blockOwnerDeletion": True,
-                                                "controller": True, "kind": "CronJob", "name": w.owner,
-                                                "uid": cj_uid}]
-            yield {"apiVersion": "batch/v1", "kind": "Job", "metadata": job_meta,
-                   "spec": {"backoffLimit": 6, "completionMode": "NonIndexed", "completions": 1, "parallelism": 1,
-                            "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": w.uid}},
-                            "suspend": False, "template": tmpl},
-                   "status": {"active": 1, "ready": 1, "startTime": _ts(created), "uncountedTerminatedPods": {}}}
+                job_meta["ownerReferences"] = [
+                    {
+                        "apiVersion": "batch/v1",
+                        "blockOwnerDeletion": True,
+                        "controller": True,
+                        "kind": "CronJob",
+                        "name": w.owner,
+                        "uid": cj_uid,
+                    }
+                ]
+            yield {
+                "apiVersion": "batch/v1",
+                "kind": "Job",
+                "metadata": job_meta,
+                "spec": {
+                    "backoffLimit": 6,
+                    "completionMode": "NonIndexed",
+                    "completions": 1,
+                    "parallelism": 1,
+                    "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": w.uid}},
+                    "suspend": False,
+                    "template": tmpl,
+                },
+                "status": {"active": 1, "ready": 1, "startTime": _ts(created), "uncountedTerminatedPods": {}},
+            }
     if kind == "cronjobs":
         for ns, name, uid in model.cronjobs:
             w_i = next(i for i, w in enumerate(model.workloads) if w.owner == name)
             t = templates[w_i]
-            yield {"apiVersion": "batch/v1", "kind": "CronJob",
-                   "metadata": {"creationTimestamp": _ts(now - timedelta(days=9)), "generation": 1, "name": name,
-                                "namespace": ns, "resourceVersion": "777", "uid": uid},
-                   "spec": {"concurrencyPolicy": "Forbid", "failedJobsHistoryLimit": 1, "schedule": "*/30 * * * *",
-                            "successfulJobsHistoryLimit": 3, "suspend": False,
-                            "jobTemplate": {"spec": {"backoffLimit": 6, "template": {
+            yield {
+                "apiVersion": "batch/v1",
+                "kind": "CronJob",
+                "metadata": {
+                    "creationTimestamp": _ts(now - timedelta(days=9)),
+                    "generation": 1,
+                    "name": name,
+                    "namespace": ns,
+                    "resourceVersion": "777",
+                    "uid": uid,
+                },
+                "spec": {
+                    "concurrencyPolicy": "Forbid",
+                    "failedJobsHistoryLimit": 1,
+                    "schedule": "*/30 * * * *",
+                    "successfulJobsHistoryLimit": 3,
+                    "suspend": False,
+                    "jobTemplate": {
+                        "spec": {
+                            "backoffLimit": 6,
+                            "template": {
                                 "metadata": {"labels": t["labels"]},
-                                "spec": {**t["spec"], "containers": t["containers"]}}}}},
-                   "status": {"lastScheduleTime": _ts(now - timedelta(minutes=12))}}
+                                "spec": {**t["spec"], "containers": t["containers"]},
+                            },
+                        }
+                    },
+                },
+                "status": {"lastScheduleTime": _ts(now - timedelta(minutes=12))},
+            }
 
 
-def render_events(model: Model, templates: list[dict[str, Any]], uids: list[str], snap: int, now: datetime
-                  ) -> Iterator[dict[str, Any]]:
+def render_events(
+    model: Model, templates: list[dict[str, Any]], uids: list[str], snap: int, now: datetime
+) -> Iterator[dict[str, Any]]:
     """About one event per three pods: BackOff for every crashing container, lifecycle noise for others."""
     for p in model.pods:
         w = model.workloads[p.workload]
@@ -693,17 +1100,34 @@ def render_events(model: Model, templates: list[dict[str, Any]], uids: list[str]
             for c_i, (n, c) in enumerate(zip(t["names"], p.crash)):
                 if c == "pull":
                     ref = model.images[w.images[c_i]].ref
-                    items += [("Warning", "Failed", f'Failed to pull image "{ref}": {_pull_error(ref)}', n,
-                               4 + p.index % 20 + snap),
-                              ("Normal", "BackOff", f'Back-off pulling image "{ref}"', n, 40 + p.index % 300 + snap * 4)]
+                    items += [
+                        (
+                            "Warning",
+                            "Failed",
+                            f'Failed to pull image "{ref}": {_pull_error(ref)}',
+                            n,
+                            4 + p.index % 20 + snap,
+                        ),
+                        ("Normal", "BackOff", f'Back-off pulling image "{ref}"', n, 40 + p.index % 300 + snap * 4),
+                    ]
                 elif c:
-                    items.append(("Warning", "BackOff", f"Back-off restarting failed container {n} in pod "
-                                  f"{p.name}_{w.namespace}({uids[p.index]})", n, 20 + p.index % 300 + snap * 4))
+                    items.append(
+                        (
+                            "Warning",
+                            "BackOff",
+                            f"Back-off restarting failed container {n} in pod {p.name}_{w.namespace}({uids[p.index]})",
+                            n,
+                            20 + p.index % 300 + snap * 4,
+                        )
+                    )
         elif p.index % 3 == 0:
             n = t["names"][0]
             ref = model.images[w.images[0]].ref
-            reason, msg = (("Pulled", f'Container image "{ref}" already present on machine') if p.index % 2
-                           else ("Started", f"Started container {n}"))
+            reason, msg = (
+                ("Pulled", f'Container image "{ref}" already present on machine')
+                if p.index % 2
+                else ("Started", f"Started container {n}")
+            )
             items = [("Normal", reason, msg, n, 1)]
         else:
             continue
@@ -711,17 +1135,34 @@ def render_events(model: Model, templates: list[dict[str, Any]], uids: list[str]
             first = now - timedelta(hours=1, seconds=p.index % 3000)
             last = now - timedelta(seconds=p.index % 120)
             yield {
-                "apiVersion": "v1", "kind": "Event", "count": count, "eventTime": None,
-                "firstTimestamp": _ts(first), "lastTimestamp": _ts(last),
-                "involvedObject": {"apiVersion": "v1", "fieldPath": f"spec.containers{{{cname}}}", "kind": "Pod",
-                                   "name": p.name, "namespace": w.namespace,
-                                   "resourceVersion": str(100000 + p.index * 3), "uid": uids[p.index]},
-                "message": msg, "reason": reason,
-                "metadata": {"creationTimestamp": _ts(first), "name": f"{p.name}.{_hex(random.Random(p.index + k), 16)}",
-                             "namespace": w.namespace, "resourceVersion": str(200000 + p.index * 2 + k),
-                             "uid": uids[(p.index * 7 + k + 1) % len(uids)][::-1]},
-                "reportingComponent": "kubelet", "reportingInstance": node,
-                "source": {"component": "kubelet", "host": node}, "type": etype,
+                "apiVersion": "v1",
+                "kind": "Event",
+                "count": count,
+                "eventTime": None,
+                "firstTimestamp": _ts(first),
+                "lastTimestamp": _ts(last),
+                "involvedObject": {
+                    "apiVersion": "v1",
+                    "fieldPath": f"spec.containers{{{cname}}}",
+                    "kind": "Pod",
+                    "name": p.name,
+                    "namespace": w.namespace,
+                    "resourceVersion": str(100000 + p.index * 3),
+                    "uid": uids[p.index],
+                },
+                "message": msg,
+                "reason": reason,
+                "metadata": {
+                    "creationTimestamp": _ts(first),
+                    "name": f"{p.name}.{_hex(random.Random(p.index + k), 16)}",
+                    "namespace": w.namespace,
+                    "resourceVersion": str(200000 + p.index * 2 + k),
+                    "uid": uids[(p.index * 7 + k + 1) % len(uids)][::-1],
+                },
+                "reportingComponent": "kubelet",
+                "reportingInstance": node,
+                "source": {"component": "kubelet", "host": node},
+                "type": etype,
             }
 
 
@@ -735,15 +1176,21 @@ _LOG_LINES = (
     '{{"level":"info","ts":"{ts}","caller":"http/handler.go:{n}","msg":"request","method":"GET","path":"/v1/items","status":200}}',
 )
 _CRASHES = (
-    ('panic: runtime error: invalid memory address or nil pointer dereference\n'
-    '[signal SIGSEGV: segmentation violation code=0x1 addr=0x18 pc=0x10b4c5e]\n\n'
-    'goroutine 1 [running]:\nmain.(*Server).Run(0x0)\n\t/src/cmd/server/main.go:{n} +0x1e\nmain.main()\n'
-    '\t/src/cmd/server/main.go:42 +0x2b5\n'),
-    ('{{"level":"fatal","ts":"{ts}","caller":"db/pool.go:{n}","msg":"cannot connect to database",'
-    '"error":"dial tcp 10.0.{n}.4:5432: connect: connection refused"}}\n'),
-    ('Traceback (most recent call last):\n  File "/app/main.py", line {n}, in <module>\n    main()\n'
-    '  File "/app/main.py", line 12, in main\n    cfg = load(os.environ["DATABASE_URL"])\n'
-    "KeyError: 'DATABASE_URL'\n"),
+    (
+        "panic: runtime error: invalid memory address or nil pointer dereference\n"
+        "[signal SIGSEGV: segmentation violation code=0x1 addr=0x18 pc=0x10b4c5e]\n\n"
+        "goroutine 1 [running]:\nmain.(*Server).Run(0x0)\n\t/src/cmd/server/main.go:{n} +0x1e\nmain.main()\n"
+        "\t/src/cmd/server/main.go:42 +0x2b5\n"
+    ),
+    (
+        '{{"level":"fatal","ts":"{ts}","caller":"db/pool.go:{n}","msg":"cannot connect to database",'
+        '"error":"dial tcp 10.0.{n}.4:5432: connect: connection refused"}}\n'
+    ),
+    (
+        'Traceback (most recent call last):\n  File "/app/main.py", line {n}, in <module>\n    main()\n'
+        '  File "/app/main.py", line 12, in main\n    cfg = load(os.environ["DATABASE_URL"])\n'
+        "KeyError: 'DATABASE_URL'\n"
+    ),
 )
 
 
@@ -756,9 +1203,12 @@ def crash_logs(p: PodModel, c_i: int, crash: str, img: Image, now: datetime) -> 
     out = []
     for prev in (False, True):
         t0 = now - timedelta(minutes=6 if prev else 1)
-        lines = [_LOG_LINES[r.randrange(len(_LOG_LINES))].format(
-            ts=(t0 + timedelta(milliseconds=37 * k)).isoformat().replace("+00:00", "Z"), n=r.randint(10, 999))
-            for k in range(r.randint(15, 40))]
+        lines = [
+            _LOG_LINES[r.randrange(len(_LOG_LINES))].format(
+                ts=(t0 + timedelta(milliseconds=37 * k)).isoformat().replace("+00:00", "Z"), n=r.randint(10, 999)
+            )
+            for k in range(r.randint(15, 40))
+        ]
         lines.append(_CRASHES[(p.index + c_i) % len(_CRASHES)].format(ts=_ts(t0), n=r.randint(10, 400)))
         out.append("\n".join(lines).encode())
     return out[0], out[1]
@@ -830,7 +1280,7 @@ def write_list(f: BinaryIO, items: Iterable[dict[str, Any]]) -> int:
             chunk = []
     if chunk:
         flush()
-    f.write(b'\n    ],\n' if count else b"],\n")
+    f.write(b"\n    ],\n" if count else b"],\n")
     f.write(b'    "kind": "List",\n    "metadata": {\n        "resourceVersion": ""\n    }\n}\n')
     return count
 
@@ -854,8 +1304,9 @@ def _pull_failures(model: Model) -> Model:
     pods = []
     for p in model.pods:
         imgs = model.workloads[p.workload].images
-        crash = tuple("pull" if c == "exec" and model.images[imgs[i]].kind == "index" else c
-                      for i, c in enumerate(p.crash))
+        crash = tuple(
+            "pull" if c == "exec" and model.images[imgs[i]].kind == "index" else c for i, c in enumerate(p.crash)
+        )
         pods.append(p._replace(crash=crash) if crash != p.crash else p)
     return model._replace(pods=pods)
 
@@ -888,15 +1339,30 @@ def truth(model: Model) -> dict[str, Any]:
         acceptable = set(causes)
         if causes & set(ARCH_CAUSE.values()):
             acceptable.add("arch.mixed-arch-no-affinity")
-        workloads.append({"kind": kind, "namespace": ns, "name": name, "planted": sorted(causes),
-                          "expected_primary": next(c for c in CAUSE_ORDER if c in causes),
-                          "acceptable": sorted(acceptable)})
+        workloads.append(
+            {
+                "kind": kind,
+                "namespace": ns,
+                "name": name,
+                "planted": sorted(causes),
+                "expected_primary": next(c for c in CAUSE_ORDER if c in causes),
+                "acceptable": sorted(acceptable),
+            }
+        )
     return {"schema": "cluster-forensics-bench-truth/v1", "workloads": workloads}
 
 
-def generate(out: Path, pods: int = 150_000, nodes: int = 5_000, images: int | None = None, snapshots: int = 1,
-             seed: int = 1, restart_fraction: float = 0.05, arm64_fraction: float = 0.3,
-             collected_at: datetime = datetime(2024, 5, 14, 9, 30, tzinfo=UTC)) -> Stats:
+def generate(
+    out: Path,
+    pods: int = 150_000,
+    nodes: int = 5_000,
+    images: int | None = None,
+    snapshots: int = 1,
+    seed: int = 1,
+    restart_fraction: float = 0.05,
+    arm64_fraction: float = 0.3,
+    collected_at: datetime = datetime(2024, 5, 14, 9, 30, tzinfo=UTC),
+) -> Stats:
     """Write the dump to `out` and return what is in it."""
     t0 = time.perf_counter()
     rng = random.Random(seed)
@@ -917,17 +1383,28 @@ def generate(out: Path, pods: int = 150_000, nodes: int = 5_000, images: int | N
 
     with tempfile.TemporaryDirectory(prefix="gen-dump-") as tmp:
         tw = TarWriter(out, top, int(collected_at.timestamp()), Path(tmp))
-        meta = {"format": layout.FORMAT_NAME, "version": layout.FORMAT_VERSION, "collected_at": _ts(collected_at),
-                "cluster": {"context": "arn:aws:eks:us-west-2:123456789012:cluster/prod-big",
-                            "server": "https://0123456789ABCDEF0123456789ABCDEF.gr7.us-west-2.eks.amazonaws.com"},
-                "snapshots": snap_names, "commands": []}
+        meta = {
+            "format": layout.FORMAT_NAME,
+            "version": layout.FORMAT_VERSION,
+            "collected_at": _ts(collected_at),
+            "cluster": {
+                "context": "arn:aws:eks:us-west-2:123456789012:cluster/prod-big",
+                "server": "https://0123456789ABCDEF0123456789ABCDEF.gr7.us-west-2.eks.amazonaws.com",
+            },
+            "snapshots": snap_names,
+            "commands": [],
+        }
         tw.add_bytes(layout.META, yaml.safe_dump(meta, sort_keys=False).encode())
         for s_i, (now, sname) in enumerate(zip(snaps, snap_names)):
             node_rng = random.Random(seed * 1000 + s_i)
-            tw.add_list(layout.objects_file(sname, "nodes"),
-                        (render_node(i, model, now, node_rng) for i in range(len(model.nodes))))
-            tw.add_list(layout.objects_file(sname, "pods"),
-                        (render_pod(p, model, templates, s_i, now, uids[p.index]) for p in model.pods))
+            tw.add_list(
+                layout.objects_file(sname, "nodes"),
+                (render_node(i, model, now, node_rng) for i in range(len(model.nodes))),
+            )
+            tw.add_list(
+                layout.objects_file(sname, "pods"),
+                (render_pod(p, model, templates, s_i, now, uids[p.index]) for p in model.pods),
+            )
             tw.add_list(layout.objects_file(sname, "events"), render_events(model, templates, uids, s_i, now))
             for kind in ("deployments", "replicasets", "daemonsets", "statefulsets", "jobs", "cronjobs"):
                 tw.add_list(layout.objects_file(sname, kind), render_workloads(kind, model, templates, now))
@@ -950,9 +1427,19 @@ def generate(out: Path, pods: int = 150_000, nodes: int = 5_000, images: int | N
     truth_path.write_text(json.dumps(truth(model), indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
     crashes = [c for p in model.pods for c in p.crash]
-    return Stats(len(model.pods), len(model.nodes), len(model.images), sum(1 for c in crashes if c not in ("", "pull")),
-                 len(crashes), sum(1 for c in crashes if c == "exec"), sum(1 for c in crashes if c == "pull"), tw.members, tw.bytes, out.stat().st_size,
-                 time.perf_counter() - t0)
+    return Stats(
+        len(model.pods),
+        len(model.nodes),
+        len(model.images),
+        sum(1 for c in crashes if c not in ("", "pull")),
+        len(crashes),
+        sum(1 for c in crashes if c == "exec"),
+        sum(1 for c in crashes if c == "pull"),
+        tw.members,
+        tw.bytes,
+        out.stat().st_size,
+        time.perf_counter() - t0,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -967,11 +1454,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="PATH.tar.gz")
     a = ap.parse_args(argv)
     s = generate(a.out, a.pods, a.nodes, a.images, a.snapshots, a.seed, a.restart_fraction, a.arm64_fraction)
-    print(f"wrote {a.out}: {s.pods} pods, {s.nodes} nodes, {s.images} images, "
-          f"{s.restarting_containers}/{s.containers} containers restarting ({s.exec_format_errors} exec format), "
-          f"{s.pull_failures} failing to pull, truth in {a.out}.truth.json, "
-          f"{s.members} members, {s.uncompressed_bytes / 2**20:.1f} MiB -> {s.compressed_bytes / 2**20:.1f} MiB "
-          f"in {s.seconds:.1f} s")
+    print(
+        f"wrote {a.out}: {s.pods} pods, {s.nodes} nodes, {s.images} images, "
+        f"{s.restarting_containers}/{s.containers} containers restarting ({s.exec_format_errors} exec format), "
+        f"{s.pull_failures} failing to pull, truth in {a.out}.truth.json, "
+        f"{s.members} members, {s.uncompressed_bytes / 2**20:.1f} MiB -> {s.compressed_bytes / 2**20:.1f} MiB "
+        f"in {s.seconds:.1f} s"
+    )
     return 0
 
 

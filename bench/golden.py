@@ -28,8 +28,12 @@ def _dumps(extra: list[str]) -> list[tuple[str, object]]:
     out: list[tuple[str, object]] = []
     for exp in sorted(SAMPLES.glob("*/expected.yaml")):
         out.append((f"sample-{exp.parent.name}", lambda n=exp.parent.name: load_story(n)))
-    for p in [SAMPLES / "graviton-new-pool.tar.gz", SAMPLES / "scheduling-ticket.txt",
-              *sorted((ROOT / "tests" / "fixtures" / "wild").iterdir()), *map(Path, extra)]:
+    for p in [
+        SAMPLES / "graviton-new-pool.tar.gz",
+        SAMPLES / "scheduling-ticket.txt",
+        *sorted((ROOT / "tests" / "fixtures" / "wild").iterdir()),
+        *map(Path, extra),
+    ]:
         if p.is_dir() and len(files := [c for c in p.iterdir()]) == 1 and files[0].is_file():
             p = files[0]  # a folder holding one archive: the archive is the dump
         if p.name != "SOURCES.md" and p.exists():

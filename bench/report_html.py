@@ -25,8 +25,14 @@ from typing import Any
 HTML_MAX_BYTES = 5_000_000
 HTML_OPEN_MAX_SECONDS = 2.0
 CHROMIUM = Path("/usr/bin/chromium")
-_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
+_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def measure_report(html: Path, runs: int = 3) -> dict[str, Any]:
@@ -73,28 +79,36 @@ def _interact(page: Any) -> dict[str, Any]:
     """Rows, cards, and the in-page time of a sort by restarts and of a filter (both run synchronously)."""
     if not page.evaluate("!!document.querySelector('#findings-table')"):
         return {}
-    return {"table_rows": page.evaluate("document.querySelectorAll('#findings-table tbody tr').length"),
-            "cards": page.evaluate("document.querySelectorAll('#findings article.finding').length"),
-            "sort_seconds": page.evaluate(_SORT), "filter_seconds": page.evaluate(_FILTER)}
+    return {
+        "table_rows": page.evaluate("document.querySelectorAll('#findings-table tbody tr').length"),
+        "cards": page.evaluate("document.querySelectorAll('#findings article.finding').length"),
+        "sort_seconds": page.evaluate(_SORT),
+        "filter_seconds": page.evaluate(_FILTER),
+    }
 
 
 def lines(r: dict[str, Any]) -> list[str]:
     """Human lines for bench/run.py and for this script."""
-    out = [f"  report html   {r['bytes'] / 1e6:.2f} MB (target < {HTML_MAX_BYTES / 1e6:.0f} MB)"
-           + (f", {r['table_rows']:,} table rows, {r['cards']} in full" if "table_rows" in r else "")]
+    out = [
+        f"  report html   {r['bytes'] / 1e6:.2f} MB (target < {HTML_MAX_BYTES / 1e6:.0f} MB)"
+        + (f", {r['table_rows']:,} table rows, {r['cards']} in full" if "table_rows" in r else "")
+    ]
     if "open_seconds" in r:
-        out.append(f"  report open   {r['open_seconds']:.2f} s in Chromium to the load event "
-                   f"(target < {HTML_OPEN_MAX_SECONDS:.0f} s; {r['open_wall_seconds']:.2f} s wall)"
-                   + (f", sort {r['sort_seconds']:.2f} s, filter {r['filter_seconds']:.2f} s"
-                      if "sort_seconds" in r else ""))
+        out.append(
+            f"  report open   {r['open_seconds']:.2f} s in Chromium to the load event "
+            f"(target < {HTML_OPEN_MAX_SECONDS:.0f} s; {r['open_wall_seconds']:.2f} s wall)"
+            + (f", sort {r['sort_seconds']:.2f} s, filter {r['filter_seconds']:.2f} s" if "sort_seconds" in r else "")
+        )
     elif "browser_error" in r:
         out.append(f"  report open   not measured: {r['browser_error']}")
     return out
 
 
 def checks(r: dict[str, Any]) -> dict[str, bool | None]:
-    return {"report_html_size": r["bytes"] < HTML_MAX_BYTES if "bytes" in r else None,
-            "report_html_open": r["open_seconds"] < HTML_OPEN_MAX_SECONDS if "open_seconds" in r else None}
+    return {
+        "report_html_size": r["bytes"] < HTML_MAX_BYTES if "bytes" in r else None,
+        "report_html_open": r["open_seconds"] < HTML_OPEN_MAX_SECONDS if "open_seconds" in r else None,
+    }
 
 
 def main(argv: list[str]) -> int:
@@ -107,8 +121,10 @@ def main(argv: list[str]) -> int:
 
         t0 = time.perf_counter()
         text = render_html(json.loads(path.read_text(encoding="utf-8")))
-        print(f"  render        {time.perf_counter() - t0:.2f} s ({len(json.loads(path.read_text())['findings']):,} "
-              "findings)")
+        print(
+            f"  render        {time.perf_counter() - t0:.2f} s ({len(json.loads(path.read_text())['findings']):,} "
+            "findings)"
+        )
         path = path.with_suffix(".bench.html")
         path.write_text(text, encoding="utf-8")
     r = measure_report(path)

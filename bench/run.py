@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report_html import checks as report_checks
 from report_html import lines as report_lines
 from report_html import measure_report
-from score import lines as score_lines  # noqa: E402
-from score import score  # noqa: E402
+from score import lines as score_lines
+from score import score
 
 REPO = Path(__file__).resolve().parents[1]
 LOAD_OVER_FLOOR_MAX = 1.5
@@ -67,7 +67,7 @@ def _measure_floor(path: str, two_cores: bool = False) -> dict[str, Any]:
     largest = ("", 0)
     t0 = time.perf_counter()
     gunzip = subprocess.Popen(["gzip", "-dc", path], stdout=subprocess.PIPE, bufsize=1 << 20) if two_cores else None
-    with (tarfile.open(fileobj=gunzip.stdout, mode="r|") if gunzip else tarfile.open(path, mode="r|gz")) as tar:
+    with tarfile.open(fileobj=gunzip.stdout, mode="r|") if gunzip else tarfile.open(path, mode="r|gz") as tar:
         for m in tar:
             if not m.isfile():
                 continue
@@ -89,8 +89,15 @@ def _measure_floor(path: str, two_cores: bool = False) -> dict[str, Any]:
                         pods += len(items)
     if gunzip is not None:
         gunzip.wait()
-    return {"seconds": time.perf_counter() - t0, "pods": pods, "objects": objects, "members": members,
-            "uncompressed_bytes": payload, "largest_member": largest[0], "largest_member_bytes": largest[1]}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "pods": pods,
+        "objects": objects,
+        "members": members,
+        "uncompressed_bytes": payload,
+        "largest_member": largest[0],
+        "largest_member_bytes": largest[1],
+    }
 
 
 def _measure_load(path: str) -> dict[str, Any]:
@@ -119,15 +126,19 @@ def analyze(path: Path, fmt: str, out_dir: Path) -> dict[str, Any]:
     out = out_dir / f"{_stem(path)}.{fmt}"
     cmd = [sys.executable, "-m", "forensics", "analyze", str(path), "--format", fmt, "--output", str(out)]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONHASHSEED": "0"})
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "PYTHONHASHSEED": "0"}
+    )
     assert proc.stderr is not None
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    r: dict[str, Any] = {"seconds": time.perf_counter() - t0, "cpu_seconds": usage.ru_utime + usage.ru_stime,
-                         "peak_rss_bytes": usage.ru_maxrss * 1024, "output_bytes": out.stat().st_size
-                         if out.exists() else None}
+    r: dict[str, Any] = {
+        "seconds": time.perf_counter() - t0,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "peak_rss_bytes": usage.ru_maxrss * 1024,
+        "output_bytes": out.stat().st_size if out.exists() else None,
+    }
     if proc.returncode != 0:
         tail = (err.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
         r["error"] = f"analyze --format {fmt} failed (exit {proc.returncode}): {tail[:300]}"
@@ -157,9 +168,14 @@ def _stem(p: Path) -> str:
 
 def measure(what: str, path: Path) -> dict[str, Any]:
     """Run one measurement in a fresh interpreter; its last stdout line is the JSON result."""
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", what, str(path)],
-                          check=False, capture_output=True, text=True, cwd=REPO,
-                          env={**os.environ, "PYTHONHASHSEED": "0"})
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", what, str(path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -180,23 +196,31 @@ def bench_one(path: Path, out_dir: Path, whole: bool = True) -> dict[str, Any]:
     floor2 = measure("floor2", path)
     load = measure("load", path)
     floors = [f["seconds"] for f in (floor1, floor2) if "seconds" in f]
-    r: dict[str, Any] = {"path": str(path), "compressed_bytes": path.stat().st_size,
-                         "uncompressed_bytes": floor1.get("uncompressed_bytes"), "pods": floor1.get("pods"),
-                         "floor_seconds": min(floors) if floors else None,
-                         "floor_1core_seconds": floor1.get("seconds"), "floor_2core_seconds": floor2.get("seconds"),
-                         "floor_cpu_seconds": floor1.get("cpu_seconds"),
-                         "floor_peak_rss_bytes": floor1.get("peak_rss_bytes"),
-                         "load_seconds": load.get("seconds"), "load_cpu_seconds": load.get("cpu_seconds"),
-                         "load_peak_rss_bytes": load.get("peak_rss_bytes"),
-                         "frames": load.get("frames"), "load_problems": load.get("problems"),
-                         "largest_member": floor1.get("largest_member"),
-                         "largest_member_bytes": floor1.get("largest_member_bytes")}
+    r: dict[str, Any] = {
+        "path": str(path),
+        "compressed_bytes": path.stat().st_size,
+        "uncompressed_bytes": floor1.get("uncompressed_bytes"),
+        "pods": floor1.get("pods"),
+        "floor_seconds": min(floors) if floors else None,
+        "floor_1core_seconds": floor1.get("seconds"),
+        "floor_2core_seconds": floor2.get("seconds"),
+        "floor_cpu_seconds": floor1.get("cpu_seconds"),
+        "floor_peak_rss_bytes": floor1.get("peak_rss_bytes"),
+        "load_seconds": load.get("seconds"),
+        "load_cpu_seconds": load.get("cpu_seconds"),
+        "load_peak_rss_bytes": load.get("peak_rss_bytes"),
+        "frames": load.get("frames"),
+        "load_problems": load.get("problems"),
+        "largest_member": floor1.get("largest_member"),
+        "largest_member_bytes": floor1.get("largest_member_bytes"),
+    }
     if whole:
         r["analyze_json"] = analyze(path, "json", out_dir)
         r["analyze_html"] = analyze(path, "html", out_dir)
         r.update(html_report(out_dir / f"{_stem(path)}.html"))
-    errors = [m["error"] for m in (floor1, floor2, load, r.get("analyze_json", {}), r.get("analyze_html", {}))
-              if "error" in m]
+    errors = [
+        m["error"] for m in (floor1, floor2, load, r.get("analyze_json", {}), r.get("analyze_html", {})) if "error" in m
+    ]
     if errors:
         r["errors"] = errors
     if r["floor_seconds"] and r["load_seconds"] is not None:
@@ -233,8 +257,10 @@ def _dump_lines(r: dict[str, Any]) -> list[str]:
         a = r.get(f"analyze_{fmt}")
         if a and "error" not in a:
             extra = f", {a['findings']} findings" if "findings" in a else ""
-            lines.append(f"  analyze {fmt:<5} {_secs(a['seconds'])} wall, {_secs(a['cpu_seconds'])} CPU, peak RSS "
-                         f"{_mib(a['peak_rss_bytes'])}, output {_mib(a['output_bytes'])}{extra}")
+            lines.append(
+                f"  analyze {fmt:<5} {_secs(a['seconds'])} wall, {_secs(a['cpu_seconds'])} CPU, peak RSS "
+                f"{_mib(a['peak_rss_bytes'])}, output {_mib(a['output_bytes'])}{extra}"
+            )
     if "analyze_over_floor" in r:
         lines.append(f"  analyze/floor {r['analyze_over_floor']:.2f}x (target <= {ANALYZE_OVER_FLOOR_MAX}x)")
     if "html_over_json" in r:
@@ -248,16 +274,18 @@ def _dump_lines(r: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _growth(big: dict[str, Any], small: dict[str, Any], seconds: float | None, small_seconds: float | None
-            ) -> float | None:
+def _growth(
+    big: dict[str, Any], small: dict[str, Any], seconds: float | None, small_seconds: float | None
+) -> float | None:
     """Time ratio over pod ratio: 1.0 is linear."""
     if seconds and small_seconds and big["pods"] and small["pods"]:
         return (seconds / small_seconds) / (big["pods"] / small["pods"])
     return None
 
 
-def report(main: dict[str, Any], also: dict[str, Any] | None,
-           failing: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[str]]:
+def report(
+    main: dict[str, Any], also: dict[str, Any] | None, failing: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], list[str]]:
     """Check the targets; returns the JSON summary and the human lines."""
     lines = []
     for r in [main] + [x for x in (also, failing) if x]:
@@ -267,7 +295,8 @@ def report(main: dict[str, Any], also: dict[str, Any] | None,
         "load_over_floor": (main["load_over_floor"] <= LOAD_OVER_FLOOR_MAX) if "load_over_floor" in main else None,
         "peak_rss": (main["load_peak_rss_bytes"] <= RSS_MAX_BYTES) if main["load_peak_rss_bytes"] else None,
         "analyze_over_floor": (main["analyze_over_floor"] <= ANALYZE_OVER_FLOOR_MAX)
-        if "analyze_over_floor" in main else None,
+        if "analyze_over_floor" in main
+        else None,
         "html_over_json": (main["html_over_json"] <= HTML_OVER_JSON_MAX) if "html_over_json" in main else None,
         "analyze_peak_rss": (aj["peak_rss_bytes"] <= RSS_MAX_BYTES) if aj.get("peak_rss_bytes") else None,
     }
@@ -282,18 +311,23 @@ def report(main: dict[str, Any], also: dict[str, Any] | None,
             growth = time_ratio / pods_ratio
             summary.update(time_ratio=time_ratio, pods_ratio=pods_ratio, per_pod_growth=growth)
             checks["linear"] = growth <= PER_POD_GROWTH_MAX
-            lines.append(f"linearity       load time x{time_ratio:.2f} for pods x{pods_ratio:.2f}: "
-                         f"per-pod cost x{growth:.2f} (target <= {PER_POD_GROWTH_MAX}x)")
+            lines.append(
+                f"linearity       load time x{time_ratio:.2f} for pods x{pods_ratio:.2f}: "
+                f"per-pod cost x{growth:.2f} (target <= {PER_POD_GROWTH_MAX}x)"
+            )
         else:
             checks["linear"] = None
-        growth_a = _growth(main, also, main.get("analyze_json", {}).get("seconds"),
-                           also.get("analyze_json", {}).get("seconds"))
+        growth_a = _growth(
+            main, also, main.get("analyze_json", {}).get("seconds"), also.get("analyze_json", {}).get("seconds")
+        )
         if growth_a is not None:
             a_ratio = main["analyze_json"]["seconds"] / also["analyze_json"]["seconds"]
             summary.update(analyze_time_ratio=a_ratio, analyze_per_pod_growth=growth_a)
             checks["analyze_linear"] = growth_a <= PER_POD_GROWTH_MAX
-            lines.append(f"linearity       analyze time x{a_ratio:.2f} for pods x{main['pods'] / also['pods']:.2f}: "
-                         f"per-pod cost x{growth_a:.2f} (target <= {PER_POD_GROWTH_MAX}x)")
+            lines.append(
+                f"linearity       analyze time x{a_ratio:.2f} for pods x{main['pods'] / also['pods']:.2f}: "
+                f"per-pod cost x{growth_a:.2f} (target <= {PER_POD_GROWTH_MAX}x)"
+            )
     if failing is not None:
         summary["failing"] = failing
         base, many = main.get("analyze_json", {}), failing.get("analyze_json", {})
@@ -301,12 +335,18 @@ def report(main: dict[str, Any], also: dict[str, Any] | None,
             per_base = (base["seconds"] - main["load_seconds"]) / base["findings"]
             per_many = (many["seconds"] - failing["load_seconds"]) / many["findings"]
             summary.update(seconds_per_finding=per_base, seconds_per_finding_failing=per_many)
-            lines.append(f"failing         beyond the load, {per_base * 1000:.2f} ms per finding "
-                         f"({base['findings']} findings) vs {per_many * 1000:.2f} ms "
-                         f"({many['findings']} findings)")
-    summary["targets"] = {"load_over_floor_max": LOAD_OVER_FLOOR_MAX, "peak_rss_max_bytes": RSS_MAX_BYTES,
-                          "per_pod_growth_max": PER_POD_GROWTH_MAX, "analyze_over_floor_max": ANALYZE_OVER_FLOOR_MAX,
-                          "html_over_json_max": HTML_OVER_JSON_MAX}
+            lines.append(
+                f"failing         beyond the load, {per_base * 1000:.2f} ms per finding "
+                f"({base['findings']} findings) vs {per_many * 1000:.2f} ms "
+                f"({many['findings']} findings)"
+            )
+    summary["targets"] = {
+        "load_over_floor_max": LOAD_OVER_FLOOR_MAX,
+        "peak_rss_max_bytes": RSS_MAX_BYTES,
+        "per_pod_growth_max": PER_POD_GROWTH_MAX,
+        "analyze_over_floor_max": ANALYZE_OVER_FLOOR_MAX,
+        "html_over_json_max": HTML_OVER_JSON_MAX,
+    }
     summary["checks"] = checks
     summary["ok"] = all(v is True for v in checks.values())
     for name, ok in checks.items():
@@ -321,8 +361,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dump", type=Path, help="the big dump (150,000 pods)")
     ap.add_argument("--also", type=Path, help="a smaller dump (15,000 pods) for the linearity ratio")
-    ap.add_argument("--failing", type=Path, help="a dump of the same size with many failing workloads "
-                    "(gen_dump.py --restart-fraction 0.2): the cost per finding")
+    ap.add_argument(
+        "--failing",
+        type=Path,
+        help="a dump of the same size with many failing workloads "
+        "(gen_dump.py --restart-fraction 0.2): the cost per finding",
+    )
     ap.add_argument("--load-only", action="store_true", help="measure the floor and the load, not analyze")
     ap.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     a = ap.parse_args(argv)

@@ -42,17 +42,27 @@ def score(findings: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
         fired = [k for k, c in primary_of.items() if c == cause]
         right = [k for k in fired if k in planted and cause in planted[k]["acceptable"]]
         per_cause[cause] = {
-            "planted": len(want), "found": len(found), "recall": len(found) / len(want) if want else None,
-            "fired": len(fired), "correct": len(right), "precision": len(right) / len(fired) if fired else None,
+            "planted": len(want),
+            "found": len(found),
+            "recall": len(found) / len(want) if want else None,
+            "fired": len(fired),
+            "correct": len(right),
+            "precision": len(right) / len(fired) if fired else None,
         }
     unplanted = sorted(k for k in primary_of if k not in planted)
     primary_correct = sum(1 for k, c in primary_of.items() if k in planted and planted[k]["expected_primary"] == c)
-    wrong_primary = Counter((planted[k]["expected_primary"], c) for k, c in primary_of.items()
-                            if k in planted and planted[k]["expected_primary"] != c)
+    wrong_primary = Counter(
+        (planted[k]["expected_primary"], c)
+        for k, c in primary_of.items()
+        if k in planted and planted[k]["expected_primary"] != c
+    )
     missed = sorted(k for k in planted if k not in primary_of)
     return {
-        "findings": len(primary_of), "planted_workloads": len(planted), "primary_correct": primary_correct,
-        "missed_workloads": len(missed), "unplanted_findings": len(unplanted),
+        "findings": len(primary_of),
+        "planted_workloads": len(planted),
+        "primary_correct": primary_correct,
+        "missed_workloads": len(missed),
+        "unplanted_findings": len(unplanted),
         "wrong_primary": {f"{want} -> {got}": n for (want, got), n in sorted(wrong_primary.items())},
         "per_cause": per_cause,
         "examples": {"missed": [list(k) for k in missed[:5]], "unplanted": [list(k) for k in unplanted[:5]]},
@@ -60,14 +70,18 @@ def score(findings: dict[str, Any], truth: dict[str, Any]) -> dict[str, Any]:
 
 
 def lines(s: dict[str, Any]) -> list[str]:
-    out = [f"  truth         {s['planted_workloads']} planted workloads, {s['findings']} findings: "
-           f"{s['primary_correct']} with the expected primary cause, {s['missed_workloads']} missed, "
-           f"{s['unplanted_findings']} unplanted"]
+    out = [
+        f"  truth         {s['planted_workloads']} planted workloads, {s['findings']} findings: "
+        f"{s['primary_correct']} with the expected primary cause, {s['missed_workloads']} missed, "
+        f"{s['unplanted_findings']} unplanted"
+    ]
     for cause, c in s["per_cause"].items():
         rec = "-" if c["recall"] is None else f"{c['recall']:.3f}"
         prec = "-" if c["precision"] is None else f"{c['precision']:.3f}"
-        out.append(f"    {cause:<32} recall {rec} ({c['found']}/{c['planted']})  "
-                   f"precision {prec} ({c['correct']}/{c['fired']})")
+        out.append(
+            f"    {cause:<32} recall {rec} ({c['found']}/{c['planted']})  "
+            f"precision {prec} ({c['correct']}/{c['fired']})"
+        )
     for pair, n in s["wrong_primary"].items():
         out.append(f"    wrong primary {pair}: {n}")
     return out

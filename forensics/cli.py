@@ -30,8 +30,8 @@ from typing import Annotated, Any
 import typer
 
 from forensics import __version__
-from forensics.errors import ForensicsError, ManifestError, UnusableInput
 from forensics.analysis.findings import SEVERITIES, severity_rank
+from forensics.errors import ForensicsError, ManifestError, UnusableInput
 from forensics.render.text import neutral
 
 app = typer.Typer(
@@ -70,8 +70,9 @@ def _version(value: bool) -> None:
 @app.callback(invoke_without_command=True)
 def _root(
     ctx: typer.Context,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     """Offline forensic analysis of Kubernetes cluster dumps: why are pods crash-looping?"""
     if ctx.invoked_subcommand is None and not ctx.resilient_parsing:
@@ -80,6 +81,7 @@ def _root(
 
 
 # ---------------------------------------------------------------------------------------------- analyze
+
 
 def _load(path: Path, images: Path | None, step: Callable[[str], None]) -> Any:
     from forensics.read.formats import load_any
@@ -127,12 +129,18 @@ def output_format(command: str, output: Path | None, fmt: Format | None) -> Form
     named = next((f for f, sfx in SUFFIXES.items() if suffix in sfx), None)
     if fmt is None:
         if named is None:
-            raise UsageProblem(command, f"cannot tell the report format from the name {output.name!r}: "
-                                        "end it in .html, .md or .json, or give --format")
+            raise UsageProblem(
+                command,
+                f"cannot tell the report format from the name {output.name!r}: "
+                "end it in .html, .md or .json, or give --format",
+            )
         return named
     if suffix and named is not fmt:
-        raise UsageProblem(command, f"--format {fmt.value} does not match the output name {output.name!r} "
-                                    f"(a {fmt.value} report is written as {' or '.join(SUFFIXES[fmt])})")
+        raise UsageProblem(
+            command,
+            f"--format {fmt.value} does not match the output name {output.name!r} "
+            f"(a {fmt.value} report is written as {' or '.join(SUFFIXES[fmt])})",
+        )
     return fmt
 
 
@@ -162,18 +170,34 @@ def progress() -> Iterator[Callable[[str], None]]:
 
 @app.command()
 def analyze(
-    dump: Annotated[Path, typer.Argument(help="The dump: a directory or an archive (.tar.gz, .tgz, .tar, "
-                                              ".tar.zst), in any format `forensics` recognises.")],
-    format: Annotated[Format | None, typer.Option("--format", "-f", help="Report format. Without -o it goes to "
-                                                     "standard output.")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file (its ending "
-                                                   "gives the format: .html, .md, .json) or to standard output "
-                                                   "with '-'. Default: a terminal summary and "
-                                                   "./forensics-report-DUMPNAME.html.")] = None,
-    fail_on: Annotated[FailOn | None, typer.Option("--fail-on", help="Exit 1 when a finding is at or above "
-                                                      "this severity.")] = None,
-    images: Annotated[Path | None, typer.Option("--images", help="Add image inspections (an images/ folder in "
-                                                   "dump format v1) to any dump.")] = None,
+    dump: Annotated[
+        Path,
+        typer.Argument(
+            help="The dump: a directory or an archive (.tar.gz, .tgz, .tar, "
+            ".tar.zst), in any format `forensics` recognises."
+        ),
+    ],
+    format: Annotated[
+        Format | None, typer.Option("--format", "-f", help="Report format. Without -o it goes to standard output.")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the report to this file (its ending "
+            "gives the format: .html, .md, .json) or to standard output "
+            "with '-'. Default: a terminal summary and "
+            "./forensics-report-DUMPNAME.html.",
+        ),
+    ] = None,
+    fail_on: Annotated[
+        FailOn | None, typer.Option("--fail-on", help="Exit 1 when a finding is at or above this severity.")
+    ] = None,
+    images: Annotated[
+        Path | None,
+        typer.Option("--images", help="Add image inspections (an images/ folder in dump format v1) to any dump."),
+    ] = None,
 ) -> None:
     """Analyze a dump: the root cause of each failing workload, with evidence and remediation."""
     fmt = output_format("forensics analyze", output, format)
@@ -218,27 +242,34 @@ def read_findings(path: Path) -> dict[str, Any]:
     try:
         doc = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise UnusableInput(f"{path}: {describe_file(path)}, not a findings document "
-                            "(expected the JSON of forensics analyze -f json)") from None
+        raise UnusableInput(
+            f"{path}: {describe_file(path)}, not a findings document (expected the JSON of forensics analyze -f json)"
+        ) from None
     if not isinstance(doc, dict) or not str(doc.get("schema", "")).startswith("cluster-forensics-findings/"):
-        raise UnusableInput(f"{path}: JSON without a cluster-forensics-findings schema, not a findings document "
-                            "(expected the JSON of forensics analyze -f json)")
+        raise UnusableInput(
+            f"{path}: JSON without a cluster-forensics-findings schema, not a findings document "
+            "(expected the JSON of forensics analyze -f json)"
+        )
     from forensics.render.check import problem
 
     bad = problem(data)
     if bad:
-        raise UnusableInput(f"{path}: not a findings document the reports can be made from: {bad} "
-                            "(docs/findings.md)")
+        raise UnusableInput(f"{path}: not a findings document the reports can be made from: {bad} (docs/findings.md)")
     return doc
 
 
 @app.command()
 def render(
     findings: Annotated[Path, typer.Argument(help="A findings JSON document (forensics analyze -f json).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Write the report here (.html, .md or .json), "
-                                                                "or to standard output with '-'.")],
-    format: Annotated[Format | None, typer.Option("--format", "-f", help="Report format; default: from the "
-                                                                         "output name.")] = None,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="Write the report here (.html, .md or .json), or to standard output with '-'."
+        ),
+    ],
+    format: Annotated[
+        Format | None, typer.Option("--format", "-f", help="Report format; default: from the output name.")
+    ] = None,
 ) -> None:
     """Rebuild a report from a saved findings JSON document."""
     fmt = output_format("forensics render", output, format)
@@ -254,13 +285,17 @@ def render(
 
 # ---------------------------------------------------------------------------------------------- frames
 
+
 @app.command()
 def frames(
     dump: Annotated[Path, typer.Argument(help="The dump: a directory or an archive.")],
-    parquet: Annotated[Path | None, typer.Option("--parquet", help="Write every frame as DIR/FRAME.parquet "
-                                                                   "(pandas, DuckDB, Arrow).")] = None,
-    images: Annotated[Path | None, typer.Option("--images", help="Add image inspections (an images/ folder in "
-                                                                 "dump format v1) to any dump.")] = None,
+    parquet: Annotated[
+        Path | None, typer.Option("--parquet", help="Write every frame as DIR/FRAME.parquet (pandas, DuckDB, Arrow).")
+    ] = None,
+    images: Annotated[
+        Path | None,
+        typer.Option("--images", help="Add image inspections (an images/ folder in dump format v1) to any dump."),
+    ] = None,
 ) -> None:
     """Load a dump into the analysis frames; print their shapes, or write them as Parquet."""
     with progress() as step:
@@ -278,21 +313,31 @@ def frames(
             except OSError as e:
                 raise ForensicsError(f"cannot write {parquet}: {e.strerror or e}") from None
     for name, f in d.frames.items():
-        typer.echo(f"{name:16} {len(f):>9} rows  {len(f.columns):>3} columns"
-                   + (f"  -> {parquet / (name + '.parquet')}" if parquet is not None else ""))
+        typer.echo(
+            f"{name:16} {len(f):>9} rows  {len(f.columns):>3} columns"
+            + (f"  -> {parquet / (name + '.parquet')}" if parquet is not None else "")
+        )
     for p in d.problems:
         typer.echo(f"load problem: {neutral(p.file)}: {neutral(p.what)} ({neutral(p.why)})", err=True)
 
 
 # ---------------------------------------------------------------------------------------------- platforms
 
+
 @app.command()
 def platforms(
-    inspection: Annotated[Path, typer.Argument(help="A manifest or inspection file (skopeo inspect --raw, "
-                                                    "docker buildx imagetools inspect --raw, crane manifest), "
-                                                    "or a dump's images/SLUG/ folder.")],
-    require: Annotated[str | None, typer.Option("--require", help="Comma-separated platforms that must be "
-                                                                  "present, e.g. linux/amd64,linux/arm64.")] = None,
+    inspection: Annotated[
+        Path,
+        typer.Argument(
+            help="A manifest or inspection file (skopeo inspect --raw, "
+            "docker buildx imagetools inspect --raw, crane manifest), "
+            "or a dump's images/SLUG/ folder."
+        ),
+    ],
+    require: Annotated[
+        str | None,
+        typer.Option("--require", help="Comma-separated platforms that must be present, e.g. linux/amd64,linux/arm64."),
+    ] = None,
 ) -> None:
     """Print an image's runnable platforms; with --require, exit 1 naming the missing ones (for CI)."""
     from forensics.knowledge.arch import parse_platform
@@ -313,8 +358,10 @@ def platforms(
         raise UnusableInput(f"{inspection}: {e}") from None
     kind = "index" if insp.kind == "index" else "single-platform manifest"
     if wanted and not insp.platforms:
-        raise UnusableInput(f"{inspection}: the {kind} does not say which platform it is for (its config "
-                            "does): pass the image's folder with its config.json, or an index")
+        raise UnusableInput(
+            f"{inspection}: the {kind} does not say which platform it is for (its config "
+            "does): pass the image's folder with its config.json, or an index"
+        )
     typer.echo(f"{neutral(inspection)}: {kind} ({neutral(insp.media_type or insp.source_format)})")
     for p in insp.platforms:
         typer.echo(f"  {neutral(p.platform)}" + (f"  {neutral(p.digest)}" if p.digest else ""))
@@ -334,21 +381,36 @@ def platforms(
 
 # ---------------------------------------------------------------------------------------------- serve
 
+
 @app.command()
 def serve(
-    dumps: Annotated[list[str], typer.Argument(help="Dumps, any format analyze reads; NAME=PATH names the kube "
-                                                    "context, PATH@SNAPSHOT picks a snapshot.")],
-    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1; 0 picks free ports (several dumps: N, "
-                                                     "N+1, ...).")] = 0,
-    snapshot: Annotated[str | None, typer.Option("--snapshot", help="Snapshot folder name to serve; default: "
-                                                                    "the last.")] = None,
-    all_snapshots: Annotated[bool, typer.Option("--all-snapshots", help="Serve every snapshot, one context "
-                                                                        "each.")] = False,
-    kubeconfig_out: Annotated[Path | None, typer.Option("--kubeconfig-out", help="Write a kubeconfig for the "
-                                                                                 "servers here instead of "
-                                                                                 "printing it.")] = None,
-    idle_timeout: Annotated[float, typer.Option("--idle-timeout", min=0.1, help="Seconds a connection may sit "
-                                                "without a complete request before it is closed.")] = 30.0,
+    dumps: Annotated[
+        list[str],
+        typer.Argument(
+            help="Dumps, any format analyze reads; NAME=PATH names the kube context, PATH@SNAPSHOT picks a snapshot."
+        ),
+    ],
+    port: Annotated[
+        int, typer.Option("--port", help="Port on 127.0.0.1; 0 picks free ports (several dumps: N, N+1, ...).")
+    ] = 0,
+    snapshot: Annotated[
+        str | None, typer.Option("--snapshot", help="Snapshot folder name to serve; default: the last.")
+    ] = None,
+    all_snapshots: Annotated[
+        bool, typer.Option("--all-snapshots", help="Serve every snapshot, one context each.")
+    ] = False,
+    kubeconfig_out: Annotated[
+        Path | None,
+        typer.Option("--kubeconfig-out", help="Write a kubeconfig for the servers here instead of printing it."),
+    ] = None,
+    idle_timeout: Annotated[
+        float,
+        typer.Option(
+            "--idle-timeout",
+            min=0.1,
+            help="Seconds a connection may sit without a complete request before it is closed.",
+        ),
+    ] = 30.0,
 ) -> None:
     """Answer the Kubernetes API from dumps on 127.0.0.1, read-only, for the real kubectl: one kube
     context per dump (or snapshot)."""
@@ -361,18 +423,30 @@ def serve(
 
     def ready(contexts: list[Any], text: str) -> None:
         for c in contexts:
-            typer.echo(f"serving {neutral(c.path)} @ {neutral(c.snapshot)} on {c.url} as context {neutral(c.name)} "
-                       "(read-only)", err=True)
+            typer.echo(
+                f"serving {neutral(c.path)} @ {neutral(c.snapshot)} on {c.url} as context {neutral(c.name)} "
+                "(read-only)",
+                err=True,
+            )
         typer.echo("Ctrl-C to stop", err=True)
         if kubeconfig_out is None:
             typer.echo(text)
         else:
-            typer.echo(f"kubeconfig written to {neutral(kubeconfig_out)}: KUBECONFIG={neutral(kubeconfig_out)} "
-                       f"kubectl --context {neutral(contexts[0].name)} get pods -A", err=True)
+            typer.echo(
+                f"kubeconfig written to {neutral(kubeconfig_out)}: KUBECONFIG={neutral(kubeconfig_out)} "
+                f"kubectl --context {neutral(contexts[0].name)} get pods -A",
+                err=True,
+            )
         sys.stdout.flush()
 
-    serve_many(dumps, all_snapshots=all_snapshots, port=port, ready=ready, kubeconfig_out=kubeconfig_out,
-               idle_timeout=idle_timeout)
+    serve_many(
+        dumps,
+        all_snapshots=all_snapshots,
+        port=port,
+        ready=ready,
+        kubeconfig_out=kubeconfig_out,
+        idle_timeout=idle_timeout,
+    )
 
 
 class DiffFormat(str, Enum):
@@ -384,19 +458,24 @@ class DiffFormat(str, Enum):
 
 @app.command("diff")
 def diff_cmd(
-    old: Annotated[str, typer.Argument(help="the earlier dump, any format; PATH@SNAPSHOT for one snapshot "
-                                            "(name, or index: @0 oldest, @-1 newest)")],
-    new: Annotated[str | None, typer.Argument(help="the later dump (default: OLD's newest snapshot, OLD "
-                                                   "then meaning its oldest)")] = None,
+    old: Annotated[
+        str,
+        typer.Argument(
+            help="the earlier dump, any format; PATH@SNAPSHOT for one snapshot (name, or index: @0 oldest, @-1 newest)"
+        ),
+    ],
+    new: Annotated[
+        str | None, typer.Argument(help="the later dump (default: OLD's newest snapshot, OLD then meaning its oldest)")
+    ] = None,
     format: Annotated[DiffFormat | None, typer.Option("--format", "-f", help="text, json, html or md")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write here (format from the suffix)")] = None,
     fail_on: Annotated[str | None, typer.Option("--fail-on", help="new: exit 1 when a finding is new in NEW")] = None,
     force: Annotated[bool, typer.Option("--force", help="compare dumps that look like different clusters")] = False,
 ) -> None:
     """What changed between two dumps of one cluster: nodes, images, workloads, findings."""
+    from forensics.render import multi
     from forensics.several.diff import diff_dumps
     from forensics.several.dumpspec import DumpSpec, at_snapshot, load_spec, parse_spec, pick_snapshot
-    from forensics.render import multi
 
     if fail_on is not None and fail_on != "new":
         raise ForensicsError("--fail-on must be: new")
@@ -404,8 +483,9 @@ def diff_cmd(
     if new is None:
         whole = load_spec(DumpSpec(a.path))
         if len(whole.snapshots) < 2:
-            raise UnusableInput(f"{a.path}: one snapshot only; name the dump to compare it with (forensics diff "
-                                "OLD NEW)")
+            raise UnusableInput(
+                f"{a.path}: one snapshot only; name the dump to compare it with (forensics diff OLD NEW)"
+            )
         first = pick_snapshot(whole.snapshots, a.snapshot or "first", str(a.path))
         a, b = DumpSpec(a.path, first), DumpSpec(a.path, whole.snapshots[-1])
         dumps = at_snapshot(whole, first), at_snapshot(whole, whole.snapshots[-1])
@@ -415,11 +495,19 @@ def diff_cmd(
     doc = diff_dumps(*dumps, force=force, labels=(str(a), str(b)))
     fmt = format
     if fmt is None:
-        fmt = {".json": DiffFormat.json, ".md": DiffFormat.md, ".html": DiffFormat.html,
-               ".htm": DiffFormat.html}.get(output.suffix.lower(), DiffFormat.text) if output else DiffFormat.text
-    text = {DiffFormat.json: lambda d: json.dumps(d, indent=2, ensure_ascii=False, default=str) + "\n",
-            DiffFormat.md: multi.diff_markdown, DiffFormat.html: multi.diff_html,
-            DiffFormat.text: multi.diff_text}[fmt](doc)
+        fmt = (
+            {".json": DiffFormat.json, ".md": DiffFormat.md, ".html": DiffFormat.html, ".htm": DiffFormat.html}.get(
+                output.suffix.lower(), DiffFormat.text
+            )
+            if output
+            else DiffFormat.text
+        )
+    text = {
+        DiffFormat.json: lambda d: json.dumps(d, indent=2, ensure_ascii=False, default=str) + "\n",
+        DiffFormat.md: multi.diff_markdown,
+        DiffFormat.html: multi.diff_html,
+        DiffFormat.text: multi.diff_text,
+    }[fmt](doc)
     if output is None:
         sys.stdout.write(text)
     else:
@@ -434,12 +522,15 @@ _SCHEDULER_TIMEOUT = "5s"
 @app.command("fleet")
 def fleet_cmd(
     dumps: Annotated[list[Path], typer.Argument(help="dumps (directories or archives, any format)")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="the fleet folder: Parquet dataset, reports, "
-                                                              "fleet.html/.md/.json")],
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="address of a running Dask scheduler "
-                                                                      "(default: a local cluster)")] = None,
-    workers: Annotated[int | None, typer.Option("--workers", min=1, help="local workers (default: one per "
-                                                                         "core)")] = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="the fleet folder: Parquet dataset, reports, fleet.html/.md/.json")
+    ],
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="address of a running Dask scheduler (default: a local cluster)")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="local workers (default: one per core)")
+    ] = None,
 ) -> None:
     """Analyze many dumps in parallel on Dask into one Parquet dataset and a fleet summary."""
     from forensics.several.fleet import local_client, run_fleet
@@ -468,11 +559,14 @@ def fleet_cmd(
         if cluster is not None:
             cluster.close()
     c = summary["counts"]
-    typer.echo(f"{c['dumps']} dumps in {output} ({c['ok']} analyzed, {c['failed']} failed), {c['findings']} "
-               f"findings in {c['dumps_with_findings']} dumps; summary: {output / 'fleet.html'}")
+    typer.echo(
+        f"{c['dumps']} dumps in {output} ({c['ok']} analyzed, {c['failed']} failed), {c['findings']} "
+        f"findings in {c['dumps_with_findings']} dumps; summary: {output / 'fleet.html'}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------- causes
+
 
 @app.command()
 def causes() -> None:
@@ -487,6 +581,7 @@ def causes() -> None:
 
 
 # ---------------------------------------------------------------------------------------------- main
+
 
 def _usage_types() -> tuple[type[BaseException], ...]:
     """The usage-error base class of the click typer runs on: `ClickException` in the MRO of the
@@ -538,8 +633,10 @@ def run(argv: list[str] | None = None) -> int:
             return 2
         if os.environ.get("FORENSICS_DEBUG"):
             raise
-        sys.stderr.write(f"forensics: internal error ({type(e).__name__}: {_one_line(str(e), 300)}); "
-                         "please report this, with the command you ran (FORENSICS_DEBUG=1 shows the traceback)\n")
+        sys.stderr.write(
+            f"forensics: internal error ({type(e).__name__}: {_one_line(str(e), 300)}); "
+            "please report this, with the command you ran (FORENSICS_DEBUG=1 shows the traceback)\n"
+        )
         return 3
 
 

@@ -20,8 +20,17 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["ImageRef", "digest_of", "image_key", "is_missing", "iso_seconds", "iso_z", "opt_str",
-           "registry_of", "stamp_time"]
+__all__ = [
+    "ImageRef",
+    "digest_of",
+    "image_key",
+    "is_missing",
+    "iso_seconds",
+    "iso_z",
+    "opt_str",
+    "registry_of",
+    "stamp_time",
+]
 
 
 # --- missing values ---------------------------------------------------------------------------

@@ -21,9 +21,13 @@ def faulty(forbid: Iterable[str] = (), slow: dict[str, float] | None = None) -> 
                 what = f"{res.name}/{sub}" if sub else res.name
                 scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
                 # the wording of the real API server's RBAC refusal, which kubectl prints as is
-                raise ApiError(403, "Forbidden", f'{what} is forbidden: User "system:anonymous" cannot {verb} '
-                                                 f'resource "{what}" in API group "{res.group}" {scope}',
-                               {"kind": res.name})
+                raise ApiError(
+                    403,
+                    "Forbidden",
+                    f'{what} is forbidden: User "system:anonymous" cannot {verb} '
+                    f'resource "{what}" in API group "{res.group}" {scope}',
+                    {"kind": res.name},
+                )
             delay = delays.get("log" if sub else res.name)
             if delay:
                 time.sleep(delay)

@@ -25,9 +25,17 @@ import yaml
 from forensics.read import layout
 
 KINDS = ("pods", "events", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs")
-LIST_KIND = {"pods": "PodList", "events": "EventList", "deployments": "DeploymentList",
-             "replicasets": "ReplicaSetList", "statefulsets": "StatefulSetList", "daemonsets": "DaemonSetList",
-             "jobs": "JobList", "cronjobs": "CronJobList", "nodes": "NodeList"}
+LIST_KIND = {
+    "pods": "PodList",
+    "events": "EventList",
+    "deployments": "DeploymentList",
+    "replicasets": "ReplicaSetList",
+    "statefulsets": "StatefulSetList",
+    "daemonsets": "DaemonSetList",
+    "jobs": "JobList",
+    "cronjobs": "CronJobList",
+    "nodes": "NodeList",
+}
 API = {"pods": "v1", "events": "v1", "nodes": "v1", "jobs": "batch/v1", "cronjobs": "batch/v1"}
 HIDDEN = "***HIDDEN***"
 
@@ -85,9 +93,13 @@ def _redact_env(obj: Any) -> int:
     return n
 
 
-def to_troubleshoot(v1: Path, out_dir: Path, *, bare_arrays: bool = False,
-                    forbidden: tuple[tuple[str, str], ...] = (("statefulsets", "kube-system"),),
-                    ) -> tuple[Path, dict[str, Any]]:
+def to_troubleshoot(
+    v1: Path,
+    out_dir: Path,
+    *,
+    bare_arrays: bool = False,
+    forbidden: tuple[tuple[str, str], ...] = (("statefulsets", "kube-system"),),
+) -> tuple[Path, dict[str, Any]]:
     """Write a support bundle `.tar.gz`; returns it and facts for assertions (time, errors, redactions).
 
     The (kind, namespace) lists in `forbidden` are not written; they appear in
@@ -103,13 +115,15 @@ def to_troubleshoot(v1: Path, out_dir: Path, *, bare_arrays: bool = False,
     def dump_list(kind: str, items: list[dict[str, Any]]) -> bytes:
         if bare_arrays:
             return json.dumps(items, indent=2).encode()
-        return json.dumps({"kind": LIST_KIND[kind], "apiVersion": API.get(kind, "apps/v1"), "metadata": {},
-                           "items": items}, indent=2).encode()
+        return json.dumps(
+            {"kind": LIST_KIND[kind], "apiVersion": API.get(kind, "apps/v1"), "metadata": {}, "items": items}, indent=2
+        ).encode()
 
-    files["version.yaml"] = (b"apiVersion: troubleshoot.sh/v1beta2\nkind: SupportBundleVersion\n"
-                             b"spec:\n  versionNumber: 0.62.1\n" if not bare_arrays else
-                             b"apiVersion: troubleshoot.sh/v1beta2\nkind: SupportBundleVersion\n"
-                             b"spec:\n  versionNumber: 0.13.14\n")
+    files["version.yaml"] = (
+        b"apiVersion: troubleshoot.sh/v1beta2\nkind: SupportBundleVersion\nspec:\n  versionNumber: 0.62.1\n"
+        if not bare_arrays
+        else b"apiVersion: troubleshoot.sh/v1beta2\nkind: SupportBundleVersion\nspec:\n  versionNumber: 0.13.14\n"
+    )
     files["cluster-resources/nodes.json"] = dump_list("nodes", objects["nodes"])
     skipped: dict[str, list[str]] = {}
     errors: dict[str, dict[str, str]] = {}
@@ -118,7 +132,8 @@ def to_troubleshoot(v1: Path, out_dir: Path, *, bare_arrays: bool = False,
             if (kind, ns) in forbidden:
                 errors.setdefault(kind, {})[ns] = (
                     f'{kind}.apps is forbidden: User "system:serviceaccount:default:troubleshoot" cannot list '
-                    f'resource "{kind}" in API group "apps" in the namespace "{ns}"')
+                    f'resource "{kind}" in API group "apps" in the namespace "{ns}"'
+                )
                 skipped.setdefault(kind, []).extend(i["metadata"]["name"] for i in items)
                 continue
             if kind == "pods":
@@ -128,8 +143,9 @@ def to_troubleshoot(v1: Path, out_dir: Path, *, bare_arrays: bool = False,
             redacted += _redact_env(items)
             files[f"cluster-resources/{kind}/{ns}.json"] = dump_list(kind, items)
     for kind in KINDS:
-        files[f"cluster-resources/{kind}-errors.json"] = json.dumps(errors.get(kind, {}) or None).encode() \
-            if kind in errors else b"null"
+        files[f"cluster-resources/{kind}-errors.json"] = (
+            json.dumps(errors.get(kind, {}) or None).encode() if kind in errors else b"null"
+        )
     for ns, pod, container, previous, data in read_logs(v1, snap):
         suffix = "-previous.log" if previous else ".log"
         files[f"cluster-resources/pods/logs/{ns}/{pod}/{container}{suffix}"] = data
@@ -137,8 +153,7 @@ def to_troubleshoot(v1: Path, out_dir: Path, *, bare_arrays: bool = False,
     tarball = out_dir / f"{top}.tar.gz"
     _write_tar(tarball, top, files)
     n_errors = sum(len(v) for v in errors.values())
-    return tarball, {"collected_at": when, "errors": n_errors, "redacted": redacted, "skipped": skipped,
-                     "top": top}
+    return tarball, {"collected_at": when, "errors": n_errors, "redacted": redacted, "skipped": skipped, "top": top}
 
 
 def _write_tar(tarball: Path, top: str, files: dict[str, bytes]) -> None:
@@ -166,8 +181,9 @@ def _timestamped(data: bytes, end: datetime) -> bytes:
     return ("\n".join(out) + ("\n" if out else "")).encode()
 
 
-def to_mustgather(v1: Path, out_dir: Path, *, inspect: bool = False, archive: bool = False
-                  ) -> tuple[Path, dict[str, Any]]:
+def to_mustgather(
+    v1: Path, out_dir: Path, *, inspect: bool = False, archive: bool = False
+) -> tuple[Path, dict[str, Any]]:
     """Write a must-gather tree (or `oc adm inspect` tree) under `out_dir`; returns its path (or tarball)."""
     snap = latest_snapshot(v1)
     when = collected_at(v1)
@@ -175,8 +191,9 @@ def to_mustgather(v1: Path, out_dir: Path, *, inspect: bool = False, archive: bo
     if inspect:
         wrapper = "inspect.local.6025786381367209932"
     else:
-        wrapper = ("must-gather.local.5532811418393557437/quay-io-openshift-release-dev-ocp-v4-0-art-dev-"
-                   "sha256-" + "9f" * 32)
+        wrapper = (
+            "must-gather.local.5532811418393557437/quay-io-openshift-release-dev-ocp-v4-0-art-dev-sha256-" + "9f" * 32
+        )
     files: dict[str, bytes] = {}
     start = when - timedelta(seconds=42)
     stamp = f"{_go_time(start, 0.004)}\n{_go_time(when, 42.1)}\n".encode()
@@ -184,26 +201,41 @@ def to_mustgather(v1: Path, out_dir: Path, *, inspect: bool = False, archive: bo
     if not inspect:
         files[f"{wrapper.split('/')[0]}/timestamp"] = stamp
     for node in objects["nodes"]:
-        files[f"{wrapper}/cluster-scoped-resources/core/nodes/{node['metadata']['name']}.yaml"] = (
-            yaml.safe_dump({**node, "apiVersion": "v1", "kind": "Node"}).encode())
-    groups = {"pods": "core", "events": "core", "deployments": "apps", "replicasets": "apps",
-              "daemonsets": "apps", "statefulsets": "apps", "jobs": "batch", "cronjobs": "batch"}
+        files[f"{wrapper}/cluster-scoped-resources/core/nodes/{node['metadata']['name']}.yaml"] = yaml.safe_dump(
+            {**node, "apiVersion": "v1", "kind": "Node"}
+        ).encode()
+    groups = {
+        "pods": "core",
+        "events": "core",
+        "deployments": "apps",
+        "replicasets": "apps",
+        "daemonsets": "apps",
+        "statefulsets": "apps",
+        "jobs": "batch",
+        "cronjobs": "batch",
+    }
     for kind in KINDS:
         for ns, items in sorted(_by_namespace(objects[kind]).items()):
             if inspect and kind == "pods":
                 continue
-            doc = {"apiVersion": API.get(kind, "apps/v1"), "items": items, "kind": LIST_KIND[kind],
-                   "metadata": {"resourceVersion": "123456"}}
+            doc = {
+                "apiVersion": API.get(kind, "apps/v1"),
+                "items": items,
+                "kind": LIST_KIND[kind],
+                "metadata": {"resourceVersion": "123456"},
+            }
             files[f"{wrapper}/namespaces/{ns}/{groups[kind]}/{kind}.yaml"] = yaml.safe_dump(doc).encode()
     for pod in objects["pods"]:
         ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
         files[f"{wrapper}/namespaces/{ns}/pods/{name}/{name}.yaml"] = yaml.safe_dump(
-            {**pod, "apiVersion": "v1", "kind": "Pod"}).encode()
+            {**pod, "apiVersion": "v1", "kind": "Pod"}
+        ).encode()
     log_end = when - timedelta(seconds=50)
     for ns, pod, container, previous, data in read_logs(v1, snap):
         fname = "previous.log" if previous else "current.log"
         files[f"{wrapper}/namespaces/{ns}/pods/{pod}/{container}/{container}/logs/{fname}"] = _timestamped(
-            data, log_end)
+            data, log_end
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     facts = {"collected_at": when, "log_end": log_end, "wrapper": wrapper}
     if archive:
@@ -274,8 +306,10 @@ GENERIC = "arch.single-arch-image"
 
 
 def findings_by_workload(doc: dict[str, Any]) -> dict[tuple[str, str, str, bool], dict[str, Any]]:
-    return {(f["workload"]["kind"], f["workload"]["namespace"], f["workload"]["name"], bool(f["latent"])): f
-            for f in doc["findings"]}
+    return {
+        (f["workload"]["kind"], f["workload"]["namespace"], f["workload"]["name"], bool(f["latent"])): f
+        for f in doc["findings"]
+    }
 
 
 def assert_same_findings(native: dict[str, Any], foreign: dict[str, Any]) -> None:
@@ -290,7 +324,10 @@ def assert_same_findings(native: dict[str, Any], foreign: dict[str, Any]) -> Non
         lacking = NEEDS.get(f["cause"])
         if lacking in gaps:
             if key in forg:
-                assert forg[key]["cause"] in {f["cause"], GENERIC, *f.get("contributing", [])}, (key, forg[key]["cause"])
+                assert forg[key]["cause"] in {f["cause"], GENERIC, *f.get("contributing", [])}, (
+                    key,
+                    forg[key]["cause"],
+                )
             continue
         assert key in forg, f"{key}: {f['cause']} not found in the {foreign['dump']['format']} dump"
         assert forg[key]["cause"] == f["cause"], (key, f["cause"], forg[key]["cause"])

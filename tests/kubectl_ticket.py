@@ -77,7 +77,9 @@ def kubectl_ticket(v1: Path, work: Path) -> Ticket:
         if pods:  # one object pasted whole, as engineers ask for it
             first = pods[0]["metadata"]
             save(f"pod-{first['name']}.yaml", ["get", "pod", "-n", first["namespace"], first["name"], "-o", "yaml"])
-            save(f"deployments-{first['namespace']}.json", ["get", "deployments", "-n", first["namespace"], "-o", "json"])
+            save(
+                f"deployments-{first['namespace']}.json", ["get", "deployments", "-n", first["namespace"], "-o", "json"]
+            )
         for kind in WORKLOAD_KINDS:
             save(f"describe-{kind}.txt", ["describe", kind, "-A"])
         for p in pods:

@@ -39,7 +39,6 @@ from forensics.knowledge.manifests import (
 REGISTRY_BIN = "/usr/bin/docker-registry"
 
 
-
 def _digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
@@ -66,8 +65,9 @@ class Registry:
     def __init__(self, host: str) -> None:
         self.host = host
 
-    def _req(self, method: str, path: str, data: bytes | None = None, ctype: str | None = None,
-             accept: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    def _req(
+        self, method: str, path: str, data: bytes | None = None, ctype: str | None = None, accept: str | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         url = path if path.startswith("http") else f"http://{self.host}{path}"
         req = urllib.request.Request(url, data=data, method=method)
         if ctype:
@@ -101,20 +101,31 @@ class Registry:
             tar.addfile(info, io.BytesIO(payload))
         raw_layer = buf.getvalue()
         layer = gzip.compress(raw_layer, mtime=0)
-        config: dict[str, Any] = {"architecture": arch, "os": "linux", "created": "2026-11-01T00:00:00Z",
-                                  "config": {"Entrypoint": ["/bin/app"]},
-                                  "rootfs": {"type": "layers", "diff_ids": [_digest(raw_layer)]}}
+        config: dict[str, Any] = {
+            "architecture": arch,
+            "os": "linux",
+            "created": "2026-11-01T00:00:00Z",
+            "config": {"Entrypoint": ["/bin/app"]},
+            "rootfs": {"type": "layers", "diff_ids": [_digest(raw_layer)]},
+        }
         if variant:
             config["variant"] = variant
         config_bytes = json.dumps(config, separators=(",", ":")).encode()
         self.blob(repo, layer)
         self.blob(repo, config_bytes)
         mt = DOCKER_MANIFEST if docker else OCI_MANIFEST
-        manifest = {"schemaVersion": 2, "mediaType": mt,
-                    "config": {"mediaType": DOCKER_CONFIG if docker else OCI_CONFIG,
-                               "digest": _digest(config_bytes), "size": len(config_bytes)},
-                    "layers": [{"mediaType": DOCKER_LAYER if docker else OCI_LAYER,
-                                "digest": _digest(layer), "size": len(layer)}]}
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": mt,
+            "config": {
+                "mediaType": DOCKER_CONFIG if docker else OCI_CONFIG,
+                "digest": _digest(config_bytes),
+                "size": len(config_bytes),
+            },
+            "layers": [
+                {"mediaType": DOCKER_LAYER if docker else OCI_LAYER, "digest": _digest(layer), "size": len(layer)}
+            ],
+        }
         body = json.dumps(manifest, indent=2).encode()
         digest = self.manifest(repo, tag, body, mt)
         plat = f"linux/{arch}" + (f"/{variant}" if variant else "")
@@ -122,23 +133,38 @@ class Registry:
 
     def attestation(self, repo: str, subject: str) -> tuple[str, bytes]:
         """A BuildKit-style attestation manifest (in-toto layer) for `subject`; returns (digest, bytes)."""
-        statement = json.dumps({"_type": "https://in-toto.io/Statement/v0.1",
-                                "predicateType": "https://spdx.dev/Document", "subject": [
-                                    {"name": "app", "digest": {"sha256": subject.split(":", 1)[1]}}],
-                                "predicate": {}}).encode()
+        statement = json.dumps(
+            {
+                "_type": "https://in-toto.io/Statement/v0.1",
+                "predicateType": "https://spdx.dev/Document",
+                "subject": [{"name": "app", "digest": {"sha256": subject.split(":", 1)[1]}}],
+                "predicate": {},
+            }
+        ).encode()
         config = b'{"architecture":"unknown","os":"unknown","config":{},"rootfs":{"type":"layers","diff_ids":[]}}'
         self.blob(repo, statement)
         self.blob(repo, config)
-        body = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                           "config": {"mediaType": OCI_CONFIG, "digest": _digest(config), "size": len(config)},
-                           "layers": [{"mediaType": "application/vnd.in-toto+json", "digest": _digest(statement),
-                                       "size": len(statement),
-                                       "annotations": {"in-toto.io/predicate-type": "https://spdx.dev/Document"}}]},
-                          indent=2).encode()
+        body = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": OCI_MANIFEST,
+                "config": {"mediaType": OCI_CONFIG, "digest": _digest(config), "size": len(config)},
+                "layers": [
+                    {
+                        "mediaType": "application/vnd.in-toto+json",
+                        "digest": _digest(statement),
+                        "size": len(statement),
+                        "annotations": {"in-toto.io/predicate-type": "https://spdx.dev/Document"},
+                    }
+                ],
+            },
+            indent=2,
+        ).encode()
         return self.manifest(repo, _digest(body), body, OCI_MANIFEST), body
 
-    def index(self, repo: str, tag: str, children: list[Pushed], *, docker: bool = False,
-              attestations: bool = False) -> Pushed:
+    def index(
+        self, repo: str, tag: str, children: list[Pushed], *, docker: bool = False, attestations: bool = False
+    ) -> Pushed:
         entries = []
         configs: dict[str, bytes] = {}
         platforms: dict[str, str] = {}
@@ -147,17 +173,31 @@ class Registry:
             plat: dict[str, str] = {"architecture": arch, "os": os_}
             if rest:
                 plat["variant"] = rest[0]
-            entries.append({"mediaType": DOCKER_MANIFEST if docker else OCI_MANIFEST, "digest": child.digest,
-                            "size": len(child.manifest), "platform": plat})
+            entries.append(
+                {
+                    "mediaType": DOCKER_MANIFEST if docker else OCI_MANIFEST,
+                    "digest": child.digest,
+                    "size": len(child.manifest),
+                    "platform": plat,
+                }
+            )
             configs.update(child.configs)
             platforms.update(child.platforms)
         if attestations:
             for child in children:
                 digest, body = self.attestation(repo, child.digest)
-                entries.append({"mediaType": OCI_MANIFEST, "digest": digest, "size": len(body),
-                                "annotations": {"vnd.docker.reference.digest": child.digest,
-                                                "vnd.docker.reference.type": "attestation-manifest"},
-                                "platform": {"architecture": "unknown", "os": "unknown"}})
+                entries.append(
+                    {
+                        "mediaType": OCI_MANIFEST,
+                        "digest": digest,
+                        "size": len(body),
+                        "annotations": {
+                            "vnd.docker.reference.digest": child.digest,
+                            "vnd.docker.reference.type": "attestation-manifest",
+                        },
+                        "platform": {"architecture": "unknown", "os": "unknown"},
+                    }
+                )
         mt = DOCKER_LIST if docker else OCI_INDEX
         body = json.dumps({"schemaVersion": 2, "mediaType": mt, "manifests": entries}, indent=3).encode()
         digest = self.manifest(repo, tag, body, mt)
@@ -185,10 +225,13 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     root = tmp_path_factory.mktemp("registry")
     host = f"127.0.0.1:{_free_port()}"
     cfg = root / "config.yml"
-    cfg.write_text(f"version: 0.1\nlog: {{level: error}}\nstorage:\n  filesystem: {{rootdirectory: {root / 'data'}}}\n"
-                   f"  delete: {{enabled: true}}\nhttp:\n  addr: {host}\n")
-    proc = subprocess.Popen([REGISTRY_BIN, "serve", str(cfg)], stdout=subprocess.DEVNULL,
-                            stderr=(root / "registry.log").open("wb"))
+    cfg.write_text(
+        f"version: 0.1\nlog: {{level: error}}\nstorage:\n  filesystem: {{rootdirectory: {root / 'data'}}}\n"
+        f"  delete: {{enabled: true}}\nhttp:\n  addr: {host}\n"
+    )
+    proc = subprocess.Popen(
+        [REGISTRY_BIN, "serve", str(cfg)], stdout=subprocess.DEVNULL, stderr=(root / "registry.log").open("wb")
+    )
     try:
         _wait_ready(host, proc)
         yield Registry(host)
@@ -223,8 +266,17 @@ def buildah_index(registry: Registry, work: Path, repo: str, arches: list[str], 
         run("manifest", "add", f"{repo}-list", f"containers-storage:localhost/{repo}-{arch}")
     ref = f"{registry.host}/{repo}:1"
     digestfile = work / "digest"
-    run("manifest", "push", "--all", "--tls-verify=false", "--digestfile", str(digestfile),
-        *(["--format", "v2s2"] if docker else []), f"{repo}-list", f"docker://{ref}")
+    run(
+        "manifest",
+        "push",
+        "--all",
+        "--tls-verify=false",
+        "--digestfile",
+        str(digestfile),
+        *(["--format", "v2s2"] if docker else []),
+        f"{repo}-list",
+        f"docker://{ref}",
+    )
     digest = digestfile.read_text().strip()
     _, _, body = registry._req("GET", f"/v2/{repo}/manifests/{digest}", accept=f"{OCI_INDEX},{DOCKER_LIST}")
     doc = json.loads(body)

@@ -23,8 +23,23 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 @pytest.fixture(scope="module")
 def small_dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bench") / "dump-1500.tar.gz"
-    subprocess.run([sys.executable, str(BENCH / "gen_dump.py"), "--pods", "1500", "--nodes", "50",
-                    "--seed", "7", "--out", str(out)], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "gen_dump.py"),
+            "--pods",
+            "1500",
+            "--nodes",
+            "50",
+            "--seed",
+            "7",
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return out
 
 
@@ -46,8 +61,9 @@ def _members(path: Path) -> dict[str, bytes]:
 
 def test_small_dump_is_a_valid_v1_dump(small_dump: Path) -> None:
     files = _members(small_dump)
-    assert all(layout.classify(name) is not None for name in files), \
-        [n for n in files if layout.classify(n) is None][:5]
+    assert all(layout.classify(name) is not None for name in files), [n for n in files if layout.classify(n) is None][
+        :5
+    ]
     meta = yaml.safe_load(files[layout.META])
     assert meta["format"] == layout.FORMAT_NAME and meta["version"] == layout.FORMAT_VERSION
     (snap,) = meta["snapshots"]
@@ -76,8 +92,12 @@ def test_small_dump_is_a_valid_v1_dump(small_dump: Path) -> None:
         if b"exec format error" in previous:
             exec_errors += 1
             assert previous.startswith(b"exec /") and arch_of[p["spec"]["nodeName"]] == "arm64"
-    pull_failures = [(p, s) for p in raw_pods for s in p["status"]["containerStatuses"]
-                     if s["state"].get("waiting", {}).get("reason") in ("ErrImagePull", "ImagePullBackOff")]
+    pull_failures = [
+        (p, s)
+        for p in raw_pods
+        for s in p["status"]["containerStatuses"]
+        if s["state"].get("waiting", {}).get("reason") in ("ErrImagePull", "ImagePullBackOff")
+    ]
     assert exec_errors + len(pull_failures) >= 1
 
     # images referenced by pods are inspected: the imageID digest is the stored manifest's sha256
@@ -94,8 +114,10 @@ def test_small_dump_is_a_valid_v1_dump(small_dump: Path) -> None:
         assert s["imageID"].endswith("@sha256:" + hashlib.sha256(manifest).hexdigest())
         kinds.add(msgspec.json.decode(manifest)["mediaType"])
     assert "application/vnd.oci.image.index.v1+json" in kinds
-    index_types = {"application/vnd.oci.image.index.v1+json",
-                   "application/vnd.docker.distribution.manifest.list.v2+json"}
+    index_types = {
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+    }
 
     def media_type(ref: str) -> str:
         return str(msgspec.json.decode(files[refs[ref] + "manifest.json"])["mediaType"])
@@ -106,12 +128,15 @@ def test_small_dump_is_a_valid_v1_dump(small_dump: Path) -> None:
         assert media_type(s["image"]) in index_types and s["restartCount"] == 0
         assert layout.log_file(snap, p["metadata"]["namespace"], p["metadata"]["name"], s["name"]) not in files
     for p, s in restarting:
-        previous = files[layout.log_file(snap, p["metadata"]["namespace"], p["metadata"]["name"], s["name"],
-                                         previous=True)]
+        previous = files[
+            layout.log_file(snap, p["metadata"]["namespace"], p["metadata"]["name"], s["name"], previous=True)
+        ]
         if b"exec format error" in previous:
             assert media_type(s["image"]) not in index_types
-    assert "application/vnd.oci.image.manifest.v1+json" in kinds or \
-        "application/vnd.docker.distribution.manifest.v2+json" in kinds
+    assert (
+        "application/vnd.oci.image.manifest.v1+json" in kinds
+        or "application/vnd.docker.distribution.manifest.v2+json" in kinds
+    )
 
 
 def test_truth_names_what_was_planted(small_dump: Path) -> None:
@@ -142,14 +167,34 @@ def test_truth_names_what_was_planted(small_dump: Path) -> None:
 
 def test_generator_is_deterministic(small_dump: Path, tmp_path: Path) -> None:
     again = tmp_path / "again.tar.gz"
-    subprocess.run([sys.executable, str(BENCH / "gen_dump.py"), "--pods", "1500", "--nodes", "50",
-                    "--seed", "7", "--out", str(again)], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "gen_dump.py"),
+            "--pods",
+            "1500",
+            "--nodes",
+            "50",
+            "--seed",
+            "7",
+            "--out",
+            str(again),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     assert again.read_bytes() == small_dump.read_bytes()
 
 
 def test_benchmark_reports_every_field(small_dump: Path) -> None:
-    proc = subprocess.run([sys.executable, str(BENCH / "run.py"), str(small_dump), "--also", str(small_dump)],
-                          check=False, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), str(small_dump), "--also", str(small_dump)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     r = summary["dump"]
@@ -157,8 +202,17 @@ def test_benchmark_reports_every_field(small_dump: Path) -> None:
     assert r["pods"] == 1500
     assert r["compressed_bytes"] == small_dump.stat().st_size
     assert r["uncompressed_bytes"] > r["compressed_bytes"]
-    for key in ("floor_seconds", "floor_1core_seconds", "floor_2core_seconds", "load_seconds", "load_over_floor",
-                "floor_peak_rss_bytes", "load_peak_rss_bytes", "analyze_over_floor", "html_over_json"):
+    for key in (
+        "floor_seconds",
+        "floor_1core_seconds",
+        "floor_2core_seconds",
+        "load_seconds",
+        "load_over_floor",
+        "floor_peak_rss_bytes",
+        "load_peak_rss_bytes",
+        "analyze_over_floor",
+        "html_over_json",
+    ):
         assert r[key] > 0, key
     assert r["floor_seconds"] == min(r["floor_1core_seconds"], r["floor_2core_seconds"])
     assert r["frames"]["pods"] == 1500
@@ -168,9 +222,17 @@ def test_benchmark_reports_every_field(small_dump: Path) -> None:
     truth = aj["truth"]
     assert truth["planted_workloads"] > 0 and "app-crash" in truth["per_cause"]
     assert summary["pods_ratio"] == 1.0 and summary["time_ratio"] > 0 and summary["analyze_time_ratio"] > 0
-    assert set(summary["checks"]) == {"load_over_floor", "peak_rss", "linear", "analyze_over_floor",
-                                      "html_over_json", "analyze_peak_rss", "analyze_linear",
-                                      "report_html_size", "report_html_open"}
+    assert set(summary["checks"]) == {
+        "load_over_floor",
+        "peak_rss",
+        "linear",
+        "analyze_over_floor",
+        "html_over_json",
+        "analyze_peak_rss",
+        "analyze_linear",
+        "report_html_size",
+        "report_html_open",
+    }
     rh = r["report_html"]
     assert rh["bytes"] == r["analyze_html"]["output_bytes"] and "report html" in proc.stdout
     if "browser_error" not in rh:  # chromium and playwright present: the page was opened and its table used

@@ -45,12 +45,23 @@ def _entry_point() -> str:
 FORENSICS = _entry_point()
 
 
-def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-        timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp"),
-            "LC_ALL": "C.UTF-8"}
-    return subprocess.run([FORENSICS, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout,
-                          env={**base, **(env or {})}, check=False)
+def run(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    base = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "LC_ALL": "C.UTF-8",
+    }
+    return subprocess.run(
+        [FORENSICS, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        env={**base, **(env or {})},
+        check=False,
+    )
 
 
 def one_line_error(r: subprocess.CompletedProcess[str], code: int = 2) -> str:
@@ -97,8 +108,11 @@ def findings_json(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("argv", USAGE_ERRORS, ids=lambda a: " ".join(a) or "no-arguments")
 def test_usage_errors_are_one_line_and_exit_2(argv: list[str], tmp_path: Path, findings_json: Path) -> None:
-    subst = {"DUMP": str(SAMPLES / "graviton-new-pool"), "FINDINGS": str(findings_json),
-             "MANIFEST": str(next((SAMPLES / "graviton-new-pool" / "images").glob("*ledger-api*")))}
+    subst = {
+        "DUMP": str(SAMPLES / "graviton-new-pool"),
+        "FINDINGS": str(findings_json),
+        "MANIFEST": str(next((SAMPLES / "graviton-new-pool" / "images").glob("*ledger-api*"))),
+    }
     r = run(*[subst.get(a, a) for a in argv], cwd=tmp_path)
     line = one_line_error(r)
     assert line.startswith("forensics"), line
@@ -145,15 +159,24 @@ def test_shell_completion_installs_and_completes(tmp_path: Path) -> None:
     script = re.search(r"source '([^']+)'", rc_text)
     assert script, rc_text
     # the installed script, sourced by a real bash, completes our commands and options
-    probe = (f"source {script.group(1)}; COMP_WORDS=(forensics an); COMP_CWORD=1; _forensics_completion forensics; "
-             'echo "${COMPREPLY[*]}"; COMP_WORDS=(forensics analyze --fa); COMP_CWORD=2; '
-             '_forensics_completion forensics; echo "${COMPREPLY[*]}"')
-    out = subprocess.run(["bash", "--norc", "-c", probe], capture_output=True, text=True, timeout=60, check=False,
-                         env={"PATH": f"{Path(FORENSICS).parent}:/usr/bin:/bin", "HOME": str(tmp_path)})
+    probe = (
+        f"source {script.group(1)}; COMP_WORDS=(forensics an); COMP_CWORD=1; _forensics_completion forensics; "
+        'echo "${COMPREPLY[*]}"; COMP_WORDS=(forensics analyze --fa); COMP_CWORD=2; '
+        '_forensics_completion forensics; echo "${COMPREPLY[*]}"'
+    )
+    out = subprocess.run(
+        ["bash", "--norc", "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": f"{Path(FORENSICS).parent}:/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
     assert out.stdout.splitlines() == ["analyze", "--fail-on"], (out.stdout, out.stderr)
 
 
 # ---------------------------------------------------------------------------------------------- the guard
+
 
 def test_an_unforeseen_error_is_one_line_asking_for_a_report(tmp_path: Path) -> None:
     site = tmp_path / "site"
@@ -163,19 +186,26 @@ def test_an_unforeseen_error_is_one_line_asking_for_a_report(tmp_path: Path) -> 
         "import forensics.analysis.analyze\n"
         "def _broken(dump):\n"
         "    raise KeyError('\\x1b]0;title\\x07 unexpected')\n"
-        "forensics.analysis.analyze.analyze = _broken\n")
-    r = run("analyze", str(SAMPLES / "graviton-new-pool"), "-f", "json", cwd=tmp_path,
-            env={"PYTHONPATH": str(site)})
+        "forensics.analysis.analyze.analyze = _broken\n"
+    )
+    r = run("analyze", str(SAMPLES / "graviton-new-pool"), "-f", "json", cwd=tmp_path, env={"PYTHONPATH": str(site)})
     line = one_line_error(r, code=3)
     assert "please report this" in line and "KeyError" in line
     assert "\x1b" not in line and "\x07" not in line
     # and with FORENSICS_DEBUG the traceback is there for the developer
-    r = run("analyze", str(SAMPLES / "graviton-new-pool"), "-f", "json", cwd=tmp_path,
-            env={"PYTHONPATH": str(site), "FORENSICS_DEBUG": "1"})
+    r = run(
+        "analyze",
+        str(SAMPLES / "graviton-new-pool"),
+        "-f",
+        "json",
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(site), "FORENSICS_DEBUG": "1"},
+    )
     assert r.returncode != 0 and "Traceback" in r.stderr
 
 
 # ---------------------------------------------------------------------------------------------- bad input
+
 
 def _zip(path: Path) -> None:
     with zipfile.ZipFile(path, "w") as z:
@@ -186,12 +216,16 @@ BAD_INPUTS = {
     "empty-file": (lambda p: p.write_bytes(b""), "an empty file"),
     "random-bytes": (lambda p: p.write_bytes(bytes(range(256)) * 40), "random bytes"),
     "empty-dir": (lambda p: p.mkdir(), "an empty directory"),
-    "unrelated-folder": (lambda p: (p.mkdir(), (p / "a.txt").write_text("hello"), (p / "b.csv").write_text("1,2")),
-                         "a folder of 2 unrelated file(s)"),
+    "unrelated-folder": (
+        lambda p: (p.mkdir(), (p / "a.txt").write_text("hello"), (p / "b.csv").write_text("1,2")),
+        "a folder of 2 unrelated file(s)",
+    ),
     "archive.zip": (_zip, "a zip archive"),
     "notes.json.gz": (lambda p: p.write_bytes(gzip.compress(b'{"hello": "world"}')), "gzip-compressed JSON"),
-    "two.json": (lambda p: p.write_text('{"kind": "PodList", "items": []}\n{"kind": "Pod"}\n'),
-                 "JSON with trailing data at byte 33"),
+    "two.json": (
+        lambda p: p.write_text('{"kind": "PodList", "items": []}\n{"kind": "Pod"}\n'),
+        "JSON with trailing data at byte 33",
+    ),
 }
 
 
@@ -216,6 +250,7 @@ def test_render_of_a_non_findings_file_says_what_it_is(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- output
+
 
 def test_report_file_still_prints_the_verdict(tmp_path: Path) -> None:
     r = run("analyze", str(SAMPLES / "graviton-new-pool"), "-o", "report.html", cwd=tmp_path)
@@ -279,7 +314,7 @@ def test_next_step_and_the_architecture_answer(tmp_path: Path) -> None:
     first = next(x for x in top["remediation"] if x["command"])
     assert first["command"].splitlines()[0] in r.stdout
     html = (tmp_path / "forensics-report-not-arch.html").read_text()
-    verdict = html[html.index('id="verdict"'):html.index('id="inventory"')]
+    verdict = html[html.index('id="verdict"') : html.index('id="inventory"')]
     assert "Not the ARM/amd64 mismatch" in verdict
     r = run("analyze", str(SAMPLES / "graviton-new-pool"), cwd=tmp_path)
     assert "Not the ARM/amd64 mismatch" not in r.stdout
@@ -288,9 +323,13 @@ def test_next_step_and_the_architecture_answer(tmp_path: Path) -> None:
 def _run_with_tty_stderr(args: list[str], cwd: Path) -> tuple[int, str, str]:
     """Run with stderr on a pseudo-terminal (stdout a pipe); return (rc, stdout, what the tty saw)."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen([FORENSICS, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=slave,
-                            env={"PATH": os.environ.get("PATH", ""), "HOME": str(cwd), "TERM": "xterm",
-                                 "COLUMNS": "100"})
+    proc = subprocess.Popen(
+        [FORENSICS, *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(cwd), "TERM": "xterm", "COLUMNS": "100"},
+    )
     os.close(slave)
     seen = io.BytesIO()
     deadline = time.monotonic() + 120
@@ -323,9 +362,18 @@ def test_progress_only_on_a_terminal(tmp_path: Path) -> None:
 def _terminal_output(args: list[str], cwd: Path, columns: int) -> str:
     """What a terminal of `columns` columns shows for the command (stdout on a pseudo-terminal)."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen([FORENSICS, *args], cwd=cwd, stdout=slave, stderr=subprocess.DEVNULL,
-                            env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
-                                 "TERM": "xterm", "COLUMNS": str(columns)})
+    proc = subprocess.Popen(
+        [FORENSICS, *args],
+        cwd=cwd,
+        stdout=slave,
+        stderr=subprocess.DEVNULL,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "TERM": "xterm",
+            "COLUMNS": str(columns),
+        },
+    )
     os.close(slave)
     chunks = []
     while True:
@@ -349,10 +397,10 @@ def _label(w: dict) -> str:
 def test_terminal_tables_are_capped(tmp_path: Path) -> None:
     text = _terminal_output(["analyze", str(SAMPLES / "not-arch")], tmp_path, 120)
     doc = json.loads(run("analyze", str(SAMPLES / "not-arch"), "-f", "json", cwd=tmp_path).stdout)
-    listed = text[text.index("Findings"):]
+    listed = text[text.index("Findings") :]
     more = re.search(r"and (\d+) more findings \(see the report\)", listed)
     assert more, text
-    shown = [f for f in doc["findings"] if _label(f["workload"]) in listed[:more.start()]]
+    shown = [f for f in doc["findings"] if _label(f["workload"]) in listed[: more.start()]]
     assert 0 < len(shown) < len(doc["findings"])
     assert len(shown) + int(more.group(1)) == len(doc["findings"])  # nothing lost, only folded away
 
@@ -367,24 +415,53 @@ def test_a_narrow_terminal_never_crops_names(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------------------------------------- hostile text
 
+
 def _pod(name: str, ns: str, message: str) -> dict:
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": ns, "uid": "u-" + str(abs(hash(name))),
-                         "creationTimestamp": "2024-05-01T10:00:00Z"},
-            "spec": {"nodeName": "node-a", "containers": [{"name": "app", "image": "example/app:1"}]},
-            "status": {"phase": "Running", "startTime": "2024-05-01T10:00:01Z", "containerStatuses": [{
-                "name": "app", "image": "example/app:1", "ready": False, "restartCount": 7,
-                "state": {"waiting": {"reason": "CrashLoopBackOff", "message": message}},
-                "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "message": message,
-                                             "startedAt": "2024-05-01T10:20:00Z",
-                                             "finishedAt": "2024-05-01T10:20:01Z"}}}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": ns,
+            "uid": "u-" + str(abs(hash(name))),
+            "creationTimestamp": "2024-05-01T10:00:00Z",
+        },
+        "spec": {"nodeName": "node-a", "containers": [{"name": "app", "image": "example/app:1"}]},
+        "status": {
+            "phase": "Running",
+            "startTime": "2024-05-01T10:00:01Z",
+            "containerStatuses": [
+                {
+                    "name": "app",
+                    "image": "example/app:1",
+                    "ready": False,
+                    "restartCount": 7,
+                    "state": {"waiting": {"reason": "CrashLoopBackOff", "message": message}},
+                    "lastState": {
+                        "terminated": {
+                            "exitCode": 1,
+                            "reason": "Error",
+                            "message": message,
+                            "startedAt": "2024-05-01T10:20:00Z",
+                            "finishedAt": "2024-05-01T10:20:01Z",
+                        }
+                    },
+                }
+            ],
+        },
+    }
 
 
 def test_dump_text_cannot_drive_the_terminal(tmp_path: Path) -> None:
     evil = "\x1b]0;owned\x07\x1b[31mred\x1b]8;;http://x.invalid/\x1b\\link\x1b]8;;\x1b\\\r\u202e"
-    pods = {"apiVersion": "v1", "kind": "PodList", "items": [
-        _pod("api-7d9f-abcde", "shop", "panic: " + evil),
-        _pod("web-5c-xyz\x1b[2J", "shop", "fatal: " + evil)]}
+    pods = {
+        "apiVersion": "v1",
+        "kind": "PodList",
+        "items": [
+            _pod("api-7d9f-abcde", "shop", "panic: " + evil),
+            _pod("web-5c-xyz\x1b[2J", "shop", "fatal: " + evil),
+        ],
+    }
     (tmp_path / "pods.json").write_text(json.dumps(pods))
     (tmp_path / "broken\x1b[31m.json").write_text('{"kind": "Pod", "metadata": ')
     for args in (["analyze", str(tmp_path)], ["frames", str(tmp_path)]):
@@ -424,16 +501,20 @@ def test_zstd_without_zstandard_says_how_to_install_it(tmp_path: Path) -> None:
     assert "pip install 'cluster-forensics[zstd]'" in line
 
 
-@pytest.mark.parametrize("path, value, named", [
-    (("findings", 0, "pods"), 7, "findings[0].pods is a number, not a list"),
-    (("dump",), "x", "dump is a string, not an object"),
-    (("inventory", "architectures"), ["amd64"], "inventory.architectures is a list, not an object"),
-    (("timeline",), 3, "timeline is a number, not a list"),
-    (("findings", 0, "evidence"), ["a line"], "findings[0].evidence[0] is a string, not an object"),
-    (("dump", "counts", "pods"), "many", "dump.counts.pods is a string, not an integer"),
-])
-def test_render_refuses_a_document_of_the_wrong_shape(path: tuple, value: object, named: str, tmp_path: Path,
-                                                      findings_json: Path) -> None:
+@pytest.mark.parametrize(
+    "path, value, named",
+    [
+        (("findings", 0, "pods"), 7, "findings[0].pods is a number, not a list"),
+        (("dump",), "x", "dump is a string, not an object"),
+        (("inventory", "architectures"), ["amd64"], "inventory.architectures is a list, not an object"),
+        (("timeline",), 3, "timeline is a number, not a list"),
+        (("findings", 0, "evidence"), ["a line"], "findings[0].evidence[0] is a string, not an object"),
+        (("dump", "counts", "pods"), "many", "dump.counts.pods is a string, not an integer"),
+    ],
+)
+def test_render_refuses_a_document_of_the_wrong_shape(
+    path: tuple, value: object, named: str, tmp_path: Path, findings_json: Path
+) -> None:
     doc = json.loads(findings_json.read_text())
     target = doc
     for key in path[:-1]:

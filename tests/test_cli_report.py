@@ -38,8 +38,12 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str
         (d / "f.json").write_text(js.stdout)
         md = run("render", str(d / "f.json"), "-o", "-", "-f", "md", cwd=d)
         assert md.returncode == 0, md.stderr
-        out[story] = {"json": js.stdout, "md": md.stdout, "terminal": term.stdout,
-                      "html": next(d.glob("forensics-report-*.html")).read_text()}
+        out[story] = {
+            "json": js.stdout,
+            "md": md.stdout,
+            "terminal": term.stdout,
+            "html": next(d.glob("forensics-report-*.html")).read_text(),
+        }
     return out
 
 
@@ -51,6 +55,7 @@ def _raw(story: str, kind: str) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------- when
+
 
 @pytest.mark.parametrize("story", STORIES)
 def test_first_failure_is_the_earliest_evidence(story: str, outputs: dict) -> None:
@@ -84,7 +89,7 @@ def test_first_failure_is_the_earliest_evidence(story: str, outputs: dict) -> No
         assert f"since {s['first_failure']}" in " ".join(outputs[story]["terminal"].split())
         assert when in outputs[story]["md"].split("## 2.")[0]
         html = outputs[story]["html"]
-        assert when in html[html.index('id="verdict"'):html.index('id="inventory"')]
+        assert when in html[html.index('id="verdict"') : html.index('id="inventory"')]
 
 
 def test_a_crash_loop_since_the_pods_started_is_dated_from_their_start(outputs: dict) -> None:
@@ -92,12 +97,14 @@ def test_a_crash_loop_since_the_pods_started_is_dated_from_their_start(outputs: 
     never Ready), hours before the first event the dump still has and the last crash."""
     doc = json.loads(outputs["graviton-new-pool"]["json"])
     f = doc["findings"][0]
-    starts = [_t(p["status"]["startTime"]) for p in _raw("graviton-new-pool", "pods")
-              if p["metadata"]["name"] in f["pods"]]
+    starts = [
+        _t(p["status"]["startTime"]) for p in _raw("graviton-new-pool", "pods") if p["metadata"]["name"] in f["pods"]
+    ]
     assert _t(doc["summary"]["first_failure"]) == min(starts)
 
 
 # ---------------------------------------------------------------------------------------------- how much
+
 
 @pytest.mark.parametrize("story", STORIES)
 def test_one_figure_one_value(story: str, outputs: dict) -> None:
@@ -115,8 +122,10 @@ def test_one_figure_one_value(story: str, outputs: dict) -> None:
     assert s["failing_pods"] == len(pods) <= c["pods"]
     assert s["affected_nodes"] == len({n for f in failing for n in f["nodes"]}) <= c["nodes"]
     if failing:
-        assert f"({s['failing_pods']} of {c['pods']} pods, on {s['affected_nodes']} of {c['nodes']} node(s)" \
+        assert (
+            f"({s['failing_pods']} of {c['pods']} pods, on {s['affected_nodes']} of {c['nodes']} node(s)"
             in s["verdict"]
+        )
     # the same figures in every rendering
     term = " ".join(outputs[story]["terminal"].split())
     assert f"{c['nodes']} nodes, {c['pods']} pods" in term
@@ -134,6 +143,7 @@ def test_one_figure_one_value(story: str, outputs: dict) -> None:
 
 # ---------------------------------------------------------------------------------------------- limits
 
+
 def test_gaps_listed_only_where_they_matter(outputs: dict) -> None:
     doc = json.loads(outputs["not-arch"]["json"])  # all amd64, no architecture finding
     gap = next(g for g in doc["gaps"] if g["what"] == "no binfmt_misc listings")
@@ -150,7 +160,7 @@ def test_markdown_claims_no_checksums_it_lacks(outputs: dict) -> None:
     doc = json.loads(outputs["graviton-new-pool"]["json"])
     assert doc["dump"]["files"] and not any(f["sha256"] for f in doc["dump"]["files"])
     md = outputs["graviton-new-pool"]["md"]
-    files = md[md.index("Files read"):]
+    files = md[md.index("Files read") :]
     assert "checksum" not in md.lower()
     assert "sha256" not in files.split("\n", 3)[2].lower()  # the table's header: file, size
     assert "not recorded" not in files
@@ -158,14 +168,15 @@ def test_markdown_claims_no_checksums_it_lacks(outputs: dict) -> None:
 
 # ---------------------------------------------------------------------------------------------- reports
 
+
 def test_each_finding_listed_once_in_the_findings_table(outputs: dict) -> None:
     doc = json.loads(outputs["not-arch"]["json"])
     html = outputs["not-arch"]["html"]
-    nav = html[html.index('<nav class="toc">'):html.index("</nav>")]
+    nav = html[html.index('<nav class="toc">') : html.index("</nav>")]
     counts = [int(x) for x in re.findall(r'class="count">(\d+)<', nav)]
     assert counts[:3] == [len(doc["findings"]), 0, len(doc["findings"])]  # findings = architecture + other
-    table = html[html.index('id="findings-table"'):]
-    table = table[:table.index("</table>")]
+    table = html[html.index('id="findings-table"') :]
+    table = table[: table.index("</table>")]
     rows = re.findall(r'<tr data-cause="([^"]*)"[^>]*>.*?<a href="#(f-[0-9a-f]+)">', table, re.DOTALL)
     cause_of = {f["id"]: f["cause"] for f in doc["findings"]}
     assert sorted(i for _, i in rows) == sorted(cause_of)  # one row per finding, in one table
@@ -174,7 +185,7 @@ def test_each_finding_listed_once_in_the_findings_table(outputs: dict) -> None:
 
 def test_restarts_chart_has_one_meaning(outputs: dict) -> None:
     html = outputs["lost-multiarch-tag"]["html"]  # three snapshots
-    fig = html[html.index("<figcaption>Restarts"):]
+    fig = html[html.index("<figcaption>Restarts") :]
     fig = fig[: fig.index("</figure>")]
     assert "during each interval" in fig
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", fig)
@@ -191,14 +202,17 @@ def test_restarts_chart_has_one_meaning(outputs: dict) -> None:
 def test_timeline_draws_each_event_once_with_whole_labels(outputs: dict) -> None:
     doc = json.loads(outputs["binfmt-emulation"]["json"])
     html = outputs["binfmt-emulation"]["html"]
-    fig = html[html.index("<figcaption>Timeline"):]
+    fig = html[html.index("<figcaption>Timeline") :]
     fig = fig[: fig.index("</figure>")]
     defs = dict(re.findall(r'<path id="([^"]+)" d="([^"]+)"', fig))
-    ticks = {k for k, d in defs.items() if d.split() [:3] == ["M", "0", "0"] and d.count("L") == 1}
+    ticks = {k for k, d in defs.items() if d.split()[:3] == ["M", "0", "0"] and d.count("L") == 1}
     markers = sum(1 for ref in re.findall(r'<use xlink:href="#([^"]+)"', fig) if ref in defs and ref not in ticks)
     # a failing workload's bar starts at its first failure and stands for that event
-    spanned = {f"first failure of {f['workload']['kind']} {f['workload']['namespace']}/{f['workload']['name']}"
-               for f in doc["findings"][:6] if f["first_seen"]}
+    spanned = {
+        f"first failure of {f['workload']['kind']} {f['workload']['namespace']}/{f['workload']['name']}"
+        for f in doc["findings"][:6]
+        if f["first_seen"]
+    }
     drawn = [e for e in doc["timeline"] if not (e["kind"] == "first-failure" and e["what"] in spanned)]
     assert markers == len(drawn), (markers, len(drawn))
     assert "…" not in fig
@@ -210,12 +224,16 @@ def test_timeline_draws_each_event_once_with_whole_labels(outputs: dict) -> None
 
 # ---------------------------------------------------------------------------------------------- platforms
 
+
 def _image_folder(tmp_path: Path, config_arch: str) -> Path:
     folder = tmp_path / "images" / "example.com_app_1.0"
     folder.mkdir(parents=True)
     shutil.copy(REALDATA / "containers-image" / "v2s2.manifest.json", folder / "manifest.json")
-    (folder / "config.json").write_text(json.dumps({"architecture": config_arch, "os": "linux",
-                                                    "config": {}, "rootfs": {"type": "layers", "diff_ids": []}}))
+    (folder / "config.json").write_text(
+        json.dumps(
+            {"architecture": config_arch, "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": []}}
+        )
+    )
     return folder
 
 
@@ -225,8 +243,13 @@ def test_platforms_require_names_exactly_the_missing(tmp_path: Path) -> None:
     assert r.returncode == 1, r.stderr
     assert r.stderr.strip().splitlines()[-1] == "MISSING platforms: linux/arm64"
     index = REALDATA / "buildx-docs" / "imagetools-inspect-raw-manifest-list.json"
-    ok = run("platforms", str(index), "--require", "linux/aarch64,linux/arm64/v8,linux/arm64,linux/x86_64,"
-                                                  "linux/arm/v7,linux/armv7l", cwd=tmp_path)
+    ok = run(
+        "platforms",
+        str(index),
+        "--require",
+        "linux/aarch64,linux/arm64/v8,linux/arm64,linux/x86_64,linux/arm/v7,linux/armv7l",
+        cwd=tmp_path,
+    )
     assert ok.returncode == 0, ok.stderr
     miss = run("platforms", str(index), "--require", "linux/arm64,linux/mips64le,linux/386", cwd=tmp_path)
     assert miss.returncode == 1
@@ -235,11 +258,16 @@ def test_platforms_require_names_exactly_the_missing(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------------------------------------- serve
 
+
 @pytest.fixture
 def served(tmp_path: Path):
-    proc = subprocess.Popen([FORENSICS, "serve", str(SAMPLES / "graviton-new-pool"), "--kubeconfig-out",
-                             str(tmp_path / "kubeconfig")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=tmp_path)
+    proc = subprocess.Popen(
+        [FORENSICS, "serve", str(SAMPLES / "graviton-new-pool"), "--kubeconfig-out", str(tmp_path / "kubeconfig")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
     try:
         line = proc.stderr.readline()
         m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
@@ -267,13 +295,23 @@ def _responses(port: int, raw: bytes, count: int) -> list[int]:
 def test_serve_reads_the_body_of_every_request(served) -> None:
     port, _ = served
     body = b'{"propagationPolicy":"Background"}'
-    req = (b"DELETE /api/v1/namespaces/payments/pods/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
-           b"application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
-           + b"GET /version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    req = (
+        b"DELETE /api/v1/namespaces/payments/pods/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+        b"application/json\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+        + b"GET /version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    )
     assert _responses(port, req, 2) == [405, 200]
     post = b'{"kind":"Pod"}'
-    req = (b"POST /api/v1/namespaces/payments/pods HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
-           + str(len(post)).encode() + b"\r\n\r\n" + post + b"GET /api HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    req = (
+        b"POST /api/v1/namespaces/payments/pods HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
+        + str(len(post)).encode()
+        + b"\r\n\r\n"
+        + post
+        + b"GET /api HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    )
     assert _responses(port, req, 2) == [405, 200]
 
 
@@ -284,13 +322,25 @@ def test_kubectl_delete_and_describe_through_serve(served, tmp_path: Path) -> No
     _, kubeconfig = served
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KUBECONFIG": str(kubeconfig)}
     for _ in range(3):
-        r = subprocess.run(["kubectl", "-n", "payments", "delete", "pod", "ledger-api-w4wr2qc9p-dc88l"],
-                           capture_output=True, text=True, env=env, timeout=60, check=False)
+        r = subprocess.run(
+            ["kubectl", "-n", "payments", "delete", "pod", "ledger-api-w4wr2qc9p-dc88l"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
         assert r.returncode != 0
         assert "MethodNotAllowed" in r.stderr and "Unsolicited" not in r.stderr and "Bad request" not in r.stderr
-    d = subprocess.run(["kubectl", "-n", "payments", "describe", "pod", "ledger-api-w4wr2qc9p-dc88l"],
-                       capture_output=True, text=True, env=env, timeout=60, check=True).stdout
-    events = d[d.index("Events:"):]
+    d = subprocess.run(
+        ["kubectl", "-n", "payments", "describe", "pod", "ledger-api-w4wr2qc9p-dc88l"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    ).stdout
+    events = d[d.index("Events:") :]
     backoff = next(line for line in events.splitlines() if "BackOff" in line)
     age = backoff.split()[2]
     # as of the snapshot (14:05:12, the BackOff last seen at 14:05:09): seconds, not years

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from forensics.read import layout
 from forensics.analysis.analyze import analyze
+from forensics.read import layout
 from forensics.read.load import load_dump
 from forensics.serve import write_kubeconfig
 from tests.dump_builder import (
@@ -29,8 +29,10 @@ from tests.dump_builder import (
     tool_env,
 )
 
-pytestmark = [pytest.mark.kubectl,
-              pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")]
+pytestmark = [
+    pytest.mark.kubectl,
+    pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed"),
+]
 
 SAMPLES = sorted(p for p in (REPO / "sample_dumps").iterdir() if (p / layout.META).is_file())
 
@@ -95,8 +97,7 @@ def _findings(dump: Path, as_of: Path | None = None) -> list[tuple[str, str, str
                 f["observed_at"] = t
         d.meta = {**d.meta, "collected_at": ref.meta.get("collected_at")}
     doc = analyze(d)
-    return sorted((f["cause"], f["severity"], json.dumps(f.get("workload"), sort_keys=True))
-                  for f in doc["findings"])
+    return sorted((f["cause"], f["severity"], json.dumps(f.get("workload"), sort_keys=True)) for f in doc["findings"])
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=[p.name for p in SAMPLES])
@@ -122,8 +123,9 @@ def test_round_trip_sample_dumps(sample: Path, tmp_path: Path) -> None:
 
 def test_all_logs_and_chosen_namespaces(tmp_path: Path) -> None:
     src = tiny_dump(tmp_path / "src")
-    new = extract(collect_from(src, tmp_path, "--all-logs", "-n", "shop", "--namespace", "kube-system"),
-                  tmp_path / "new")
+    new = extract(
+        collect_from(src, tmp_path, "--all-logs", "-n", "shop", "--namespace", "kube-system"), tmp_path / "new"
+    )
     snap = _last_snapshot(new)
     pods = _items(snap / "pods.json")
     want = _items(src / layout.objects_file(SNAP, "pods"))
@@ -162,15 +164,20 @@ def test_timeout_is_recorded_and_collection_goes_on(tmp_path: Path) -> None:
     assert "timeout" in failed["stderr"].lower() or "deadline" in failed["stderr"].lower()
 
 
-def _interrupt(src: Path, tmp_path: Path, slow: dict[str, float], when: str, *args: str,
-               sig: signal.Signals = signal.SIGINT) -> tuple[Path, str]:
+def _interrupt(
+    src: Path, tmp_path: Path, slow: dict[str, float], when: str, *args: str, sig: signal.Signals = signal.SIGINT
+) -> tuple[Path, str]:
     """Run collect against `src` served with `slow` answers, signal it once `when` shows on its stderr."""
     kubeconfig = tmp_path / "kubeconfig"
     out = tmp_path / "out"
     with served(src, slow=slow) as (url, _):
         write_kubeconfig(kubeconfig, url)
-        proc = subprocess.Popen(["bash", str(COLLECT), "-o", str(out), "--no-images", *args],
-                                env=tool_env(tmp_path / "home", kubeconfig), stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            ["bash", str(COLLECT), "-o", str(out), "--no-images", *args],
+            env=tool_env(tmp_path / "home", kubeconfig),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert proc.stderr is not None
         seen = []
         for line in proc.stderr:
@@ -228,7 +235,9 @@ def test_redaction_same_value_same_token(tmp_path: Path) -> None:
     meta = load_meta(new)
     assert meta["redacted"]["enabled"] is True and meta["redacted"]["values"] == 1
     assert {f["path"] for f in meta["redacted"]["files"]} == {
-        f"snapshots/{snap.name}/pods.json", f"snapshots/{snap.name}/logs/shop/api-7d9f-abcde/main.previous.log"}
+        f"snapshots/{snap.name}/pods.json",
+        f"snapshots/{snap.name}/logs/shop/api-7d9f-abcde/main.previous.log",
+    }
     kept = extract(collect_from(src, tmp_path / "b", "--no-redact"), tmp_path / "kept")
     assert secret.encode() in (_last_snapshot(kept) / "pods.json").read_bytes()
     assert load_meta(kept)["redacted"]["enabled"] is False
@@ -245,8 +254,14 @@ def test_several_snapshots(tmp_path: Path) -> None:
 
 
 def test_bad_options_exit_2(tmp_path: Path) -> None:
-    proc = subprocess.run(["bash", str(COLLECT), "--snapshots", "x"], env=tool_env(tmp_path / "h"),
-                          capture_output=True, text=True, timeout=30, check=False)
+    proc = subprocess.run(
+        ["bash", str(COLLECT), "--snapshots", "x"],
+        env=tool_env(tmp_path / "h"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert proc.returncode == 2 and "numbers" in proc.stderr
 
 
@@ -259,7 +274,9 @@ def test_node_binfmt_refused_by_a_read_only_server_is_recorded(tmp_path: Path) -
     meta = load_meta(new)
     debug = [c for c in meta["commands"] if "debug" in c["argv"]]
     assert sorted(next(a for a in c["argv"] if a.startswith("node/")) for c in debug) == [
-        "node/node-amd", "node/node-arm"]
+        "node/node-amd",
+        "node/node-arm",
+    ]
     assert all(c["exit_code"] != 0 and "MethodNotAllowed" in c["stderr"] for c in debug)
     assert not (new / layout.NODES).exists()
     assert (_last_snapshot(new) / "pods.json").exists()
@@ -273,10 +290,26 @@ def test_chosen_context(tmp_path: Path) -> None:
             "apiVersion: v1\nkind: Config\ncurrent-context: dead\nusers:\n- name: u\n  user: {}\nclusters:\n"
             f"- name: dead\n  cluster:\n    server: http://127.0.0.1:9\n- name: dump\n  cluster:\n    server: {url}\n"
             "contexts:\n- name: dead\n  context: {cluster: dead, user: u}\n"
-            "- name: dump\n  context: {cluster: dump, user: u}\n")
-        proc = subprocess.run(["bash", str(COLLECT), "-o", str(tmp_path / "out"), "--no-images", "--context", "dump",
-                               "--kubeconfig", str(kubeconfig)], env=tool_env(tmp_path / "home"),
-                              capture_output=True, text=True, timeout=120, check=False)
+            "- name: dump\n  context: {cluster: dump, user: u}\n"
+        )
+        proc = subprocess.run(
+            [
+                "bash",
+                str(COLLECT),
+                "-o",
+                str(tmp_path / "out"),
+                "--no-images",
+                "--context",
+                "dump",
+                "--kubeconfig",
+                str(kubeconfig),
+            ],
+            env=tool_env(tmp_path / "home"),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     assert proc.returncode == 0, proc.stderr
     (tarball,) = (tmp_path / "out").glob("*.tar.gz")
     new = extract(tarball, tmp_path / "new")
@@ -288,9 +321,14 @@ def test_chosen_context(tmp_path: Path) -> None:
 def test_unreachable_cluster_still_writes_a_dump_and_exits_1(tmp_path: Path) -> None:
     kubeconfig = tmp_path / "kubeconfig"
     write_kubeconfig(kubeconfig, "http://127.0.0.1:9")
-    proc = subprocess.run(["bash", str(COLLECT), "-o", str(tmp_path / "out"), "--no-images"],
-                          env=tool_env(tmp_path / "home", kubeconfig), capture_output=True, text=True, timeout=120,
-                          check=False)
+    proc = subprocess.run(
+        ["bash", str(COLLECT), "-o", str(tmp_path / "out"), "--no-images"],
+        env=tool_env(tmp_path / "home", kubeconfig),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 1 and "no object could be collected" in proc.stderr
     (tarball,) = (tmp_path / "out").glob("*.tar.gz")
     meta = load_meta(extract(tarball, tmp_path / "new"))

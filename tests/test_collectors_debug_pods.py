@@ -44,9 +44,7 @@ def _cluster(base: type[BaseHTTPRequestHandler], pods: Pods) -> type[BaseHTTPReq
     class Cluster(base):  # type: ignore[valid-type, misc]
         def _pod_path(self) -> tuple[list[str], dict[str, str]]:
             url = urlsplit(self.path)
-            return [unquote(p) for p in url.path.split("/") if p], {
-                k: v[-1] for k, v in parse_qs(url.query).items()
-            }
+            return [unquote(p) for p in url.path.split("/") if p], {k: v[-1] for k, v in parse_qs(url.query).items()}
 
         def do_POST(self) -> None:
             parts, _ = self._pod_path()
@@ -79,11 +77,7 @@ def _cluster(base: type[BaseHTTPRequestHandler], pods: Pods) -> type[BaseHTTPReq
             parts, query = self._pod_path()
             ns = parts[3] if len(parts) >= 5 and parts[2] == "namespaces" and parts[4] == "pods" else None
             name = parts[5] if ns is not None and len(parts) == 6 else None
-            if (
-                name is None
-                and ns is not None
-                and query.get("fieldSelector", "").startswith("metadata.name=")
-            ):
+            if name is None and ns is not None and query.get("fieldSelector", "").startswith("metadata.name="):
                 name = query["fieldSelector"].split("=", 1)[1]
             pod = pods.created.get((ns, name)) if ns is not None and name else None
             if pod is None:
@@ -139,9 +133,7 @@ def test_interrupted_binfmt_step_deletes_its_debug_pod(tmp_path: Path, sig: sign
         rest = proc.communicate(timeout=30)[1]
         took = time.monotonic() - t0
     finally:
-        if (
-            "proc" in locals() and proc.poll() is None
-        ):  # a collector that did not stop: never leave it running
+        if "proc" in locals() and proc.poll() is None:  # a collector that did not stop: never leave it running
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         pods.closing.set()

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from forensics.read import layout
 from forensics.analysis.analyze import analyze
-from forensics.read.load import load_dump
 from forensics.knowledge.manifests import parse_inspection
+from forensics.read import layout
+from forensics.read.load import load_dump
 from tests.dump_builder import (
     SNAP,
     _pod,
@@ -35,14 +35,26 @@ pytestmark = pytest.mark.registry
 def images(registry: Registry) -> dict[str, Pushed]:  # noqa: F811
     amd = registry.image("app/single-amd64", "1.0", "amd64")
     arm = registry.image("app/single-arm64", "1.0", "arm64", docker=True)
-    multi = registry.index("app/multi", "2.0", [registry.image("app/multi", "amd64", "amd64"),
-                                                registry.image("app/multi", "arm64", "arm64", "v8")])
-    attested = registry.index("app/attested", "3.0", [registry.image("app/attested", "amd64", "amd64"),
-                                                      registry.image("app/attested", "arm64", "arm64")],
-                              attestations=True)
-    dlist = registry.index("app/dlist", "4.0", [registry.image("app/dlist", "amd64", "amd64", docker=True),
-                                                registry.image("app/dlist", "armv7", "arm", "v7", docker=True)],
-                           docker=True)
+    multi = registry.index(
+        "app/multi",
+        "2.0",
+        [registry.image("app/multi", "amd64", "amd64"), registry.image("app/multi", "arm64", "arm64", "v8")],
+    )
+    attested = registry.index(
+        "app/attested",
+        "3.0",
+        [registry.image("app/attested", "amd64", "amd64"), registry.image("app/attested", "arm64", "arm64")],
+        attestations=True,
+    )
+    dlist = registry.index(
+        "app/dlist",
+        "4.0",
+        [
+            registry.image("app/dlist", "amd64", "amd64", docker=True),
+            registry.image("app/dlist", "armv7", "arm", "v7", docker=True),
+        ],
+        docker=True,
+    )
     return {"amd": amd, "arm": arm, "multi": multi, "attested": attested, "dlist": dlist}
 
 
@@ -89,16 +101,20 @@ def test_single_manifests_get_their_config(inspected: tuple[Path, str], images: 
         assert (_image_dir(dump, pushed.ref) / "config.json").read_bytes() == pushed.configs[pushed.digest]
 
 
-def test_index_configs_for_the_cluster_architectures_only(inspected: tuple[Path, str],
-                                                          images: dict[str, Pushed]) -> None:
+def test_index_configs_for_the_cluster_architectures_only(
+    inspected: tuple[Path, str], images: dict[str, Pushed]
+) -> None:
     dump, _ = inspected
     # the tiny cluster has an amd64 and an arm64 node
     for key in ("multi", "attested", "dlist"):
         pushed = images[key]
         configs = _image_dir(dump, pushed.ref) / "configs"
         got = {p.name for p in configs.iterdir()}
-        want = {d.replace(":", "_") + ".json" for d, plat in pushed.platforms.items()
-                if plat.split("/")[1] in ("amd64", "arm64")}
+        want = {
+            d.replace(":", "_") + ".json"
+            for d, plat in pushed.platforms.items()
+            if plat.split("/")[1] in ("amd64", "arm64")
+        }
         assert got == want, key
         for digest in pushed.platforms:
             path = configs / (digest.replace(":", "_") + ".json")
@@ -112,8 +128,11 @@ def test_collected_images_classify(inspected: tuple[Path, str], images: dict[str
     def platforms(key: str) -> set[str]:
         d = _image_dir(dump, images[key].ref)
         config = (d / "config.json").read_bytes() if (d / "config.json").exists() else None
-        configs = ({p.name[:-5].replace("_", ":", 1): p.read_bytes() for p in (d / "configs").iterdir()}
-                   if (d / "configs").exists() else None)
+        configs = (
+            {p.name[:-5].replace("_", ":", 1): p.read_bytes() for p in (d / "configs").iterdir()}
+            if (d / "configs").exists()
+            else None
+        )
         found = parse_inspection((d / "manifest.json").read_bytes(), config=config, configs=configs)
         return {p.replace("linux/arm64/v8", "linux/arm64") for p in found.platform_strings}
 
@@ -175,15 +194,21 @@ def test_docker_manifest_inspect_as_the_tool(images: dict[str, Pushed], tmp_path
     if "is not a docker command" in proc.stderr or "unknown command" in proc.stderr:
         pytest.skip("this docker CLI has no `manifest` command")
     assert proc.returncode == 0, proc.stderr
-    want = {"amd": {"linux/amd64"}, "attested": {"linux/amd64", "linux/arm64"},
-            "dlist": {"linux/amd64", "linux/arm/v7"}}
+    want = {
+        "amd": {"linux/amd64"},
+        "attested": {"linux/amd64", "linux/arm64"},
+        "dlist": {"linux/amd64", "linux/arm/v7"},
+    }
     for key in keys:
         raw = (_image_dir(dump, images[key].ref) / "manifest.json").read_bytes()
         found = {p.replace("linux/arm64/v8", "linux/arm64") for p in parse_inspection(raw).platform_strings}
         assert found == want[key], key
     # the tool's argv, after the `timeout` wrapper
-    assert all(c["argv"][c["argv"].index("docker"):][:3] == ["docker", "manifest", "inspect"]
-               for c in load_meta(dump)["commands"] if "manifest" in c["argv"])
+    assert all(
+        c["argv"][c["argv"].index("docker") :][:3] == ["docker", "manifest", "inspect"]
+        for c in load_meta(dump)["commands"]
+        if "manifest" in c["argv"]
+    )
 
 
 @pytest.mark.parametrize("docker", [False, True], ids=["oci-index", "docker-list"])
@@ -198,7 +223,9 @@ def test_index_built_and_pushed_by_buildah(registry: Registry, tmp_path: Path, d
     assert set(configs) == set(pushed.platforms)
     found = parse_inspection((d / "manifest.json").read_bytes(), configs=configs)
     assert {p.replace("linux/arm64/v8", "linux/arm64") for p in found.platform_strings} == {
-        "linux/amd64", "linux/arm64"}
+        "linux/amd64",
+        "linux/arm64",
+    }
 
 
 @pytest.mark.kubectl
@@ -207,10 +234,21 @@ def test_collect_with_images_then_analyze_finds_the_arch_mismatch(images: dict[s
     src = tiny_dump(tmp_path / "src")
     pods = src / layout.objects_file(SNAP, "pods")
     doc = json.loads(pods.read_text())
-    doc["items"].append(_pod("web-5f6d-xyz12", "shop", "node-arm", [("main", images["amd"].ref)],
-                             owner=("ReplicaSet", "web-5f6d"), crashing=True))
-    doc["items"].append(_pod("multi-7c8b-abc34", "shop", "node-arm", [("main", images["multi"].ref)],
-                             owner=("ReplicaSet", "multi-7c8b")))
+    doc["items"].append(
+        _pod(
+            "web-5f6d-xyz12",
+            "shop",
+            "node-arm",
+            [("main", images["amd"].ref)],
+            owner=("ReplicaSet", "web-5f6d"),
+            crashing=True,
+        )
+    )
+    doc["items"].append(
+        _pod(
+            "multi-7c8b-abc34", "shop", "node-arm", [("main", images["multi"].ref)], owner=("ReplicaSet", "multi-7c8b")
+        )
+    )
     pods.write_text(json.dumps(doc, indent=4))
     log = src / layout.log_file(SNAP, "shop", "web-5f6d-xyz12", "main", previous=True)
     log.parent.mkdir(parents=True)

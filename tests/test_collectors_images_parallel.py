@@ -72,9 +72,7 @@ def test_images_are_inspected_in_parallel_within_the_bound(tmp_path: Path, jobs:
     images = list((dump / "images").iterdir())  # ours and the tiny dump's own
     assert len(images) > len(REFS)
     assert len(skopeo) == 2 * len(images) and all(c["exit_code"] == 0 for c in skopeo)
-    assert [c["started_at"] for c in skopeo] == sorted(
-        c["started_at"] for c in skopeo
-    )  # records in start order
+    assert [c["started_at"] for c in skopeo] == sorted(c["started_at"] for c in skopeo)  # records in start order
 
 
 def test_an_interrupt_stops_every_running_inspection(tmp_path: Path) -> None:

@@ -20,32 +20,43 @@ def _rows() -> pd.DataFrame:
     """Two workloads over two snapshots; one pod recreated (new uid), one container without a uid,
     a StartError's 1970 start time, and a row of a third, bare pod."""
     t = pd.Timestamp
-    return pd.DataFrame({
-        "workload_kind": ["Deployment", "Deployment", "Deployment", "StatefulSet", "StatefulSet", None],
-        "namespace": ["shop", "shop", "shop", "db", "db", "shop"],
-        "workload_name": ["web", "web", "web", "pg", "pg", "debug"],
-        "pod": ["web-1", "web-1", "web-2", "pg-0", "pg-0", "debug"],
-        "container": ["app", "app", "app", "pg", "pg", "sh"],
-        "uid": ["u1", "u1", "u2", None, None, "u9"],
-        "node": ["n1", "n1", None, "n2", "n3", "n1"],
-        "node_arch": ["amd64", "amd64", None, "arm64", "arm64", "amd64"],
-        "snapshot_index": [0, 1, 1, 0, 1, 1],
-        "restart_count": [3, 5, 2, 1, 4, 0],
-        "last_started": [t("1970-01-01", tz=UTC), t("2026-11-22T04:00", tz=UTC), None, None, None, None],
-        "last_finished": [t("2026-11-22T03:00", tz=UTC), t("2026-11-22T04:10", tz=UTC), None,
-                          t("2026-11-22T02:00", tz=UTC), None, None],
-        "term_finished": [None] * 6,
-        "observed_at": [t("2026-11-22T05:00", tz=UTC)] * 3 + [t("2026-11-22T06:00", tz=UTC)] * 3,
-        "failing": [True, True, False, True, True, False],
-        "healthy": [False, False, True, False, False, True],
-    })
+    return pd.DataFrame(
+        {
+            "workload_kind": ["Deployment", "Deployment", "Deployment", "StatefulSet", "StatefulSet", None],
+            "namespace": ["shop", "shop", "shop", "db", "db", "shop"],
+            "workload_name": ["web", "web", "web", "pg", "pg", "debug"],
+            "pod": ["web-1", "web-1", "web-2", "pg-0", "pg-0", "debug"],
+            "container": ["app", "app", "app", "pg", "pg", "sh"],
+            "uid": ["u1", "u1", "u2", None, None, "u9"],
+            "node": ["n1", "n1", None, "n2", "n3", "n1"],
+            "node_arch": ["amd64", "amd64", None, "arm64", "arm64", "amd64"],
+            "snapshot_index": [0, 1, 1, 0, 1, 1],
+            "restart_count": [3, 5, 2, 1, 4, 0],
+            "last_started": [t("1970-01-01", tz=UTC), t("2026-11-22T04:00", tz=UTC), None, None, None, None],
+            "last_finished": [
+                t("2026-11-22T03:00", tz=UTC),
+                t("2026-11-22T04:10", tz=UTC),
+                None,
+                t("2026-11-22T02:00", tz=UTC),
+                None,
+                None,
+            ],
+            "term_finished": [None] * 6,
+            "observed_at": [t("2026-11-22T05:00", tz=UTC)] * 3 + [t("2026-11-22T06:00", tz=UTC)] * 3,
+            "failing": [True, True, False, True, True, False],
+            "healthy": [False, False, True, False, False, True],
+        }
+    )
 
 
 def test_facts_per_workload_from_one_group_by() -> None:
     g = Workloads(_rows())
     # sorted by (kind, namespace, name), a missing kind last and named Pod
-    assert g.workloads == [Workload("Deployment", "shop", "web"), Workload("StatefulSet", "db", "pg"),
-                           Workload("Pod", "shop", "debug")]
+    assert g.workloads == [
+        Workload("Deployment", "shop", "web"),
+        Workload("StatefulSet", "db", "pg"),
+        Workload("Pod", "shop", "debug"),
+    ]
     web, pg, debug = (g.facts(i) for i in range(3))
     assert web.pods == ["web-1", "web-2"] and web.nodes == ["n1"] and web.node_archs == ["amd64"]
     assert web.containers == ["web-1/app", "web-2/app"]
@@ -87,25 +98,30 @@ def test_one_group_of_arbitrary_rows_and_empty_rows() -> None:
     assert len(empty) == 0 and list(empty) == []
 
 
-@pytest.mark.parametrize(("tolerations", "taints", "ok"), [
-    (None, None, True),
-    (None, [], True),
-    (None, ["dedicated=arm:NoSchedule"], False),
-    (["dedicated=arm:NoSchedule"], ["dedicated=arm:NoSchedule"], True),
-    (["dedicated=*:NoSchedule"], ["dedicated=arm:NoSchedule"], True),
-    (["dedicated=arm:*"], ["dedicated=arm:NoSchedule", "gpu=:NoExecute"], False),
-    (["*"], ["gpu=:NoExecute"], True),
-    # a value with a comma stays one item: lists are not re-split
-    (["team=a,b:NoSchedule"], ["team=a,b:NoSchedule"], True),
-])
+@pytest.mark.parametrize(
+    ("tolerations", "taints", "ok"),
+    [
+        (None, None, True),
+        (None, [], True),
+        (None, ["dedicated=arm:NoSchedule"], False),
+        (["dedicated=arm:NoSchedule"], ["dedicated=arm:NoSchedule"], True),
+        (["dedicated=*:NoSchedule"], ["dedicated=arm:NoSchedule"], True),
+        (["dedicated=arm:*"], ["dedicated=arm:NoSchedule", "gpu=:NoExecute"], False),
+        (["*"], ["gpu=:NoExecute"], True),
+        # a value with a comma stays one item: lists are not re-split
+        (["team=a,b:NoSchedule"], ["team=a,b:NoSchedule"], True),
+    ],
+)
 def test_tolerates_lists(tolerations: list[str] | None, taints: list[str] | None, ok: bool) -> None:
     assert tolerates(tolerations, taints) is ok
 
 
 def _tainted(name: str, arch: str, key: str) -> dict:
     n = node(name, arch)
-    n["spec"]["taints"] = [{"key": key, "value": "true", "effect": "NoSchedule"},
-                           {"key": "soft", "effect": "PreferNoSchedule"}]
+    n["spec"]["taints"] = [
+        {"key": key, "value": "true", "effect": "NoSchedule"},
+        {"key": "soft", "effect": "PreferNoSchedule"},
+    ]
     return n
 
 
@@ -113,9 +129,12 @@ def test_list_columns_and_reachability_from_a_dump(tmp_path: Path) -> None:
     tol = pod("web-1", containers=[ctr(state=crashloop(), last=terminated("Error", 1), restarts=4)])
     tol["spec"]["tolerations"] = [{"key": "arm", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
     plain = pod("api-1", owner="Deployment/api")
-    ctx = context(tmp_path, pods=[tol, plain],
-                  nodes=[node("node-a", "amd64"), _tainted("arm-1", "arm64", "arm"), _tainted("s-1", "s390x", "z")],
-                  events=[event("web-1", "BackOff", "Back-off restarting failed container app", container="app")])
+    ctx = context(
+        tmp_path,
+        pods=[tol, plain],
+        nodes=[node("node-a", "amd64"), _tainted("arm-1", "arm64", "arm"), _tainted("s-1", "s390x", "z")],
+        events=[event("web-1", "BackOff", "Back-off restarting failed container app", container="app")],
+    )
     taints = ctx.nodes.set_index("node")["taints"]
     # only the hard taints, each one item
     assert list(taints["arm-1"]) == ["arm=true:NoSchedule"] and taints.isna()["node-a"]
@@ -130,8 +149,10 @@ def test_list_columns_and_reachability_from_a_dump(tmp_path: Path) -> None:
 
 
 def test_restart_and_arch_marks_are_built_once(tmp_path: Path) -> None:
-    ctx = context(tmp_path, pods=[pod("web-1", containers=[ctr(state=crashloop(),
-                                                               last=terminated("OOMKilled", 137), restarts=3)])])
+    ctx = context(
+        tmp_path,
+        pods=[pod("web-1", containers=[ctr(state=crashloop(), last=terminated("OOMKilled", 137), restarts=3)])],
+    )
     assert ctx.restart_marks is ctx.restart_marks and ctx.arch_marks is ctx.arch_marks
     m = ctx.restart_marks
     assert bool(m["oom_reason"].iloc[0]) and bool(m["failing_b"].iloc[0])

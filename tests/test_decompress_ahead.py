@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from forensics.read import source
-from forensics.read.source import _decompressed, _ReadAhead, Limits
+from forensics.read.source import Limits, _decompressed, _ReadAhead
 
 
 class _Pieces:
@@ -28,7 +28,7 @@ class _Pieces:
                 raise self.fail
             return 0
         n = min(len(view), self.k, len(self.data) - self.pos)
-        view[:n] = self.data[self.pos:self.pos + n]
+        view[:n] = self.data[self.pos : self.pos + n]
         self.pos += n
         return n
 

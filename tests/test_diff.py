@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
+from forensics.read.formats import load_any
 from forensics.several.diff import cluster_mismatch
 from forensics.several.dumpspec import load_spec, parse_spec
-from forensics.read.formats import load_any
 from tests.foreign_dumps import to_troubleshoot
 from tests.multi_dumps import SAMPLES, copy_story, snapshots_of, split_snapshot
 
@@ -24,8 +24,14 @@ LOST = SAMPLES / "lost-multiarch-tag"
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "forensics", "diff", *args], capture_output=True, text=True,
-                          timeout=180, check=False, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "forensics", "diff", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        cwd=cwd,
+    )
 
 
 def diff_json(*args: str) -> dict[str, Any]:
@@ -52,21 +58,25 @@ def test_two_dumps_of_the_lost_tag_story_show_the_lost_platform(two_dumps: tuple
     doc = diff_json(str(before), str(after))
     assert doc["schema"] == "cluster-forensics-diff/1"
     assert doc["interval_s"] == 20 * 60
-    (w,) = [w for w in doc["workloads"] if w["workload"] == {"kind": "Deployment", "namespace": "shop",
-                                                                 "name": "checkout"}]
+    (w,) = [
+        w for w in doc["workloads"] if w["workload"] == {"kind": "Deployment", "namespace": "shop", "name": "checkout"}
+    ]
     assert w["status"] == "started-failing" and w["old_cause"] is None
     assert w["new_cause"] == "arch.bare-manifest-tag"
     (m,) = w["image_moves"]
-    assert (m["old_ref"], m["new_ref"]) == ("registry.example.com/shop/checkout:2.3",
-                                            "registry.example.com/shop/checkout:2.4")
+    assert (m["old_ref"], m["new_ref"]) == (
+        "registry.example.com/shop/checkout:2.3",
+        "registry.example.com/shop/checkout:2.4",
+    )
     assert [p.split("/")[1] for p in m["platforms_lost"]] == ["arm64"]
     assert m["platforms_gained"] == [] and m["kind_change"] == "index -> manifest"
     assert m["needed_by_nodes"] == ["arm64"]
     # the pods that crash restarted in the interval; none had restarted before
     assert w["restarts_during"] > 0 and w["old"]["ready"] == w["old"]["pods"]
     assert w["new"]["ready"] < w["new"]["pods"]
-    assert [(f["cause"], f["workload"]["name"]) for f in doc["findings"]["new"]] == [("arch.bare-manifest-tag",
-                                                                                      "checkout")]
+    assert [(f["cause"], f["workload"]["name"]) for f in doc["findings"]["new"]] == [
+        ("arch.bare-manifest-tag", "checkout")
+    ]
     assert doc["findings"]["resolved"] == []
     # workloads that did not change are not listed
     assert {x["workload"]["name"] for x in doc["workloads"]}.isdisjoint({"catalog", "checkout-db"})
@@ -268,7 +278,7 @@ def test_docs_show_the_document_as_it_is(two_dumps: tuple[Path, Path], tmp_path:
     text = (Path(__file__).resolve().parents[1] / "docs" / "diff.md").read_text()
     (block,) = re.findall(r"```json\n(.*?)```", text, re.DOTALL)
     documented = _keys(json.loads(block))
-    documented |= {".new" + k[len(".old"):] for k in documented if k.startswith(".old.")}  # "same shape"
+    documented |= {".new" + k[len(".old") :] for k in documented if k.startswith(".old.")}  # "same shape"
     old = copy_story("graviton-new-pool", tmp_path / "old")
     (snap,) = snapshots_of(old)
     nodes_file = old / "snapshots" / snap / "nodes.json"
@@ -278,11 +288,20 @@ def test_docs_show_the_document_as_it_is(two_dumps: tuple[Path, Path], tmp_path:
         if c["type"] == "Ready":
             c.update(status="False", reason="KubeletNotReady")
     nodes_file.write_text(json.dumps(nodes))
-    real = (_keys(diff_json(str(two_dumps[0]), str(_repushed(two_dumps[1], tmp_path / "repushed"))))
-            | _keys(diff_json(str(old), str(SAMPLES / "graviton-new-pool"))))
+    real = _keys(diff_json(str(two_dumps[0]), str(_repushed(two_dumps[1], tmp_path / "repushed")))) | _keys(
+        diff_json(str(old), str(SAMPLES / "graviton-new-pool"))
+    )
     # keys under maps keyed by data (arch names, OS names, counts) are examples, not fields
-    data_keyed = (".nodes.arch_mix.old.", ".nodes.arch_mix.new.", ".nodes.os_mix.old.", ".nodes.os_mix.new.",
-                  ".old.counts.", ".new.counts.", ".old.cluster.", ".new.cluster.")
+    data_keyed = (
+        ".nodes.arch_mix.old.",
+        ".nodes.arch_mix.new.",
+        ".nodes.os_mix.old.",
+        ".nodes.os_mix.new.",
+        ".old.counts.",
+        ".new.counts.",
+        ".old.cluster.",
+        ".new.cluster.",
+    )
     assert {k for k in documented - real if not k.startswith(data_keyed)} == set()
     shallow = {k for k in real if k.count(".") <= 2 and not k.startswith(data_keyed)}
     assert shallow - documented == set()

@@ -108,9 +108,7 @@ def _documented() -> list[tuple[str, set[str], str]]:
     out: list[tuple[str, set[str], str]] = []
     block = re.search(r"```json\n(.*?)```", DOC, re.DOTALL)
     assert block, "docs/findings.md opens with the document's outline"
-    out.append(
-        ("FindingsDocument", set(re.findall(r'^  "([a-z_]+)":', block.group(1), re.MULTILINE)), "outline")
-    )
+    out.append(("FindingsDocument", set(re.findall(r'^  "([a-z_]+)":', block.group(1), re.MULTILINE)), "outline"))
     tool = re.search(r'"tool": \{([^}]*)\}', block.group(1))
     assert tool
     out.append(("Tool", set(re.findall(r'"([a-z_]+)":', tool.group(1))), "outline tool"))
@@ -224,9 +222,7 @@ def _example() -> dict[str, Any]:
         ),
     ],
 )
-def test_render_refuses_the_wrong_shape_in_one_line_naming_the_field(
-    change: Any, says: str, tmp_path: Path
-) -> None:
+def test_render_refuses_the_wrong_shape_in_one_line_naming_the_field(change: Any, says: str, tmp_path: Path) -> None:
     doc = _example()
     change(doc)
     r = _render(tmp_path, doc)

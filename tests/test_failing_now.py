@@ -11,19 +11,28 @@ from forensics.read.load import load_dump
 from tests.rules.builders import SNAP, SNAP2, crashloop, ctr, node, pod, running, terminated, write_dump
 
 
-def _doc(tmp_path: Path, snaps: dict[str, dict[str, list[dict[str, Any]]]],
-         logs: dict[tuple[str, str, str, str, bool], str] | None = None) -> dict[str, Any]:
+def _doc(
+    tmp_path: Path,
+    snaps: dict[str, dict[str, list[dict[str, Any]]]],
+    logs: dict[tuple[str, str, str, str, bool], str] | None = None,
+) -> dict[str, Any]:
     return analyze(load_dump(write_dump(tmp_path / "dump", snaps, logs)))
 
 
 def _old_restart(reason: str = "Error", code: int = 1, message: str | None = None) -> dict[str, Any]:
     # terminated two days before the 05:00 snapshot, Running and Ready since
-    return ctr(state=running("2026-11-20T03:00:05Z"), ready=True, restarts=3,
-               last=terminated(reason, code, message, started="2026-11-20T02:00:00Z", finished="2026-11-20T03:00:00Z"))
+    return ctr(
+        state=running("2026-11-20T03:00:05Z"),
+        ready=True,
+        restarts=3,
+        last=terminated(reason, code, message, started="2026-11-20T02:00:00Z", finished="2026-11-20T03:00:00Z"),
+    )
 
 
 def test_an_old_restart_is_history_not_a_finding(tmp_path: Path) -> None:
-    doc = _doc(tmp_path, {SNAP: {"nodes": [node()], "pods": [pod("web-6d4cf56db6-aaaaa", containers=[_old_restart()])]}})
+    doc = _doc(
+        tmp_path, {SNAP: {"nodes": [node()], "pods": [pod("web-6d4cf56db6-aaaaa", containers=[_old_restart()])]}}
+    )
     assert doc["findings"] == []
     (h,) = doc["restart_history"]
     assert h["workload"] == {"kind": "Deployment", "namespace": "shop", "name": "web"}
@@ -39,8 +48,12 @@ def test_a_recent_restart_of_a_running_container_is_failing(tmp_path: Path) -> N
 
 def test_restarts_that_grew_between_snapshots_are_failing(tmp_path: Path) -> None:
     def snap(restarts: int) -> dict[str, list[dict[str, Any]]]:
-        c = ctr(state=running("2026-11-20T03:00:05Z"), ready=True, restarts=restarts,
-                last=terminated("Error", 1, started="2026-11-20T02:00:00Z", finished="2026-11-20T03:00:00Z"))
+        c = ctr(
+            state=running("2026-11-20T03:00:05Z"),
+            ready=True,
+            restarts=restarts,
+            last=terminated("Error", 1, started="2026-11-20T02:00:00Z", finished="2026-11-20T03:00:00Z"),
+        )
         return {"nodes": [node()], "pods": [pod("web-6d4cf56db6-aaaaa", containers=[c])]}
 
     grew = _doc(tmp_path / "grew", {SNAP: snap(3), SNAP2: snap(5)})
@@ -58,14 +71,17 @@ def test_a_node_restart_termination_is_a_node_event(tmp_path: Path) -> None:
 
 
 def test_a_clean_shutdown_message_is_a_stop_not_a_crash(tmp_path: Path) -> None:
-    stopped = ctr(state=crashloop(), restarts=2,
-                  last=terminated("Error", 143, "received SIGTERM, shutting down gracefully"))
+    stopped = ctr(
+        state=crashloop(), restarts=2, last=terminated("Error", 143, "received SIGTERM, shutting down gracefully")
+    )
     doc = _doc(tmp_path, {SNAP: {"nodes": [node()], "pods": [pod("web-6d4cf56db6-aaaaa", containers=[stopped])]}})
     assert "app-crash" not in [f["cause"] for f in doc["findings"]]
 
 
 def test_termination_messages_are_evidence(tmp_path: Path) -> None:
-    c = ctr(state=crashloop(), restarts=7, last=terminated("Error", 1, "could not connect to db-0:5432: connection refused"))
+    c = ctr(
+        state=crashloop(), restarts=7, last=terminated("Error", 1, "could not connect to db-0:5432: connection refused")
+    )
     doc = _doc(tmp_path, {SNAP: {"nodes": [node()], "pods": [pod("web-6d4cf56db6-aaaaa", containers=[c])]}})
     (f,) = doc["findings"]
     assert "dependency" in f["summary"] and "db-0:5432" in f["summary"]
@@ -76,10 +92,19 @@ def test_termination_messages_are_evidence(tmp_path: Path) -> None:
 def test_severity_follows_impact(tmp_path: Path) -> None:
     bad = ctr(state=crashloop(), restarts=7, last=terminated("Error", 1))
     ok = ctr(state=running(), ready=True)
-    doc = _doc(tmp_path, {SNAP: {"nodes": [node()], "pods": [
-        pod("web-6d4cf56db6-aaaaa", containers=[bad]),
-        pod("api-7c9d8b6f5d-aaaaa", owner="Deployment/api", containers=[bad]),
-        pod("api-7c9d8b6f5d-bbbbb", owner="Deployment/api", containers=[ok])]}})
+    doc = _doc(
+        tmp_path,
+        {
+            SNAP: {
+                "nodes": [node()],
+                "pods": [
+                    pod("web-6d4cf56db6-aaaaa", containers=[bad]),
+                    pod("api-7c9d8b6f5d-aaaaa", owner="Deployment/api", containers=[bad]),
+                    pod("api-7c9d8b6f5d-bbbbb", owner="Deployment/api", containers=[ok]),
+                ],
+            }
+        },
+    )
     sev = {f["workload"]["name"]: f["severity"] for f in doc["findings"]}
     assert sev == {"web": "high", "api": "medium"}
     assert [f["workload"]["name"] for f in doc["findings"]] == ["web", "api"]
@@ -91,15 +116,25 @@ def test_failing_with_no_cause_is_named_never_called_healthy(tmp_path: Path) -> 
     doc = _doc(tmp_path, {SNAP: {"nodes": [node()], "pods": [pod("web-6d4cf56db6-aaaaa", containers=[c])]}})
     assert doc["findings"] == []
     assert doc["summary"]["unexplained"] == ["Deployment shop/web"]
-    assert "failing with no cause found" in doc["summary"]["verdict"] and "Nothing is failing" not in doc["summary"]["verdict"]
+    assert (
+        "failing with no cause found" in doc["summary"]["verdict"]
+        and "Nothing is failing" not in doc["summary"]["verdict"]
+    )
 
 
 def test_an_init_container_that_succeeded_on_a_retry_has_recovered(tmp_path: Path) -> None:
     from tests.rules.builders import T0
 
-    init = ctr("migrate", state={"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": T0,
-                                                "finishedAt": "2026-11-22T04:57:00Z"}},
-               restarts=1, last=terminated("Error", 1, started="2026-11-22T04:55:00Z", finished="2026-11-22T04:56:00Z"))
+    init = ctr(
+        "migrate",
+        state={
+            "terminated": {"exitCode": 0, "reason": "Completed", "startedAt": T0, "finishedAt": "2026-11-22T04:57:00Z"}
+        },
+        restarts=1,
+        last=terminated("Error", 1, started="2026-11-22T04:55:00Z", finished="2026-11-22T04:56:00Z"),
+    )
     app = ctr(state=running("2026-11-22T04:57:30Z"), ready=True)
-    doc = _doc(tmp_path, {SNAP: {"nodes": [node()], "pods": [pod("web-6d4cf56db6-aaaaa", containers=[app], init=[init])]}})
+    doc = _doc(
+        tmp_path, {SNAP: {"nodes": [node()], "pods": [pod("web-6d4cf56db6-aaaaa", containers=[app], init=[init])]}}
+    )
     assert doc["findings"] == [] and doc["summary"]["unexplained"] == []

@@ -29,8 +29,9 @@ DOCS = REPO / "docs" / "fleet.md"
 def cluster() -> Any:
     """One small cluster for the module: 2 single-threaded workers in this process, reachable over TCP
     (so the installed command can be pointed at it with --scheduler)."""
-    lc = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://",
-                                  dashboard_address=None)
+    lc = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://", dashboard_address=None
+    )
     client = distributed.Client(lc)
     yield client
     client.close()
@@ -110,8 +111,7 @@ def test_every_input_is_accounted_for(fleet: tuple[Path, dict], inputs: dict[str
     out, summary = fleet
     run = summary["run"]
     assert run["inputs"] == len(inputs)
-    assert (len(run["analyzed"]) + len(run["failed"]) + len(run["duplicates"]) + len(run["unreadable"])
-            == len(inputs))
+    assert len(run["analyzed"]) + len(run["failed"]) + len(run["duplicates"]) + len(run["unreadable"]) == len(inputs)
     assert [d["source_path"] for d in run["duplicates"]] == [str(inputs["dup:healthy"].absolute())]
     assert [u["source_path"] for u in run["unreadable"]] == [str(inputs["bad:missing"].absolute())]
     dumps = table(out, "dumps")
@@ -134,11 +134,22 @@ def test_findings_are_those_analyze_gives(fleet: tuple[Path, dict], inputs: dict
     dumps, findings = table(out, "dumps"), table(out, "findings")
     for key in ("story:not-arch", "lost:2", "ts:index", "mg:not-arch", "story:hostile"):
         doc = analyze(load_any(inputs[key]))
-        want = sorted((f["cause"], f["workload"]["kind"], f["workload"]["namespace"], f["workload"]["name"], latent)
-                      for latent, sec in ((False, "findings"), (True, "latent")) for f in doc[sec])
+        want = sorted(
+            (f["cause"], f["workload"]["kind"], f["workload"]["namespace"], f["workload"]["name"], latent)
+            for latent, sec in ((False, "findings"), (True, "latent"))
+            for f in doc[sec]
+        )
         mine = findings[findings["dump_id"] == row_of(dumps, inputs[key])["dump_id"]]
-        got = sorted(zip(mine["cause"], mine["workload_kind"], mine["namespace"], mine["workload_name"],
-                         mine["latent"], strict=True))
+        got = sorted(
+            zip(
+                mine["cause"],
+                mine["workload_kind"],
+                mine["namespace"],
+                mine["workload_name"],
+                mine["latent"],
+                strict=True,
+            )
+        )
         assert got == want, key
         assert set(mine["source_path"]) <= {str(inputs[key].absolute())}
     hostile = row_of(dumps, inputs["story:hostile"])
@@ -159,8 +170,10 @@ def test_one_dataset_readable_by_pandas_dask_and_duckdb(fleet: tuple[Path, dict]
     dd = pytest.importorskip("dask.dataframe")
     assert len(dd.read_parquet(str(out / "dataset" / "findings")).compute()) == len(table(out, "findings"))
     duckdb = pytest.importorskip("duckdb")
-    n = duckdb.sql(f"SELECT count(DISTINCT dump_id) FROM read_parquet('{out}/dataset/containers/*/*.parquet', "
-                   "hive_partitioning=true)").fetchall()
+    n = duckdb.sql(
+        f"SELECT count(DISTINCT dump_id) FROM read_parquet('{out}/dataset/containers/*/*.parquet', "
+        "hive_partitioning=true)"
+    ).fetchall()
     assert n == [(len(ids),)]
 
 
@@ -168,8 +181,9 @@ def _doc_queries() -> list[str]:
     return re.findall(r"```sql\n(.*?)```", DOCS.read_text(), re.DOTALL)
 
 
-def test_the_documented_duckdb_queries(fleet: tuple[Path, dict], inputs: dict[str, Path],
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_documented_duckdb_queries(
+    fleet: tuple[Path, dict], inputs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     duckdb = pytest.importorskip("duckdb")
     out, _ = fleet
     q1, q2, q3 = _doc_queries()
@@ -183,7 +197,7 @@ def test_the_documented_duckdb_queries(fleet: tuple[Path, dict], inputs: dict[st
     assert str(inputs["ts:graviton"].absolute()) not in paths
     # before the rollout the checkout tag was a multi-arch index: nothing lacked arm64
     assert str(inputs["lost:0"].absolute()) not in paths
-    assert ("registry.example.com/shop/checkout:2.4" in {r[2] for r in lacks if r[1] == str(inputs["lost:2"].absolute())})
+    assert "registry.example.com/shop/checkout:2.4" in {r[2] for r in lacks if r[1] == str(inputs["lost:2"].absolute())}
     causes = {r[0]: r for r in duckdb.sql(q2).fetchall()}
     assert causes["arch.bare-manifest-tag"][2] >= 2  # lost:1 and lost:2
     assert causes["arch.single-arch-image"][2] >= 4
@@ -217,8 +231,9 @@ def test_summary_names_causes_images_and_severe_dumps(fleet: tuple[Path, dict], 
     assert "arch.bare-manifest-tag" in md and "registry.example.com/shop/checkout:2.4" in md
 
 
-def test_rerun_skips_what_is_done_and_redoes_an_interrupted_dump(cluster: Any, inputs: dict[str, Path],
-                                                                  tmp_path: Path) -> None:
+def test_rerun_skips_what_is_done_and_redoes_an_interrupted_dump(
+    cluster: Any, inputs: dict[str, Path], tmp_path: Path
+) -> None:
     from forensics.several.fleet import run_fleet
 
     out = tmp_path / "out"
@@ -242,18 +257,36 @@ def test_rerun_skips_what_is_done_and_redoes_an_interrupted_dump(cluster: Any, i
     third = run_fleet([str(p) for p in some], out, client=cluster)
     assert [a["dump_id"] for a in third["run"]["analyzed"]] == [victim]
     assert table(out, "findings").groupby("dump_id").size().get(victim, 0) == len(
-        pd.read_parquet(out / "dataset" / "findings" / f"dump_id={victim}"))
+        pd.read_parquet(out / "dataset" / "findings" / f"dump_id={victim}")
+    )
 
 
 def test_the_command_on_an_existing_scheduler(cluster: Any, inputs: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "cli"
     address = cluster.scheduler.address
-    proc = subprocess.run([sys.executable, "-m", "forensics", "fleet", str(inputs["lost:2"]), str(inputs["bad:empty"]),
-                           "-o", str(out), "--scheduler", address], capture_output=True, text=True, timeout=300,
-                          check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "forensics",
+            "fleet",
+            str(inputs["lost:2"]),
+            str(inputs["bad:empty"]),
+            "-o",
+            str(out),
+            "--scheduler",
+            address,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "2 dumps" in proc.stdout and "1 failed" in proc.stdout
-    assert re.search(r"^ok\s+\S*lost-2$", proc.stderr, re.MULTILINE) and re.search(r"^failed\s+\S*empty", proc.stderr, re.MULTILINE)
+    assert re.search(r"^ok\s+\S*lost-2$", proc.stderr, re.MULTILINE) and re.search(
+        r"^failed\s+\S*empty", proc.stderr, re.MULTILINE
+    )
     summary = json.loads((out / "fleet.json").read_text())
     assert [c["cause"] for c in summary["causes"]] == ["arch.bare-manifest-tag"]
 
@@ -261,8 +294,23 @@ def test_the_command_on_an_existing_scheduler(cluster: Any, inputs: dict[str, Pa
 def test_the_command_on_its_own_local_cluster(inputs: dict[str, Path], tmp_path: Path) -> None:
     """No --scheduler: the command starts (and stops) its own LocalCluster of worker processes."""
     out = tmp_path / "own"
-    proc = subprocess.run([sys.executable, "-m", "forensics", "fleet", str(inputs["story:laptop-build"]), "-o", str(out),
-                           "--workers", "1"], capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "forensics",
+            "fleet",
+            str(inputs["story:laptop-build"]),
+            "-o",
+            str(out),
+            "--workers",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     (row,) = pd.read_parquet(out / "dataset" / "dumps").itertuples()
     assert row.status == "ok" and row.worst_severity is not None
@@ -275,15 +323,26 @@ def test_a_dump_that_kills_its_worker_is_recorded_and_the_rest_goes_on(tmp_path:
     import dask
 
     big = tmp_path / "big.tar.gz"
-    subprocess.run([sys.executable, str(REPO / "bench" / "gen_dump.py"), "--pods", "15000", "--nodes", "300",
-                    "--out", str(big)], check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, str(REPO / "bench" / "gen_dump.py"), "--pods", "15000", "--nodes", "300", "--out", str(big)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     from forensics.several.fleet import run_fleet
 
     # fail a task at its first lost worker (the default retries it three times: slower, same outcome)
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0, "distributed.worker.memory.pause": False,
-                          "distributed.worker.memory.spill": False, "distributed.worker.memory.target": False}):
-        lc = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, memory_limit="450MB",
-                                      dashboard_address=None)
+    with dask.config.set(
+        {
+            "distributed.scheduler.allowed-failures": 0,
+            "distributed.worker.memory.pause": False,
+            "distributed.worker.memory.spill": False,
+            "distributed.worker.memory.target": False,
+        }
+    ):
+        lc = distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, memory_limit="450MB", dashboard_address=None
+        )
         client = distributed.Client(lc)
         try:
             summary = run_fleet([str(big), str(SAMPLES / "not-arch")], tmp_path / "out", client=client)
@@ -303,9 +362,23 @@ def test_an_unreachable_scheduler_is_one_clear_line(tmp_path: Path) -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proc = subprocess.run([sys.executable, "-m", "forensics", "fleet", str(SAMPLES / "not-arch"), "-o",
-                           str(tmp_path / "x"), "--scheduler", f"tcp://127.0.0.1:{port}"],
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "forensics",
+            "fleet",
+            str(SAMPLES / "not-arch"),
+            "-o",
+            str(tmp_path / "x"),
+            "--scheduler",
+            f"tcp://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("forensics: cannot reach the Dask scheduler at tcp://127.0.0.1:")
     assert len(proc.stderr.strip().splitlines()) == 1

@@ -22,18 +22,22 @@ pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="needs t
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("tiny")
     v1 = tiny_dump(base / "v1")
-    return {"v1": v1, "dir": real_cluster_info_dump(v1, base / "d"),
-            "stdout": real_cluster_info_dump(v1, base / "s", stdout=True),
-            "dir-yaml": real_cluster_info_dump(v1, base / "dy", output="yaml"),
-            "stdout-yaml": real_cluster_info_dump(v1, base / "sy", stdout=True, output="yaml")}
+    return {
+        "v1": v1,
+        "dir": real_cluster_info_dump(v1, base / "d"),
+        "stdout": real_cluster_info_dump(v1, base / "s", stdout=True),
+        "dir-yaml": real_cluster_info_dump(v1, base / "dy", output="yaml"),
+        "stdout-yaml": real_cluster_info_dump(v1, base / "sy", stdout=True, output="yaml"),
+    }
 
 
 FORMS = ["dir", "stdout", "dir-yaml", "stdout-yaml"]
 
 
 def _rows(frame: pd.DataFrame, cols: list[str]) -> list[tuple[str, ...]]:
-    return sorted(tuple("" if pd.isna(v) else str(v) for v in r)
-                  for r in frame[cols].itertuples(index=False, name=None))
+    return sorted(
+        tuple("" if pd.isna(v) else str(v) for v in r) for r in frame[cols].itertuples(index=False, name=None)
+    )
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -42,11 +46,25 @@ def test_frames_match_the_native_dump(tiny: dict[str, Path], form: str) -> None:
     d = load_any(tiny[form])
     assert d.format == FORMAT
     assert d.meta["form"] == ("directory" if form.startswith("dir") else "stdout")
-    for frame, cols in (("nodes", ["node", "arch", "os", "runtime", "ready"]),
-                        ("pods", ["namespace", "pod", "node", "phase", "owner_kind", "owner_name"]),
-                        ("containers", ["namespace", "pod", "container", "image", "image_digest", "restart_count",
-                                        "state", "waiting_reason", "last_exit_code"]),
-                        ("events", ["object_name", "reason", "message", "count", "last_seen"])):
+    for frame, cols in (
+        ("nodes", ["node", "arch", "os", "runtime", "ready"]),
+        ("pods", ["namespace", "pod", "node", "phase", "owner_kind", "owner_name"]),
+        (
+            "containers",
+            [
+                "namespace",
+                "pod",
+                "container",
+                "image",
+                "image_digest",
+                "restart_count",
+                "state",
+                "waiting_reason",
+                "last_exit_code",
+            ],
+        ),
+        ("events", ["object_name", "reason", "message", "count", "last_seen"]),
+    ):
         assert _rows(d[frame], cols) == _rows(native[frame], cols), frame
     # only current logs: the previous log of the crashing container is not in a cluster-info dump
     assert not d["logs"]["previous"].any()
@@ -75,8 +93,12 @@ def test_signature_evidence_points_at_the_line_in_the_file(tiny: dict[str, Path]
 def test_collection_time_is_derived_from_the_newest_timestamp(tiny: dict[str, Path]) -> None:
     d = load_any(tiny["stdout"])
     assert d.meta["collected_at_derived"] is True
-    newest = max(d["events"]["last_seen"].max(), d["nodes"]["ready_since"].max(),
-                 d["containers"]["last_finished"].max(), d["containers"]["started_at"].max())
+    newest = max(
+        d["events"]["last_seen"].max(),
+        d["nodes"]["ready_since"].max(),
+        d["containers"]["last_finished"].max(),
+        d["containers"]["started_at"].max(),
+    )
     assert d.collected_at == newest.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert d.snapshots == [newest.strftime("%Y%m%dT%H%M%SZ")]
     assert set(d["pods"]["snapshot"]) == set(d.snapshots)
@@ -92,8 +114,9 @@ def test_failed_log_request_is_a_load_problem(tiny: dict[str, Path]) -> None:
 
 
 def test_directory_inside_an_archive_with_a_wrapper(tiny: dict[str, Path], tmp_path: Path) -> None:
-    archive = Path(shutil.make_archive(str(tmp_path / "ci"), "gztar", root_dir=tiny["dir"].parent,
-                                       base_dir=tiny["dir"].name))
+    archive = Path(
+        shutil.make_archive(str(tmp_path / "ci"), "gztar", root_dir=tiny["dir"].parent, base_dir=tiny["dir"].name)
+    )
     found = detect(archive)
     assert found.format == FORMAT and found.prefix == f"{tiny['dir'].name}/"
     assert len(load_any(archive)["pods"]) == 3

@@ -74,8 +74,9 @@ def _compare(native: dict[str, Any], text: dict[str, Any]) -> None:
 
 @needs_kubectl
 @pytest.mark.parametrize("story", STORIES)
-def test_ticket_folder_gives_the_dumps_diagnosis(story: str, tickets: dict[str, Ticket],
-                                                 native_docs: dict[str, Any]) -> None:
+def test_ticket_folder_gives_the_dumps_diagnosis(
+    story: str, tickets: dict[str, Ticket], native_docs: dict[str, Any]
+) -> None:
     t = tickets[story]
     assert t.commands > 5
     d = load_any(t.folder, images=SAMPLES / story / "images")
@@ -86,8 +87,9 @@ def test_ticket_folder_gives_the_dumps_diagnosis(story: str, tickets: dict[str, 
 
 @needs_kubectl
 @pytest.mark.parametrize("story", STORIES)
-def test_one_concatenated_file_with_prompts_gives_the_same(story: str, tickets: dict[str, Ticket],
-                                                            native_docs: dict[str, Any]) -> None:
+def test_one_concatenated_file_with_prompts_gives_the_same(
+    story: str, tickets: dict[str, Ticket], native_docs: dict[str, Any]
+) -> None:
     t = tickets[story]
     assert detect(t.single).format == FORMAT
     text = analyze(load_any(t.single, images=SAMPLES / story / "images"))
@@ -96,8 +98,9 @@ def test_one_concatenated_file_with_prompts_gives_the_same(story: str, tickets: 
 
 @needs_kubectl
 @pytest.mark.parametrize("story", ["graviton-new-pool", "not-arch", "scheduling"])
-def test_without_image_inspections_only_image_causes_degrade(story: str, tickets: dict[str, Ticket],
-                                                           native_docs: dict[str, Any]) -> None:
+def test_without_image_inspections_only_image_causes_degrade(
+    story: str, tickets: dict[str, Ticket], native_docs: dict[str, Any]
+) -> None:
     bare = analyze(load_any(tickets[story].folder))
     assert "no image inspections" in {g["what"] for g in bare["gaps"]}
     assert_same_findings(native_docs[story], bare)
@@ -109,8 +112,17 @@ def test_frames_carry_what_describe_printed(tickets: dict[str, Ticket]) -> None:
     native = load_dump(v1)
     d = load_any(tickets["not-arch"].folder)
     key = ["namespace", "pod", "container"]
-    cols = ["image", "restart_count", "state", "waiting_reason", "last_reason", "last_exit_code", "memory_limit",
-            "has_liveness_probe", "last_finished"]
+    cols = [
+        "image",
+        "restart_count",
+        "state",
+        "waiting_reason",
+        "last_reason",
+        "last_exit_code",
+        "memory_limit",
+        "has_liveness_probe",
+        "last_finished",
+    ]
     nat = native["containers"][native["containers"]["snapshot"] == native.snapshots[-1]].set_index(key)[cols]
     got = d["containers"].set_index(key)[cols]
     assert sorted(got.index) == sorted(nat.index)
@@ -167,8 +179,13 @@ def test_pasted_yaml_and_json_with_prose_around_them(tickets: dict[str, Ticket],
     folder = tickets["not-arch"].folder
     (pod_yaml,) = folder.glob("pod-*.yaml")
     (deps_json,) = folder.glob("deployments-*.json")
-    text = ("Here is the pod as you asked:\n\n" + pod_yaml.read_text() + "\nand the deployments:\n"
-            + deps_json.read_text() + "\nlet me know!\n")
+    text = (
+        "Here is the pod as you asked:\n\n"
+        + pod_yaml.read_text()
+        + "\nand the deployments:\n"
+        + deps_json.read_text()
+        + "\nlet me know!\n"
+    )
     d = load_any(_write(tmp_path, "pasted.txt", text))
     native = load_dump(SAMPLES / "not-arch")
     name = pod_yaml.stem.removeprefix("pod-")
@@ -182,6 +199,7 @@ def test_pasted_yaml_and_json_with_prose_around_them(tickets: dict[str, Ticket],
 
 
 # --- shapes, by content --------------------------------------------------------------------------
+
 
 def test_parse_age() -> None:
     assert parse_age("93s") == 93
@@ -247,16 +265,23 @@ Caused by: java.sql.SQLException: Access denied for user 'api'@'10.0.3.17' (usin
 
 
 def test_a_pasted_ticket_with_prose_crlf_separators_and_a_logs_block(tmp_path: Path) -> None:
-    text = ("Hello, our api pod keeps restarting since the upgrade, see below.\n\n"
-            "ubuntu@bastion:~$ kubectl describe pod api-7d9f8c6b5d-x2kq9 -n web\n" + DESCRIBE_CRASH + "\n---\n"
-            "ubuntu@bastion:~$ kubectl logs api-7d9f8c6b5d-x2kq9 -n web --previous\n" + SPRING_LOG +
-            "\nThanks!\n").replace("\n", "\r\n")
+    text = (
+        "Hello, our api pod keeps restarting since the upgrade, see below.\n\n"
+        "ubuntu@bastion:~$ kubectl describe pod api-7d9f8c6b5d-x2kq9 -n web\n" + DESCRIBE_CRASH + "\n---\n"
+        "ubuntu@bastion:~$ kubectl logs api-7d9f8c6b5d-x2kq9 -n web --previous\n" + SPRING_LOG + "\nThanks!\n"
+    ).replace("\n", "\r\n")
     p = _write(tmp_path, "ticket.txt", text)
     assert detect(p).format == FORMAT
     d = load_any(p)
     c = d["containers"].iloc[0]
-    assert (c["namespace"], c["pod"], c["container"], c["restart_count"], c["waiting_reason"], c["last_exit_code"]) == \
-        ("web", "api-7d9f8c6b5d-x2kq9", "api", 7, "CrashLoopBackOff", 1)
+    assert (c["namespace"], c["pod"], c["container"], c["restart_count"], c["waiting_reason"], c["last_exit_code"]) == (
+        "web",
+        "api-7d9f8c6b5d-x2kq9",
+        "api",
+        7,
+        "CrashLoopBackOff",
+        1,
+    )
     assert c["memory_limit"] == "512Mi" and c["image_digest"].startswith("sha256:10cc")
     pod = d["pods"].iloc[0]
     assert list(pod["arch_allowed"]) == ["arm64"] and "dedicated=arm:NoSchedule" in pod["tolerations"]
@@ -326,6 +351,7 @@ shop        data    Pending                                      fast-ssd       
 
 # --- real pastes from public issues ----------------------------------------------------------------
 
+
 def _fixture(name: str) -> Any:
     p = FIXTURES / name
     assert detect(p).format == FORMAT
@@ -347,7 +373,10 @@ def test_real_get_pods_row_with_oomkilled_status() -> None:
     assert (c["restart_count"], c["last_reason"]) == (4, "OOMKilled")
     (f,) = analyze(d)["findings"]
     assert (f["cause"], f["workload"]["kind"], f["workload"]["name"]) == (
-        "oom-killed", "Deployment", "tax-tribunals-application-base")
+        "oom-killed",
+        "Deployment",
+        "tax-tribunals-application-base",
+    )
 
 
 def test_real_pre_114_events_table() -> None:
@@ -363,7 +392,12 @@ def test_real_2015_describe_padded_with_tabs() -> None:
     d = _fixture("k8s-10861-describe-tabs-2015.txt")
     c = d["containers"].iloc[0]
     assert (c["pod"], c["container"], c["restart_count"], c["memory_limit"], c["state"]) == (
-        "simmemleak-hra99", "simmemleak", 5, "50Mi", "running")
+        "simmemleak-hra99",
+        "simmemleak",
+        5,
+        "50Mi",
+        "running",
+    )
     assert d["pods"].iloc[0]["node"] == "kubernetes-minion-tf0f"
     assert d.collected_at == "2015-07-07T19:54:41Z"
 
@@ -379,7 +413,11 @@ def test_real_describe_waiting_in_errimagepull() -> None:
 def test_real_init_container_config_error_from_table_and_describe() -> None:
     d = _fixture("iks-handson-7-init-configerror.txt")
     c = d["containers"].iloc[0]
-    assert (c["container"], bool(c["init"]), c["waiting_reason"]) == ("init-myservice", True, "CreateContainerConfigError")
+    assert (c["container"], bool(c["init"]), c["waiting_reason"]) == (
+        "init-myservice",
+        True,
+        "CreateContainerConfigError",
+    )
     assert d["pods"]["pod"].tolist() == ["sample-mychart-6bfc89db65-j9g9z"]  # the table row and describe are one pod
     (f,) = analyze(d)["findings"]
     assert f["cause"] == "missing-config"
@@ -387,15 +425,26 @@ def test_real_init_container_config_error_from_table_and_describe() -> None:
 
 # --- the command, as a user meets it --------------------------------------------------------------
 
+
 def test_cli_reads_a_ticket_file_and_refuses_prose(tmp_path: Path) -> None:
     ticket = _write(tmp_path, "ticket.txt", "$ kubectl describe pod api-7d9f8c6b5d-x2kq9 -n web\n" + DESCRIBE_CRASH)
-    run = subprocess.run([sys.executable, "-m", "forensics", "analyze", str(ticket), "-f", "json"],
-                         capture_output=True, text=True, check=False, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "forensics", "analyze", str(ticket), "-f", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     assert '"kubectl-text"' in run.stdout
     prose = _write(tmp_path, "prose.txt", "Our cluster is broken since Monday, please help.\n")
-    run = subprocess.run([sys.executable, "-m", "forensics", "analyze", str(prose)], capture_output=True, text=True,
-                         check=False, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "forensics", "analyze", str(prose)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     assert run.returncode == 2
     assert len(run.stderr.strip().splitlines()) == 1 and "not a dump this tool reads" in run.stderr
 
@@ -405,8 +454,10 @@ def test_the_scheduling_story_in_text_form_gives_its_expected_findings() -> None
     expected = yaml.safe_load((SAMPLES / "scheduling" / "expected.yaml").read_text())
     doc = analyze(load_any(SAMPLES / "scheduling-ticket.txt"))
     got = {(f["workload"]["kind"], f["workload"]["namespace"], f["workload"]["name"]): f for f in doc["findings"]}
-    want = {(e["workload"]["kind"], e["workload"]["namespace"], e["workload"]["name"]): e["cause"]
-            for e in expected["findings"]}
+    want = {
+        (e["workload"]["kind"], e["workload"]["namespace"], e["workload"]["name"]): e["cause"]
+        for e in expected["findings"]
+    }
     assert {k: f["cause"] for k, f in got.items()} == want
     claims = [f for k, f in got.items() if k[1] in ("shop", "cms", "finance", "hr", "reports")]
     assert len(claims) == 5 and all("; claim " in f["summary"] for f in claims)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from forensics.read import layout
 from forensics.analysis.analyze import analyze
 from forensics.errors import UnusableInput
+from forensics.read import layout
 from forensics.read.formats import LOOKED_FOR, decide, detect, load_any
 from forensics.read.formats.loose import FORMAT
 from forensics.read.frames import image_key
@@ -38,12 +38,22 @@ def write_loose(v1: Path, out: Path) -> dict[str, str]:
     """
     objs = read_objects(v1, latest_snapshot(v1))
     out.mkdir(parents=True)
-    (out / "nodes.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "NodeList", "metadata": {},
-                                                    "items": _kinded(objs["nodes"], "Node", "v1")}))
-    (out / "pods.json").write_text(json.dumps({"apiVersion": "v1", "kind": "PodList", "metadata": {},
-                                               "items": _kinded(objs["pods"], "Pod", "v1")}, indent=4))
-    mixed = (_kinded(objs["deployments"], "Deployment", "apps/v1") + _kinded(objs["replicasets"], "ReplicaSet", "apps/v1")
-             + _kinded(objs["daemonsets"], "DaemonSet", "apps/v1"))
+    (out / "nodes.yaml").write_text(
+        yaml.safe_dump(
+            {"apiVersion": "v1", "kind": "NodeList", "metadata": {}, "items": _kinded(objs["nodes"], "Node", "v1")}
+        )
+    )
+    (out / "pods.json").write_text(
+        json.dumps(
+            {"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": _kinded(objs["pods"], "Pod", "v1")},
+            indent=4,
+        )
+    )
+    mixed = (
+        _kinded(objs["deployments"], "Deployment", "apps/v1")
+        + _kinded(objs["replicasets"], "ReplicaSet", "apps/v1")
+        + _kinded(objs["daemonsets"], "DaemonSet", "apps/v1")
+    )
     (out / "workloads.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": mixed}))
     (out / "events.yaml").write_text(yaml.safe_dump_all(_kinded(objs["events"], "Event", "v1")))
     (out / "notes.yaml").write_text("todo: ask the customer for the node pool names\n")
@@ -80,8 +90,10 @@ def test_loose_folder_loads_by_content_and_ties_manifests_by_digest(tmp_path: Pa
     for name, ref in tied.items():
         assert images.loc[name, "image_key"] == image_key(ref)
         assert bool(images.loc[name, "inspected"])
-    assert images.loc["by-ref/manifest.json", "image"] == (
-        min((STORY / layout.IMAGES).iterdir()) / "ref.txt").read_text().strip()
+    assert (
+        images.loc["by-ref/manifest.json", "image"]
+        == (min((STORY / layout.IMAGES).iterdir()) / "ref.txt").read_text().strip()
+    )
     assert [p.file for p in d.problems if p.what == "file not recognised"] == ["notes.yaml"]
     assert d.meta["collected_at_derived"] is True
     native_doc = analyze(native)
@@ -104,16 +116,20 @@ def test_single_kubectl_output_file(tmp_path: Path) -> None:
 def test_unquoted_yaml_timestamps_stay_strings(tmp_path: Path) -> None:
     (tmp_path / "pod.yaml").write_text(
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: n\n  creationTimestamp: 2024-01-02T03:04:05Z\n"
-        "spec:\n  containers:\n  - name: c\n    image: busybox\n")
+        "spec:\n  containers:\n  - name: c\n    image: busybox\n"
+    )
     d = load_any(tmp_path)
     assert d["pods"]["created"].iloc[0].isoformat() == "2024-01-02T03:04:05+00:00"
 
 
-@pytest.mark.parametrize("content", [
-    {"README.txt": b"hello", "data.bin": b"\x00\x01"},
-    {"notes.yaml": b"todo: nothing here\n"},
-    {"sub/config.ini": b"[x]\n"},
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        {"README.txt": b"hello", "data.bin": b"\x00\x01"},
+        {"notes.yaml": b"todo: nothing here\n"},
+        {"sub/config.ini": b"[x]\n"},
+    ],
+)
 def test_unknown_layout_is_one_clear_error(tmp_path: Path, content: dict[str, bytes]) -> None:
     for name, data in content.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -128,8 +144,14 @@ def test_unknown_layout_exits_2_at_the_cli(tmp_path: Path) -> None:
     (tmp_path / "odd" / "x.txt").write_text("nothing")
     (tmp_path / "plain.txt").write_text("just some text\n")
     for target in (tmp_path / "odd", tmp_path / "plain.txt"):
-        proc = subprocess.run([sys.executable, "-m", "forensics", "analyze", str(target), "--format", "json"],
-                              capture_output=True, text=True, cwd=REPO, timeout=60, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "forensics", "analyze", str(target), "--format", "json"],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=60,
+            check=False,
+        )
         assert proc.returncode == 2, proc.stderr
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and "cluster-resources/" in lines[0] and "must-gather" in lines[0]
@@ -140,8 +162,10 @@ def test_v1_is_decided_from_the_first_names() -> None:
 
     def names() -> Iterator[str]:
         nonlocal consumed
-        for n in itertools.chain(["dump/forensics-dump.yaml", "dump/snapshots/20240101T000000Z/pods.json"],
-                                 (f"dump/x/{i}" for i in itertools.count())):
+        for n in itertools.chain(
+            ["dump/forensics-dump.yaml", "dump/snapshots/20240101T000000Z/pods.json"],
+            (f"dump/x/{i}" for i in itertools.count()),
+        ):
             consumed += 1
             yield n
 

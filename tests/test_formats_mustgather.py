@@ -17,7 +17,9 @@ STORIES = ["graviton-new-pool", "lost-multiarch-tag", "mixed-no-affinity"]
 
 
 def _rows(frame: pd.DataFrame, cols: list[str]) -> list[tuple[str, ...]]:
-    return sorted(tuple("" if pd.isna(v) else str(v) for v in r) for r in frame[cols].itertuples(index=False, name=None))
+    return sorted(
+        tuple("" if pd.isna(v) else str(v) for v in r) for r in frame[cols].itertuples(index=False, name=None)
+    )
 
 
 @pytest.mark.parametrize("story", STORIES)
@@ -30,9 +32,11 @@ def test_findings_match_the_native_dump(story: str, tmp_path: Path) -> None:
     assert d.format == FORMAT
     native = load_dump(v1)
     last = native.snapshots[-1]
-    for frame, cols in (("containers", ["namespace", "pod", "container", "image", "image_digest", "restart_count"]),
-                        ("nodes", ["node", "arch", "ready"]),
-                        ("logs", ["namespace", "pod", "container", "previous"])):
+    for frame, cols in (
+        ("containers", ["namespace", "pod", "container", "image", "image_digest", "restart_count"]),
+        ("nodes", ["node", "arch", "ready"]),
+        ("logs", ["namespace", "pod", "container", "previous"]),
+    ):
         assert _rows(d[frame], cols) == _rows(native[frame][native[frame]["snapshot"] == last], cols), frame
     assert_same_findings(analyze(native), analyze(d))
 
@@ -43,8 +47,12 @@ def test_timestamp_file_gives_the_collection_time(tmp_path: Path) -> None:
     d = load_any(root)
     assert "collected_at_derived" not in d.meta
     assert d.collected_at == facts["collected_at"].strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert parse_timestamp_file(b"2023-06-06 09:07:04.868375378 +0000 UTC m=+0.000531\n"
-                                b"2023-06-06 09:08:51.1 +0000 UTC m=+106.2\n").isoformat() == "2023-06-06T09:08:51+00:00"
+    assert (
+        parse_timestamp_file(
+            b"2023-06-06 09:07:04.868375378 +0000 UTC m=+0.000531\n2023-06-06 09:08:51.1 +0000 UTC m=+106.2\n"
+        ).isoformat()
+        == "2023-06-06T09:08:51+00:00"
+    )
     assert parse_timestamp_file(b"not a time") is None
 
 
@@ -67,8 +75,14 @@ def test_inspect_tree_archive_without_timestamp_uses_pod_files_and_log_times(tmp
     assert sorted(d["pods"]["pod"]) == sorted(native["pods"]["pod"])
     assert set(d["pods"]["file"].str.extract(r"pods/([^/]+)/")[0]) == set(d["pods"]["pod"])
     assert d.meta["collected_at_derived"] is True
-    times = pd.concat([native["events"]["last_seen"], native["containers"]["last_finished"],
-                       native["containers"]["started_at"], native["pods"]["start_time"]]).dropna()
+    times = pd.concat(
+        [
+            native["events"]["last_seen"],
+            native["containers"]["last_finished"],
+            native["containers"]["started_at"],
+            native["pods"]["start_time"],
+        ]
+    ).dropna()
     # the converter ends the logs after every object time: the newest timestamp inside is a log line's
     assert times.max() < pd.Timestamp(facts["log_end"])
     assert d.collected_at == facts["log_end"].strftime("%Y-%m-%dT%H:%M:%SZ")

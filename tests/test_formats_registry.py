@@ -56,8 +56,10 @@ def test_parts_of_reads_only_classified_members_under_the_root(tmp_path: Path) -
         return None
 
     src = open_raw(tmp_path)
-    got = {rel: (part, data) for rel, part, data in parts_of(src, "wrap/root/", classify,
-                                                               lambda p: 10 if p.role == "log" else 1000)}
+    got = {
+        rel: (part, data)
+        for rel, part, data in parts_of(src, "wrap/root/", classify, lambda p: 10 if p.role == "log" else 1000)
+    }
     assert set(got) == {"pods.json", "logs/a.log"}
     assert got["pods.json"] == (Part("objects", "pods"), b"[]")
     assert got["logs/a.log"][0].container == "a" and got["logs/a.log"][1] == b"x" * 10  # a log keeps its tail
@@ -68,6 +70,7 @@ def test_parts_of_reads_only_classified_members_under_the_root(tmp_path: Path) -
 def test_time_in_names_takes_the_first_name_that_spells_one() -> None:
     pat = re.compile(r"bundle-(\d{4}-\d{2}-\d{2}T\d{2}_\d{2}_\d{2})")
     fmt = "%Y-%m-%dT%H_%M_%S"
-    assert time_in_names(pat, fmt, "x/", "bundle-2024-02-30T10_00_00", "bundle-2024-03-01T10_00_05.tgz") \
-        == datetime(2024, 3, 1, 10, 0, 5, tzinfo=UTC)
+    assert time_in_names(pat, fmt, "x/", "bundle-2024-02-30T10_00_00", "bundle-2024-03-01T10_00_05.tgz") == datetime(
+        2024, 3, 1, 10, 0, 5, tzinfo=UTC
+    )
     assert time_in_names(pat, fmt, "bundle.tgz") is None

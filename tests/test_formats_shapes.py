@@ -34,8 +34,10 @@ def test_loose_files_read_kindless_skip_unused_kinds_quietly(tmp_path: Path) -> 
     p = pod("web-6d4cf56db6-aaaaa", containers=[ctr(state=crashloop(), restarts=5, last=terminated("Error", 1))])
     (d / "web.json").write_text(json.dumps(_bare(p)))
     (d / "node.json").write_text(json.dumps(_bare(node("node-a"))))
-    many = "\n---\n".join(f"apiVersion: v1\nkind: {k}\nmetadata:\n  name: x{i}\n" for i, k in
-                          enumerate(["Service", "Secret", "ConfigMap", "ServiceAccount"] * 25))
+    many = "\n---\n".join(
+        f"apiVersion: v1\nkind: {k}\nmetadata:\n  name: x{i}\n"
+        for i, k in enumerate(["Service", "Secret", "ConfigMap", "ServiceAccount"] * 25)
+    )
     (d / "manifests.yaml").write_text(many)
     (d / "old.json").write_text(json.dumps({"Items": [{"ObjectMeta": {"Name": "p"}, "Status": {"Phase": "Running"}}]}))
     dump = load_any(d)
@@ -79,8 +81,12 @@ status: {phase: Running}
 
 def test_cluster_info_stdout_after_other_lines() -> None:
     body = b'{\n    "kind": "NodeList",\n    "apiVersion": "v1",\n    "items": []\n}\n'
-    for lead in (b"# generated with kubectl cluster-info dump\n\n", b"$ kubectl cluster-info dump > out\n",
-                 b'W0102 12:00:00.000000   4242 loader.go:222] Config not found\n', b"Warning: v1 deprecated\n"):
+    for lead in (
+        b"# generated with kubectl cluster-info dump\n\n",
+        b"$ kubectl cluster-info dump > out\n",
+        b"W0102 12:00:00.000000   4242 loader.go:222] Config not found\n",
+        b"Warning: v1 deprecated\n",
+    ):
         assert looks_like_stdout(lead + body), lead
     assert not looks_like_stdout(b"hello\n" + body)
 
@@ -89,15 +95,29 @@ def _insights(root: Path) -> Path:
     (root / "insights-operator").mkdir(parents=True)
     (root / "insights-operator" / "gathers.json").write_text('{"status_reports": []}')
     (root / "config" / "pod" / "shop").mkdir(parents=True)
-    p = pod("web-6d4cf56db6-aaaaa", containers=[ctr(state=crashloop(), restarts=9,
-                                                    last=terminated("Error", 1, "could not connect to db:5432"))])
+    p = pod(
+        "web-6d4cf56db6-aaaaa",
+        containers=[ctr(state=crashloop(), restarts=9, last=terminated("Error", 1, "could not connect to db:5432"))],
+    )
     (root / "config" / "pod" / "shop" / "web-6d4cf56db6-aaaaa.json").write_text(json.dumps(_bare(p)))
     (root / "config" / "node").mkdir(parents=True)
     (root / "config" / "node" / "node-a.json").write_text(json.dumps(_bare(node("node-a"))))
     (root / "events").mkdir()
-    (root / "events" / "shop.json").write_text(json.dumps({"items": [
-        {"namespace": "shop", "lastTimestamp": "2026-11-22T04:59:00Z", "reason": "BackOff",
-         "message": "Back-off restarting failed container", "type": "Warning"}]}))
+    (root / "events" / "shop.json").write_text(
+        json.dumps(
+            {
+                "items": [
+                    {
+                        "namespace": "shop",
+                        "lastTimestamp": "2026-11-22T04:59:00Z",
+                        "reason": "BackOff",
+                        "message": "Back-off restarting failed container",
+                        "type": "Warning",
+                    }
+                ]
+            }
+        )
+    )
     # must-gather-like folders sort before config/: the format is still decided by its own markers
     (root / "cluster-scoped-resources" / "core" / "nodes").mkdir(parents=True)
     (root / "cluster-scoped-resources" / "core" / "nodes" / "x.yaml").write_text("kind: Node\n")
@@ -111,7 +131,10 @@ def test_insights_operator_archive(tmp_path: Path) -> None:
     assert dump.format == "insights-operator-archive"
     assert dump.meta["collected_at"] == "2026-11-22T05:00:00Z"  # from the archive's name
     assert len(dump.frames["pods"]) == 1 and len(dump.frames["nodes"]) == 1 and len(dump.frames["events"]) == 1
-    assert {g["what"] for g in dump.gaps} >= {"an Insights Operator archive", "events without the object they are about"}
+    assert {g["what"] for g in dump.gaps} >= {
+        "an Insights Operator archive",
+        "events without the object they are about",
+    }
 
 
 def test_a_recognised_dump_with_nothing_readable_is_unusable(tmp_path: Path) -> None:
@@ -120,7 +143,7 @@ def test_a_recognised_dump_with_nothing_readable_is_unusable(tmp_path: Path) -> 
     (root / "insights-operator" / "gathers.json").write_text("{}")
     (root / "config" / "pod" / "shop").mkdir(parents=True)
     (root / "config" / "pod" / "shop" / "x.json").write_text("{not json")
-    with pytest.raises(UnusableInput, match="insights-operator-archive.*no Pod and no Node.*unreadable JSON"):
+    with pytest.raises(UnusableInput, match=r"insights-operator-archive.*no Pod and no Node.*unreadable JSON"):
         load_any(root)
 
 
@@ -129,8 +152,12 @@ def test_troubleshoot_run_pod_output_is_read_by_shape(tmp_path: Path) -> None:
     (root / "cluster-resources").mkdir(parents=True)
     (root / "cluster-resources" / "nodes.json").write_text(json.dumps({"kind": "NodeList", "items": [node("node-a")]}))
     (root / "run-pod-example").mkdir()
-    p = pod("run-pod-example", ns="default", owner=None,
-            containers=[ctr(state=crashloop(), restarts=4, last=terminated("Error", 2))])
+    p = pod(
+        "run-pod-example",
+        ns="default",
+        owner=None,
+        containers=[ctr(state=crashloop(), restarts=4, last=terminated("Error", 2))],
+    )
     (root / "run-pod-example" / "run-pod-example.json").write_text(json.dumps(_bare(p)))
     (root / "run-pod-example" / "other.json").write_text('{"not": "a pod"}')
     dump = load_any(root)
@@ -151,7 +178,9 @@ def test_internal_version_lists_in_a_support_bundle_are_reported(tmp_path: Path)
     root = tmp_path / "support-bundle-2026-11-22T05_00_00"
     (root / "cluster-resources" / "pods").mkdir(parents=True)
     (root / "cluster-resources" / "nodes.json").write_text(json.dumps({"kind": "NodeList", "items": [node("node-a")]}))
-    (root / "cluster-resources" / "pods" / "shop.json").write_text(json.dumps({"Items": [{"ObjectMeta": {"Name": "p"}}]}))
+    (root / "cluster-resources" / "pods" / "shop.json").write_text(
+        json.dumps({"Items": [{"ObjectMeta": {"Name": "p"}}]})
+    )
     dump = load_any(root)
     (p,) = dump.problems
     assert p.file == "cluster-resources/pods/shop.json" and "internal-version" in p.why

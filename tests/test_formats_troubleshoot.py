@@ -36,7 +36,8 @@ def test_findings_match_the_native_dump(story: str, bare_arrays: bool, tmp_path:
     native = load_dump(v1)
     cols = ["namespace", "pod", "container", "image", "image_digest", "restart_count", "last_exit_code"]
     assert _rows(d["containers"], cols) == _rows(
-        native["containers"][native["containers"]["snapshot"] == native.snapshots[-1]], cols)
+        native["containers"][native["containers"]["snapshot"] == native.snapshots[-1]], cols
+    )
     assert_same_findings(analyze(native), analyze(d))
 
 

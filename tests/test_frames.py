@@ -18,7 +18,8 @@ def _dump(tmp_path: Path, **kinds: bytes) -> Path:
     snap = tmp_path / "dump" / "snapshots" / SNAP
     snap.mkdir(parents=True)
     (tmp_path / "dump" / "forensics-dump.yaml").write_text(
-        f"format: cluster-forensics-dump\nversion: 1\nsnapshots: [{SNAP}]\n")
+        f"format: cluster-forensics-dump\nversion: 1\nsnapshots: [{SNAP}]\n"
+    )
     for kind, data in kinds.items():
         (snap / f"{kind}.json").write_bytes(data)
     return tmp_path / "dump"
@@ -31,8 +32,10 @@ def _as_list(path: Path) -> bytes:
 
 def test_real_nodes(tmp_path: Path) -> None:
     nodes = json.loads((REAL / "troubleshoot" / "nodes.json").read_text())["items"]
-    nodes += [json.loads((REAL / "operator-experiments" / f"node-eks-arm64-hpc7g-{k}.json").read_text())
-              for k in ("broken", "working")]
+    nodes += [
+        json.loads((REAL / "operator-experiments" / f"node-eks-arm64-hpc7g-{k}.json").read_text())
+        for k in ("broken", "working")
+    ]
     d = load_dump(_dump(tmp_path, nodes=json.dumps({"items": nodes}).encode()))
     n = d["nodes"].set_index("node")
     # the hand-edited x86_64 node is normalized to amd64
@@ -45,21 +48,29 @@ def test_real_nodes(tmp_path: Path) -> None:
         assert n.loc[name, "instance_type"] == "hpc7g.16xlarge"
         assert n.loc[name, "pool"] and n.loc[name, "runtime"] == "containerd"
         assert "aarch64" in n.loc[name, "kernel"]
-    doks = [x["metadata"]["name"] for x in nodes if "doks.digitalocean.com/node-pool" in x["metadata"].get("labels", {})]
+    doks = [
+        x["metadata"]["name"] for x in nodes if "doks.digitalocean.com/node-pool" in x["metadata"].get("labels", {})
+    ]
     assert doks and all(n.loc[k, "runtime"] == "docker" for k in doks)
     assert str(d["nodes"]["created"].dtype).startswith("datetime64")
 
 
 def test_real_pods_and_events(tmp_path: Path) -> None:
     pods = []
-    for f in ("pods-message-pod-crashloop-backoff.json", "pods-message-pod-init-crashloop-backoff.json",
-              "pods-message-image-pull-fail.json"):
+    for f in (
+        "pods-message-pod-crashloop-backoff.json",
+        "pods-message-pod-init-crashloop-backoff.json",
+        "pods-message-image-pull-fail.json",
+    ):
         pods += json.loads((REAL / "troubleshoot" / f).read_text())["items"]
     pods.append(json.loads((REAL / "operator-experiments" / "pod-aws-efa-k8s-device-plugin-arm64.json").read_text()))
     events = json.loads((REAL / "troubleshoot" / "events-message-image-pull-fail.json").read_text())["items"]
-    events += json.loads((REAL / "troubleshoot" / "events-message-pod-init-crashloop-backoff.json").read_text())["items"]
-    d = load_dump(_dump(tmp_path, pods=json.dumps({"items": pods}).encode(),
-                        events=json.dumps({"items": events}).encode()))
+    events += json.loads((REAL / "troubleshoot" / "events-message-pod-init-crashloop-backoff.json").read_text())[
+        "items"
+    ]
+    d = load_dump(
+        _dump(tmp_path, pods=json.dumps({"items": pods}).encode(), events=json.dumps({"items": events}).encode())
+    )
     c = d["containers"]
     # one row per container, init containers included
     n_specs = sum(len(p["spec"].get("containers", [])) + len(p["spec"].get("initContainers", [])) for p in pods)
@@ -89,55 +100,107 @@ def test_real_pods_and_events(tmp_path: Path) -> None:
 
 def test_workload_owner_chain(tmp_path: Path) -> None:
     def pod(name: str, owner: tuple[str, str], labels: dict | None = None) -> dict:
-        return {"metadata": {"name": name, "namespace": "ns", "uid": name, "labels": labels or {},
-                             "ownerReferences": [{"kind": owner[0], "name": owner[1], "controller": True}]},
-                "spec": {"containers": [{"name": "c", "image": "img"}],
-                         "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-                             "nodeSelectorTerms": [{"matchExpressions": [
-                                 {"key": "kubernetes.io/arch", "operator": "In", "values": ["aarch64", "amd64"]}]}]}}}},
-                "status": {}}
-    rs = {"metadata": {"name": "api-7d9f8b6c4", "namespace": "ns",
-                       "ownerReferences": [{"kind": "Deployment", "name": "api", "controller": True}]}, "spec": {}}
-    job = {"metadata": {"name": "nightly-2900", "namespace": "ns",
-                        "ownerReferences": [{"kind": "CronJob", "name": "nightly", "controller": True}]}, "spec": {}}
-    pods = [pod("api-7d9f8b6c4-x", ("ReplicaSet", "api-7d9f8b6c4")),
-            pod("web-5c6d7-y", ("ReplicaSet", "web-5c6d7"), {"pod-template-hash": "5c6d7"}),
-            pod("nightly-2900-z", ("Job", "nightly-2900")),
-            pod("db-0", ("StatefulSet", "db"))]
-    d = load_dump(_dump(tmp_path, pods=json.dumps({"items": pods}).encode(),
-                        replicasets=json.dumps({"items": [rs]}).encode(), jobs=json.dumps({"items": [job]}).encode()))
+        return {
+            "metadata": {
+                "name": name,
+                "namespace": "ns",
+                "uid": name,
+                "labels": labels or {},
+                "ownerReferences": [{"kind": owner[0], "name": owner[1], "controller": True}],
+            },
+            "spec": {
+                "containers": [{"name": "c", "image": "img"}],
+                "affinity": {
+                    "nodeAffinity": {
+                        "requiredDuringSchedulingIgnoredDuringExecution": {
+                            "nodeSelectorTerms": [
+                                {
+                                    "matchExpressions": [
+                                        {"key": "kubernetes.io/arch", "operator": "In", "values": ["aarch64", "amd64"]}
+                                    ]
+                                }
+                            ]
+                        }
+                    }
+                },
+            },
+            "status": {},
+        }
+
+    rs = {
+        "metadata": {
+            "name": "api-7d9f8b6c4",
+            "namespace": "ns",
+            "ownerReferences": [{"kind": "Deployment", "name": "api", "controller": True}],
+        },
+        "spec": {},
+    }
+    job = {
+        "metadata": {
+            "name": "nightly-2900",
+            "namespace": "ns",
+            "ownerReferences": [{"kind": "CronJob", "name": "nightly", "controller": True}],
+        },
+        "spec": {},
+    }
+    pods = [
+        pod("api-7d9f8b6c4-x", ("ReplicaSet", "api-7d9f8b6c4")),
+        pod("web-5c6d7-y", ("ReplicaSet", "web-5c6d7"), {"pod-template-hash": "5c6d7"}),
+        pod("nightly-2900-z", ("Job", "nightly-2900")),
+        pod("db-0", ("StatefulSet", "db")),
+    ]
+    d = load_dump(
+        _dump(
+            tmp_path,
+            pods=json.dumps({"items": pods}).encode(),
+            replicasets=json.dumps({"items": [rs]}).encode(),
+            jobs=json.dumps({"items": [job]}).encode(),
+        )
+    )
     got = {r.pod: (r.workload_kind, r.workload_name) for r in d["pods"].itertuples()}
-    assert got == {"api-7d9f8b6c4-x": ("Deployment", "api"), "web-5c6d7-y": ("Deployment", "web"),
-                   "nightly-2900-z": ("CronJob", "nightly"), "db-0": ("StatefulSet", "db")}
+    assert got == {
+        "api-7d9f8b6c4-x": ("Deployment", "api"),
+        "web-5c6d7-y": ("Deployment", "web"),
+        "nightly-2900-z": ("CronJob", "nightly"),
+        "db-0": ("StatefulSet", "db"),
+    }
     assert {tuple(v) for v in d["pods"]["arch_allowed"]} == {("amd64", "arm64")}
 
 
-@pytest.mark.parametrize("image_id,digest", [
-    ("docker-pullable://nginx@sha256:" + "a" * 64, "sha256:" + "a" * 64),
-    ("602401143452.dkr.ecr.us-east-1.amazonaws.com/eks/x@sha256:" + "b" * 64, "sha256:" + "b" * 64),
-    ("sha256:" + "c" * 64, None),
-    ("docker://sha256:" + "d" * 64, None),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    "image_id,digest",
+    [
+        ("docker-pullable://nginx@sha256:" + "a" * 64, "sha256:" + "a" * 64),
+        ("602401143452.dkr.ecr.us-east-1.amazonaws.com/eks/x@sha256:" + "b" * 64, "sha256:" + "b" * 64),
+        ("sha256:" + "c" * 64, None),
+        ("docker://sha256:" + "d" * 64, None),
+        ("", None),
+    ],
+)
 def test_digest_forms(image_id: str, digest: str | None) -> None:
     assert digest_of(image_id) == digest
 
 
-@pytest.mark.parametrize("ref,key", [
-    ("nginx", "docker.io/library/nginx:latest"),
-    ("bitnami/redis:7", "docker.io/bitnami/redis:7"),
-    ("localhost:5000/a/b", "localhost:5000/a/b:latest"),
-    ("ghcr.io/x/y@sha256:" + "e" * 64, "ghcr.io/x/y@sha256:" + "e" * 64),
-])
+@pytest.mark.parametrize(
+    "ref,key",
+    [
+        ("nginx", "docker.io/library/nginx:latest"),
+        ("bitnami/redis:7", "docker.io/bitnami/redis:7"),
+        ("localhost:5000/a/b", "localhost:5000/a/b:latest"),
+        ("ghcr.io/x/y@sha256:" + "e" * 64, "ghcr.io/x/y@sha256:" + "e" * 64),
+    ],
+)
 def test_image_key(ref: str, key: str) -> None:
     assert image_key(ref) == key
 
 
 def test_binfmt_entries(tmp_path: Path) -> None:
     root = _dump(tmp_path, pods=json.dumps({"items": []}).encode())
-    files = {"qemu-aarch64": "proc-binfmt_misc-qemu-aarch64.qemu-user-static.txt",
-             "qemu-arm": "proc-binfmt_misc-qemu-arm.tonistiigi-binfmt.txt",
-             "qemu-x86_64": "proc-binfmt_misc-qemu-x86_64.qus.txt"}
+    files = {
+        "qemu-aarch64": "proc-binfmt_misc-qemu-aarch64.qemu-user-static.txt",
+        "qemu-arm": "proc-binfmt_misc-qemu-arm.tonistiigi-binfmt.txt",
+        "qemu-x86_64": "proc-binfmt_misc-qemu-x86_64.qus.txt",
+    }
     for entry, f in files.items():
         p = root / "nodes" / "n1" / "binfmt_misc" / entry
         p.parent.mkdir(parents=True, exist_ok=True)

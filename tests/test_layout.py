@@ -16,9 +16,7 @@ SNAP = "20260101T000000Z"
 def test_every_spelled_path_classifies_back() -> None:
     assert classify(layout.META) == Member(layout.ROLE_META)
     for kind in layout.KINDS:
-        assert classify(layout.objects_file(SNAP, kind)) == Member(
-            layout.ROLE_OBJECTS, snapshot=SNAP, kind=kind
-        )
+        assert classify(layout.objects_file(SNAP, kind)) == Member(layout.ROLE_OBJECTS, snapshot=SNAP, kind=kind)
     for prev in (False, True):
         # container names may hold dots; a pod named like a file must not confuse the suffix
         got = classify(layout.log_file(SNAP, "kube-system", "coredns-5d78.log", "side.car", previous=prev))

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from forensics.errors import ManifestError, UnusableInput
 from forensics.knowledge import manifests
 from forensics.knowledge.arch import Platform, parse_platform
-from forensics.errors import ManifestError, UnusableInput
 from forensics.knowledge.manifests import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
@@ -594,7 +594,7 @@ def test_load_errors(tmp_path: Path) -> None:
     with pytest.raises(UnusableInput):
         load_inspection_path(tmp_path / "nope")
     d = image_dir(tmp_path)
-    with pytest.raises(ManifestError, match="no manifest.json"):
+    with pytest.raises(ManifestError, match=r"no manifest\.json"):
         load_inspection_path(d)
     (d / "manifest.json").mkdir()
     with pytest.raises(ManifestError, match="not a regular file"):
@@ -697,9 +697,7 @@ def test_config_next_to_an_index_is_matched_by_platform() -> None:
     insp = parse_inspection(index, config=read("regclient/testrepo-v1-arm64-config.json"))
     assert {str(e.platform): e.created for e in insp.platforms}["linux/arm64/v8"] == "2021-01-01T00:00:00Z"
     other = parse_inspection(index, config=read("containers-image/schema2-config.json"))  # linux/amd64
-    assert {str(e.platform): e.created for e in other.platforms}[
-        "linux/amd64"
-    ] == "2016-09-23T23:20:45.78976459Z"
+    assert {str(e.platform): e.created for e in other.platforms}["linux/amd64"] == "2016-09-23T23:20:45.78976459Z"
     s390x = read("buildx-docs/imagetools-inspect-buildkit-master-format-json-image-s390x.json")
     stray = parse_inspection(index, config=s390x)
     assert any("matches no platform" in w for w in stray.warnings)

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from forensics.analysis.analyze import merge
+from forensics.analysis.rules import all_rules, run_all
 from forensics.knowledge.arch import (
     lacks_aarch32,
     normalize_os,
@@ -18,18 +19,25 @@ from forensics.knowledge.arch import (
     windows_build,
     x86_level_from_features,
 )
-from forensics.analysis.rules import all_rules, run_all
 from tests.rules.arch_scenario import EXEC_RUNC, single_manifest
 from tests.rules.exec_family_scenario import FamilyScenario, Node, Pod, config, index_with_configs
 
 IMG = "registry.example.com/iot/agent:1.0"
 
 
-@pytest.mark.parametrize(("os", "arch", "variant", "label"), [
-    ("linux", "aarch64", None, "arm64"), ("linux", "arm64", "v8", "arm64"), ("linux", "armv7l", None, "arm/v7"),
-    ("linux", "armhf", None, "arm/v7"), ("linux", "arm", None, "arm/v7"), ("linux", "armv6l", None, "arm/v6"),
-    ("Windows", "x86_64", None, "windows/amd64"), (None, "amd64", "v3", "amd64"),
-])
+@pytest.mark.parametrize(
+    ("os", "arch", "variant", "label"),
+    [
+        ("linux", "aarch64", None, "arm64"),
+        ("linux", "arm64", "v8", "arm64"),
+        ("linux", "armv7l", None, "arm/v7"),
+        ("linux", "armhf", None, "arm/v7"),
+        ("linux", "arm", None, "arm/v7"),
+        ("linux", "armv6l", None, "arm/v6"),
+        ("Windows", "x86_64", None, "windows/amd64"),
+        (None, "amd64", "v3", "amd64"),
+    ],
+)
 def test_platform_labels(os: str | None, arch: str, variant: str | None, label: str) -> None:
     assert platform_label(os, arch, variant) == label
 
@@ -46,10 +54,20 @@ def test_normalizations() -> None:
     assert x86_level_from_features({"AVX", "AVX2", "FMA3"}) == "v3"
 
 
-def _run(tmp_path: Path, nodes: dict[str, Node], image: tuple[bytes, bytes | None], cfgs: dict[str, bytes],
-         log: str = EXEC_RUNC + "\n"):
-    s = FamilyScenario(nodes={}, node_specs=nodes, images={IMG: image}, child_configs={IMG: cfgs} if cfgs else {},
-                       pods=[Pod(f"p-{n}", n, IMG, crash=True, log=log, workload="agent") for n in nodes])
+def _run(
+    tmp_path: Path,
+    nodes: dict[str, Node],
+    image: tuple[bytes, bytes | None],
+    cfgs: dict[str, bytes],
+    log: str = EXEC_RUNC + "\n",
+):
+    s = FamilyScenario(
+        nodes={},
+        node_specs=nodes,
+        images={IMG: image},
+        child_configs={IMG: cfgs} if cfgs else {},
+        pods=[Pod(f"p-{n}", n, IMG, crash=True, log=log, workload="agent") for n in nodes],
+    )
     ctx = s.context(tmp_path)
     return ctx, {f.workload.name: f for f in merge(run_all(ctx, all_rules())) if not f.latent}
 
@@ -88,15 +106,18 @@ def test_os_is_part_of_the_platform(tmp_path: Path) -> None:
     assert ctx.placement["os_mismatch"].tolist() == [True]
 
 
-@pytest.mark.parametrize(("cfg", "level", "why"), [
-    (config("amd64", labels={"com.redhat.component": "ubi9-container"}), "v2", "RHEL 9"),
-    (config("amd64", labels={"cpe": "cpe:/o:redhat:enterprise_linux:10::baseos"}), "v3", "RHEL 10"),
-    (config("amd64", env=["PATH=/usr/bin", "GOAMD64=v3"]), "v3", "GOAMD64=v3"),
-    (config("amd64", history=["RUN /bin/sh -c gcc -O2 -march=x86-64-v4 -o /app app.c # buildkit"]), "v4", "-march"),
-    (config("amd64", variant="v2"), "v2", "variant"),
-    (config("amd64", labels={"com.redhat.component": "ubi8-container"}), None, None),
-    (config("arm64", labels={"com.redhat.component": "ubi9-container"}), None, None),
-])
+@pytest.mark.parametrize(
+    ("cfg", "level", "why"),
+    [
+        (config("amd64", labels={"com.redhat.component": "ubi9-container"}), "v2", "RHEL 9"),
+        (config("amd64", labels={"cpe": "cpe:/o:redhat:enterprise_linux:10::baseos"}), "v3", "RHEL 10"),
+        (config("amd64", env=["PATH=/usr/bin", "GOAMD64=v3"]), "v3", "GOAMD64=v3"),
+        (config("amd64", history=["RUN /bin/sh -c gcc -O2 -march=x86-64-v4 -o /app app.c # buildkit"]), "v4", "-march"),
+        (config("amd64", variant="v2"), "v2", "variant"),
+        (config("amd64", labels={"com.redhat.component": "ubi8-container"}), None, None),
+        (config("arm64", labels={"com.redhat.component": "ubi9-container"}), None, None),
+    ],
+)
 def test_image_level_from_config(cfg: bytes, level: str | None, why: str | None) -> None:
     from forensics.knowledge.manifests import amd64_level_of_config
 
@@ -107,9 +128,12 @@ def test_image_level_from_config(cfg: bytes, level: str | None, why: str | None)
 
 def test_containers_image_arch_mismatch_names_a_single_arch_image(tmp_path: Path) -> None:
     msg = 'Error: choosing image: Image architecture mismatch: image uses "amd64", expecting "arm64"'
-    s = FamilyScenario(nodes={}, node_specs={"a-1": Node("arm64"), "x-1": Node("amd64")}, images={},
-                       pods=[Pod("p-a", "a-1", IMG, pull_error=msg, workload="agent"), Pod("p-x", "x-1", IMG,
-                                                                                           workload="agent")])
+    s = FamilyScenario(
+        nodes={},
+        node_specs={"a-1": Node("arm64"), "x-1": Node("amd64")},
+        images={},
+        pods=[Pod("p-a", "a-1", IMG, pull_error=msg, workload="agent"), Pod("p-x", "x-1", IMG, workload="agent")],
+    )
     ctx = s.context(tmp_path)
     found = {f.workload.name: f for f in merge(run_all(ctx, all_rules())) if not f.latent}
     assert found["agent"].cause == "arch.single-arch-image"
@@ -117,15 +141,21 @@ def test_containers_image_arch_mismatch_names_a_single_arch_image(tmp_path: Path
 
 
 def test_frames_carry_cpu_level_windows_build_operator_labels_and_child_configs(tmp_path: Path) -> None:
-    nfd = {"feature.node.kubernetes.io/cpu-cpuid.AVX": "true", "feature.node.kubernetes.io/cpu-model.vendor_id": "Intel",
-           "feature.node.kubernetes.io/cpu-model.family": "6", "feature.node.kubernetes.io/cpu-model.id": "45"}
+    nfd = {
+        "feature.node.kubernetes.io/cpu-cpuid.AVX": "true",
+        "feature.node.kubernetes.io/cpu-model.vendor_id": "Intel",
+        "feature.node.kubernetes.io/cpu-model.family": "6",
+        "feature.node.kubernetes.io/cpu-model.id": "45",
+    }
     idx, cfgs = index_with_configs([("linux/amd64", config("amd64")), ("linux/arm64", config("amd64"))])
     s = FamilyScenario(
-        nodes={}, node_specs={"x-1": Node("amd64", labels=nfd),
-                              "w-1": Node("amd64", os="Windows", kernel="10.0.20348.2461")},
-        images={IMG: (idx, None)}, child_configs={IMG: cfgs},
+        nodes={},
+        node_specs={"x-1": Node("amd64", labels=nfd), "w-1": Node("amd64", os="Windows", kernel="10.0.20348.2461")},
+        images={IMG: (idx, None)},
+        child_configs={IMG: cfgs},
         pods=[Pod("p-x", "x-1", IMG, workload="agent")],
-        pod_labels={"p-x": {"multiarch.openshift.io/single-arch": "", "multiarch.openshift.io/amd64": ""}})
+        pod_labels={"p-x": {"multiarch.openshift.io/single-arch": "", "multiarch.openshift.io/amd64": ""}},
+    )
     f = s.context(tmp_path).frames
     nodes = f["nodes"].set_index("node")
     assert nodes.loc["x-1", "cpu_level"] == "v2" and "AVX" in nodes.loc["x-1", "cpu_level_from"]
@@ -143,9 +173,11 @@ def test_cpuinfo_collected_from_the_node_gives_its_level(tmp_path: Path) -> None
 
     # a KVM guest with the default CPU model: the model name from meshtastic/web#148, the flags line from
     # Unstructured-IO/unstructured-api#497 (both public issue threads): no ssse3/sse4_2/popcnt, so x86-64-v1
-    kvm64 = ("model name\t: Common KVM processor\nflags\t\t: fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov "
-             "pse36 clflush mmx fxsr sse sse2 ht syscall nx lm rep_good nopl xtopology eagerfpu pni cx16 x2apic "
-             "hypervisor lahf_lm\n")
+    kvm64 = (
+        "model name\t: Common KVM processor\nflags\t\t: fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov "
+        "pse36 clflush mmx fxsr sse sse2 ht syscall nx lm rep_good nopl xtopology eagerfpu pni cx16 x2apic "
+        "hypervisor lahf_lm\n"
+    )
     s = FamilyScenario(nodes={}, node_specs={"x-1": Node("amd64"), "a-1": Node("arm64")}, images={}, pods=[])
     root = s.write(tmp_path)
     for n in ("x-1", "a-1"):

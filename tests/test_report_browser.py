@@ -23,8 +23,14 @@ STORIES = sorted(p.parent.name for p in SAMPLES.glob("*/expected.yaml"))
 EXAMPLE = ROOT / "tests" / "fixtures" / "findings-example.json"
 CHROMIUM = Path("/usr/bin/chromium")
 OUT = ROOT / "test-output"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +91,9 @@ def sample_docs() -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize("story", STORIES)
-def test_sample_report_in_browser(browser: Any, sample_docs: dict[str, dict[str, Any]], story: str,
-                                  tmp_path: Path) -> None:
+def test_sample_report_in_browser(
+    browser: Any, sample_docs: dict[str, dict[str, Any]], story: str, tmp_path: Path
+) -> None:
     doc = sample_docs[story]
     expected = yaml.safe_load((SAMPLES / story / "expected.yaml").read_text())
     v = Visit(browser, _render(doc, tmp_path, story))
@@ -136,8 +143,9 @@ def test_payloads_render_as_text_and_never_run(browser: Any, tmp_path: Path) -> 
     try:
         page = v.page
         # the pod name, the log line and the load problem are shown, literally, as text
-        pod = page.get_by_text("Pod payments/ledger-api-w4wr2qc9p-<script>alert(1)</script> container ledger-api",
-                               exact=True)
+        pod = page.get_by_text(
+            "Pod payments/ledger-api-w4wr2qc9p-<script>alert(1)</script> container ledger-api", exact=True
+        )
         assert pod.first.is_visible()
         line = page.get_by_text("exec /app/ledger-api: exec format error <img src=x onerror=alert(1)>", exact=False)
         assert line.first.is_visible()

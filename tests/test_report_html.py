@@ -135,13 +135,21 @@ def test_charts_are_inline_svg_without_prologue(page: tuple[str, Page]) -> None:
 
 
 def test_chart_labels_from_the_dump_cannot_become_markup() -> None:
-    evil = [{"at": "2024-03-12T10:00:00Z", "what": "pool <script>alert(1)</script> $x^2$ created",
-             "kind": "node-pool", "source": "nodes.json"},
-            {"at": "2024-03-12T11:00:00Z", "what": "first failure", "kind": "first-failure", "source": ""}]
+    evil = [
+        {
+            "at": "2024-03-12T10:00:00Z",
+            "what": "pool <script>alert(1)</script> $x^2$ created",
+            "kind": "node-pool",
+            "source": "nodes.json",
+        },
+        {"at": "2024-03-12T11:00:00Z", "what": "first failure", "kind": "first-failure", "source": ""},
+    ]
     svg = charts.timeline_svg(evil, [])
     assert svg is not None and svg.startswith("<svg")
     assert "<script" not in svg and "alert(1)" in svg
-    series = [{"snapshot": "s1", "at": "2024-03-12T10:00:00Z", "arch": "<b>arm64</b>", "restarts": 3, "failing_pods": 1}]
+    series = [
+        {"snapshot": "s1", "at": "2024-03-12T10:00:00Z", "arch": "<b>arm64</b>", "restarts": 3, "failing_pods": 1}
+    ]
     svg = charts.restarts_by_arch_svg(series)
     assert svg is not None and "<b>" not in svg
     assert charts.restarts_by_arch_svg([]) is None
@@ -149,7 +157,9 @@ def test_chart_labels_from_the_dump_cannot_become_markup() -> None:
 
 
 def test_an_empty_document_still_renders() -> None:
-    html = render_html({"schema": "cluster-forensics-findings/1", "tool": {"name": "cluster-forensics", "version": "0"}})
+    html = render_html(
+        {"schema": "cluster-forensics-findings/1", "tool": {"name": "cluster-forensics", "version": "0"}}
+    )
     assert "No failing workloads found" in html
     assert html.count("<section") == 7
 
@@ -166,14 +176,16 @@ def test_big_dump_report_stays_small(doc: dict[str, Any]) -> None:
         f["workload"] = {"kind": "Deployment", "namespace": f"ns-{i % 40}", "name": f"svc-{i}"}
         f["pods"] = [f"svc-{i}-pod-{j}" for j in range(50)]
         f["evidence"] = [dict(ev, text=f"exec /app/svc-{i}: exec format error #{j % 7}", line=j) for j in range(100)]
-        f["restart_matrix"] = [{"arch": "arm64", "node": f"node-{j}", "pods": 1, "restarts": 5, "failing": 1}
-                               for j in range(50)]
+        f["restart_matrix"] = [
+            {"arch": "arm64", "node": f"node-{j}", "pods": 1, "restarts": 5, "failing": 1} for j in range(50)
+        ]
         findings.append(f)
     big["findings"] = findings
     big["inventory"]["nodes"] = [dict(big["inventory"]["nodes"][0], name=f"node-{j}") for j in range(2000)]
     big["inventory"]["nodes_total"] = 5000
-    big["dump"]["files"] = [{"path": f"snapshots/s/logs/ns/p{j}/c.log", "size": 100, "sha256": "0" * 64}
-                            for j in range(150_000)]
+    big["dump"]["files"] = [
+        {"path": f"snapshots/s/logs/ns/p{j}/c.log", "size": 100, "sha256": "0" * 64} for j in range(150_000)
+    ]
     big["load_problems"] = [{"file": f"f{j}", "what": "bad", "why": "truncated"} for j in range(20_000)]
     html = render_html(big)
     assert len(html.encode()) < 4_000_000

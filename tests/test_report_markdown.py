@@ -26,7 +26,12 @@ def tables(html: str) -> list[list[list[str]]]:
     """Each table as rows of raw cell HTML."""
     out = []
     for t in re.findall(r"<table>(.*?)</table>", html, re.DOTALL):
-        out.append([re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, re.DOTALL) for r in re.findall(r"<tr>(.*?)</tr>", t, re.DOTALL)])
+        out.append(
+            [
+                re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, re.DOTALL)
+                for r in re.findall(r"<tr>(.*?)</tr>", t, re.DOTALL)
+            ]
+        )
     return out
 
 
@@ -62,7 +67,10 @@ def test_pipes_and_backticks_in_a_log_line_stay_in_their_cell(rendered: tuple[st
     hit = [c for c in cells if "onerror" in c and "exec format error" in c]
     assert len(hit) == 1
     # the whole line, pipe and backticks included, is one code span
-    assert hit[0] == "<code>exec /app/ledger-api: exec format error &lt;img src=x onerror=alert(1)&gt; | `tick` **bold**</code>"
+    assert (
+        hit[0]
+        == "<code>exec /app/ledger-api: exec format error &lt;img src=x onerror=alert(1)&gt; | `tick` **bold**</code>"
+    )
     crash = [c for c in cells if "FRAUD_URL" in c and "<code>" in c]
     assert crash and all("panic: config key | missing `FRAUD_URL` ```" in c for c in crash)
 
@@ -77,8 +85,10 @@ def test_sections_in_reader_order(rendered: tuple[str, str], doc: dict[str, Any]
 
 def test_multi_line_commands_are_fenced_code(rendered: tuple[str, str], doc: dict[str, Any]) -> None:
     _, html = rendered
-    blocks = [b.replace("&quot;", '"').replace("&gt;", ">").replace("&#x27;", "'")
-              for b in re.findall(r"<pre><code[^>]*>(.*?)</code></pre>", html, re.DOTALL)]
+    blocks = [
+        b.replace("&quot;", '"').replace("&gt;", ">").replace("&#x27;", "'")
+        for b in re.findall(r"<pre><code[^>]*>(.*?)</code></pre>", html, re.DOTALL)
+    ]
     cmd = doc["findings"][0]["remediation"][1]["command"]
     assert "\n" in cmd
     assert cmd + "\n" in blocks

@@ -97,19 +97,13 @@ def big() -> dict[str, Any]:
         )
         f["evidence"] = [
             dict(e, text=f"evidence line unique to svc-{i} #{j}")
-            for j, e in enumerate(
-                f["evidence"] or [{"kind": "log", "file": "x.log", "object": "Pod a/b", "text": ""}]
-            )
+            for j, e in enumerate(f["evidence"] or [{"kind": "log", "file": "x.log", "object": "Pod a/b", "text": ""}])
         ]
         findings.append(f)
     # causal links across the cut: a card naming a consequence shown only as a row, and the reverse
-    findings[1]["consequences"] = [
-        {"id": findings[3000]["id"], "cause": "app-crash", "workload": "Deployment a/b"}
-    ]
+    findings[1]["consequences"] = [{"id": findings[3000]["id"], "cause": "app-crash", "workload": "Deployment a/b"}]
     findings[2]["caused_by"] = findings[3001]["id"]
-    findings[3001]["consequences"] = [
-        {"id": findings[2]["id"], "cause": "oom-killed", "workload": "Deployment c/d"}
-    ]
+    findings[3001]["consequences"] = [{"id": findings[2]["id"], "cause": "oom-killed", "workload": "Deployment c/d"}]
     doc["findings"] = findings
     doc["latent"] = [
         dict(

@@ -18,8 +18,7 @@ from forensics.read.formats import load_any
 from tests.dump_builder import collect_from
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_dumps"
-STORIES = ["graviton-new-pool", "laptop-build", "index-without-arm64", "mixed-no-affinity", "not-arch",
-           "healthy-mixed"]
+STORIES = ["graviton-new-pool", "laptop-build", "index-without-arm64", "mixed-no-affinity", "not-arch", "healthy-mixed"]
 
 pytestmark = pytest.mark.kubectl
 
@@ -28,20 +27,49 @@ def _frames_view(d) -> dict[str, set]:
     f = d.frames
     return {
         "nodes": set(f["nodes"][["node", "arch", "pool", "instance_type"]].astype(str).itertuples(index=False)),
-        "pods": set(f["pods"][["namespace", "pod", "node", "phase", "workload_kind", "workload_name"]]
-                    .astype(str).itertuples(index=False)),
-        "containers": set(f["containers"][["namespace", "pod", "container", "image", "image_digest", "restart_count",
-                                           "state", "waiting_reason", "last_exit_code", "last_message"]]
-                          .astype(str).itertuples(index=False)),
+        "pods": set(
+            f["pods"][["namespace", "pod", "node", "phase", "workload_kind", "workload_name"]]
+            .astype(str)
+            .itertuples(index=False)
+        ),
+        "containers": set(
+            f["containers"][
+                [
+                    "namespace",
+                    "pod",
+                    "container",
+                    "image",
+                    "image_digest",
+                    "restart_count",
+                    "state",
+                    "waiting_reason",
+                    "last_exit_code",
+                    "last_message",
+                ]
+            ]
+            .astype(str)
+            .itertuples(index=False)
+        ),
         "workloads": set(f["workloads"][["kind", "namespace", "name"]].astype(str).itertuples(index=False)),
-        "signatures": set(f["signatures"][["namespace", "pod", "container", "signature", "text"]]
-                          .astype(str).itertuples(index=False)),
+        "signatures": set(
+            f["signatures"][["namespace", "pod", "container", "signature", "text"]].astype(str).itertuples(index=False)
+        ),
     }
 
 
 def _findings_view(doc: dict) -> set:
-    return {(f["cause"], tuple(sorted(f["contributing"])), f["workload"]["kind"], f["workload"]["namespace"],
-             f["workload"]["name"], f["latent"], tuple(f["pods"])) for f in doc["findings"] + doc["latent"]}
+    return {
+        (
+            f["cause"],
+            tuple(sorted(f["contributing"])),
+            f["workload"]["kind"],
+            f["workload"]["namespace"],
+            f["workload"]["name"],
+            f["latent"],
+            tuple(f["pods"]),
+        )
+        for f in doc["findings"] + doc["latent"]
+    }
 
 
 @pytest.mark.parametrize("story", STORIES)

@@ -110,21 +110,34 @@ def test_evidence_points_into_the_dump(story: tuple[dict, dict]) -> None:
 def test_archive_equals_directory() -> None:
     a = analyze(load_dump(SAMPLES / "graviton-new-pool.tar.gz"))
     d = analyze(load_dump(SAMPLES / "graviton-new-pool"))
-    strip = lambda doc: [(f["cause"], f["contributing"], f["workload"], f["confidence"], f["pods"])
-                         for f in doc["findings"] + doc["latent"]]
+    strip = lambda doc: [
+        (f["cause"], f["contributing"], f["workload"], f["confidence"], f["pods"])
+        for f in doc["findings"] + doc["latent"]
+    ]
     assert strip(a) == strip(d)
 
 
 @pytest.mark.parametrize("name", ["graviton-new-pool", "lost-multiarch-tag"])
 def test_cli_json_and_terminal(name: str, tmp_path: Path) -> None:
     dump = SAMPLES / name
-    out = subprocess.run([sys.executable, "-m", "forensics", "analyze", str(dump), "--format", "json"],
-                         capture_output=True, text=True, check=True, cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-m", "forensics", "analyze", str(dump), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
     doc = json.loads(out.stdout)
     exp = yaml.safe_load((dump / "expected.yaml").read_text())
     assert {f["cause"] for f in doc["findings"]} == {e["cause"] for e in exp["findings"] if not e.get("latent")}
-    term = subprocess.run([sys.executable, "-m", "forensics", "analyze", str(dump)], capture_output=True,
-                          text=True, cwd=tmp_path, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"}, check=False)
+    term = subprocess.run(
+        [sys.executable, "-m", "forensics", "analyze", str(dump)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        check=False,
+    )
     assert term.returncode == 0, term.stderr
     for e in exp["findings"]:
         assert e["cause"] in term.stdout
@@ -134,10 +147,20 @@ def test_cli_json_and_terminal(name: str, tmp_path: Path) -> None:
 
 def test_fail_on_exit_code(tmp_path: Path) -> None:
     dump = SAMPLES / "graviton-new-pool"
-    r = subprocess.run([sys.executable, "-m", "forensics", "analyze", str(dump), "-f", "json", "--fail-on", "high"],
-                       capture_output=True, text=True, cwd=tmp_path, check=False)
+    r = subprocess.run(
+        [sys.executable, "-m", "forensics", "analyze", str(dump), "-f", "json", "--fail-on", "high"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
     assert r.returncode == 1
     healthy = SAMPLES / "healthy-mixed"
-    r = subprocess.run([sys.executable, "-m", "forensics", "analyze", str(healthy), "-f", "json", "--fail-on", "low"],
-                       capture_output=True, text=True, cwd=tmp_path, check=False)
+    r = subprocess.run(
+        [sys.executable, "-m", "forensics", "analyze", str(healthy), "-f", "json", "--fail-on", "low"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
     assert r.returncode == 0, r.stderr

@@ -129,9 +129,7 @@ def _loaded(tmp_path: Path, taints: list[dict[str, Any]], tolerations: list[dict
     root = tmp_path / "dump"
     snap = root / "snapshots" / SNAP
     snap.mkdir(parents=True, exist_ok=True)
-    (root / "forensics-dump.yaml").write_text(
-        f"format: cluster-forensics-dump\nversion: 1\nsnapshots: [{SNAP}]\n"
-    )
+    (root / "forensics-dump.yaml").write_text(f"format: cluster-forensics-dump\nversion: 1\nsnapshots: [{SNAP}]\n")
     (snap / "nodes.json").write_text(json.dumps({"kind": "List", "items": [node]}))
     (snap / "pods.json").write_text(json.dumps({"kind": "List", "items": [pod]}))
     d = load_dump(root)

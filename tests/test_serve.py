@@ -39,8 +39,9 @@ def url(dump: Path):
 
 def kubectl(url: str, home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     assert KUBECTL is not None
-    proc = subprocess.run([KUBECTL, f"--server={url}", *args], env=tool_env(home), text=True,
-                          capture_output=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [KUBECTL, f"--server={url}", *args], env=tool_env(home), text=True, capture_output=True, timeout=60, check=False
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr}")
     return proc
@@ -188,7 +189,9 @@ def test_cluster_info_dump(url: str, tmp_path: Path) -> None:
     out = tmp_path / "cid"
     kubectl(url, tmp_path / "h", "cluster-info", "dump", "--output-directory", str(out), "-A")
     assert [n["metadata"]["name"] for n in json.loads((out / "nodes.json").read_text())["items"]] == [
-        "node-amd", "node-arm"]
+        "node-amd",
+        "node-arm",
+    ]
     pods = json.loads((out / "shop" / "pods.json").read_text())["items"]
     assert {p["metadata"]["name"] for p in pods} == {"api-7d9f-abcde", "db-0"}
     text = (out / "shop" / "api-7d9f-abcde" / "logs.txt").read_text()
@@ -202,8 +205,14 @@ def test_kubeconfig_out_works_with_kubectl(dump: Path, tmp_path: Path) -> None:
     try:
         kc = tmp_path / "kubeconfig"
         write_kubeconfig(kc, server_url(server))
-        proc = subprocess.run([KUBECTL, "get", "nodes", "-o", "name"], env=tool_env(tmp_path / "h", kc),
-                              text=True, capture_output=True, timeout=60, check=True)
+        proc = subprocess.run(
+            [KUBECTL, "get", "nodes", "-o", "name"],
+            env=tool_env(tmp_path / "h", kc),
+            text=True,
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
     finally:
         server.shutdown()
         server.server_close()
@@ -213,15 +222,26 @@ def test_kubeconfig_out_works_with_kubectl(dump: Path, tmp_path: Path) -> None:
 @needs_kubectl
 def test_forensics_serve_command_with_kubeconfig_out(dump: Path, tmp_path: Path) -> None:
     kc = tmp_path / "kubeconfig"
-    proc = subprocess.Popen([sys.executable, "-m", "forensics", "serve", str(dump), "--kubeconfig-out", str(kc)],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "forensics", "serve", str(dump), "--kubeconfig-out", str(kc)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while not kc.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert kc.exists(), proc.stderr.read() if proc.poll() is not None and proc.stderr else "no kubeconfig"
-        out = subprocess.run([KUBECTL, "logs", "-n", "shop", "api-7d9f-abcde", "--previous"],
-                             env=tool_env(tmp_path / "h", kc), text=True, capture_output=True, timeout=60, check=True)
+        out = subprocess.run(
+            [KUBECTL, "logs", "-n", "shop", "api-7d9f-abcde", "--previous"],
+            env=tool_env(tmp_path / "h", kc),
+            text=True,
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)

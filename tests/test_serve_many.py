@@ -43,8 +43,13 @@ if not WILD.is_dir():
 def serving(tmp: Path, *args: str) -> Iterator[Path]:
     """`forensics serve ARGS --kubeconfig-out K` as a user runs it; yields K once written."""
     kc = tmp / "kubeconfig"
-    proc = subprocess.Popen([sys.executable, "-m", "forensics", "serve", *args, "--kubeconfig-out", str(kc)],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "forensics", "serve", *args, "--kubeconfig-out", str(kc)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while not kc.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -61,8 +66,9 @@ def serving(tmp: Path, *args: str) -> Iterator[Path]:
 
 def kubectl(kc: Path, home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     assert KUBECTL is not None
-    proc = subprocess.run([KUBECTL, *args], env=tool_env(home, kc), text=True, capture_output=True, timeout=90,
-                          check=False)
+    proc = subprocess.run(
+        [KUBECTL, *args], env=tool_env(home, kc), text=True, capture_output=True, timeout=90, check=False
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)}: {proc.stderr}")
     return proc
@@ -112,16 +118,18 @@ def test_every_format_at_once_one_context_each(formats: dict[str, Path], tmp_pat
             assert names(nodes.stdout) == want_nodes, ctx
             table = kubectl(kc, home, "--context", ctx, "get", "pods", "-n", ns).stdout
             assert pod in table and "CrashLoopBackOff" in table, ctx
-            logs = kubectl(kc, home, "--context", ctx, "logs", "-n", ns, pod, "-c", container, "--previous",
-                           check=False)
+            logs = kubectl(
+                kc, home, "--context", ctx, "logs", "-n", ns, pod, "-c", container, "--previous", check=False
+            )
             if ctx.startswith("cluster-info"):
                 # kubectl cluster-info dump never keeps previous logs: the real error, not an empty log
                 assert logs.returncode == 1 and "previous terminated container" in logs.stderr, ctx
             elif ctx != "loose":
                 assert logs.returncode == 0, (ctx, logs.stderr)
                 assert logs.stdout.encode() == prev_log, ctx  # must-gather's --timestamps prefixes removed
-        stamped = kubectl(kc, home, "--context", "must-gather", "logs", "-n", ns, pod, "-c", container,
-                          "--previous", "--timestamps").stdout
+        stamped = kubectl(
+            kc, home, "--context", "must-gather", "logs", "-n", ns, pod, "-c", container, "--previous", "--timestamps"
+        ).stdout
         first = stamped.splitlines()[0]
         assert first.endswith(prev_log.decode().splitlines()[0]) and first[:4].isdigit() and "T" in first[:20]
 
@@ -148,8 +156,11 @@ def test_all_snapshots_of_one_dump_as_contexts(tmp_path: Path) -> None:
 def test_two_snapshots_and_two_dumps_named_on_the_command_line(tmp_path: Path) -> None:
     with serving(tmp_path, f"before={LOST}@0", f"after={LOST}@-1", str(STORY)) as kc:
         home = tmp_path / "home"
-        assert sorted(kubectl(kc, home, "config", "get-contexts", "-o", "name").stdout.split()) == \
-            ["after", "before", "graviton-new-pool"]
+        assert sorted(kubectl(kc, home, "config", "get-contexts", "-o", "name").stdout.split()) == [
+            "after",
+            "before",
+            "graviton-new-pool",
+        ]
         before = kubectl(kc, home, "--context", "before", "get", "pods", "-n", "shop", "-o", "json").stdout
         after = kubectl(kc, home, "--context", "after", "get", "pods", "-n", "shop", "-o", "json").stdout
         assert names(before) != names(after)
@@ -177,8 +188,13 @@ def test_a_busy_port_is_one_line(tmp_path: Path) -> None:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         port = sock.getsockname()[1]
-        proc = subprocess.run([sys.executable, "-m", "forensics", "serve", str(STORY), "--port", str(port)],
-                              capture_output=True, text=True, timeout=120, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "forensics", "serve", str(STORY), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip() == f"forensics: cannot listen on 127.0.0.1:{port}: Address already in use"
 
@@ -186,14 +202,26 @@ def test_a_busy_port_is_one_line(tmp_path: Path) -> None:
 def test_not_a_dump_is_one_line(tmp_path: Path) -> None:
     junk = tmp_path / "notes.txt"
     junk.write_text("hello\n")
-    proc = subprocess.run([sys.executable, "-m", "forensics", "serve", str(STORY), str(junk)], capture_output=True,
-                          text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "forensics", "serve", str(STORY), str(junk)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("forensics: ") and "not a dump" in proc.stderr
 
 
-WILD_INPUTS = ["sbctl-kurl", "ts-k3d-arm64/support-bundle.tar.gz", "ts-analyzer-pods", "mg-cnv-qemtv",
-               "cid-cka-notready/cluster-info-dump.json", "cid-k3s-header/cluster-info-dump", "insights-archive"]
+WILD_INPUTS = [
+    "sbctl-kurl",
+    "ts-k3d-arm64/support-bundle.tar.gz",
+    "ts-analyzer-pods",
+    "mg-cnv-qemtv",
+    "cid-cka-notready/cluster-info-dump.json",
+    "cid-k3s-header/cluster-info-dump",
+    "insights-archive",
+]
 
 
 @needs_kubectl

@@ -24,12 +24,8 @@ EXPECTED: dict[str, list[list[tuple[int, str, str, str | None]]]] = {
     ],
     "https://github.com/k3s-io/k3s/issues/2419": [[(1, "exec-format-error", "runc-legacy", None)]],
     "https://github.com/containerd/containerd/issues/5854": [[(1, "exec-format-error", "runc-legacy", None)]],
-    "https://github.com/combor/k8s-mongo-labeler-sidecar/issues/14": [
-        [(1, "exec-format-error", "runc-legacy", None)]
-    ],
-    "https://github.com/kubernetes/node-problem-detector/issues/797": [
-        [(1, "exec-format-error", "runc", None)]
-    ],
+    "https://github.com/combor/k8s-mongo-labeler-sidecar/issues/14": [[(1, "exec-format-error", "runc-legacy", None)]],
+    "https://github.com/kubernetes/node-problem-detector/issues/797": [[(1, "exec-format-error", "runc", None)]],
     "https://github.com/deliveryhero/helm-charts/issues/532": [[(1, "exec-format-error", "shell", None)]],
     "https://github.com/aquasecurity/tracee/issues/2757": [[(1, "exec-format-error", "runc", None)]],
     "https://github.com/siderolabs/talos/issues/11268": [
@@ -54,9 +50,7 @@ EXPECTED: dict[str, list[list[tuple[int, str, str, str | None]]]] = {
     "https://github.com/docker/for-mac/issues/6973": [[(1, "rosetta-error", "rosetta", None)]],
     "https://github.com/kubernetes-up-and-running/kuard/issues/34": [[]],
     "https://github.com/kubernetes/kubernetes/issues/113215": [[]],
-    "https://github.com/kubewarden/adm-controller/issues/1378": [
-        [(1, "no-match-platform", "containerd", None)]
-    ],
+    "https://github.com/kubewarden/adm-controller/issues/1378": [[(1, "no-match-platform", "containerd", None)]],
     "https://github.com/FoundationDB/fdb-kubernetes-operator/issues/2294": [
         [(1, "no-match-platform", "containerd", None)]  # `Error: ErrImagePull` and the table: nothing
     ],
@@ -65,9 +59,7 @@ EXPECTED: dict[str, list[list[tuple[int, str, str, str | None]]]] = {
     "https://github.com/containerd/containerd/pull/2410": [
         [(1, "no-match-platform", "containerd-legacy", "linux/arm/v7")]
     ],
-    "https://github.com/docker-library/official-images/issues/11021": [
-        [(1, "no-match-platform", "containerd", None)]
-    ],
+    "https://github.com/docker-library/official-images/issues/11021": [[(1, "no-match-platform", "containerd", None)]],
     "https://github.com/cilium/image-tools/issues/61": [
         [(2, "no-match-platform", "docker", "linux/arm/v7")]  # the Failed pull line of the table
     ],
@@ -75,9 +67,7 @@ EXPECTED: dict[str, list[list[tuple[int, str, str, str | None]]]] = {
         [(1, "no-match-platform", "docker", "linux/arm64/v8")]
     ],
     "https://github.com/moby/moby/issues/46765": [[(1, "no-match-platform", "docker", "linux/arm64/v8")]],
-    "https://github.com/moby/moby/issues/39201": [
-        [(1, "no-match-platform", "docker", "linux/arm64/unknown")]
-    ],
+    "https://github.com/moby/moby/issues/39201": [[(1, "no-match-platform", "docker", "linux/arm64/unknown")]],
     "https://github.com/moby/moby/issues/39600": [[(1, "no-match-platform", "docker", "linux/amd64")]],
     "https://github.com/containers/image/issues/1100": [
         [(1, "no-match-platform", "cri-o", "linux/arm64/v8")]  # not fatal-log, despite FATA[0000]
@@ -174,8 +164,12 @@ def test_troubleshoot_event_messages() -> None:
     found = {i: [(m.signature, m.dialect, m.hint) for m in ms] for i, ms in hits.items() if ms}
     expected = [("executable-not-found", "runc", "command-not-found")]
     # the same bundle's FailedMount events are the kubelet's volume manager giving up (#13)
-    assert found == {4: expected, 13: expected, 15: [("volume-mount", "kubelet", "volume-mount")],
-                     16: [("volume-mount", "kubelet", "volume-mount")]}
+    assert found == {
+        4: expected,
+        13: expected,
+        15: [("volume-mount", "kubelet", "volume-mount")],
+        16: [("volume-mount", "kubelet", "volume-mount")],
+    }
     assert hits[4][0].text == crash[4][1]
 
 
@@ -200,20 +194,20 @@ def test_troubleshoot_pod_status_messages() -> None:
 # Covers every entry of SIGNATURES, so a pattern whose prefilter needle is missing fails here.
 EXAMPLES: dict[tuple[str, str], str] = {
     ("dependency-unreachable", "app"): "could not connect to hana: connection to db cannot be established: -10709: "
-                                       "Connect failed (connect timeout expired)",
+    "Connect failed (connect timeout expired)",
     ("dependency-unreachable", "go-net"): 'Get "https://10.43.0.1:443/version": dial tcp 10.43.0.1:443: i/o timeout',
     ("cli-usage", "cobra"): 'Error: unknown command "server-junk" for "velero"',
     ("cli-usage", "go-flag"): "flag provided but not defined: -listen",
     ("cli-usage", "argparse"): "manage.py: error: unrecognized arguments: --bind 0.0.0.0",
     ("cli-usage", "argparse-usage"): "usage: manage.py [-h] [--port PORT]",
     ("pull-network", "go-net-timeout"): 'Failed to pull image "r.example/app:1": Get "https://r.example/v2/": '
-                                        "net/http: TLS handshake timeout",
+    "net/http: TLS handshake timeout",
     ("pull-rate-limit", "registry"): 'Failed to pull image "nginx": toomanyrequests: You have reached your pull '
-                                     "rate limit.",
+    "rate limit.",
     ("volume-mount", "kubelet"): 'MountVolume.SetUp failed for volume "host" : hostPath type check failed: '
-                                 "/var/lib/collectd is not a directory",
+    "/var/lib/collectd is not a directory",
     ("volume-mount", "attach-detach"): 'AttachVolume.Attach failed for volume "pvc-1" : rpc error: code = '
-                                       "DeadlineExceeded",
+    "DeadlineExceeded",
     ("volume-mount", "kubelet-mount"): 'MountVolume.MountDevice failed for volume "pvc-1" : rpc error',
     ("volume-mount", "scheduler"): "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims.",
     ("fork-exec-format-error", "go"): 'error="fork/exec /plugins/aws-x86: exec format error"',
@@ -268,8 +262,7 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ),
     ("pull-auth", "registry"): "Error response from daemon: unauthorized: authentication required",
     ("pull-auth", "http"): (
-        'Failed to pull image "reg.example/app:1": failed to fetch anonymous token: unexpected status:'
-        " 401 Unauthorized"
+        'Failed to pull image "reg.example/app:1": failed to fetch anonymous token: unexpected status: 401 Unauthorized'
     ),
     (
         "pull-not-found",
@@ -280,12 +273,10 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ),
     ("pull-not-found", "docker"): "Error response from daemon: repository does not exist",
     ("pull-tls", "go-tls"): (
-        'Failed to pull image "r.example/a": Get "https://r.example/v2/": x509: certificate signed by unknown'
-        " authority"
+        'Failed to pull image "r.example/a": Get "https://r.example/v2/": x509: certificate signed by unknown authority'
     ),
     ("pull-network", "go-net"): (
-        'Failed to pull image "r.example/a": Get "https://r.example/v2/": dial tcp: lookup r.example:'
-        " no such host"
+        'Failed to pull image "r.example/a": Get "https://r.example/v2/": dial tcp: lookup r.example: no such host'
     ),
     ("pull-failed", "kubelet"): 'Failed to pull image "r.example/a": rpc error: code = Unknown desc = EOF',
     ("runtime-start-failed", "runtime"): "failed to create containerd task: failed to create shim task: EOF",
@@ -312,21 +303,24 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("fatal-log", "logrus"): "FATA[0000] cannot start: bad flag",
     ("fatal-log", "plain"): "2026-11-22 05:07:58 FATAL [main] cannot bind :8080",
     ("oom", "runc"): "runc create failed: unable to start container process: container init was OOM-killed "
-                     "(memory limit too low?): unknown",
+    "(memory limit too low?): unknown",
     ("pull-network", "dns"): 'failed to pull and unpack image "r.example/a:1": failed to resolve reference '
-                             '"r.example/a:1": failed to do request: Head "https://r.example/v2/a/manifests/1": '
-                             "dial tcp: lookup r.example: Temporary failure in name resolution",
+    '"r.example/a:1": failed to do request: Head "https://r.example/v2/a/manifests/1": '
+    "dial tcp: lookup r.example: Temporary failure in name resolution",
     ("spring-boot-failed", "spring-boot"): "ERROR 1 --- [main] o.s.boot.SpringApplication : Application run failed",
 }
 
 
 # the exec-format family's wordings, each with the public thread or source file it comes from
-EXEC_FAMILY = json.loads((Path(__file__).parent / "fixtures" / "realdata" / "github-issues"
-                          / "exec-family-strings.json").read_text())
+EXEC_FAMILY = json.loads(
+    (Path(__file__).parent / "fixtures" / "realdata" / "github-issues" / "exec-family-strings.json").read_text()
+)
 for _rec in EXEC_FAMILY:
     EXAMPLES.setdefault((_rec["signature"], _rec["dialect"]), _rec["text"].strip())
 # an interpreter that is not in the image at all (alpine has no bash): not a line-ending problem
-EXAMPLES[("bad-interpreter", "shell")] = "/bin/sh: /entrypoint.sh: /bin/bash: bad interpreter: No such file or directory"
+EXAMPLES[("bad-interpreter", "shell")] = (
+    "/bin/sh: /entrypoint.sh: /bin/bash: bad interpreter: No such file or directory"
+)
 
 
 @pytest.mark.parametrize("rec", EXEC_FAMILY, ids=lambda r: r["url"].rsplit("/", 3)[-3] + "-" + r["dialect"])
@@ -343,8 +337,9 @@ def test_platforms_named_by_pull_errors() -> None:
     assert plat['Image architecture mismatch: image uses "amd64", expecting "arm64"'] == "linux/arm64/v8"
     assert plat["no child with platform linux/amd64 in index"] == "linux/amd64"
     assert plat["no matching manifest for windows/amd64 10.0.17763 in the manifest list entries"] == "windows/amd64"
-    assert [m.platform for m in scan_text(next(t for t in by_text if t.startswith("Container \"app\"")))] == [
-        "linux/arm64/v8"]
+    assert [m.platform for m in scan_text(next(t for t in by_text if t.startswith('Container "app"')))] == [
+        "linux/arm64/v8"
+    ]
 
 
 def test_operator_reasons_and_labels() -> None:
@@ -353,8 +348,11 @@ def test_operator_reasons_and_labels() -> None:
     (m,) = reason_signatures("ExecFormatError", "a reworded message")
     assert (m.signature, m.hint) == ("exec-format-error", "arch") and m.text.startswith("ExecFormatError: ")
     assert reason_signatures("BackOff", "Back-off restarting failed container") == []
-    labels = {"multiarch.openshift.io/exec-format-error": "true", "multiarch.openshift.io/single-arch": "",
-              "multiarch.openshift.io/amd64": ""}
+    labels = {
+        "multiarch.openshift.io/exec-format-error": "true",
+        "multiarch.openshift.io/single-arch": "",
+        "multiarch.openshift.io/amd64": "",
+    }
     assert [(m.signature, m.hint) for m in label_signatures(labels)] == [("exec-format-error", "arch")]
     assert label_signatures({"multiarch.openshift.io/exec-format-error": "false"}) == []
 
@@ -409,9 +407,7 @@ def test_dialect_variants(line: str, sig: str, dialect: str) -> None:
 
 
 def test_pull_platform_error_is_not_pull_not_found() -> None:
-    (m,) = scan_text(
-        'failed to pull and unpack image "docker.io/a/b:1": no match for platform in manifest: not found'
-    )
+    (m,) = scan_text('failed to pull and unpack image "docker.io/a/b:1": no match for platform in manifest: not found')
     assert (m.signature, m.hint) == ("no-match-platform", "arch-pull")
 
 

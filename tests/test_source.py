@@ -18,16 +18,28 @@ from forensics.read.source import Limits, open_source
 
 SNAP = "20260101T000000Z"
 POD = {
-    "apiVersion": "v1", "kind": "Pod",
-    "metadata": {"name": "web-1", "namespace": "default", "uid": "u1",
-                 "creationTimestamp": "2026-01-01T00:00:00Z"},
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "web-1", "namespace": "default", "uid": "u1", "creationTimestamp": "2026-01-01T00:00:00Z"},
     "spec": {"nodeName": "n1", "containers": [{"name": "app", "image": "nginx:1.25"}]},
-    "status": {"phase": "Running", "containerStatuses": [
-        {"name": "app", "image": "nginx:1.25", "imageID": "docker.io/library/nginx@sha256:" + "a" * 64,
-         "restartCount": 0, "ready": True, "state": {"running": {"startedAt": "2026-01-01T00:00:01Z"}}}]},
+    "status": {
+        "phase": "Running",
+        "containerStatuses": [
+            {
+                "name": "app",
+                "image": "nginx:1.25",
+                "imageID": "docker.io/library/nginx@sha256:" + "a" * 64,
+                "restartCount": 0,
+                "ready": True,
+                "state": {"running": {"startedAt": "2026-01-01T00:00:01Z"}},
+            }
+        ],
+    },
 }
-NODE = {"metadata": {"name": "n1", "labels": {"kubernetes.io/arch": "arm64"}},
-        "status": {"nodeInfo": {"architecture": "arm64", "containerRuntimeVersion": "containerd://1.7.2"}}}
+NODE = {
+    "metadata": {"name": "n1", "labels": {"kubernetes.io/arch": "arm64"}},
+    "status": {"nodeInfo": {"architecture": "arm64", "containerRuntimeVersion": "containerd://1.7.2"}},
+}
 
 
 def _list(*items: dict) -> bytes:
@@ -43,7 +55,11 @@ def _add(tf: tarfile.TarFile, name: str, data: bytes, **kw: object) -> None:
 
 
 def _good_members(tf: tarfile.TarFile, top: str = "dump/") -> None:
-    _add(tf, top + "forensics-dump.yaml", b"format: cluster-forensics-dump\nversion: 1\nsnapshots: [%s]\n" % SNAP.encode())
+    _add(
+        tf,
+        top + "forensics-dump.yaml",
+        b"format: cluster-forensics-dump\nversion: 1\nsnapshots: [%s]\n" % SNAP.encode(),
+    )
     _add(tf, f"{top}snapshots/{SNAP}/pods.json", _list(POD))
     _add(tf, f"{top}snapshots/{SNAP}/nodes.json", _list(NODE))
 
@@ -118,8 +134,10 @@ def test_header_claims_huge_member_then_truncated(tmp_path: Path) -> None:
 
 
 def test_truncated_gzip(tmp_path: Path) -> None:
-    arc = _tar(tmp_path / "full.tgz", lambda tf: (_good_members(tf),
-                                                  _add(tf, f"dump/snapshots/{SNAP}/events.json", os.urandom(200_000))))
+    arc = _tar(
+        tmp_path / "full.tgz",
+        lambda tf: (_good_members(tf), _add(tf, f"dump/snapshots/{SNAP}/events.json", os.urandom(200_000))),
+    )
     data = arc.read_bytes()
     cut = tmp_path / "cut.tgz"
     cut.write_bytes(data[: int(len(data) * 0.6)])
@@ -137,7 +155,8 @@ def test_broken_json_yaml_and_invalid_utf8(tmp_path: Path) -> None:
     (snap / "nodes.json").write_bytes(b'{"items": [{"metadata": {"name": ')
     (snap / "events.json").write_bytes(b'{"items": "not a list"}')
     (snap / "logs" / "default" / "web-1" / "app.previous.log").write_bytes(
-        b"start\n\xff\xfe\xfd garbage\nexec /usr/bin/app: exec format error\n")
+        b"start\n\xff\xfe\xfd garbage\nexec /usr/bin/app: exec format error\n"
+    )
     d = load_dump(root)
     what = {(Path(p.file).name, p.what) for p in d.problems}
     assert ("forensics-dump.yaml", "unreadable dump metadata") in what
@@ -266,24 +285,31 @@ def _three_backends(tmp_path: Path, files: dict[str, bytes]) -> dict[str, Path]:
     return {"directory": root, "tar": tmp_path / "d.tar.gz", "zip": tmp_path / "d.zip"}
 
 
-@pytest.mark.parametrize("limits,what", [
-    (Limits(members=3), "too many members"),
-    (Limits(log_files=1), "too many logs"),
-    (Limits(small_bytes=100), "member too large"),
-    (Limits(total_bytes=300), "dump too large"),
-    (Limits(log_bytes=10), "file truncated to its tail"),
-])
+@pytest.mark.parametrize(
+    "limits,what",
+    [
+        (Limits(members=3), "too many members"),
+        (Limits(log_files=1), "too many logs"),
+        (Limits(small_bytes=100), "member too large"),
+        (Limits(total_bytes=300), "dump too large"),
+        (Limits(log_bytes=10), "file truncated to its tail"),
+    ],
+)
 def test_one_limits_policy_for_every_backend(tmp_path: Path, limits: Limits, what: str) -> None:
     """A directory, a tar and a zip of the same dump meet the same caps with the same words and keep
     the same files: the policy is one, only the reading differs."""
     logs = {f"snapshots/{SNAP}/logs/default/web-1/app{i}.log": b"line %d\n" % i * 4 for i in range(3)}
-    files = {"forensics-dump.yaml": b"format: cluster-forensics-dump\nversion: 1\n",
-             f"snapshots/{SNAP}/pods.json": _list(POD), **logs}
+    files = {
+        "forensics-dump.yaml": b"format: cluster-forensics-dump\nversion: 1\n",
+        f"snapshots/{SNAP}/pods.json": _list(POD),
+        **logs,
+    }
     kept, said = {}, {}
     for backend, path in _three_backends(tmp_path, files).items():
         src = open_source(path, limits)
-        kept[backend] = [n for n, _ in src.iter_files(lambda n: limits.log_bytes if n.endswith(".log")
-                                                      else limits.small_bytes)]
+        kept[backend] = [
+            n for n, _ in src.iter_files(lambda n: limits.log_bytes if n.endswith(".log") else limits.small_bytes)
+        ]
         # an archive names an entry past the member count as stored (with its top folder)
         said[backend] = sorted((p.file.removeprefix("dump/"), p.what, p.why) for p in src.problems)
     assert any(w == what for _, w, _ in said["directory"]), said["directory"]

@@ -112,9 +112,7 @@ def _load_unstreamed(path: Path) -> Dump:
         source.STREAM_OVER = saved
 
 
-def test_batches_hold_whole_items_in_file_order_across_chunk_boundaries(
-    dump_tar: Path, streamed: list
-) -> None:
+def test_batches_hold_whole_items_in_file_order_across_chunk_boundaries(dump_tar: Path, streamed: list) -> None:
     name = _pods_file(dump_tar)
     raw = _member_bytes(dump_tar, name)
     items = json.loads(raw)["items"]

@@ -36,7 +36,7 @@ def _doc(rel: str) -> dict[str, Any]:
 
 
 def _causes(doc: dict[str, Any]) -> dict[str, str]:
-    """"Kind ns/name" (nodes: "Node name") -> primary cause, for the failing (non-latent) findings."""
+    """ "Kind ns/name" (nodes: "Node name") -> primary cause, for the failing (non-latent) findings."""
     out = {}
     for f in doc["findings"]:
         w = f["workload"]
@@ -88,8 +88,7 @@ def test_troubleshoot_analyzer_pods() -> None:
     assert "/var/lib/collectd is not a directory" in by["troubleshoot-copyfromhost-4m79m"]["summary"]
     _no_arch(doc)
     # pods known only from events still describe their workload; a day old, they are history
-    earlier = {h["workload"]["name"]: [c["cause"] for c in h.get("earlier_causes", [])]
-               for h in doc["restart_history"]}
+    earlier = {h["workload"]["name"]: [c["cause"] for c in h.get("earlier_causes", [])] for h in doc["restart_history"]}
     assert earlier.get("no-image-deployment") == ["image-pull-network"]
     assert "image-pull-auth" not in json.dumps(doc) and "image-pull-not-found" not in json.dumps(doc["findings"])
 
@@ -104,10 +103,14 @@ def test_insights_operator_archive() -> None:
         "Job di-288312/default-2k58azz-backup-deletion": "app-crash",
     }
     vsystem = next(f for f in doc["findings"] if f["workload"]["name"] == "vsystem")
-    assert "could not connect to hana" in vsystem["summary"] and "init container vsystem-hana-init" in vsystem["summary"]
+    assert (
+        "could not connect to hana" in vsystem["summary"] and "init container vsystem-hana-init" in vsystem["summary"]
+    )
     assert vsystem["severity"] == "high"
-    assert {g["what"] for g in doc["gaps"]} >= {"an Insights Operator archive",
-                                               "events without the object they are about"}
+    assert {g["what"] for g in doc["gaps"]} >= {
+        "an Insights Operator archive",
+        "events without the object they are about",
+    }
     _no_arch(doc)
 
 
@@ -119,8 +122,12 @@ def test_must_gather_kube_system_only_is_quiet() -> None:
 
 def test_cluster_info_all_nodes_not_ready() -> None:
     doc = _doc("cid-cka-notready/cluster-info-dump.json")
-    assert _causes(doc) == {"Node cka-controller1": "node-not-ready", "Node cka-controller2": "node-not-ready",
-                            "Node cka-worker1": "node-not-ready", "Deployment kube-system/coredns": "unschedulable"}
+    assert _causes(doc) == {
+        "Node cka-controller1": "node-not-ready",
+        "Node cka-controller2": "node-not-ready",
+        "Node cka-worker1": "node-not-ready",
+        "Deployment kube-system/coredns": "unschedulable",
+    }
     nodes = [f for f in doc["findings"] if f["workload"]["kind"] == "Node"]
     for n in nodes:
         assert "cni config uninitialized" in n["summary"] and n["severity"] == "critical"
@@ -151,8 +158,12 @@ def test_an_empty_read_is_unusable_not_green(tmp_path: Path) -> None:
     (root / "pods.yaml").write_text("this: [is not a pod list\n")
     with pytest.raises(UnusableInput, match="no Pod and no Node could be read"):
         load_any(tmp_path / "mg")
-    r = subprocess.run([sys.executable, "-m", "forensics", "analyze", str(tmp_path / "mg"), "-f", "json"],
-                       capture_output=True, text=True, check=False)
+    r = subprocess.run(
+        [sys.executable, "-m", "forensics", "analyze", str(tmp_path / "mg"), "-f", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert r.returncode == 2 and "no Pod and no Node" in r.stderr and "among 0 pods" not in r.stdout + r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
 

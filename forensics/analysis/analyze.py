@@ -13,13 +13,12 @@ from typing import Any
 import pandas as pd
 
 from forensics import __version__
-
 from forensics.analysis import incident
 from forensics.analysis.causes import arch_ids, specificity
 from forensics.analysis.correlate import WL_KEYS, Context, build_context, iso, restart_history
 from forensics.analysis.findings import INTERNAL_CAUSES, Finding, Workload, severity_rank
-from forensics.read.load import Dump
 from forensics.analysis.rules import run_all
+from forensics.read.load import Dump
 
 SCHEMA = "cluster-forensics-findings/1"
 
@@ -61,8 +60,16 @@ def merge(findings: list[Finding]) -> list[Finding]:
             # agreeing causes raise confidence a little
             primary.confidence = min(0.99, primary.confidence + 0.02)
         out.append(primary)
-    out.sort(key=lambda f: (f.latent, -severity_rank(f.severity), f.cause not in arch_ids(), -f.confidence,
-                            f.workload.namespace, f.workload.name))
+    out.sort(
+        key=lambda f: (
+            f.latent,
+            -severity_rank(f.severity),
+            f.cause not in arch_ids(),
+            -f.confidence,
+            f.workload.namespace,
+            f.workload.name,
+        )
+    )
     return out
 
 
@@ -165,15 +172,17 @@ def add_intervals(ctx: Context, findings: list[Finding]) -> None:
     pods = ctx.frames["pods"]
     stuck = pods[pods["phase"].isin(["Pending", "Failed"]).fillna(False)]
     per: dict[tuple[str, str, str], dict[int, Any]] = {}
-    for kind, ns, name, snap, fin in zip(fail["workload_kind"], fail["namespace"], fail["workload_name"],
-                                         fail["snapshot"], fail["last_finished"]):
+    for kind, ns, name, snap, fin in zip(
+        fail["workload_kind"], fail["namespace"], fail["workload_name"], fail["snapshot"], fail["last_finished"]
+    ):
         d = per.setdefault(_key(kind, ns, name), {})
         i = order.get(str(snap))
         if i is not None:
             prev = d.get(i)
             d[i] = fin if prev is None or (not pd.isna(fin) and (pd.isna(prev) or fin < prev)) else prev
-    for kind, ns, name, snap, t in zip(stuck["workload_kind"], stuck["namespace"], stuck["workload_name"],
-                                       stuck["snapshot"], stuck["created"]):
+    for kind, ns, name, snap, t in zip(
+        stuck["workload_kind"], stuck["namespace"], stuck["workload_name"], stuck["snapshot"], stuck["created"]
+    ):
         d = per.setdefault(_key(kind, ns, name), {})
         i = order.get(str(snap))
         if i is not None and i not in d:
@@ -202,16 +211,21 @@ def add_intervals(ctx: Context, findings: list[Finding]) -> None:
 
 
 def _key(kind: Any, ns: Any, name: Any) -> tuple[str, str, str]:
-    return (str(kind) if not pd.isna(kind) and kind else "Pod", "" if pd.isna(ns) else str(ns),
-            "" if pd.isna(name) else str(name))
+    return (
+        str(kind) if not pd.isna(kind) and kind else "Pod",
+        "" if pd.isna(ns) else str(ns),
+        "" if pd.isna(name) else str(name),
+    )
 
 
 def dropped_parts(dump: Dump) -> list[str]:
     """What the load dropped, in words for the verdict: unreadable files and unknown shapes, by kind of
     problem (the full list is in `load_problems`)."""
-    counts: Counter[str] = Counter(p.what for p in dump.problems
-                                   if any(k in p.what for k in ("unreadable", "not recognised", "internal-version",
-                                                                "not decoded")))
+    counts: Counter[str] = Counter(
+        p.what
+        for p in dump.problems
+        if any(k in p.what for k in ("unreadable", "not recognised", "internal-version", "not decoded"))
+    )
     return [f"{n} x {what}" if n > 1 else what for what, n in counts.most_common()]
 
 
@@ -219,9 +233,12 @@ def _dropped_gap(dump: Dump) -> list[dict[str, str]]:
     parts = dropped_parts(dump)
     if not parts:
         return []
-    return [{"what": "parts of the dump not read: " + "; ".join(parts[:5]) + (" ..." if len(parts) > 5 else ""),
-             "impact": "what they held is unknown (each is listed under load problems, with why); the rest "
-                       "was analyzed"}]
+    return [
+        {
+            "what": "parts of the dump not read: " + "; ".join(parts[:5]) + (" ..." if len(parts) > 5 else ""),
+            "impact": "what they held is unknown (each is listed under load problems, with why); the rest was analyzed",
+        }
+    ]
 
 
 def _add_past(history: list[dict[str, Any]], past: list[Finding]) -> None:
@@ -231,14 +248,25 @@ def _add_past(history: list[dict[str, Any]], past: list[Finding]) -> None:
         key = (f.workload.kind, f.workload.namespace, f.workload.name)
         h = by_w.get(key)
         if h is None:
-            h = {"workload": {"kind": key[0], "namespace": key[1], "name": key[2]}, "pods": f.pods,
-                 "containers": f.containers, "nodes": f.nodes, "restarts": f.restarts, "last_reasons": [],
-                 "last_reason": None, "last_exit_code": None, "last_finished": f.last_seen, "node_event": False,
-                 "severity": "info", "note": "failed in an earlier observation; not failing at the last snapshot",
-                 "file": f.evidence[0].file if f.evidence else None}
+            h = {
+                "workload": {"kind": key[0], "namespace": key[1], "name": key[2]},
+                "pods": f.pods,
+                "containers": f.containers,
+                "nodes": f.nodes,
+                "restarts": f.restarts,
+                "last_reasons": [],
+                "last_reason": None,
+                "last_exit_code": None,
+                "last_finished": f.last_seen,
+                "node_event": False,
+                "severity": "info",
+                "note": "failed in an earlier observation; not failing at the last snapshot",
+                "file": f.evidence[0].file if f.evidence else None,
+            }
             history.append(by_w.setdefault(key, h))
-        h.setdefault("earlier_causes", []).append({"cause": f.cause, "summary": f.summary,
-                                                  "confidence": round(float(f.confidence), 2)})
+        h.setdefault("earlier_causes", []).append(
+            {"cause": f.cause, "summary": f.summary, "confidence": round(float(f.confidence), 2)}
+        )
 
 
 def dump_section(dump: Dump, ctx: Context) -> dict[str, Any]:
@@ -248,8 +276,15 @@ def dump_section(dump: Dump, ctx: Context) -> dict[str, Any]:
     f = dump.frames
     files_meta = meta.get("files")
     # the collector's checksums; anything but a string there is not a checksum (the metadata is input)
-    sums = {str(x.get("path")): x.get("sha256") for x in files_meta
-            if isinstance(x, dict) and isinstance(x.get("sha256"), str)} if isinstance(files_meta, list) else {}
+    sums = (
+        {
+            str(x.get("path")): x.get("sha256")
+            for x in files_meta
+            if isinstance(x, dict) and isinstance(x.get("sha256"), str)
+        }
+        if isinstance(files_meta, list)
+        else {}
+    )
     return {
         "path": str(dump.path),
         "format": dump.format,
@@ -298,8 +333,13 @@ def _workloads(active: list[Finding]) -> list[Finding]:
     return [f for f in active if f.cause not in INTERNAL_CAUSES]
 
 
-def summary(ctx: Context, active: list[Finding], counts: dict[str, int], history: list[dict[str, Any]] | None = None,
-            dropped: list[str] | None = None) -> dict[str, Any]:
+def summary(
+    ctx: Context,
+    active: list[Finding],
+    counts: dict[str, int],
+    history: list[dict[str, Any]] | None = None,
+    dropped: list[str] | None = None,
+) -> dict[str, Any]:
     """The verdict and its figures. Every figure is defined once (docs/findings.md, "Counts") over the
     failing workloads' findings, and the verdict sentence is written from these same figures. Root
     causes (findings without `caused_by`) speak first; nodes are not workloads; workloads failing now
@@ -319,41 +359,76 @@ def summary(ctx: Context, active: list[Finding], counts: dict[str, int], history
         fs = [f for f in roots if f.cause == cause]
         n = len(fs)
         best = max(fs, key=lambda f: f.confidence)
-        causes.append({"cause": cause, "findings": n, "max_confidence": round(best.confidence, 2),
-                       "sentence": best.summary + (f" (and {n - 1} more)" if n > 1 else "")})
+        causes.append(
+            {
+                "cause": cause,
+                "findings": n,
+                "max_confidence": round(best.confidence, 2),
+                "sentence": best.summary + (f" (and {n - 1} more)" if n > 1 else ""),
+            }
+        )
     consequences = sum(1 for f in workloads if f.caused_by is not None)
     covered = {str(f.workload) for f in active} | {w for f in active for w in f.takes_down}
     # workloads with pods in the dump (those known only from events have their own findings or none)
-    present = {str(Workload(*k)) for k in zip(ctx.current["workload_kind"].fillna("Pod").astype(str),
-                                               ctx.current["namespace"].astype(str),
-                                               ctx.current["workload_name"].astype(str))} if not ctx.current.empty else set()
+    present = (
+        {
+            str(Workload(*k))
+            for k in zip(
+                ctx.current["workload_kind"].fillna("Pod").astype(str),
+                ctx.current["namespace"].astype(str),
+                ctx.current["workload_name"].astype(str),
+            )
+        }
+        if not ctx.current.empty
+        else set()
+    )
     unexplained = sorted(w for w in (str(Workload(*k)) for k in ctx.failing_now) if w not in covered and w in present)
     if failing:
         parts = []
         if down_nodes:
             parts.append(f"{len(down_nodes)} node(s) not Ready")
         if workloads:
-            parts.append(f"{len(workloads)} workload(s) failing ({len(pods)} of {counts['pods']} pods, on {len(nodes)} "
-                         f"of {counts['nodes']} node(s)"
-                         + (f", {consequences} as a consequence of another finding" if consequences else "") + ")")
-        verdict = ("; ".join(parts) + (f" since {firsts[0]}" if firsts else "") + ". "
-                   + " ".join(c["sentence"] + f" [confidence {c['max_confidence']:.2f}]." for c in causes[:3])
-                   + (f" {len(causes) - 3} more root cause(s) below." if len(causes) > 3 else ""))
+            parts.append(
+                f"{len(workloads)} workload(s) failing ({len(pods)} of {counts['pods']} pods, on {len(nodes)} "
+                f"of {counts['nodes']} node(s)"
+                + (f", {consequences} as a consequence of another finding" if consequences else "")
+                + ")"
+            )
+        verdict = (
+            "; ".join(parts)
+            + (f" since {firsts[0]}" if firsts else "")
+            + ". "
+            + " ".join(c["sentence"] + f" [confidence {c['max_confidence']:.2f}]." for c in causes[:3])
+            + (f" {len(causes) - 3} more root cause(s) below." if len(causes) > 3 else "")
+        )
     elif active:
         verdict = " ".join(c["sentence"] + "." for c in causes)
     else:
         seen = f"{counts['pods']} pod(s)" + (f" on {counts['nodes']} node(s)" if counts["nodes"] else "")
-        verdict = (f"Nothing is failing now among {seen} read from the dump." if not unexplained else
-                   f"No known cause found among {seen} read from the dump.") if counts["pods"] else (
-            f"No pod could be read from the dump ({counts['nodes']} node(s) read, all Ready): nothing can be said "
-            "about workloads.")
+        verdict = (
+            (
+                f"Nothing is failing now among {seen} read from the dump."
+                if not unexplained
+                else f"No known cause found among {seen} read from the dump."
+            )
+            if counts["pods"]
+            else (
+                f"No pod could be read from the dump ({counts['nodes']} node(s) read, all Ready): nothing can be said "
+                "about workloads."
+            )
+        )
         if history:
-            verdict += (f" {len(history)} workload(s) restarted earlier and run since (restart history, "
-                        "no action needed unless it repeats).")
+            verdict += (
+                f" {len(history)} workload(s) restarted earlier and run since (restart history, "
+                "no action needed unless it repeats)."
+            )
     if unexplained:
-        verdict += (f" {len(unexplained)} more workload(s) are failing with no cause found (Pending, not Ready or "
-                    f"restarting without a known reason): {', '.join(unexplained[:5])}"
-                    + (" ..." if len(unexplained) > 5 else "") + ".")
+        verdict += (
+            f" {len(unexplained)} more workload(s) are failing with no cause found (Pending, not Ready or "
+            f"restarting without a known reason): {', '.join(unexplained[:5])}"
+            + (" ..." if len(unexplained) > 5 else "")
+            + "."
+        )
     if dropped:
         verdict += " Not read: " + "; ".join(dropped[:3]) + (" ..." if len(dropped) > 3 else "") + "."
     return {
@@ -384,17 +459,25 @@ def architecture_verdict(ctx: Context, failing: list[Finding]) -> dict[str, Any]
     if not failing:
         return {"answer": "none", "sentence": ""}
     if not arch:
-        where = (f"every node is {ctx.cluster_archs[0]}" if len(ctx.cluster_archs) == 1
-                 else f"node architectures: {archs}")
-        return {"answer": "no",
-                "sentence": f"Not the ARM/amd64 mismatch: none of the {len(other)} failing workload(s) has an "
-                            f"architecture cause ({where}); they fail for: {names}."}
+        where = (
+            f"every node is {ctx.cluster_archs[0]}" if len(ctx.cluster_archs) == 1 else f"node architectures: {archs}"
+        )
+        return {
+            "answer": "no",
+            "sentence": f"Not the ARM/amd64 mismatch: none of the {len(other)} failing workload(s) has an "
+            f"architecture cause ({where}); they fail for: {names}.",
+        }
     if other:
-        return {"answer": "partly",
-                "sentence": f"{len(arch)} of {len(failing)} failing workload(s) are the CPU architecture mismatch; "
-                            f"the other {len(other)} fail for: {names}."}
-    return {"answer": "yes", "sentence": f"The CPU architecture mismatch: every failing workload ({len(arch)}) "
-                                         "runs an image its nodes cannot execute."}
+        return {
+            "answer": "partly",
+            "sentence": f"{len(arch)} of {len(failing)} failing workload(s) are the CPU architecture mismatch; "
+            f"the other {len(other)} fail for: {names}.",
+        }
+    return {
+        "answer": "yes",
+        "sentence": f"The CPU architecture mismatch: every failing workload ({len(arch)}) "
+        "runs an image its nodes cannot execute.",
+    }
 
 
 def inventory(ctx: Context) -> dict[str, Any]:
@@ -402,16 +485,34 @@ def inventory(ctx: Context) -> dict[str, Any]:
     archs = {str(k): int(v) for k, v in n["arch"].fillna("unknown").value_counts().sort_index().items()}
     pools = []
     for (pool, arch), g in n.groupby([n["pool"].fillna("(none)"), n["arch"].fillna("unknown")], sort=True):
-        pools.append({"pool": str(pool), "arch": str(arch),
-                      "instance_types": sorted(g["instance_type"].dropna().astype(str).unique().tolist()),
-                      "nodes": len(g), "ready": int(g["ready"].fillna(False).sum()),
-                      "first_created": iso(g["created"].min()), "last_created": iso(g["created"].max())})
-    nodes = [{
-        "name": str(r.node), "arch": _na(r.arch), "variant": _na(r.variant), "os": _na(r.os), "pool": _na(r.pool),
-        "instance_type": _na(r.instance_type), "created": iso(r.created),
-        "ready": None if pd.isna(r.ready) else bool(r.ready), "runtime": _na(r.runtime),
-        "runtime_version": _na(r.runtime_version), "kernel": _na(r.kernel), "os_image": _na(r.os_image),
-    } for r in n.sort_values(["arch", "pool", "node"]).head(2000).itertuples(index=False)]
+        pools.append(
+            {
+                "pool": str(pool),
+                "arch": str(arch),
+                "instance_types": sorted(g["instance_type"].dropna().astype(str).unique().tolist()),
+                "nodes": len(g),
+                "ready": int(g["ready"].fillna(False).sum()),
+                "first_created": iso(g["created"].min()),
+                "last_created": iso(g["created"].max()),
+            }
+        )
+    nodes = [
+        {
+            "name": str(r.node),
+            "arch": _na(r.arch),
+            "variant": _na(r.variant),
+            "os": _na(r.os),
+            "pool": _na(r.pool),
+            "instance_type": _na(r.instance_type),
+            "created": iso(r.created),
+            "ready": None if pd.isna(r.ready) else bool(r.ready),
+            "runtime": _na(r.runtime),
+            "runtime_version": _na(r.runtime_version),
+            "kernel": _na(r.kernel),
+            "os_image": _na(r.os_image),
+        }
+        for r in n.sort_values(["arch", "pool", "node"]).head(2000).itertuples(index=False)
+    ]
     return {"architectures": archs, "pools": pools, "nodes": nodes, "nodes_total": len(n)}
 
 
@@ -431,8 +532,9 @@ def restarts_series(ctx: Context, active: list[Finding]) -> list[dict[str, Any]]
     keys = {(f.workload.namespace, *x.split("/", 1)) for f in _workloads(active) for x in f.containers if "/" in x}
     if c.empty or not keys:
         return []
-    ck = pd.Series(list(zip(c["namespace"].astype(str), c["pod"].astype(str), c["container"].astype(str))),
-                   index=c.index)
+    ck = pd.Series(
+        list(zip(c["namespace"].astype(str), c["pod"].astype(str), c["container"].astype(str))), index=c.index
+    )
     c = c[ck.isin(keys)]
     if c.empty:
         return []
@@ -444,10 +546,19 @@ def restarts_series(ctx: Context, active: list[Finding]) -> list[dict[str, Any]]
     c["fpod"] = c["namespace"].astype(str) + "/" + c["pod"].astype(str)
     order = {s: i for i, s in enumerate(ctx.snapshots)}
     g = c.groupby(["snapshot", "arch"], sort=True).agg(
-        restarts=("delta", "sum"), at=("observed_at", "first"), failing_pods=("fpod", "nunique"))
-    rows = [{"snapshot": str(s), "at": iso(r["at"]), "arch": str(a), "restarts": int(r["restarts"]),
-             "failing_pods": int(r["failing_pods"])} for (s, a), r in g.iterrows()
-            if r["restarts"] or r["failing_pods"]]
+        restarts=("delta", "sum"), at=("observed_at", "first"), failing_pods=("fpod", "nunique")
+    )
+    rows = [
+        {
+            "snapshot": str(s),
+            "at": iso(r["at"]),
+            "arch": str(a),
+            "restarts": int(r["restarts"]),
+            "failing_pods": int(r["failing_pods"]),
+        }
+        for (s, a), r in g.iterrows()
+        if r["restarts"] or r["failing_pods"]
+    ]
     return sorted(rows, key=lambda r: (order.get(r["snapshot"], 0), r["arch"]))
 
 
@@ -464,8 +575,14 @@ def cluster_timeline(ctx: Context, active: list[Finding]) -> list[dict[str, Any]
         n = ctx.nodes
         for (pool, arch), g in n.groupby([n["pool"].fillna("(none)"), n["arch"].fillna("unknown")]):
             if g["created"].notna().any():
-                ev.append({"at": iso(g["created"].min()), "what": f"first {arch} node of pool {pool} created",
-                           "kind": "node-pool", "source": str(g["file"].iloc[0])})
+                ev.append(
+                    {
+                        "at": iso(g["created"].min()),
+                        "what": f"first {arch} node of pool {pool} created",
+                        "kind": "node-pool",
+                        "source": str(g["file"].iloc[0]),
+                    }
+                )
     for s in ctx.snapshots:
         from forensics.read.frames import snapshot_time
 

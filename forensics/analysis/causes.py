@@ -129,9 +129,7 @@ def _rule_names() -> list[tuple[str, Path]]:
     out = []
     for info in sorted(pkgutil.iter_modules(_rules_path()), key=lambda i: i.name):
         if not info.name.startswith("_") and not info.ispkg:
-            out.append(
-                (f"{_RULES}.{info.name}", Path(getattr(info.module_finder, "path", "")) / f"{info.name}.py")
-            )
+            out.append((f"{_RULES}.{info.name}", Path(getattr(info.module_finder, "path", "")) / f"{info.name}.py"))
     return out
 
 

@@ -17,16 +17,25 @@ import numpy as np
 import pandas as pd
 
 from forensics.analysis import causes
-from forensics.knowledge.arch import Platform, can_run, normalize_os, normalize_platform, parse_platform
 from forensics.analysis.findings import Workload
+from forensics.knowledge.arch import Platform, can_run, normalize_os, normalize_platform, parse_platform
 from forensics.read.frames import image_key, tolerates
 
 # waiting reasons that mean the container cannot run
-FAIL_WAITING = frozenset({
-    "CrashLoopBackOff", "ErrImagePull", "ImagePullBackOff", "CreateContainerConfigError",
-    "CreateContainerError", "RunContainerError", "InvalidImageName", "ErrImageNeverPull",
-    "ContainerCannotRun", "StartError",
-})
+FAIL_WAITING = frozenset(
+    {
+        "CrashLoopBackOff",
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+        "RunContainerError",
+        "InvalidImageName",
+        "ErrImageNeverPull",
+        "ContainerCannotRun",
+        "StartError",
+    }
+)
 OK_TERMINATED = frozenset({"Completed"})
 WL_KEYS = ["workload_kind", "namespace", "workload_name"]
 # A restart whose last termination is older than this (relative to the snapshot that saw it, else the
@@ -75,19 +84,57 @@ def restart_sig_marks() -> dict[str, tuple[tuple[str, ...], tuple[str, ...] | No
 @cache
 def arch_sig_marks() -> dict[str, tuple[str, ...]]:
     """Architecture mark column -> hints: `arch_sig` is every platform-mismatch cause's hint."""
-    return {"arch_sig": causes.platform_hints(), "pull_sig": ("arch-pull",), "emu_sig": ("emulation",),
-            "exec_sig": ("arch",)}
+    return {
+        "arch_sig": causes.platform_hints(),
+        "pull_sig": ("arch-pull",),
+        "emu_sig": ("emulation",),
+        "exec_sig": ("arch",),
+    }
+
+
 START_FAIL = frozenset({"StartError", "ContainerCannotRun", "RunContainerError", "CreateContainerError"})
 PULL_WAIT = frozenset({"ErrImagePull", "ImagePullBackOff"})
-_CLEAN_STOP = (r"(?i)\b(?:graceful(?:ly)?\s+shut(?:ting)?\s*down|shutting down(?: gracefully)?|shutdown complete"
-               r"|received (?:signal )?(?:SIGTERM|terminated)|exiting on signal|stopped by signal)")
+_CLEAN_STOP = (
+    r"(?i)\b(?:graceful(?:ly)?\s+shut(?:ting)?\s*down|shutting down(?: gracefully)?|shutdown complete"
+    r"|received (?:signal )?(?:SIGTERM|terminated)|exiting on signal|stopped by signal)"
+)
 # the placement columns the restart-cause rules read; narrow rows keep grouping and evidence cheap on big dumps
-_RESTART_COLS = ["snapshot", "observed_at", "snapshot_index", "namespace", "pod", "container", "init", "image",
-                 "uid", "file", "node", "node_arch", "node_ready", "workload_kind", "workload_name",
-                 "restart_count", "ready", "state", "waiting_reason", "waiting_message", "term_reason",
-                 "term_exit_code", "term_finished", "started_at", "last_reason", "last_exit_code", "last_started",
-                 "last_finished", "memory_limit", "has_liveness_probe", "supported", "failing", "healthy",
-                 "node_event"]
+_RESTART_COLS = [
+    "snapshot",
+    "observed_at",
+    "snapshot_index",
+    "namespace",
+    "pod",
+    "container",
+    "init",
+    "image",
+    "uid",
+    "file",
+    "node",
+    "node_arch",
+    "node_ready",
+    "workload_kind",
+    "workload_name",
+    "restart_count",
+    "ready",
+    "state",
+    "waiting_reason",
+    "waiting_message",
+    "term_reason",
+    "term_exit_code",
+    "term_finished",
+    "started_at",
+    "last_reason",
+    "last_exit_code",
+    "last_started",
+    "last_finished",
+    "memory_limit",
+    "has_liveness_probe",
+    "supported",
+    "failing",
+    "healthy",
+    "node_event",
+]
 LogKey = tuple[str, str, str]
 
 
@@ -123,8 +170,11 @@ class Context:
         s = self.signatures
         by_c = s.groupby(["namespace", "pod", "container"], sort=False, dropna=True).indices
         no_c = s[s["container"].isna()]
-        by_pod = {k: no_c.index[v] for k, v in
-                  no_c.groupby(["namespace", "pod"], sort=False).indices.items()} if not no_c.empty else {}
+        by_pod = (
+            {k: no_c.index[v] for k, v in no_c.groupby(["namespace", "pod"], sort=False).indices.items()}
+            if not no_c.empty
+            else {}
+        )
         return by_c, by_pod
 
     def sigs_for(self, rows: pd.DataFrame, hints: tuple[str, ...] | None = None) -> pd.DataFrame:
@@ -157,8 +207,11 @@ class Context:
         if s.empty or p.empty:
             return {}, np.zeros((len(p), 0), dtype=bool)
         hint = s["hint"].astype(object).where(s["hint"].notna(), None)
-        dialect = s["dialect"].astype(object).where(s["dialect"].notna(), None) if "dialect" in s \
+        dialect = (
+            s["dialect"].astype(object).where(s["dialect"].notna(), None)
+            if "dialect" in s
             else pd.Series(None, index=s.index, dtype=object)
+        )
         pairs = list(dict.fromkeys(zip(hint, dialect)))
         col = {pr: i for i, pr in enumerate(pairs)}
         out = np.zeros((len(p), len(pairs)), dtype=bool)
@@ -219,14 +272,18 @@ class Context:
     def pod_tolerations(self) -> dict[tuple[Any, Any], tuple[str, ...] | None]:
         """(namespace, pod) -> the pod's tolerations (last observation)."""
         pods = self.frames["pods"].drop_duplicates(["namespace", "pod"], keep="last")
-        return {(n, p): None if is_na(t) else tuple(t)
-                for n, p, t in zip(pods["namespace"], pods["pod"], pods["tolerations"].tolist())}
+        return {
+            (n, p): None if is_na(t) else tuple(t)
+            for n, p, t in zip(pods["namespace"], pods["pod"], pods["tolerations"].tolist())
+        }
 
     @cached_property
     def _schedulable_nodes(self) -> list[tuple[list[str] | None, str | None]]:
         n = self.nodes[~self.nodes["unschedulable"].fillna(False)]
-        return [(None if is_na(t) else list(t), None if is_na(a) else str(a))
-                for t, a in zip(n["taints"].tolist(), n["arch"])]
+        return [
+            (None if is_na(t) else list(t), None if is_na(a) else str(a))
+            for t, a in zip(n["taints"].tolist(), n["arch"])
+        ]
 
     def reachable_archs(self, tolerations: tuple[str, ...] | None) -> frozenset[str]:
         """The architectures of the schedulable nodes whose hard taints a pod with these tolerations
@@ -234,7 +291,8 @@ class Context:
         hit = self._reachable.get(tolerations)
         if hit is None:
             hit = self._reachable[tolerations] = frozenset(
-                a for t, a in self._schedulable_nodes if a is not None and tolerates(tolerations, t))
+                a for t, a in self._schedulable_nodes if a is not None and tolerates(tolerations, t)
+            )
         return hit
 
     @cached_property
@@ -281,8 +339,14 @@ class Context:
             if g["created"].notna().any():
                 r = g.sort_values("created").iloc[0]
                 label = pool if not pd.isna(pool) else "(no pool label)"
-                ev.append({"at": iso(r["created"]), "what": f"first {arch} node of pool {label} created ({r['node']})",
-                           "kind": "node-pool", "source": str(r["file"])})
+                ev.append(
+                    {
+                        "at": iso(r["created"]),
+                        "what": f"first {arch} node of pool {label} created ({r['node']})",
+                        "kind": "node-pool",
+                        "source": str(r["file"]),
+                    }
+                )
         return ev
 
     # --- marks on placement rows ------------------------------------------------------------------------
@@ -307,9 +371,13 @@ class Context:
         term = (c["state"] == "terminated").fillna(False)
         msg = c["term_message"].where(term, c["last_message"])
         has = msg.notna()
-        return {(str(a), str(b), str(d), str(e)): str(m) for a, b, d, e, m in
-                zip(c.loc[has, "snapshot"], c.loc[has, "namespace"], c.loc[has, "pod"], c.loc[has, "container"],
-                    msg[has]) if str(m).strip()}
+        return {
+            (str(a), str(b), str(d), str(e)): str(m)
+            for a, b, d, e, m in zip(
+                c.loc[has, "snapshot"], c.loc[has, "namespace"], c.loc[has, "pod"], c.loc[has, "container"], msg[has]
+            )
+            if str(m).strip()
+        }
 
     @cached_property
     def healthy_pods(self) -> dict[tuple[str, str, str], int]:
@@ -332,10 +400,17 @@ class Context:
     def pod_events(self) -> tuple[pd.DataFrame, dict[tuple[str, str], np.ndarray]]:
         """Pod events, each once (last snapshot), and their row positions per (namespace, pod)."""
         ev = self.frames["events"]
-        ev = ev[ev["object_kind"] == "Pod"].sort_values(["snapshot_index", "last_seen"]).drop_duplicates(
-            ["object_namespace", "object_name", "reason", "message"], keep="last").reset_index(drop=True)
-        idx = {(str(k[0]), str(k[1])): v for k, v in ev.groupby(["object_namespace", "object_name"]).indices.items()} \
-            if not ev.empty else {}
+        ev = (
+            ev[ev["object_kind"] == "Pod"]
+            .sort_values(["snapshot_index", "last_seen"])
+            .drop_duplicates(["object_namespace", "object_name", "reason", "message"], keep="last")
+            .reset_index(drop=True)
+        )
+        idx = (
+            {(str(k[0]), str(k[1])): v for k, v in ev.groupby(["object_namespace", "object_name"]).indices.items()}
+            if not ev.empty
+            else {}
+        )
         return ev, idx
 
     @cached_property
@@ -345,11 +420,14 @@ class Context:
         ev, _ = self.pod_events
         pods = self.frames["pods"]
         known = set(zip(pods["namespace"].astype(str), pods["pod"].astype(str)))
-        keep = [(str(n), str(p)) not in known and not pd.isna(p)
-                for n, p in zip(ev["object_namespace"], ev["object_name"])]
+        keep = [
+            (str(n), str(p)) not in known and not pd.isna(p) for n, p in zip(ev["object_namespace"], ev["object_name"])
+        ]
         g = ev[np.array(keep, dtype=bool)] if len(ev) else ev
-        return g.assign(workload_kind=[ghost_workload(str(p)).kind for p in g["object_name"]],
-                        workload_name=[ghost_workload(str(p)).name for p in g["object_name"]]).reset_index(drop=True)
+        return g.assign(
+            workload_kind=[ghost_workload(str(p)).kind for p in g["object_name"]],
+            workload_name=[ghost_workload(str(p)).name for p in g["object_name"]],
+        ).reset_index(drop=True)
 
     @cached_property
     def container_rows(self) -> tuple[pd.DataFrame, dict[Any, np.ndarray]]:
@@ -375,13 +453,28 @@ class Context:
 _CKEY = ["namespace", "pod", "container"]
 _PKEY = ["namespace", "pod"]
 # the placement columns a finding's first failure and figures are decided from (forensics/analysis/incident.py)
-_INCIDENT_COLS = ["snapshot", "observed_at", "snapshot_index", "namespace", "pod", "container", "uid", "file", "node",
-                  "node_arch", "restart_count", "ready", "failing", "healthy", "last_started", "last_finished",
-                  "term_finished"]
+_INCIDENT_COLS = [
+    "snapshot",
+    "observed_at",
+    "snapshot_index",
+    "namespace",
+    "pod",
+    "container",
+    "uid",
+    "file",
+    "node",
+    "node_arch",
+    "restart_count",
+    "ready",
+    "failing",
+    "healthy",
+    "last_started",
+    "last_finished",
+    "term_finished",
+]
 
 
-def build_context(frames: dict[str, pd.DataFrame], snapshots: list[str], meta: dict[str, Any] | None = None
-                  ) -> Context:
+def build_context(frames: dict[str, pd.DataFrame], snapshots: list[str], meta: dict[str, Any] | None = None) -> Context:
     nodes_all = frames["nodes"]
     nodes = nodes_all.sort_values("snapshot_index").drop_duplicates("node", keep="last")
     archs = sorted(a for a in nodes["arch"].dropna().unique() if a)
@@ -390,8 +483,23 @@ def build_context(frames: dict[str, pd.DataFrame], snapshots: list[str], meta: d
     c["image_key"] = pd.array([image_key(x) for x in c["image"].fillna("")], dtype="string[pyarrow]")
 
     # node facts from the same snapshot, else from the node's last observation
-    ncols = ["node", "arch", "variant", "pool", "ready", "created", "instance_type", "runtime", "runtime_version",
-             "os", "cpu_level", "cpu_level_from", "cpu_model", "windows_build", "ready_since"]
+    ncols = [
+        "node",
+        "arch",
+        "variant",
+        "pool",
+        "ready",
+        "created",
+        "instance_type",
+        "runtime",
+        "runtime_version",
+        "os",
+        "cpu_level",
+        "cpu_level_from",
+        "cpu_model",
+        "windows_build",
+        "ready_since",
+    ]
     same = nodes_all[["snapshot"] + ncols].rename(columns={k: f"node_{k}" for k in ncols[1:]})
     c = c.merge(same, how="left", on=["snapshot", "node"])
     last = nodes[ncols].rename(columns={k: f"node_{k}" for k in ncols[1:]})
@@ -402,8 +510,22 @@ def build_context(frames: dict[str, pd.DataFrame], snapshots: list[str], meta: d
             c.loc[missing, col] = fill[col].to_numpy()
 
     imgs = frames["images"]
-    icols = ["image_key", "inspected", "kind", "media_type", "digest", "platforms", "archs", "n_platforms",
-             "attestations", "config_arch", "config_variant", "created", "file", "source_format"]
+    icols = [
+        "image_key",
+        "inspected",
+        "kind",
+        "media_type",
+        "digest",
+        "platforms",
+        "archs",
+        "n_platforms",
+        "attestations",
+        "config_arch",
+        "config_variant",
+        "created",
+        "file",
+        "source_format",
+    ]
     ii = imgs[imgs["inspected"].fillna(False)][icols].drop_duplicates("image_key", keep="last")
     ii = ii.rename(columns={k: f"img_{k}" for k in icols[1:]})
     c = c.merge(ii, how="left", on="image_key")
@@ -419,15 +541,26 @@ def build_context(frames: dict[str, pd.DataFrame], snapshots: list[str], meta: d
     sig = frames["signatures"]
     if not sig.empty:
         pk = frames["pods"][["namespace", "pod", "node", "workload_kind", "workload_name"]].drop_duplicates(
-            ["namespace", "pod"], keep="last")
+            ["namespace", "pod"], keep="last"
+        )
         sig = sig.merge(pk, how="left", on=["namespace", "pod"])
     else:
-        sig = sig.assign(node=pd.Series(dtype="string"), workload_kind=pd.Series(dtype="string"),
-                         workload_name=pd.Series(dtype="string"))
+        sig = sig.assign(
+            node=pd.Series(dtype="string"),
+            workload_kind=pd.Series(dtype="string"),
+            workload_name=pd.Series(dtype="string"),
+        )
 
     return Context(
-        frames=frames, snapshots=snapshots, meta=meta or {}, nodes=nodes, placement=c, current=current,
-        signatures=sig, cluster_archs=archs, has_binfmt=not frames["binfmt"].empty,
+        frames=frames,
+        snapshots=snapshots,
+        meta=meta or {},
+        nodes=nodes,
+        placement=c,
+        current=current,
+        signatures=sig,
+        cluster_archs=archs,
+        has_binfmt=not frames["binfmt"].empty,
         inspected_images=int(frames["images"]["inspected"].fillna(False).sum()),
         failing_now=failing_workloads(frames["pods"], c, nodes_all, snapshots, meta or {})
         | _ghosts_failing(frames["events"], frames["pods"], _last_time(frames, meta or {})),
@@ -451,8 +584,11 @@ def _ghosts_failing(events: pd.DataFrame, pods: pd.DataFrame, ref: pd.Timestamp 
     """Workloads of pods gone from the dump whose failure events are recent (within RECENT of `ref`)."""
     if events.empty or ref is None:
         return set()
-    ev = events[(events["object_kind"] == "Pod") & events["reason"].isin(list(GHOST_FAILURES)).fillna(False)
-                & (events["last_seen"] >= ref - RECENT).fillna(False)]
+    ev = events[
+        (events["object_kind"] == "Pod")
+        & events["reason"].isin(list(GHOST_FAILURES)).fillna(False)
+        & (events["last_seen"] >= ref - RECENT).fillna(False)
+    ]
     known = set(zip(pods["namespace"].astype(str), pods["pod"].astype(str)))
     out = set()
     for ns, pod in set(zip(ev["object_namespace"].astype(str), ev["object_name"].astype(str))):
@@ -463,12 +599,16 @@ def _ghosts_failing(events: pd.DataFrame, pods: pd.DataFrame, ref: pd.Timestamp 
 
 
 def _wl(kind: Any, ns: Any, name: Any) -> tuple[str, str, str]:
-    return (str(kind) if not pd.isna(kind) and kind else "Pod", "" if pd.isna(ns) else str(ns),
-            "" if pd.isna(name) else str(name))
+    return (
+        str(kind) if not pd.isna(kind) and kind else "Pod",
+        "" if pd.isna(ns) else str(ns),
+        "" if pd.isna(name) else str(name),
+    )
 
 
-def failing_workloads(pods: pd.DataFrame, containers: pd.DataFrame, nodes: pd.DataFrame, snapshots: list[str],
-                      meta: dict[str, Any]) -> frozenset[tuple[str, str, str]]:
+def failing_workloads(
+    pods: pd.DataFrame, containers: pd.DataFrame, nodes: pd.DataFrame, snapshots: list[str], meta: dict[str, Any]
+) -> frozenset[tuple[str, str, str]]:
     """The workloads failing at the last snapshot: a container failing there (`mark_failing`), or a pod
     Failed, Pending past its start-up grace, on a node that is not Ready, or Running but not Ready past
     its start-up grace."""
@@ -485,8 +625,12 @@ def failing_workloads(pods: pd.DataFrame, containers: pd.DataFrame, nodes: pd.Da
     fallback = reference_time(meta)
     if fallback is not None:
         ref = ref.fillna(fallback)
-    unready = ((lp["phase"] == "Running") & lp["ready"].eq(False) & lp["start_time"].notna()
-               & (lp["start_time"] < ref - STARTUP_GRACE)).fillna(False)
+    unready = (
+        (lp["phase"] == "Running")
+        & lp["ready"].eq(False)
+        & lp["start_time"].notna()
+        & (lp["start_time"] < ref - STARTUP_GRACE)
+    ).fillna(False)
     # a pod created moments before the snapshot is starting, not stuck: Pending counts after the grace
     just_created = (lp["created"].notna() & (lp["created"] >= ref - STARTUP_GRACE)).fillna(False)
     bad_phase = ((lp["phase"] == "Failed") | ((lp["phase"] == "Pending") & ~just_created)).fillna(False)
@@ -526,9 +670,12 @@ def mark_failing(c: pd.DataFrame, meta: dict[str, Any]) -> None:
     state = c["state"]
     wr = c["waiting_reason"]
     c["waiting_fail"] = (state == "waiting") & wr.isin(list(FAIL_WAITING))
-    term_fail = (state == "terminated") & ~c["term_reason"].isin(list(OK_TERMINATED)) & (c["term_exit_code"].fillna(0) != 0)
-    restarted = ((c["restart_count"].fillna(0) > 0) & c["last_reason"].notna()
-                 & ~c["last_reason"].isin(list(OK_TERMINATED))).fillna(False)
+    term_fail = (
+        (state == "terminated") & ~c["term_reason"].isin(list(OK_TERMINATED)) & (c["term_exit_code"].fillna(0) != 0)
+    )
+    restarted = (
+        (c["restart_count"].fillna(0) > 0) & c["last_reason"].notna() & ~c["last_reason"].isin(list(OK_TERMINATED))
+    ).fillna(False)
     ref = c["observed_at"] if "observed_at" in c else pd.Series(pd.NaT, index=c.index, dtype="datetime64[ns, UTC]")
     fallback = reference_time(meta)
     if fallback is not None:
@@ -544,12 +691,15 @@ def mark_failing(c: pd.DataFrame, meta: dict[str, Any]) -> None:
         prev = srt.groupby(["_k", "container"], dropna=False, sort=False)["_rc"].shift(1).reindex(c.index)
     grew = (prev.notna() & (rc > prev.fillna(0))).astype(bool)
     ready_since = c["node_ready_since"] if "node_ready_since" in c else pd.Series(pd.NaT, index=c.index)
-    near_boot = (finished.notna() & ready_since.notna()
-                 & ((finished - ready_since).abs() <= NODE_EVENT_GAP)).fillna(False)
+    near_boot = (finished.notna() & ready_since.notna() & ((finished - ready_since).abs() <= NODE_EVENT_GAP)).fillna(
+        False
+    )
     # exit 255 alone is also an application's `exit(-1)`: it is the lost container only with reason Unknown
     # (or no reason at all)
-    node_event = (c["last_reason"].isin(list(NODE_EVENT_REASONS))
-                  | (c["last_exit_code"].eq(NODE_EVENT_EXIT) & c["last_reason"].isna())).fillna(False) | near_boot
+    node_event = (
+        c["last_reason"].isin(list(NODE_EVENT_REASONS))
+        | (c["last_exit_code"].eq(NODE_EVENT_EXIT) & c["last_reason"].isna())
+    ).fillna(False) | near_boot
     running_ready = ((state == "running") & c["ready"].fillna(False)).fillna(False)
     # a container that has since run to completion (an init container that succeeded on a retry, a Job's
     # container under restartPolicy OnFailure) has recovered, whatever its restarts
@@ -562,8 +712,16 @@ def mark_failing(c: pd.DataFrame, meta: dict[str, Any]) -> None:
     c["healthy"] = (running_ready & ~c["failing"]).fillna(False).astype("boolean")
 
 
-_JOIN_COLS = ("supported", "platform_lie", "emulated", "os_mismatch", "img_platform", "img_config_platform", "img_level",
-              "img_level_from")
+_JOIN_COLS = (
+    "supported",
+    "platform_lie",
+    "emulated",
+    "os_mismatch",
+    "img_platform",
+    "img_config_platform",
+    "img_level",
+    "img_level_from",
+)
 
 
 def _runs(node: Platform, image: Platform) -> bool:
@@ -591,13 +749,23 @@ def _platform_join(c: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> pd.DataF
     plat = frames["image_platforms"]
     by_image: dict[str, list[tuple[Platform, str | None, str | None, str | None]]] = {}
     for key, os_, arch, variant, cfg, level, level_from in zip(
-            plat["image_key"].astype(str), plat["os"], plat["arch"], plat["variant"], plat["config_platform"],
-            plat["amd64_level"], plat["amd64_level_from"]):
-        by_image.setdefault(key, []).append((normalize_platform(_s(os_), _s(arch), _s(variant)), _s(cfg),
-                                            _s(level), _s(level_from)))
+        plat["image_key"].astype(str),
+        plat["os"],
+        plat["arch"],
+        plat["variant"],
+        plat["config_platform"],
+        plat["amd64_level"],
+        plat["amd64_level_from"],
+    ):
+        by_image.setdefault(key, []).append(
+            (normalize_platform(_s(os_), _s(arch), _s(variant)), _s(cfg), _s(level), _s(level_from))
+        )
     imgs = frames["images"]
-    single_level = {str(k): (_s(lv), _s(lf)) for k, lv, lf in
-                    zip(imgs["image_key"], imgs["amd64_level"], imgs["amd64_level_from"]) if _s(lv)}
+    single_level = {
+        str(k): (_s(lv), _s(lf))
+        for k, lv, lf in zip(imgs["image_key"], imgs["amd64_level"], imgs["amd64_level_from"])
+        if _s(lv)
+    }
     b = frames["binfmt"]
     off = set(b[(b["entry"] == "status") & ~b["enabled"].fillna(False)]["node"].astype(str))
     on = b[b["enabled"].fillna(False) & b["arch"].notna() & (b["entry"] != "status")]
@@ -607,8 +775,15 @@ def _platform_join(c: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> pd.DataF
             emulates.setdefault(n, set()).add(a)
 
     inspected = c["img_inspected"].fillna(False).to_numpy(dtype=bool)
-    keys = list(zip(c["image_key"].astype(str), c["node_os"].astype(object), c["node_arch"].astype(object),
-                    c["node_variant"].astype(object), c["node"].astype(object)))
+    keys = list(
+        zip(
+            c["image_key"].astype(str),
+            c["node_os"].astype(object),
+            c["node_arch"].astype(object),
+            c["node_variant"].astype(object),
+            c["node"].astype(object),
+        )
+    )
     memo: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     out: dict[str, list[Any]] = {k: [] for k in _JOIN_COLS}
     for i, (key, n_os, n_arch, n_var, node) in enumerate(keys):
@@ -616,9 +791,15 @@ def _platform_join(c: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> pd.DataF
             vals: tuple[Any, ...] = (pd.NA, False, False, False, None, None, None, None)
         else:
             mk = (key, n_os, n_arch, n_var, node if emulates else None)
-            vals = memo.get(mk) or memo.setdefault(mk, _join_one(
-                normalize_platform(normalize_os(_s(n_os)) or "linux", _s(n_arch), _s(n_var)), by_image.get(key, []),
-                single_level.get(key), emulates.get(_s(node) or "", set())))
+            vals = memo.get(mk) or memo.setdefault(
+                mk,
+                _join_one(
+                    normalize_platform(normalize_os(_s(n_os)) or "linux", _s(n_arch), _s(n_var)),
+                    by_image.get(key, []),
+                    single_level.get(key),
+                    emulates.get(_s(node) or "", set()),
+                ),
+            )
         for col, v in zip(_JOIN_COLS, vals):
             out[col].append(v)
     c["supported"] = pd.array(out["supported"], dtype="boolean")
@@ -630,8 +811,12 @@ def _platform_join(c: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> pd.DataF
     return c
 
 
-def _join_one(node: Platform, entries: list[tuple[Platform, str | None, str | None, str | None]],
-              single: tuple[str | None, str | None] | None, emulates: set[str]) -> tuple[Any, ...]:
+def _join_one(
+    node: Platform,
+    entries: list[tuple[Platform, str | None, str | None, str | None]],
+    single: tuple[str | None, str | None] | None,
+    emulates: set[str],
+) -> tuple[Any, ...]:
     match = [e for e in entries if _runs(node, e[0])]
     if not match:
         emu = any(e[0].arch in emulates and e[0].os == node.os for e in entries)
@@ -681,8 +866,11 @@ def restart_history(ctx: Context, exclude: set[tuple[str, str, str]]) -> list[di
     if last.empty:
         return []
     api_lost = _apiserver_unreachable(ctx, last)
-    boots = last[last["node_event"]].groupby("node")["last_finished"].apply(list).to_dict() \
-        if last["node_event"].any() else {}
+    boots = (
+        last[last["node_event"]].groupby("node")["last_finished"].apply(list).to_dict()
+        if last["node_event"].any()
+        else {}
+    )
     out: list[dict[str, Any]] = []
     for key, g in last.groupby(WL_KEYS, dropna=False, sort=True):
         w = _wl(*key)
@@ -692,32 +880,40 @@ def restart_history(ctx: Context, exclude: set[tuple[str, str, str]]) -> list[di
         for r in g.itertuples(index=False):
             ev = bool(r.node_event)
             if not ev and (r.namespace, r.pod, r.container) in api_lost and not pd.isna(r.last_finished):
-                ev = any(not pd.isna(t) and abs(r.last_finished - t) <= NODE_EVENT_GAP
-                         for t in boots.get(r.node, []))
+                ev = any(not pd.isna(t) and abs(r.last_finished - t) <= NODE_EVENT_GAP for t in boots.get(r.node, []))
             node_ev.append(ev)
         newest = g.sort_values("last_finished", na_position="first").iloc[-1]
         all_node = all(node_ev)
-        reasons = sorted({f"{r} (exit {'?' if pd.isna(x) else int(x)})"
-                          for r, x in zip(g["last_reason"], g["last_exit_code"]) if not pd.isna(r)})
-        note = ("the containers stopped when their node or its runtime restarted and run again since"
-                if all_node else
-                "the containers restarted earlier and have been Running and Ready since; nothing is failing now")
-        out.append({
-            "workload": {"kind": w[0], "namespace": w[1], "name": w[2]},
-            "pods": sorted(g["pod"].astype(str).unique().tolist()),
-            "containers": sorted({f"{p}/{n}" for p, n in zip(g["pod"].astype(str), g["container"].astype(str))}),
-            "nodes": sorted(g["node"].dropna().astype(str).unique().tolist()),
-            "restarts": restarts_once(g),
-            "last_reasons": reasons,
-            "last_reason": None if pd.isna(newest["last_reason"]) else str(newest["last_reason"]),
-            "last_exit_code": None if pd.isna(newest["last_exit_code"]) else int(newest["last_exit_code"]),
-            "last_finished": iso(g["last_finished"].max()),
-            "last_message": None if pd.isna(newest["last_message"]) else str(newest["last_message"])[:500],
-            "node_event": all_node,
-            "severity": "info",
-            "note": note,
-            "file": str(newest["file"]),
-        })
+        reasons = sorted(
+            {
+                f"{r} (exit {'?' if pd.isna(x) else int(x)})"
+                for r, x in zip(g["last_reason"], g["last_exit_code"])
+                if not pd.isna(r)
+            }
+        )
+        note = (
+            "the containers stopped when their node or its runtime restarted and run again since"
+            if all_node
+            else "the containers restarted earlier and have been Running and Ready since; nothing is failing now"
+        )
+        out.append(
+            {
+                "workload": {"kind": w[0], "namespace": w[1], "name": w[2]},
+                "pods": sorted(g["pod"].astype(str).unique().tolist()),
+                "containers": sorted({f"{p}/{n}" for p, n in zip(g["pod"].astype(str), g["container"].astype(str))}),
+                "nodes": sorted(g["node"].dropna().astype(str).unique().tolist()),
+                "restarts": restarts_once(g),
+                "last_reasons": reasons,
+                "last_reason": None if pd.isna(newest["last_reason"]) else str(newest["last_reason"]),
+                "last_exit_code": None if pd.isna(newest["last_exit_code"]) else int(newest["last_exit_code"]),
+                "last_finished": iso(g["last_finished"].max()),
+                "last_message": None if pd.isna(newest["last_message"]) else str(newest["last_message"])[:500],
+                "node_event": all_node,
+                "severity": "info",
+                "note": note,
+                "file": str(newest["file"]),
+            }
+        )
     out.sort(key=lambda e: (-int(e["restarts"]), e["workload"]["namespace"], e["workload"]["name"]))
     return out
 
@@ -729,8 +925,11 @@ def _apiserver_unreachable(ctx: Context, rows: pd.DataFrame) -> set[tuple[str, s
     """Containers whose last words say a dial (to the API server, typically) failed."""
     out: set[tuple[str, str, str]] = set()
     for r in rows[["namespace", "pod", "container", "last_message"]].itertuples(index=False):
-        if not pd.isna(r.last_message) and "dial tcp" in str(r.last_message) \
-                and any(x in str(r.last_message).lower() for x in _API_LOST):
+        if (
+            not pd.isna(r.last_message)
+            and "dial tcp" in str(r.last_message)
+            and any(x in str(r.last_message).lower() for x in _API_LOST)
+        ):
             out.add((str(r.namespace), str(r.pod), str(r.container)))
     s = ctx.sigs_for(rows)
     if not s.empty:
@@ -748,26 +947,40 @@ def _restart_marks(ctx: Context) -> pd.DataFrame:
     p["exit_code"] = p["term_exit_code"].where(term.fillna(False), p["last_exit_code"])
     for col, (hints, dialects) in restart_sig_marks().items():
         p[col] = ctx.sig_hits(hints, dialects)
-    p["oom_reason"] = ((p["last_reason"] == "OOMKilled") | (p["term_reason"] == "OOMKilled")).fillna(False) \
-        .to_numpy(dtype=bool)
+    p["oom_reason"] = (
+        ((p["last_reason"] == "OOMKilled") | (p["term_reason"] == "OOMKilled")).fillna(False).to_numpy(dtype=bool)
+    )
     wr = p["waiting_reason"]
-    starts = [p[c].isin(list(START_FAIL)).fillna(False).to_numpy(dtype=bool)
-              for c in ("waiting_reason", "last_reason", "term_reason")]
+    starts = [
+        p[c].isin(list(START_FAIL)).fillna(False).to_numpy(dtype=bool)
+        for c in ("waiting_reason", "last_reason", "term_reason")
+    ]
     p["start_fail"] = starts[0] | starts[1] | starts[2]
     p["pull_wait"] = wr.isin(list(PULL_WAIT)).fillna(False).to_numpy(dtype=bool)
     p["config_wait"] = (wr == "CreateContainerConfigError").fillna(False).to_numpy(dtype=bool)
     p["failing_b"] = p["failing"].fillna(False).to_numpy(dtype=bool)
     pods = ctx.frames["pods"]
     ev = pods[pods["reason"] == "Evicted"][["snapshot", "namespace", "pod"]].drop_duplicates().assign(_ev=True)
-    p["evicted"] = p[["snapshot", "namespace", "pod"]].merge(ev, how="left", on=["snapshot", "namespace", "pod"])[
-        "_ev"].notna().to_numpy()
+    p["evicted"] = (
+        p[["snapshot", "namespace", "pod"]]
+        .merge(ev, how="left", on=["snapshot", "namespace", "pod"])["_ev"]
+        .notna()
+        .to_numpy()
+    )
     p["node_down"] = p["node_ready"].eq(False).fillna(False).to_numpy(dtype=bool)
     # a termination message saying the container was stopped on purpose (SIGTERM handled, clean
     # shutdown), with a clean or SIGTERM exit code: stopped, not crashed
-    msg = pd.Series(src["term_message"].where((src["state"] == "terminated").fillna(False), src["last_message"])
-                    .to_numpy(), index=p.index).fillna("").astype(str)
-    p["clean_stop"] = (msg.str.contains(_CLEAN_STOP, regex=True)
-                       & p["exit_code"].isin([0, 143]).fillna(False)).to_numpy(dtype=bool)
+    msg = (
+        pd.Series(
+            src["term_message"].where((src["state"] == "terminated").fillna(False), src["last_message"]).to_numpy(),
+            index=p.index,
+        )
+        .fillna("")
+        .astype(str)
+    )
+    p["clean_stop"] = (
+        msg.str.contains(_CLEAN_STOP, regex=True) & p["exit_code"].isin([0, 143]).fillna(False)
+    ).to_numpy(dtype=bool)
     return p
 
 
@@ -797,10 +1010,14 @@ def _arch_marks(ctx: Context) -> pd.DataFrame:
     p["emulated_or_ran"] = emulated
     emu_only = emulated & ~exec_sig
     # a Windows node, or an image with no entry for the node's OS: a platform (OS) mismatch
-    other_os = p["os_mismatch"].fillna(False).to_numpy(dtype=bool) | \
-        (p["node_os"] == "windows").fillna(False).to_numpy(dtype=bool)
-    p["arch_fail"] = failing & ~other_os & ((p["arch_sig"].to_numpy(dtype=bool) & ~not_arch & ~emu_only)
-                                            | (unsupported & ~emulated) | (lie & exec_sig))
+    other_os = p["os_mismatch"].fillna(False).to_numpy(dtype=bool) | (p["node_os"] == "windows").fillna(False).to_numpy(
+        dtype=bool
+    )
+    p["arch_fail"] = (
+        failing
+        & ~other_os
+        & ((p["arch_sig"].to_numpy(dtype=bool) & ~not_arch & ~emu_only) | (unsupported & ~emulated) | (lie & exec_sig))
+    )
     return p
 
 
@@ -808,8 +1025,10 @@ def _ran(p: pd.DataFrame, seconds: float = 5.0) -> np.ndarray:
     """Rows whose container ran at least `seconds` (last run, or running now) or is healthy."""
     last = (p["last_finished"] - p["last_started"]).dt.total_seconds()
     now = (p["observed_at"] - p["started_at"]).dt.total_seconds()
-    long_run = (last >= seconds).fillna(False).to_numpy(dtype=bool) | \
-        ((p["state"] == "running").fillna(False).to_numpy(dtype=bool) & (now >= seconds).fillna(False).to_numpy(dtype=bool))
+    long_run = (last >= seconds).fillna(False).to_numpy(dtype=bool) | (
+        (p["state"] == "running").fillna(False).to_numpy(dtype=bool)
+        & (now >= seconds).fillna(False).to_numpy(dtype=bool)
+    )
     return long_run | p["healthy"].fillna(False).to_numpy(dtype=bool)
 
 
@@ -872,7 +1091,7 @@ class Workloads:
         codes = rows.groupby(WL_KEYS, sort=True, dropna=False).ngroup().to_numpy()
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(int(codes.max()) + 2))
-        self.positions = [order[bounds[i]:bounds[i + 1]] for i in range(len(bounds) - 1)]
+        self.positions = [order[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
         keys = [self.col(k) for k in WL_KEYS]
         for pos in self.positions:
             j = int(pos[0])
@@ -954,12 +1173,17 @@ class Workloads:
                     lo, hi = min(vals), max(vals)
                     first = lo if first is None or lo < first else first
                     last = hi if last is None or hi > last else last
-            out.append(WorkloadFacts(
-                pods=sorted({str(pod[j]) for j in pos if not is_na(pod[j])}),
-                nodes=sorted({str(node[j]) for j in pos if not is_na(node[j])}),
-                containers=sorted({f"{pod_s[j]}/{cont_s[j]}" for j in pos}),
-                node_archs=sorted({str(arch[j]) for j in pos if not is_na(arch[j])}),
-                restarts=int(sum(peak.values())), first_seen=iso(first), last_seen=iso(last)))
+            out.append(
+                WorkloadFacts(
+                    pods=sorted({str(pod[j]) for j in pos if not is_na(pod[j])}),
+                    nodes=sorted({str(node[j]) for j in pos if not is_na(node[j])}),
+                    containers=sorted({f"{pod_s[j]}/{cont_s[j]}" for j in pos}),
+                    node_archs=sorted({str(arch[j]) for j in pos if not is_na(arch[j])}),
+                    restarts=int(sum(peak.values())),
+                    first_seen=iso(first),
+                    last_seen=iso(last),
+                )
+            )
         return out
 
     def facts(self, i: int) -> WorkloadFacts:
@@ -994,8 +1218,17 @@ class Workloads:
         """Workload `i`'s restarts by node architecture and node: each container's last observation
         gives the pod and state counts; restarts are counted once per pod instance (uid) and
         container, on its last node."""
-        names = ["uid", "pod", "container", "node_arch", "node", "snapshot_index", "restart_count", "failing",
-                 "healthy"]
+        names = [
+            "uid",
+            "pod",
+            "container",
+            "node_arch",
+            "node",
+            "snapshot_index",
+            "restart_count",
+            "failing",
+            "healthy",
+        ]
         cols = [self.col(c) for c in names]
         last: dict[tuple[Any, Any], tuple[Any, ...]] = {}
         peak: dict[tuple[Any, Any], int] = {}
@@ -1004,13 +1237,21 @@ class Workloads:
             k = (pod if is_na(uid) else uid, cont)
             si = -1 if is_na(si) else si
             if k not in last or si >= last[k][0]:
-                last[k] = (si, None if is_na(arch) else str(arch), None if is_na(node) else str(node), pod,
-                           not is_na(fl) and bool(fl), not is_na(hl) and bool(hl))
+                last[k] = (
+                    si,
+                    None if is_na(arch) else str(arch),
+                    None if is_na(node) else str(node),
+                    pod,
+                    not is_na(fl) and bool(fl),
+                    not is_na(hl) and bool(hl),
+                )
             peak[k] = max(peak.get(k, 0), 0 if is_na(rc) else int(rc))
         cells: dict[tuple[Any, Any], dict[str, Any]] = {}
         for k, (_, arch, node, pod, fl, hl) in last.items():
-            c = cells.setdefault((arch or "", node or ""), {"arch": arch, "node": node, "pods": set(), "restarts": 0,
-                                                            "failing": 0, "running": 0})
+            c = cells.setdefault(
+                (arch or "", node or ""),
+                {"arch": arch, "node": node, "pods": set(), "restarts": 0, "failing": 0, "running": 0},
+            )
             c["pods"].add(pod)
             c["restarts"] += peak[k]
             c["failing"] += fl

@@ -139,9 +139,9 @@ class Image(_S, kw_only=True):
     inspected: bool = False
     # written once the image was looked up in the dump's inspections
     attestations: int | UnsetType = UNSET
-    config_arch: str | None | UnsetType = UNSET
-    created: str | None | UnsetType = UNSET
-    file: str | None | UnsetType = UNSET
+    config_arch: str | UnsetType | None = UNSET
+    created: str | UnsetType | None = UNSET
+    file: str | UnsetType | None = UNSET
     running_digests: list[str] | UnsetType = UNSET
 
 
@@ -239,7 +239,7 @@ class RestartHistory(_S, kw_only=True):
     last_exit_code: int | None = None
     last_finished: str | None = None
     # absent for a workload known only from an earlier finding
-    last_message: str | None | UnsetType = UNSET
+    last_message: str | UnsetType | None = UNSET
     node_event: bool = False
     severity: Severity = "info"
     note: str = ""

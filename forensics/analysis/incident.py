@@ -26,7 +26,6 @@ import pandas as pd
 
 from forensics.analysis.correlate import Context, Workloads, iso
 from forensics.analysis.findings import Evidence, Finding
-from forensics.analysis.rules._common import restart_matrix
 from forensics.values import is_missing
 
 _EPOCH_FLOOR = pd.Timestamp("1990-01-01", tz="UTC")
@@ -68,12 +67,25 @@ def _indexes(ctx: Context) -> tuple[Any, Any]:
     return ctx.pod_first_times
 
 
-_FIRST_COLS = ["namespace", "pod", "container", "failing", "ready", "restart_count", "last_started", "last_finished",
-               "term_finished", "observed_at", "file", "snapshot"]
+_FIRST_COLS = [
+    "namespace",
+    "pod",
+    "container",
+    "failing",
+    "ready",
+    "restart_count",
+    "last_started",
+    "last_finished",
+    "term_finished",
+    "observed_at",
+    "file",
+    "snapshot",
+]
 
 
-def first_failure(ctx: Context, f: Finding, rows: pd.DataFrame | None = None,
-                  recs: list[tuple[Any, ...]] | None = None) -> tuple[pd.Timestamp | None, Evidence | None]:
+def first_failure(
+    ctx: Context, f: Finding, rows: pd.DataFrame | None = None, recs: list[tuple[Any, ...]] | None = None
+) -> tuple[pd.Timestamp | None, Evidence | None]:
     """The earliest evidence of failure of a finding, and the evidence item for a pod-start decision.
     `recs` are the finding's rows as tuples of `_FIRST_COLS` (else read from `rows`, else looked up).
     A finding's rows are few: plain loops over them."""
@@ -103,17 +115,22 @@ def first_failure(ctx: Context, f: Finding, rows: pd.DataFrame | None = None,
         last = max((t for t in (_ts(r[7]) for r in obs) if t is not None), default=None)
         if n <= 0 or start is None or last is None or last < start:
             continue
-        runs = [(b - a).total_seconds() for a, b in ((_ts(r[6]), _ts(r[7])) for r in obs)
-                if a is not None and b is not None]
+        runs = [
+            (b - a).total_seconds() for a, b in ((_ts(r[6]), _ts(r[7])) for r in obs) if a is not None and b is not None
+        ]
         run = max([1.0, *runs])
         if (last - start).total_seconds() <= (backoff_seconds(n) + (n + 1) * run) * 1.25 + 60:
             times.append(start)
             if note_at is None or start < note_at:
                 note_at = start
                 note = Evidence(
-                    kind="pod", file=str(obs[0][10]), object=f"Pod {ns}/{pod} container {cont}",
+                    kind="pod",
+                    file=str(obs[0][10]),
+                    object=f"Pod {ns}/{pod} container {cont}",
                     text=f"failing since its pod started at {iso(start)}: never Ready, {n} restarts, as many as a "
-                         "crash loop fits in that time", snapshot=str(obs[-1][11]))
+                    "crash loop fits in that time",
+                    snapshot=str(obs[-1][11]),
+                )
     for pod in f.pods:
         t = _ts(warned.get((f.workload.namespace, pod)))
         if t is not None:
@@ -149,6 +166,12 @@ def settle(ctx: Context, findings: list[Finding]) -> None:
         if note is not None:
             f.evidence.append(note)
         f.timeline = [e for e in f.timeline if e.get("kind") != "first-failure"]
-        f.timeline.append({"at": when, "what": f"first failure of {f.workload}", "kind": "first-failure",
-                           "source": note.file if note is not None else ""})
+        f.timeline.append(
+            {
+                "at": when,
+                "what": f"first failure of {f.workload}",
+                "kind": "first-failure",
+                "source": note.file if note is not None else "",
+            }
+        )
         f.timeline.sort(key=lambda e: str(e.get("at") or ""))

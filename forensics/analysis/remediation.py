@@ -64,11 +64,7 @@ def _arch_spec(archs: list[str]) -> dict[str, Any]:
             "nodeAffinity": {
                 "requiredDuringSchedulingIgnoredDuringExecution": {
                     "nodeSelectorTerms": [
-                        {
-                            "matchExpressions": [
-                                {"key": "kubernetes.io/arch", "operator": "In", "values": archs}
-                            ]
-                        }
+                        {"matchExpressions": [{"key": "kubernetes.io/arch", "operator": "In", "values": archs}]}
                     ]
                 }
             }
@@ -107,9 +103,7 @@ def pin(w: Workload, archs: list[str]) -> Remediation:
             "controller-uid labels of spec.template.metadata (a Job's template is immutable)",
         )
     elif w.kind == "Pod":
-        cmd = _recreate(
-            w, res, f"add to spec {where} and delete spec.nodeName, so the scheduler places it again"
-        )
+        cmd = _recreate(w, res, f"add to spec {where} and delete spec.nodeName, so the scheduler places it again")
     elif w.kind == "StaticPod":
         cmd = (
             f"# a static pod runs where the kubelet finds its manifest: on the nodes of other architectures\n"

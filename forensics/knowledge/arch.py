@@ -147,7 +147,7 @@ _OS_ALIASES = {"windows": "windows", "win": "windows", "win32": "windows", "linu
 
 
 def normalize_os(os: str | None) -> str:
-    """"Windows", "windows" -> "windows"; empty -> "" (unknown; callers decide the default)."""
+    """ "Windows", "windows" -> "windows"; empty -> "" (unknown; callers decide the default)."""
     o = (os or "").strip().lower()
     return _OS_ALIASES.get(o, o)
 
@@ -179,9 +179,35 @@ def windows_build(version: str | None) -> str | None:
 # at all, with or without a matching kernel (AWS Graviton2/3/4, Ampere Altra and AmpereOne on
 # Azure, GCP and OCI). Prefixes of the `node.kubernetes.io/instance-type` label.
 NO_AARCH32_INSTANCE_PREFIXES = (
-    "a1.", "m6g", "m7g", "m8g", "c6g", "c7g", "c8g", "r6g", "r7g", "r8g", "t4g", "x2g", "im4g", "is4g",
-    "hpc7g", "g5g", "i8g", "t2a-", "c4a-", "standard_d2ps", "standard_d4ps", "standard_d8ps", "standard_d16ps",
-    "standard_e2ps", "standard_e4ps", "standard_d2pls", "standard_d4pls", "vm.standard.a1", "vm.standard.a2",
+    "a1.",
+    "m6g",
+    "m7g",
+    "m8g",
+    "c6g",
+    "c7g",
+    "c8g",
+    "r6g",
+    "r7g",
+    "r8g",
+    "t4g",
+    "x2g",
+    "im4g",
+    "is4g",
+    "hpc7g",
+    "g5g",
+    "i8g",
+    "t2a-",
+    "c4a-",
+    "standard_d2ps",
+    "standard_d4ps",
+    "standard_d8ps",
+    "standard_d16ps",
+    "standard_e2ps",
+    "standard_e4ps",
+    "standard_d2pls",
+    "standard_d4pls",
+    "vm.standard.a1",
+    "vm.standard.a2",
 )
 
 
@@ -244,7 +270,7 @@ def x86_level_from_cpuinfo(flags: set[str]) -> str | None:
     f = {x.lower() for x in flags}
     if not {"lm", "sse2"} <= f:
         return None
-    for level, need in _CPUINFO_LEVELS:
+    for level, _need in _CPUINFO_LEVELS:
         lower = [lv for lv, _ in _CPUINFO_LEVELS if level_rank(lv) <= level_rank(level)]
         if all(set(n) <= f for lv, n in _CPUINFO_LEVELS if lv in lower):
             return level

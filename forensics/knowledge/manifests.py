@@ -27,8 +27,8 @@ from typing import Any
 
 import msgspec
 
-from forensics.knowledge.arch import Platform, normalize_arch, normalize_platform
 from forensics.errors import ManifestError
+from forensics.knowledge.arch import Platform, normalize_arch, normalize_platform
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -134,11 +134,21 @@ _MARCH = re.compile(r"-march=x86-64-(v[2-4])\b")
 # x86-64-v2, RHEL/UBI 10 needs x86-64-v3 (Red Hat's published hardware requirements)
 _BASE_LEVEL = (
     (re.compile(r"\b(?:ubi|rhel|el)10\b|enterprise_linux:10\b"), "v3", "RHEL 10 userland"),
-    (re.compile(r"\b(?:ubi|rhel|el)9\b|enterprise_linux:9\b|centos stream 9|\bcentos:stream9\b"), "v2",
-     "RHEL 9 userland"),
+    (
+        re.compile(r"\b(?:ubi|rhel|el)9\b|enterprise_linux:9\b|centos stream 9|\bcentos:stream9\b"),
+        "v2",
+        "RHEL 9 userland",
+    ),
 )
-_LEVEL_LABELS = ("com.redhat.component", "name", "cpe", "io.openshift.tags", "org.opencontainers.image.base.name",
-                 "base.image", "distribution-scope")
+_LEVEL_LABELS = (
+    "com.redhat.component",
+    "name",
+    "cpe",
+    "io.openshift.tags",
+    "org.opencontainers.image.base.name",
+    "base.image",
+    "distribution-scope",
+)
 
 
 def amd64_level_of_config(config: bytes) -> tuple[str | None, str | None]:
@@ -284,9 +294,7 @@ def _set_digest(insp: ImageInspection, doc: dict[str, Any], raw: bytes) -> None:
 # -- platforms ----------------------------------------------------------------------------------
 
 
-def _platform_of(
-    plat: Any, warnings: list[str], where: str
-) -> tuple[Platform | None, str | None, str | None]:
+def _platform_of(plat: Any, warnings: list[str], where: str) -> tuple[Platform | None, str | None, str | None]:
     """(platform, os.version, reason-not-runnable) of an index descriptor's `platform` field."""
     if plat is None:
         return None, None, "no platform"
@@ -424,8 +432,16 @@ def _index_entry(insp: ImageInspection, entry: dict[str, Any], where: str) -> in
     if digest is None:
         insp.warnings.append(f"{where}: descriptor has no digest")
     level = plat.variant if plat.arch == "amd64" and plat.variant in _LEVEL_VARIANTS else None
-    insp.platforms.append(PlatformEntry(plat, digest, media_type, os_version, amd64_level=level,
-                                        amd64_level_from=f"index entry {plat}" if level else None))
+    insp.platforms.append(
+        PlatformEntry(
+            plat,
+            digest,
+            media_type,
+            os_version,
+            amd64_level=level,
+            amd64_level_from=f"index entry {plat}" if level else None,
+        )
+    )
     return 0
 
 
@@ -477,14 +493,13 @@ def _attach_configs(insp: ImageInspection, configs: Any) -> None:
             continue
         entry = insp.platforms[idx]
         if plat is not None and plat != entry.platform:
-            insp.warnings.append(
-                f"child {entry.digest} is listed as {entry.platform} but its config says {plat}"
-            )
+            insp.warnings.append(f"child {entry.digest} is listed as {entry.platform} but its config says {plat}")
         level, level_from = entry.amd64_level, entry.amd64_level_from
         if level is None:
             level, level_from = amd64_level_of_config(blob)
-        insp.platforms[idx] = replace(entry, created=created, config_platform=plat, amd64_level=level,
-                                      amd64_level_from=level_from)
+        insp.platforms[idx] = replace(
+            entry, created=created, config_platform=plat, amd64_level=level, amd64_level_from=level_from
+        )
 
 
 # -- single manifests ---------------------------------------------------------------------------
@@ -675,7 +690,6 @@ def _skopeo_inspect(doc: dict[str, Any], config: Any) -> ImageInspection:
         insp.warnings.append("skopeo inspect output names no Architecture")
     _apply_config(insp, config)
     insp.warnings.append(
-        "skopeo inspect (not --raw) shows only the platform chosen for the host that ran it;"
-        " the image may serve others"
+        "skopeo inspect (not --raw) shows only the platform chosen for the host that ran it; the image may serve others"
     )
     return insp

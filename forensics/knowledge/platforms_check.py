@@ -14,10 +14,10 @@ import os
 import stat
 from pathlib import Path
 
-from forensics.read import layout
-from forensics.knowledge.arch import Platform, can_run, normalize_platform
 from forensics.errors import ManifestError, UnusableInput
+from forensics.knowledge.arch import Platform, can_run, normalize_platform
 from forensics.knowledge.manifests import ImageInspection, parse_inspection
+from forensics.read import layout
 
 _MAX_FILE = 16 * 1024 * 1024
 _MAX_CONFIGS = 256
@@ -70,7 +70,7 @@ def load_inspection_path(path: Path) -> ImageInspection:
     base = layout.image_file(slug, "")
 
     def inner(what: str) -> Path:
-        return path / layout.image_file(slug, what)[len(base):]
+        return path / layout.image_file(slug, what)[len(base) :]
 
     manifest_path = inner("manifest.json")
     if not _exists(manifest_path):

@@ -34,7 +34,14 @@ from typing import Any
 from forensics.knowledge.arch import parse_platform
 
 __all__ = [
-    "SHARED_HINTS", "SIGNATURES", "Match", "Signature", "hints", "label_signatures", "reason_signatures", "scan_bytes",
+    "SHARED_HINTS",
+    "SIGNATURES",
+    "Match",
+    "Signature",
+    "hints",
+    "label_signatures",
+    "reason_signatures",
+    "scan_bytes",
     "scan_text",
 ]
 
@@ -435,8 +442,7 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
         "go-net",
         "image-pull-network",
         ("dial tcp",),
-        _PULL_CTX
-        + r".*?\bdial tcp\b.*?(?:no such host|i/o timeout|connection refused|network is unreachable)",
+        _PULL_CTX + r".*?\bdial tcp\b.*?(?:no such host|i/o timeout|connection refused|network is unreachable)",
     ),
     _sig(
         "pull-network",
@@ -456,16 +462,37 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
     _sig("pull-failed", "kubelet", "image-pull", ("failed to pull image",), r"Failed to pull image \S+: \S"),
     # the kubelet's volume manager: a volume that cannot be attached or mounted (a missing ConfigMap or
     # Secret is matched above, as missing-config)
-    _sig("volume-mount", "kubelet", "volume-mount", ("hostpath type check failed",),
-         r"hostPath type check failed: \S+ is not a"),
-    _sig("volume-mount", "kubelet", "volume-mount", ("unable to attach or mount volumes",),
-         r"Unable to attach or mount volumes"),
-    _sig("volume-mount", "attach-detach", "volume-mount", ("attachvolume.attach failed",),
-         r"AttachVolume\.Attach failed"),
-    _sig("volume-mount", "kubelet-mount", "volume-mount", ("mountvolume.",),
-         r"MountVolume\.(?:SetUp|MountDevice|WaitForAttach) failed"),
-    _sig("volume-mount", "scheduler", "volume-mount", ("unbound", "persistentvolumeclaim \""),
-         r"unbound (?:immediate )?PersistentVolumeClaims|persistentvolumeclaim \"[^\"]+\" not found"),
+    _sig(
+        "volume-mount",
+        "kubelet",
+        "volume-mount",
+        ("hostpath type check failed",),
+        r"hostPath type check failed: \S+ is not a",
+    ),
+    _sig(
+        "volume-mount",
+        "kubelet",
+        "volume-mount",
+        ("unable to attach or mount volumes",),
+        r"Unable to attach or mount volumes",
+    ),
+    _sig(
+        "volume-mount", "attach-detach", "volume-mount", ("attachvolume.attach failed",), r"AttachVolume\.Attach failed"
+    ),
+    _sig(
+        "volume-mount",
+        "kubelet-mount",
+        "volume-mount",
+        ("mountvolume.",),
+        r"MountVolume\.(?:SetUp|MountDevice|WaitForAttach) failed",
+    ),
+    _sig(
+        "volume-mount",
+        "scheduler",
+        "volume-mount",
+        ("unbound", 'persistentvolumeclaim "'),
+        r"unbound (?:immediate )?PersistentVolumeClaims|persistentvolumeclaim \"[^\"]+\" not found",
+    ),
     _sig(
         "runtime-start-failed",
         "runtime",
@@ -511,20 +538,52 @@ _TABLE: tuple[tuple[Signature, tuple[str, ...]], ...] = (
     # the shell's report of a SIGKILLed child: a bare `Killed`, or bash's `line 5:  42 Killed  cmd`
     _sig("oom", "shell", "oom", ("killed",), _LEAD + r"Killed\s*$|\bline \d+:\s+\d+ Killed\b"),
     # a dependency the application needs at start-up does not answer (database, API, service name)
-    _sig("dependency-unreachable", "app", "app-crash",
-         ("could not connect to", "cannot be established", "connect failed", "econnrefused", "enotfound",
-          "could not translate host name", "name or service not known"),
-         r"could not connect to \S+|connection to (?:the )?\S+ cannot be established|Connect failed \("
-         r"|\bECONNREFUSED\b|getaddrinfo ENOTFOUND|could not translate host name|Name or service not known", _I),
-    _sig("dependency-unreachable", "go-net", "app-crash", ("dial tcp",),
-         r"\bdial tcp \S+: (?:connect: )?(?:connection refused|i/o timeout|no route to host)"),
+    _sig(
+        "dependency-unreachable",
+        "app",
+        "app-crash",
+        (
+            "could not connect to",
+            "cannot be established",
+            "connect failed",
+            "econnrefused",
+            "enotfound",
+            "could not translate host name",
+            "name or service not known",
+        ),
+        r"could not connect to \S+|connection to (?:the )?\S+ cannot be established|Connect failed \("
+        r"|\bECONNREFUSED\b|getaddrinfo ENOTFOUND|could not translate host name|Name or service not known",
+        _I,
+    ),
+    _sig(
+        "dependency-unreachable",
+        "go-net",
+        "app-crash",
+        ("dial tcp",),
+        r"\bdial tcp \S+: (?:connect: )?(?:connection refused|i/o timeout|no route to host)",
+    ),
     # command-line usage errors: the binary runs and rejects its arguments (cobra, Go flag, argparse)
-    _sig("cli-usage", "cobra", "app-crash", ("error: unknown ",),
-         _LEAD + r"Error: unknown (?:command \"[^\"]*\" for|flag:|shorthand flag:)"),
-    _sig("cli-usage", "go-flag", "app-crash", ("flag provided but not defined",),
-         _LEAD + r"flag provided but not defined: -"),
-    _sig("cli-usage", "argparse", "app-crash", (": error: ",),
-         _LEAD + r"\S+: error: (?:unrecognized arguments|the following arguments are required|argument \S+: invalid)"),
+    _sig(
+        "cli-usage",
+        "cobra",
+        "app-crash",
+        ("error: unknown ",),
+        _LEAD + r"Error: unknown (?:command \"[^\"]*\" for|flag:|shorthand flag:)",
+    ),
+    _sig(
+        "cli-usage",
+        "go-flag",
+        "app-crash",
+        ("flag provided but not defined",),
+        _LEAD + r"flag provided but not defined: -",
+    ),
+    _sig(
+        "cli-usage",
+        "argparse",
+        "app-crash",
+        (": error: ",),
+        _LEAD + r"\S+: error: (?:unrecognized arguments|the following arguments are required|argument \S+: invalid)",
+    ),
     _sig("cli-usage", "argparse-usage", "app-crash", ("usage: ",), _LEAD + r"usage: \S+ \[-"),
     _sig("go-panic", "go", "app-crash", ("panic: ",), _LEAD + r"panic: "),
     _sig("go-panic", "go-runtime", "app-crash", ("fatal error: ",), _LEAD + r"fatal error: "),
@@ -620,7 +679,7 @@ def _windows(line: str, at: int) -> tuple[str, ...]:
     if at + 256 <= MAX_LINE:
         return (head,)
     lo = max(0, at - MAX_LINE // 2)
-    return head, line[lo:lo + MAX_LINE]
+    return head, line[lo : lo + MAX_LINE]
 
 
 def _match_line(line: str, at: int = 0) -> tuple[Signature, re.Match[str]] | None:
@@ -728,8 +787,9 @@ SHARED_HINTS = frozenset({"sigill", "inspection", "image-pull", "runtime-start",
 
 def hints() -> frozenset[str]:
     """Every hint a signature row, an event reason or a pod label can carry."""
-    return frozenset({sig.hint for sig, _ in _TABLE} | {h for _, _, h in _REASONS.values()}
-                     | {h for _, _, h in _LABELS.values()})
+    return frozenset(
+        {sig.hint for sig, _ in _TABLE} | {h for _, _, h in _REASONS.values()} | {h for _, _, h in _LABELS.values()}
+    )
 
 
 def reason_signatures(reason: str | None, message: str | None) -> list[Match]:
@@ -738,8 +798,9 @@ def reason_signatures(reason: str | None, message: str | None) -> list[Match]:
     if hit is None:
         return []
     sid, dialect, hint = hit
-    return [Match(line=0, signature=sid, dialect=dialect, hint=hint,
-                  text=f"{reason}: {message or ''}".strip()[:MAX_TEXT])]
+    return [
+        Match(line=0, signature=sid, dialect=dialect, hint=hint, text=f"{reason}: {message or ''}".strip()[:MAX_TEXT])
+    ]
 
 
 def label_signatures(labels: dict[str, str] | None) -> list[Match]:

@@ -18,7 +18,6 @@ import msgspec
 import pandas as pd
 import pyarrow as pa
 
-from forensics.read import kube, layout
 from forensics.knowledge.arch import (
     NFD_CPU_MODEL_PREFIX,
     NFD_CPUID_PREFIX,
@@ -29,6 +28,7 @@ from forensics.knowledge.arch import (
     x86_level_from_features,
 )
 from forensics.knowledge.signatures import label_signatures
+from forensics.read import kube, layout
 from forensics.read.source import LoadProblem
 from forensics.values import digest_of, image_key, is_missing, stamp_time
 
@@ -41,84 +41,254 @@ LIST = "list"  # a list of strings (Arrow list<string>); null when the object sa
 STR_LIST = pd.ArrowDtype(pa.list_(pa.string()))
 
 NODE_COLS = {
-    "snapshot": STR, "node": STR, "arch": STR, "variant": STR, "arch_label": STR, "os": STR,
-    "kernel": STR, "os_image": STR, "runtime": STR, "runtime_version": STR, "kubelet_version": STR,
-    "instance_type": STR, "pool": STR, "zone": STR, "created": TS, "ready": BOOL,
-    "ready_reason": STR, "ready_message": STR, "ready_since": TS, "unschedulable": BOOL, "taints": LIST,
-    "conditions": STR, "file": STR, "cpu_level": STR, "cpu_level_from": STR, "cpu_model": STR, "windows_build": STR,
+    "snapshot": STR,
+    "node": STR,
+    "arch": STR,
+    "variant": STR,
+    "arch_label": STR,
+    "os": STR,
+    "kernel": STR,
+    "os_image": STR,
+    "runtime": STR,
+    "runtime_version": STR,
+    "kubelet_version": STR,
+    "instance_type": STR,
+    "pool": STR,
+    "zone": STR,
+    "created": TS,
+    "ready": BOOL,
+    "ready_reason": STR,
+    "ready_message": STR,
+    "ready_since": TS,
+    "unschedulable": BOOL,
+    "taints": LIST,
+    "conditions": STR,
+    "file": STR,
+    "cpu_level": STR,
+    "cpu_level_from": STR,
+    "cpu_model": STR,
+    "windows_build": STR,
 }
 POD_COLS = {
-    "snapshot": STR, "namespace": STR, "pod": STR, "uid": STR, "node": STR, "phase": STR,
-    "reason": STR, "message": STR, "created": TS, "start_time": TS, "owner_kind": STR,
-    "owner_name": STR, "pod_template_hash": STR, "arch_allowed": LIST, "arch_excluded": LIST, "arch_preferred": LIST,
-    "scheduled": STR, "scheduled_message": STR, "ready": BOOL, "tolerations": LIST, "file": STR,
+    "snapshot": STR,
+    "namespace": STR,
+    "pod": STR,
+    "uid": STR,
+    "node": STR,
+    "phase": STR,
+    "reason": STR,
+    "message": STR,
+    "created": TS,
+    "start_time": TS,
+    "owner_kind": STR,
+    "owner_name": STR,
+    "pod_template_hash": STR,
+    "arch_allowed": LIST,
+    "arch_excluded": LIST,
+    "arch_preferred": LIST,
+    "scheduled": STR,
+    "scheduled_message": STR,
+    "ready": BOOL,
+    "tolerations": LIST,
+    "file": STR,
     "multiarch": STR,
 }
 CONTAINER_COLS = {
-    "snapshot": STR, "namespace": STR, "pod": STR, "container": STR, "init": BOOL, "image": STR,
-    "status_image": STR, "image_id": STR, "image_digest": STR, "restart_count": INT, "ready": BOOL,
-    "has_status": BOOL, "state": STR, "waiting_reason": STR, "waiting_message": STR,
-    "term_reason": STR, "term_exit_code": INT, "term_message": STR, "term_finished": TS,
-    "started_at": TS, "last_reason": STR, "last_exit_code": INT, "last_signal": INT, "last_message": STR,
-    "last_started": TS, "last_finished": TS, "termination_message_policy": STR,
-    "has_liveness_probe": BOOL, "memory_limit": STR, "command": STR, "file": STR,
+    "snapshot": STR,
+    "namespace": STR,
+    "pod": STR,
+    "container": STR,
+    "init": BOOL,
+    "image": STR,
+    "status_image": STR,
+    "image_id": STR,
+    "image_digest": STR,
+    "restart_count": INT,
+    "ready": BOOL,
+    "has_status": BOOL,
+    "state": STR,
+    "waiting_reason": STR,
+    "waiting_message": STR,
+    "term_reason": STR,
+    "term_exit_code": INT,
+    "term_message": STR,
+    "term_finished": TS,
+    "started_at": TS,
+    "last_reason": STR,
+    "last_exit_code": INT,
+    "last_signal": INT,
+    "last_message": STR,
+    "last_started": TS,
+    "last_finished": TS,
+    "termination_message_policy": STR,
+    "has_liveness_probe": BOOL,
+    "memory_limit": STR,
+    "command": STR,
+    "file": STR,
 }
 EVENT_COLS = {
-    "snapshot": STR, "namespace": STR, "name": STR, "uid": STR, "api": STR, "object_kind": STR,
-    "object_namespace": STR, "object_name": STR, "field_path": STR, "container": STR, "reason": STR,
-    "message": STR, "type": STR, "count": INT, "first_seen": TS, "last_seen": TS,
-    "source_component": STR, "source_host": STR, "file": STR,
+    "snapshot": STR,
+    "namespace": STR,
+    "name": STR,
+    "uid": STR,
+    "api": STR,
+    "object_kind": STR,
+    "object_namespace": STR,
+    "object_name": STR,
+    "field_path": STR,
+    "container": STR,
+    "reason": STR,
+    "message": STR,
+    "type": STR,
+    "count": INT,
+    "first_seen": TS,
+    "last_seen": TS,
+    "source_component": STR,
+    "source_host": STR,
+    "file": STR,
 }
 WORKLOAD_COLS = {
-    "snapshot": STR, "kind": STR, "namespace": STR, "name": STR, "uid": STR, "created": TS,
-    "owner_kind": STR, "owner_name": STR, "replicas": INT, "images": STR, "arch_allowed": LIST,
-    "arch_excluded": LIST, "file": STR,
+    "snapshot": STR,
+    "kind": STR,
+    "namespace": STR,
+    "name": STR,
+    "uid": STR,
+    "created": TS,
+    "owner_kind": STR,
+    "owner_name": STR,
+    "replicas": INT,
+    "images": STR,
+    "arch_allowed": LIST,
+    "arch_excluded": LIST,
+    "file": STR,
 }
 LOG_COLS = {
-    "snapshot": STR, "namespace": STR, "pod": STR, "container": STR, "previous": BOOL, "file": STR,
-    "size": INT, "lines": INT, "invalid_utf8": BOOL,
+    "snapshot": STR,
+    "namespace": STR,
+    "pod": STR,
+    "container": STR,
+    "previous": BOOL,
+    "file": STR,
+    "size": INT,
+    "lines": INT,
+    "invalid_utf8": BOOL,
 }
 SIGNATURE_COLS = {
-    "snapshot": STR, "namespace": STR, "pod": STR, "container": STR, "source": STR, "file": STR,
-    "object": STR, "line": INT, "signature": STR, "dialect": STR, "hint": STR, "text": STR,
-    "platform": STR, "at": TS,
+    "snapshot": STR,
+    "namespace": STR,
+    "pod": STR,
+    "container": STR,
+    "source": STR,
+    "file": STR,
+    "object": STR,
+    "line": INT,
+    "signature": STR,
+    "dialect": STR,
+    "hint": STR,
+    "text": STR,
+    "platform": STR,
+    "at": TS,
 }
 IMAGE_COLS = {
-    "image": STR, "image_key": STR, "slug": STR, "inspected": BOOL, "kind": STR, "media_type": STR,
-    "source_format": STR, "digest": STR, "platforms": LIST, "archs": LIST, "n_platforms": INT,
-    "attestations": INT, "config_os": STR, "config_arch": STR, "config_variant": STR, "created": TS,
-    "child_digests": STR, "warnings": STR, "file": STR, "amd64_level": STR, "amd64_level_from": STR,
+    "image": STR,
+    "image_key": STR,
+    "slug": STR,
+    "inspected": BOOL,
+    "kind": STR,
+    "media_type": STR,
+    "source_format": STR,
+    "digest": STR,
+    "platforms": LIST,
+    "archs": LIST,
+    "n_platforms": INT,
+    "attestations": INT,
+    "config_os": STR,
+    "config_arch": STR,
+    "config_variant": STR,
+    "created": TS,
+    "child_digests": STR,
+    "warnings": STR,
+    "file": STR,
+    "amd64_level": STR,
+    "amd64_level_from": STR,
 }
 IMAGE_PLATFORM_COLS = {
-    "image": STR, "image_key": STR, "os": STR, "arch": STR, "variant": STR, "platform": STR,
-    "digest": STR, "created": TS, "os_version": STR, "config_platform": STR, "amd64_level": STR,
+    "image": STR,
+    "image_key": STR,
+    "os": STR,
+    "arch": STR,
+    "variant": STR,
+    "platform": STR,
+    "digest": STR,
+    "created": TS,
+    "os_version": STR,
+    "config_platform": STR,
+    "amd64_level": STR,
     "amd64_level_from": STR,
 }
 BINFMT_COLS = {
-    "node": STR, "entry": STR, "enabled": BOOL, "interpreter": STR, "flags": STR, "arch": STR, "file": STR,
+    "node": STR,
+    "entry": STR,
+    "enabled": BOOL,
+    "interpreter": STR,
+    "flags": STR,
+    "arch": STR,
+    "file": STR,
 }
 
 SCHEMAS: dict[str, dict[str, str]] = {
-    "nodes": NODE_COLS, "pods": POD_COLS, "containers": CONTAINER_COLS, "events": EVENT_COLS,
-    "workloads": WORKLOAD_COLS, "logs": LOG_COLS, "signatures": SIGNATURE_COLS, "images": IMAGE_COLS,
-    "image_platforms": IMAGE_PLATFORM_COLS, "binfmt": BINFMT_COLS,
+    "nodes": NODE_COLS,
+    "pods": POD_COLS,
+    "containers": CONTAINER_COLS,
+    "events": EVENT_COLS,
+    "workloads": WORKLOAD_COLS,
+    "logs": LOG_COLS,
+    "signatures": SIGNATURE_COLS,
+    "images": IMAGE_COLS,
+    "image_platforms": IMAGE_PLATFORM_COLS,
+    "binfmt": BINFMT_COLS,
 }
 
 ARCH_LABELS = ("kubernetes.io/arch", "beta.kubernetes.io/arch")
 POOL_LABELS = (
-    "eks.amazonaws.com/nodegroup", "alpha.eksctl.io/nodegroup-name", "cloud.google.com/gke-nodepool",
-    "kubernetes.azure.com/agentpool", "agentpool", "karpenter.sh/nodepool", "karpenter.sh/provisioner-name",
-    "doks.digitalocean.com/node-pool", "node.kubernetes.io/pool", "node-pool", "nodepool",
+    "eks.amazonaws.com/nodegroup",
+    "alpha.eksctl.io/nodegroup-name",
+    "cloud.google.com/gke-nodepool",
+    "kubernetes.azure.com/agentpool",
+    "agentpool",
+    "karpenter.sh/nodepool",
+    "karpenter.sh/provisioner-name",
+    "doks.digitalocean.com/node-pool",
+    "node.kubernetes.io/pool",
+    "node-pool",
+    "nodepool",
     "node.cluster.x-k8s.io/pool",
 )
 INSTANCE_LABELS = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
 ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
 _FIELD_CONTAINER = re.compile(r"spec\.(?:initContainers|containers|ephemeralContainers)\{([^}]*)\}")
 # ELF e_machine -> GOARCH, for binfmt magic (byte 18-19 of the ELF header, little endian)
-_E_MACHINE = {0x3E: "amd64", 0xB7: "arm64", 0x28: "arm", 0x03: "386", 0x15: "ppc64le", 0x16: "s390x",
-              0xF3: "riscv64", 0x08: "mips64le"}
-_QEMU_NAMES = {"aarch64": "arm64", "x86_64": "amd64", "arm": "arm", "i386": "386", "ppc64le": "ppc64le",
-               "s390x": "s390x", "riscv64": "riscv64", "armeb": "armbe", "aarch64_be": "arm64be"}
+_E_MACHINE = {
+    0x3E: "amd64",
+    0xB7: "arm64",
+    0x28: "arm",
+    0x03: "386",
+    0x15: "ppc64le",
+    0x16: "s390x",
+    0xF3: "riscv64",
+    0x08: "mips64le",
+}
+_QEMU_NAMES = {
+    "aarch64": "arm64",
+    "x86_64": "amd64",
+    "arm": "arm",
+    "i386": "386",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "riscv64": "riscv64",
+    "armeb": "armbe",
+    "aarch64_be": "arm64be",
+}
 
 
 WHOLE_DECODE_MAX = 1024 * 1024 * 1024  # a list not in kubectl's layout is decoded whole up to this
@@ -163,12 +333,18 @@ class _Cols:
                 col[i] = None
             where = sorted({str(files[i]) for i in bad if files is not None and files[i]}) or ["(dump)"]
             for f in where[:20]:
-                problems.append(LoadProblem(f, "number out of range", f"{c}: a value past 64-bit integers "
-                                            "(or not an integer) read as unknown"))
+                problems.append(
+                    LoadProblem(
+                        f,
+                        "number out of range",
+                        f"{c}: a value past 64-bit integers (or not an integer) read as unknown",
+                    )
+                )
 
 
-def make_frame(schema: dict[str, str], data: dict[str, list[Any]] | None = None, *, strict: bool = False
-               ) -> pd.DataFrame:
+def make_frame(
+    schema: dict[str, str], data: dict[str, list[Any]] | None = None, *, strict: bool = False
+) -> pd.DataFrame:
     """Build a DataFrame with the dtypes of a schema (also used to make empty frames). An integer column
     value past int64 is unknown, or (`strict`) raises OverflowError/TypeError."""
     data = data or {c: [] for c in schema}
@@ -279,8 +455,11 @@ def arch_constraint(spec: kube.PodSpec) -> tuple[list[str] | None, list[str] | N
                 t = _term_archs(pt.preference)
                 if t is not None and t[0]:
                     preferred |= t[0]
-    return (sorted(allowed) if allowed is not None else None, sorted(excluded) if excluded else None,
-            sorted(preferred) or None)
+    return (
+        sorted(allowed) if allowed is not None else None,
+        sorted(excluded) if excluded else None,
+        sorted(preferred) or None,
+    )
 
 
 def _term_archs(term: kube.NodeSelectorTerm) -> tuple[set[str] | None, set[str]] | None:
@@ -347,8 +526,9 @@ class FrameBuilder:
     def add_objects(self, snapshot: str, kind: str, file: str, data: bytes, notes: list[str] | None = None) -> None:
         self.add_items(snapshot, kind, file, kube.decode_list(kind, data, notes))
 
-    def add_objects_chunked(self, snapshot: str, kind: str, file: str, chunks: Iterator[bytes],
-                            notes: list[str] | None = None) -> None:
+    def add_objects_chunked(
+        self, snapshot: str, kind: str, file: str, chunks: Iterator[bytes], notes: list[str] | None = None
+    ) -> None:
         """Decode a huge list in batches of whole items, never holding the whole file.
 
         `kubectl get -o json` prints its list with a 4-space indent, each item opening with a line
@@ -376,18 +556,21 @@ class FrameBuilder:
                             if size > WHOLE_DECODE_MAX:
                                 raise msgspec.DecodeError(
                                     f"over {WHOLE_DECODE_MAX} bytes and not laid out as kubectl prints lists: "
-                                    "not decoded whole")
+                                    "not decoded whole"
+                                )
                             head.append(more)
                         self.add_objects(snapshot, kind, file, b"".join(head), notes)
                         return
                     continue
-                buf = buf[i + len(_ITEMS_OPEN):]
+                buf = buf[i + len(_ITEMS_OPEN) :]
                 started = True
             cut = max(buf.rfind(_ITEM_CLOSE + b","), buf.rfind(_ITEM_CLOSE + b"\n"))
             if cut < 0:
                 if len(buf) > ITEM_MAX:
-                    raise msgspec.DecodeError(f"no end of an item within {ITEM_MAX} bytes (padding or a giant "
-                                              "object): the rest of the list was not read")
+                    raise msgspec.DecodeError(
+                        f"no end of an item within {ITEM_MAX} bytes (padding or a giant "
+                        "object): the rest of the list was not read"
+                    )
                 continue
             cut += len(_ITEM_CLOSE)
             batch, buf = buf[:cut], buf[cut:]
@@ -401,8 +584,7 @@ class FrameBuilder:
         if rest:
             self._add_batch(snapshot, kind, file, dec, rest, notes)
 
-    def _add_batch(self, snapshot: str, kind: str, file: str, dec: Any, batch: bytes,
-                   notes: list[str] | None) -> None:
+    def _add_batch(self, snapshot: str, kind: str, file: str, dec: Any, batch: bytes, notes: list[str] | None) -> None:
         text = b"[" + batch.lstrip().lstrip(b",") + b"]"
         try:
             items = dec.decode(text)
@@ -434,8 +616,13 @@ class FrameBuilder:
                 spec = w.spec.job_template.spec if w.spec.job_template and w.spec.job_template.spec else None
                 self._add_workload(snapshot, file, "CronJob", w.metadata, spec)
         else:
-            wkind = {"deployments": "Deployment", "replicasets": "ReplicaSet", "daemonsets": "DaemonSet",
-                     "statefulsets": "StatefulSet", "jobs": "Job"}[kind]
+            wkind = {
+                "deployments": "Deployment",
+                "replicasets": "ReplicaSet",
+                "daemonsets": "DaemonSet",
+                "statefulsets": "StatefulSet",
+                "jobs": "Job",
+            }[kind]
             for w in items:
                 self._add_workload(snapshot, file, wkind, w.metadata, w.spec)
 
@@ -461,20 +648,38 @@ class FrameBuilder:
         node_os = normalize_os(info.operating_system or labels.get("kubernetes.io/os")) or None
         level, level_from, model = _cpu_facts(labels)
         wbuild = labels.get("node.kubernetes.io/windows-build") or (
-            windows_build(info.kernel_version) if node_os == "windows" else None)
+            windows_build(info.kernel_version) if node_os == "windows" else None
+        )
         self.nodes.add(
-            snapshot=snapshot, node=n.metadata.name, arch=arch or None, variant=variant or None,
-            cpu_level=level, cpu_level_from=level_from, cpu_model=model, windows_build=wbuild,
-            arch_label=label_arch, os=node_os,
-            kernel=info.kernel_version or None, os_image=info.os_image or None,
-            runtime=runtime or None, runtime_version=rversion or None,
-            kubelet_version=info.kubelet_version or None, instance_type=_label(labels, INSTANCE_LABELS),
-            pool=_label(labels, POOL_LABELS), zone=_label(labels, ZONE_LABELS),
-            created=n.metadata.creation_timestamp, ready=ready, ready_reason=reason, ready_message=message,
+            snapshot=snapshot,
+            node=n.metadata.name,
+            arch=arch or None,
+            variant=variant or None,
+            cpu_level=level,
+            cpu_level_from=level_from,
+            cpu_model=model,
+            windows_build=wbuild,
+            arch_label=label_arch,
+            os=node_os,
+            kernel=info.kernel_version or None,
+            os_image=info.os_image or None,
+            runtime=runtime or None,
+            runtime_version=rversion or None,
+            kubelet_version=info.kubelet_version or None,
+            instance_type=_label(labels, INSTANCE_LABELS),
+            pool=_label(labels, POOL_LABELS),
+            zone=_label(labels, ZONE_LABELS),
+            created=n.metadata.creation_timestamp,
+            ready=ready,
+            ready_reason=reason,
+            ready_message=message,
             ready_since=since,
             unschedulable=bool(n.spec.unschedulable),
-            taints=[f"{t.key}={t.value or ''}:{t.effect}" for t in n.spec.taints
-                    if t.effect in ("NoSchedule", "NoExecute")] if n.spec.taints else None,
+            taints=[
+                f"{t.key}={t.value or ''}:{t.effect}" for t in n.spec.taints if t.effect in ("NoSchedule", "NoExecute")
+            ]
+            if n.spec.taints
+            else None,
             conditions=",".join(sorted(troubled)) or None,
             file=file,
         )
@@ -492,21 +697,50 @@ class FrameBuilder:
                 ready = cond.status == "True"
         ns, name = md.namespace, md.name
         self.pods.add(
-            snapshot=snapshot, namespace=ns, pod=name, uid=md.uid, node=spec.node_name, phase=st.phase,
-            reason=st.reason, message=st.message, created=md.creation_timestamp, start_time=st.start_time,
-            owner_kind=okind, owner_name=oname,
+            snapshot=snapshot,
+            namespace=ns,
+            pod=name,
+            uid=md.uid,
+            node=spec.node_name,
+            phase=st.phase,
+            reason=st.reason,
+            message=st.message,
+            created=md.creation_timestamp,
+            start_time=st.start_time,
+            owner_kind=okind,
+            owner_name=oname,
             pod_template_hash=(md.labels or {}).get("pod-template-hash"),
-            arch_allowed=allowed, arch_excluded=excluded, arch_preferred=preferred, scheduled=sched, scheduled_message=sched_msg,
-            ready=ready, tolerations=_tolerations(spec.tolerations), file=file,
+            arch_allowed=allowed,
+            arch_excluded=excluded,
+            arch_preferred=preferred,
+            scheduled=sched,
+            scheduled_message=sched_msg,
+            ready=ready,
+            tolerations=_tolerations(spec.tolerations),
+            file=file,
             multiarch=_multiarch_labels(md.labels),
         )
         for sig in label_signatures(md.labels):
-            self.sigs.add(snapshot=snapshot, namespace=ns, pod=name, container=None, source="pod-label", file=file,
-                          object=f"Pod {ns}/{name}", line=None, signature=sig.signature, dialect=sig.dialect,
-                          hint=sig.hint, text=sig.text, platform=None)
+            self.sigs.add(
+                snapshot=snapshot,
+                namespace=ns,
+                pod=name,
+                container=None,
+                source="pod-label",
+                file=file,
+                object=f"Pod {ns}/{name}",
+                line=None,
+                signature=sig.signature,
+                dialect=sig.dialect,
+                hint=sig.hint,
+                text=sig.text,
+                platform=None,
+            )
         add = self.containers.add
-        for init, specs, statuses in ((True, spec.init_containers or [], st.init_container_statuses or []),
-                                      (False, spec.containers or [], st.container_statuses or [])):
+        for init, specs, statuses in (
+            (True, spec.init_containers or [], st.init_container_statuses or []),
+            (False, spec.containers or [], st.container_statuses or []),
+        ):
             by_name = {s.name: s for s in statuses}
             names = [c.name for c in specs] + [s.name for s in statuses if s.name not in {c.name for c in specs}]
             spec_by = {c.name: c for c in specs}
@@ -514,8 +748,13 @@ class FrameBuilder:
                 c = spec_by.get(cname)
                 s = by_name.get(cname)
                 row: dict[str, Any] = {
-                    "snapshot": snapshot, "namespace": ns, "pod": name, "container": cname, "init": init,
-                    "image": c.image if c else (s.image if s else None), "has_status": s is not None,
+                    "snapshot": snapshot,
+                    "namespace": ns,
+                    "pod": name,
+                    "container": cname,
+                    "init": init,
+                    "image": c.image if c else (s.image if s else None),
+                    "has_status": s is not None,
                     "file": file,
                 }
                 if c is not None:
@@ -565,22 +804,38 @@ class FrameBuilder:
         src = e.source or e.deprecated_source
         count = e.count or e.deprecated_count or (e.series.count if e.series else None) or 1
         first = e.first_timestamp or e.deprecated_first_timestamp or e.event_time
-        last = (e.last_timestamp or e.deprecated_last_timestamp
-                or (e.series.last_observed_time if e.series else None) or e.event_time or first)
+        last = (
+            e.last_timestamp
+            or e.deprecated_last_timestamp
+            or (e.series.last_observed_time if e.series else None)
+            or e.event_time
+            or first
+        )
         fp = obj.field_path or ""
         m = _FIELD_CONTAINER.search(fp[:_MAX_FIELD_PATH])
         self.events.add(
-            snapshot=snapshot, namespace=e.metadata.namespace, name=e.metadata.name, uid=e.metadata.uid,
-            api=api, object_kind=obj.kind, object_namespace=obj.namespace or e.metadata.namespace,
-            object_name=obj.name, field_path=fp or None, container=m.group(1) if m else None,
-            reason=e.reason, message=e.message if e.message is not None else e.note, type=e.type,
-            count=count, first_seen=first, last_seen=last,
+            snapshot=snapshot,
+            namespace=e.metadata.namespace,
+            name=e.metadata.name,
+            uid=e.metadata.uid,
+            api=api,
+            object_kind=obj.kind,
+            object_namespace=obj.namespace or e.metadata.namespace,
+            object_name=obj.name,
+            field_path=fp or None,
+            container=m.group(1) if m else None,
+            reason=e.reason,
+            message=e.message if e.message is not None else e.note,
+            type=e.type,
+            count=count,
+            first_seen=first,
+            last_seen=last,
             source_component=(src.component if src else None) or e.reporting_component or e.reporting_controller,
-            source_host=(src.host if src else None) or None, file=file,
+            source_host=(src.host if src else None) or None,
+            file=file,
         )
 
-    def _add_workload(self, snapshot: str, file: str, kind: str, md: kube.Meta,
-                      spec: kube.WorkloadSpec | None) -> None:
+    def _add_workload(self, snapshot: str, file: str, kind: str, md: kube.Meta, spec: kube.WorkloadSpec | None) -> None:
         okind, oname = _controller(md)
         tspec = spec.template.spec if spec is not None and spec.template is not None else None
         images = None
@@ -590,10 +845,19 @@ class FrameBuilder:
             images = ",".join(imgs)
             allowed, excluded, _ = arch_constraint(tspec)
         self.workloads.add(
-            snapshot=snapshot, kind=kind, namespace=md.namespace, name=md.name, uid=md.uid,
-            created=md.creation_timestamp, owner_kind=okind, owner_name=oname,
-            replicas=spec.replicas if spec is not None else None, images=images, arch_allowed=allowed,
-            arch_excluded=excluded, file=file,
+            snapshot=snapshot,
+            kind=kind,
+            namespace=md.namespace,
+            name=md.name,
+            uid=md.uid,
+            created=md.creation_timestamp,
+            owner_kind=okind,
+            owner_name=oname,
+            replicas=spec.replicas if spec is not None else None,
+            images=images,
+            arch_allowed=allowed,
+            arch_excluded=excluded,
+            file=file,
         )
 
     # --- logs, binfmt, images ---------------------------------------------------------------------
@@ -603,15 +867,34 @@ class FrameBuilder:
 
         matches, invalid = scan_bytes(data)
         self._snaps.add(m.snapshot)
-        self.logs.add(snapshot=m.snapshot, namespace=m.namespace, pod=m.pod, container=m.container,
-                      previous=m.previous, file=file, size=len(data), lines=data.count(b"\n"),
-                      invalid_utf8=invalid)
+        self.logs.add(
+            snapshot=m.snapshot,
+            namespace=m.namespace,
+            pod=m.pod,
+            container=m.container,
+            previous=m.previous,
+            file=file,
+            size=len(data),
+            lines=data.count(b"\n"),
+            invalid_utf8=invalid,
+        )
         source = "previous-log" if m.previous else "log"
         for x in matches:
-            self.sigs.add(snapshot=m.snapshot, namespace=m.namespace, pod=m.pod, container=m.container,
-                          source=source, file=file, object=f"Pod {m.namespace}/{m.pod} container {m.container}",
-                          line=x.line, signature=x.signature, dialect=x.dialect, hint=x.hint, text=x.text,
-                          platform=x.platform)
+            self.sigs.add(
+                snapshot=m.snapshot,
+                namespace=m.namespace,
+                pod=m.pod,
+                container=m.container,
+                source=source,
+                file=file,
+                object=f"Pod {m.namespace}/{m.pod} container {m.container}",
+                line=x.line,
+                signature=x.signature,
+                dialect=x.dialect,
+                hint=x.hint,
+                text=x.text,
+                platform=x.platform,
+            )
         return invalid
 
     def add_binfmt(self, node: str, entry: str, file: str, data: bytes) -> None:
@@ -636,8 +919,7 @@ class FrameBuilder:
             elif key == "offset":
                 offset = int(val) if val.strip().isdigit() and len(val.strip()) < 10 else 0
         arch = _binfmt_arch(entry, magic, offset)
-        self.binfmt.add(node=node, entry=entry, enabled=enabled, interpreter=interp, flags=flags, arch=arch,
-                        file=file)
+        self.binfmt.add(node=node, entry=entry, enabled=enabled, interpreter=interp, flags=flags, arch=arch, file=file)
 
     def add_cpuinfo(self, node: str, file: str, data: bytes) -> None:
         """The node's /proc/cpuinfo lines (`model name`, `flags`): its x86-64 level and CPU model, used
@@ -712,9 +994,11 @@ class FrameBuilder:
             return r
 
         c = frames["containers"]
-        for col, source, at_col in (("last_message", "last-terminated-message", "last_finished"),
-                                    ("term_message", "terminated-message", "term_finished"),
-                                    ("waiting_message", "waiting-message", None)):
+        for col, source, at_col in (
+            ("last_message", "last-terminated-message", "last_finished"),
+            ("term_message", "terminated-message", "term_finished"),
+            ("waiting_message", "waiting-message", None),
+        ):
             sub = c[c[col].notna()]
             if sub.empty:
                 continue
@@ -723,23 +1007,48 @@ class FrameBuilder:
                 snap, ns, pod, cont, file, text = row[:6]
                 at = row[6] if at_col else None
                 for x in scan(text):
-                    self.sigs.add(snapshot=snap, namespace=ns, pod=pod, container=cont, source=source, file=file,
-                                  object=f"Pod {ns}/{pod} container {cont}", line=None, signature=x.signature,
-                                  dialect=x.dialect, hint=x.hint, text=x.text, platform=x.platform,
-                                  at=None if at is None or is_missing(at) else at.isoformat())
+                    self.sigs.add(
+                        snapshot=snap,
+                        namespace=ns,
+                        pod=pod,
+                        container=cont,
+                        source=source,
+                        file=file,
+                        object=f"Pod {ns}/{pod} container {cont}",
+                        line=None,
+                        signature=x.signature,
+                        dialect=x.dialect,
+                        hint=x.hint,
+                        text=x.text,
+                        platform=x.platform,
+                        at=None if at is None or is_missing(at) else at.isoformat(),
+                    )
         ev = frames["events"]
         sub = ev[ev["message"].notna() & (ev["object_kind"] == "Pod")]
-        for row in sub[["snapshot", "object_namespace", "object_name", "container", "file", "message",
-                        "last_seen", "reason"]].itertuples(index=False, name=None):
+        for row in sub[
+            ["snapshot", "object_namespace", "object_name", "container", "file", "message", "last_seen", "reason"]
+        ].itertuples(index=False, name=None):
             snap, ns, pod, cont, file, text, at, reason = row
             found = scan(text)
             if not found and isinstance(reason, str):
                 found = reason_signatures(reason, text)
             for x in found:
-                self.sigs.add(snapshot=snap, namespace=ns, pod=pod, container=None if is_missing(cont) else cont,
-                              source="event", file=file, object=f"Event {reason} on Pod {ns}/{pod}", line=None,
-                              signature=x.signature, dialect=x.dialect, hint=x.hint, text=x.text,
-                              platform=x.platform, at=None if is_missing(at) else at.isoformat())
+                self.sigs.add(
+                    snapshot=snap,
+                    namespace=ns,
+                    pod=pod,
+                    container=None if is_missing(cont) else cont,
+                    source="event",
+                    file=file,
+                    object=f"Event {reason} on Pod {ns}/{pod}",
+                    line=None,
+                    signature=x.signature,
+                    dialect=x.dialect,
+                    hint=x.hint,
+                    text=x.text,
+                    platform=x.platform,
+                    at=None if is_missing(at) else at.isoformat(),
+                )
 
     def _images(self, problems: list[LoadProblem]) -> tuple[pd.DataFrame, pd.DataFrame]:
         from forensics.errors import ManifestError
@@ -753,15 +1062,20 @@ class FrameBuilder:
             key = image_key(ref)
             man = parts.get(layout.ROLE_IMAGE_MANIFEST)
             if man is None:
-                problems.append(LoadProblem(layout.image_file(slug, ""), "image inspection incomplete",
-                                            "no manifest.json"))
+                problems.append(
+                    LoadProblem(layout.image_file(slug, ""), "image inspection incomplete", "no manifest.json")
+                )
                 img.add(image=ref, image_key=key, slug=slug, inspected=False)
                 continue
             cfg = parts.get(layout.ROLE_IMAGE_CONFIG)
             if parts.get("configs_dropped"):
-                problems.append(LoadProblem(layout.image_file(slug, "configs"), "too many child configs",
-                                            f"{parts['configs_dropped']} beyond the first {MAX_CHILD_CONFIGS} "
-                                            "were not read"))
+                problems.append(
+                    LoadProblem(
+                        layout.image_file(slug, "configs"),
+                        "too many child configs",
+                        f"{parts['configs_dropped']} beyond the first {MAX_CHILD_CONFIGS} were not read",
+                    )
+                )
             try:
                 insp = parse_inspection(man[1], config=cfg[1] if cfg else None, configs=parts.get("configs"))
             except ManifestError as e:
@@ -770,54 +1084,103 @@ class FrameBuilder:
                 continue
             platforms = [str(p.platform) for p in insp.platforms]
             img.add(
-                image=ref, image_key=key, slug=slug, inspected=True, kind=insp.kind, media_type=insp.media_type,
-                source_format=insp.source_format, digest=insp.digest, platforms=platforms,
-                archs=sorted({p.platform.arch for p in insp.platforms}), n_platforms=len(platforms),
-                attestations=insp.attestations, config_os=insp.config_os, config_arch=insp.config_arch,
-                config_variant=insp.config_variant, created=insp.created,
+                image=ref,
+                image_key=key,
+                slug=slug,
+                inspected=True,
+                kind=insp.kind,
+                media_type=insp.media_type,
+                source_format=insp.source_format,
+                digest=insp.digest,
+                platforms=platforms,
+                archs=sorted({p.platform.arch for p in insp.platforms}),
+                n_platforms=len(platforms),
+                attestations=insp.attestations,
+                config_os=insp.config_os,
+                config_arch=insp.config_arch,
+                config_variant=insp.config_variant,
+                created=insp.created,
                 child_digests=",".join(p.digest for p in insp.platforms if p.digest) or None,
-                warnings="; ".join(insp.warnings) or None, file=man[0],
-                amd64_level=insp.amd64_level, amd64_level_from=insp.amd64_level_from,
+                warnings="; ".join(insp.warnings) or None,
+                file=man[0],
+                amd64_level=insp.amd64_level,
+                amd64_level_from=insp.amd64_level_from,
             )
             for p in insp.platforms:
-                plat.add(image=ref, image_key=key, os=p.platform.os, arch=p.platform.arch,
-                         variant=p.platform.variant or None, platform=str(p.platform), digest=p.digest,
-                         created=p.created, os_version=p.os_version,
-                         config_platform=str(p.config_platform) if p.config_platform else None,
-                         amd64_level=p.amd64_level, amd64_level_from=p.amd64_level_from)
+                plat.add(
+                    image=ref,
+                    image_key=key,
+                    os=p.platform.os,
+                    arch=p.platform.arch,
+                    variant=p.platform.variant or None,
+                    platform=str(p.platform),
+                    digest=p.digest,
+                    created=p.created,
+                    os_version=p.os_version,
+                    config_platform=str(p.config_platform) if p.config_platform else None,
+                    amd64_level=p.amd64_level,
+                    amd64_level_from=p.amd64_level_from,
+                )
         return img.frame(), plat.frame()
 
     def gaps(self, frames: dict[str, pd.DataFrame], *, has_meta: bool) -> list[dict[str, str]]:
         """What this dump cannot tell, and how that limits the conclusions."""
         out: list[dict[str, str]] = []
         if frames["images"].empty:
-            out.append({"what": "no image inspections",
-                        "impact": "image platforms are unknown: architecture findings rest on logs, events and "
-                                  "node architectures only, and their confidence is capped"})
+            out.append(
+                {
+                    "what": "no image inspections",
+                    "impact": "image platforms are unknown: architecture findings rest on logs, events and "
+                    "node architectures only, and their confidence is capped",
+                }
+            )
         if frames["logs"].empty:
-            out.append({"what": "no container logs",
-                        "impact": "exec format errors and crashes are only seen where the runtime put them in a "
-                                  "termination message or an event"})
+            out.append(
+                {
+                    "what": "no container logs",
+                    "impact": "exec format errors and crashes are only seen where the runtime put them in a "
+                    "termination message or an event",
+                }
+            )
         if frames["events"].empty:
-            out.append({"what": "no events", "impact": "pull errors, probe failures and scheduling failures are "
-                                                       "only seen in pod status"})
+            out.append(
+                {
+                    "what": "no events",
+                    "impact": "pull errors, probe failures and scheduling failures are only seen in pod status",
+                }
+            )
         if frames["binfmt"].empty:
-            out.append({"what": "no binfmt_misc listings",
-                        "impact": "whether a node emulates foreign architectures (qemu) is unknown"})
+            out.append(
+                {
+                    "what": "no binfmt_misc listings",
+                    "impact": "whether a node emulates foreign architectures (qemu) is unknown",
+                }
+            )
         if frames["nodes"].empty:
-            out.append({"what": "no nodes", "impact": "node architectures are unknown: no architecture finding "
-                                                      "can be confirmed"})
+            out.append(
+                {
+                    "what": "no nodes",
+                    "impact": "node architectures are unknown: no architecture finding can be confirmed",
+                }
+            )
         if len(self._snaps) <= 1:
-            out.append({"what": "a single snapshot",
-                        "impact": "restart growth, rollouts and tag changes over time cannot be observed"})
+            out.append(
+                {
+                    "what": "a single snapshot",
+                    "impact": "restart growth, rollouts and tag changes over time cannot be observed",
+                }
+            )
         return out
 
 
 def _cpu_facts(labels: dict[str, str]) -> tuple[str | None, str | None, str | None]:
     """(x86-64 level, what it rests on, CPU model) from Node Feature Discovery labels."""
-    feats = {k[len(NFD_CPUID_PREFIX):] for k, v in labels.items()
-             if k.startswith(NFD_CPUID_PREFIX) and str(v).lower() == "true"}
-    model_parts = {k[len(NFD_CPU_MODEL_PREFIX):]: v for k, v in labels.items() if k.startswith(NFD_CPU_MODEL_PREFIX)}
+    feats = {
+        k[len(NFD_CPUID_PREFIX) :]
+        for k, v in labels.items()
+        if k.startswith(NFD_CPUID_PREFIX) and str(v).lower() == "true"
+    }
+    model_parts = {k[len(NFD_CPU_MODEL_PREFIX) :]: v for k, v in labels.items() if k.startswith(NFD_CPU_MODEL_PREFIX)}
     model = " ".join(f"{k}={model_parts[k]}" for k in ("vendor_id", "family", "id") if k in model_parts) or None
     level = x86_level_from_features(feats)
     if level is None:
@@ -833,7 +1196,7 @@ def _multiarch_labels(labels: dict[str, str] | None) -> str | None:
     """The multiarch tuning operator's pod labels as `key=value` items joined by ","."""
     if not labels:
         return None
-    items = [f"{k[len(_MULTIARCH):]}={v}" for k, v in sorted(labels.items()) if k.startswith(_MULTIARCH)]
+    items = [f"{k[len(_MULTIARCH) :]}={v}" for k, v in sorted(labels.items()) if k.startswith(_MULTIARCH)]
     return ",".join(items) or None
 
 
@@ -897,14 +1260,26 @@ def _resolve_workloads(frames: dict[str, pd.DataFrame]) -> None:
     """
     pods = frames["pods"]
     wl = frames["workloads"]
-    parents = (wl[wl["kind"].isin(["ReplicaSet", "Job"])]
-               .drop_duplicates(["kind", "namespace", "name"], keep="last")
-               [["kind", "namespace", "name", "owner_kind", "owner_name"]]
-               .rename(columns={"kind": "owner_kind_", "name": "owner_name_", "owner_kind": "parent_kind",
-                                "owner_name": "parent_name"}))
+    parents = (
+        wl[wl["kind"].isin(["ReplicaSet", "Job"])]
+        .drop_duplicates(["kind", "namespace", "name"], keep="last")[
+            ["kind", "namespace", "name", "owner_kind", "owner_name"]
+        ]
+        .rename(
+            columns={
+                "kind": "owner_kind_",
+                "name": "owner_name_",
+                "owner_kind": "parent_kind",
+                "owner_name": "parent_name",
+            }
+        )
+    )
     merged = pods[["namespace", "owner_kind", "owner_name", "pod_template_hash"]].merge(
-        parents, how="left", left_on=["owner_kind", "namespace", "owner_name"],
-        right_on=["owner_kind_", "namespace", "owner_name_"])
+        parents,
+        how="left",
+        left_on=["owner_kind", "namespace", "owner_name"],
+        right_on=["owner_kind_", "namespace", "owner_name_"],
+    )
     kind = merged["owner_kind"].astype("string[pyarrow]")
     name = merged["owner_name"].astype("string[pyarrow]")
     has_parent = merged["parent_kind"].notna()
@@ -921,9 +1296,12 @@ def _resolve_workloads(frames: dict[str, pd.DataFrame]) -> None:
     # component (`kube-apiserver`), grouped over nodes, never the node itself
     static = (merged["owner_kind"] == "Node").fillna(False)
     if static.any():
-        comp = [p[: -len(o) - 1] if isinstance(p, str) and isinstance(o, str) and p.endswith("-" + o)
-                and len(p) > len(o) + 1 else p
-                for p, o in zip(pods.loc[static.to_numpy(), "pod"], merged.loc[static, "owner_name"])]
+        comp = [
+            p[: -len(o) - 1]
+            if isinstance(p, str) and isinstance(o, str) and p.endswith("-" + o) and len(p) > len(o) + 1
+            else p
+            for p, o in zip(pods.loc[static.to_numpy(), "pod"], merged.loc[static, "owner_name"])
+        ]
         kind = kind.mask(static, "StaticPod")
         name = name.copy()
         name.loc[static] = comp
@@ -933,7 +1311,8 @@ def _resolve_workloads(frames: dict[str, pd.DataFrame]) -> None:
     pods["workload_kind"] = pd.array(kind.to_numpy(dtype=object), dtype="string[pyarrow]")
     pods["workload_name"] = pd.array(name.to_numpy(dtype=object), dtype="string[pyarrow]")
     keys = ["snapshot", "namespace", "pod"]
-    extra = pods[keys + ["node", "workload_kind", "workload_name", "arch_allowed", "arch_excluded",
-                         "uid"]].drop_duplicates(keys)
+    extra = pods[
+        keys + ["node", "workload_kind", "workload_name", "arch_allowed", "arch_excluded", "uid"]
+    ].drop_duplicates(keys)
     c = frames["containers"].merge(extra, how="left", on=keys)
     frames["containers"] = c

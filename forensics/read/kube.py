@@ -272,8 +272,11 @@ class CronJob(_S):
 
 
 def _list(item: type) -> type:
-    return msgspec.defstruct(f"{item.__name__}List", [("items", list[item] | None, None)],  # type: ignore[valid-type]
-                             rename="camel")
+    return msgspec.defstruct(
+        f"{item.__name__}List",
+        [("items", list[item] | None, None)],  # type: ignore[valid-type]
+        rename="camel",
+    )
 
 
 PodList = _list(Pod)
@@ -319,8 +322,10 @@ def decode_list(kind: str, data: bytes, notes: list[str] | None = None) -> list[
         if not items:
             raise
     if notes is not None:
-        notes.extend(f"key {k!r} appears more than once at the top level; the last one was read (as kubectl "
-                     "does)" for k in duplicate_keys(data))
+        notes.extend(
+            f"key {k!r} appears more than once at the top level; the last one was read (as kubectl does)"
+            for k in duplicate_keys(data)
+        )
     return items
 
 
@@ -334,7 +339,7 @@ def kubectl_items(data: bytes) -> list[bytes] | None:
     i = data.find(_ITEMS_OPEN)
     if i < 0:
         return None
-    body = data[i + len(_ITEMS_OPEN):]
+    body = data[i + len(_ITEMS_OPEN) :]
     end = body.rfind(_ITEM_END)
     if end < 0:
         return None
@@ -351,8 +356,7 @@ def _decode_pieces(kind: str, pieces: list[bytes], notes: list[str]) -> list[Any
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             bad += 1
     if bad:
-        notes.append(f"{bad} of {len(pieces)} objects unreadable and skipped (JSON nested too deeply or "
-                     "malformed)")
+        notes.append(f"{bad} of {len(pieces)} objects unreadable and skipped (JSON nested too deeply or malformed)")
     return out
 
 

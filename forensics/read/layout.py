@@ -82,17 +82,27 @@ def classify(name: str) -> Member | None:
         if n == 6 and parts[2] == "logs":
             fname = parts[5]
             if fname.endswith(".previous.log"):
-                return Member(ROLE_LOG, snapshot=snap, namespace=parts[3], pod=parts[4],
-                              container=fname[: -len(".previous.log")], previous=True)
+                return Member(
+                    ROLE_LOG,
+                    snapshot=snap,
+                    namespace=parts[3],
+                    pod=parts[4],
+                    container=fname[: -len(".previous.log")],
+                    previous=True,
+                )
             if fname.endswith(".log"):
-                return Member(ROLE_LOG, snapshot=snap, namespace=parts[3], pod=parts[4],
-                              container=fname[: -len(".log")])
+                return Member(
+                    ROLE_LOG, snapshot=snap, namespace=parts[3], pod=parts[4], container=fname[: -len(".log")]
+                )
         return None
     if head == IMAGES and n >= 3:
         slug = parts[1]
         if n == 3:
-            role = {"ref.txt": ROLE_IMAGE_REF, "manifest.json": ROLE_IMAGE_MANIFEST,
-                    "config.json": ROLE_IMAGE_CONFIG}.get(parts[2])
+            role = {
+                "ref.txt": ROLE_IMAGE_REF,
+                "manifest.json": ROLE_IMAGE_MANIFEST,
+                "config.json": ROLE_IMAGE_CONFIG,
+            }.get(parts[2])
             return Member(role, slug=slug) if role else None
         if n == 4 and parts[2] == "configs" and parts[3].endswith(".json"):
             return Member(ROLE_IMAGE_CHILD_CONFIG, slug=slug, digest=parts[3][:-5].replace("_", ":", 1))

@@ -19,8 +19,8 @@ import msgspec
 import pandas as pd
 import yaml
 
-from forensics.read import layout, yamlsafe
 from forensics.errors import UnusableInput
+from forensics.read import layout, yamlsafe
 from forensics.read.frames import FrameBuilder
 from forensics.read.source import Chunked, DumpSource, FileInfo, LoadProblem, open_source
 
@@ -81,8 +81,11 @@ def _load_dump(path: str | Path, progress: Progress | None, source: DumpSource |
             if len(snaps) >= MAX_SNAPSHOTS:
                 if len(snaps) == MAX_SNAPSHOTS:
                     snaps.add("")  # report once
-                    src.problem(f"{layout.SNAPSHOTS}/{m.snapshot}", "too many snapshots",
-                                f"only the first {MAX_SNAPSHOTS} snapshot folders met were read")
+                    src.problem(
+                        f"{layout.SNAPSHOTS}/{m.snapshot}",
+                        "too many snapshots",
+                        f"only the first {MAX_SNAPSHOTS} snapshot folders met were read",
+                    )
                 return None
             snaps.add(m.snapshot)
         if m.role == layout.ROLE_OBJECTS:
@@ -179,8 +182,11 @@ def _read_meta(name: str, data: bytes, src: DumpSource) -> dict[str, Any]:
         src.problem(name, "unreadable dump metadata", "snapshots is not a list: ignored")
         doc.pop("snapshots")
     elif isinstance(listed, list) and len(listed) > MAX_SNAPSHOTS:
-        src.problem(name, "too many snapshots", f"the metadata lists {len(listed)}; only the first "
-                    f"{MAX_SNAPSHOTS} are considered")
+        src.problem(
+            name,
+            "too many snapshots",
+            f"the metadata lists {len(listed)}; only the first {MAX_SNAPSHOTS} are considered",
+        )
         doc["snapshots"] = listed[:MAX_SNAPSHOTS]
     return doc
 

@@ -39,8 +39,8 @@ from __future__ import annotations
 
 import io
 import os
-import stat
 import queue
+import stat
 import tarfile
 import threading
 import zipfile
@@ -136,8 +136,16 @@ class CorruptStream(OSError):
     """A compressed stream that cannot be decompressed (bad magic inside, corrupt frame)."""
 
 
-_READ_ERRORS: tuple[type[BaseException], ...] = (tarfile.TarError, OSError, EOFError, zlib.error,
-                                                  _inflate.error, zipfile.BadZipFile, NotImplementedError, RuntimeError)
+_READ_ERRORS: tuple[type[BaseException], ...] = (
+    tarfile.TarError,
+    OSError,
+    EOFError,
+    zlib.error,
+    _inflate.error,
+    zipfile.BadZipFile,
+    NotImplementedError,
+    RuntimeError,
+)
 
 
 def _display(raw: str) -> str | None:
@@ -177,8 +185,9 @@ class DumpSource:
     def problem(self, file: str, what: str, why: str) -> None:
         self.problems.append(LoadProblem(file, what, why))
 
-    def iter_files(self, select: Select, stream: Callable[[str], bool] | None = None
-                   ) -> Iterator[tuple[str, bytes | Chunked]]:
+    def iter_files(
+        self, select: Select, stream: Callable[[str], bool] | None = None
+    ) -> Iterator[tuple[str, bytes | Chunked]]:
         """Yield (name, bytes) for each selected member; members for which `stream(name)` holds and
         that are larger than STREAM_OVER come as `Chunked` (to be consumed before the next item)."""
         raise NotImplementedError
@@ -266,7 +275,7 @@ class _TopFolder:
                 return None
         if not self.prefix:
             return name
-        return name[len(self.prefix):] if name.startswith(self.prefix) else None
+        return name[len(self.prefix) :] if name.startswith(self.prefix) else None
 
 
 class _Policy:
@@ -297,8 +306,9 @@ class _Policy:
         if cap is None:
             return None
         if name in self.names:
-            self.src.problem(name, "duplicate member skipped",
-                             "the archive holds this name more than once; the first one was read")
+            self.src.problem(
+                name, "duplicate member skipped", "the archive holds this name more than once; the first one was read"
+            )
             return None
         self.names.add(name)
         if is_log(name):
@@ -343,8 +353,9 @@ class DirectorySource(DumpSource):
                 p = os.path.join(dirpath, d)
                 shown = printable_name(_join(rel_dir, d))
                 if os.path.islink(p):
-                    self.problem(shown, "symlink skipped", f"points to {printable_name(os.readlink(p))!r}; "
-                                 "never followed")
+                    self.problem(
+                        shown, "symlink skipped", f"points to {printable_name(os.readlink(p))!r}; never followed"
+                    )
                     dirnames.remove(d)
                 elif _display(d) is None:
                     self.problem(shown, "folder skipped", "name is not valid UTF-8 (Kubernetes names are ASCII)")
@@ -356,8 +367,11 @@ class DirectorySource(DumpSource):
                 name = _join(rel_dir, f)
                 p = os.path.join(dirpath, f)
                 if _display(f) is None:
-                    self.problem(printable_name(name), "file skipped",
-                                 "name is not valid UTF-8 (Kubernetes names are ASCII): not dump content")
+                    self.problem(
+                        printable_name(name),
+                        "file skipped",
+                        "name is not valid UTF-8 (Kubernetes names are ASCII): not dump content",
+                    )
                     continue
                 if ignorable(name):
                     continue
@@ -367,8 +381,9 @@ class DirectorySource(DumpSource):
                     self.problem(name, "unreadable file", e.strerror or str(e))
                     continue
                 if stat.S_ISLNK(st.st_mode):
-                    self.problem(name, "symlink skipped", f"points to {printable_name(os.readlink(p))!r}; "
-                                 "never followed")
+                    self.problem(
+                        name, "symlink skipped", f"points to {printable_name(os.readlink(p))!r}; never followed"
+                    )
                     continue
                 if not stat.S_ISREG(st.st_mode):
                     self.problem(name, "special file skipped", "not a regular file")
@@ -383,8 +398,9 @@ class DirectorySource(DumpSource):
         finally:
             del self.problems[n:]  # listing names is not reading: problems are recorded by iter_files
 
-    def iter_files(self, select: Select, stream: Callable[[str], bool] | None = None
-                   ) -> Iterator[tuple[str, bytes | Chunked]]:
+    def iter_files(
+        self, select: Select, stream: Callable[[str], bool] | None = None
+    ) -> Iterator[tuple[str, bytes | Chunked]]:
         policy = _Policy(self)
         for name, p, st in self._walk():
             if not policy.entry(name):
@@ -405,8 +421,11 @@ class DirectorySource(DumpSource):
                     big = Chunked(name, st.st_size, fh)
                     yield name, big
                 if big.error is not None:
-                    self.problem(name, "unreadable file", f"{type(big.error).__name__}: {big.error}; "
-                                 "the items before it were read")
+                    self.problem(
+                        name,
+                        "unreadable file",
+                        f"{type(big.error).__name__}: {big.error}; the items before it were read",
+                    )
                 continue
             try:
                 with open(p, "rb", opener=_nofollow_opener) as fh:
@@ -493,7 +512,7 @@ class _Counted(io.RawIOBase):
                 try:
                     if f is not None:
                         f.close()
-                except Exception:  # noqa: BLE001, S110 - closing a corrupt stream may fail again
+                except Exception:  # noqa: BLE001 - closing a corrupt stream may fail again
                     pass
         super().close()
 
@@ -517,7 +536,7 @@ class _Counted(io.RawIOBase):
         got = 0
         while got < n:
             try:
-                k = self.inner.readinto(view[got:got + min(n - got, 1 << 18)])
+                k = self.inner.readinto(view[got : got + min(n - got, 1 << 18)])
             except EOFError as e:
                 self.error = CorruptStream(f"{self.what} stream truncated ({e})")
             except Exception as e:  # noqa: BLE001 - zlib.error, gzip.BadGzipFile, zstandard.ZstdError, ...
@@ -531,8 +550,9 @@ class _Counted(io.RawIOBase):
             got += k
             self.count += k
             if self.count > self.budget:
-                self.error = ScanBudgetExceeded(f"more than {self.budget} bytes decompressed from the "
-                                                f"{self.what} stream")
+                self.error = ScanBudgetExceeded(
+                    f"more than {self.budget} bytes decompressed from the {self.what} stream"
+                )
                 raise self.error
         return got
 
@@ -570,8 +590,9 @@ class _Counted(io.RawIOBase):
                 break  # the end: the caller's next read finds nothing
             self.count += got
             if self.count > self.budget:
-                self.error = ScanBudgetExceeded(f"more than {self.budget} bytes decompressed from the "
-                                                f"{self.what} stream")
+                self.error = ScanBudgetExceeded(
+                    f"more than {self.budget} bytes decompressed from the {self.what} stream"
+                )
                 raise self.error
         return self.count
 
@@ -652,7 +673,7 @@ class _ReadAhead:
             while not self.stop.is_set():
                 # in pieces, as the reader itself would ask: a decompressor that fails midway loses
                 # no more than the piece it was producing
-                k = self.inner.readinto(buf[got:got + self.PIECE])
+                k = self.inner.readinto(buf[got : got + self.PIECE])
                 got += k or 0
                 if got and (not k or got == len(buf)):
                     if not self._put(buf[:got]):
@@ -685,7 +706,7 @@ class _ReadAhead:
                     item = None  # no cycle through this frame: it would keep the caller's buffers exported
             self.cur, self.pos = item, 0
         n = min(len(view), len(self.cur) - self.pos)
-        view[:n] = self.cur[self.pos:self.pos + n]
+        view[:n] = self.cur[self.pos : self.pos + n]
         self.pos += n
         return n
 
@@ -712,8 +733,10 @@ def _decompressed(path: Path, compression: str, limits: Limits) -> _Counted:
             try:
                 import zstandard
             except ImportError as e:  # pragma: no cover - depends on the machine
-                raise UnusableInput(f"{path}: a zstd-compressed archive; reading it needs the optional "
-                                    "zstandard package: pip install 'cluster-forensics[zstd]'") from e
+                raise UnusableInput(
+                    f"{path}: a zstd-compressed archive; reading it needs the optional "
+                    "zstandard package: pip install 'cluster-forensics[zstd]'"
+                ) from e
             dctx = zstandard.ZstdDecompressor(max_window_size=limits.zstd_window)
             inner: Any = dctx.stream_reader(raw, read_across_frames=True, closefd=True)
             return _Counted(_ReadAhead(inner), budget, "zstd", raw)
@@ -725,8 +748,10 @@ def _decompressed(path: Path, compression: str, limits: Limits) -> _Counted:
 
 # tarfile's own header exceptions (not in its public surface)
 _EOF_HEADER: type[Exception] = getattr(tarfile, "EOFHeaderError")  # noqa: B009
-_CUT_HEADER: tuple[type[Exception], ...] = (getattr(tarfile, "TruncatedHeaderError"),  # noqa: B009
-                                            getattr(tarfile, "EmptyHeaderError"))  # noqa: B009
+_CUT_HEADER: tuple[type[Exception], ...] = (
+    getattr(tarfile, "TruncatedHeaderError"),  # noqa: B009
+    getattr(tarfile, "EmptyHeaderError"),  # noqa: B009
+)
 
 
 class _Info(tarfile.TarInfo):
@@ -765,8 +790,11 @@ class TarSource(DumpSource):
             try:
                 # buffered: tarfile's many small header reads are served in C; seeks pass through
                 buffered = io.BufferedReader(stream, buffer_size=1 << 16)
-                tf = tarfile.open(fileobj=buffered, mode="r:",  # noqa: SIM115 - closed by _close
-                                  tarinfo=_Info)  # type: ignore[call-overload]
+                tf = tarfile.open(  # noqa: SIM115 - closed with the stream, after the walk
+                    fileobj=buffered,
+                    mode="r:",
+                    tarinfo=_Info,
+                )  # type: ignore[call-overload]
             except BaseException:
                 stream.close()
                 raise
@@ -781,18 +809,27 @@ class TarSource(DumpSource):
             try:
                 m = tf.next()
             except ScanBudgetExceeded as e:
-                self.problem(last[0] or self.path.name, "archive reading stopped",
-                             f"{e} (a compression bomb?); members after this point were not read")
+                self.problem(
+                    last[0] or self.path.name,
+                    "archive reading stopped",
+                    f"{e} (a compression bomb?); members after this point were not read",
+                )
                 return
             except _READ_ERRORS as e:
-                self.problem(last[0] or self.path.name, "archive truncated or corrupt",
-                             f"{type(e).__name__}: {e}; members after this point were not read")
+                self.problem(
+                    last[0] or self.path.name,
+                    "archive truncated or corrupt",
+                    f"{type(e).__name__}: {e}; members after this point were not read",
+                )
                 return
             if m is None:
                 why = _end_problem(tf)
                 if why is not None:
-                    self.problem(last[0] or self.path.name, "archive truncated or corrupt",
-                                 f"{why}; members after this point were not read")
+                    self.problem(
+                        last[0] or self.path.name,
+                        "archive truncated or corrupt",
+                        f"{why}; members after this point were not read",
+                    )
                 return
             tf.members.clear()  # type: ignore[attr-defined]  # we never look back; a million TarInfos would only cost memory
             if not policy.entry(printable_name(m.name)):
@@ -814,8 +851,9 @@ class TarSource(DumpSource):
             _close(tf)
             del self.problems[n:]  # listing names is not reading: problems are recorded by iter_files
 
-    def iter_files(self, select: Select, stream: Callable[[str], bool] | None = None
-                   ) -> Iterator[tuple[str, bytes | Chunked]]:
+    def iter_files(
+        self, select: Select, stream: Callable[[str], bool] | None = None
+    ) -> Iterator[tuple[str, bytes | Chunked]]:
         top = _TopFolder(_root_entries())
         policy = _Policy(self)
         try:
@@ -832,8 +870,9 @@ class TarSource(DumpSource):
                 if m.isdir() or ignorable(clean):
                     continue
                 if m.issym() or m.islnk():
-                    self.problem(clean, "link member skipped",
-                                 f"links to {printable_name(m.linkname)!r}; never followed")
+                    self.problem(
+                        clean, "link member skipped", f"links to {printable_name(m.linkname)!r}; never followed"
+                    )
                     continue
                 if not m.isfile():
                     self.problem(clean, "special member skipped", "device, fifo or other non-regular file")
@@ -841,8 +880,11 @@ class TarSource(DumpSource):
                 name = top.strip(clean) if self.strip_top else clean
                 if name is None:
                     if top.prefix is not None:
-                        self.problem(clean, "member outside the dump folder skipped",
-                                     "the archive holds more than one top folder")
+                        self.problem(
+                            clean,
+                            "member outside the dump folder skipped",
+                            "the archive holds more than one top folder",
+                        )
                     continue
                 last[0] = name
                 cap = policy.admit(name, m.size, select)
@@ -862,19 +904,29 @@ class TarSource(DumpSource):
                     big = Chunked(name, m.size, fh)
                     yield name, big
                     if isinstance(big.error, ScanBudgetExceeded):
-                        self.problem(name, "archive reading stopped", f"{big.error} (a compression bomb?); "
-                                     "the rest of this member and the ones after it were not read")
+                        self.problem(
+                            name,
+                            "archive reading stopped",
+                            f"{big.error} (a compression bomb?); "
+                            "the rest of this member and the ones after it were not read",
+                        )
                         return
                     if big.error is not None:
-                        self.problem(name, "archive truncated or corrupt",
-                                     f"{type(big.error).__name__}: {big.error}; the items before it were read")
+                        self.problem(
+                            name,
+                            "archive truncated or corrupt",
+                            f"{type(big.error).__name__}: {big.error}; the items before it were read",
+                        )
                         return
                     continue
                 try:
                     data, truncated = _read_capped(fh, m.size, cap, name)
                 except ScanBudgetExceeded as e:
-                    self.problem(name, "archive reading stopped",
-                                 f"{e} (a compression bomb?); this member and the ones after it were not read")
+                    self.problem(
+                        name,
+                        "archive reading stopped",
+                        f"{e} (a compression bomb?); this member and the ones after it were not read",
+                    )
                     return
                 except _READ_ERRORS as e:
                     self.problem(name, "archive truncated or corrupt", f"{type(e).__name__}: {e}")
@@ -899,7 +951,7 @@ def _close(tf: tarfile.TarFile) -> None:
         try:
             if f is not None:
                 f.close()
-        except Exception:  # noqa: BLE001, S110 - closing a corrupt stream may fail again
+        except Exception:  # noqa: BLE001 - closing a corrupt stream may fail again
             pass
 
 
@@ -931,8 +983,9 @@ class ZipSource(DumpSource):
                     yield clean
             del self.problems[n:]
 
-    def iter_files(self, select: Select, stream: Callable[[str], bool] | None = None
-                   ) -> Iterator[tuple[str, bytes | Chunked]]:
+    def iter_files(
+        self, select: Select, stream: Callable[[str], bool] | None = None
+    ) -> Iterator[tuple[str, bytes | Chunked]]:
         top = _TopFolder(_root_entries())
         policy = _Policy(self)
         scanned = 0  # bytes decompressed, kept or passed over to reach a log's tail
@@ -955,16 +1008,23 @@ class ZipSource(DumpSource):
                 name = top.strip(clean) if self.strip_top else clean
                 if name is None:
                     if top.prefix is not None:
-                        self.problem(clean, "member outside the dump folder skipped",
-                                     "the archive holds more than one top folder")
+                        self.problem(
+                            clean,
+                            "member outside the dump folder skipped",
+                            "the archive holds more than one top folder",
+                        )
                     continue
                 size = info.file_size
                 cap = policy.admit(name, size, select)
                 if cap is None:
                     continue
                 if scanned + min(size, cap) > budget:
-                    self.problem(name, "archive reading stopped", f"more than {budget} bytes to decompress "
-                                 "(a zip bomb?); this member and the ones after it were not read")
+                    self.problem(
+                        name,
+                        "archive reading stopped",
+                        f"more than {budget} bytes to decompress "
+                        "(a zip bomb?); this member and the ones after it were not read",
+                    )
                     return
                 if not policy.room(name, size, cap):
                     return
@@ -979,8 +1039,11 @@ class ZipSource(DumpSource):
                         self.problem(name, "unreadable member", f"{type(e).__name__}: {e}")
                         continue
                     if big.error is not None:
-                        self.problem(name, "unreadable member", f"{type(big.error).__name__}: {big.error}; "
-                                     "the items before it were read")
+                        self.problem(
+                            name,
+                            "unreadable member",
+                            f"{type(big.error).__name__}: {big.error}; the items before it were read",
+                        )
                     continue
                 try:
                     with zf.open(info) as fh:
@@ -992,8 +1055,12 @@ class ZipSource(DumpSource):
                     self.problem(name, "unreadable member", f"{type(e).__name__}: {e}")
                     continue
                 if data is None:
-                    self.problem(name, "archive reading stopped", f"more than {budget} bytes to decompress "
-                                 "(a zip bomb?); this member and the ones after it were not read")
+                    self.problem(
+                        name,
+                        "archive reading stopped",
+                        f"more than {budget} bytes to decompress "
+                        "(a zip bomb?); this member and the ones after it were not read",
+                    )
                     return
                 scanned += size if truncated else len(data)
                 policy.kept(name, size, cap, data, truncated)
@@ -1156,8 +1223,9 @@ def open_source(path: str | os.PathLike[str], limits: Limits | None = None) -> D
     if kind in ("gz", "zst"):
         head = compressed_head(p, kind, 512, lim)
         if not head:
-            raise UnusableInput(f"{p}: not a readable archive (the {'gzip' if kind == 'gz' else 'zstd'} "
-                                "stream cannot be decompressed)")
+            raise UnusableInput(
+                f"{p}: not a readable archive (the {'gzip' if kind == 'gz' else 'zstd'} stream cannot be decompressed)"
+            )
         if not _tar_header(head):
             raise UnusableInput(f"{p}: a compressed file that holds no tar archive")
         src = TarSource(p, lim)

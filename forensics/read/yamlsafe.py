@@ -14,7 +14,6 @@ has an anchor at all (`&`).
 from __future__ import annotations
 
 import re
-
 from typing import Any
 
 import yaml
@@ -45,7 +44,7 @@ NoTimestampLoader.yaml_implicit_resolvers = {
 
 MAX_DEPTH = 1000  # real Kubernetes YAML nests about 20 levels
 _BRACKETS = re.compile(r"[\[\]{}]")
-_DEEP_INDENT = re.compile(r"^ {%d,}\S" % (2 * MAX_DEPTH), re.MULTILINE)
+_DEEP_INDENT = re.compile(rf"^ {{{2 * MAX_DEPTH},}}\S", re.MULTILINE)
 
 
 class TooDeep(yaml.YAMLError):
@@ -83,8 +82,7 @@ def load(text: str, *, timestamps: bool = True) -> Any:
 def load_all(text: str, *, timestamps: bool = False) -> list[Any]:
     """Every non-empty document of a stream. Raises yaml.YAMLError (AliasBomb and TooDeep included)."""
     check_depth(text)
-    docs = [d for d in yaml.load_all(text, Loader=SafeLoader if timestamps else NoTimestampLoader)
-            if d is not None]
+    docs = [d for d in yaml.load_all(text, Loader=SafeLoader if timestamps else NoTimestampLoader) if d is not None]
     if "&" in text:
         for d in docs:
             check_aliases(d)
@@ -117,4 +115,3 @@ def check_aliases(doc: Any, budget: int = ALIAS_NODES) -> None:
         stack.append((obj, True))
         children = obj.values() if isinstance(obj, dict) else obj
         stack.extend((c, False) for c in children if isinstance(c, (dict, list)) and id(c) not in sizes)
-

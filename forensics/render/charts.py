@@ -14,11 +14,23 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-ARCH_COLORS = {"amd64": "#2f6db5", "arm64": "#e07b24", "arm": "#c9a227", "386": "#7a5fb3",
-               "ppc64le": "#3a9a6b", "s390x": "#8c564b", "riscv64": "#b34d7a"}
+ARCH_COLORS = {
+    "amd64": "#2f6db5",
+    "arm64": "#e07b24",
+    "arm": "#c9a227",
+    "386": "#7a5fb3",
+    "ppc64le": "#3a9a6b",
+    "s390x": "#8c564b",
+    "riscv64": "#b34d7a",
+}
 _OTHER_COLORS = ("#6b7a8f", "#4f9da6", "#a05195", "#8a8a8a")
-KIND_COLORS = {"node-pool": "#2f6db5", "rollout": "#6b4fb3", "image-built": "#3a9a6b",
-               "first-failure": "#c0392b", "snapshot": "#8a8f98"}
+KIND_COLORS = {
+    "node-pool": "#2f6db5",
+    "rollout": "#6b4fb3",
+    "image-built": "#3a9a6b",
+    "first-failure": "#c0392b",
+    "snapshot": "#8a8f98",
+}
 _UNSAFE = re.compile(r"[^A-Za-z0-9 ._:/@+()=,#'-]")
 _FORBIDDEN = re.compile(r"<script|javascript:|<foreignObject|\son[a-z]+\s*=|href=\"(?!#)", re.IGNORECASE)
 
@@ -54,20 +66,22 @@ def _pyplot(salt: str) -> Any:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({
-        "svg.fonttype": "none",
-        "svg.hashsalt": salt,  # deterministic ids, distinct between the charts of one page
-        "font.family": "sans-serif",
-        "font.size": 9,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "axes.edgecolor": "#b8bec8",
-        "axes.labelcolor": "#3b4252",
-        "xtick.color": "#4c566a",
-        "ytick.color": "#4c566a",
-        "text.color": "#2e3440",
-        "text.parse_math": False,
-    })
+    plt.rcParams.update(
+        {
+            "svg.fonttype": "none",
+            "svg.hashsalt": salt,  # deterministic ids, distinct between the charts of one page
+            "font.family": "sans-serif",
+            "font.size": 9,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.edgecolor": "#b8bec8",
+            "axes.labelcolor": "#3b4252",
+            "xtick.color": "#4c566a",
+            "ytick.color": "#4c566a",
+            "text.color": "#2e3440",
+            "text.parse_math": False,
+        }
+    )
     return plt
 
 
@@ -125,14 +139,22 @@ def restarts_by_arch_svg(series: list[dict[str, Any]], snapshots: list[dict[str,
                 ys.append(val[(s, arch)])
         bars = ax.bar(xs, ys, width * 0.92, label=safe_label(arch, 20), color=arch_color(arch, archs))
         for b, y in zip(bars, ys):
-            ax.text(b.get_x() + b.get_width() / 2, b.get_height() + top * 0.02, f"{y:,}", ha="center", va="bottom",
-                    fontsize=8, color="#3b4252")
+            ax.text(
+                b.get_x() + b.get_width() / 2,
+                b.get_height() + top * 0.02,
+                f"{y:,}",
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                color="#3b4252",
+            )
     known = [x for x in snapshots or [] if isinstance(x, dict)]
     for x in known:
         at.setdefault(str(x.get("name")), x.get("observed_at"))
     all_snaps = [str(x.get("name")) for x in sorted(known, key=lambda x: str(x.get("observed_at") or ""))] or [
-        str(r.get("snapshot")) for r in sorted((r for r in series or [] if isinstance(r, dict)),
-                                               key=lambda r: str(r.get("at") or ""))]
+        str(r.get("snapshot"))
+        for r in sorted((r for r in series or [] if isinstance(r, dict)), key=lambda r: str(r.get("at") or ""))
+    ]
     labels = []
     for s in snaps:
         t = _parse(at.get(s))
@@ -151,8 +173,15 @@ def restarts_by_arch_svg(series: list[dict[str, Any]], snapshots: list[dict[str,
     ax.set_ylim(0, max(1, top) * 1.25)
     ax.grid(axis="y", color="#e5e9f0", linewidth=0.8)
     ax.set_axisbelow(True)
-    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="node architecture",
-              title_fontsize=8, fontsize=8, alignment="left")
+    ax.legend(
+        frameon=False,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        title="node architecture",
+        title_fontsize=8,
+        fontsize=8,
+        alignment="left",
+    )
     return _to_svg(fig, plt, "cr")
 
 
@@ -190,8 +219,11 @@ def timeline_svg(timeline: list[dict[str, Any]], findings: list[dict[str, Any]])
     for f in (findings or [])[:6]:
         w = f.get("workload") or {}
         label = f"failing: {w.get('namespace')}/{w.get('name')}" if w.get("namespace") else f"failing: {w.get('name')}"
-        raw = [(_parse(i.get("from")), _parse(i.get("to"))) for i in f.get("failing_intervals") or []
-               if isinstance(i, dict)]
+        raw = [
+            (_parse(i.get("from")), _parse(i.get("to")))
+            for i in f.get("failing_intervals") or []
+            if isinstance(i, dict)
+        ]
         parts = [(a, b or a) for a, b in raw if a is not None]
         a, b = _parse(f.get("first_seen")), _parse(f.get("last_seen"))
         if not parts and a is not None:  # an older document: from its first to its last failure
@@ -220,10 +252,13 @@ def timeline_svg(timeline: list[dict[str, Any]], findings: list[dict[str, Any]])
     n = len(events) + len(spans)
     size = (9.0, 0.9 + 0.28 * n + 0.12 * sum(r.count("\n") for r in [_wrap(safe_label(e[2], 240)) for e in events]))
     if broken:
-        fig, axes = plt.subplots(1, 2, sharey=True, figsize=size, gridspec_kw={"width_ratios": [1, 1.5], "wspace": 0.06})
+        fig, axes = plt.subplots(
+            1, 2, sharey=True, figsize=size, gridspec_kw={"width_ratios": [1, 1.5], "wspace": 0.06}
+        )
     else:
         fig, ax0 = plt.subplots(figsize=size)
         axes = [ax0]
+
     def side(t: datetime) -> Any:
         """The one panel a time is drawn in: before the break on the left, from it on the right."""
         return axes[0] if not broken or focus is None or t < focus else axes[1]
@@ -267,11 +302,19 @@ def timeline_svg(timeline: list[dict[str, Any]], findings: list[dict[str, Any]])
         axes[1].tick_params(axis="y", left=False)
         for x in (1.0, 0.0):
             ax = axes[0] if x == 1.0 else axes[1]
-            ax.plot([x, x], [0, 1], transform=ax.transAxes, color="#b8bec8", linestyle=(0, (2, 2)), linewidth=1,
-                    clip_on=False)
+            ax.plot(
+                [x, x],
+                [0, 1],
+                transform=ax.transAxes,
+                color="#b8bec8",
+                linestyle=(0, (2, 2)),
+                linewidth=1,
+                clip_on=False,
+            )
         axes[0].set_title("before", fontsize=8, color="#4c566a", loc="left")
-        axes[1].set_title(f"from {focus:%Y-%m-%d %H:%M} (a day before the first failure)", fontsize=8,
-                          color="#4c566a", loc="left")
+        axes[1].set_title(
+            f"from {focus:%Y-%m-%d %H:%M} (a day before the first failure)", fontsize=8, color="#4c566a", loc="left"
+        )
     else:
         axes[0].margins(x=0.04)
     return _to_svg(fig, plt, "ct")

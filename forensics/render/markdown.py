@@ -68,16 +68,22 @@ def _more(n: int, what: str) -> list[str]:
     return [f"_… and {n:,} more {what} (all of them are in the JSON findings document)._", ""] if n else []
 
 
-def _finding(f: dict[str, Any], platforms: list[Any], level: str = "###",
-             by_id: dict[str, dict[str, Any]] | None = None) -> list[str]:
+def _finding(
+    f: dict[str, Any], platforms: list[Any], level: str = "###", by_id: dict[str, dict[str, Any]] | None = None
+) -> list[str]:
     out = [f"{level} {esc(view.workload_label(f.get('workload')))}: {esc(view.cause_title(f.get('cause')))}", ""]
     links = view.causal_links(f, by_id or {})
     if links["cause"]:
         out += [f"Consequence of: {esc(links['cause']['label'])}", ""]
-    out += [(f"**{esc(str(f.get('severity', '')).upper())}** · cause {code(f.get('cause'))} · confidence "
-             f"{view.pct(f.get('confidence'))} · {len(f.get('pods') or [])} pod(s) on {len(f.get('nodes') or [])} "
-             f"node(s) ({esc(', '.join(map(str, f.get('node_archs') or [])) or '?')}) · {f.get('restarts', 0)} restarts "
-             f"· first {esc(view.fmt_time(f.get('first_seen')))} · last {esc(view.fmt_time(f.get('last_seen')))}"), ""]
+    out += [
+        (
+            f"**{esc(str(f.get('severity', '')).upper())}** · cause {code(f.get('cause'))} · confidence "
+            f"{view.pct(f.get('confidence'))} · {len(f.get('pods') or [])} pod(s) on {len(f.get('nodes') or [])} "
+            f"node(s) ({esc(', '.join(map(str, f.get('node_archs') or [])) or '?')}) · {f.get('restarts', 0)} restarts "
+            f"· first {esc(view.fmt_time(f.get('first_seen')))} · last {esc(view.fmt_time(f.get('last_seen')))}"
+        ),
+        "",
+    ]
     out += [esc(f.get("summary"), block=True), ""]
     if f.get("contributing"):
         out += ["Also holds: " + ", ".join(code(c) for c in f["contributing"]), ""]
@@ -87,24 +93,50 @@ def _finding(f: dict[str, Any], platforms: list[Any], level: str = "###",
         out += ["Takes down: " + ", ".join(esc(x) for x in links["takes_down"]), ""]
     by_arch = view.matrix_by_arch(f.get("restart_matrix") or [])
     if by_arch:
-        out += ["**Restarts by node architecture**", "",
-                table(["arch", "nodes", "pods", "failing", "running", "restarts"],
-                      [[esc(r["arch"]), str(r["nodes"]), str(r["pods"]), str(r["failing"]), str(r["running"]),
-                        str(r["restarts"])] for r in by_arch]), ""]
+        out += [
+            "**Restarts by node architecture**",
+            "",
+            table(
+                ["arch", "nodes", "pods", "failing", "running", "restarts"],
+                [
+                    [
+                        esc(r["arch"]),
+                        str(r["nodes"]),
+                        str(r["pods"]),
+                        str(r["failing"]),
+                        str(r["running"]),
+                        str(r["restarts"]),
+                    ]
+                    for r in by_arch
+                ],
+            ),
+            "",
+        ]
     images = [im for im in f.get("images") or [] if isinstance(im, dict)]
     if images:
         head = ["image", "published as", "platforms"] + [esc(p.short) + " node" for p in platforms]
         rows = []
         for im in images:
             sup = view.image_support(im, platforms)
-            kind = view.image_kind_label(im) + (f" {code(im.get('media_type'), cell=True)}" if im.get("media_type") else "")
+            kind = view.image_kind_label(im) + (
+                f" {code(im.get('media_type'), cell=True)}" if im.get("media_type") else ""
+            )
             if im.get("attestations"):
                 kind += f" \\+ {im['attestations']} attestation(s)"
-            plats = ("not inspected" if im.get("inspected") is False
-                     else ", ".join(code(p, cell=True) for p in im.get("platforms") or []) or "none recorded")
-            rows.append([code(im.get("ref"), cell=True) + (f" {code(view.short_digest(im.get('digest')), cell=True)}"
-                                                        if im.get("digest") else ""), kind, plats]
-                        + ["?" if s["runs"] is None else ("runs" if s["runs"] else "**cannot run**") for s in sup])
+            plats = (
+                "not inspected"
+                if im.get("inspected") is False
+                else ", ".join(code(p, cell=True) for p in im.get("platforms") or []) or "none recorded"
+            )
+            rows.append(
+                [
+                    code(im.get("ref"), cell=True)
+                    + (f" {code(view.short_digest(im.get('digest')), cell=True)}" if im.get("digest") else ""),
+                    kind,
+                    plats,
+                ]
+                + ["?" if s["runs"] is None else ("runs" if s["runs"] else "**cannot run**") for s in sup]
+            )
         out += ["**Image platforms against the cluster's architectures**", "", table(head, rows), ""]
     tl = [e for e in f.get("timeline") or [] if isinstance(e, dict)]
     if tl:
@@ -118,19 +150,31 @@ def _finding(f: dict[str, Any], platforms: list[Any], level: str = "###",
             w = g["where"][0]
             where = code(str(w.get("file") or "") + (f":{w['line']}" if w.get("line") else ""), cell=True)
             extra = g["count"] - 1
-            rows.append([esc(g["kind"]) + (f" ×{g['count']}" if g["count"] > 1 else ""),
-                         code(g["text"], cell=True) if g["kind"] in ("log", "event", "termination-message",
-                                                                   "waiting-message") else esc(g["text"]),
-                         esc(w.get("object")), where + (f" and {extra} more" if extra else ""),
-                         code(g["supports"], cell=True) if g.get("supports") else ""])
-        out += [f"**Evidence** ({len(f.get('evidence') or [])} items)", "",
-                table(["kind", "fact", "object", "file", "supports"], rows), ""] + _more(more, "kinds of evidence")
+            rows.append(
+                [
+                    esc(g["kind"]) + (f" ×{g['count']}" if g["count"] > 1 else ""),
+                    code(g["text"], cell=True)
+                    if g["kind"] in ("log", "event", "termination-message", "waiting-message")
+                    else esc(g["text"]),
+                    esc(w.get("object")),
+                    where + (f" and {extra} more" if extra else ""),
+                    code(g["supports"], cell=True) if g.get("supports") else "",
+                ]
+            )
+        out += [
+            f"**Evidence** ({len(f.get('evidence') or [])} items)",
+            "",
+            table(["kind", "fact", "object", "file", "supports"], rows),
+            "",
+        ] + _more(more, "kinds of evidence")
     if f.get("missing_evidence"):
         out += ["**Missing evidence**", ""]
         for m in f["missing_evidence"]:
             if isinstance(m, dict):
-                out.append(f"- **{esc(m.get('what'))}**: {esc(m.get('why'))}."
-                           + (f" How to collect: {code(m.get('how'))}" if m.get("how") else ""))
+                out.append(
+                    f"- **{esc(m.get('what'))}**: {esc(m.get('why'))}."
+                    + (f" How to collect: {code(m.get('how'))}" if m.get("how") else "")
+                )
         out.append("")
     if f.get("remediation"):
         out += ["**Remediation**", ""]
@@ -153,10 +197,17 @@ def render_markdown(doc: dict[str, Any]) -> str:
     platforms = view.cluster_platforms(doc)
     cluster = dump.get("cluster") or {}
     name = str(cluster.get("context") or dump.get("path") or "cluster")
-    out = [f"# Cluster post-mortem: {esc(name)}", "",
-           (f"Collected {esc(view.fmt_time(dump.get('collected_at')))} · {len(dump.get('snapshots') or [])} snapshot(s) · "
+    out = [
+        f"# Cluster post-mortem: {esc(name)}",
+        "",
+        (
+            f"Collected {esc(view.fmt_time(dump.get('collected_at')))} · "
+            f"{len(dump.get('snapshots') or [])} snapshot(s) · "
             f"{counts.get('nodes', '?')} nodes, {counts.get('pods', '?')} pods · "
-            f"{esc((doc.get('tool') or {}).get('name'))} {esc((doc.get('tool') or {}).get('version'))}"), ""]
+            f"{esc((doc.get('tool') or {}).get('name'))} {esc((doc.get('tool') or {}).get('version'))}"
+        ),
+        "",
+    ]
 
     out += ["## 1. Verdict", "", esc(summary.get("verdict") or "No failing workloads found.", block=True), ""]
     raw_answer = summary.get("architecture")
@@ -164,16 +215,34 @@ def render_markdown(doc: dict[str, Any]) -> str:
     if answer.get("answer") in ("no", "partly") and answer.get("sentence"):
         out += [f"**{esc(answer['sentence'])}**", ""]
     if findings:
-        out += [table(["failing workloads", "failing pods", "nodes involved", "restarts of failing workloads",
-                       "first failure"],
-                      [[str(summary.get("failing_workloads", "")), f"{summary.get('failing_pods', '')} of {counts.get('pods', '?')}",
-                        f"{summary.get('affected_nodes', '')} of {counts.get('nodes', '?')}", str(summary.get("restarts", "")),
-                        esc(view.fmt_time(summary.get("first_failure")))]]), ""]
+        out += [
+            table(
+                [
+                    "failing workloads",
+                    "failing pods",
+                    "nodes involved",
+                    "restarts of failing workloads",
+                    "first failure",
+                ],
+                [
+                    [
+                        str(summary.get("failing_workloads", "")),
+                        f"{summary.get('failing_pods', '')} of {counts.get('pods', '?')}",
+                        f"{summary.get('affected_nodes', '')} of {counts.get('nodes', '?')}",
+                        str(summary.get("restarts", "")),
+                        esc(view.fmt_time(summary.get("first_failure"))),
+                    ]
+                ],
+            ),
+            "",
+        ]
         out += ["Root causes:", ""]
         for c in summary.get("causes") or []:
             if isinstance(c, dict):
-                out.append(f"- **{esc(view.cause_title(c.get('cause')))}** ({code(c.get('cause'))}, {c.get('findings')} "
-                           f"workload(s), confidence {view.pct(c.get('max_confidence'))}): {esc(c.get('sentence'))}")
+                out.append(
+                    f"- **{esc(view.cause_title(c.get('cause')))}** ({code(c.get('cause'))}, {c.get('findings')} "
+                    f"workload(s), confidence {view.pct(c.get('max_confidence'))}): {esc(c.get('sentence'))}"
+                )
         out.append("")
     if latent:
         out += [f"Also: {len(latent)} workload(s) healthy now would fail if rescheduled (section 4).", ""]
@@ -183,10 +252,24 @@ def render_markdown(doc: dict[str, Any]) -> str:
     out += [", ".join(f"**{esc(a)}**: {n} node(s)" for a, n in archs.items()) or "No nodes in the dump.", ""]
     pools = [p for p in inv.get("pools") or [] if isinstance(p, dict)]
     if pools:
-        out += [table(["node pool", "arch", "instance types", "nodes", "ready", "first created", "last created"],
-                      [[esc(p.get("pool")), esc(p.get("arch")), esc(", ".join(map(str, p.get("instance_types") or []))),
-                        str(p.get("nodes", "")), str(p.get("ready", "")), esc(view.fmt_time(p.get("first_created"))),
-                        esc(view.fmt_time(p.get("last_created")))] for p in pools[: view.CAP_TABLE]]), ""]
+        out += [
+            table(
+                ["node pool", "arch", "instance types", "nodes", "ready", "first created", "last created"],
+                [
+                    [
+                        esc(p.get("pool")),
+                        esc(p.get("arch")),
+                        esc(", ".join(map(str, p.get("instance_types") or []))),
+                        str(p.get("nodes", "")),
+                        str(p.get("ready", "")),
+                        esc(view.fmt_time(p.get("first_created"))),
+                        esc(view.fmt_time(p.get("last_created"))),
+                    ]
+                    for p in pools[: view.CAP_TABLE]
+                ],
+            ),
+            "",
+        ]
 
     arch_f = [f for f in findings if view.is_arch(f.get("cause"))]
     other_f = [f for f in findings if not view.is_arch(f.get("cause"))]
@@ -198,8 +281,12 @@ def render_markdown(doc: dict[str, Any]) -> str:
 
     out += ["## 4. Latent risks", ""]
     if latent:
-        out += ["Healthy today, would fail if rescheduled onto nodes of another architecture.", "",
-                _summary_table(latent[: view.CAP_TABLE]), ""] + _more(max(0, len(latent) - view.CAP_TABLE), "latent risks")
+        out += [
+            "Healthy today, would fail if rescheduled onto nodes of another architecture.",
+            "",
+            _summary_table(latent[: view.CAP_TABLE]),
+            "",
+        ] + _more(max(0, len(latent) - view.CAP_TABLE), "latent risks")
         shown, more = view.capped(latent, 5)
         for f in shown:
             out += _finding(f, platforms, "###")
@@ -208,7 +295,9 @@ def render_markdown(doc: dict[str, Any]) -> str:
 
     out += ["## 5. Findings: other restart causes", ""]
     if other_f:
-        out += [_summary_table(other_f[: view.CAP_TABLE]), ""] + _more(max(0, len(other_f) - view.CAP_TABLE), "findings")
+        out += [_summary_table(other_f[: view.CAP_TABLE]), ""] + _more(
+            max(0, len(other_f) - view.CAP_TABLE), "findings"
+        )
         shown, more = view.capped(other_f, 10)
         by_id = {str(f.get("id")): f for f in findings}
         for f in shown:
@@ -218,11 +307,17 @@ def render_markdown(doc: dict[str, Any]) -> str:
         out += ["No other restart cause found.", ""]
     hist = view.history_rows(doc)
     if hist:
-        out += ["### Restart history (not failing now)", "",
-                "Restarts that are over: the containers run since. Not findings; listed so that nothing is hidden.", "",
-                table(["workload", "restarts", "last termination", "when", "why"],
-                      [[esc(h["workload"]), str(h["restarts"]), esc(h["last"]), esc(h["when"]), esc(h["why"])]
-                       for h in hist]), ""]
+        out += [
+            "### Restart history (not failing now)",
+            "",
+            "Restarts that are over: the containers run since. Not findings; listed so that nothing is hidden.",
+            "",
+            table(
+                ["workload", "restarts", "last termination", "when", "why"],
+                [[esc(h["workload"]), str(h["restarts"]), esc(h["last"]), esc(h["when"]), esc(h["why"])] for h in hist],
+            ),
+            "",
+        ]
 
     out += ["## 6. What the dump could not tell us", ""]
     gaps = view.gaps(doc, relevant=True)
@@ -232,51 +327,128 @@ def render_markdown(doc: dict[str, Any]) -> str:
     if not (gaps or problems or failed):
         out += ["Nothing: every expected part of the dump was present and readable.", ""]
     if gaps:
-        out += [table(["not in the dump", "what that means for the findings"],
-                      [[esc(g.get("what")), esc(g.get("impact"))] for g in gaps]), ""]
+        out += [
+            table(
+                ["not in the dump", "what that means for the findings"],
+                [[esc(g.get("what")), esc(g.get("impact"))] for g in gaps],
+            ),
+            "",
+        ]
     if others:
-        out += [f"_{len(others)} other gap(s) in the dump do not affect these findings: "
-                + esc("; ".join(str(g.get("what")) for g in others)) + "._", ""]
+        out += [
+            f"_{len(others)} other gap(s) in the dump do not affect these findings: "
+            + esc("; ".join(str(g.get("what")) for g in others))
+            + "._",
+            "",
+        ]
     if problems:
-        out += ["Files that could not be read (skipped; the rest was analyzed):", "",
-                table(["file", "problem", "why"], [[code(p.get("file"), cell=True), esc(p.get("what")), esc(p.get("why"))]
-                                                   for p in problems if isinstance(p, dict)]), ""] + _more(pmore, "load problems")
+        out += [
+            "Files that could not be read (skipped; the rest was analyzed):",
+            "",
+            table(
+                ["file", "problem", "why"],
+                [
+                    [code(p.get("file"), cell=True), esc(p.get("what")), esc(p.get("why"))]
+                    for p in problems
+                    if isinstance(p, dict)
+                ],
+            ),
+            "",
+        ] + _more(pmore, "load problems")
     if failed:
-        out += ["Collection commands that failed (what they would have collected is absent):", "",
-                table(["command", "exit", "error"], [[code(view.argv_text(c.get("argv")), cell=True), esc(c.get("exit_code")),
-                                                      code(str(c.get("stderr") or "").strip(), cell=True)]
-                                                     for c in failed if isinstance(c, dict)]), ""] + _more(fmore, "failed commands")
+        out += [
+            "Collection commands that failed (what they would have collected is absent):",
+            "",
+            table(
+                ["command", "exit", "error"],
+                [
+                    [
+                        code(view.argv_text(c.get("argv")), cell=True),
+                        esc(c.get("exit_code")),
+                        code(str(c.get("stderr") or "").strip(), cell=True),
+                    ]
+                    for c in failed
+                    if isinstance(c, dict)
+                ],
+            ),
+            "",
+        ] + _more(fmore, "failed commands")
 
     out += ["## 7. Dump metadata", ""]
     collector = dump.get("collector") or {}
-    out += [f"- Dump: {code(dump.get('path'))} ({esc(dump.get('format'))})",
-            f"- Collected at: {esc(view.fmt_time(dump.get('collected_at')))}"
-            + (" (derived from the newest timestamp inside)" if dump.get("collected_at_derived") else ""),
-            f"- Cluster: {code(cluster.get('context')) or 'not recorded'}"
-            + (f" at {code(cluster.get('server'))}" if cluster.get("server") else ""),
-            f"- Collector: {esc(collector.get('name') or 'not recorded')} {esc(collector.get('version') or '')}".rstrip(),
-            "- Snapshots: " + (", ".join(f"{code(s.get('name'))} ({esc(view.fmt_time(s.get('observed_at')))})"
-                                        for s in dump.get("snapshots") or [] if isinstance(s, dict)) or "none"),
-            f"- Commands: {len(dump.get('commands') or [])} run, {len(dump.get('commands_failed') or [])} failed", ""]
+    out += [
+        f"- Dump: {code(dump.get('path'))} ({esc(dump.get('format'))})",
+        f"- Collected at: {esc(view.fmt_time(dump.get('collected_at')))}"
+        + (" (derived from the newest timestamp inside)" if dump.get("collected_at_derived") else ""),
+        f"- Cluster: {code(cluster.get('context')) or 'not recorded'}"
+        + (f" at {code(cluster.get('server'))}" if cluster.get("server") else ""),
+        f"- Collector: {esc(collector.get('name') or 'not recorded')} {esc(collector.get('version') or '')}".rstrip(),
+        "- Snapshots: "
+        + (
+            ", ".join(
+                f"{code(s.get('name'))} ({esc(view.fmt_time(s.get('observed_at')))})"
+                for s in dump.get("snapshots") or []
+                if isinstance(s, dict)
+            )
+            or "none"
+        ),
+        f"- Commands: {len(dump.get('commands') or [])} run, {len(dump.get('commands_failed') or [])} failed",
+        "",
+    ]
     files, more = view.capped(dump.get("files"), view.CAP_FILES)
     if files:
         sums = sum(1 for fi in files if isinstance(fi, dict) and fi.get("sha256"))
         if sums:
-            out += [(f"<details><summary>Files read ({len(files) + more}), with the SHA-256 the collector recorded for "
-                    f"{sums}</summary>"), "",
-                    table(["file", "size", "sha256 (recorded by the collector)"],
-                          [[code(fi.get("path"), cell=True), str(fi.get("size", "")),
-                            code(fi.get("sha256"), cell=True) or "not recorded"] for fi in files if isinstance(fi, dict)]),
-                    ""]
+            out += [
+                (
+                    f"<details><summary>Files read ({len(files) + more}), with the SHA-256 the collector recorded for "
+                    f"{sums}</summary>"
+                ),
+                "",
+                table(
+                    ["file", "size", "sha256 (recorded by the collector)"],
+                    [
+                        [
+                            code(fi.get("path"), cell=True),
+                            str(fi.get("size", "")),
+                            code(fi.get("sha256"), cell=True) or "not recorded",
+                        ]
+                        for fi in files
+                        if isinstance(fi, dict)
+                    ],
+                ),
+                "",
+            ]
         else:
-            out += [f"<details><summary>Files read ({len(files) + more})</summary>", "",
-                    table(["file", "size"], [[code(fi.get("path"), cell=True), str(fi.get("size", ""))]
-                                             for fi in files if isinstance(fi, dict)]), ""]
+            out += [
+                f"<details><summary>Files read ({len(files) + more})</summary>",
+                "",
+                table(
+                    ["file", "size"],
+                    [
+                        [code(fi.get("path"), cell=True), str(fi.get("size", ""))]
+                        for fi in files
+                        if isinstance(fi, dict)
+                    ],
+                ),
+                "",
+            ]
         out += _more(more, "files") + ["</details>", ""]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
 def _summary_table(fs: list[dict[str, Any]]) -> str:
-    return table(["severity", "cause", "workload", "pods", "restarts", "confidence"],
-                 [[esc(f.get("severity")), code(f.get("cause"), cell=True), esc(view.workload_label(f.get("workload"))),
-                   str(len(f.get("pods") or [])), str(f.get("restarts", 0)), view.pct(f.get("confidence"))] for f in fs])
+    return table(
+        ["severity", "cause", "workload", "pods", "restarts", "confidence"],
+        [
+            [
+                esc(f.get("severity")),
+                code(f.get("cause"), cell=True),
+                esc(view.workload_label(f.get("workload"))),
+                str(len(f.get("pods") or [])),
+                str(f.get("restarts", 0)),
+                view.pct(f.get("confidence")),
+            ]
+            for f in fs
+        ],
+    )

@@ -24,8 +24,10 @@ from forensics.render import view
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # the only links a fleet page makes: to the per-dump reports written beside it
 _REPORT_LINK = re.compile(r"reports/[0-9a-f]{16}\.html")
-PAGE_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'none'; "
-            "base-uri 'none'; form-action 'none'")
+PAGE_CSP = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'none'; "
+    "base-uri 'none'; form-action 'none'"
+)
 
 
 @cache
@@ -48,10 +50,17 @@ def _md_finalize(v: Any) -> Any:
 
 
 def _filters() -> dict[str, Any]:
-    return {"t": view.fmt_time, "digest": view.short_digest, "wl": view.workload_label,
-            "title": view.cause_title, "pct": view.pct,
-            "num": lambda v: f"{v:,}" if isinstance(v, int) else v,
-            "dur": duration, "mix": mix_text, "plats": lambda p: ", ".join(p) if p else ("?" if p is None else "none")}
+    return {
+        "t": view.fmt_time,
+        "digest": view.short_digest,
+        "wl": view.workload_label,
+        "title": view.cause_title,
+        "pct": view.pct,
+        "num": lambda v: f"{v:,}" if isinstance(v, int) else v,
+        "dur": duration,
+        "mix": mix_text,
+        "plats": lambda p: ", ".join(p) if p else ("?" if p is None else "none"),
+    }
 
 
 @lru_cache(maxsize=2)
@@ -108,17 +117,24 @@ def plain(s: Any) -> str:
 
 def diff_text(doc: dict[str, Any]) -> str:
     o, n = doc["old"], doc["new"]
-    out = [f"old: {o['path']} @ {o['snapshot']} ({o['format']}, {o['collected_at']})",
-           f"new: {n['path']} @ {n['snapshot']} ({n['format']}, {n['collected_at']})",
-           f"interval: {duration(doc.get('interval_s'))}"]
+    out = [
+        f"old: {o['path']} @ {o['snapshot']} ({o['format']}, {o['collected_at']})",
+        f"new: {n['path']} @ {n['snapshot']} ({n['format']}, {n['collected_at']})",
+        f"interval: {duration(doc.get('interval_s'))}",
+    ]
     if doc["same_cluster"]["reasons"]:
         out.append("compared with --force although: " + "; ".join(doc["same_cluster"]["reasons"]))
     out.append("")
     out += doc["headline"]
     nodes = doc["nodes"]
     mix = nodes["arch_mix"], nodes["os_mix"]
-    out += ["", (f"nodes: {nodes['old_total']} -> {nodes['new_total']}; architectures {mix_text(mix[0]['old'])}"
-                 f" -> {mix_text(mix[0]['new'])}; OS {mix_text(mix[1]['old'])} -> {mix_text(mix[1]['new'])}")]
+    out += [
+        "",
+        (
+            f"nodes: {nodes['old_total']} -> {nodes['new_total']}; architectures {mix_text(mix[0]['old'])}"
+            f" -> {mix_text(mix[0]['new'])}; OS {mix_text(mix[1]['old'])} -> {mix_text(mix[1]['new'])}"
+        ),
+    ]
     for x in nodes["added"]:
         out.append(f"  + node {x['node']} ({x['arch']}, pool {x['pool'] or '-'})")
     for x in nodes["removed"]:
@@ -134,7 +150,9 @@ def diff_text(doc: dict[str, Any]) -> str:
         for im in doc["images"]:
             bits = []
             if im["digest_changed"]:
-                bits.append(f"digest {view.short_digest(im['old']['digest'])} -> {view.short_digest(im['new']['digest'])}")
+                bits.append(
+                    f"digest {view.short_digest(im['old']['digest'])} -> {view.short_digest(im['new']['digest'])}"
+                )
             if im["platforms_lost"]:
                 bits.append("lost " + ", ".join(im["platforms_lost"]))
             if im["platforms_gained"]:
@@ -146,13 +164,18 @@ def diff_text(doc: dict[str, Any]) -> str:
         out += ["", "workloads:"]
         for w in doc["workloads"]:
             label = view.workload_label(w["workload"])
-            cause = (f"{w['old_cause'] or '-'} -> {w['new_cause'] or '-'}"
-                     if w["old_cause"] != w["new_cause"] else (w["new_cause"] or "-"))
+            cause = (
+                f"{w['old_cause'] or '-'} -> {w['new_cause'] or '-'}"
+                if w["old_cause"] != w["new_cause"]
+                else (w["new_cause"] or "-")
+            )
             counts = ""
             if w["old"] and w["new"]:
                 counts = f", ready {w['old']['ready']}/{w['old']['pods']} -> {w['new']['ready']}/{w['new']['pods']}"
-            out.append(f"  {w['status']:16} {label}: cause {cause}, restarts during {w['restarts_during'] or 0}{counts}"
-                       + (f" ({w['presence']})" if w["presence"] else ""))
+            out.append(
+                f"  {w['status']:16} {label}: cause {cause}, restarts during {w['restarts_during'] or 0}{counts}"
+                + (f" ({w['presence']})" if w["presence"] else "")
+            )
             for m in w["image_moves"]:
                 lost = f", lost {', '.join(m['platforms_lost'])}" if m["platforms_lost"] else ""
                 kind = f", {m['kind_change']}" if m["kind_change"] else ""

@@ -45,13 +45,20 @@ def print_summary(doc: dict[str, Any], console: Console | None = None, report_pa
     summary = doc.get("summary") or {}
     counts = d.get("counts") or {}
     tool = doc.get("tool") or {}
-    con.print(_t(f"cluster-forensics {tool.get('version', '')}  ·  {d.get('path')}  ·  {d.get('format')}",
-                 "bold"), soft_wrap=not tty)
+    con.print(
+        _t(f"cluster-forensics {tool.get('version', '')}  ·  {d.get('path')}  ·  {d.get('format')}", "bold"),
+        soft_wrap=not tty,
+    )
     snaps = d.get("snapshots") or []
     archs = (doc.get("inventory") or {}).get("architectures") or {}
-    con.print(_t(f"collected {d.get('collected_at') or 'unknown'}  ·  {len(snaps)} snapshot(s)  ·  "
-                 f"{counts.get('nodes', 0)} nodes, {counts.get('pods', 0)} pods  ·  architectures: "
-                 + (", ".join(f"{a} {n}" for a, n in archs.items()) or "unknown")), soft_wrap=not tty)
+    con.print(
+        _t(
+            f"collected {d.get('collected_at') or 'unknown'}  ·  {len(snaps)} snapshot(s)  ·  "
+            f"{counts.get('nodes', 0)} nodes, {counts.get('pods', 0)} pods  ·  architectures: "
+            + (", ".join(f"{a} {n}" for a, n in archs.items()) or "unknown")
+        ),
+        soft_wrap=not tty,
+    )
     con.print()
     con.print(_t(summary.get("verdict")), soft_wrap=not tty)
     arch_sentence = (summary.get("architecture") or {}).get("sentence")
@@ -66,14 +73,28 @@ def print_summary(doc: dict[str, Any], console: Console | None = None, report_pa
         else:
             contributing = any(f.get("contributing") for f in fs)
             head = ("severity", "cause", "workload", "pods", "restarts", "confidence", "first failure") + (
-                ("contributing",) if contributing else ())
-            _table(con, tty, "Findings", head,
-                   [[_t(f.get("severity")), _t(f.get("cause")),
-                     _t(("↳ " if f.get("caused_by") else "") + view.workload_label(f.get("workload"))),
-                     str(len(f.get("pods") or [])), str(f.get("restarts", 0)), view.pct(f.get("confidence")),
-                     _t(view.fmt_time(f.get("first_seen")))]
-                    + ([_t(", ".join(map(str, f.get("contributing") or [])))] if contributing else []) for f in fs],
-                   "findings")
+                ("contributing",) if contributing else ()
+            )
+            _table(
+                con,
+                tty,
+                "Findings",
+                head,
+                [
+                    [
+                        _t(f.get("severity")),
+                        _t(f.get("cause")),
+                        _t(("↳ " if f.get("caused_by") else "") + view.workload_label(f.get("workload"))),
+                        str(len(f.get("pods") or [])),
+                        str(f.get("restarts", 0)),
+                        view.pct(f.get("confidence")),
+                        _t(view.fmt_time(f.get("first_seen"))),
+                    ]
+                    + ([_t(", ".join(map(str, f.get("contributing") or [])))] if contributing else [])
+                    for f in fs
+                ],
+                "findings",
+            )
         _next_steps(con, tty, fs)
     latent = [f for f in doc.get("latent") or [] if isinstance(f, dict)]
     if latent and tty:
@@ -85,14 +106,24 @@ def print_summary(doc: dict[str, Any], console: Console | None = None, report_pa
             con.print(_t(f"  … and {len(latent) - CAP_ROWS} more latent risks (see the report)"))
         con.print()
     elif latent:
-        _table(con, tty, "Latent risks (healthy now, would fail if rescheduled)", ("cause", "workload", "why"),
-               [[_t(f.get("cause")), _t(view.workload_label(f.get("workload"))), _t(f.get("summary"))]
-                for f in latent], "latent risks")
+        _table(
+            con,
+            tty,
+            "Latent risks (healthy now, would fail if rescheduled)",
+            ("cause", "workload", "why"),
+            [[_t(f.get("cause")), _t(view.workload_label(f.get("workload"))), _t(f.get("summary"))] for f in latent],
+            "latent risks",
+        )
     hist = view.history_rows(doc)
     if hist:
-        con.print(_t(f"Restart history (not failing now): {len(hist)} workload(s), e.g. "
-                     + "; ".join(f"{h['workload']} {h['restarts']} restarts ({h['why']})" for h in hist[:3]), "dim"),
-                  soft_wrap=not tty)
+        con.print(
+            _t(
+                f"Restart history (not failing now): {len(hist)} workload(s), e.g. "
+                + "; ".join(f"{h['workload']} {h['restarts']} restarts ({h['why']})" for h in hist[:3]),
+                "dim",
+            ),
+            soft_wrap=not tty,
+        )
         con.print()
     _limits(con, tty, doc)
     if report_path:
@@ -111,8 +142,10 @@ def _finding_list(con: Console, fs: list[dict[str, Any]]) -> None:
         # a consequence follows its cause, marked as following from it
         line.append(("  ↳ " if f.get("caused_by") else "  ") + neutral(view.workload_label(f.get("workload"))))
         con.print(line, overflow="fold")
-        facts = (f"{len(f.get('pods') or [])} pod(s) · {f.get('restarts', 0)} restarts · confidence "
-                 f"{view.pct(f.get('confidence'))} · first failure {view.fmt_time(f.get('first_seen'))}")
+        facts = (
+            f"{len(f.get('pods') or [])} pod(s) · {f.get('restarts', 0)} restarts · confidence "
+            f"{view.pct(f.get('confidence'))} · first failure {view.fmt_time(f.get('first_seen'))}"
+        )
         if f.get("contributing"):
             facts += " · also " + ", ".join(map(str, f.get("contributing") or []))
         con.print(Text("          " + neutral(facts), style="dim"), overflow="fold")
@@ -141,8 +174,9 @@ def _next_steps(con: Console, tty: bool, fs: list[dict[str, Any]]) -> None:
         step = next((r for r in steps if r.get("command")), steps[0] if steps else None)
         if step is None:
             continue
-        lines.append((view.workload_label(f.get("workload")), str(step.get("title") or ""),
-                      str(step.get("command") or "")))
+        lines.append(
+            (view.workload_label(f.get("workload")), str(step.get("title") or ""), str(step.get("command") or ""))
+        )
     if not lines:
         return
     con.print(_t("Next steps:", "bold"))

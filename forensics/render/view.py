@@ -1,7 +1,8 @@
 """What the HTML and Markdown renderings share: cause titles (declared by the rule modules), time
-and digest formatting, caps for big dumps, and the derived tables (restart matrix by architecture, image platforms against the
-cluster's architectures). Everything here works from the findings document alone (docs/findings.md)
-and tolerates missing or odd fields: the document may come from an older or foreign producer.
+and digest formatting, caps for big dumps, and the derived tables (restart matrix by architecture,
+image platforms against the cluster's architectures). Everything here works from the findings
+document alone (docs/findings.md) and tolerates missing or odd fields: the document may come from
+an older or foreign producer.
 """
 
 from __future__ import annotations
@@ -74,9 +75,16 @@ def causal_links(f: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> dict[st
     for c in f.get("consequences") or []:
         if isinstance(c, dict) and c.get("id"):
             cons.append({"id": str(c["id"]), "label": f"{c.get('workload', '?')}: {cause_title(c.get('cause'))}"})
-    return {"cause": {"id": str(cause.get("id")), "label": f"{workload_label(cause.get('workload'))}: "
-                                                            f"{cause_title(cause.get('cause'))}"} if cause else None,
-            "consequences": cons, "takes_down": [str(x) for x in f.get("takes_down") or []][:CAP_NAMES]}
+    return {
+        "cause": {
+            "id": str(cause.get("id")),
+            "label": f"{workload_label(cause.get('workload'))}: {cause_title(cause.get('cause'))}",
+        }
+        if cause
+        else None,
+        "consequences": cons,
+        "takes_down": [str(x) for x in f.get("takes_down") or []][:CAP_NAMES],
+    }
 
 
 def history_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -86,13 +94,21 @@ def history_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
         if not isinstance(h, dict):
             continue
         earlier = [str(c.get("cause")) for c in h.get("earlier_causes") or [] if isinstance(c, dict)]
-        out.append({"workload": workload_label(h.get("workload")), "restarts": _int(h.get("restarts")),
-                    "last": ", ".join(str(x) for x in h.get("last_reasons") or []) or "—",
-                    "when": fmt_time(h.get("last_finished")),
-                    "why": "node restart" if h.get("node_event") else (
-                        "earlier: " + ", ".join(earlier) if earlier else "over; running since"),
-                    "note": str(h.get("note") or "")})
+        out.append(
+            {
+                "workload": workload_label(h.get("workload")),
+                "restarts": _int(h.get("restarts")),
+                "last": ", ".join(str(x) for x in h.get("last_reasons") or []) or "—",
+                "when": fmt_time(h.get("last_finished")),
+                "why": "node restart"
+                if h.get("node_event")
+                else ("earlier: " + ", ".join(earlier) if earlier else "over; running since"),
+                "note": str(h.get("note") or ""),
+            }
+        )
     return out
+
+
 def gaps(doc: dict[str, Any], relevant: bool = True) -> list[dict[str, Any]]:
     """The dump's gaps that limit these findings (`relevant: true`, or no flag: an older document),
     or, with `relevant=False`, the others."""
@@ -115,7 +131,7 @@ def cluster_platforms(doc: dict[str, Any]) -> list[Platform]:
             p = normalize_platform(n.get("os"), n.get("arch"), n.get("variant"))
             seen.setdefault(p.short, p)
     if not seen:
-        for a in (inv.get("architectures") or {}):
+        for a in inv.get("architectures") or {}:
             if a and a != "unknown":
                 p = normalize_platform("linux", a)
                 seen.setdefault(p.short, p)
@@ -132,8 +148,7 @@ def image_support(image: dict[str, Any], platforms: list[Platform]) -> list[dict
         except ValueError:
             continue
     known = bool(image.get("inspected", True)) and bool(parsed)
-    return [{"platform": p.short, "runs": (any(can_run(p, ip) for ip in parsed) if known else None)}
-            for p in platforms]
+    return [{"platform": p.short, "runs": (any(can_run(p, ip) for ip in parsed) if known else None)} for p in platforms]
 
 
 def image_kind_label(image: dict[str, Any]) -> str:
@@ -188,7 +203,9 @@ def argv_text(argv: Any) -> str:
     return str(argv or "")
 
 
-def group_evidence(evidence: Any, groups_cap: int = CAP_EVIDENCE, where_cap: int = 20) -> tuple[list[dict[str, Any]], int]:
+def group_evidence(
+    evidence: Any, groups_cap: int = CAP_EVIDENCE, where_cap: int = 20
+) -> tuple[list[dict[str, Any]], int]:
     """Evidence items with the same kind, text and supported cause folded into one row listing
     every place it was seen: `[{kind, text, supports, count, where: [{file, line, object, snapshot}],
     where_more}]` in first-seen order, capped; returns (groups, groups left out)."""
@@ -199,8 +216,14 @@ def group_evidence(evidence: Any, groups_cap: int = CAP_EVIDENCE, where_cap: int
         key = (str(e.get("kind") or ""), str(e.get("text") or ""), str(e.get("supports") or ""))
         g = groups.get(key)
         if g is None:
-            g = groups[key] = {"kind": key[0], "text": key[1], "supports": e.get("supports"), "count": 0,
-                               "where": [], "where_more": 0}
+            g = groups[key] = {
+                "kind": key[0],
+                "text": key[1],
+                "supports": e.get("supports"),
+                "count": 0,
+                "where": [],
+                "where_more": 0,
+            }
         g["count"] += 1
         if len(g["where"]) < where_cap:
             g["where"].append({k: e.get(k) for k in ("file", "line", "object", "snapshot")})

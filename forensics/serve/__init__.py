@@ -54,5 +54,18 @@ from forensics.serve.server import (
     write_kubeconfig,
 )
 
-__all__ = ["IDLE_TIMEOUT", "MAX_CONNECTIONS", "RESOURCES", "ApiError", "DumpAPI", "Handler", "Resource",
-           "kubeconfig_text", "make_server", "serve", "server_url", "start_in_thread", "write_kubeconfig"]
+__all__ = [
+    "IDLE_TIMEOUT",
+    "MAX_CONNECTIONS",
+    "RESOURCES",
+    "ApiError",
+    "DumpAPI",
+    "Handler",
+    "Resource",
+    "kubeconfig_text",
+    "make_server",
+    "serve",
+    "server_url",
+    "start_in_thread",
+    "write_kubeconfig",
+]

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-from forensics.several.dumpspec import parse_spec, pick_snapshot
 from forensics.errors import ForensicsError, UnusableInput
 from forensics.serve import IDLE_TIMEOUT, make_server, server_url
 from forensics.serve.served import ServedDump, open_served
+from forensics.several.dumpspec import parse_spec, pick_snapshot
 
 __all__ = ["Context", "kubeconfig_multi", "make_contexts", "serve_many"]
 
@@ -67,8 +67,9 @@ def _split_name(arg: str) -> tuple[str | None, str]:
     return None, arg
 
 
-def make_contexts(args: list[str], *, all_snapshots: bool = False, port: int = 0,
-                  idle_timeout: float = IDLE_TIMEOUT) -> list[Context]:
+def make_contexts(
+    args: list[str], *, all_snapshots: bool = False, port: int = 0, idle_timeout: float = IDLE_TIMEOUT
+) -> list[Context]:
     """Open every dump and bind one server per context (not yet serving). `port` N gives N, N+1, ..."""
     wanted: list[tuple[str | None, Path, str | None]] = []
     for arg in args:
@@ -82,8 +83,11 @@ def make_contexts(args: list[str], *, all_snapshots: bool = False, port: int = 0
         for name, path, snap in wanted:
             served = opened.get(path) or open_served(path)
             opened[path] = served
-            snaps = list(served.snapshots) if all_snapshots and snap is None else \
-                [pick_snapshot(served.snapshots, snap, str(path))]
+            snaps = (
+                list(served.snapshots)
+                if all_snapshots and snap is None
+                else [pick_snapshot(served.snapshots, snap, str(path))]
+            )
             for s in snaps:
                 base = _clean(name or _stem(path))
                 if (snap is not None and name is None) or len(snaps) > 1:
@@ -124,9 +128,15 @@ def kubeconfig_multi(contexts: list[tuple[str, str]], current: str | None = None
     return "\n".join(lines) + "\n"
 
 
-def serve_many(args: list[str], *, all_snapshots: bool = False, port: int = 0,
-               ready: Callable[[list[Context], str], None] | None = None,
-               kubeconfig_out: Path | None = None, idle_timeout: float = IDLE_TIMEOUT) -> None:
+def serve_many(
+    args: list[str],
+    *,
+    all_snapshots: bool = False,
+    port: int = 0,
+    ready: Callable[[list[Context], str], None] | None = None,
+    kubeconfig_out: Path | None = None,
+    idle_timeout: float = IDLE_TIMEOUT,
+) -> None:
     """Serve every context until interrupted (Ctrl-C or SIGTERM); `ready(contexts, kubeconfig_text)` once
     all listen."""
     contexts = make_contexts(args, all_snapshots=all_snapshots, port=port, idle_timeout=idle_timeout)

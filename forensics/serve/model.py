@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from forensics.read import layout
 from forensics.errors import UnusableInput
+from forensics.read import layout
 from forensics.serve.resources import ALL_CATEGORY, RESOURCES, VERBS, ApiError, Resource, not_found
 from forensics.serve.selectors import dig, field_matches, label_matches, labels_of, parse_field_selector
-from forensics.serve.tables import TABLES, cells
 from forensics.serve.served import LOG_BYTES, ServedDump, open_served
+from forensics.serve.tables import TABLES, cells
 from forensics.values import iso_seconds, stamp_time
 
 
@@ -76,8 +76,10 @@ def as_of_snapshot(ev: dict[str, Any], snap: datetime) -> dict[str, Any]:
             out["series"] = {**series, "lastObservedTime": (t + shift).strftime("%Y-%m-%dT%H:%M:%S.000000Z")}
     if original:
         meta = dict(out.get("metadata") or {})
-        meta["annotations"] = {**(meta.get("annotations") or {}), "cluster-forensics/original-times":
-                               json.dumps(original, sort_keys=True)}
+        meta["annotations"] = {
+            **(meta.get("annotations") or {}),
+            "cluster-forensics/original-times": json.dumps(original, sort_keys=True),
+        }
         out["metadata"] = meta
     return out
 
@@ -142,10 +144,16 @@ class DumpAPI:
                     ts = ts if isinstance(ts, str) else None
                     old = seen.get(ns)
                     seen[ns] = min(t for t in (old, ts) if t) if (old or ts) else None
-        return [{"apiVersion": "v1", "kind": "Namespace",
-                 "metadata": {"name": ns, **({"creationTimestamp": ts} if ts else {})},
-                 "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
-                for ns, ts in sorted(seen.items())]
+        return [
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": ns, **({"creationTimestamp": ts} if ts else {})},
+                "spec": {"finalizers": ["kubernetes"]},
+                "status": {"phase": "Active"},
+            }
+            for ns, ts in sorted(seen.items())
+        ]
 
     def select(self, res: Resource, namespace: str | None, query: dict[str, str]) -> list[dict[str, Any]]:
         out = self.items(res)
@@ -169,18 +177,33 @@ class DumpAPI:
         raise not_found(res, name)
 
     def list_body(self, res: Resource, items: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"apiVersion": res.group_version, "kind": f"{res.kind}List",
-                "metadata": {"resourceVersion": ""}, "items": items}
+        return {
+            "apiVersion": res.group_version,
+            "kind": f"{res.kind}List",
+            "metadata": {"resourceVersion": ""},
+            "items": items,
+        }
 
     def table_body(self, res: Resource, items: list[dict[str, Any]]) -> dict[str, Any]:
         cols, row = TABLES[res.name]
         now = snapshot_time(self.snapshot)
-        return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": ""},
-                "columnDefinitions": cols,
-                "rows": [{"cells": cells(row, i, now, len(cols)), "object": {"kind": "PartialObjectMetadata",
-                                                      "apiVersion": "meta.k8s.io/v1",
-                                                      "metadata": i.get("metadata", {})}}
-                         for i in items]}
+        return {
+            "kind": "Table",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": {"resourceVersion": ""},
+            "columnDefinitions": cols,
+            "rows": [
+                {
+                    "cells": cells(row, i, now, len(cols)),
+                    "object": {
+                        "kind": "PartialObjectMetadata",
+                        "apiVersion": "meta.k8s.io/v1",
+                        "metadata": i.get("metadata", {}),
+                    },
+                }
+                for i in items
+            ],
+        }
 
     # logs
 
@@ -191,39 +214,57 @@ class DumpAPI:
         pods = next(r for r in RESOURCES if r.name == "pods")
         pod = self.get(pods, namespace, pod_name)
         spec = pod.get("spec") or {}
-        names = [c.get("name") for key in ("initContainers", "containers", "ephemeralContainers")
-                 for c in spec.get(key) or []]
+        names = [
+            c.get("name")
+            for key in ("initContainers", "containers", "ephemeralContainers")
+            for c in spec.get(key) or []
+        ]
         container = query.get("container")
         if not container:
             regular = [c.get("name") for c in spec.get("containers") or []]
             if len(regular) != 1:
-                raise ApiError(400, "BadRequest", f"a container name must be specified for pod {pod_name}, "
-                                                  f"choose one of: [{' '.join(map(str, regular))}]")
+                raise ApiError(
+                    400,
+                    "BadRequest",
+                    f"a container name must be specified for pod {pod_name}, "
+                    f"choose one of: [{' '.join(map(str, regular))}]",
+                )
             container = regular[0]
         if container not in names:
             raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {pod_name}")
         previous = query.get("previous", "").lower() in ("true", "1")
-        data = self.source.log(namespace, pod_name, container, previous,
-                               timestamps=query.get("timestamps", "").lower() in ("true", "1"))
+        data = self.source.log(
+            namespace, pod_name, container, previous, timestamps=query.get("timestamps", "").lower() in ("true", "1")
+        )
         warning = None
         if data is not None:
             full = max(self.source.log_size(namespace, pod_name, container, previous) or 0, len(data))
             data = data[-LOG_BYTES:]
             if full > len(data):
-                warning = (f"log cut to its last {len(data)} bytes of {full}: this server answers at most "
-                           f"{LOG_BYTES} bytes per log")
+                warning = (
+                    f"log cut to its last {len(data)} bytes of {full}: this server answers at most "
+                    f"{LOG_BYTES} bytes per log"
+                )
         if data is None:
             if previous:
-                raise ApiError(400, "BadRequest",
-                               f'previous terminated container "{container}" in pod "{pod_name}" not found')
+                raise ApiError(
+                    400, "BadRequest", f'previous terminated container "{container}" in pod "{pod_name}" not found'
+                )
             status = pod.get("status") or {}
             for st in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
                 waiting = (st.get("state") or {}).get("waiting")
                 if st.get("name") == container and waiting:
-                    raise ApiError(400, "BadRequest", f'container "{container}" in pod "{pod_name}" is waiting '
-                                                      f"to start: {waiting.get('reason', 'PodInitializing')}")
-            raise ApiError(404, "NotFound", f'the log of container "{container}" in pod "{namespace}/{pod_name}"'
-                                            " was not collected in this dump")
+                    raise ApiError(
+                        400,
+                        "BadRequest",
+                        f'container "{container}" in pod "{pod_name}" is waiting '
+                        f"to start: {waiting.get('reason', 'PodInitializing')}",
+                    )
+            raise ApiError(
+                404,
+                "NotFound",
+                f'the log of container "{container}" in pod "{namespace}/{pod_name}" was not collected in this dump',
+            )
         if query.get("tailLines"):
             try:
                 n = int(query["tailLines"])
@@ -241,13 +282,27 @@ class DumpAPI:
     # discovery
 
     def version(self) -> dict[str, Any]:
-        versions = sorted({v for n in self.lists.get("nodes", {}).get("items", [])
-                           if isinstance(v := dig(n, "status.nodeInfo.kubeletVersion"), str) and v})
+        versions = sorted(
+            {
+                v
+                for n in self.lists.get("nodes", {}).get("items", [])
+                if isinstance(v := dig(n, "status.nodeInfo.kubeletVersion"), str) and v
+            }
+        )
         git = versions[-1] if versions else "v1.32.0"
         m = re.match(r"v(\d+)\.(\d+)", git)
         major, minor = (m.group(1), m.group(2)) if m else ("1", "32")
-        return {"major": major, "minor": minor, "gitVersion": git, "gitCommit": "", "gitTreeState": "",
-                "buildDate": "", "goVersion": "", "compiler": "gc", "platform": "linux/amd64"}
+        return {
+            "major": major,
+            "minor": minor,
+            "gitVersion": git,
+            "gitCommit": "",
+            "gitTreeState": "",
+            "buildDate": "",
+            "goVersion": "",
+            "compiler": "gc",
+            "platform": "linux/amd64",
+        }
 
     def groups(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -261,16 +316,22 @@ class DumpAPI:
         entries = []
         for r in RESOURCES:
             if r.group == group and r.version == version:
-                entry: dict[str, Any] = {"name": r.name, "singularName": r.kind.lower(),
-                                         "namespaced": r.namespaced, "kind": r.kind, "verbs": VERBS}
+                entry: dict[str, Any] = {
+                    "name": r.name,
+                    "singularName": r.kind.lower(),
+                    "namespaced": r.namespaced,
+                    "kind": r.kind,
+                    "verbs": VERBS,
+                }
                 if r.short_names:
                     entry["shortNames"] = list(r.short_names)
                 if r.name in ALL_CATEGORY and r.group != "events.k8s.io":
                     entry["categories"] = ["all"]
                 entries.append(entry)
                 if r.name == "pods":
-                    entries.append({"name": "pods/log", "singularName": "", "namespaced": True,
-                                    "kind": "Pod", "verbs": ["get"]})
+                    entries.append(
+                        {"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]}
+                    )
         if not entries:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": entries}

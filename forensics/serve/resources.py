@@ -42,8 +42,17 @@ RESOURCES: tuple[Resource, ...] = (
 
 VERBS = ["get", "list"]
 # what `kubectl get all` expands to (the real API server's "all" category)
-ALL_CATEGORY = {"pods", "services", "replicationcontrollers", "deployments", "replicasets", "daemonsets",
-                 "statefulsets", "jobs", "cronjobs"}
+ALL_CATEGORY = {
+    "pods",
+    "services",
+    "replicationcontrollers",
+    "deployments",
+    "replicasets",
+    "daemonsets",
+    "statefulsets",
+    "jobs",
+    "cronjobs",
+}
 
 
 class ApiError(Exception):
@@ -54,13 +63,19 @@ class ApiError(Exception):
         self.code, self.reason, self.message, self.details = code, reason, message, details
 
     def status(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                                "message": self.message, "reason": self.reason, "code": self.code}
+        body: dict[str, Any] = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
         if self.details:
             body["details"] = self.details
         return body
 
 
 def not_found(resource: Resource, name: str) -> ApiError:
-    return ApiError(404, "NotFound", f'{resource.name} "{name}" not found',
-                    {"name": name, "kind": resource.name})
+    return ApiError(404, "NotFound", f'{resource.name} "{name}" not found', {"name": name, "kind": resource.name})

@@ -29,8 +29,8 @@ from typing import Any
 import msgspec
 import yaml
 
-from forensics.read import kube, layout
 from forensics.errors import UnusableInput
+from forensics.read import kube, layout
 from forensics.read.formats import V1, clusterinfo, detect, insights, load_any, loose, mustgather, troubleshoot
 from forensics.read.formats.common import Part, items_by_kind, open_raw, parts_of, yaml_docs
 from forensics.read.formats.shapes import kind_by_shape
@@ -60,8 +60,7 @@ class ServedSnapshot:
     def log_size(self, namespace: str, pod: str, container: str, previous: bool) -> int | None:
         return self.log_full_size((namespace, pod, container, previous))
 
-    def log(self, namespace: str, pod: str, container: str, previous: bool, timestamps: bool = False
-            ) -> bytes | None:
+    def log(self, namespace: str, pod: str, container: str, previous: bool, timestamps: bool = False) -> bytes | None:
         data = self.read_log((namespace, pod, container, previous))
         if data is not None and self.timestamped_logs and not timestamps:
             data = _TS_PREFIX.sub(b"", data)
@@ -85,7 +84,6 @@ def _source(path: Path, raw: bool) -> DumpSource:
     limits = Limits()
     limits = replace(limits, small_bytes=limits.member_bytes, log_bytes=LOG_BYTES)
     if raw:
-
         src = open_raw(path)
         src.limits = limits
         return src
@@ -140,8 +138,12 @@ def acceptable(obj: Any) -> bool:
     """An object the server can answer: a metadata object with a string name (and namespace, if any),
     nested no deeper than MAX_DEPTH."""
     meta = obj.get("metadata") if isinstance(obj, dict) else None
-    return (isinstance(meta, dict) and isinstance(meta.get("name"), str)
-            and isinstance(meta.get("namespace", ""), str) and not _too_deep(obj))
+    return (
+        isinstance(meta, dict)
+        and isinstance(meta.get("name"), str)
+        and isinstance(meta.get("namespace", ""), str)
+        and not _too_deep(obj)
+    )
 
 
 def _too_deep(obj: Any, limit: int = MAX_DEPTH) -> bool:
@@ -191,8 +193,7 @@ def _merge(into: dict[str, list[dict[str, Any]]], more: dict[str, list[dict[str,
 def _v1(path: Path) -> ServedDump:
     source = _source(path, raw=False)
     names = source.names()
-    snaps = sorted({n.split("/")[1] for n in names
-                    if n.startswith(layout.SNAPSHOTS + "/") and n.count("/") >= 2})
+    snaps = sorted({n.split("/")[1] for n in names if n.startswith(layout.SNAPSHOTS + "/") and n.count("/") >= 2})
     if not snaps:
         raise UnusableInput(f"{path}: no snapshots/ in this dump")
 
@@ -211,8 +212,13 @@ def _v1(path: Path) -> ServedDump:
         def log_file(k: LogKey) -> str:
             return layout.log_file(snapshot, k[0], k[1], k[2], k[3])
 
-        return ServedSnapshot(snapshot, lists, lambda k: source.read(log_file(k)),
-                              log_full_size=lambda k: source.size(log_file(k)), problems=problems)
+        return ServedSnapshot(
+            snapshot,
+            lists,
+            lambda k: source.read(log_file(k)),
+            log_full_size=lambda k: source.size(log_file(k)),
+            problems=problems,
+        )
 
     return ServedDump(path, f"{layout.FORMAT_NAME}/{layout.FORMAT_VERSION}", snaps, load)
 
@@ -220,8 +226,14 @@ def _v1(path: Path) -> ServedDump:
 # --- foreign formats: one pass, one snapshot --------------------------------------------------------
 
 
-def _one(path: Path, fmt: str, snapshot: str, lists: dict[str, list[dict[str, Any]]],
-         logs: dict[LogKey, bytes], timestamped: bool = False) -> ServedDump:
+def _one(
+    path: Path,
+    fmt: str,
+    snapshot: str,
+    lists: dict[str, list[dict[str, Any]]],
+    logs: dict[LogKey, bytes],
+    timestamped: bool = False,
+) -> ServedDump:
     problems = []
     for kind, items in lists.items():
         kept = [i for i in items if acceptable(i)]
@@ -244,8 +256,17 @@ class _LogSink:
     def __init__(self, logs: dict[LogKey, bytes]) -> None:
         self.logs = logs
 
-    def add_log_text(self, snapshot: str, namespace: str, pod: str, container: str, previous: bool,
-                     file: str, data: bytes, line_offset: int = 0) -> None:
+    def add_log_text(
+        self,
+        snapshot: str,
+        namespace: str,
+        pod: str,
+        container: str,
+        previous: bool,
+        file: str,
+        data: bytes,
+        line_offset: int = 0,
+    ) -> None:
         self.logs[(namespace, pod, container, previous)] = data
 
 
@@ -254,7 +275,9 @@ def _troubleshoot(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str
     lists: dict[str, list[dict[str, Any]]] = {}
     logs: dict[LogKey, bytes] = {}
     cap = src.limits.member_bytes
-    for _, c, data in parts_of(src, prefix, troubleshoot.classify, lambda c: cap if c.role in ("objects", "log") else None):
+    for _, c, data in parts_of(
+        src, prefix, troubleshoot.classify, lambda c: cap if c.role in ("objects", "log") else None
+    ):
         if c.role == "objects":
             _merge(lists, _objects(_items(data), c.kind))
         else:
@@ -306,7 +329,9 @@ def _clusterinfo(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str,
     return lists, logs, False
 
 
-def _clusterinfo_stdout(path: Path, src: DumpSource) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
+def _clusterinfo_stdout(
+    path: Path, src: DumpSource
+) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
     """The stdout form: pretty-printed JSON lists (each from a line `{` to a line `}`) or `---` YAML
     documents, with log blocks between them (see `forensics.read.formats.clusterinfo`)."""
 
@@ -323,14 +348,14 @@ def _clusterinfo_stdout(path: Path, src: DumpSource) -> tuple[dict[str, list[dic
             j = i + 1
             while j < n and not lines[j].startswith(b"==== END logs for container "):
                 j += 1
-            clusterinfo.add_log_blocks(sink, src, path.name, b"".join(lines[i:j + 1]))  # type: ignore[arg-type]
+            clusterinfo.add_log_blocks(sink, src, path.name, b"".join(lines[i : j + 1]))  # type: ignore[arg-type]
             i = j + 1
             continue
         if line == b"{":
             j = i + 1
             while j < n and lines[j].rstrip(b"\r\n") != b"}":
                 j += 1
-            _merge(lists, _objects(_items(b"".join(lines[i:j + 1]))))
+            _merge(lists, _objects(_items(b"".join(lines[i : j + 1]))))
             i = j + 1
             continue
         segment.append(lines[i])
@@ -356,8 +381,9 @@ def _insights(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, An
         for doc in _items(data):
             kind = kind_by_shape(doc) if isinstance(doc, dict) and not doc.get("kind") else None
             if kind in ("pods", "nodes") and (kind == "nodes") == (c.role == "node"):
-                lists.setdefault(kind, []).append({"kind": "Node" if kind == "nodes" else "Pod",
-                                                   "apiVersion": "v1", **doc})
+                lists.setdefault(kind, []).append(
+                    {"kind": "Node" if kind == "nodes" else "Pod", "apiVersion": "v1", **doc}
+                )
     return lists, logs, False
 
 
@@ -388,8 +414,12 @@ def open_served(path: str | Path) -> ServedDump:
             lists, logs, ts = _objects(_items(data)), {}, False
         return _one(p, found.format, snapshot, lists, logs, ts)
     src = _source(p, raw=True)
-    readers = {troubleshoot.FORMAT: _troubleshoot, mustgather.FORMAT: _mustgather, clusterinfo.FORMAT: _clusterinfo,
-               insights.FORMAT: _insights}
+    readers = {
+        troubleshoot.FORMAT: _troubleshoot,
+        mustgather.FORMAT: _mustgather,
+        clusterinfo.FORMAT: _clusterinfo,
+        insights.FORMAT: _insights,
+    }
     reader = readers.get(found.format)
     lists, logs, ts = reader(src, found.prefix) if reader is not None else _loose(src)
     return _one(p, found.format, snapshot, lists, logs, ts)

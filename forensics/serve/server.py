@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from forensics.serve.model import DumpAPI
 from forensics.serve.resources import ApiError, Resource
-from forensics.serve.tables import TABLES
 from forensics.serve.served import ServedDump
+from forensics.serve.tables import TABLES
 
 IDLE_TIMEOUT = 30.0  # seconds a connection may wait for (the rest of) a request (`serve --idle-timeout`)
 MAX_CONNECTIONS = 256
@@ -106,13 +106,32 @@ class Handler(BaseHTTPRequestHandler):
         if parts == ["version"]:
             return self._json(200, api.version())
         if parts == ["api"]:
-            return self._json(200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
-                {"clientCIDR": "0.0.0.0/0", "serverAddress": self.headers.get("Host", "127.0.0.1")}]})
+            return self._json(
+                200,
+                {
+                    "kind": "APIVersions",
+                    "versions": ["v1"],
+                    "serverAddressByClientCIDRs": [
+                        {"clientCIDR": "0.0.0.0/0", "serverAddress": self.headers.get("Host", "127.0.0.1")}
+                    ],
+                },
+            )
         if parts == ["apis"]:
-            return self._json(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-                {"name": g, "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in vs],
-                 "preferredVersion": {"groupVersion": f"{g}/{vs[0]}", "version": vs[0]}}
-                for g, vs in api.groups().items()]})
+            return self._json(
+                200,
+                {
+                    "kind": "APIGroupList",
+                    "apiVersion": "v1",
+                    "groups": [
+                        {
+                            "name": g,
+                            "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in vs],
+                            "preferredVersion": {"groupVersion": f"{g}/{vs[0]}", "version": vs[0]},
+                        }
+                        for g, vs in api.groups().items()
+                    ],
+                },
+            )
         if parts[:1] == ["api"] and len(parts) >= 2:
             group, version, rest = "", parts[1], parts[2:]
         elif parts[:1] == ["apis"] and len(parts) >= 2:
@@ -120,10 +139,16 @@ class Handler(BaseHTTPRequestHandler):
                 vs = api.groups().get(parts[1])
                 if not vs:
                     raise ApiError(404, "NotFound", "the server could not find the requested resource")
-                return self._json(200, {"kind": "APIGroup", "apiVersion": "v1", "name": parts[1],
-                                        "versions": [{"groupVersion": f"{parts[1]}/{v}", "version": v} for v in vs],
-                                        "preferredVersion": {"groupVersion": f"{parts[1]}/{vs[0]}",
-                                                             "version": vs[0]}})
+                return self._json(
+                    200,
+                    {
+                        "kind": "APIGroup",
+                        "apiVersion": "v1",
+                        "name": parts[1],
+                        "versions": [{"groupVersion": f"{parts[1]}/{v}", "version": v} for v in vs],
+                        "preferredVersion": {"groupVersion": f"{parts[1]}/{vs[0]}", "version": vs[0]},
+                    },
+                )
             group, version, rest = parts[1], parts[2], parts[3:]
         else:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
@@ -167,9 +192,13 @@ class _Server(ThreadingHTTPServer):
             try:
                 request.settimeout(1)
                 body = json.dumps(ApiError(503, "ServiceUnavailable", "too many connections").status()).encode()
-                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                                b"Retry-After: 1\r\nConnection: close\r\nContent-Length: "
-                                + str(len(body)).encode() + b"\r\n\r\n" + body)
+                request.sendall(
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                    b"Retry-After: 1\r\nConnection: close\r\nContent-Length: "
+                    + str(len(body)).encode()
+                    + b"\r\n\r\n"
+                    + body
+                )
             except OSError:
                 pass
             self.shutdown_request(request)
@@ -187,9 +216,14 @@ class _Server(ThreadingHTTPServer):
             self._slots.release()
 
 
-def make_server(dump_path: Path, port: int = 0, snapshot: str | None = None,
-                served: ServedDump | None = None, handler: type[Handler] | None = None,
-                idle_timeout: float = IDLE_TIMEOUT) -> ThreadingHTTPServer:
+def make_server(
+    dump_path: Path,
+    port: int = 0,
+    snapshot: str | None = None,
+    served: ServedDump | None = None,
+    handler: type[Handler] | None = None,
+    idle_timeout: float = IDLE_TIMEOUT,
+) -> ThreadingHTTPServer:
     """A ready (bound, not yet serving) server on 127.0.0.1; `server.server_address[1]` is the port.
     `handler`: a subclass of `Handler` (one that overrides `admit`), for tests. `idle_timeout`: seconds a
     connection may sit without a complete request before it is closed.
@@ -211,17 +245,24 @@ def server_url(server: ThreadingHTTPServer) -> str:
 
 def kubeconfig_text(url: str, name: str = "forensics") -> str:
     """A kubeconfig for plain HTTP to `url` with no credentials (kubectl wants `user: {}`)."""
-    return (f"apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: {url}\n"
-            f"contexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}\n"
-            f"current-context: {name}\nusers:\n- name: {name}\n  user: {{}}\n")
+    return (
+        f"apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: {url}\n"
+        f"contexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}\n"
+        f"current-context: {name}\nusers:\n- name: {name}\n  user: {{}}\n"
+    )
 
 
 def write_kubeconfig(path: Path, url: str) -> None:
     path.write_text(kubeconfig_text(url))
 
 
-def serve(dump_path: Path, port: int = 0, snapshot: str | None = None,
-          ready: Callable[[str], None] | None = None, kubeconfig_out: Path | None = None) -> None:
+def serve(
+    dump_path: Path,
+    port: int = 0,
+    snapshot: str | None = None,
+    ready: Callable[[str], None] | None = None,
+    kubeconfig_out: Path | None = None,
+) -> None:
     """Serve a dump until interrupted. `ready(url)` is called once the socket listens."""
     server = make_server(dump_path, port, snapshot)
     for problem in server.api.problems:  # type: ignore[attr-defined]

@@ -104,17 +104,25 @@ def _mix(n: pd.DataFrame, col: str) -> dict[str, int]:
 
 
 def _node_row(r: Any) -> dict[str, Any]:
-    return {"node": str(r.node), "arch": _s(r.arch), "os": _s(r.os), "pool": _s(r.pool),
-            "instance_type": _s(r.instance_type), "ready": _b(r.ready)}
+    return {
+        "node": str(r.node),
+        "arch": _s(r.arch),
+        "os": _s(r.os),
+        "pool": _s(r.pool),
+        "instance_type": _s(r.instance_type),
+        "ready": _b(r.ready),
+    }
 
 
 def _conditions(r: Any) -> dict[str, Any]:
     ready = _b(r.ready)
-    return {"Ready": None if ready is None else ("True" if ready else f"False ({_s(r.ready_reason) or 'no reason'})"),
-            "Schedulable": None if is_missing(r.unschedulable) else ("False (cordoned)" if r.unschedulable else "True"),
-            "Taints": "" if is_missing(r.taints) else ",".join(r.taints),
-            # pressure and node-problem-detector conditions not in their healthy False state
-            "Conditions": _s(getattr(r, "conditions", None)) or ""}
+    return {
+        "Ready": None if ready is None else ("True" if ready else f"False ({_s(r.ready_reason) or 'no reason'})"),
+        "Schedulable": None if is_missing(r.unschedulable) else ("False (cordoned)" if r.unschedulable else "True"),
+        "Taints": "" if is_missing(r.taints) else ",".join(r.taints),
+        # pressure and node-problem-detector conditions not in their healthy False state
+        "Conditions": _s(getattr(r, "conditions", None)) or "",
+    }
 
 
 def node_changes(old: Dump, new: Dump) -> dict[str, Any]:
@@ -131,9 +139,12 @@ def node_changes(old: Dump, new: Dump) -> dict[str, Any]:
             if ca[cond] != cb[cond]:
                 changed.append({"node": name, "condition": cond, "old": ca[cond], "new": cb[cond]})
     return {
-        "old_total": len(names_a), "new_total": len(names_b),
-        "added": added, "removed": removed,
-        "pools_added": sorted(pools_b - pools_a), "pools_removed": sorted(pools_a - pools_b),
+        "old_total": len(names_a),
+        "new_total": len(names_b),
+        "added": added,
+        "removed": removed,
+        "pools_added": sorted(pools_b - pools_a),
+        "pools_removed": sorted(pools_a - pools_b),
         "arch_mix": {"old": _mix(a, "arch"), "new": _mix(b, "arch")},
         "os_mix": {"old": _mix(a, "os"), "new": _mix(b, "os")},
         "conditions_changed": changed,
@@ -154,9 +165,15 @@ def _image_table(d: Dump) -> dict[str, dict[str, Any]]:
     for r in im.itertuples(index=False):
         key = str(r.image_key) if _s(r.image_key) else image_key(str(r.image))
         inspected = bool(r.inspected) if _b(r.inspected) is not None else False
-        out[key] = {"ref": str(r.image), "inspected": inspected, "digest": _s(r.digest), "kind": _s(r.kind),
-                    "platforms": sorted(set(by_key.get(key, []))) if inspected else None,
-                    "running_digests": [], "running_archs": []}
+        out[key] = {
+            "ref": str(r.image),
+            "inspected": inspected,
+            "digest": _s(r.digest),
+            "kind": _s(r.kind),
+            "platforms": sorted(set(by_key.get(key, []))) if inspected else None,
+            "running_digests": [],
+            "running_archs": [],
+        }
     if not c.empty:
         last = c.sort_values("snapshot_index").drop_duplicates(["namespace", "pod", "container"], keep="last")
         nodes = _last_nodes(d)
@@ -165,8 +182,18 @@ def _image_table(d: Dump) -> dict[str, dict[str, Any]]:
             if not ref:
                 continue
             key = image_key(str(ref))
-            e = out.setdefault(key, {"ref": str(ref), "inspected": False, "digest": None, "kind": None,
-                                     "platforms": None, "running_digests": [], "running_archs": []})
+            e = out.setdefault(
+                key,
+                {
+                    "ref": str(ref),
+                    "inspected": False,
+                    "digest": None,
+                    "kind": None,
+                    "platforms": None,
+                    "running_digests": [],
+                    "running_archs": [],
+                },
+            )
             e["running_digests"] = sorted(set(g["image_digest"].dropna().astype(str)))
             e["running_archs"] = sorted({str(arch_of[n]) for n in g["node"].dropna() if _s(arch_of.get(n))})
             e["containers"] = len(g)
@@ -204,16 +231,28 @@ def image_changes(ta: dict[str, dict[str, Any]], tb: dict[str, dict[str, Any]]) 
         if not (digest_changed or ch["platforms_gained"] or ch["platforms_lost"] or ch["kind_change"]):
             continue
         lost_archs = {_arch_of_platform(p) for p in ch["platforms_lost"]}
-        out.append({"ref": b["ref"], "digest_changed": digest_changed,
-                    "old": _image_view(a), "new": _image_view(b), **ch,
-                    "needed_by_nodes": sorted(lost_archs & set(b.get("running_archs") or []))})
+        out.append(
+            {
+                "ref": b["ref"],
+                "digest_changed": digest_changed,
+                "old": _image_view(a),
+                "new": _image_view(b),
+                **ch,
+                "needed_by_nodes": sorted(lost_archs & set(b.get("running_archs") or [])),
+            }
+        )
     return out
 
 
 def _image_view(e: dict[str, Any]) -> dict[str, Any]:
-    return {"ref": e["ref"], "digest": e.get("digest") or (e["running_digests"][0] if e.get("running_digests") else None),
-            "kind": e.get("kind"), "platforms": e.get("platforms"), "inspected": bool(e.get("inspected")),
-            "running_archs": e.get("running_archs") or []}
+    return {
+        "ref": e["ref"],
+        "digest": e.get("digest") or (e["running_digests"][0] if e.get("running_digests") else None),
+        "kind": e.get("kind"),
+        "platforms": e.get("platforms"),
+        "inspected": bool(e.get("inspected")),
+        "running_archs": e.get("running_archs") or [],
+    }
 
 
 # --- workloads ------------------------------------------------------------------------------------
@@ -234,11 +273,19 @@ def _wl_state(d: Dump) -> dict[WKey, dict[str, Any]]:
         pods, cont, wls = (f[f["snapshot"] == last] for f in (pods, cont, wls))
     out: dict[WKey, dict[str, Any]] = {}
     if not pods.empty:
-        keys = pods["workload_kind"].fillna("Pod").astype(str), pods["namespace"].astype(str), \
-            pods["workload_name"].fillna(pods["pod"]).astype(str)
+        keys = (
+            pods["workload_kind"].fillna("Pod").astype(str),
+            pods["namespace"].astype(str),
+            pods["workload_name"].fillna(pods["pod"]).astype(str),
+        )
         for k, g in pods.groupby(list(keys), sort=True):
-            out[k] = {"pods": len(g), "ready": int(g["ready"].fillna(False).astype(bool).sum()), "replicas": None,
-                      "images": {}, "restarts": {}}
+            out[k] = {
+                "pods": len(g),
+                "ready": int(g["ready"].fillna(False).astype(bool).sum()),
+                "replicas": None,
+                "images": {},
+                "restarts": {},
+            }
     if not wls.empty:
         for r in wls.itertuples(index=False):
             k = (str(r.kind), str(r.namespace), str(r.name))
@@ -246,8 +293,11 @@ def _wl_state(d: Dump) -> dict[WKey, dict[str, Any]]:
                 e = out.setdefault(k, {"pods": 0, "ready": 0, "replicas": None, "images": {}, "restarts": {}})
                 e["replicas"] = None if is_missing(r.replicas) else int(r.replicas)
     if not cont.empty:
-        ck = (cont["workload_kind"].fillna("Pod").astype(str), cont["namespace"].astype(str),
-              cont["workload_name"].fillna(cont["pod"]).astype(str))
+        ck = (
+            cont["workload_kind"].fillna("Pod").astype(str),
+            cont["namespace"].astype(str),
+            cont["workload_name"].fillna(cont["pod"]).astype(str),
+        )
         for r, kind, ns, name in zip(cont.itertuples(index=False), *ck, strict=True):
             found = out.get((kind, ns, name))
             if found is None:
@@ -264,12 +314,24 @@ def _findings_by_wl(doc: dict[str, Any]) -> dict[WKey, dict[str, Any]]:
 
 
 def _f_view(f: dict[str, Any]) -> dict[str, Any]:
-    return {"cause": f["cause"], "severity": f["severity"], "confidence": f["confidence"],
-            "workload": f["workload"], "summary": f["summary"], "id": f["id"]}
+    return {
+        "cause": f["cause"],
+        "severity": f["severity"],
+        "confidence": f["confidence"],
+        "workload": f["workload"],
+        "summary": f["summary"],
+        "id": f["id"],
+    }
 
 
-def workload_changes(old: Dump, new: Dump, doc_a: dict[str, Any], doc_b: dict[str, Any],
-                     ta: dict[str, dict[str, Any]], tb: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def workload_changes(
+    old: Dump,
+    new: Dump,
+    doc_a: dict[str, Any],
+    doc_b: dict[str, Any],
+    ta: dict[str, dict[str, Any]],
+    tb: dict[str, dict[str, Any]],
+) -> list[dict[str, Any]]:
     sa, sb = _wl_state(old), _wl_state(new)
     fa, fb = _findings_by_wl(doc_a), _findings_by_wl(doc_b)
     out: list[dict[str, Any]] = []
@@ -290,25 +352,32 @@ def workload_changes(old: Dump, new: Dump, doc_a: dict[str, Any], doc_b: dict[st
             restarts = sum(max(0, n - before.get(inst, 0)) for inst, n in b["restarts"].items())
         moves = _image_moves(a, b, ta, tb)
         appeared = "added" if a is None and b is not None else "removed" if b is None and a is not None else None
-        counts_changed = bool(a and b and (a["pods"], a["ready"], a["replicas"]) != (b["pods"], b["ready"], b["replicas"]))
+        counts_changed = bool(
+            a and b and (a["pods"], a["ready"], a["replicas"]) != (b["pods"], b["ready"], b["replicas"])
+        )
         if status == "ok" and not (restarts or moves or appeared or counts_changed):
             continue
-        out.append({
-            "workload": {"kind": k[0], "namespace": k[1], "name": k[2]},
-            "status": status, "presence": appeared,
-            "old_cause": f_old["cause"] if f_old else None, "new_cause": f_new["cause"] if f_new else None,
-            "restarts_during": restarts,
-            "old": {"pods": a["pods"], "ready": a["ready"], "replicas": a["replicas"]} if a else None,
-            "new": {"pods": b["pods"], "ready": b["ready"], "replicas": b["replicas"]} if b else None,
-            "image_moves": moves,
-        })
+        out.append(
+            {
+                "workload": {"kind": k[0], "namespace": k[1], "name": k[2]},
+                "status": status,
+                "presence": appeared,
+                "old_cause": f_old["cause"] if f_old else None,
+                "new_cause": f_new["cause"] if f_new else None,
+                "restarts_during": restarts,
+                "old": {"pods": a["pods"], "ready": a["ready"], "replicas": a["replicas"]} if a else None,
+                "new": {"pods": b["pods"], "ready": b["ready"], "replicas": b["replicas"]} if b else None,
+                "image_moves": moves,
+            }
+        )
     order = {"started-failing": 0, "cause-changed": 1, "still-failing": 2, "stopped-failing": 3, "gone": 4, "ok": 5}
     out.sort(key=lambda w: (order[w["status"]], w["workload"]["namespace"], w["workload"]["name"]))
     return out
 
 
-def _image_moves(a: dict[str, Any] | None, b: dict[str, Any] | None, ta: dict[str, dict[str, Any]],
-                 tb: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def _image_moves(
+    a: dict[str, Any] | None, b: dict[str, Any] | None, ta: dict[str, dict[str, Any]], tb: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Per container: references the new dump runs that the old one did not, each compared with what
     the container ran before (the platforms the move gained or lost)."""
     if not a or not b:
@@ -322,10 +391,17 @@ def _image_moves(a: dict[str, Any] | None, b: dict[str, Any] | None, ta: dict[st
                 eb = tb.get(image_key(ref)) or {"ref": ref}
                 ch = _platform_change(ea, eb)
                 lost = {_arch_of_platform(p) for p in ch["platforms_lost"]}
-                out.append({"container": container, "old_ref": prev, "new_ref": ref,
-                            "old": _image_view({"running_digests": [], **ea}),
-                            "new": _image_view({"running_digests": [], **eb}), **ch,
-                            "needed_by_nodes": sorted(lost & set(eb.get("running_archs") or []))})
+                out.append(
+                    {
+                        "container": container,
+                        "old_ref": prev,
+                        "new_ref": ref,
+                        "old": _image_view({"running_digests": [], **ea}),
+                        "new": _image_view({"running_digests": [], **eb}),
+                        **ch,
+                        "needed_by_nodes": sorted(lost & set(eb.get("running_archs") or [])),
+                    }
+                )
     return out
 
 
@@ -338,10 +414,15 @@ def finding_changes(doc_a: dict[str, Any], doc_b: dict[str, Any], section: str =
 
     a = {key(f): f for f in doc_a.get(section) or []}
     b = {key(f): f for f in doc_b.get(section) or []}
-    return {"new": [_f_view(b[k]) for k in b if k not in a],
-            "resolved": [_f_view(a[k]) for k in a if k not in b],
-            "persisting": [{**_f_view(b[k]), "old_severity": a[k]["severity"],
-                            "old_confidence": a[k]["confidence"]} for k in b if k in a]}
+    return {
+        "new": [_f_view(b[k]) for k in b if k not in a],
+        "resolved": [_f_view(a[k]) for k in a if k not in b],
+        "persisting": [
+            {**_f_view(b[k]), "old_severity": a[k]["severity"], "old_confidence": a[k]["confidence"]}
+            for k in b
+            if k in a
+        ],
+    }
 
 
 # --- the document ---------------------------------------------------------------------------------
@@ -349,26 +430,41 @@ def finding_changes(doc_a: dict[str, Any], doc_b: dict[str, Any], section: str =
 
 def _side(d: Dump, doc: dict[str, Any], label: str) -> dict[str, Any]:
     dump = doc.get("dump") or {}
-    return {"label": label, "path": str(d.path), "format": d.format,
-            "snapshot": d.snapshots[-1] if d.snapshots else None,
-            "collected_at": dump.get("collected_at"), "cluster": _cluster(d),
-            "counts": dump.get("counts") or {}, "verdict": (doc.get("summary") or {}).get("verdict")}
+    return {
+        "label": label,
+        "path": str(d.path),
+        "format": d.format,
+        "snapshot": d.snapshots[-1] if d.snapshots else None,
+        "collected_at": dump.get("collected_at"),
+        "cluster": _cluster(d),
+        "counts": dump.get("counts") or {},
+        "verdict": (doc.get("summary") or {}).get("verdict"),
+    }
 
 
-def diff_dumps(old: Dump, new: Dump, *, force: bool = False, labels: tuple[str, str] = ("old", "new")
-               ) -> dict[str, Any]:
+def diff_dumps(
+    old: Dump, new: Dump, *, force: bool = False, labels: tuple[str, str] = ("old", "new")
+) -> dict[str, Any]:
     """Analyze both dumps and say what changed. Raises `DifferentClusters` unless `force`."""
     from forensics.analysis.analyze import analyze
 
     reasons = cluster_mismatch(old, new)
     if reasons and not force:
-        raise DifferentClusters("the two dumps look like different clusters (--force to compare anyway): "
-                                + "; ".join(reasons))
+        raise DifferentClusters(
+            "the two dumps look like different clusters (--force to compare anyway): " + "; ".join(reasons)
+        )
     return diff_documents(old, new, analyze(old), analyze(new), reasons=reasons, labels=labels)
 
 
-def diff_documents(old: Dump, new: Dump, doc_a: dict[str, Any], doc_b: dict[str, Any], *,
-                   reasons: list[str] | None = None, labels: tuple[str, str] = ("old", "new")) -> dict[str, Any]:
+def diff_documents(
+    old: Dump,
+    new: Dump,
+    doc_a: dict[str, Any],
+    doc_b: dict[str, Any],
+    *,
+    reasons: list[str] | None = None,
+    labels: tuple[str, str] = ("old", "new"),
+) -> dict[str, Any]:
     """The diff of two already analyzed dumps (their findings documents)."""
     ta, tb = _image_table(old), _image_table(new)
     nodes = node_changes(old, new)
@@ -386,10 +482,15 @@ def diff_documents(old: Dump, new: Dump, doc_a: dict[str, Any], doc_b: dict[str,
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "tool": {"name": "cluster-forensics", "version": __version__},
-        "old": sa, "new": sb, "interval_s": interval,
+        "old": sa,
+        "new": sb,
+        "interval_s": interval,
         "same_cluster": {"ok": not reasons, "reasons": list(reasons or []), "forced": bool(reasons)},
-        "nodes": nodes, "images": images, "workloads": workloads,
-        "findings": findings, "latent": latent,
+        "nodes": nodes,
+        "images": images,
+        "workloads": workloads,
+        "findings": findings,
+        "latent": latent,
     }
     doc["headline"] = headline(doc)
     return doc
@@ -410,16 +511,22 @@ def headline(doc: dict[str, Any]) -> list[str]:
                 if m["kind_change"]:
                     what.append(m["kind_change"].replace("index -> manifest", "multi-arch index -> bare manifest"))
                 need = f" while {', '.join(m['needed_by_nodes'])} nodes run it" if m["needed_by_nodes"] else ""
-                out.append(f"{wl['kind']} {wl['namespace']}/{wl['name']} moved {m['container']} from "
-                           f"{m['old_ref']} to {m['new_ref']}: {'; '.join(what)}{need}.")
+                out.append(
+                    f"{wl['kind']} {wl['namespace']}/{wl['name']} moved {m['container']} from "
+                    f"{m['old_ref']} to {m['new_ref']}: {'; '.join(what)}{need}."
+                )
     for im in doc["images"]:
         if im["platforms_lost"] or im["kind_change"]:
-            what = ([f"lost {', '.join(im['platforms_lost'])}"] if im["platforms_lost"] else []) + \
-                   ([im["kind_change"]] if im["kind_change"] else [])
+            what = ([f"lost {', '.join(im['platforms_lost'])}"] if im["platforms_lost"] else []) + (
+                [im["kind_change"]] if im["kind_change"] else []
+            )
             out.append(f"{im['ref']} was re-pushed ({'; '.join(what)}).")
     n = doc["nodes"]
     if n["added"] or n["removed"]:
         archs = Counter(str(x.get("arch")) for x in n["added"])
-        out.append(f"{len(n['added'])} node(s) added" + (f" ({', '.join(f'{v} {k}' for k, v in sorted(archs.items()))})"
-                                                        if archs else "") + f", {len(n['removed'])} removed.")
+        out.append(
+            f"{len(n['added'])} node(s) added"
+            + (f" ({', '.join(f'{v} {k}' for k, v in sorted(archs.items()))})" if archs else "")
+            + f", {len(n['removed'])} removed."
+        )
     return out

@@ -56,7 +56,9 @@ def pick_snapshot(snapshots: list[str], wanted: str | None, what: str) -> str:
         i = None
     if i is not None and -len(snapshots) <= i < len(snapshots):
         return snapshots[i]
-    raise UnusableInput(f"{what}: no snapshot {wanted!r} (have: {', '.join(snapshots)}; or an index 0..{len(snapshots) - 1})")
+    raise UnusableInput(
+        f"{what}: no snapshot {wanted!r} (have: {', '.join(snapshots)}; or an index 0..{len(snapshots) - 1})"
+    )
 
 
 def at_snapshot(dump: Dump, snapshot: str) -> Dump:
@@ -67,8 +69,11 @@ def at_snapshot(dump: Dump, snapshot: str) -> Dump:
         if "snapshot" in f.columns:
             g = f[f["snapshot"] == snapshot].reset_index(drop=True)
             if "snapshot_index" in g.columns:
-                g = g.assign(snapshot_index=g["snapshot_index"].where(g["snapshot_index"].isna(), 0)
-                             .astype(f["snapshot_index"].dtype))
+                g = g.assign(
+                    snapshot_index=g["snapshot_index"]
+                    .where(g["snapshot_index"].isna(), 0)
+                    .astype(f["snapshot_index"].dtype)
+                )
             frames[name] = g
         else:
             frames[name] = f

@@ -45,8 +45,8 @@ import pyarrow.parquet as pq
 
 from forensics import __version__
 from forensics.errors import ForensicsError
-from forensics.values import is_missing, opt_str
 from forensics.read.frames import arrow_table
+from forensics.values import is_missing, opt_str
 
 __all__ = ["FRAME_TABLES", "SCHEMA", "TABLES", "content_id", "read_table", "run_fleet", "summarize"]
 
@@ -54,8 +54,18 @@ SCHEMA = "cluster-forensics-fleet/1"
 DATASET = "dataset"
 REPORTS = "reports"
 PARTITION = "dump_id"
-FRAME_TABLES = ("nodes", "pods", "containers", "events", "workloads", "logs", "signatures", "images",
-                "image_platforms", "binfmt")
+FRAME_TABLES = (
+    "nodes",
+    "pods",
+    "containers",
+    "events",
+    "workloads",
+    "logs",
+    "signatures",
+    "images",
+    "image_platforms",
+    "binfmt",
+)
 TABLES = ("dumps", "findings", "image_coverage", *FRAME_TABLES)
 _HASH_CHUNK = 1 << 20
 _SEVERITY = ("info", "low", "medium", "high", "critical")
@@ -126,30 +136,73 @@ def _findings_frame(doc: dict[str, Any]) -> pd.DataFrame:
     for latent, section in ((False, "findings"), (True, "latent")):
         for f in doc.get(section) or []:
             w = f["workload"]
-            rows.append({"finding_id": f["id"], "cause": f["cause"], "severity": f["severity"],
-                         "severity_rank": _SEVERITY.index(f["severity"]) if f["severity"] in _SEVERITY else -1,
-                         "confidence": float(f["confidence"]), "latent": latent,
-                         "workload_kind": w["kind"], "namespace": w["namespace"], "workload_name": w["name"],
-                         "summary": f["summary"], "contributing": list(f.get("contributing") or []),
-                         "pods": list(f.get("pods") or []), "nodes": list(f.get("nodes") or []),
-                         "node_archs": list(f.get("node_archs") or []),
-                         "images": [str(i.get("ref")) for i in f.get("images") or [] if isinstance(i, dict)],
-                         "restarts": int(f.get("restarts") or 0),
-                         "first_seen": f.get("first_seen"), "last_seen": f.get("last_seen")})
+            rows.append(
+                {
+                    "finding_id": f["id"],
+                    "cause": f["cause"],
+                    "severity": f["severity"],
+                    "severity_rank": _SEVERITY.index(f["severity"]) if f["severity"] in _SEVERITY else -1,
+                    "confidence": float(f["confidence"]),
+                    "latent": latent,
+                    "workload_kind": w["kind"],
+                    "namespace": w["namespace"],
+                    "workload_name": w["name"],
+                    "summary": f["summary"],
+                    "contributing": list(f.get("contributing") or []),
+                    "pods": list(f.get("pods") or []),
+                    "nodes": list(f.get("nodes") or []),
+                    "node_archs": list(f.get("node_archs") or []),
+                    "images": [str(i.get("ref")) for i in f.get("images") or [] if isinstance(i, dict)],
+                    "restarts": int(f.get("restarts") or 0),
+                    "first_seen": f.get("first_seen"),
+                    "last_seen": f.get("last_seen"),
+                }
+            )
     return pd.DataFrame(rows, columns=_FINDING_COLUMNS)
 
 
-_FINDING_COLUMNS = ["finding_id", "cause", "severity", "severity_rank", "confidence", "latent", "workload_kind",
-                    "namespace", "workload_name", "summary", "contributing", "pods", "nodes", "node_archs",
-                    "images", "restarts", "first_seen", "last_seen"]
-_FINDING_SCHEMA = pa.schema([
-    ("finding_id", pa.string()), ("cause", pa.string()), ("severity", pa.string()), ("severity_rank", pa.int8()),
-    ("confidence", pa.float64()), ("latent", pa.bool_()), ("workload_kind", pa.string()),
-    ("namespace", pa.string()), ("workload_name", pa.string()), ("summary", pa.string()),
-    ("contributing", pa.list_(pa.string())), ("pods", pa.list_(pa.string())), ("nodes", pa.list_(pa.string())),
-    ("node_archs", pa.list_(pa.string())), ("images", pa.list_(pa.string())), ("restarts", pa.int64()),
-    ("first_seen", pa.string()), ("last_seen", pa.string()),
-])
+_FINDING_COLUMNS = [
+    "finding_id",
+    "cause",
+    "severity",
+    "severity_rank",
+    "confidence",
+    "latent",
+    "workload_kind",
+    "namespace",
+    "workload_name",
+    "summary",
+    "contributing",
+    "pods",
+    "nodes",
+    "node_archs",
+    "images",
+    "restarts",
+    "first_seen",
+    "last_seen",
+]
+_FINDING_SCHEMA = pa.schema(
+    [
+        ("finding_id", pa.string()),
+        ("cause", pa.string()),
+        ("severity", pa.string()),
+        ("severity_rank", pa.int8()),
+        ("confidence", pa.float64()),
+        ("latent", pa.bool_()),
+        ("workload_kind", pa.string()),
+        ("namespace", pa.string()),
+        ("workload_name", pa.string()),
+        ("summary", pa.string()),
+        ("contributing", pa.list_(pa.string())),
+        ("pods", pa.list_(pa.string())),
+        ("nodes", pa.list_(pa.string())),
+        ("node_archs", pa.list_(pa.string())),
+        ("images", pa.list_(pa.string())),
+        ("restarts", pa.int64()),
+        ("first_seen", pa.string()),
+        ("last_seen", pa.string()),
+    ]
+)
 
 
 def _coverage_frame(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -159,8 +212,18 @@ def _coverage_frame(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
     c, n = frames["containers"], frames["nodes"]
     im, plats = frames["images"], frames["image_platforms"]
-    cols = ["image", "image_key", "inspected", "kind", "archs", "running_on_archs", "cluster_archs",
-            "lacks_running_archs", "lacks_cluster_archs", "containers"]
+    cols = [
+        "image",
+        "image_key",
+        "inspected",
+        "kind",
+        "archs",
+        "running_on_archs",
+        "cluster_archs",
+        "lacks_running_archs",
+        "lacks_cluster_archs",
+        "containers",
+    ]
     if c.empty:
         return pd.DataFrame(columns=cols)
     last_n = n.sort_values("snapshot_index").drop_duplicates("node", keep="last") if not n.empty else n
@@ -170,8 +233,10 @@ def _coverage_frame(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     archs_of: dict[str, set[str]] = {}
     for k, a in zip(plats["image_key"], plats["arch"], strict=True):
         archs_of.setdefault(str(k), set()).add(str(a))
-    inspected = {str(k): (False if is_missing(i) else bool(i), opt_str(kd))
-                 for k, i, kd in zip(im["image_key"], im["inspected"], im["kind"], strict=True)}
+    inspected = {
+        str(k): (False if is_missing(i) else bool(i), opt_str(kd))
+        for k, i, kd in zip(im["image_key"], im["inspected"], im["kind"], strict=True)
+    }
     rows = []
     for ref, g in cur.groupby(cur["image"].fillna(""), sort=True):
         if not ref:
@@ -180,27 +245,56 @@ def _coverage_frame(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
         ins, kind = inspected.get(key, (False, None))
         running = sorted({str(arch_of[x]) for x in g["node"].dropna() if isinstance(arch_of.get(x), str)})
         has = sorted(archs_of.get(key, set())) if ins else None
-        rows.append({"image": str(ref), "image_key": key, "inspected": ins, "kind": kind, "archs": has,
-                     "running_on_archs": running, "cluster_archs": cluster,
-                     "lacks_running_archs": sorted(set(running) - set(has)) if has is not None else None,
-                     "lacks_cluster_archs": sorted(set(cluster) - set(has)) if has is not None else None,
-                     "containers": len(g)})
+        rows.append(
+            {
+                "image": str(ref),
+                "image_key": key,
+                "inspected": ins,
+                "kind": kind,
+                "archs": has,
+                "running_on_archs": running,
+                "cluster_archs": cluster,
+                "lacks_running_archs": sorted(set(running) - set(has)) if has is not None else None,
+                "lacks_cluster_archs": sorted(set(cluster) - set(has)) if has is not None else None,
+                "containers": len(g),
+            }
+        )
     return pd.DataFrame(rows, columns=cols)
 
 
-_COVERAGE_SCHEMA = pa.schema([
-    ("image", pa.string()), ("image_key", pa.string()), ("inspected", pa.bool_()), ("kind", pa.string()),
-    ("archs", pa.list_(pa.string())), ("running_on_archs", pa.list_(pa.string())),
-    ("cluster_archs", pa.list_(pa.string())), ("lacks_running_archs", pa.list_(pa.string())),
-    ("lacks_cluster_archs", pa.list_(pa.string())), ("containers", pa.int64()),
-])
-_DUMP_SCHEMA = pa.schema([
-    ("status", pa.string()), ("reason", pa.string()), ("format", pa.string()), ("cluster", pa.string()),
-    ("snapshots", pa.int64()), ("nodes", pa.int64()), ("pods", pa.int64()), ("findings", pa.int64()),
-    ("latent", pa.int64()), ("worst_severity", pa.string()), ("load_problems", pa.int64()),
-    ("report", pa.string()), ("tool_version", pa.string()), ("seconds", pa.float64()),
-    ("cpu_seconds", pa.float64()),
-])
+_COVERAGE_SCHEMA = pa.schema(
+    [
+        ("image", pa.string()),
+        ("image_key", pa.string()),
+        ("inspected", pa.bool_()),
+        ("kind", pa.string()),
+        ("archs", pa.list_(pa.string())),
+        ("running_on_archs", pa.list_(pa.string())),
+        ("cluster_archs", pa.list_(pa.string())),
+        ("lacks_running_archs", pa.list_(pa.string())),
+        ("lacks_cluster_archs", pa.list_(pa.string())),
+        ("containers", pa.int64()),
+    ]
+)
+_DUMP_SCHEMA = pa.schema(
+    [
+        ("status", pa.string()),
+        ("reason", pa.string()),
+        ("format", pa.string()),
+        ("cluster", pa.string()),
+        ("snapshots", pa.int64()),
+        ("nodes", pa.int64()),
+        ("pods", pa.int64()),
+        ("findings", pa.int64()),
+        ("latent", pa.int64()),
+        ("worst_severity", pa.string()),
+        ("load_problems", pa.int64()),
+        ("report", pa.string()),
+        ("tool_version", pa.string()),
+        ("seconds", pa.float64()),
+        ("cpu_seconds", pa.float64()),
+    ]
+)
 
 
 def _arrow(df: pd.DataFrame, schema: pa.Schema | None, source_path: str, collected_at: str | None) -> pa.Table:
@@ -246,10 +340,23 @@ def analyze_one(path: str, dump_id: str, out: str) -> dict[str, Any]:
 
     o = Path(out)
     started, cpu = time.monotonic(), time.thread_time()
-    row: dict[str, Any] = {"status": "ok", "reason": None, "format": None, "cluster": None, "snapshots": None,
-                           "nodes": None, "pods": None, "findings": None, "latent": None, "worst_severity": None,
-                           "load_problems": None, "report": None, "tool_version": __version__, "seconds": None,
-                           "cpu_seconds": None}
+    row: dict[str, Any] = {
+        "status": "ok",
+        "reason": None,
+        "format": None,
+        "cluster": None,
+        "snapshots": None,
+        "nodes": None,
+        "pods": None,
+        "findings": None,
+        "latent": None,
+        "worst_severity": None,
+        "load_problems": None,
+        "report": None,
+        "tool_version": __version__,
+        "seconds": None,
+        "cpu_seconds": None,
+    }
     collected_at = None
     try:
         dump = load_any(Path(path))
@@ -267,17 +374,24 @@ def analyze_one(path: str, dump_id: str, out: str) -> dict[str, Any]:
         (reports / f"{dump_id}.json").write_text(json.dumps(doc, ensure_ascii=False, default=str), encoding="utf-8")
         (reports / f"{dump_id}.html").write_text(render_html(doc), encoding="utf-8")
         _write(o, "findings", dump_id, _arrow(_findings_frame(doc), _FINDING_SCHEMA, path, collected_at))
-        _write(o, "image_coverage", dump_id,
-               _arrow(_coverage_frame(dump.frames), _COVERAGE_SCHEMA, path, collected_at))
+        _write(o, "image_coverage", dump_id, _arrow(_coverage_frame(dump.frames), _COVERAGE_SCHEMA, path, collected_at))
         for name in FRAME_TABLES:
             f = dump.frames.get(name)
             if f is not None:
                 _write(o, name, dump_id, _arrow(f, None, path, collected_at))
         counts = doc["dump"].get("counts") or {}
-        row.update(format=dump.format, cluster=_cluster_label(dump.meta), snapshots=len(dump.snapshots),
-                   nodes=counts.get("nodes"), pods=counts.get("pods"), findings=len(doc["findings"]),
-                   latent=len(doc["latent"]), worst_severity=_worst(doc["findings"]),
-                   load_problems=len(doc.get("load_problems") or []), report=f"{REPORTS}/{dump_id}.html")
+        row.update(
+            format=dump.format,
+            cluster=_cluster_label(dump.meta),
+            snapshots=len(dump.snapshots),
+            nodes=counts.get("nodes"),
+            pods=counts.get("pods"),
+            findings=len(doc["findings"]),
+            latent=len(doc["latent"]),
+            worst_severity=_worst(doc["findings"]),
+            load_problems=len(doc.get("load_problems") or []),
+            report=f"{REPORTS}/{dump_id}.html",
+        )
     row["seconds"] = round(time.monotonic() - started, 3)
     row["cpu_seconds"] = round(time.thread_time() - cpu, 3)  # this task's thread: contention-independent cost
     record_dump(o, dump_id, path, collected_at, row)
@@ -286,8 +400,9 @@ def analyze_one(path: str, dump_id: str, out: str) -> dict[str, Any]:
 
 def record_dump(out: Path, dump_id: str, path: str, collected_at: str | None, row: dict[str, Any]) -> None:
     """The `dumps` row, written last: its presence with status ok is what makes a dump done."""
-    _write(out, "dumps", dump_id, _arrow(pd.DataFrame([row], columns=_DUMP_SCHEMA.names), _DUMP_SCHEMA,
-                                         path, collected_at))
+    _write(
+        out, "dumps", dump_id, _arrow(pd.DataFrame([row], columns=_DUMP_SCHEMA.names), _DUMP_SCHEMA, path, collected_at)
+    )
 
 
 # --- the run, on the client -------------------------------------------------------------------------
@@ -306,8 +421,9 @@ def read_table(out: Path, table: str) -> pd.DataFrame:
         return pd.DataFrame()
     import pyarrow.dataset as ds
 
-    t = ds.dataset(str(root), format="parquet", partitioning="hive",
-                   exclude_invalid_files=True, ignore_prefixes=[".", "_"]).to_table()
+    t = ds.dataset(
+        str(root), format="parquet", partitioning="hive", exclude_invalid_files=True, ignore_prefixes=[".", "_"]
+    ).to_table()
     df = t.to_pandas()
     df[PARTITION] = df[PARTITION].astype(str)
     return df
@@ -316,8 +432,9 @@ def read_table(out: Path, table: str) -> pd.DataFrame:
 Progress = Callable[[str, dict[str, Any]], None]
 
 
-def run_fleet(paths: Iterable[str | Path], out: str | Path, *, client: Any, progress: Progress | None = None
-              ) -> dict[str, Any]:
+def run_fleet(
+    paths: Iterable[str | Path], out: str | Path, *, client: Any, progress: Progress | None = None
+) -> dict[str, Any]:
     """Analyze `paths` on the Dask `client` into `out`; returns the fleet summary (also written)."""
     from dask.distributed import as_completed
 
@@ -327,8 +444,14 @@ def run_fleet(paths: Iterable[str | Path], out: str | Path, *, client: Any, prog
     hashed: list[Input] = client.gather(client.map(hash_input, inputs, pure=False))
     done = done_ids(o)
     todo: dict[str, str] = {}
-    run: dict[str, Any] = {"inputs": len(inputs), "skipped": [], "duplicates": [], "unreadable": [],
-                           "analyzed": [], "failed": []}
+    run: dict[str, Any] = {
+        "inputs": len(inputs),
+        "skipped": [],
+        "duplicates": [],
+        "unreadable": [],
+        "analyzed": [],
+        "failed": [],
+    }
     for h in hashed:
         if h.dump_id is None:
             run["unreadable"].append({"source_path": h.path, "reason": h.error})
@@ -342,9 +465,11 @@ def run_fleet(paths: Iterable[str | Path], out: str | Path, *, client: Any, prog
             run["duplicates"].append({"dump_id": h.dump_id, "source_path": h.path, "same_as": todo[h.dump_id]})
         else:
             todo[h.dump_id] = h.path
+
     def submit(dump_id: str, path: str, attempt: int) -> Any:
-        return client.submit(analyze_one, path, dump_id, str(o), key=f"forensics-analyze-{dump_id}-{attempt}",
-                             pure=False, retries=0)
+        return client.submit(
+            analyze_one, path, dump_id, str(o), key=f"forensics-analyze-{dump_id}-{attempt}", pure=False, retries=0
+        )
 
     def finished(dump_id: str, path: str, row: dict[str, Any]) -> None:
         entry = {"dump_id": dump_id, "source_path": path, "status": row["status"], "reason": row.get("reason")}
@@ -354,8 +479,18 @@ def run_fleet(paths: Iterable[str | Path], out: str | Path, *, client: Any, prog
 
     def lost(dump_id: str, path: str, e: Exception) -> None:
         reason = f"worker failed: {type(e).__name__}: {' '.join(str(e).split())[:300]}"
-        record_dump(o, dump_id, path, None, {**{k: None for k in _DUMP_SCHEMA.names},
-                                              "status": "failed", "reason": reason, "tool_version": __version__})
+        record_dump(
+            o,
+            dump_id,
+            path,
+            None,
+            {
+                **{k: None for k in _DUMP_SCHEMA.names},
+                "status": "failed",
+                "reason": reason,
+                "tool_version": __version__,
+            },
+        )
         finished(dump_id, path, {"status": "failed", "reason": reason})
 
     futures = {submit(i, p, 1): (i, p) for i, p in todo.items()}
@@ -387,16 +522,32 @@ def summarize(out: Path, run: dict[str, Any] | None = None, top: int = 20) -> di
     ok = dumps[dumps["status"] == "ok"] if not dumps.empty else dumps
     failed = dumps[dumps["status"] != "ok"] if not dumps.empty else dumps
     label = {} if dumps.empty else dict(zip(dumps[PARTITION], dumps["source_path"], strict=True))
-    report = {} if dumps.empty else {k: v for k, v in zip(dumps[PARTITION], dumps["report"], strict=True)
-                                     if isinstance(v, str)}
+    report = (
+        {}
+        if dumps.empty
+        else {k: v for k, v in zip(dumps[PARTITION], dumps["report"], strict=True) if isinstance(v, str)}
+    )
     active = findings[~findings["latent"]] if not findings.empty else findings
     causes: list[dict[str, Any]] = []
     if not active.empty:
         for cause, g in active.groupby("cause", sort=False):
             per = g.groupby(PARTITION).size().sort_values(ascending=False)
-            causes.append({"cause": str(cause), "findings": len(g), "dumps": int(per.size),
-                           "by_dump": [{"dump_id": str(k), "source_path": label.get(str(k)), "findings": int(v),
-                                        "report": report.get(str(k))} for k, v in per.head(top).items()]})
+            causes.append(
+                {
+                    "cause": str(cause),
+                    "findings": len(g),
+                    "dumps": int(per.size),
+                    "by_dump": [
+                        {
+                            "dump_id": str(k),
+                            "source_path": label.get(str(k)),
+                            "findings": int(v),
+                            "report": report.get(str(k)),
+                        }
+                        for k, v in per.head(top).items()
+                    ],
+                }
+            )
         causes.sort(key=lambda c: (-c["findings"], -c["dumps"], c["cause"]))
     lacking: list[dict[str, Any]] = []
     if not cov.empty:
@@ -404,9 +555,16 @@ def summarize(out: Path, run: dict[str, Any] | None = None, top: int = 20) -> di
         for ref, g in c.groupby("image", sort=True):
             running = sorted({a for v in g["lacks_running_archs"] for a in (v if v is not None else [])})
             lacks = sorted({a for v in g["lacks_cluster_archs"] for a in v})
-            lacking.append({"image": str(ref), "archs": sorted({a for v in g["archs"] for a in (v if v is not None else [])}),
-                            "lacks": lacks, "lacks_where_running": running, "dumps": int(g[PARTITION].nunique()),
-                            "dump_ids": sorted(g[PARTITION].astype(str).unique().tolist())[:top]})
+            lacking.append(
+                {
+                    "image": str(ref),
+                    "archs": sorted({a for v in g["archs"] for a in (v if v is not None else [])}),
+                    "lacks": lacks,
+                    "lacks_where_running": running,
+                    "dumps": int(g[PARTITION].nunique()),
+                    "dump_ids": sorted(g[PARTITION].astype(str).unique().tolist())[:top],
+                }
+            )
         lacking.sort(key=lambda x: (not x["lacks_where_running"], -x["dumps"], x["image"]))
     severe = []
     if not ok.empty:
@@ -414,25 +572,55 @@ def summarize(out: Path, run: dict[str, Any] | None = None, top: int = 20) -> di
         o2 = ok.assign(_r=rank).sort_values(["_r", "findings", "source_path"], ascending=[False, False, True])
         for r in o2[o2["_r"] >= 0].head(top).itertuples(index=False):
             mine = active[active[PARTITION] == r.dump_id] if not active.empty else active
-            severe.append({"dump_id": r.dump_id, "source_path": r.source_path, "cluster": r.cluster,
-                           "collected_at": _iso(r.collected_at), "worst_severity": r.worst_severity,
-                           "findings": int(r.findings), "causes": sorted(mine["cause"].unique().tolist()) if not mine.empty else [],
-                           "report": r.report})
+            severe.append(
+                {
+                    "dump_id": r.dump_id,
+                    "source_path": r.source_path,
+                    "cluster": r.cluster,
+                    "collected_at": _iso(r.collected_at),
+                    "worst_severity": r.worst_severity,
+                    "findings": int(r.findings),
+                    "causes": sorted(mine["cause"].unique().tolist()) if not mine.empty else [],
+                    "report": r.report,
+                }
+            )
     return {
-        "schema": SCHEMA, "tool": {"name": "cluster-forensics", "version": __version__},
-        "dataset": DATASET, "tables": list(TABLES),
-        "counts": {"dumps": len(dumps), "ok": len(ok), "failed": len(failed),
-                   "findings": len(active), "dumps_with_findings": int(active[PARTITION].nunique()) if not active.empty else 0},
+        "schema": SCHEMA,
+        "tool": {"name": "cluster-forensics", "version": __version__},
+        "dataset": DATASET,
+        "tables": list(TABLES),
+        "counts": {
+            "dumps": len(dumps),
+            "ok": len(ok),
+            "failed": len(failed),
+            "findings": len(active),
+            "dumps_with_findings": int(active[PARTITION].nunique()) if not active.empty else 0,
+        },
         "run": run,
         "causes": causes,
         "images_lacking_archs": lacking,
         "most_severe": severe,
-        "failed": [{"dump_id": r[PARTITION], "source_path": r["source_path"], "reason": r["reason"]}
-                   for _, r in failed.sort_values("source_path").iterrows()] if not failed.empty else [],
-        "dumps": [{"dump_id": r[PARTITION], "source_path": r["source_path"], "status": r["status"],
-                   "format": r["format"], "collected_at": _iso(r["collected_at"]), "findings": _int(r["findings"]),
-                   "worst_severity": r["worst_severity"], "report": r["report"]}
-                  for _, r in dumps.sort_values("source_path").iterrows()] if not dumps.empty else [],
+        "failed": [
+            {"dump_id": r[PARTITION], "source_path": r["source_path"], "reason": r["reason"]}
+            for _, r in failed.sort_values("source_path").iterrows()
+        ]
+        if not failed.empty
+        else [],
+        "dumps": [
+            {
+                "dump_id": r[PARTITION],
+                "source_path": r["source_path"],
+                "status": r["status"],
+                "format": r["format"],
+                "collected_at": _iso(r["collected_at"]),
+                "findings": _int(r["findings"]),
+                "worst_severity": r["worst_severity"],
+                "report": r["report"],
+            }
+            for _, r in dumps.sort_values("source_path").iterrows()
+        ]
+        if not dumps.empty
+        else [],
     }
 
 
@@ -449,8 +637,9 @@ def _int(v: Any) -> int | None:
 def write_summary(out: Path, summary: dict[str, Any]) -> None:
     from forensics.render.multi import fleet_html, fleet_markdown
 
-    (out / "fleet.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n",
-                                    encoding="utf-8")
+    (out / "fleet.json").write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+    )
     (out / "fleet.html").write_text(fleet_html(summary), encoding="utf-8")
     (out / "fleet.md").write_text(fleet_markdown(summary), encoding="utf-8")
 

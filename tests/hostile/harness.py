@@ -71,8 +71,7 @@ def forensics(*args: str | Path, cwd: Path, limit: float = WALL_LIMIT) -> Run:
     env.pop("FORENSICS_DEBUG", None)  # the user's view: no debug tracebacks
     with open(out, "wb") as o, open(err, "wb") as e:
         start = time.monotonic()
-        proc = subprocess.Popen([*_command(), *map(str, args)], stdout=o, stderr=e, cwd=cwd, env=env,
-                                preexec_fn=_limit)  # noqa: PLW1509 - resource limits need it
+        proc = subprocess.Popen([*_command(), *map(str, args)], stdout=o, stderr=e, cwd=cwd, env=env, preexec_fn=_limit)
         timer = threading.Timer(limit, proc.kill)
         timer.start()
         try:
@@ -81,13 +80,21 @@ def forensics(*args: str | Path, cwd: Path, limit: float = WALL_LIMIT) -> Run:
             timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.monotonic() - start
-    run = Run(proc.returncode, out.read_text(errors="replace"), err.read_text(errors="replace"), seconds,
-              usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024)
+    run = Run(
+        proc.returncode,
+        out.read_text(errors="replace"),
+        err.read_text(errors="replace"),
+        seconds,
+        usage.ru_utime + usage.ru_stime,
+        usage.ru_maxrss * 1024,
+    )
     report = os.environ.get("FORENSICS_HOSTILE_REPORT")  # a line per run, for measuring the bounds
     if report:
         with open(report, "a") as f:
-            f.write(f"{os.environ.get('PYTEST_CURRENT_TEST', '?').split(' ')[0]}\t{args[0]}\trc={run.rc}\t"
-                    f"cpu={run.cpu:.1f}s\twall={run.seconds:.1f}s\trss={run.peak_rss // (1 << 20)}MiB\n")
+            f.write(
+                f"{os.environ.get('PYTEST_CURRENT_TEST', '?').split(' ')[0]}\t{args[0]}\trc={run.rc}\t"
+                f"cpu={run.cpu:.1f}s\twall={run.seconds:.1f}s\trss={run.peak_rss // (1 << 20)}MiB\n"
+            )
     return run
 
 
@@ -122,8 +129,9 @@ def assert_problem(doc: dict[str, Any], what: str, file: str = "", why: str = ""
 
 def assert_rest_analyzed(doc: dict[str, Any]) -> None:
     """The sample's story survived: ledger-api's arm64-only image on amd64 nodes is still found."""
-    kinds = {(f["workload"]["kind"], f["workload"]["namespace"], f["workload"]["name"]): f["cause"]
-             for f in doc["findings"]}
+    kinds = {
+        (f["workload"]["kind"], f["workload"]["namespace"], f["workload"]["name"]): f["cause"] for f in doc["findings"]
+    }
     assert kinds.get(WORKLOAD) == CAUSE, kinds
 
 
@@ -180,8 +188,15 @@ def gzip_padding(byte: bytes) -> bytes:
     return _ZEROS[key]
 
 
-def tgz_with_big_member(path: Path, before: list[tuple[str, bytes]], name: str, head: bytes, size: int,
-                        fill: bytes = b"\0", after: list[tuple[str, bytes]] | None = None) -> Path:
+def tgz_with_big_member(
+    path: Path,
+    before: list[tuple[str, bytes]],
+    name: str,
+    head: bytes,
+    size: int,
+    fill: bytes = b"\0",
+    after: list[tuple[str, bytes]] | None = None,
+) -> Path:
     """A `.tar.gz` whose member `name` declares `size` bytes: `head`, then `fill` up to `size`. Written
     as several gzip members (the way pigz does), so the file stays a few MB whatever `size` is."""
     tar_head = tar_members(before)

@@ -39,8 +39,13 @@ TB = 1 << 40
 
 def test_gzip_bomb_member_stops_at_the_scan_budget(tmp_path: Path) -> None:
     # a 10 GiB log of zeros, about 10 MB compressed, after the real members
-    arc = tgz_with_big_member(tmp_path / "bomb.tar.gz", sample_files(), f"dump/snapshots/{SNAP}/logs/payments/"
-                              "ledger-api-w4wr2qc9p-swgfk/zeros.log", b"", 10 * GiB)
+    arc = tgz_with_big_member(
+        tmp_path / "bomb.tar.gz",
+        sample_files(),
+        f"dump/snapshots/{SNAP}/logs/payments/ledger-api-w4wr2qc9p-swgfk/zeros.log",
+        b"",
+        10 * GiB,
+    )
     run = analyze(arc, tmp_path)
     assert_bounded(run)
     doc = run.doc()
@@ -54,8 +59,12 @@ def _pax_sparse(name: str, realsize: int, tail: bytes) -> tuple[tarfile.TarInfo,
     sparse_map = f"1\n{offset}\n{len(tail)}\n".encode()
     sparse_map += b"\0" * (-len(sparse_map) % 512)
     info = tarfile.TarInfo(f"{os.path.dirname(name)}/GNUSparseFile.0/{os.path.basename(name)}")
-    info.pax_headers = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": name,
-                        "GNU.sparse.realsize": str(realsize)}
+    info.pax_headers = {
+        "GNU.sparse.major": "1",
+        "GNU.sparse.minor": "0",
+        "GNU.sparse.name": name,
+        "GNU.sparse.realsize": str(realsize),
+    }
     data = sparse_map + tail
     info.size = len(data)
     return info, data
@@ -179,8 +188,9 @@ def test_pods_json_padded_with_three_gigabytes_of_whitespace(tmp_path: Path) -> 
     pods = dict(files)[pods_name]
     body = pods.rsplit(b"]", 1)[0]  # the list, then padding where its end should be
     size = int(2.9 * GiB)
-    arc = tgz_with_big_member(tmp_path / "padded.tar.gz", [(n, d) for n, d in files if n != pods_name],
-                              pods_name, body, size, fill=b" ")
+    arc = tgz_with_big_member(
+        tmp_path / "padded.tar.gz", [(n, d) for n, d in files if n != pods_name], pods_name, body, size, fill=b" "
+    )
     run = analyze(arc, tmp_path)
     assert_bounded(run)
     doc = run.doc()
@@ -200,8 +210,9 @@ def test_a_hundred_thousand_snapshot_folders(tmp_path: Path) -> None:
     empty = json.dumps({"apiVersion": "v1", "kind": "List", "items": []}).encode()
     # all older than the sample's snapshot, after its files in the archive
     start = datetime(2020, 1, 1, tzinfo=UTC)
-    extra = [(f"dump/snapshots/{start + timedelta(seconds=i):%Y%m%dT%H%M%SZ}/events.json", empty)
-             for i in range(100_000)]
+    extra = [
+        (f"dump/snapshots/{start + timedelta(seconds=i):%Y%m%dT%H%M%SZ}/events.json", empty) for i in range(100_000)
+    ]
     arc = write_tgz(tmp_path / "snaps.tar.gz", sample_files() + extra)
     run = analyze(arc, tmp_path)
     assert_bounded(run)
@@ -213,10 +224,19 @@ def test_a_hundred_thousand_snapshot_folders(tmp_path: Path) -> None:
 def test_index_with_a_hundred_thousand_children_and_cyclic_references(tmp_path: Path) -> None:
     dump = copy_sample(tmp_path)
     own = "sha256:" + "c" * 64  # nested entries name the index itself: a cycle, if it were followed
-    manifests = [({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": f"sha256:{i:064x}",
-                   "size": 1, "platform": {"os": "linux", "architecture": "arm64"}} if i % 2 == 0 else
-                  {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": own, "size": 1})
-                 for i in range(100_000)]
+    manifests = [
+        (
+            {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": f"sha256:{i:064x}",
+                "size": 1,
+                "platform": {"os": "linux", "architecture": "arm64"},
+            }
+            if i % 2 == 0
+            else {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": own, "size": 1}
+        )
+        for i in range(100_000)
+    ]
     index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests}
     folder = dump / "images" / "cyclic"
     (folder / "configs").mkdir(parents=True)
@@ -256,8 +276,11 @@ def test_adversarial_log_lines_scan_in_linear_time(tmp_path: Path) -> None:
     # backtracking patterns take hundreds of milliseconds per line when run on whole lines)
     pieces: list[str] = []
     for sig in SIGNATURES:
-        words = [w for w in "".join(c if c.isalnum() or c in " :/=\"'`" else " " for c in sig.pattern.pattern).split()
-                 if len(w) > 2]
+        words = [
+            w
+            for w in "".join(c if c.isalnum() or c in " :/=\"'`" else " " for c in sig.pattern.pattern).split()
+            if len(w) > 2
+        ]
         pieces.append(" ".join(words[:4]) + " ")
     # as long as the log cap allows for two lines per pattern, at most 64 KiB, always far past MAX_LINE
     width = min(64 * 1024, (8 * MiB - len(crash)) // (2 * len(pieces)) - 2)
@@ -272,8 +295,14 @@ def test_adversarial_log_lines_scan_in_linear_time(tmp_path: Path) -> None:
 
 
 def test_frames_command_is_bounded_too(tmp_path: Path) -> None:
-    arc = tgz_with_big_member(tmp_path / "bomb.tar.gz", sample_files(), f"dump/snapshots/{SNAP}/events.json",
-                              b'{"items": [\n', 3 * GiB - 1, fill=b"\0")
+    arc = tgz_with_big_member(
+        tmp_path / "bomb.tar.gz",
+        sample_files(),
+        f"dump/snapshots/{SNAP}/events.json",
+        b'{"items": [\n',
+        3 * GiB - 1,
+        fill=b"\0",
+    )
     run = forensics("frames", arc, cwd=tmp_path)
     assert_bounded(run)
     assert "pods" in run.stdout

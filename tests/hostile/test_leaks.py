@@ -38,10 +38,22 @@ def test_platforms_never_follows_a_symlink_inside_an_image_folder(tmp_path: Path
     dump = copy_sample(tmp_path)
     outside = tmp_path / "outside"
     outside.mkdir()
-    (outside / "manifest.json").write_text(json.dumps({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 1,
-                       "digest": "sha256:" + "5" * 64, "platform": {"os": "linux", "architecture": "s390x"}}]}))
+    (outside / "manifest.json").write_text(
+        json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.index.v1+json",
+                "manifests": [
+                    {
+                        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                        "size": 1,
+                        "digest": "sha256:" + "5" * 64,
+                        "platform": {"os": "linux", "architecture": "s390x"},
+                    }
+                ],
+            }
+        )
+    )
     folder = next(p for p in (dump / "images").iterdir() if (p / "configs").is_dir())
     (folder / "manifest.json").unlink()
     (folder / "manifest.json").symlink_to(outside / "manifest.json")
@@ -68,8 +80,13 @@ def _hostile_serve_dump(tmp_path: Path) -> Path:
     base = next(p for p in doc["items"] if p["metadata"]["name"].startswith("payments-gateway"))
     for name in NAMES:
         doc["items"].append({**base, "metadata": {**base["metadata"], "name": name}})
-    doc["items"].append({"metadata": {"name": "typed-wrong", "namespace": "payments", "labels": ["a"]},
-                         "spec": "nginx", "status": ["Running"]})
+    doc["items"].append(
+        {
+            "metadata": {"name": "typed-wrong", "namespace": "payments", "labels": ["a"]},
+            "spec": "nginx",
+            "status": ["Running"],
+        }
+    )
     text = json.dumps(doc, indent=4)
     deep = '{"metadata": {"name": "deep", "namespace": "payments", "x": %s}}' % ("[" * 100_000 + "]" * 100_000)
     pods.write_text(text.replace('"items": [\n', '"items": [\n        ' + deep + ",\n", 1))
@@ -89,10 +106,13 @@ def _limit() -> None:
 @pytest.fixture
 def hostile_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str], Path]]:
     dump = _hostile_serve_dump(tmp_path)
-    proc = subprocess.Popen([*_command(), "serve", str(dump), "--kubeconfig-out", str(tmp_path / "kubeconfig"),
-                             "--idle-timeout", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=_limit)  # noqa: PLW1509
+    proc = subprocess.Popen(
+        [*_command(), "serve", str(dump), "--kubeconfig-out", str(tmp_path / "kubeconfig"), "--idle-timeout", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_limit,
+    )
     url = ""
     deadline = time.monotonic() + 60
     assert proc.stderr is not None
@@ -141,7 +161,8 @@ def test_serve_answers_hostile_objects_one_by_one(hostile_server: tuple[str, sub
 
 
 def test_serve_times_out_idle_connections_and_takes_200_at_once(
-        hostile_server: tuple[str, subprocess.Popen[str], Path]) -> None:
+    hostile_server: tuple[str, subprocess.Popen[str], Path],
+) -> None:
     url, proc, _ = hostile_server
     host, port = urllib.parse.urlsplit(url).hostname, urllib.parse.urlsplit(url).port
     idle = [socket.create_connection((host, port), timeout=10) for _ in range(300)]
@@ -189,8 +210,12 @@ def test_serve_bounds_huge_logs_and_says_so(hostile_server: tuple[str, subproces
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         pytest.skip("kubectl is not installed")
-    r = subprocess.run([kubectl, "--kubeconfig", str(tmp_path / "kubeconfig"), "logs", "-n", "payments", pod,
-                        "-c", "ledger-api"], capture_output=True, timeout=120, check=False)
+    r = subprocess.run(
+        [kubectl, "--kubeconfig", str(tmp_path / "kubeconfig"), "logs", "-n", "payments", pod, "-c", "ledger-api"],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert r.returncode == 0, r.stderr[-500:]
     assert len(r.stdout) == 16 * 1024 * 1024
     assert b"Warning: log cut to its last" in r.stderr

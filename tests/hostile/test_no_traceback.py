@@ -61,8 +61,9 @@ def test_file_names_that_are_not_utf8_in_a_directory(tmp_path: Path) -> None:
 
 def test_member_names_that_are_not_utf8_in_a_tar(tmp_path: Path) -> None:
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT, encoding="utf-8",
-                      errors="surrogateescape") as tf:
+    with tarfile.open(
+        fileobj=buf, mode="w", format=tarfile.GNU_FORMAT, encoding="utf-8", errors="surrogateescape"
+    ) as tf:
         for name, data in [*sample_files(), (f"dump/snapshots/{SNAP}/logs/payments/p\udcff/c.log", b"x\n")]:
             info = tarfile.TarInfo(name)
             info.size = len(data)
@@ -86,9 +87,12 @@ def test_tar_zst_with_a_corrupt_frame_keeps_what_came_before(tmp_path: Path) -> 
     zstandard = pytest.importorskip("zstandard")
     good = zstandard.ZstdCompressor().compress(tar_members(sample_files()))
     log = b"".join(b"line %d of a log\n" % i for i in range(20000))
-    bad = bytearray(zstandard.ZstdCompressor(write_checksum=True).compress(
-        tar_members([(f"dump/snapshots/{SNAP}/logs/payments/p/c.log", log)])))
-    bad[len(bad) // 2:len(bad) // 2 + 64] = b"\xff" * 64
+    bad = bytearray(
+        zstandard.ZstdCompressor(write_checksum=True).compress(
+            tar_members([(f"dump/snapshots/{SNAP}/logs/payments/p/c.log", log)])
+        )
+    )
+    bad[len(bad) // 2 : len(bad) // 2 + 64] = b"\xff" * 64
     arc = tmp_path / "corrupt.tar.zst"
     arc.write_bytes(good + bytes(bad))
     run = analyze(arc, tmp_path)
@@ -139,8 +143,10 @@ def test_json_nested_deep_in_loose_files_and_troubleshoot_errors(tmp_path: Path)
     shutil.copy(SAMPLE / "snapshots" / SNAP / "nodes.json", loose / "nodes.json")
     (loose / "deep.json").write_text(_deep())
     (loose / "deep.yaml").write_text("a:\n" + "".join(" " * (i + 1) + "- \n" for i in range(5000)))
-    (loose / "bomb.yaml").write_text("kind: Pod\nl0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
-        f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 9)))
+    (loose / "bomb.yaml").write_text(
+        "kind: Pod\nl0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+        + "".join(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 9))
+    )
     run = analyze(loose, tmp_path)
     assert_bounded(run)
     doc = run.doc()
@@ -182,8 +188,13 @@ def test_timestamps_outside_what_nanoseconds_hold_and_weird_ones(tmp_path: Path)
 
     def change(items: list) -> None:
         for i, p in enumerate(items):
-            p["metadata"]["creationTimestamp"] = ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
-                                                  "2024-13-45T99:99:99Z", "yesterday", "+275760-09-13T00:00:00Z"][i % 5]
+            p["metadata"]["creationTimestamp"] = [
+                "0001-01-01T00:00:00Z",
+                "9999-12-31T23:59:59Z",
+                "2024-13-45T99:99:99Z",
+                "yesterday",
+                "+275760-09-13T00:00:00Z",
+            ][i % 5]
             p["status"]["startTime"] = "0001-01-01T00:00:00Z"
 
     _edit_pods(dump, change)
@@ -216,8 +227,10 @@ def test_yaml_nested_deep_and_alias_bomb_in_must_gather(tmp_path: Path) -> None:
     root = root[0] if isinstance(root, tuple) else root
     pods = sorted(root.rglob("core/pods.yaml"))
     assert len(pods) >= 2
-    pods[0].write_text("a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"a{i}: &a{i} [{', '.join([('*a' + str(i - 1)) if i > 1 else '*a'] * 10)}]\n" for i in range(1, 9)))
+    pods[0].write_text(
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        + "".join(f"a{i}: &a{i} [{', '.join([('*a' + str(i - 1)) if i > 1 else '*a'] * 10)}]\n" for i in range(1, 9))
+    )
     pods[1].write_text("[" * 5000 + "]" * 5000)
     run = analyze(root, tmp_path)
     assert_bounded(run)

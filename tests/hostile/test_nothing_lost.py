@@ -39,7 +39,7 @@ def test_multi_member_gzip_as_pigz_writes_it(tmp_path: Path) -> None:
     raw = tar_bytes(sample_files())
     step = len(raw) // 37 + 1
     arc = tmp_path / "pigz.tar.gz"
-    arc.write_bytes(b"".join(gzip.compress(raw[i:i + step]) for i in range(0, len(raw), step)))
+    arc.write_bytes(b"".join(gzip.compress(raw[i : i + step]) for i in range(0, len(raw), step)))
     run = forensics("frames", arc, cwd=tmp_path)
     assert_bounded(run)
     assert _pods(run.stdout) == PODS
@@ -56,8 +56,7 @@ def test_troubleshoot_bundle_with_a_traversing_and_an_absolute_member(tmp_path: 
     with tarfile.open(bundle) as tf:
         members = [(m.name, tf.extractfile(m).read()) for m in tf if m.isfile()]  # type: ignore[union-attr]
     top = facts["top"]
-    evil = [(f"{top}/../../etc/cluster-resources/pods/evil.json", b"{}"),
-            ("/cluster-resources/pods/abs.json", b"{}")]
+    evil = [(f"{top}/../../etc/cluster-resources/pods/evil.json", b"{}"), ("/cluster-resources/pods/abs.json", b"{}")]
     arc = tmp_path / "evil-bundle.tar.gz"
     arc.write_bytes(gzip.compress(tar_members(evil + members) + b"\0" * 1024))
     run = forensics("frames", arc, cwd=tmp_path)
@@ -110,9 +109,11 @@ def test_duplicate_json_keys_are_a_load_problem(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("first", ["appledouble", "readme", "folder"])
 def test_first_entry_that_is_not_the_dump_is_ignored(tmp_path: Path, first: str) -> None:
-    lead = {"appledouble": [("._dump", b"\0\5\26\7" + b"\0" * 60)],
-            "readme": [("README.md", b"# collected for ticket 4711\n")],
-            "folder": [("notes/howto.txt", b"see ticket\n"), ("notes/more.txt", b"x\n")]}[first]
+    lead = {
+        "appledouble": [("._dump", b"\0\5\26\7" + b"\0" * 60)],
+        "readme": [("README.md", b"# collected for ticket 4711\n")],
+        "folder": [("notes/howto.txt", b"see ticket\n"), ("notes/more.txt", b"x\n")],
+    }[first]
     arc = write_tgz(tmp_path / "lead.tar.gz", lead + [("__MACOSX/dump/._pods.json", b"\0")] + sample_files())
     run = analyze(arc, tmp_path)
     assert_bounded(run)
@@ -129,24 +130,32 @@ def test_first_entry_that_is_not_the_dump_is_ignored(tmp_path: Path, first: str)
 def test_gzip_compressed_single_files(tmp_path: Path) -> None:
     pods = (SAMPLE / "snapshots" / SNAP / "pods.json").read_bytes()
     one = tmp_path / "pods.json.gz"
-    one.write_bytes(gzip.compress(pods[: len(pods) // 2]) + gzip.compress(pods[len(pods) // 2:]))
+    one.write_bytes(gzip.compress(pods[: len(pods) // 2]) + gzip.compress(pods[len(pods) // 2 :]))
     run = forensics("frames", one, cwd=tmp_path)
     assert_bounded(run)
     assert _pods(run.stdout) == PODS
 
     # a cluster-info dump printed to stdout, gzipped, with a million-line log and 200,000 log blocks
-    objects = {k: json.loads((SAMPLE / "snapshots" / SNAP / f"{k}.json").read_text())["items"]
-               for k in ("nodes", "pods", "events")}
+    objects = {
+        k: json.loads((SAMPLE / "snapshots" / SNAP / f"{k}.json").read_text())["items"]
+        for k in ("nodes", "pods", "events")
+    }
     kinds = {"nodes": "NodeList", "pods": "PodList", "events": "EventList"}
     out = io.BytesIO()
     with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=1) as gz:
         for k in ("nodes", "events", "pods"):
-            gz.write(json.dumps({"kind": kinds[k], "apiVersion": "v1", "metadata": {}, "items": objects[k]},
-                                indent=4).encode() + b"\n")
+            gz.write(
+                json.dumps(
+                    {"kind": kinds[k], "apiVersion": "v1", "metadata": {}, "items": objects[k]}, indent=4
+                ).encode()
+                + b"\n"
+            )
         gz.write(b"==== START logs for container app of pod payments/chatty ====\n")
         gz.write(b"tick\n" * 1_000_000)
         gz.write(b"==== END logs for container app of pod payments/chatty ====\n")
-        block = b"==== START logs for container c of pod junk/p ====\nx\n==== END logs for container c of pod junk/p ====\n"
+        block = (
+            b"==== START logs for container c of pod junk/p ====\nx\n==== END logs for container c of pod junk/p ====\n"
+        )
         gz.write(block * 200_000)
     dump = tmp_path / "cluster-info.txt.gz"
     dump.write_bytes(out.getvalue())

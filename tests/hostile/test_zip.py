@@ -41,13 +41,17 @@ def test_zip_with_unsafe_members_and_a_bomb(tmp_path: Path) -> None:
     link = zipfile.ZipInfo(f"dump/snapshots/{SNAP}/logs/payments/p/link.log")
     link.create_system = 3
     link.external_attr = (stat.S_IFLNK | 0o777) << 16
-    unsafe = [(zipfile.ZipInfo(f"dump/../../snapshots/{SNAP}/logs/payments/p/up.log"), b"x"),
-              (zipfile.ZipInfo(f"/snapshots/{SNAP}/logs/payments/p/abs.log"), b"x"),
-              (link, b"/etc/passwd")]
+    unsafe = [
+        (zipfile.ZipInfo(f"dump/../../snapshots/{SNAP}/logs/payments/p/up.log"), b"x"),
+        (zipfile.ZipInfo(f"/snapshots/{SNAP}/logs/payments/p/abs.log"), b"x"),
+        (link, b"/etc/passwd"),
+    ]
     arc = tmp_path / "evil.zip"
     _zip(arc, sample_files(), unsafe)
-    with (zipfile.ZipFile(arc, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf,
-          zf.open(f"dump/snapshots/{SNAP}/logs/payments/p/zeros.log", "w", force_zip64=True) as w):
+    with (
+        zipfile.ZipFile(arc, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf,
+        zf.open(f"dump/snapshots/{SNAP}/logs/payments/p/zeros.log", "w", force_zip64=True) as w,
+    ):
         chunk = b"\0" * (16 << 20)
         for _ in range(48):  # 768 MiB of zeros in under a MB
             w.write(chunk)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from forensics.read import layout
 from forensics.analysis.correlate import Context, build_context
+from forensics.read import layout
 from forensics.read.load import load_dump
 
 REAL = Path(__file__).resolve().parents[1] / "fixtures" / "realdata"
@@ -38,15 +38,30 @@ def index(*platforms: str, attestation: bool = True) -> bytes:
         plat: dict[str, Any] = {"os": os_, "architecture": arch}
         if var:
             plat["variant"] = var[0]
-        ms.append({"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 500,
-                   "digest": "sha256:" + hashlib.sha256(p.encode()).hexdigest(), "platform": plat})
+        ms.append(
+            {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "size": 500,
+                "digest": "sha256:" + hashlib.sha256(p.encode()).hexdigest(),
+                "platform": plat,
+            }
+        )
     if attestation:
-        ms.append({"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 800,
-                   "digest": "sha256:" + "f" * 64, "platform": {"os": "unknown", "architecture": "unknown"},
-                   "annotations": {"vnd.docker.reference.type": "attestation-manifest",
-                                   "vnd.docker.reference.digest": ms[0]["digest"]}})
-    return json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-                       "manifests": ms}).encode()
+        ms.append(
+            {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "size": 800,
+                "digest": "sha256:" + "f" * 64,
+                "platform": {"os": "unknown", "architecture": "unknown"},
+                "annotations": {
+                    "vnd.docker.reference.type": "attestation-manifest",
+                    "vnd.docker.reference.digest": ms[0]["digest"],
+                },
+            }
+        )
+    return json.dumps(
+        {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": ms}
+    ).encode()
 
 
 @dataclass
@@ -77,12 +92,24 @@ class Scenario:
         (root / layout.META).parent.mkdir(parents=True, exist_ok=True)
         (root / layout.META).write_text(f"format: cluster-forensics-dump\nversion: 1\nsnapshots: {list(snaps)}\n")
         for i, snap in enumerate(snaps):
-            nodes = [{"metadata": {"name": n, "creationTimestamp": "2026-02-01T00:00:00Z",
-                                   "labels": {"kubernetes.io/arch": a, "eks.amazonaws.com/nodegroup": f"ng-{a}"}},
-                      "status": {"nodeInfo": {"architecture": a, "operatingSystem": "linux",
-                                              "containerRuntimeVersion": "containerd://1.7.11"},
-                                 "conditions": [{"type": "Ready", "status": "True"}]}}
-                     for n, a in self.nodes.items()]
+            nodes = [
+                {
+                    "metadata": {
+                        "name": n,
+                        "creationTimestamp": "2026-02-01T00:00:00Z",
+                        "labels": {"kubernetes.io/arch": a, "eks.amazonaws.com/nodegroup": f"ng-{a}"},
+                    },
+                    "status": {
+                        "nodeInfo": {
+                            "architecture": a,
+                            "operatingSystem": "linux",
+                            "containerRuntimeVersion": "containerd://1.7.11",
+                        },
+                        "conditions": [{"type": "Ready", "status": "True"}],
+                    },
+                }
+                for n, a in self.nodes.items()
+            ]
             pods = [self._pod(p) for p in self.pods if p.snapshot in (-1, i)]
             self._put(root, layout.objects_file(snap, "nodes"), {"kind": "List", "items": nodes})
             self._put(root, layout.objects_file(snap, "pods"), {"kind": "List", "items": pods})
@@ -104,8 +131,10 @@ class Scenario:
             st.parent.mkdir(parents=True, exist_ok=True)
             st.write_text("enabled\n")
             for e in entries:
-                src = {"qemu-x86_64": "proc-binfmt_misc-qemu-x86_64.qus.txt",
-                       "qemu-aarch64": "proc-binfmt_misc-qemu-aarch64.qemu-user-static.txt"}[e]
+                src = {
+                    "qemu-x86_64": "proc-binfmt_misc-qemu-x86_64.qus.txt",
+                    "qemu-aarch64": "proc-binfmt_misc-qemu-aarch64.qemu-user-static.txt",
+                }[e]
                 f = root / layout.binfmt_file(node, e)
                 f.parent.mkdir(parents=True, exist_ok=True)
                 f.write_bytes((REAL / "binfmt" / src).read_bytes())
@@ -126,37 +155,86 @@ class Scenario:
         if p.arch_selector:
             spec["nodeSelector"] = {"kubernetes.io/arch": p.arch_selector}
         if p.pull_error:
-            st = {"name": "app", "image": p.image, "imageID": "", "restartCount": 0, "ready": False,
-                  "state": {"waiting": {"reason": "ErrImagePull", "message": p.pull_error}}}
+            st = {
+                "name": "app",
+                "image": p.image,
+                "imageID": "",
+                "restartCount": 0,
+                "ready": False,
+                "state": {"waiting": {"reason": "ErrImagePull", "message": p.pull_error}},
+            }
         elif p.crash:
-            st = {"name": "app", "image": p.image, "imageID": f"{p.image}@sha256:{'1' * 64}",
-                  "restartCount": p.restarts, "ready": False,
-                  "state": {"waiting": {"reason": "CrashLoopBackOff",
-                                        "message": f"back-off 5m0s restarting failed container=app pod={p.name}_prod(u)"}},
-                  "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
-                                               "startedAt": "2026-03-01T09:58:00Z",
-                                               "finishedAt": "2026-03-01T09:58:00Z"}}}
+            st = {
+                "name": "app",
+                "image": p.image,
+                "imageID": f"{p.image}@sha256:{'1' * 64}",
+                "restartCount": p.restarts,
+                "ready": False,
+                "state": {
+                    "waiting": {
+                        "reason": "CrashLoopBackOff",
+                        "message": f"back-off 5m0s restarting failed container=app pod={p.name}_prod(u)",
+                    }
+                },
+                "lastState": {
+                    "terminated": {
+                        "exitCode": 1,
+                        "reason": "Error",
+                        "startedAt": "2026-03-01T09:58:00Z",
+                        "finishedAt": "2026-03-01T09:58:00Z",
+                    }
+                },
+            }
         else:
-            st = {"name": "app", "image": p.image, "imageID": f"{p.image}@sha256:{'1' * 64}", "restartCount": 0,
-                  "ready": True, "state": {"running": {"startedAt": "2026-03-01T09:00:00Z"}}}
-        return {"metadata": {"name": p.name, "namespace": "prod", "uid": p.name,
-                             "labels": {"pod-template-hash": "5d8f7c9b4"},
-                             "ownerReferences": [{"kind": "ReplicaSet", "name": f"{p.workload}-5d8f7c9b4",
-                                                  "controller": True}]},
-                **Scenario._with_init(p, spec, st)}
+            st = {
+                "name": "app",
+                "image": p.image,
+                "imageID": f"{p.image}@sha256:{'1' * 64}",
+                "restartCount": 0,
+                "ready": True,
+                "state": {"running": {"startedAt": "2026-03-01T09:00:00Z"}},
+            }
+        return {
+            "metadata": {
+                "name": p.name,
+                "namespace": "prod",
+                "uid": p.name,
+                "labels": {"pod-template-hash": "5d8f7c9b4"},
+                "ownerReferences": [{"kind": "ReplicaSet", "name": f"{p.workload}-5d8f7c9b4", "controller": True}],
+            },
+            **Scenario._with_init(p, spec, st),
+        }
 
     @staticmethod
     def _with_init(p: Pod, spec: dict[str, Any], st: dict[str, Any]) -> dict[str, Any]:
         if p.init_image is None:
             return {"spec": spec, "status": {"phase": "Running", "containerStatuses": [st]}}
         spec["initContainers"] = [{"name": "setup", "image": p.init_image}]
-        init_st = {"name": "setup", "image": p.init_image, "imageID": f"{p.init_image}@sha256:{'2' * 64}",
-                   "restartCount": p.restarts, "ready": False,
-                   "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s restarting failed"}},
-                   "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
-                                                "startedAt": "2026-03-01T09:58:00Z",
-                                                "finishedAt": "2026-03-01T09:58:00Z"}}}
-        main_st = {"name": "app", "image": p.image, "imageID": "", "restartCount": 0, "ready": False,
-                   "state": {"waiting": {"reason": "PodInitializing"}}}
-        return {"spec": spec, "status": {"phase": "Pending", "initContainerStatuses": [init_st],
-                                         "containerStatuses": [main_st]}}
+        init_st = {
+            "name": "setup",
+            "image": p.init_image,
+            "imageID": f"{p.init_image}@sha256:{'2' * 64}",
+            "restartCount": p.restarts,
+            "ready": False,
+            "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s restarting failed"}},
+            "lastState": {
+                "terminated": {
+                    "exitCode": 1,
+                    "reason": "Error",
+                    "startedAt": "2026-03-01T09:58:00Z",
+                    "finishedAt": "2026-03-01T09:58:00Z",
+                }
+            },
+        }
+        main_st = {
+            "name": "app",
+            "image": p.image,
+            "imageID": "",
+            "restartCount": 0,
+            "ready": False,
+            "state": {"waiting": {"reason": "PodInitializing"}},
+        }
+        return {
+            "spec": spec,
+            "status": {"phase": "Pending", "initContainerStatuses": [init_st], "containerStatuses": [main_st]},
+        }

@@ -20,11 +20,11 @@ from typing import Any
 
 import yaml
 
-from forensics.read import layout
 from forensics.analysis.correlate import Context, build_context
 from forensics.analysis.findings import Finding
-from forensics.read.load import load_dump
 from forensics.analysis.rules import all_rules, run_all
+from forensics.read import layout
+from forensics.read.load import load_dump
 
 REALDATA = Path(__file__).resolve().parents[1] / "fixtures" / "realdata"
 SNAP = "20261122T050000Z"
@@ -44,10 +44,20 @@ def waiting(reason: str, message: str | None = None) -> dict[str, Any]:
     return {"waiting": w}
 
 
-def terminated(reason: str | None, exit_code: int, message: str | None = None, *,
-               started: str = "2026-11-22T04:58:00Z", finished: str = "2026-11-22T04:58:05Z") -> dict[str, Any]:
-    t: dict[str, Any] = {"exitCode": exit_code, "startedAt": started, "finishedAt": finished,
-                         "containerID": "containerd://" + "ef" * 32}
+def terminated(
+    reason: str | None,
+    exit_code: int,
+    message: str | None = None,
+    *,
+    started: str = "2026-11-22T04:58:00Z",
+    finished: str = "2026-11-22T04:58:05Z",
+) -> dict[str, Any]:
+    t: dict[str, Any] = {
+        "exitCode": exit_code,
+        "startedAt": started,
+        "finishedAt": finished,
+        "containerID": "containerd://" + "ef" * 32,
+    }
     if reason is not None:
         t["reason"] = reason
     if message is not None:
@@ -57,55 +67,105 @@ def terminated(reason: str | None, exit_code: int, message: str | None = None, *
 
 def crashloop(name: str = "app") -> dict[str, Any]:
     """The waiting state of a crash-looping container, as the kubelet words it."""
-    return waiting("CrashLoopBackOff", f"back-off 5m0s restarting failed container={name} "
-                                       f"pod=web_shop(0b1c2d3e-0000-4000-8000-000000000001)")
+    return waiting(
+        "CrashLoopBackOff",
+        f"back-off 5m0s restarting failed container={name} pod=web_shop(0b1c2d3e-0000-4000-8000-000000000001)",
+    )
 
 
-def ctr(name: str = "app", image: str = IMAGE, *, state: dict[str, Any] | None = None,
-        last: dict[str, Any] | None = None, restarts: int = 0, ready: bool | None = None,
-        memory_limit: str | None = None, liveness: bool = False, command: list[str] | None = None,
-        status: bool = True) -> dict[str, Any]:
+def ctr(
+    name: str = "app",
+    image: str = IMAGE,
+    *,
+    state: dict[str, Any] | None = None,
+    last: dict[str, Any] | None = None,
+    restarts: int = 0,
+    ready: bool | None = None,
+    memory_limit: str | None = None,
+    liveness: bool = False,
+    command: list[str] | None = None,
+    status: bool = True,
+) -> dict[str, Any]:
     """One container: its spec and (unless `status=False`) its status."""
-    spec: dict[str, Any] = {"name": name, "image": image, "imagePullPolicy": "IfNotPresent",
-                            "terminationMessagePolicy": "File"}
+    spec: dict[str, Any] = {
+        "name": name,
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "terminationMessagePolicy": "File",
+    }
     if memory_limit:
         spec["resources"] = {"limits": {"memory": memory_limit}, "requests": {"memory": memory_limit}}
     if liveness:
-        spec["livenessProbe"] = {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 10,
-                                 "failureThreshold": 3}
+        spec["livenessProbe"] = {
+            "httpGet": {"path": "/healthz", "port": 8080},
+            "periodSeconds": 10,
+            "failureThreshold": 3,
+        }
     if command:
         spec["command"] = command
     st: dict[str, Any] | None = None
     if status:
         state = state or running()
-        st = {"name": name, "image": image, "imageID": f"{image.split(':')[0]}@sha256:" + "ab" * 32,
-              "ready": bool(ready) if ready is not None else "running" in state, "restartCount": restarts,
-              "started": "running" in state, "state": state, "lastState": last or {}}
+        st = {
+            "name": name,
+            "image": image,
+            "imageID": f"{image.split(':')[0]}@sha256:" + "ab" * 32,
+            "ready": bool(ready) if ready is not None else "running" in state,
+            "restartCount": restarts,
+            "started": "running" in state,
+            "state": state,
+            "lastState": last or {},
+        }
         if "waiting" not in state:
             st["containerID"] = "containerd://" + "cd" * 32
     return {"spec": spec, "status": st}
 
 
-def pod(name: str, ns: str = "shop", *, node: str | None = "node-a", containers: list[dict[str, Any]] | None = None,
-        init: list[dict[str, Any]] | None = None, owner: str | None = "Deployment/web", phase: str | None = None,
-        reason: str | None = None, message: str | None = None,
-        conditions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def pod(
+    name: str,
+    ns: str = "shop",
+    *,
+    node: str | None = "node-a",
+    containers: list[dict[str, Any]] | None = None,
+    init: list[dict[str, Any]] | None = None,
+    owner: str | None = "Deployment/web",
+    phase: str | None = None,
+    reason: str | None = None,
+    message: str | None = None,
+    conditions: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """A pod as `kubectl get pods -o json` shows it. `owner` is `Deployment/<name>` (via a ReplicaSet
     `<name>-6d4cf56db6`), `StatefulSet/<name>`, `DaemonSet/<name>`, `Job/<name>`, or None (bare pod)."""
     containers = containers if containers is not None else [ctr()]
-    meta: dict[str, Any] = {"name": name, "namespace": ns, "uid": f"uid-{ns}-{name}", "resourceVersion": "1",
-                            "creationTimestamp": T0, "labels": {"app": name}}
+    meta: dict[str, Any] = {
+        "name": name,
+        "namespace": ns,
+        "uid": f"uid-{ns}-{name}",
+        "resourceVersion": "1",
+        "creationTimestamp": T0,
+        "labels": {"app": name},
+    }
     if owner:
         kind, oname = owner.split("/", 1)
         if kind == "Deployment":
             kind, oname = "ReplicaSet", f"{oname}-6d4cf56db6"
             meta["labels"]["pod-template-hash"] = "6d4cf56db6"
-        meta["ownerReferences"] = [{"apiVersion": "batch/v1" if kind == "Job" else "apps/v1", "kind": kind,
-                                    "name": oname, "uid": f"uid-{ns}-{oname}", "controller": True}]
+        meta["ownerReferences"] = [
+            {
+                "apiVersion": "batch/v1" if kind == "Job" else "apps/v1",
+                "kind": kind,
+                "name": oname,
+                "uid": f"uid-{ns}-{oname}",
+                "controller": True,
+            }
+        ]
     statuses = [c["status"] for c in containers if c["status"] is not None]
     all_ready = bool(statuses) and all(s["ready"] for s in statuses)
-    spec: dict[str, Any] = {"restartPolicy": "Always", "schedulerName": "default-scheduler",
-                            "containers": [c["spec"] for c in containers]}
+    spec: dict[str, Any] = {
+        "restartPolicy": "Always",
+        "schedulerName": "default-scheduler",
+        "containers": [c["spec"] for c in containers],
+    }
     if node:
         spec["nodeName"] = node
     if init:
@@ -113,8 +173,11 @@ def pod(name: str, ns: str = "shop", *, node: str | None = "node-a", containers:
     if conditions is None:
         conditions = [{"type": "PodScheduled", "status": "True", "lastTransitionTime": T0}] if node else []
         conditions.append({"type": "Ready", "status": "True" if all_ready else "False", "lastTransitionTime": T0})
-    status: dict[str, Any] = {"phase": phase or ("Running" if node else "Pending"), "conditions": conditions,
-                              "qosClass": "Burstable"}
+    status: dict[str, Any] = {
+        "phase": phase or ("Running" if node else "Pending"),
+        "conditions": conditions,
+        "qosClass": "Burstable",
+    }
     if node:
         status.update({"hostIP": "10.0.0.1", "podIP": "10.244.0.10", "startTime": T0})
         status["containerStatuses"] = statuses
@@ -129,51 +192,110 @@ def pod(name: str, ns: str = "shop", *, node: str | None = "node-a", containers:
 
 def unscheduled(message: str) -> list[dict[str, Any]]:
     """The conditions of a pod the scheduler could not place."""
-    return [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message,
-             "lastTransitionTime": T0}]
+    return [
+        {
+            "type": "PodScheduled",
+            "status": "False",
+            "reason": "Unschedulable",
+            "message": message,
+            "lastTransitionTime": T0,
+        }
+    ]
 
 
-def node(name: str = "node-a", arch: str = "amd64", *, ready: str = "True", reason: str = "KubeletReady",
-         message: str = "kubelet is posting ready status") -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Node",
-            "metadata": {"name": name, "uid": f"uid-{name}", "resourceVersion": "1", "creationTimestamp": T0,
-                         "labels": {"kubernetes.io/arch": arch, "kubernetes.io/os": "linux",
-                                    "kubernetes.io/hostname": name}},
-            "spec": {"podCIDR": "10.244.0.0/24"},
-            "status": {"conditions": [{"type": "Ready", "status": ready, "reason": reason, "message": message,
-                                       "lastHeartbeatTime": "2026-11-22T04:40:00Z",
-                                       "lastTransitionTime": "2026-11-22T04:41:00Z"}],
-                       "nodeInfo": {"architecture": arch, "operatingSystem": "linux", "kubeletVersion": "v1.30.4",
-                                    "containerRuntimeVersion": "containerd://1.7.20", "kernelVersion": "6.1.0",
-                                    "osImage": "Debian GNU/Linux 12 (bookworm)"}}}
+def node(
+    name: str = "node-a",
+    arch: str = "amd64",
+    *,
+    ready: str = "True",
+    reason: str = "KubeletReady",
+    message: str = "kubelet is posting ready status",
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "uid": f"uid-{name}",
+            "resourceVersion": "1",
+            "creationTimestamp": T0,
+            "labels": {"kubernetes.io/arch": arch, "kubernetes.io/os": "linux", "kubernetes.io/hostname": name},
+        },
+        "spec": {"podCIDR": "10.244.0.0/24"},
+        "status": {
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": ready,
+                    "reason": reason,
+                    "message": message,
+                    "lastHeartbeatTime": "2026-11-22T04:40:00Z",
+                    "lastTransitionTime": "2026-11-22T04:41:00Z",
+                }
+            ],
+            "nodeInfo": {
+                "architecture": arch,
+                "operatingSystem": "linux",
+                "kubeletVersion": "v1.30.4",
+                "containerRuntimeVersion": "containerd://1.7.20",
+                "kernelVersion": "6.1.0",
+                "osImage": "Debian GNU/Linux 12 (bookworm)",
+            },
+        },
+    }
 
 
-def event(obj: str, reason: str, message: str, *, ns: str = "shop", container: str | None = None,
-          kind: str = "Pod", type: str = "Warning", count: int = 1, component: str = "kubelet",
-          seq: int = 0) -> dict[str, Any]:
+def event(
+    obj: str,
+    reason: str,
+    message: str,
+    *,
+    ns: str = "shop",
+    container: str | None = None,
+    kind: str = "Pod",
+    type: str = "Warning",
+    count: int = 1,
+    component: str = "kubelet",
+    seq: int = 0,
+) -> dict[str, Any]:
     """A core/v1 event about `kind` `obj` (for containers, with the kubelet's fieldPath)."""
     involved: dict[str, Any] = {"apiVersion": "v1", "kind": kind, "name": obj, "uid": f"uid-{ns}-{obj}"}
     if kind != "Node":
         involved["namespace"] = ns
     if container:
         involved["fieldPath"] = f"spec.containers{{{container}}}"
-    return {"apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": f"{obj}.{reason.lower()}.{seq}",
-                         "namespace": ns if kind != "Node" else "default", "uid": f"ev-{obj}-{reason}-{seq}",
-                         "creationTimestamp": T0},
-            "involvedObject": involved, "reason": reason, "message": message, "type": type, "count": count,
-            "source": {"component": component}, "firstTimestamp": "2026-11-22T04:10:00Z",
-            "lastTimestamp": "2026-11-22T04:59:00Z"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {
+            "name": f"{obj}.{reason.lower()}.{seq}",
+            "namespace": ns if kind != "Node" else "default",
+            "uid": f"ev-{obj}-{reason}-{seq}",
+            "creationTimestamp": T0,
+        },
+        "involvedObject": involved,
+        "reason": reason,
+        "message": message,
+        "type": type,
+        "count": count,
+        "source": {"component": component},
+        "firstTimestamp": "2026-11-22T04:10:00Z",
+        "lastTimestamp": "2026-11-22T04:59:00Z",
+    }
 
 
 def _list(items: list[dict[str, Any]]) -> bytes:
-    return json.dumps({"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}},
-                      indent=1).encode()
+    return json.dumps(
+        {"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}, indent=1
+    ).encode()
 
 
-def write_dump(root: Path, snapshots: dict[str, dict[str, list[dict[str, Any]]]],
-               logs: dict[tuple[str, str, str, str, bool], str] | None = None,
-               images: dict[str, tuple[bytes, bytes | None]] | None = None) -> Path:
+def write_dump(
+    root: Path,
+    snapshots: dict[str, dict[str, list[dict[str, Any]]]],
+    logs: dict[tuple[str, str, str, str, bool], str] | None = None,
+    images: dict[str, tuple[bytes, bytes | None]] | None = None,
+) -> Path:
     """Write a format-v1 dump: `snapshots` maps a snapshot name to {kind: items}; `logs` maps
     (snapshot, namespace, pod, container, previous) to the log text; `images` maps an image ref to
     its inspection (manifest.json bytes, config.json bytes or None)."""
@@ -189,9 +311,15 @@ def write_dump(root: Path, snapshots: dict[str, dict[str, list[dict[str, Any]]]]
             files[layout.objects_file(snap, kind)] = _list(items)
     for (snap, ns, p, c, prev), text in (logs or {}).items():
         files[layout.log_file(snap, ns, p, c, previous=prev)] = text.encode()
-    meta = {"format": layout.FORMAT_NAME, "version": layout.FORMAT_VERSION,
-            "collected_at": "2026-11-22T05:00:00Z", "cluster": {"context": "rule-tests"},
-            "collector": {"name": "tests", "version": "0"}, "snapshots": list(snapshots), "commands": []}
+    meta = {
+        "format": layout.FORMAT_NAME,
+        "version": layout.FORMAT_VERSION,
+        "collected_at": "2026-11-22T05:00:00Z",
+        "cluster": {"context": "rule-tests"},
+        "collector": {"name": "tests", "version": "0"},
+        "snapshots": list(snapshots),
+        "commands": [],
+    }
     files[layout.META] = yaml.safe_dump(meta).encode()
     for name, data in files.items():
         path = root / name
@@ -200,10 +328,16 @@ def write_dump(root: Path, snapshots: dict[str, dict[str, list[dict[str, Any]]]]
     return root
 
 
-def context(tmp_path: Path, *, pods: list[dict[str, Any]], nodes: list[dict[str, Any]] | None = None,
-            events: list[dict[str, Any]] | None = None, logs: dict[tuple[str, str, str], str] | None = None,
-            previous_logs: dict[tuple[str, str, str], str] | None = None,
-            images: dict[str, tuple[bytes, bytes | None]] | None = None) -> Context:
+def context(
+    tmp_path: Path,
+    *,
+    pods: list[dict[str, Any]],
+    nodes: list[dict[str, Any]] | None = None,
+    events: list[dict[str, Any]] | None = None,
+    logs: dict[tuple[str, str, str], str] | None = None,
+    previous_logs: dict[tuple[str, str, str], str] | None = None,
+    images: dict[str, tuple[bytes, bytes | None]] | None = None,
+) -> Context:
     """One snapshot. `nodes` defaults to one Ready amd64 node `node-a`; logs map (ns, pod, container)
     to text; `images` as in `write_dump`. Events are written only when given (an absent events.json
     is a dump without events)."""

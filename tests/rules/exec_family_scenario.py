@@ -25,8 +25,15 @@ class Node:
     kernel: str = ""
 
 
-def config(arch: str, *, os: str = "linux", variant: str = "", labels: dict[str, str] | None = None,
-           history: list[str] | None = None, env: list[str] | None = None) -> bytes:
+def config(
+    arch: str,
+    *,
+    os: str = "linux",
+    variant: str = "",
+    labels: dict[str, str] | None = None,
+    history: list[str] | None = None,
+    env: list[str] | None = None,
+) -> bytes:
     """An image config in the shape of the real schema2 config fixture."""
     cfg = json.loads((REAL / "containers-image" / "schema2-config.json").read_text())
     cfg["architecture"], cfg["os"] = arch, os
@@ -47,8 +54,9 @@ def manifest_for(cfg: bytes) -> bytes:
     return json.dumps(man).encode()
 
 
-def index_with_configs(entries: list[tuple[str, bytes]], *, os_versions: dict[str, str] | None = None
-                       ) -> tuple[bytes, dict[str, bytes]]:
+def index_with_configs(
+    entries: list[tuple[str, bytes]], *, os_versions: dict[str, str] | None = None
+) -> tuple[bytes, dict[str, bytes]]:
     """An OCI index whose entries (os/arch[/variant] as listed) point at manifests of the given configs;
     returns the index and {child digest: config} for `images/<slug>/configs/`."""
     ms, configs = [], {}
@@ -61,11 +69,13 @@ def index_with_configs(entries: list[tuple[str, bytes]], *, os_versions: dict[st
             p["variant"] = var[0]
         if os_versions and plat in os_versions:
             p["os.version"] = os_versions[plat]
-        ms.append({"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": len(man), "digest": d,
-                   "platform": p})
+        ms.append(
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": len(man), "digest": d, "platform": p}
+        )
         configs[d] = cfg
-    idx = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-                      "manifests": ms}).encode()
+    idx = json.dumps(
+        {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": ms}
+    ).encode()
     return idx, configs
 
 
@@ -124,7 +134,14 @@ def event(pod: str, reason: str, message: str, *, container: str | None = "app")
     obj: dict[str, Any] = {"kind": "Pod", "namespace": "prod", "name": pod}
     if container:
         obj["fieldPath"] = f"spec.containers{{{container}}}"
-    return {"metadata": {"name": f"{pod}.{reason.lower()}", "namespace": "prod", "uid": f"ev-{pod}-{reason}"},
-            "involvedObject": obj, "reason": reason, "message": message, "type": "Warning", "count": 3,
-            "firstTimestamp": "2026-03-01T09:50:00Z", "lastTimestamp": "2026-03-01T09:59:00Z",
-            "source": {"component": "kubelet"}}
+    return {
+        "metadata": {"name": f"{pod}.{reason.lower()}", "namespace": "prod", "uid": f"ev-{pod}-{reason}"},
+        "involvedObject": obj,
+        "reason": reason,
+        "message": message,
+        "type": "Warning",
+        "count": 3,
+        "firstTimestamp": "2026-03-01T09:50:00Z",
+        "lastTimestamp": "2026-03-01T09:59:00Z",
+        "source": {"component": "kubelet"},
+    }

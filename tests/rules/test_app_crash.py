@@ -32,9 +32,12 @@ RUNC_EXEC = "exec /usr/local/bin/web: exec format error"  # runc >= 1.1, from th
 
 
 def _crashing(tmp_path: Path, log: str | None, **kw: object) -> Context:
-    return context(tmp_path, pods=[pod(POD, containers=[ctr(state=crashloop(), last=terminated("Error", 2),
-                                                            restarts=9)])],
-                   previous_logs={("shop", POD, "app"): log} if log else None, **kw)  # type: ignore[arg-type]
+    return context(
+        tmp_path,
+        pods=[pod(POD, containers=[ctr(state=crashloop(), last=terminated("Error", 2), restarts=9)])],
+        previous_logs={("shop", POD, "app"): log} if log else None,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def failing_example(tmp_path: Path) -> Context:
@@ -86,46 +89,76 @@ def test_app_exec_without_image_inspection_is_app_crash_with_less_confidence(tmp
 
 
 def test_runtime_exec_format_error_belongs_to_the_arch_rules(tmp_path: Path) -> None:
-    ctx = context(tmp_path, nodes=[node("node-a", "arm64"), node("node-b", "amd64")],
-                  pods=[pod(POD, containers=[ctr(state=crashloop(), last=terminated("Error", 255), restarts=9)])],
-                  previous_logs={("shop", POD, "app"): RUNC_EXEC + "\n"})
+    ctx = context(
+        tmp_path,
+        nodes=[node("node-a", "arm64"), node("node-b", "amd64")],
+        pods=[pod(POD, containers=[ctr(state=crashloop(), last=terminated("Error", 255), restarts=9)])],
+        previous_logs={("shop", POD, "app"): RUNC_EXEC + "\n"},
+    )
     assert find(ctx) == []
     assert [c for c in causes(ctx) if c.startswith("arch.")]
 
 
 def test_image_known_not_to_run_on_the_node_is_not_app_crash(tmp_path: Path) -> None:
-    ctx = context(tmp_path, nodes=[node("node-a", "arm64")], images={IMAGE: single_manifest("amd64")},
-                  pods=[pod(POD, containers=[ctr(state=crashloop(), last=terminated("Error", 1), restarts=9)])])
+    ctx = context(
+        tmp_path,
+        nodes=[node("node-a", "arm64")],
+        images={IMAGE: single_manifest("amd64")},
+        pods=[pod(POD, containers=[ctr(state=crashloop(), last=terminated("Error", 1), restarts=9)])],
+    )
     assert find(ctx) == []
 
 
-@pytest.mark.parametrize("c", [
-    ctr(state=crashloop(), last=terminated("OOMKilled", 137), restarts=3),
-    ctr(state=waiting("CreateContainerConfigError", 'configmap "web-config" not found')),
-    ctr(state=waiting("ErrImagePull", "rpc error: code = NotFound desc = failed to pull and unpack image "
-                                      f'"{IMAGE}": failed to resolve reference "{IMAGE}": {IMAGE}: not found')),
-    ctr(state=waiting("ImagePullBackOff", f'Back-off pulling image "{IMAGE}"')),
-    ctr(state=crashloop(), restarts=4, last=terminated(
-        "StartError", 128, 'failed to create containerd task: failed to create shim task: OCI runtime create failed: '
-        'runc create failed: unable to start container process: exec: "web": executable file not found in $PATH: '
-        'unknown')),
-], ids=["oom", "config", "pull-not-found", "pull-backoff", "command-not-found"])
+@pytest.mark.parametrize(
+    "c",
+    [
+        ctr(state=crashloop(), last=terminated("OOMKilled", 137), restarts=3),
+        ctr(state=waiting("CreateContainerConfigError", 'configmap "web-config" not found')),
+        ctr(
+            state=waiting(
+                "ErrImagePull",
+                "rpc error: code = NotFound desc = failed to pull and unpack image "
+                f'"{IMAGE}": failed to resolve reference "{IMAGE}": {IMAGE}: not found',
+            )
+        ),
+        ctr(state=waiting("ImagePullBackOff", f'Back-off pulling image "{IMAGE}"')),
+        ctr(
+            state=crashloop(),
+            restarts=4,
+            last=terminated(
+                "StartError",
+                128,
+                "failed to create containerd task: failed to create shim task: OCI runtime create failed: "
+                'runc create failed: unable to start container process: exec: "web": executable file not found in $PATH: '
+                "unknown",
+            ),
+        ),
+    ],
+    ids=["oom", "config", "pull-not-found", "pull-backoff", "command-not-found"],
+)
 def test_silent_where_a_specific_cause_explains_the_container(tmp_path: Path, c: dict) -> None:
     assert find(context(tmp_path, pods=[pod(POD, containers=[c])])) == []
 
 
 def test_silent_for_probe_kills(tmp_path: Path) -> None:
-    ctx = context(tmp_path, pods=[pod(POD, containers=[ctr(state=running(), last=terminated("Error", 137),
-                                                            restarts=5, liveness=True)])],
-                  events=[event(POD, "Killing", "Container app failed liveness probe, will be restarted",
-                                container="app", type="Normal")])
+    ctx = context(
+        tmp_path,
+        pods=[pod(POD, containers=[ctr(state=running(), last=terminated("Error", 137), restarts=5, liveness=True)])],
+        events=[
+            event(
+                POD, "Killing", "Container app failed liveness probe, will be restarted", container="app", type="Normal"
+            )
+        ],
+    )
     assert find(ctx) == []
 
 
 def test_healthy_and_completed_are_not_crashes(tmp_path: Path) -> None:
-    ctx = context(tmp_path, pods=[pod(POD, containers=[ctr(state=running(), ready=True,
-                                                            last=terminated("Completed", 0), restarts=1)])],
-                  logs={("shop", POD, "app"): PANIC + " (handled, request aborted)\n"})
+    ctx = context(
+        tmp_path,
+        pods=[pod(POD, containers=[ctr(state=running(), ready=True, last=terminated("Completed", 0), restarts=1)])],
+        logs={("shop", POD, "app"): PANIC + " (handled, request aborted)\n"},
+    )
     assert find(ctx) == []
 
 

@@ -10,9 +10,11 @@ NODES = {"amd-1": "amd64", "amd-2": "amd64"}
 
 
 def test_found_arm64_config_on_amd64(tmp_path: Path) -> None:
-    s = Scenario(nodes=NODES, images={IMG: single_manifest("arm64")},
-                 pods=[Pod("sf-a", "amd-1", IMG, crash=True, log=EXEC_RUNC + "\n"),
-                       Pod("sf-b", "amd-2", IMG, crash=True)])
+    s = Scenario(
+        nodes=NODES,
+        images={IMG: single_manifest("arm64")},
+        pods=[Pod("sf-a", "amd-1", IMG, crash=True, log=EXEC_RUNC + "\n"), Pod("sf-b", "amd-2", IMG, crash=True)],
+    )
     (f,) = find(s.context(tmp_path))
     assert f.cause == CAUSE and f.node_archs == ["amd64"] and f.severity == "critical"
     assert f.confidence >= 0.9
@@ -20,8 +22,11 @@ def test_found_arm64_config_on_amd64(tmp_path: Path) -> None:
 
 
 def test_not_found_for_amd64_image(tmp_path: Path) -> None:
-    s = Scenario(nodes=NODES, images={IMG: single_manifest("amd64")},
-                 pods=[Pod("sf-a", "amd-1", IMG, crash=True, log="panic: nil map\n")])
+    s = Scenario(
+        nodes=NODES,
+        images={IMG: single_manifest("amd64")},
+        pods=[Pod("sf-a", "amd-1", IMG, crash=True, log="panic: nil map\n")],
+    )
     assert find(s.context(tmp_path)) == []
 
 
@@ -30,7 +35,9 @@ def test_missing_inspection_needs_arm64_runs(tmp_path: Path) -> None:
     s = Scenario(nodes=NODES, pods=[Pod("sf-a", "amd-1", IMG, crash=True, log=EXEC_RUNC + "\n")])
     assert find(s.context(tmp_path)) == []
     # healthy on arm64, exec format error on amd64: inferred, capped confidence, inspection asked for
-    s = Scenario(nodes={"amd-1": "amd64", "arm-1": "arm64"},
-                 pods=[Pod("sf-a", "amd-1", IMG, crash=True, log=EXEC_RUNC + "\n"), Pod("sf-b", "arm-1", IMG)])
+    s = Scenario(
+        nodes={"amd-1": "amd64", "arm-1": "arm64"},
+        pods=[Pod("sf-a", "amd-1", IMG, crash=True, log=EXEC_RUNC + "\n"), Pod("sf-b", "arm-1", IMG)],
+    )
     (f,) = find(s.context(tmp_path / "2"))
     assert f.confidence <= 0.75 and any("no image inspection" in m.what for m in f.missing_evidence)

@@ -19,11 +19,16 @@ SEGV = "qemu: uncaught target signal 11 (Segmentation fault) - core dumped\n"
 
 def _s(log: str, *, binfmt: bool = True, extra: list[Pod] | None = None) -> FamilyScenario:
     return FamilyScenario(
-        nodes={}, node_specs={"arm-1": Node("arm64"), "arm-2": Node("arm64")},
+        nodes={},
+        node_specs={"arm-1": Node("arm64"), "arm-2": Node("arm64")},
         images={IMG: single_manifest("amd64")},
         binfmt={"arm-1": ["qemu-x86_64"], "arm-2": ["qemu-x86_64"]} if binfmt else {},
-        pods=[Pod("r-a", "arm-1", IMG, crash=True, log=log), Pod("r-b", "arm-2", IMG, crash=True, log=log),
-              *(extra or [])])
+        pods=[
+            Pod("r-a", "arm-1", IMG, crash=True, log=log),
+            Pod("r-b", "arm-2", IMG, crash=True, log=log),
+            *(extra or []),
+        ],
+    )
 
 
 def failing_example(tmp_path: Path) -> Context:
@@ -51,16 +56,23 @@ def test_without_binfmt_listing_the_message_still_proves_emulation(tmp_path: Pat
 
 
 def test_rosetta(tmp_path: Path) -> None:
-    (f,) = find(_s("rosetta error: failed to open elf at /lib64/ld-linux-x86-64.so.2\n", binfmt=False)
-                .context(tmp_path))
+    (f,) = find(
+        _s("rosetta error: failed to open elf at /lib64/ld-linux-x86-64.so.2\n", binfmt=False).context(tmp_path)
+    )
     assert "dynamic loader" in f.summary
 
 
 def test_slow_under_emulation_makes_the_probe_primary(tmp_path: Path) -> None:
     s = _s("", extra=[])
     s.pods = [Pod("r-a", "arm-1", IMG, crash=True, log="starting runner\n")]
-    s.events = [event("r-a", "Unhealthy", "Liveness probe failed: Get \"http://10.0.0.5:8080/healthz\": "
-                                          "context deadline exceeded (Client.Timeout exceeded while awaiting headers)")]
+    s.events = [
+        event(
+            "r-a",
+            "Unhealthy",
+            'Liveness probe failed: Get "http://10.0.0.5:8080/healthz": '
+            "context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
+        )
+    ]
     ctx = s.context(tmp_path)
     (f,) = find(ctx)
     assert "liveness" in f.summary and f.severity == "medium"

@@ -16,13 +16,20 @@ IMG = "registry.example.com/shop/api:2.0"
 
 
 def _s(*, lie: bool = True, with_configs: bool = True, log: str = EXEC_RUNC + "\n") -> FamilyScenario:
-    idx, cfgs = index_with_configs([("linux/amd64", config("amd64")),
-                                    ("linux/arm64", config("amd64" if lie else "arm64"))])
+    idx, cfgs = index_with_configs(
+        [("linux/amd64", config("amd64")), ("linux/arm64", config("amd64" if lie else "arm64"))]
+    )
     return FamilyScenario(
-        nodes={}, node_specs={"x-1": Node("amd64"), "a-1": Node("arm64"), "a-2": Node("arm64")},
-        images={IMG: (idx, None)}, child_configs={IMG: cfgs} if with_configs else {},
-        pods=[Pod("api-x", "x-1", IMG), Pod("api-a", "a-1", IMG, crash=True, log=log),
-              Pod("api-b", "a-2", IMG, crash=True, log=log)])
+        nodes={},
+        node_specs={"x-1": Node("amd64"), "a-1": Node("arm64"), "a-2": Node("arm64")},
+        images={IMG: (idx, None)},
+        child_configs={IMG: cfgs} if with_configs else {},
+        pods=[
+            Pod("api-x", "x-1", IMG),
+            Pod("api-a", "a-1", IMG, crash=True, log=log),
+            Pod("api-b", "a-2", IMG, crash=True, log=log),
+        ],
+    )
 
 
 def failing_example(tmp_path: Path) -> Context:
@@ -59,9 +66,15 @@ def test_operator_signals_are_evidence(tmp_path: Path) -> None:
 
     s = _s()
     s.pod_labels = {"api-a": {"multiarch.openshift.io/exec-format-error": "true", "multiarch.openshift.io/arm64": ""}}
-    s.events = [event("api-b", "ArchAwareInspectionError", "The operator encountered an error while inspecting the "
-                      "container image to determine its supported architectures. Registry error: unauthorized",
-                      container=None)]
+    s.events = [
+        event(
+            "api-b",
+            "ArchAwareInspectionError",
+            "The operator encountered an error while inspecting the "
+            "container image to determine its supported architectures. Registry error: unauthorized",
+            container=None,
+        )
+    ]
     (f,) = find(s.context(tmp_path))
     texts = [e.text for e in f.evidence]
     assert "label multiarch.openshift.io/exec-format-error=true" in texts

@@ -26,14 +26,19 @@ NEW = {NFD + f: "true" for f in ("AVX", "AVX2", "FMA3", "AESNI", "HYPERVISOR")}
 GLIBC = "Fatal glibc error: CPU does not support x86-64-v2\n"
 
 
-def _s(*, log: str = GLIBC, cfg: bytes | None = None, old: dict[str, str] = OLD, exit_code: int | None = None
-       ) -> FamilyScenario:
+def _s(
+    *, log: str = GLIBC, cfg: bytes | None = None, old: dict[str, str] = OLD, exit_code: int | None = None
+) -> FamilyScenario:
     cfg = cfg or config("amd64", labels={"com.redhat.component": "ubi9-minimal-container", "name": "ubi9-minimal"})
     s = FamilyScenario(
-        nodes={}, node_specs={"old-1": Node("amd64", labels=old), "new-1": Node("amd64", labels=NEW)},
+        nodes={},
+        node_specs={"old-1": Node("amd64", labels=old), "new-1": Node("amd64", labels=NEW)},
         images={IMG: (manifest_for(cfg), cfg)},
-        pods=[Pod("etl-a", "old-1", IMG, crash=True, log=log, workload="etl"), Pod("etl-b", "new-1", IMG,
-                                                                                    workload="etl")])
+        pods=[
+            Pod("etl-a", "old-1", IMG, crash=True, log=log, workload="etl"),
+            Pod("etl-b", "new-1", IMG, workload="etl"),
+        ],
+    )
     if exit_code is not None:
         s.exit_codes["etl-a"] = exit_code
     return s
@@ -77,11 +82,16 @@ def test_the_level_is_present_refutes_it(tmp_path: Path) -> None:
 
 
 def test_index_variant_names_the_level(tmp_path: Path) -> None:
-    idx, cfgs = index_with_configs([("linux/amd64/v3", config("amd64", variant="v3")),
-                                    ("linux/arm64", config("arm64"))])
-    s = FamilyScenario(nodes={}, node_specs={"old-1": Node("amd64", labels=OLD)}, images={IMG: (idx, None)},
-                       child_configs={IMG: cfgs},
-                       pods=[Pod("etl-a", "old-1", IMG, crash=True, log="Illegal instruction\n", workload="etl")])
+    idx, cfgs = index_with_configs(
+        [("linux/amd64/v3", config("amd64", variant="v3")), ("linux/arm64", config("arm64"))]
+    )
+    s = FamilyScenario(
+        nodes={},
+        node_specs={"old-1": Node("amd64", labels=OLD)},
+        images={IMG: (idx, None)},
+        child_configs={IMG: cfgs},
+        pods=[Pod("etl-a", "old-1", IMG, crash=True, log="Illegal instruction\n", workload="etl")],
+    )
     (f,) = find(s.context(tmp_path))
     assert "x86-64-v3" in f.summary
 
@@ -89,16 +99,27 @@ def test_index_variant_names_the_level(tmp_path: Path) -> None:
 def test_level_in_texts() -> None:
     assert level_in_texts(["Fatal glibc error: CPU does not support x86-64-v2"]) == "v2"
     assert level_in_texts(["RuntimeError: NumPy was built with baseline optimizations: (X86_V2) but ..."]) == "v2"
-    assert level_in_texts(["This program can only be run on AMD64 processors with v3 microarchitecture support.",
-                           "Fatal glibc error: CPU does not support x86-64-v2"]) == "v3"
+    assert (
+        level_in_texts(
+            [
+                "This program can only be run on AMD64 processors with v3 microarchitecture support.",
+                "Fatal glibc error: CPU does not support x86-64-v2",
+            ]
+        )
+        == "v3"
+    )
     assert level_in_texts(["Illegal instruction"]) is None
 
 
 def test_under_emulation_the_emulated_cpu_lacks_the_level(tmp_path: Path) -> None:
     cfg = config("amd64", labels={"com.redhat.component": "ubi9-container"})
-    s = FamilyScenario(nodes={}, node_specs={"arm-1": Node("arm64")}, images={IMG: (manifest_for(cfg), cfg)},
-                       binfmt={"arm-1": ["qemu-x86_64"]},
-                       pods=[Pod("etl-a", "arm-1", IMG, crash=True, log=GLIBC, workload="etl")])
+    s = FamilyScenario(
+        nodes={},
+        node_specs={"arm-1": Node("arm64")},
+        images={IMG: (manifest_for(cfg), cfg)},
+        binfmt={"arm-1": ["qemu-x86_64"]},
+        pods=[Pod("etl-a", "arm-1", IMG, crash=True, log=GLIBC, workload="etl")],
+    )
     ctx = s.context(tmp_path)
     (f,) = find(ctx)
     assert "under emulation on arm64 nodes" in f.summary and "x86-64-v2" in f.summary

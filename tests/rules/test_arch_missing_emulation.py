@@ -12,9 +12,16 @@ QEMU = "qemu: uncaught target signal 11 (Segmentation fault) - core dumped"
 
 def _s(**kw) -> Scenario:
     kw.setdefault("binfmt", {"arm-1": ["qemu-x86_64"], "arm-2": ["qemu-x86_64"], "arm-3": []})
-    return Scenario(nodes=NODES, images={IMG: single_manifest("amd64")},
-                    pods=[Pod("r-a", "arm-1", IMG), Pod("r-b", "arm-2", IMG, crash=True, log=QEMU + "\n"),
-                          Pod("r-c", "arm-3", IMG, crash=True, log=EXEC_RUNC + "\n")], **kw)
+    return Scenario(
+        nodes=NODES,
+        images={IMG: single_manifest("amd64")},
+        pods=[
+            Pod("r-a", "arm-1", IMG),
+            Pod("r-b", "arm-2", IMG, crash=True, log=QEMU + "\n"),
+            Pod("r-c", "arm-3", IMG, crash=True, log=EXEC_RUNC + "\n"),
+        ],
+        **kw,
+    )
 
 
 def test_found(tmp_path: Path) -> None:
@@ -34,5 +41,6 @@ def test_partial_listings_are_missing_evidence(tmp_path: Path) -> None:
     s.nodes["arm-4"] = "arm64"
     s.pods.append(Pod("r-d", "arm-4", IMG, crash=True, log=EXEC_RUNC + "\n"))
     (f,) = find(s.context(tmp_path))
-    assert any("no binfmt_misc listing" in m.what and "arm-2" in m.what or "arm-4" in m.what
-               for m in f.missing_evidence)
+    assert any(
+        ("no binfmt_misc listing" in m.what and "arm-2" in m.what) or "arm-4" in m.what for m in f.missing_evidence
+    )

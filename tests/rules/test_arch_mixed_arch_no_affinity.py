@@ -10,8 +10,9 @@ NODES = {"amd-1": "amd64", "arm-1": "arm64"}
 
 
 def test_found_runs_here_fails_there(tmp_path: Path) -> None:
-    s = Scenario(nodes=NODES, pods=[Pod("in-a", "amd-1", IMG), Pod("in-b", "arm-1", IMG, crash=True,
-                                                                    log=EXEC_RUNC + "\n")])
+    s = Scenario(
+        nodes=NODES, pods=[Pod("in-a", "amd-1", IMG), Pod("in-b", "arm-1", IMG, crash=True, log=EXEC_RUNC + "\n")]
+    )
     (f,) = find(s.context(tmp_path))
     assert f.cause == CAUSE and f.pods == ["in-b"]
     assert "amd64" in f.summary and "arm64" in f.summary
@@ -22,6 +23,9 @@ def test_found_runs_here_fails_there(tmp_path: Path) -> None:
 def test_not_found_single_arch_cluster_or_pinned(tmp_path: Path) -> None:
     s = Scenario(nodes={"arm-1": "arm64"}, pods=[Pod("in-b", "arm-1", IMG, crash=True, log=EXEC_RUNC + "\n")])
     assert find(s.context(tmp_path)) == []
-    s = Scenario(nodes=NODES, images={IMG: single_manifest("amd64")},
-                 pods=[Pod("in-b", "arm-1", IMG, crash=True, log=EXEC_RUNC + "\n", arch_selector="arm64")])
+    s = Scenario(
+        nodes=NODES,
+        images={IMG: single_manifest("amd64")},
+        pods=[Pod("in-b", "arm-1", IMG, crash=True, log=EXEC_RUNC + "\n", arch_selector="arm64")],
+    )
     assert find(s.context(tmp_path / "pinned")) == []

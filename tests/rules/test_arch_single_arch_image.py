@@ -12,8 +12,13 @@ def _scenario(**kw) -> Scenario:
     kw.setdefault("images", {IMG: single_manifest("amd64")})
     return Scenario(
         nodes={"amd-1": "amd64", "arm-1": "arm64", "arm-2": "arm64"},
-        pods=[Pod("ledger-a", "amd-1", IMG), Pod("ledger-b", "arm-1", IMG, crash=True, log=EXEC_RUNC + "\n"),
-              Pod("ledger-c", "arm-2", IMG, crash=True, log="starting\n" + EXEC_RUNC + "\n")], **kw)
+        pods=[
+            Pod("ledger-a", "amd-1", IMG),
+            Pod("ledger-b", "arm-1", IMG, crash=True, log=EXEC_RUNC + "\n"),
+            Pod("ledger-c", "arm-2", IMG, crash=True, log="starting\n" + EXEC_RUNC + "\n"),
+        ],
+        **kw,
+    )
 
 
 def test_found_with_evidence_and_remediation(tmp_path: Path) -> None:
@@ -79,9 +84,11 @@ def test_latent_risk(tmp_path: Path) -> None:
 
 def test_the_init_container_can_be_the_wrong_one(tmp_path: Path) -> None:
     init = "registry.example.com/tools/migrate:0.3"
-    s = Scenario(nodes={"amd-1": "amd64", "arm-1": "arm64"},
-                 images={IMG: (index("linux/amd64", "linux/arm64"), None), init: single_manifest("amd64")},
-                 pods=[Pod("ledger-a", "arm-1", IMG, init_image=init)])
+    s = Scenario(
+        nodes={"amd-1": "amd64", "arm-1": "arm64"},
+        images={IMG: (index("linux/amd64", "linux/arm64"), None), init: single_manifest("amd64")},
+        pods=[Pod("ledger-a", "arm-1", IMG, init_image=init)],
+    )
     root = s.write(tmp_path)
     log = root / "snapshots" / "20260301T100000Z" / "logs" / "prod" / "ledger-a" / "setup.previous.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -98,24 +105,43 @@ def _daemonset_dump(tmp_path: Path, template_affinity: dict | None) -> Path:
 
     ref = "registry.example.com/ops/agent:1.0"
     p = pod("agent-x1", ns="ops", node="node-a", owner="DaemonSet/agent", containers=[ctr("agent", ref, ready=True)])
-    p["spec"]["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["node-a"]}]}]}}}
+    p["spec"]["affinity"] = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["node-a"]}]}
+                ]
+            }
+        }
+    }
     tmpl: dict = {"containers": [{"name": "agent", "image": ref}]}
     if template_affinity is not None:
         tmpl["affinity"] = template_affinity
-    ds = {"apiVersion": "apps/v1", "kind": "DaemonSet",
-          "metadata": {"name": "agent", "namespace": "ops", "uid": "uid-ds", "creationTimestamp": "2026-11-01T00:00:00Z"},
-          "spec": {"template": {"spec": tmpl}}}
-    return write_dump(tmp_path / "dump", {SNAP: {"nodes": [node("node-a"), node("node-b", "arm64")], "pods": [p],
-                                                 "daemonsets": [ds]}},
-                      images={ref: single_manifest("amd64")})
+    ds = {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": "agent", "namespace": "ops", "uid": "uid-ds", "creationTimestamp": "2026-11-01T00:00:00Z"},
+        "spec": {"template": {"spec": tmpl}},
+    }
+    return write_dump(
+        tmp_path / "dump",
+        {SNAP: {"nodes": [node("node-a"), node("node-b", "arm64")], "pods": [p], "daemonsets": [ds]}},
+        images={ref: single_manifest("amd64")},
+    )
 
 
 def test_latent_risk_reads_the_controller_template_not_the_per_node_affinity(tmp_path: Path) -> None:
     from tests.rules.builders import load
 
-    amd64_only = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-        {"matchExpressions": [{"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]}]}]}}}
+    amd64_only = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]}]}
+                ]
+            }
+        }
+    }
     assert [f for f in find(load(_daemonset_dump(tmp_path / "pinned", amd64_only))) if f.latent] == []
     (f,) = [f for f in find(load(_daemonset_dump(tmp_path / "free", None))) if f.latent]
     assert str(f.workload) == "DaemonSet ops/agent" and "arm64" in f.summary

@@ -23,12 +23,11 @@ import pytest
 import yaml
 
 from forensics.analysis import causes
-
-from forensics.knowledge import signatures
 from forensics.analysis.correlate import Context, build_context
 from forensics.analysis.findings import ARCH_CAUSES, CAUSES, INTERNAL_CAUSES, SEVERITIES
-from forensics.read.load import load_dump
 from forensics.analysis.rules import Rule, all_rules, describe
+from forensics.knowledge import signatures
+from forensics.read.load import load_dump
 
 TESTS = Path(__file__).resolve().parent
 SAMPLES = TESTS.parents[1] / "sample_dumps"
@@ -55,8 +54,10 @@ def _failing_example(r: Rule, tmp_path: Path) -> Context:
         return make(tmp_path)
     sample = _sample_for(r.cause)
     if sample is None:
-        pytest.fail(f"no failing example for {r.cause}: define failing_example(tmp_path) in "
-                    f"tests/rules/test_{_short(r)}.py or add a sample dump that expects it")
+        pytest.fail(
+            f"no failing example for {r.cause}: define failing_example(tmp_path) in "
+            f"tests/rules/test_{_short(r)}.py or add a sample dump that expects it"
+        )
     dump = load_dump(sample)
     return build_context(dump.frames, dump.snapshots, dump.meta)
 
@@ -64,14 +65,15 @@ def _failing_example(r: Rule, tmp_path: Path) -> Context:
 def test_rules_are_registered() -> None:
     causes = [r.cause for r in RULES]
     assert len(causes) == len(set(causes)) and len(causes) >= 16
-    assert {r.module for r in RULES} == {f"forensics.analysis.rules.{m.stem}" for m in
-                                         (TESTS.parents[1] / "forensics" / "rules").glob("[!_]*.py")}
+    assert {r.module for r in RULES} == {
+        f"forensics.analysis.rules.{m.stem}" for m in (TESTS.parents[1] / "forensics" / "rules").glob("[!_]*.py")
+    }
 
 
 @pytest.mark.parametrize("r", RULES, ids=lambda r: r.cause)
 def test_cause_id_docstring_and_test_module(r: Rule) -> None:
     assert r.cause in CAUSES and r.cause not in INTERNAL_CAUSES
-    assert sys.modules[r.module].CAUSE == r.cause
+    assert r.cause == sys.modules[r.module].CAUSE
     assert r.doc.startswith(f"{r.cause}:"), "the docstring opens with the cause id and its story"
     assert len(r.doc) >= 300, "tell the story: symptom, runtime wording, what proves it"
     assert "proof" in r.doc.lower(), "say what proves the cause"
@@ -102,15 +104,18 @@ def _bad_module(**decl: object) -> ModuleType:
     return m
 
 
-@pytest.mark.parametrize("decl, says", [
-    ({"TITLE": "t", "SPECIFICITY": 5}, "CAUSE"),
-    ({"CAUSE": "x", "SPECIFICITY": 5}, "TITLE"),
-    ({"CAUSE": "x", "TITLE": "t"}, "SPECIFICITY"),
-    ({"CAUSE": "x", "TITLE": "t", "SPECIFICITY": True}, "SPECIFICITY"),
-    ({"CAUSE": "x", "TITLE": "t", "SPECIFICITY": 0}, "SPECIFICITY"),
-    ({"CAUSE": "x", "TITLE": "t", "SPECIFICITY": 5, "ARCH": True}, "ARCH"),
-    ({"CAUSE": "x", "TITLE": "t", "SPECIFICITY": 5, "HINTS": "oom"}, "HINTS"),
-])
+@pytest.mark.parametrize(
+    "decl, says",
+    [
+        ({"TITLE": "t", "SPECIFICITY": 5}, "CAUSE"),
+        ({"CAUSE": "x", "SPECIFICITY": 5}, "TITLE"),
+        ({"CAUSE": "x", "TITLE": "t"}, "SPECIFICITY"),
+        ({"CAUSE": "x", "TITLE": "t", "SPECIFICITY": True}, "SPECIFICITY"),
+        ({"CAUSE": "x", "TITLE": "t", "SPECIFICITY": 0}, "SPECIFICITY"),
+        ({"CAUSE": "x", "TITLE": "t", "SPECIFICITY": 5, "ARCH": True}, "ARCH"),
+        ({"CAUSE": "x", "TITLE": "t", "SPECIFICITY": 5, "HINTS": "oom"}, "HINTS"),
+    ],
+)
 def test_a_malformed_declaration_is_refused(decl: dict[str, object], says: str) -> None:
     with pytest.raises(causes.DeclarationError, match=says):
         causes.declared(_bad_module(**decl))
@@ -121,7 +126,9 @@ def test_a_declaration_is_literal(tmp_path: Path) -> None:
     src.write_text('CAUSE = "computed"\nTITLE = "A " + "title"\nSPECIFICITY = 5\n')
     with pytest.raises(causes.DeclarationError, match="TITLE must be a literal"):
         causes.declared_in(src, "forensics.analysis.rules.computed")
-    src.write_text('"""computed: x."""\nCAUSE = "computed"\nTITLE = (\n    "A title"\n)\nSPECIFICITY = 5\nARCH = None\n')
+    src.write_text(
+        '"""computed: x."""\nCAUSE = "computed"\nTITLE = (\n    "A title"\n)\nSPECIFICITY = 5\nARCH = None\n'
+    )
     assert causes.declared_in(src, "m") == causes.Cause("computed", "A title", 5, None, (), "m")
 
 
@@ -131,7 +138,7 @@ def test_the_vocabulary_is_the_declarations() -> None:
     assert len(CAUSES) == len(set(CAUSES))
     specs = [c.specificity for c in declared]
     assert len(specs) == len(set(specs)), "two causes of the same specificity: the primary would depend on order"
-    assert CAUSES[-len(INTERNAL_CAUSES):] == INTERNAL_CAUSES
+    assert CAUSES[-len(INTERNAL_CAUSES) :] == INTERNAL_CAUSES
     order = causes.precedence()
     assert [causes.specificity(c) for c in order] == sorted((causes.specificity(c) for c in order), reverse=True)
     assert causes.specificity("no-such-cause") < min(causes.specificity(c) for c in CAUSES)

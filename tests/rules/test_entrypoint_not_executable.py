@@ -18,13 +18,16 @@ NOSHEBANG = "exec /entrypoint.sh: exec format error\n"
 CRLF = "exec /docker-entrypoint.sh: no such file or directory\n"
 
 
-def _s(log: str, *, nodes: dict[str, str] | None = None, inspected: bool = True, image_arch: str = "amd64"
-       ) -> FamilyScenario:
+def _s(
+    log: str, *, nodes: dict[str, str] | None = None, inspected: bool = True, image_arch: str = "amd64"
+) -> FamilyScenario:
     nodes = nodes or {"x-1": "amd64", "x-2": "amd64"}
     return FamilyScenario(
-        nodes={}, node_specs={n: Node(a) for n, a in nodes.items()},
+        nodes={},
+        node_specs={n: Node(a) for n, a in nodes.items()},
         images={IMG: single_manifest(image_arch)} if inspected else {},
-        pods=[Pod(f"w-{i}", n, IMG, crash=True, log=log, workload="worker") for i, n in enumerate(nodes)])
+        pods=[Pod(f"w-{i}", n, IMG, crash=True, log=log, workload="worker") for i, n in enumerate(nodes)],
+    )
 
 
 def failing_example(tmp_path: Path) -> Context:
@@ -86,18 +89,26 @@ def test_uninspected_on_one_arch_is_not_claimed(tmp_path: Path) -> None:
 
 def test_index_with_the_nodes_platform_matches(tmp_path: Path) -> None:
     idx, cfgs = index_with_configs([("linux/amd64", config("amd64")), ("linux/arm64", config("arm64"))])
-    s = FamilyScenario(nodes={}, node_specs={"a-1": Node("arm64")}, images={IMG: (idx, None)},
-                       child_configs={IMG: cfgs}, pods=[Pod("w-0", "a-1", IMG, crash=True, log=NOSHEBANG)])
+    s = FamilyScenario(
+        nodes={},
+        node_specs={"a-1": Node("arm64")},
+        images={IMG: (idx, None)},
+        child_configs={IMG: cfgs},
+        pods=[Pod("w-0", "a-1", IMG, crash=True, log=NOSHEBANG)],
+    )
     (f,) = find(s.context(tmp_path))
     assert "linux/arm64/v8" in f.summary
 
 
 def test_entrypoint_paths() -> None:
-    assert entrypoint_paths(["exec /entrypoint.sh: exec format error",
-                             'exec: "/docker-entrypoint.sh": permission denied',
-                             "/bin/bash: /start.sh: /bin/bash^M: bad interpreter",
-                             "exec /entrypoint.sh: exec format error"]) == [
-        "/entrypoint.sh", "/docker-entrypoint.sh", "/start.sh"]
+    assert entrypoint_paths(
+        [
+            "exec /entrypoint.sh: exec format error",
+            'exec: "/docker-entrypoint.sh": permission denied',
+            "/bin/bash: /start.sh: /bin/bash^M: bad interpreter",
+            "exec /entrypoint.sh: exec format error",
+        ]
+    ) == ["/entrypoint.sh", "/docker-entrypoint.sh", "/start.sh"]
 
 
 def test_bom_before_the_shebang(tmp_path: Path) -> None:

@@ -10,20 +10,32 @@ from forensics.analysis.correlate import Context
 from forensics.analysis.rules.evicted import CAUSE, find
 from tests.rules.builders import causes, context, ctr, event, only, pod, running, terminated
 
-MEMORY = ("The node was low on resource: memory. Threshold quantity: 100Mi, available: 82148Ki. Container app was "
-          "using 1349416Ki, request is 0, has larger consumption of memory. ")
+MEMORY = (
+    "The node was low on resource: memory. Threshold quantity: 100Mi, available: 82148Ki. Container app was "
+    "using 1349416Ki, request is 0, has larger consumption of memory. "
+)
 DISK = "The node was low on resource: ephemeral-storage. Threshold quantity: 2Gi, available: 1536Mi. "
 
 
 def _evicted(name: str, message: str | None) -> dict:
-    return pod(name, phase="Failed", reason="Evicted", message=message,
-               containers=[ctr(state=terminated("Error", 137), ready=False)])
+    return pod(
+        name,
+        phase="Failed",
+        reason="Evicted",
+        message=message,
+        containers=[ctr(state=terminated("Error", 137), ready=False)],
+    )
 
 
 def failing_example(tmp_path: Path) -> Context:
-    return context(tmp_path, pods=[_evicted("web-6d4cf56db6-aaaaa", MEMORY),
-                                   pod("web-6d4cf56db6-bbbbb", node="node-b", containers=[ctr(ready=True)])],
-                   events=[event("web-6d4cf56db6-aaaaa", "Evicted", MEMORY)])
+    return context(
+        tmp_path,
+        pods=[
+            _evicted("web-6d4cf56db6-aaaaa", MEMORY),
+            pod("web-6d4cf56db6-bbbbb", node="node-b", containers=[ctr(ready=True)]),
+        ],
+        events=[event("web-6d4cf56db6-aaaaa", "Evicted", MEMORY)],
+    )
 
 
 def test_found_with_the_resource_and_real_names(tmp_path: Path) -> None:
@@ -47,9 +59,13 @@ def test_disk_pressure_asks_for_ephemeral_storage_bounds(tmp_path: Path) -> None
 
 
 def test_failed_pods_that_were_not_evicted_are_not_it(tmp_path: Path) -> None:
-    ctx = context(tmp_path, pods=[pod("web-6d4cf56db6-aaaaa", phase="Failed",
-                                      containers=[ctr(state=terminated("Error", 1))]),
-                                  pod("web-6d4cf56db6-bbbbb", containers=[ctr(state=running())])])
+    ctx = context(
+        tmp_path,
+        pods=[
+            pod("web-6d4cf56db6-aaaaa", phase="Failed", containers=[ctr(state=terminated("Error", 1))]),
+            pod("web-6d4cf56db6-bbbbb", containers=[ctr(state=running())]),
+        ],
+    )
     assert find(ctx) == []
 
 

@@ -16,16 +16,30 @@ IMG = "registry.example.com/shop/web:1.4"
 
 
 def _ctx(tmp_path: Path, why: str) -> Context:
-    return context(tmp_path, pods=[pod(POD, containers=[ctr(image=IMG, state=waiting("ImagePullBackOff",
-                                                                                       f'Back-off pulling image "{IMG}"'))])],
-                   events=[event(POD, "Failed", f'Failed to pull image "{IMG}": rpc error: code = Unknown desc = {why}',
-                                 container="app", count=6)])
+    return context(
+        tmp_path,
+        pods=[
+            pod(POD, containers=[ctr(image=IMG, state=waiting("ImagePullBackOff", f'Back-off pulling image "{IMG}"'))])
+        ],
+        events=[
+            event(
+                POD,
+                "Failed",
+                f'Failed to pull image "{IMG}": rpc error: code = Unknown desc = {why}',
+                container="app",
+                count=6,
+            )
+        ],
+    )
 
 
 def failing_example(tmp_path: Path) -> Context:
     """The real troubleshoot pod and events: ErrImagePull with an x509 error for noimage.com."""
-    return context(tmp_path, pods=realdata_items("troubleshoot", "pods-message-image-pull-fail.json"),
-                   events=realdata_items("troubleshoot", "events-message-image-pull-fail.json"))
+    return context(
+        tmp_path,
+        pods=realdata_items("troubleshoot", "pods-message-image-pull-fail.json"),
+        events=realdata_items("troubleshoot", "events-message-image-pull-fail.json"),
+    )
 
 
 def test_a_tls_failure_is_its_own_cause(tmp_path: Path) -> None:
@@ -38,8 +52,10 @@ def test_a_tls_failure_is_its_own_cause(tmp_path: Path) -> None:
 
 
 def test_dns_and_timeouts_and_rate_limits(tmp_path: Path) -> None:
-    dns = f'failed to resolve reference "{IMG}": failed to do request: Head "https://registry.example.com/v2/": ' \
-          "dial tcp: lookup registry.example.com on 10.96.0.10:53: no such host"
+    dns = (
+        f'failed to resolve reference "{IMG}": failed to do request: Head "https://registry.example.com/v2/": '
+        "dial tcp: lookup registry.example.com on 10.96.0.10:53: no such host"
+    )
     f = only(find(_ctx(tmp_path / "dns", dns)))
     assert "registry.example.com" in f.summary
     cmds = [shlex.split(line) for r in f.remediation for line in r.command.splitlines() if not line.startswith("#")]
@@ -59,10 +75,15 @@ def test_auth_and_not_found_are_not_it(tmp_path: Path) -> None:
 
 def test_events_of_a_vanished_pod_name_its_deployment(tmp_path: Path) -> None:
     gone = "web-7f9c8b6d5d-zzzzz"
-    why = f'Failed to pull image "{IMG}": Get "https://registry.example.com/v2/": x509: certificate signed by ' \
-          "unknown authority"
-    ctx = context(tmp_path, pods=[pod("db-0", owner="StatefulSet/db", containers=[ctr("db")])],
-                  events=[event(gone, "Failed", why, container="app", count=3)])
+    why = (
+        f'Failed to pull image "{IMG}": Get "https://registry.example.com/v2/": x509: certificate signed by '
+        "unknown authority"
+    )
+    ctx = context(
+        tmp_path,
+        pods=[pod("db-0", owner="StatefulSet/db", containers=[ctr("db")])],
+        events=[event(gone, "Failed", why, container="app", count=3)],
+    )
     f = only(find(ctx))
     assert str(f.workload) == "Deployment shop/web" and f.pods == [gone]
     assert f.confidence < 0.6 and f.severity == "low"

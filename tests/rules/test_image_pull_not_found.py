@@ -12,22 +12,30 @@ from tests.rules.builders import causes, context, ctr, event, only, pod, waiting
 
 POD = "web-6d4cf56db6-abcde"
 IMG = "ghcr.io/shop/web:1.4.1"
-NOT_FOUND = (f'rpc error: code = NotFound desc = failed to pull and unpack image "{IMG}": failed to resolve '
-             f'reference "{IMG}": {IMG}: not found')
+NOT_FOUND = (
+    f'rpc error: code = NotFound desc = failed to pull and unpack image "{IMG}": failed to resolve '
+    f'reference "{IMG}": {IMG}: not found'
+)
 # from tests/fixtures/realdata/github-issues/error-strings-with-sources.json (kubewarden)
-NO_PLATFORM = ('Failed to pull image "ghcr.io/kubewarden/kubewarden-controller:latest": rpc error: code = NotFound '
-               'desc = failed to pull and unpack image "ghcr.io/kubewarden/kubewarden-controller:latest": no match '
-               'for platform in manifest: not found')
+NO_PLATFORM = (
+    'Failed to pull image "ghcr.io/kubewarden/kubewarden-controller:latest": rpc error: code = NotFound '
+    'desc = failed to pull and unpack image "ghcr.io/kubewarden/kubewarden-controller:latest": no match '
+    "for platform in manifest: not found"
+)
 
 
 def _ctx(tmp_path: Path, message: str, events: list[dict] | None, image: str = IMG) -> Context:
-    return context(tmp_path, pods=[pod(POD, containers=[ctr(image=image, state=waiting("ErrImagePull", message))])],
-                   events=events)
+    return context(
+        tmp_path, pods=[pod(POD, containers=[ctr(image=image, state=waiting("ErrImagePull", message))])], events=events
+    )
 
 
 def failing_example(tmp_path: Path) -> Context:
-    return _ctx(tmp_path, NOT_FOUND, [event(POD, "Failed", f'Failed to pull image "{IMG}": {NOT_FOUND}',
-                                            container="app", count=3)])
+    return _ctx(
+        tmp_path,
+        NOT_FOUND,
+        [event(POD, "Failed", f'Failed to pull image "{IMG}": {NOT_FOUND}', container="app", count=3)],
+    )
 
 
 def test_found_with_a_tag_check(tmp_path: Path) -> None:
@@ -42,13 +50,19 @@ def test_found_with_a_tag_check(tmp_path: Path) -> None:
 
 
 def test_manifest_unknown_from_the_registry(tmp_path: Path) -> None:
-    msg = "Error response from daemon: manifest for ghcr.io/shop/web:1.4.1 not found: manifest unknown: manifest unknown"
+    msg = (
+        "Error response from daemon: manifest for ghcr.io/shop/web:1.4.1 not found: manifest unknown: manifest unknown"
+    )
     assert only(find(_ctx(tmp_path, msg, []))).cause == CAUSE
 
 
 def test_platform_miss_is_not_a_missing_tag(tmp_path: Path) -> None:
-    ctx = _ctx(tmp_path, NO_PLATFORM, [event(POD, "Failed", NO_PLATFORM, container="app")],
-               image="ghcr.io/kubewarden/kubewarden-controller:latest")
+    ctx = _ctx(
+        tmp_path,
+        NO_PLATFORM,
+        [event(POD, "Failed", NO_PLATFORM, container="app")],
+        image="ghcr.io/kubewarden/kubewarden-controller:latest",
+    )
     assert find(ctx) == []
 
 

@@ -12,8 +12,10 @@ from forensics.analysis.rules.liveness_probe import CAUSE, find
 from tests.rules.builders import context, ctr, event, only, pod, running, terminated
 
 POD = "web-6d4cf56db6-abcde"
-UNHEALTHY = "Liveness probe failed: Get \"http://10.244.0.10:8080/healthz\": context deadline exceeded " \
-            "(Client.Timeout exceeded while awaiting headers)"
+UNHEALTHY = (
+    'Liveness probe failed: Get "http://10.244.0.10:8080/healthz": context deadline exceeded '
+    "(Client.Timeout exceeded while awaiting headers)"
+)
 KILLING = "Container app failed liveness probe, will be restarted"
 
 
@@ -23,9 +25,14 @@ def _ctx(tmp_path: Path, events: list[dict], restarts: int = 5, liveness: bool =
 
 
 def failing_example(tmp_path: Path) -> Context:
-    return _ctx(tmp_path, [event(POD, "Unhealthy", UNHEALTHY, container="app", count=15),
-                           event(POD, "Killing", KILLING, container="app", type="Normal", count=5, seq=1)],
-                previous_logs={("shop", POD, "app"): "GC pause 9.8s\n"})
+    return _ctx(
+        tmp_path,
+        [
+            event(POD, "Unhealthy", UNHEALTHY, container="app", count=15),
+            event(POD, "Killing", KILLING, container="app", type="Normal", count=5, seq=1),
+        ],
+        previous_logs={("shop", POD, "app"): "GC pause 9.8s\n"},
+    )
 
 
 def test_found_from_unhealthy_and_killing_events(tmp_path: Path) -> None:
@@ -52,14 +59,38 @@ def test_unhealthy_alone_is_weaker_and_asks_for_the_killing_event(tmp_path: Path
 
 
 def test_startup_probe_kills_count_too(tmp_path: Path) -> None:
-    f = only(find(_ctx(tmp_path, [event(POD, "Unhealthy", "Startup probe failed: HTTP probe failed with statuscode: 503",
-                                        container="app", count=30)])))
+    f = only(
+        find(
+            _ctx(
+                tmp_path,
+                [
+                    event(
+                        POD,
+                        "Unhealthy",
+                        "Startup probe failed: HTTP probe failed with statuscode: 503",
+                        container="app",
+                        count=30,
+                    )
+                ],
+            )
+        )
+    )
     assert "startup probe" in f.summary and any("startupProbe" in r.command for r in f.remediation)
 
 
 def test_readiness_failures_never_restart_a_container(tmp_path: Path) -> None:
-    ctx = _ctx(tmp_path, [event(POD, "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503",
-                                container="app", count=40)])
+    ctx = _ctx(
+        tmp_path,
+        [
+            event(
+                POD,
+                "Unhealthy",
+                "Readiness probe failed: HTTP probe failed with statuscode: 503",
+                container="app",
+                count=40,
+            )
+        ],
+    )
     assert find(ctx) == []
 
 

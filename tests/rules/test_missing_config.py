@@ -20,8 +20,11 @@ def _ctx(tmp_path: Path, state: dict, events: list[dict] | None = None) -> Conte
 
 
 def failing_example(tmp_path: Path) -> Context:
-    return _ctx(tmp_path, waiting("CreateContainerConfigError", 'configmap "web-config" not found'),
-                [event(POD, "Failed", 'Error: configmap "web-config" not found', container="app", count=12)])
+    return _ctx(
+        tmp_path,
+        waiting("CreateContainerConfigError", 'configmap "web-config" not found'),
+        [event(POD, "Failed", 'Error: configmap "web-config" not found', container="app", count=12)],
+    )
 
 
 def _argv(f: Finding) -> list[list[str]]:
@@ -38,17 +41,29 @@ def test_found_names_the_missing_configmap(tmp_path: Path) -> None:
 
 
 def test_missing_key_in_a_secret(tmp_path: Path) -> None:
-    f = only(find(_ctx(tmp_path, waiting("CreateContainerConfigError",
-                                         "couldn't find key password in Secret shop/db-creds"))))
+    f = only(
+        find(
+            _ctx(tmp_path, waiting("CreateContainerConfigError", "couldn't find key password in Secret shop/db-creds"))
+        )
+    )
     patch = next(a for a in _argv(f) if "patch" in a)
     assert patch[:6] == ["kubectl", "-n", "shop", "patch", "secret", "db-creds"]
     assert json.loads(patch[-1]) == {"stringData": {"password": "<VALUE>"}}
 
 
 def test_failed_mount_of_a_missing_configmap(tmp_path: Path) -> None:
-    ctx = _ctx(tmp_path, waiting("ContainerCreating"),
-               [event(POD, "FailedMount", 'MountVolume.SetUp failed for volume "config" : configmap "web-config" '
-                                          "not found", count=20)])
+    ctx = _ctx(
+        tmp_path,
+        waiting("ContainerCreating"),
+        [
+            event(
+                POD,
+                "FailedMount",
+                'MountVolume.SetUp failed for volume "config" : configmap "web-config" not found',
+                count=20,
+            )
+        ],
+    )
     f = only(find(ctx))
     assert 0.5 <= f.confidence < 0.9 and "web-config" in f.summary
 
@@ -66,9 +81,14 @@ def test_reason_without_message_is_weaker_and_says_what_is_missing(tmp_path: Pat
 
 
 def test_missing_objects_parses_the_kubelet_wordings() -> None:
-    assert missing_objects(['configmap "a" not found', 'Error: secret "b" not found',
-                            "couldn't find key K in ConfigMap ns/c", 'configmap "a" not found']) == [
-        ("configmap", "a", None), ("secret", "b", None), ("configmap", "c", "K")]
+    assert missing_objects(
+        [
+            'configmap "a" not found',
+            'Error: secret "b" not found',
+            "couldn't find key K in ConfigMap ns/c",
+            'configmap "a" not found',
+        ]
+    ) == [("configmap", "a", None), ("secret", "b", None), ("configmap", "c", "K")]
 
 
 def test_a_hostile_name_from_the_message_stays_one_quoted_argument(tmp_path: Path) -> None:

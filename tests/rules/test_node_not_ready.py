@@ -13,16 +13,19 @@ from forensics.analysis.findings import Workload, finding_id
 from forensics.analysis.rules.node_not_ready import CAUSE, find
 from tests.rules.builders import SNAP, SNAP2, context, ctr, event, load, node, pod, write_dump
 
-DOWN = node("node-b", "arm64", ready="Unknown", reason="NodeStatusUnknown",
-            message="Kubelet stopped posting node status.")
+DOWN = node(
+    "node-b", "arm64", ready="Unknown", reason="NodeStatusUnknown", message="Kubelet stopped posting node status."
+)
 
 
 def _pods() -> list[dict]:
-    return [pod("web-6d4cf56db6-aaaaa", node="node-b", containers=[ctr(ready=True)]),
-            pod("web-6d4cf56db6-bbbbb", node="node-b", containers=[ctr(ready=True)]),
-            pod("web-6d4cf56db6-ccccc", node="node-a", containers=[ctr(ready=True)]),
-            pod("agent-x1", ns="kube-system", node="node-b", owner="DaemonSet/agent", containers=[ctr("agent")]),
-            pod("db-0", node="node-a", owner="StatefulSet/db", containers=[ctr("db")])]
+    return [
+        pod("web-6d4cf56db6-aaaaa", node="node-b", containers=[ctr(ready=True)]),
+        pod("web-6d4cf56db6-bbbbb", node="node-b", containers=[ctr(ready=True)]),
+        pod("web-6d4cf56db6-ccccc", node="node-a", containers=[ctr(ready=True)]),
+        pod("agent-x1", ns="kube-system", node="node-b", owner="DaemonSet/agent", containers=[ctr("agent")]),
+        pod("db-0", node="node-a", owner="StatefulSet/db", containers=[ctr("db")]),
+    ]
 
 
 def _not_ready_pods() -> list[dict]:
@@ -37,9 +40,21 @@ def _not_ready_pods() -> list[dict]:
 
 
 def test_the_node_is_the_cause_and_its_pods_the_consequence(tmp_path: Path) -> None:
-    ctx = context(tmp_path, nodes=[node("node-a"), DOWN], pods=_not_ready_pods(),
-                  events=[event("node-b", "NodeNotReady", "Node node-b status is now: NodeNotReady", kind="Node",
-                                type="Normal", component="node-controller")])
+    ctx = context(
+        tmp_path,
+        nodes=[node("node-a"), DOWN],
+        pods=_not_ready_pods(),
+        events=[
+            event(
+                "node-b",
+                "NodeNotReady",
+                "Node node-b status is now: NodeNotReady",
+                kind="Node",
+                type="Normal",
+                component="node-controller",
+            )
+        ],
+    )
     fs = find(ctx)
     by = {str(f.workload): f for f in fs}
     assert sorted(by) == ["DaemonSet kube-system/agent", "Deployment shop/web", "Node node-b"]
@@ -59,17 +74,36 @@ def test_the_node_is_the_cause_and_its_pods_the_consequence(tmp_path: Path) -> N
 
 
 def failing_example(tmp_path: Path) -> Context:
-    return context(tmp_path, nodes=[node("node-a"), DOWN], pods=_not_ready_pods(),
-                   events=[event("node-b", "NodeNotReady", "Node node-b status is now: NodeNotReady", kind="Node",
-                                 type="Normal", component="node-controller")])
+    return context(
+        tmp_path,
+        nodes=[node("node-a"), DOWN],
+        pods=_not_ready_pods(),
+        events=[
+            event(
+                "node-b",
+                "NodeNotReady",
+                "Node node-b status is now: NodeNotReady",
+                kind="Node",
+                type="Normal",
+                component="node-controller",
+            )
+        ],
+    )
 
 
 def test_every_node_down_no_cni_no_drain(tmp_path: Path) -> None:
-    msg = ("runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:docker: network "
-           "plugin is not ready: cni config uninitialized")
-    ctx = context(tmp_path, nodes=[node("node-a", ready="False", reason="KubeletNotReady", message=msg),
-                                   node("node-b", ready="False", reason="KubeletNotReady", message=msg)],
-                  pods=[pod("db-0", node="node-a", owner="StatefulSet/db", containers=[ctr("db", ready=True)])])
+    msg = (
+        "runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:docker: network "
+        "plugin is not ready: cni config uninitialized"
+    )
+    ctx = context(
+        tmp_path,
+        nodes=[
+            node("node-a", ready="False", reason="KubeletNotReady", message=msg),
+            node("node-b", ready="False", reason="KubeletNotReady", message=msg),
+        ],
+        pods=[pod("db-0", node="node-a", owner="StatefulSet/db", containers=[ctr("db", ready=True)])],
+    )
     fs = [f for f in find(ctx) if f.workload.kind == "Node"]
     assert [f.workload.name for f in fs] == ["node-a", "node-b"]
     for f in fs:
@@ -87,17 +121,25 @@ def test_all_ready_or_node_missing_is_not_it(tmp_path: Path) -> None:
 
 def test_readiness_is_taken_from_the_same_snapshot(tmp_path: Path) -> None:
     """node-b was down in the first snapshot with no pods on it; the pods came after it recovered."""
-    root = write_dump(tmp_path / "dump", {
-        SNAP: {"nodes": [node("node-a"), DOWN], "pods": [p for p in _pods() if p["spec"]["nodeName"] == "node-a"]},
-        SNAP2: {"nodes": [node("node-a"), node("node-b", "arm64")], "pods": _pods()},
-    })
+    root = write_dump(
+        tmp_path / "dump",
+        {
+            SNAP: {"nodes": [node("node-a"), DOWN], "pods": [p for p in _pods() if p["spec"]["nodeName"] == "node-a"]},
+            SNAP2: {"nodes": [node("node-a"), node("node-b", "arm64")], "pods": _pods()},
+        },
+    )
     assert find(load(root)) == []
 
 
 def test_without_node_events_says_so(tmp_path: Path) -> None:
-    ctx = context(tmp_path, nodes=[node("node-a"), node("node-b", ready="False", reason="KubeletNotReady",
-                                                        message="container runtime network not ready")],
-                  pods=[pod("web-6d4cf56db6-aaaaa", node="node-b", containers=[ctr(ready=True)])])
+    ctx = context(
+        tmp_path,
+        nodes=[
+            node("node-a"),
+            node("node-b", ready="False", reason="KubeletNotReady", message="container runtime network not ready"),
+        ],
+        pods=[pod("web-6d4cf56db6-aaaaa", node="node-b", containers=[ctr(ready=True)])],
+    )
     f = next(f for f in find(ctx) if f.workload.kind == "Node")
     assert "KubeletNotReady" in f.summary and f.confidence < 0.99
     assert any(m.what == "no NodeNotReady events" for m in f.missing_evidence)

@@ -31,14 +31,28 @@ JAVA_OOM = 'Exception in thread "main" java.lang.OutOfMemoryError: Java heap spa
 
 
 def failing_example(tmp_path: Path) -> Context:
-    return context(tmp_path, pods=[pod(POD, containers=[ctr(state=crashloop(), last=terminated("OOMKilled", 137),
-                                                            restarts=6, memory_limit="256Mi")])],
-                   previous_logs={("shop", POD, "app"): "loading cache\n" + JAVA_OOM + "\n"}, events=[])
+    return context(
+        tmp_path,
+        pods=[
+            pod(
+                POD,
+                containers=[
+                    ctr(state=crashloop(), last=terminated("OOMKilled", 137), restarts=6, memory_limit="256Mi")
+                ],
+            )
+        ],
+        previous_logs={("shop", POD, "app"): "loading cache\n" + JAVA_OOM + "\n"},
+        events=[],
+    )
 
 
 def test_found_with_evidence_and_a_real_limit_in_the_command(tmp_path: Path) -> None:
     f = only(find(failing_example(tmp_path)))
-    assert f.cause == CAUSE and (f.workload.kind, f.workload.namespace, f.workload.name) == ("Deployment", "shop", "web")
+    assert f.cause == CAUSE and (f.workload.kind, f.workload.namespace, f.workload.name) == (
+        "Deployment",
+        "shop",
+        "web",
+    )
     assert f.pods == [POD] and f.restarts == 6 and f.severity == "high"
     assert f.confidence >= 0.95
     status = [e for e in f.evidence if e.kind == "pod"]
@@ -48,46 +62,74 @@ def test_found_with_evidence_and_a_real_limit_in_the_command(tmp_path: Path) -> 
     assert log and log[0].text == JAVA_OOM and log[0].line == 2
     assert log[0].file.endswith(f"logs/shop/{POD}/app.previous.log")
     cmd = f.remediation[0].command
-    assert shlex.split(cmd) == ["kubectl", "-n", "shop", "set", "resources", "deployment/web", "-c", "app",
-                                "--limits=memory=512Mi"]
+    assert shlex.split(cmd) == [
+        "kubectl",
+        "-n",
+        "shop",
+        "set",
+        "resources",
+        "deployment/web",
+        "-c",
+        "app",
+        "--limits=memory=512Mi",
+    ]
     assert "256Mi" in f.remediation[0].title
     assert not [m for m in f.missing_evidence if "memory limit" in m.what]
 
 
-@pytest.mark.parametrize(("last", "log", "lo", "hi"), [
-    (terminated("OOMKilled", 137), JAVA_OOM, 0.95, 0.99),      # reason + exit 137 + memory line
-    (terminated("OOMKilled", 137), None, 0.9, 0.94),           # reason + exit 137
-    (terminated("Error", 1), JAVA_OOM, 0.5, 0.6),              # a memory line, no reason
-    (terminated("Error", 137), "Killed", 0.35, 0.45),          # a bare `Killed` is weak
-])
+@pytest.mark.parametrize(
+    ("last", "log", "lo", "hi"),
+    [
+        (terminated("OOMKilled", 137), JAVA_OOM, 0.95, 0.99),  # reason + exit 137 + memory line
+        (terminated("OOMKilled", 137), None, 0.9, 0.94),  # reason + exit 137
+        (terminated("Error", 1), JAVA_OOM, 0.5, 0.6),  # a memory line, no reason
+        (terminated("Error", 137), "Killed", 0.35, 0.45),  # a bare `Killed` is weak
+    ],
+)
 def test_confidence_follows_the_evidence(tmp_path: Path, last: dict, log: str | None, lo: float, hi: float) -> None:
-    ctx = context(tmp_path, pods=[pod(POD, containers=[ctr(state=crashloop(), last=last, restarts=3)])],
-                  previous_logs={("shop", POD, "app"): log + "\n"} if log else None)
+    ctx = context(
+        tmp_path,
+        pods=[pod(POD, containers=[ctr(state=crashloop(), last=last, restarts=3)])],
+        previous_logs={("shop", POD, "app"): log + "\n"} if log else None,
+    )
     f = only(find(ctx))
     assert lo <= f.confidence <= hi
 
 
 def test_exit_137_alone_is_not_oom(tmp_path: Path) -> None:
     """SIGKILL has other senders (probe kills, grace periods): no reason, no memory line, no finding."""
-    ctx = context(tmp_path, pods=[pod(POD, containers=[ctr(state=crashloop(), last=terminated("Error", 137),
-                                                            restarts=3)])],
-                  previous_logs={("shop", POD, "app"): "serving on :8080\n"})
+    ctx = context(
+        tmp_path,
+        pods=[pod(POD, containers=[ctr(state=crashloop(), last=terminated("Error", 137), restarts=3)])],
+        previous_logs={("shop", POD, "app"): "serving on :8080\n"},
+    )
     assert find(ctx) == []
 
 
 def test_healthy_pod_with_an_old_memory_line_is_not_a_finding(tmp_path: Path) -> None:
-    ctx = context(tmp_path, pods=[pod(POD, containers=[ctr(state=running())])],
-                  logs={("shop", POD, "app"): JAVA_OOM + " (recovered, cache shrunk)\n"})
+    ctx = context(
+        tmp_path,
+        pods=[pod(POD, containers=[ctr(state=running())])],
+        logs={("shop", POD, "app"): JAVA_OOM + " (recovered, cache shrunk)\n"},
+    )
     assert find(ctx) == []
 
 
 def test_missing_limit_logs_and_one_finding_per_workload(tmp_path: Path) -> None:
-    pods = [pod(f"web-6d4cf56db6-{s}", containers=[ctr(state=crashloop(), last=terminated("OOMKilled", 137),
-                                                         restarts=2)]) for s in ("aaaaa", "bbbbb")]
+    pods = [
+        pod(f"web-6d4cf56db6-{s}", containers=[ctr(state=crashloop(), last=terminated("OOMKilled", 137), restarts=2)])
+        for s in ("aaaaa", "bbbbb")
+    ]
     pods.append(pod("web-6d4cf56db6-ccccc", containers=[ctr(state=running(), ready=True)]))
-    ctx = context(tmp_path, pods=pods, events=[event("web-6d4cf56db6-aaaaa", "BackOff",
-                                                     "Back-off restarting failed container app in pod x",
-                                                     container="app")])
+    ctx = context(
+        tmp_path,
+        pods=pods,
+        events=[
+            event(
+                "web-6d4cf56db6-aaaaa", "BackOff", "Back-off restarting failed container app in pod x", container="app"
+            )
+        ],
+    )
     f = only(find(ctx))
     assert f.pods == ["web-6d4cf56db6-aaaaa", "web-6d4cf56db6-bbbbb"] and f.restarts == 4
     assert f.severity == "medium"  # one pod still serves
@@ -97,9 +139,23 @@ def test_missing_limit_logs_and_one_finding_per_workload(tmp_path: Path) -> None
 
 
 def test_hostile_names_are_quoted_in_commands(tmp_path: Path) -> None:
-    ctx = context(tmp_path, pods=[pod(POD, containers=[ctr("app;touch x", state=crashloop(),
-                                                            last=terminated("OOMKilled", 137), restarts=1,
-                                                            memory_limit="1Gi")])])
+    ctx = context(
+        tmp_path,
+        pods=[
+            pod(
+                POD,
+                containers=[
+                    ctr(
+                        "app;touch x",
+                        state=crashloop(),
+                        last=terminated("OOMKilled", 137),
+                        restarts=1,
+                        memory_limit="1Gi",
+                    )
+                ],
+            )
+        ],
+    )
     f = only(find(ctx))
     argv = shlex.split(f.remediation[0].command)
     assert argv[argv.index("-c") + 1] == "app;touch x" and argv[-1] == "--limits=memory=2048Mi"

@@ -12,24 +12,29 @@ from forensics.analysis.rules.platform_os_mismatch import CAUSE, find
 from tests.rules.exec_family_scenario import FamilyScenario, Node, Pod, config, index_with_configs
 
 IMG = "registry.example.com/shop/api:3.0"
-WIN = Node("amd64", os="windows", labels={"node.kubernetes.io/windows-build": "10.0.17763"},
-           kernel="10.0.17763.5820")
+WIN = Node("amd64", os="windows", labels={"node.kubernetes.io/windows-build": "10.0.17763"}, kernel="10.0.17763.5820")
 DOCKER_LINUX = 'rpc error: code = Unknown desc = image operating system "linux" cannot be used on this platform'
-CONTAINERD = ('rpc error: code = NotFound desc = failed to pull and unpack image "registry.example.com/shop/api:3.0": '
-              "no match for platform in manifest: not found")
+CONTAINERD = (
+    'rpc error: code = NotFound desc = failed to pull and unpack image "registry.example.com/shop/api:3.0": '
+    "no match for platform in manifest: not found"
+)
 
 
 def _linux_index() -> tuple[bytes, dict[str, bytes]]:
     return index_with_configs([("linux/amd64", config("amd64")), ("linux/arm64", config("arm64"))])
 
 
-def _s(message: str, *, inspected: bool = True, node: Node = WIN, image: tuple[bytes, dict[str, bytes]] | None = None
-       ) -> FamilyScenario:
+def _s(
+    message: str, *, inspected: bool = True, node: Node = WIN, image: tuple[bytes, dict[str, bytes]] | None = None
+) -> FamilyScenario:
     idx, cfgs = image or _linux_index()
     return FamilyScenario(
-        nodes={}, node_specs={"win-1": node, "lin-1": Node("amd64")},
-        images={IMG: (idx, None)} if inspected else {}, child_configs={IMG: cfgs} if inspected else {},
-        pods=[Pod("api-w", "win-1", IMG, pull_error=message), Pod("api-l", "lin-1", IMG)])
+        nodes={},
+        node_specs={"win-1": node, "lin-1": Node("amd64")},
+        images={IMG: (idx, None)} if inspected else {},
+        child_configs={IMG: cfgs} if inspected else {},
+        pods=[Pod("api-w", "win-1", IMG, pull_error=message), Pod("api-l", "lin-1", IMG)],
+    )
 
 
 def failing_example(tmp_path: Path) -> Context:
@@ -61,10 +66,13 @@ def test_containerd_wording_on_a_windows_node_without_inspection(tmp_path: Path)
 
 
 def test_windows_build_mismatch(tmp_path: Path) -> None:
-    image = index_with_configs([("windows/amd64", config("amd64", os="windows"))],
-                               os_versions={"windows/amd64": "10.0.20348.2461"})
-    msg = ("failed to create containerd task: failed to create shim task: hcs::CreateComputeSystem api: "
-           "The container operating system does not match the host operating system.: unknown")
+    image = index_with_configs(
+        [("windows/amd64", config("amd64", os="windows"))], os_versions={"windows/amd64": "10.0.20348.2461"}
+    )
+    msg = (
+        "failed to create containerd task: failed to create shim task: hcs::CreateComputeSystem api: "
+        "The container operating system does not match the host operating system.: unknown"
+    )
     s = _s(msg, image=image)
     s.pods = [Pod("api-w", "win-1", IMG, crash=True, log=msg + "\n")]
     (f,) = find(s.context(tmp_path))
@@ -73,8 +81,9 @@ def test_windows_build_mismatch(tmp_path: Path) -> None:
 
 
 def test_windows_image_on_a_linux_node(tmp_path: Path) -> None:
-    image = index_with_configs([("windows/amd64", config("amd64", os="windows"))],
-                               os_versions={"windows/amd64": "10.0.17763.5820"})
+    image = index_with_configs(
+        [("windows/amd64", config("amd64", os="windows"))], os_versions={"windows/amd64": "10.0.17763.5820"}
+    )
     s = _s(CONTAINERD, image=image)
     s.pods = [Pod("api-l", "lin-1", IMG, pull_error=CONTAINERD)]
     ctx = s.context(tmp_path)

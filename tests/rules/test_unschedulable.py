@@ -41,8 +41,11 @@ def _pending(conditions: list | None = None) -> dict:
 
 
 def failing_example(tmp_path: Path) -> Context:
-    return context(tmp_path, pods=[_pending(unscheduled(GPU))],
-                   events=[event(POD, "FailedScheduling", GPU, component="default-scheduler", count=7)])
+    return context(
+        tmp_path,
+        pods=[_pending(unscheduled(GPU))],
+        events=[event(POD, "FailedScheduling", GPU, component="default-scheduler", count=7)],
+    )
 
 
 def test_found_with_the_schedulers_message(tmp_path: Path) -> None:
@@ -58,8 +61,15 @@ def test_found_with_the_schedulers_message(tmp_path: Path) -> None:
 
 
 def test_event_alone_and_condition_alone(tmp_path: Path) -> None:
-    ev = only(find(context(tmp_path / "a", pods=[_pending(conditions=[])],
-                           events=[event(POD, "FailedScheduling", GPU, component="default-scheduler")])))
+    ev = only(
+        find(
+            context(
+                tmp_path / "a",
+                pods=[_pending(conditions=[])],
+                events=[event(POD, "FailedScheduling", GPU, component="default-scheduler")],
+            )
+        )
+    )
     cond = only(find(context(tmp_path / "b", pods=[_pending(unscheduled(GPU))], events=[])))
     assert 0.85 <= ev.confidence < 0.95 and 0.85 <= cond.confidence < 0.95
     affinity = "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."
@@ -68,17 +78,36 @@ def test_event_alone_and_condition_alone(tmp_path: Path) -> None:
 
 
 def test_not_found_for_the_deleting_pod_message_and_for_scheduled_pods(tmp_path: Path) -> None:
-    assert find(context(tmp_path / "a", pods=[_pending(conditions=[])],
-                        events=[event(POD, "FailedScheduling", SKIP, component="default-scheduler")])) == []
-    assert find(context(tmp_path / "b", pods=[pod(POD, containers=[ctr()])],
-                        events=[event(POD, "FailedScheduling", GPU, component="default-scheduler")])) == []
+    assert (
+        find(
+            context(
+                tmp_path / "a",
+                pods=[_pending(conditions=[])],
+                events=[event(POD, "FailedScheduling", SKIP, component="default-scheduler")],
+            )
+        )
+        == []
+    )
+    assert (
+        find(
+            context(
+                tmp_path / "b",
+                pods=[pod(POD, containers=[ctr()])],
+                events=[event(POD, "FailedScheduling", GPU, component="default-scheduler")],
+            )
+        )
+        == []
+    )
 
 
 def test_a_pod_that_got_a_node_later_was_only_waiting(tmp_path: Path) -> None:
-    root = write_dump(tmp_path / "dump", {
-        SNAP: {"nodes": [node()], "pods": [_pending(unscheduled(GPU))]},
-        SNAP2: {"nodes": [node()], "pods": [pod(POD, owner="Deployment/trainer", containers=[ctr()])]},
-    })
+    root = write_dump(
+        tmp_path / "dump",
+        {
+            SNAP: {"nodes": [node()], "pods": [_pending(unscheduled(GPU))]},
+            SNAP2: {"nodes": [node()], "pods": [pod(POD, owner="Deployment/trainer", containers=[ctr()])]},
+        },
+    )
     assert find(load(root)) == []
 
 
@@ -93,15 +122,25 @@ def test_pending_behind_not_ready_nodes_is_their_consequence(tmp_path: Path) -> 
     from tests.rules.builders import node as mknode
 
     all_down = "0/2 nodes are available: 2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }."
-    nodes = [mknode("node-a", ready="False", reason="KubeletNotReady", message="cni config uninitialized"),
-             mknode("node-b", ready="False", reason="KubeletNotReady", message="cni config uninitialized")]
-    ctx = context(tmp_path / "a", nodes=nodes,
-                  pods=[pod("dns-6d4cf56db6-aaaaa", node=None, owner="Deployment/dns", conditions=unscheduled(all_down))])
+    nodes = [
+        mknode("node-a", ready="False", reason="KubeletNotReady", message="cni config uninitialized"),
+        mknode("node-b", ready="False", reason="KubeletNotReady", message="cni config uninitialized"),
+    ]
+    ctx = context(
+        tmp_path / "a",
+        nodes=nodes,
+        pods=[pod("dns-6d4cf56db6-aaaaa", node=None, owner="Deployment/dns", conditions=unscheduled(all_down))],
+    )
     (f,) = find(ctx)
     assert f.caused_by == finding_id("node-not-ready", Workload("Node", "", "node-a"))
     # one node down, the other too small: the pod's own requests are the cause
-    mixed = "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }."
-    ctx = context(tmp_path / "b", nodes=[mknode("node-a"), nodes[1]],
-                  pods=[pod("dns-6d4cf56db6-aaaaa", node=None, owner="Deployment/dns", conditions=unscheduled(mixed))])
+    mixed = (
+        "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }."
+    )
+    ctx = context(
+        tmp_path / "b",
+        nodes=[mknode("node-a"), nodes[1]],
+        pods=[pod("dns-6d4cf56db6-aaaaa", node=None, owner="Deployment/dns", conditions=unscheduled(mixed))],
+    )
     (f,) = find(ctx)
     assert f.caused_by is None

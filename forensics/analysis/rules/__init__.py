@@ -1,11 +1,12 @@
 """The root-cause rules: one cause per module, each a pure function of the analysis `Context`.
 
 A rule module declares its cause at its top (`CAUSE`, `TITLE`, `SPECIFICITY`, and `ARCH` and
-`HINTS` where they apply: `forensics.analysis.causes` says what each means and derives every table about
-causes from them), has a module docstring that tells the cause's story (symptom, what proves it),
-and defines `find(ctx) -> list[Finding]`, registered with `@rule(CAUSE)`. Rules never read files,
-print or render; missing input is a finding about missing evidence, never an exception. `run_all` turns a rule that raises into an `analyzer.rule-error`
-finding so one broken rule never aborts the run.
+`HINTS` where they apply: `forensics.analysis.causes` says what each means and derives every table
+about causes from them), has a module docstring that tells the cause's story (symptom, what proves
+it), and defines `find(ctx) -> list[Finding]`, registered with `@rule(CAUSE)`. Rules never read
+files, print or render; missing input is a finding about missing evidence, never an exception.
+`run_all` turns a rule that raises into an `analyzer.rule-error` finding so one broken rule never
+aborts the run.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ def rule(cause: str) -> Callable[[Find], Find]:
     def deco(fn: Find) -> Find:
         mod = importlib.import_module(fn.__module__)
         if getattr(mod, "CAUSE", None) != cause:
-            raise ValueError(f"{fn.__module__}: @rule({cause!r}) but the module declares CAUSE = "
-                             f"{getattr(mod, 'CAUSE', None)!r}")
+            raise ValueError(
+                f"{fn.__module__}: @rule({cause!r}) but the module declares CAUSE = {getattr(mod, 'CAUSE', None)!r}"
+            )
         _REGISTRY[cause] = Rule(cause, fn, fn.__module__, (mod.__doc__ or "").strip())
         return fn
 
@@ -62,12 +64,16 @@ def run_all(ctx: Context, rules: list[Rule] | None = None) -> list[Finding]:
             out.extend(r.find(ctx))
         except Exception as e:  # noqa: BLE001 - a broken rule is a finding, not an aborted run
             tb = traceback.extract_tb(e.__traceback__)[-1]
-            out.append(Finding(
-                cause="analyzer.rule-error", severity="info", confidence=1.0,
-                workload=Workload("Rule", "", r.cause),
-                summary=f"rule {r.cause} failed ({type(e).__name__}: {e}) at {tb.filename}:{tb.lineno}; "
-                        "its cause was not evaluated",
-            ))
+            out.append(
+                Finding(
+                    cause="analyzer.rule-error",
+                    severity="info",
+                    confidence=1.0,
+                    workload=Workload("Rule", "", r.cause),
+                    summary=f"rule {r.cause} failed ({type(e).__name__}: {e}) at {tb.filename}:{tb.lineno}; "
+                    "its cause was not evaluated",
+                )
+            )
     return out
 
 
@@ -78,7 +84,7 @@ def describe(r: Rule) -> tuple[str, str, str]:
     title = causes.title(r.cause)
     text = " ".join(r.doc.split())
     if text.startswith(f"{r.cause}:"):
-        text = text[len(r.cause) + 1:].strip()
+        text = text[len(r.cause) + 1 :].strip()
     # the first sentence, and the next ones while it is too short to say anything ("the index lies.")
     line = text
     for end in re.finditer(r"(?<!e\.g)(?<!i\.e)\.\s", text):

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 
 from forensics.analysis import remediation
-from forensics.knowledge.arch import lacks_aarch32, platform_label
 from forensics.analysis.causes import platform_hints
 from forensics.analysis.correlate import Context, is_na, iso
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Workload
 from forensics.analysis.rules._common import restart_matrix, sig_evidence
+from forensics.knowledge.arch import lacks_aarch32, platform_label
 
 
 def _keys(df: pd.DataFrame, cols: list[str]) -> pd.MultiIndex:
@@ -35,8 +35,11 @@ def sig_mask(p: pd.DataFrame, sigs: pd.DataFrame) -> np.ndarray:
         return np.zeros(len(p), dtype=bool)
     with_c = sigs[sigs["container"].notna()]
     no_c = sigs[sigs["container"].isna()]
-    hit = _keys(p, ["namespace", "pod", "container"]).isin(_keys(with_c, ["namespace", "pod", "container"])) \
-        if not with_c.empty else np.zeros(len(p), dtype=bool)
+    hit = (
+        _keys(p, ["namespace", "pod", "container"]).isin(_keys(with_c, ["namespace", "pod", "container"]))
+        if not with_c.empty
+        else np.zeros(len(p), dtype=bool)
+    )
     if not no_c.empty:
         hit = hit | _keys(p, ["namespace", "pod"]).isin(_keys(no_c, ["namespace", "pod"]))
     return np.asarray(hit, dtype=bool)
@@ -77,18 +80,36 @@ def image_dicts(ctx: Context, rows: pd.DataFrame) -> list[dict[str, Any]]:
         r = imgs.get(key) if not is_na(key) else None
         digests = sorted(running[key])
         if r is None or not bool(r.inspected):
-            out.append({"ref": str(ref), "digest": digests[0] if digests else None, "kind": "unknown",
-                        "media_type": None, "platforms": [], "attestations": 0, "config_arch": None,
-                        "created": None, "inspected": False, "file": None})
+            out.append(
+                {
+                    "ref": str(ref),
+                    "digest": digests[0] if digests else None,
+                    "kind": "unknown",
+                    "media_type": None,
+                    "platforms": [],
+                    "attestations": 0,
+                    "config_arch": None,
+                    "created": None,
+                    "inspected": False,
+                    "file": None,
+                }
+            )
             continue
-        out.append({
-            "ref": str(ref), "digest": _s(r.digest) or (digests[0] if digests else None),
-            "kind": _s(r.kind), "media_type": _s(r.media_type),
-            "platforms": [] if is_na(r.platforms) else [x for x in r.platforms if x],
-            "attestations": int(r.attestations) if not pd.isna(r.attestations) else 0,
-            "config_arch": _s(r.config_arch), "created": iso(r.created), "inspected": True,
-            "file": _s(r.file), "running_digests": digests,
-        })
+        out.append(
+            {
+                "ref": str(ref),
+                "digest": _s(r.digest) or (digests[0] if digests else None),
+                "kind": _s(r.kind),
+                "media_type": _s(r.media_type),
+                "platforms": [] if is_na(r.platforms) else [x for x in r.platforms if x],
+                "attestations": int(r.attestations) if not pd.isna(r.attestations) else 0,
+                "config_arch": _s(r.config_arch),
+                "created": iso(r.created),
+                "inspected": True,
+                "file": _s(r.file),
+                "running_digests": digests,
+            }
+        )
     return out
 
 
@@ -118,11 +139,20 @@ def node_evidence(ctx: Context, nodes: list[str], limit: int = 6, *, aarch32_mat
         pool = f", pool {r.pool}" if not pd.isna(r.pool) else ""
         it = f", {r.instance_type}" if not pd.isna(r.instance_type) else ""
         label = platform_label(_s(r.os), _s(r.arch), _s(r.variant)) or r.arch
-        no32 = " (a CPU without AArch32: 32-bit arm binaries cannot run)" \
-            if r.arch == "arm64" and lacks_aarch32(_s(r.instance_type)) and aarch32_matters else ""
-        out.append(Evidence(kind="node", file=str(r.file), object=f"Node {r.node}",
-                            text=f"architecture {label}{pool}{it}{no32}, created {iso(r.created)}",
-                            snapshot=str(r.snapshot)))
+        no32 = (
+            " (a CPU without AArch32: 32-bit arm binaries cannot run)"
+            if r.arch == "arm64" and lacks_aarch32(_s(r.instance_type)) and aarch32_matters
+            else ""
+        )
+        out.append(
+            Evidence(
+                kind="node",
+                file=str(r.file),
+                object=f"Node {r.node}",
+                text=f"architecture {label}{pool}{it}{no32}, created {iso(r.created)}",
+                snapshot=str(r.snapshot),
+            )
+        )
     return out
 
 
@@ -137,8 +167,15 @@ def operator_evidence(ctx: Context, rows: pd.DataFrame, limit: int = 3) -> list[
     out = []
     for r in sub.itertuples(index=False):
         if (str(r.namespace), str(r.pod)) in want:
-            out.append(Evidence(kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod}",
-                                text=f"multiarch tuning operator labels: {r.multiarch}", snapshot=str(r.snapshot)))
+            out.append(
+                Evidence(
+                    kind="pod",
+                    file=str(r.file),
+                    object=f"Pod {r.namespace}/{r.pod}",
+                    text=f"multiarch tuning operator labels: {r.multiarch}",
+                    snapshot=str(r.snapshot),
+                )
+            )
             if len(out) >= limit:
                 break
     return out
@@ -150,8 +187,12 @@ def image_evidence(img: dict[str, Any]) -> Evidence | None:
     plats = ", ".join(img["platforms"]) or "none"
     what = "multi-platform index" if img["kind"] == "index" else "single-platform manifest (no index)"
     att = f"; {img['attestations']} attestation entries not counted" if img.get("attestations") else ""
-    return Evidence(kind="image", file=img["file"] or "", object=f"Image {img['ref']}",
-                    text=f"{what} {img['media_type']}: runnable on {plats}{att}")
+    return Evidence(
+        kind="image",
+        file=img["file"] or "",
+        object=f"Image {img['ref']}",
+        text=f"{what} {img['media_type']}: runnable on {plats}{att}",
+    )
 
 
 def timeline(ctx: Context, w: Workload, rows: pd.DataFrame, imgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -159,12 +200,24 @@ def timeline(ctx: Context, w: Workload, rows: pd.DataFrame, imgs: list[dict[str,
     ev: list[dict[str, Any]] = list(ctx.pool_events)
     if w.kind == "Deployment":
         for r in ctx.replicaset_records(w.namespace, w.name):
-            ev.append({"at": iso(r.created), "what": f"rollout: ReplicaSet {r.name} created ({r.images})",
-                       "kind": "rollout", "source": str(r.file)})
+            ev.append(
+                {
+                    "at": iso(r.created),
+                    "what": f"rollout: ReplicaSet {r.name} created ({r.images})",
+                    "kind": "rollout",
+                    "source": str(r.file),
+                }
+            )
     for img in imgs:
         if img.get("created"):
-            ev.append({"at": img["created"], "what": f"image {img['ref']} built", "kind": "image-built",
-                       "source": img.get("file") or ""})
+            ev.append(
+                {
+                    "at": img["created"],
+                    "what": f"image {img['ref']} built",
+                    "kind": "image-built",
+                    "source": img.get("file") or "",
+                }
+            )
     # the first failure: the earliest last termination of a failing row, else when one was first seen
     fail = rows["arch_fail"].tolist() if "arch_fail" in rows else [True] * len(rows)
     ended = [t for t, b in zip(rows["last_finished"].tolist(), fail) if b and not is_na(t)]
@@ -182,8 +235,7 @@ def pool_events(ctx: Context) -> list[dict[str, Any]]:
     return ctx.pool_events
 
 
-def standard_parts(ctx: Context, f: Finding, rows: pd.DataFrame, bad: pd.DataFrame,
-                   runnable: set[str]) -> None:
+def standard_parts(ctx: Context, f: Finding, rows: pd.DataFrame, bad: pd.DataFrame, runnable: set[str]) -> None:
     """Fill the evidence, missing evidence, images, matrix, timeline and remediation of an arch finding."""
     imgs = image_dicts(ctx, bad if not bad.empty else rows)
     f.images = imgs
@@ -200,25 +252,37 @@ def standard_parts(ctx: Context, f: Finding, rows: pd.DataFrame, bad: pd.DataFra
     f.timeline = timeline(ctx, f.workload, rows, imgs)
     for img in imgs:
         if not img["inspected"]:
-            f.missing_evidence.append(MissingEvidence(
-                what=f"no image inspection for {img['ref']}",
-                why="the image's platforms would confirm (or refute) that it lacks the node architecture",
-                how=f"collectors/inspect-images DUMP  (or: skopeo inspect --raw docker://{img['ref']})"))
+            f.missing_evidence.append(
+                MissingEvidence(
+                    what=f"no image inspection for {img['ref']}",
+                    why="the image's platforms would confirm (or refute) that it lacks the node architecture",
+                    how=f"collectors/inspect-images DUMP  (or: skopeo inspect --raw docker://{img['ref']})",
+                )
+            )
     failed_inspection = ctx.sigs_for(bad if not bad.empty else rows, ("inspection",))
     if not failed_inspection.empty:
         f.evidence.extend(sig_evidence(failed_inspection, limit=2))
-        f.missing_evidence.append(MissingEvidence(
-            what="the multiarch tuning operator could not inspect the image (its ArchAwareInspectionError event)",
-            why="its view of the image's architectures, which it would have pinned the pods to, is unknown",
-            how="check the operator's pull secret and the registry; skopeo inspect --raw docker://IMAGE"))
+        f.missing_evidence.append(
+            MissingEvidence(
+                what="the multiarch tuning operator could not inspect the image (its ArchAwareInspectionError event)",
+                why="its view of the image's architectures, which it would have pinned the pods to, is unknown",
+                how="check the operator's pull secret and the registry; skopeo inspect --raw docker://IMAGE",
+            )
+        )
     if sigs.empty:
-        f.missing_evidence.append(MissingEvidence(
-            what="no exec format error or platform error seen in logs, termination messages or events",
-            why="the runtime's own message would confirm the mismatch",
-            how="kubectl logs --previous of a failing pod; events expire after an hour"))
+        f.missing_evidence.append(
+            MissingEvidence(
+                what="no exec format error or platform error seen in logs, termination messages or events",
+                why="the runtime's own message would confirm the mismatch",
+                how="kubectl logs --previous of a failing pod; events expire after an hour",
+            )
+        )
     if ctx.frames["nodes"].empty:
-        f.missing_evidence.append(MissingEvidence(what="no node objects", why="node architectures are unknown",
-                                                  how="kubectl get nodes -o json"))
+        f.missing_evidence.append(
+            MissingEvidence(
+                what="no node objects", why="node architectures are unknown", how="kubectl get nodes -o json"
+            )
+        )
     cluster = ctx.cluster_archs or sorted(set(f.node_archs))
     for img in imgs[:3]:
         f.remediation.append(remediation.rebuild(img["ref"], cluster))
@@ -229,8 +293,9 @@ def standard_parts(ctx: Context, f: Finding, rows: pd.DataFrame, bad: pd.DataFra
     f.remediation.append(remediation.restart(f.workload))
 
 
-def arch_confidence(*, base: float, inspected: bool, sig: bool, node_arch_known: bool, runs_elsewhere: bool,
-                    pods: int) -> float:
+def arch_confidence(
+    *, base: float, inspected: bool, sig: bool, node_arch_known: bool, runs_elsewhere: bool, pods: int
+) -> float:
     c = base
     c += 0.25 if inspected else 0.0
     c += 0.2 if sig else 0.0

@@ -23,8 +23,14 @@ def by_workload(rows: pd.DataFrame) -> Workloads:
     return Workloads(rows)
 
 
-_SOURCE_ORDER = {"previous-log": 0, "log": 1, "last-terminated-message": 2, "terminated-message": 3,
-                 "waiting-message": 4, "event": 5}
+_SOURCE_ORDER = {
+    "previous-log": 0,
+    "log": 1,
+    "last-terminated-message": 2,
+    "terminated-message": 3,
+    "waiting-message": 4,
+    "event": 5,
+}
 
 
 def sig_evidence(sigs: pd.DataFrame, supports: str | None = None, limit: int = MAX_EVIDENCE) -> list[Evidence]:
@@ -33,8 +39,9 @@ def sig_evidence(sigs: pd.DataFrame, supports: str | None = None, limit: int = M
     if sigs.empty:
         return []
     cols = ["source", "snapshot", "pod", "file", "line", "text", "object"]
-    recs = sorted(zip(*(sigs[c].tolist() for c in cols)),
-                  key=lambda r: (_SOURCE_ORDER.get(r[0], 9), str(r[1]), str(r[2])))
+    recs = sorted(
+        zip(*(sigs[c].tolist() for c in cols)), key=lambda r: (_SOURCE_ORDER.get(r[0], 9), str(r[1]), str(r[2]))
+    )
     out: list[Evidence] = []
     seen: set[tuple[Any, Any, Any]] = set()
     for source, snap, _pod, file, line, text, obj in recs:
@@ -42,16 +49,25 @@ def sig_evidence(sigs: pd.DataFrame, supports: str | None = None, limit: int = M
         if key in seen:
             continue
         seen.add(key)
-        out.append(Evidence(kind="log" if source in ("previous-log", "log") else str(source), file=str(file),
-                            object=str(obj), text=str(text), line=None if _na(line) else int(line),
-                            snapshot=str(snap), supports=supports))
+        out.append(
+            Evidence(
+                kind="log" if source in ("previous-log", "log") else str(source),
+                file=str(file),
+                object=str(obj),
+                text=str(text),
+                line=None if _na(line) else int(line),
+                snapshot=str(snap),
+                supports=supports,
+            )
+        )
         if len(out) >= limit:
             break
     return out
 
 
-def container_evidence(rows: pd.DataFrame, text_of: Any, supports: str | None = None,
-                       limit: int = MAX_EVIDENCE) -> list[Evidence]:
+def container_evidence(
+    rows: pd.DataFrame, text_of: Any, supports: str | None = None, limit: int = MAX_EVIDENCE
+) -> list[Evidence]:
     """Evidence from container status rows (each container's last observation); `text_of(row) -> str`
     says what the row shows."""
     if rows.empty:
@@ -59,14 +75,28 @@ def container_evidence(rows: pd.DataFrame, text_of: Any, supports: str | None = 
     return group_evidence(Workloads.one(rows), 0, text_of, supports, limit)
 
 
-def group_evidence(groups: Workloads, i: int, text_of: Any, supports: str | None = None,
-                   limit: int = MAX_EVIDENCE, where: np.ndarray | None = None) -> list[Evidence]:
+def group_evidence(
+    groups: Workloads,
+    i: int,
+    text_of: Any,
+    supports: str | None = None,
+    limit: int = MAX_EVIDENCE,
+    where: np.ndarray | None = None,
+) -> list[Evidence]:
     """`container_evidence` of workload `i` of `groups` (its rows where `where` holds), from rows read
     out of the frame once."""
     picked = groups.records(groups.last_observations(i, where)[:limit])
-    return [Evidence(kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod} container {r.container}",
-                     text=text_of(r), snapshot=str(r.snapshot), supports=supports)
-            for r in picked]
+    return [
+        Evidence(
+            kind="pod",
+            file=str(r.file),
+            object=f"Pod {r.namespace}/{r.pod} container {r.container}",
+            text=text_of(r),
+            snapshot=str(r.snapshot),
+            supports=supports,
+        )
+        for r in picked
+    ]
 
 
 def _na(v: Any) -> bool:
@@ -79,16 +109,34 @@ def restart_matrix(rows: pd.DataFrame) -> list[dict[str, Any]]:
     return Workloads.one(rows).restart_matrix(0) if not rows.empty else []
 
 
-def new_finding(cause: str, w: Workload, rows: pd.DataFrame, *, severity: Severity, confidence: float,
-                summary: str, latent: bool = False, facts: WorkloadFacts | None = None) -> Finding:
+def new_finding(
+    cause: str,
+    w: Workload,
+    rows: pd.DataFrame,
+    *,
+    severity: Severity,
+    confidence: float,
+    summary: str,
+    latent: bool = False,
+    facts: WorkloadFacts | None = None,
+) -> Finding:
     """A finding with the fields every rule fills the same way, from the workload's failing rows
     (`facts`, when the rule has them from `by_workload`, are those of `rows`)."""
     if facts is None:
         facts = Workloads.one(rows).facts(0)
     return Finding(
-        cause=cause, severity=severity, confidence=confidence, workload=w, summary=summary, latent=latent,
-        pods=list(facts.pods), nodes=list(facts.nodes), containers=list(facts.containers),
-        node_archs=list(facts.node_archs), restarts=facts.restarts, first_seen=facts.first_seen,
+        cause=cause,
+        severity=severity,
+        confidence=confidence,
+        workload=w,
+        summary=summary,
+        latent=latent,
+        pods=list(facts.pods),
+        nodes=list(facts.nodes),
+        containers=list(facts.containers),
+        node_archs=list(facts.node_archs),
+        restarts=facts.restarts,
+        first_seen=facts.first_seen,
         last_seen=facts.last_seen,
     )
 
@@ -102,8 +150,10 @@ def missing_logs(ctx: Context, rows: pd.DataFrame, lacking: list[LogKey] | None 
         return []
     n, p, c = lacking[0]
     more = f" (and {len(lacking) - 1} more)" if len(lacking) > 1 else ""
-    return [MissingEvidence(
-        what=f"no logs for {p}/{c}{more}",
-        why="the crash line is usually only in the previous container's log",
-        how=f"kubectl -n {shlex.quote(n)} logs {shlex.quote(p)} -c {shlex.quote(c)} --previous",
-    )]
+    return [
+        MissingEvidence(
+            what=f"no logs for {p}/{c}{more}",
+            why="the crash line is usually only in the previous container's log",
+            how=f"kubectl -n {shlex.quote(n)} logs {shlex.quote(p)} -c {shlex.quote(c)} --previous",
+        )
+    ]

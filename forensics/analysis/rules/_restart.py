@@ -66,8 +66,9 @@ def severity(ctx: Context, w: Workload) -> Severity:
     return "medium" if ctx.healthy_pods.get((w.kind, w.namespace, w.name), 0) > 0 else "high"
 
 
-def sigs_by_workload(ctx: Context, rows: pd.DataFrame, hints: tuple[str, ...],
-                     dialects: tuple[str, ...] | None = None) -> Callable[[Workload], pd.DataFrame]:
+def sigs_by_workload(
+    ctx: Context, rows: pd.DataFrame, hints: tuple[str, ...], dialects: tuple[str, ...] | None = None
+) -> Callable[[Workload], pd.DataFrame]:
     """`ctx.sigs_for(rows, hints)` computed once for all candidate rows, then looked up per workload."""
     s = ctx.sigs_for(rows, hints)
     if dialects is not None:
@@ -101,11 +102,21 @@ def event_evidence(ev: pd.DataFrame, supports: str | None = None, limit: int = 1
     out = []
     for r in ev.head(limit).itertuples(index=False):
         count = f" (x{int(r.count)})" if not pd.isna(r.count) and int(r.count) > 1 else ""
-        obj = r.object_name if r.object_kind == "Node" or pd.isna(r.object_namespace) \
-            else f"{r.object_namespace}/{r.object_name}"  # nodes are cluster-scoped
-        out.append(Evidence(kind="event", file=str(r.file), object=f"Event {r.reason} on {r.object_kind} {obj}",
-                            text=f"{'' if pd.isna(r.message) else r.message}{count}", snapshot=str(r.snapshot),
-                            supports=supports))
+        obj = (
+            r.object_name
+            if r.object_kind == "Node" or pd.isna(r.object_namespace)
+            else f"{r.object_namespace}/{r.object_name}"
+        )  # nodes are cluster-scoped
+        out.append(
+            Evidence(
+                kind="event",
+                file=str(r.file),
+                object=f"Event {r.reason} on {r.object_kind} {obj}",
+                text=f"{'' if pd.isna(r.message) else r.message}{count}",
+                snapshot=str(r.snapshot),
+                supports=supports,
+            )
+        )
     return out
 
 
@@ -116,9 +127,14 @@ def missing_events(ctx: Context, rows: pd.DataFrame, what: str) -> list[MissingE
     pod = rows["pod"].iloc[0] if not rows.empty else ""
     ns = rows["namespace"].iloc[0] if not rows.empty else ""
     scope = "no events in the dump" if ctx.frames["events"].empty else f"no events about pod {pod}"
-    return [MissingEvidence(what=scope, why=f"the kubelet's events would confirm {what}",
-                            how=f"kubectl -n {q(str(ns))} get events --field-selector "
-                                f"{q('involvedObject.name=' + str(pod))}  (events expire after an hour)")]
+    return [
+        MissingEvidence(
+            what=scope,
+            why=f"the kubelet's events would confirm {what}",
+            how=f"kubectl -n {q(str(ns))} get events --field-selector "
+            f"{q('involvedObject.name=' + str(pod))}  (events expire after an hour)",
+        )
+    ]
 
 
 def resource(w: Workload) -> str:
@@ -132,9 +148,11 @@ def logs_cmd(ns: str, pod: str, container: str) -> str:
 def explained_elsewhere(cause: str) -> list[str]:
     """The signature columns whose hints all belong to causes more specific than `cause`: a
     container marked by one of them is another rule's case."""
-    return [col for col, (hints, _) in restart_sig_marks().items()
-            if hints and all(causes.specificity(o) > causes.specificity(cause)
-                             for h in hints for o in causes.owners(h))]
+    return [
+        col
+        for col, (hints, _) in restart_sig_marks().items()
+        if hints and all(causes.specificity(o) > causes.specificity(cause) for h in hints for o in causes.owners(h))
+    ]
 
 
 def first_row(rows: pd.DataFrame) -> Any:
@@ -147,8 +165,18 @@ def distinct(values: pd.Series, limit: int = 5) -> list[str]:
 
 
 _QTY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(Ki|Mi|Gi|Ti|K|M|G|T|k)?\s*$")
-_MULT = {None: 1, "k": 1000, "K": 1000, "M": 1000**2, "G": 1000**3, "T": 1000**4,
-         "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "Ti": 1024**4}
+_MULT = {
+    None: 1,
+    "k": 1000,
+    "K": 1000,
+    "M": 1000**2,
+    "G": 1000**3,
+    "T": 1000**4,
+    "Ki": 1024,
+    "Mi": 1024**2,
+    "Gi": 1024**3,
+    "Ti": 1024**4,
+}
 
 
 def memory_bytes(qty: str | None) -> int | None:
@@ -195,9 +223,14 @@ def pull_findings(ctx: Context, cause: str, sig_col: str, hint: str, problem: st
     s = ctx.signatures
     ghost_sigs = s[(s["source"] == "event") & s["hint"].isin(list(hints))] if not s.empty else s
     gkeys = set(zip(ghost_sigs["namespace"].astype(str), ghost_sigs["pod"].astype(str)))
-    ghost = ghosts[[(str(n), str(p_)) in gkeys for n, p_ in zip(ghosts["object_namespace"], ghosts["object_name"])]] \
-        if not ghosts.empty else ghosts
-    ghost = ghost[ghost["reason"].isin(["Failed", "BackOff", "ErrImagePull"]).fillna(False)] if not ghost.empty else ghost
+    ghost = (
+        ghosts[[(str(n), str(p_)) in gkeys for n, p_ in zip(ghosts["object_namespace"], ghosts["object_name"])]]
+        if not ghosts.empty
+        else ghosts
+    )
+    ghost = (
+        ghost[ghost["reason"].isin(["Failed", "BackOff", "ErrImagePull"]).fillna(False)] if not ghost.empty else ghost
+    )
     out: list[Finding] = []
     for w, rows in by_workload(cand):
         sigs = sigs_of(w)
@@ -205,22 +238,36 @@ def pull_findings(ctx: Context, cause: str, sig_col: str, hint: str, problem: st
         from_event = bool((sigs["source"] == "event").any())
         conf = 0.6 + (0.25 if waiting else 0.0) + (0.1 if from_event else 0.0)
         images = distinct(rows["image"])
-        f = new_finding(cause, w, rows, severity=severity(ctx, w), confidence=round(min(conf, 0.97), 2),
-                        summary=f"{w} cannot pull {', '.join(images) or 'its image'}: {problem}")
-        f.images = [{"ref": i, "digest": None, "kind": "unknown", "media_type": None, "platforms": [],
-                     "inspected": False} for i in images]
+        f = new_finding(
+            cause,
+            w,
+            rows,
+            severity=severity(ctx, w),
+            confidence=round(min(conf, 0.97), 2),
+            summary=f"{w} cannot pull {', '.join(images) or 'its image'}: {problem}",
+        )
+        f.images = [
+            {"ref": i, "digest": None, "kind": "unknown", "media_type": None, "platforms": [], "inspected": False}
+            for i in images
+        ]
         f.evidence.extend(sig_evidence(sigs))
         f.evidence.extend(container_evidence(rows[rows["pull_wait"]], _waiting_text))
         f.missing_evidence.extend(missing_events(ctx, rows, "the registry's answer to the pull"))
         if not waiting:
-            f.missing_evidence.append(MissingEvidence(
-                what="no container seen waiting in ErrImagePull/ImagePullBackOff",
-                why="the pull error may be from an earlier attempt that later succeeded",
-                how=f"kubectl -n {q(w.namespace)} get pods -o wide"))
+            f.missing_evidence.append(
+                MissingEvidence(
+                    what="no container seen waiting in ErrImagePull/ImagePullBackOff",
+                    why="the pull error may be from an earlier attempt that later succeeded",
+                    how=f"kubectl -n {q(w.namespace)} get pods -o wide",
+                )
+            )
         out.append(f)
     sig_texts = set(ghost_sigs["text"].astype(str)) if not ghost_sigs.empty else set()
-    ghost = ghost[ghost["message"].fillna("").astype(str).map(lambda m: any(t in m for t in sig_texts))] \
-        if not ghost.empty else ghost
+    ghost = (
+        ghost[ghost["message"].fillna("").astype(str).map(lambda m: any(t in m for t in sig_texts))]
+        if not ghost.empty
+        else ghost
+    )
     out.extend(ghost_findings(ctx, cause, ghost, f"pulls fail: {problem}"))
     return out
 
@@ -259,7 +306,8 @@ def ghost_by_reason(ctx: Context, reasons: tuple[str, ...], needle: str, min_cou
     if g.empty:
         return g
     total = g.groupby(["workload_kind", "object_namespace", "workload_name"])["count"].transform(
-        lambda c: c.fillna(1).sum())
+        lambda c: c.fillna(1).sum()
+    )
     return g[total >= min_count]
 
 
@@ -281,25 +329,41 @@ def ghost_findings(ctx: Context, cause: str, events: pd.DataFrame, what: str) ->
         pods = sorted(rows["object_name"].astype(str).unique())
         count = int(rows["count"].fillna(1).sum())
         seen = rows["last_seen"].dropna()
-        f = Finding(cause=cause, severity="low", confidence=GHOST_CONFIDENCE + (0.05 if count >= 10 else 0.0),
-                    workload=w, pods=pods,
-                    summary=f"{w}: {what} (only events tell: pod(s) {', '.join(pods[:3])} no longer in the dump)",
-                    first_seen=iso_of(rows["first_seen"].dropna().min()) if rows["first_seen"].notna().any() else None,
-                    last_seen=iso_of(seen.max()) if not seen.empty else None)
+        f = Finding(
+            cause=cause,
+            severity="low",
+            confidence=GHOST_CONFIDENCE + (0.05 if count >= 10 else 0.0),
+            workload=w,
+            pods=pods,
+            summary=f"{w}: {what} (only events tell: pod(s) {', '.join(pods[:3])} no longer in the dump)",
+            first_seen=iso_of(rows["first_seen"].dropna().min()) if rows["first_seen"].notna().any() else None,
+            last_seen=iso_of(seen.max()) if not seen.empty else None,
+        )
         f.evidence.extend(event_evidence(rows.sort_values("count", ascending=False)))
-        images = list(dict.fromkeys(m.group(1) for t in rows["message"].dropna().astype(str)
-                                    for m in [_EVENT_IMAGE.search(t)] if m))
-        f.images = [{"ref": i, "digest": None, "kind": "unknown", "media_type": None, "platforms": [],
-                     "inspected": False} for i in images[:3]]
-        f.missing_evidence.append(MissingEvidence(
-            what=f"no Pod object for {pods[0]}" + (f" (and {len(pods) - 1} more)" if len(pods) > 1 else ""),
-            why="the pod was deleted or replaced before the dump: its status, node and image are unknown",
-            how=f"kubectl -n {q(w.namespace)} get pods -o wide"))
-        f.remediation.append(Remediation(
-            title=f"See whether {w} still fails now, and read its current pods' events",
-            command=f"kubectl -n {q(w.namespace)} get pods -o wide\n"
-                    f"kubectl -n {q(w.namespace)} get events --field-selector {q('involvedObject.name=' + pods[0])}",
-            kind="investigate"))
+        images = list(
+            dict.fromkeys(
+                m.group(1) for t in rows["message"].dropna().astype(str) for m in [_EVENT_IMAGE.search(t)] if m
+            )
+        )
+        f.images = [
+            {"ref": i, "digest": None, "kind": "unknown", "media_type": None, "platforms": [], "inspected": False}
+            for i in images[:3]
+        ]
+        f.missing_evidence.append(
+            MissingEvidence(
+                what=f"no Pod object for {pods[0]}" + (f" (and {len(pods) - 1} more)" if len(pods) > 1 else ""),
+                why="the pod was deleted or replaced before the dump: its status, node and image are unknown",
+                how=f"kubectl -n {q(w.namespace)} get pods -o wide",
+            )
+        )
+        f.remediation.append(
+            Remediation(
+                title=f"See whether {w} still fails now, and read its current pods' events",
+                command=f"kubectl -n {q(w.namespace)} get pods -o wide\n"
+                f"kubectl -n {q(w.namespace)} get events --field-selector {q('involvedObject.name=' + pods[0])}",
+                kind="investigate",
+            )
+        )
         out.append(f)
     return out
 

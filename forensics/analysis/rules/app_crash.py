@@ -64,13 +64,21 @@ _EXPLAINED_STATES = ("oom_reason", "pull_wait", "config_wait", "start_fail", "ev
 def find(ctx: Context) -> list[Finding]:
     p = marks(ctx)
     # an inspected image that lacks the node's arch is the arch rules' case, signature or not
-    explained = p[[*_EXPLAINED_STATES, *explained_elsewhere(CAUSE)]].any(axis=1).to_numpy(dtype=bool) \
-        | p["supported"].eq(False).fillna(False).to_numpy(dtype=bool)
+    explained = p[[*_EXPLAINED_STATES, *explained_elsewhere(CAUSE)]].any(axis=1).to_numpy(dtype=bool) | p[
+        "supported"
+    ].eq(False).fillna(False).to_numpy(dtype=bool)
     # pull / config / create errors that no signature explained are still not the application's
-    not_started = p["waiting_reason"].isin(["ErrImagePull", "ImagePullBackOff", "InvalidImageName",
-                                            "ErrImageNeverPull", "CreateContainerError"]).fillna(False)
-    crashed = (p["reason"] == "Error").fillna(False) | p["app_sig"] | p["appexec_sig"] | \
-        (p["reason"].isna() & (p["waiting_reason"] == "CrashLoopBackOff").fillna(False))
+    not_started = (
+        p["waiting_reason"]
+        .isin(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "CreateContainerError"])
+        .fillna(False)
+    )
+    crashed = (
+        (p["reason"] == "Error").fillna(False)
+        | p["app_sig"]
+        | p["appexec_sig"]
+        | (p["reason"].isna() & (p["waiting_reason"] == "CrashLoopBackOff").fillna(False))
+    )
     cand = p[p["failing_b"] & ~explained & ~not_started.to_numpy(dtype=bool) & crashed.to_numpy(dtype=bool)]
     s = ctx.sigs_for(cand, HINTS)
     sigs_of = split_by_workload(s)
@@ -101,8 +109,9 @@ def find(ctx: Context) -> list[Finding]:
         plugins = _exec_targets(app_exec["text"].dropna().astype(str).tolist())
         usage = usage_of(w)
         dep = dep_of(w)
-        inits = sorted({str(c) for c, init in zip(groups.values(i, "container"), groups.values(i, "init"))
-                        if _true(init)})
+        inits = sorted(
+            {str(c) for c, init in zip(groups.values(i, "container"), groups.values(i, "init")) if _true(init)}
+        )
         where = f" (init container {', '.join(inits[:2])}: the pod never starts)" if inits else ""
         if plugins:
             what = f"the application fails to exec {', '.join(plugins[:2])} (exec format error inside the app)"
@@ -114,41 +123,73 @@ def find(ctx: Context) -> list[Finding]:
             what = f"the application crashes: {str(sigs['text'].iloc[0])[:160]}"
         else:
             codes = sorted({int(x) for x in groups.values(i, "exit_code") if not is_na(x)} - {0})
-            what = ("the job's container exits with an error" if w.kind in ("Job", "CronJob")
-                    else "the application exits with an error") + (
-                f" (exit code {', '.join(map(str, codes[:3]))})" if codes else "")
-        f = new_finding(CAUSE, w, cand, severity=severity(ctx, w), confidence=round(min(conf, 0.95), 2),
-                        summary=f"{w}: {what}{where}", facts=groups.facts(i))
+            what = (
+                "the job's container exits with an error"
+                if w.kind in ("Job", "CronJob")
+                else "the application exits with an error"
+            ) + (f" (exit code {', '.join(map(str, codes[:3]))})" if codes else "")
+        f = new_finding(
+            CAUSE,
+            w,
+            cand,
+            severity=severity(ctx, w),
+            confidence=round(min(conf, 0.95), 2),
+            summary=f"{w}: {what}{where}",
+            facts=groups.facts(i),
+        )
         f.restart_matrix = groups.restart_matrix(i)
         f.evidence.extend(sig_evidence(sigs))
         f.evidence.extend(group_evidence(groups, i, partial(_text, said=said)))
         last = groups.records([int(groups.positions[i][-1])])[0]
         if sigs.empty:
-            f.missing_evidence.append(MissingEvidence(
-                what="no crash line (panic, traceback, fatal) in the logs of the failing containers",
-                why="the application's last words would say why it exits; the exit code alone does not",
-                how=logs_cmd(str(last.namespace), str(last.pod), str(last.container))))
+            f.missing_evidence.append(
+                MissingEvidence(
+                    what="no crash line (panic, traceback, fatal) in the logs of the failing containers",
+                    why="the application's last words would say why it exits; the exit code alone does not",
+                    how=logs_cmd(str(last.namespace), str(last.pod), str(last.container)),
+                )
+            )
         f.missing_evidence.extend(missing_logs(ctx, cand, lacking))
         if unknown_arch and sigs.empty:
             refs = sorted({str(v) for v in groups.values(i, "image") if not is_na(v)})[:3]
-            f.missing_evidence.append(MissingEvidence(
-                what=f"no image inspection for {', '.join(refs)} in a cluster of several architectures",
-                why="a silent architecture mismatch cannot be ruled out without the image's platforms",
-                how="collectors/inspect-images DUMP"))
+            f.missing_evidence.append(
+                MissingEvidence(
+                    what=f"no image inspection for {', '.join(refs)} in a cluster of several architectures",
+                    why="a silent architecture mismatch cannot be ruled out without the image's platforms",
+                    how="collectors/inspect-images DUMP",
+                )
+            )
         r0 = groups.records([groups.last_row(i)])[0]
         if not dep.empty:
-            f.remediation.append(Remediation(
-                title="Check the dependency named in the error (database, service, API) is up and reachable from "
-                      "the pod: its Service and endpoints, DNS, NetworkPolicy, credentials; the image is not at fault",
-                command=f"kubectl -n {q(w.namespace)} get svc,endpoints\n"
-                        f"kubectl -n {q(w.namespace)} exec {q(str(r0.pod))} -- sh -c 'nc -vz <host> <port>'",
-                kind="investigate"))
+            f.remediation.append(
+                Remediation(
+                    title="Check the dependency named in the error (database, service, API) is up and reachable from "
+                    "the pod: its Service and endpoints, DNS, NetworkPolicy, credentials; the image is not at fault",
+                    command=f"kubectl -n {q(w.namespace)} get svc,endpoints\n"
+                    f"kubectl -n {q(w.namespace)} exec {q(str(r0.pod))} -- sh -c 'nc -vz <host> <port>'",
+                    kind="investigate",
+                )
+            )
         archs = sorted({str(v) for v in groups.values(i, "node_arch") if not is_na(v)})
-        f.remediation.extend(_remedies(w, r0, archs, plugins, usage=not usage.empty,
-                                       logged_previous=any(k in ctx.previous_log_keys for k in keys)))
+        f.remediation.extend(
+            _remedies(
+                w,
+                r0,
+                archs,
+                plugins,
+                usage=not usage.empty,
+                logged_previous=any(k in ctx.previous_log_keys for k in keys),
+            )
+        )
         out.append(f)
-    out.extend(ghost_findings(ctx, CAUSE, ghost_by_reason(ctx, ("BackOff",), "restarting failed container", 5),
-                              "its containers crash-loop (BackOff restarting failed container)"))
+    out.extend(
+        ghost_findings(
+            ctx,
+            CAUSE,
+            ghost_by_reason(ctx, ("BackOff",), "restarting failed container", 5),
+            "its containers crash-loop (BackOff restarting failed container)",
+        )
+    )
     return out
 
 
@@ -173,32 +214,53 @@ def _true(v: Any) -> bool:
     return not is_na(v) and bool(v)
 
 
-def _remedies(w: Any, r: Any, archs: list[str], plugins: list[str], *, usage: bool = False,
-              logged_previous: bool = False) -> list[Remediation]:
+def _remedies(
+    w: Any, r: Any, archs: list[str], plugins: list[str], *, usage: bool = False, logged_previous: bool = False
+) -> list[Remediation]:
     """Remediation naming the workload's most recent row `r`; `archs` are its node architectures."""
     ns, pod, c = str(r.namespace), str(r.pod), str(r.container)
     out = []
     if usage:
         spec = pod_spec_path(w)
-        path = "{" + f'{spec}.containers[?(@.name=="{c}")].command}}{{"\\n"}}' \
-            + "{" + f'{spec}.containers[?(@.name=="{c}")].args}}'
-        out.append(Remediation(
-            title=f"Fix the command/args of container {c} in {w}: the binary rejects them (unknown command or flag)",
-            command=f"kubectl -n {q(ns)} get {resource(w)} {q(w.name)} -o jsonpath={q(path)}\n"
-                    f"kubectl -n {q(ns)} edit {resource(w)} {q(w.name)}   # correct spec.containers[].args",
-            kind="config"))
+        path = (
+            "{"
+            + f'{spec}.containers[?(@.name=="{c}")].command}}{{"\\n"}}'
+            + "{"
+            + f'{spec}.containers[?(@.name=="{c}")].args}}'
+        )
+        out.append(
+            Remediation(
+                title=f"Fix the command/args of container {c} in {w}: the binary rejects them (unknown "
+                f"command or flag)",
+                command=f"kubectl -n {q(ns)} get {resource(w)} {q(w.name)} -o jsonpath={q(path)}\n"
+                f"kubectl -n {q(ns)} edit {resource(w)} {q(w.name)}   # correct spec.containers[].args",
+                kind="config",
+            )
+        )
     if not logged_previous:
-        out.append(Remediation(title=f"Read the crash in the previous log of {pod}/{c}",
-                               command=logs_cmd(ns, pod, c), kind="investigate"))
+        out.append(
+            Remediation(
+                title=f"Read the crash in the previous log of {pod}/{c}",
+                command=logs_cmd(ns, pod, c),
+                kind="investigate",
+            )
+        )
     if plugins:
-        out.append(Remediation(
-            title=f"Ship {plugins[0]} built for the node architecture ({', '.join(archs) or 'the node arch'}); "
-                  "the image itself runs, the binary it executes does not",
-            command=f"kubectl -n {q(ns)} cp -c {q(c)} {q(pod + ':' + plugins[0])} ./plugin && file ./plugin",
-            kind="rebuild"))
+        out.append(
+            Remediation(
+                title=f"Ship {plugins[0]} built for the node architecture ({', '.join(archs) or 'the node arch'}); "
+                "the image itself runs, the binary it executes does not",
+                command=f"kubectl -n {q(ns)} cp -c {q(c)} {q(pod + ':' + plugins[0])} ./plugin && file ./plugin",
+                kind="rebuild",
+            )
+        )
     if usage:
         return out
-    out.append(Remediation(title="Check the configuration and environment the application starts with",
-                           command=f"kubectl -n {q(ns)} get {resource(w)} {q(w.name)} -o yaml",
-                           kind="investigate"))
+    out.append(
+        Remediation(
+            title="Check the configuration and environment the application starts with",
+            command=f"kubectl -n {q(ns)} get {resource(w)} {q(w.name)} -o yaml",
+            kind="investigate",
+        )
+    )
     return out

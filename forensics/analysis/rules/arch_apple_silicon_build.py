@@ -33,7 +33,8 @@ def find(ctx: Context) -> list[Finding]:
     # which workloads may have a hit, for all at once; only those are sliced
     maybe = (a["arch_fail"] & (a["node_arch"] == "amd64").fillna(False)).to_numpy(dtype=bool) & (
         ((a["img_kind"] == "manifest") & (a["img_config_arch"] == "arm64")).fillna(False).to_numpy(dtype=bool)
-        | (~a["img_inspected"].fillna(False) & a["exec_sig"]).to_numpy(dtype=bool))
+        | (~a["img_inspected"].fillna(False) & a["exec_sig"]).to_numpy(dtype=bool)
+    )
     for i, w in groups.each():
         if not groups.any(i, maybe):
             continue
@@ -46,12 +47,22 @@ def find(ctx: Context) -> list[Finding]:
         if hit.empty:
             continue
         f = new_finding(
-            CAUSE, w, hit, severity="critical" if not rows["healthy"].fillna(False).any() else "high",
-            confidence=arch_confidence(base=0.4, inspected=not inspected.empty, sig=bool(hit["exec_sig"].any()),
-                                       node_arch_known=True, runs_elsewhere=ran_on_arm,
-                                       pods=hit["pod"].nunique()),
-            summary=(f"{w} runs an arm64-only image (built on an arm64 machine, likely a laptop, without "
-                     f"--platform) on amd64 nodes: {hit['pod'].nunique()} pod(s) cannot execute it"),
+            CAUSE,
+            w,
+            hit,
+            severity="critical" if not rows["healthy"].fillna(False).any() else "high",
+            confidence=arch_confidence(
+                base=0.4,
+                inspected=not inspected.empty,
+                sig=bool(hit["exec_sig"].any()),
+                node_arch_known=True,
+                runs_elsewhere=ran_on_arm,
+                pods=hit["pod"].nunique(),
+            ),
+            summary=(
+                f"{w} runs an arm64-only image (built on an arm64 machine, likely a laptop, without "
+                f"--platform) on amd64 nodes: {hit['pod'].nunique()} pod(s) cannot execute it"
+            ),
         )
         standard_parts(ctx, f, rows, hit, {"arm64"})
         out.append(f)

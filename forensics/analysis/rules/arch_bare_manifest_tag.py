@@ -38,9 +38,12 @@ def find(ctx: Context) -> list[Finding]:
     imgs = ctx.frames["images"]
     multi = imgs[(imgs["kind"] == "index") & (imgs["n_platforms"].fillna(0) > 1)]
     multi_repos: dict[str, list[tuple[str, str, str]]] = {}
-    for key, ref, plats, file in zip(multi["image_key"].astype(str), multi["image"].astype(str),
-                                     (",".join(v) for v in multi["platforms"].tolist()),
-                                     multi["file"].astype(str)):
+    for key, ref, plats, file in zip(
+        multi["image_key"].astype(str),
+        multi["image"].astype(str),
+        (",".join(v) for v in multi["platforms"].tolist()),
+        multi["file"].astype(str),
+    ):
         multi_repos.setdefault(_repo(key), []).append((ref, plats, file))
     out: list[Finding] = []
     groups = ctx.arch_failing
@@ -59,50 +62,89 @@ def find(ctx: Context) -> list[Finding]:
         why: list[Evidence] = []
         for k in sorted(keys):
             for ref, plats, file in multi_repos.get(_repo(k), []):
-                why.append(Evidence(kind="image", file=file, object=f"Image {ref}",
-                                    text=f"another tag of the same repository is a multi-platform index: "
-                                         f"{ref} ({plats})"))
+                why.append(
+                    Evidence(
+                        kind="image",
+                        file=file,
+                        object=f"Image {ref}",
+                        text=f"another tag of the same repository is a multi-platform index: {ref} ({plats})",
+                    )
+                )
         # the same container healthy on an arch the current image lacks, under another image or digest:
         # in an earlier snapshot, or in another pod of the workload (old ReplicaSet). A sidecar, or the
         # container's own pod seen at the same time, says nothing about what the tag used to be.
-        before = rows[rows["healthy"].fillna(False) & rows["node_arch"].notna() & ~rows["node_arch"].isin(list(archs))
-                      & rows["container"].isin(list(set(bad["container"].astype(str))))]
-        before = before[~before["image_key"].isin(list(keys)) | before["img_kind"].isna()
-                        | (before["image_digest"] != before["img_digest"])] if not before.empty else before
+        before = rows[
+            rows["healthy"].fillna(False)
+            & rows["node_arch"].notna()
+            & ~rows["node_arch"].isin(list(archs))
+            & rows["container"].isin(list(set(bad["container"].astype(str))))
+        ]
+        before = (
+            before[
+                ~before["image_key"].isin(list(keys))
+                | before["img_kind"].isna()
+                | (before["image_digest"] != before["img_digest"])
+            ]
+            if not before.empty
+            else before
+        )
         if not before.empty:
             first_bad = bad["snapshot_index"].min()
             bad_pods = set(bad["uid"].fillna(bad["pod"]).astype(str))
-            before = before[(before["snapshot_index"] < first_bad).fillna(False)
-                            | ~before["uid"].fillna(before["pod"]).astype(str).isin(bad_pods)]
+            before = before[
+                (before["snapshot_index"] < first_bad).fillna(False)
+                | ~before["uid"].fillna(before["pod"]).astype(str).isin(bad_pods)
+            ]
         for r in before.drop_duplicates(["node_arch", "image"]).head(3).itertuples(index=False):
-            why.append(Evidence(kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod}",
-                                text=f"in snapshot {r.snapshot} ran healthy on {r.node_arch} node {r.node} with "
-                                     f"{r.image}", snapshot=str(r.snapshot)))
+            why.append(
+                Evidence(
+                    kind="pod",
+                    file=str(r.file),
+                    object=f"Pod {r.namespace}/{r.pod}",
+                    text=f"in snapshot {r.snapshot} ran healthy on {r.node_arch} node {r.node} with {r.image}",
+                    snapshot=str(r.snapshot),
+                )
+            )
         # the same tag resolving to different digests over time
         same = rows[rows["image_key"].isin(list(keys)) & rows["image_digest"].notna()]
         for key, g in same.groupby("image_key"):
             d = g.sort_values("snapshot_index").drop_duplicates("image_digest")
             if len(d) > 1:
-                why.append(Evidence(kind="pod", file=str(d.iloc[-1]["file"]), object=f"Image {key}",
-                                    text=f"tag digest changed: {d.iloc[0]['image_digest']} (snapshot "
-                                         f"{d.iloc[0]['snapshot']}) -> {d.iloc[-1]['image_digest']} "
-                                         f"(snapshot {d.iloc[-1]['snapshot']})"))
+                why.append(
+                    Evidence(
+                        kind="pod",
+                        file=str(d.iloc[-1]["file"]),
+                        object=f"Image {key}",
+                        text=f"tag digest changed: {d.iloc[0]['image_digest']} (snapshot "
+                        f"{d.iloc[0]['snapshot']}) -> {d.iloc[-1]['image_digest']} "
+                        f"(snapshot {d.iloc[-1]['snapshot']})",
+                    )
+                )
         if not why:
             continue
         f = new_finding(
-            CAUSE, w, bad, severity="critical" if not rows[rows["snapshot_index"] == rows["snapshot_index"].max()]
-            ["healthy"].fillna(False).any() else "high",
-            confidence=arch_confidence(base=0.3 + 0.05 * min(len(why), 3), inspected=True,
-                                       sig=bool(bad["exec_sig"].any()), node_arch_known=True,
-                                       runs_elsewhere=not before.empty, pods=bad["pod"].nunique()),
-            summary=(f"{w} now runs {', '.join(sorted(set(bad['image'].astype(str))))}, a bare "
-                     f"{'/'.join(sorted(archs))} manifest where a multi-arch index was expected: a build without "
-                     f"the right --platform replaced the index, and {bad['pod'].nunique()} pod(s) on "
-                     f"{', '.join(sorted(set(bad['node_arch'].dropna().astype(str))))} nodes fail"),
+            CAUSE,
+            w,
+            bad,
+            severity="critical"
+            if not rows[rows["snapshot_index"] == rows["snapshot_index"].max()]["healthy"].fillna(False).any()
+            else "high",
+            confidence=arch_confidence(
+                base=0.3 + 0.05 * min(len(why), 3),
+                inspected=True,
+                sig=bool(bad["exec_sig"].any()),
+                node_arch_known=True,
+                runs_elsewhere=not before.empty,
+                pods=bad["pod"].nunique(),
+            ),
+            summary=(
+                f"{w} now runs {', '.join(sorted(set(bad['image'].astype(str))))}, a bare "
+                f"{'/'.join(sorted(archs))} manifest where a multi-arch index was expected: a build without "
+                f"the right --platform replaced the index, and {bad['pod'].nunique()} pod(s) on "
+                f"{', '.join(sorted(set(bad['node_arch'].dropna().astype(str))))} nodes fail"
+            ),
         )
         f.evidence.extend(why)
         standard_parts(ctx, f, rows, bad, archs)
         out.append(f)
     return out
-
-

@@ -56,10 +56,12 @@ def find(ctx: Context) -> list[Finding]:
     for w, rows in by_workload(cand):
         level_rows = rows[level[p.index.get_indexer(rows.index)] & ~rows["emu_sig"].to_numpy(dtype=bool)]
         emu_rows = pd.concat([rows[rows["emu_sig"]], level_rows])
-        in_probe = np.array([(n, x) in probed for n, x in zip(rows["namespace"].astype(str),
-                                                               rows["pod"].astype(str))], dtype=bool)
-        probe_rows = rows[in_probe & rows["emulated_or_ran"].to_numpy(dtype=bool)
-                          & ~rows["emu_sig"].to_numpy(dtype=bool)]
+        in_probe = np.array(
+            [(n, x) in probed for n, x in zip(rows["namespace"].astype(str), rows["pod"].astype(str))], dtype=bool
+        )
+        probe_rows = rows[
+            in_probe & rows["emulated_or_ran"].to_numpy(dtype=bool) & ~rows["emu_sig"].to_numpy(dtype=bool)
+        ]
         hit = pd.concat([emu_rows, probe_rows])
         if hit.empty:
             continue
@@ -70,9 +72,13 @@ def find(ctx: Context) -> list[Finding]:
         an = "an" if archs[0][0] in "aeiou" else "a"
         nodes_arch = sorted(hit["node_arch"].dropna().astype(str).unique())
         if emu_rows.empty:
-            how = "qemu emulation (binfmt_misc)" if listed else "emulation (inferred: it ran, with no exec format error)"
-            what = (f"runs its {'/'.join(archs)} image under {how} on {', '.join(nodes_arch)} nodes and "
-                    "misses its liveness deadlines there (emulated code runs many times slower)")
+            how = (
+                "qemu emulation (binfmt_misc)" if listed else "emulation (inferred: it ran, with no exec format error)"
+            )
+            what = (
+                f"runs its {'/'.join(archs)} image under {how} on {', '.join(nodes_arch)} nodes and "
+                "misses its liveness deadlines there (emulated code runs many times slower)"
+            )
             conf = 0.55 + (0.15 if listed else 0.0)
             sev: Severity = "medium"
         else:
@@ -84,18 +90,26 @@ def find(ctx: Context) -> list[Finding]:
                 cause_text = "Rosetta failed"
             else:
                 cause_text = "qemu crashed (uncaught target signal)"
-            what = (f"runs {an} {'/'.join(archs)} image under emulation on {', '.join(nodes_arch) or 'its'} nodes and "
-                    f"{cause_text}")
+            what = (
+                f"runs {an} {'/'.join(archs)} image under emulation on {', '.join(nodes_arch) or 'its'} nodes and "
+                f"{cause_text}"
+            )
             conf = 0.6 + (0.2 if listed else 0.0) + (0.1 if bool(hit["img_inspected"].fillna(False).any()) else 0.0)
             sev = "high"
-        f = new_finding(CAUSE, w, hit, severity=sev, confidence=round(min(conf, 0.95), 2),
-                        summary=f"{w} {what}")
+        f = new_finding(CAUSE, w, hit, severity=sev, confidence=round(min(conf, 0.95), 2), summary=f"{w} {what}")
         f.evidence.extend(sig_evidence(sigs))
         if not probe_rows.empty:
-            f.evidence.extend(sig_evidence(probe[[(n, x) in set(zip(probe_rows["namespace"].astype(str),
-                                                                     probe_rows["pod"].astype(str)))
-                                                  for n, x in zip(probe["namespace"].astype(str),
-                                                                  probe["pod"].astype(str))]], limit=5))
+            f.evidence.extend(
+                sig_evidence(
+                    probe[
+                        [
+                            (n, x) in set(zip(probe_rows["namespace"].astype(str), probe_rows["pod"].astype(str)))
+                            for n, x in zip(probe["namespace"].astype(str), probe["pod"].astype(str))
+                        ]
+                    ],
+                    limit=5,
+                )
+            )
         imgs = image_dicts(ctx, hit)
         f.images = imgs
         for img in imgs:
@@ -103,34 +117,52 @@ def find(ctx: Context) -> list[Finding]:
             if e:
                 f.evidence.append(e)
         nodes = sorted(hit["node"].dropna().astype(str).unique())
-        handlers = b[b["node"].isin(nodes) & b["enabled"].fillna(False) & b["arch"].isin(archs)] if not b.empty \
-            else b
+        handlers = b[b["node"].isin(nodes) & b["enabled"].fillna(False) & b["arch"].isin(archs)] if not b.empty else b
         for r in handlers.head(5).itertuples(index=False):
-            f.evidence.append(Evidence(kind="binfmt", file=str(r.file), object=f"Node {r.node}",
-                                       text=f"binfmt_misc {r.entry}: enabled, interpreter {r.interpreter}, "
-                                            f"flags {r.flags} (emulates {r.arch})"))
+            f.evidence.append(
+                Evidence(
+                    kind="binfmt",
+                    file=str(r.file),
+                    object=f"Node {r.node}",
+                    text=f"binfmt_misc {r.entry}: enabled, interpreter {r.interpreter}, "
+                    f"flags {r.flags} (emulates {r.arch})",
+                )
+            )
         f.evidence.extend(node_evidence(ctx, nodes))
         f.restart_matrix = restart_matrix(rows)
         for r in hit[hit["ran_foreign"]].drop_duplicates(["namespace", "pod"]).head(3).itertuples(index=False):
-            f.evidence.append(Evidence(
-                kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod} container {r.container}",
-                text=f"{an} {'/'.join(archs)} binary ran on {r.node_arch} node {r.node} without an exec format error: "
-                     "it was emulated", snapshot=str(r.snapshot)))
+            f.evidence.append(
+                Evidence(
+                    kind="pod",
+                    file=str(r.file),
+                    object=f"Pod {r.namespace}/{r.pod} container {r.container}",
+                    text=f"{an} {'/'.join(archs)} binary ran on {r.node_arch} node {r.node} without an "
+                    f"exec format error: "
+                    "it was emulated",
+                    snapshot=str(r.snapshot),
+                )
+            )
         if not listed:
-            f.missing_evidence.append(MissingEvidence(
-                what="no binfmt_misc listing for the nodes where it ran",
-                why="the handler (qemu, its flags) would confirm where emulation happens and which emulator",
-                how="collectors/collect --node-binfmt"))
+            f.missing_evidence.append(
+                MissingEvidence(
+                    what="no binfmt_misc listing for the nodes where it ran",
+                    why="the handler (qemu, its flags) would confirm where emulation happens and which emulator",
+                    how="collectors/collect --node-binfmt",
+                )
+            )
         native = sorted(set(ctx.cluster_archs) & set(image_archs(hit)))
         for img in imgs[:2]:
             f.remediation.append(remediation.rebuild(img["ref"], sorted(set(ctx.cluster_archs) or set(nodes_arch))))
         if native:
             f.remediation.append(remediation.pin(w, native))
         if emu_rows.empty:
-            f.remediation.append(Remediation(
-                title="Or give the emulated pods time: a longer liveness timeout and initial delay",
-                command=f"kubectl -n {remediation.q(w.namespace)} edit {remediation.resource_of(w)} "
-                        f"{remediation.q(w.name)}  # livenessProbe.timeoutSeconds / initialDelaySeconds",
-                kind="config"))
+            f.remediation.append(
+                Remediation(
+                    title="Or give the emulated pods time: a longer liveness timeout and initial delay",
+                    command=f"kubectl -n {remediation.q(w.namespace)} edit {remediation.resource_of(w)} "
+                    f"{remediation.q(w.name)}  # livenessProbe.timeoutSeconds / initialDelaySeconds",
+                    kind="config",
+                )
+            )
         out.append(f)
     return out

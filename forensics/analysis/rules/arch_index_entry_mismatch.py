@@ -40,36 +40,63 @@ def find(ctx: Context) -> list[Finding]:
     cand = p[lie & failing]
     out: list[Finding] = []
     for w, rows_bad in by_workload(cand):
-        rows = p[((p["workload_kind"] == w.kind) & (p["namespace"] == w.namespace)
-                  & (p["workload_name"] == w.name)).fillna(False).to_numpy(dtype=bool)]
+        rows = p[
+            ((p["workload_kind"] == w.kind) & (p["namespace"] == w.namespace) & (p["workload_name"] == w.name))
+            .fillna(False)
+            .to_numpy(dtype=bool)
+        ]
         sig = bool((rows_bad["exec_sig"] | rows_bad["pull_sig"]).any())
         claimed = sorted(rows_bad["img_platform"].dropna().astype(str).unique())
         really = sorted(rows_bad["img_config_platform"].dropna().astype(str).unique())
         nodes_arch = sorted(rows_bad["node_arch"].dropna().astype(str).unique())
         runs = inferred_archs(rows)
         f = new_finding(
-            CAUSE, w, rows_bad, severity="critical" if not rows["healthy"].fillna(False).any() else "high",
-            confidence=arch_confidence(base=0.45, inspected=True, sig=sig, node_arch_known=True,
-                                       runs_elsewhere=bool(runs), pods=rows_bad["pod"].nunique()),
-            summary=(f"{w} uses an image whose index lists {', '.join(claimed)} but that entry's config says "
-                     f"{', '.join(really)}: its {rows_bad['pod'].nunique()} pod(s) on {', '.join(nodes_arch)} nodes "
-                     "pull the wrong binaries and cannot execute them"),
+            CAUSE,
+            w,
+            rows_bad,
+            severity="critical" if not rows["healthy"].fillna(False).any() else "high",
+            confidence=arch_confidence(
+                base=0.45,
+                inspected=True,
+                sig=sig,
+                node_arch_known=True,
+                runs_elsewhere=bool(runs),
+                pods=rows_bad["pod"].nunique(),
+            ),
+            summary=(
+                f"{w} uses an image whose index lists {', '.join(claimed)} but that entry's config says "
+                f"{', '.join(really)}: its {rows_bad['pod'].nunique()} pod(s) on {', '.join(nodes_arch)} nodes "
+                "pull the wrong binaries and cannot execute them"
+            ),
         )
         standard_parts(ctx, f, rows, rows_bad, {a.split("/")[1] for a in really if "/" in a})
         imgs = {i["ref"]: i for i in f.images}
         plat = ctx.frames["image_platforms"]
         for key, ref in rows_bad[["image_key", "image"]].drop_duplicates("image_key").itertuples(index=False):
-            bad_entries = plat[(plat["image_key"] == key) & plat["config_platform"].notna()
-                               & (plat["config_platform"] != plat["platform"])]
+            bad_entries = plat[
+                (plat["image_key"] == key)
+                & plat["config_platform"].notna()
+                & (plat["config_platform"] != plat["platform"])
+            ]
             img = imgs.get(str(ref), {})
             for e in bad_entries.itertuples(index=False):
-                f.evidence.insert(0, Evidence(
-                    kind="image", file=img.get("file") or "", object=f"Image {ref}",
-                    text=f"index entry {e.digest} says {e.platform}, its config says {e.config_platform}"))
-            f.remediation.insert(0, Remediation(
-                title=f"Check every entry of {ref} against its config (what `crane validate` does)",
-                command=f"crane validate --remote {q(str(ref))}\n"
-                        f"docker buildx imagetools inspect {q(str(ref))} --format '{{{{json .Image}}}}'",
-                kind="investigate"))
+                f.evidence.insert(
+                    0,
+                    Evidence(
+                        kind="image",
+                        file=img.get("file") or "",
+                        object=f"Image {ref}",
+                        text=f"index entry {e.digest} says {e.platform}, its config says {e.config_platform}",
+                    ),
+                )
+            f.remediation.insert(
+                0,
+                Remediation(
+                    title=f"Check every entry of {ref} against its config (what `crane validate` does)",
+                    command=f"crane validate --remote {q(str(ref))}\n"
+                    f"docker buildx imagetools inspect {q(str(ref))} --format '{{{{json .Image}}}}'",
+                    kind="investigate",
+                ),
+            )
         out.append(f)
     return out

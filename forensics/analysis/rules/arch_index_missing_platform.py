@@ -35,7 +35,8 @@ def find(ctx: Context) -> list[Finding]:
     # which workloads have a hit, for all at once; only those are sliced
     maybe = a["arch_fail"].to_numpy(dtype=bool) & (
         ((kind == "index").fillna(False) & a["unsupported"]).to_numpy(dtype=bool)
-        | (a["pull_sig"] & (kind.isna() | (kind == "index")).fillna(False)).to_numpy(dtype=bool))
+        | (a["pull_sig"] & (kind.isna() | (kind == "index")).fillna(False)).to_numpy(dtype=bool)
+    )
     for i, w in groups.each():
         if not groups.any(i, maybe):
             continue
@@ -49,18 +50,28 @@ def find(ctx: Context) -> list[Finding]:
         archs = image_archs(hit)
         wanted = sorted(hit["node_arch"].dropna().astype(str).unique())
         sig = bool(hit["pull_sig"].any() or hit["exec_sig"].any())
-        conf = arch_confidence(base=0.35, inspected=not by_index.empty, sig=sig,
-                               node_arch_known=hit["node_arch"].notna().all(), runs_elsewhere=False,
-                               pods=hit["pod"].nunique())
+        conf = arch_confidence(
+            base=0.35,
+            inspected=not by_index.empty,
+            sig=sig,
+            node_arch_known=hit["node_arch"].notna().all(),
+            runs_elsewhere=False,
+            pods=hit["pod"].nunique(),
+        )
         if by_index.empty and hit["pull_sig"].any():
             conf = max(conf, 0.75)  # the pull error names the missing platform itself
         have = ", ".join(sorted(archs)) if archs else "other architectures"
         f = new_finding(
-            CAUSE, w, hit, severity="critical" if not rows["healthy"].fillna(False).any() else "high",
+            CAUSE,
+            w,
+            hit,
+            severity="critical" if not rows["healthy"].fillna(False).any() else "high",
             confidence=conf,
-            summary=(f"{w} uses a multi-arch image whose index has {have} but no "
-                     f"{'/'.join(wanted) or 'node'} entry: {hit['pod'].nunique()} pod(s) on "
-                     f"{', '.join(wanted) or 'those'} nodes cannot pull or run it"),
+            summary=(
+                f"{w} uses a multi-arch image whose index has {have} but no "
+                f"{'/'.join(wanted) or 'node'} entry: {hit['pod'].nunique()} pod(s) on "
+                f"{', '.join(wanted) or 'those'} nodes cannot pull or run it"
+            ),
         )
         standard_parts(ctx, f, rows, hit, archs)
         out.append(f)

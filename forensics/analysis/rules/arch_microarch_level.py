@@ -30,13 +30,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forensics.knowledge.arch import level_rank
 from forensics.analysis.correlate import Context, is_na
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Remediation
 from forensics.analysis.remediation import q, resource_of
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._arch import image_dicts, image_evidence, marked, sig_mask
 from forensics.analysis.rules._common import by_workload, container_evidence, new_finding, restart_matrix, sig_evidence
+from forensics.knowledge.arch import level_rank
 
 CAUSE = "arch.microarch-level"
 TITLE = "amd64 image needs a newer x86-64 level than the node's CPU"
@@ -71,7 +71,8 @@ def find(ctx: Context) -> list[Finding]:
     # the level (qemu's default x86-64 model before 7.2 has no SSE4.2): the named level is then the proof
     named = sig_mask(p, s[s["hint"] == "microarch"] if not s.empty else s)
     emulated = p["emulated_or_ran"].to_numpy(dtype=bool) & np.array(
-        [not is_na(v) and "amd64" in v for v in p["img_archs"].tolist()], dtype=bool)
+        [not is_na(v) and "amd64" in v for v in p["img_archs"].tolist()], dtype=bool
+    )
     p = p.assign(emulated_cpu=emulated)
     cand = p[failing & ((amd & not_foreign & (has_sig | sigill)) | (emulated & named))]
     out: list[Finding] = []
@@ -82,10 +83,13 @@ def find(ctx: Context) -> list[Finding]:
         need = level_in_texts(texts)
         need_from = f"the runtime's message names x86-64-{need}" if need else None
         img_level = _first(rows["img_level"])
-        if img_level and level_rank(img_level) > level_rank(need) or img_level and need_from is None:
+        if (img_level and level_rank(img_level) > level_rank(need)) or (img_level and need_from is None):
             need, need_from = img_level, _first(rows["img_level_from"])
-        node_levels = {str(n): (str(lv), str(lf)) for n, lv, lf in
-                       zip(rows["node"], rows["node_cpu_level"], rows["node_cpu_level_from"]) if not pd.isna(lv)}
+        node_levels = {
+            str(n): (str(lv), str(lf))
+            for n, lv, lf in zip(rows["node"], rows["node_cpu_level"], rows["node_cpu_level_from"])
+            if not pd.isna(lv)
+        }
         below = [n for n, (lv, _) in node_levels.items() if need and level_rank(lv) < level_rank(need)]
         if named.empty:
             # a bare SIGILL is the application's own unless both levels say otherwise
@@ -101,18 +105,26 @@ def find(ctx: Context) -> list[Finding]:
         emu = bool(rows["emulated_cpu"].any())
         if emu:
             on = sorted(rows["node_arch"].dropna().astype(str).unique())
-            summary = (f"{w} runs an amd64 image built for {level_txt} under emulation on {', '.join(on)} nodes: the "
-                       "emulator's virtual x86-64 CPU lacks that level"
-                       + (f" ({need_from})" if need_from else ""))
+            summary = (
+                f"{w} runs an amd64 image built for {level_txt} under emulation on {', '.join(on)} nodes: the "
+                "emulator's virtual x86-64 CPU lacks that level" + (f" ({need_from})" if need_from else "")
+            )
         else:
-            summary = (f"{w} runs an amd64 image built for {level_txt} on amd64 nodes whose CPUs offer {node_txt}: "
-                       "the platform matches, the CPU features do not"
-                       + (f" ({need_from})" if need_from else ""))
+            summary = (
+                f"{w} runs an amd64 image built for {level_txt} on amd64 nodes whose CPUs offer {node_txt}: "
+                "the platform matches, the CPU features do not" + (f" ({need_from})" if need_from else "")
+            )
         f = new_finding(CAUSE, w, rows, severity="high", confidence=round(min(conf, 0.97), 2), summary=summary)
         f.evidence.extend(sig_evidence(sigs))
         if named.empty:
-            f.evidence.extend(container_evidence(rows, lambda r: f"terminated with exit code 132 / signal 4 "
-                                                                 f"(SIGILL: illegal instruction) on node {r.node}"))
+            f.evidence.extend(
+                container_evidence(
+                    rows,
+                    lambda r: (
+                        f"terminated with exit code 132 / signal 4 (SIGILL: illegal instruction) on node {r.node}"
+                    ),
+                )
+            )
         imgs = image_dicts(ctx, rows)
         f.images = imgs
         for img in imgs:
@@ -120,28 +132,42 @@ def find(ctx: Context) -> list[Finding]:
             if e:
                 f.evidence.append(e)
         if img_level:
-            f.evidence.append(Evidence(kind="image", file=next((i["file"] or "" for i in imgs if i.get("file")), ""),
-                                       object=f"Image {imgs[0]['ref'] if imgs else ''}",
-                                       text=f"needs x86-64-{img_level}: {_first(rows['img_level_from'])}"))
+            f.evidence.append(
+                Evidence(
+                    kind="image",
+                    file=next((i["file"] or "" for i in imgs if i.get("file")), ""),
+                    object=f"Image {imgs[0]['ref'] if imgs else ''}",
+                    text=f"needs x86-64-{img_level}: {_first(rows['img_level_from'])}",
+                )
+            )
         f.evidence.extend(_node_cpu_evidence(ctx, sorted(rows["node"].dropna().astype(str).unique())))
         f.restart_matrix = restart_matrix(rows)
         if emu:
-            f.remediation.append(Remediation(
-                title="Give the emulator a CPU model with the level (qemu-user reads QEMU_CPU), or a newer qemu",
-                command="QEMU_CPU=max   # in the container's env under qemu-user; or reinstall: "
-                        "docker run --privileged --rm tonistiigi/binfmt --install amd64",
-                kind="config"))
+            f.remediation.append(
+                Remediation(
+                    title="Give the emulator a CPU model with the level (qemu-user reads QEMU_CPU), or a newer qemu",
+                    command="QEMU_CPU=max   # in the container's env under qemu-user; or reinstall: "
+                    "docker run --privileged --rm tonistiigi/binfmt --install amd64",
+                    kind="config",
+                )
+            )
         elif not node_levels:
-            f.missing_evidence.append(MissingEvidence(
-                what="the nodes' CPU features",
-                why="a CPU level below the image's would confirm this; the level present would refute it",
-                how="collectors/collect --node-binfmt (keeps each node's cpuinfo flags), or install Node Feature "
-                    "Discovery (feature.node.kubernetes.io/cpu-cpuid.* labels)"))
+            f.missing_evidence.append(
+                MissingEvidence(
+                    what="the nodes' CPU features",
+                    why="a CPU level below the image's would confirm this; the level present would refute it",
+                    how="collectors/collect --node-binfmt (keeps each node's cpuinfo flags), or install Node Feature "
+                    "Discovery (feature.node.kubernetes.io/cpu-cpuid.* labels)",
+                )
+            )
         if not img_level and not need:
-            f.missing_evidence.append(MissingEvidence(
-                what="the x86-64 level the image was built for",
-                why="its base image labels and build history would show RHEL 9/10, GOAMD64 or -march",
-                how="collectors/inspect-images DUMP (keeps the image config)"))
+            f.missing_evidence.append(
+                MissingEvidence(
+                    what="the x86-64 level the image was built for",
+                    why="its base image labels and build history would show RHEL 9/10, GOAMD64 or -march",
+                    how="collectors/inspect-images DUMP (keeps the image config)",
+                )
+            )
         f.remediation.extend(_remedies(w, rows, need))
         out.append(f)
     return out
@@ -153,8 +179,11 @@ def _first(col: pd.Series) -> str | None:
 
 
 def _healthy_on_higher(p: pd.DataFrame, w: Any, need: str | None) -> bool:
-    rows = p[((p["workload_kind"] == w.kind) & (p["namespace"] == w.namespace)
-              & (p["workload_name"] == w.name)).fillna(False).to_numpy(dtype=bool)]
+    rows = p[
+        ((p["workload_kind"] == w.kind) & (p["namespace"] == w.namespace) & (p["workload_name"] == w.name))
+        .fillna(False)
+        .to_numpy(dtype=bool)
+    ]
     ok = rows[rows["healthy"].fillna(False)]
     return bool(need) and any(level_rank(str(lv)) >= level_rank(need) for lv in ok["node_cpu_level"].dropna())
 
@@ -164,32 +193,50 @@ def _node_cpu_evidence(ctx: Context, nodes: list[str], limit: int = 6) -> list[E
     out = []
     for r in by_name.loc[[n for n in nodes[:limit] if n in by_name.index]].itertuples(index=False):
         it = f", {r.instance_type}" if not pd.isna(r.instance_type) else ""
-        level = f"CPU level x86-64-{r.cpu_level} ({r.cpu_level_from})" if not pd.isna(r.cpu_level) \
+        level = (
+            f"CPU level x86-64-{r.cpu_level} ({r.cpu_level_from})"
+            if not pd.isna(r.cpu_level)
             else "CPU level unknown (no Node Feature Discovery labels)"
+        )
         model = f", {r.cpu_model}" if not pd.isna(r.cpu_model) else ""
-        out.append(Evidence(kind="node", file=str(r.file), object=f"Node {r.node}",
-                            text=f"architecture {r.arch}{it}: {level}{model}", snapshot=str(r.snapshot)))
+        out.append(
+            Evidence(
+                kind="node",
+                file=str(r.file),
+                object=f"Node {r.node}",
+                text=f"architecture {r.arch}{it}: {level}{model}",
+                snapshot=str(r.snapshot),
+            )
+        )
     return out
 
 
 def _remedies(w: Any, rows: pd.DataFrame, need: str | None) -> list[Remediation]:
     image = str(rows["image"].dropna().iloc[0]) if rows["image"].notna().any() else "IMAGE"
-    label = "feature.node.kubernetes.io/cpu-cpuid.AVX2" if need in ("v3", "v4") else \
-        "feature.node.kubernetes.io/cpu-cpuid.AVX"
+    label = (
+        "feature.node.kubernetes.io/cpu-cpuid.AVX2"
+        if need in ("v3", "v4")
+        else "feature.node.kubernetes.io/cpu-cpuid.AVX"
+    )
     patch = '{"spec":{"template":{"spec":{"nodeSelector":{"' + label + '":"true"}}}}}'
     return [
-        Remediation(title=f"Rebuild {image} for the x86-64 baseline (v1), or on a base image the nodes' CPUs run",
-                    command="GOAMD64=v1 go build ...   # Go\n"
-                            "CFLAGS='-march=x86-64 -mtune=generic'   # C/C++ (no -march=native)\n"
-                            "FROM a base whose userland targets x86-64-v1 (e.g. UBI 8, Debian) instead of UBI 9/10",
-                    kind="rebuild"),
-        Remediation(title=f"Or schedule {w} only onto nodes whose CPUs have the level (NFD label {label})",
-                    command=f"kubectl -n {q(w.namespace)} patch {resource_of(w)} {q(w.name)} --type merge "
-                            f"-p {q(patch)}",
-                    kind="pin"),
-        Remediation(title="On VMs, expose the host CPU's features to the guest (the hypervisor's default model "
-                          "hides SSE4.2/AVX)",
-                    command="virsh edit VM   # <cpu mode='host-passthrough'/>; Proxmox: cpu: host; "
-                            "QEMU: -cpu host or -cpu x86-64-v2-AES",
-                    kind="config"),
+        Remediation(
+            title=f"Rebuild {image} for the x86-64 baseline (v1), or on a base image the nodes' CPUs run",
+            command="GOAMD64=v1 go build ...   # Go\n"
+            "CFLAGS='-march=x86-64 -mtune=generic'   # C/C++ (no -march=native)\n"
+            "FROM a base whose userland targets x86-64-v1 (e.g. UBI 8, Debian) instead of UBI 9/10",
+            kind="rebuild",
+        ),
+        Remediation(
+            title=f"Or schedule {w} only onto nodes whose CPUs have the level (NFD label {label})",
+            command=f"kubectl -n {q(w.namespace)} patch {resource_of(w)} {q(w.name)} --type merge -p {q(patch)}",
+            kind="pin",
+        ),
+        Remediation(
+            title="On VMs, expose the host CPU's features to the guest (the hypervisor's default model "
+            "hides SSE4.2/AVX)",
+            command="virsh edit VM   # <cpu mode='host-passthrough'/>; Proxmox: cpu: host; "
+            "QEMU: -cpu host or -cpu x86-64-v2-AES",
+            kind="config",
+        ),
     ]

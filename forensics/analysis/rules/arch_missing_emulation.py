@@ -52,27 +52,55 @@ def find(ctx: Context) -> list[Finding]:
         if ran_emulated.empty or bad.empty:
             continue
         f = new_finding(
-            CAUSE, w, bad, severity="high",
-            confidence=arch_confidence(base=0.45, inspected=True, sig=bool(bad["exec_sig"].any()),
-                                       node_arch_known=True, runs_elsewhere=True, pods=bad["pod"].nunique()),
-            summary=(f"{w} runs a {arch} image that only works on nodes with a qemu-{arch} binfmt handler "
-                     f"({ran_emulated['node'].nunique()} node(s)); on {bad['node'].nunique()} node(s) without "
-                     f"one it fails with exec format error"),
+            CAUSE,
+            w,
+            bad,
+            severity="high",
+            confidence=arch_confidence(
+                base=0.45,
+                inspected=True,
+                sig=bool(bad["exec_sig"].any()),
+                node_arch_known=True,
+                runs_elsewhere=True,
+                pods=bad["pod"].nunique(),
+            ),
+            summary=(
+                f"{w} runs a {arch} image that only works on nodes with a qemu-{arch} binfmt handler "
+                f"({ran_emulated['node'].nunique()} node(s)); on {bad['node'].nunique()} node(s) without "
+                f"one it fails with exec format error"
+            ),
         )
         standard_parts(ctx, f, rows, bad, archs)
-        for r in handlers[handlers["node"].isin(list(ran_emulated["node"].astype(str)))].head(5).itertuples(index=False):
-            f.evidence.append(Evidence(kind="binfmt", file=str(r.file), object=f"Node {r.node}",
-                                       text=f"binfmt_misc {r.entry}: enabled, interpreter {r.interpreter}, "
-                                            f"flags {r.flags} (emulates {r.arch})"))
+        for r in (
+            handlers[handlers["node"].isin(list(ran_emulated["node"].astype(str)))].head(5).itertuples(index=False)
+        ):
+            f.evidence.append(
+                Evidence(
+                    kind="binfmt",
+                    file=str(r.file),
+                    object=f"Node {r.node}",
+                    text=f"binfmt_misc {r.entry}: enabled, interpreter {r.interpreter}, "
+                    f"flags {r.flags} (emulates {r.arch})",
+                )
+            )
         listing = dict(zip(b["node"].astype(str), b["file"].astype(str)))  # any file of the node's listing
         for n in sorted(set(bad["node"].astype(str)))[:5]:
-            f.evidence.append(Evidence(kind="binfmt", file=listing.get(n, ""), object=f"Node {n}",
-                                       text=f"no {arch} handler registered in its binfmt_misc listing"))
+            f.evidence.append(
+                Evidence(
+                    kind="binfmt",
+                    file=listing.get(n, ""),
+                    object=f"Node {n}",
+                    text=f"no {arch} handler registered in its binfmt_misc listing",
+                )
+            )
         unlisted = sorted(set(foreign["node"].astype(str)) - listed)
         if unlisted:
-            f.missing_evidence.append(MissingEvidence(
-                what=f"no binfmt_misc listing for {len(unlisted)} node(s), e.g. {unlisted[0]}",
-                why="whether those nodes emulate the image's architecture is unknown",
-                how="collectors/collect --node-binfmt"))
+            f.missing_evidence.append(
+                MissingEvidence(
+                    what=f"no binfmt_misc listing for {len(unlisted)} node(s), e.g. {unlisted[0]}",
+                    why="whether those nodes emulate the image's architecture is unknown",
+                    how="collectors/collect --node-binfmt",
+                )
+            )
         out.append(f)
     return out

@@ -47,18 +47,29 @@ def find(ctx: Context) -> list[Finding]:
         bad = rows[rows["arch_fail"]]
         archs = image_archs(rows) or inferred_archs(rows)
         fail_archs = set(bad["node_arch"].dropna().astype(str))
-        if not fail_archs or (archs and fail_archs <= archs and not bad["unsupported"].any()
-                              and not bad["exec_sig"].any()):
+        if not fail_archs or (
+            archs and fail_archs <= archs and not bad["unsupported"].any() and not bad["exec_sig"].any()
+        ):
             continue
         runs = inferred_archs(rows)
         f = new_finding(
-            CAUSE, w, bad, severity="high",
-            confidence=arch_confidence(base=0.35, inspected=bool(image_archs(rows)),
-                                       sig=bool(bad["arch_sig"].any()), node_arch_known=True,
-                                       runs_elsewhere=bool(runs), pods=bad["pod"].nunique()),
-            summary=(f"{w} has no kubernetes.io/arch constraint in a {'+'.join(ctx.cluster_archs)} cluster: its "
-                     f"pods on {', '.join(sorted(fail_archs))} nodes fail"
-                     + (f" while those on {', '.join(sorted(runs))} nodes run" if runs else "")),
+            CAUSE,
+            w,
+            bad,
+            severity="high",
+            confidence=arch_confidence(
+                base=0.35,
+                inspected=bool(image_archs(rows)),
+                sig=bool(bad["arch_sig"].any()),
+                node_arch_known=True,
+                runs_elsewhere=bool(runs),
+                pods=bad["pod"].nunique(),
+            ),
+            summary=(
+                f"{w} has no kubernetes.io/arch constraint in a {'+'.join(ctx.cluster_archs)} cluster: its "
+                f"pods on {', '.join(sorted(fail_archs))} nodes fail"
+                + (f" while those on {', '.join(sorted(runs))} nodes run" if runs else "")
+            ),
         )
         standard_parts(ctx, f, rows, bad, archs)
         out.append(f)

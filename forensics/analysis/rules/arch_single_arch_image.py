@@ -44,7 +44,8 @@ def find(ctx: Context) -> list[Finding]:
     # which workloads have a hit, for all at once; only those are sliced
     maybe = (a["arch_fail"] & ~a["pull_sig"]).to_numpy(dtype=bool) & (
         (a["img_kind"] == "manifest").fillna(False).to_numpy(dtype=bool)
-        | (~a["img_inspected"].fillna(False) & a["exec_sig"]).to_numpy(dtype=bool))
+        | (~a["img_inspected"].fillna(False) & a["exec_sig"]).to_numpy(dtype=bool)
+    )
     for i, w in groups.each():
         if not groups.any(i, maybe):
             continue
@@ -60,13 +61,22 @@ def find(ctx: Context) -> list[Finding]:
         fail_archs = sorted(hit["node_arch"].dropna().astype(str).unique())
         img_desc = ",".join(sorted(archs)) or "one architecture"
         f = new_finding(
-            CAUSE, w, hit, severity="critical" if rows[~rows["arch_fail"]]["healthy"].sum() == 0 else "high",
+            CAUSE,
+            w,
+            hit,
+            severity="critical" if rows[~rows["arch_fail"]]["healthy"].sum() == 0 else "high",
             confidence=arch_confidence(
-                base=0.35, inspected=inspected, sig=bool(hit["exec_sig"].any()),
-                node_arch_known=hit["node_arch"].notna().all(), runs_elsewhere=bool(inferred_archs(rows)),
-                pods=hit["pod"].nunique()),
-            summary=(f"{w} runs an image built only for {img_desc}, but {hit['pod'].nunique()} pod(s) landed on "
-                     f"{', '.join(fail_archs) or 'unknown-arch'} nodes and cannot execute it"),
+                base=0.35,
+                inspected=inspected,
+                sig=bool(hit["exec_sig"].any()),
+                node_arch_known=hit["node_arch"].notna().all(),
+                runs_elsewhere=bool(inferred_archs(rows)),
+                pods=hit["pod"].nunique(),
+            ),
+            summary=(
+                f"{w} runs an image built only for {img_desc}, but {hit['pod'].nunique()} pod(s) landed on "
+                f"{', '.join(fail_archs) or 'unknown-arch'} nodes and cannot execute it"
+            ),
         )
         standard_parts(ctx, f, rows, hit, archs)
         out.append(f)
@@ -92,8 +102,9 @@ def _latent(ctx: Context, p: pd.DataFrame) -> list[Finding]:
             continue
         # unconstrained (`_arch.unconstrained`), from the column slices: no arch constraint on the pods
         # nor on their controller's pod template
-        if not all(is_na(a) and is_na(e) for a, e in zip(groups.values(i, "arch_allowed"),
-                                                          groups.values(i, "arch_excluded"))):
+        if not all(
+            is_na(a) and is_na(e) for a, e in zip(groups.values(i, "arch_allowed"), groups.values(i, "arch_excluded"))
+        ):
             continue
         ns, pod = groups.values(i, "namespace")[0], groups.values(i, "pod")[0]
         key = (groups.values(i, "workload_kind")[0], ns, groups.values(i, "workload_name")[0])
@@ -103,11 +114,19 @@ def _latent(ctx: Context, p: pd.DataFrame) -> list[Finding]:
         if not others:
             continue
         rows = groups.rows(i)
-        f = new_finding(CAUSE, w, rows, severity="low", latent=True,
-                        confidence=0.9 if rows["node_arch"].notna().all() else 0.7,
-                        summary=(f"{w} is healthy but its image runs only on {','.join(sorted(archs))}; with no "
-                                 f"kubernetes.io/arch constraint its pods can be scheduled onto the cluster's "
-                                 f"{', '.join(others)} nodes and would crash there"))
+        f = new_finding(
+            CAUSE,
+            w,
+            rows,
+            severity="low",
+            latent=True,
+            confidence=0.9 if rows["node_arch"].notna().all() else 0.7,
+            summary=(
+                f"{w} is healthy but its image runs only on {','.join(sorted(archs))}; with no "
+                f"kubernetes.io/arch constraint its pods can be scheduled onto the cluster's "
+                f"{', '.join(others)} nodes and would crash there"
+            ),
+        )
         standard_parts(ctx, f, rows, rows.iloc[0:0], archs)
         f.missing_evidence = [m for m in f.missing_evidence if not m.what.startswith("no exec format")]
         out.append(f)

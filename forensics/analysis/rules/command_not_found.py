@@ -38,9 +38,11 @@ TITLE = "Entrypoint or command not found in the image"
 SPECIFICITY = 100
 HINTS = ("command-not-found",)
 
-_EXE = re.compile(r"exec: \\?\"([^\"\\]*)\\?\": executable file not found|executable file `([^`]*)` not found"
-                  r"|stat (\S+): no such file or directory"
-                  r"|\b(?:ba|da|z)?sh: (?:line \d+: |\d+: )?([^:\s]+): (?:command )?not found")
+_EXE = re.compile(
+    r"exec: \\?\"([^\"\\]*)\\?\": executable file not found|executable file `([^`]*)` not found"
+    r"|stat (\S+): no such file or directory"
+    r"|\b(?:ba|da|z)?sh: (?:line \d+: |\d+: )?([^:\s]+): (?:command )?not found"
+)
 
 
 def missing_executables(texts: list[str]) -> list[str]:
@@ -68,9 +70,15 @@ def find(ctx: Context) -> list[Finding]:
             conf = 0.6 + (0.1 if bool(rows["exit_code"].isin([127]).any()) else 0.0)
         exes = missing_executables(sigs["text"].dropna().astype(str).tolist())
         what = ", ".join(f"`{e}`" for e in exes[:3]) or "the container's command"
-        f = new_finding(CAUSE, w, rows, severity=severity(ctx, w), confidence=round(min(conf, 0.97), 2),
-                        summary=f"{w} cannot start: {what} not found in the image (a missing executable, "
-                                "not an architecture mismatch)")
+        f = new_finding(
+            CAUSE,
+            w,
+            rows,
+            severity=severity(ctx, w),
+            confidence=round(min(conf, 0.97), 2),
+            summary=f"{w} cannot start: {what} not found in the image (a missing executable, "
+            "not an architecture mismatch)",
+        )
         f.evidence.extend(container_evidence(rows[rows["start_fail"]], _text))
         f.evidence.extend(sig_evidence(sigs))
         if runtime.empty:
@@ -91,12 +99,21 @@ def _remedies(w: Any, rows: pd.DataFrame, exes: list[str]) -> list[Remediation]:
     r = first_row(rows)
     ns, c, image = str(r["namespace"]), str(r["container"]), str(r["image"])
     exe = exes[0] if exes else "<COMMAND>"
-    jp = f"{{{pod_spec_path(w)}.containers[?(@.name==\"{c}\")].command}}"
+    jp = f'{{{pod_spec_path(w)}.containers[?(@.name=="{c}")].command}}'
     return [
-        Remediation(title=f"See the command container {c} runs", kind="investigate",
-                    command=f"kubectl -n {q(ns)} get {resource(w)} {q(w.name)} -o jsonpath={q(jp)}"),
-        Remediation(title=f"Check whether {exe} exists in {image}", kind="investigate",
-                    command=f"docker run --rm --entrypoint sh {q(image)} -c {q('command -v ' + q(exe))}"),
-        Remediation(title="Fix `command`/`args` (or the image's PATH/entrypoint) and roll out", kind="config",
-                    command=f"kubectl -n {q(ns)} edit {resource(w)} {q(w.name)}"),
+        Remediation(
+            title=f"See the command container {c} runs",
+            kind="investigate",
+            command=f"kubectl -n {q(ns)} get {resource(w)} {q(w.name)} -o jsonpath={q(jp)}",
+        ),
+        Remediation(
+            title=f"Check whether {exe} exists in {image}",
+            kind="investigate",
+            command=f"docker run --rm --entrypoint sh {q(image)} -c {q('command -v ' + q(exe))}",
+        ),
+        Remediation(
+            title="Fix `command`/`args` (or the image's PATH/entrypoint) and roll out",
+            kind="config",
+            command=f"kubectl -n {q(ns)} edit {resource(w)} {q(w.name)}",
+        ),
     ]

@@ -35,7 +35,9 @@ TITLE = "Entrypoint script not executable (not an architecture problem)"
 SPECIFICITY = 230
 HINTS = ("entrypoint",)
 
-_PATH = re.compile(r"exec (/[^\s:\"]+)|exec: \\?\"(/[^\"\\]+)\\?\"|(/\S+?\.sh)\b|exec container process [`'\"]?([^`'\"]+)")
+_PATH = re.compile(
+    r"exec (/[^\s:\"]+)|exec: \\?\"(/[^\"\\]+)\\?\"|(/\S+?\.sh)\b|exec container process [`'\"]?([^`'\"]+)"
+)
 
 
 def entrypoint_paths(texts: list[str]) -> list[str]:
@@ -63,16 +65,16 @@ def _kind(texts: str) -> str:
 
 _WHAT = {
     "crlf": "its entrypoint script has Windows (CRLF) line endings, so its #! line names an interpreter "
-            "ending in \\r that does not exist",
+    "ending in \\r that does not exist",
     "bom": "its entrypoint script starts with a UTF-8 byte-order mark, which hides the #! line",
     "chmod": "its entrypoint file is not executable (no execute bit)",
     "interpreter": "the interpreter named by its entrypoint's #! line is not in the image",
     "crlf-or-interpreter": "the runtime cannot find the interpreter of its entrypoint script (CRLF line "
-                           "endings, or a #! naming a shell the image lacks)",
+    "endings, or a #! naming a shell the image lacks)",
     "no-shebang": "its entrypoint is not an executable the kernel recognises (a script without a #! line, "
-                  "or a BOM before it): exec format error without any architecture mismatch",
+    "or a BOM before it): exec format error without any architecture mismatch",
     "unknown": "its entrypoint cannot be executed although the image's platform matches the node's (a script "
-               "without a #! line, or a binary of another architecture inside a correctly labelled image)",
+    "without a #! line, or a binary of another architecture inside a correctly labelled image)",
 }
 _SCRIPT = (".sh", ".bash", ".py", ".pl", ".rb", ".js", ".ksh", ".zsh")
 
@@ -83,8 +85,9 @@ def find(ctx: Context) -> list[Finding]:
     failing = p["failing"].fillna(False).to_numpy(dtype=bool)
     s = ctx.signatures
     has_ep = sig_mask(p, s[s["hint"] == "entrypoint"] if not s.empty else s)
-    exec_not_arch = p["exec_sig"].to_numpy(dtype=bool) & (p["platform_match"].to_numpy(dtype=bool)
-                                                          | p["exec_everywhere"].to_numpy(dtype=bool))
+    exec_not_arch = p["exec_sig"].to_numpy(dtype=bool) & (
+        p["platform_match"].to_numpy(dtype=bool) | p["exec_everywhere"].to_numpy(dtype=bool)
+    )
     cand = p[failing & (has_ep | exec_not_arch) & ~p["pull_sig"].to_numpy(dtype=bool)]
     out: list[Finding] = []
     for w, rows in by_workload(cand):
@@ -108,14 +111,23 @@ def find(ctx: Context) -> list[Finding]:
             conf = 0.5 if kind == "crlf-or-interpreter" else 0.35
         plats = sorted(set(rows["img_platform"].dropna().astype(str)))
         node_plats = sorted(set(rows["node_arch"].dropna().astype(str)))
-        why = (f"the image's platform ({', '.join(plats)}) matches its nodes ({', '.join(node_plats)})" if matched
-               else f"the same image fails this way on {', '.join(node_plats)} nodes alike" if everywhere else
-               "the error names the entrypoint file itself")
-        f = new_finding(CAUSE, w, rows, severity="high" if not _healthy(p, w) else "medium",
-                        confidence=round(min(conf, 0.97), 2),
-                        summary=f"{w} cannot start: {_WHAT[kind]}"
-                                + (f" ({', '.join(paths[:2])})" if paths else "")
-                                + f"; not an architecture problem: {why}")
+        why = (
+            f"the image's platform ({', '.join(plats)}) matches its nodes ({', '.join(node_plats)})"
+            if matched
+            else f"the same image fails this way on {', '.join(node_plats)} nodes alike"
+            if everywhere
+            else "the error names the entrypoint file itself"
+        )
+        f = new_finding(
+            CAUSE,
+            w,
+            rows,
+            severity="high" if not _healthy(p, w) else "medium",
+            confidence=round(min(conf, 0.97), 2),
+            summary=f"{w} cannot start: {_WHAT[kind]}"
+            + (f" ({', '.join(paths[:2])})" if paths else "")
+            + f"; not an architecture problem: {why}",
+        )
         f.evidence.extend(sig_evidence(sigs))
         f.evidence.extend(container_evidence(rows, _state_text))
         imgs = image_dicts(ctx, rows)
@@ -126,17 +138,25 @@ def find(ctx: Context) -> list[Finding]:
                 f.evidence.append(e)
         f.evidence.extend(node_evidence(ctx, f.nodes))
         if not inspected:
-            f.missing_evidence.append(MissingEvidence(
-                what="no image inspection: the image's platform cannot be compared with the nodes'",
-                why=("an exec format error is also what a foreign-architecture image gives; only the image's "
-                     "platforms (and its config) can rule that out, so this finding's confidence is lowered"),
-                how="forensics analyze DUMP --images DIR  (collectors/inspect-images, or skopeo inspect --raw)"))
+            f.missing_evidence.append(
+                MissingEvidence(
+                    what="no image inspection: the image's platform cannot be compared with the nodes'",
+                    why=(
+                        "an exec format error is also what a foreign-architecture image gives; only the image's "
+                        "platforms (and its config) can rule that out, so this finding's confidence is lowered"
+                    ),
+                    how="forensics analyze DUMP --images DIR  (collectors/inspect-images, or skopeo inspect --raw)",
+                )
+            )
         if sigs[sigs["hint"] == "entrypoint"].empty and not specific:
-            f.missing_evidence.append(MissingEvidence(
-                what="the entrypoint file's first bytes",
-                why="a #! line proves a script; an ELF header of another architecture would refute this finding",
-                how=f"docker run --rm --entrypoint sh {q(imgs[0]['ref']) if imgs else 'IMAGE'} -c "
-                    f"{q('head -c 64 ' + (paths[0] if paths else '/entrypoint.sh') + ' | od -c | head -5')}"))
+            f.missing_evidence.append(
+                MissingEvidence(
+                    what="the entrypoint file's first bytes",
+                    why="a #! line proves a script; an ELF header of another architecture would refute this finding",
+                    how=f"docker run --rm --entrypoint sh {q(imgs[0]['ref']) if imgs else 'IMAGE'} -c "
+                    f"{q('head -c 64 ' + (paths[0] if paths else '/entrypoint.sh') + ' | od -c | head -5')}",
+                )
+            )
         f.missing_evidence.extend(missing_logs(ctx, rows))
         f.remediation.extend(_remedies(w, rows, kind, paths[0] if paths else "/entrypoint.sh"))
         out.append(f)
@@ -144,8 +164,11 @@ def find(ctx: Context) -> list[Finding]:
 
 
 def _healthy(p: pd.DataFrame, w: Any) -> bool:
-    rows = p[((p["workload_kind"] == w.kind) & (p["namespace"] == w.namespace)
-              & (p["workload_name"] == w.name)).fillna(False).to_numpy(dtype=bool)]
+    rows = p[
+        ((p["workload_kind"] == w.kind) & (p["namespace"] == w.namespace) & (p["workload_name"] == w.name))
+        .fillna(False)
+        .to_numpy(dtype=bool)
+    ]
     last = rows[rows["snapshot_index"] == rows["snapshot_index"].max()] if not rows.empty else rows
     return bool(last["healthy"].fillna(False).any())
 
@@ -159,31 +182,57 @@ def _state_text(r: Any) -> str:
 def _remedies(w: Any, rows: pd.DataFrame, kind: str, path: str) -> list[Remediation]:
     image = str(rows["image"].dropna().iloc[0]) if rows["image"].notna().any() else "IMAGE"
     fix = {
-        "crlf": ("Convert the entrypoint to LF line endings before building (and pin it in .gitattributes)",
-                 (f"dos2unix {q(path.lstrip('/'))}   # or in the Dockerfile: RUN sed -i 's/\\r$//' {q(path)}\n"
-                  "echo '*.sh text eol=lf' >> .gitattributes")),
-        "bom": ("Remove the UTF-8 byte-order mark before the #! line",
-                f"sed -i '1s/^\\xEF\\xBB\\xBF//' {q(path.lstrip('/'))}"),
-        "chmod": ("Make the entrypoint executable in the image",
-                  (f"RUN chmod +x {q(path)}   # Dockerfile, after COPY; or: git update-index --chmod=+x "
-                   f"{q(path.lstrip('/'))}")),
-        "interpreter": ("Install the interpreter the #! line names, or point #! at one the image has",
-                        f"head -1 {q(path.lstrip('/'))}   # e.g. #!/bin/sh on alpine, which has no bash"),
-        "crlf-or-interpreter": ("Fix the entrypoint's #! line: LF line endings and an interpreter the image has",
-                                f"dos2unix {q(path.lstrip('/'))} && head -1 {q(path.lstrip('/'))}"),
-        "no-shebang": ("Start the entrypoint script with a #! line (no BOM before it), e.g. #!/bin/sh",
-                       f"sed -i '1i #!/bin/sh' {q(path.lstrip('/'))}   # and RUN chmod +x {q(path)}"),
-        "unknown": (("If it is a script, start it with a #! line; if it is an ELF binary, rebuild it for the "
-                     "image's architecture (GOARCH/TARGETARCH in the build)"),
-                    f"file {q(path.lstrip('/'))}   # from the build context; or in the image: head -c 20 | od -c"),
+        "crlf": (
+            "Convert the entrypoint to LF line endings before building (and pin it in .gitattributes)",
+            (
+                f"dos2unix {q(path.lstrip('/'))}   # or in the Dockerfile: RUN sed -i 's/\\r$//' {q(path)}\n"
+                "echo '*.sh text eol=lf' >> .gitattributes"
+            ),
+        ),
+        "bom": (
+            "Remove the UTF-8 byte-order mark before the #! line",
+            f"sed -i '1s/^\\xEF\\xBB\\xBF//' {q(path.lstrip('/'))}",
+        ),
+        "chmod": (
+            "Make the entrypoint executable in the image",
+            (
+                f"RUN chmod +x {q(path)}   # Dockerfile, after COPY; or: git update-index --chmod=+x "
+                f"{q(path.lstrip('/'))}"
+            ),
+        ),
+        "interpreter": (
+            "Install the interpreter the #! line names, or point #! at one the image has",
+            f"head -1 {q(path.lstrip('/'))}   # e.g. #!/bin/sh on alpine, which has no bash",
+        ),
+        "crlf-or-interpreter": (
+            "Fix the entrypoint's #! line: LF line endings and an interpreter the image has",
+            f"dos2unix {q(path.lstrip('/'))} && head -1 {q(path.lstrip('/'))}",
+        ),
+        "no-shebang": (
+            "Start the entrypoint script with a #! line (no BOM before it), e.g. #!/bin/sh",
+            f"sed -i '1i #!/bin/sh' {q(path.lstrip('/'))}   # and RUN chmod +x {q(path)}",
+        ),
+        "unknown": (
+            (
+                "If it is a script, start it with a #! line; if it is an ELF binary, rebuild it for the "
+                "image's architecture (GOARCH/TARGETARCH in the build)"
+            ),
+            f"file {q(path.lstrip('/'))}   # from the build context; or in the image: head -c 20 | od -c",
+        ),
     }[kind]
     ns = q(w.namespace)
     return [
-        Remediation(title=f"Look at the first bytes of {path} in {image}", kind="investigate",
-                    command=f"docker run --rm --entrypoint sh {q(image)} -c "
-                            f"{q('head -c 64 ' + q(path) + ' | od -c | head -5; ls -l ' + q(path))}"),
+        Remediation(
+            title=f"Look at the first bytes of {path} in {image}",
+            kind="investigate",
+            command=f"docker run --rm --entrypoint sh {q(image)} -c "
+            f"{q('head -c 64 ' + q(path) + ' | od -c | head -5; ls -l ' + q(path))}",
+        ),
         Remediation(title=fix[0], command=fix[1], kind="rebuild"),
-        Remediation(title="Roll out the rebuilt image", kind="restart",
-                    command=f"kubectl -n {ns} set image {resource_of(w)}/{q(w.name)} "
-                            f"{q(str(rows['container'].iloc[0]))}={q(image)}  # with the fixed tag"),
+        Remediation(
+            title="Roll out the rebuilt image",
+            kind="restart",
+            command=f"kubectl -n {ns} set image {resource_of(w)}/{q(w.name)} "
+            f"{q(str(rows['container'].iloc[0]))}={q(image)}  # with the fixed tag",
+        ),
     ]

@@ -37,25 +37,41 @@ def find(ctx: Context) -> list[Finding]:
     ev_pods = pods[pods["reason"] == "Evicted"]
     out: list[Finding] = []
     for w, rows in by_workload(cand):
-        mine = ev_pods.merge(rows[["snapshot", "namespace", "pod"]].drop_duplicates(), how="inner",
-                             on=["snapshot", "namespace", "pod"]).drop_duplicates(["namespace", "pod"], keep="last")
+        mine = ev_pods.merge(
+            rows[["snapshot", "namespace", "pod"]].drop_duplicates(), how="inner", on=["snapshot", "namespace", "pod"]
+        ).drop_duplicates(["namespace", "pod"], keep="last")
         events = events_for_pods(ctx, rows, ("Evicted",))
         texts = mine["message"].dropna().astype(str).tolist() + events["message"].dropna().astype(str).tolist()
         resources = list(dict.fromkeys(m.group(1).rstrip(".") for t in texts for m in _RESOURCE.finditer(t)))
         conf = 0.85 + (0.07 if texts else 0.0) + (0.05 if not events.empty else 0.0)
         low = f"its node ran low on {', '.join(resources)}" if resources else "its node ran short of a resource"
-        f = new_finding(CAUSE, w, rows, severity=severity(ctx, w), confidence=round(min(conf, 0.97), 2),
-                        summary=f"{w}: {mine['pod'].nunique()} pod(s) evicted: {low}")
-        f.evidence.extend(Evidence(kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod}",
-                                   text=f"phase {r.phase}, reason Evicted"
-                                        + ("" if pd.isna(r.message) else f": {r.message}"),
-                                   snapshot=str(r.snapshot))
-                          for r in mine.head(10).itertuples(index=False))
+        f = new_finding(
+            CAUSE,
+            w,
+            rows,
+            severity=severity(ctx, w),
+            confidence=round(min(conf, 0.97), 2),
+            summary=f"{w}: {mine['pod'].nunique()} pod(s) evicted: {low}",
+        )
+        f.evidence.extend(
+            Evidence(
+                kind="pod",
+                file=str(r.file),
+                object=f"Pod {r.namespace}/{r.pod}",
+                text=f"phase {r.phase}, reason Evicted" + ("" if pd.isna(r.message) else f": {r.message}"),
+                snapshot=str(r.snapshot),
+            )
+            for r in mine.head(10).itertuples(index=False)
+        )
         f.evidence.extend(event_evidence(events))
         if not texts:
-            f.missing_evidence.append(MissingEvidence(
-                what="no eviction message", why="it names the resource the node was short of",
-                how=f"kubectl -n {q(w.namespace)} get pods --field-selector=status.phase=Failed -o wide"))
+            f.missing_evidence.append(
+                MissingEvidence(
+                    what="no eviction message",
+                    why="it names the resource the node was short of",
+                    how=f"kubectl -n {q(w.namespace)} get pods --field-selector=status.phase=Failed -o wide",
+                )
+            )
         f.remediation.extend(_remedies(w, rows, resources))
         evicted_on = sorted(mine["node"].dropna().astype(str).unique())
         if evicted_on:  # kept only when that node has a node-not-ready finding (pressure, NotReady)
@@ -67,21 +83,39 @@ def find(ctx: Context) -> list[Finding]:
 def _remedies(w: Any, rows: pd.DataFrame, resources: list[str]) -> list[Remediation]:
     out = []
     for node in sorted(rows["node"].dropna().astype(str).unique())[:3]:
-        out.append(Remediation(title=f"See the pressure conditions and what else runs on node {node}",
-                               command=f"kubectl describe node {q(node)}", kind="investigate"))
+        out.append(
+            Remediation(
+                title=f"See the pressure conditions and what else runs on node {node}",
+                command=f"kubectl describe node {q(node)}",
+                kind="investigate",
+            )
+        )
     cs = sorted(rows["container"].dropna().astype(str).unique())
     c = cs[0] if cs else "CONTAINER"
     if "memory" in resources or not resources:
-        out.append(Remediation(
-            title="Give the containers memory requests that match their real use, so the scheduler reserves it",
-            command=f"kubectl -n {q(w.namespace)} set resources {resource(w)}/{q(w.name)} -c {q(c)} "
-                    f"--requests=memory=<USAGE>", kind="resources"))
+        out.append(
+            Remediation(
+                title="Give the containers memory requests that match their real use, so the scheduler reserves it",
+                command=f"kubectl -n {q(w.namespace)} set resources {resource(w)}/{q(w.name)} -c {q(c)} "
+                f"--requests=memory=<USAGE>",
+                kind="resources",
+            )
+        )
     if any(r.startswith(("ephemeral-storage", "nodefs", "imagefs")) for r in resources):
-        out.append(Remediation(
-            title="Bound the container's disk use (ephemeral-storage requests/limits, emptyDir sizeLimit, log volume)",
-            command=f"kubectl -n {q(w.namespace)} set resources {resource(w)}/{q(w.name)} -c {q(c)} "
-                    f"--requests=ephemeral-storage=<SIZE> --limits=ephemeral-storage=<SIZE>", kind="resources"))
-    out.append(Remediation(title="Remove the leftover evicted pods once the cause is fixed",
-                           command=f"kubectl -n {q(w.namespace)} delete pods --field-selector=status.phase=Failed",
-                           kind="restart"))
+        out.append(
+            Remediation(
+                title="Bound the container's disk use (ephemeral-storage requests/limits, emptyDir "
+                "sizeLimit, log volume)",
+                command=f"kubectl -n {q(w.namespace)} set resources {resource(w)}/{q(w.name)} -c {q(c)} "
+                f"--requests=ephemeral-storage=<SIZE> --limits=ephemeral-storage=<SIZE>",
+                kind="resources",
+            )
+        )
+    out.append(
+        Remediation(
+            title="Remove the leftover evicted pods once the cause is fixed",
+            command=f"kubectl -n {q(w.namespace)} delete pods --field-selector=status.phase=Failed",
+            kind="restart",
+        )
+    )
     return out

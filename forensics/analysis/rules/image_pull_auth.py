@@ -25,29 +25,46 @@ HINTS = ("image-pull-auth",)
 
 @rule(CAUSE)
 def find(ctx: Context) -> list[Finding]:
-    out = pull_findings(ctx, CAUSE, "auth_sig", "image-pull-auth",
-                        "the registry refused the credentials (missing or wrong imagePullSecret)")
+    out = pull_findings(
+        ctx,
+        CAUSE,
+        "auth_sig",
+        "image-pull-auth",
+        "the registry refused the credentials (missing or wrong imagePullSecret)",
+    )
     for f in out:
         w = f.workload
         ns = q(w.namespace)
         image = f.images[0]["ref"] if f.images else "IMAGE"
         reg = registry_of(image)
         spec = pod_spec_path(w)
-        f.remediation.extend([
-            Remediation(title="See which pull secrets the pods use (pod spec, else the service account)",
-                        command=(f"kubectl -n {ns} get {resource(w)} {q(w.name)} -o jsonpath="
-                                 + q(f"{{{spec}.imagePullSecrets}}{{\"\\n\"}}{{{spec}.serviceAccountName}}")
-                                 + "\n"
-                                 f"kubectl -n {ns} get serviceaccount default -o jsonpath='{{.imagePullSecrets}}'"),
-                        kind="investigate"),
-            Remediation(title=f"Check the credentials can pull {image} (from a machine that can reach {reg})",
-                        command=f"docker login {q(reg)}\ndocker buildx imagetools inspect {q(image)}",
-                        kind="investigate"),
-            Remediation(title=f"Create a pull secret for {reg} in {w.namespace} and reference it",
-                        command=(f"kubectl -n {ns} create secret docker-registry regcred "
-                                 f"--docker-server={q(reg)} --docker-username=<USER> --docker-password=<TOKEN>\n"
-                                 f"kubectl -n {ns} patch serviceaccount default "
-                                 f"-p '{{\"imagePullSecrets\":[{{\"name\":\"regcred\"}}]}}'"),
-                        kind="config"),
-        ])
+        f.remediation.extend(
+            [
+                Remediation(
+                    title="See which pull secrets the pods use (pod spec, else the service account)",
+                    command=(
+                        f"kubectl -n {ns} get {resource(w)} {q(w.name)} -o jsonpath="
+                        + q(f'{{{spec}.imagePullSecrets}}{{"\\n"}}{{{spec}.serviceAccountName}}')
+                        + "\n"
+                        f"kubectl -n {ns} get serviceaccount default -o jsonpath='{{.imagePullSecrets}}'"
+                    ),
+                    kind="investigate",
+                ),
+                Remediation(
+                    title=f"Check the credentials can pull {image} (from a machine that can reach {reg})",
+                    command=f"docker login {q(reg)}\ndocker buildx imagetools inspect {q(image)}",
+                    kind="investigate",
+                ),
+                Remediation(
+                    title=f"Create a pull secret for {reg} in {w.namespace} and reference it",
+                    command=(
+                        f"kubectl -n {ns} create secret docker-registry regcred "
+                        f"--docker-server={q(reg)} --docker-username=<USER> --docker-password=<TOKEN>\n"
+                        f"kubectl -n {ns} patch serviceaccount default "
+                        f'-p \'{{"imagePullSecrets":[{{"name":"regcred"}}]}}\''
+                    ),
+                    kind="config",
+                ),
+            ]
+        )
     return out

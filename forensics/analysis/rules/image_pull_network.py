@@ -25,8 +25,13 @@ HINTS = ("image-pull-network", "image-pull-tls")
 
 @rule(CAUSE)
 def find(ctx: Context) -> list[Finding]:
-    out = pull_findings(ctx, CAUSE, "net_sig", "image-pull-network",
-                        "the pull failed on the way to the registry (TLS, DNS, timeout or rate limit)")
+    out = pull_findings(
+        ctx,
+        CAUSE,
+        "net_sig",
+        "image-pull-network",
+        "the pull failed on the way to the registry (TLS, DNS, timeout or rate limit)",
+    )
     for f in out:
         image = f.images[0]["ref"] if f.images else "IMAGE"
         reg = registry_of(image)
@@ -35,23 +40,34 @@ def find(ctx: Context) -> list[Finding]:
         hostport = reg if host != reg else f"{reg}:443"
         if "x509" in said or "certificate" in said:
             f.summary = f"{f.workload} cannot pull {image}: the TLS certificate of {reg} is not trusted by the node"
-            f.remediation.append(Remediation(
-                title=f"Check the certificate {reg} presents (a proxy or a private CA?) and trust that CA on the nodes "
-                      "(containerd: /etc/containerd/certs.d/<registry>/ca.crt; docker: /etc/docker/certs.d/)",
-                command=f"openssl s_client -connect {q(hostport)} -servername {q(host)} </dev/null | "
-                        "openssl x509 -noout -subject -issuer -ext subjectAltName",
-                kind="investigate"))
+            f.remediation.append(
+                Remediation(
+                    title=f"Check the certificate {reg} presents (a proxy or a private CA?) and trust "
+                    f"that CA on the nodes "
+                    "(containerd: /etc/containerd/certs.d/<registry>/ca.crt; docker: /etc/docker/certs.d/)",
+                    command=f"openssl s_client -connect {q(hostport)} -servername {q(host)} </dev/null | "
+                    "openssl x509 -noout -subject -issuer -ext subjectAltName",
+                    kind="investigate",
+                )
+            )
         elif "toomanyrequests" in said or "429" in said:
             f.summary = f"{f.workload} cannot pull {image}: {reg} rate-limits the pulls"
-            f.remediation.append(Remediation(
-                title=f"Pull with an authenticated account or through a mirror/cache so {reg}'s anonymous limit "
-                      "does not apply",
-                command="kubectl create secret docker-registry regcred --docker-server=https://index.docker.io/v1/ "
-                        "--docker-username=<USER> --docker-password=<TOKEN>", kind="config"))
+            f.remediation.append(
+                Remediation(
+                    title=f"Pull with an authenticated account or through a mirror/cache so {reg}'s anonymous limit "
+                    "does not apply",
+                    command="kubectl create secret docker-registry regcred --docker-server=https://index.docker.io/v1/ "
+                    "--docker-username=<USER> --docker-password=<TOKEN>",
+                    kind="config",
+                )
+            )
         else:
-            f.remediation.append(Remediation(
-                title=f"Check the nodes resolve and reach {reg} (DNS, proxy, firewall, egress)",
-                command=f"# on a node: getent hosts {q(reg)}; curl -sv https://{reg}/v2/ -o /dev/null\n"
-                        f"# with a proxy: systemctl show containerd --property=Environment",
-                kind="investigate"))
+            f.remediation.append(
+                Remediation(
+                    title=f"Check the nodes resolve and reach {reg} (DNS, proxy, firewall, egress)",
+                    command=f"# on a node: getent hosts {q(reg)}; curl -sv https://{reg}/v2/ -o /dev/null\n"
+                    f"# with a proxy: systemctl show containerd --property=Environment",
+                    kind="investigate",
+                )
+            )
     return out

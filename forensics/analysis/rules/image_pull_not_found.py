@@ -23,21 +23,28 @@ HINTS = ("image-pull-not-found",)
 
 @rule(CAUSE)
 def find(ctx: Context) -> list[Finding]:
-    out = pull_findings(ctx, CAUSE, "notfound_sig", "image-pull-not-found",
-                        "the registry has no such tag, digest or repository")
+    out = pull_findings(
+        ctx, CAUSE, "notfound_sig", "image-pull-not-found", "the registry has no such tag, digest or repository"
+    )
     for f in out:
         w = f.workload
         for img in f.images[:3]:
             ref = img["ref"]
             repo = repo_of(ref)
-            f.remediation.append(Remediation(
-                title=f"Check whether {ref} exists, and which tags the repository has",
-                command=f"docker buildx imagetools inspect {q(ref)}\ncrane ls {q(repo)}",
-                kind="investigate"))
+            f.remediation.append(
+                Remediation(
+                    title=f"Check whether {ref} exists, and which tags the repository has",
+                    command=f"docker buildx imagetools inspect {q(ref)}\ncrane ls {q(repo)}",
+                    kind="investigate",
+                )
+            )
         containers = sorted({c.split("/", 1)[1] for c in f.containers})
         c = containers[0] if containers else "CONTAINER"
-        f.remediation.append(Remediation(
-            title="Point the workload at a tag that exists (or push the missing one)",
-            command=f"kubectl -n {q(w.namespace)} set image {resource(w)}/{q(w.name)} {q(c)}=<EXISTING_REF>",
-            kind="config"))
+        f.remediation.append(
+            Remediation(
+                title="Point the workload at a tag that exists (or push the missing one)",
+                command=f"kubectl -n {q(w.namespace)} set image {resource(w)}/{q(w.name)} {q(c)}=<EXISTING_REF>",
+                kind="config",
+            )
+        )
     return out

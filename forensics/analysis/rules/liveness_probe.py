@@ -58,22 +58,37 @@ def find(ctx: Context) -> list[Finding]:
         kill_code = bool(rows["exit_code"].isin([137, 143]).any())
         conf = (0.7 if killed else 0.55) + (0.1 if configured else 0.0) + (0.1 if kill_code else 0.0)
         kind = "startup" if (sigs["dialect"] == "startup").all() else "liveness"
-        f = new_finding(CAUSE, w, rows, severity=severity(ctx, w), confidence=round(min(conf, 0.97), 2),
-                        summary=f"{w}: the kubelet restarts {rows['container'].nunique()} container(s) because "
-                                f"their {kind} probe fails ({restarts} restarts)")
+        f = new_finding(
+            CAUSE,
+            w,
+            rows,
+            severity=severity(ctx, w),
+            confidence=round(min(conf, 0.97), 2),
+            summary=f"{w}: the kubelet restarts {rows['container'].nunique()} container(s) because "
+            f"their {kind} probe fails ({restarts} restarts)",
+        )
         f.restart_matrix = restart_matrix(rows)
         f.evidence.extend(sig_evidence(sigs))
         if not killed:
-            f.missing_evidence.append(MissingEvidence(
-                what="no `Killing ... failed liveness probe, will be restarted` event",
-                why="it would confirm the kubelet, not the application, ended the container",
-                how=f"kubectl -n {q(w.namespace)} get events --field-selector reason=Killing"))
+            f.missing_evidence.append(
+                MissingEvidence(
+                    what="no `Killing ... failed liveness probe, will be restarted` event",
+                    why="it would confirm the kubelet, not the application, ended the container",
+                    how=f"kubectl -n {q(w.namespace)} get events --field-selector reason=Killing",
+                )
+            )
         f.missing_evidence.extend(missing_logs(ctx, rows))
         f.missing_evidence.extend(missing_events(ctx, rows, "the probe failures"))
         f.remediation.extend(_remedies(w, rows, kind))
         out.append(f)
-    out.extend(ghost_findings(ctx, CAUSE, ghost_by_reason(ctx, ("Unhealthy", "Killing"), "iveness probe", 3),
-                              "the kubelet kills it for failing its liveness probe"))
+    out.extend(
+        ghost_findings(
+            ctx,
+            CAUSE,
+            ghost_by_reason(ctx, ("Unhealthy", "Killing"), "iveness probe", 3),
+            "the kubelet kills it for failing its liveness probe",
+        )
+    )
     return out
 
 
@@ -82,19 +97,31 @@ def _remedies(w: Any, rows: pd.DataFrame, kind: str) -> list[Remediation]:
     c = str(r["container"])
     field = "startupProbe" if kind == "startup" else "livenessProbe"
     probe = {field: {"initialDelaySeconds": 30, "timeoutSeconds": 5, "failureThreshold": 6}}
-    out = [Remediation(title="Read the application's log up to the kill: was it slow, or down?",
-                       command=logs_cmd(str(r["namespace"]), str(r["pod"]), c), kind="investigate")]
+    out = [
+        Remediation(
+            title="Read the application's log up to the kill: was it slow, or down?",
+            command=logs_cmd(str(r["namespace"]), str(r["pod"]), c),
+            kind="investigate",
+        )
+    ]
     if w.kind in ("Deployment", "StatefulSet", "DaemonSet"):
         patch = {"spec": {"template": {"spec": {"containers": [{"name": c, **probe}]}}}}
-        out.append(Remediation(
-            title=f"Check the probe's path and port, then give container {c} more time "
-                  "(or add a startupProbe for slow starts)",
-            command=f"kubectl -n {q(w.namespace)} get {resource(w)} {q(w.name)} -o "
-                    f"jsonpath={q('{.spec.template.spec.containers[*].' + field + '}')}\n"
-                    f"kubectl -n {q(w.namespace)} patch {resource(w)} {q(w.name)} -p {q(json.dumps(patch))}",
-            kind="config"))
+        out.append(
+            Remediation(
+                title=f"Check the probe's path and port, then give container {c} more time "
+                "(or add a startupProbe for slow starts)",
+                command=f"kubectl -n {q(w.namespace)} get {resource(w)} {q(w.name)} -o "
+                f"jsonpath={q('{.spec.template.spec.containers[*].' + field + '}')}\n"
+                f"kubectl -n {q(w.namespace)} patch {resource(w)} {q(w.name)} -p {q(json.dumps(patch))}",
+                kind="config",
+            )
+        )
     else:
-        out.append(Remediation(title=f"Check the {field} of container {c} (path, port, timeouts) in the manifest",
-                               command=f"kubectl -n {q(w.namespace)} get pod {q(str(r['pod']))} -o yaml",
-                               kind="config"))
+        out.append(
+            Remediation(
+                title=f"Check the {field} of container {c} (path, port, timeouts) in the manifest",
+                command=f"kubectl -n {q(w.namespace)} get pod {q(str(r['pod']))} -o yaml",
+                kind="config",
+            )
+        )
     return out

@@ -57,17 +57,29 @@ def find(ctx: Context) -> list[Finding]:
         reason = bool(rows["config_wait"].any())
         conf = (0.6 if reason else 0.0) + (0.35 if missing else 0.0) + (0.15 if missing and not reason else 0.0)
         names = ", ".join(f"{k} {n}" + (f" (key {key})" if key else "") for k, n, key in missing[:4])
-        f = new_finding(CAUSE, w, rows, severity=severity(ctx, w), confidence=round(min(conf, 0.97), 2),
-                        summary=f"{w} cannot start its containers: "
-                                + (f"{names} missing in namespace {w.namespace}" if names
-                                   else "a referenced ConfigMap/Secret or key is missing"))
+        f = new_finding(
+            CAUSE,
+            w,
+            rows,
+            severity=severity(ctx, w),
+            confidence=round(min(conf, 0.97), 2),
+            summary=f"{w} cannot start its containers: "
+            + (
+                f"{names} missing in namespace {w.namespace}"
+                if names
+                else "a referenced ConfigMap/Secret or key is missing"
+            ),
+        )
         f.evidence.extend(container_evidence(rows[rows["config_wait"]], _text))
         f.evidence.extend(sig_evidence(sigs))
         if not missing:
-            f.missing_evidence.append(MissingEvidence(
-                what="the message naming the missing object",
-                why="it says which ConfigMap/Secret or key to create",
-                how=f"kubectl -n {q(w.namespace)} describe pod {q(str(rows['pod'].iloc[-1]))}"))
+            f.missing_evidence.append(
+                MissingEvidence(
+                    what="the message naming the missing object",
+                    why="it says which ConfigMap/Secret or key to create",
+                    how=f"kubectl -n {q(w.namespace)} describe pod {q(str(rows['pod'].iloc[-1]))}",
+                )
+            )
         f.missing_evidence.extend(missing_events(ctx, rows, "which reference is missing"))
         f.remediation.extend(_remedies(w.namespace, missing))
         out.append(f)
@@ -88,19 +100,37 @@ def _remedies(ns_: str, missing: list[tuple[str, str, str | None]]) -> list[Reme
             get = f"kubectl -n {ns} get {kind} {n} -o jsonpath='{{.data}}'"
             field = "data" if kind == "configmap" else "stringData"
             add = f"kubectl -n {ns} patch {kind} {n} --type merge -p {q(json.dumps({field: {key: '<VALUE>'}}))}"
-            out.append(Remediation(title=f"Add the key {key} to {kind} {name} (or fix the key name in the pod spec)",
-                                   command=f"{get}\n{add}", kind="config"))
+            out.append(
+                Remediation(
+                    title=f"Add the key {key} to {kind} {name} (or fix the key name in the pod spec)",
+                    command=f"{get}\n{add}",
+                    kind="config",
+                )
+            )
         elif kind == "configmap":
-            out.append(Remediation(title=f"Create ConfigMap {name} in {ns_} (or fix the name in the pod spec)",
-                                   command=f"kubectl -n {ns} get configmap {n}\n"
-                                           f"kubectl -n {ns} create configmap {n} --from-file=<FILE>",
-                                   kind="config"))
+            out.append(
+                Remediation(
+                    title=f"Create ConfigMap {name} in {ns_} (or fix the name in the pod spec)",
+                    command=f"kubectl -n {ns} get configmap {n}\n"
+                    f"kubectl -n {ns} create configmap {n} --from-file=<FILE>",
+                    kind="config",
+                )
+            )
         else:
-            out.append(Remediation(title=f"Create Secret {name} in {ns_} (or fix the name in the pod spec)",
-                                   command=f"kubectl -n {ns} get secret {n}\n"
-                                           f"kubectl -n {ns} create secret generic {n} --from-literal=<KEY>=<VALUE>",
-                                   kind="config"))
+            out.append(
+                Remediation(
+                    title=f"Create Secret {name} in {ns_} (or fix the name in the pod spec)",
+                    command=f"kubectl -n {ns} get secret {n}\n"
+                    f"kubectl -n {ns} create secret generic {n} --from-literal=<KEY>=<VALUE>",
+                    kind="config",
+                )
+            )
     if not missing:
-        out.append(Remediation(title="Find the missing reference in the pod's events",
-                               command=f"kubectl -n {ns} get events --field-selector reason=Failed", kind="investigate"))
+        out.append(
+            Remediation(
+                title="Find the missing reference in the pod's events",
+                command=f"kubectl -n {ns} get events --field-selector reason=Failed",
+                kind="investigate",
+            )
+        )
     return out

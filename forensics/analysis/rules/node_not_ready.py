@@ -28,15 +28,25 @@ CAUSE = "node-not-ready"
 TITLE = "Node not ready"
 SPECIFICITY = 70
 
-_NODE_EVENTS = ("NodeNotReady", "NodeStatusUnknown", "Rebooted", "NodeHasInsufficientMemory",
-                "NodeHasDiskPressure", "NodeHasInsufficientPID")
+_NODE_EVENTS = (
+    "NodeNotReady",
+    "NodeStatusUnknown",
+    "Rebooted",
+    "NodeHasInsufficientMemory",
+    "NodeHasDiskPressure",
+    "NodeHasInsufficientPID",
+)
 # what a Ready condition's message says, and what to do about it
 _SAYS = (
-    (("cni config uninitialized", "network plugin is not ready", "networkpluginnotready", "no networks found"),
-     "no CNI network plugin is installed or configured on the node"),
+    (
+        ("cni config uninitialized", "network plugin is not ready", "networkpluginnotready", "no networks found"),
+        "no CNI network plugin is installed or configured on the node",
+    ),
     (("pleg is not healthy",), "the kubelet's pod lifecycle event generator is stuck (the runtime is unresponsive)"),
-    (("container runtime is down", "container runtime not ready", "runtimeready=false"),
-     "the container runtime is down"),
+    (
+        ("container runtime is down", "container runtime not ready", "runtimeready=false"),
+        "the container runtime is down",
+    ),
     (("stopped posting node status",), "the kubelet stopped reporting (node down, partitioned or overloaded)"),
     (("pressure",), "the node is under resource pressure"),
 )
@@ -78,36 +88,59 @@ def find(ctx: Context) -> list[Finding]:
         what = diagnosis(reason, message)
         on = last[last["node"] == node]
         on_pods = pod_rows[(pod_rows["node"] == node) & ~pod_rows["phase"].isin(["Succeeded"]).fillna(False)]
-        takes = sorted({str(Workload(str(k) or "Pod", str(n), str(m)))
-                        for k, n, m in zip(on_pods["workload_kind"].fillna("Pod"), on_pods["namespace"],
-                                           on_pods["workload_name"])})
-        f = new_finding(CAUSE, node_workload(node), on if not on.empty else last.iloc[0:0],
-                        severity="critical" if all_down else "high",
-                        confidence=0.9 + (0.05 if reason or message else 0.0),
-                        summary=f"Node {node} is not Ready"
-                                + (f" ({reason}: {message[:240]})" if message else f" ({reason})" if reason else "")
-                                + (f": {what}" if what else "")
-                                + (" ; every node of the cluster is NotReady" if all_down else ""))
+        takes = sorted(
+            {
+                str(Workload(str(k) or "Pod", str(n), str(m)))
+                for k, n, m in zip(
+                    on_pods["workload_kind"].fillna("Pod"), on_pods["namespace"], on_pods["workload_name"]
+                )
+            }
+        )
+        f = new_finding(
+            CAUSE,
+            node_workload(node),
+            on if not on.empty else last.iloc[0:0],
+            severity="critical" if all_down else "high",
+            confidence=0.9 + (0.05 if reason or message else 0.0),
+            summary=f"Node {node} is not Ready"
+            + (f" ({reason}: {message[:240]})" if message else f" ({reason})" if reason else "")
+            + (f": {what}" if what else "")
+            + (" ; every node of the cluster is NotReady" if all_down else ""),
+        )
         f.nodes = [node]
         f.node_archs = [] if pd.isna(r.arch) else [str(r.arch)]
         f.takes_down = takes
-        f.evidence.append(Evidence(
-            kind="node", file=str(r.file), object=f"Node {node}",
-            text="Ready=False/Unknown" + (f", reason {reason}" if reason else "")
-                 + (f", message: {message[:400]}" if message else "")
-                 + ("" if pd.isna(r.ready_since) else f", since {iso(r.ready_since)}")
-                 + ("" if is_na(r.taints) else f"; taints {','.join(r.taints)}"),
-            snapshot=str(r.snapshot)))
+        f.evidence.append(
+            Evidence(
+                kind="node",
+                file=str(r.file),
+                object=f"Node {node}",
+                text="Ready=False/Unknown"
+                + (f", reason {reason}" if reason else "")
+                + (f", message: {message[:400]}" if message else "")
+                + ("" if pd.isna(r.ready_since) else f", since {iso(r.ready_since)}")
+                + ("" if is_na(r.taints) else f"; taints {','.join(r.taints)}"),
+                snapshot=str(r.snapshot),
+            )
+        )
         ev = events[events["object_name"] == node].drop_duplicates(["reason", "message"])
         f.evidence.extend(event_evidence(ev))
         if not message and not reason:
-            f.missing_evidence.append(MissingEvidence(
-                what=f"the Ready condition of node {node} says nothing", why="its message names what is broken",
-                how=f"kubectl describe node {q(node)}"))
+            f.missing_evidence.append(
+                MissingEvidence(
+                    what=f"the Ready condition of node {node} says nothing",
+                    why="its message names what is broken",
+                    how=f"kubectl describe node {q(node)}",
+                )
+            )
         if ev.empty:
-            f.missing_evidence.append(MissingEvidence(
-                what="no NodeNotReady events", why="they date when the node went away",
-                how="kubectl get events -A --field-selector involvedObject.kind=Node"))
+            f.missing_evidence.append(
+                MissingEvidence(
+                    what="no NodeNotReady events",
+                    why="they date when the node went away",
+                    how="kubectl get events -A --field-selector involvedObject.kind=Node",
+                )
+            )
         runtime = None if pd.isna(r.runtime) else str(r.runtime)
         f.remediation.extend(_node_remedies(node, what, runtime, all_down))
         out.append(f)
@@ -121,8 +154,12 @@ def _consequences(ctx: Context, p: pd.DataFrame, down: pd.DataFrame) -> list[Fin
         return []
     last = ctx.snapshots[-1]
     pods = ctx.frames["pods"]
-    lp = pods[(pods["snapshot"] == last) & pods["node"].isin(down["node"].astype(str).tolist())
-              & ~pods["phase"].isin(["Succeeded"]).fillna(False) & ~pods["ready"].eq(True).fillna(False)]
+    lp = pods[
+        (pods["snapshot"] == last)
+        & pods["node"].isin(down["node"].astype(str).tolist())
+        & ~pods["phase"].isin(["Succeeded"]).fillna(False)
+        & ~pods["ready"].eq(True).fillna(False)
+    ]
     if lp.empty:
         return []
     cand = p[p["node_down"] & (p["snapshot"] == last)].merge(lp[["namespace", "pod"]], on=["namespace", "pod"])
@@ -131,46 +168,80 @@ def _consequences(ctx: Context, p: pd.DataFrame, down: pd.DataFrame) -> list[Fin
         if w.kind == "StaticPod":
             continue  # a node's own static pods are the node's business, listed in its takes_down
         names = sorted(rows["node"].dropna().astype(str).unique())
-        f = new_finding(CAUSE, w, rows, severity=severity(ctx, w), confidence=0.85,
-                        summary=f"{w}: {rows['pod'].nunique()} pod(s) not Ready on node(s) {', '.join(names[:4])} "
-                                "that are not Ready")
+        f = new_finding(
+            CAUSE,
+            w,
+            rows,
+            severity=severity(ctx, w),
+            confidence=0.85,
+            summary=f"{w}: {rows['pod'].nunique()} pod(s) not Ready on node(s) {', '.join(names[:4])} "
+            "that are not Ready",
+        )
         f.caused_by = finding_id(CAUSE, node_workload(names[0]))
-        f.remediation.append(Remediation(
-            title=f"Nothing to change in {w}: its pods recover (or are rescheduled) once node {names[0]} is Ready "
-                  "again; see that node's finding",
-            command=f"kubectl get node {q(names[0])}\nkubectl -n {q(w.namespace)} get pods -o wide", kind="investigate"))
+        f.remediation.append(
+            Remediation(
+                title=f"Nothing to change in {w}: its pods recover (or are rescheduled) once node {names[0]} is Ready "
+                "again; see that node's finding",
+                command=f"kubectl get node {q(names[0])}\nkubectl -n {q(w.namespace)} get pods -o wide",
+                kind="investigate",
+            )
+        )
         pr = rows.drop_duplicates(["namespace", "pod"])
-        f.evidence.extend(Evidence(kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod}",
-                                   text=f"on not-ready node {r.node}", snapshot=str(r.snapshot))
-                          for r in pr.head(5).itertuples(index=False))
+        f.evidence.extend(
+            Evidence(
+                kind="pod",
+                file=str(r.file),
+                object=f"Pod {r.namespace}/{r.pod}",
+                text=f"on not-ready node {r.node}",
+                snapshot=str(r.snapshot),
+            )
+            for r in pr.head(5).itertuples(index=False)
+        )
         out.append(f)
     return out
 
 
 def _node_remedies(node: str, what: str | None, runtime: str | None, all_down: bool) -> list[Remediation]:
-    unit = _RUNTIME_UNIT.get(runtime or "", None)
-    rt = (f"systemctl status {unit}; journalctl -u {unit} --since -1h" if unit
-          else "systemctl status containerd  # the node's runtime is unknown: check the one it uses")
+    unit = _RUNTIME_UNIT.get(runtime or "")
+    rt = (
+        f"systemctl status {unit}; journalctl -u {unit} --since -1h"
+        if unit
+        else "systemctl status containerd  # the node's runtime is unknown: check the one it uses"
+    )
     crictl = "docker ps -a" if runtime == "docker" else "crictl ps -a"
-    out = [Remediation(title=f"Read why node {node} is not Ready (conditions, kubelet, {runtime or 'runtime'})",
-                       command=f"kubectl describe node {q(node)}\n"
-                               f"# on the node: journalctl -u kubelet --since -1h; {rt}",
-                       kind="investigate")]
+    out = [
+        Remediation(
+            title=f"Read why node {node} is not Ready (conditions, kubelet, {runtime or 'runtime'})",
+            command=f"kubectl describe node {q(node)}\n# on the node: journalctl -u kubelet --since -1h; {rt}",
+            kind="investigate",
+        )
+    ]
     if what and what.startswith("no CNI"):
-        out.append(Remediation(
-            title="Install (or repair) the cluster's network add-on; the kubelet waits for a config in /etc/cni/net.d",
-            command="kubectl get pods -n kube-system -o wide   # is a CNI DaemonSet (calico, flannel, cilium, weave) "
-                    "there?\n# on the node: ls /etc/cni/net.d /opt/cni/bin\n"
-                    "kubectl apply -f <your network add-on's manifest>",
-            kind="config"))
+        out.append(
+            Remediation(
+                title="Install (or repair) the cluster's network add-on; the kubelet waits for a config "
+                "in /etc/cni/net.d",
+                command="kubectl get pods -n kube-system -o wide   # is a CNI DaemonSet (calico, "
+                "flannel, cilium, weave) "
+                "there?\n# on the node: ls /etc/cni/net.d /opt/cni/bin\n"
+                "kubectl apply -f <your network add-on's manifest>",
+                kind="config",
+            )
+        )
     elif what and ("runtime" in what or "lifecycle" in what):
-        out.append(Remediation(title=f"Restart the container runtime ({unit or 'runtime'}) and the kubelet on {node}",
-                               command=f"# on the node: {crictl}\n# systemctl restart {unit or 'containerd'} kubelet",
-                               kind="restart"))
+        out.append(
+            Remediation(
+                title=f"Restart the container runtime ({unit or 'runtime'}) and the kubelet on {node}",
+                command=f"# on the node: {crictl}\n# systemctl restart {unit or 'containerd'} kubelet",
+                kind="restart",
+            )
+        )
     if not all_down:
-        out.append(Remediation(title="Move the pods off the node while it is repaired",
-                               command=f"kubectl drain {q(node)} --ignore-daemonsets --delete-emptydir-data",
-                               kind="restart"))
+        out.append(
+            Remediation(
+                title="Move the pods off the node while it is repaired",
+                command=f"kubectl drain {q(node)} --ignore-daemonsets --delete-emptydir-data",
+                kind="restart",
+            )
+        )
     return out
-
-

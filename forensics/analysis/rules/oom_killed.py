@@ -71,24 +71,36 @@ def find(ctx: Context) -> list[Finding]:
         lim = f" (memory limit {', '.join(limits)})" if limits else " (no memory limit set)"
         what = "were OOMKilled" if has_reason else "ran out of memory"
         n_containers = len({c for c in groups.values(i, "container") if not is_na(c)})
-        f = new_finding(CAUSE, w, cand, severity=severity(ctx, w), confidence=round(clamp(min(conf, 0.99)), 2),
-                        summary=f"{w}: {n_containers} container(s) {what}{lim}; "
-                                f"raise resources.limits.memory or fix the leak", facts=groups.facts(i))
+        f = new_finding(
+            CAUSE,
+            w,
+            cand,
+            severity=severity(ctx, w),
+            confidence=round(clamp(min(conf, 0.99)), 2),
+            summary=f"{w}: {n_containers} container(s) {what}{lim}; raise resources.limits.memory or fix the leak",
+            facts=groups.facts(i),
+        )
         f.restart_matrix = groups.restart_matrix(i)
         f.evidence.extend(group_evidence(groups, i, _status_text, where=oom))
         f.evidence.extend(sig_evidence(sigs))
         if not has_reason:
             f.evidence.extend(group_evidence(groups, i, _status_text))
-            f.missing_evidence.append(MissingEvidence(
-                what="no OOMKilled reason in the container status",
-                why="the termination reason would confirm the kernel killed the container for memory",
-                how="kubectl get pod -o jsonpath='{.status.containerStatuses[*].lastState}'"))
+            f.missing_evidence.append(
+                MissingEvidence(
+                    what="no OOMKilled reason in the container status",
+                    why="the termination reason would confirm the kernel killed the container for memory",
+                    how="kubectl get pod -o jsonpath='{.status.containerStatuses[*].lastState}'",
+                )
+            )
         f.missing_evidence.extend(missing_logs(ctx, cand, groups.lacking_logs(i, ctx.log_keys)))
         if not limits:
-            f.missing_evidence.append(MissingEvidence(
-                what="no memory limit known for the container",
-                why="without a limit the node itself ran out of memory, or the pod spec was not collected",
-                how=f"kubectl -n {q(w.namespace)} get {resource(w)} {q(w.name)} -o yaml"))
+            f.missing_evidence.append(
+                MissingEvidence(
+                    what="no memory limit known for the container",
+                    why="without a limit the node itself ran out of memory, or the pod spec was not collected",
+                    how=f"kubectl -n {q(w.namespace)} get {resource(w)} {q(w.name)} -o yaml",
+                )
+            )
         by_container: dict[str, list[Any]] = {}
         for c, m in zip(groups.values(i, "container"), groups.values(i, "memory_limit")):
             if not is_na(c):
@@ -120,16 +132,29 @@ def _remedies(w: Workload, limits: dict[str, list[Any]], r: Any) -> list[Remedia
         target = new or "<NEW_LIMIT>"
         now = f"from {cur[0]} " if cur else ""
         if w.kind == "Pod":
-            cmd = (f"# a bare pod's resources cannot be changed in place: edit its manifest, set "
-                   f"containers[{c}].resources.limits.memory={target}, and recreate it\n"
-                   f"kubectl -n {q(w.namespace)} get pod {q(w.name)} -o yaml > pod.yaml")
+            cmd = (
+                f"# a bare pod's resources cannot be changed in place: edit its manifest, set "
+                f"containers[{c}].resources.limits.memory={target}, and recreate it\n"
+                f"kubectl -n {q(w.namespace)} get pod {q(w.name)} -o yaml > pod.yaml"
+            )
         else:
-            cmd = (f"kubectl -n {q(w.namespace)} set resources {res}/{q(w.name)} -c {q(str(c))} "
-                   f"--limits={q('memory=' + target)}")
-        out.append(Remediation(title=f"Raise the memory limit of container {c} {now}to {target} "
-                                     "(after checking its real usage: kubectl top pod --containers)",
-                               command=cmd, kind="resources"))
-    out.append(Remediation(title="Read what the process was doing before it was killed",
-                           command=logs_cmd(str(r.namespace), str(r.pod), str(r.container)),
-                           kind="investigate"))
+            cmd = (
+                f"kubectl -n {q(w.namespace)} set resources {res}/{q(w.name)} -c {q(str(c))} "
+                f"--limits={q('memory=' + target)}"
+            )
+        out.append(
+            Remediation(
+                title=f"Raise the memory limit of container {c} {now}to {target} "
+                "(after checking its real usage: kubectl top pod --containers)",
+                command=cmd,
+                kind="resources",
+            )
+        )
+    out.append(
+        Remediation(
+            title="Read what the process was doing before it was killed",
+            command=logs_cmd(str(r.namespace), str(r.pod), str(r.container)),
+            kind="investigate",
+        )
+    )
     return out

@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forensics.knowledge.arch import windows_build
 from forensics.analysis.correlate import Context
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Remediation
 from forensics.analysis.remediation import q, resource_of
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._arch import image_dicts, image_evidence, marked, sig_mask
 from forensics.analysis.rules._common import by_workload, container_evidence, new_finding, restart_matrix, sig_evidence
+from forensics.knowledge.arch import windows_build
 
 CAUSE = "platform.os-mismatch"
 TITLE = "Image built for another operating system (Linux vs Windows) or Windows build"
@@ -74,23 +74,32 @@ def find(ctx: Context) -> list[Finding]:
         texts = " ".join(sigs["text"].astype(str).tolist())
         inspected = bool(rows["img_inspected"].fillna(False).any())
         r_build = rows[build_off[p.index.get_indexer(rows.index)]]
-        build_case = (not r_build.empty and not bool(rows["os_mismatch"].fillna(False).any())) or \
-            "-based image is incompatible" in texts
+        build_case = (
+            not r_build.empty and not bool(rows["os_mismatch"].fillna(False).any())
+        ) or "-based image is incompatible" in texts
         nodes_os = sorted(set(rows["node_os"].fillna("linux").astype(str)))
         imgs = image_dicts(ctx, rows)
         img_oses = sorted({pl.split("/")[0] for i in imgs for pl in i["platforms"]})
         if build_case:
             node_builds = sorted(set(rows["node_windows_build"].dropna().astype(str)))
             img_builds = sorted(set().union(*(builds.get(k, set()) for k in rows["image_key"].astype(str))))
-            summary = (f"{w} runs a Windows image built for {', '.join(img_builds) or 'another Windows build'} on "
-                       f"Windows nodes of build {', '.join(node_builds) or 'another build'}: process-isolated "
-                       "containers need the host's build")
+            summary = (
+                f"{w} runs a Windows image built for {', '.join(img_builds) or 'another Windows build'} on "
+                f"Windows nodes of build {', '.join(node_builds) or 'another build'}: process-isolated "
+                "containers need the host's build"
+            )
         else:
-            summary = (f"{w} runs a {'/'.join(img_oses) or 'foreign-OS'} image on {', '.join(nodes_os)} nodes: "
-                       f"the image has no {', '.join(nodes_os)} variant (an operating-system mismatch, not an "
-                       "architecture one)")
-        conf = 0.5 + (0.3 if inspected else 0.0) + (0.15 if not sigs[sigs["hint"] == "os"].empty else 0.0) \
+            summary = (
+                f"{w} runs a {'/'.join(img_oses) or 'foreign-OS'} image on {', '.join(nodes_os)} nodes: "
+                f"the image has no {', '.join(nodes_os)} variant (an operating-system mismatch, not an "
+                "architecture one)"
+            )
+        conf = (
+            0.5
+            + (0.3 if inspected else 0.0)
+            + (0.15 if not sigs[sigs["hint"] == "os"].empty else 0.0)
             + (0.1 if windows[p.index.get_indexer(rows.index)].any() and not sigs.empty else 0.0)
+        )
         f = new_finding(CAUSE, w, rows, severity="high", confidence=round(min(conf, 0.97), 2), summary=summary)
         f.images = imgs
         f.evidence.extend(sig_evidence(sigs))
@@ -102,10 +111,13 @@ def find(ctx: Context) -> list[Finding]:
         f.evidence.extend(_node_os_evidence(ctx, f.nodes))
         f.restart_matrix = restart_matrix(rows)
         if not inspected:
-            f.missing_evidence.append(MissingEvidence(
-                what="no image inspection",
-                why="the image's platform list (os, os.version) would confirm which operating systems it has",
-                how="collectors/inspect-images DUMP  (or: skopeo inspect --raw docker://IMAGE)"))
+            f.missing_evidence.append(
+                MissingEvidence(
+                    what="no image inspection",
+                    why="the image's platform list (os, os.version) would confirm which operating systems it has",
+                    how="collectors/inspect-images DUMP  (or: skopeo inspect --raw docker://IMAGE)",
+                )
+            )
         f.remediation.extend(_remedies(ctx, w, rows, build_case, img_oses))
         out.append(f)
     return out
@@ -123,9 +135,15 @@ def _node_os_evidence(ctx: Context, nodes: list[str], limit: int = 6) -> list[Ev
     for r in by_name.loc[[n for n in nodes[:limit] if n in by_name.index]].itertuples(index=False):
         build = f", Windows build {r.windows_build}" if not pd.isna(r.windows_build) else ""
         image = f", {r.os_image}" if not pd.isna(r.os_image) else ""
-        out.append(Evidence(kind="node", file=str(r.file), object=f"Node {r.node}",
-                            text=f"operating system {r.os or 'unknown'}, architecture {r.arch}{build}{image}",
-                            snapshot=str(r.snapshot)))
+        out.append(
+            Evidence(
+                kind="node",
+                file=str(r.file),
+                object=f"Node {r.node}",
+                text=f"operating system {r.os or 'unknown'}, architecture {r.arch}{build}{image}",
+                snapshot=str(r.snapshot),
+            )
+        )
     return out
 
 
@@ -136,27 +154,44 @@ def _remedies(ctx: Context, w: Any, rows: pd.DataFrame, build_case: bool, img_os
         nb = sorted(set(rows["node_windows_build"].dropna().astype(str)))
         sel = {"node.kubernetes.io/windows-build": nb[0]} if nb else {"kubernetes.io/os": "windows"}
         return [
-            Remediation(title=f"Publish {image} for the nodes' Windows build too (a manifest list with one entry per "
-                              "build, each with its os.version)",
-                        command=f"docker manifest inspect -v {q(image)}   # compare os.version with the nodes' build",
-                        kind="rebuild"),
-            Remediation(title=f"Schedule {w} onto nodes of the build its image has (windows-build label)",
-                        command=f"kubectl -n {ns} patch {res} {name} --type merge -p "
-                                f"{q(json.dumps(_spec(w, {'nodeSelector': sel})))}",
-                        kind="pin"),
+            Remediation(
+                title=f"Publish {image} for the nodes' Windows build too (a manifest list with one entry per "
+                "build, each with its os.version)",
+                command=f"docker manifest inspect -v {q(image)}   # compare os.version with the nodes' build",
+                kind="rebuild",
+            ),
+            Remediation(
+                title=f"Schedule {w} onto nodes of the build its image has (windows-build label)",
+                command=f"kubectl -n {ns} patch {res} {name} --type merge -p "
+                f"{q(json.dumps(_spec(w, {'nodeSelector': sel})))}",
+                kind="pin",
+            ),
         ]
     want = img_oses[0] if len(img_oses) == 1 else "linux"
     patch = {"nodeSelector": {"kubernetes.io/os": want}}
-    out = [Remediation(title=f"Pin {w} to {want} nodes with a kubernetes.io/os nodeSelector",
-                       command=f"kubectl -n {ns} patch {res} {name} --type merge -p {q(json.dumps(_spec(w, patch)))}",
-                       kind="pin")]
+    out = [
+        Remediation(
+            title=f"Pin {w} to {want} nodes with a kubernetes.io/os nodeSelector",
+            command=f"kubectl -n {ns} patch {res} {name} --type merge -p {q(json.dumps(_spec(w, patch)))}",
+            kind="pin",
+        )
+    ]
     if ctx.frames["nodes"]["os"].eq("windows").any():
-        out.append(Remediation(title="Keep Linux pods off Windows nodes for good: taint the Windows pool",
-                               command="kubectl taint nodes -l kubernetes.io/os=windows os=windows:NoSchedule",
-                               kind="config"))
-    out.append(Remediation(title=f"Or build {image} for the other OS as well (a Windows variant needs a Windows "
-                                 "base image and build host)",
-                           command=f"docker manifest inspect {q(image)}", kind="rebuild"))
+        out.append(
+            Remediation(
+                title="Keep Linux pods off Windows nodes for good: taint the Windows pool",
+                command="kubectl taint nodes -l kubernetes.io/os=windows os=windows:NoSchedule",
+                kind="config",
+            )
+        )
+    out.append(
+        Remediation(
+            title=f"Or build {image} for the other OS as well (a Windows variant needs a Windows "
+            "base image and build host)",
+            command=f"docker manifest inspect {q(image)}",
+            kind="rebuild",
+        )
+    )
     return out
 
 

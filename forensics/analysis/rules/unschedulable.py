@@ -40,8 +40,10 @@ _IGNORED = ("skip schedule deleting pod",)
 _NODE_TAINTS = re.compile(r"node\.kubernetes\.io/(?:not-ready|unreachable)")
 
 
-_TAINT_COUNT = re.compile(r"0/(\d+) nodes are available: (?:.*?, )?(\d+) node\(s\) had (?:untolerated )?taint "
-                         r"\{node\.kubernetes\.io/(?:not-ready|unreachable)")
+_TAINT_COUNT = re.compile(
+    r"0/(\d+) nodes are available: (?:.*?, )?(\d+) node\(s\) had (?:untolerated )?taint "
+    r"\{node\.kubernetes\.io/(?:not-ready|unreachable)"
+)
 
 
 def _blocked_by_down_nodes(ctx: Context, message: str) -> bool:
@@ -62,8 +64,11 @@ def _arch_term(pending: pd.DataFrame, message: str) -> str | None:
     matched it (the arch is then the likely reason, e.g. an amd64-only chart on an arm64 node)."""
     if "affinity" not in message and "selector" not in message:
         return None
-    terms = [(a, e) for a, e in zip(pending["arch_allowed"].tolist(), pending["arch_excluded"].tolist())
-             if not is_na(a) or not is_na(e)]
+    terms = [
+        (a, e)
+        for a, e in zip(pending["arch_allowed"].tolist(), pending["arch_excluded"].tolist())
+        if not is_na(a) or not is_na(e)
+    ]
     if not terms:
         return None
     pos = [] if is_na(terms[0][0]) else list(terms[0][0])
@@ -82,37 +87,60 @@ def find(ctx: Context) -> list[Finding]:
         return []
     events = events_for_pods(ctx, pending, ("FailedScheduling",))
     events = events[~events["message"].fillna("").str.startswith(_IGNORED)]
-    by_event = events[["object_namespace", "object_name"]].rename(
-        columns={"object_namespace": "namespace", "object_name": "pod"}).drop_duplicates()
+    by_event = (
+        events[["object_namespace", "object_name"]]
+        .rename(columns={"object_namespace": "namespace", "object_name": "pod"})
+        .drop_duplicates()
+    )
     cond = pending[(pending["scheduled"] == "False").fillna(False)][["namespace", "pod"]]
     stuck = pd.concat([cond, by_event]).drop_duplicates()
     if stuck.empty:
         return []
     p = marks(ctx)
-    cand = p.merge(pending[["snapshot", "namespace", "pod"]].merge(stuck, on=["namespace", "pod"]),
-                   on=["snapshot", "namespace", "pod"], how="inner")
+    cand = p.merge(
+        pending[["snapshot", "namespace", "pod"]].merge(stuck, on=["namespace", "pod"]),
+        on=["snapshot", "namespace", "pod"],
+        how="inner",
+    )
     out: list[Finding] = []
     for w, rows in by_workload(cand):
         mine = pending.merge(rows[["namespace", "pod"]].drop_duplicates(), on=["namespace", "pod"])
-        ev = events.merge(rows[["namespace", "pod"]].drop_duplicates().rename(
-            columns={"namespace": "object_namespace", "pod": "object_name"}), on=["object_namespace", "object_name"])
+        ev = events.merge(
+            rows[["namespace", "pod"]]
+            .drop_duplicates()
+            .rename(columns={"namespace": "object_namespace", "pod": "object_name"}),
+            on=["object_namespace", "object_name"],
+        )
         has_cond = bool((mine["scheduled"] == "False").fillna(False).any())
         msgs = mine["scheduled_message"].dropna().astype(str).tolist() + ev["message"].dropna().astype(str).tolist()
         message = msgs[-1] if msgs else None
         conf = 0.8 + (0.08 if has_cond else 0.0) + (0.08 if not ev.empty else 0.0)
         arch = _arch_term(mine, message or "")
-        f = new_finding(CAUSE, w, rows, severity=severity(ctx, w), confidence=round(min(conf, 0.97), 2),
-                        summary=f"{w}: {mine['pod'].nunique()} pod(s) Pending, no node fits"
-                                + (f": {message[:240]}" if message else "") + (f" ({arch})" if arch else ""))
+        f = new_finding(
+            CAUSE,
+            w,
+            rows,
+            severity=severity(ctx, w),
+            confidence=round(min(conf, 0.97), 2),
+            summary=f"{w}: {mine['pod'].nunique()} pod(s) Pending, no node fits"
+            + (f": {message[:240]}" if message else "")
+            + (f" ({arch})" if arch else ""),
+        )
         if _blocked_by_down_nodes(ctx, message or ""):
             down = ctx.nodes[ctx.nodes["ready"].eq(False).fillna(False)]["node"].astype(str).sort_values()
             # the nodes' own state is the cause; the Pending pods follow from it
             f.caused_by = finding_id("node-not-ready", Workload("Node", "", str(down.iloc[0])))
-        f.evidence.extend(Evidence(kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod}",
-                                   text=f"phase Pending, PodScheduled={r.scheduled}"
-                                        + ("" if pd.isna(r.scheduled_message) else f": {r.scheduled_message}"),
-                                   snapshot=str(r.snapshot))
-                          for r in mine.head(10).itertuples(index=False))
+        f.evidence.extend(
+            Evidence(
+                kind="pod",
+                file=str(r.file),
+                object=f"Pod {r.namespace}/{r.pod}",
+                text=f"phase Pending, PodScheduled={r.scheduled}"
+                + ("" if pd.isna(r.scheduled_message) else f": {r.scheduled_message}"),
+                snapshot=str(r.snapshot),
+            )
+            for r in mine.head(10).itertuples(index=False)
+        )
         f.evidence.extend(event_evidence(ev))
         claims = _claim_events(ctx, w.namespace) if message and "persistentvolumeclaim" in message.lower() else None
         if claims is not None and not claims.empty:
@@ -121,9 +149,13 @@ def find(ctx: Context) -> list[Finding]:
             f.evidence.extend(event_evidence(claims, supports="why the claim does not bind"))
             message = f"{message} {' '.join(claims['message'].dropna().astype(str))}"
         if not message:
-            f.missing_evidence.append(MissingEvidence(
-                what="the scheduler's message", why="it says, per node, why none fits",
-                how=f"kubectl -n {q(w.namespace)} describe pod {q(str(mine['pod'].iloc[0]))}"))
+            f.missing_evidence.append(
+                MissingEvidence(
+                    what="the scheduler's message",
+                    why="it says, per node, why none fits",
+                    how=f"kubectl -n {q(w.namespace)} describe pod {q(str(mine['pod'].iloc[0]))}",
+                )
+            )
         f.missing_evidence.extend(missing_events(ctx, rows, "the scheduler's reasons"))
         f.remediation.extend(_remedies(w, str(mine["pod"].iloc[0]), message or ""))
         out.append(f)
@@ -136,59 +168,101 @@ def _claim_events(ctx: Context, namespace: str) -> pd.DataFrame:
     class, an access mode the provisioner lacks, a PV too small or bound to another claim, no PV
     matching the selector). The claim a pod mounts is not in the frames, so the namespace is the join."""
     ev = ctx.frames["events"]
-    sub = ev[(ev["object_kind"] == "PersistentVolumeClaim") & (ev["object_namespace"] == namespace)
-             & (ev["type"] == "Warning")]
+    sub = ev[
+        (ev["object_kind"] == "PersistentVolumeClaim")
+        & (ev["object_namespace"] == namespace)
+        & (ev["type"] == "Warning")
+    ]
     return sub.sort_values("last_seen").drop_duplicates(["object_name", "reason", "message"], keep="last")
 
 
 def _remedies(w: Any, pod: str, message: str) -> list[Remediation]:
     ns = q(w.namespace)
     spec = "{" + pod_spec_path(w) + "}"
-    out = [Remediation(title="Read the scheduler's reasons per node", kind="investigate",
-                       command=f"kubectl -n {ns} describe pod {q(pod)}")]
+    out = [
+        Remediation(
+            title="Read the scheduler's reasons per node",
+            kind="investigate",
+            command=f"kubectl -n {ns} describe pod {q(pod)}",
+        )
+    ]
     low = message.lower()
     if "insufficient" in low:
-        out.append(Remediation(
-            title="Compare the pod's requests with what the nodes have free; lower the requests or add capacity",
-            command="kubectl describe nodes | grep -A 8 'Allocated resources'\n"
-                    f"kubectl -n {ns} get {resource(w)} {q(w.name)} -o jsonpath={q(spec)}",
-            kind="resources"))
+        out.append(
+            Remediation(
+                title="Compare the pod's requests with what the nodes have free; lower the requests or add capacity",
+                command="kubectl describe nodes | grep -A 8 'Allocated resources'\n"
+                f"kubectl -n {ns} get {resource(w)} {q(w.name)} -o jsonpath={q(spec)}",
+                kind="resources",
+            )
+        )
     if "affinity" in low or "selector" in low:
-        out.append(Remediation(
-            title="Check the nodeSelector/affinity against the node labels (arch, pool, zone)",
-            command=f"kubectl -n {ns} get {resource(w)} {q(w.name)} -o jsonpath={q(spec)}\n"
-                    "kubectl get nodes -L kubernetes.io/arch,topology.kubernetes.io/zone",
-            kind="config"))
+        out.append(
+            Remediation(
+                title="Check the nodeSelector/affinity against the node labels (arch, pool, zone)",
+                command=f"kubectl -n {ns} get {resource(w)} {q(w.name)} -o jsonpath={q(spec)}\n"
+                "kubectl get nodes -L kubernetes.io/arch,topology.kubernetes.io/zone",
+                kind="config",
+            )
+        )
     if _NODE_TAINTS.search(message):
-        out.append(Remediation(
-            title="The nodes are not Ready (the scheduler avoids their not-ready/unreachable taint): fix the nodes; "
-                  "the pods schedule once a node is Ready",
-            command="kubectl get nodes\nkubectl describe nodes | grep -A 6 Conditions", kind="investigate"))
+        out.append(
+            Remediation(
+                title="The nodes are not Ready (the scheduler avoids their not-ready/unreachable taint): "
+                "fix the nodes; "
+                "the pods schedule once a node is Ready",
+                command="kubectl get nodes\nkubectl describe nodes | grep -A 6 Conditions",
+                kind="investigate",
+            )
+        )
     elif "taint" in low:
-        out.append(Remediation(
-            title="Compare the node taints with the pod's tolerations",
-            command="kubectl get nodes -o custom-columns=" + q("NAME:.metadata.name,TAINTS:.spec.taints"),
-            kind="config"))
+        out.append(
+            Remediation(
+                title="Compare the node taints with the pod's tolerations",
+                command="kubectl get nodes -o custom-columns=" + q("NAME:.metadata.name,TAINTS:.spec.taints"),
+                kind="config",
+            )
+        )
     if "free ports" in low:
-        out.append(Remediation(
-            title="A hostPort the pod asks for is already taken on every node it may use (another pod, or a "
-                  "process of the node itself, e.g. a load balancer on 80/443): free the port or change it",
-            command=f"kubectl -n {ns} get {resource(w)} {q(w.name)} -o jsonpath={q('{' + pod_spec_path(w) + '.containers[*].ports}')}\n"
-                    "kubectl get pods -A -o wide | grep -i <node>   # who holds the port",
-            kind="config"))
+        out.append(
+            Remediation(
+                title="A hostPort the pod asks for is already taken on every node it may use (another pod, or a "
+                "process of the node itself, e.g. a load balancer on 80/443): free the port or change it",
+                command=f"kubectl -n {ns} get {resource(w)} {q(w.name)} "
+                f"-o jsonpath={q('{' + pod_spec_path(w) + '.containers[*].ports}')}\n"
+                "kubectl get pods -A -o wide | grep -i <node>   # who holds the port",
+                kind="config",
+            )
+        )
     if "persistentvolumeclaim" in low or "volume" in low:
-        out.append(Remediation(title="Check the pod's volume claims are bound", kind="investigate",
-                               command=f"kubectl -n {ns} get pvc"))
-    if "storageclass" in low and "not found" in low or "no storage class is set" in low:
-        out.append(Remediation(title="Point the claim at a storage class that exists (or create it)", kind="config",
-                               command="kubectl get storageclass"))
+        out.append(
+            Remediation(
+                title="Check the pod's volume claims are bound", kind="investigate", command=f"kubectl -n {ns} get pvc"
+            )
+        )
+    if ("storageclass" in low and "not found" in low) or "no storage class is set" in low:
+        out.append(
+            Remediation(
+                title="Point the claim at a storage class that exists (or create it)",
+                kind="config",
+                command="kubectl get storageclass",
+            )
+        )
     if "access mode" in low or "accessmode" in low or "multi_node" in low:
-        out.append(Remediation(title="Ask for an access mode the provisioner supports (ReadWriteOnce), or use "
-                                     "a storage class that offers ReadWriteMany", kind="config",
-                               command="kubectl get storageclass -o wide\nkubectl get pv -o wide"))
+        out.append(
+            Remediation(
+                title="Ask for an access mode the provisioner supports (ReadWriteOnce), or use "
+                "a storage class that offers ReadWriteMany",
+                kind="config",
+                command="kubectl get storageclass -o wide\nkubectl get pv -o wide",
+            )
+        )
     if "too small" in low or "already bound" in low:
-        out.append(Remediation(title="Check the PersistentVolume the claim names: its size and the claim it is "
-                                     "bound to", kind="investigate", command="kubectl get pv -o wide"))
+        out.append(
+            Remediation(
+                title="Check the PersistentVolume the claim names: its size and the claim it is bound to",
+                kind="investigate",
+                command="kubectl get pv -o wide",
+            )
+        )
     return out
-
-

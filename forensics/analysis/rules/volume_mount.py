@@ -52,12 +52,19 @@ def find(ctx: Context) -> list[Finding]:
     if not ctx.snapshots:
         return []
     last = p[(p["snapshot"] == ctx.snapshots[-1]) & p["volume_sig"]]
-    not_started = last["state"].isna() | ((last["state"] == "waiting")
-                                          & last["waiting_reason"].isin(list(_NOT_STARTED))).fillna(False)
+    not_started = last["state"].isna() | (
+        (last["state"] == "waiting") & last["waiting_reason"].isin(list(_NOT_STARTED))
+    ).fillna(False)
     pods = ctx.frames["pods"]
     pending = pods[(pods["snapshot"] == ctx.snapshots[-1]) & (pods["phase"] == "Pending").fillna(False)]
-    is_pending = last[["namespace", "pod"]].merge(pending[["namespace", "pod"]].drop_duplicates().assign(_p=True),
-                                                  how="left", on=["namespace", "pod"])["_p"].notna().to_numpy()
+    is_pending = (
+        last[["namespace", "pod"]]
+        .merge(pending[["namespace", "pod"]].drop_duplicates().assign(_p=True), how="left", on=["namespace", "pod"])[
+            "_p"
+        ]
+        .notna()
+        .to_numpy()
+    )
     cand = last[not_started.to_numpy(dtype=bool) | is_pending]
     # a claim that is not bound keeps the pod from being scheduled: the scheduler says so in the pod's
     # PodScheduled condition, which no container status carries
@@ -65,8 +72,9 @@ def find(ctx: Context) -> list[Finding]:
     if not unbound.empty:
         extra = p[(p["snapshot"] == ctx.snapshots[-1])].merge(unbound[["namespace", "pod"]], on=["namespace", "pod"])
         cand = pd.concat([cand, extra]).drop_duplicates(["namespace", "pod", "container"])
-    claims = dict(zip(zip(unbound["namespace"].astype(str), unbound["pod"].astype(str)),
-                      unbound["scheduled_message"].astype(str)))
+    claims = dict(
+        zip(zip(unbound["namespace"].astype(str), unbound["pod"].astype(str)), unbound["scheduled_message"].astype(str))
+    )
     sigs_of = sigs_by_workload(ctx, cand, ("volume-mount",))
     out: list[Finding] = []
     for w, rows in by_workload(cand):
@@ -74,21 +82,42 @@ def find(ctx: Context) -> list[Finding]:
         said = [claims[k] for k in zip(rows["namespace"].astype(str), rows["pod"].astype(str)) if k in claims]
         texts = sigs["text"].dropna().astype(str).tolist() + said
         what, fix = _what(texts)
-        conf = 0.8 + (0.1 if not sigs.empty and (sigs["source"] == "event").any() else 0.0) \
+        conf = (
+            0.8
+            + (0.1 if not sigs.empty and (sigs["source"] == "event").any() else 0.0)
             + (0.05 if bool((rows["state"].isna() | rows["waiting_reason"].isin(list(_NOT_STARTED))).any()) else 0.0)
-        f = new_finding(CAUSE, w, rows, severity=severity(ctx, w), confidence=round(min(conf, 0.95), 2),
-                        summary=f"{w}: {rows['pod'].nunique()} pod(s) cannot start, {what}")
+        )
+        f = new_finding(
+            CAUSE,
+            w,
+            rows,
+            severity=severity(ctx, w),
+            confidence=round(min(conf, 0.95), 2),
+            summary=f"{w}: {rows['pod'].nunique()} pod(s) cannot start, {what}",
+        )
         f.evidence.extend(event_evidence(events_for_pods(ctx, rows, _EVENTS)))
         f.evidence.extend(sig_evidence(sigs))
-        f.evidence.extend(Evidence(kind="pod", file=str(r.file), object=f"Pod {r.namespace}/{r.pod}",
-                                   text=f"phase Pending, PodScheduled=False: {r.scheduled_message}",
-                                   snapshot=str(r.snapshot))
-                          for r in unbound.merge(rows[["namespace", "pod"]].drop_duplicates(), on=["namespace", "pod"])
-                          .head(5).itertuples(index=False))
+        f.evidence.extend(
+            Evidence(
+                kind="pod",
+                file=str(r.file),
+                object=f"Pod {r.namespace}/{r.pod}",
+                text=f"phase Pending, PodScheduled=False: {r.scheduled_message}",
+                snapshot=str(r.snapshot),
+            )
+            for r in unbound.merge(rows[["namespace", "pod"]].drop_duplicates(), on=["namespace", "pod"])
+            .head(5)
+            .itertuples(index=False)
+        )
         f.evidence.extend(container_evidence(rows, _text))
         if sigs.empty:  # pragma: no cover - candidates carry a volume signature
-            f.missing_evidence.append(MissingEvidence(what="no FailedMount event", why="it names the volume",
-                                                      how="kubectl get events -A --field-selector reason=FailedMount"))
+            f.missing_evidence.append(
+                MissingEvidence(
+                    what="no FailedMount event",
+                    why="it names the volume",
+                    how="kubectl get events -A --field-selector reason=FailedMount",
+                )
+            )
         f.remediation.extend(_remedies(w, rows, fix))
         out.append(f)
     return out
@@ -98,8 +127,10 @@ def _what(texts: list[str]) -> tuple[str, str]:
     for t in texts:
         m = _HOSTPATH.search(t)
         if m:
-            return (f"its hostPath {m.group(1)} is not a {m.group(2)} on the node (the volume's `type` check fails)",
-                    "hostpath")
+            return (
+                f"its hostPath {m.group(1)} is not a {m.group(2)} on the node (the volume's `type` check fails)",
+                "hostpath",
+            )
     for t in texts:
         if "unbound" in t or "persistentvolumeclaim" in t.lower():
             return "a PersistentVolumeClaim it uses is not bound", "pvc"
@@ -107,35 +138,56 @@ def _what(texts: list[str]) -> tuple[str, str]:
         if "Attach" in t:
             return "a volume does not attach to the node", "attach"
     vols = [m.group(1) for t in texts for m in [_UNMOUNTED.search(t) or _VOLUME.search(t)] if m]
-    return (f"volume(s) {', '.join(dict.fromkeys(vols))} cannot be mounted" if vols else "a volume cannot be mounted",
-            "mount")
+    return (
+        f"volume(s) {', '.join(dict.fromkeys(vols))} cannot be mounted" if vols else "a volume cannot be mounted",
+        "mount",
+    )
 
 
 def _text(r: Any) -> str:
-    st = "no container status" if pd.isna(r.state) else \
-        f"{r.state}" + ("" if pd.isna(r.waiting_reason) else f" ({r.waiting_reason})")
+    st = (
+        "no container status"
+        if pd.isna(r.state)
+        else f"{r.state}" + ("" if pd.isna(r.waiting_reason) else f" ({r.waiting_reason})")
+    )
     return f"container {r.container}: {st}"
 
 
 def _remedies(w: Any, rows: pd.DataFrame, fix: str) -> list[Remediation]:
     ns = q(w.namespace)
     pod = q(str(rows["pod"].iloc[-1]))
-    out = [Remediation(title="Read the kubelet's mount errors for the pod", kind="investigate",
-                       command=f"kubectl -n {ns} describe pod {pod}   # Events: FailedMount / FailedAttachVolume")]
+    out = [
+        Remediation(
+            title="Read the kubelet's mount errors for the pod",
+            kind="investigate",
+            command=f"kubectl -n {ns} describe pod {pod}   # Events: FailedMount / FailedAttachVolume",
+        )
+    ]
     if fix == "hostpath":
         nodes = sorted(rows["node"].dropna().astype(str).unique())
-        out.append(Remediation(
-            title="Create the path on the node(s) with the type the volume expects, or relax the hostPath `type` "
-                  "(DirectoryOrCreate) if the workload may create it",
-            command=f"# on node {nodes[0] if nodes else '<node>'}: ls -ld <path>\n"
-                    f"kubectl -n {ns} get {resource(w)} {q(w.name)} -o jsonpath='{{..volumes}}'",
-            kind="config"))
+        out.append(
+            Remediation(
+                title="Create the path on the node(s) with the type the volume expects, or relax the hostPath `type` "
+                "(DirectoryOrCreate) if the workload may create it",
+                command=f"# on node {nodes[0] if nodes else '<node>'}: ls -ld <path>\n"
+                f"kubectl -n {ns} get {resource(w)} {q(w.name)} -o jsonpath='{{..volumes}}'",
+                kind="config",
+            )
+        )
     elif fix == "pvc":
-        out.append(Remediation(title="See why the claim is not bound (storage class, provisioner, capacity)",
-                               command=f"kubectl -n {ns} get pvc\nkubectl -n {ns} describe pvc <claim>\n"
-                                       "kubectl get storageclass", kind="investigate"))
+        out.append(
+            Remediation(
+                title="See why the claim is not bound (storage class, provisioner, capacity)",
+                command=f"kubectl -n {ns} get pvc\nkubectl -n {ns} describe pvc <claim>\nkubectl get storageclass",
+                kind="investigate",
+            )
+        )
     else:
-        out.append(Remediation(title="Check the volume's attachment and the CSI driver on the node",
-                               command="kubectl get volumeattachments\nkubectl get pods -A -o wide | grep -i csi",
-                               kind="investigate"))
+        out.append(
+            Remediation(
+                title="Check the volume's attachment and the CSI driver on the node",
+                command="kubectl get volumeattachments\nkubectl get pods -A -o wide | grep -i csi",
+                kind="investigate",
+            )
+        )
     return out

@@ -28,8 +28,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from forensics.read import inputs, layout
 from forensics.errors import UnusableInput
+from forensics.read import inputs, layout
 from forensics.read.formats import clusterinfo, insights, kubectltext, loose, mustgather, troubleshoot
 from forensics.read.formats.common import Detected, Format, iter_image_files, iter_names
 from forensics.read.load import Dump, load_dump
@@ -156,22 +156,41 @@ def load_any(path: str | Path, *, images: Path | None = None) -> Dump:
     over it would read as a healthy cluster (`UnusableInput`, naming what was found)."""
     dump = _load_any(Path(path), images=images)
     # kubectl text (a saved `kubectl logs`) and image manifests alone are inputs of their own, without pods
-    if dump.frames["pods"].empty and dump.frames["nodes"].empty and dump.frames["images"].empty \
-            and dump.format != kubectltext.FORMAT:
+    if (
+        dump.frames["pods"].empty
+        and dump.frames["nodes"].empty
+        and dump.frames["images"].empty
+        and dump.format != kubectltext.FORMAT
+    ):
         raise UnusableInput(_nothing_read(Path(path), dump))
     return dump
 
 
 def _nothing_read(p: Path, dump: Dump) -> str:
-    found = ", ".join(f"{n} {k}" for k, n in (("files", len(dump.files)), ("events", len(dump.frames["events"])),
-                                               ("logs", len(dump.frames["logs"])),
-                                               ("workload objects", len(dump.frames["workloads"])),
-                                               ("image inspections", len(dump.frames["images"])))
-                      if n) or "nothing usable"
-    probs = f"; {len(dump.problems)} part(s) unreadable, first: {dump.problems[0].file}: " \
-            f"{dump.problems[0].what} ({dump.problems[0].why[:120]})" if dump.problems else ""
-    return (f"{p}: read as {dump.format}, but no Pod and no Node could be read from it (found {found}{probs}); "
-            f"expected Pod and Node objects ({LOOKED_FOR})")
+    found = (
+        ", ".join(
+            f"{n} {k}"
+            for k, n in (
+                ("files", len(dump.files)),
+                ("events", len(dump.frames["events"])),
+                ("logs", len(dump.frames["logs"])),
+                ("workload objects", len(dump.frames["workloads"])),
+                ("image inspections", len(dump.frames["images"])),
+            )
+            if n
+        )
+        or "nothing usable"
+    )
+    probs = (
+        f"; {len(dump.problems)} part(s) unreadable, first: {dump.problems[0].file}: "
+        f"{dump.problems[0].what} ({dump.problems[0].why[:120]})"
+        if dump.problems
+        else ""
+    )
+    return (
+        f"{p}: read as {dump.format}, but no Pod and no Node could be read from it (found {found}{probs}); "
+        f"expected Pod and Node objects ({LOOKED_FOR})"
+    )
 
 
 def _load_any(p: Path, *, images: Path | None = None) -> Dump:

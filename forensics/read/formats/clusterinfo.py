@@ -51,8 +51,13 @@ NODES = ("nodes.json", "nodes.yaml")
 LOGS = "logs.txt"
 # file stem in <namespace>/ -> kind file name (None: known, carries nothing the analysis reads)
 NAMESPACE_FILES: dict[str, str | None] = {
-    "events": "events", "daemonsets": "daemonsets", "deployments": "deployments",
-    "replicasets": "replicasets", "pods": "pods", "replication-controllers": None, "services": None,
+    "events": "events",
+    "daemonsets": "daemonsets",
+    "deployments": "deployments",
+    "replicasets": "replicasets",
+    "pods": "pods",
+    "replication-controllers": None,
+    "services": None,
 }
 EXTENSIONS = (".json", ".yaml")
 _START = re.compile(rb"^==== START logs for container (\S+) of pod ([^/\s]+)/(\S+) ====\s*$")
@@ -64,11 +69,15 @@ LINE_MAX = 16 * 1024 * 1024  # a longer line is read in pieces
 YAML_MAX = 64 * 1024 * 1024  # YAML is built as Python objects: a smaller cap than for JSON lists
 
 GAPS = [
-    {"what": "no previous container logs",
-     "impact": "kubectl cluster-info dump keeps only the current log of each container: the output of the "
-               "container that crashed before the restart is only seen if the current one crashed the same way"},
-    {"what": "no statefulsets, jobs or cronjobs",
-     "impact": "kubectl cluster-info dump does not list them: their pods are attributed by owner reference only"},
+    {
+        "what": "no previous container logs",
+        "impact": "kubectl cluster-info dump keeps only the current log of each container: the output of the "
+        "container that crashed before the restart is only seen if the current one crashed the same way",
+    },
+    {
+        "what": "no statefulsets, jobs or cronjobs",
+        "impact": "kubectl cluster-info dump does not list them: their pods are attributed by owner reference only",
+    },
 ]
 
 
@@ -102,8 +111,11 @@ def skip_preamble(head: bytes, max_lines: int = 20) -> bytes:
     """`head` without the leading lines that are not kubectl's output (see `_PREAMBLE`)."""
     lines = head.split(b"\n")
     i = 0
-    while i < min(len(lines) - 1, max_lines) and _PREAMBLE.match(lines[i].rstrip(b"\r")) \
-            and lines[i].strip() not in (b"{", b"---"):
+    while (
+        i < min(len(lines) - 1, max_lines)
+        and _PREAMBLE.match(lines[i].rstrip(b"\r"))
+        and lines[i].strip() not in (b"{", b"---")
+    ):
         i += 1
     return b"\n".join(lines[i:])
 
@@ -118,13 +130,16 @@ def looks_like_stdout(head: bytes) -> bool:
     if text.startswith(b"{"):
         return re.search(rb'"kind"\s*:\s*"NodeList"', text[:2000]) is not None
     return text.startswith((b"apiVersion:", b"items:")) and (
-        re.search(rb"^kind: NodeList\s*$", text, re.MULTILINE) is not None and LOG_MARKER in head)
+        re.search(rb"^kind: NodeList\s*$", text, re.MULTILINE) is not None and LOG_MARKER in head
+    )
 
 
 # kubectl before 1.3 printed the internal version: Go field names, no kind (formats/shapes.py)
 _INTERNAL = re.compile(rb'^\s*\{?\s*"(?:Items|ObjectMeta|TypeMeta)"\s*:', re.MULTILINE)
-_INTERNAL_WHY = ("Go field names (Items, Status, ContainerStatuses) and no kind: the output of a kubectl older than "
-                 "1.3; re-export with a current kubectl (`kubectl cluster-info dump`)")
+_INTERNAL_WHY = (
+    "Go field names (Items, Status, ContainerStatuses) and no kind: the output of a kubectl older than "
+    "1.3; re-export with a current kubectl (`kubectl cluster-info dump`)"
+)
 
 
 class _Kind(msgspec.Struct):
@@ -206,8 +221,11 @@ def load_stdout(path: Path, *, images: Path | None = None) -> Dump:
                             _add_json_list(b, src, file, seg_start, b"".join(segment))
                         segment, seg_bytes, skipping = [], 0, False
                     elif not skipping and seg_bytes > src.limits.member_bytes:
-                        src.problem(f"{file}:{seg_start + 1}", "object list too large",
-                                    f"over {src.limits.member_bytes} bytes: not read")
+                        src.problem(
+                            f"{file}:{seg_start + 1}",
+                            "object list too large",
+                            f"over {src.limits.member_bytes} bytes: not read",
+                        )
                         segment, skipping = [], True
                     continue
                 if yaml_form is None and stripped.strip():
@@ -219,9 +237,12 @@ def load_stdout(path: Path, *, images: Path | None = None) -> Dump:
                     if not skipping:
                         segment.append(line)
                         if seg_bytes > YAML_MAX:
-                            src.problem(f"{file}:{i + 1}", "YAML too large",
-                                        f"over {YAML_MAX} bytes of YAML between log blocks: not read "
-                                        "(kubectl's default JSON output is read up to the object-list cap)")
+                            src.problem(
+                                f"{file}:{i + 1}",
+                                "YAML too large",
+                                f"over {YAML_MAX} bytes of YAML between log blocks: not read "
+                                "(kubectl's default JSON output is read up to the object-list cap)",
+                            )
                             segment, skipping = [], True
                     continue
                 if stripped == b"{":
@@ -276,10 +297,16 @@ class _LogBlocks:
                 self.flush()
                 self.count += 1
                 if self.count == MAX_LOG_BLOCKS + 1:
-                    self.src.problem(f"{self.file}:{self.line_offset + idx + 1}", "too many log blocks",
-                                     f"only the first {MAX_LOG_BLOCKS} container logs of this file were read")
-                self.cur = (m.group(1).decode(errors="replace"), m.group(2).decode(errors="replace"),
-                            m.group(3).decode(errors="replace"))
+                    self.src.problem(
+                        f"{self.file}:{self.line_offset + idx + 1}",
+                        "too many log blocks",
+                        f"only the first {MAX_LOG_BLOCKS} container logs of this file were read",
+                    )
+                self.cur = (
+                    m.group(1).decode(errors="replace"),
+                    m.group(2).decode(errors="replace"),
+                    m.group(3).decode(errors="replace"),
+                )
                 self.start, self.kept, self.cut = idx, 0, False
                 self.body.clear()
                 return
@@ -307,13 +334,17 @@ class _LogBlocks:
             self.src.problem(where, "container log not collected", f"{ns}/{pod} container {container}: {first}")
             return
         if self.cut:
-            self.src.problem(where, "file truncated to its tail",
-                             f"{ns}/{pod} container {container}: kept the last {self.src.limits.log_bytes} bytes")
+            self.src.problem(
+                where,
+                "file truncated to its tail",
+                f"{ns}/{pod} container {container}: kept the last {self.src.limits.log_bytes} bytes",
+            )
             # line numbers of a cut log are not the file's: evidence names the block, not a line
             self.b.add_log_text(PENDING, ns, pod, container, False, self.file, text)
             return
-        self.b.add_log_text(PENDING, ns, pod, container, False, self.file, text,
-                            line_offset=self.line_offset + self.start + 1)
+        self.b.add_log_text(
+            PENDING, ns, pod, container, False, self.file, text, line_offset=self.line_offset + self.start + 1
+        )
 
     def close(self) -> None:
         if self.cur is not None:
@@ -327,8 +358,7 @@ def _images(b: ForeignBuilder, src: DumpSource, images: Path | None) -> None:
         add_images(b, images, src)
 
 
-def add_list(b: ForeignBuilder, src: DumpSource, kind: str, file: str, data: bytes, *, yaml_form: bool = False
-             ) -> None:
+def add_list(b: ForeignBuilder, src: DumpSource, kind: str, file: str, data: bytes, *, yaml_form: bool = False) -> None:
     """Decode one object list (JSON, or YAML with `-o yaml`) into the builder; failures become problems."""
     if not yaml_form and _INTERNAL.search(data[:4096]) and b'"kind"' not in data[:4096]:
         src.problem(file, "internal-version JSON (not decoded)", _INTERNAL_WHY)

@@ -36,8 +36,14 @@ PENDING = "pending"
 
 # `kind` of a Kubernetes object -> the kind file name the frames know
 OBJECT_KINDS = {
-    "Pod": "pods", "Node": "nodes", "Event": "events", "Deployment": "deployments",
-    "ReplicaSet": "replicasets", "DaemonSet": "daemonsets", "StatefulSet": "statefulsets", "Job": "jobs",
+    "Pod": "pods",
+    "Node": "nodes",
+    "Event": "events",
+    "Deployment": "deployments",
+    "ReplicaSet": "replicasets",
+    "DaemonSet": "daemonsets",
+    "StatefulSet": "statefulsets",
+    "Job": "jobs",
     "CronJob": "cronjobs",
 }
 LIST_KINDS = {f"{k}List": v for k, v in OBJECT_KINDS.items()}
@@ -57,8 +63,10 @@ def decode_json_items(kind: str, data: bytes, notes: list[str] | None = None) ->
         data = b'{"items":' + data + b"}"
     elif b'"Items"' in head and b'"items"' not in head and b'"kind"' not in head:
         # kubectl's old internal version (formats/shapes.py): say so rather than read an empty list
-        raise msgspec.DecodeError("internal-version JSON (Go field names Items, Status, no kind): not decoded; "
-                                  "re-export with a current kubectl")
+        raise msgspec.DecodeError(
+            "internal-version JSON (Go field names Items, Status, no kind): not decoded; "
+            "re-export with a current kubectl"
+        )
     return kube.decode_list(kind, data, notes)
 
 
@@ -167,8 +175,7 @@ def items_by_kind(docs: Iterable[Any], skipped: Counter[str] | None = None) -> d
             out.setdefault(OBJECT_KINDS[kind], []).append(obj)
         elif not kind and (shaped := kind_by_shape(obj)) is not None:
             out.setdefault(shaped, []).append(obj)
-        elif isinstance(kind, str) and kind and not kind.endswith("List") and kind != "List" \
-                and skipped is not None:
+        elif isinstance(kind, str) and kind and not kind.endswith("List") and kind != "List" and skipped is not None:
             skipped[kind] += 1
         elif isinstance(obj.get("items"), list):
             list_kind = LIST_KINDS.get(kind) if isinstance(kind, str) else None
@@ -194,13 +201,23 @@ def snapshot_name(t: datetime) -> str:
 class ForeignBuilder(FrameBuilder):
     """A FrameBuilder that also takes decoded items, logs outside v1 paths, and renames its snapshot."""
 
-    def add_log_text(self, snapshot: str, namespace: str, pod: str, container: str, previous: bool,
-                     file: str, data: bytes, line_offset: int = 0) -> None:
+    def add_log_text(
+        self,
+        snapshot: str,
+        namespace: str,
+        pod: str,
+        container: str,
+        previous: bool,
+        file: str,
+        data: bytes,
+        line_offset: int = 0,
+    ) -> None:
         """Add one container log; `line_offset` shifts signature line numbers when the log is a block
         inside a bigger file (cluster-info `logs.txt`), so evidence points at the file's own line."""
         start = len(self.sigs.data["line"])
-        m = layout.Member(layout.ROLE_LOG, snapshot=snapshot, namespace=namespace, pod=pod,
-                          container=container, previous=previous)
+        m = layout.Member(
+            layout.ROLE_LOG, snapshot=snapshot, namespace=namespace, pod=pod, container=container, previous=previous
+        )
         self.add_log(m, file, data)
         if line_offset:
             lines = self.sigs.data["line"]
@@ -224,11 +241,13 @@ class ForeignBuilder(FrameBuilder):
     def newest_time(self, extra: Iterable[Any] = ()) -> pd.Timestamp | None:
         """The newest timestamp among what was observed (events, container states, pods, nodes) and `extra`."""
         values: list[Any] = list(extra)
-        for cols, names in ((self.events, ("last_seen", "first_seen")),
-                            (self.containers, ("started_at", "term_finished", "last_finished", "last_started")),
-                            (self.pods, ("start_time", "created")),
-                            (self.nodes, ("ready_since", "created")),
-                            (self.workloads, ("created",))):
+        for cols, names in (
+            (self.events, ("last_seen", "first_seen")),
+            (self.containers, ("started_at", "term_finished", "last_finished", "last_started")),
+            (self.pods, ("start_time", "created")),
+            (self.nodes, ("ready_since", "created")),
+            (self.workloads, ("created",)),
+        ):
             for n in names:
                 values.extend(v for v in cols.data[n] if v)
         if not values:
@@ -282,16 +301,18 @@ class Part:
     previous: bool = False
 
 
-def parts_of(src: DumpSource, prefix: str, classify: Callable[[str], Part | None],
-             cap: Callable[[Part], int | None]) -> Iterator[tuple[str, Part, bytes]]:
+def parts_of(
+    src: DumpSource, prefix: str, classify: Callable[[str], Part | None], cap: Callable[[Part], int | None]
+) -> Iterator[tuple[str, Part, bytes]]:
     """The one classify-and-read loop of a foreign format: (root-relative name, part, bytes) of every
     member under `prefix` that `classify` maps to a part, each read under `cap(part)` (None: skip)."""
+
     def select(name: str) -> int | None:
-        part = classify(name[len(prefix):]) if name.startswith(prefix) else None
+        part = classify(name[len(prefix) :]) if name.startswith(prefix) else None
         return None if part is None else cap(part)
 
     for name, data in files_of(src, select):
-        rel = name[len(prefix):]
+        rel = name[len(prefix) :]
         part = classify(rel)
         if part is not None:
             yield rel, part, data
@@ -311,6 +332,7 @@ def time_in_names(pattern: re.Pattern[str], fmt: str, *names: str) -> datetime |
 
 
 # --- names without reading contents ----------------------------------------------------------------
+
 
 def iter_names(path: Path) -> Iterator[str]:
     """Regular-file names of a directory (not following links) or archive, as stored, without reading
@@ -341,6 +363,7 @@ def prefix_before(parts: list[str], index: int) -> str:
 
 # --- images from a v1 images/ folder ----------------------------------------------------------------
 
+
 def iter_image_files(images: Path, into: DumpSource) -> Iterator[tuple[str, bytes]]:
     """Image inspection files in the v1 `images/<slug>/...` layout from `images` (the `images/` folder
     itself, or a folder or archive holding one), named as in a v1 dump; problems go to `into`."""
@@ -366,7 +389,7 @@ def add_images(builder: FrameBuilder, images: Path, into: DumpSource) -> int:
 def _image_rel(name: str) -> str:
     parts = name.split("/")
     if layout.IMAGES in parts[:-2]:
-        parts = parts[parts.index(layout.IMAGES) + 1:]
+        parts = parts[parts.index(layout.IMAGES) + 1 :]
     elif len(parts) > 3 or (len(parts) == 3 and parts[1] != "configs"):
         parts = parts[1:]  # an archive's top folder
     return "/".join(parts)
@@ -378,9 +401,18 @@ def _image_member(name: str) -> layout.Member | None:
 
 # --- finishing ------------------------------------------------------------------------------------
 
-def finish(builder: ForeignBuilder, src: DumpSource, *, path: Path, fmt: str, meta: dict[str, Any],
-           collected_at: datetime | None, gaps: list[dict[str, str]],
-           extra_times: Iterable[Any] = ()) -> Dump:
+
+def finish(
+    builder: ForeignBuilder,
+    src: DumpSource,
+    *,
+    path: Path,
+    fmt: str,
+    meta: dict[str, Any],
+    collected_at: datetime | None,
+    gaps: list[dict[str, str]],
+    extra_times: Iterable[Any] = (),
+) -> Dump:
     """Name the one snapshot from the collection time (derived when absent), build frames, list gaps."""
     derived = collected_at is None
     if collected_at is None:
@@ -397,18 +429,36 @@ def finish(builder: ForeignBuilder, src: DumpSource, *, path: Path, fmt: str, me
     meta["snapshots"] = [snap]
     if derived and meta.get("collected_at_source"):
         meta["collected_at_derived"] = True
-        gaps = [*gaps, {"what": "no collection time and no timestamp inside the dump",
-                        "impact": f"the collection time {meta['collected_at']} is the file modification time of "
-                                  "the dump, which copying can change: 'recent' and ages may be wrong"}]
+        gaps = [
+            *gaps,
+            {
+                "what": "no collection time and no timestamp inside the dump",
+                "impact": f"the collection time {meta['collected_at']} is the file modification time of "
+                "the dump, which copying can change: 'recent' and ages may be wrong",
+            },
+        ]
     elif derived:
         meta["collected_at_derived"] = True
         meta["collected_at_source"] = "the newest timestamp inside the dump"
-        gaps = [*gaps, {"what": "no collection time",
-                        "impact": f"the collection time {meta['collected_at']} is derived from the newest "
-                                  "timestamp inside the dump; ages and 'recent' are relative to it"}]
+        gaps = [
+            *gaps,
+            {
+                "what": "no collection time",
+                "impact": f"the collection time {meta['collected_at']} is derived from the newest "
+                "timestamp inside the dump; ages and 'recent' are relative to it",
+            },
+        ]
     frames = builder.build([snap], src.problems)
-    return Dump(path=path, format=fmt, meta=meta, snapshots=[snap], frames=frames, problems=src.problems,
-                files=src.files, gaps=[*gaps, *builder.gaps(frames, has_meta=False)])
+    return Dump(
+        path=path,
+        format=fmt,
+        meta=meta,
+        snapshots=[snap],
+        frames=frames,
+        problems=src.problems,
+        files=src.files,
+        gaps=[*gaps, *builder.gaps(frames, has_meta=False)],
+    )
 
 
 def short(e: Exception) -> str:

@@ -53,13 +53,17 @@ CONFIG = "config"
 _ARCHIVE_TIME = re.compile(r"insights-(\d{4}-\d{2}-\d{2}-\d{6})")
 
 GAPS = [
-    {"what": "an Insights Operator archive",
-     "impact": "it keeps pods of namespaces with trouble only (the others are unknown), no Deployments, "
-               "ReplicaSets or Jobs (workloads are named from the pods' owners), and log lines that matched "
-               "its filters, not whole logs"},
-    {"what": "events without the object they are about",
-     "impact": "the archive reduces events to namespace, reason, message and time: they cannot be tied to a "
-               "pod and back no finding"},
+    {
+        "what": "an Insights Operator archive",
+        "impact": "it keeps pods of namespaces with trouble only (the others are unknown), no Deployments, "
+        "ReplicaSets or Jobs (workloads are named from the pods' owners), and log lines that matched "
+        "its filters, not whole logs",
+    },
+    {
+        "what": "events without the object they are about",
+        "impact": "the archive reduces events to namespace, reason, message and time: they cannot be tied to a "
+        "pod and back no finding",
+    },
 ]
 
 
@@ -68,8 +72,13 @@ def marker(parts: list[str]) -> tuple[str, bool] | None:
     for i in range(n - 1):
         if (parts[i], parts[i + 1]) == GATHERS and i + 2 == n:
             return "".join(p + "/" for p in parts[:i]), True
-        if parts[i] == CONFIG and i + 3 <= n - 1 and parts[i + 1] == "pod" and parts[-1].endswith(".json") \
-                and i + 3 == n - 1:
+        if (
+            parts[i] == CONFIG
+            and i + 3 <= n - 1
+            and parts[i + 1] == "pod"
+            and parts[-1].endswith(".json")
+            and i + 3 == n - 1
+        ):
             return "".join(p + "/" for p in parts[:i]), True
         if parts[i] == CONFIG and parts[i + 1] == "node" and i + 3 == n and parts[-1].endswith(".json"):
             return "".join(p + "/" for p in parts[:i]), True
@@ -91,8 +100,14 @@ def classify(rel: str) -> Part | None:
         return Part("events", namespace=p[1][:-5])
     if n == 6 and p[:2] == ["conditional", "namespaces"] and p[3] == "pods" and p[5].endswith(".json"):
         return Part("maybe-pod", namespace=p[2])
-    if n == 9 and p[:2] == ["conditional", "namespaces"] and p[3] == "pods" and p[5] == "containers" \
-            and p[7] == "logs" and p[8].endswith(".log"):
+    if (
+        n == 9
+        and p[:2] == ["conditional", "namespaces"]
+        and p[3] == "pods"
+        and p[5] == "containers"
+        and p[7] == "logs"
+        and p[8].endswith(".log")
+    ):
         return Part("log", namespace=p[2], pod=p[4], container=p[6])
     if n == 5 and p[0] == "namespaces" and p[2] == "pods" and p[4].endswith(".json"):
         return Part("maybe-pod", namespace=p[1])
@@ -115,8 +130,15 @@ def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: P
 
     for rel, c, data in parts_of(src, prefix, classify, cap):
         if c.role == "log":
-            b.add_log_text(PENDING, str(c.namespace), str(c.pod), c.container or None,  # type: ignore[arg-type]
-                           False, rel, data)
+            b.add_log_text(
+                PENDING,
+                str(c.namespace),
+                str(c.pod),
+                c.container or None,  # type: ignore[arg-type]
+                False,
+                rel,
+                data,
+            )
             continue
         try:
             doc = json.loads(data.decode("utf-8", errors="replace"))
@@ -128,12 +150,18 @@ def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: P
             _events(b, src, rel, doc)
             continue
         want = "nodes" if c.role == "node" else "pods"
-        shape = kind_by_shape(doc) if isinstance(doc, dict) and not doc.get("kind") else (
-            {"Pod": "pods", "Node": "nodes"}.get(str(doc.get("kind"))) if isinstance(doc, dict) else None)
+        shape = (
+            kind_by_shape(doc)
+            if isinstance(doc, dict) and not doc.get("kind")
+            else ({"Pod": "pods", "Node": "nodes"}.get(str(doc.get("kind"))) if isinstance(doc, dict) else None)
+        )
         if shape != want:
             if c.role != "maybe-pod":
-                why = "internal-version JSON (Go field names)" if internal_version(doc) else \
-                    f"not the shape of a {want[:-1].capitalize()}"
+                why = (
+                    "internal-version JSON (Go field names)"
+                    if internal_version(doc)
+                    else f"not the shape of a {want[:-1].capitalize()}"
+                )
                 src.problem(rel, "unreadable object (not decoded)", why)
             else:
                 skipped += 1
@@ -145,8 +173,15 @@ def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: P
     if images is not None:
         add_images(b, images, src)
     meta: dict[str, Any] = {"source_format": FORMAT}
-    return finish(b, src, path=Path(path), fmt=FORMAT, meta=meta,
-                  collected_at=archive_time(prefix, Path(path).name), gaps=list(GAPS))
+    return finish(
+        b,
+        src,
+        path=Path(path),
+        fmt=FORMAT,
+        meta=meta,
+        collected_at=archive_time(prefix, Path(path).name),
+        gaps=list(GAPS),
+    )
 
 
 def _events(b: ForeignBuilder, src: DumpSource, rel: str, doc: Any) -> None:
@@ -162,9 +197,16 @@ def _events(b: ForeignBuilder, src: DumpSource, rel: str, doc: Any) -> None:
         if "involvedObject" in it or "metadata" in it:
             objs.append(it)
             continue
-        objs.append({"metadata": {"namespace": it.get("namespace")}, "reason": it.get("reason"),
-                     "message": it.get("message"), "type": it.get("type"),
-                     "lastTimestamp": it.get("lastTimestamp"), "firstTimestamp": it.get("lastTimestamp")})
+        objs.append(
+            {
+                "metadata": {"namespace": it.get("namespace")},
+                "reason": it.get("reason"),
+                "message": it.get("message"),
+                "type": it.get("type"),
+                "lastTimestamp": it.get("lastTimestamp"),
+                "firstTimestamp": it.get("lastTimestamp"),
+            }
+        )
     try:
         b.add_items(PENDING, "events", rel, convert_items("events", objs))
     except msgspec.ValidationError as e:

@@ -83,7 +83,7 @@ def tree(lines: list[tuple[int, str]]) -> Node:
             continue
         indent = len(text) - len(text.lstrip(" "))
         if table is not None:
-            if indent > table.indent or table.key == "Events" and indent > 0:
+            if indent > table.indent or (table.key == "Events" and indent > 0):
                 table.rows.append((no, text))
                 continue
             table = None
@@ -118,8 +118,12 @@ def parse_time(value: str | None) -> str | None:
     if not value:
         return None
     v = value.strip()
-    for fmt in ("%a, %d %b %Y %H:%M:%S %z", "%a, %d %b %Y %H:%M:%S %Z", "%Y-%m-%dT%H:%M:%SZ",
-                "%Y-%m-%d %H:%M:%S %z %Z"):
+    for fmt in (
+        "%a, %d %b %Y %H:%M:%S %z",
+        "%a, %d %b %Y %H:%M:%S %Z",
+        "%Y-%m-%dT%H:%M:%SZ",
+        "%Y-%m-%d %H:%M:%S %z %Z",
+    ):
         try:
             t = datetime.strptime(v, fmt)
         except ValueError:
@@ -269,12 +273,18 @@ def _state(node: Node | None, block: int, started_key: str = "startedAt") -> dic
     if kind == "terminated":
         code = node.val("Exit Code")
         sig = node.val("Signal")
-        return {"terminated": _drop_none({
-            "reason": reason, "message": message,
-            "exitCode": int(code) if code and code.lstrip("-").isdigit() else None,
-            "signal": int(sig) if sig and sig.lstrip("-").isdigit() else None,
-            "startedAt": parse_time(node.val("Started")), "finishedAt": parse_time(node.val("Finished")),
-        })}
+        return {
+            "terminated": _drop_none(
+                {
+                    "reason": reason,
+                    "message": message,
+                    "exitCode": int(code) if code and code.lstrip("-").isdigit() else None,
+                    "signal": int(sig) if sig and sig.lstrip("-").isdigit() else None,
+                    "startedAt": parse_time(node.val("Started")),
+                    "finishedAt": parse_time(node.val("Finished")),
+                }
+            )
+        }
     return None
 
 
@@ -304,8 +314,12 @@ def _containers(section: Node | None, block: int) -> tuple[list[dict[str, Any]],
         state = _state(c.get("State"), block)
         if state is None and c.get("Restart Count") is None and c.get("Ready") is None:
             continue
-        st: dict[str, Any] = {"name": name, "image": c.val("Image") or "", "imageID": c.val("Image ID") or "",
-                              "ready": (c.val("Ready") or "").lower() == "true"}
+        st: dict[str, Any] = {
+            "name": name,
+            "image": c.val("Image") or "",
+            "imageID": c.val("Image ID") or "",
+            "ready": (c.val("Ready") or "").lower() == "true",
+        }
         rc = c.val("Restart Count")
         if rc and rc.isdigit():
             st["restartCount"] = int(rc)
@@ -391,8 +405,9 @@ def to_object(t: Node, block: int) -> Described | None:
         return Described("Node", _node(t), _events(t, block, "Node", None, t.val("Name") or ""), [])
     if kind in ("PersistentVolumeClaim", "PersistentVolume"):
         md = _meta(t, kind == "PersistentVolumeClaim")
-        return Described(kind, {"kind": kind, "metadata": md},
-                         _events(t, block, kind, md.get("namespace"), md["name"]), [])
+        return Described(
+            kind, {"kind": kind, "metadata": md}, _events(t, block, kind, md.get("namespace"), md["name"]), []
+        )
     return _workload(t, kind, block)
 
 
@@ -413,13 +428,25 @@ def _pod(t: Node, block: int) -> Described:
     tol = t.get("Tolerations")
     if tol is not None and tol.values():
         spec["tolerations"] = _tolerations(tol.values())
-    status: dict[str, Any] = _drop_none({
-        "phase": t.val("Status") or None, "reason": t.val("Reason") or None,
-        "message": _message(t.get("Message")), "startTime": parse_time(t.val("Start Time")),
-    })
-    conds = [_drop_none({"type": r.get("Type"), "status": r.get("Status"), "reason": r.get("Reason") or None,
-                         "message": r.get("Message") or None})
-             for _, r in _table(t.get("Conditions"))]
+    status: dict[str, Any] = _drop_none(
+        {
+            "phase": t.val("Status") or None,
+            "reason": t.val("Reason") or None,
+            "message": _message(t.get("Message")),
+            "startTime": parse_time(t.val("Start Time")),
+        }
+    )
+    conds = [
+        _drop_none(
+            {
+                "type": r.get("Type"),
+                "status": r.get("Status"),
+                "reason": r.get("Reason") or None,
+                "message": r.get("Message") or None,
+            }
+        )
+        for _, r in _table(t.get("Conditions"))
+    ]
     if conds:
         status["conditions"] = conds
     if statuses:
@@ -452,10 +479,14 @@ def _node(t: Node) -> dict[str, Any]:
     info = t.get("System Info")
     node_info: dict[str, str] = {}
     if info is not None:
-        for key, field_name in (("Architecture", "architecture"), ("Operating System", "operatingSystem"),
-                                ("Kernel Version", "kernelVersion"), ("OS Image", "osImage"),
-                                ("Container Runtime Version", "containerRuntimeVersion"),
-                                ("Kubelet Version", "kubeletVersion")):
+        for key, field_name in (
+            ("Architecture", "architecture"),
+            ("Operating System", "operatingSystem"),
+            ("Kernel Version", "kernelVersion"),
+            ("OS Image", "osImage"),
+            ("Container Runtime Version", "containerRuntimeVersion"),
+            ("Kubelet Version", "kubeletVersion"),
+        ):
             v = info.val(key)
             if v:
                 node_info[field_name] = v
@@ -467,12 +498,18 @@ def _node(t: Node) -> dict[str, Any]:
         spec["unschedulable"] = True
     conds = []
     for _, r in _table(t.get("Conditions")):
-        conds.append(_drop_none({
-            "type": r.get("Type"), "status": r.get("Status"), "reason": r.get("Reason") or None,
-            "message": r.get("Message") or None,
-            "lastHeartbeatTime": parse_time(r.get("LastHeartbeatTime")),
-            "lastTransitionTime": parse_time(r.get("LastTransitionTime")),
-        }))
+        conds.append(
+            _drop_none(
+                {
+                    "type": r.get("Type"),
+                    "status": r.get("Status"),
+                    "reason": r.get("Reason") or None,
+                    "message": r.get("Message") or None,
+                    "lastHeartbeatTime": parse_time(r.get("LastHeartbeatTime")),
+                    "lastTransitionTime": parse_time(r.get("LastTransitionTime")),
+                }
+            )
+        )
     status: dict[str, Any] = {"nodeInfo": node_info}
     if conds:
         status["conditions"] = conds
@@ -487,8 +524,9 @@ def _node(t: Node) -> dict[str, Any]:
 
 def node_pods(t: Node) -> list[tuple[str, str]]:
     """(namespace, pod) of a node describe's `Non-terminated Pods` table."""
-    return [(r.get("Namespace", ""), r.get("Name", "")) for _, r in _table(t.get("Non-terminated Pods"))
-            if r.get("Name")]
+    return [
+        (r.get("Namespace", ""), r.get("Name", "")) for _, r in _table(t.get("Non-terminated Pods")) if r.get("Name")
+    ]
 
 
 def _workload(t: Node, kind: str, block: int) -> Described:
@@ -522,8 +560,9 @@ def _workload(t: Node, kind: str, block: int) -> Described:
     return Described(kind, obj, _events(t, block, kind, md["namespace"], md["name"]), [])
 
 
-def _events(t: Node, block: int, kind: str, namespace: str | None, name: str,
-            containers: list[str] | None = None) -> list[dict[str, Any]]:
+def _events(
+    t: Node, block: int, kind: str, namespace: str | None, name: str, containers: list[str] | None = None
+) -> list[dict[str, Any]]:
     """The `Events:` table of a describe block as core/v1 Events with relative times."""
     ev_node = t.get("Events")
     if ev_node is None or not ev_node.rows:
@@ -539,8 +578,18 @@ def _events(t: Node, block: int, kind: str, namespace: str | None, name: str,
             out[-1]["message"] = (out[-1].get("message") or "") + "\n" + text.strip()
             continue
         sub = r.get("SubobjectPath") or r.get("SubObjectPath") or None
-        ev = event(kind, namespace, name, r.get("Type"), r.get("Reason"), r.get("Message"), r.get("From"),
-                   containers, no, subobject=sub)
+        ev = event(
+            kind,
+            namespace,
+            name,
+            r.get("Type"),
+            r.get("Reason"),
+            r.get("Message"),
+            r.get("From"),
+            containers,
+            no,
+            subobject=sub,
+        )
         if "Age" in r:
             m = _EVENT_AGE.match((r.get("Age") or "").strip())
             last = parse_age(m.group(1)) if m else None
@@ -565,9 +614,18 @@ def _events(t: Node, block: int, kind: str, namespace: str | None, name: str,
     return out
 
 
-def event(kind: str, namespace: str | None, name: str, type_: str | None, reason: str | None,
-          message: str | None, source: str | None, containers: list[str] | None, line: int,
-          subobject: str | None = None) -> dict[str, Any]:
+def event(
+    kind: str,
+    namespace: str | None,
+    name: str,
+    type_: str | None,
+    reason: str | None,
+    message: str | None,
+    source: str | None,
+    containers: list[str] | None,
+    line: int,
+    subobject: str | None = None,
+) -> dict[str, Any]:
     """A core/v1 Event dict; the container is taken from a SUBOBJECT, else from the kubelet's own
     wording (`Created container x`, `Back-off restarting failed container x`), else the only one."""
     field_path = subobject or None
@@ -577,8 +635,12 @@ def event(kind: str, namespace: str | None, name: str, type_: str | None, reason
             if m:
                 field_path = f"spec.containers{{{m.group(1)}}}"
                 break
-        if field_path is None and containers and len(containers) == 1 and (reason or "") not in (
-                "FailedScheduling", "Scheduled", "Evicted", "FailedMount", "NotTriggerScaleUp"):
+        if (
+            field_path is None
+            and containers
+            and len(containers) == 1
+            and (reason or "") not in ("FailedScheduling", "Scheduled", "Evicted", "FailedMount", "NotTriggerScaleUp")
+        ):
             field_path = f"spec.containers{{{containers[0]}}}"
     src = (source or "").strip()
     if src.startswith("{") and src.endswith("}"):  # before 1.11: `{kubelet node-1}`, `{default-scheduler }`
@@ -588,9 +650,12 @@ def event(kind: str, namespace: str | None, name: str, type_: str | None, reason
     ev: dict[str, Any] = {
         "kind": "Event",
         "metadata": {"name": f"{name}.l{line}", "namespace": namespace or ""},
-        "involvedObject": _drop_none({"kind": kind, "namespace": namespace or None, "name": name,
-                                      "fieldPath": field_path}),
-        "reason": reason or None, "message": message, "type": type_ or None,
+        "involvedObject": _drop_none(
+            {"kind": kind, "namespace": namespace or None, "name": name, "fieldPath": field_path}
+        ),
+        "reason": reason or None,
+        "message": message,
+        "type": type_ or None,
         "source": _drop_none({"component": comp.strip() or None, "host": host.strip() or None}),
     }
     return ev

@@ -24,22 +24,55 @@ from forensics.read.formats.kubectl_describe import Rel, _columns, event, parse_
 __all__ = ["Table", "header_kind", "parse_rows", "row_ok"]
 
 _KINDS = {
-    "pod": "Pod", "pods": "Pod", "node": "Node", "deployment": "Deployment", "replicaset": "ReplicaSet",
-    "statefulset": "StatefulSet", "daemonset": "DaemonSet", "job": "Job", "cronjob": "CronJob",
-    "persistentvolumeclaim": "PersistentVolumeClaim", "persistentvolume": "PersistentVolume",
-    "service": "Service", "horizontalpodautoscaler": "HorizontalPodAutoscaler", "namespace": "Namespace",
-    "endpoints": "Endpoints", "ingress": "Ingress", "configmap": "ConfigMap", "secret": "Secret",
+    "pod": "Pod",
+    "pods": "Pod",
+    "node": "Node",
+    "deployment": "Deployment",
+    "replicaset": "ReplicaSet",
+    "statefulset": "StatefulSet",
+    "daemonset": "DaemonSet",
+    "job": "Job",
+    "cronjob": "CronJob",
+    "persistentvolumeclaim": "PersistentVolumeClaim",
+    "persistentvolume": "PersistentVolume",
+    "service": "Service",
+    "horizontalpodautoscaler": "HorizontalPodAutoscaler",
+    "namespace": "Namespace",
+    "endpoints": "Endpoints",
+    "ingress": "Ingress",
+    "configmap": "ConfigMap",
+    "secret": "Secret",
 }
-_WAITING = {"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError",
-            "CreateContainerError", "RunContainerError", "InvalidImageName", "ErrImageNeverPull",
-            "ContainerCreating", "PodInitializing"}
+_WAITING = {
+    "CrashLoopBackOff",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+    "InvalidImageName",
+    "ErrImageNeverPull",
+    "ContainerCreating",
+    "PodInitializing",
+}
 _TERMINATED = {"OOMKilled", "Error", "Completed", "ContainerCannotRun", "StartError", "DeadlineExceeded"}
-_PENDING = {"Pending", "ContainerCreating", "PodInitializing", "ErrImagePull", "ImagePullBackOff",
-            "CreateContainerConfigError", "CreateContainerError", "InvalidImageName", "ErrImageNeverPull",
-            "SchedulingGated"}
+_PENDING = {
+    "Pending",
+    "ContainerCreating",
+    "PodInitializing",
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "InvalidImageName",
+    "ErrImageNeverPull",
+    "SchedulingGated",
+}
 # pod names a ReplicaSet gives: <rs>-<5 chars of the safe alphabet>; the RS is <deployment>-<hash>
-_RS_POD = re.compile(r"^(?P<rs>(?P<dep>.+)-(?P<hash>[bcdfghjklmnpqrstvwxz2456789]{5,10}))-"
-                     r"[bcdfghjklmnpqrstvwxz2456789]{5}$")
+_RS_POD = re.compile(
+    r"^(?P<rs>(?P<dep>.+)-(?P<hash>[bcdfghjklmnpqrstvwxz2456789]{5,10}))-"
+    r"[bcdfghjklmnpqrstvwxz2456789]{5}$"
+)
 _RESTARTS = re.compile(r"^(\d+)(?:\s+\((\S+) ago\))?$")
 _HEADER_WORD = re.compile(r"^[A-Z][A-Z0-9%_./-]*(?:\([a-z]+\))?(?: [A-Z][A-Z0-9%_./-]*)?$")
 
@@ -138,8 +171,9 @@ def _labels(v: str | None) -> dict[str, str] | None:
     return out or None
 
 
-def parse_rows(table: Table, rows: list[tuple[int, str]], namespace: str | None, block: int
-               ) -> list[tuple[str, dict[str, Any], int]]:
+def parse_rows(
+    table: Table, rows: list[tuple[int, str]], namespace: str | None, block: int
+) -> list[tuple[str, dict[str, Any], int]]:
     """(kind file name, object dict, line) for each row; `namespace` is the one the command named
     (`-n`), used when the table has no NAMESPACE column."""
     out: list[tuple[str, dict[str, Any], int]] = []
@@ -157,10 +191,19 @@ def parse_rows(table: Table, rows: list[tuple[int, str]], namespace: str | None,
         if not raw_name:
             continue
         kind_file = table.kind
-        default_kind = {"pods": "Pod", "nodes": "Node", "deployments": "Deployment", "replicasets": "ReplicaSet",
-                        "daemonsets": "DaemonSet", "statefulsets": "StatefulSet", "jobs": "Job",
-                        "cronjobs": "CronJob", "pvc": "PersistentVolumeClaim", "pv": "PersistentVolume",
-                        "top": "Top"}[kind_file]
+        default_kind = {
+            "pods": "Pod",
+            "nodes": "Node",
+            "deployments": "Deployment",
+            "replicasets": "ReplicaSet",
+            "daemonsets": "DaemonSet",
+            "statefulsets": "StatefulSet",
+            "jobs": "Job",
+            "cronjobs": "CronJob",
+            "pvc": "PersistentVolumeClaim",
+            "pv": "PersistentVolume",
+            "top": "Top",
+        }[kind_file]
         kind, name = _kind_name(raw_name, default_kind)
         md: dict[str, Any] = {"name": name}
         if kind != "Node":
@@ -178,8 +221,17 @@ def parse_rows(table: Table, rows: list[tuple[int, str]], namespace: str | None,
         elif kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job"):
             out.append((kind.lower() + "s", _workload_row(r, md, kind), no))
         elif kind == "CronJob":
-            out.append(("cronjobs", {"kind": kind, "metadata": md,
-                                     "spec": {"schedule": r.get("SCHEDULE"), "jobTemplate": {"spec": {}}}}, no))
+            out.append(
+                (
+                    "cronjobs",
+                    {
+                        "kind": kind,
+                        "metadata": md,
+                        "spec": {"schedule": r.get("SCHEDULE"), "jobTemplate": {"spec": {}}},
+                    },
+                    no,
+                )
+            )
         else:
             out.append((kind_file, {"kind": kind, "metadata": md, "row": r}, no))
     return out
@@ -201,8 +253,15 @@ def _pod_row(r: dict[str, str], md: dict[str, Any], block: int) -> dict[str, Any
         phase = "Succeeded"
     elif status_col in _PENDING or status_col.startswith("Init:"):
         phase = "Pending"
-    elif status_col in ("Evicted", "OutOfcpu", "OutOfmemory", "NodeAffinity", "Shutdown", "Terminated",
-                        "UnexpectedAdmissionError"):
+    elif status_col in (
+        "Evicted",
+        "OutOfcpu",
+        "OutOfmemory",
+        "NodeAffinity",
+        "Shutdown",
+        "Terminated",
+        "UnexpectedAdmissionError",
+    ):
         phase, reason = "Failed", status_col
     labels = md.setdefault("labels", {})
     rm = _RS_POD.match(md["name"])
@@ -214,12 +273,13 @@ def _pod_row(r: dict[str, str], md: dict[str, Any], block: int) -> dict[str, Any
     statuses = []
     for i in range(n_total):
         st: dict[str, Any] = {"name": "", "ready": i < n_ready, "restartCount": restarts if i == 0 else 0}
-        if i == 0 or n_ready < n_total and i >= n_ready:
+        if i == 0 or (n_ready < n_total and i >= n_ready):
             if status_col in _WAITING:
                 st["state"] = {"waiting": {"reason": status_col}}
             elif status_col in _TERMINATED:
-                st["state"] = {"terminated": {"reason": status_col,
-                                              "exitCode": 137 if status_col == "OOMKilled" else None}}
+                st["state"] = {
+                    "terminated": {"reason": status_col, "exitCode": 137 if status_col == "OOMKilled" else None}
+                }
             elif status_col == "Running" and i < n_ready:
                 st["state"] = {"running": {}}
             if restarts and i == 0 and status_col in ("OOMKilled", "Error", "ContainerCannotRun", "StartError"):
@@ -255,27 +315,44 @@ def _node_row(r: dict[str, str], md: dict[str, Any], table: Table) -> dict[str, 
             labels["kubernetes.io/os"] = r[name].strip()
     if not labels:
         md.pop("labels")
-    info = {k: v for k, v in (("kubeletVersion", _none(r.get("VERSION"))), ("osImage", _none(r.get("OS-IMAGE"))),
-                              ("kernelVersion", _none(r.get("KERNEL-VERSION"))),
-                              ("containerRuntimeVersion", _none(r.get("CONTAINER-RUNTIME")))) if v}
+    info = {
+        k: v
+        for k, v in (
+            ("kubeletVersion", _none(r.get("VERSION"))),
+            ("osImage", _none(r.get("OS-IMAGE"))),
+            ("kernelVersion", _none(r.get("KERNEL-VERSION"))),
+            ("containerRuntimeVersion", _none(r.get("CONTAINER-RUNTIME"))),
+        )
+        if v
+    }
     spec: dict[str, Any] = {}
     if "SchedulingDisabled" in states:
         spec["unschedulable"] = True
-    return {"kind": "Node", "metadata": md, "spec": spec,
-            "status": {"nodeInfo": info, "conditions": [{"type": "Ready", "status": ready}]}}
+    return {
+        "kind": "Node",
+        "metadata": md,
+        "spec": spec,
+        "status": {"nodeInfo": info, "conditions": [{"type": "Ready", "status": ready}]},
+    }
 
 
 def _workload_row(r: dict[str, str], md: dict[str, Any], kind: str) -> dict[str, Any]:
     spec: dict[str, Any] = {}
-    desired = r.get("DESIRED") or (r.get("READY") or "").partition("/")[2] or (
-        r.get("COMPLETIONS") or "").partition("/")[2]
+    desired = (
+        r.get("DESIRED") or (r.get("READY") or "").partition("/")[2] or (r.get("COMPLETIONS") or "").partition("/")[2]
+    )
     if desired and desired.strip().isdigit():
         spec["replicas"] = int(desired)
     names = [n for n in (_none(r.get("CONTAINERS")) or "").split(",") if n]
     images = [i for i in (_none(r.get("IMAGES")) or "").split(",") if i]
     if images:
-        spec["template"] = {"spec": {"containers": [
-            {"name": names[i] if i < len(names) else "", "image": img} for i, img in enumerate(images)]}}
+        spec["template"] = {
+            "spec": {
+                "containers": [
+                    {"name": names[i] if i < len(names) else "", "image": img} for i, img in enumerate(images)
+                ]
+            }
+        }
     return {"kind": kind, "metadata": md, "spec": spec}
 
 
@@ -289,8 +366,18 @@ def _event_row(r: dict[str, str], ns: str | None, no: int, block: int) -> dict[s
     if not name:
         return None
     sub = _none(r.get("SUBOBJECT"))
-    ev = event(kind, ns, name, _none(r.get("TYPE")), _none(r.get("REASON")), r.get("MESSAGE", "").strip() or None,
-               _none(r.get("SOURCE")), None, no, subobject=sub)
+    ev = event(
+        kind,
+        ns,
+        name,
+        _none(r.get("TYPE")),
+        _none(r.get("REASON")),
+        r.get("MESSAGE", "").strip() or None,
+        _none(r.get("SOURCE")),
+        None,
+        no,
+        subobject=sub,
+    )
     if obj and _none(r.get("NAME")):
         ev["metadata"]["name"] = r["NAME"].strip()
     last = parse_age(r.get("LAST SEEN") or r.get("LASTSEEN"))

@@ -41,8 +41,8 @@ from typing import Any
 import msgspec
 import yaml
 
-from forensics.read import inputs
 from forensics.errors import UnusableInput
+from forensics.read import inputs
 from forensics.read.formats import kubectl_describe as kd
 from forensics.read.formats import kubectl_tables as kt
 from forensics.read.formats.common import (
@@ -64,8 +64,23 @@ from forensics.read.source import DumpSource, FileInfo
 from forensics.values import iso_seconds
 
 FORMAT = "kubectl-text"
-_SKIP_EXT = (".gz", ".tgz", ".tar", ".zst", ".zip", ".png", ".jpg", ".jpeg", ".gif", ".pdf", ".parquet",
-             ".html", ".bz2", ".xz", ".7z")
+_SKIP_EXT = (
+    ".gz",
+    ".tgz",
+    ".tar",
+    ".zst",
+    ".zip",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".gif",
+    ".pdf",
+    ".parquet",
+    ".html",
+    ".bz2",
+    ".xz",
+    ".7z",
+)
 _PROMPT = re.compile(r"^\s*(?:[\w.@~:/\\()\[\]-]*\s?[$#%>]\s*|PS [^>]*>\s*)?(?:kubectl|oc|k)(?:\.exe)?\s+(\S.*)$")
 _DESCRIBE_START = re.compile(r"^Name:\s+\S")
 _YAML_START = re.compile(r"^(?:apiVersion|kind|items):(?:\s|$)")
@@ -81,10 +96,12 @@ _SNIFF_FILES = 200
 _WORKLOAD_FILES = ("deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs")
 
 GAPS = [
-    {"what": "kubectl text, not API objects",
-     "impact": "only what kubectl printed is known: describe omits a pod's affinity, its container "
-               "commands unless set, termination message policies and probe details; a `get` table row "
-               "carries a pod's status, restarts and node but no container names, states or messages"},
+    {
+        "what": "kubectl text, not API objects",
+        "impact": "only what kubectl printed is known: describe omits a pod's affinity, its container "
+        "commands unless set, termination message policies and probe details; a `get` table row "
+        "carries a pod's status, restarts and node but no container names, states or messages",
+    },
 ]
 
 
@@ -120,7 +137,7 @@ def sniff(path: Path, *, strict: bool = False) -> bool:
     src = open_raw(path)
 
     def select(n: str) -> int | None:
-        if not _candidate(n) or strict and n.lower().endswith((".json", ".yaml", ".yml")):
+        if not _candidate(n) or (strict and n.lower().endswith((".json", ".yaml", ".yml"))):
             return None
         return 64 * 1024
 
@@ -223,8 +240,9 @@ class _Reader:
                         j += 1
                     body = "\n".join(lines[i:j])
                     if body.strip():
-                        self.logs.append(_Log(name, (body + "\n").encode(), cmd.namespace, cmd.pod, cmd.container,
-                                              cmd.previous, i))
+                        self.logs.append(
+                            _Log(name, (body + "\n").encode(), cmd.namespace, cmd.pod, cmd.container, cmd.previous, i)
+                        )
                         self.count("logs (after a prompt)")
                     i = j
                 continue
@@ -239,15 +257,19 @@ class _Reader:
             table = kt.header_kind(line)
             if table is not None:
                 j = i + 1
-                while j < n and kt.row_ok(table, lines[j]) and not _PROMPT.match(lines[j]) and \
-                        kt.header_kind(lines[j]) is None:
+                while (
+                    j < n
+                    and kt.row_ok(table, lines[j])
+                    and not _PROMPT.match(lines[j])
+                    and kt.header_kind(lines[j]) is None
+                ):
                     j += 1
                 if j > i + 1:
                     found = True
                     self._table(name, table, [(k + 1, lines[k]) for k in range(i + 1, j)], cmd)
                 i = j
                 continue
-            if line.startswith(("{", "[")) and line.strip() in ("{", "[", "[]", "{}") or _YAML_START.match(line):
+            if (line.startswith(("{", "[")) and line.strip() in ("{", "[", "[]", "{}")) or _YAML_START.match(line):
                 j = self._pasted(name, lines, i)
                 if j > i:
                     found = True
@@ -281,9 +303,16 @@ class _Reader:
         if d.kind == "Node":
             for ns, pod in kd.node_pods(t):
                 self.node_pods.add((ns, pod))
-        kind_file = {"Pod": "pods", "Node": "nodes", "Deployment": "deployments", "ReplicaSet": "replicasets",
-                     "StatefulSet": "statefulsets", "DaemonSet": "daemonsets", "Job": "jobs",
-                     "CronJob": "cronjobs"}.get(d.kind)
+        kind_file = {
+            "Pod": "pods",
+            "Node": "nodes",
+            "Deployment": "deployments",
+            "ReplicaSet": "replicasets",
+            "StatefulSet": "statefulsets",
+            "DaemonSet": "daemonsets",
+            "Job": "jobs",
+            "CronJob": "cronjobs",
+        }.get(d.kind)
         if kind_file is not None:
             self.entries.append(_Entry(kind_file, d.obj, f"{name}:{start}", _RANK["describe"]))
         b = self.blocks[block]
@@ -311,7 +340,7 @@ class _Reader:
             j = i + 1
             while j < n and lines[j].rstrip() != close:
                 j += 1
-            chunk = "\n".join(lines[i:j + 1])
+            chunk = "\n".join(lines[i : j + 1])
             try:
                 docs = [json.loads(chunk)]
             except ValueError as e:
@@ -345,8 +374,11 @@ class _Reader:
             stem = name.lower()
             best = max((p for p in pods if p[1].lower() in stem), key=lambda p: len(p[1]), default=None)
             if best is None or not data.strip():
-                self.src.problem(name, "file not recognised",
-                                 "no kubectl describe, get table, prompt or object, and its name names no known pod")
+                self.src.problem(
+                    name,
+                    "file not recognised",
+                    "no kubectl describe, get table, prompt or object, and its name names no known pod",
+                )
                 continue
             ns, pod = best
             rest = stem.rsplit("/", 1)[-1].replace(pod.lower(), " ")
@@ -379,14 +411,19 @@ class _Reader:
             starts = [t for t in map(iso_seconds, b.starts) if t is not None]
             if b.describe and starts and b.started_ages:
                 calibrated[idx] = max(starts) + timedelta(seconds=min(b.started_ages))
-        median = (datetime.fromtimestamp(statistics.median(t.timestamp() for t in calibrated.values()), tz=UTC)
-                  if calibrated else None)
+        median = (
+            datetime.fromtimestamp(statistics.median(t.timestamp() for t in calibrated.values()), tz=UTC)
+            if calibrated
+            else None
+        )
         newest = max(absolute) if absolute else None
         if newest is not None:
             collected, how = newest, "the newest absolute time kubectl printed (describe's times)"
             if median is not None and newest < median <= newest + _CALIBRATION_SPREAD:
-                collected, how = median, ("when kubectl ran, from describe's container start times and the "
-                                          "ages of their Started events")
+                collected, how = (
+                    median,
+                    ("when kubectl ran, from describe's container start times and the ages of their Started events"),
+                )
         elif median is not None:
             collected, how = median, "when kubectl ran, from describe's start times and event ages"
         elif newest_mtime is not None:
@@ -438,8 +475,9 @@ class _Reader:
             if e.kind == "events":
                 io = e.obj.get("involvedObject") or e.obj.get("regarding") or {}
                 if not io.get("namespace") and io.get("kind") not in ("Node", "PersistentVolume"):
-                    io["namespace"] = guess(io.get("kind") or "", io.get("name") or "",
-                                            ev_ns.get(_event_key(e.obj, io), set()))
+                    io["namespace"] = guess(
+                        io.get("kind") or "", io.get("name") or "", ev_ns.get(_event_key(e.obj, io), set())
+                    )
                 md["namespace"] = io.get("namespace") or md.get("namespace") or "default"
             elif e.kind != "nodes" and not md.get("namespace"):
                 md["namespace"] = guess(e.obj.get("kind") or "", md.get("name") or "")
@@ -478,7 +516,7 @@ class _Reader:
             if kind not in _WORKLOAD_FILES:
                 continue
             spec = e.obj.get("spec") or {}
-            tspec = ((spec.get("template") or {}).get("spec") or {})
+            tspec = (spec.get("template") or {}).get("spec") or {}
             names = [c.get("name") for c in tspec.get("containers") or [] if c.get("name")]
             if names:
                 out[(ns, name)] = names
@@ -512,8 +550,14 @@ def _event_line(ev: dict[str, Any], default: int) -> int:
 
 
 def _ends_describe(line: str) -> bool:
-    return bool(_DESCRIBE_START.match(line) or _PROMPT.match(line) or line.strip() == "---"
-                or kt.header_kind(line) is not None or _YAML_START.match(line) or _LOG_BLOCK.match(line))
+    return bool(
+        _DESCRIBE_START.match(line)
+        or _PROMPT.match(line)
+        or line.strip() == "---"
+        or kt.header_kind(line) is not None
+        or _YAML_START.match(line)
+        or _LOG_BLOCK.match(line)
+    )
 
 
 def _parse_command(args: str) -> _Command:
@@ -544,8 +588,23 @@ def _parse_command(args: str) -> _Command:
             cmd.container = w.split("=", 1)[1]
         elif w in ("-p", "--previous", "--previous=true"):
             cmd.previous = True
-        elif w in ("-o", "--output", "-l", "--selector", "--context", "--kubeconfig", "--tail", "-L",
-                   "--sort-by", "--field-selector", "--since") and nxt:
+        elif (
+            w
+            in (
+                "-o",
+                "--output",
+                "-l",
+                "--selector",
+                "--context",
+                "--kubeconfig",
+                "--tail",
+                "-L",
+                "--sort-by",
+                "--field-selector",
+                "--since",
+            )
+            and nxt
+        ):
             i += 2
             continue
         elif not w.startswith("-"):
@@ -586,8 +645,9 @@ def _resolve(obj: Any, ref: Any) -> None:
             _resolve(v, ref)
 
 
-def _name_table_containers(pod: dict[str, Any], from_logs: list[str],
-                           templates: dict[tuple[str, str], list[str]]) -> None:
+def _name_table_containers(
+    pod: dict[str, Any], from_logs: list[str], templates: dict[tuple[str, str], list[str]]
+) -> None:
     md = pod.get("metadata") or {}
     ns = md.get("namespace") or ""
     names = list(dict.fromkeys(from_logs))
@@ -622,7 +682,9 @@ def load(path: Path, *, single_file: bool = False, images: Path | None = None) -
             mtimes.append(p.stat().st_mtime)
             yield p.name, p.read_bytes()
             return
-        for n, (name, data) in enumerate(files_of(src, lambda nm: src.limits.log_bytes * 4 if _candidate(nm) else None), 1):
+        for n, (name, data) in enumerate(
+            files_of(src, lambda nm: src.limits.log_bytes * 4 if _candidate(nm) else None), 1
+        ):
             if n > _MAX_FILES:
                 src.problem(name, "too many files", f"more than {_MAX_FILES} files: the rest were not read")
                 return
@@ -636,8 +698,9 @@ def load(path: Path, *, single_file: bool = False, images: Path | None = None) -
     for name, data in files():
         reader.read(name, data)
     reader.attribute_logs()
-    newest_mtime = datetime.fromtimestamp(max(mtimes), tz=UTC) if mtimes else (
-        datetime.fromtimestamp(p.stat().st_mtime, tz=UTC))
+    newest_mtime = (
+        datetime.fromtimestamp(max(mtimes), tz=UTC) if mtimes else (datetime.fromtimestamp(p.stat().st_mtime, tz=UTC))
+    )
     collected, how = reader.resolve_times(newest_mtime)
     reader.resolve_logs()
     b = ForeignBuilder()
@@ -652,35 +715,63 @@ def load(path: Path, *, single_file: bool = False, images: Path | None = None) -
             typed = None
         for i, (obj, file) in enumerate(pairs):
             try:
-                b.add_items(PENDING, kind_file, file, [typed[i]] if typed is not None else
-                            convert_items(kind_file, [obj]))
+                b.add_items(
+                    PENDING, kind_file, file, [typed[i]] if typed is not None else convert_items(kind_file, [obj])
+                )
                 objects += 1
             except msgspec.ValidationError as e:
                 src.problem(file, "unreadable object", short(e))
     for lg in reader.logs:
         if lg.pod is None:
-            src.problem(f"{lg.file}:{lg.line_offset}", "log not attributed",
-                        "the kubectl logs command names no pod (a deployment or a selector)")
+            src.problem(
+                f"{lg.file}:{lg.line_offset}",
+                "log not attributed",
+                "the kubectl logs command names no pod (a deployment or a selector)",
+            )
             continue
-        b.add_log_text(PENDING, lg.namespace or "default", lg.pod, lg.container or "?", lg.previous, lg.file, lg.data,
-                       line_offset=lg.line_offset)
+        b.add_log_text(
+            PENDING,
+            lg.namespace or "default",
+            lg.pod,
+            lg.container or "?",
+            lg.previous,
+            lg.file,
+            lg.data,
+            line_offset=lg.line_offset,
+        )
     if images is not None:
         add_images(b, images, src)
-    meta: dict[str, Any] = {"source_format": FORMAT, "objects_found": objects + len(reader.logs),
-                            "shapes": dict(sorted(reader.shapes.items())), "collected_at_source": how}
+    meta: dict[str, Any] = {
+        "source_format": FORMAT,
+        "objects_found": objects + len(reader.logs),
+        "shapes": dict(sorted(reader.shapes.items())),
+        "collected_at_source": how,
+    }
     gaps = list(GAPS)
-    gaps.append({"what": "ages printed relative to when kubectl ran",
-                 "impact": f"ages and event times are resolved against {how}; they are as exact as kubectl's "
-                           "rounding (`3h12m`, `2y264d`)"})
+    gaps.append(
+        {
+            "what": "ages printed relative to when kubectl ran",
+            "impact": f"ages and event times are resolved against {how}; they are as exact as kubectl's "
+            "rounding (`3h12m`, `2y264d`)",
+        }
+    )
     if not any(s.startswith("describe pod") or s == "pasted -o yaml/json" for s in reader.shapes):
-        gaps.append({"what": "no kubectl describe of pods",
-                     "impact": "container names, last terminations, exit codes and waiting messages are unknown: "
-                               "causes rest on table status, events and logs, with lower confidence"})
+        gaps.append(
+            {
+                "what": "no kubectl describe of pods",
+                "impact": "container names, last terminations, exit codes and waiting messages are unknown: "
+                "causes rest on table status, events and logs, with lower confidence",
+            }
+        )
     if not any(s.startswith(("get events", "describe")) for s in reader.shapes):
         gaps.append({"what": "no events table", "impact": "scheduler, pull and probe messages are only seen in logs"})
     if not reader.logs:
-        gaps.append({"what": "no pasted logs",
-                     "impact": "crash lines (exec format error, stack traces) are only seen in termination messages"})
+        gaps.append(
+            {
+                "what": "no pasted logs",
+                "impact": "crash lines (exec format error, stack traces) are only seen in termination messages",
+            }
+        )
     if collected is None:
         collected = newest_mtime
     dump = finish(b, src, path=p, fmt=FORMAT, meta=meta, collected_at=collected, gaps=gaps)
@@ -691,8 +782,9 @@ def read(path: Path, found: Detected, images: Path | None) -> Dump:
     """Kubectl text; text holding no kubectl output, object or log is not a dump (`UnusableInput`)."""
     dump = load(path, single_file=found.single_file, images=images)
     if not dump.meta.get("objects_found"):
-        raise UnusableInput(inputs.unusable_message(path, inputs.describe(path) + ", with no kubectl output, "
-                                                              "objects or logs in it"))
+        raise UnusableInput(
+            inputs.unusable_message(path, inputs.describe(path) + ", with no kubectl output, objects or logs in it")
+        )
     return dump
 
 

@@ -27,8 +27,9 @@ from typing import Any
 import msgspec
 import yaml
 
-from forensics.read import inputs, kube, layout
 from forensics.errors import ManifestError, UnusableInput
+from forensics.knowledge.manifests import parse_inspection
+from forensics.read import inputs, kube, layout
 from forensics.read.formats.common import (
     LIST_KINDS,
     OBJECT_KINDS,
@@ -47,7 +48,6 @@ from forensics.read.formats.common import (
 )
 from forensics.read.formats.shapes import internal_version
 from forensics.read.load import Dump
-from forensics.knowledge.manifests import parse_inspection
 from forensics.read.source import DumpSource, FileInfo, open_single, read_upto, single_name
 
 FORMAT = "loose-files"
@@ -55,9 +55,11 @@ EXTENSIONS = (".json", ".yaml", ".yml")
 REF = "ref.txt"
 
 GAPS = [
-    {"what": "hand-gathered files",
-     "impact": "only the objects present were read: anything not gathered (events, logs, other "
-               "namespaces) is unknown, and the collection time is derived"},
+    {
+        "what": "hand-gathered files",
+        "impact": "only the objects present were read: anything not gathered (events, logs, other "
+        "namespaces) is unknown, and the collection time is derived",
+    },
 ]
 
 
@@ -119,8 +121,10 @@ def _typed(data: bytes) -> tuple[dict[str, list[Any]], list[str]] | None:
 
 def _decode(name: str, data: bytes) -> list[Any]:
     if len(data) > UNTYPED_MAX:
-        raise yaml.YAMLError(f"{len(data)} bytes and not a JSON object List: over the {UNTYPED_MAX}-byte cap "
-                             f"for other documents (loose JSON Lists are read up to {LIST_MAX} bytes)")
+        raise yaml.YAMLError(
+            f"{len(data)} bytes and not a JSON object List: over the {UNTYPED_MAX}-byte cap "
+            f"for other documents (loose JSON Lists are read up to {LIST_MAX} bytes)"
+        )
     text = data.lstrip()
     if text.startswith((b"{", b"[")):
         try:
@@ -136,8 +140,9 @@ def _is_config(doc: Any) -> bool:
     return isinstance(doc, dict) and "architecture" in doc and "rootfs" in doc
 
 
-def load(path: Path, *, single_file: bool = False, source: DumpSource | None = None,
-         images: Path | None = None) -> Dump:
+def load(
+    path: Path, *, single_file: bool = False, source: DumpSource | None = None, images: Path | None = None
+) -> Dump:
     """Load loose files from a folder or archive, or one file (`single_file`)."""
     p = Path(path)
     src = source or (DumpSource(p) if single_file else open_raw(p))
@@ -163,8 +168,9 @@ def load(path: Path, *, single_file: bool = False, source: DumpSource | None = N
             src.files.append(FileInfo(name, len(data)))
             yield name, data
             return
-        yield from files_of(src, lambda n: LIST_MAX if candidate(n)
-                                  else (4096 if n.rsplit("/", 1)[-1] == REF else None))
+        yield from files_of(
+            src, lambda n: LIST_MAX if candidate(n) else (4096 if n.rsplit("/", 1)[-1] == REF else None)
+        )
 
     for name, data in files():
         folder = name.rsplit("/", 1)[0] if "/" in name else ""
@@ -203,9 +209,12 @@ def load(path: Path, *, single_file: bool = False, source: DumpSource | None = N
             continue
         doc = docs[0]
         if internal_version(doc):
-            src.problem(name, "internal-version JSON (not decoded)",
-                        "Go field names (Items, Status, ContainerStatuses) and no kind: the output of a kubectl "
-                        "older than 1.3; re-export with a current kubectl (`kubectl get pods -A -o json`)")
+            src.problem(
+                name,
+                "internal-version JSON (not decoded)",
+                "Go field names (Items, Status, ContainerStatuses) and no kind: the output of a kubectl "
+                "older than 1.3; re-export with a current kubectl (`kubectl get pods -A -o json`)",
+            )
             continue
         if _is_config(doc):
             configs.setdefault(folder, []).append((name, data))
@@ -227,8 +236,11 @@ def load(path: Path, *, single_file: bool = False, source: DumpSource | None = N
         ref = _ref_for(folder, data, doc, refs, by_digest, per_folder)
         if ref is None:
             ref = name
-            src.problem(name, "image manifest not matched",
-                        "no ref.txt beside it and no pod imageID with its digest: kept under its file name")
+            src.problem(
+                name,
+                "image manifest not matched",
+                "no ref.txt beside it and no pod imageID with its digest: kept under its file name",
+            )
         slug = layout.image_slug(ref)
         b.add_image_part(layout.Member(layout.ROLE_IMAGE_REF, slug=slug), name, ref.encode())
         b.add_image_part(layout.Member(layout.ROLE_IMAGE_MANIFEST, slug=slug), name, data)
@@ -243,8 +255,12 @@ def load(path: Path, *, single_file: bool = False, source: DumpSource | None = N
     if skipped:
         meta["skipped_kinds"] = dict(skipped.most_common())
         kinds = ", ".join(f"{k} x{n}" for k, n in skipped.most_common(6))
-        gaps.append({"what": f"{sum(skipped.values())} objects of kinds the analysis does not use, skipped",
-                     "impact": f"none for the findings ({kinds}{', ...' if len(skipped) > 6 else ''})"})
+        gaps.append(
+            {
+                "what": f"{sum(skipped.values())} objects of kinds the analysis does not use, skipped",
+                "impact": f"none for the findings ({kinds}{', ...' if len(skipped) > 6 else ''})",
+            }
+        )
     return finish(b, src, path=p, fmt=FORMAT, meta=meta, collected_at=None, gaps=gaps)
 
 
@@ -258,8 +274,9 @@ def _container_digests(b: ForeignBuilder) -> dict[str, str]:
     return out
 
 
-def _ref_for(folder: str, data: bytes, doc: Any, refs: dict[str, str], by_digest: dict[str, str],
-             per_folder: dict[str, int]) -> str | None:
+def _ref_for(
+    folder: str, data: bytes, doc: Any, refs: dict[str, str], by_digest: dict[str, str], per_folder: dict[str, int]
+) -> str | None:
     if folder in refs and per_folder.get(folder) == 1:
         return refs[folder]
     digests = ["sha256:" + hashlib.sha256(data).hexdigest()]

@@ -49,13 +49,16 @@ NAMESPACES = "namespaces"
 CLUSTER_SCOPED = "cluster-scoped-resources"
 TIMESTAMP = "timestamp"
 GROUP_FILES = {
-    ("core", "pods.yaml"): "pods", ("core", "events.yaml"): "events",
-    ("apps", "deployments.yaml"): "deployments", ("apps", "replicasets.yaml"): "replicasets",
-    ("apps", "daemonsets.yaml"): "daemonsets", ("apps", "statefulsets.yaml"): "statefulsets",
-    ("batch", "jobs.yaml"): "jobs", ("batch", "cronjobs.yaml"): "cronjobs",
+    ("core", "pods.yaml"): "pods",
+    ("core", "events.yaml"): "events",
+    ("apps", "deployments.yaml"): "deployments",
+    ("apps", "replicasets.yaml"): "replicasets",
+    ("apps", "daemonsets.yaml"): "daemonsets",
+    ("apps", "statefulsets.yaml"): "statefulsets",
+    ("batch", "jobs.yaml"): "jobs",
+    ("batch", "cronjobs.yaml"): "cronjobs",
 }
-LOG_FILES = {"current.log": False, "previous.log": True, "current.insecure.log": False,
-             "previous.insecure.log": True}
+LOG_FILES = {"current.log": False, "previous.log": True, "current.insecure.log": False, "previous.insecure.log": True}
 _TS_LINE = re.compile(rb"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})) ", re.MULTILINE)
 _STAMP = Part("timestamp")  # the gathering's `timestamp` file, at the root or in a folder wrapping it
 _GO_TIME = re.compile(r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})(?:\.\d+)? ([+-]\d{4})")
@@ -120,7 +123,7 @@ def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: P
     def member(name: str) -> Part | None:
         if is_timestamp(name):
             return _STAMP
-        return classify(name[len(prefix):]) if name.startswith(prefix) else None
+        return classify(name[len(prefix) :]) if name.startswith(prefix) else None
 
     def cap(part: Part) -> int:
         if part is _STAMP:
@@ -133,7 +136,7 @@ def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: P
             if t is not None:
                 stamps.append((name.count("/"), t))
             continue
-        rel = name[len(prefix):]
+        rel = name[len(prefix) :]
         if c.role == "log":
             if ".insecure." in rel and not data.strip():
                 continue
@@ -169,8 +172,16 @@ def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: P
         add_images(b, images, src)
     meta: dict[str, Any] = {"source_format": FORMAT}
     collected_at = max(t for _, t in stamps) if stamps else None  # the end of gathering
-    return finish(b, src, path=Path(path), fmt=FORMAT, meta=meta, collected_at=collected_at, gaps=list(GAPS),
-                  extra_times=log_times)
+    return finish(
+        b,
+        src,
+        path=Path(path),
+        fmt=FORMAT,
+        meta=meta,
+        collected_at=collected_at,
+        gaps=list(GAPS),
+        extra_times=log_times,
+    )
 
 
 def _last_timestamp(data: bytes) -> str | None:

@@ -34,10 +34,14 @@ def kind_by_shape(obj: Any) -> str | None:
     if not isinstance(meta, dict) or not meta.get("name"):
         return None
     if isinstance(status.get("nodeInfo"), dict) or (
-            ("podCIDR" in spec or "providerID" in spec) and isinstance(status.get("capacity"), dict)):
+        ("podCIDR" in spec or "providerID" in spec) and isinstance(status.get("capacity"), dict)
+    ):
         return NODE
-    if isinstance(spec.get("containers"), list) or "containerStatuses" in status or (
-            "phase" in status and ("nodeName" in spec or "podIP" in status or "conditions" in status)):
+    if (
+        isinstance(spec.get("containers"), list)
+        or "containerStatuses" in status
+        or ("phase" in status and ("nodeName" in spec or "podIP" in status or "conditions" in status))
+    ):
         return POD
     if isinstance(obj.get("involvedObject") or obj.get("regarding"), dict) and obj.get("reason"):
         return EVENT

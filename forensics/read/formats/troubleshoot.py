@@ -64,9 +64,11 @@ PREVIOUS_SUFFIX = "-previous.log"
 _BUNDLE_TIME = re.compile(r"support-bundle-(\d{4}-\d{2}-\d{2}T\d{2}_\d{2}_\d{2})")
 
 GAPS = [
-    {"what": "logs of chosen pods only",
-     "impact": "a support bundle keeps logs for the pods its spec (by default: failing pods) selected; "
-               "other containers' output is unknown"},
+    {
+        "what": "logs of chosen pods only",
+        "impact": "a support bundle keeps logs for the pods its spec (by default: failing pods) selected; "
+        "other containers' output is unknown",
+    },
 ]
 
 
@@ -96,8 +98,9 @@ def classify(rel: str) -> Part | None:
     if len(parts) == 6 and rel.startswith(POD_LOGS + "/") and parts[5].endswith(".log"):
         fname = parts[5]
         if fname.endswith(PREVIOUS_SUFFIX):
-            return Part("log", namespace=parts[3], pod=parts[4], container=fname[: -len(PREVIOUS_SUFFIX)],
-                        previous=True)
+            return Part(
+                "log", namespace=parts[3], pod=parts[4], container=fname[: -len(PREVIOUS_SUFFIX)], previous=True
+            )
         return Part("log", namespace=parts[3], pod=parts[4], container=fname[:-4])
     return None
 
@@ -141,16 +144,27 @@ def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: P
     gaps = list(GAPS)
     links = _fold_all_logs_links(src, prefix)
     if links:
-        gaps.append({"what": f"{ALL_LOGS}/ holds {links} links into {POD_LOGS}/",
-                     "impact": "none: that is the bundle's normal layout; each log was read once, from "
-                               f"{POD_LOGS}/"})
+        gaps.append(
+            {
+                "what": f"{ALL_LOGS}/ holds {links} links into {POD_LOGS}/",
+                "impact": f"none: that is the bundle's normal layout; each log was read once, from {POD_LOGS}/",
+            }
+        )
     if redacted:
         meta["redacted_values"] = redacted
-        gaps.append({"what": f"{redacted} redacted values (***HIDDEN***)",
-                     "impact": "redacted fields (commands, env values, some messages) cannot be read"})
+        gaps.append(
+            {
+                "what": f"{redacted} redacted values (***HIDDEN***)",
+                "impact": "redacted fields (commands, env values, some messages) cannot be read",
+            }
+        )
     if not_collected:
-        gaps.append({"what": f"{not_collected} collection errors in *-errors.json",
-                     "impact": "some lists were not collected by the bundle; see the load problems"})
+        gaps.append(
+            {
+                "what": f"{not_collected} collection errors in *-errors.json",
+                "impact": "some lists were not collected by the bundle; see the load problems",
+            }
+        )
     collected_at = bundle_time(prefix, Path(path).name)
     return finish(b, src, path=Path(path), fmt=FORMAT, meta=meta, collected_at=collected_at, gaps=gaps)
 
