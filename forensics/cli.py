@@ -340,8 +340,8 @@ def platforms(
     ] = None,
 ) -> None:
     """Print an image's runnable platforms; with --require, exit 1 naming the missing ones (for CI)."""
+    from forensics.analysis.platforms_check import check_required, load_inspection_path
     from forensics.knowledge.arch import parse_platform
-    from forensics.knowledge.platforms_check import check_required, load_inspection_path
 
     wanted = []
     spelled = [x.strip() for x in (require or "").split(",") if x.strip()]
@@ -473,9 +473,9 @@ def diff_cmd(
     force: Annotated[bool, typer.Option("--force", help="compare dumps that look like different clusters")] = False,
 ) -> None:
     """What changed between two dumps of one cluster: nodes, images, workloads, findings."""
+    from forensics.read.dumpspec import DumpSpec, at_snapshot, load_spec, parse_spec, pick_snapshot
     from forensics.render import multi
     from forensics.several.diff import diff_dumps
-    from forensics.several.dumpspec import DumpSpec, at_snapshot, load_spec, parse_spec, pick_snapshot
 
     if fail_on is not None and fail_on != "new":
         raise ForensicsError("--fail-on must be: new")

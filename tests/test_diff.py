@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
+from forensics.read.dumpspec import load_spec, parse_spec
 from forensics.read.formats import load_any
 from forensics.several.diff import cluster_mismatch
-from forensics.several.dumpspec import load_spec, parse_spec
 from tests.foreign_dumps import to_troubleshoot
 from tests.multi_dumps import SAMPLES, copy_story, snapshots_of, split_snapshot
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from forensics.analysis.platforms_check import check_required, load_inspection_path
 from forensics.errors import ManifestError, UnusableInput
 from forensics.knowledge import manifests
 from forensics.knowledge.arch import Platform, parse_platform
@@ -29,7 +30,6 @@ from forensics.knowledge.manifests import (
     parse_config,
     parse_inspection,
 )
-from forensics.knowledge.platforms_check import check_required, load_inspection_path
 
 REAL = Path(__file__).parent / "fixtures" / "realdata"
 

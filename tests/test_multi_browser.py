@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from forensics.read.dumpspec import load_spec, parse_spec
 from forensics.render.multi import diff_html
 from forensics.several.diff import diff_dumps
-from forensics.several.dumpspec import load_spec, parse_spec
 from forensics.several.fleet import analyze_one, content_id, summarize, write_summary
 from tests.multi_dumps import SAMPLES, copy_story, snapshots_of
 from tests.test_report_browser import Visit, browser  # noqa: F401 - the shared browser fixture

@@ -1,2 +1,2 @@
 """What the analysis knows about the world: platforms and CPU levels (`arch`), image manifests and
-indexes (`manifests`, `platforms_check`), runtime error dialects (`signatures`)."""
+indexes (`manifests`), runtime error dialects (`signatures`). It reads no dump and imports no other stage."""

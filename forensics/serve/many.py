@@ -22,9 +22,9 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from forensics.errors import ForensicsError, UnusableInput
+from forensics.read.dumpspec import parse_spec, pick_snapshot
 from forensics.serve import IDLE_TIMEOUT, make_server, server_url
 from forensics.serve.served import ServedDump, open_served
-from forensics.several.dumpspec import parse_spec, pick_snapshot
 
 __all__ = ["Context", "kubeconfig_multi", "make_contexts", "serve_many"]
 

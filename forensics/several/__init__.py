@@ -1,1 +1,1 @@
-"""Commands over several dumps: `PATH@SNAPSHOT` specs (`dumpspec`), `diff`, `fleet`."""
+"""Commands over several dumps: `diff`, `fleet`."""
