@@ -99,7 +99,8 @@ def test_adding_a_cause_is_adding_its_module(tmp_path: Path) -> None:
         from forensics.analysis import causes, findings
         from forensics.render.view import cause_title
         from forensics.analysis.rules import all_rules
-        from forensics.analysis.rules._restart import explained_elsewhere, sig_marks
+        from forensics.analysis.correlate import restart_sig_marks
+        from forensics.analysis.rules._restart import explained_elsewhere
         assert "runtime-start-failure" in findings.CAUSES
         assert "runtime-start-failure" not in findings.ARCH_CAUSES
         p = causes.precedence()
@@ -108,7 +109,7 @@ def test_adding_a_cause_is_adding_its_module(tmp_path: Path) -> None:
         assert cause_title("runtime-start-failure") == "The runtime could not start the container"
         assert "runtime-start-failure" in [r.cause for r in all_rules()]
         # app-crash now leaves containers with that signature to the new cause
-        assert "runtime-start" in sig_marks()["arch_sig"][0]
+        assert "runtime-start" in restart_sig_marks()["arch_sig"][0]
         assert "arch_sig" in explained_elsewhere("app-crash")
         print("ok")
     """)
@@ -130,8 +131,8 @@ def test_two_modules_declaring_one_specificity_are_refused(tmp_path: Path) -> No
     ''')
     )
     script = (
-        f"import forensics.analysis.rules\nforensics.rules.__path__.append({str(extra)!r})\n"
-        "from forensics import causes\ncauses.registry()\n"
+        f"import forensics.analysis.rules\nforensics.analysis.rules.__path__.append({str(extra)!r})\n"
+        "from forensics.analysis import causes\ncauses.registry()\n"
     )
     r = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120, check=False
