@@ -23,7 +23,7 @@ def test_every_declared_format_is_registered_once() -> None:
     names = [f.name for f in FORMATS]
     assert len(names) == len(set(names))
     assert declared <= set(names)
-    assert all(f.marker is not None or f.sniff is not None for f in FORMATS), "a format nobody can recognise"
+    assert all(any((f.marker, f.sniff, f.content, f.fallback)) for f in FORMATS), "a format nobody can recognise"
 
 
 def test_precedence_is_the_order_of_the_registry(tmp_path: Path) -> None:

@@ -5,11 +5,12 @@
     ServedDump.snapshot(name) -> ServedSnapshot(lists={kind file: [object, ...]}, log(ns, pod, c, previous))
 
 The analyzer decodes only the fields it needs; the server must hand kubectl whole objects, so this
-module reads the same files again as plain JSON/YAML. Where each format keeps its files is still
-spelled only in that format's module: the v1 layout (`forensics.read.layout`), `troubleshoot.classify`,
-`mustgather.classify`, the cluster-info dump's `NODES`/`NAMESPACE_FILES`/`LOGS` and log-block
-reader, the loose-files `candidate` test. A foreign dump is one snapshot, named as the analyzer
-names it (the collection time, derived when the format has none), so `serve` and `analyze` agree.
+module reads the same files again as plain JSON/YAML. Which members are which objects and logs is
+derived from the format registry (`forensics.read.formats.FORMATS`): the v1 layout
+(`forensics.read.layout`) for the native format, and for any other format what its `SPEC` declares,
+read by `forensics.read.formats.raw.read_raw`; nothing here names a foreign format. A foreign dump is
+one snapshot, named as the analyzer names it (the collection time, derived when the format has none),
+so `serve` and `analyze` agree.
 
 Reading goes through `forensics.read.source` (no link followed, every cap kept); a file that does not
 decode is skipped, as the v1 server always did. A dump is hostile input: each object is kept or left
@@ -19,7 +20,6 @@ out, and counted in `ServedSnapshot.problems`), never fatal to the server.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -27,18 +27,16 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import yaml
 
 from forensics.errors import UnusableInput
 from forensics.read import kube, layout
-from forensics.read.formats import V1, clusterinfo, detect, insights, load_any, loose, mustgather, troubleshoot
-from forensics.read.formats.common import Part, items_by_kind, open_raw, parts_of, yaml_docs
-from forensics.read.formats.shapes import kind_by_shape
+from forensics.read.formats import V1, detect, load_any, spec
+from forensics.read.formats.common import open_raw
+from forensics.read.formats.raw import LogKey, read_raw
 from forensics.read.source import DumpSource, Limits, open_source
 
 __all__ = ["LogKey", "ServedDump", "ServedSnapshot", "open_served"]
 
-LogKey = tuple[str, str, str, bool]  # namespace, pod, container, previous
 LOG_BYTES = 16 * 1024 * 1024  # a log is served up to its last this many bytes (a Warning says so)
 MAX_DEPTH = 200  # objects nested deeper are not served (real objects nest about 15 levels)
 _TS_PREFIX = re.compile(rb"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2}) ", re.MULTILINE)
@@ -88,18 +86,6 @@ def _source(path: Path, raw: bool) -> DumpSource:
         src.limits = limits
         return src
     return open_source(path, limits)
-
-
-def _items(data: bytes, *, yaml_form: bool = False) -> list[Any]:
-    """Documents of a file: JSON (one value) or YAML (every document); [] when it does not decode."""
-    text = data.lstrip()
-    try:
-        if not yaml_form and text.startswith((b"{", b"[")):
-            return [json.loads(data.decode("utf-8", errors="replace"))]
-
-        return yaml_docs(data)
-    except (ValueError, yaml.YAMLError, RecursionError):
-        return []
 
 
 def decode_items(raw: bytes) -> tuple[list[dict[str, Any]], int]:
@@ -167,26 +153,6 @@ class _RawList(msgspec.Struct):
 _RAW_LIST = msgspec.json.Decoder(_RawList)
 
 
-def _objects(docs: list[Any], kind: str | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Objects by kind file. Items of a typed List or a bare array at a path that names the kind
-    (support bundles write `json.MarshalIndent(list.Items)`, without `kind` in the items) go to `kind`."""
-
-    if kind is not None:
-        out: dict[str, list[dict[str, Any]]] = {}
-        for d in docs:
-            items = d if isinstance(d, list) else d.get("items") if isinstance(d, dict) and "items" in d else [d]
-            for it in items if isinstance(items, list) else []:
-                if isinstance(it, dict):
-                    out.setdefault(kind, []).append(it)
-        return out
-    return items_by_kind(docs)
-
-
-def _merge(into: dict[str, list[dict[str, Any]]], more: dict[str, list[dict[str, Any]]]) -> None:
-    for k, v in more.items():
-        into.setdefault(k, []).extend(v)
-
-
 # --- format v1 --------------------------------------------------------------------------------------
 
 
@@ -250,152 +216,6 @@ def _one(
     return ServedDump(path, fmt, [snapshot], load)
 
 
-class _LogSink:
-    """Takes the logs `clusterinfo.add_log_blocks` splits out of a `logs.txt` (it calls `add_log_text`)."""
-
-    def __init__(self, logs: dict[LogKey, bytes]) -> None:
-        self.logs = logs
-
-    def add_log_text(
-        self,
-        snapshot: str,
-        namespace: str,
-        pod: str,
-        container: str,
-        previous: bool,
-        file: str,
-        data: bytes,
-        line_offset: int = 0,
-    ) -> None:
-        self.logs[(namespace, pod, container, previous)] = data
-
-
-def _troubleshoot(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
-
-    lists: dict[str, list[dict[str, Any]]] = {}
-    logs: dict[LogKey, bytes] = {}
-    cap = src.limits.member_bytes
-    for _, c, data in parts_of(
-        src, prefix, troubleshoot.classify, lambda c: cap if c.role in ("objects", "log") else None
-    ):
-        if c.role == "objects":
-            _merge(lists, _objects(_items(data), c.kind))
-        else:
-            logs[(str(c.namespace), str(c.pod), str(c.container), c.previous)] = data
-    return lists, logs, False
-
-
-def _mustgather(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
-
-    lists: dict[str, list[dict[str, Any]]] = {}
-    logs: dict[LogKey, bytes] = {}
-    single: dict[str, list[dict[str, Any]]] = {}
-    listed: set[str] = set()
-    cap = src.limits.member_bytes
-    for rel, c, data in parts_of(src, prefix, mustgather.classify, lambda c: cap):
-        if c.role == "log":
-            key = (str(c.namespace), str(c.pod), str(c.container), c.previous)
-            if ".insecure." in rel and (not data.strip() or key in logs):
-                continue
-            logs[key] = data
-            continue
-        objs = _objects(_items(data, yaml_form=True))
-        if c.role == "pod":
-            single.setdefault(str(c.namespace), []).extend(objs.get("pods", []))
-            continue
-        if c.role == "objects" and c.kind == "pods":
-            listed.add(str(c.namespace))
-        _merge(lists, objs)
-    for ns, pods in sorted(single.items()):  # oc adm inspect: only per-pod files
-        if ns not in listed:
-            lists.setdefault("pods", []).extend(pods)
-    return lists, logs, True
-
-
-def _clusterinfo(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
-
-    lists: dict[str, list[dict[str, Any]]] = {}
-    logs: dict[LogKey, bytes] = {}
-    sink = _LogSink(logs)
-
-    def cap(part: Part) -> int:
-        return src.limits.log_bytes * 4 if part.role == "log-blocks" else src.limits.member_bytes
-
-    for rel, c, data in parts_of(src, prefix, clusterinfo.classify, cap):
-        if c.role == "log-blocks":
-            clusterinfo.add_log_blocks(sink, src, rel, data)  # type: ignore[arg-type]
-            continue
-        _merge(lists, _objects(_items(data, yaml_form=rel.endswith(".yaml"))))
-    return lists, logs, False
-
-
-def _clusterinfo_stdout(
-    path: Path, src: DumpSource
-) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
-    """The stdout form: pretty-printed JSON lists (each from a line `{` to a line `}`) or `---` YAML
-    documents, with log blocks between them (see `forensics.read.formats.clusterinfo`)."""
-
-    lists: dict[str, list[dict[str, Any]]] = {}
-    logs: dict[LogKey, bytes] = {}
-    if path.stat().st_size > src.limits.member_bytes:
-        return lists, logs, False
-    lines = path.read_bytes().splitlines(keepends=True)
-    sink = _LogSink(logs)
-    i, n, segment = 0, len(lines), []
-    while i < n:
-        line = lines[i].rstrip(b"\r\n")
-        if line.startswith(clusterinfo.LOG_MARKER):
-            j = i + 1
-            while j < n and not lines[j].startswith(b"==== END logs for container "):
-                j += 1
-            clusterinfo.add_log_blocks(sink, src, path.name, b"".join(lines[i : j + 1]))  # type: ignore[arg-type]
-            i = j + 1
-            continue
-        if line == b"{":
-            j = i + 1
-            while j < n and lines[j].rstrip(b"\r\n") != b"}":
-                j += 1
-            _merge(lists, _objects(_items(b"".join(lines[i : j + 1]))))
-            i = j + 1
-            continue
-        segment.append(lines[i])
-        if i + 1 == n or lines[i + 1].startswith(clusterinfo.LOG_MARKER):
-            _merge(lists, _objects(_items(b"".join(segment), yaml_form=True)))
-            segment = []
-        i += 1
-    return lists, logs, False
-
-
-def _insights(src: DumpSource, prefix: str) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
-    """Insights Operator archives: one kind-less Pod or Node per file, recognised by shape as the
-    analyzer does; log snippets by pod (and container, when the path names one). Events name no
-    object there, so none are served."""
-
-    lists: dict[str, list[dict[str, Any]]] = {}
-    logs: dict[LogKey, bytes] = {}
-    cap = src.limits.member_bytes
-    for _, c, data in parts_of(src, prefix, insights.classify, lambda c: None if c.role == "events" else cap):
-        if c.role == "log":
-            logs[(str(c.namespace), str(c.pod), str(c.container), False)] = data
-            continue
-        for doc in _items(data):
-            kind = kind_by_shape(doc) if isinstance(doc, dict) and not doc.get("kind") else None
-            if kind in ("pods", "nodes") and (kind == "nodes") == (c.role == "node"):
-                lists.setdefault(kind, []).append(
-                    {"kind": "Node" if kind == "nodes" else "Pod", "apiVersion": "v1", **doc}
-                )
-    return lists, logs, False
-
-
-def _loose(src: DumpSource) -> tuple[dict[str, list[dict[str, Any]]], dict[LogKey, bytes], bool]:
-
-    lists: dict[str, list[dict[str, Any]]] = {}
-    for _, data in src.iter_files(lambda nm: src.limits.member_bytes if loose.candidate(nm) else None):
-        if isinstance(data, bytes):
-            _merge(lists, _objects(_items(data)))
-    return lists, {}, False
-
-
 def open_served(path: str | Path) -> ServedDump:
     """What `serve` answers for the dump at `path`, whatever its format (UnusableInput when none)."""
 
@@ -407,19 +227,7 @@ def open_served(path: str | Path) -> ServedDump:
     snapshot = load_any(p).snapshots[0]
     if found.single_file:
         src = DumpSource(p, replace(Limits(), small_bytes=Limits().member_bytes))
-        if found.format == clusterinfo.FORMAT:
-            lists, logs, ts = _clusterinfo_stdout(p, src)
-        else:
-            data = p.read_bytes() if p.stat().st_size <= src.limits.member_bytes else b""
-            lists, logs, ts = _objects(_items(data)), {}, False
-        return _one(p, found.format, snapshot, lists, logs, ts)
-    src = _source(p, raw=True)
-    readers = {
-        troubleshoot.FORMAT: _troubleshoot,
-        mustgather.FORMAT: _mustgather,
-        clusterinfo.FORMAT: _clusterinfo,
-        insights.FORMAT: _insights,
-    }
-    reader = readers.get(found.format)
-    lists, logs, ts = reader(src, found.prefix) if reader is not None else _loose(src)
-    return _one(p, found.format, snapshot, lists, logs, ts)
+    else:
+        src = _source(p, raw=True)
+    got = read_raw(spec(found.format), src, found, p)
+    return _one(p, found.format, snapshot, got.lists, got.logs, got.timestamped_logs)

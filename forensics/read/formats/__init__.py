@@ -35,15 +35,11 @@ from forensics.read.formats.common import Detected, Format, iter_image_files, it
 from forensics.read.load import Dump, load_dump
 from forensics.read.source import DumpSource, Select, open_single, open_source
 
-__all__ = ["FORMATS", "LOOKED_FOR", "Detected", "Format", "detect", "load_any"]
+__all__ = ["FORMATS", "LOOKED_FOR", "Detected", "Format", "detect", "load_any", "spec"]
 
 V1 = f"{layout.FORMAT_NAME}/{layout.FORMAT_VERSION}"
 # what an unusable input is told we looked for (forensics.read.inputs says what the input is instead)
 LOOKED_FOR = inputs.LOOKED_FOR
-_PEEK = 64  # names looked at before the first decisive one wins
-# an Insights archive also holds must-gather-like folders (`cluster-scoped-resources/`, `namespaces/`)
-# that sort before its own `config/` and `insights-operator/`: look further before calling it a must-gather
-_PEEK_MUSTGATHER = 4096
 
 
 def _v1_marker(parts: list[str]) -> tuple[str, bool] | None:
@@ -65,9 +61,11 @@ def _v1_read(p: Path, found: Detected, images: Path | None) -> Dump:
 
 
 # Every format, in order of precedence: the first whose marker decides a layout wins; single files
-# are offered to the sniffers in this order. Adding a format is its module (with a `SPEC`) and one line here.
+# are offered to the sniffers in this order. Adding a format is its module (with a `SPEC`) and one line
+# here: detection, `load_any` and `forensics serve` read only this tuple. (v1 is the native format: it
+# has snapshots, read by `forensics.read.load` and served by snapshot, so it declares no `raw`.)
 FORMATS: tuple[Format, ...] = (
-    Format(V1, _v1_read, marker=_v1_marker),
+    Format(V1, _v1_read, marker=_v1_marker, peek=0),
     insights.SPEC,
     troubleshoot.SPEC,
     mustgather.SPEC,
@@ -75,41 +73,55 @@ FORMATS: tuple[Format, ...] = (
     kubectltext.SPEC,
     loose.SPEC,
 )
-_BY_NAME = {f.name: f for f in FORMATS}
-_MARKERS = tuple((f.name, f.marker) for f in FORMATS if f.marker is not None)
+
+
+def spec(name: str) -> Format:
+    """The registered format called `name` (KeyError when none is)."""
+    for f in FORMATS:
+        if f.name == name:
+            return f
+    raise KeyError(name)
 
 
 def decide(names: Iterator[str]) -> Detected | None:
+    """The format member names decide, from the registry alone: the first format (in precedence order)
+    whose marker decided, looking on while a decided format's `peek` asks to; else the first whose weak
+    hits agree on a root; else the first with a `fallback` name in the tree."""
+    markers = [(f, f.marker) for f in FORMATS if f.marker is not None]
+    fallbacks = [f for f in FORMATS if f.fallback is not None]
     decisive: dict[str, str] = {}
     weak: dict[str, set[tuple[str, str]]] = {}
-    loose_seen = False
+    fallen: set[str] = set()
+    peek: int | None = None
     count = 0
     for name in names:
         count += 1
         parts = name.split("/")
-        for fmt, mark in _MARKERS:
+        for f, mark in markers:
             hit = mark(parts)
             if hit is None:
                 continue
             prefix, strong = hit
             if not strong:
-                weak.setdefault(fmt, set()).add((prefix, parts[-1]))
-            elif fmt not in decisive or len(prefix) < len(decisive[fmt]):
-                decisive[fmt] = prefix
-        if loose.candidate(name):
-            loose_seen = True
-        if decisive and count >= (_PEEK_MUSTGATHER if set(decisive) == {mustgather.FORMAT} else _PEEK):
+                weak.setdefault(f.name, set()).add((prefix, parts[-1]))
+            elif f.name not in decisive or len(prefix) < len(decisive[f.name]):
+                decisive[f.name] = prefix
+                peek = f.peek if peek is None else min(peek, f.peek)
+        for f in fallbacks:
+            if f.name not in fallen and f.fallback is not None and f.fallback(name):
+                fallen.add(f.name)
+        if peek is not None and count >= peek:
             break
-        if V1 in decisive:
-            break
-    for fmt, _ in _MARKERS:
-        if fmt in decisive:
-            return Detected(fmt, decisive[fmt])
-    ci = clusterinfo.weak_root(weak.get(clusterinfo.FORMAT, set()))
-    if ci is not None:
-        return Detected(clusterinfo.FORMAT, ci)
-    if loose_seen:
-        return Detected(loose.FORMAT)
+    for f, _ in markers:
+        if f.name in decisive:
+            return Detected(f.name, decisive[f.name])
+    for f in FORMATS:
+        root = f.weak(weak.get(f.name, set())) if f.weak is not None else None
+        if root is not None:
+            return Detected(f.name, root)
+    for f in fallbacks:
+        if f.name in fallen:
+            return Detected(f.name)
     return None
 
 
@@ -131,8 +143,13 @@ def detect(path: str | Path) -> Detected:
                 return Detected(f.name, single_file=True)
         raise UnusableInput(inputs.unusable_message(p))
     found = decide(iter_names(p))
-    if (found is None or found.format == loose.FORMAT) and kubectltext.sniff(p, strict=found is not None):
-        return Detected(kubectltext.FORMAT)
+    # a format recognised by content takes the tree when no marker decided, before a later format's fallback
+    if found is None or spec(found.format).fallback is not None:
+        for f in FORMATS:
+            if found is not None and f.name == found.format:
+                break
+            if f.content is not None and f.content(p, found is not None):
+                return Detected(f.name)
     if found is None:
         what = inputs.describe(p)
         if "tar archive" in what:
@@ -160,7 +177,7 @@ def load_any(path: str | Path, *, images: Path | None = None) -> Dump:
         dump.frames["pods"].empty
         and dump.frames["nodes"].empty
         and dump.frames["images"].empty
-        and dump.format != kubectltext.FORMAT
+        and spec(dump.format).needs_pods
     ):
         raise UnusableInput(_nothing_read(Path(path), dump))
     return dump
@@ -195,7 +212,7 @@ def _nothing_read(p: Path, dump: Dump) -> str:
 
 def _load_any(p: Path, *, images: Path | None = None) -> Dump:
     found = detect(p)
-    return _BY_NAME[found.format].read(p, found, Path(images) if images is not None else None)
+    return spec(found.format).read(p, found, Path(images) if images is not None else None)
 
 
 class _WithImages(DumpSource):

@@ -43,6 +43,9 @@ from forensics.read.formats.common import (
     short,
     yaml_docs,
 )
+from forensics.read.formats.raw import LogSink, RawDump, merge
+from forensics.read.formats.raw import items as raw_items
+from forensics.read.formats.raw import objects as raw_objects
 from forensics.read.load import Dump
 from forensics.read.source import DumpSource, FileInfo, open_single, single_name
 
@@ -392,4 +395,56 @@ def read(path: Path, found: Detected, images: Path | None) -> Dump:
     return load(path, found.prefix, images=images)
 
 
-SPEC = Format(FORMAT, read, marker=marker, sniff=looks_like_stdout)
+def raw(src: DumpSource, found: Detected, path: Path) -> RawDump:
+    """What `serve` answers: the object lists and each container's log split out of the `logs.txt`
+    blocks, from the directory form or the stdout form (`raw_stdout`)."""
+    if found.single_file:
+        return raw_stdout(src, path)
+    out = RawDump()
+    sink = LogSink(out.logs)
+
+    def cap(part: Part) -> int:
+        return src.limits.log_bytes * 4 if part.role == "log-blocks" else src.limits.member_bytes
+
+    for rel, c, data in parts_of(src, found.prefix, classify, cap):
+        if c.role == "log-blocks":
+            add_log_blocks(sink, src, rel, data)  # type: ignore[arg-type]
+            continue
+        merge(out.lists, raw_objects(raw_items(data, yaml_form=rel.endswith(".yaml"))))
+    return out
+
+
+def raw_stdout(src: DumpSource, path: Path) -> RawDump:
+    """The stdout form: pretty-printed JSON lists (each from a line `{` to a line `}`) or `---` YAML
+    documents, with log blocks between them."""
+    out = RawDump()
+    if path.stat().st_size > src.limits.member_bytes:
+        return out
+    lines = path.read_bytes().splitlines(keepends=True)
+    sink = LogSink(out.logs)
+    i, n, segment = 0, len(lines), []
+    while i < n:
+        line = lines[i].rstrip(b"\r\n")
+        if line.startswith(LOG_MARKER):
+            j = i + 1
+            while j < n and not lines[j].startswith(b"==== END logs for container "):
+                j += 1
+            add_log_blocks(sink, src, path.name, b"".join(lines[i : j + 1]))  # type: ignore[arg-type]
+            i = j + 1
+            continue
+        if line == b"{":
+            j = i + 1
+            while j < n and lines[j].rstrip(b"\r\n") != b"}":
+                j += 1
+            merge(out.lists, raw_objects(raw_items(b"".join(lines[i : j + 1]))))
+            i = j + 1
+            continue
+        segment.append(lines[i])
+        if i + 1 == n or lines[i + 1].startswith(LOG_MARKER):
+            merge(out.lists, raw_objects(raw_items(b"".join(segment), yaml_form=True)))
+            segment = []
+        i += 1
+    return out
+
+
+SPEC = Format(FORMAT, read, marker=marker, sniff=looks_like_stdout, weak=weak_root, classify=classify, raw=raw)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pandas as pd
@@ -31,6 +31,9 @@ from forensics.read.formats.shapes import kind_by_shape
 from forensics.read.frames import FrameBuilder, to_utc
 from forensics.read.load import Dump
 from forensics.read.source import DirectorySource, DumpSource, Select, open_source
+
+if TYPE_CHECKING:
+    from forensics.read.formats.raw import RawDump
 
 PENDING = "pending"
 
@@ -271,16 +274,37 @@ class Detected:
 @dataclass(frozen=True)
 class Format:
     """A dump format as its own module declares it (its `SPEC`); `formats.FORMATS` lists them in order
-    of precedence, and detection and loading are derived from that list.
+    of precedence, and detection, loading and serving are derived from that list.
 
-    - `marker(parts)`: recognises a member name split on `/`: (root prefix, decisive) or None;
-    - `sniff(head)`: recognises one plain file by its first bytes;
-    - `read(path, detected, images)`: loads what detection found (`images`: a v1 `images/` folder)."""
+    How it is recognised (at least one of `marker`, `sniff`, `content`):
+    - `marker(parts)`: a member name split on `/`: (root prefix, decisive) or None;
+    - `weak(hits)`: the root prefix on which the format's non-decisive marker hits agree, or None;
+    - `peek`: how many names are still looked at once only this format's marker has decided (a later,
+      more specific marker may sort after it);
+    - `sniff(head)`: one plain file, by its first bytes;
+    - `content(path, strict)`: a directory or archive, by reading its first files; tried when no
+      marker decided, or when only a later format's `fallback` did (`strict` then);
+    - `fallback(name)`: a member name the format reads by content: when no marker decides, a tree
+      holding one is this format's.
+
+    How it is read:
+    - `read(path, detected, images)`: the frames of what detection found (`images`: a v1 `images/`);
+    - `classify(rel)`: a member as a frame input (`Part`); `serve` reads its `objects` and `log` parts;
+    - `raw(src, detected, path)`: the raw objects and logs `serve` answers with, for a format with
+      roles of its own (`forensics.read.formats.raw`; without it, `classify` is read generically);
+    - `needs_pods`: a dump of it from which no Pod and no Node was read is unusable."""
 
     name: str
     read: Callable[[Path, Detected, Path | None], Dump]
     marker: Callable[[list[str]], tuple[str, bool] | None] | None = None
     sniff: Callable[[bytes], bool] | None = None
+    weak: Callable[[set[tuple[str, str]]], str | None] | None = None
+    peek: int = 64
+    content: Callable[[Path, bool], bool] | None = None
+    fallback: Callable[[str], bool] | None = None
+    classify: Callable[[str], Part | None] | None = None
+    raw: Callable[[DumpSource, Detected, Path], RawDump] | None = None
+    needs_pods: bool = True
 
 
 # --- members as frame inputs ----------------------------------------------------------------------

@@ -43,6 +43,8 @@ from forensics.read.formats.common import (
     short,
     time_in_names,
 )
+from forensics.read.formats.raw import RawDump
+from forensics.read.formats.raw import items as raw_items
 from forensics.read.formats.shapes import internal_version, kind_by_shape
 from forensics.read.load import Dump
 from forensics.read.source import DumpSource
@@ -217,4 +219,23 @@ def read(path: Path, found: Detected, images: Path | None) -> Dump:
     return load(path, found.prefix, images=images)
 
 
-SPEC = Format(FORMAT, read, marker=marker)
+def raw(src: DumpSource, found: Detected, path: Path) -> RawDump:
+    """What `serve` answers: one kind-less Pod or Node per file, recognised by shape as the analyzer
+    does; log snippets by pod (and container, when the path names one). Events name no object here,
+    so none are served."""
+    out = RawDump()
+    cap = src.limits.member_bytes
+    for _, c, data in parts_of(src, found.prefix, classify, lambda c: None if c.role == "events" else cap):
+        if c.role == "log":
+            out.logs[(str(c.namespace), str(c.pod), str(c.container), False)] = data
+            continue
+        for doc in raw_items(data):
+            kind = kind_by_shape(doc) if isinstance(doc, dict) and not doc.get("kind") else None
+            if kind in ("pods", "nodes") and (kind == "nodes") == (c.role == "node"):
+                out.lists.setdefault(kind, []).append(
+                    {"kind": "Node" if kind == "nodes" else "Pod", "apiVersion": "v1", **doc}
+                )
+    return out
+
+
+SPEC = Format(FORMAT, read, marker=marker, classify=classify, raw=raw)

@@ -45,6 +45,7 @@ from forensics.errors import UnusableInput
 from forensics.read import inputs
 from forensics.read.formats import kubectl_describe as kd
 from forensics.read.formats import kubectl_tables as kt
+from forensics.read.formats import loose
 from forensics.read.formats.common import (
     PENDING,
     Detected,
@@ -131,7 +132,7 @@ def looks_like_text(head: bytes, *, strict: bool = False) -> bool:
     return False
 
 
-def sniff(path: Path, *, strict: bool = False) -> bool:
+def sniff(path: Path, strict: bool = False) -> bool:
     """Whether a directory or archive holds at least one file of kubectl text (first files only);
     `strict` as for `looks_like_text`, and .json/.yaml files are not looked at."""
     src = open_raw(path)
@@ -788,4 +789,8 @@ def read(path: Path, found: Detected, images: Path | None) -> Dump:
     return dump
 
 
-SPEC = Format(FORMAT, read, sniff=looks_like_text)
+# Recognised by content, not by layout: one file by its first bytes (`sniff`), a tree by its first
+# text files (`content`, tried before loose files take a tree by its .json/.yaml names). It is served
+# as loose files are (the objects pasted as .json/.yaml beside the text); a saved `kubectl logs`
+# alone is an input of its own, without pods (`needs_pods=False`).
+SPEC = Format(FORMAT, read, sniff=looks_like_text, content=sniff, raw=loose.raw, needs_pods=False)

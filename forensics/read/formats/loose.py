@@ -46,6 +46,9 @@ from forensics.read.formats.common import (
     short,
     yaml_docs,
 )
+from forensics.read.formats.raw import RawDump, merge, whole_file
+from forensics.read.formats.raw import items as raw_items
+from forensics.read.formats.raw import objects as raw_objects
 from forensics.read.formats.shapes import internal_version
 from forensics.read.load import Dump
 from forensics.read.source import DumpSource, FileInfo, open_single, read_upto, single_name
@@ -301,4 +304,18 @@ def read(path: Path, found: Detected, images: Path | None) -> Dump:
     return dump
 
 
-SPEC = Format(FORMAT, read, sniff=looks_like_object)
+def raw(src: DumpSource, found: Detected, path: Path) -> RawDump:
+    """What `serve` answers: the objects of one file, or of every `.json`/`.yaml` file of a tree."""
+    if found.single_file:
+        return whole_file(src, path)
+    out = RawDump()
+    for _, data in src.iter_files(lambda nm: src.limits.member_bytes if candidate(nm) else None):
+        if isinstance(data, bytes):
+            merge(out.lists, raw_objects(raw_items(data)))
+    return out
+
+
+# Recognised by content, not by layout: one file by its first bytes (`sniff`), a tree by holding any
+# `.json`/`.yaml` member (`fallback`) when no other format's marker decides; which objects it holds is
+# decided file by file while reading.
+SPEC = Format(FORMAT, read, sniff=looks_like_object, fallback=candidate, raw=raw)

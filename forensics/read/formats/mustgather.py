@@ -41,6 +41,9 @@ from forensics.read.formats.common import (
     short,
     yaml_docs,
 )
+from forensics.read.formats.raw import RawDump, merge
+from forensics.read.formats.raw import items as raw_items
+from forensics.read.formats.raw import objects as raw_objects
 from forensics.read.load import Dump
 from forensics.read.source import DumpSource
 
@@ -195,4 +198,34 @@ def read(path: Path, found: Detected, images: Path | None) -> Dump:
     return load(path, found.prefix, images=images)
 
 
-SPEC = Format(FORMAT, read, marker=marker)
+def raw(src: DumpSource, found: Detected, path: Path) -> RawDump:
+    """What `serve` answers: the object lists; per-pod files (`oc adm inspect`) only for namespaces
+    without a pod list; a container's log, its `.insecure.` copy only when the first is missing or empty.
+    Logs carry `oc logs --timestamps` prefixes."""
+    out = RawDump(timestamped_logs=True)
+    single: dict[str, list[dict[str, Any]]] = {}
+    listed: set[str] = set()
+    cap = src.limits.member_bytes
+    for rel, c, data in parts_of(src, found.prefix, classify, lambda c: cap):
+        if c.role == "log":
+            key = (str(c.namespace), str(c.pod), str(c.container), c.previous)
+            if ".insecure." in rel and (not data.strip() or key in out.logs):
+                continue
+            out.logs[key] = data
+            continue
+        objs = raw_objects(raw_items(data, yaml_form=True))
+        if c.role == "pod":
+            single.setdefault(str(c.namespace), []).extend(objs.get("pods", []))
+            continue
+        if c.role == "objects" and c.kind == "pods":
+            listed.add(str(c.namespace))
+        merge(out.lists, objs)
+    for ns, pods in sorted(single.items()):  # oc adm inspect: only per-pod files
+        if ns not in listed:
+            out.lists.setdefault("pods", []).extend(pods)
+    return out
+
+
+# an Insights archive also holds must-gather-like folders (`cluster-scoped-resources/`, `namespaces/`)
+# that sort before its own `config/` and `insights-operator/`: look further before calling it a must-gather
+SPEC = Format(FORMAT, read, marker=marker, peek=4096, classify=classify, raw=raw)

@@ -232,4 +232,5 @@ def read(path: Path, found: Detected, images: Path | None) -> Dump:
     return load(path, found.prefix, images=images)
 
 
-SPEC = Format(FORMAT, read, marker=marker)
+# served by the generic loop over `classify` (its `objects` and `log` parts)
+SPEC = Format(FORMAT, read, marker=marker, classify=classify)
