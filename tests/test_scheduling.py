@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from forensics.read import kube
-from forensics.read.frames import arch_constraint, tolerates
 from forensics.read.load import load_dump
+from forensics.read.scheduling import arch_constraint, tolerates
 
 SNAP = "20260101T000000Z"
 

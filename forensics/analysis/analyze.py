@@ -323,7 +323,7 @@ def _str(v: Any) -> str | None:
 
 
 def _snap_time(s: str) -> Any:
-    from forensics.read.frames import snapshot_time
+    from forensics.values import snapshot_time
 
     return snapshot_time(s)
 
@@ -584,7 +584,7 @@ def cluster_timeline(ctx: Context, active: list[Finding]) -> list[dict[str, Any]
                     }
                 )
     for s in ctx.snapshots:
-        from forensics.read.frames import snapshot_time
+        from forensics.values import snapshot_time
 
         t = snapshot_time(s)
         if t is not None:

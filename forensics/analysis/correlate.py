@@ -19,7 +19,8 @@ import pandas as pd
 from forensics.analysis import causes
 from forensics.analysis.findings import Workload
 from forensics.knowledge.arch import Platform, can_run, normalize_os, normalize_platform, parse_platform
-from forensics.read.frames import image_key, tolerates
+from forensics.read.scheduling import tolerates
+from forensics.values import image_key
 
 # waiting reasons that mean the container cannot run
 FAIL_WAITING = frozenset(
