@@ -73,7 +73,7 @@ def item_batches(chunks: Iterator[bytes]) -> Iterator[Batch]:
             continue
         cut += len(_ITEM_CLOSE)
         batch, buf = buf[:cut], buf[cut:]
-        yield Batch(batch)
+        yield Batch(batch.lstrip().lstrip(b","))
     if not started:
         yield Batch(b"".join(head) + buf, whole=True)
         return
