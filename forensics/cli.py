@@ -305,7 +305,7 @@ def frames(
             try:
                 import pyarrow.parquet as pq
 
-                from forensics.read.frames import arrow_table
+                from forensics.read.schema import arrow_table
 
                 parquet.mkdir(parents=True, exist_ok=True)
                 for name, f in d.frames.items():

@@ -4,7 +4,8 @@
   it is one of them, `opt_str` turns a cell into `str | None`.
 - **Times.** Kubernetes writes RFC 3339 (`2024-05-01T10:00:00Z`, sometimes with fractions);
   `iso_seconds` reads the seconds of such a string as UTC, `iso_z` writes a timestamp back in the
-  same shape, `stamp_time` reads the compact `20240501T100000Z` of snapshot names.
+  same shape, `stamp_time` (`snapshot_time` as a pandas timestamp) reads the compact `20240501T100000Z` of
+  snapshot names.
 - **Image references.** `ImageRef.parse` splits `[registry/]repository[:tag][@digest]` the way
   the container runtimes resolve it (docker.io and `library/` for a bare name, `latest` for no tag
   and no digest; https://github.com/distribution/reference/blob/main/normalize.go). `image_key`,
@@ -29,6 +30,7 @@ __all__ = [
     "iso_z",
     "opt_str",
     "registry_of",
+    "snapshot_time",
     "stamp_time",
 ]
 
@@ -80,6 +82,12 @@ def stamp_time(name: str) -> datetime | None:
         return datetime.strptime(name, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     except (ValueError, TypeError):
         return None
+
+
+def snapshot_time(name: str) -> pd.Timestamp | None:
+    """`stamp_time` as a pandas timestamp, the type of the frames' `observed_at`."""
+    t = stamp_time(name)
+    return None if t is None else pd.Timestamp(t)
 
 
 # --- image references -------------------------------------------------------------------------

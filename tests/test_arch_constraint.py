@@ -1,4 +1,4 @@
-"""`frames.arch_constraint`: a pod spec's kubernetes.io/arch constraint as lists of allowed and
+"""`scheduling.arch_constraint`: a pod spec's kubernetes.io/arch constraint as lists of allowed and
 excluded architectures (no private notation mixing the two)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from forensics.read import kube
-from forensics.read.frames import arch_constraint
+from forensics.read.scheduling import arch_constraint
 
 
 def _spec(

@@ -10,7 +10,7 @@ import pytest
 
 from forensics.analysis.correlate import Workloads
 from forensics.analysis.findings import Workload
-from forensics.read.frames import tolerates
+from forensics.read.scheduling import tolerates
 from tests.rules.builders import context, crashloop, ctr, event, node, pod, terminated
 
 UTC = "UTC"

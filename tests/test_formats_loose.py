@@ -19,8 +19,8 @@ from forensics.errors import UnusableInput
 from forensics.read import layout
 from forensics.read.formats import LOOKED_FOR, decide, detect, load_any
 from forensics.read.formats.loose import FORMAT
-from forensics.read.frames import image_key
 from forensics.read.load import load_dump
+from forensics.values import image_key
 from tests.dump_builder import tiny_dump
 from tests.foreign_dumps import REPO, SAMPLES, assert_same_findings, latest_snapshot, read_objects
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from forensics.read.frames import digest_of, image_key
 from forensics.read.load import load_dump
+from forensics.values import digest_of, image_key
 
 REAL = Path(__file__).resolve().parent / "fixtures" / "realdata"
 SNAP = "20260101T000000Z"

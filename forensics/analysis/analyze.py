@@ -15,10 +15,11 @@ import pandas as pd
 from forensics import __version__
 from forensics.analysis import incident
 from forensics.analysis.causes import arch_ids, specificity
-from forensics.analysis.correlate import WL_KEYS, Context, build_context, iso, restart_history
+from forensics.analysis.correlate import WL_KEYS, Context, build_context, restart_history
 from forensics.analysis.findings import INTERNAL_CAUSES, Finding, Workload, severity_rank
 from forensics.analysis.rules import run_all
 from forensics.read.load import Dump
+from forensics.values import iso_z, opt_str, snapshot_time
 
 SCHEMA = "cluster-forensics-findings/1"
 
@@ -206,7 +207,7 @@ def add_intervals(ctx: Context, findings: list[Finding]) -> None:
             t = d[first]
             if not pd.isna(t) and (start is None or pd.isna(start) or t < start) and (floor is None or t > floor):
                 start = t
-            out.append({"from": iso(start), "to": iso(times.get(ctx.snapshots[last]))})
+            out.append({"from": iso_z(start), "to": iso_z(times.get(ctx.snapshots[last]))})
         f.failing_intervals = out
 
 
@@ -288,11 +289,11 @@ def dump_section(dump: Dump, ctx: Context) -> dict[str, Any]:
     return {
         "path": str(dump.path),
         "format": dump.format,
-        "collected_at": _str(meta.get("collected_at")),
+        "collected_at": opt_str(meta.get("collected_at")),
         "collected_at_derived": bool(meta.get("collected_at_derived", False)),
         "cluster": meta.get("cluster") if isinstance(meta.get("cluster"), dict) else {},
         "collector": meta.get("collector") if isinstance(meta.get("collector"), dict) else {},
-        "snapshots": [{"name": s, "observed_at": iso(_snap_time(s))} for s in dump.snapshots],
+        "snapshots": [{"name": s, "observed_at": iso_z(snapshot_time(s))} for s in dump.snapshots],
         "commands": commands,
         "commands_failed": [c for c in commands if c.get("exit_code") not in (0, None)],
         "counts": counts(f),
@@ -316,16 +317,6 @@ def counts(f: dict[str, pd.DataFrame]) -> dict[str, int]:
         "images": int(f["images"]["image"].nunique()),
         "logs": len(f["logs"]),
     }
-
-
-def _str(v: Any) -> str | None:
-    return None if v is None else str(v)
-
-
-def _snap_time(s: str) -> Any:
-    from forensics.read.frames import snapshot_time
-
-    return snapshot_time(s)
 
 
 def _workloads(active: list[Finding]) -> list[Finding]:
@@ -492,32 +483,28 @@ def inventory(ctx: Context) -> dict[str, Any]:
                 "instance_types": sorted(g["instance_type"].dropna().astype(str).unique().tolist()),
                 "nodes": len(g),
                 "ready": int(g["ready"].fillna(False).sum()),
-                "first_created": iso(g["created"].min()),
-                "last_created": iso(g["created"].max()),
+                "first_created": iso_z(g["created"].min()),
+                "last_created": iso_z(g["created"].max()),
             }
         )
     nodes = [
         {
             "name": str(r.node),
-            "arch": _na(r.arch),
-            "variant": _na(r.variant),
-            "os": _na(r.os),
-            "pool": _na(r.pool),
-            "instance_type": _na(r.instance_type),
-            "created": iso(r.created),
+            "arch": opt_str(r.arch),
+            "variant": opt_str(r.variant),
+            "os": opt_str(r.os),
+            "pool": opt_str(r.pool),
+            "instance_type": opt_str(r.instance_type),
+            "created": iso_z(r.created),
             "ready": None if pd.isna(r.ready) else bool(r.ready),
-            "runtime": _na(r.runtime),
-            "runtime_version": _na(r.runtime_version),
-            "kernel": _na(r.kernel),
-            "os_image": _na(r.os_image),
+            "runtime": opt_str(r.runtime),
+            "runtime_version": opt_str(r.runtime_version),
+            "kernel": opt_str(r.kernel),
+            "os_image": opt_str(r.os_image),
         }
         for r in n.sort_values(["arch", "pool", "node"]).head(2000).itertuples(index=False)
     ]
     return {"architectures": archs, "pools": pools, "nodes": nodes, "nodes_total": len(n)}
-
-
-def _na(v: Any) -> Any:
-    return None if v is None or (not isinstance(v, (list, dict)) and pd.isna(v)) else str(v)
 
 
 def restarts_series(ctx: Context, active: list[Finding]) -> list[dict[str, Any]]:
@@ -551,7 +538,7 @@ def restarts_series(ctx: Context, active: list[Finding]) -> list[dict[str, Any]]
     rows = [
         {
             "snapshot": str(s),
-            "at": iso(r["at"]),
+            "at": iso_z(r["at"]),
             "arch": str(a),
             "restarts": int(r["restarts"]),
             "failing_pods": int(r["failing_pods"]),
@@ -577,16 +564,16 @@ def cluster_timeline(ctx: Context, active: list[Finding]) -> list[dict[str, Any]
             if g["created"].notna().any():
                 ev.append(
                     {
-                        "at": iso(g["created"].min()),
+                        "at": iso_z(g["created"].min()),
                         "what": f"first {arch} node of pool {pool} created",
                         "kind": "node-pool",
                         "source": str(g["file"].iloc[0]),
                     }
                 )
     for s in ctx.snapshots:
-        from forensics.read.frames import snapshot_time
+        from forensics.values import snapshot_time
 
         t = snapshot_time(s)
         if t is not None:
-            ev.append({"at": iso(t), "what": f"snapshot {s} collected", "kind": "snapshot", "source": s})
+            ev.append({"at": iso_z(t), "what": f"snapshot {s} collected", "kind": "snapshot", "source": s})
     return sorted(ev, key=lambda e: e["at"] or "")

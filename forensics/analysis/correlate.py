@@ -19,7 +19,8 @@ import pandas as pd
 from forensics.analysis import causes
 from forensics.analysis.findings import Workload
 from forensics.knowledge.arch import Platform, can_run, normalize_os, normalize_platform, parse_platform
-from forensics.read.frames import image_key, tolerates
+from forensics.read.scheduling import tolerates
+from forensics.values import image_key, iso_z
 
 # waiting reasons that mean the container cannot run
 FAIL_WAITING = frozenset(
@@ -341,7 +342,7 @@ class Context:
                 label = pool if not pd.isna(pool) else "(no pool label)"
                 ev.append(
                     {
-                        "at": iso(r["created"]),
+                        "at": iso_z(r["created"]),
                         "what": f"first {arch} node of pool {label} created ({r['node']})",
                         "kind": "node-pool",
                         "source": str(r["file"]),
@@ -844,12 +845,6 @@ def restarts_once(rows: pd.DataFrame) -> int:
     return Workloads.one(rows).facts(0).restarts if not rows.empty else 0
 
 
-def iso(ts: Any) -> str | None:
-    if ts is None or (not isinstance(ts, str) and pd.isna(ts)):
-        return None
-    return pd.Timestamp(ts).isoformat().replace("+00:00", "Z")
-
-
 def restart_history(ctx: Context, exclude: set[tuple[str, str, str]]) -> list[dict[str, Any]]:
     """Restarts that are over, per workload (never a finding): containers of the last snapshot with
     restarts that are not failing now, minus the workloads in `exclude` (those with a finding).
@@ -906,7 +901,7 @@ def restart_history(ctx: Context, exclude: set[tuple[str, str, str]]) -> list[di
                 "last_reasons": reasons,
                 "last_reason": None if pd.isna(newest["last_reason"]) else str(newest["last_reason"]),
                 "last_exit_code": None if pd.isna(newest["last_exit_code"]) else int(newest["last_exit_code"]),
-                "last_finished": iso(g["last_finished"].max()),
+                "last_finished": iso_z(g["last_finished"].max()),
                 "last_message": None if pd.isna(newest["last_message"]) else str(newest["last_message"])[:500],
                 "node_event": all_node,
                 "severity": "info",
@@ -1180,8 +1175,8 @@ class Workloads:
                     containers=sorted({f"{pod_s[j]}/{cont_s[j]}" for j in pos}),
                     node_archs=sorted({str(arch[j]) for j in pos if not is_na(arch[j])}),
                     restarts=int(sum(peak.values())),
-                    first_seen=iso(first),
-                    last_seen=iso(last),
+                    first_seen=iso_z(first),
+                    last_seen=iso_z(last),
                 )
             )
         return out

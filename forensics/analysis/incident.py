@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forensics.analysis.correlate import Context, Workloads, iso
+from forensics.analysis.correlate import Context, Workloads
 from forensics.analysis.findings import Evidence, Finding
-from forensics.values import is_missing
+from forensics.values import is_missing, iso_z
 
 _EPOCH_FLOOR = pd.Timestamp("1990-01-01", tz="UTC")
 _BACKOFF_START, _BACKOFF_CAP = 10.0, 300.0
@@ -127,7 +127,7 @@ def first_failure(
                     kind="pod",
                     file=str(obs[0][10]),
                     object=f"Pod {ns}/{pod} container {cont}",
-                    text=f"failing since its pod started at {iso(start)}: never Ready, {n} restarts, as many as a "
+                    text=f"failing since its pod started at {iso_z(start)}: never Ready, {n} restarts, as many as a "
                     "crash loop fits in that time",
                     snapshot=str(obs[-1][11]),
                 )
@@ -157,7 +157,7 @@ def settle(ctx: Context, findings: list[Finding]) -> None:
             f.restarts = groups.facts(i).restarts
             f.restart_matrix = groups.restart_matrix(i)
         first, note = first_failure(ctx, f, recs=[tuple(c[j] for c in cols) for j in pos])
-        when = iso(first) if first is not None else f.first_seen
+        when = iso_z(first) if first is not None else f.first_seen
         if when is None:
             continue
         f.first_seen = when

@@ -80,7 +80,7 @@ def at_snapshot(dump: Dump, snapshot: str) -> Dump:
     meta = dict(dump.meta)
     meta["snapshots"] = [snapshot]
     if len(dump.snapshots) > 1:
-        from forensics.read.frames import snapshot_time
+        from forensics.values import snapshot_time
 
         t = snapshot_time(snapshot)
         if t is not None:

@@ -1,22 +1,23 @@
-"""The analysis frames: long tables, one row per object per snapshot, in a shared vocabulary.
+"""The frame builder: Kubernetes objects, logs and inspections as rows of the analysis frames.
 
-`FrameBuilder` accumulates column lists while the loader streams the dump, then `build()` turns them
-into pandas DataFrames (Arrow-backed strings, nullable ints/bools, UTC timestamps). The columns of
-every frame are documented in `docs/dump-format.md` ("Frames"); they are the words rules are written
-in: `snapshot`, `observed_at`, `namespace`, `pod`, `container`, `node`, `image`, `image_digest`, `arch`.
+`FrameBuilder` takes what the loader (or a foreign format) streams out of a dump: typed object lists
+(`add_objects`, `add_objects_chunked`, `add_items`), container logs (`add_log`), binfmt_misc entries,
+/proc/cpuinfo lines and image inspection parts. `build()` turns the accumulated rows into the frames
+of `forensics.read.schema` (long tables, one row per object per snapshot) and scans messages for
+known error signatures. Scheduling semantics (arch constraints, taints x tolerations) live in
+`forensics.read.scheduling`, item-aligned splitting of huge lists in `forensics.read.chunks`, what a
+dump lacks in `forensics.read.gaps`.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import msgspec
 import pandas as pd
-import pyarrow as pa
 
 from forensics.knowledge.arch import (
     NFD_CPU_MODEL_PREFIX,
@@ -27,229 +28,28 @@ from forensics.knowledge.arch import (
     x86_level_from_cpuinfo,
     x86_level_from_features,
 )
+from forensics.knowledge.binfmt import parse_entry
 from forensics.knowledge.signatures import label_signatures
 from forensics.read import kube, layout
+from forensics.read.chunks import item_batches
+from forensics.read.scheduling import ARCH_LABELS, arch_constraint, hard_taints, tolerations_of
+from forensics.read.schema import (
+    BINFMT_COLS,
+    CONTAINER_COLS,
+    EVENT_COLS,
+    IMAGE_COLS,
+    IMAGE_PLATFORM_COLS,
+    LOG_COLS,
+    NODE_COLS,
+    POD_COLS,
+    SIGNATURE_COLS,
+    WORKLOAD_COLS,
+    Columns,
+    to_utc,
+)
 from forensics.read.source import LoadProblem
-from forensics.values import digest_of, image_key, is_missing, stamp_time
+from forensics.values import digest_of, image_key, is_missing, snapshot_time
 
-STR = "str"
-INT = "int"
-BOOL = "bool"
-TS = "ts"
-FLOAT = "float"
-LIST = "list"  # a list of strings (Arrow list<string>); null when the object says nothing
-STR_LIST = pd.ArrowDtype(pa.list_(pa.string()))
-
-NODE_COLS = {
-    "snapshot": STR,
-    "node": STR,
-    "arch": STR,
-    "variant": STR,
-    "arch_label": STR,
-    "os": STR,
-    "kernel": STR,
-    "os_image": STR,
-    "runtime": STR,
-    "runtime_version": STR,
-    "kubelet_version": STR,
-    "instance_type": STR,
-    "pool": STR,
-    "zone": STR,
-    "created": TS,
-    "ready": BOOL,
-    "ready_reason": STR,
-    "ready_message": STR,
-    "ready_since": TS,
-    "unschedulable": BOOL,
-    "taints": LIST,
-    "conditions": STR,
-    "file": STR,
-    "cpu_level": STR,
-    "cpu_level_from": STR,
-    "cpu_model": STR,
-    "windows_build": STR,
-}
-POD_COLS = {
-    "snapshot": STR,
-    "namespace": STR,
-    "pod": STR,
-    "uid": STR,
-    "node": STR,
-    "phase": STR,
-    "reason": STR,
-    "message": STR,
-    "created": TS,
-    "start_time": TS,
-    "owner_kind": STR,
-    "owner_name": STR,
-    "pod_template_hash": STR,
-    "arch_allowed": LIST,
-    "arch_excluded": LIST,
-    "arch_preferred": LIST,
-    "scheduled": STR,
-    "scheduled_message": STR,
-    "ready": BOOL,
-    "tolerations": LIST,
-    "file": STR,
-    "multiarch": STR,
-}
-CONTAINER_COLS = {
-    "snapshot": STR,
-    "namespace": STR,
-    "pod": STR,
-    "container": STR,
-    "init": BOOL,
-    "image": STR,
-    "status_image": STR,
-    "image_id": STR,
-    "image_digest": STR,
-    "restart_count": INT,
-    "ready": BOOL,
-    "has_status": BOOL,
-    "state": STR,
-    "waiting_reason": STR,
-    "waiting_message": STR,
-    "term_reason": STR,
-    "term_exit_code": INT,
-    "term_message": STR,
-    "term_finished": TS,
-    "started_at": TS,
-    "last_reason": STR,
-    "last_exit_code": INT,
-    "last_signal": INT,
-    "last_message": STR,
-    "last_started": TS,
-    "last_finished": TS,
-    "termination_message_policy": STR,
-    "has_liveness_probe": BOOL,
-    "memory_limit": STR,
-    "command": STR,
-    "file": STR,
-}
-EVENT_COLS = {
-    "snapshot": STR,
-    "namespace": STR,
-    "name": STR,
-    "uid": STR,
-    "api": STR,
-    "object_kind": STR,
-    "object_namespace": STR,
-    "object_name": STR,
-    "field_path": STR,
-    "container": STR,
-    "reason": STR,
-    "message": STR,
-    "type": STR,
-    "count": INT,
-    "first_seen": TS,
-    "last_seen": TS,
-    "source_component": STR,
-    "source_host": STR,
-    "file": STR,
-}
-WORKLOAD_COLS = {
-    "snapshot": STR,
-    "kind": STR,
-    "namespace": STR,
-    "name": STR,
-    "uid": STR,
-    "created": TS,
-    "owner_kind": STR,
-    "owner_name": STR,
-    "replicas": INT,
-    "images": STR,
-    "arch_allowed": LIST,
-    "arch_excluded": LIST,
-    "file": STR,
-}
-LOG_COLS = {
-    "snapshot": STR,
-    "namespace": STR,
-    "pod": STR,
-    "container": STR,
-    "previous": BOOL,
-    "file": STR,
-    "size": INT,
-    "lines": INT,
-    "invalid_utf8": BOOL,
-}
-SIGNATURE_COLS = {
-    "snapshot": STR,
-    "namespace": STR,
-    "pod": STR,
-    "container": STR,
-    "source": STR,
-    "file": STR,
-    "object": STR,
-    "line": INT,
-    "signature": STR,
-    "dialect": STR,
-    "hint": STR,
-    "text": STR,
-    "platform": STR,
-    "at": TS,
-}
-IMAGE_COLS = {
-    "image": STR,
-    "image_key": STR,
-    "slug": STR,
-    "inspected": BOOL,
-    "kind": STR,
-    "media_type": STR,
-    "source_format": STR,
-    "digest": STR,
-    "platforms": LIST,
-    "archs": LIST,
-    "n_platforms": INT,
-    "attestations": INT,
-    "config_os": STR,
-    "config_arch": STR,
-    "config_variant": STR,
-    "created": TS,
-    "child_digests": STR,
-    "warnings": STR,
-    "file": STR,
-    "amd64_level": STR,
-    "amd64_level_from": STR,
-}
-IMAGE_PLATFORM_COLS = {
-    "image": STR,
-    "image_key": STR,
-    "os": STR,
-    "arch": STR,
-    "variant": STR,
-    "platform": STR,
-    "digest": STR,
-    "created": TS,
-    "os_version": STR,
-    "config_platform": STR,
-    "amd64_level": STR,
-    "amd64_level_from": STR,
-}
-BINFMT_COLS = {
-    "node": STR,
-    "entry": STR,
-    "enabled": BOOL,
-    "interpreter": STR,
-    "flags": STR,
-    "arch": STR,
-    "file": STR,
-}
-
-SCHEMAS: dict[str, dict[str, str]] = {
-    "nodes": NODE_COLS,
-    "pods": POD_COLS,
-    "containers": CONTAINER_COLS,
-    "events": EVENT_COLS,
-    "workloads": WORKLOAD_COLS,
-    "logs": LOG_COLS,
-    "signatures": SIGNATURE_COLS,
-    "images": IMAGE_COLS,
-    "image_platforms": IMAGE_PLATFORM_COLS,
-    "binfmt": BINFMT_COLS,
-}
-
-ARCH_LABELS = ("kubernetes.io/arch", "beta.kubernetes.io/arch")
 POOL_LABELS = (
     "eks.amazonaws.com/nodegroup",
     "alpha.eksctl.io/nodegroup-name",
@@ -267,221 +67,8 @@ POOL_LABELS = (
 INSTANCE_LABELS = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
 ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
 _FIELD_CONTAINER = re.compile(r"spec\.(?:initContainers|containers|ephemeralContainers)\{([^}]*)\}")
-# ELF e_machine -> GOARCH, for binfmt magic (byte 18-19 of the ELF header, little endian)
-_E_MACHINE = {
-    0x3E: "amd64",
-    0xB7: "arm64",
-    0x28: "arm",
-    0x03: "386",
-    0x15: "ppc64le",
-    0x16: "s390x",
-    0xF3: "riscv64",
-    0x08: "mips64le",
-}
-_QEMU_NAMES = {
-    "aarch64": "arm64",
-    "x86_64": "amd64",
-    "arm": "arm",
-    "i386": "386",
-    "ppc64le": "ppc64le",
-    "s390x": "s390x",
-    "riscv64": "riscv64",
-    "armeb": "armbe",
-    "aarch64_be": "arm64be",
-}
-
-
-WHOLE_DECODE_MAX = 1024 * 1024 * 1024  # a list not in kubectl's layout is decoded whole up to this
-ITEM_MAX = 64 * 1024 * 1024  # no Kubernetes object is this large (etcd refuses objects over 1.5 MiB)
 _MAX_FIELD_PATH = 1024
 MAX_CHILD_CONFIGS = 1024  # per image: an index has a few dozen children
-_ITEMS_OPEN = b'"items": [\n'
-_ITEM_CLOSE = b"\n        }"  # an item's last line, followed by "," or a newline and "    ]"
-
-
-class _Cols:
-    """Column lists for one frame, appended row by row while streaming."""
-
-    __slots__ = ("data", "schema")
-
-    def __init__(self, schema: dict[str, str]) -> None:
-        self.schema = schema
-        self.data: dict[str, list[Any]] = {c: [] for c in schema}
-
-    def add(self, **row: Any) -> None:
-        for c, col in self.data.items():
-            col.append(row.get(c))
-
-    def frame(self, problems: list[LoadProblem] | None = None) -> pd.DataFrame:
-        try:
-            return make_frame(self.schema, self.data, strict=True)
-        except (OverflowError, TypeError, ValueError):
-            self._out_of_range(problems if problems is not None else [])
-            return make_frame(self.schema, self.data)
-
-    def _out_of_range(self, problems: list[LoadProblem]) -> None:
-        """Integers an Int64 column cannot hold (past int64) become unknown, one load problem per file."""
-        files = self.data.get("file")
-        for c, kind in self.schema.items():
-            if kind != INT:
-                continue
-            col = self.data[c]
-            bad = [i for i, v in enumerate(col) if v is not None and _int64(v) is None]
-            if not bad:
-                continue
-            for i in bad:
-                col[i] = None
-            where = sorted({str(files[i]) for i in bad if files is not None and files[i]}) or ["(dump)"]
-            for f in where[:20]:
-                problems.append(
-                    LoadProblem(
-                        f,
-                        "number out of range",
-                        f"{c}: a value past 64-bit integers (or not an integer) read as unknown",
-                    )
-                )
-
-
-def make_frame(
-    schema: dict[str, str], data: dict[str, list[Any]] | None = None, *, strict: bool = False
-) -> pd.DataFrame:
-    """Build a DataFrame with the dtypes of a schema (also used to make empty frames). An integer column
-    value past int64 is unknown, or (`strict`) raises OverflowError/TypeError."""
-    data = data or {c: [] for c in schema}
-    cols: dict[str, Any] = {}
-    for c, kind in schema.items():
-        values = data.get(c, [])
-        if kind == STR:
-            cols[c] = pd.array(values, dtype="string[pyarrow]")
-        elif kind == INT:
-            try:
-                cols[c] = pd.array(values, dtype="Int64")
-            except (OverflowError, TypeError, ValueError):
-                if strict:
-                    raise
-                cols[c] = pd.array([_int64(v) for v in values], dtype="Int64")
-        elif kind == BOOL:
-            cols[c] = pd.array(values, dtype="boolean")
-        elif kind == FLOAT:
-            cols[c] = pd.array(values, dtype="Float64")
-        elif kind == LIST:
-            cols[c] = pd.array(values, dtype=STR_LIST)
-        else:
-            cols[c] = to_utc(values)
-    return pd.DataFrame(cols)
-
-
-def arrow_table(frame: pd.DataFrame, schema: pa.Schema | None = None) -> pa.Table:
-    """`frame` as an Arrow table for Parquet. The pandas metadata names an Arrow list column's dtype
-    `list<item: string>[pyarrow]`, which pandas (3.x) cannot parse back, so `read_parquet` would fail:
-    such columns are recorded as `object` there (their Arrow type stays `list<string>`)."""
-    t = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-    meta = t.schema.metadata or {}
-    raw = meta.get(b"pandas")
-    if raw is None:
-        return t
-    doc = json.loads(raw)
-    for c in doc.get("columns", []):
-        if str(c.get("numpy_type", "")).startswith("list<"):
-            c["numpy_type"] = "object"
-    return t.replace_schema_metadata({**meta, b"pandas": json.dumps(doc).encode()})
-
-
-_INT64 = (-(1 << 63), (1 << 63) - 1)
-
-
-def _int64(v: Any) -> int | None:
-    """An integer the Int64 columns can hold; anything else (past int64, not an int) is unknown."""
-    if isinstance(v, bool) or not isinstance(v, int) or not _INT64[0] <= v <= _INT64[1]:
-        return None
-    return v
-
-
-def to_utc(values: Any) -> pd.Series:
-    """UTC nanosecond timestamps; text that is no time, and times outside what nanoseconds can hold
-    (Go's zero time 0001-01-01, year 9999), are unknown (NaT)."""
-    s = pd.Series(values, dtype="object") if not isinstance(values, pd.Series) else values
-    t = pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601")
-    if t.dtype != "datetime64[ns, UTC]":
-        t = t.where((t >= pd.Timestamp.min.tz_localize("UTC")) & (t <= pd.Timestamp.max.tz_localize("UTC")))
-    return t.astype("datetime64[ns, UTC]")
-
-
-def snapshot_time(name: str) -> pd.Timestamp | None:
-    t = stamp_time(name)
-    return None if t is None else pd.Timestamp(t)
-
-
-def arch_constraint(spec: kube.PodSpec) -> tuple[list[str] | None, list[str] | None, list[str] | None]:
-    """(allowed, excluded, preferred) architectures of a pod spec, each a sorted list or None.
-
-    The required constraint is nodeSelector on kubernetes.io/arch (or beta.) ANDed with the required
-    node affinity, whose terms are ORed. It is either a set of allowed architectures (`allowed`, `In`
-    values minus `NotIn` values) or, when it names only `NotIn` values, the architectures it excludes
-    (`excluded`); both None when unconstrained. `preferred` are the `In` values of the preferred terms.
-    """
-    allowed: set[str] | None = None
-    excluded: set[str] | None = None
-    if spec.node_selector:
-        for key in ARCH_LABELS:
-            v = spec.node_selector.get(key)
-            if v:
-                allowed = {normalize_arch(v)[0]}
-    preferred: set[str] = set()
-    na = spec.affinity.node_affinity if spec.affinity else None
-    if na is not None:
-        req = na.required_during_scheduling_ignored_during_execution
-        if req and req.node_selector_terms:
-            terms: list[tuple[set[str] | None, set[str]]] = []
-            for term in req.node_selector_terms:
-                t = _term_archs(term)
-                if t is None:
-                    terms = []
-                    break  # a term without an arch expression admits every arch
-                terms.append(t)
-            if terms:
-                pos = set().union(*(a for a, _ in terms if a is not None))
-                negs = [e for a, e in terms if a is None]
-                if not negs:  # every term names the architectures it allows
-                    allowed = pos if allowed is None else allowed & pos
-                else:  # any arch but those every excluding term excludes (unless another term allows it)
-                    out = set.intersection(*negs) - pos
-                    if allowed is not None:
-                        allowed -= out
-                    elif out:
-                        excluded = out
-        for pt in na.preferred_during_scheduling_ignored_during_execution or ():
-            if pt.preference is not None:
-                t = _term_archs(pt.preference)
-                if t is not None and t[0]:
-                    preferred |= t[0]
-    return (
-        sorted(allowed) if allowed is not None else None,
-        sorted(excluded) if excluded else None,
-        sorted(preferred) or None,
-    )
-
-
-def _term_archs(term: kube.NodeSelectorTerm) -> tuple[set[str] | None, set[str]] | None:
-    """(allowed, excluded) of one node selector term's kubernetes.io/arch expressions: allowed is the
-    `In` values (intersected) minus the `NotIn` values, None when the term names only `NotIn`; None
-    when the term has no arch expression."""
-    pos: set[str] | None = None
-    neg: set[str] = set()
-    seen = False
-    for e in term.match_expressions or ():
-        if e.key not in ARCH_LABELS:
-            continue
-        vals = {normalize_arch(v)[0] for v in (e.values or ())}
-        if e.operator == "In":
-            seen = True
-            pos = vals if pos is None else pos & vals
-        elif e.operator == "NotIn":
-            seen = True
-            neg |= vals
-    if not seen:
-        return None
-    return (pos - neg if pos is not None else None), neg
 
 
 def _label(labels: dict[str, str] | None, keys: tuple[str, ...]) -> str | None:
@@ -506,21 +93,59 @@ class FrameBuilder:
     """Accumulates rows while the loader streams; `build()` makes the frames."""
 
     def __init__(self) -> None:
-        self.nodes = _Cols(NODE_COLS)
-        self.pods = _Cols(POD_COLS)
-        self.containers = _Cols(CONTAINER_COLS)
-        self.events = _Cols(EVENT_COLS)
-        self.workloads = _Cols(WORKLOAD_COLS)
-        self.logs = _Cols(LOG_COLS)
-        self.sigs = _Cols(SIGNATURE_COLS)
-        self.binfmt = _Cols(BINFMT_COLS)
+        self.nodes = Columns(NODE_COLS)
+        self.pods = Columns(POD_COLS)
+        self.containers = Columns(CONTAINER_COLS)
+        self.events = Columns(EVENT_COLS)
+        self.workloads = Columns(WORKLOAD_COLS)
+        self.logs = Columns(LOG_COLS)
+        self.sigs = Columns(SIGNATURE_COLS)
+        self.binfmt = Columns(BINFMT_COLS)
         self.image_parts: dict[str, dict[str, Any]] = defaultdict(dict)
         self.cpuinfo: dict[str, tuple[str | None, str, str | None]] = {}  # node -> (level, from, model)
-        self.kinds_seen: dict[str, set[str]] = defaultdict(set)
         self._snaps: set[str] = set()
 
+    # --- what was read ------------------------------------------------------------------------------
     def snapshots_seen(self) -> set[str]:
+        """The snapshots any object list or log was added under."""
         return set(self._snaps)
+
+    def rename_snapshot(self, old: str, new: str) -> None:
+        """Rename a snapshot in every accumulated row (a format learns its collection time late)."""
+        for cols in (self.nodes, self.pods, self.containers, self.events, self.workloads, self.logs, self.sigs):
+            col = cols.data["snapshot"]
+            for i, v in enumerate(col):
+                if v == old:
+                    col[i] = new
+        if old in self._snaps:
+            self._snaps.discard(old)
+            self._snaps.add(new)
+
+    def newest_time(self, extra: Iterable[Any] = ()) -> pd.Timestamp | None:
+        """The newest timestamp among what was observed (events, container states, pods, nodes) and `extra`."""
+        values: list[Any] = list(extra)
+        for cols, names in (
+            (self.events, ("last_seen", "first_seen")),
+            (self.containers, ("started_at", "term_finished", "last_finished", "last_started")),
+            (self.pods, ("start_time", "created")),
+            (self.nodes, ("ready_since", "created")),
+            (self.workloads, ("created",)),
+        ):
+            for n in names:
+                values.extend(v for v in cols.data[n] if v)
+        if not values:
+            return None
+        s = to_utc(values).dropna()
+        return None if s.empty else s.max()
+
+    def image_by_digest(self) -> dict[str, str]:
+        """image digest (from pods' imageID) -> the image reference the pod spec names, first seen first."""
+        out: dict[str, str] = {}
+        data = self.containers.data
+        for digest, image in zip(data["image_digest"], data["image"], strict=True):
+            if digest and image and digest not in out:
+                out[digest] = image
+        return out
 
     # --- object lists -------------------------------------------------------------------------
     def add_objects(self, snapshot: str, kind: str, file: str, data: bytes, notes: list[str] | None = None) -> None:
@@ -529,63 +154,17 @@ class FrameBuilder:
     def add_objects_chunked(
         self, snapshot: str, kind: str, file: str, chunks: Iterator[bytes], notes: list[str] | None = None
     ) -> None:
-        """Decode a huge list in batches of whole items, never holding the whole file.
-
-        `kubectl get -o json` prints its list with a 4-space indent, each item opening with a line
-        `        {` and closing with `        }` (JSON strings hold no raw newline, so these lines
-        are unambiguous). Text that does not have that shape is decoded whole, as a fallback.
-        """
+        """Decode a huge list in batches of whole items (`forensics.read.chunks`), never holding the
+        whole file; a list not laid out as kubectl prints it is decoded whole, as a fallback."""
         dec = kube.item_decoder(kind)
-        buf = b""
-        started = False
-        head: list[bytes] = []
-        for chunk in chunks:
-            buf += chunk
-            if not started:
-                i = buf.find(_ITEMS_OPEN)
-                if i < 0:
-                    if len(buf) > 16 * 1024 * 1024:  # not kubectl's shape: decode whole, if it can be
-                        lead = buf[:4096].lstrip()
-                        if not lead.startswith((b"{", b"[")):
-                            raise msgspec.DecodeError(f"not a JSON object list (starts with {lead[:16]!r})")
-                        head.append(buf)
-                        size = len(buf)
-                        buf = b""
-                        for more in chunks:
-                            size += len(more)
-                            if size > WHOLE_DECODE_MAX:
-                                raise msgspec.DecodeError(
-                                    f"over {WHOLE_DECODE_MAX} bytes and not laid out as kubectl prints lists: "
-                                    "not decoded whole"
-                                )
-                            head.append(more)
-                        self.add_objects(snapshot, kind, file, b"".join(head), notes)
-                        return
-                    continue
-                buf = buf[i + len(_ITEMS_OPEN) :]
-                started = True
-            cut = max(buf.rfind(_ITEM_CLOSE + b","), buf.rfind(_ITEM_CLOSE + b"\n"))
-            if cut < 0:
-                if len(buf) > ITEM_MAX:
-                    raise msgspec.DecodeError(
-                        f"no end of an item within {ITEM_MAX} bytes (padding or a giant "
-                        "object): the rest of the list was not read"
-                    )
-                continue
-            cut += len(_ITEM_CLOSE)
-            batch, buf = buf[:cut], buf[cut:]
-            self._add_batch(snapshot, kind, file, dec, batch, notes)
-        if not started:
-            self.add_objects(snapshot, kind, file, b"".join(head) + buf, notes)
-            return
-        tail = buf.strip()
-        end = tail.find(b"]")
-        rest = tail[:end].strip().lstrip(b",").strip() if end >= 0 else tail
-        if rest:
-            self._add_batch(snapshot, kind, file, dec, rest, notes)
+        for batch in item_batches(chunks):
+            if batch.whole:
+                self.add_objects(snapshot, kind, file, batch.data, notes)
+            else:
+                self._add_batch(snapshot, kind, file, dec, batch.data, notes)
 
     def _add_batch(self, snapshot: str, kind: str, file: str, dec: Any, batch: bytes, notes: list[str] | None) -> None:
-        text = b"[" + batch.lstrip().lstrip(b",") + b"]"
+        text = b"[" + batch + b"]"
         try:
             items = dec.decode(text)
         except (msgspec.ValidationError, RecursionError) as e:
@@ -601,7 +180,6 @@ class FrameBuilder:
     def add_items(self, snapshot: str, kind: str, file: str, items: list[Any]) -> None:
         """Add already-decoded typed items (`forensics.read.kube` structs) of one kind file."""
         self._snaps.add(snapshot)
-        self.kinds_seen[snapshot].add(kind)
         if kind == "pods":
             for p in items:
                 self._add_pod(snapshot, file, p)
@@ -675,11 +253,7 @@ class FrameBuilder:
             ready_message=message,
             ready_since=since,
             unschedulable=bool(n.spec.unschedulable),
-            taints=[
-                f"{t.key}={t.value or ''}:{t.effect}" for t in n.spec.taints if t.effect in ("NoSchedule", "NoExecute")
-            ]
-            if n.spec.taints
-            else None,
+            taints=hard_taints(n.spec.taints),
             conditions=",".join(sorted(troubled)) or None,
             file=file,
         )
@@ -716,7 +290,7 @@ class FrameBuilder:
             scheduled=sched,
             scheduled_message=sched_msg,
             ready=ready,
-            tolerations=_tolerations(spec.tolerations),
+            tolerations=tolerations_of(spec.tolerations),
             file=file,
             multiarch=_multiarch_labels(md.labels),
         )
@@ -861,8 +435,10 @@ class FrameBuilder:
         )
 
     # --- logs, binfmt, images ---------------------------------------------------------------------
-    def add_log(self, m: layout.Member, file: str, data: bytes) -> bool:
-        """Record a log and its signature lines; returns whether it held invalid UTF-8."""
+    def add_log(self, m: layout.Member, file: str, data: bytes, *, line_offset: int = 0) -> bool:
+        """Record a log and its signature lines; returns whether it held invalid UTF-8. `line_offset`
+        shifts the signature line numbers when the log is a block inside a bigger file (cluster-info
+        `logs.txt`), so evidence points at the file's own line."""
         from forensics.knowledge.signatures import scan_bytes
 
         matches, invalid = scan_bytes(data)
@@ -888,7 +464,7 @@ class FrameBuilder:
                 source=source,
                 file=file,
                 object=f"Pod {m.namespace}/{m.pod} container {m.container}",
-                line=x.line,
+                line=x.line + line_offset if x.line is not None and line_offset else x.line,
                 signature=x.signature,
                 dialect=x.dialect,
                 hint=x.hint,
@@ -898,28 +474,22 @@ class FrameBuilder:
         return invalid
 
     def add_binfmt(self, node: str, entry: str, file: str, data: bytes) -> None:
-        text = data.decode("utf-8", errors="replace")
-        if entry in ("register",):
+        """One of a node's binfmt_misc files (`forensics.knowledge.binfmt`)."""
+        e = parse_entry(entry, data)
+        if e is None:
             return
-        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-        if entry == "status":
-            self.binfmt.add(node=node, entry=entry, enabled=bool(lines) and lines[0] == "enabled", file=file)
+        if e.entry == "status":
+            self.binfmt.add(node=node, entry=e.entry, enabled=e.enabled, file=file)
             return
-        enabled = bool(lines) and lines[0] == "enabled"
-        interp = flags = magic = None
-        offset = 0
-        for ln in lines[1:]:
-            key, _, val = ln.partition(" ")
-            if key == "interpreter":
-                interp = val.strip()
-            elif key == "flags:":
-                flags = val.strip()
-            elif key == "magic":
-                magic = val.strip()
-            elif key == "offset":
-                offset = int(val) if val.strip().isdigit() and len(val.strip()) < 10 else 0
-        arch = _binfmt_arch(entry, magic, offset)
-        self.binfmt.add(node=node, entry=entry, enabled=enabled, interpreter=interp, flags=flags, arch=arch, file=file)
+        self.binfmt.add(
+            node=node,
+            entry=e.entry,
+            enabled=e.enabled,
+            interpreter=e.interpreter,
+            flags=e.flags,
+            arch=e.arch,
+            file=file,
+        )
 
     def add_cpuinfo(self, node: str, file: str, data: bytes) -> None:
         """The node's /proc/cpuinfo lines (`model name`, `flags`): its x86-64 level and CPU model, used
@@ -1054,8 +624,8 @@ class FrameBuilder:
         from forensics.errors import ManifestError
         from forensics.knowledge.manifests import parse_inspection
 
-        img = _Cols(IMAGE_COLS)
-        plat = _Cols(IMAGE_PLATFORM_COLS)
+        img = Columns(IMAGE_COLS)
+        plat = Columns(IMAGE_PLATFORM_COLS)
         for slug, parts in sorted(self.image_parts.items()):
             ref_part = parts.get(layout.ROLE_IMAGE_REF)
             ref = ref_part[1].decode("utf-8", errors="replace").strip() if ref_part else slug
@@ -1123,55 +693,6 @@ class FrameBuilder:
                 )
         return img.frame(), plat.frame()
 
-    def gaps(self, frames: dict[str, pd.DataFrame], *, has_meta: bool) -> list[dict[str, str]]:
-        """What this dump cannot tell, and how that limits the conclusions."""
-        out: list[dict[str, str]] = []
-        if frames["images"].empty:
-            out.append(
-                {
-                    "what": "no image inspections",
-                    "impact": "image platforms are unknown: architecture findings rest on logs, events and "
-                    "node architectures only, and their confidence is capped",
-                }
-            )
-        if frames["logs"].empty:
-            out.append(
-                {
-                    "what": "no container logs",
-                    "impact": "exec format errors and crashes are only seen where the runtime put them in a "
-                    "termination message or an event",
-                }
-            )
-        if frames["events"].empty:
-            out.append(
-                {
-                    "what": "no events",
-                    "impact": "pull errors, probe failures and scheduling failures are only seen in pod status",
-                }
-            )
-        if frames["binfmt"].empty:
-            out.append(
-                {
-                    "what": "no binfmt_misc listings",
-                    "impact": "whether a node emulates foreign architectures (qemu) is unknown",
-                }
-            )
-        if frames["nodes"].empty:
-            out.append(
-                {
-                    "what": "no nodes",
-                    "impact": "node architectures are unknown: no architecture finding can be confirmed",
-                }
-            )
-        if len(self._snaps) <= 1:
-            out.append(
-                {
-                    "what": "a single snapshot",
-                    "impact": "restart growth, rollouts and tag changes over time cannot be observed",
-                }
-            )
-        return out
-
 
 def _cpu_facts(labels: dict[str, str]) -> tuple[str | None, str | None, str | None]:
     """(x86-64 level, what it rests on, CPU model) from Node Feature Discovery labels."""
@@ -1198,57 +719,6 @@ def _multiarch_labels(labels: dict[str, str] | None) -> str | None:
         return None
     items = [f"{k[len(_MULTIARCH) :]}={v}" for k, v in sorted(labels.items()) if k.startswith(_MULTIARCH)]
     return ",".join(items) or None
-
-
-def _tolerations(tols: list[kube.Toleration] | None) -> list[str] | None:
-    """Tolerations as "key=value:effect" items; `*` tolerates everything."""
-    if not tols:
-        return None
-    out = []
-    for t in tols:
-        if not t.key and t.operator == "Exists":  # every taint, or every taint of one effect
-            out.append(f"*=*:{t.effect}" if t.effect else "*")
-        else:
-            val = "*" if t.operator == "Exists" else (t.value or "")
-            out.append(f"{t.key or ''}={val}:{t.effect or '*'}")
-    return out
-
-
-def tolerates(tolerations: Sequence[str] | None, taints: Sequence[str] | None) -> bool:
-    """Whether a pod with these tolerations (`key=value:effect` items, `*` for all) may be scheduled
-    on a node with these hard taints (`key=value:effect`)."""
-    if not taints:
-        return True
-    tols = list(tolerations or ())
-    if "*" in tols:
-        return True
-    for taint in taints:
-        kv, _, effect = taint.rpartition(":")
-        key, _, value = kv.partition("=")
-        ok = False
-        for t in tols:
-            tkv, _, teffect = t.rpartition(":")
-            tkey, _, tval = tkv.partition("=")
-            if tkey in ("*", key) and tval in ("*", value) and teffect in ("*", effect):
-                ok = True
-                break
-        if not ok:
-            return False
-    return True
-
-
-def _binfmt_arch(entry: str, magic: str | None, offset: int) -> str | None:
-    if magic and offset == 0:
-        try:
-            b = bytes.fromhex(magic)
-            if len(b) >= 20 and b[:4] == b"\x7fELF":
-                em = int.from_bytes(b[18:20], "little" if b[5] == 1 else "big")
-                if em in _E_MACHINE:
-                    return _E_MACHINE[em]
-        except ValueError:
-            pass
-    name = entry.removeprefix("qemu-").removesuffix("-static")
-    return _QEMU_NAMES.get(name)
 
 
 def _resolve_workloads(frames: dict[str, pd.DataFrame]) -> None:

@@ -22,6 +22,7 @@ import yaml
 from forensics.errors import UnusableInput
 from forensics.read import layout, yamlsafe
 from forensics.read.frames import FrameBuilder
+from forensics.read.gaps import frame_gaps
 from forensics.read.source import Chunked, DumpSource, FileInfo, LoadProblem, open_source
 
 
@@ -159,7 +160,7 @@ def _load_dump(path: str | Path, progress: Progress | None, source: DumpSource |
         frames=frames,
         problems=src.problems,
         files=src.files,
-        gaps=builder.gaps(frames, has_meta=found_meta),
+        gaps=frame_gaps(frames, len(builder.snapshots_seen())),
     )
 
 

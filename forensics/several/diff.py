@@ -20,9 +20,8 @@ import pandas as pd
 
 from forensics import __version__
 from forensics.errors import ForensicsError
-from forensics.read.frames import image_key
 from forensics.read.load import Dump
-from forensics.values import is_missing, opt_str
+from forensics.values import image_key, is_missing, opt_str
 
 __all__ = ["SCHEMA", "DifferentClusters", "cluster_mismatch", "diff_documents", "diff_dumps"]
 

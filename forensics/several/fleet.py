@@ -45,7 +45,7 @@ import pyarrow.parquet as pq
 
 from forensics import __version__
 from forensics.errors import ForensicsError
-from forensics.read.frames import arrow_table
+from forensics.read.schema import arrow_table
 from forensics.values import is_missing, opt_str
 
 __all__ = ["FRAME_TABLES", "SCHEMA", "TABLES", "content_id", "read_table", "run_fleet", "summarize"]
@@ -208,7 +208,7 @@ _FINDING_SCHEMA = pa.schema(
 def _coverage_frame(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Per image reference the dump's containers use (last snapshot): its runnable architectures when
     inspected, the node architectures running it and present in the cluster, and which it lacks."""
-    from forensics.read.frames import image_key
+    from forensics.values import image_key
 
     c, n = frames["containers"], frames["nodes"]
     im, plats = frames["images"], frames["image_platforms"]

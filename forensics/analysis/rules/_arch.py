@@ -10,10 +10,11 @@ import pandas as pd
 
 from forensics.analysis import remediation
 from forensics.analysis.causes import platform_hints
-from forensics.analysis.correlate import Context, is_na, iso
+from forensics.analysis.correlate import Context, is_na
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Workload
 from forensics.analysis.rules._common import restart_matrix, sig_evidence
 from forensics.knowledge.arch import lacks_aarch32, platform_label
+from forensics.values import iso_z
 
 
 def _keys(df: pd.DataFrame, cols: list[str]) -> pd.MultiIndex:
@@ -104,7 +105,7 @@ def image_dicts(ctx: Context, rows: pd.DataFrame) -> list[dict[str, Any]]:
                 "platforms": [] if is_na(r.platforms) else [x for x in r.platforms if x],
                 "attestations": int(r.attestations) if not pd.isna(r.attestations) else 0,
                 "config_arch": _s(r.config_arch),
-                "created": iso(r.created),
+                "created": iso_z(r.created),
                 "inspected": True,
                 "file": _s(r.file),
                 "running_digests": digests,
@@ -149,7 +150,7 @@ def node_evidence(ctx: Context, nodes: list[str], limit: int = 6, *, aarch32_mat
                 kind="node",
                 file=str(r.file),
                 object=f"Node {r.node}",
-                text=f"architecture {label}{pool}{it}{no32}, created {iso(r.created)}",
+                text=f"architecture {label}{pool}{it}{no32}, created {iso_z(r.created)}",
                 snapshot=str(r.snapshot),
             )
         )
@@ -202,7 +203,7 @@ def timeline(ctx: Context, w: Workload, rows: pd.DataFrame, imgs: list[dict[str,
         for r in ctx.replicaset_records(w.namespace, w.name):
             ev.append(
                 {
-                    "at": iso(r.created),
+                    "at": iso_z(r.created),
                     "what": f"rollout: ReplicaSet {r.name} created ({r.images})",
                     "kind": "rollout",
                     "source": str(r.file),
@@ -226,7 +227,7 @@ def timeline(ctx: Context, w: Workload, rows: pd.DataFrame, imgs: list[dict[str,
         seen = [t for t, b in zip(rows["observed_at"].tolist(), fail) if b and not is_na(t)]
         first = min(seen) if seen else None
     if first is not None and not pd.isna(first):
-        ev.append({"at": iso(first), "what": f"first failure of {w}", "kind": "first-failure", "source": ""})
+        ev.append({"at": iso_z(first), "what": f"first failure of {w}", "kind": "first-failure", "source": ""})
     return sorted([e for e in ev if e["at"]], key=lambda e: e["at"])
 
 

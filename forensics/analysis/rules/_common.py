@@ -3,7 +3,6 @@ finding carries (pods, nodes, restarts counted once, first/last seen, restart ma
 
 from __future__ import annotations
 
-import math
 import shlex
 from typing import Any
 
@@ -12,6 +11,7 @@ import pandas as pd
 
 from forensics.analysis.correlate import Context, LogKey, WorkloadFacts, Workloads
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Severity, Workload
+from forensics.values import is_missing
 
 MAX_EVIDENCE = 25
 
@@ -45,7 +45,7 @@ def sig_evidence(sigs: pd.DataFrame, supports: str | None = None, limit: int = M
     out: list[Evidence] = []
     seen: set[tuple[Any, Any, Any]] = set()
     for source, snap, _pod, file, line, text, obj in recs:
-        key = (file, None if _na(line) else line, text)
+        key = (file, None if is_missing(line) else line, text)
         if key in seen:
             continue
         seen.add(key)
@@ -55,7 +55,7 @@ def sig_evidence(sigs: pd.DataFrame, supports: str | None = None, limit: int = M
                 file=str(file),
                 object=str(obj),
                 text=str(text),
-                line=None if _na(line) else int(line),
+                line=None if is_missing(line) else int(line),
                 snapshot=str(snap),
                 supports=supports,
             )
@@ -97,10 +97,6 @@ def group_evidence(
         )
         for r in picked
     ]
-
-
-def _na(v: Any) -> bool:
-    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
 
 
 def restart_matrix(rows: pd.DataFrame) -> list[dict[str, Any]]:

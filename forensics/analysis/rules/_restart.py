@@ -45,6 +45,7 @@ import pandas as pd
 from forensics.analysis import causes, remediation
 from forensics.analysis.correlate import WL_KEYS, Context, restart_sig_marks
 from forensics.analysis.findings import Evidence, MissingEvidence, Remediation, Severity, Workload
+from forensics.values import iso_z
 
 q = shlex.quote
 
@@ -198,13 +199,6 @@ def raise_memory(qty: str | None) -> str | None:
     return f"{-(-mi // 64) * 64}Mi"
 
 
-def registry_of(image: str) -> str:
-    """The registry host of an image reference (docker.io when it names none)."""
-    name = image.split("@", 1)[0]
-    first = name.split("/", 1)[0]
-    return first if "/" in name and ("." in first or ":" in first or first == "localhost") else "docker.io"
-
-
 def pull_findings(ctx: Context, cause: str, sig_col: str, hint: str, problem: str) -> list[Any]:
     """Findings for a pull failure of one kind (`hint`): containers waiting in ErrImagePull /
     ImagePullBackOff, or with a pull error of that kind in their waiting message or events.
@@ -336,8 +330,8 @@ def ghost_findings(ctx: Context, cause: str, events: pd.DataFrame, what: str) ->
             workload=w,
             pods=pods,
             summary=f"{w}: {what} (only events tell: pod(s) {', '.join(pods[:3])} no longer in the dump)",
-            first_seen=iso_of(rows["first_seen"].dropna().min()) if rows["first_seen"].notna().any() else None,
-            last_seen=iso_of(seen.max()) if not seen.empty else None,
+            first_seen=iso_z(rows["first_seen"].dropna().min()) if rows["first_seen"].notna().any() else None,
+            last_seen=iso_z(seen.max()) if not seen.empty else None,
         )
         f.evidence.extend(event_evidence(rows.sort_values("count", ascending=False)))
         images = list(
@@ -366,9 +360,3 @@ def ghost_findings(ctx: Context, cause: str, events: pd.DataFrame, what: str) ->
         )
         out.append(f)
     return out
-
-
-def iso_of(t: Any) -> str | None:
-    from forensics.analysis.correlate import iso
-
-    return iso(t)

@@ -15,7 +15,8 @@ from __future__ import annotations
 from forensics.analysis.correlate import Context
 from forensics.analysis.findings import Finding, Remediation
 from forensics.analysis.rules import rule
-from forensics.analysis.rules._restart import pod_spec_path, pull_findings, q, registry_of, resource
+from forensics.analysis.rules._restart import pod_spec_path, pull_findings, q, resource
+from forensics.values import registry_of
 
 CAUSE = "image-pull-auth"
 TITLE = "Image pull denied (registry credentials)"

@@ -15,7 +15,8 @@ from __future__ import annotations
 from forensics.analysis.correlate import Context
 from forensics.analysis.findings import Finding, Remediation
 from forensics.analysis.rules import rule
-from forensics.analysis.rules._restart import pull_findings, q, registry_of
+from forensics.analysis.rules._restart import pull_findings, q
+from forensics.values import registry_of
 
 CAUSE = "image-pull-network"
 TITLE = "Image pull failed on the way (TLS, DNS, timeout, rate limit)"

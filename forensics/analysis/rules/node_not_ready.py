@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from forensics.analysis.correlate import Context, is_na, iso
+from forensics.analysis.correlate import Context, is_na
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Remediation, Workload, finding_id
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._common import by_workload, new_finding
 from forensics.analysis.rules._restart import event_evidence, marks, q, severity
+from forensics.values import iso_z
 
 CAUSE = "node-not-ready"
 TITLE = "Node not ready"
@@ -118,7 +119,7 @@ def find(ctx: Context) -> list[Finding]:
                 text="Ready=False/Unknown"
                 + (f", reason {reason}" if reason else "")
                 + (f", message: {message[:400]}" if message else "")
-                + ("" if pd.isna(r.ready_since) else f", since {iso(r.ready_since)}")
+                + ("" if pd.isna(r.ready_since) else f", since {iso_z(r.ready_since)}")
                 + ("" if is_na(r.taints) else f"; taints {','.join(r.taints)}"),
                 snapshot=str(r.snapshot),
             )

@@ -10,7 +10,7 @@ recorded as `LoadProblem`s. Differences handled here once:
   YAML objects; `decode_json_items` / `yaml_docs` / `items_by_kind` read all of them;
 - the collection time is often absent: rows are added under a pending snapshot name, and the
   snapshot is renamed (`YYYYMMDDTHHMMSSZ`) once the time is known or derived from the newest
-  timestamp inside (`ForeignBuilder.rename_snapshot`, `newest_time`).
+  timestamp inside (`FrameBuilder.rename_snapshot`, `newest_time`).
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-import pandas as pd
 
 from forensics.read import kube, layout, yamlsafe
 from forensics.read.formats.shapes import kind_by_shape
-from forensics.read.frames import FrameBuilder, to_utc
+from forensics.read.frames import FrameBuilder
+from forensics.read.gaps import frame_gaps
 from forensics.read.load import Dump
 from forensics.read.source import DirectorySource, DumpSource, Select, open_source
 
@@ -202,7 +202,7 @@ def snapshot_name(t: datetime) -> str:
 
 
 class ForeignBuilder(FrameBuilder):
-    """A FrameBuilder that also takes decoded items, logs outside v1 paths, and renames its snapshot."""
+    """A FrameBuilder that also takes a container log by its names, outside v1 paths."""
 
     def add_log_text(
         self,
@@ -217,46 +217,10 @@ class ForeignBuilder(FrameBuilder):
     ) -> None:
         """Add one container log; `line_offset` shifts signature line numbers when the log is a block
         inside a bigger file (cluster-info `logs.txt`), so evidence points at the file's own line."""
-        start = len(self.sigs.data["line"])
         m = layout.Member(
             layout.ROLE_LOG, snapshot=snapshot, namespace=namespace, pod=pod, container=container, previous=previous
         )
-        self.add_log(m, file, data)
-        if line_offset:
-            lines = self.sigs.data["line"]
-            for i in range(start, len(lines)):
-                if lines[i] is not None:
-                    lines[i] += line_offset
-
-    def rename_snapshot(self, old: str, new: str) -> None:
-        """Rename a snapshot in every accumulated row (the collection time became known late)."""
-        for cols in (self.nodes, self.pods, self.containers, self.events, self.workloads, self.logs, self.sigs):
-            col = cols.data["snapshot"]
-            for i, v in enumerate(col):
-                if v == old:
-                    col[i] = new
-        if old in self._snaps:
-            self._snaps.discard(old)
-            self._snaps.add(new)
-        if old in self.kinds_seen:
-            self.kinds_seen[new] |= self.kinds_seen.pop(old)
-
-    def newest_time(self, extra: Iterable[Any] = ()) -> pd.Timestamp | None:
-        """The newest timestamp among what was observed (events, container states, pods, nodes) and `extra`."""
-        values: list[Any] = list(extra)
-        for cols, names in (
-            (self.events, ("last_seen", "first_seen")),
-            (self.containers, ("started_at", "term_finished", "last_finished", "last_started")),
-            (self.pods, ("start_time", "created")),
-            (self.nodes, ("ready_since", "created")),
-            (self.workloads, ("created",)),
-        ):
-            for n in names:
-                values.extend(v for v in cols.data[n] if v)
-        if not values:
-            return None
-        s = to_utc(values).dropna()
-        return None if s.empty else s.max()
+        self.add_log(m, file, data, line_offset=line_offset)
 
 
 # --- a format declares itself ---------------------------------------------------------------------
@@ -481,7 +445,7 @@ def finish(
         frames=frames,
         problems=src.problems,
         files=src.files,
-        gaps=[*gaps, *builder.gaps(frames, has_meta=False)],
+        gaps=[*gaps, *frame_gaps(frames, len(builder.snapshots_seen()))],
     )
 
 

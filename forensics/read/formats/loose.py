@@ -229,7 +229,7 @@ def load(
             continue
         manifests.append((name, data, doc))
 
-    by_digest = _container_digests(b)
+    by_digest = b.image_by_digest()
     per_folder: dict[str, int] = {}
     for name, _, _ in manifests:
         folder = name.rsplit("/", 1)[0] if "/" in name else ""
@@ -265,16 +265,6 @@ def load(
             }
         )
     return finish(b, src, path=p, fmt=FORMAT, meta=meta, collected_at=None, gaps=gaps)
-
-
-def _container_digests(b: ForeignBuilder) -> dict[str, str]:
-    """image digest (from pods' imageID) -> the image reference the pod spec names."""
-    out: dict[str, str] = {}
-    data = b.containers.data
-    for digest, image in zip(data["image_digest"], data["image"], strict=True):
-        if digest and image and digest not in out:
-            out[digest] = image
-    return out
 
 
 def _ref_for(
