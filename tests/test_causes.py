@@ -138,3 +138,18 @@ def test_two_modules_declaring_one_specificity_are_refused(tmp_path: Path) -> No
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120, check=False
     )
     assert r.returncode != 0 and "same specificity: 20" in r.stderr
+
+
+def test_the_registry_is_built_safely_from_several_threads() -> None:
+    """`forensics fleet` analyzes dumps in threads, each asking for the tables first: CPython 3.11's AST
+    builder raised SystemError when two threads parsed rule modules at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from forensics.analysis import causes
+
+    want = causes.registry()
+    for _ in range(5):
+        causes.registry.cache_clear()
+        with ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(lambda _: causes.registry(), range(16)))
+        assert all(g == want for g in got)

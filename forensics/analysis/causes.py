@@ -29,6 +29,7 @@ import importlib
 import importlib.util
 import pkgutil
 import sys
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -95,12 +96,19 @@ def declared(mod: ModuleType) -> Cause:
     return _checked(mod.__name__, {k: getattr(mod, k) for k in _FIELDS if hasattr(mod, k)})
 
 
+# CPython 3.11's AST builder is not safe in several threads at once ("SystemError: AST constructor
+# recursion depth mismatch", seen when `forensics fleet` analyzes dumps in threads): one parse at a time
+_PARSING = threading.RLock()
+
+
 def declared_in(path: Path, name: str) -> Cause:
     """The cause the rule module at `path` declares, read from its source without importing it:
     the declarations are literals at the module's top level, so the tables (titles for the reports,
     the vocabulary) are known without loading the analysis (pandas and every rule)."""
     decl: dict[str, Any] = {}
-    for node in ast.parse(path.read_text(encoding="utf-8"), filename=str(path)).body:
+    with _PARSING:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in tree.body:
         if (
             isinstance(node, ast.Assign)
             and len(node.targets) == 1
@@ -143,7 +151,8 @@ def registry() -> tuple[Cause, ...]:
     """Every cause: the architecture causes first, then the others, each most specific first; the
     internal ones last. Two modules may not declare the same id or the same specificity (the
     precedence would then depend on import order)."""
-    found = [declared_in(path, name) for name, path in _rule_names()]
+    with _PARSING:  # built once even when several threads ask first
+        found = [declared_in(path, name) for name, path in _rule_names()]
     for attr in ("id", "specificity"):
         values = [getattr(c, attr) for c in found + list(INTERNAL)]
         dup = sorted({str(v) for v in values if values.count(v) > 1})

@@ -66,7 +66,8 @@ def test_rules_are_registered() -> None:
     causes = [r.cause for r in RULES]
     assert len(causes) == len(set(causes)) and len(causes) >= 16
     assert {r.module for r in RULES} == {
-        f"forensics.analysis.rules.{m.stem}" for m in (TESTS.parents[1] / "forensics" / "rules").glob("[!_]*.py")
+        f"forensics.analysis.rules.{m.stem}"
+        for m in (TESTS.parents[1] / "forensics" / "analysis" / "rules").glob("[!_]*.py")
     }
 
 
