@@ -185,6 +185,16 @@ class DumpSource:
     def problem(self, file: str, what: str, why: str) -> None:
         self.problems.append(LoadProblem(file, what, why))
 
+    def _inside(self, top: _TopFolder, clean: str) -> str | None:
+        """An archive member's name inside the dump folder; None (a problem once the folder is known)
+        for a member outside it."""
+        if not self.strip_top:
+            return clean
+        name = top.strip(clean)
+        if name is None and top.prefix is not None:
+            self.problem(clean, "member outside the dump folder skipped", "the archive holds more than one top folder")
+        return name
+
     def iter_files(
         self, select: Select, stream: Callable[[str], bool] | None = None
     ) -> Iterator[tuple[str, bytes | Chunked]]:
@@ -877,14 +887,8 @@ class TarSource(DumpSource):
                 if not m.isfile():
                     self.problem(clean, "special member skipped", "device, fifo or other non-regular file")
                     continue
-                name = top.strip(clean) if self.strip_top else clean
+                name = self._inside(top, clean)
                 if name is None:
-                    if top.prefix is not None:
-                        self.problem(
-                            clean,
-                            "member outside the dump folder skipped",
-                            "the archive holds more than one top folder",
-                        )
                     continue
                 last[0] = name
                 cap = policy.admit(name, m.size, select)
@@ -1005,14 +1009,8 @@ class ZipSource(DumpSource):
                 if kind != "file":
                     self.problem(clean, "special member skipped", "device, fifo or other non-regular file")
                     continue
-                name = top.strip(clean) if self.strip_top else clean
+                name = self._inside(top, clean)
                 if name is None:
-                    if top.prefix is not None:
-                        self.problem(
-                            clean,
-                            "member outside the dump folder skipped",
-                            "the archive holds more than one top folder",
-                        )
                     continue
                 size = info.file_size
                 cap = policy.admit(name, size, select)
