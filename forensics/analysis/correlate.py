@@ -1078,6 +1078,7 @@ class Workloads:
     def __init__(self, rows: pd.DataFrame) -> None:
         self.frame = rows
         self._lists: dict[str, list[Any]] = {}
+        self._rows: dict[int, pd.DataFrame] = {}
         self._records: list[Any] | None = None
         self.workloads: list[Workload] = []
         self.positions: list[np.ndarray] = []
@@ -1122,7 +1123,12 @@ class Workloads:
         return iter(enumerate(self.workloads))
 
     def rows(self, i: int) -> pd.DataFrame:
-        return self.frame.iloc[self.positions[i]]
+        """Workload `i`'s rows, sliced once: the arch rules share one grouping and each asks for the same
+        workloads (a slice of a wide Arrow frame costs a `take` per column). Read-only to callers."""
+        got = self._rows.get(i)
+        if got is None:
+            got = self._rows[i] = self.frame.iloc[self.positions[i]]
+        return got
 
     def any(self, i: int, mask: np.ndarray) -> bool:
         """Whether `mask` (over the whole frame) holds for one of workload `i`'s rows."""
