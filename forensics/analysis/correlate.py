@@ -178,7 +178,7 @@ class Context:
         )
         return by_c, by_pod
 
-    def sigs_for(self, rows: pd.DataFrame, hints: tuple[str, ...] | None = None) -> pd.DataFrame:
+    def sigs_for(self, rows: pd.DataFrame | Rows, hints: tuple[str, ...] | None = None) -> pd.DataFrame:
         """Signature rows for the containers in `rows` (any snapshot); event rows without a
         container match by pod. Uses an index built once, so a call costs what `rows` holds."""
         s = self.signatures
@@ -252,6 +252,16 @@ class Context:
     def image_records(self) -> dict[str, Any]:
         """Per `image_key`, the last row of `images_by_key` for it, as a named tuple."""
         return {k: r for k, r in zip(self.images_by_key.index, self.images_by_key.itertuples(index=False))}
+
+    @cached_property
+    def multiarch_pods(self) -> list[Any]:
+        """Pods with the multiarch tuning operator's labels (OpenShift), each pod once (its last row),
+        as the named tuples `itertuples` gives."""
+        pods = self.frames["pods"]
+        if "multiarch" not in pods or pods["multiarch"].isna().all():
+            return []
+        sub = pods[pods["multiarch"].notna()].drop_duplicates(["namespace", "pod"], keep="last")
+        return list(sub.itertuples(index=False))
 
     @cached_property
     def arch_constrained(self) -> frozenset[tuple[Any, Any, Any]]:
@@ -1078,6 +1088,7 @@ class Workloads:
     def __init__(self, rows: pd.DataFrame) -> None:
         self.frame = rows
         self._lists: dict[str, list[Any]] = {}
+        self._flags: dict[str, np.ndarray] = {}
         self._rows: dict[int, pd.DataFrame] = {}
         self._records: list[Any] | None = None
         self.workloads: list[Workload] = []
@@ -1098,7 +1109,7 @@ class Workloads:
     def one(cls, rows: pd.DataFrame) -> Workloads:
         """All of `rows` as a single group (what a finding built from arbitrary rows gets)."""
         g = cls.__new__(cls)
-        g.frame, g._lists, g._records = rows, {}, None
+        g.frame, g._lists, g._flags, g._records = rows, {}, {}, None
         g.workloads = [Workload("Pod", "", "")]
         g.positions = [np.arange(len(rows))]
         return g
@@ -1107,7 +1118,7 @@ class Workloads:
     def at(cls, frame: pd.DataFrame, positions: list[np.ndarray]) -> Workloads:
         """Groups of `frame` given by row positions (e.g. the rows of each finding)."""
         g = cls.__new__(cls)
-        g.frame, g._lists, g._records = frame, {}, None
+        g.frame, g._lists, g._flags, g._records = frame, {}, {}, None
         g.workloads = [Workload("Pod", "", "")] * len(positions)
         g.positions = positions
         return g
@@ -1153,39 +1164,54 @@ class Workloads:
         c = self.col(name)
         return [c[j] for j in self.positions[i]]
 
+    def flag(self, name: str) -> np.ndarray:
+        """A boolean column over the whole frame, missing read as False (read once)."""
+        key = f"{name}:flag"
+        v = self._flags.get(key)
+        if v is None:
+            v = self._flags[key] = (
+                self.frame[name].fillna(False).to_numpy(dtype=bool)
+                if name in self.frame
+                else np.zeros(len(self.frame), dtype=bool)
+            )
+        return v
+
+    def sel(self, i: int) -> Rows:
+        """Workload `i`'s rows as `Rows`."""
+        return Rows(self, self.positions[i])
+
     @cached_property
     def _facts(self) -> list[WorkloadFacts]:
+        return [self.facts_at(pos) for pos in self.positions]
+
+    def facts_at(self, pos: np.ndarray) -> WorkloadFacts:
+        """The facts of the rows at frame positions `pos` (one workload's, or a subset of them)."""
         pod, node, arch = self.col("pod"), self.col("node"), self.col("node_arch")
         pod_s, cont_s = self._str_col("pod"), self._str_col("container")
         uid, cont, rc = self.col("uid"), self.col("container"), self.col("restart_count")
         times = [self.col(c) for c in _TIME_COLS if c in self.frame]
-        out = []
-        for pos in self.positions:
-            peak: dict[tuple[Any, Any], Any] = {}
-            for j in pos:
-                k = (pod[j] if is_na(uid[j]) else uid[j], None if is_na(cont[j]) else cont[j])
-                r = 0 if is_na(rc[j]) else rc[j]
-                if k not in peak or r > peak[k]:
-                    peak[k] = r
-            first = last = None
-            for t in times:
-                vals = [t[j] for j in pos if not is_na(t[j]) and t[j] > _EPOCH_FLOOR]
-                if vals:
-                    lo, hi = min(vals), max(vals)
-                    first = lo if first is None or lo < first else first
-                    last = hi if last is None or hi > last else last
-            out.append(
-                WorkloadFacts(
-                    pods=sorted({str(pod[j]) for j in pos if not is_na(pod[j])}),
-                    nodes=sorted({str(node[j]) for j in pos if not is_na(node[j])}),
-                    containers=sorted({f"{pod_s[j]}/{cont_s[j]}" for j in pos}),
-                    node_archs=sorted({str(arch[j]) for j in pos if not is_na(arch[j])}),
-                    restarts=int(sum(peak.values())),
-                    first_seen=iso_z(first),
-                    last_seen=iso_z(last),
-                )
-            )
-        return out
+        peak: dict[tuple[Any, Any], Any] = {}
+        for j in pos:
+            k = (pod[j] if is_na(uid[j]) else uid[j], None if is_na(cont[j]) else cont[j])
+            r = 0 if is_na(rc[j]) else rc[j]
+            if k not in peak or r > peak[k]:
+                peak[k] = r
+        first = last = None
+        for t in times:
+            vals = [t[j] for j in pos if not is_na(t[j]) and t[j] > _EPOCH_FLOOR]
+            if vals:
+                lo, hi = min(vals), max(vals)
+                first = lo if first is None or lo < first else first
+                last = hi if last is None or hi > last else last
+        return WorkloadFacts(
+            pods=sorted({str(pod[j]) for j in pos if not is_na(pod[j])}),
+            nodes=sorted({str(node[j]) for j in pos if not is_na(node[j])}),
+            containers=sorted({f"{pod_s[j]}/{cont_s[j]}" for j in pos}),
+            node_archs=sorted({str(arch[j]) for j in pos if not is_na(arch[j])}),
+            restarts=int(sum(peak.values())),
+            first_seen=iso_z(first),
+            last_seen=iso_z(last),
+        )
 
     def facts(self, i: int) -> WorkloadFacts:
         return self._facts[i]
@@ -1213,12 +1239,19 @@ class Workloads:
 
     def lacking_logs(self, i: int, have: frozenset[LogKey]) -> list[LogKey]:
         """Distinct (namespace, pod, container) of workload `i`'s rows with no log in `have`, in row order."""
-        return [k for k in self.container_keys(i) if k not in have]
+        return self.lacking_at(self.positions[i], have)
+
+    def lacking_at(self, pos: np.ndarray, have: frozenset[LogKey]) -> list[LogKey]:
+        return [k for k in self.keys_at(pos) if k not in have]
 
     def restart_matrix(self, i: int) -> list[dict[str, Any]]:
         """Workload `i`'s restarts by node architecture and node: each container's last observation
         gives the pod and state counts; restarts are counted once per pod instance (uid) and
         container, on its last node."""
+        return self.matrix_at(self.positions[i])
+
+    def matrix_at(self, pos: np.ndarray) -> list[dict[str, Any]]:
+        """`restart_matrix` of the rows at frame positions `pos`."""
         names = [
             "uid",
             "pod",
@@ -1233,7 +1266,7 @@ class Workloads:
         cols = [self.col(c) for c in names]
         last: dict[tuple[Any, Any], tuple[Any, ...]] = {}
         peak: dict[tuple[Any, Any], int] = {}
-        for j in self.positions[i]:
+        for j in pos:
             uid, pod, cont, arch, node, si, rc, fl, hl = (c[j] for c in cols)
             k = (pod if is_na(uid) else uid, cont)
             si = -1 if is_na(si) else si
@@ -1261,8 +1294,11 @@ class Workloads:
 
     def container_keys(self, i: int) -> list[LogKey]:
         """Distinct (namespace, pod, container) of workload `i`'s rows, as strings, in row order."""
+        return self.keys_at(self.positions[i])
+
+    def keys_at(self, pos: np.ndarray) -> list[LogKey]:
         ns, pod, cont = self._str_col("namespace"), self._str_col("pod"), self._str_col("container")
-        return list(dict.fromkeys((ns[j], pod[j], cont[j]) for j in self.positions[i]))
+        return list(dict.fromkeys((ns[j], pod[j], cont[j]) for j in pos))
 
     def last_row(self, i: int) -> int:
         """The frame position of workload `i`'s most recent row (highest `snapshot_index`; among equals,
@@ -1273,3 +1309,87 @@ class Workloads:
         if any(is_na(v) for v in vals):
             return int(pos[self.frame.iloc[pos].reset_index(drop=True)["snapshot_index"].sort_values().index[-1]])
         return int(pos[np.argsort(np.asarray(vals), kind="quicksort")[-1]])
+
+
+class Rows:
+    """Some rows of a `Workloads` frame, by frame position and in that order: what a rule hands from
+    one step to the next while it works on one workload. Columns come from the lists `Workloads`
+    read once (`rows[name]` is a list), filters are numpy masks over the whole frame computed once
+    per rule (`where`), so working on one workload's rows makes no pandas call; `frame()` gives the
+    DataFrame where one is really needed."""
+
+    __slots__ = ("groups", "pos")
+
+    def __init__(self, groups: Workloads, pos: np.ndarray) -> None:
+        self.groups = groups
+        self.pos = np.asarray(pos, dtype=np.int64)
+
+    @classmethod
+    def of(cls, rows: pd.DataFrame | Rows) -> Rows:
+        """`rows` as `Rows` (a DataFrame becomes one group of its own)."""
+        return rows if isinstance(rows, Rows) else cls(Workloads.one(rows), np.arange(len(rows)))
+
+    def __len__(self) -> int:
+        return len(self.pos)
+
+    @property
+    def empty(self) -> bool:
+        return len(self.pos) == 0
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.groups.frame
+
+    def __getitem__(self, name: str) -> list[Any]:
+        c = self.groups.col(name)
+        return [c[j] for j in self.pos]
+
+    def none(self) -> Rows:
+        """No rows (of the same frame)."""
+        return Rows(self.groups, self.pos[:0])
+
+    def unique(self, cols: tuple[str, ...]) -> Rows:
+        """The first row of each distinct `cols` (missing values equal), like `drop_duplicates`."""
+        seen: set[tuple[Any, ...]] = set()
+        picks = []
+        for key in zip(*(self[c] for c in cols)):
+            k = tuple(None if is_na(v) else v for v in key)
+            picks.append(k not in seen)
+            seen.add(k)
+        return self.keep(picks)
+
+    def where(self, mask: np.ndarray) -> Rows:
+        """The rows where `mask` (over the whole frame, e.g. `groups.flag(...)`) holds."""
+        return Rows(self.groups, self.pos[mask[self.pos]])
+
+    def keep(self, picks: list[bool]) -> Rows:
+        """The rows where `picks` (one per row, in row order) holds."""
+        return Rows(self.groups, self.pos[np.asarray(picks, dtype=bool)] if len(self.pos) else self.pos)
+
+    def __add__(self, other: Rows) -> Rows:
+        return Rows(self.groups, np.concatenate([self.pos, other.pos]))
+
+    def any(self, mask: np.ndarray) -> bool:
+        return bool(mask[self.pos].any())
+
+    def present(self, name: str) -> list[Any]:
+        """Column `name`'s values that are not missing, in row order."""
+        return [v for v in self[name] if not is_na(v)]
+
+    def nunique(self, name: str) -> int:
+        return len(set(self.present(name)))
+
+    def frame(self) -> pd.DataFrame:
+        return self.groups.frame.iloc[self.pos]
+
+    def facts(self) -> WorkloadFacts:
+        return self.groups.facts_at(self.pos)
+
+    def restart_matrix(self) -> list[dict[str, Any]]:
+        return self.groups.matrix_at(self.pos)
+
+    def lacking_logs(self, have: frozenset[LogKey]) -> list[LogKey]:
+        return self.groups.lacking_at(self.pos, have)
+
+    def records(self) -> list[Any]:
+        """The rows as the named tuples `itertuples` gives."""
+        return self.groups.records([int(j) for j in self.pos])

@@ -10,7 +10,7 @@ import pandas as pd
 
 from forensics.analysis import remediation
 from forensics.analysis.causes import platform_hints
-from forensics.analysis.correlate import Context, is_na
+from forensics.analysis.correlate import Context, Rows, is_na
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Workload
 from forensics.analysis.rules._common import restart_matrix, sig_evidence
 from forensics.knowledge.arch import lacks_aarch32, platform_label
@@ -52,27 +52,29 @@ def failing_workloads(p: pd.DataFrame) -> pd.DataFrame:
     return p.merge(bad, on=["workload_kind", "namespace", "workload_name"], how="inner")
 
 
-def unconstrained(rows: pd.DataFrame, ctx: Context | None = None) -> bool:
+def unconstrained(rows: pd.DataFrame | Rows, ctx: Context | None = None) -> bool:
     """No kubernetes.io/arch constraint on the pods, nor (with `ctx`) on their controller's pod
     template. The template decides where new pods go: the DaemonSet controller replaces a pod's
     required node affinity with a per-node `matchFields` term, so its pods never show the
     template's arch terms."""
-    if not bool(rows["arch_allowed"].isna().all() and rows["arch_excluded"].isna().all()):
+    r = Rows.of(rows)
+    if not (all(is_na(v) for v in r["arch_allowed"]) and all(is_na(v) for v in r["arch_excluded"])):
         return False
-    if ctx is None or rows.empty:
+    if ctx is None or r.empty:
         return True
     if ctx.frames["workloads"].empty:
         return True
-    key = tuple(rows[c].iloc[0] for c in ("workload_kind", "namespace", "workload_name"))
+    key = tuple(r[c][0] for c in ("workload_kind", "namespace", "workload_name"))
     return any(is_na(k) for k in key) or key not in ctx.arch_constrained
 
 
-def image_dicts(ctx: Context, rows: pd.DataFrame) -> list[dict[str, Any]]:
+def image_dicts(ctx: Context, rows: pd.DataFrame | Rows) -> list[dict[str, Any]]:
     imgs = ctx.image_records
     out: list[dict[str, Any]] = []
     running: dict[Any, set[str]] = {}
     refs: dict[Any, Any] = {}
-    for key, ref, digest in zip(rows["image_key"].tolist(), rows["image"].tolist(), rows["image_digest"].tolist()):
+    sel = Rows.of(rows)
+    for key, ref, digest in zip(sel["image_key"], sel["image"], sel["image_digest"]):
         refs.setdefault(key, ref)
         d = running.setdefault(key, set())
         if not is_na(digest) and not is_na(key):  # a row without an image key matches no image
@@ -118,19 +120,23 @@ def _s(v: Any) -> str | None:
     return None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
 
 
-def image_archs(rows: pd.DataFrame) -> set[str]:
+def image_archs(rows: pd.DataFrame | Rows) -> set[str]:
     """Architectures the workload's (inspected) images can run on; empty when unknown."""
     out: set[str] = set()
-    for v in rows["img_archs"].tolist():
+    for v in Rows.of(rows)["img_archs"]:
         if not is_na(v):
             out.update(x for x in v if x)
     return out
 
 
-def inferred_archs(rows: pd.DataFrame) -> set[str]:
+def inferred_archs(rows: pd.DataFrame | Rows) -> set[str]:
     """Architectures where the workload demonstrably runs (healthy, no arch signature)."""
-    ok = rows[rows["healthy"].fillna(False) & ~rows["arch_sig"]]
-    return set(ok["node_arch"].dropna().astype(str))
+    r = Rows.of(rows)
+    return {
+        str(a)
+        for h, sig, a in zip(r["healthy"], r["arch_sig"], r["node_arch"])
+        if not is_na(h) and bool(h) and not bool(sig) and not is_na(a)
+    }
 
 
 def node_evidence(ctx: Context, nodes: list[str], limit: int = 6, *, aarch32_matters: bool = False) -> list[Evidence]:
@@ -157,24 +163,24 @@ def node_evidence(ctx: Context, nodes: list[str], limit: int = 6, *, aarch32_mat
     return out
 
 
-def operator_evidence(ctx: Context, rows: pd.DataFrame, limit: int = 3) -> list[Evidence]:
+def operator_evidence(ctx: Context, rows: pd.DataFrame | Rows, limit: int = 3) -> list[Evidence]:
     """The multiarch tuning operator's labels on the workload's pods (OpenShift): which
     architectures it found the pod's images support, and whether its ENOEXEC monitor fired."""
-    pods = ctx.frames["pods"]
-    if "multiarch" not in pods or pods["multiarch"].isna().all() or rows.empty:
+    labelled = ctx.multiarch_pods
+    if not labelled or rows.empty:
         return []
-    want = set(zip(rows["namespace"].astype(str), rows["pod"].astype(str)))
-    sub = pods[pods["multiarch"].notna()].drop_duplicates(["namespace", "pod"], keep="last")
+    r = Rows.of(rows)
+    want = set(zip(map(str, r["namespace"]), map(str, r["pod"])))
     out = []
-    for r in sub.itertuples(index=False):
-        if (str(r.namespace), str(r.pod)) in want:
+    for p in labelled:
+        if (str(p.namespace), str(p.pod)) in want:
             out.append(
                 Evidence(
                     kind="pod",
-                    file=str(r.file),
-                    object=f"Pod {r.namespace}/{r.pod}",
-                    text=f"multiarch tuning operator labels: {r.multiarch}",
-                    snapshot=str(r.snapshot),
+                    file=str(p.file),
+                    object=f"Pod {p.namespace}/{p.pod}",
+                    text=f"multiarch tuning operator labels: {p.multiarch}",
+                    snapshot=str(p.snapshot),
                 )
             )
             if len(out) >= limit:
@@ -196,7 +202,7 @@ def image_evidence(img: dict[str, Any]) -> Evidence | None:
     )
 
 
-def timeline(ctx: Context, w: Workload, rows: pd.DataFrame, imgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def timeline(ctx: Context, w: Workload, rows: pd.DataFrame | Rows, imgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The facts around a finding, in time order: node pools created, rollouts, image builds, first crash."""
     ev: list[dict[str, Any]] = list(ctx.pool_events)
     if w.kind == "Deployment":
@@ -220,11 +226,12 @@ def timeline(ctx: Context, w: Workload, rows: pd.DataFrame, imgs: list[dict[str,
                 }
             )
     # the first failure: the earliest last termination of a failing row, else when one was first seen
-    fail = rows["arch_fail"].tolist() if "arch_fail" in rows else [True] * len(rows)
-    ended = [t for t, b in zip(rows["last_finished"].tolist(), fail) if b and not is_na(t)]
+    r = Rows.of(rows)
+    fail = r["arch_fail"] if "arch_fail" in r else [True] * len(r)
+    ended = [t for t, b in zip(r["last_finished"], fail) if b and not is_na(t)]
     first = min(ended) if ended else None
     if first is None:
-        seen = [t for t, b in zip(rows["observed_at"].tolist(), fail) if b and not is_na(t)]
+        seen = [t for t, b in zip(r["observed_at"], fail) if b and not is_na(t)]
         first = min(seen) if seen else None
     if first is not None and not pd.isna(first):
         ev.append({"at": iso_z(first), "what": f"first failure of {w}", "kind": "first-failure", "source": ""})
@@ -236,8 +243,11 @@ def pool_events(ctx: Context) -> list[dict[str, Any]]:
     return ctx.pool_events
 
 
-def standard_parts(ctx: Context, f: Finding, rows: pd.DataFrame, bad: pd.DataFrame, runnable: set[str]) -> None:
+def standard_parts(
+    ctx: Context, f: Finding, rows: pd.DataFrame | Rows, bad: pd.DataFrame | Rows, runnable: set[str]
+) -> None:
     """Fill the evidence, missing evidence, images, matrix, timeline and remediation of an arch finding."""
+    rows, bad = Rows.of(rows), Rows.of(bad)
     imgs = image_dicts(ctx, bad if not bad.empty else rows)
     f.images = imgs
     f.restart_matrix = restart_matrix(rows)

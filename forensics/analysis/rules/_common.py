@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forensics.analysis.correlate import Context, LogKey, WorkloadFacts, Workloads
+from forensics.analysis.correlate import Context, LogKey, Rows, WorkloadFacts, Workloads
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Severity, Workload
 from forensics.values import is_missing
 
@@ -99,16 +99,16 @@ def group_evidence(
     ]
 
 
-def restart_matrix(rows: pd.DataFrame) -> list[dict[str, Any]]:
+def restart_matrix(rows: pd.DataFrame | Rows) -> list[dict[str, Any]]:
     """The workload's restarts by node architecture and node: where it fails and where it runs
     (`Workloads.restart_matrix`)."""
-    return Workloads.one(rows).restart_matrix(0) if not rows.empty else []
+    return Rows.of(rows).restart_matrix() if not rows.empty else []
 
 
 def new_finding(
     cause: str,
     w: Workload,
-    rows: pd.DataFrame,
+    rows: pd.DataFrame | Rows,
     *,
     severity: Severity,
     confidence: float,
@@ -119,7 +119,7 @@ def new_finding(
     """A finding with the fields every rule fills the same way, from the workload's failing rows
     (`facts`, when the rule has them from `by_workload`, are those of `rows`)."""
     if facts is None:
-        facts = Workloads.one(rows).facts(0)
+        facts = Rows.of(rows).facts()
     return Finding(
         cause=cause,
         severity=severity,
@@ -137,11 +137,11 @@ def new_finding(
     )
 
 
-def missing_logs(ctx: Context, rows: pd.DataFrame, lacking: list[LogKey] | None = None) -> list[MissingEvidence]:
+def missing_logs(ctx: Context, rows: pd.DataFrame | Rows, lacking: list[LogKey] | None = None) -> list[MissingEvidence]:
     """Say so when failing containers have no previous log in the dump (`lacking`, when the rule has
     it from `Workloads.lacking_logs`, is that of `rows`)."""
     if lacking is None:
-        lacking = Workloads.one(rows).lacking_logs(0, ctx.log_keys) if not rows.empty else []
+        lacking = Rows.of(rows).lacking_logs(ctx.log_keys) if not rows.empty else []
     if not lacking:
         return []
     n, p, c = lacking[0]

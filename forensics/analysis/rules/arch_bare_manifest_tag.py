@@ -14,7 +14,9 @@ single-arch image without history is `arch.single-arch-image`.
 
 from __future__ import annotations
 
-from forensics.analysis.correlate import Context
+from typing import Any
+
+from forensics.analysis.correlate import Context, Rows, is_na
 from forensics.analysis.findings import Evidence, Finding
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._arch import arch_confidence, image_archs, standard_parts
@@ -33,6 +35,66 @@ def _repo(key: str) -> str:
     return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
 
 
+def _text(v: Any) -> str:
+    return "nan" if is_na(v) else str(v)  # what `astype(str)` gives a missing value
+
+
+def _ran_before(ok: Rows, bad: Rows, archs: set[str], keys: set[str]) -> Rows:
+    """The same container healthy on an arch the current image lacks, under another image or digest:
+    in an earlier snapshot, or in another pod of the workload (old ReplicaSet). A sidecar, or the
+    container's own pod seen at the same time, says nothing about what the tag used to be."""
+    containers = {_text(c) for c in bad["container"]}
+    picks = [
+        not is_na(arch) and arch not in archs and not is_na(c) and c in containers
+        for arch, c in zip(ok["node_arch"], ok["container"])
+    ]
+    ok = ok.keep(picks)
+    ok = ok.keep(
+        [
+            is_na(k) or k not in keys or is_na(kind) or (not is_na(d) and not is_na(want) and d != want)
+            for k, kind, d, want in zip(ok["image_key"], ok["img_kind"], ok["image_digest"], ok["img_digest"])
+        ]
+    )
+    if ok.empty:
+        return ok
+    first_bad = min((x for x in bad["snapshot_index"] if not is_na(x)), default=None)
+    bad_pods = {_text(p if is_na(u) else u) for u, p in zip(bad["uid"], bad["pod"])}
+    return ok.keep(
+        [
+            (first_bad is not None and not is_na(si) and si < first_bad) or _text(p if is_na(u) else u) not in bad_pods
+            for si, u, p in zip(ok["snapshot_index"], ok["uid"], ok["pod"])
+        ]
+    )
+
+
+def _digest_changes(rows: Rows, keys: set[str]) -> list[Evidence]:
+    """The same tag resolving to different digests over time. Only a tag seen with two digests is
+    ordered by snapshot (rare), from its rows as a frame."""
+    digests: dict[str, set[Any]] = {}
+    for k, d in zip(rows["image_key"], rows["image_digest"]):
+        if not is_na(k) and k in keys and not is_na(d):
+            digests.setdefault(k, set()).add(d)
+    if all(len(v) < 2 for v in digests.values()):
+        return []
+    out = []
+    frame = rows.frame()
+    same = frame[frame["image_key"].isin(list(keys)) & frame["image_digest"].notna()]
+    for key, g in same.groupby("image_key"):
+        d = g.sort_values("snapshot_index").drop_duplicates("image_digest")
+        if len(d) > 1:
+            out.append(
+                Evidence(
+                    kind="pod",
+                    file=str(d.iloc[-1]["file"]),
+                    object=f"Image {key}",
+                    text=f"tag digest changed: {d.iloc[0]['image_digest']} (snapshot "
+                    f"{d.iloc[0]['snapshot']}) -> {d.iloc[-1]['image_digest']} "
+                    f"(snapshot {d.iloc[-1]['snapshot']})",
+                )
+            )
+    return out
+
+
 @rule(CAUSE)
 def find(ctx: Context) -> list[Finding]:
     imgs = ctx.frames["images"]
@@ -48,17 +110,17 @@ def find(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     groups = ctx.arch_failing
     a = groups.frame
-    # which workloads fail on a single-platform manifest, for all at once; only those are sliced
-    maybe = (a["arch_fail"] & (a["img_kind"] == "manifest").fillna(False)).to_numpy(dtype=bool)
+    # the masks, for all rows at once; only the workloads failing on a single-platform manifest are
+    # looked at, from column lists
+    bad_mask = groups.flag("arch_fail") & (a["img_kind"] == "manifest").fillna(False).to_numpy(dtype=bool)
+    healthy, exec_sig = groups.flag("healthy"), groups.flag("exec_sig")
     for i, w in groups.each():
-        if not groups.any(i, maybe):
+        if not groups.any(i, bad_mask):
             continue
-        rows = groups.rows(i)
-        bad = rows[rows["arch_fail"] & (rows["img_kind"] == "manifest")]
-        if bad.empty:
-            continue
+        rows = groups.sel(i)
+        bad = rows.where(bad_mask)
         archs = image_archs(bad)
-        keys = set(bad["image_key"].astype(str))
+        keys = {_text(k) for k in bad["image_key"]}
         why: list[Evidence] = []
         for k in sorted(keys):
             for ref, plats, file in multi_repos.get(_repo(k), []):
@@ -70,32 +132,8 @@ def find(ctx: Context) -> list[Finding]:
                         text=f"another tag of the same repository is a multi-platform index: {ref} ({plats})",
                     )
                 )
-        # the same container healthy on an arch the current image lacks, under another image or digest:
-        # in an earlier snapshot, or in another pod of the workload (old ReplicaSet). A sidecar, or the
-        # container's own pod seen at the same time, says nothing about what the tag used to be.
-        before = rows[
-            rows["healthy"].fillna(False)
-            & rows["node_arch"].notna()
-            & ~rows["node_arch"].isin(list(archs))
-            & rows["container"].isin(list(set(bad["container"].astype(str))))
-        ]
-        before = (
-            before[
-                ~before["image_key"].isin(list(keys))
-                | before["img_kind"].isna()
-                | (before["image_digest"] != before["img_digest"])
-            ]
-            if not before.empty
-            else before
-        )
-        if not before.empty:
-            first_bad = bad["snapshot_index"].min()
-            bad_pods = set(bad["uid"].fillna(bad["pod"]).astype(str))
-            before = before[
-                (before["snapshot_index"] < first_bad).fillna(False)
-                | ~before["uid"].fillna(before["pod"]).astype(str).isin(bad_pods)
-            ]
-        for r in before.drop_duplicates(["node_arch", "image"]).head(3).itertuples(index=False):
+        before = _ran_before(rows.where(healthy), bad, archs, keys)
+        for r in before.unique(("node_arch", "image")).records()[:3]:
             why.append(
                 Evidence(
                     kind="pod",
@@ -105,43 +143,29 @@ def find(ctx: Context) -> list[Finding]:
                     snapshot=str(r.snapshot),
                 )
             )
-        # the same tag resolving to different digests over time
-        same = rows[rows["image_key"].isin(list(keys)) & rows["image_digest"].notna()]
-        for key, g in same.groupby("image_key"):
-            d = g.sort_values("snapshot_index").drop_duplicates("image_digest")
-            if len(d) > 1:
-                why.append(
-                    Evidence(
-                        kind="pod",
-                        file=str(d.iloc[-1]["file"]),
-                        object=f"Image {key}",
-                        text=f"tag digest changed: {d.iloc[0]['image_digest']} (snapshot "
-                        f"{d.iloc[0]['snapshot']}) -> {d.iloc[-1]['image_digest']} "
-                        f"(snapshot {d.iloc[-1]['snapshot']})",
-                    )
-                )
+        why.extend(_digest_changes(rows, keys))
         if not why:
             continue
+        last = max((x for x in rows["snapshot_index"] if not is_na(x)), default=None)
+        now = rows.keep([not is_na(x) and x == last for x in rows["snapshot_index"]])
         f = new_finding(
             CAUSE,
             w,
             bad,
-            severity="critical"
-            if not rows[rows["snapshot_index"] == rows["snapshot_index"].max()]["healthy"].fillna(False).any()
-            else "high",
+            severity="critical" if not now.any(healthy) else "high",
             confidence=arch_confidence(
                 base=0.3 + 0.05 * min(len(why), 3),
                 inspected=True,
-                sig=bool(bad["exec_sig"].any()),
+                sig=bad.any(exec_sig),
                 node_arch_known=True,
                 runs_elsewhere=not before.empty,
-                pods=bad["pod"].nunique(),
+                pods=bad.nunique("pod"),
             ),
             summary=(
-                f"{w} now runs {', '.join(sorted(set(bad['image'].astype(str))))}, a bare "
+                f"{w} now runs {', '.join(sorted({_text(x) for x in bad['image']}))}, a bare "
                 f"{'/'.join(sorted(archs))} manifest where a multi-arch index was expected: a build without "
-                f"the right --platform replaced the index, and {bad['pod'].nunique()} pod(s) on "
-                f"{', '.join(sorted(set(bad['node_arch'].dropna().astype(str))))} nodes fail"
+                f"the right --platform replaced the index, and {bad.nunique('pod')} pod(s) on "
+                f"{', '.join(sorted({str(x) for x in bad.present('node_arch')}))} nodes fail"
             ),
         )
         f.evidence.extend(why)

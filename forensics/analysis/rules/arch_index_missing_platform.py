@@ -11,8 +11,6 @@ entries do not count), or the pull error itself, which names the missing platfor
 
 from __future__ import annotations
 
-import pandas as pd
-
 from forensics.analysis.correlate import Context
 from forensics.analysis.findings import Finding
 from forensics.analysis.rules import rule
@@ -32,44 +30,45 @@ def find(ctx: Context) -> list[Finding]:
     groups = ctx.arch_failing
     a = groups.frame
     kind = a["img_kind"]
-    # which workloads have a hit, for all at once; only those are sliced
-    maybe = a["arch_fail"].to_numpy(dtype=bool) & (
-        ((kind == "index").fillna(False) & a["unsupported"]).to_numpy(dtype=bool)
-        | (a["pull_sig"] & (kind.isna() | (kind == "index")).fillna(False)).to_numpy(dtype=bool)
-    )
+    fail, pull, exec_sig = groups.flag("arch_fail"), groups.flag("pull_sig"), groups.flag("exec_sig")
+    index_lacks = (kind == "index").fillna(False).to_numpy(dtype=bool) & groups.flag("unsupported")
+    pull_error = pull & (kind.isna() | (kind == "index")).fillna(False).to_numpy(dtype=bool)
+    healthy = groups.flag("healthy")
+    # which workloads have a hit, for all at once; only those are looked at
+    maybe = fail & (index_lacks | pull_error)
     for i, w in groups.each():
         if not groups.any(i, maybe):
             continue
-        rows = groups.rows(i)
-        bad = rows[rows["arch_fail"]]
-        by_index = bad[(bad["img_kind"] == "index") & bad["unsupported"]]
-        by_pull = bad[bad["pull_sig"] & (bad["img_kind"].isna() | (bad["img_kind"] == "index"))]
-        hit = pd.concat([by_index, by_pull]).drop_duplicates(["snapshot", "namespace", "pod", "container"])
+        rows = groups.sel(i)
+        bad = rows.where(fail)
+        by_index = bad.where(index_lacks)
+        hit = (by_index + bad.where(pull_error)).unique(("snapshot", "namespace", "pod", "container"))
         if hit.empty:
             continue
         archs = image_archs(hit)
-        wanted = sorted(hit["node_arch"].dropna().astype(str).unique())
-        sig = bool(hit["pull_sig"].any() or hit["exec_sig"].any())
+        node_archs = hit.present("node_arch")
+        wanted = sorted({str(x) for x in node_archs})
+        sig = hit.any(pull) or hit.any(exec_sig)
         conf = arch_confidence(
             base=0.35,
             inspected=not by_index.empty,
             sig=sig,
-            node_arch_known=hit["node_arch"].notna().all(),
+            node_arch_known=len(node_archs) == len(hit),
             runs_elsewhere=False,
-            pods=hit["pod"].nunique(),
+            pods=hit.nunique("pod"),
         )
-        if by_index.empty and hit["pull_sig"].any():
+        if by_index.empty and hit.any(pull):
             conf = max(conf, 0.75)  # the pull error names the missing platform itself
         have = ", ".join(sorted(archs)) if archs else "other architectures"
         f = new_finding(
             CAUSE,
             w,
             hit,
-            severity="critical" if not rows["healthy"].fillna(False).any() else "high",
+            severity="critical" if not rows.any(healthy) else "high",
             confidence=conf,
             summary=(
                 f"{w} uses a multi-arch image whose index has {have} but no "
-                f"{'/'.join(wanted) or 'node'} entry: {hit['pod'].nunique()} pod(s) on "
+                f"{'/'.join(wanted) or 'node'} entry: {hit.nunique('pod')} pod(s) on "
                 f"{', '.join(wanted) or 'those'} nodes cannot pull or run it"
             ),
         )

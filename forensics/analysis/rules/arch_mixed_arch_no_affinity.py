@@ -35,21 +35,20 @@ def find(ctx: Context) -> list[Finding]:
         return []
     out: list[Finding] = []
     groups = ctx.arch_failing
-    a = groups.frame
-    # workloads with an arch failure on a node of known arch, for all at once; only those are sliced
-    maybe = (a["arch_fail"] & a["node_arch"].notna()).to_numpy(dtype=bool)
+    fail = groups.flag("arch_fail")
+    unsupported, exec_sig, arch_sig = groups.flag("unsupported"), groups.flag("exec_sig"), groups.flag("arch_sig")
+    # workloads with an arch failure on a node of known arch, for all at once; only those are looked at
+    maybe = fail & groups.frame["node_arch"].notna().to_numpy(dtype=bool)
     for i, w in groups.each():
         if not groups.any(i, maybe):
             continue
-        rows = groups.rows(i)
+        rows = groups.sel(i)
         if not unconstrained(rows, ctx):
             continue
-        bad = rows[rows["arch_fail"]]
+        bad = rows.where(fail)
         archs = image_archs(rows) or inferred_archs(rows)
-        fail_archs = set(bad["node_arch"].dropna().astype(str))
-        if not fail_archs or (
-            archs and fail_archs <= archs and not bad["unsupported"].any() and not bad["exec_sig"].any()
-        ):
+        fail_archs = {str(x) for x in bad.present("node_arch")}
+        if not fail_archs or (archs and fail_archs <= archs and not bad.any(unsupported) and not bad.any(exec_sig)):
             continue
         runs = inferred_archs(rows)
         f = new_finding(
@@ -60,10 +59,10 @@ def find(ctx: Context) -> list[Finding]:
             confidence=arch_confidence(
                 base=0.35,
                 inspected=bool(image_archs(rows)),
-                sig=bool(bad["arch_sig"].any()),
+                sig=bad.any(arch_sig),
                 node_arch_known=True,
                 runs_elsewhere=bool(runs),
-                pods=bad["pod"].nunique(),
+                pods=bad.nunique("pod"),
             ),
             summary=(
                 f"{w} has no kubernetes.io/arch constraint in a {'+'.join(ctx.cluster_archs)} cluster: its "

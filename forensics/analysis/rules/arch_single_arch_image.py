@@ -41,40 +41,40 @@ def find(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     groups = ctx.arch_failing
     a = groups.frame
-    # which workloads have a hit, for all at once; only those are sliced
-    maybe = (a["arch_fail"] & ~a["pull_sig"]).to_numpy(dtype=bool) & (
-        (a["img_kind"] == "manifest").fillna(False).to_numpy(dtype=bool)
-        | (~a["img_inspected"].fillna(False) & a["exec_sig"]).to_numpy(dtype=bool)
-    )
+    # the masks, for all rows at once; only the workloads with a hit are looked at, from column lists
+    fail = groups.flag("arch_fail") & ~groups.flag("pull_sig")
+    manifest = (a["img_kind"] == "manifest").fillna(False).to_numpy(dtype=bool)
+    uninspected_exec = ~groups.flag("img_inspected") & groups.flag("exec_sig")
+    ok_elsewhere = ~groups.flag("arch_fail") & groups.flag("healthy")
+    maybe = fail & (manifest | uninspected_exec)
     for i, w in groups.each():
         if not groups.any(i, maybe):
             continue
-        rows = groups.rows(i)
-        bad = rows[rows["arch_fail"] & ~rows["pull_sig"]]
-        single = bad[bad["img_kind"] == "manifest"]
-        uninspected = bad[~bad["img_inspected"].fillna(False) & bad["exec_sig"]]
-        hit = pd.concat([single, uninspected])
-        if hit.empty:
-            continue
+        rows = groups.sel(i)
+        bad = rows.where(fail)
+        single = bad.where(manifest)
+        hit = single + bad.where(uninspected_exec)
         inspected = not single.empty
-        archs = image_archs(single) if inspected else inferred_archs(rows)
-        fail_archs = sorted(hit["node_arch"].dropna().astype(str).unique())
+        runs = inferred_archs(rows)
+        archs = image_archs(single) if inspected else runs
+        node_archs = hit.present("node_arch")
+        fail_archs = sorted({str(x) for x in node_archs})
         img_desc = ",".join(sorted(archs)) or "one architecture"
         f = new_finding(
             CAUSE,
             w,
             hit,
-            severity="critical" if rows[~rows["arch_fail"]]["healthy"].sum() == 0 else "high",
+            severity="critical" if not rows.any(ok_elsewhere) else "high",
             confidence=arch_confidence(
                 base=0.35,
                 inspected=inspected,
-                sig=bool(hit["exec_sig"].any()),
-                node_arch_known=hit["node_arch"].notna().all(),
-                runs_elsewhere=bool(inferred_archs(rows)),
-                pods=hit["pod"].nunique(),
+                sig=hit.any(groups.flag("exec_sig")),
+                node_arch_known=len(node_archs) == len(hit),
+                runs_elsewhere=bool(runs),
+                pods=hit.nunique("pod"),
             ),
             summary=(
-                f"{w} runs an image built only for {img_desc}, but {hit['pod'].nunique()} pod(s) landed on "
+                f"{w} runs an image built only for {img_desc}, but {hit.nunique('pod')} pod(s) landed on "
                 f"{', '.join(fail_archs) or 'unknown-arch'} nodes and cannot execute it"
             ),
         )
@@ -113,21 +113,21 @@ def _latent(ctx: Context, p: pd.DataFrame) -> list[Finding]:
         others = sorted(ctx.reachable_archs(ctx.pod_tolerations.get((ns, pod))) - archs)
         if not others:
             continue
-        rows = groups.rows(i)
+        rows = groups.sel(i)
         f = new_finding(
             CAUSE,
             w,
             rows,
             severity="low",
             latent=True,
-            confidence=0.9 if rows["node_arch"].notna().all() else 0.7,
+            confidence=0.9 if len(rows.present("node_arch")) == len(rows) else 0.7,
             summary=(
                 f"{w} is healthy but its image runs only on {','.join(sorted(archs))}; with no "
                 f"kubernetes.io/arch constraint its pods can be scheduled onto the cluster's "
                 f"{', '.join(others)} nodes and would crash there"
             ),
         )
-        standard_parts(ctx, f, rows, rows.iloc[0:0], archs)
+        standard_parts(ctx, f, rows, rows.none(), archs)
         f.missing_evidence = [m for m in f.missing_evidence if not m.what.startswith("no exec format")]
         out.append(f)
     return out
