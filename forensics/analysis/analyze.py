@@ -105,18 +105,23 @@ def link(findings: list[Finding]) -> list[Finding]:
             cause.consequences.append({"id": f.id, "cause": f.cause, "workload": str(f.workload)})
             if str(f.workload) not in cause.takes_down:
                 cause.takes_down.append(str(f.workload))
+    ids = [f.id for f in findings]
+    children: dict[str, list[tuple[str, Finding]]] = {}
+    for fid, f in zip(ids, findings):
+        if f.caused_by is not None:
+            children.setdefault(f.caused_by, []).append((fid, f))
     out: list[Finding] = []
     placed: set[str] = set()
-    for f in findings:
-        if f.caused_by is not None or f.id in placed:
+    for fid, f in zip(ids, findings):
+        if f.caused_by is not None or fid in placed:
             continue
         out.append(f)
-        placed.add(f.id)
-        for c in findings:
-            if c.caused_by == f.id and c.id not in placed:
+        placed.add(fid)
+        for cid, c in children.get(fid, []):
+            if cid not in placed:
                 out.append(c)
-                placed.add(c.id)
-    out.extend(f for f in findings if f.id not in placed)
+                placed.add(cid)
+    out.extend(f for fid, f in zip(ids, findings) if fid not in placed)
     return out
 
 

@@ -149,7 +149,11 @@ def settle(ctx: Context, findings: list[Finding]) -> None:
     active = [f for f in findings if not (f.latent or f.cause.startswith("analyzer."))]
     # every finding's container rows at once: the figures are computed from slices of the columns
     narrow, index = ctx.container_rows
-    groups = Workloads.at(narrow, [_positions(index, f) for f in active])
+    positions = [_positions(index, f) for f in active]
+    # only the rows the findings name are read out of the frame (a time column read whole costs a
+    # Timestamp per row of the cluster)
+    needed = np.unique(np.concatenate(positions)) if positions else np.zeros(0, dtype=np.int64)
+    groups = Workloads.at(narrow.iloc[needed], [np.searchsorted(needed, p) for p in positions])
     cols = [groups.col(c) for c in _FIRST_COLS]
     for i, f in enumerate(active):
         pos = groups.positions[i]
