@@ -33,15 +33,14 @@ _SOURCE_ORDER = {
 }
 
 
-def sig_evidence(sigs: pd.DataFrame, supports: str | None = None, limit: int = MAX_EVIDENCE) -> list[Evidence]:
+def sig_evidence(sigs: pd.DataFrame | Rows, supports: str | None = None, limit: int = MAX_EVIDENCE) -> list[Evidence]:
     """Evidence items from signature rows: one per distinct (file, line, text), logs first, the
     line verbatim. A plain loop: a workload's signature rows are few."""
     if sigs.empty:
         return []
     cols = ["source", "snapshot", "pod", "file", "line", "text", "object"]
-    recs = sorted(
-        zip(*(sigs[c].tolist() for c in cols)), key=lambda r: (_SOURCE_ORDER.get(r[0], 9), str(r[1]), str(r[2]))
-    )
+    rows = Rows.of(sigs)
+    recs = sorted(zip(*(rows[c] for c in cols)), key=lambda r: (_SOURCE_ORDER.get(r[0], 9), str(r[1]), str(r[2])))
     out: list[Evidence] = []
     seen: set[tuple[Any, Any, Any]] = set()
     for source, snap, _pod, file, line, text, obj in recs:

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from forensics.analysis import causes, remediation
-from forensics.analysis.correlate import WL_KEYS, Context, restart_sig_marks
+from forensics.analysis.correlate import WL_KEYS, Context, Rows, Workloads, is_na, restart_sig_marks
 from forensics.analysis.findings import Evidence, MissingEvidence, Remediation, Severity, Workload
 from forensics.values import iso_z
 
@@ -69,7 +69,7 @@ def severity(ctx: Context, w: Workload) -> Severity:
 
 def sigs_by_workload(
     ctx: Context, rows: pd.DataFrame, hints: tuple[str, ...], dialects: tuple[str, ...] | None = None
-) -> Callable[[Workload], pd.DataFrame]:
+) -> Callable[[Workload], Rows]:
     """`ctx.sigs_for(rows, hints)` computed once for all candidate rows, then looked up per workload."""
     s = ctx.sigs_for(rows, hints)
     if dialects is not None:
@@ -77,15 +77,27 @@ def sigs_by_workload(
     return split_by_workload(s)
 
 
-def split_by_workload(s: pd.DataFrame) -> Callable[[Workload], pd.DataFrame]:
+def split_by_workload(s: pd.DataFrame) -> Callable[[Workload], Rows]:
     """Signature rows (with workload columns) split by workload once; the lookup returns a workload's
-    rows in their order (empty when it has none)."""
-    groups: dict[tuple[str, str, str], pd.DataFrame] = {}
-    for key, g in s.groupby(WL_KEYS, dropna=False, sort=False):
-        kind, ns, name = (str(k) if not pd.isna(k) else "" for k in key)
-        groups[(kind or "Pod", ns, name)] = g
-    empty = s.iloc[0:0]
+    rows in their order (empty when it has none), as `Rows` over `s` whose columns are read once."""
+    table = Workloads.at(s, [])
+    groups: dict[tuple[str, str, str], Rows] = {}
+    if not s.empty:
+        for key, pos in s.groupby(WL_KEYS, dropna=False, sort=False).indices.items():
+            kind, ns, name = (str(k) if not pd.isna(k) else "" for k in key)
+            groups[(kind or "Pod", ns, name)] = Rows(table, np.sort(pos))
+    empty = Rows(table, np.zeros(0, dtype=np.int64))
     return lambda w: groups.get((w.kind, w.namespace, w.name), empty)
+
+
+def texts(sigs: Rows) -> list[str]:
+    """The signature lines of `sigs`, in row order."""
+    return [str(t) for t in sigs.present("text")]
+
+
+def any_is(values: list[Any], want: str) -> bool:
+    """Whether one of `values` (a column of `Rows`, missing values allowed) equals `want`."""
+    return any(not is_na(v) and v == want for v in values)
 
 
 def events_for_pods(ctx: Context, rows: pd.DataFrame, reasons: tuple[str, ...] | None = None) -> pd.DataFrame:
@@ -229,7 +241,7 @@ def pull_findings(ctx: Context, cause: str, sig_col: str, hint: str, problem: st
     for w, rows in by_workload(cand):
         sigs = sigs_of(w)
         waiting = bool(rows["pull_wait"].any())
-        from_event = bool((sigs["source"] == "event").any())
+        from_event = any_is(sigs["source"], "event")
         conf = 0.6 + (0.25 if waiting else 0.0) + (0.1 if from_event else 0.0)
         images = distinct(rows["image"])
         f = new_finding(

@@ -47,6 +47,7 @@ from forensics.analysis.rules._restart import (
     severity,
     split_by_workload,
     termination_messages,
+    texts,
 )
 
 CAUSE = "app-crash"
@@ -106,7 +107,7 @@ def find(ctx: Context) -> list[Finding]:
             conf += 0.05
         if sigs.empty and unknown_arch:
             conf = min(conf, 0.3)
-        plugins = _exec_targets(app_exec["text"].dropna().astype(str).tolist())
+        plugins = _exec_targets(texts(app_exec))
         usage = usage_of(w)
         dep = dep_of(w)
         inits = sorted(
@@ -116,11 +117,11 @@ def find(ctx: Context) -> list[Finding]:
         if plugins:
             what = f"the application fails to exec {', '.join(plugins[:2])} (exec format error inside the app)"
         elif not dep.empty:
-            what = f"a dependency it needs does not answer: {str(dep['text'].iloc[0])[:200]}"
+            what = f"a dependency it needs does not answer: {str(dep['text'][0])[:200]}"
         elif not usage.empty:
-            what = f"the command line is rejected (bad args or command): {str(usage['text'].iloc[0])[:160]}"
+            what = f"the command line is rejected (bad args or command): {str(usage['text'][0])[:160]}"
         elif not sigs.empty:
-            what = f"the application crashes: {str(sigs['text'].iloc[0])[:160]}"
+            what = f"the application crashes: {str(sigs['text'][0])[:160]}"
         else:
             codes = sorted({int(x) for x in groups.values(i, "exit_code") if not is_na(x)} - {0})
             what = (

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from forensics.analysis.correlate import Context
+from forensics.analysis.correlate import Context, is_na
 from forensics.analysis.findings import Finding, Remediation
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._common import by_workload, container_evidence, missing_logs, new_finding, sig_evidence
@@ -31,6 +31,7 @@ from forensics.analysis.rules._restart import (
     resource,
     severity,
     sigs_by_workload,
+    texts,
 )
 
 CAUSE = "command-not-found"
@@ -62,13 +63,13 @@ def find(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     for w, rows in by_workload(cand):
         sigs = sigs_of(w)
-        runtime = sigs[sigs["dialect"] != "shell"]
+        runtime = sigs.keep([not is_na(d) and d != "shell" for d in sigs["dialect"]])
         start = bool(rows["start_fail"].any())
         if not runtime.empty:
             conf = 0.8 + (0.15 if start else 0.0)
         else:  # a shell in the container could not find a command its script runs
             conf = 0.6 + (0.1 if bool(rows["exit_code"].isin([127]).any()) else 0.0)
-        exes = missing_executables(sigs["text"].dropna().astype(str).tolist())
+        exes = missing_executables(texts(sigs))
         what = ", ".join(f"`{e}`" for e in exes[:3]) or "the container's command"
         f = new_finding(
             CAUSE,

@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from forensics.analysis.correlate import Context, restarts_once
+from forensics.analysis.correlate import Context, is_na, restarts_once
 from forensics.analysis.findings import Finding, MissingEvidence, Remediation
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._common import by_workload, missing_logs, new_finding, restart_matrix, sig_evidence
@@ -34,6 +34,7 @@ from forensics.analysis.rules._restart import (
     resource,
     severity,
     sigs_by_workload,
+    texts,
 )
 
 CAUSE = "liveness-probe"
@@ -51,13 +52,13 @@ def find(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     for w, rows in by_workload(cand):
         sigs = sigs_of(w)
-        sigs = sigs[sigs["dialect"].isin(["liveness", "startup"])]
+        sigs = sigs.keep([not is_na(d) and d in ("liveness", "startup") for d in sigs["dialect"]])
         restarts = restarts_once(rows)
-        killed = bool(sigs["text"].astype(str).str.contains("will be restarted", regex=False).any())
+        killed = any("will be restarted" in t for t in texts(sigs))
         configured = bool(rows["has_liveness_probe"].fillna(False).any())
         kill_code = bool(rows["exit_code"].isin([137, 143]).any())
         conf = (0.7 if killed else 0.55) + (0.1 if configured else 0.0) + (0.1 if kill_code else 0.0)
-        kind = "startup" if (sigs["dialect"] == "startup").all() else "liveness"
+        kind = "startup" if all(d == "startup" for d in sigs["dialect"]) else "liveness"
         f = new_finding(
             CAUSE,
             w,

@@ -21,7 +21,7 @@ from forensics.analysis.correlate import Context
 from forensics.analysis.findings import Finding, MissingEvidence, Remediation
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._common import by_workload, container_evidence, new_finding, sig_evidence
-from forensics.analysis.rules._restart import marks, missing_events, q, severity, sigs_by_workload
+from forensics.analysis.rules._restart import marks, missing_events, q, severity, sigs_by_workload, texts
 
 CAUSE = "missing-config"
 TITLE = "Missing ConfigMap, Secret or key"
@@ -52,8 +52,7 @@ def find(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     for w, rows in by_workload(cand):
         sigs = sigs_of(w)
-        texts = sigs["text"].dropna().astype(str).tolist() + rows["waiting_message"].dropna().astype(str).tolist()
-        missing = missing_objects(texts)
+        missing = missing_objects(texts(sigs) + rows["waiting_message"].dropna().astype(str).tolist())
         reason = bool(rows["config_wait"].any())
         conf = (0.6 if reason else 0.0) + (0.35 if missing else 0.0) + (0.15 if missing and not reason else 0.0)
         names = ", ".join(f"{k} {n}" + (f" (key {key})" if key else "") for k, n, key in missing[:4])

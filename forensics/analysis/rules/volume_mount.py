@@ -24,6 +24,7 @@ from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Reme
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._common import by_workload, container_evidence, new_finding, sig_evidence
 from forensics.analysis.rules._restart import (
+    any_is,
     event_evidence,
     events_for_pods,
     marks,
@@ -31,6 +32,7 @@ from forensics.analysis.rules._restart import (
     resource,
     severity,
     sigs_by_workload,
+    texts,
 )
 
 CAUSE = "volume-mount"
@@ -80,11 +82,10 @@ def find(ctx: Context) -> list[Finding]:
     for w, rows in by_workload(cand):
         sigs = sigs_of(w)
         said = [claims[k] for k in zip(rows["namespace"].astype(str), rows["pod"].astype(str)) if k in claims]
-        texts = sigs["text"].dropna().astype(str).tolist() + said
-        what, fix = _what(texts)
+        what, fix = _what(texts(sigs) + said)
         conf = (
             0.8
-            + (0.1 if not sigs.empty and (sigs["source"] == "event").any() else 0.0)
+            + (0.1 if any_is(sigs["source"], "event") else 0.0)
             + (0.05 if bool((rows["state"].isna() | rows["waiting_reason"].isin(list(_NOT_STARTED))).any()) else 0.0)
         )
         f = new_finding(
