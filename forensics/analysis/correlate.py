@@ -201,6 +201,33 @@ class Context:
         return out.reset_index(drop=True)
 
     @cached_property
+    def _sig_table(self) -> Workloads:
+        return Workloads.at(self.signatures, [])
+
+    def sig_rows(self, rows: pd.DataFrame | Rows, hints: tuple[str, ...] | None = None) -> Rows:
+        """`sigs_for` as `Rows` over the signature frame (its columns read once), the same rows in the
+        same order: what one finding's evidence is built from, without a DataFrame per finding."""
+        s, table = self.signatures, self._sig_table
+        if s.empty or rows.empty:
+            return Rows(table, np.zeros(0, dtype=np.int64))
+        by_c, by_pod = self._sig_index
+        pos: set[int] = set()
+        for key in set(zip(rows["namespace"], rows["pod"], rows["container"])):
+            hit = by_c.get(key)
+            if hit is not None:
+                pos.update(hit.tolist())
+        labels: list[Any] = []
+        for pkey in set(zip(rows["namespace"], rows["pod"])):
+            hit = by_pod.get(pkey)
+            if hit is not None:
+                labels.extend(hit.tolist())
+        at = sorted(pos) + (s.index.get_indexer(labels).tolist() if labels else [])
+        out = Rows(table, np.asarray(at, dtype=np.int64))
+        if hints is not None:
+            out = out.keep([not is_na(h) and h in hints for h in out["hint"]])
+        return out
+
+    @cached_property
     def _sig_pairs(self) -> tuple[dict[tuple[str, str | None], int], np.ndarray]:
         """Which (hint, dialect) pairs have a signature for each placement row (by container, or by
         pod for signatures that name none): the pair -> column map and a rows x pairs bool matrix."""

@@ -251,7 +251,7 @@ def standard_parts(
     imgs = image_dicts(ctx, bad if not bad.empty else rows)
     f.images = imgs
     f.restart_matrix = restart_matrix(rows)
-    sigs = ctx.sigs_for(bad, platform_hints())
+    sigs = ctx.sig_rows(bad, platform_hints())
     f.evidence.extend(sig_evidence(sigs))
     for img in imgs:
         e = image_evidence(img)
@@ -270,7 +270,7 @@ def standard_parts(
                     how=f"collectors/inspect-images DUMP  (or: skopeo inspect --raw docker://{img['ref']})",
                 )
             )
-    failed_inspection = ctx.sigs_for(bad if not bad.empty else rows, ("inspection",))
+    failed_inspection = ctx.sig_rows(bad if not bad.empty else rows, ("inspection",))
     if not failed_inspection.empty:
         f.evidence.extend(sig_evidence(failed_inspection, limit=2))
         f.missing_evidence.append(
