@@ -518,7 +518,11 @@ def build_context(frames: dict[str, pd.DataFrame], snapshots: list[str], meta: d
     archs = sorted(a for a in nodes["arch"].dropna().unique() if a)
 
     c = frames["containers"].copy()
-    c["image_key"] = pd.array([image_key(x) for x in c["image"].fillna("")], dtype="string[pyarrow]")
+    # one image_key per distinct reference (a cluster has few images and many containers)
+    codes, refs = pd.factorize(c["image"].fillna(""))
+    c["image_key"] = pd.array(
+        np.asarray([image_key(str(x)) for x in refs], dtype=object)[codes] if len(c) else [], dtype="string[pyarrow]"
+    )
 
     # node facts from the same snapshot, else from the node's last observation
     ncols = [
@@ -813,33 +817,35 @@ def _platform_join(c: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> pd.DataF
             emulates.setdefault(n, set()).add(a)
 
     inspected = c["img_inspected"].fillna(False).to_numpy(dtype=bool)
-    keys = list(
-        zip(
-            c["image_key"].astype(str),
-            c["node_os"].astype(object),
-            c["node_arch"].astype(object),
-            c["node_variant"].astype(object),
-            c["node"].astype(object),
-        )
+    keys = zip(
+        inspected.tolist(),
+        c["image_key"].astype(str),
+        c["node_os"].astype(object),
+        c["node_arch"].astype(object),
+        c["node_variant"].astype(object),
+        c["node"].astype(object) if emulates else [None] * len(c),
     )
-    memo: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    out: dict[str, list[Any]] = {k: [] for k in _JOIN_COLS}
-    for i, (key, n_os, n_arch, n_var, node) in enumerate(keys):
-        if not inspected[i] or _s(n_arch) is None:
-            vals: tuple[Any, ...] = (pd.NA, False, False, False, None, None, None, None)
-        else:
-            mk = (key, n_os, n_arch, n_var, node if emulates else None)
-            vals = memo.get(mk) or memo.setdefault(
-                mk,
-                _join_one(
-                    normalize_platform(normalize_os(_s(n_os)) or "linux", _s(n_arch), _s(n_var)),
-                    by_image.get(key, []),
-                    single_level.get(key),
-                    emulates.get(_s(node) or "", set()),
-                ),
+    # each distinct (image, node platform) pair is joined once, then spread over its rows
+    index: dict[tuple[Any, ...], int] = {}
+    codes = np.fromiter((index.setdefault(k, len(index)) for k in keys), dtype=np.int64, count=len(c))
+    joined: list[tuple[Any, ...]] = []
+    for ok, key, n_os, n_arch, n_var, node in index:
+        if not ok or _s(n_arch) is None:
+            joined.append((pd.NA, False, False, False, None, None, None, None))
+            continue
+        joined.append(
+            _join_one(
+                normalize_platform(normalize_os(_s(n_os)) or "linux", _s(n_arch), _s(n_var)),
+                by_image.get(key, []),
+                single_level.get(key),
+                emulates.get(_s(node) or "", set()),
             )
-        for col, v in zip(_JOIN_COLS, vals):
-            out[col].append(v)
+        )
+    out: dict[str, Any] = {}
+    for j, col in enumerate(_JOIN_COLS):
+        values = np.empty(len(joined), dtype=object)
+        values[:] = [v[j] for v in joined]
+        out[col] = values[codes]
     c["supported"] = pd.array(out["supported"], dtype="boolean")
     c["platform_lie"] = pd.array(out["platform_lie"], dtype="boolean")
     c["emulated"] = pd.array(out["emulated"], dtype="boolean")
