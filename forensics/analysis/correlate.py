@@ -476,16 +476,29 @@ class Context:
         return narrow, index
 
     @cached_property
-    def pod_first_times(self) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    def pod_first_times(self) -> tuple[TimesByKey, TimesByKey]:
         """Per pod (namespace, name): its earliest startTime, and the earliest firstTimestamp of a
         Warning event about it."""
         pods = self.frames["pods"]
-        starts = pods.dropna(subset=["start_time"]).groupby(["namespace", "pod"])["start_time"].min().to_dict()
+        starts = pods.dropna(subset=["start_time"]).groupby(["namespace", "pod"])["start_time"].min()
         ev = self.frames["events"]
         ev = ev[(ev["object_kind"] == "Pod") & (ev["type"] == "Warning")].dropna(subset=["first_seen"])
         ns = ev["object_namespace"].fillna(ev["namespace"])
-        warned = ev["first_seen"].groupby([ns, ev["object_name"]]).min().to_dict() if not ev.empty else {}
-        return starts, warned
+        warned = ev["first_seen"].groupby([ns, ev["object_name"]]).min() if not ev.empty else None
+        return TimesByKey(starts), TimesByKey(warned)
+
+
+class TimesByKey:
+    """A time Series indexed by key, looked up one key at a time: only the times asked for become
+    Timestamps (a cluster has many pods, a finding names a few)."""
+
+    def __init__(self, times: pd.Series | None) -> None:
+        self._times = times.array if times is not None else None
+        self._at = dict(zip(times.index, range(len(times)))) if times is not None else {}
+
+    def get(self, key: Any) -> Any:
+        i = self._at.get(key)
+        return None if i is None or self._times is None else self._times[i]
 
 
 _CKEY = ["namespace", "pod", "container"]
