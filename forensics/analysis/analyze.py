@@ -369,10 +369,12 @@ def summary(
     present = (
         {
             str(Workload(*k))
-            for k in zip(
-                ctx.current["workload_kind"].fillna("Pod").astype(str),
-                ctx.current["namespace"].astype(str),
-                ctx.current["workload_name"].astype(str),
+            for k in set(
+                zip(
+                    ctx.current["workload_kind"].fillna("Pod").astype(str),
+                    ctx.current["namespace"].astype(str),
+                    ctx.current["workload_name"].astype(str),
+                )
             )
         }
         if not ctx.current.empty
@@ -524,10 +526,8 @@ def restarts_series(ctx: Context, active: list[Finding]) -> list[dict[str, Any]]
     keys = {(f.workload.namespace, *x.split("/", 1)) for f in _workloads(active) for x in f.containers if "/" in x}
     if c.empty or not keys:
         return []
-    ck = pd.Series(
-        list(zip(c["namespace"].astype(str), c["pod"].astype(str), c["container"].astype(str))), index=c.index
-    )
-    c = c[ck.isin(keys)]
+    ck = pd.MultiIndex.from_arrays([c["namespace"].astype(str), c["pod"].astype(str), c["container"].astype(str)])
+    c = c[ck.isin(list(keys))]
     if c.empty:
         return []
     c = c.assign(_k=c["uid"].fillna(c["pod"]), rc=c["restart_count"].fillna(0).astype("int64"))
