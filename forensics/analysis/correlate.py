@@ -307,13 +307,20 @@ class Context:
         return Workloads(p.merge(bad, on=WL_KEYS, how="inner"))
 
     @cached_property
-    def pod_tolerations(self) -> dict[tuple[Any, Any], tuple[str, ...] | None]:
-        """(namespace, pod) -> the pod's tolerations (last observation)."""
-        pods = self.frames["pods"].drop_duplicates(["namespace", "pod"], keep="last")
-        return {
-            (n, p): None if is_na(t) else tuple(t)
-            for n, p, t in zip(pods["namespace"], pods["pod"], pods["tolerations"].tolist())
-        }
+    def _toleration_index(self) -> tuple[Any, dict[tuple[Any, Any], int]]:
+        pods = self.frames["pods"]
+        at = {k: i for i, k in enumerate(zip(pods["namespace"].tolist(), pods["pod"].tolist()))}  # the last wins
+        return pods["tolerations"].array, at
+
+    def pod_tolerations(self, namespace: Any, pod: Any) -> tuple[str, ...] | None:
+        """The pod's tolerations (its last observation); None when it has none or is unknown. Looked up
+        one pod at a time: a cluster has many pods, few are asked for."""
+        values, at = self._toleration_index
+        i = at.get((namespace, pod))
+        if i is None:
+            return None
+        t = values[i]
+        return None if is_na(t) else tuple(t)
 
     @cached_property
     def _schedulable_nodes(self) -> list[tuple[list[str] | None, str | None]]:

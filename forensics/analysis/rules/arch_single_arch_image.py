@@ -88,10 +88,12 @@ def _latent(ctx: Context, p: pd.DataFrame) -> list[Finding]:
     """Healthy today, broken on the next reschedule: single-arch image, no constraint, other archs present."""
     if not ctx.mixed:
         return []
-    cur = p[p["snapshot_index"] == p["snapshot_index"].max()]
     out = []
     failing_wl = set(map(tuple, p[p["arch_fail"]][["workload_kind", "namespace", "workload_name"]].astype(str).values))
-    cand = cur[(cur["img_kind"] == "manifest") & cur["img_inspected"].fillna(False)]
+    # the last snapshot's rows with an inspected single-platform image: one mask, one take of the wide frame
+    now = (p["snapshot_index"] == p["snapshot_index"].max()).fillna(False).to_numpy(dtype=bool)
+    single = ((p["img_kind"] == "manifest") & p["img_inspected"].fillna(False)).fillna(False).to_numpy(dtype=bool)
+    cand = p[now & single]
     groups = by_workload(cand)
     for i, w in groups.each():
         # static (mirror) pods are bound to their node: never rescheduled
@@ -110,7 +112,7 @@ def _latent(ctx: Context, p: pd.DataFrame) -> list[Finding]:
         key = (groups.values(i, "workload_kind")[0], ns, groups.values(i, "workload_name")[0])
         if not ctx.frames["workloads"].empty and not any(is_na(k) for k in key) and key in ctx.arch_constrained:
             continue
-        others = sorted(ctx.reachable_archs(ctx.pod_tolerations.get((ns, pod))) - archs)
+        others = sorted(ctx.reachable_archs(ctx.pod_tolerations(ns, pod)) - archs)
         if not others:
             continue
         rows = groups.sel(i)
