@@ -140,8 +140,8 @@ def test_list_columns_and_reachability_from_a_dump(tmp_path: Path) -> None:
     assert list(taints["arm-1"]) == ["arm=true:NoSchedule"] and taints.isna()["node-a"]
     tols = ctx.frames["pods"].set_index("pod")["tolerations"]
     assert list(tols["web-1"]) == ["arm=true:NoSchedule"] and tols.isna()["api-1"]
-    assert ctx.reachable_archs(ctx.pod_tolerations[("shop", "web-1")]) == {"amd64", "arm64"}
-    assert ctx.reachable_archs(ctx.pod_tolerations[("shop", "api-1")]) == {"amd64"}
+    assert ctx.reachable_archs(ctx.pod_tolerations("shop", "web-1")) == {"amd64", "arm64"}
+    assert ctx.reachable_archs(ctx.pod_tolerations("shop", "api-1")) == {"amd64"}
     # the event names the container: its hit is on web-1/app only
     hits = ctx.sig_hits(("probe", "app-crash", "arch", "oom"))
     p = ctx.placement.reset_index(drop=True)

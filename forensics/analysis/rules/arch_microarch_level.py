@@ -70,9 +70,9 @@ def find(ctx: Context) -> list[Finding]:
     # an amd64 image emulated on another architecture runs on qemu's emulated CPU model, which may lack
     # the level (qemu's default x86-64 model before 7.2 has no SSE4.2): the named level is then the proof
     named = sig_mask(p, s[s["hint"] == "microarch"] if not s.empty else s)
-    emulated = p["emulated_or_ran"].to_numpy(dtype=bool) & np.array(
-        [not is_na(v) and "amd64" in v for v in p["img_archs"].tolist()], dtype=bool
-    )
+    emulated = p["emulated_or_ran"].to_numpy(dtype=bool).copy()
+    at = np.flatnonzero(emulated)  # the image platforms are read only where something ran emulated
+    emulated[at] = [not is_na(v) and "amd64" in v for v in p["img_archs"].iloc[at].tolist()]
     p = p.assign(emulated_cpu=emulated)
     cand = p[failing & ((amd & not_foreign & (has_sig | sigill)) | (emulated & named))]
     out: list[Finding] = []
