@@ -1241,14 +1241,7 @@ class Workloads:
         """The facts of the rows at frame positions `pos` (one workload's, or a subset of them)."""
         pod, node, arch = self.col("pod"), self.col("node"), self.col("node_arch")
         pod_s, cont_s = self._str_col("pod"), self._str_col("container")
-        uid, cont, rc = self.col("uid"), self.col("container"), self.col("restart_count")
         times = [self.col(c) for c in _TIME_COLS if c in self.frame]
-        peak: dict[tuple[Any, Any], Any] = {}
-        for j in pos:
-            k = (pod[j] if is_na(uid[j]) else uid[j], None if is_na(cont[j]) else cont[j])
-            r = 0 if is_na(rc[j]) else rc[j]
-            if k not in peak or r > peak[k]:
-                peak[k] = r
         first = last = None
         for t in times:
             vals = [t[j] for j in pos if not is_na(t[j]) and t[j] > _EPOCH_FLOOR]
@@ -1261,10 +1254,22 @@ class Workloads:
             nodes=sorted({str(node[j]) for j in pos if not is_na(node[j])}),
             containers=sorted({f"{pod_s[j]}/{cont_s[j]}" for j in pos}),
             node_archs=sorted({str(arch[j]) for j in pos if not is_na(arch[j])}),
-            restarts=int(sum(peak.values())),
+            restarts=self.restarts_at(pos),
             first_seen=iso_z(first),
             last_seen=iso_z(last),
         )
+
+    def restarts_at(self, pos: np.ndarray) -> int:
+        """Restarts of the rows at `pos`, counted once: per pod instance (uid) and container, the
+        highest restartCount seen."""
+        pod, uid, cont, rc = self.col("pod"), self.col("uid"), self.col("container"), self.col("restart_count")
+        peak: dict[tuple[Any, Any], Any] = {}
+        for j in pos:
+            k = (pod[j] if is_na(uid[j]) else uid[j], None if is_na(cont[j]) else cont[j])
+            r = 0 if is_na(rc[j]) else rc[j]
+            if k not in peak or r > peak[k]:
+                peak[k] = r
+        return int(sum(peak.values()))
 
     def facts(self, i: int) -> WorkloadFacts:
         return self._facts[i]

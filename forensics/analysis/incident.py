@@ -158,7 +158,7 @@ def settle(ctx: Context, findings: list[Finding]) -> None:
     for i, f in enumerate(active):
         pos = groups.positions[i]
         if len(pos):
-            f.restarts = groups.facts(i).restarts
+            f.restarts = groups.restarts_at(pos)
             f.restart_matrix = groups.restart_matrix(i)
         first, note = first_failure(ctx, f, recs=[tuple(c[j] for c in cols) for j in pos])
         when = iso_z(first) if first is not None else f.first_seen
