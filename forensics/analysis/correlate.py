@@ -902,10 +902,11 @@ def _s(v: Any) -> str | None:
     return None if v is None or (not isinstance(v, str) and pd.isna(v)) or v == "" else str(v)
 
 
-def restarts_once(rows: pd.DataFrame) -> int:
+def restarts_once(rows: pd.DataFrame | Rows) -> int:
     """Restarts counted once over snapshots: per pod instance (uid) and container, the highest
     restartCount seen; pods recreated under new names count separately."""
-    return Workloads.one(rows).facts(0).restarts if not rows.empty else 0
+    r = Rows.of(rows)
+    return r.groups.restarts_at(r.pos) if not r.empty else 0
 
 
 def restart_history(ctx: Context, exclude: set[tuple[str, str, str]]) -> list[dict[str, Any]]:
@@ -1277,9 +1278,12 @@ class Workloads:
     def last_observations(self, i: int, where: np.ndarray | None = None) -> list[int]:
         """Frame positions of each container's last row among workload `i`'s rows (those where
         `where` holds), in row order."""
+        return self.last_observations_at(self.positions[i], where)
+
+    def last_observations_at(self, pos: np.ndarray, where: np.ndarray | None = None) -> list[int]:
         ns, pod, cont = self.col("namespace"), self.col("pod"), self.col("container")
         last: dict[tuple[Any, Any, Any], int] = {}
-        for j in self.positions[i]:
+        for j in pos:
             if where is not None and not where[j]:
                 continue
             key = (ns[j], pod[j], cont[j])
@@ -1428,6 +1432,19 @@ class Rows:
 
     def any(self, mask: np.ndarray) -> bool:
         return bool(mask[self.pos].any())
+
+    def text(self, name: str) -> list[str]:
+        """Column `name` as text, in row order (a missing value reads "nan", as `astype(str)` gives it)."""
+        c = self.groups._str_col(name)
+        return [c[j] for j in self.pos]
+
+    def flags(self, name: str) -> np.ndarray:
+        """A boolean column, missing read as False, one per row."""
+        return self.groups.flag(name)[self.pos]
+
+    def any_of(self, name: str) -> bool:
+        """Whether a boolean column holds for one of the rows."""
+        return bool(self.flags(name).any())
 
     def present(self, name: str) -> list[Any]:
         """Column `name`'s values that are not missing, in row order."""

@@ -65,13 +65,14 @@ def sig_evidence(sigs: pd.DataFrame | Rows, supports: str | None = None, limit: 
 
 
 def container_evidence(
-    rows: pd.DataFrame, text_of: Any, supports: str | None = None, limit: int = MAX_EVIDENCE
+    rows: pd.DataFrame | Rows, text_of: Any, supports: str | None = None, limit: int = MAX_EVIDENCE
 ) -> list[Evidence]:
     """Evidence from container status rows (each container's last observation); `text_of(row) -> str`
     says what the row shows."""
     if rows.empty:
         return []
-    return group_evidence(Workloads.one(rows), 0, text_of, supports, limit)
+    r = Rows.of(rows)
+    return _evidence(r.groups.records(r.groups.last_observations_at(r.pos)[:limit]), text_of, supports)
 
 
 def group_evidence(
@@ -84,7 +85,10 @@ def group_evidence(
 ) -> list[Evidence]:
     """`container_evidence` of workload `i` of `groups` (its rows where `where` holds), from rows read
     out of the frame once."""
-    picked = groups.records(groups.last_observations(i, where)[:limit])
+    return _evidence(groups.records(groups.last_observations(i, where)[:limit]), text_of, supports)
+
+
+def _evidence(picked: list[Any], text_of: Any, supports: str | None) -> list[Evidence]:
     return [
         Evidence(
             kind="pod",

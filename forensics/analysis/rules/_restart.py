@@ -100,10 +100,11 @@ def any_is(values: list[Any], want: str) -> bool:
     return any(not is_na(v) and v == want for v in values)
 
 
-def events_for_pods(ctx: Context, rows: pd.DataFrame, reasons: tuple[str, ...] | None = None) -> pd.DataFrame:
+def events_for_pods(ctx: Context, rows: pd.DataFrame | Rows, reasons: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Pod events (all snapshots, each event once) about the pods in `rows`."""
     ev, idx = ctx.pod_events
-    keys = set(zip(rows["namespace"].astype(str), rows["pod"].astype(str))) if not rows.empty else set()
+    r = Rows.of(rows)
+    keys = set(zip(r.text("namespace"), r.text("pod"))) if not r.empty else set()
     pos = [idx[k] for k in keys if k in idx]
     if not pos:
         return ev.iloc[0:0]
@@ -133,12 +134,13 @@ def event_evidence(ev: pd.DataFrame, supports: str | None = None, limit: int = 1
     return out
 
 
-def missing_events(ctx: Context, rows: pd.DataFrame, what: str) -> list[MissingEvidence]:
+def missing_events(ctx: Context, rows: pd.DataFrame | Rows, what: str) -> list[MissingEvidence]:
     """Say so when the dump holds no event about the pods in `rows`."""
     if not events_for_pods(ctx, rows).empty:
         return []
-    pod = rows["pod"].iloc[0] if not rows.empty else ""
-    ns = rows["namespace"].iloc[0] if not rows.empty else ""
+    r = Rows.of(rows)
+    pod = r["pod"][0] if not r.empty else ""
+    ns = r["namespace"][0] if not r.empty else ""
     scope = "no events in the dump" if ctx.frames["events"].empty else f"no events about pod {pod}"
     return [
         MissingEvidence(
@@ -173,8 +175,11 @@ def first_row(rows: pd.DataFrame) -> Any:
     return rows.sort_values("snapshot_index").iloc[-1]
 
 
-def distinct(values: pd.Series, limit: int = 5) -> list[str]:
-    return [str(v) for v in values.dropna().astype(str).unique().tolist()[:limit]]
+def distinct(values: pd.Series | list[Any], limit: int = 5) -> list[str]:
+    """The first `limit` distinct present values, as text, in order of appearance."""
+    if isinstance(values, pd.Series):
+        return [str(v) for v in values.dropna().astype(str).unique().tolist()[:limit]]
+    return list(dict.fromkeys(str(v) for v in values if not is_na(v)))[:limit]
 
 
 _QTY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(Ki|Mi|Gi|Ti|K|M|G|T|k)?\s*$")
