@@ -180,33 +180,18 @@ class Context:
 
     def sigs_for(self, rows: pd.DataFrame | Rows, hints: tuple[str, ...] | None = None) -> pd.DataFrame:
         """Signature rows for the containers in `rows` (any snapshot); event rows without a
-        container match by pod. Uses an index built once, so a call costs what `rows` holds."""
-        s = self.signatures
-        if s.empty or rows.empty:
-            return s.iloc[0:0]
-        by_c, by_pod = self._sig_index
-        pos: list[int] = []
-        for key in set(zip(rows["namespace"], rows["pod"], rows["container"])):
-            hit = by_c.get(key)
-            if hit is not None:
-                pos.extend(hit.tolist())
-        labels: list[Any] = []
-        for pkey in set(zip(rows["namespace"], rows["pod"])):
-            hit = by_pod.get(pkey)
-            if hit is not None:
-                labels.extend(hit.tolist())
-        out = pd.concat([s.iloc[sorted(set(pos))], s.loc[labels]]) if labels else s.iloc[sorted(set(pos))]
-        if hints is not None:
-            out = out[out["hint"].isin(list(hints))]
-        return out.reset_index(drop=True)
+        container match by pod. Uses an index built once, so a call costs what `rows` holds
+        (`sig_rows` as a frame)."""
+        return self.sig_rows(rows, hints).frame().reset_index(drop=True)
 
     @cached_property
     def _sig_table(self) -> Workloads:
         return Workloads.at(self.signatures, [])
 
     def sig_rows(self, rows: pd.DataFrame | Rows, hints: tuple[str, ...] | None = None) -> Rows:
-        """`sigs_for` as `Rows` over the signature frame (its columns read once), the same rows in the
-        same order: what one finding's evidence is built from, without a DataFrame per finding."""
+        """The signature rows for the containers in `rows` (any snapshot; event rows without a container
+        match by pod), as `Rows` over the signature frame (its columns read once): what one finding's
+        evidence is built from, without a DataFrame per finding."""
         s, table = self.signatures, self._sig_table
         if s.empty or rows.empty:
             return Rows(table, np.zeros(0, dtype=np.int64))
