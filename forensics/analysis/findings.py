@@ -5,6 +5,7 @@ JSON alone, so nothing a renderer needs lives only in Python objects.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -78,7 +79,12 @@ class Workload:
 
 def finding_id(cause: str, w: Workload) -> str:
     """The stable id of the finding of `cause` about `w` (what `caused_by` points at)."""
-    key = f"{cause}|{w.kind}|{w.namespace}|{w.name}"
+    return _id(f"{cause}|{w.kind}|{w.namespace}|{w.name}")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _id(key: str) -> str:
+    # asked for many times per finding (linking, ordering, rendering); a sha256 costs tens of µs here
     return "f-" + hashlib.sha256(key.encode()).hexdigest()[:10]
 
 
