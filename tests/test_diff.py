@@ -197,6 +197,26 @@ def test_node_names_decide_when_nothing_else_identifies_the_cluster(tmp_path: Pa
     assert reason.startswith("no node name in common")
 
 
+def test_pods_name_their_nodes_when_a_dump_has_no_node_objects(tmp_path: Path) -> None:
+    """Loose pod lists (or a must-gather of one namespace) have no Node objects, but every scheduled
+    pod names its node: two such dumps of different clusters are refused, the same cluster is not."""
+
+    def pods_only(story: str, out: Path) -> Path:
+        out.mkdir()
+        src = SAMPLES / story
+        shutil.copy(src / "snapshots" / snapshots_of(src)[-1] / "pods.json", out / "pods.json")
+        return out
+
+    graviton = pods_only("graviton-new-pool", tmp_path / "g")
+    laptop = pods_only("laptop-build", tmp_path / "l")
+    assert load_any(graviton).frames["nodes"].empty
+    (reason,) = cluster_mismatch(load_any(graviton), load_any(laptop))
+    assert reason.startswith("no node name in common")
+    assert cluster_mismatch(load_any(graviton), load_spec(parse_spec(str(SAMPLES / "graviton-new-pool")))) == []
+    proc = run(str(graviton), str(laptop))
+    assert proc.returncode == 2 and "different clusters" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_v1_against_a_support_bundle_of_the_same_moment(tmp_path: Path) -> None:
     """Any two formats: the same cluster at the same time, one as a support bundle, has no new or
     resolved finding."""

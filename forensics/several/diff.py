@@ -42,8 +42,15 @@ def _cluster(d: Dump) -> dict[str, str]:
 
 
 def _node_names(d: Dump) -> set[str]:
-    n = d.frames.get("nodes")
-    return set() if n is None or n.empty else set(n["node"].dropna().astype(str))
+    """The nodes a dump knows of: its Node objects and the nodes its pods were bound to (dumps
+    without Node objects, such as loose pod lists or a namespace-only must-gather, still name them
+    in `spec.nodeName`)."""
+    names: set[str] = set()
+    for kind in ("nodes", "pods"):
+        f = d.frames.get(kind)
+        if f is not None and not f.empty and "node" in f:
+            names |= set(f["node"].dropna().astype(str))
+    return names - {""}
 
 
 def _few(names: set[str]) -> str:
@@ -55,9 +62,10 @@ def cluster_mismatch(old: Dump, new: Dump) -> list[str]:
     """Why OLD and NEW are not the same cluster; empty when they may be.
 
     A recorded cluster UID or API server that differs is decisive; a context name that differs is too
-    when neither has a server. Without any recorded identity that agrees, two dumps with nodes and no
-    node name in common are taken to be different clusters (autoscaling replaces nodes, but rarely all
-    of them between two dumps of one incident)."""
+    when neither has a server. Without any recorded identity that agrees, two dumps that both name
+    nodes (Node objects or the nodes their pods run on) and have no node name in common are taken to be
+    different clusters (autoscaling replaces nodes, but rarely all of them between two dumps of one
+    incident)."""
     a, b = _cluster(old), _cluster(new)
     reasons: list[str] = []
     agreed = False
