@@ -107,6 +107,11 @@ def test_insights_operator_archive() -> None:
         "could not connect to hana" in vsystem["summary"] and "init container vsystem-hana-init" in vsystem["summary"]
     )
     assert vsystem["severity"] == "high"
+    # the Jobs' pods (restartPolicy Never) never restarted: their log is read without --previous
+    for f in doc["findings"]:
+        if f["workload"]["kind"] == "Job":
+            cmds = [r["command"] for r in f["remediation"]] + [m["how"] for m in f["missing_evidence"]]
+            assert any(" logs " in c for c in cmds) and not [c for c in cmds if "--previous" in c]
     assert {g["what"] for g in doc["gaps"]} >= {
         "an Insights Operator archive",
         "events without the object they are about",

@@ -146,10 +146,18 @@ def missing_logs(ctx: Context, rows: pd.DataFrame, lacking: list[LogKey] | None 
         return []
     n, p, c = lacking[0]
     more = f" (and {len(lacking) - 1} more)" if len(lacking) > 1 else ""
+    # a container that never restarted (a Job's pod, restartPolicy Never) has no previous instance:
+    # its own log is the one to read, and `--previous` would only get kubectl's "not found"
+    previous = True
+    if "restart_count" in rows:
+        mine = rows[(rows["namespace"] == n) & (rows["pod"] == p) & (rows["container"] == c)]["restart_count"]
+        previous = mine.empty or bool(mine.isna().any()) or bool((mine > 0).any())
     return [
         MissingEvidence(
             what=f"no logs for {p}/{c}{more}",
-            why="the crash line is usually only in the previous container's log",
-            how=f"kubectl -n {shlex.quote(n)} logs {shlex.quote(p)} -c {shlex.quote(c)} --previous",
+            why="the crash line is usually only in the previous container's log"
+            if previous
+            else "the container's log holds its last words (it never restarted: no previous log)",
+            how=f"kubectl -n {shlex.quote(n)} logs {shlex.quote(p)} -c {shlex.quote(c)}" + (" --previous" if previous else ""),
         )
     ]

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from forensics.analysis import causes, remediation
-from forensics.analysis.correlate import WL_KEYS, Context, restart_sig_marks
+from forensics.analysis.correlate import WL_KEYS, Context, is_na, restart_sig_marks
 from forensics.analysis.findings import Evidence, MissingEvidence, Remediation, Severity, Workload
 from forensics.values import iso_z
 
@@ -142,8 +142,16 @@ def resource(w: Workload) -> str:
     return remediation.resource_of(w)
 
 
-def logs_cmd(ns: str, pod: str, container: str) -> str:
-    return f"kubectl -n {q(ns)} logs {q(pod)} -c {q(container)} --previous"
+def logs_cmd(ns: str, pod: str, container: str, *, previous: bool = True) -> str:
+    return f"kubectl -n {q(ns)} logs {q(pod)} -c {q(container)}" + (" --previous" if previous else "")
+
+
+def has_previous(r: Any) -> bool:
+    """Whether the container of row `r` has a previous instance to read with `logs --previous`: not
+    when it never restarted (a Job's pod with restartPolicy Never keeps its one terminated container
+    as the current one, and kubectl answers `previous terminated container ... not found`)."""
+    rc = r["restart_count"] if isinstance(r, (dict, pd.Series)) else getattr(r, "restart_count", None)
+    return is_na(rc) or int(rc) > 0
 
 
 def explained_elsewhere(cause: str) -> list[str]:

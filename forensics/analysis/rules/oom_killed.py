@@ -28,6 +28,7 @@ from forensics.analysis.rules._common import (
     sig_evidence,
 )
 from forensics.analysis.rules._restart import (
+    has_previous,
     logs_cmd,
     marks,
     q,
@@ -153,7 +154,7 @@ def _remedies(w: Workload, limits: dict[str, list[Any]], r: Any) -> list[Remedia
     out.append(
         Remediation(
             title="Read what the process was doing before it was killed",
-            command=logs_cmd(str(r.namespace), str(r.pod), str(r.container)),
+            command=logs_cmd(str(r.namespace), str(r.pod), str(r.container), previous=has_previous(r)),
             kind="investigate",
         )
     )
