@@ -158,6 +158,7 @@ def missing_logs(ctx: Context, rows: pd.DataFrame, lacking: list[LogKey] | None 
             why="the crash line is usually only in the previous container's log"
             if previous
             else "the container's log holds its last words (it never restarted: no previous log)",
-            how=f"kubectl -n {shlex.quote(n)} logs {shlex.quote(p)} -c {shlex.quote(c)}" + (" --previous" if previous else ""),
+            how=f"kubectl -n {shlex.quote(n)} logs {shlex.quote(p)} -c {shlex.quote(c)}"
+            + (" --previous" if previous else ""),
         )
     ]
