@@ -99,6 +99,9 @@ def test_fail_on_new(two_dumps: tuple[Path, Path]) -> None:
     assert back.returncode == 0, back.stderr
     doc = json.loads(back.stdout)
     assert [f["cause"] for f in doc["findings"]["resolved"]] == ["arch.bare-manifest-tag"]
+    # given the later dump first: said before anything else, and only then
+    assert doc["interval_s"] == -20 * 60 and "were the two swapped?" in doc["headline"][0]
+    assert not [h for h in diff_json(str(before), str(after))["headline"] if "swapped" in h]
     (w,) = [w for w in doc["workloads"] if w["workload"]["name"] == "checkout"]
     assert w["status"] == "stopped-failing"
     bad = run(str(before), str(after), "--fail-on", "high")

@@ -27,6 +27,7 @@ __all__ = ["SCHEMA", "DifferentClusters", "cluster_mismatch", "diff_documents", 
 
 SCHEMA = "cluster-forensics-diff/1"
 _NODE_LIST_CAP = 12
+_SWAPPED_AFTER_S = 600  # NEW collected this long before OLD: the headline asks whether they were swapped
 
 
 class DifferentClusters(ForensicsError):
@@ -503,9 +504,25 @@ def diff_documents(
     return doc
 
 
+def _ago(seconds: int) -> str:
+    d, r = divmod(seconds, 86400)
+    h, r = divmod(r, 3600)
+    m, sec = divmod(r, 60)
+    parts = [f"{v}{u}" for v, u in ((d, "d"), (h, "h"), (m, "m")) if v][:2]
+    return " ".join(parts) if parts else f"{sec}s"
+
+
 def headline(doc: dict[str, Any]) -> list[str]:
     """A few sentences a reader acts on, most important first."""
     out = []
+    iv = doc.get("interval_s")
+    if isinstance(iv, int) and iv < -_SWAPPED_AFTER_S:
+        # new and resolved read backwards when the later dump is given first (a few minutes either
+        # way are the noise of collection times derived from the newest timestamp inside a dump)
+        out.append(
+            f"NEW ({doc['new']['label']}) was collected {_ago(-iv)} before OLD ({doc['old']['label']}): "
+            "were the two swapped? new and resolved are as if OLD came first."
+        )
     f = doc["findings"]
     out.append(f"{len(f['new'])} new, {len(f['resolved'])} resolved, {len(f['persisting'])} persisting finding(s).")
     for w in doc["workloads"]:
