@@ -136,6 +136,7 @@ def test_cluster_info_all_nodes_not_ready() -> None:
     nodes = [f for f in doc["findings"] if f["workload"]["kind"] == "Node"]
     for n in nodes:
         assert "cni config uninitialized" in n["summary"] and n["severity"] == "critical"
+        assert n["summary"].endswith("on the node; every node of the cluster is NotReady")
         assert not [r for r in n["remediation"] if "drain" in r["command"]]
         assert any("docker" in r["command"] for r in n["remediation"])  # the nodes run docker
     coredns = next(f for f in doc["findings"] if f["workload"]["name"] == "coredns")
