@@ -18,7 +18,7 @@ from forensics.read.dumpspec import load_spec, parse_spec
 from forensics.read.formats import load_any
 from forensics.several.diff import cluster_mismatch
 from tests.foreign_dumps import to_troubleshoot
-from tests.multi_dumps import SAMPLES, copy_story, snapshots_of, split_snapshot
+from tests.multi_dumps import REPO, SAMPLES, copy_story, snapshots_of, split_snapshot
 
 LOST = SAMPLES / "lost-multiarch-tag"
 
@@ -328,3 +328,23 @@ def test_docs_show_the_document_as_it_is(two_dumps: tuple[Path, Path], tmp_path:
     assert {k for k in documented - real if not k.startswith(data_keyed)} == set()
     shallow = {k for k in real if k.count(".") <= 2 and not k.startswith(data_keyed)}
     assert shallow - documented == set()
+
+
+def _wild(rel: str) -> Path:
+    for root in (Path(__file__).resolve().parent / "fixtures" / "wild", REPO.parent / "shared" / "wild"):
+        if (root / rel).exists():
+            return root / rel
+    pytest.skip(f"{rel} is not next to the repository")
+
+
+def test_real_dumps_from_the_wild() -> None:
+    """A real dump against itself changes nothing and keeps its findings; two real dumps of different
+    clusters are refused even when one has no Node objects (its pods name their nodes)."""
+    bundle = _wild("ts-k3d-arm64/support-bundle.tar.gz")
+    pods_only = _wild("ts-analyzer-pods")  # loose pod lists, no Node object
+    doc = diff_json(str(pods_only), str(pods_only))
+    assert doc["findings"]["new"] == [] and doc["findings"]["resolved"] == []
+    assert {f["cause"] for f in doc["findings"]["persisting"]} == {"oom-killed", "unschedulable", "volume-mount"}
+    assert diff_json(str(bundle), str(bundle))["findings"] == {"new": [], "resolved": [], "persisting": []}
+    proc = run(str(pods_only), str(bundle))
+    assert proc.returncode == 2 and "no node name in common" in proc.stderr and "minikube" in proc.stderr
