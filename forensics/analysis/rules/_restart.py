@@ -150,8 +150,8 @@ def has_previous(r: Any) -> bool:
     """Whether the container of row `r` has a previous instance to read with `logs --previous`: not
     when it never restarted (a Job's pod with restartPolicy Never keeps its one terminated container
     as the current one, and kubectl answers `previous terminated container ... not found`)."""
-    rc = r["restart_count"] if isinstance(r, (dict, pd.Series)) else getattr(r, "restart_count", None)
-    return is_na(rc) or int(rc) > 0
+    rc: Any = r["restart_count"] if isinstance(r, (dict, pd.Series)) else getattr(r, "restart_count", None)
+    return rc is None or is_na(rc) or int(rc) > 0
 
 
 def explained_elsewhere(cause: str) -> list[str]:
