@@ -138,6 +138,15 @@ def _remedies(w: Workload, limits: dict[str, list[Any]], r: Any) -> list[Remedia
                 f"containers[{c}].resources.limits.memory={target}, and recreate it\n"
                 f"kubectl -n {q(w.namespace)} get pod {q(w.name)} -o yaml > pod.yaml"
             )
+        elif w.kind == "Job":
+            # a Job's pod template is immutable: `kubectl set resources job/...` is refused
+            cmd = (
+                f"# a Job's pod template cannot be changed: re-create the Job with "
+                f"containers[{c}].resources.limits.memory={target} (or change its CronJob's jobTemplate)\n"
+                f"kubectl -n {q(w.namespace)} get job {q(w.name)} -o yaml > job.yaml"
+                f"   # edit the limit; drop spec.selector and the controller-uid labels\n"
+                f"kubectl -n {q(w.namespace)} replace --force -f job.yaml"
+            )
         else:
             cmd = (
                 f"kubectl -n {q(w.namespace)} set resources {res}/{q(w.name)} -c {q(str(c))} "
