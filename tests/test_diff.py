@@ -18,7 +18,7 @@ from forensics.read.dumpspec import load_spec, parse_spec
 from forensics.read.formats import load_any
 from forensics.several.diff import cluster_mismatch
 from tests.foreign_dumps import to_troubleshoot
-from tests.multi_dumps import SAMPLES, copy_story, snapshots_of, split_snapshot
+from tests.multi_dumps import REPO, SAMPLES, copy_story, snapshots_of, split_snapshot
 
 LOST = SAMPLES / "lost-multiarch-tag"
 
@@ -99,6 +99,9 @@ def test_fail_on_new(two_dumps: tuple[Path, Path]) -> None:
     assert back.returncode == 0, back.stderr
     doc = json.loads(back.stdout)
     assert [f["cause"] for f in doc["findings"]["resolved"]] == ["arch.bare-manifest-tag"]
+    # given the later dump first: said before anything else, and only then
+    assert doc["interval_s"] == -20 * 60 and "were the two swapped?" in doc["headline"][0]
+    assert not [h for h in diff_json(str(before), str(after))["headline"] if "swapped" in h]
     (w,) = [w for w in doc["workloads"] if w["workload"]["name"] == "checkout"]
     assert w["status"] == "stopped-failing"
     bad = run(str(before), str(after), "--fail-on", "high")
@@ -195,6 +198,26 @@ def test_node_names_decide_when_nothing_else_identifies_the_cluster(tmp_path: Pa
     other = load_any(to_troubleshoot(SAMPLES / "laptop-build", tmp_path / "ts2")[0])
     (reason,) = cluster_mismatch(same, other)
     assert reason.startswith("no node name in common")
+
+
+def test_pods_name_their_nodes_when_a_dump_has_no_node_objects(tmp_path: Path) -> None:
+    """Loose pod lists (or a must-gather of one namespace) have no Node objects, but every scheduled
+    pod names its node: two such dumps of different clusters are refused, the same cluster is not."""
+
+    def pods_only(story: str, out: Path) -> Path:
+        out.mkdir()
+        src = SAMPLES / story
+        shutil.copy(src / "snapshots" / snapshots_of(src)[-1] / "pods.json", out / "pods.json")
+        return out
+
+    graviton = pods_only("graviton-new-pool", tmp_path / "g")
+    laptop = pods_only("laptop-build", tmp_path / "l")
+    assert load_any(graviton).frames["nodes"].empty
+    (reason,) = cluster_mismatch(load_any(graviton), load_any(laptop))
+    assert reason.startswith("no node name in common")
+    assert cluster_mismatch(load_any(graviton), load_spec(parse_spec(str(SAMPLES / "graviton-new-pool")))) == []
+    proc = run(str(graviton), str(laptop))
+    assert proc.returncode == 2 and "different clusters" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_v1_against_a_support_bundle_of_the_same_moment(tmp_path: Path) -> None:
@@ -305,3 +328,23 @@ def test_docs_show_the_document_as_it_is(two_dumps: tuple[Path, Path], tmp_path:
     assert {k for k in documented - real if not k.startswith(data_keyed)} == set()
     shallow = {k for k in real if k.count(".") <= 2 and not k.startswith(data_keyed)}
     assert shallow - documented == set()
+
+
+def _wild(rel: str) -> Path:
+    for root in (Path(__file__).resolve().parent / "fixtures" / "wild", REPO.parent / "shared" / "wild"):
+        if (root / rel).exists():
+            return root / rel
+    pytest.skip(f"{rel} is not next to the repository")
+
+
+def test_real_dumps_from_the_wild() -> None:
+    """A real dump against itself changes nothing and keeps its findings; two real dumps of different
+    clusters are refused even when one has no Node objects (its pods name their nodes)."""
+    bundle = _wild("ts-k3d-arm64/support-bundle.tar.gz")
+    pods_only = _wild("ts-analyzer-pods")  # loose pod lists, no Node object
+    doc = diff_json(str(pods_only), str(pods_only))
+    assert doc["findings"]["new"] == [] and doc["findings"]["resolved"] == []
+    assert {f["cause"] for f in doc["findings"]["persisting"]} == {"oom-killed", "unschedulable", "volume-mount"}
+    assert diff_json(str(bundle), str(bundle))["findings"] == {"new": [], "resolved": [], "persisting": []}
+    proc = run(str(pods_only), str(bundle))
+    assert proc.returncode == 2 and "no node name in common" in proc.stderr and "minikube" in proc.stderr

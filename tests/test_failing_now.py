@@ -138,3 +138,34 @@ def test_an_init_container_that_succeeded_on_a_retry_has_recovered(tmp_path: Pat
         tmp_path, {SNAP: {"nodes": [node()], "pods": [pod("web-6d4cf56db6-aaaaa", containers=[app], init=[init])]}}
     )
     assert doc["findings"] == [] and doc["summary"]["unexplained"] == []
+
+
+def test_a_workload_failing_healing_and_failing_again_has_two_intervals(tmp_path: Path) -> None:
+    """Crash-looping at 05:00, restarted by 07:00 (failing: its restarts grew), Running and Ready with no
+    new restart at 09:00 (healthy), crash-looping again at 11:00: two failing intervals, and the
+    timeline draws the workload's bar over those two only."""
+    import re
+
+    from forensics.render.charts import timeline_svg
+
+    name = "web-6d4cf56db6-aaaaa"
+    crash1 = terminated("Error", 1, started="2026-11-22T04:58:00Z", finished="2026-11-22T04:58:05Z")
+    crash2 = terminated("Error", 1, started="2026-11-22T10:57:00Z", finished="2026-11-22T10:57:05Z")
+    up = running("2026-11-22T05:03:00Z")
+    snaps = {
+        SNAP: [ctr(state=crashloop(), ready=False, restarts=3, last=crash1)],
+        "20261122T070000Z": [ctr(state=up, ready=True, restarts=4, last=crash1)],
+        "20261122T090000Z": [ctr(state=up, ready=True, restarts=4, last=crash1)],
+        "20261122T110000Z": [ctr(state=crashloop(), ready=False, restarts=6, last=crash2)],
+    }
+    doc = _doc(tmp_path, {s: {"nodes": [node()], "pods": [pod(name, containers=c)]} for s, c in snaps.items()})
+    (f,) = doc["findings"]
+    assert [(i["from"], i["to"]) for i in f["failing_intervals"]] == [
+        ("2026-11-22T04:58:05Z", "2026-11-22T07:00:00Z"),
+        ("2026-11-22T10:57:05Z", "2026-11-22T11:00:00Z"),
+    ]
+    svg = timeline_svg(doc["timeline"], doc["findings"])
+    assert svg is not None
+    # a failing bar is a thick red stroke (forensics/render/charts.py), one per interval
+    bars = re.findall(r"stroke: #c0392b; stroke-width: 5", svg)
+    assert len(bars) == 2

@@ -207,7 +207,16 @@ def test_the_documented_duckdb_queries(
 
 def test_summary_names_causes_images_and_severe_dumps(fleet: tuple[Path, dict], inputs: dict[str, Path]) -> None:
     out, summary = fleet
-    assert json.loads((out / "fleet.json").read_text())["counts"] == summary["counts"]
+
+    def no_nan(name: str) -> None:
+        raise AssertionError(f"fleet.json holds {name}, which is not JSON")
+
+    # strict JSON: a dump without a cluster name (a support bundle, a failed dump) is null, not NaN
+    assert json.loads((out / "fleet.json").read_text(), parse_constant=no_nan)["counts"] == summary["counts"]
+    assert any(d["cluster"] is None for d in summary["most_severe"])
+    cells = {c.strip() for line in (out / "fleet.md").read_text().splitlines() for c in line.split("|")}
+    assert "nan" not in cells and "NaN" not in cells
+    assert ">nan<" not in (out / "fleet.html").read_text()
     by = {c["cause"]: c for c in summary["causes"]}
     bare = {x["source_path"] for x in by["arch.bare-manifest-tag"]["by_dump"]}
     assert {str(inputs["lost:1"].absolute()), str(inputs["lost:2"].absolute())} <= bare
@@ -382,3 +391,36 @@ def test_an_unreachable_scheduler_is_one_clear_line(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("forensics: cannot reach the Dask scheduler at tcp://127.0.0.1:")
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+WILD_ROOTS = (Path(__file__).resolve().parent / "fixtures" / "wild", REPO.parent / "shared" / "wild")
+WILD_INPUTS = (
+    "sbctl-kurl",
+    "ts-k3d-arm64/support-bundle.tar.gz",
+    "ts-analyzer-pods",
+    "insights-archive",
+    "mg-cnv-qemtv",
+    "cid-cka-notready/cluster-info-dump.json",
+    "cid-k3s-header/cluster-info-dump",
+)
+
+
+def test_real_dumps_from_the_wild(cluster: Any, tmp_path: Path) -> None:
+    """The real dumps (tests/fixtures/wild, and ../shared/wild when present) through the fleet: each is
+    analyzed, with the findings `analyze` gives it, and the summary is strict JSON."""
+    from forensics.several.fleet import run_fleet
+
+    paths = [next((r / rel for r in WILD_ROOTS if (r / rel).exists()), None) for rel in WILD_INPUTS]
+    real = [p for p in paths if p is not None]
+    if not real:
+        pytest.skip("no real dumps next to the repository")
+    out = tmp_path / "fleet"
+    summary = run_fleet([str(p) for p in real], out, client=cluster)
+    assert summary["counts"]["ok"] == len(real) and summary["counts"]["failed"] == 0
+    dumps, findings = table(out, "dumps"), table(out, "findings")
+    for p in real:
+        doc = analyze(load_any(p))
+        want = sorted((f["cause"], f["workload"]["name"]) for f in doc["findings"])
+        mine = findings[(findings["dump_id"] == row_of(dumps, p)["dump_id"]) & ~findings["latent"]]
+        assert sorted(zip(mine["cause"], mine["workload_name"], strict=True)) == want, p
+    json.loads((out / "fleet.json").read_text(), parse_constant=lambda c: pytest.fail(f"fleet.json holds {c}"))

@@ -174,6 +174,35 @@ def test_internal_version_lists_in_a_cluster_info_dump_are_reported(tmp_path: Pa
     assert "kubectl older than 1.3" in dump.problems[0].why
 
 
+@pytest.mark.parametrize("shape", ["stdout", "folder", "one-file"])
+def test_a_dump_of_only_internal_version_json_says_what_it_is(shape: str, tmp_path: Path) -> None:
+    """kubectl before 1.3 printed no kind anywhere: such a dump is unusable input, named as what it is
+    (one line, exit 2), never 'trailing data' or 'unrelated files'."""
+    import subprocess
+    import sys
+
+    nodes = {"Items": [{"ObjectMeta": {"Name": "node-a"}, "Status": {"Conditions": []}}]}
+    pods = {"Items": [{"ObjectMeta": {"Name": "web-1", "Namespace": "shop"}, "Status": {"Phase": "Running"}}]}
+    if shape == "stdout":
+        target = tmp_path / "cluster-info.txt"
+        block = "\n".join(f"==== {e} logs for container app of pod shop/web-1 ====" for e in ("START", "END"))
+        target.write_text(json.dumps(nodes, indent=4) + "\n" + json.dumps(pods, indent=4) + "\n" + block + "\n")
+    elif shape == "folder":
+        target = tmp_path / "dump"
+        (target / "shop").mkdir(parents=True)
+        (target / "nodes.json").write_text(json.dumps(nodes))
+        (target / "shop" / "pods.json").write_text(json.dumps(pods))
+    else:
+        target = tmp_path / "pods.json"
+        target.write_text(json.dumps(pods))
+    r = subprocess.run(
+        [sys.executable, "-m", "forensics", "analyze", str(target)], capture_output=True, text=True, check=False
+    )
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+    assert "kubectl's internal version" in r.stderr and "older than 1.3" in r.stderr
+    assert "trailing data" not in r.stderr and "unrelated" not in r.stderr
+
+
 def test_internal_version_lists_in_a_support_bundle_are_reported(tmp_path: Path) -> None:
     root = tmp_path / "support-bundle-2026-11-22T05_00_00"
     (root / "cluster-resources" / "pods").mkdir(parents=True)

@@ -109,3 +109,31 @@ def test_hostile_members_are_problems_and_the_rest_loads(tmp_path: Path) -> None
     assert ("link member skipped", "main.log") in whats
     assert ("unreadable object list", "broken.json") in whats
     assert len(d["pods"]) == len(load_any(bundle)["pods"]) > 0
+
+
+def test_links_into_the_pod_logs_are_the_layout_others_are_problems(tmp_path: Path) -> None:
+    """Links into cluster-resources/pods/logs/ (all-logs/, or a logs collector's own name at the root)
+    are noted once in the gaps; a link that leaves that folder, even by `..`, is a load problem."""
+    v1 = SAMPLES / "graviton-new-pool"
+    bundle, facts = to_troubleshoot(v1, tmp_path)
+    top = facts["top"]
+    with tarfile.open(bundle) as tf:
+        logs = sorted(m.name for m in tf.getmembers() if "/pods/logs/" in m.name and m.isfile())
+    target = logs[0].split(f"{top}/", 1)[1]
+    out = tmp_path / "linked.tar.gz"
+    with tarfile.open(bundle) as src, tarfile.open(out, "w:gz") as tf:
+        for m in src.getmembers():
+            tf.addfile(m, src.extractfile(m) if m.isfile() else None)
+        for name, to in (
+            (f"{top}/all-logs/p/c.log", f"../../{target}"),
+            (f"{top}/static-hi.log", target),
+            (f"{top}/sneaky.log", f"{target}/../../../../../../etc/passwd"),
+            (f"{top}/abs.log", "/etc/passwd"),
+        ):
+            link = tarfile.TarInfo(name)
+            link.type, link.linkname = tarfile.SYMTYPE, to
+            tf.addfile(link)
+    d = load_any(out)
+    assert sorted(p.file.rsplit("/", 1)[-1] for p in d.problems if "link" in p.what) == ["abs.log", "sneaky.log"]
+    (note,) = [g for g in d.gaps if "links into cluster-resources/pods/logs/" in g["what"]]
+    assert note["what"].startswith("2 links")

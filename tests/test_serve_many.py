@@ -34,9 +34,8 @@ KUBECTL = shutil.which("kubectl")
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
 STORY = SAMPLES / "graviton-new-pool"
 LOST = SAMPLES / "lost-multiarch-tag"
-WILD = Path(__file__).resolve().parents[2] / "shared" / "wild"
-if not WILD.is_dir():
-    WILD = Path("/work/shared/wild")
+# the real dumps: the copies kept in tests/fixtures/wild, the others next to the repository (as in test_wild)
+WILD_ROOTS = (Path(__file__).resolve().parent / "fixtures" / "wild", REPO.parent / "shared" / "wild")
 
 
 @contextmanager
@@ -225,13 +224,12 @@ WILD_INPUTS = [
 
 
 @needs_kubectl
-@pytest.mark.skipif(not WILD.is_dir(), reason="no real dumps in ../shared/wild")
 def test_real_dumps_from_the_wild(tmp_path: Path) -> None:
     """Every real dump the analyzer reads is served with the same pods and nodes it analyzes."""
     usable = {}
     for rel in WILD_INPUTS:
-        path = WILD / rel
-        if not path.exists():
+        path = next((root / rel for root in WILD_ROOTS if (root / rel).exists()), None)
+        if path is None:
             continue
         try:
             usable[rel.split("/")[0]] = (path, load_any(path))
@@ -251,3 +249,31 @@ def test_real_dumps_from_the_wild(tmp_path: Path) -> None:
             nodes = dump.frames["nodes"]
             want_nodes = sorted(set(nodes.loc[nodes["snapshot"] == last, "node"]))
             assert names(kubectl(kc, home, "--context", ctx, "get", "nodes", "-o", "json").stdout) == want_nodes, ctx
+
+
+@needs_kubectl
+def test_kubectl_text_is_served_as_it_was_parsed(tmp_path: Path) -> None:
+    """A ticket of kubectl text (a folder, and the same pasted into one file) is answered from what the
+    analyzer parsed it into: the story's pods and nodes, `describe` (objects read by their shape get
+    their apiVersion and kind, as from an API server) and the pasted logs, `--previous` included."""
+    from tests.kubectl_ticket import kubectl_ticket
+
+    ticket = kubectl_ticket(STORY, tmp_path / "ticket")
+    snap = latest_snapshot(STORY)
+    want_pods = sorted(p["metadata"]["name"] for p in read_objects(STORY, snap)["pods"])
+    want_nodes = sorted(n["metadata"]["name"] for n in read_objects(STORY, snap)["nodes"])
+    previous = {(ns, pod, c): data for ns, pod, c, prev, data in read_logs(STORY, snap) if prev}
+    (ns, pod, container), prev_log = min(previous.items())
+    with serving(tmp_path, f"folder={ticket.folder}", f"pasted={ticket.single}") as kc:
+        home = tmp_path / "home"
+        for ctx in ("folder", "pasted"):
+            pods = kubectl(kc, home, "--context", ctx, "get", "pods", "-A", "-o", "json").stdout
+            assert names(pods) == want_pods, ctx
+            nodes = kubectl(kc, home, "--context", ctx, "get", "nodes", "-o", "json").stdout
+            assert names(nodes) == want_nodes, ctx
+            table = kubectl(kc, home, "--context", ctx, "get", "pods", "-n", ns).stdout
+            assert pod in table and "CrashLoopBackOff" in table, ctx
+            described = kubectl(kc, home, "--context", ctx, "describe", "pod", "-n", ns, pod).stdout
+            assert "Name:" in described and pod in described and "Events:" in described, ctx
+            got = kubectl(kc, home, "--context", ctx, "logs", "-n", ns, pod, "-c", container, "--previous").stdout
+            assert got.strip() == prev_log.decode().strip(), ctx

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import zlib
 from pathlib import Path
@@ -19,6 +20,12 @@ from pathlib import Path
 _PEEK = 64 * 1024
 _JSON_CAP = 8 * 1024 * 1024
 _DIR_CAP = 10_000
+# kubectl before 1.3 printed its internal version: Go field names and no kind (formats/shapes.py)
+_INTERNAL = re.compile(r'^\s*\{?\s*"(?:Items|ObjectMeta|TypeMeta)"\s*:')
+INTERNAL_VERSION = (
+    "JSON in kubectl's internal version (Go field names Items, ObjectMeta, Status; no kind), the output "
+    "of a kubectl older than 1.3, which this tool cannot read: re-export with a current kubectl"
+)
 
 # what a user is told we looked for, after what their input is
 LOOKED_FOR = (
@@ -121,6 +128,8 @@ def _text_kind(head: bytes, p: Path | None) -> str:
     stripped = text.lstrip()
     if not stripped:
         return "a file of whitespace only"
+    if _INTERNAL.match(stripped):
+        return INTERNAL_VERSION
     if stripped[0] in "{[":
         data = head if p is None else _read(p, _JSON_CAP)
         return _json_kind(data)
@@ -183,6 +192,8 @@ def describe_dir(p: Path) -> str:
         return "an empty directory" if dirs == 0 else f"a directory of {dirs} empty folder(s), no files"
     count = f"more than {_DIR_CAP:,}" if more else f"{files:,}"
     example = ", ".join(names) + (", ..." if files > len(names) else "")
+    if any(_INTERNAL.match(_read(p / n, 256).decode("utf-8", errors="replace")) for n in names):
+        return f"a folder of {count} file(s) ({example}) holding {INTERNAL_VERSION}"
     return f"a folder of {count} unrelated file(s) ({example})"
 
 

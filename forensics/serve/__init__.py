@@ -4,7 +4,7 @@
 against what a customer collected, and it is how the collectors are tested end to end (they run
 against this server with the real kubectl).
 
-What it answers (enough for kubectl 1.32, see /work/shared/TOOLS.md "The real kubectl ..."):
+What it answers (enough for what kubectl 1.32 asks for get, describe, logs and cluster-info dump):
 
     GET /version /api /apis /api/v1 /apis/<group>/<version>       legacy discovery, with shortNames
     GET /api/v1/<resource>                                         cluster-wide list
@@ -20,8 +20,9 @@ namespaces the objects live in. Nothing is ever written; the server binds 127.0.
 Every request's body is read before it is answered (kubectl sends one with DELETE), so a kept-alive
 connection never reads a body as the next request. Ages are as of the snapshot: the Table columns
 are computed against the snapshot's time, and the events `kubectl describe` asks for (selected by
-`involvedObject.uid`) are answered with their times moved forward by (now - snapshot time), because
-kubectl computes describe's "Age" against its own clock; the original times stay in the annotation
+`involvedObject.uid`, or by name and namespace as a plain list for an object without a uid) are
+answered with their times moved forward by (now - snapshot time), because kubectl computes
+describe's "Age" against its own clock; the original times stay in the annotation
 `cluster-forensics/original-times`. `kubectl get events -o json` sees the times unchanged.
 
 A dump is hostile input here too: each object is decoded on its own (one that is not JSON, nests

@@ -45,8 +45,10 @@ def to_events_v1(ev: dict[str, Any]) -> dict[str, Any]:
 
 
 # `kubectl describe` asks a pod's events by involvedObject.uid (`kubectl get events` never does
-# unless told to) and prints their ages against its own clock
+# unless told to) and prints their ages against its own clock; for an object without a uid (one
+# read from kubectl text) it asks by name and namespace, as a plain list (never a Table)
 DESCRIBE_KEYS = frozenset({"involvedObject.uid", "regarding.uid"})
+DESCRIBE_BY_NAME = frozenset({"involvedObject.name", "involvedObject.namespace"})
 EVENT_TIMES = ("firstTimestamp", "lastTimestamp", "eventTime", "deprecatedFirstTimestamp", "deprecatedLastTimestamp")
 
 
@@ -86,6 +88,15 @@ def as_of_snapshot(ev: dict[str, Any], snap: datetime) -> dict[str, Any]:
 
 def snapshot_time(name: str) -> datetime:
     return stamp_time(name) or datetime.now(UTC)
+
+
+def typed(obj: dict[str, Any], res: Resource) -> dict[str, Any]:
+    """`obj` with its `apiVersion` and `kind`: an API server always names an object's type, but objects
+    read by their shape (kubectl text, Insights archives, a support bundle's bare arrays) may lack one
+    or both, and kubectl then refuses them (`Object 'apiVersion' is missing`)."""
+    if obj.get("apiVersion") and obj.get("kind"):
+        return obj
+    return {**obj, "apiVersion": obj.get("apiVersion") or res.group_version, "kind": obj.get("kind") or res.kind}
 
 
 @dataclass
@@ -155,14 +166,18 @@ class DumpAPI:
             for ns, ts in sorted(seen.items())
         ]
 
-    def select(self, res: Resource, namespace: str | None, query: dict[str, str]) -> list[dict[str, Any]]:
+    def select(
+        self, res: Resource, namespace: str | None, query: dict[str, str], table: bool = False
+    ) -> list[dict[str, Any]]:
+        """The objects a list request asks for; `table` when it asks them as a Table (`kubectl get`)."""
         out = self.items(res)
         if namespace is not None:
             out = [o for o in out if (o.get("metadata") or {}).get("namespace") == namespace]
         if query.get("fieldSelector"):
             terms = parse_field_selector(query["fieldSelector"])
             out = [o for o in out if field_matches(o, terms)]
-            if res.name == "events" and any(t[0] in DESCRIBE_KEYS for t in terms):
+            keys = {t[0] for t in terms}
+            if res.name == "events" and (keys & DESCRIBE_KEYS or (not table and keys >= DESCRIBE_BY_NAME)):
                 out = [as_of_snapshot(e, snapshot_time(self.snapshot)) for e in out]
         if query.get("labelSelector"):
             sel = query["labelSelector"]
@@ -173,7 +188,7 @@ class DumpAPI:
         for obj in self.items(res):
             meta = obj.get("metadata") or {}
             if meta.get("name") == name and (namespace is None or meta.get("namespace") == namespace):
-                return obj
+                return typed(obj, res)
         raise not_found(res, name)
 
     def list_body(self, res: Resource, items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -181,7 +196,9 @@ class DumpAPI:
             "apiVersion": res.group_version,
             "kind": f"{res.kind}List",
             "metadata": {"resourceVersion": ""},
-            "items": items,
+            # kubectl names the type of items that carry neither field from the list, but refuses an
+            # item with only one of them
+            "items": [typed(i, res) if bool(i.get("kind")) != bool(i.get("apiVersion")) else i for i in items],
         }
 
     def table_body(self, res: Resource, items: list[dict[str, Any]]) -> dict[str, Any]:

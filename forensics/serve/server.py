@@ -171,8 +171,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(200, data, "text/plain; charset=utf-8", warning)
         if len(rest) == 2:
             return self._json(200, api.get(res, namespace if res.namespaced else None, rest[1]))
-        items = api.select(res, namespace, query)
-        if "as=Table" in (self.headers.get("Accept") or "") and res.name in TABLES:
+        table = "as=Table" in (self.headers.get("Accept") or "") and res.name in TABLES
+        items = api.select(res, namespace, query, table=table)
+        if table:
             return self._json(200, api.table_body(res, items))
         return self._json(200, api.list_body(res, items))
 

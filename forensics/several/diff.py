@@ -27,6 +27,7 @@ __all__ = ["SCHEMA", "DifferentClusters", "cluster_mismatch", "diff_documents", 
 
 SCHEMA = "cluster-forensics-diff/1"
 _NODE_LIST_CAP = 12
+_SWAPPED_AFTER_S = 600  # NEW collected this long before OLD: the headline asks whether they were swapped
 
 
 class DifferentClusters(ForensicsError):
@@ -42,8 +43,15 @@ def _cluster(d: Dump) -> dict[str, str]:
 
 
 def _node_names(d: Dump) -> set[str]:
-    n = d.frames.get("nodes")
-    return set() if n is None or n.empty else set(n["node"].dropna().astype(str))
+    """The nodes a dump knows of: its Node objects and the nodes its pods were bound to (dumps
+    without Node objects, such as loose pod lists or a namespace-only must-gather, still name them
+    in `spec.nodeName`)."""
+    names: set[str] = set()
+    for kind in ("nodes", "pods"):
+        f = d.frames.get(kind)
+        if f is not None and not f.empty and "node" in f:
+            names |= set(f["node"].dropna().astype(str))
+    return names - {""}
 
 
 def _few(names: set[str]) -> str:
@@ -55,9 +63,10 @@ def cluster_mismatch(old: Dump, new: Dump) -> list[str]:
     """Why OLD and NEW are not the same cluster; empty when they may be.
 
     A recorded cluster UID or API server that differs is decisive; a context name that differs is too
-    when neither has a server. Without any recorded identity that agrees, two dumps with nodes and no
-    node name in common are taken to be different clusters (autoscaling replaces nodes, but rarely all
-    of them between two dumps of one incident)."""
+    when neither has a server. Without any recorded identity that agrees, two dumps that both name
+    nodes (Node objects or the nodes their pods run on) and have no node name in common are taken to be
+    different clusters (autoscaling replaces nodes, but rarely all of them between two dumps of one
+    incident)."""
     a, b = _cluster(old), _cluster(new)
     reasons: list[str] = []
     agreed = False
@@ -495,9 +504,25 @@ def diff_documents(
     return doc
 
 
+def _ago(seconds: int) -> str:
+    d, r = divmod(seconds, 86400)
+    h, r = divmod(r, 3600)
+    m, sec = divmod(r, 60)
+    parts = [f"{v}{u}" for v, u in ((d, "d"), (h, "h"), (m, "m")) if v][:2]
+    return " ".join(parts) if parts else f"{sec}s"
+
+
 def headline(doc: dict[str, Any]) -> list[str]:
     """A few sentences a reader acts on, most important first."""
     out = []
+    iv = doc.get("interval_s")
+    if isinstance(iv, int) and iv < -_SWAPPED_AFTER_S:
+        # new and resolved read backwards when the later dump is given first (a few minutes either
+        # way are the noise of collection times derived from the newest timestamp inside a dump)
+        out.append(
+            f"NEW ({doc['new']['label']}) was collected {_ago(-iv)} before OLD ({doc['old']['label']}): "
+            "were the two swapped? new and resolved are as if OLD came first."
+        )
     f = doc["findings"]
     out.append(f"{len(f['new'])} new, {len(f['resolved'])} resolved, {len(f['persisting'])} persisting finding(s).")
     for w in doc["workloads"]:

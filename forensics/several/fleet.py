@@ -576,12 +576,12 @@ def summarize(out: Path, run: dict[str, Any] | None = None, top: int = 20) -> di
                 {
                     "dump_id": r.dump_id,
                     "source_path": r.source_path,
-                    "cluster": r.cluster,
+                    "cluster": _str(r.cluster),
                     "collected_at": _iso(r.collected_at),
-                    "worst_severity": r.worst_severity,
+                    "worst_severity": _str(r.worst_severity),
                     "findings": int(r.findings),
                     "causes": sorted(mine["cause"].unique().tolist()) if not mine.empty else [],
-                    "report": r.report,
+                    "report": _str(r.report),
                 }
             )
     return {
@@ -601,7 +601,7 @@ def summarize(out: Path, run: dict[str, Any] | None = None, top: int = 20) -> di
         "images_lacking_archs": lacking,
         "most_severe": severe,
         "failed": [
-            {"dump_id": r[PARTITION], "source_path": r["source_path"], "reason": r["reason"]}
+            {"dump_id": r[PARTITION], "source_path": r["source_path"], "reason": _str(r["reason"])}
             for _, r in failed.sort_values("source_path").iterrows()
         ]
         if not failed.empty
@@ -611,11 +611,11 @@ def summarize(out: Path, run: dict[str, Any] | None = None, top: int = 20) -> di
                 "dump_id": r[PARTITION],
                 "source_path": r["source_path"],
                 "status": r["status"],
-                "format": r["format"],
+                "format": _str(r["format"]),
                 "collected_at": _iso(r["collected_at"]),
                 "findings": _int(r["findings"]),
-                "worst_severity": r["worst_severity"],
-                "report": r["report"],
+                "worst_severity": _str(r["worst_severity"]),
+                "report": _str(r["report"]),
             }
             for _, r in dumps.sort_values("source_path").iterrows()
         ]
@@ -628,6 +628,12 @@ def _iso(v: Any) -> str | None:
     if is_missing(v):
         return None
     return pd.Timestamp(v).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _str(v: Any) -> str | None:
+    """A text cell of the dataset as JSON has it: a missing one (null, or NaN once pandas has
+    touched the column) is null, never the float NaN (which is not JSON, and renders as `nan`)."""
+    return None if is_missing(v) else str(v)
 
 
 def _int(v: Any) -> int | None:

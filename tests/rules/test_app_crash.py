@@ -62,6 +62,21 @@ def test_asks_for_the_previous_log_only_when_the_dump_lacks_it(tmp_path: Path) -
     assert any(r.command == f"kubectl -n shop logs {POD} -c app --previous" for r in f.remediation)
 
 
+def test_a_failed_job_pod_that_never_restarted_is_read_without_previous(tmp_path: Path) -> None:
+    """A Job's pod (restartPolicy Never) keeps its one terminated container as the current one:
+    `logs --previous` would only get kubectl's "previous terminated container ... not found"."""
+    job_pod = pod(
+        "report-28566720-t22qj",
+        owner="Job/report-28566720",
+        phase="Failed",
+        containers=[ctr(state=terminated("Error", 3), ready=False, restarts=0)],
+    )
+    f = only(find(context(tmp_path, pods=[job_pod], events=[])))
+    cmds = [r.command for r in f.remediation] + [m.how for m in f.missing_evidence]
+    assert "kubectl -n shop logs report-28566720-t22qj -c app" in cmds
+    assert not [c for c in cmds if "--previous" in c]
+
+
 def test_a_command_line_usage_error_points_at_the_args(tmp_path: Path) -> None:
     usage = 'Error: unknown command "server-junk" for "velero"\nRun \'velero --help\' for usage.\n'
     f = only(find(_crashing(tmp_path, usage, events=[])))

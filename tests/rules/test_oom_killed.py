@@ -169,3 +169,20 @@ def test_restarts_are_counted_once_over_snapshots(tmp_path: Path) -> None:
     f = only(find(load(write_dump(tmp_path / "dump", {SNAP: snap(3), SNAP2: snap(5)}))))
     assert f.restarts == 5 and f.pods == [POD]
     assert len([e for e in f.evidence if e.kind == "pod"]) == 1  # one container, its last status
+
+
+def test_a_job_is_recreated_not_set_resources(tmp_path: Path) -> None:
+    """A Job's pod template is immutable (`kubectl set resources job/...` is refused): the remediation
+    re-creates the Job with the raised limit, and reads the log without --previous (it never restarted)."""
+    job_pod = pod(
+        "eater-gbb89",
+        owner="Job/eater",
+        phase="Failed",
+        containers=[ctr(state=terminated("OOMKilled", 137), ready=False, restarts=0, memory_limit="100Mi")],
+    )
+    f = only(find(context(tmp_path, pods=[job_pod], events=[])))
+    assert str(f.workload) == "Job shop/eater"
+    (raise_limit,) = [r for r in f.remediation if r.kind == "resources"]
+    assert "set resources" not in raise_limit.command
+    assert "replace --force" in raise_limit.command and "memory=256Mi" in raise_limit.command
+    assert not [r for r in f.remediation if "--previous" in r.command]

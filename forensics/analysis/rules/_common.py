@@ -149,10 +149,24 @@ def missing_logs(ctx: Context, rows: pd.DataFrame | Rows, lacking: list[LogKey] 
         return []
     n, p, c = lacking[0]
     more = f" (and {len(lacking) - 1} more)" if len(lacking) > 1 else ""
+    # a container that never restarted (a Job's pod, restartPolicy Never) has no previous instance:
+    # its own log is the one to read, and `--previous` would only get kubectl's "not found"
+    previous = True
+    r = Rows.of(rows)
+    if "restart_count" in r:
+        mine = [
+            rc
+            for ns_, pod, cont, rc in zip(r["namespace"], r["pod"], r["container"], r["restart_count"])
+            if not (is_missing(ns_) or is_missing(pod) or is_missing(cont)) and (ns_, pod, cont) == (n, p, c)
+        ]
+        previous = not mine or any(is_missing(x) for x in mine) or any(x > 0 for x in mine)
     return [
         MissingEvidence(
             what=f"no logs for {p}/{c}{more}",
-            why="the crash line is usually only in the previous container's log",
-            how=f"kubectl -n {shlex.quote(n)} logs {shlex.quote(p)} -c {shlex.quote(c)} --previous",
+            why="the crash line is usually only in the previous container's log"
+            if previous
+            else "the container's log holds its last words (it never restarted: no previous log)",
+            how=f"kubectl -n {shlex.quote(n)} logs {shlex.quote(p)} -c {shlex.quote(c)}"
+            + (" --previous" if previous else ""),
         )
     ]

@@ -156,8 +156,16 @@ def resource(w: Workload) -> str:
     return remediation.resource_of(w)
 
 
-def logs_cmd(ns: str, pod: str, container: str) -> str:
-    return f"kubectl -n {q(ns)} logs {q(pod)} -c {q(container)} --previous"
+def logs_cmd(ns: str, pod: str, container: str, *, previous: bool = True) -> str:
+    return f"kubectl -n {q(ns)} logs {q(pod)} -c {q(container)}" + (" --previous" if previous else "")
+
+
+def has_previous(r: Any) -> bool:
+    """Whether the container of row `r` has a previous instance to read with `logs --previous`: not
+    when it never restarted (a Job's pod with restartPolicy Never keeps its one terminated container
+    as the current one, and kubectl answers `previous terminated container ... not found`)."""
+    rc: Any = r["restart_count"] if isinstance(r, (dict, pd.Series)) else getattr(r, "restart_count", None)
+    return rc is None or is_na(rc) or int(rc) > 0
 
 
 def explained_elsewhere(cause: str) -> list[str]:

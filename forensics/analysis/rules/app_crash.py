@@ -39,6 +39,7 @@ from forensics.analysis.rules._restart import (
     explained_elsewhere,
     ghost_by_reason,
     ghost_findings,
+    has_previous,
     logs_cmd,
     marks,
     pod_spec_path,
@@ -147,7 +148,7 @@ def find(ctx: Context) -> list[Finding]:
                 MissingEvidence(
                     what="no crash line (panic, traceback, fatal) in the logs of the failing containers",
                     why="the application's last words would say why it exits; the exit code alone does not",
-                    how=logs_cmd(str(last.namespace), str(last.pod), str(last.container)),
+                    how=logs_cmd(str(last.namespace), str(last.pod), str(last.container), previous=has_previous(last)),
                 )
             )
         f.missing_evidence.extend(missing_logs(ctx, cand, lacking))
@@ -239,10 +240,11 @@ def _remedies(
             )
         )
     if not logged_previous:
+        prev = has_previous(r)
         out.append(
             Remediation(
-                title=f"Read the crash in the previous log of {pod}/{c}",
-                command=logs_cmd(ns, pod, c),
+                title=f"Read the crash in the {'previous ' if prev else ''}log of {pod}/{c}",
+                command=logs_cmd(ns, pod, c, previous=prev),
                 kind="investigate",
             )
         )

@@ -106,7 +106,7 @@ def find(ctx: Context) -> list[Finding]:
             summary=f"Node {node} is not Ready"
             + (f" ({reason}: {message[:240]})" if message else f" ({reason})" if reason else "")
             + (f": {what}" if what else "")
-            + (" ; every node of the cluster is NotReady" if all_down else ""),
+            + ("; every node of the cluster is NotReady" if all_down else ""),
         )
         f.nodes = [node]
         f.node_archs = [] if pd.isna(r.arch) else [str(r.arch)]

@@ -28,6 +28,7 @@ from forensics.analysis.rules._common import (
     sig_evidence,
 )
 from forensics.analysis.rules._restart import (
+    has_previous,
     logs_cmd,
     marks,
     q,
@@ -137,6 +138,15 @@ def _remedies(w: Workload, limits: dict[str, list[Any]], r: Any) -> list[Remedia
                 f"containers[{c}].resources.limits.memory={target}, and recreate it\n"
                 f"kubectl -n {q(w.namespace)} get pod {q(w.name)} -o yaml > pod.yaml"
             )
+        elif w.kind == "Job":
+            # a Job's pod template is immutable: `kubectl set resources job/...` is refused
+            cmd = (
+                f"# a Job's pod template cannot be changed: re-create the Job with "
+                f"containers[{c}].resources.limits.memory={target} (or change its CronJob's jobTemplate)\n"
+                f"kubectl -n {q(w.namespace)} get job {q(w.name)} -o yaml > job.yaml"
+                f"   # edit the limit; drop spec.selector and the controller-uid labels\n"
+                f"kubectl -n {q(w.namespace)} replace --force -f job.yaml"
+            )
         else:
             cmd = (
                 f"kubectl -n {q(w.namespace)} set resources {res}/{q(w.name)} -c {q(str(c))} "
@@ -153,7 +163,7 @@ def _remedies(w: Workload, limits: dict[str, list[Any]], r: Any) -> list[Remedia
     out.append(
         Remediation(
             title="Read what the process was doing before it was killed",
-            command=logs_cmd(str(r.namespace), str(r.pod), str(r.container)),
+            command=logs_cmd(str(r.namespace), str(r.pod), str(r.container), previous=has_previous(r)),
             kind="investigate",
         )
     )

@@ -45,7 +45,6 @@ from forensics.errors import UnusableInput
 from forensics.read import inputs
 from forensics.read.formats import kubectl_describe as kd
 from forensics.read.formats import kubectl_tables as kt
-from forensics.read.formats import loose
 from forensics.read.formats.common import (
     PENDING,
     Detected,
@@ -60,6 +59,7 @@ from forensics.read.formats.common import (
     short,
     yaml_docs,
 )
+from forensics.read.formats.raw import RawDump
 from forensics.read.load import Dump
 from forensics.read.source import DumpSource, FileInfo
 from forensics.values import iso_seconds
@@ -666,9 +666,18 @@ def _name_table_containers(
     pod.setdefault("spec", {})["containers"] = [{"name": st["name"]} for st in statuses]
 
 
-def load(path: Path, *, single_file: bool = False, images: Path | None = None) -> Dump:
-    """Load kubectl text from a directory or archive, or one file (`single_file`)."""
-    p = Path(path)
+@dataclass
+class _Parsed:
+    """Every file read, names and times resolved: what `load` builds frames from and `raw` serves."""
+
+    src: DumpSource
+    reader: _Reader
+    collected: datetime | None
+    how: str
+    newest_mtime: datetime
+
+
+def _parse(p: Path, single_file: bool) -> _Parsed:
     src = DumpSource(p) if single_file else open_raw(p)
     reader = _Reader(src)
     mtimes: list[float] = []
@@ -704,6 +713,20 @@ def load(path: Path, *, single_file: bool = False, images: Path | None = None) -
     )
     collected, how = reader.resolve_times(newest_mtime)
     reader.resolve_logs()
+    return _Parsed(src, reader, collected, how, newest_mtime)
+
+
+def load(path: Path, *, single_file: bool = False, images: Path | None = None) -> Dump:
+    """Load kubectl text from a directory or archive, or one file (`single_file`)."""
+    p = Path(path)
+    parsed = _parse(p, single_file)
+    src, reader, collected, how, newest_mtime = (
+        parsed.src,
+        parsed.reader,
+        parsed.collected,
+        parsed.how,
+        parsed.newest_mtime,
+    )
     b = ForeignBuilder()
     objects = 0
     by_kind: dict[str, list[tuple[dict[str, Any], str]]] = {}
@@ -789,8 +812,21 @@ def read(path: Path, found: Detected, images: Path | None) -> Dump:
     return dump
 
 
+def raw(src: DumpSource, found: Detected, path: Path) -> RawDump:
+    """What `serve` answers: the objects the text was parsed into (API JSON shape, ages resolved to
+    times, the richest form of each object), pasted objects included, and the attributed logs."""
+    parsed = _parse(Path(path), found.single_file)
+    out = RawDump()
+    for kind_file, obj, _file in parsed.reader.objects():
+        out.lists.setdefault(kind_file, []).append(obj)
+    for lg in parsed.reader.logs:
+        if lg.pod is not None:
+            out.logs[(lg.namespace or "default", lg.pod, lg.container or "?", lg.previous)] = lg.data
+    return out
+
+
 # Recognised by content, not by layout: one file by its first bytes (`sniff`), a tree by its first
 # text files (`content`, tried before loose files take a tree by its .json/.yaml names). It is served
-# as loose files are (the objects pasted as .json/.yaml beside the text); a saved `kubectl logs`
-# alone is an input of its own, without pods (`needs_pods=False`).
-SPEC = Format(FORMAT, read, sniff=looks_like_text, content=sniff, raw=loose.raw, needs_pods=False)
+# from what it was parsed into (`raw`); a saved `kubectl logs` alone is an input of its own, without
+# pods (`needs_pods=False`).
+SPEC = Format(FORMAT, read, sniff=looks_like_text, content=sniff, raw=raw, needs_pods=False)

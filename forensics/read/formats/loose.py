@@ -288,7 +288,7 @@ def read(path: Path, found: Detected, images: Path | None) -> Dump:
     dump = load(path, single_file=found.single_file, images=images)
     if not dump.meta.get("objects_found"):
         what = inputs.describe(path)
-        if path.is_dir() and what.startswith("a folder of"):
+        if path.is_dir() and what.startswith("a folder of") and inputs.INTERNAL_VERSION not in what:
             what += ", none a Kubernetes object or image manifest this tool reads"
         raise UnusableInput(inputs.unusable_message(path, what))
     return dump

@@ -23,6 +23,7 @@ left as they are. Pod logs are only there for the pods the bundle chose (failing
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from datetime import datetime
 from pathlib import Path
@@ -50,7 +51,7 @@ from forensics.read.formats.common import (
 )
 from forensics.read.formats.shapes import kind_by_shape
 from forensics.read.load import Dump
-from forensics.read.source import DumpSource
+from forensics.read.source import DumpSource, LoadProblem
 
 FORMAT = "troubleshoot-bundle"
 ROOT = "cluster-resources"
@@ -142,11 +143,11 @@ def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: P
     if images is not None:
         add_images(b, images, src)
     gaps = list(GAPS)
-    links = _fold_all_logs_links(src, prefix)
+    links = _fold_log_links(src, prefix)
     if links:
         gaps.append(
             {
-                "what": f"{ALL_LOGS}/ holds {links} links into {POD_LOGS}/",
+                "what": f"{links} links into {POD_LOGS}/ ({ALL_LOGS}/, a logs collector's own name)",
                 "impact": f"none: that is the bundle's normal layout; each log was read once, from {POD_LOGS}/",
             }
         )
@@ -186,15 +187,32 @@ def _collected_pod(b: ForeignBuilder, src: DumpSource, rel: str, data: bytes) ->
         src.problem(rel, "odd field dropped" if "dropped" in why else "unreadable object", why)
 
 
-def _fold_all_logs_links(src: DumpSource, prefix: str) -> int:
-    """Troubleshoot writes `all-logs/<pod>/<container>.log` as symlinks into `cluster-resources/pods/logs/`
-    (v0.50+). The source skips link members and says so per link; here that is the layout, not a
-    problem: drop those entries and return how many there were (stated once in the gaps)."""
+def _fold_log_links(src: DumpSource, prefix: str) -> int:
+    """Troubleshoot writes `all-logs/<pod>/<container>.log` (v0.50+), and a `logs` collector's output
+    under its own name (`static-hi.log`), as symlinks into `cluster-resources/pods/logs/`. The source
+    skips link members and says so per link; a link whose target lies in that folder is the layout,
+    not a problem (the log is read there): drop those entries and return how many there were (stated
+    once in the gaps). A link pointing anywhere else stays a load problem."""
     root = f"{prefix}{ALL_LOGS}/"
-    keep = [p for p in src.problems if not (p.file.startswith(root) and "link" in p.what)]
+    logs = f"{prefix}{POD_LOGS}/"
+
+    def into_logs(p: LoadProblem) -> bool:
+        if "link" not in p.what:
+            return False
+        if p.file.startswith(root):
+            return True
+        m = _LINK_TARGET.search(p.why)
+        if m is None or m.group(1).startswith("/"):
+            return False
+        return posixpath.normpath(posixpath.join(posixpath.dirname(p.file), m.group(1))).startswith(logs)
+
+    keep = [p for p in src.problems if not into_logs(p)]
     n = len(src.problems) - len(keep)
     src.problems[:] = keep
     return n
+
+
+_LINK_TARGET = re.compile(r"(?:links|points) to '([^']*)'")
 
 
 def _errors(rel: str, data: bytes, src: DumpSource) -> int:
