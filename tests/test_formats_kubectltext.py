@@ -21,8 +21,9 @@ from forensics.read.formats import detect, load_any
 from forensics.read.formats.kubectl_describe import parse_age
 from forensics.read.formats.kubectltext import FORMAT
 from forensics.read.load import load_dump
-from tests.foreign_dumps import GENERIC, SAMPLES, STORIES, assert_same_findings, findings_by_workload
+from tests.foreign_dumps import GENERIC, SAMPLES, assert_same_findings, findings_by_workload
 from tests.kubectl_ticket import Ticket, kubectl_ticket
+from tests.samples import expected_of, load_story
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kubectl-text"
 needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None, reason="needs the real kubectl")
@@ -33,6 +34,23 @@ TEXT_CANNOT_SHOW = {
     "arch.missing-emulation": "binfmt_misc registrations live in the node's /proc; no kubectl output prints them",
 }
 
+# every sample story, the foreign-format ones too: `forensics serve` answers for a support bundle, a
+# must-gather or a cluster-info dump as it does for a format-v1 dump
+ALL_STORIES = sorted(p.parent.name for p in SAMPLES.glob("*/expected.yaml"))
+
+
+def _served_dump(story: str) -> Path:
+    """The path `forensics serve` is given for a story: the dump itself, or its `dump:` folder."""
+    return SAMPLES / story / expected_of(story).get("dump", ".")
+
+
+def _images(story: str) -> Path | None:
+    """The image inspections a story's dump is analyzed with (`--images`), when it has them."""
+    exp = expected_of(story)
+    if "dump" not in exp:
+        return SAMPLES / story / "images"
+    return SAMPLES / story / exp["images"] if exp.get("images") else None
+
 
 @pytest.fixture(scope="module")
 def tickets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Ticket]:
@@ -42,7 +60,7 @@ def tickets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Ticket]:
 
     class Lazy(dict):  # type: ignore[type-arg]
         def __missing__(self, story: str) -> Ticket:
-            t = kubectl_ticket(SAMPLES / story, base / story)
+            t = kubectl_ticket(_served_dump(story), base / story)
             self[story] = t
             return t
 
@@ -53,7 +71,7 @@ def tickets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Ticket]:
 def native_docs() -> dict[str, dict[str, Any]]:
     class Lazy(dict):  # type: ignore[type-arg]
         def __missing__(self, story: str) -> dict[str, Any]:
-            doc = analyze(load_dump(SAMPLES / story))
+            doc = analyze(load_story(story))
             self[story] = doc
             return doc
 
@@ -73,26 +91,26 @@ def _compare(native: dict[str, Any], text: dict[str, Any]) -> None:
 
 
 @needs_kubectl
-@pytest.mark.parametrize("story", STORIES)
+@pytest.mark.parametrize("story", ALL_STORIES)
 def test_ticket_folder_gives_the_dumps_diagnosis(
     story: str, tickets: dict[str, Ticket], native_docs: dict[str, Any]
 ) -> None:
     t = tickets[story]
     assert t.commands > 5
-    d = load_any(t.folder, images=SAMPLES / story / "images")
+    d = load_any(t.folder, images=_images(story))
     assert d.format == FORMAT
     assert not [p for p in d.problems if p.what != "file not recognised"], d.problems
     _compare(native_docs[story], analyze(d))
 
 
 @needs_kubectl
-@pytest.mark.parametrize("story", STORIES)
+@pytest.mark.parametrize("story", ALL_STORIES)
 def test_one_concatenated_file_with_prompts_gives_the_same(
     story: str, tickets: dict[str, Ticket], native_docs: dict[str, Any]
 ) -> None:
     t = tickets[story]
     assert detect(t.single).format == FORMAT
-    text = analyze(load_any(t.single, images=SAMPLES / story / "images"))
+    text = analyze(load_any(t.single, images=_images(story)))
     _compare(native_docs[story], text)
 
 
