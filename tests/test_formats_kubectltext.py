@@ -481,6 +481,21 @@ def test_the_scheduling_story_in_text_form_gives_its_expected_findings() -> None
     assert len(claims) == 5 and all("; claim " in f["summary"] for f in claims)
 
 
+def test_describe_gives_the_claims_a_pod_mounts_as_the_dump_does() -> None:
+    """describe's `Volumes:` section (`ClaimName:`) is what joins a Pending pod to its own claim's events."""
+
+    def claims(d: Any) -> dict[tuple[str, str], list[str]]:
+        p = d["pods"].drop_duplicates(["namespace", "pod"], keep="last")
+        return {
+            (r.namespace, r.pod): sorted(r.claims)
+            for r in p.itertuples()
+            if r.claims is not None and r.claims is not pd.NA
+        }
+
+    text, native = claims(load_any(SAMPLES / "scheduling-ticket.txt")), claims(load_dump(SAMPLES / "scheduling"))
+    assert len(native) >= 5 and text == native
+
+
 def test_loose_files_with_a_readme_quoting_kubectl_stay_loose_files(tmp_path: Path) -> None:
     folder = tmp_path / "gathered"
     folder.mkdir()
