@@ -315,6 +315,38 @@ def test_a_pasted_ticket_with_prose_crlf_separators_and_a_logs_block(tmp_path: P
     assert d.collected_at == "2024-06-03T10:22:12Z"
 
 
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "[root@master-0 ~]# kubectl",  # RHEL/CentOS/Amazon Linux bash
+        "[ec2-user@ip-10-0-3-4 ~]$ sudo kubectl",
+        "jane@mbp ~ % kubectl",  # macOS zsh
+        "➜  infra git:(main) ✗ kubectl",  # oh-my-zsh
+        "❯ kubectl",  # starship
+        "(venv) ops@bastion:~/dc3$ kubectl",
+        "$ microk8s kubectl",
+        "$ minikube kubectl --",
+        "sh-4.4$ oc",
+    ],
+)
+def test_prompts_as_terminals_print_them(prompt: str, tmp_path: Path) -> None:
+    """Each prompt starts a command: its -n names the namespace of a table without one, and a `logs`
+    block runs to the next prompt, so the describe after it is not swallowed as log lines."""
+    text = (
+        f"{prompt} get pods -n web\n"
+        "NAME                   READY   STATUS             RESTARTS      AGE\n"
+        "api-7d9f8c6b5d-x2kq9   0/1     CrashLoopBackOff   7 (2m1s ago)  20m\n\n"
+        f"{prompt} logs api-7d9f8c6b5d-x2kq9 -n web --previous\n" + SPRING_LOG + "\n"
+        f"{prompt} describe pod api-7d9f8c6b5d-x2kq9 -n web\n" + DESCRIBE_CRASH
+    )
+    d = load_any(_write(tmp_path, "ticket.txt", text))
+    assert d["pods"][["namespace", "pod"]].values.tolist() == [["web", "api-7d9f8c6b5d-x2kq9"]]
+    assert d["logs"][["pod", "container", "previous"]].values.tolist() == [["api-7d9f8c6b5d-x2kq9", "api", True]]
+    assert int(d["containers"]["restart_count"].iloc[0]) == 7  # the describe was read, not taken for a log
+    (f,) = analyze(d)["findings"]
+    assert f["cause"] == "app-crash" and "Access denied" in " ".join(e["text"] for e in f["evidence"])
+
+
 def test_a_folder_of_files_logs_named_by_pod_and_container(tmp_path: Path) -> None:
     folder = tmp_path / "ticket"
     folder.mkdir()

@@ -2,7 +2,7 @@
 
 A directory (or archive) of files, or one file, each holding one or more of:
 
-    $ kubectl describe pod api-0 -n web        # a prompt line: `$`, `#`, `%`, `>`, `user@host:~$`, `PS C:\\>`
+    $ kubectl describe pod api-0 -n web        # a prompt line: `$`, `#`, `%`, `>`, `[root@host ~]#`, `PS C:\\>`
     Name:   api-0 ...                           # kubectl describe (pods, nodes, workloads, PVCs)
     NAME    READY   STATUS   RESTARTS   AGE     # kubectl get tables (pods, nodes, workloads, PVC/PV, events, top)
     apiVersion: v1 / { "kind": ... }            # pasted -o yaml / -o json objects
@@ -82,7 +82,21 @@ _SKIP_EXT = (
     ".xz",
     ".7z",
 )
-_PROMPT = re.compile(r"^\s*(?:[\w.@~:/\\()\[\]-]*\s?[$#%>]\s*|PS [^>]*>\s*)?(?:kubectl|oc|k)(?:\.exe)?\s+(\S.*)$")
+# A command line as terminals show it: no prompt, or bash/sh (`$`, `#`; `user@host:~/dir$`, RHEL's
+# `[root@host ~]#`, `(venv) user@host:~$`), zsh (`host ~ %`, oh-my-zsh's `➜  dir git:(main) ✗`,
+# starship's arrow U+276F), PowerShell (`PS C:\>`) or cmd (`C:\Users\me>`); then kubectl, oc or the `k` alias,
+# possibly behind sudo, a distribution's wrapper (`microk8s kubectl`, `k3s kubectl`, `minikube kubectl
+# --`) or watch. Up to three words before the prompt character, each bounded: prose is not a prompt.
+_PROMPT_CHAR = "$#%>❯»"
+_PROMPT = re.compile(
+    r"^\s*(?:"
+    r"PS [^>]{0,200}>\s*"
+    r"|➜\s+\S{1,100}(?:\s+git:\(\S{1,100}\))?(?:\s+✗)?\s+"
+    rf"|(?:[^\s{_PROMPT_CHAR}➜]{{1,100}}\s+){{0,3}}[^\s{_PROMPT_CHAR}➜]{{0,100}}\s*[{_PROMPT_CHAR}]\s*"
+    r")?"
+    r"(?:(?:sudo|microk8s|k3s|k0s|minikube|watch|time)(?:\s+-{1,2}[\w-]{1,40}(?:=\S{1,100}|\s+\d[\d.]{0,10})?)*\s+)*"
+    r"(?:kubectl|oc|k|microk8s\.kubectl)(?:\.exe)?\s+(?:--\s+)?(\S.*)$"
+)
 _DESCRIBE_START = re.compile(r"^Name:\s+\S")
 _YAML_START = re.compile(r"^(?:apiVersion|kind|items):(?:\s|$)")
 _YAML_LINE = re.compile(r"^(?:[ \t-]|[A-Za-z_\"'][^:]*:(?:\s|$)|---|\.\.\.|#)")
