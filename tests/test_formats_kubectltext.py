@@ -347,6 +347,55 @@ def test_prompts_as_terminals_print_them(prompt: str, tmp_path: Path) -> None:
     assert f["cause"] == "app-crash" and "Access denied" in " ".join(e["text"] for e in f["evidence"])
 
 
+def test_a_logs_block_ends_where_a_describe_or_table_pasted_without_prompt_starts(tmp_path: Path) -> None:
+    text = (
+        "$ kubectl logs api-7d9f8c6b5d-x2kq9 -n web --previous\n"
+        + SPRING_LOG
+        + "\nand the describe:\n\n"
+        + DESCRIBE_CRASH
+        + "\n"
+        + "NAME                   READY   STATUS             RESTARTS      AGE\n"
+        + "api-7d9f8c6b5d-x2kq9   0/1     CrashLoopBackOff   7 (2m1s ago)  20m\n"
+    )
+    d = load_any(_write(tmp_path, "ticket.txt", text))
+    assert int(d["containers"]["restart_count"].iloc[0]) == 7 and d["containers"]["container"].tolist() == ["api"]
+    (log,) = d["logs"].itertuples()
+    assert (log.pod, log.previous) == ("api-7d9f8c6b5d-x2kq9", True)
+    sigs = d["signatures"]
+    assert not sigs[sigs["source"] == "previous-log"]["text"].str.contains("CrashLoopBackOff|Back-off").any()
+    (f,) = analyze(d)["findings"]
+    assert f["cause"] == "app-crash"
+
+
+def test_logs_of_a_workload_go_to_the_pod_kubectl_read(tmp_path: Path) -> None:
+    """`kubectl logs deploy/api` reads one pod of the Deployment: of those the text shows, the one
+    kubectl picks (on a node, Running, then most restarts); `logs sts/db` its only pod."""
+    text = (
+        "$ kubectl get pods -n web -o wide\n"
+        "NAME                   READY   STATUS             RESTARTS       AGE   IP           NODE       NOMINATED NODE   READINESS GATES\n"
+        "api-7d9f8c6b5d-pq7rs   0/1     ContainerCreating  0              20s   <none>       worker-3   <none>           <none>\n"
+        "api-7d9f8c6b5d-x2kq9   0/1     CrashLoopBackOff   7 (2m1s ago)   20m   10.0.3.40    worker-1   <none>           <none>\n"
+        "api-7d9f8c6b5d-zz4t8   0/1     CrashLoopBackOff   3 (1m ago)     9m    10.0.3.41    worker-2   <none>           <none>\n"
+        "db-0                   1/1     Running            0              20m   10.0.3.42    worker-2   <none>           <none>\n"
+        "$ kubectl logs deploy/api -n web --previous\n" + SPRING_LOG + "$ kubectl logs statefulset/db -n web\n"
+        "PostgreSQL init process complete; ready for start up.\n"
+    )
+    d = load_any(_write(tmp_path, "ticket.txt", text))
+    assert sorted(d["logs"][["pod", "previous"]].values.tolist()) == [
+        ["api-7d9f8c6b5d-x2kq9", True],
+        ["db-0", False],
+    ]
+    assert not [p for p in d.problems if p.what == "log not attributed"]
+    (f,) = analyze(d)["findings"]
+    assert f["cause"] == "app-crash" and "Access denied" in " ".join(e["text"] for e in f["evidence"])
+
+
+def test_logs_of_a_workload_none_of_whose_pods_is_shown_is_a_problem(tmp_path: Path) -> None:
+    text = "$ kubectl logs deploy/api -n web\n" + SPRING_LOG
+    d = load_any(_write(tmp_path, "ticket.txt", text))
+    assert [p.what for p in d.problems] == ["log not attributed"] and d["logs"].empty
+
+
 def test_a_folder_of_files_logs_named_by_pod_and_container(tmp_path: Path) -> None:
     folder = tmp_path / "ticket"
     folder.mkdir()
@@ -511,6 +560,11 @@ def test_the_scheduling_story_in_text_form_gives_its_expected_findings() -> None
     assert {k: f["cause"] for k, f in got.items()} == want
     claims = [f for k, f in got.items() if k[1] in ("shop", "cms", "finance", "hr", "reports")]
     assert len(claims) == 5 and all("; claim " in f["summary"] for f in claims)
+    # the same objects counted as in the dump (events of the text carry no uid; each is still one event)
+    native = analyze(load_dump(SAMPLES / "scheduling"))["dump"]["counts"]
+    assert {k: v for k, v in doc["dump"]["counts"].items() if k != "images"} == {
+        k: v for k, v in native.items() if k != "images"
+    }
 
 
 def test_describe_gives_the_claims_a_pod_mounts_as_the_dump_does() -> None:

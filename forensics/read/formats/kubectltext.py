@@ -108,6 +108,22 @@ _ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$")
 _MAX_FILES = 5000
 _SINGLE_FILE_BYTES = 256 * 1024 * 1024  # a pasted ticket, logs included; more is not a paste
 _SNIFF_FILES = 200
+# `kubectl logs <resource>/<name>`: the resource spellings kubectl accepts, and the names of the pods
+# each kind's controller creates
+_LOG_TARGETS = {
+    **dict.fromkeys(("deploy", "deployment", "deployments"), "Deployment"),
+    **dict.fromkeys(("rs", "replicaset", "replicasets"), "ReplicaSet"),
+    **dict.fromkeys(("sts", "statefulset", "statefulsets"), "StatefulSet"),
+    **dict.fromkeys(("ds", "daemonset", "daemonsets"), "DaemonSet"),
+    **dict.fromkeys(("job", "jobs"), "Job"),
+}
+_POD_SUFFIX = {
+    "Deployment": r"-[a-z0-9]{1,10}-[a-z0-9]{5}",
+    "ReplicaSet": r"-[a-z0-9]{5}",
+    "StatefulSet": r"-\d+",
+    "DaemonSet": r"-[a-z0-9]{5}",
+    "Job": r"-[a-z0-9]{5}",
+}
 _WORKLOAD_FILES = ("deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs")
 
 GAPS = [
@@ -186,6 +202,7 @@ class _Log:
     container: str | None
     previous: bool
     line_offset: int
+    workload: tuple[str, str] | None = None  # `kubectl logs deploy/x`: kubectl chose one of its pods
 
 
 @dataclass
@@ -202,6 +219,7 @@ class _Command:
     pod: str | None = None
     container: str | None = None
     previous: bool = False
+    workload: tuple[str, str] | None = None
 
 
 class _Reader:
@@ -251,12 +269,21 @@ class _Reader:
                 i += 1
                 if cmd.verb == "logs":
                     j = i
-                    while j < n and not _PROMPT.match(lines[j]):
+                    while j < n and not _PROMPT.match(lines[j]) and not _next_output(lines, j):
                         j += 1
                     body = "\n".join(lines[i:j])
                     if body.strip():
                         self.logs.append(
-                            _Log(name, (body + "\n").encode(), cmd.namespace, cmd.pod, cmd.container, cmd.previous, i)
+                            _Log(
+                                name,
+                                (body + "\n").encode(),
+                                cmd.namespace,
+                                cmd.pod,
+                                cmd.container,
+                                cmd.previous,
+                                i,
+                                cmd.workload,
+                            )
                         )
                         self.count("logs (after a prompt)")
                     i = j
@@ -537,6 +564,34 @@ class _Reader:
                 out[(ns, name)] = names
         return out
 
+    def _pod_of_workload(self, namespace: str | None, kind: str, name: str) -> tuple[str | None, str | None]:
+        """The pod `kubectl logs <kind>/<name>` read, among the pods the text shows: the workload's pods
+        by name (`<deployment>-<hash>-<5>`, `<statefulset>-<n>`, `<daemonset|job|replicaset>-<5>`), or
+        by `Controlled By`; of several, the one kubectl picks (its ByLogging order: on a node, Running,
+        Ready, most restarts)."""
+        rx = re.compile(re.escape(name) + _POD_SUFFIX[kind] + "$")
+        cands: list[tuple[tuple[int, int, int, int], str, str]] = []
+        for e in self.entries:
+            if e.kind != "pods":
+                continue
+            md, spec, st = e.obj.get("metadata") or {}, e.obj.get("spec") or {}, e.obj.get("status") or {}
+            ns, pod = md.get("namespace") or "", md.get("name") or ""
+            owners = {(o.get("kind"), o.get("name")) for o in md.get("ownerReferences") or ()}
+            if (namespace is not None and ns != namespace) or not (rx.match(pod) or (kind, name) in owners):
+                continue
+            statuses = st.get("containerStatuses") or []
+            order = (
+                0 if spec.get("nodeName") else 1,
+                {"Running": 0, "Unknown": 1, "Pending": 2}.get(st.get("phase") or "", 3),
+                0 if statuses and all(c.get("ready") for c in statuses) else 1,
+                -sum(int(c.get("restartCount") or 0) for c in statuses),
+            )
+            cands.append((order, pod, ns))
+        if not cands:
+            return None, None
+        _, pod, ns = min(cands)
+        return pod, ns
+
     def resolve_logs(self) -> None:
         """Name the namespace and container of logs whose command did not say them."""
         pods = self._known_pods()
@@ -544,6 +599,9 @@ class _Reader:
         for ns, pod in pods:
             by_name.setdefault(pod, []).append((ns, pod))
         for lg in self.logs:
+            if lg.pod is None and lg.workload is not None:
+                lg.pod, wl_ns = self._pod_of_workload(lg.namespace, *lg.workload)
+                lg.namespace = lg.namespace or wl_ns
             if lg.pod is None:
                 continue
             if lg.namespace is None:
@@ -562,6 +620,16 @@ def _event_line(ev: dict[str, Any], default: int) -> int:
     name = (ev.get("metadata") or {}).get("name") or ""
     m = re.search(r"\.l(\d+)$", name)
     return int(m.group(1)) if m else default
+
+
+def _next_output(lines: list[str], i: int) -> bool:
+    """Whether another kubectl output starts at line `i` of a `logs` block pasted without its own
+    prompt: a describe block (`Name:` then `Namespace:`/`Labels:`, which no log line pair looks like)
+    or a `get` table header followed by a row of that table."""
+    if _DESCRIBE_START.match(lines[i]):
+        return i + 1 < len(lines) and bool(re.match(r"^(?:Namespace|Labels|Roles|Selector):", lines[i + 1]))
+    table = kt.header_kind(lines[i])
+    return table is not None and i + 1 < len(lines) and kt.row_ok(table, lines[i + 1])
 
 
 def _ends_describe(line: str) -> bool:
@@ -632,6 +700,10 @@ def _parse_command(args: str) -> _Command:
         if target.startswith(("pod/", "pods/")):
             target = target.split("/", 1)[1]
         cmd.pod = None if "/" in target else target
+        if "/" in target:
+            res, _, name = target.partition("/")
+            kind = _LOG_TARGETS.get(res.split(".", 1)[0].lower())
+            cmd.workload = (kind, name) if kind and name else None
         if cmd.container is None and len(positional) > 2:
             cmd.container = positional[2]
     return cmd
@@ -741,7 +813,8 @@ def load(path: Path, *, single_file: bool = False, images: Path | None = None) -
             src.problem(
                 f"{lg.file}:{lg.line_offset}",
                 "log not attributed",
-                "the kubectl logs command names no pod (a deployment or a selector)",
+                "the kubectl logs command names no pod the text shows (a selector, or a workload none of whose "
+                "pods is in the text)",
             )
             continue
         b.add_log_text(
