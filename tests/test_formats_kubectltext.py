@@ -396,6 +396,36 @@ def test_logs_of_a_workload_none_of_whose_pods_is_shown_is_a_problem(tmp_path: P
     assert [p.what for p in d.problems] == ["log not attributed"] and d["logs"].empty
 
 
+@pytest.mark.parametrize(
+    "saved",
+    [
+        pytest.param(lambda t: t.replace(" ", "\u00a0").encode(), id="no-break-spaces"),  # mail clients, chat
+        pytest.param(lambda t: t.replace("  ", "\u00a0 ").encode(), id="alternating-nbsp"),  # HTML &nbsp; runs
+        pytest.param(lambda t: t.replace("\n", "\r\n").encode("utf-16"), id="powershell-utf16"),  # `> out.txt`
+        pytest.param(lambda t: b"\xef\xbb\xbf" + t.encode(), id="utf8-bom"),  # Notepad
+    ],
+)
+def test_text_as_windows_and_mail_clients_save_it(saved: Any, tmp_path: Path) -> None:
+    text = (
+        "$ kubectl describe pod api-7d9f8c6b5d-x2kq9 -n web\n" + DESCRIBE_CRASH + "\n"
+        "$ kubectl logs api-7d9f8c6b5d-x2kq9 -n web --previous\n" + SPRING_LOG
+    )
+    p = tmp_path / "ticket.txt"
+    p.write_bytes(saved(text))
+    assert detect(p).format == FORMAT
+    d = load_any(p)
+    c = d["containers"].iloc[0]
+    assert (c["pod"], c["container"], int(c["restart_count"]), c["memory_limit"]) == (
+        "api-7d9f8c6b5d-x2kq9",
+        "api",
+        7,
+        "512Mi",
+    )
+    assert d["logs"]["previous"].tolist() == [True]
+    (f,) = analyze(d)["findings"]
+    assert f["cause"] == "app-crash" and "Access denied" in " ".join(e["text"] for e in f["evidence"])
+
+
 def test_a_folder_of_files_logs_named_by_pod_and_container(tmp_path: Path) -> None:
     folder = tmp_path / "ticket"
     folder.mkdir()

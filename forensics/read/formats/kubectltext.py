@@ -136,10 +136,25 @@ GAPS = [
 ]
 
 
+_SPACES = re.compile(rb"\xc2\xa0|\xe2\x80[\x87\xaf]")  # U+00A0, U+2007, U+202F in UTF-8
+
+
+def as_utf8(data: bytes) -> bytes:
+    """A saved or pasted text as UTF-8 with plain spaces. Windows PowerShell 5.1 writes `kubectl ... >
+    out.txt` as UTF-16 with a byte order mark; text copied through a mail client, chat or a wiki has
+    its runs of spaces turned into no-break spaces, which would break kubectl's column alignment."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        data = data[: len(data) - (len(data) % 2)].decode("utf-16", errors="replace").encode("utf-8")
+    elif data[:3] == b"\xef\xbb\xbf":
+        data = data[3:]
+    return _SPACES.sub(b" ", data) if b"\xc2\xa0" in data or b"\xe2\x80" in data else data
+
+
 def looks_like_text(head: bytes, *, strict: bool = False) -> bool:
     """Whether the first bytes of a file look like kubectl's human output (describe, a get table or a
     prompt line naming kubectl). `strict`: a prompt line or a pasted object alone is not enough (a
     README beside loose .json/.yaml files may well quote kubectl commands)."""
+    head = as_utf8(head)
     if b"\0" in head[:4096]:
         return False
     text = head.decode("utf-8", errors="replace")
@@ -243,6 +258,7 @@ class _Reader:
 
     # --- one file -------------------------------------------------------------------------------
     def read(self, name: str, data: bytes) -> None:
+        data = as_utf8(data)
         text = data.decode("utf-8", errors="replace")  # a pasted log may hold any bytes: scanned as U+FFFD
         if name.lower().endswith((".json", ".yaml", ".yml")) and self._object_file(name, data):
             return
