@@ -506,6 +506,10 @@ def test_real_get_pods_row_with_oomkilled_status() -> None:
         "Deployment",
         "tax-tribunals-application-base",
     )
+    # a table row shows neither the container's name nor its limits: the finding claims neither
+    assert "memory limit not shown" in f["summary"] and "no memory limit set" not in f["summary"]
+    commands = [m["how"] for m in f["missing_evidence"]] + [r["command"] for r in f["remediation"]]
+    assert commands and not [c for c in commands if " -c " in c or "?" in c], commands
 
 
 def test_real_pre_114_events_table() -> None:

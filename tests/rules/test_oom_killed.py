@@ -136,6 +136,8 @@ def test_missing_limit_logs_and_one_finding_per_workload(tmp_path: Path) -> None
     missing = " | ".join(m.what for m in f.missing_evidence)
     assert "no memory limit" in missing and "no logs for" in missing
     assert "<NEW_LIMIT>" in f.remediation[0].command
+    assert "(no memory limit set)" in f.summary  # the spec was seen: no limit is a fact
+    assert " -c app " in f.remediation[0].command
 
 
 def test_hostile_names_are_quoted_in_commands(tmp_path: Path) -> None:

@@ -45,6 +45,7 @@ import pandas as pd
 from forensics.analysis import causes, remediation
 from forensics.analysis.correlate import WL_KEYS, Context, restart_sig_marks
 from forensics.analysis.findings import Evidence, MissingEvidence, Remediation, Severity, Workload
+from forensics.analysis.rules._common import container_flag
 from forensics.values import iso_z
 
 q = shlex.quote
@@ -143,7 +144,7 @@ def resource(w: Workload) -> str:
 
 
 def logs_cmd(ns: str, pod: str, container: str) -> str:
-    return f"kubectl -n {q(ns)} logs {q(pod)} -c {q(container)} --previous"
+    return f"kubectl -n {q(ns)} logs {q(pod)}{container_flag(container)} --previous"
 
 
 def explained_elsewhere(cause: str) -> list[str]:

@@ -30,6 +30,8 @@ from forensics.analysis.findings import Finding, MissingEvidence, Remediation
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._common import (
     by_workload,
+    container_flag,
+    container_known,
     group_evidence,
     missing_logs,
     new_finding,
@@ -240,7 +242,7 @@ def _remedies(
     if not logged_previous:
         out.append(
             Remediation(
-                title=f"Read the crash in the previous log of {pod}/{c}",
+                title=f"Read the crash in the previous log of {pod}{'/' + c if container_known(c) else ''}",
                 command=logs_cmd(ns, pod, c),
                 kind="investigate",
             )
@@ -250,7 +252,8 @@ def _remedies(
             Remediation(
                 title=f"Ship {plugins[0]} built for the node architecture ({', '.join(archs) or 'the node arch'}); "
                 "the image itself runs, the binary it executes does not",
-                command=f"kubectl -n {q(ns)} cp -c {q(c)} {q(pod + ':' + plugins[0])} ./plugin && file ./plugin",
+                command=f"kubectl -n {q(ns)} cp{container_flag(c)} {q(pod + ':' + plugins[0])} ./plugin "
+                "&& file ./plugin",
                 kind="rebuild",
             )
         )
