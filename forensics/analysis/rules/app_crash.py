@@ -122,7 +122,11 @@ def find(ctx: Context) -> list[Finding]:
         elif not usage.empty:
             what = f"the command line is rejected (bad args or command): {str(usage['text'].iloc[0])[:160]}"
         elif not sigs.empty:
-            what = f"the application crashes: {str(sigs['text'].iloc[0])[:160]}"
+            # a Java chain (Spring Boot's `Application run failed`, a stack trace) names its reason in
+            # the last `Caused by:`, the innermost exception
+            caused = sigs[sigs["text"].astype(str).str.contains("Caused by:", regex=False)]
+            line = str((caused if not caused.empty else sigs.head(1))["text"].iloc[-1]).strip()
+            what = f"the application crashes: {line[:200]}"
         else:
             codes = sorted({int(x) for x in groups.values(i, "exit_code") if not is_na(x)} - {0})
             what = (
