@@ -403,6 +403,14 @@ def test_logs_of_a_workload_none_of_whose_pods_is_shown_is_a_problem(tmp_path: P
         pytest.param(lambda t: t.replace("  ", "\u00a0 ").encode(), id="alternating-nbsp"),  # HTML &nbsp; runs
         pytest.param(lambda t: t.replace("\n", "\r\n").encode("utf-16"), id="powershell-utf16"),  # `> out.txt`
         pytest.param(lambda t: b"\xef\xbb\xbf" + t.encode(), id="utf8-bom"),  # Notepad
+        pytest.param(
+            lambda t: (
+                ("On Mon, 3 Jun 2024 Jane Doe wrote:\n" + "\n".join(f"> {ln}".rstrip() for ln in t.split("\n")))
+                .replace("\n", "\r\n")
+                .encode()
+            ),
+            id="quoted-mail-reply",
+        ),
     ],
 )
 def test_text_as_windows_and_mail_clients_save_it(saved: Any, tmp_path: Path) -> None:

@@ -150,6 +150,17 @@ def as_utf8(data: bytes) -> bytes:
     return _SPACES.sub(b" ", data) if b"\xc2\xa0" in data or b"\xe2\x80" in data else data
 
 
+def _unquote(lines: list[str]) -> list[str]:
+    """A ticket that came in as a mail reply quotes the customer's paste with `> `: when (nearly) every
+    non-blank line is quoted, the quote marks go, a level at a time (line numbers stay)."""
+    for _ in range(3):
+        body = [ln for ln in lines if ln.strip()]
+        if len(body) < 3 or sum(1 for ln in body if ln.startswith(">")) < 0.9 * len(body):
+            break
+        lines = [ln[2:] if ln.startswith("> ") else ln[1:] if ln.startswith(">") else ln for ln in lines]
+    return lines
+
+
 def looks_like_text(head: bytes, *, strict: bool = False) -> bool:
     """Whether the first bytes of a file look like kubectl's human output (describe, a get table or a
     prompt line naming kubectl). `strict`: a prompt line or a pasted object alone is not enough (a
@@ -158,7 +169,7 @@ def looks_like_text(head: bytes, *, strict: bool = False) -> bool:
     if b"\0" in head[:4096]:
         return False
     text = head.decode("utf-8", errors="replace")
-    lines = text.splitlines()[:400]
+    lines = _unquote(text.splitlines()[:400])
     first = next((ln.strip() for ln in lines if ln.strip()), "")
     prose_first = not first.startswith(("{", "[", "---", "#")) and not _YAML_START.match(first)
     names = 0
@@ -266,6 +277,7 @@ class _Reader:
         lines = [ln.rstrip("\r").expandtabs(8) if "\t" in ln else ln.rstrip("\r") for ln in text.split("\n")]
         if lines and lines[-1] == "":
             lines.pop()
+        lines = _unquote(lines)
         found = self._segments(name, lines, data)
         if not found:
             self.unattributed.append((name, data))
