@@ -171,3 +171,18 @@ def test_restarts_are_counted_once_over_snapshots(tmp_path: Path) -> None:
     f = only(find(load(write_dump(tmp_path / "dump", {SNAP: snap(3), SNAP2: snap(5)}))))
     assert f.restarts == 5 and f.pods == [POD]
     assert len([e for e in f.evidence if e.kind == "pod"]) == 1  # one container, its last status
+
+
+def test_runc_oom_at_init_is_an_oom_as_sure_as_the_reason(tmp_path: Path) -> None:
+    """runc >= 1.1.5 reports a container whose init the memory cgroup killed as a StartError (exit 128)
+    with its own wording (tests/test_signatures_ticket_wordings.py has its source): an OOM, not a weak guess."""
+    msg = (
+        "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create "
+        "failed: unable to start container process: container init was OOM-killed (memory limit too low?): unknown"
+    )
+    p = pod(
+        "web-6d4cf56db6-aaaaa",
+        containers=[ctr(state=crashloop(), last=terminated("StartError", 128, msg), restarts=5, memory_limit="64Mi")],
+    )
+    f = only(find(context(tmp_path, pods=[p])))
+    assert f.confidence >= 0.85 and "64Mi" in f.summary

@@ -63,8 +63,12 @@ def find(ctx: Context) -> list[Finding]:
         codes = groups.values(i, "exit_code")
         has_reason = any(reasons)
         exit137 = any(c == 137 for c, r in zip(codes, reasons) if (r or not has_reason) and not is_na(c))
+        # runc's own StartError wording: the memory cgroup killed the container's init (as good as the reason)
+        runc = not sigs.empty and bool((sigs["dialect"] == "runc").any())
         if has_reason:
             conf = 0.85 + (0.08 if exit137 else 0.0) + (0.05 if not sigs.empty else 0.0)
+        elif runc:
+            conf = 0.9
         elif not strong.empty:
             conf = 0.55 + (0.1 if exit137 else 0.0)
         else:  # only a shell's `Killed`: any SIGKILL prints it
