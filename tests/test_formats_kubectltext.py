@@ -434,6 +434,29 @@ def test_text_as_windows_and_mail_clients_save_it(saved: Any, tmp_path: Path) ->
     assert f["cause"] == "app-crash" and "Access denied" in " ".join(e["text"] for e in f["evidence"])
 
 
+def test_a_pod_seen_only_in_a_table_takes_its_image_from_the_kubelets_pull_events(tmp_path: Path) -> None:
+    image = "registry.acme.io/shop/search:2.4.1"
+    text = (
+        "$ kubectl get events -n shop\n"
+        "LAST SEEN   TYPE      REASON    OBJECT                       MESSAGE\n"
+        f'2m          Normal    Pulling   pod/search-6c9f7b8d4-q8z2m   Pulling image "{image}"\n'
+        f'2m          Warning   Failed    pod/search-6c9f7b8d4-q8z2m   Failed to pull image "{image}": rpc error: code = '
+        f'Unknown desc = failed to pull and unpack image "{image}": failed to resolve reference "{image}": failed to do '
+        'request: Head "https://registry.acme.io/v2/shop/search/manifests/2.4.1": dial tcp: lookup registry.acme.io: '
+        "Temporary failure in name resolution\n"
+        f'1m          Normal    BackOff   pod/search-6c9f7b8d4-q8z2m   Back-off pulling image "{image}"\n'
+        "$ kubectl get pods -n shop\n"
+        "NAME                     READY   STATUS             RESTARTS   AGE\n"
+        "search-6c9f7b8d4-q8z2m   0/1     ImagePullBackOff   0          12m\n"
+    )
+    d = load_any(_write(tmp_path, "ticket.txt", text))
+    assert d["containers"]["image"].tolist() == [image]
+    (f,) = analyze(d)["findings"]
+    assert f["cause"] == "image-pull-network" and image in f["summary"]
+    commands = " ".join(r["command"] for r in f["remediation"])
+    assert "getent hosts registry.acme.io" in commands and "docker.io" not in commands
+
+
 def test_a_folder_of_files_logs_named_by_pod_and_container(tmp_path: Path) -> None:
     folder = tmp_path / "ticket"
     folder.mkdir()

@@ -567,6 +567,7 @@ class _Reader:
             elif e.rank > cur.rank:
                 best[ident] = e
         templates = self._templates(best)
+        pulled = _pulled_images(e.obj for e in events.values())
         log_containers: dict[tuple[str, str], list[str]] = {}
         for lg in self.logs:
             if lg.pod and lg.container:
@@ -574,7 +575,7 @@ class _Reader:
         for ident in order:
             e = best[ident]
             if e.kind == "pods" and e.rank == _RANK["table"]:
-                _name_table_containers(e.obj, log_containers.get(ident[1:], []), templates)
+                _name_table_containers(e.obj, log_containers.get(ident[1:], []), templates, pulled.get(ident[1:]))
             yield e.kind, e.obj, e.file
         for e in events.values():
             yield "events", e.obj, e.file
@@ -760,8 +761,34 @@ def _resolve(obj: Any, ref: Any) -> None:
             _resolve(v, ref)
 
 
+_PULL_IMAGE = re.compile(
+    r'(?:[Pp]ulling image|[Ff]ailed to pull image|[Ss]uccessfully pulled image|Container image) "([^"\s]{1,500})"'
+)
+
+
+def _pulled_images(events: Iterator[dict[str, Any]]) -> dict[tuple[str, str], dict[str | None, str]]:
+    """(namespace, pod) -> container (None when the event names none) -> the image the kubelet's pull
+    events name (`Pulling image "x"`, `Failed to pull image "x"`, `Back-off pulling image "x"`,
+    `Container image "x" already present on machine`): for pods a `get pods` row shows without a spec."""
+    out: dict[tuple[str, str], dict[str | None, str]] = {}
+    for ev in events:
+        io = ev.get("involvedObject") or {}
+        if io.get("kind") != "Pod":
+            continue
+        m = _PULL_IMAGE.search(ev.get("message") or "")
+        if m is None:
+            continue
+        fp = io.get("fieldPath") or ""
+        container = fp[fp.index("{") + 1 : -1] if fp.startswith("spec.containers{") else None
+        out.setdefault((io.get("namespace") or "", io.get("name") or ""), {})[container] = m.group(1)
+    return out
+
+
 def _name_table_containers(
-    pod: dict[str, Any], from_logs: list[str], templates: dict[tuple[str, str], list[str]]
+    pod: dict[str, Any],
+    from_logs: list[str],
+    templates: dict[tuple[str, str], list[str]],
+    pulled: dict[str | None, str] | None = None,
 ) -> None:
     md = pod.get("metadata") or {}
     ns = md.get("namespace") or ""
@@ -777,7 +804,14 @@ def _name_table_containers(
     statuses = (pod.get("status") or {}).get("containerStatuses") or []
     for i, st in enumerate(statuses):
         st["name"] = names[i] if i < len(names) else ("?" if i == 0 else f"?{i + 1}")
-    pod.setdefault("spec", {})["containers"] = [{"name": st["name"]} for st in statuses]
+    specs: list[dict[str, Any]] = [{"name": st["name"]} for st in statuses]
+    pulled = pulled or {}
+    only = set(pulled.values()) if len(statuses) == 1 and len(set(pulled.values())) == 1 else set()
+    for c in specs:
+        image = pulled.get(c["name"]) or (next(iter(only)) if only else None)
+        if image:
+            c["image"] = image
+    pod.setdefault("spec", {})["containers"] = specs
 
 
 def load(path: Path, *, single_file: bool = False, images: Path | None = None) -> Dump:
