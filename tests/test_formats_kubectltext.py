@@ -457,6 +457,24 @@ def test_a_pod_seen_only_in_a_table_takes_its_image_from_the_kubelets_pull_event
     assert "getent hosts registry.acme.io" in commands and "docker.io" not in commands
 
 
+def test_commands_never_name_a_container_the_text_does_not(tmp_path: Path) -> None:
+    text = (
+        "$ kubectl get pods -n web\n"
+        "NAME                     READY   STATUS             RESTARTS   AGE\n"
+        "search-6c9f7b8d4-q8z2m   0/1     ImagePullBackOff   0          12m\n"
+        "$ kubectl get events -n web\n"
+        "LAST SEEN   TYPE      REASON   OBJECT                       MESSAGE\n"
+        '2m          Warning   Failed   pod/search-6c9f7b8d4-q8z2m   Failed to pull image "ghcr.io/acme/search:2.4.9": '
+        'rpc error: code = NotFound desc = failed to pull and unpack image "ghcr.io/acme/search:2.4.9": failed to '
+        'resolve reference "ghcr.io/acme/search:2.4.9": ghcr.io/acme/search:2.4.9: not found\n'
+    )
+    (f,) = analyze(load_any(_write(tmp_path, "t.txt", text)))["findings"]
+    assert f["cause"] == "image-pull-not-found"
+    commands = [r["command"] for r in f["remediation"]] + [m["how"] for m in f["missing_evidence"]]
+    assert not [c for c in commands if "?" in c], commands
+    assert any("<CONTAINER>=<EXISTING_REF>" in c.replace("'", "") for c in commands)
+
+
 def test_a_folder_of_files_logs_named_by_pod_and_container(tmp_path: Path) -> None:
     folder = tmp_path / "ticket"
     folder.mkdir()
