@@ -21,8 +21,9 @@ from forensics.read.formats import detect, load_any
 from forensics.read.formats.kubectl_describe import parse_age
 from forensics.read.formats.kubectltext import FORMAT
 from forensics.read.load import load_dump
-from tests.foreign_dumps import GENERIC, SAMPLES, STORIES, assert_same_findings, findings_by_workload
+from tests.foreign_dumps import GENERIC, SAMPLES, assert_same_findings, findings_by_workload
 from tests.kubectl_ticket import Ticket, kubectl_ticket
+from tests.samples import expected_of, load_story
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kubectl-text"
 needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None, reason="needs the real kubectl")
@@ -33,6 +34,23 @@ TEXT_CANNOT_SHOW = {
     "arch.missing-emulation": "binfmt_misc registrations live in the node's /proc; no kubectl output prints them",
 }
 
+# every sample story, the foreign-format ones too: `forensics serve` answers for a support bundle, a
+# must-gather or a cluster-info dump as it does for a format-v1 dump
+ALL_STORIES = sorted(p.parent.name for p in SAMPLES.glob("*/expected.yaml"))
+
+
+def _served_dump(story: str) -> Path:
+    """The path `forensics serve` is given for a story: the dump itself, or its `dump:` folder."""
+    return SAMPLES / story / expected_of(story).get("dump", ".")
+
+
+def _images(story: str) -> Path | None:
+    """The image inspections a story's dump is analyzed with (`--images`), when it has them."""
+    exp = expected_of(story)
+    if "dump" not in exp:
+        return SAMPLES / story / "images"
+    return SAMPLES / story / exp["images"] if exp.get("images") else None
+
 
 @pytest.fixture(scope="module")
 def tickets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Ticket]:
@@ -42,7 +60,7 @@ def tickets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Ticket]:
 
     class Lazy(dict):  # type: ignore[type-arg]
         def __missing__(self, story: str) -> Ticket:
-            t = kubectl_ticket(SAMPLES / story, base / story)
+            t = kubectl_ticket(_served_dump(story), base / story)
             self[story] = t
             return t
 
@@ -53,7 +71,7 @@ def tickets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Ticket]:
 def native_docs() -> dict[str, dict[str, Any]]:
     class Lazy(dict):  # type: ignore[type-arg]
         def __missing__(self, story: str) -> dict[str, Any]:
-            doc = analyze(load_dump(SAMPLES / story))
+            doc = analyze(load_story(story))
             self[story] = doc
             return doc
 
@@ -73,26 +91,26 @@ def _compare(native: dict[str, Any], text: dict[str, Any]) -> None:
 
 
 @needs_kubectl
-@pytest.mark.parametrize("story", STORIES)
+@pytest.mark.parametrize("story", ALL_STORIES)
 def test_ticket_folder_gives_the_dumps_diagnosis(
     story: str, tickets: dict[str, Ticket], native_docs: dict[str, Any]
 ) -> None:
     t = tickets[story]
     assert t.commands > 5
-    d = load_any(t.folder, images=SAMPLES / story / "images")
+    d = load_any(t.folder, images=_images(story))
     assert d.format == FORMAT
     assert not [p for p in d.problems if p.what != "file not recognised"], d.problems
     _compare(native_docs[story], analyze(d))
 
 
 @needs_kubectl
-@pytest.mark.parametrize("story", STORIES)
+@pytest.mark.parametrize("story", ALL_STORIES)
 def test_one_concatenated_file_with_prompts_gives_the_same(
     story: str, tickets: dict[str, Ticket], native_docs: dict[str, Any]
 ) -> None:
     t = tickets[story]
     assert detect(t.single).format == FORMAT
-    text = analyze(load_any(t.single, images=SAMPLES / story / "images"))
+    text = analyze(load_any(t.single, images=_images(story)))
     _compare(native_docs[story], text)
 
 
@@ -297,6 +315,166 @@ def test_a_pasted_ticket_with_prose_crlf_separators_and_a_logs_block(tmp_path: P
     assert d.collected_at == "2024-06-03T10:22:12Z"
 
 
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "[root@master-0 ~]# kubectl",  # RHEL/CentOS/Amazon Linux bash
+        "[ec2-user@ip-10-0-3-4 ~]$ sudo kubectl",
+        "jane@mbp ~ % kubectl",  # macOS zsh
+        "➜  infra git:(main) ✗ kubectl",  # oh-my-zsh
+        "❯ kubectl",  # starship
+        "(venv) ops@bastion:~/dc3$ kubectl",
+        "$ microk8s kubectl",
+        "$ minikube kubectl --",
+        "sh-4.4$ oc",
+    ],
+)
+def test_prompts_as_terminals_print_them(prompt: str, tmp_path: Path) -> None:
+    """Each prompt starts a command: its -n names the namespace of a table without one, and a `logs`
+    block runs to the next prompt, so the describe after it is not swallowed as log lines."""
+    text = (
+        f"{prompt} get pods -n web\n"
+        "NAME                   READY   STATUS             RESTARTS      AGE\n"
+        "api-7d9f8c6b5d-x2kq9   0/1     CrashLoopBackOff   7 (2m1s ago)  20m\n\n"
+        f"{prompt} logs api-7d9f8c6b5d-x2kq9 -n web --previous\n" + SPRING_LOG + "\n"
+        f"{prompt} describe pod api-7d9f8c6b5d-x2kq9 -n web\n" + DESCRIBE_CRASH
+    )
+    d = load_any(_write(tmp_path, "ticket.txt", text))
+    assert d["pods"][["namespace", "pod"]].values.tolist() == [["web", "api-7d9f8c6b5d-x2kq9"]]
+    assert d["logs"][["pod", "container", "previous"]].values.tolist() == [["api-7d9f8c6b5d-x2kq9", "api", True]]
+    assert int(d["containers"]["restart_count"].iloc[0]) == 7  # the describe was read, not taken for a log
+    (f,) = analyze(d)["findings"]
+    assert f["cause"] == "app-crash" and "Access denied" in " ".join(e["text"] for e in f["evidence"])
+
+
+def test_a_logs_block_ends_where_a_describe_or_table_pasted_without_prompt_starts(tmp_path: Path) -> None:
+    text = (
+        "$ kubectl logs api-7d9f8c6b5d-x2kq9 -n web --previous\n"
+        + SPRING_LOG
+        + "\nand the describe:\n\n"
+        + DESCRIBE_CRASH
+        + "\n"
+        + "NAME                   READY   STATUS             RESTARTS      AGE\n"
+        + "api-7d9f8c6b5d-x2kq9   0/1     CrashLoopBackOff   7 (2m1s ago)  20m\n"
+    )
+    d = load_any(_write(tmp_path, "ticket.txt", text))
+    assert int(d["containers"]["restart_count"].iloc[0]) == 7 and d["containers"]["container"].tolist() == ["api"]
+    (log,) = d["logs"].itertuples()
+    assert (log.pod, log.previous) == ("api-7d9f8c6b5d-x2kq9", True)
+    sigs = d["signatures"]
+    assert not sigs[sigs["source"] == "previous-log"]["text"].str.contains("CrashLoopBackOff|Back-off").any()
+    (f,) = analyze(d)["findings"]
+    assert f["cause"] == "app-crash"
+
+
+def test_logs_of_a_workload_go_to_the_pod_kubectl_read(tmp_path: Path) -> None:
+    """`kubectl logs deploy/api` reads one pod of the Deployment: of those the text shows, the one
+    kubectl picks (on a node, Running, then most restarts); `logs sts/db` its only pod."""
+    text = (
+        "$ kubectl get pods -n web -o wide\n"
+        "NAME                   READY   STATUS             RESTARTS       AGE   IP           NODE       NOMINATED NODE   READINESS GATES\n"
+        "api-7d9f8c6b5d-pq7rs   0/1     ContainerCreating  0              20s   <none>       worker-3   <none>           <none>\n"
+        "api-7d9f8c6b5d-x2kq9   0/1     CrashLoopBackOff   7 (2m1s ago)   20m   10.0.3.40    worker-1   <none>           <none>\n"
+        "api-7d9f8c6b5d-zz4t8   0/1     CrashLoopBackOff   3 (1m ago)     9m    10.0.3.41    worker-2   <none>           <none>\n"
+        "db-0                   1/1     Running            0              20m   10.0.3.42    worker-2   <none>           <none>\n"
+        "$ kubectl logs deploy/api -n web --previous\n" + SPRING_LOG + "$ kubectl logs statefulset/db -n web\n"
+        "PostgreSQL init process complete; ready for start up.\n"
+    )
+    d = load_any(_write(tmp_path, "ticket.txt", text))
+    assert sorted(d["logs"][["pod", "previous"]].values.tolist()) == [
+        ["api-7d9f8c6b5d-x2kq9", True],
+        ["db-0", False],
+    ]
+    assert not [p for p in d.problems if p.what == "log not attributed"]
+    (f,) = analyze(d)["findings"]
+    assert f["cause"] == "app-crash" and "Access denied" in " ".join(e["text"] for e in f["evidence"])
+
+
+def test_logs_of_a_workload_none_of_whose_pods_is_shown_is_a_problem(tmp_path: Path) -> None:
+    text = "$ kubectl logs deploy/api -n web\n" + SPRING_LOG
+    d = load_any(_write(tmp_path, "ticket.txt", text))
+    assert [p.what for p in d.problems] == ["log not attributed"] and d["logs"].empty
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [
+        pytest.param(lambda t: t.replace(" ", "\u00a0").encode(), id="no-break-spaces"),  # mail clients, chat
+        pytest.param(lambda t: t.replace("  ", "\u00a0 ").encode(), id="alternating-nbsp"),  # HTML &nbsp; runs
+        pytest.param(lambda t: t.replace("\n", "\r\n").encode("utf-16"), id="powershell-utf16"),  # `> out.txt`
+        pytest.param(lambda t: b"\xef\xbb\xbf" + t.encode(), id="utf8-bom"),  # Notepad
+        pytest.param(
+            lambda t: (
+                ("On Mon, 3 Jun 2024 Jane Doe wrote:\n" + "\n".join(f"> {ln}".rstrip() for ln in t.split("\n")))
+                .replace("\n", "\r\n")
+                .encode()
+            ),
+            id="quoted-mail-reply",
+        ),
+    ],
+)
+def test_text_as_windows_and_mail_clients_save_it(saved: Any, tmp_path: Path) -> None:
+    text = (
+        "$ kubectl describe pod api-7d9f8c6b5d-x2kq9 -n web\n" + DESCRIBE_CRASH + "\n"
+        "$ kubectl logs api-7d9f8c6b5d-x2kq9 -n web --previous\n" + SPRING_LOG
+    )
+    p = tmp_path / "ticket.txt"
+    p.write_bytes(saved(text))
+    assert detect(p).format == FORMAT
+    d = load_any(p)
+    c = d["containers"].iloc[0]
+    assert (c["pod"], c["container"], int(c["restart_count"]), c["memory_limit"]) == (
+        "api-7d9f8c6b5d-x2kq9",
+        "api",
+        7,
+        "512Mi",
+    )
+    assert d["logs"]["previous"].tolist() == [True]
+    (f,) = analyze(d)["findings"]
+    assert f["cause"] == "app-crash" and "Access denied" in " ".join(e["text"] for e in f["evidence"])
+
+
+def test_a_pod_seen_only_in_a_table_takes_its_image_from_the_kubelets_pull_events(tmp_path: Path) -> None:
+    image = "registry.acme.io/shop/search:2.4.1"
+    text = (
+        "$ kubectl get events -n shop\n"
+        "LAST SEEN   TYPE      REASON    OBJECT                       MESSAGE\n"
+        f'2m          Normal    Pulling   pod/search-6c9f7b8d4-q8z2m   Pulling image "{image}"\n'
+        f'2m          Warning   Failed    pod/search-6c9f7b8d4-q8z2m   Failed to pull image "{image}": rpc error: code = '
+        f'Unknown desc = failed to pull and unpack image "{image}": failed to resolve reference "{image}": failed to do '
+        'request: Head "https://registry.acme.io/v2/shop/search/manifests/2.4.1": dial tcp: lookup registry.acme.io: '
+        "Temporary failure in name resolution\n"
+        f'1m          Normal    BackOff   pod/search-6c9f7b8d4-q8z2m   Back-off pulling image "{image}"\n'
+        "$ kubectl get pods -n shop\n"
+        "NAME                     READY   STATUS             RESTARTS   AGE\n"
+        "search-6c9f7b8d4-q8z2m   0/1     ImagePullBackOff   0          12m\n"
+    )
+    d = load_any(_write(tmp_path, "ticket.txt", text))
+    assert d["containers"]["image"].tolist() == [image]
+    (f,) = analyze(d)["findings"]
+    assert f["cause"] == "image-pull-network" and image in f["summary"]
+    commands = " ".join(r["command"] for r in f["remediation"])
+    assert "getent hosts registry.acme.io" in commands and "docker.io" not in commands
+
+
+def test_commands_never_name_a_container_the_text_does_not(tmp_path: Path) -> None:
+    text = (
+        "$ kubectl get pods -n web\n"
+        "NAME                     READY   STATUS             RESTARTS   AGE\n"
+        "search-6c9f7b8d4-q8z2m   0/1     ImagePullBackOff   0          12m\n"
+        "$ kubectl get events -n web\n"
+        "LAST SEEN   TYPE      REASON   OBJECT                       MESSAGE\n"
+        '2m          Warning   Failed   pod/search-6c9f7b8d4-q8z2m   Failed to pull image "ghcr.io/acme/search:2.4.9": '
+        'rpc error: code = NotFound desc = failed to pull and unpack image "ghcr.io/acme/search:2.4.9": failed to '
+        'resolve reference "ghcr.io/acme/search:2.4.9": ghcr.io/acme/search:2.4.9: not found\n'
+    )
+    (f,) = analyze(load_any(_write(tmp_path, "t.txt", text)))["findings"]
+    assert f["cause"] == "image-pull-not-found"
+    commands = [r["command"] for r in f["remediation"]] + [m["how"] for m in f["missing_evidence"]]
+    assert not [c for c in commands if "?" in c], commands
+    assert any("<CONTAINER>=<EXISTING_REF>" in c.replace("'", "") for c in commands)
+
+
 def test_a_folder_of_files_logs_named_by_pod_and_container(tmp_path: Path) -> None:
     folder = tmp_path / "ticket"
     folder.mkdir()
@@ -377,6 +555,10 @@ def test_real_get_pods_row_with_oomkilled_status() -> None:
         "Deployment",
         "tax-tribunals-application-base",
     )
+    # a table row shows neither the container's name nor its limits: the finding claims neither
+    assert "memory limit not shown" in f["summary"] and "no memory limit set" not in f["summary"]
+    commands = [m["how"] for m in f["missing_evidence"]] + [r["command"] for r in f["remediation"]]
+    assert commands and not [c for c in commands if " -c " in c or "?" in c], commands
 
 
 def test_real_pre_114_events_table() -> None:
@@ -461,6 +643,26 @@ def test_the_scheduling_story_in_text_form_gives_its_expected_findings() -> None
     assert {k: f["cause"] for k, f in got.items()} == want
     claims = [f for k, f in got.items() if k[1] in ("shop", "cms", "finance", "hr", "reports")]
     assert len(claims) == 5 and all("; claim " in f["summary"] for f in claims)
+    # the same objects counted as in the dump (events of the text carry no uid; each is still one event)
+    native = analyze(load_dump(SAMPLES / "scheduling"))["dump"]["counts"]
+    assert {k: v for k, v in doc["dump"]["counts"].items() if k != "images"} == {
+        k: v for k, v in native.items() if k != "images"
+    }
+
+
+def test_describe_gives_the_claims_a_pod_mounts_as_the_dump_does() -> None:
+    """describe's `Volumes:` section (`ClaimName:`) is what joins a Pending pod to its own claim's events."""
+
+    def claims(d: Any) -> dict[tuple[str, str], list[str]]:
+        p = d["pods"].drop_duplicates(["namespace", "pod"], keep="last")
+        return {
+            (r.namespace, r.pod): sorted(r.claims)
+            for r in p.itertuples()
+            if r.claims is not None and r.claims is not pd.NA
+        }
+
+    text, native = claims(load_any(SAMPLES / "scheduling-ticket.txt")), claims(load_dump(SAMPLES / "scheduling"))
+    assert len(native) >= 5 and text == native
 
 
 def test_loose_files_with_a_readme_quoting_kubectl_stay_loose_files(tmp_path: Path) -> None:

@@ -318,7 +318,8 @@ def counts(f: dict[str, pd.DataFrame]) -> dict[str, int]:
         "pods": int(pods[["namespace", "pod"]].drop_duplicates().shape[0]),
         "containers": int(c[["namespace", "pod", "container"]].drop_duplicates().shape[0]),
         "workloads": int(pods[WL_KEYS].drop_duplicates().shape[0]) if set(WL_KEYS) <= set(pods.columns) else 0,
-        "events": int(f["events"]["uid"].fillna(f["events"]["name"]).nunique()),
+        # an event without a uid (kubectl text, a hand-written object) is told apart by its name
+        "events": int(f["events"]["uid"].mask(f["events"]["uid"] == "").fillna(f["events"]["name"]).nunique()),
         "images": int(f["images"]["image"].nunique()),
         "logs": len(f["logs"]),
     }

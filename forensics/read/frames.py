@@ -291,6 +291,9 @@ class FrameBuilder:
             scheduled_message=sched_msg,
             ready=ready,
             tolerations=tolerations_of(spec.tolerations),
+            claims=[v.persistent_volume_claim.claim_name for v in spec.volumes if v.persistent_volume_claim]
+            if spec.volumes
+            else None,
             file=file,
             multiarch=_multiarch_labels(md.labels),
         )

@@ -1,8 +1,8 @@
 """Typed decoding of `kubectl get <kind> -A -o json` lists: only the fields the analysis reads.
 
 msgspec skips every field a Struct does not name (managedFields, annotations we do not need, the
-spec's volumes ...) without building Python objects for them, which is what keeps a 150,000-pod
-dump within memory and time. Unknown or wrongly-typed values fail the decode of that one file,
+spec's volumes but their claim names ...) without building Python objects for them, which is what
+keeps a 150,000-pod dump within memory and time. Unknown or wrongly-typed values fail the decode of that one file,
 which the loader records as a load problem.
 
 `LIST_TYPES` maps the v1 layout's kind file names to their list type.
@@ -90,6 +90,14 @@ class Toleration(_S):
     effect: str | None = None
 
 
+class ClaimSource(_S):
+    claim_name: str = ""
+
+
+class Volume(_S):
+    persistent_volume_claim: ClaimSource | None = None
+
+
 class PodSpec(_S):
     node_name: str | None = None
     node_selector: dict[str, str] | None = None
@@ -97,6 +105,7 @@ class PodSpec(_S):
     containers: list[Container] = msgspec.field(default_factory=list)
     init_containers: list[Container] | None = None
     tolerations: list[Toleration] | None = None
+    volumes: list[Volume] | None = None
 
 
 class StateWaiting(_S):

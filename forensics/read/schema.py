@@ -75,6 +75,7 @@ POD_COLS = {
     "scheduled_message": STR,
     "ready": BOOL,
     "tolerations": LIST,
+    "claims": LIST,
     "file": STR,
     "multiarch": STR,
 }

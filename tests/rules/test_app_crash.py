@@ -190,3 +190,18 @@ def test_mixed_cluster_without_inspection_or_logs_cannot_rule_out_arch(tmp_path:
     f = only(find(ctx))
     assert f.confidence <= 0.3
     assert any("no image inspection" in m.what and IMAGE in m.what for m in f.missing_evidence)
+
+
+def test_a_java_chain_is_summarized_by_its_innermost_cause(tmp_path: Path) -> None:
+    """Spring Boot logs `Application run failed`, then the chain; the reason is the last `Caused by:`
+    (wording from the kubectl-text fixtures' sources, tests/fixtures/kubectl-text/SOURCES.md)."""
+    log = (
+        "2024-06-03 10:20:13.902 ERROR 1 --- [           main] o.s.boot.SpringApplication               : "
+        "Application run failed\n"
+        "org.springframework.beans.factory.BeanCreationException: Error creating bean with name 'dataSource'\n"
+        "Caused by: org.springframework.jdbc.CannotGetJdbcConnectionException: Failed to obtain JDBC Connection\n"
+        "Caused by: java.sql.SQLException: Access denied for user 'api'@'10.0.3.17' (using password: YES)\n"
+    )
+    f = only(find(_crashing(tmp_path, log, events=[])))
+    assert "java.sql.SQLException: Access denied" in f.summary and "Application run failed" not in f.summary
+    assert any("Application run failed" in e.text for e in f.evidence if e.kind == "log")

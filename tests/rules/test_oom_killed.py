@@ -136,6 +136,8 @@ def test_missing_limit_logs_and_one_finding_per_workload(tmp_path: Path) -> None
     missing = " | ".join(m.what for m in f.missing_evidence)
     assert "no memory limit" in missing and "no logs for" in missing
     assert "<NEW_LIMIT>" in f.remediation[0].command
+    assert "(no memory limit set)" in f.summary  # the spec was seen: no limit is a fact
+    assert " -c app " in f.remediation[0].command
 
 
 def test_hostile_names_are_quoted_in_commands(tmp_path: Path) -> None:
@@ -186,3 +188,18 @@ def test_a_job_is_recreated_not_set_resources(tmp_path: Path) -> None:
     assert "set resources" not in raise_limit.command
     assert "replace --force" in raise_limit.command and "memory=256Mi" in raise_limit.command
     assert not [r for r in f.remediation if "--previous" in r.command]
+
+
+def test_runc_oom_at_init_is_an_oom_as_sure_as_the_reason(tmp_path: Path) -> None:
+    """runc >= 1.1.5 reports a container whose init the memory cgroup killed as a StartError (exit 128)
+    with its own wording (tests/test_signatures_ticket_wordings.py has its source): an OOM, not a weak guess."""
+    msg = (
+        "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create "
+        "failed: unable to start container process: container init was OOM-killed (memory limit too low?): unknown"
+    )
+    p = pod(
+        "web-6d4cf56db6-aaaaa",
+        containers=[ctr(state=crashloop(), last=terminated("StartError", 128, msg), restarts=5, memory_limit="64Mi")],
+    )
+    f = only(find(context(tmp_path, pods=[p])))
+    assert f.confidence >= 0.85 and "64Mi" in f.summary

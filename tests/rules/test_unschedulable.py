@@ -144,3 +144,53 @@ def test_pending_behind_not_ready_nodes_is_their_consequence(tmp_path: Path) -> 
     )
     (f,) = find(ctx)
     assert f.caused_by is None
+
+
+UNBOUND = (
+    "0/4 nodes are available: pod has unbound immediate PersistentVolumeClaims. "
+    "preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling."
+)
+NO_CLASS = 'storageclass.storage.k8s.io "fast-ssd" not found'
+NO_PV = "no persistent volumes available for this claim and no storage class is set"
+
+
+def _claiming(name: str, owner: str, claim: str | None) -> dict:
+    p = pod(name, node=None, owner=owner, containers=[ctr(status=False)], conditions=unscheduled(UNBOUND))
+    if claim is not None:
+        p["spec"]["volumes"] = [
+            {"name": "data", "persistentVolumeClaim": {"claimName": claim}},
+            {"name": "kube-api-access", "projected": {"sources": []}},
+        ]
+    return p
+
+
+def _two_claims_in_one_namespace(tmp_path: Path, *, volumes: bool) -> dict[str, object]:
+    pods = [
+        _claiming("orders-6d4cf56db6-aaaaa", "Deployment/orders", "orders-data" if volumes else None),
+        _claiming("reports-6d4cf56db6-bbbbb", "Deployment/reports", "reports-data" if volumes else None),
+    ]
+    events = [
+        event(p["metadata"]["name"], "FailedScheduling", UNBOUND, component="default-scheduler") for p in pods
+    ] + [
+        event("orders-data", "ProvisioningFailed", NO_CLASS, kind="PersistentVolumeClaim", component="pv-controller"),
+        event("reports-data", "FailedBinding", NO_PV, kind="PersistentVolumeClaim", component="pv-controller"),
+    ]
+    return {f.workload.name: f for f in find(context(tmp_path, pods=pods, events=events))}
+
+
+def test_each_pod_is_told_why_its_own_claim_does_not_bind(tmp_path: Path) -> None:
+    got = _two_claims_in_one_namespace(tmp_path, volumes=True)
+    orders, reports = got["orders"], got["reports"]
+    assert "claim orders-data" in orders.summary and NO_CLASS in orders.summary
+    assert "reports-data" not in orders.summary and NO_PV not in orders.summary
+    assert not any("reports-data" in e.object for e in orders.evidence)
+    assert "claim reports-data" in reports.summary and NO_PV in reports.summary
+    assert NO_CLASS not in reports.summary
+    assert any("storage class" in r.title.lower() for r in orders.remediation)
+
+
+def test_without_the_pods_volumes_every_claim_of_the_namespace_is_shown(tmp_path: Path) -> None:
+    got = _two_claims_in_one_namespace(tmp_path, volumes=False)
+    for f in got.values():  # a `get pods` row shows no volumes: both claims' reasons are the evidence
+        objects = " ".join(e.object for e in f.evidence if e.kind == "event")
+        assert "shop/orders-data" in objects and "shop/reports-data" in objects

@@ -16,6 +16,18 @@ from forensics.values import is_missing
 MAX_EVIDENCE = 25
 
 
+def container_known(c: Any) -> bool:
+    """Whether `c` names a real container. kubectl text knows a pod seen only in a `get pods` row by
+    its status, not its containers' names, and calls them `?` (`?2`, ...): no command may name them."""
+    return not is_missing(c) and bool(str(c)) and not str(c).startswith("?")
+
+
+def container_flag(c: Any) -> str:
+    """` -c NAME` for a kubectl command, or nothing when the name is not known (kubectl then takes the
+    pod's default container)."""
+    return f" -c {shlex.quote(str(c))}" if container_known(c) else ""
+
+
 def by_workload(rows: pd.DataFrame) -> Workloads:
     """`rows` grouped by workload in a stable order: iterate for (workload, its rows), or use the
     `Workloads` accessors (facts, evidence rows, missing logs, restart matrix) computed for all
@@ -162,11 +174,11 @@ def missing_logs(ctx: Context, rows: pd.DataFrame | Rows, lacking: list[LogKey] 
         previous = not mine or any(is_missing(x) for x in mine) or any(x > 0 for x in mine)
     return [
         MissingEvidence(
-            what=f"no logs for {p}/{c}{more}",
+            what=f"no logs for {p}{'/' + str(c) if container_known(c) else ''}{more}",
             why="the crash line is usually only in the previous container's log"
             if previous
             else "the container's log holds its last words (it never restarted: no previous log)",
-            how=f"kubectl -n {shlex.quote(n)} logs {shlex.quote(p)} -c {shlex.quote(c)}"
+            how=f"kubectl -n {shlex.quote(n)} logs {shlex.quote(p)}{container_flag(c)}"
             + (" --previous" if previous else ""),
         )
     ]

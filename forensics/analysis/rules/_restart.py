@@ -45,6 +45,7 @@ import pandas as pd
 from forensics.analysis import causes, remediation
 from forensics.analysis.correlate import WL_KEYS, Context, Rows, Workloads, is_na, restart_sig_marks
 from forensics.analysis.findings import Evidence, MissingEvidence, Remediation, Severity, Workload
+from forensics.analysis.rules._common import container_flag
 from forensics.values import iso_z
 
 q = shlex.quote
@@ -157,7 +158,7 @@ def resource(w: Workload) -> str:
 
 
 def logs_cmd(ns: str, pod: str, container: str, *, previous: bool = True) -> str:
-    return f"kubectl -n {q(ns)} logs {q(pod)} -c {q(container)}" + (" --previous" if previous else "")
+    return f"kubectl -n {q(ns)} logs {q(pod)}{container_flag(container)}" + (" --previous" if previous else "")
 
 
 def has_previous(r: Any) -> bool:

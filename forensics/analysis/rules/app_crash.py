@@ -30,6 +30,8 @@ from forensics.analysis.findings import Finding, MissingEvidence, Remediation
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._common import (
     by_workload,
+    container_flag,
+    container_known,
     group_evidence,
     missing_logs,
     new_finding,
@@ -122,7 +124,11 @@ def find(ctx: Context) -> list[Finding]:
         elif not usage.empty:
             what = f"the command line is rejected (bad args or command): {str(usage['text'][0])[:160]}"
         elif not sigs.empty:
-            what = f"the application crashes: {str(sigs['text'][0])[:160]}"
+            # a Java chain (Spring Boot's `Application run failed`, a stack trace) names its reason in
+            # the last `Caused by:`, the innermost exception
+            caused = [t for t in sigs["text"] if not is_na(t) and "Caused by:" in str(t)]
+            line = str(caused[-1] if caused else sigs["text"][0]).strip()
+            what = f"the application crashes: {line[:200]}"
         else:
             codes = sorted({int(x) for x in groups.values(i, "exit_code") if not is_na(x)} - {0})
             what = (
@@ -243,7 +249,8 @@ def _remedies(
         prev = has_previous(r)
         out.append(
             Remediation(
-                title=f"Read the crash in the {'previous ' if prev else ''}log of {pod}/{c}",
+                title=f"Read the crash in the {'previous ' if prev else ''}log of "
+                f"{pod}{'/' + c if container_known(c) else ''}",
                 command=logs_cmd(ns, pod, c, previous=prev),
                 kind="investigate",
             )
@@ -253,7 +260,8 @@ def _remedies(
             Remediation(
                 title=f"Ship {plugins[0]} built for the node architecture ({', '.join(archs) or 'the node arch'}); "
                 "the image itself runs, the binary it executes does not",
-                command=f"kubectl -n {q(ns)} cp -c {q(c)} {q(pod + ':' + plugins[0])} ./plugin && file ./plugin",
+                command=f"kubectl -n {q(ns)} cp{container_flag(c)} {q(pod + ':' + plugins[0])} ./plugin "
+                "&& file ./plugin",
                 kind="rebuild",
             )
         )

@@ -19,7 +19,7 @@ import pandas as pd
 from forensics.analysis.correlate import Context
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Remediation, Workload, finding_id
 from forensics.analysis.rules import rule
-from forensics.analysis.rules._common import by_workload, new_finding
+from forensics.analysis.rules._common import by_workload, container_flag, container_known, new_finding
 from forensics.analysis.rules._restart import event_evidence, events_for_pods, marks, q, resource, severity
 
 CAUSE = "evicted"
@@ -90,13 +90,13 @@ def _remedies(w: Any, rows: pd.DataFrame, resources: list[str]) -> list[Remediat
                 kind="investigate",
             )
         )
-    cs = sorted(rows["container"].dropna().astype(str).unique())
-    c = cs[0] if cs else "CONTAINER"
+    cs = sorted(c for c in rows["container"].dropna().astype(str).unique() if container_known(c))
+    c_opt = container_flag(cs[0]) if cs else ""
     if "memory" in resources or not resources:
         out.append(
             Remediation(
                 title="Give the containers memory requests that match their real use, so the scheduler reserves it",
-                command=f"kubectl -n {q(w.namespace)} set resources {resource(w)}/{q(w.name)} -c {q(c)} "
+                command=f"kubectl -n {q(w.namespace)} set resources {resource(w)}/{q(w.name)}{c_opt} "
                 f"--requests=memory=<USAGE>",
                 kind="resources",
             )
@@ -106,7 +106,7 @@ def _remedies(w: Any, rows: pd.DataFrame, resources: list[str]) -> list[Remediat
             Remediation(
                 title="Bound the container's disk use (ephemeral-storage requests/limits, emptyDir "
                 "sizeLimit, log volume)",
-                command=f"kubectl -n {q(w.namespace)} set resources {resource(w)}/{q(w.name)} -c {q(c)} "
+                command=f"kubectl -n {q(w.namespace)} set resources {resource(w)}/{q(w.name)}{c_opt} "
                 f"--requests=ephemeral-storage=<SIZE> --limits=ephemeral-storage=<SIZE>",
                 kind="resources",
             )

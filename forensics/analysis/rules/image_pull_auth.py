@@ -36,8 +36,8 @@ def find(ctx: Context) -> list[Finding]:
     for f in out:
         w = f.workload
         ns = q(w.namespace)
-        image = f.images[0]["ref"] if f.images else "IMAGE"
-        reg = registry_of(image)
+        image = f.images[0]["ref"] if f.images else "<IMAGE>"
+        reg = registry_of(image) if f.images else "<REGISTRY>"  # unknown: never docker.io by default
         spec = pod_spec_path(w)
         f.remediation.extend(
             [

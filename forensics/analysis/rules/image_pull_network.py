@@ -34,8 +34,8 @@ def find(ctx: Context) -> list[Finding]:
         "the pull failed on the way to the registry (TLS, DNS, timeout or rate limit)",
     )
     for f in out:
-        image = f.images[0]["ref"] if f.images else "IMAGE"
-        reg = registry_of(image)
+        image = f.images[0]["ref"] if f.images else "its image"
+        reg = registry_of(image) if f.images else "<REGISTRY>"  # unknown: never docker.io by default
         said = " ".join(e.text for e in f.evidence).lower()
         host = reg.rsplit(":", 1)[0] if reg.rsplit(":", 1)[-1].isdigit() else reg
         hostport = reg if host != reg else f"{reg}:443"

@@ -13,6 +13,7 @@ from __future__ import annotations
 from forensics.analysis.correlate import Context
 from forensics.analysis.findings import Finding, Remediation
 from forensics.analysis.rules import rule
+from forensics.analysis.rules._common import container_known
 from forensics.analysis.rules._restart import pull_findings, q, repo_of, resource
 
 CAUSE = "image-pull-not-found"
@@ -39,7 +40,7 @@ def find(ctx: Context) -> list[Finding]:
                 )
             )
         containers = sorted({c.split("/", 1)[1] for c in f.containers})
-        c = containers[0] if containers else "CONTAINER"
+        c = next((c for c in containers if container_known(c)), "<CONTAINER>")
         f.remediation.append(
             Remediation(
                 title="Point the workload at a tag that exists (or push the missing one)",

@@ -22,12 +22,15 @@ from forensics.analysis.findings import Finding, MissingEvidence, Remediation, W
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._common import (
     by_workload,
+    container_flag,
+    container_known,
     group_evidence,
     missing_logs,
     new_finding,
     sig_evidence,
 )
 from forensics.analysis.rules._restart import (
+    any_is,
     has_previous,
     logs_cmd,
     marks,
@@ -62,14 +65,27 @@ def find(ctx: Context) -> list[Finding]:
         codes = groups.values(i, "exit_code")
         has_reason = any(reasons)
         exit137 = any(c == 137 for c, r in zip(codes, reasons) if (r or not has_reason) and not is_na(c))
+        # runc's own StartError wording: the memory cgroup killed the container's init (as good as the reason)
+        runc = any_is(sigs["dialect"], "runc")
         if has_reason:
             conf = 0.85 + (0.08 if exit137 else 0.0) + (0.05 if not sigs.empty else 0.0)
+        elif runc:
+            conf = 0.9
         elif not strong.empty:
             conf = 0.55 + (0.1 if exit137 else 0.0)
         else:  # only a shell's `Killed`: any SIGKILL prints it
             conf = 0.3 + (0.1 if exit137 else 0.0)
         limits = _distinct(groups.values(i, "memory_limit"))
-        lim = f" (memory limit {', '.join(limits)})" if limits else " (no memory limit set)"
+        # a container known from its spec (image, limits) vs one a `get pods` row only names: no limit
+        # in the first is a fact, in the second unknown
+        spec_seen = any(not is_na(v) and str(v) for v in groups.values(i, "image"))
+        lim = (
+            f" (memory limit {', '.join(limits)})"
+            if limits
+            else " (no memory limit set)"
+            if spec_seen
+            else " (memory limit not shown)"
+        )
         what = "were OOMKilled" if has_reason else "ran out of memory"
         n_containers = len({c for c in groups.values(i, "container") if not is_na(c)})
         f = new_finding(
@@ -119,7 +135,8 @@ def _distinct(values: list[Any], limit: int = 5) -> list[str]:
 def _status_text(r: Any) -> str:
     reason = "unknown" if pd.isna(r.reason) else r.reason
     code = "?" if pd.isna(r.exit_code) else int(r.exit_code)
-    lim = "none" if pd.isna(r.memory_limit) else r.memory_limit
+    spec_seen = not is_na(getattr(r, "image", None)) and bool(str(r.image))
+    lim = r.memory_limit if not pd.isna(r.memory_limit) else "none" if spec_seen else "not shown"
     return f"terminated: reason {reason}, exit code {code}, restartCount {r.restart_count}, memory limit {lim}"
 
 
@@ -132,10 +149,12 @@ def _remedies(w: Workload, limits: dict[str, list[Any]], r: Any) -> list[Remedia
         new = raise_memory(cur[0]) if cur else None
         target = new or "<NEW_LIMIT>"
         now = f"from {cur[0]} " if cur else ""
+        known = container_known(c)
+        which = f"container {c}" if known else "the container"
         if w.kind == "Pod":
             cmd = (
                 f"# a bare pod's resources cannot be changed in place: edit its manifest, set "
-                f"containers[{c}].resources.limits.memory={target}, and recreate it\n"
+                f"containers[{c if known else '<CONTAINER>'}].resources.limits.memory={target}, and recreate it\n"
                 f"kubectl -n {q(w.namespace)} get pod {q(w.name)} -o yaml > pod.yaml"
             )
         elif w.kind == "Job":
@@ -149,12 +168,12 @@ def _remedies(w: Workload, limits: dict[str, list[Any]], r: Any) -> list[Remedia
             )
         else:
             cmd = (
-                f"kubectl -n {q(w.namespace)} set resources {res}/{q(w.name)} -c {q(str(c))} "
+                f"kubectl -n {q(w.namespace)} set resources {res}/{q(w.name)}{container_flag(c)} "
                 f"--limits={q('memory=' + target)}"
             )
         out.append(
             Remediation(
-                title=f"Raise the memory limit of container {c} {now}to {target} "
+                title=f"Raise the memory limit of {which} {now}to {target} "
                 "(after checking its real usage: kubectl top pod --containers)",
                 command=cmd,
                 kind="resources",

@@ -142,7 +142,11 @@ def find(ctx: Context) -> list[Finding]:
             for r in mine.head(10).itertuples(index=False)
         )
         f.evidence.extend(event_evidence(ev))
-        claims = _claim_events(ctx, w.namespace) if message and "persistentvolumeclaim" in message.lower() else None
+        claims = (
+            _claim_events(ctx, w.namespace, _claim_names(mine))
+            if message and "persistentvolumeclaim" in message.lower()
+            else None
+        )
         if claims is not None and not claims.empty:
             last_claim = claims.iloc[-1]
             f.summary += f"; claim {last_claim['object_name']}: {str(last_claim['message'])[:200]}"
@@ -162,18 +166,27 @@ def find(ctx: Context) -> list[Finding]:
     return out
 
 
-def _claim_events(ctx: Context, namespace: str) -> pd.DataFrame:
-    """Warning events of the PersistentVolumeClaims in the pod's namespace: the scheduler only says a
-    claim is unbound, the persistent volume controller or the provisioner says why (no such storage
-    class, an access mode the provisioner lacks, a PV too small or bound to another claim, no PV
-    matching the selector). The claim a pod mounts is not in the frames, so the namespace is the join."""
+def _claim_names(pending: pd.DataFrame) -> set[str]:
+    """The PersistentVolumeClaims the Pending pods mount (`spec.volumes[].persistentVolumeClaim`,
+    describe's `ClaimName:`); empty when the input does not show volumes (a `get pods` row)."""
+    return {str(c) for v in pending["claims"].tolist() if not is_na(v) for c in v}
+
+
+def _claim_events(ctx: Context, namespace: str, names: set[str]) -> pd.DataFrame:
+    """Warning events of the PersistentVolumeClaims the pods mount: the scheduler only says a claim is
+    unbound, the persistent volume controller or the provisioner says why (no such storage class, an
+    access mode the provisioner lacks, a PV too small or bound to another claim, no PV matching the
+    selector). Joined on the claim names; only when the input does not show the pods' volumes, on
+    the namespace (every claim of it with a warning)."""
     ev = ctx.frames["events"]
-    sub = ev[
+    mask = (
         (ev["object_kind"] == "PersistentVolumeClaim")
         & (ev["object_namespace"] == namespace)
         & (ev["type"] == "Warning")
-    ]
-    return sub.sort_values("last_seen").drop_duplicates(["object_name", "reason", "message"], keep="last")
+    )
+    if names:
+        mask &= ev["object_name"].isin(list(names))
+    return ev[mask].sort_values("last_seen").drop_duplicates(["object_name", "reason", "message"], keep="last")
 
 
 def _remedies(w: Any, pod: str, message: str) -> list[Remediation]:

@@ -428,6 +428,9 @@ def _pod(t: Node, block: int) -> Described:
     tol = t.get("Tolerations")
     if tol is not None and tol.values():
         spec["tolerations"] = _tolerations(tol.values())
+    volumes = _claim_volumes(t.get("Volumes"))
+    if volumes:
+        spec["volumes"] = volumes
     status: dict[str, Any] = _drop_none(
         {
             "phase": t.val("Status") or None,
@@ -465,6 +468,17 @@ def _pod(t: Node, block: int) -> Described:
                 if isinstance(v, dict) and v.get("startedAt"):
                     starts.append(v["startedAt"])
     return Described("Pod", obj, _events(t, block, "Pod", md["namespace"], md["name"], names), starts)
+
+
+def _claim_volumes(section: Node | None) -> list[dict[str, Any]]:
+    """The pod's PersistentVolumeClaim volumes, as describe prints them (`ClaimName:` under the volume's
+    name, since kubectl 1.5); other volume types carry nothing the analysis reads."""
+    out: list[dict[str, Any]] = []
+    for vol in section.children if section is not None else ():
+        claim = vol.val("ClaimName")
+        if claim and claim != "<none>":
+            out.append({"name": vol.key, "persistentVolumeClaim": {"claimName": claim}})
+    return out
 
 
 def _message(node: Node | None) -> str | None:

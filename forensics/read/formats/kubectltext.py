@@ -2,7 +2,7 @@
 
 A directory (or archive) of files, or one file, each holding one or more of:
 
-    $ kubectl describe pod api-0 -n web        # a prompt line: `$`, `#`, `%`, `>`, `user@host:~$`, `PS C:\\>`
+    $ kubectl describe pod api-0 -n web        # a prompt line: `$`, `#`, `%`, `>`, `[root@host ~]#`, `PS C:\\>`
     Name:   api-0 ...                           # kubectl describe (pods, nodes, workloads, PVCs)
     NAME    READY   STATUS   RESTARTS   AGE     # kubectl get tables (pods, nodes, workloads, PVC/PV, events, top)
     apiVersion: v1 / { "kind": ... }            # pasted -o yaml / -o json objects
@@ -82,7 +82,21 @@ _SKIP_EXT = (
     ".xz",
     ".7z",
 )
-_PROMPT = re.compile(r"^\s*(?:[\w.@~:/\\()\[\]-]*\s?[$#%>]\s*|PS [^>]*>\s*)?(?:kubectl|oc|k)(?:\.exe)?\s+(\S.*)$")
+# A command line as terminals show it: no prompt, or bash/sh (`$`, `#`; `user@host:~/dir$`, RHEL's
+# `[root@host ~]#`, `(venv) user@host:~$`), zsh (`host ~ %`, oh-my-zsh's `➜  dir git:(main) ✗`,
+# starship's arrow U+276F), PowerShell (`PS C:\>`) or cmd (`C:\Users\me>`); then kubectl, oc or the `k` alias,
+# possibly behind sudo, a distribution's wrapper (`microk8s kubectl`, `k3s kubectl`, `minikube kubectl
+# --`) or watch. Up to three words before the prompt character, each bounded: prose is not a prompt.
+_PROMPT_CHAR = "$#%>❯»"
+_PROMPT = re.compile(
+    r"^\s*(?:"
+    r"PS [^>]{0,200}>\s*"
+    r"|➜\s+\S{1,100}(?:\s+git:\(\S{1,100}\))?(?:\s+✗)?\s+"
+    rf"|(?:[^\s{_PROMPT_CHAR}➜]{{1,100}}\s+){{0,3}}[^\s{_PROMPT_CHAR}➜]{{0,100}}\s*[{_PROMPT_CHAR}]\s*"
+    r")?"
+    r"(?:(?:sudo|microk8s|k3s|k0s|minikube|watch|time)(?:\s+-{1,2}[\w-]{1,40}(?:=\S{1,100}|\s+\d[\d.]{0,10})?)*\s+)*"
+    r"(?:kubectl|oc|k|microk8s\.kubectl)(?:\.exe)?\s+(?:--\s+)?(\S.*)$"
+)
 _DESCRIBE_START = re.compile(r"^Name:\s+\S")
 _YAML_START = re.compile(r"^(?:apiVersion|kind|items):(?:\s|$)")
 _YAML_LINE = re.compile(r"^(?:[ \t-]|[A-Za-z_\"'][^:]*:(?:\s|$)|---|\.\.\.|#)")
@@ -94,6 +108,22 @@ _ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$")
 _MAX_FILES = 5000
 _SINGLE_FILE_BYTES = 256 * 1024 * 1024  # a pasted ticket, logs included; more is not a paste
 _SNIFF_FILES = 200
+# `kubectl logs <resource>/<name>`: the resource spellings kubectl accepts, and the names of the pods
+# each kind's controller creates
+_LOG_TARGETS = {
+    **dict.fromkeys(("deploy", "deployment", "deployments"), "Deployment"),
+    **dict.fromkeys(("rs", "replicaset", "replicasets"), "ReplicaSet"),
+    **dict.fromkeys(("sts", "statefulset", "statefulsets"), "StatefulSet"),
+    **dict.fromkeys(("ds", "daemonset", "daemonsets"), "DaemonSet"),
+    **dict.fromkeys(("job", "jobs"), "Job"),
+}
+_POD_SUFFIX = {
+    "Deployment": r"-[a-z0-9]{1,10}-[a-z0-9]{5}",
+    "ReplicaSet": r"-[a-z0-9]{5}",
+    "StatefulSet": r"-\d+",
+    "DaemonSet": r"-[a-z0-9]{5}",
+    "Job": r"-[a-z0-9]{5}",
+}
 _WORKLOAD_FILES = ("deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs")
 
 GAPS = [
@@ -106,14 +136,40 @@ GAPS = [
 ]
 
 
+_SPACES = re.compile(rb"\xc2\xa0|\xe2\x80[\x87\xaf]")  # U+00A0, U+2007, U+202F in UTF-8
+
+
+def as_utf8(data: bytes) -> bytes:
+    """A saved or pasted text as UTF-8 with plain spaces. Windows PowerShell 5.1 writes `kubectl ... >
+    out.txt` as UTF-16 with a byte order mark; text copied through a mail client, chat or a wiki has
+    its runs of spaces turned into no-break spaces, which would break kubectl's column alignment."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        data = data[: len(data) - (len(data) % 2)].decode("utf-16", errors="replace").encode("utf-8")
+    elif data[:3] == b"\xef\xbb\xbf":
+        data = data[3:]
+    return _SPACES.sub(b" ", data) if b"\xc2\xa0" in data or b"\xe2\x80" in data else data
+
+
+def _unquote(lines: list[str]) -> list[str]:
+    """A ticket that came in as a mail reply quotes the customer's paste with `> `: when (nearly) every
+    non-blank line is quoted, the quote marks go, a level at a time (line numbers stay)."""
+    for _ in range(3):
+        body = [ln for ln in lines if ln.strip()]
+        if len(body) < 3 or sum(1 for ln in body if ln.startswith(">")) < 0.9 * len(body):
+            break
+        lines = [ln[2:] if ln.startswith("> ") else ln[1:] if ln.startswith(">") else ln for ln in lines]
+    return lines
+
+
 def looks_like_text(head: bytes, *, strict: bool = False) -> bool:
     """Whether the first bytes of a file look like kubectl's human output (describe, a get table or a
     prompt line naming kubectl). `strict`: a prompt line or a pasted object alone is not enough (a
     README beside loose .json/.yaml files may well quote kubectl commands)."""
+    head = as_utf8(head)
     if b"\0" in head[:4096]:
         return False
     text = head.decode("utf-8", errors="replace")
-    lines = text.splitlines()[:400]
+    lines = _unquote(text.splitlines()[:400])
     first = next((ln.strip() for ln in lines if ln.strip()), "")
     prose_first = not first.startswith(("{", "[", "---", "#")) and not _YAML_START.match(first)
     names = 0
@@ -172,6 +228,7 @@ class _Log:
     container: str | None
     previous: bool
     line_offset: int
+    workload: tuple[str, str] | None = None  # `kubectl logs deploy/x`: kubectl chose one of its pods
 
 
 @dataclass
@@ -188,6 +245,7 @@ class _Command:
     pod: str | None = None
     container: str | None = None
     previous: bool = False
+    workload: tuple[str, str] | None = None
 
 
 class _Reader:
@@ -211,6 +269,7 @@ class _Reader:
 
     # --- one file -------------------------------------------------------------------------------
     def read(self, name: str, data: bytes) -> None:
+        data = as_utf8(data)
         text = data.decode("utf-8", errors="replace")  # a pasted log may hold any bytes: scanned as U+FFFD
         if name.lower().endswith((".json", ".yaml", ".yml")) and self._object_file(name, data):
             return
@@ -218,6 +277,7 @@ class _Reader:
         lines = [ln.rstrip("\r").expandtabs(8) if "\t" in ln else ln.rstrip("\r") for ln in text.split("\n")]
         if lines and lines[-1] == "":
             lines.pop()
+        lines = _unquote(lines)
         found = self._segments(name, lines, data)
         if not found:
             self.unattributed.append((name, data))
@@ -237,12 +297,21 @@ class _Reader:
                 i += 1
                 if cmd.verb == "logs":
                     j = i
-                    while j < n and not _PROMPT.match(lines[j]):
+                    while j < n and not _PROMPT.match(lines[j]) and not _next_output(lines, j):
                         j += 1
                     body = "\n".join(lines[i:j])
                     if body.strip():
                         self.logs.append(
-                            _Log(name, (body + "\n").encode(), cmd.namespace, cmd.pod, cmd.container, cmd.previous, i)
+                            _Log(
+                                name,
+                                (body + "\n").encode(),
+                                cmd.namespace,
+                                cmd.pod,
+                                cmd.container,
+                                cmd.previous,
+                                i,
+                                cmd.workload,
+                            )
                         )
                         self.count("logs (after a prompt)")
                     i = j
@@ -498,6 +567,7 @@ class _Reader:
             elif e.rank > cur.rank:
                 best[ident] = e
         templates = self._templates(best)
+        pulled = _pulled_images(e.obj for e in events.values())
         log_containers: dict[tuple[str, str], list[str]] = {}
         for lg in self.logs:
             if lg.pod and lg.container:
@@ -505,7 +575,7 @@ class _Reader:
         for ident in order:
             e = best[ident]
             if e.kind == "pods" and e.rank == _RANK["table"]:
-                _name_table_containers(e.obj, log_containers.get(ident[1:], []), templates)
+                _name_table_containers(e.obj, log_containers.get(ident[1:], []), templates, pulled.get(ident[1:]))
             yield e.kind, e.obj, e.file
         for e in events.values():
             yield "events", e.obj, e.file
@@ -523,6 +593,34 @@ class _Reader:
                 out[(ns, name)] = names
         return out
 
+    def _pod_of_workload(self, namespace: str | None, kind: str, name: str) -> tuple[str | None, str | None]:
+        """The pod `kubectl logs <kind>/<name>` read, among the pods the text shows: the workload's pods
+        by name (`<deployment>-<hash>-<5>`, `<statefulset>-<n>`, `<daemonset|job|replicaset>-<5>`), or
+        by `Controlled By`; of several, the one kubectl picks (its ByLogging order: on a node, Running,
+        Ready, most restarts)."""
+        rx = re.compile(re.escape(name) + _POD_SUFFIX[kind] + "$")
+        cands: list[tuple[tuple[int, int, int, int], str, str]] = []
+        for e in self.entries:
+            if e.kind != "pods":
+                continue
+            md, spec, st = e.obj.get("metadata") or {}, e.obj.get("spec") or {}, e.obj.get("status") or {}
+            ns, pod = md.get("namespace") or "", md.get("name") or ""
+            owners = {(o.get("kind"), o.get("name")) for o in md.get("ownerReferences") or ()}
+            if (namespace is not None and ns != namespace) or not (rx.match(pod) or (kind, name) in owners):
+                continue
+            statuses = st.get("containerStatuses") or []
+            order = (
+                0 if spec.get("nodeName") else 1,
+                {"Running": 0, "Unknown": 1, "Pending": 2}.get(st.get("phase") or "", 3),
+                0 if statuses and all(c.get("ready") for c in statuses) else 1,
+                -sum(int(c.get("restartCount") or 0) for c in statuses),
+            )
+            cands.append((order, pod, ns))
+        if not cands:
+            return None, None
+        _, pod, ns = min(cands)
+        return pod, ns
+
     def resolve_logs(self) -> None:
         """Name the namespace and container of logs whose command did not say them."""
         pods = self._known_pods()
@@ -530,6 +628,9 @@ class _Reader:
         for ns, pod in pods:
             by_name.setdefault(pod, []).append((ns, pod))
         for lg in self.logs:
+            if lg.pod is None and lg.workload is not None:
+                lg.pod, wl_ns = self._pod_of_workload(lg.namespace, *lg.workload)
+                lg.namespace = lg.namespace or wl_ns
             if lg.pod is None:
                 continue
             if lg.namespace is None:
@@ -548,6 +649,16 @@ def _event_line(ev: dict[str, Any], default: int) -> int:
     name = (ev.get("metadata") or {}).get("name") or ""
     m = re.search(r"\.l(\d+)$", name)
     return int(m.group(1)) if m else default
+
+
+def _next_output(lines: list[str], i: int) -> bool:
+    """Whether another kubectl output starts at line `i` of a `logs` block pasted without its own
+    prompt: a describe block (`Name:` then `Namespace:`/`Labels:`, which no log line pair looks like)
+    or a `get` table header followed by a row of that table."""
+    if _DESCRIBE_START.match(lines[i]):
+        return i + 1 < len(lines) and bool(re.match(r"^(?:Namespace|Labels|Roles|Selector):", lines[i + 1]))
+    table = kt.header_kind(lines[i])
+    return table is not None and i + 1 < len(lines) and kt.row_ok(table, lines[i + 1])
 
 
 def _ends_describe(line: str) -> bool:
@@ -618,6 +729,10 @@ def _parse_command(args: str) -> _Command:
         if target.startswith(("pod/", "pods/")):
             target = target.split("/", 1)[1]
         cmd.pod = None if "/" in target else target
+        if "/" in target:
+            res, _, name = target.partition("/")
+            kind = _LOG_TARGETS.get(res.split(".", 1)[0].lower())
+            cmd.workload = (kind, name) if kind and name else None
         if cmd.container is None and len(positional) > 2:
             cmd.container = positional[2]
     return cmd
@@ -646,8 +761,34 @@ def _resolve(obj: Any, ref: Any) -> None:
             _resolve(v, ref)
 
 
+_PULL_IMAGE = re.compile(
+    r'(?:[Pp]ulling image|[Ff]ailed to pull image|[Ss]uccessfully pulled image|Container image) "([^"\s]{1,500})"'
+)
+
+
+def _pulled_images(events: Iterator[dict[str, Any]]) -> dict[tuple[str, str], dict[str | None, str]]:
+    """(namespace, pod) -> container (None when the event names none) -> the image the kubelet's pull
+    events name (`Pulling image "x"`, `Failed to pull image "x"`, `Back-off pulling image "x"`,
+    `Container image "x" already present on machine`): for pods a `get pods` row shows without a spec."""
+    out: dict[tuple[str, str], dict[str | None, str]] = {}
+    for ev in events:
+        io = ev.get("involvedObject") or {}
+        if io.get("kind") != "Pod":
+            continue
+        m = _PULL_IMAGE.search(ev.get("message") or "")
+        if m is None:
+            continue
+        fp = io.get("fieldPath") or ""
+        container = fp[fp.index("{") + 1 : -1] if fp.startswith("spec.containers{") else None
+        out.setdefault((io.get("namespace") or "", io.get("name") or ""), {})[container] = m.group(1)
+    return out
+
+
 def _name_table_containers(
-    pod: dict[str, Any], from_logs: list[str], templates: dict[tuple[str, str], list[str]]
+    pod: dict[str, Any],
+    from_logs: list[str],
+    templates: dict[tuple[str, str], list[str]],
+    pulled: dict[str | None, str] | None = None,
 ) -> None:
     md = pod.get("metadata") or {}
     ns = md.get("namespace") or ""
@@ -663,7 +804,14 @@ def _name_table_containers(
     statuses = (pod.get("status") or {}).get("containerStatuses") or []
     for i, st in enumerate(statuses):
         st["name"] = names[i] if i < len(names) else ("?" if i == 0 else f"?{i + 1}")
-    pod.setdefault("spec", {})["containers"] = [{"name": st["name"]} for st in statuses]
+    specs: list[dict[str, Any]] = [{"name": st["name"]} for st in statuses]
+    pulled = pulled or {}
+    only = set(pulled.values()) if len(statuses) == 1 and len(set(pulled.values())) == 1 else set()
+    for c in specs:
+        image = pulled.get(c["name"]) or (next(iter(only)) if only else None)
+        if image:
+            c["image"] = image
+    pod.setdefault("spec", {})["containers"] = specs
 
 
 @dataclass
@@ -750,7 +898,8 @@ def load(path: Path, *, single_file: bool = False, images: Path | None = None) -
             src.problem(
                 f"{lg.file}:{lg.line_offset}",
                 "log not attributed",
-                "the kubectl logs command names no pod (a deployment or a selector)",
+                "the kubectl logs command names no pod the text shows (a selector, or a workload none of whose "
+                "pods is in the text)",
             )
             continue
         b.add_log_text(
