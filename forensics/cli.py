@@ -173,8 +173,8 @@ def analyze(
     dump: Annotated[
         Path,
         typer.Argument(
-            help="The dump: a directory or an archive (.tar.gz, .tgz, .tar, "
-            ".tar.zst), in any format `forensics` recognises."
+            help="The dump: a directory, an archive (.tar.gz, .tgz, .tar, .tar.zst, .zip) or a single "
+            "file (also gzip- or zstd-compressed), in any format `forensics` recognises."
         ),
     ],
     format: Annotated[
@@ -288,7 +288,7 @@ def render(
 
 @app.command()
 def frames(
-    dump: Annotated[Path, typer.Argument(help="The dump: a directory or an archive.")],
+    dump: Annotated[Path, typer.Argument(help="The dump: a directory, an archive or a single file, any format.")],
     parquet: Annotated[
         Path | None, typer.Option("--parquet", help="Write every frame as DIR/FRAME.parquet (pandas, DuckDB, Arrow).")
     ] = None,
@@ -412,8 +412,7 @@ def serve(
         ),
     ] = 30.0,
 ) -> None:
-    """Answer the Kubernetes API from dumps on 127.0.0.1, read-only, for the real kubectl: one kube
-    context per dump (or snapshot)."""
+    """Answer kubectl from dumps on 127.0.0.1, read-only: one kube context per dump (or snapshot)."""
     from forensics.serve.many import serve_many
 
     if snapshot is not None:
