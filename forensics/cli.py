@@ -230,17 +230,22 @@ def read_findings(path: Path) -> dict[str, Any]:
     """A findings document from disk, or UnusableInput saying what the file is instead."""
     from forensics.read.inputs import describe_file
 
+    too_big = UnusableInput(f"{path}: larger than {MAX_FINDINGS >> 20} MiB, not a findings document this tool wrote")
     try:
         with path.open("rb") as fh:
+            if os.fstat(fh.fileno()).st_size > MAX_FINDINGS:  # refused before reading a byte of it
+                raise too_big
             data = fh.read(MAX_FINDINGS + 1)
     except IsADirectoryError:
         raise UnusableInput(f"{path}: a directory, not a findings document (forensics analyze -f json)") from None
     except OSError as e:
         raise UnusableInput(f"{path}: cannot read ({e.strerror or e})") from None
     if len(data) > MAX_FINDINGS:
-        raise UnusableInput(f"{path}: larger than {MAX_FINDINGS >> 20} MiB, not a findings document this tool wrote")
+        raise too_big
     try:
-        doc = json.loads(data.decode("utf-8"))
+        doc = json.loads(data)
+    except RecursionError:
+        raise UnusableInput(f"{path}: JSON nested too deeply, not a findings document") from None
     except (UnicodeDecodeError, ValueError):
         raise UnusableInput(
             f"{path}: {describe_file(path)}, not a findings document (expected the JSON of forensics analyze -f json)"
