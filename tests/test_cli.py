@@ -352,6 +352,24 @@ def test_next_step_and_the_architecture_answer(tmp_path: Path) -> None:
     assert "Not the ARM/amd64 mismatch" not in r.stdout
 
 
+def test_no_architecture_answer_without_node_architectures(tmp_path: Path) -> None:
+    # the graviton story's pods alone: its arm64 nodes are not in the dump, so whether the crash is the
+    # mismatch cannot be told, and the summary, Markdown and HTML must not say it is not
+    pods = next((SAMPLES / "graviton-new-pool" / "snapshots").glob("*/pods.json"))
+    folder = tmp_path / "pods-only"
+    folder.mkdir()
+    shutil.copy(pods, folder / "pods.json")
+    r = run("analyze", str(folder), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    md = run("analyze", str(folder), "-o", "-", "-f", "md", cwd=tmp_path).stdout
+    html = (tmp_path / "forensics-report-pods-only.html").read_text()
+    doc = json.loads(run("analyze", str(folder), "-f", "json", cwd=tmp_path).stdout)
+    assert doc["findings"] and doc["summary"]["architecture"]["answer"] == "unknown"
+    for text in (r.stdout, md, html[html.index('id="verdict"') : html.index('id="inventory"')]):
+        assert "Not the ARM/amd64 mismatch" not in text
+        assert "ARM/amd64 mismatch cannot be told" in " ".join(text.split())
+
+
 def _run_with_tty_stderr(args: list[str], cwd: Path) -> tuple[int, str, str]:
     """Run with stderr on a pseudo-terminal (stdout a pipe); return (rc, stdout, what the tty saw)."""
     master, slave = pty.openpty()
