@@ -144,6 +144,20 @@ def output_format(command: str, output: Path | None, fmt: Format | None) -> Form
     return fmt
 
 
+def not_an_input(command: str, out: Path | None, *inputs: Path | None) -> None:
+    """A usage error when the report would be written over one of the command's own inputs: the
+    analyzer never changes what it reads (`forensics analyze pods.json -o pods.json`)."""
+    if out is None or str(out) == "-":
+        return
+    for given in inputs:
+        try:
+            same = given is not None and os.path.samefile(out, given)
+        except OSError:  # one of them does not exist (yet): not the same file
+            same = False
+        if same:
+            raise UsageProblem(command, f"the output {out} is the input {given}: it is never overwritten")
+
+
 def report_name(dump: Path) -> str:
     """The default report file for a dump: its folder or archive name, archive ending included, so that
     a dump and its tarball (`x/` and `x.tar.gz`) never overwrite each other's report."""
@@ -206,6 +220,9 @@ def analyze(
 
     to_stdout = (output is None and format is not None) or (output is not None and str(output) == "-")
     fmt = fmt or Format.html
+    out = output if output is not None else Path.cwd() / report_name(dump)
+    if not to_stdout:
+        not_an_input("forensics analyze", out, dump, images)
     with progress() as step:
         loaded = _load(dump, images, step)
         step("analyzing: frames, rules, findings")
@@ -215,7 +232,6 @@ def analyze(
     if to_stdout:
         sys.stdout.write(text)
     else:
-        out = output if output is not None else Path.cwd() / report_name(dump)
         _write(text, out)
         print_summary(doc, report_path=str(out))
     raise typer.Exit(_exit_for(doc, fail_on.value if fail_on is not None else None))
@@ -279,6 +295,7 @@ def render(
     """Rebuild a report from a saved findings JSON document."""
     fmt = output_format("forensics render", output, format)
     assert fmt is not None
+    not_an_input("forensics render", output, findings)
     doc = read_findings(findings)
     text = _render(doc, fmt)
     if str(output) == "-":

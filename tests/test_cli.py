@@ -88,6 +88,7 @@ USAGE_ERRORS = [
     ["render"],
     ["render", "FINDINGS"],
     ["render", "FINDINGS", "-o", "report.html", "-f", "md"],
+    ["render", "FINDINGS", "-o", "FINDINGS"],
     ["frames"],
     ["frames", "DUMP", "--no-such-option"],
     ["platforms"],
@@ -314,6 +315,17 @@ def test_directory_and_tarball_reports_do_not_overwrite_each_other(tmp_path: Pat
     assert all(p.is_file() and p.parent == tmp_path for p in written)
     assert len(list(tmp_path.glob("forensics-report-*.html"))) == 2
     assert "tar.gz" in written[1].name  # the archive's report says it came from the archive
+
+
+def test_the_input_is_never_overwritten(tmp_path: Path) -> None:
+    pods = next((SAMPLES / "graviton-new-pool" / "snapshots").glob("*/pods.json")).read_bytes()
+    dump = tmp_path / "pods.json"
+    dump.write_bytes(pods)
+    (tmp_path / "link.json").symlink_to(dump)
+    for argv in (["pods.json", "-o", "pods.json"], ["link.json", "-o", str(dump)], ["pods.json", "-o", "./pods.json"]):
+        line = one_line_error(run("analyze", *argv, cwd=tmp_path))
+        assert "never overwritten" in line, line
+    assert dump.read_bytes() == pods
 
 
 def test_render_says_where_it_wrote(tmp_path: Path, findings_json: Path) -> None:
