@@ -489,7 +489,14 @@ def diff_cmd(
         str | None, typer.Argument(help="the later dump (default: OLD's newest snapshot, OLD then meaning its oldest)")
     ] = None,
     format: Annotated[DiffFormat | None, typer.Option("--format", "-f", help="text, json, html or md")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here (format from the suffix)")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="write here; the ending gives the format (.txt, .html, .md, .json); '-' for standard output",
+        ),
+    ] = None,
     fail_on: Annotated[str | None, typer.Option("--fail-on", help="new: exit 1 when a finding is new in NEW")] = None,
     force: Annotated[bool, typer.Option("--force", help="compare dumps that look like different clusters")] = False,
 ) -> None:
@@ -499,7 +506,18 @@ def diff_cmd(
     from forensics.several.diff import diff_dumps
 
     if fail_on is not None and fail_on != "new":
-        raise ForensicsError("--fail-on must be: new")
+        raise UsageProblem("forensics diff", f"--fail-on takes one value, new (not {fail_on!r})")
+    by_suffix = {".json": DiffFormat.json, ".md": DiffFormat.md, ".markdown": DiffFormat.md}
+    by_suffix |= {".html": DiffFormat.html, ".htm": DiffFormat.html, ".txt": DiffFormat.text}
+    named = by_suffix.get(output.suffix.lower()) if output is not None else None
+    if output is not None and str(output) != "-" and (named is None and format is None):
+        raise UsageProblem(
+            "forensics diff",
+            f"cannot tell the format from the name {output.name!r}: "
+            "end it in .txt, .html, .md or .json, or give --format",
+        )
+    if output is not None and format is not None and named is not None and named is not format:
+        raise UsageProblem("forensics diff", f"--format {format.value} does not match the output name {output.name!r}")
     a = parse_spec(old)
     if new is None:
         whole = load_spec(DumpSpec(a.path))
@@ -514,22 +532,14 @@ def diff_cmd(
         b = parse_spec(new)
         dumps = load_spec(a), load_spec(b)
     doc = diff_dumps(*dumps, force=force, labels=(str(a), str(b)))
-    fmt = format
-    if fmt is None:
-        fmt = (
-            {".json": DiffFormat.json, ".md": DiffFormat.md, ".html": DiffFormat.html, ".htm": DiffFormat.html}.get(
-                output.suffix.lower(), DiffFormat.text
-            )
-            if output
-            else DiffFormat.text
-        )
+    fmt = format or named or DiffFormat.text
     text = {
         DiffFormat.json: lambda d: json.dumps(d, indent=2, ensure_ascii=False, default=str) + "\n",
         DiffFormat.md: multi.diff_markdown,
         DiffFormat.html: multi.diff_html,
         DiffFormat.text: multi.diff_text,
     }[fmt](doc)
-    if output is None:
+    if output is None or str(output) == "-":
         sys.stdout.write(text)
     else:
         _write(text, output)

@@ -96,6 +96,14 @@ USAGE_ERRORS = [
     ["serve"],
     ["serve", "DUMP", "--port", "not-a-number"],
     ["causes", "extra-argument"],
+    ["diff"],
+    ["diff", "DUMP", "DUMP", "-f", "pdf"],
+    ["diff", "DUMP", "DUMP", "--fail-on", "old"],
+    ["diff", "DUMP", "DUMP", "-o", "changes.pdf"],
+    ["diff", "DUMP", "DUMP", "-o", "changes.md", "-f", "json"],
+    ["fleet"],
+    ["fleet", "DUMP"],
+    ["fleet", "DUMP", "-o", "out", "--workers", "0"],
 ]
 
 
