@@ -153,6 +153,20 @@ def output_format(command: str, output: Path | None, fmt: Format | None) -> Form
     return fmt
 
 
+def not_an_input(command: str, out: Path | None, *inputs: Path | None) -> None:
+    """A usage error when the report would be written over one of the command's own inputs: the
+    analyzer never changes what it reads (`forensics analyze pods.json -o pods.json`)."""
+    if out is None or str(out) == "-":
+        return
+    for given in inputs:
+        try:
+            same = given is not None and os.path.samefile(out, given)
+        except OSError:  # one of them does not exist (yet): not the same file
+            same = False
+        if same:
+            raise UsageProblem(command, f"the output {out} is the input {given}: it is never overwritten")
+
+
 def report_name(dump: Path) -> str:
     """The default report file for a dump: its folder or archive name, archive ending included, so that
     a dump and its tarball (`x/` and `x.tar.gz`) never overwrite each other's report."""
@@ -182,8 +196,8 @@ def analyze(
     dump: Annotated[
         Path,
         typer.Argument(
-            help="The dump: a directory or an archive (.tar.gz, .tgz, .tar, "
-            ".tar.zst), in any format `forensics` recognises."
+            help="The dump: a directory, an archive (.tar.gz, .tgz, .tar, .tar.zst, .zip) or a single "
+            "file (also gzip- or zstd-compressed), in any format `forensics` recognises."
         ),
     ],
     format: Annotated[
@@ -215,6 +229,9 @@ def analyze(
 
     to_stdout = (output is None and format is not None) or (output is not None and str(output) == "-")
     fmt = fmt or Format.html
+    out = output if output is not None else Path.cwd() / report_name(dump)
+    if not to_stdout:
+        not_an_input("forensics analyze", out, dump, images)
     with progress() as step:
         loaded = _load(dump, images, step)
         step("analyzing: frames, rules, findings")
@@ -224,7 +241,6 @@ def analyze(
     if to_stdout:
         sys.stdout.write(text)
     else:
-        out = output if output is not None else Path.cwd() / report_name(dump)
         _write(text, out)
         print_summary(doc, report_path=str(out))
     raise typer.Exit(_exit_for(doc, fail_on.value if fail_on is not None else None))
@@ -239,17 +255,22 @@ def read_findings(path: Path) -> dict[str, Any]:
     """A findings document from disk, or UnusableInput saying what the file is instead."""
     from forensics.read.inputs import describe_file
 
+    too_big = UnusableInput(f"{path}: larger than {MAX_FINDINGS >> 20} MiB, not a findings document this tool wrote")
     try:
         with path.open("rb") as fh:
+            if os.fstat(fh.fileno()).st_size > MAX_FINDINGS:  # refused before reading a byte of it
+                raise too_big
             data = fh.read(MAX_FINDINGS + 1)
     except IsADirectoryError:
         raise UnusableInput(f"{path}: a directory, not a findings document (forensics analyze -f json)") from None
     except OSError as e:
         raise UnusableInput(f"{path}: cannot read ({e.strerror or e})") from None
     if len(data) > MAX_FINDINGS:
-        raise UnusableInput(f"{path}: larger than {MAX_FINDINGS >> 20} MiB, not a findings document this tool wrote")
+        raise too_big
     try:
-        doc = json.loads(data.decode("utf-8"))
+        doc = json.loads(data)
+    except RecursionError:
+        raise UnusableInput(f"{path}: JSON nested too deeply, not a findings document") from None
     except (UnicodeDecodeError, ValueError):
         raise UnusableInput(
             f"{path}: {describe_file(path)}, not a findings document (expected the JSON of forensics analyze -f json)"
@@ -283,6 +304,7 @@ def render(
     """Rebuild a report from a saved findings JSON document."""
     fmt = output_format("forensics render", output, format)
     assert fmt is not None
+    not_an_input("forensics render", output, findings)
     doc = read_findings(findings)
     text = _render(doc, fmt)
     if str(output) == "-":
@@ -297,7 +319,7 @@ def render(
 
 @app.command()
 def frames(
-    dump: Annotated[Path, typer.Argument(help="The dump: a directory or an archive.")],
+    dump: Annotated[Path, typer.Argument(help="The dump: a directory, an archive or a single file, any format.")],
     parquet: Annotated[
         Path | None, typer.Option("--parquet", help="Write every frame as DIR/FRAME.parquet (pandas, DuckDB, Arrow).")
     ] = None,
@@ -421,8 +443,7 @@ def serve(
         ),
     ] = 30.0,
 ) -> None:
-    """Answer the Kubernetes API from dumps on 127.0.0.1, read-only, for the real kubectl: one kube
-    context per dump (or snapshot)."""
+    """Answer kubectl from dumps on 127.0.0.1, read-only: one kube context per dump (or snapshot)."""
     from forensics.serve.many import serve_many
 
     if snapshot is not None:
@@ -477,7 +498,14 @@ def diff_cmd(
         str | None, typer.Argument(help="the later dump (default: OLD's newest snapshot, OLD then meaning its oldest)")
     ] = None,
     format: Annotated[DiffFormat | None, typer.Option("--format", "-f", help="text, json, html or md")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="write here (format from the suffix)")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="write here; the ending gives the format (.txt, .html, .md, .json); '-' for standard output",
+        ),
+    ] = None,
     fail_on: Annotated[str | None, typer.Option("--fail-on", help="new: exit 1 when a finding is new in NEW")] = None,
     force: Annotated[bool, typer.Option("--force", help="compare dumps that look like different clusters")] = False,
 ) -> None:
@@ -487,7 +515,18 @@ def diff_cmd(
     from forensics.several.diff import diff_dumps
 
     if fail_on is not None and fail_on != "new":
-        raise ForensicsError("--fail-on must be: new")
+        raise UsageProblem("forensics diff", f"--fail-on takes one value, new (not {fail_on!r})")
+    by_suffix = {".json": DiffFormat.json, ".md": DiffFormat.md, ".markdown": DiffFormat.md}
+    by_suffix |= {".html": DiffFormat.html, ".htm": DiffFormat.html, ".txt": DiffFormat.text}
+    named = by_suffix.get(output.suffix.lower()) if output is not None else None
+    if output is not None and str(output) != "-" and (named is None and format is None):
+        raise UsageProblem(
+            "forensics diff",
+            f"cannot tell the format from the name {output.name!r}: "
+            "end it in .txt, .html, .md or .json, or give --format",
+        )
+    if output is not None and format is not None and named is not None and named is not format:
+        raise UsageProblem("forensics diff", f"--format {format.value} does not match the output name {output.name!r}")
     a = parse_spec(old)
     if new is None:
         whole = load_spec(DumpSpec(a.path))
@@ -502,22 +541,14 @@ def diff_cmd(
         b = parse_spec(new)
         dumps = load_spec(a), load_spec(b)
     doc = diff_dumps(*dumps, force=force, labels=(str(a), str(b)))
-    fmt = format
-    if fmt is None:
-        fmt = (
-            {".json": DiffFormat.json, ".md": DiffFormat.md, ".html": DiffFormat.html, ".htm": DiffFormat.html}.get(
-                output.suffix.lower(), DiffFormat.text
-            )
-            if output
-            else DiffFormat.text
-        )
+    fmt = format or named or DiffFormat.text
     text = {
         DiffFormat.json: json_text,
         DiffFormat.md: multi.diff_markdown,
         DiffFormat.html: multi.diff_html,
         DiffFormat.text: multi.diff_text,
     }[fmt](doc)
-    if output is None:
+    if output is None or str(output) == "-":
         sys.stdout.write(text)
     else:
         _write(text, output)

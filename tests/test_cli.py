@@ -88,6 +88,7 @@ USAGE_ERRORS = [
     ["render"],
     ["render", "FINDINGS"],
     ["render", "FINDINGS", "-o", "report.html", "-f", "md"],
+    ["render", "FINDINGS", "-o", "FINDINGS"],
     ["frames"],
     ["frames", "DUMP", "--no-such-option"],
     ["platforms"],
@@ -95,6 +96,14 @@ USAGE_ERRORS = [
     ["serve"],
     ["serve", "DUMP", "--port", "not-a-number"],
     ["causes", "extra-argument"],
+    ["diff"],
+    ["diff", "DUMP", "DUMP", "-f", "pdf"],
+    ["diff", "DUMP", "DUMP", "--fail-on", "old"],
+    ["diff", "DUMP", "DUMP", "-o", "changes.pdf"],
+    ["diff", "DUMP", "DUMP", "-o", "changes.md", "-f", "json"],
+    ["fleet"],
+    ["fleet", "DUMP"],
+    ["fleet", "DUMP", "-o", "out", "--workers", "0"],
 ]
 
 
@@ -127,8 +136,11 @@ def test_version() -> None:
     assert r.stdout.strip() == f"cluster-forensics {__version__}"
 
 
+COMMANDS = ["analyze", "render", "frames", "platforms", "serve", "diff", "fleet", "causes"]
+
+
 def test_help_texts_are_clean() -> None:
-    for cmd in ([], ["analyze"], ["render"], ["frames"], ["platforms"], ["serve"], ["causes"]):
+    for cmd in ([], *([c] for c in COMMANDS)):
         r = run(*cmd, "--help", env={"COLUMNS": "200"})
         assert r.returncode == 0, r.stderr
         assert not re.search(r"<bool>|\{[a-z_]+\}|\bTEXT\b.*TEXT", r.stdout), r.stdout
@@ -136,6 +148,35 @@ def test_help_texts_are_clean() -> None:
         for line in r.stdout.splitlines():
             m = re.match(r"^\W*(--[a-z-]+)(?:\s+-\w)?\s+(?:PATH|TEXT|INTEGER|\[[a-z|]+\])?\s*\W*$", line)
             assert m is None, f"{cmd}: option without help: {line!r}"
+    # a wide terminal shows each command's summary on one line: a line break inside a docstring's
+    # first paragraph must not cut it
+    r = run("--help", env={"COLUMNS": "400"})
+    rows = r.stdout.split("Commands", 1)[1].splitlines()[1:]
+    rows = [row.strip("│ ") for row in rows if row.startswith("│")]
+    assert [row.split()[0] for row in rows] == COMMANDS, r.stdout
+
+
+def test_every_argument_is_described_in_help() -> None:
+    # typer shows an argument's help only on some click releases (click 8.5 drops it): the declared
+    # bounds must keep it, for every command
+    import typer.main
+
+    from forensics.cli import app
+
+    group = typer.main.get_command(app)
+    seen = 0
+    for name in COMMANDS:
+        r = run(name, "--help", env={"COLUMNS": "400"})
+        assert r.returncode == 0, r.stderr
+        text = " ".join(r.stdout.replace("│", " ").split())
+        for param in group.commands[name].params:  # type: ignore[attr-defined]
+            if param.param_type_name != "argument":
+                continue
+            seen += 1
+            words = " ".join(str(getattr(param, "help", "") or "").split())
+            assert words, f"{name} {param.name}: no help text declared"
+            assert words[:40] in text, f"`forensics {name} --help` does not describe {param.name}: {r.stdout}"
+    assert seen >= 7
 
 
 def test_causes_lists_every_registered_rule() -> None:
@@ -284,6 +325,17 @@ def test_directory_and_tarball_reports_do_not_overwrite_each_other(tmp_path: Pat
     assert "tar.gz" in written[1].name  # the archive's report says it came from the archive
 
 
+def test_the_input_is_never_overwritten(tmp_path: Path) -> None:
+    pods = next((SAMPLES / "graviton-new-pool" / "snapshots").glob("*/pods.json")).read_bytes()
+    dump = tmp_path / "pods.json"
+    dump.write_bytes(pods)
+    (tmp_path / "link.json").symlink_to(dump)
+    for argv in (["pods.json", "-o", "pods.json"], ["link.json", "-o", str(dump)], ["pods.json", "-o", "./pods.json"]):
+        line = one_line_error(run("analyze", *argv, cwd=tmp_path))
+        assert "never overwritten" in line, line
+    assert dump.read_bytes() == pods
+
+
 def test_render_says_where_it_wrote(tmp_path: Path, findings_json: Path) -> None:
     for name in ("again.html", "again.md"):
         r = run("render", str(findings_json), "-o", name, cwd=tmp_path)
@@ -318,6 +370,24 @@ def test_next_step_and_the_architecture_answer(tmp_path: Path) -> None:
     assert "Not the ARM/amd64 mismatch" in verdict
     r = run("analyze", str(SAMPLES / "graviton-new-pool"), cwd=tmp_path)
     assert "Not the ARM/amd64 mismatch" not in r.stdout
+
+
+def test_no_architecture_answer_without_node_architectures(tmp_path: Path) -> None:
+    # the graviton story's pods alone: its arm64 nodes are not in the dump, so whether the crash is the
+    # mismatch cannot be told, and the summary, Markdown and HTML must not say it is not
+    pods = next((SAMPLES / "graviton-new-pool" / "snapshots").glob("*/pods.json"))
+    folder = tmp_path / "pods-only"
+    folder.mkdir()
+    shutil.copy(pods, folder / "pods.json")
+    r = run("analyze", str(folder), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    md = run("analyze", str(folder), "-o", "-", "-f", "md", cwd=tmp_path).stdout
+    html = (tmp_path / "forensics-report-pods-only.html").read_text()
+    doc = json.loads(run("analyze", str(folder), "-f", "json", cwd=tmp_path).stdout)
+    assert doc["findings"] and doc["summary"]["architecture"]["answer"] == "unknown"
+    for text in (r.stdout, md, html[html.index('id="verdict"') : html.index('id="inventory"')]):
+        assert "Not the ARM/amd64 mismatch" not in text
+        assert "ARM/amd64 mismatch cannot be told" in " ".join(text.split())
 
 
 def _run_with_tty_stderr(args: list[str], cwd: Path) -> tuple[int, str, str]:

@@ -449,7 +449,9 @@ def architecture_verdict(ctx: Context, failing: list[Finding]) -> dict[str, Any]
     """The question every ticket asks first: is this the ARM/amd64 mismatch?
 
     `{answer, sentence}`: `answer` is `yes` (every failing workload has an architecture cause),
-    `partly`, `no` (failing workloads, none with an architecture cause) or `none` (nothing failing)."""
+    `partly`, `no` (failing workloads, none with an architecture cause), `unknown` (none with an
+    architecture cause, but the dump names no node's architecture, so none could be found) or `none`
+    (nothing failing)."""
     arch_causes = arch_ids()
     arch = [f for f in failing if f.cause in arch_causes]
     other = [f for f in failing if f.cause not in arch_causes]
@@ -457,6 +459,13 @@ def architecture_verdict(ctx: Context, failing: list[Finding]) -> dict[str, Any]
     archs = ", ".join(ctx.cluster_archs) or "unknown"
     if not failing:
         return {"answer": "none", "sentence": ""}
+    if not arch and not ctx.cluster_archs:
+        return {
+            "answer": "unknown",
+            "sentence": "Whether this is the ARM/amd64 mismatch cannot be told: the dump names no node's CPU "
+            f"architecture (no Node objects, or none with an architecture); the {len(other)} failing "
+            f"workload(s) fail for: {names}.",
+        }
     if not arch:
         where = (
             f"every node is {ctx.cluster_archs[0]}" if len(ctx.cluster_archs) == 1 else f"node architectures: {archs}"

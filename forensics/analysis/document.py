@@ -67,7 +67,7 @@ class Dump(_S, kw_only=True):
 
 
 class ArchitectureAnswer(_S, kw_only=True):
-    answer: Literal["yes", "partly", "no", "none"] = "none"
+    answer: Literal["yes", "partly", "no", "unknown", "none"] = "none"
     sentence: str = ""
 
 

@@ -122,7 +122,7 @@ def _text_kind(head: bytes, p: Path | None) -> str:
     try:
         text = sample.decode("utf-8")
     except UnicodeDecodeError as e:
-        if e.start < len(sample) - 4:  # not just a character cut at the end of the sample
+        if len(head) <= len(sample) or e.start < len(sample) - 4:  # not just a character cut where the sample ends
             return "binary data (random bytes: not an archive, JSON or YAML)"
         text = sample[: e.start].decode("utf-8")
     stripped = text.lstrip()
@@ -145,6 +145,8 @@ def _json_kind(data: bytes) -> str:
     lead = len(text) - len(text.lstrip())
     try:
         obj, end = json.JSONDecoder().raw_decode(text, lead)
+    except RecursionError:
+        return "JSON nested too deeply to be a Kubernetes object"
     except json.JSONDecodeError as e:
         at = len(text[: e.pos].encode("utf-8"))
         if len(data) >= _JSON_CAP:

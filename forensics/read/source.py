@@ -1182,16 +1182,18 @@ def open_single(path: str | os.PathLike[str], limits: Limits | None = None) -> B
 
 
 def read_upto(fh: Any, limit: int) -> bytes:
-    """At most `limit` bytes of a stream, read in pieces (a single read of `limit` would reserve it all)."""
-    out: list[bytes] = []
+    """At most `limit` bytes of a stream, read in pieces (a single read of `limit` would reserve it all).
+    The pieces go into one growing buffer whose bytes are handed out without a copy: joining a list of
+    pieces at the end held everything twice."""
+    out = io.BytesIO()
     got = 0
     while got < limit:
         b = fh.read(min(limit - got, 16 * MiB))
         if not b:
             break
-        out.append(b)
+        out.write(b)
         got += len(b)
-    return b"".join(out)
+    return out.getvalue()
 
 
 def single_name(path: str | os.PathLike[str]) -> str:

@@ -212,7 +212,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
     out += ["## 1. Verdict", "", esc(summary.get("verdict") or "No failing workloads found.", block=True), ""]
     raw_answer = summary.get("architecture")
     answer: dict[str, Any] = raw_answer if isinstance(raw_answer, dict) else {}
-    if answer.get("answer") in ("no", "partly") and answer.get("sentence"):
+    if answer.get("answer") in ("no", "partly", "unknown") and answer.get("sentence"):
         out += [f"**{esc(answer['sentence'])}**", ""]
     if findings:
         out += [

@@ -63,7 +63,7 @@ def print_summary(doc: dict[str, Any], console: Console | None = None, report_pa
     con.print()
     con.print(_t(summary.get("verdict")), soft_wrap=not tty)
     arch_sentence = (summary.get("architecture") or {}).get("sentence")
-    if arch_sentence and (summary.get("architecture") or {}).get("answer") in ("no", "partly"):
+    if arch_sentence and (summary.get("architecture") or {}).get("answer") in ("no", "partly", "unknown"):
         con.print()
         con.print(_t(arch_sentence, "bold"), soft_wrap=not tty)
     con.print()

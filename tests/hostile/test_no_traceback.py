@@ -238,3 +238,66 @@ def test_yaml_nested_deep_and_alias_bomb_in_must_gather(tmp_path: Path) -> None:
     assert_problem(doc, "unreadable YAML", str(pods[0].relative_to(root)).split("/", 1)[-1], "alias")
     assert_problem(doc, "unreadable YAML", str(pods[1].relative_to(root)).split("/", 1)[-1])
     assert doc["findings"]
+
+
+def _causes(doc: dict) -> set[tuple[str, str, str]]:
+    return {(f["cause"], f["workload"]["namespace"], f["workload"]["name"]) for f in doc["findings"]}
+
+
+def test_json_nested_deep_in_every_reader(tmp_path: Path) -> None:
+    """The same deep document where each format (and `render`, and the input check) parses JSON of
+    its own: one load problem naming the file, the rest analyzed as without it; never exit 3."""
+    deep = _deep().encode()
+
+    # a single file: unusable input, said in one line
+    one = tmp_path / "deep.json"
+    one.write_bytes(deep)
+    run = analyze(one, tmp_path)
+    assert_unusable(run)
+    assert "nested too deeply" in run.stderr
+    # a findings document for `render`
+    doc = tmp_path / "findings.json"
+    doc.write_bytes(b'{"schema": "cluster-forensics-findings/1", "findings": ' + deep + b"}")
+    run = forensics("render", doc, "-o", tmp_path / "r.html", cwd=tmp_path)
+    assert_unusable(run)
+    assert "nested too deeply" in run.stderr and not (tmp_path / "r.html").exists()
+
+    # kubectl's output pasted into a ticket, with a `-o json` file beside it
+    ticket = tmp_path / "ticket"
+    ticket.mkdir()
+    shutil.copy(SAMPLE.parent / "scheduling-ticket.txt", ticket / "ticket.txt")
+    clean = analyze(ticket, tmp_path)
+    assert_bounded(clean)
+    (ticket / "pods.json").write_bytes(deep)
+    run = analyze(ticket, tmp_path)
+    assert_bounded(run)
+    assert_problem(run.doc(), "unreadable JSON", "pods.json", "deep")
+    assert _causes(run.doc()) == _causes(clean.doc()) != set()
+
+    # a troubleshoot bundle whose collector folder holds a deep "pod"
+    from tests.foreign_dumps import to_troubleshoot
+
+    bundle, _ = to_troubleshoot(SAMPLE, tmp_path / "b")
+    with tarfile.open(bundle) as tf:
+        members = [(m.name, tf.extractfile(m).read() if m.isfile() else b"") for m in tf]  # type: ignore[union-attr]
+    top = members[0][0].split("/")[0]
+    members.append((f"{top}/run-pod/run-pod.json", deep))
+    arc = tmp_path / "deep-collector.tar"
+    arc.write_bytes(tar_members(members) + b"\0" * 1024)
+    run = analyze(arc, tmp_path)
+    assert_bounded(run)
+    assert_problem(run.doc(), "unreadable JSON", "run-pod.json", "deep")
+    assert_rest_analyzed(run.doc())
+
+    # an Insights Operator archive with a namespace's events nested deep
+    wild = Path(__file__).resolve().parents[2].parent / "shared" / "wild" / "insights-archive"  # beside the repo
+    if wild.is_dir():
+        archive = tmp_path / "insights"
+        shutil.copytree(wild, archive, symlinks=True)
+        clean = analyze(archive, tmp_path)
+        assert_bounded(clean)
+        (archive / "events" / "deep-namespace.json").write_bytes(deep)
+        run = analyze(archive, tmp_path)
+        assert_bounded(run)
+        assert_problem(run.doc(), "unreadable JSON", "deep-namespace.json", "deep")
+        assert _causes(run.doc()) == _causes(clean.doc()) != set()

@@ -18,6 +18,7 @@ from tests.hostile.harness import (
     assert_bounded,
     assert_problem,
     assert_rest_analyzed,
+    assert_unusable,
     forensics,
     sample_files,
     tar_bytes,
@@ -166,3 +167,13 @@ def test_gzip_compressed_single_files(tmp_path: Path) -> None:
     assert doc["dump"]["format"] == "kubectl-cluster-info-dump"
     assert_problem(doc, "too many log blocks")
     assert any(f["workload"]["name"] == "ledger-api" for f in doc["findings"])
+
+
+def test_a_single_compressed_file_given_up_on_says_why(tmp_path: Path) -> None:
+    # the stream ends before gzip's end marker: the refusal names that, not the JSON it cut
+    pods = gzip.compress((SAMPLE / "snapshots" / SNAP / "pods.json").read_bytes())
+    cut = tmp_path / "pods.json.gz"
+    cut.write_bytes(pods[: len(pods) // 2])
+    run = analyze(cut, tmp_path)
+    assert_unusable(run)
+    assert "truncated" in run.stderr and "broken JSON" not in run.stderr, run.stderr

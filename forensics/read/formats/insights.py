@@ -144,6 +144,9 @@ def load(path: Path, prefix: str, *, source: DumpSource | None = None, images: P
             continue
         try:
             doc = json.loads(data.decode("utf-8", errors="replace"))
+        except RecursionError:
+            src.problem(rel, "unreadable JSON", "nested too deeply")
+            continue
         except ValueError as e:
             if c.role != "maybe-pod":
                 src.problem(rel, "unreadable JSON", short(e))

@@ -352,6 +352,9 @@ class _Reader:
         """A whole `kubectl get -o json|yaml` file; False when it holds no Kubernetes object."""
         try:
             docs = [json.loads(data)] if data.lstrip()[:1] in (b"{", b"[") else yaml_docs(data)
+        except RecursionError:
+            self.src.problem(name, "unreadable JSON", "nested too deeply")
+            return True
         except (ValueError, yaml.YAMLError):
             return False
         grouped = items_by_kind(docs)
@@ -413,7 +416,7 @@ class _Reader:
             chunk = "\n".join(lines[i : j + 1])
             try:
                 docs = [json.loads(chunk)]
-            except ValueError as e:
+            except (ValueError, RecursionError) as e:
                 self.src.problem(f"{name}:{i + 1}", "unreadable pasted JSON", short(e))
                 return j + 1
         else:

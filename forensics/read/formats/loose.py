@@ -290,6 +290,9 @@ def read(path: Path, found: Detected, images: Path | None) -> Dump:
         what = inputs.describe(path)
         if path.is_dir() and what.startswith("a folder of") and inputs.INTERNAL_VERSION not in what:
             what += ", none a Kubernetes object or image manifest this tool reads"
+        given_up = [q for q in dump.problems if q.what in ("file too large", "file truncated or corrupt")]
+        if found.single_file and given_up:  # the reader gave up on the file: that, not its first bytes, says why
+            what = f"{given_up[0].what} ({given_up[0].why})"
         raise UnusableInput(inputs.unusable_message(path, what))
     return dump
 

@@ -175,6 +175,9 @@ def _collected_pod(b: ForeignBuilder, src: DumpSource, rel: str, data: bytes) ->
     other JSON there is not ours and is left alone."""
     try:
         doc = json.loads(data.decode("utf-8", errors="replace"))
+    except RecursionError:
+        src.problem(rel, "unreadable JSON", "nested too deeply")
+        return
     except ValueError:
         return
     if not isinstance(doc, dict):
