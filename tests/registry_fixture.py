@@ -1,6 +1,5 @@
 """A real OCI registry on 127.0.0.1 (Debian's `docker-registry`) and images pushed to it over the plain
-registry HTTP API, byte-exact (the only way seen to push BuildKit attestation entries exactly; see
-/work/shared/TOOLS.md "An OCI registry on 127.0.0.1").
+registry HTTP API, byte-exact (the only way found to push BuildKit attestation entries exactly).
 
 Import the fixture explicitly: `from tests.registry_fixture import registry`.
 """

@@ -190,7 +190,7 @@ def test_troubleshoot_pod_status_messages() -> None:
     assert [m.signature for m in scan_text(init["state"]["waiting"]["message"])] == ["executable-not-found"]
 
 
-# One constructed line per (id, dialect), in the shape the real strings and TOOLS.md show.
+# One constructed line per (id, dialect), in the shape the real strings show.
 # Covers every entry of SIGNATURES, so a pattern whose prefilter needle is missing fails here.
 EXAMPLES: dict[tuple[str, str], str] = {
     ("dependency-unreachable", "app"): "could not connect to hana: connection to db cannot be established: -10709: "
