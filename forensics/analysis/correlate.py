@@ -459,6 +459,11 @@ class Context:
         return ev, idx
 
     @cached_property
+    def pod_event_records(self) -> list[Any]:
+        """The rows of `pod_events` as the named tuples `itertuples` gives (read once), by position."""
+        return list(self.pod_events[0].itertuples(index=False))
+
+    @cached_property
     def ghost_events(self) -> pd.DataFrame:
         """Pod events (each once) about pods the dump holds no Pod object for, with `workload_kind`,
         `workload_name` derived by `ghost_workload`."""
@@ -1365,7 +1370,10 @@ class Workloads:
     def last_row(self, i: int) -> int:
         """The frame position of workload `i`'s most recent row (highest `snapshot_index`; among equals,
         the one `sort_values("snapshot_index")` puts last)."""
-        pos = self.positions[i]
+        return self.last_at(self.positions[i])
+
+    def last_at(self, pos: np.ndarray) -> int:
+        """`last_row` of the rows at frame positions `pos` (not empty)."""
         si = self.col("snapshot_index")
         vals = [si[j] for j in pos]
         if any(is_na(v) for v in vals):
@@ -1468,3 +1476,8 @@ class Rows:
     def records(self) -> list[Any]:
         """The rows as the named tuples `itertuples` gives."""
         return self.groups.records([int(j) for j in self.pos])
+
+    def last(self) -> Any:
+        """The most recent row (highest `snapshot_index`, as `sort_values("snapshot_index").iloc[-1]`
+        picks it) as the named tuple `itertuples` gives; the rows must not be empty."""
+        return self.groups.records([self.groups.last_at(self.pos)])[0]
