@@ -1431,6 +1431,10 @@ class Rows:
         """The rows where `mask` (over the whole frame, e.g. `groups.flag(...)`) holds."""
         return Rows(self.groups, self.pos[mask[self.pos]])
 
+    def head(self, n: int) -> Rows:
+        """The first `n` rows."""
+        return Rows(self.groups, self.pos[:n])
+
     def keep(self, picks: list[bool]) -> Rows:
         """The rows where `picks` (one per row, in row order) holds."""
         return Rows(self.groups, self.pos[np.asarray(picks, dtype=bool)] if len(self.pos) else self.pos)

@@ -165,18 +165,19 @@ def _consequences(ctx: Context, p: pd.DataFrame, down: pd.DataFrame) -> list[Fin
         return []
     cand = p[p["node_down"] & (p["snapshot"] == last)].merge(lp[["namespace", "pod"]], on=["namespace", "pod"])
     out = []
-    for w, rows in by_workload(cand):
+    groups = by_workload(cand)
+    for i, w in groups.each():
         if w.kind == "StaticPod":
             continue  # a node's own static pods are the node's business, listed in its takes_down
-        names = sorted(rows["node"].dropna().astype(str).unique())
+        rows = groups.sel(i)
+        names = sorted({str(n) for n in rows.present("node")})
         f = new_finding(
             CAUSE,
             w,
             rows,
             severity=severity(ctx, w),
             confidence=0.85,
-            summary=f"{w}: {rows['pod'].nunique()} pod(s) not Ready on node(s) {', '.join(names[:4])} "
-            "that are not Ready",
+            summary=f"{w}: {rows.nunique('pod')} pod(s) not Ready on node(s) {', '.join(names[:4])} that are not Ready",
         )
         f.caused_by = finding_id(CAUSE, node_workload(names[0]))
         f.remediation.append(
@@ -187,7 +188,7 @@ def _consequences(ctx: Context, p: pd.DataFrame, down: pd.DataFrame) -> list[Fin
                 kind="investigate",
             )
         )
-        pr = rows.drop_duplicates(["namespace", "pod"])
+        pr = rows.unique(("namespace", "pod")).head(5)
         f.evidence.extend(
             Evidence(
                 kind="pod",
@@ -196,7 +197,7 @@ def _consequences(ctx: Context, p: pd.DataFrame, down: pd.DataFrame) -> list[Fin
                 text=f"on not-ready node {r.node}",
                 snapshot=str(r.snapshot),
             )
-            for r in pr.head(5).itertuples(index=False)
+            for r in pr.records()
         )
         out.append(f)
     return out
