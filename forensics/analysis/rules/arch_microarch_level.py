@@ -85,8 +85,8 @@ def find(ctx: Context) -> list[Finding]:
     for i, w in groups.each():
         rows = groups.sel(i)
         sigs = ctx.sig_rows(rows, ("microarch", "sigill"))
-        named = sigs.keep([not is_na(h) and h == "microarch" for h in sigs["hint"]])
-        texts = named.text("text")
+        named_sigs = sigs.keep([not is_na(h) and h == "microarch" for h in sigs["hint"]])
+        texts = named_sigs.text("text")
         need = level_in_texts(texts)
         need_from = f"the runtime's message names x86-64-{need}" if need else None
         img_level = _first(rows["img_level"])
@@ -98,7 +98,7 @@ def find(ctx: Context) -> list[Finding]:
             if not is_na(lv)
         }
         below = [n for n, (lv, _) in node_levels.items() if need and level_rank(lv) < level_rank(need)]
-        if named.empty:
+        if named_sigs.empty:
             # a bare SIGILL is the application's own unless both levels say otherwise
             if not (need and below):
                 continue
@@ -123,7 +123,7 @@ def find(ctx: Context) -> list[Finding]:
             )
         f = new_finding(CAUSE, w, rows, severity="high", confidence=round(min(conf, 0.97), 2), summary=summary)
         f.evidence.extend(sig_evidence(sigs))
-        if named.empty:
+        if named_sigs.empty:
             f.evidence.extend(
                 container_evidence(
                     rows,

@@ -75,8 +75,8 @@ def find(ctx: Context) -> list[Finding]:
     build_off_at, windows_at = build_off[hit], windows[hit]
     has_windows = bool(ctx.frames["nodes"]["os"].eq("windows").any()) if not cand.empty else False
     out: list[Finding] = []
-    for i, w in groups.each():
-        rows = groups.sel(i)
+    for k, w in groups.each():
+        rows = groups.sel(k)
         sigs = ctx.sig_rows(rows, ("os",)) + ctx.sig_rows(rows, ("arch-pull",))
         texts = " ".join(sigs.text("text"))
         inspected = rows.any(inspected_at)
