@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from forensics.analysis.correlate import Workloads
+from forensics.analysis.correlate import Rows, Workloads
 from forensics.analysis.findings import Workload
 from forensics.read.scheduling import tolerates
 from tests.rules.builders import context, crashloop, ctr, event, node, pod, terminated
@@ -157,3 +157,49 @@ def test_restart_and_arch_marks_are_built_once(tmp_path: Path) -> None:
     m = ctx.restart_marks
     assert bool(m["oom_reason"].iloc[0]) and bool(m["failing_b"].iloc[0])
     assert len(ctx.arch_marks) == len(ctx.placement) and not ctx.arch_marks["arch_fail"].any()
+
+
+def test_rows_last_head_and_unique_agree_with_pandas() -> None:
+    rows = _rows()
+    # a tie on snapshot_index inside a workload, and a missing one (then pandas itself decides)
+    tied = rows.assign(snapshot_index=[1, 1, 0, None, 1, 1]).astype({"snapshot_index": "Float64"})
+    for frame in (rows, tied):
+        g = Workloads(frame)
+        for i, _ in g.each():
+            sel = g.sel(i)
+            want = next(g.rows(i).sort_values("snapshot_index").tail(1).itertuples(index=False))
+            assert repr(sel.last()) == repr(want)  # missing values print alike
+            assert sel.head(2).records() == list(g.rows(i).head(2).itertuples(index=False))
+            firsts = g.rows(i).drop_duplicates(["pod", "node"])
+            assert sel.unique(("pod", "node")).records() == list(firsts.itertuples(index=False))
+
+
+def test_pod_event_rows_are_events_for_pods_as_rows(tmp_path: Path) -> None:
+    from forensics.analysis.rules._restart import events_for_pods, pod_event_rows
+
+    ctx = context(
+        tmp_path,
+        pods=[pod("web-1"), pod("web-2"), pod("api-1", owner="Deployment/api")],
+        events=[
+            event("web-2", "BackOff", "Back-off restarting failed container app", container="app"),
+            event("web-1", "Unhealthy", "Liveness probe failed: timeout", container="app", seq=1),
+            event("api-1", "BackOff", "Back-off restarting failed container app", container="app", seq=2),
+            event("web-1", "BackOff", "Back-off restarting failed container app", container="app", seq=3),
+        ],
+    )
+    rows = Rows.of(ctx.placement)
+    web = rows.keep([p != "api-1" for p in rows["pod"]])
+    for reasons in (None, ("BackOff",), ("Killing",)):
+        want = list(events_for_pods(ctx, web, reasons).itertuples(index=False))
+        assert pod_event_rows(ctx, web, reasons) == want
+    assert {e.object_name for e in pod_event_rows(ctx, web)} == {"web-1", "web-2"}
+    assert pod_event_rows(ctx, web.none()) == []
+
+
+@pytest.mark.parametrize("counts", [[3, 40, 7, 12], [5, 5, 1, 5], [2, None, 9, 2]])
+def test_events_by_count_as_sort_values_orders_them(counts: list[int | None]) -> None:
+    from forensics.analysis.rules._restart import _by_count
+
+    ev = pd.DataFrame({"count": pd.array(counts, dtype="Int64"), "message": [f"m{i}" for i in range(len(counts))]})
+    got = _by_count(Rows.of(ev))
+    assert got == list(ev.sort_values("count", ascending=False).itertuples(index=False))

@@ -168,15 +168,19 @@ class Context:
 
     @cached_property
     def _sig_index(self) -> tuple[dict[Any, np.ndarray], dict[Any, Any]]:
+        """Signature rows by (namespace, pod, container), as positions; rows without a container by
+        (namespace, pod), as labels (`_sig_pod_positions` has their positions)."""
         s = self.signatures
         by_c = s.groupby(["namespace", "pod", "container"], sort=False, dropna=True).indices
-        no_c = s[s["container"].isna()]
-        by_pod = (
-            {k: no_c.index[v] for k, v in no_c.groupby(["namespace", "pod"], sort=False).indices.items()}
-            if not no_c.empty
-            else {}
-        )
-        return by_c, by_pod
+        return by_c, {k: s.index[v] for k, v in self._sig_pod_positions.items()}
+
+    @cached_property
+    def _sig_pod_positions(self) -> dict[Any, np.ndarray]:
+        s = self.signatures
+        no_c = np.flatnonzero(s["container"].isna().to_numpy()) if not s.empty else np.zeros(0, dtype=np.int64)
+        if not len(no_c):
+            return {}
+        return {k: no_c[v] for k, v in s.iloc[no_c].groupby(["namespace", "pod"], sort=False).indices.items()}
 
     def sigs_for(self, rows: pd.DataFrame | Rows, hints: tuple[str, ...] | None = None) -> pd.DataFrame:
         """Signature rows for the containers in `rows` (any snapshot); event rows without a
@@ -195,18 +199,17 @@ class Context:
         s, table = self.signatures, self._sig_table
         if s.empty or rows.empty:
             return Rows(table, np.zeros(0, dtype=np.int64))
-        by_c, by_pod = self._sig_index
+        by_c, by_pod = self._sig_index[0], self._sig_pod_positions
         pos: set[int] = set()
         for key in set(zip(rows["namespace"], rows["pod"], rows["container"])):
             hit = by_c.get(key)
             if hit is not None:
                 pos.update(hit.tolist())
-        labels: list[Any] = []
+        at = sorted(pos)
         for pkey in set(zip(rows["namespace"], rows["pod"])):
             hit = by_pod.get(pkey)
             if hit is not None:
-                labels.extend(hit.tolist())
-        at = sorted(pos) + (s.index.get_indexer(labels).tolist() if labels else [])
+                at.extend(hit.tolist())
         out = Rows(table, np.asarray(at, dtype=np.int64))
         if hints is not None:
             out = out.keep([not is_na(h) and h in hints for h in out["hint"]])
@@ -442,6 +445,11 @@ class Context:
             else {}
         )
         return ev, idx
+
+    @cached_property
+    def pod_event_records(self) -> list[Any]:
+        """The rows of `pod_events` as the named tuples `itertuples` gives (read once), by position."""
+        return list(self.pod_events[0].itertuples(index=False))
 
     @cached_property
     def ghost_events(self) -> pd.DataFrame:
@@ -1350,7 +1358,10 @@ class Workloads:
     def last_row(self, i: int) -> int:
         """The frame position of workload `i`'s most recent row (highest `snapshot_index`; among equals,
         the one `sort_values("snapshot_index")` puts last)."""
-        pos = self.positions[i]
+        return self.last_at(self.positions[i])
+
+    def last_at(self, pos: np.ndarray) -> int:
+        """`last_row` of the rows at frame positions `pos` (not empty)."""
         si = self.col("snapshot_index")
         vals = [si[j] for j in pos]
         if any(is_na(v) for v in vals):
@@ -1408,6 +1419,10 @@ class Rows:
         """The rows where `mask` (over the whole frame, e.g. `groups.flag(...)`) holds."""
         return Rows(self.groups, self.pos[mask[self.pos]])
 
+    def head(self, n: int) -> Rows:
+        """The first `n` rows."""
+        return Rows(self.groups, self.pos[:n])
+
     def keep(self, picks: list[bool]) -> Rows:
         """The rows where `picks` (one per row, in row order) holds."""
         return Rows(self.groups, self.pos[np.asarray(picks, dtype=bool)] if len(self.pos) else self.pos)
@@ -1453,3 +1468,8 @@ class Rows:
     def records(self) -> list[Any]:
         """The rows as the named tuples `itertuples` gives."""
         return self.groups.records([int(j) for j in self.pos])
+
+    def last(self) -> Any:
+        """The most recent row (highest `snapshot_index`, as `sort_values("snapshot_index").iloc[-1]`
+        picks it) as the named tuple `itertuples` gives; the rows must not be empty."""
+        return self.groups.records([self.groups.last_at(self.pos)])[0]

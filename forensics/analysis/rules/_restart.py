@@ -113,9 +113,24 @@ def events_for_pods(ctx: Context, rows: pd.DataFrame | Rows, reasons: tuple[str,
     return out[out["reason"].isin(list(reasons))] if reasons is not None else out
 
 
-def event_evidence(ev: pd.DataFrame, supports: str | None = None, limit: int = 10) -> list[Evidence]:
+def pod_event_rows(ctx: Context, rows: pd.DataFrame | Rows, reasons: tuple[str, ...] | None = None) -> list[Any]:
+    """`events_for_pods` as the named tuples `itertuples` gives, in the same order, read from rows
+    taken out of the event frame once: a rule working on one workload makes no pandas call."""
+    _, idx = ctx.pod_events
+    r = Rows.of(rows)
+    keys = set(zip(r.text("namespace"), r.text("pod"))) if not r.empty else set()
+    pos = [idx[k] for k in keys if k in idx]
+    if not pos:
+        return []
+    recs = ctx.pod_event_records
+    out = [recs[j] for j in np.sort(np.concatenate(pos))]
+    return out if reasons is None else [e for e in out if not is_na(e.reason) and e.reason in reasons]
+
+
+def event_evidence(ev: pd.DataFrame | list[Any], supports: str | None = None, limit: int = 10) -> list[Evidence]:
+    """Evidence from event rows (a frame, or its rows as the named tuples `itertuples` gives), the first `limit`."""
     out = []
-    for r in ev.head(limit).itertuples(index=False):
+    for r in ev.head(limit).itertuples(index=False) if isinstance(ev, pd.DataFrame) else ev[:limit]:
         count = f" (x{int(r.count)})" if not pd.isna(r.count) and int(r.count) > 1 else ""
         obj = (
             r.object_name
@@ -137,9 +152,10 @@ def event_evidence(ev: pd.DataFrame, supports: str | None = None, limit: int = 1
 
 def missing_events(ctx: Context, rows: pd.DataFrame | Rows, what: str) -> list[MissingEvidence]:
     """Say so when the dump holds no event about the pods in `rows`."""
-    if not events_for_pods(ctx, rows).empty:
-        return []
     r = Rows.of(rows)
+    _, idx = ctx.pod_events
+    if not r.empty and any(k in idx for k in zip(r.text("namespace"), r.text("pod"))):
+        return []
     pod = r["pod"][0] if not r.empty else ""
     ns = r["namespace"][0] if not r.empty else ""
     scope = "no events in the dump" if ctx.frames["events"].empty else f"no events about pod {pod}"
@@ -179,8 +195,11 @@ def explained_elsewhere(cause: str) -> list[str]:
     ]
 
 
-def first_row(rows: pd.DataFrame) -> Any:
-    """The most recent row (the one to name in commands)."""
+def first_row(rows: pd.DataFrame | Rows) -> Any:
+    """The most recent row (the one to name in commands): a row of the frame, or of `Rows` the named
+    tuple `itertuples` gives; read its fields as attributes."""
+    if isinstance(rows, Rows):
+        return rows.last()
     return rows.sort_values("snapshot_index").iloc[-1]
 
 
@@ -252,9 +271,12 @@ def pull_findings(ctx: Context, cause: str, sig_col: str, hint: str, problem: st
         ghost[ghost["reason"].isin(["Failed", "BackOff", "ErrImagePull"]).fillna(False)] if not ghost.empty else ghost
     )
     out: list[Finding] = []
-    for w, rows in by_workload(cand):
+    groups = by_workload(cand)
+    pull_wait = groups.flag("pull_wait")
+    for i, w in groups.each():
+        rows = groups.sel(i)
         sigs = sigs_of(w)
-        waiting = bool(rows["pull_wait"].any())
+        waiting = rows.any(pull_wait)
         from_event = any_is(sigs["source"], "event")
         conf = 0.6 + (0.25 if waiting else 0.0) + (0.1 if from_event else 0.0)
         images = distinct(rows["image"])
@@ -271,7 +293,7 @@ def pull_findings(ctx: Context, cause: str, sig_col: str, hint: str, problem: st
             for i in images
         ]
         f.evidence.extend(sig_evidence(sigs))
-        f.evidence.extend(container_evidence(rows[rows["pull_wait"]], _waiting_text))
+        f.evidence.extend(container_evidence(rows.where(pull_wait), _waiting_text))
         f.missing_evidence.extend(missing_events(ctx, rows, "the registry's answer to the pull"))
         if not waiting:
             f.missing_evidence.append(
@@ -338,17 +360,29 @@ def ghost_events(ctx: Context) -> pd.DataFrame:
 
 def ghost_findings(ctx: Context, cause: str, events: pd.DataFrame, what: str) -> list[Any]:
     """Findings for workloads whose pods are gone, from `events` (a subset of `ghost_events`): the
-    workload is named from the pod names, the confidence says only events back it."""
+    workload is named from the pod names, the confidence says only events back it. The events are
+    grouped once (keys sorted, rows without a key left out, as a sorted `groupby`); each workload's
+    part is read from column lists."""
     from forensics.analysis.findings import Finding
 
     out: list[Any] = []
     if events.empty:
         return out
-    for (kind, ns, name), rows in events.groupby(["workload_kind", "object_namespace", "workload_name"], sort=True):
+    keys = ["workload_kind", "object_namespace", "workload_name"]
+    codes = events.groupby(keys, sort=True).ngroup().to_numpy(dtype=float)
+    kept = np.flatnonzero(~np.isnan(codes))
+    if not len(kept):
+        return out
+    order = kept[np.argsort(codes[kept], kind="stable")]
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    groups = Workloads.at(events, np.split(order, bounds))
+    for i, _ in groups.each():
+        rows = groups.sel(i)
+        kind, ns, name = (rows[k][0] for k in keys)
         w = Workload(str(kind), str(ns), str(name))
-        pods = sorted(rows["object_name"].astype(str).unique())
-        count = int(rows["count"].fillna(1).sum())
-        seen = rows["last_seen"].dropna()
+        pods = sorted(set(rows.text("object_name")))
+        count = int(sum(1 if is_na(c) else c for c in rows["count"]))
+        firsts, seen = rows.present("first_seen"), rows.present("last_seen")
         f = Finding(
             cause=cause,
             severity="low",
@@ -356,14 +390,12 @@ def ghost_findings(ctx: Context, cause: str, events: pd.DataFrame, what: str) ->
             workload=w,
             pods=pods,
             summary=f"{w}: {what} (only events tell: pod(s) {', '.join(pods[:3])} no longer in the dump)",
-            first_seen=iso_z(rows["first_seen"].dropna().min()) if rows["first_seen"].notna().any() else None,
-            last_seen=iso_z(seen.max()) if not seen.empty else None,
+            first_seen=iso_z(min(firsts)) if firsts else None,
+            last_seen=iso_z(max(seen)) if seen else None,
         )
-        f.evidence.extend(event_evidence(rows.sort_values("count", ascending=False)))
+        f.evidence.extend(event_evidence(_by_count(rows)))
         images = list(
-            dict.fromkeys(
-                m.group(1) for t in rows["message"].dropna().astype(str) for m in [_EVENT_IMAGE.search(t)] if m
-            )
+            dict.fromkeys(m.group(1) for t in rows.present("message") for m in [_EVENT_IMAGE.search(str(t))] if m)
         )
         f.images = [
             {"ref": i, "digest": None, "kind": "unknown", "media_type": None, "platforms": [], "inspected": False}
@@ -386,3 +418,15 @@ def ghost_findings(ctx: Context, cause: str, events: pd.DataFrame, what: str) ->
         )
         out.append(f)
     return out
+
+
+def _by_count(rows: Rows) -> list[Any]:
+    """`rows` as `sort_values("count", ascending=False)` orders them, as named tuples. With every count
+    present and distinct the order is the counts'; otherwise (ties, missing counts: an unstable sort
+    decides) pandas sorts these few rows itself."""
+    counts = rows["count"]
+    if any(is_na(c) for c in counts) or len(set(counts)) < len(counts):
+        return list(rows.frame().sort_values("count", ascending=False).itertuples(index=False))
+    order = sorted(range(len(counts)), key=lambda k: counts[k], reverse=True)
+    recs = rows.records()
+    return [recs[k] for k in order]

@@ -10,8 +10,6 @@ the same image healthy on arm64 nodes and crashing on amd64 nodes point here too
 
 from __future__ import annotations
 
-import pandas as pd
-
 from forensics.analysis.correlate import Context
 from forensics.analysis.findings import Finding
 from forensics.analysis.rules import rule
@@ -30,38 +28,41 @@ def find(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     groups = ctx.arch_failing
     a = groups.frame
-    # which workloads may have a hit, for all at once; only those are sliced
-    maybe = (a["arch_fail"] & (a["node_arch"] == "amd64").fillna(False)).to_numpy(dtype=bool) & (
+    # the masks, for all rows at once; only the workloads with a hit are looked at, from column lists
+    bad_rows = groups.flag("arch_fail") & (a["node_arch"] == "amd64").fillna(False).to_numpy(dtype=bool)
+    arm_manifest = (
         ((a["img_kind"] == "manifest") & (a["img_config_arch"] == "arm64")).fillna(False).to_numpy(dtype=bool)
-        | (~a["img_inspected"].fillna(False) & a["exec_sig"]).to_numpy(dtype=bool)
     )
+    exec_sig, healthy = groups.flag("exec_sig"), groups.flag("healthy")
+    uninspected_exec = ~groups.flag("img_inspected") & exec_sig
+    maybe = bad_rows & (arm_manifest | uninspected_exec)
     for i, w in groups.each():
         if not groups.any(i, maybe):
             continue
-        rows = groups.rows(i)
-        bad = rows[rows["arch_fail"] & (rows["node_arch"] == "amd64")]
-        inspected = bad[(bad["img_kind"] == "manifest") & (bad["img_config_arch"] == "arm64")]
+        rows = groups.sel(i)
+        bad = rows.where(bad_rows)
+        inspected = bad.where(arm_manifest)
         ran_on_arm = inferred_archs(rows) == {"arm64"}
-        guessed = bad[~bad["img_inspected"].fillna(False) & bad["exec_sig"]] if ran_on_arm else bad.iloc[0:0]
-        hit = pd.concat([inspected, guessed])
+        guessed = bad.where(uninspected_exec) if ran_on_arm else bad.none()
+        hit = inspected + guessed
         if hit.empty:
             continue
         f = new_finding(
             CAUSE,
             w,
             hit,
-            severity="critical" if not rows["healthy"].fillna(False).any() else "high",
+            severity="critical" if not rows.any(healthy) else "high",
             confidence=arch_confidence(
                 base=0.4,
                 inspected=not inspected.empty,
-                sig=bool(hit["exec_sig"].any()),
+                sig=hit.any(exec_sig),
                 node_arch_known=True,
                 runs_elsewhere=ran_on_arm,
-                pods=hit["pod"].nunique(),
+                pods=hit.nunique("pod"),
             ),
             summary=(
                 f"{w} runs an arm64-only image (built on an arm64 machine, likely a laptop, without "
-                f"--platform) on amd64 nodes: {hit['pod'].nunique()} pod(s) cannot execute it"
+                f"--platform) on amd64 nodes: {hit.nunique('pod')} pod(s) cannot execute it"
             ),
         )
         standard_parts(ctx, f, rows, hit, {"arm64"})

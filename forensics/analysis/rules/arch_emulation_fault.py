@@ -17,10 +17,9 @@ crash is the application's own) or by the same crash on nodes of the image's own
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from forensics.analysis import remediation
-from forensics.analysis.correlate import Context
+from forensics.analysis.correlate import Context, Rows, is_na
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Remediation, Severity
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._arch import image_archs, image_dicts, image_evidence, marked, node_evidence, sig_mask
@@ -50,27 +49,42 @@ def find(ctx: Context) -> list[Finding]:
         return []
     probe = ctx.sigs_for(cand, ("probe",))
     probe = probe[probe["dialect"].isin(["liveness", "startup"])]
-    probed = set(zip(probe["namespace"].astype(str), probe["pod"].astype(str)))
+    probe_keys = list(zip(probe["namespace"].astype(str), probe["pod"].astype(str)))
+    probed = set(probe_keys)
+    probe_sel = Rows.of(probe)
     b = ctx.frames["binfmt"]
+    # enabled handlers, read once: (node, arch, row)
+    handlers_on = (
+        [(r.node, r.arch, r) for r in b[b["enabled"].fillna(False).to_numpy(dtype=bool)].itertuples(index=False)]
+        if not b.empty
+        else []
+    )
+    # the masks, for all candidate rows at once; each workload's part is read from column lists
+    groups = by_workload(cand)
+    emu_sig = groups.flag("emu_sig")
+    level_only = level[crashed | slow] & ~emu_sig
+    in_probe = np.array(
+        [(n, x) in probed for n, x in zip(cand["namespace"].astype(str), cand["pod"].astype(str))], dtype=bool
+    )
+    probe_only = in_probe & groups.flag("emulated_or_ran") & ~emu_sig
+    listed_at, inspected_at = groups.flag("emulated"), groups.flag("img_inspected")
+    ran_foreign = groups.flag("ran_foreign")
+    empty_sigs = ctx.sig_rows(cand.iloc[0:0])
     out: list[Finding] = []
-    for w, rows in by_workload(cand):
-        level_rows = rows[level[p.index.get_indexer(rows.index)] & ~rows["emu_sig"].to_numpy(dtype=bool)]
-        emu_rows = pd.concat([rows[rows["emu_sig"]], level_rows])
-        in_probe = np.array(
-            [(n, x) in probed for n, x in zip(rows["namespace"].astype(str), rows["pod"].astype(str))], dtype=bool
-        )
-        probe_rows = rows[
-            in_probe & rows["emulated_or_ran"].to_numpy(dtype=bool) & ~rows["emu_sig"].to_numpy(dtype=bool)
-        ]
-        hit = pd.concat([emu_rows, probe_rows])
+    for i, w in groups.each():
+        rows = groups.sel(i)
+        level_rows = rows.where(level_only)
+        emu_rows = rows.where(emu_sig) + level_rows
+        probe_rows = rows.where(probe_only)
+        hit = emu_rows + probe_rows
         if hit.empty:
             continue
-        sigs = ctx.sigs_for(emu_rows, ("emulation", "microarch")) if not emu_rows.empty else ctx.signatures.iloc[0:0]
-        texts = " ".join(sigs["text"].astype(str).tolist())
-        listed = bool(hit["emulated"].fillna(False).any())
+        sigs = ctx.sig_rows(emu_rows, ("emulation", "microarch")) if not emu_rows.empty else empty_sigs
+        texts = " ".join(sigs.text("text"))
+        listed = hit.any(listed_at)
         archs = sorted(image_archs(hit)) or ["foreign-architecture"]
         an = "an" if archs[0][0] in "aeiou" else "a"
-        nodes_arch = sorted(hit["node_arch"].dropna().astype(str).unique())
+        nodes_arch = sorted({str(x) for x in hit.present("node_arch")})
         if emu_rows.empty:
             how = (
                 "qemu emulation (binfmt_misc)" if listed else "emulation (inferred: it ran, with no exec format error)"
@@ -82,7 +96,7 @@ def find(ctx: Context) -> list[Finding]:
             conf = 0.55 + (0.15 if listed else 0.0)
             sev: Severity = "medium"
         else:
-            if not level_rows.empty and level_rows.shape[0] == emu_rows.shape[0]:
+            if not level_rows.empty and len(level_rows) == len(emu_rows):
                 cause_text = "the emulated CPU lacks the x86-64 level the image needs"
             elif "Could not open" in texts or "failed to open elf" in texts:
                 cause_text = "the emulator could not load the image's dynamic loader (/lib64/ld-linux-*)"
@@ -94,31 +108,22 @@ def find(ctx: Context) -> list[Finding]:
                 f"runs {an} {'/'.join(archs)} image under emulation on {', '.join(nodes_arch) or 'its'} nodes and "
                 f"{cause_text}"
             )
-            conf = 0.6 + (0.2 if listed else 0.0) + (0.1 if bool(hit["img_inspected"].fillna(False).any()) else 0.0)
+            conf = 0.6 + (0.2 if listed else 0.0) + (0.1 if hit.any(inspected_at) else 0.0)
             sev = "high"
         f = new_finding(CAUSE, w, hit, severity=sev, confidence=round(min(conf, 0.95), 2), summary=f"{w} {what}")
         f.evidence.extend(sig_evidence(sigs))
         if not probe_rows.empty:
-            f.evidence.extend(
-                sig_evidence(
-                    probe[
-                        [
-                            (n, x) in set(zip(probe_rows["namespace"].astype(str), probe_rows["pod"].astype(str)))
-                            for n, x in zip(probe["namespace"].astype(str), probe["pod"].astype(str))
-                        ]
-                    ],
-                    limit=5,
-                )
-            )
+            pods = set(zip(probe_rows.text("namespace"), probe_rows.text("pod")))
+            f.evidence.extend(sig_evidence(probe_sel.keep([k in pods for k in probe_keys]), limit=5))
         imgs = image_dicts(ctx, hit)
         f.images = imgs
         for img in imgs:
             e = image_evidence(img)
             if e:
                 f.evidence.append(e)
-        nodes = sorted(hit["node"].dropna().astype(str).unique())
-        handlers = b[b["node"].isin(nodes) & b["enabled"].fillna(False) & b["arch"].isin(archs)] if not b.empty else b
-        for r in handlers.head(5).itertuples(index=False):
+        nodes = sorted({str(x) for x in hit.present("node")})
+        on_nodes = [r for n, a, r in handlers_on if not is_na(n) and n in nodes and not is_na(a) and a in archs]
+        for r in on_nodes[:5]:
             f.evidence.append(
                 Evidence(
                     kind="binfmt",
@@ -130,7 +135,7 @@ def find(ctx: Context) -> list[Finding]:
             )
         f.evidence.extend(node_evidence(ctx, nodes))
         f.restart_matrix = restart_matrix(rows)
-        for r in hit[hit["ran_foreign"]].drop_duplicates(["namespace", "pod"]).head(3).itertuples(index=False):
+        for r in hit.where(ran_foreign).unique(("namespace", "pod")).head(3).records():
             f.evidence.append(
                 Evidence(
                     kind="pod",

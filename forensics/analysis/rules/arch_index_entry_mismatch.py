@@ -16,7 +16,11 @@ failure then looks like an entrypoint problem or an application one, and is repo
 
 from __future__ import annotations
 
-from forensics.analysis.correlate import Context
+from typing import Any
+
+import numpy as np
+
+from forensics.analysis.correlate import WL_KEYS, Context, Rows, Workloads, is_na
 from forensics.analysis.findings import Evidence, Finding, Remediation
 from forensics.analysis.remediation import q
 from forensics.analysis.rules import rule
@@ -38,48 +42,54 @@ def find(ctx: Context) -> list[Finding]:
         return []
     failing = p["failing"].fillna(False).to_numpy(dtype=bool)
     cand = p[lie & failing]
+    # every placement row of a workload, by its (kind, namespace, name) as they equal the workload's
+    # names (rows with a missing key match none), found once for all workloads
+    every = Workloads.at(p, [])
+    of_workload = p.groupby(WL_KEYS, dropna=True, sort=False).indices
+    healthy = every.flag("healthy")
+    # the index entries whose config disagrees with the platform they are listed for, by image key
+    plat = ctx.frames["image_platforms"]
+    wrong = plat[(plat["config_platform"].notna() & (plat["config_platform"] != plat["platform"])).to_numpy(dtype=bool)]
+    entries: dict[Any, list[Any]] = {}
+    for e in wrong.itertuples(index=False):
+        if not is_na(e.image_key):
+            entries.setdefault(e.image_key, []).append(e)
+    groups = by_workload(cand)
+    sig_at = groups.flag("exec_sig") | groups.flag("pull_sig")
     out: list[Finding] = []
-    for w, rows_bad in by_workload(cand):
-        rows = p[
-            ((p["workload_kind"] == w.kind) & (p["namespace"] == w.namespace) & (p["workload_name"] == w.name))
-            .fillna(False)
-            .to_numpy(dtype=bool)
-        ]
-        sig = bool((rows_bad["exec_sig"] | rows_bad["pull_sig"]).any())
-        claimed = sorted(rows_bad["img_platform"].dropna().astype(str).unique())
-        really = sorted(rows_bad["img_config_platform"].dropna().astype(str).unique())
-        nodes_arch = sorted(rows_bad["node_arch"].dropna().astype(str).unique())
+    for i, w in groups.each():
+        rows_bad = groups.sel(i)
+        rows = Rows(every, np.sort(of_workload.get((w.kind, w.namespace, w.name), np.zeros(0, dtype=np.int64))))
+        sig = rows_bad.any(sig_at)
+        claimed = sorted({str(x) for x in rows_bad.present("img_platform")})
+        really = sorted({str(x) for x in rows_bad.present("img_config_platform")})
+        nodes_arch = sorted({str(x) for x in rows_bad.present("node_arch")})
         runs = inferred_archs(rows)
         f = new_finding(
             CAUSE,
             w,
             rows_bad,
-            severity="critical" if not rows["healthy"].fillna(False).any() else "high",
+            severity="critical" if not rows.any(healthy) else "high",
             confidence=arch_confidence(
                 base=0.45,
                 inspected=True,
                 sig=sig,
                 node_arch_known=True,
                 runs_elsewhere=bool(runs),
-                pods=rows_bad["pod"].nunique(),
+                pods=rows_bad.nunique("pod"),
             ),
             summary=(
                 f"{w} uses an image whose index lists {', '.join(claimed)} but that entry's config says "
-                f"{', '.join(really)}: its {rows_bad['pod'].nunique()} pod(s) on {', '.join(nodes_arch)} nodes "
+                f"{', '.join(really)}: its {rows_bad.nunique('pod')} pod(s) on {', '.join(nodes_arch)} nodes "
                 "pull the wrong binaries and cannot execute them"
             ),
         )
         standard_parts(ctx, f, rows, rows_bad, {a.split("/")[1] for a in really if "/" in a})
         imgs = {i["ref"]: i for i in f.images}
-        plat = ctx.frames["image_platforms"]
-        for key, ref in rows_bad[["image_key", "image"]].drop_duplicates("image_key").itertuples(index=False):
-            bad_entries = plat[
-                (plat["image_key"] == key)
-                & plat["config_platform"].notna()
-                & (plat["config_platform"] != plat["platform"])
-            ]
+        per_image = rows_bad.unique(("image_key",))
+        for key, ref in zip(per_image["image_key"], per_image["image"]):
             img = imgs.get(str(ref), {})
-            for e in bad_entries.itertuples(index=False):
+            for e in [] if is_na(key) else entries.get(key, []):
                 f.evidence.insert(
                     0,
                     Evidence(

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forensics.analysis.correlate import Context, is_na
+from forensics.analysis.correlate import WL_KEYS, Context, Rows, Workloads, is_na
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Remediation
 from forensics.analysis.remediation import q, resource_of
 from forensics.analysis.rules import rule
@@ -75,11 +75,18 @@ def find(ctx: Context) -> list[Finding]:
     emulated[at] = [not is_na(v) and "amd64" in v for v in p["img_archs"].iloc[at].tolist()]
     p = p.assign(emulated_cpu=emulated)
     cand = p[failing & ((amd & not_foreign & (has_sig | sigill)) | (emulated & named))]
+    # every placement row of a workload, by its (kind, namespace, name) as they equal the workload's
+    # names (rows with a missing key match none), found once for all workloads
+    every = Workloads.at(p, [])
+    of_workload = p.groupby(WL_KEYS, dropna=True, sort=False).indices if not cand.empty else {}
+    groups = by_workload(cand)
+    emulated_cpu = groups.flag("emulated_cpu")
     out: list[Finding] = []
-    for w, rows in by_workload(cand):
-        sigs = ctx.sigs_for(rows, ("microarch", "sigill"))
-        named = sigs[sigs["hint"] == "microarch"]
-        texts = named["text"].astype(str).tolist()
+    for i, w in groups.each():
+        rows = groups.sel(i)
+        sigs = ctx.sig_rows(rows, ("microarch", "sigill"))
+        named_sigs = sigs.keep([not is_na(h) and h == "microarch" for h in sigs["hint"]])
+        texts = named_sigs.text("text")
         need = level_in_texts(texts)
         need_from = f"the runtime's message names x86-64-{need}" if need else None
         img_level = _first(rows["img_level"])
@@ -88,23 +95,23 @@ def find(ctx: Context) -> list[Finding]:
         node_levels = {
             str(n): (str(lv), str(lf))
             for n, lv, lf in zip(rows["node"], rows["node_cpu_level"], rows["node_cpu_level_from"])
-            if not pd.isna(lv)
+            if not is_na(lv)
         }
         below = [n for n, (lv, _) in node_levels.items() if need and level_rank(lv) < level_rank(need)]
-        if named.empty:
+        if named_sigs.empty:
             # a bare SIGILL is the application's own unless both levels say otherwise
             if not (need and below):
                 continue
             conf = 0.65
         else:
             conf = 0.75 + (0.15 if below else 0.0) + (0.05 if img_level else 0.0)
-        runs_elsewhere = _healthy_on_higher(p, w, need)
+        runs_elsewhere = _healthy_on_higher(every, of_workload.get((w.kind, w.namespace, w.name)), need)
         conf += 0.04 if runs_elsewhere else 0.0
         level_txt = f"x86-64-{need}" if need else "a newer x86-64 level"
         node_txt = ", ".join(sorted({f"x86-64-{lv}" for lv, _ in node_levels.values()})) or "an unknown level"
-        emu = bool(rows["emulated_cpu"].any())
+        emu = rows.any(emulated_cpu)
         if emu:
-            on = sorted(rows["node_arch"].dropna().astype(str).unique())
+            on = sorted({str(x) for x in rows.present("node_arch")})
             summary = (
                 f"{w} runs an amd64 image built for {level_txt} under emulation on {', '.join(on)} nodes: the "
                 "emulator's virtual x86-64 CPU lacks that level" + (f" ({need_from})" if need_from else "")
@@ -116,7 +123,7 @@ def find(ctx: Context) -> list[Finding]:
             )
         f = new_finding(CAUSE, w, rows, severity="high", confidence=round(min(conf, 0.97), 2), summary=summary)
         f.evidence.extend(sig_evidence(sigs))
-        if named.empty:
+        if named_sigs.empty:
             f.evidence.extend(
                 container_evidence(
                     rows,
@@ -140,7 +147,7 @@ def find(ctx: Context) -> list[Finding]:
                     text=f"needs x86-64-{img_level}: {_first(rows['img_level_from'])}",
                 )
             )
-        f.evidence.extend(_node_cpu_evidence(ctx, sorted(rows["node"].dropna().astype(str).unique())))
+        f.evidence.extend(_node_cpu_evidence(ctx, sorted({str(x) for x in rows.present("node")})))
         f.restart_matrix = restart_matrix(rows)
         if emu:
             f.remediation.append(
@@ -173,25 +180,23 @@ def find(ctx: Context) -> list[Finding]:
     return out
 
 
-def _first(col: pd.Series) -> str | None:
-    v = col.dropna()
-    return str(v.iloc[0]) if not v.empty else None
+def _first(values: list[Any]) -> str | None:
+    """The first present value, as text."""
+    return next((str(v) for v in values if not is_na(v)), None)
 
 
-def _healthy_on_higher(p: pd.DataFrame, w: Any, need: str | None) -> bool:
-    rows = p[
-        ((p["workload_kind"] == w.kind) & (p["namespace"] == w.namespace) & (p["workload_name"] == w.name))
-        .fillna(False)
-        .to_numpy(dtype=bool)
-    ]
-    ok = rows[rows["healthy"].fillna(False)]
-    return bool(need) and any(level_rank(str(lv)) >= level_rank(need) for lv in ok["node_cpu_level"].dropna())
+def _healthy_on_higher(every: Workloads, pos: np.ndarray | None, need: str | None) -> bool:
+    """Whether the workload (its placement rows at `pos`) runs healthy on a node whose CPU has the level."""
+    if not need or pos is None:
+        return False
+    rows = Rows(every, np.sort(pos)).where(every.flag("healthy"))
+    return any(level_rank(str(lv)) >= level_rank(need) for lv in rows.present("node_cpu_level"))
 
 
 def _node_cpu_evidence(ctx: Context, nodes: list[str], limit: int = 6) -> list[Evidence]:
-    by_name = ctx.nodes_by_name
+    by_name = ctx.node_records
     out = []
-    for r in by_name.loc[[n for n in nodes[:limit] if n in by_name.index]].itertuples(index=False):
+    for r in (by_name[n] for n in nodes[:limit] if n in by_name):
         it = f", {r.instance_type}" if not pd.isna(r.instance_type) else ""
         level = (
             f"CPU level x86-64-{r.cpu_level} ({r.cpu_level_from})"
@@ -211,8 +216,9 @@ def _node_cpu_evidence(ctx: Context, nodes: list[str], limit: int = 6) -> list[E
     return out
 
 
-def _remedies(w: Any, rows: pd.DataFrame, need: str | None) -> list[Remediation]:
-    image = str(rows["image"].dropna().iloc[0]) if rows["image"].notna().any() else "IMAGE"
+def _remedies(w: Any, rows: Rows, need: str | None) -> list[Remediation]:
+    first = _first(rows["image"])
+    image = first if first is not None else "IMAGE"
     label = (
         "feature.node.kubernetes.io/cpu-cpuid.AVX2"
         if need in ("v3", "v4")

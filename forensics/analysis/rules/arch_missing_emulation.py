@@ -12,7 +12,7 @@ evidence, and the finding is not made.
 
 from __future__ import annotations
 
-from forensics.analysis.correlate import Context
+from forensics.analysis.correlate import Context, is_na
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._arch import arch_confidence, image_archs, standard_parts
@@ -35,20 +35,27 @@ def find(ctx: Context) -> list[Finding]:
     off = set(b[(b["entry"] == "status") & ~b["enabled"].fillna(False)]["node"].astype(str))
     emulates = {(str(n), str(a)) for n, a in zip(handlers["node"], handlers["arch"]) if str(n) not in off}
     listed = set(b["node"].astype(str))
+    handler_rows = list(handlers.itertuples(index=False))
+    listing = dict(zip(b["node"].astype(str), b["file"].astype(str)))  # any file of the node's listing
+    # the masks over the failing workloads' rows, once; each workload's part is read from column lists
+    groups = ctx.arch_failing
+    ran = groups.flag("healthy") | groups.flag("emu_sig")
+    arch_fail, exec_sig = groups.flag("arch_fail"), groups.flag("exec_sig")
     out: list[Finding] = []
-    for w, rows in ctx.arch_failing:
+    for i, w in groups.each():
+        rows = groups.sel(i)
         archs = image_archs(rows)
         if len(archs) != 1:
             continue
         arch = next(iter(archs))
-        foreign = rows[rows["node_arch"].notna() & (rows["node_arch"] != arch)]
+        foreign = rows.keep([not is_na(a) and a != arch for a in rows["node_arch"]])
         if foreign.empty:
             continue
-        nodes = foreign["node"].astype(str)
-        emu = foreign[[(n, arch) in emulates for n in nodes]]
-        bare = foreign[[n in listed and (n, arch) not in emulates for n in nodes]]
-        ran_emulated = emu[emu["healthy"].fillna(False) | emu["emu_sig"]]
-        bad = bare[bare["arch_fail"]]
+        nodes = foreign.text("node")
+        emu = foreign.keep([(n, arch) in emulates for n in nodes])
+        bare = foreign.keep([n in listed and (n, arch) not in emulates for n in nodes])
+        ran_emulated = emu.where(ran)
+        bad = bare.where(arch_fail)
         if ran_emulated.empty or bad.empty:
             continue
         f = new_finding(
@@ -59,21 +66,20 @@ def find(ctx: Context) -> list[Finding]:
             confidence=arch_confidence(
                 base=0.45,
                 inspected=True,
-                sig=bool(bad["exec_sig"].any()),
+                sig=bad.any(exec_sig),
                 node_arch_known=True,
                 runs_elsewhere=True,
-                pods=bad["pod"].nunique(),
+                pods=bad.nunique("pod"),
             ),
             summary=(
                 f"{w} runs a {arch} image that only works on nodes with a qemu-{arch} binfmt handler "
-                f"({ran_emulated['node'].nunique()} node(s)); on {bad['node'].nunique()} node(s) without "
+                f"({ran_emulated.nunique('node')} node(s)); on {bad.nunique('node')} node(s) without "
                 f"one it fails with exec format error"
             ),
         )
         standard_parts(ctx, f, rows, bad, archs)
-        for r in (
-            handlers[handlers["node"].isin(list(ran_emulated["node"].astype(str)))].head(5).itertuples(index=False)
-        ):
+        ran_on = set(ran_emulated.text("node"))
+        for r in [h for h in handler_rows if not is_na(h.node) and h.node in ran_on][:5]:
             f.evidence.append(
                 Evidence(
                     kind="binfmt",
@@ -83,8 +89,7 @@ def find(ctx: Context) -> list[Finding]:
                     f"flags {r.flags} (emulates {r.arch})",
                 )
             )
-        listing = dict(zip(b["node"].astype(str), b["file"].astype(str)))  # any file of the node's listing
-        for n in sorted(set(bad["node"].astype(str)))[:5]:
+        for n in sorted(set(bad.text("node")))[:5]:
             f.evidence.append(
                 Evidence(
                     kind="binfmt",
@@ -93,7 +98,7 @@ def find(ctx: Context) -> list[Finding]:
                     text=f"no {arch} handler registered in its binfmt_misc listing",
                 )
             )
-        unlisted = sorted(set(foreign["node"].astype(str)) - listed)
+        unlisted = sorted(set(foreign.text("node")) - listed)
         if unlisted:
             f.missing_evidence.append(
                 MissingEvidence(

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from forensics.analysis.correlate import Context, is_na
+from forensics.analysis.correlate import Context, Rows, is_na
 from forensics.analysis.findings import Finding, Remediation
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._common import by_workload, container_evidence, missing_logs, new_finding, sig_evidence
@@ -61,14 +61,17 @@ def find(ctx: Context) -> list[Finding]:
     cand = p[p["cmd_sig"] & (p["failing_b"] | p["start_fail"])]
     sigs_of = sigs_by_workload(ctx, cand, ("command-not-found",))
     out: list[Finding] = []
-    for w, rows in by_workload(cand):
+    groups = by_workload(cand)
+    start_fail = groups.flag("start_fail")
+    for i, w in groups.each():
+        rows = groups.sel(i)
         sigs = sigs_of(w)
         runtime = sigs.keep([not is_na(d) and d != "shell" for d in sigs["dialect"]])
-        start = bool(rows["start_fail"].any())
+        start = rows.any(start_fail)
         if not runtime.empty:
             conf = 0.8 + (0.15 if start else 0.0)
         else:  # a shell in the container could not find a command its script runs
-            conf = 0.6 + (0.1 if bool(rows["exit_code"].isin([127]).any()) else 0.0)
+            conf = 0.6 + (0.1 if any(not is_na(c) and c == 127 for c in rows["exit_code"]) else 0.0)
         exes = missing_executables(texts(sigs))
         what = ", ".join(f"`{e}`" for e in exes[:3]) or "the container's command"
         f = new_finding(
@@ -80,7 +83,7 @@ def find(ctx: Context) -> list[Finding]:
             summary=f"{w} cannot start: {what} not found in the image (a missing executable, "
             "not an architecture mismatch)",
         )
-        f.evidence.extend(container_evidence(rows[rows["start_fail"]], _text))
+        f.evidence.extend(container_evidence(rows.where(start_fail), _text))
         f.evidence.extend(sig_evidence(sigs))
         if runtime.empty:
             f.missing_evidence.extend(missing_logs(ctx, rows))
@@ -96,9 +99,9 @@ def _text(r: Any) -> str:
     return f"{reason}{code}"
 
 
-def _remedies(w: Any, rows: pd.DataFrame, exes: list[str]) -> list[Remediation]:
+def _remedies(w: Any, rows: Rows, exes: list[str]) -> list[Remediation]:
     r = first_row(rows)
-    ns, c, image = str(r["namespace"]), str(r["container"]), str(r["image"])
+    ns, c, image = str(r.namespace), str(r.container), str(r.image)
     exe = exes[0] if exes else "<COMMAND>"
     jp = f'{{{pod_spec_path(w)}.containers[?(@.name=="{c}")].command}}'
     return [

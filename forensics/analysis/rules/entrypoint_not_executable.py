@@ -21,9 +21,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from forensics.analysis.correlate import Context
+from forensics.analysis.correlate import WL_KEYS, Context, Rows, Workloads, is_na
 from forensics.analysis.findings import Finding, MissingEvidence, Remediation
 from forensics.analysis.remediation import q, resource_of
 from forensics.analysis.rules import rule
@@ -89,14 +90,21 @@ def find(ctx: Context) -> list[Finding]:
         p["platform_match"].to_numpy(dtype=bool) | p["exec_everywhere"].to_numpy(dtype=bool)
     )
     cand = p[failing & (has_ep | exec_not_arch) & ~p["pull_sig"].to_numpy(dtype=bool)]
+    # every placement row of a workload, by its (kind, namespace, name) as they equal the workload's
+    # names (rows with a missing key match none), found once for all workloads
+    every = Workloads.at(p, [])
+    of_workload = p.groupby(WL_KEYS, dropna=True, sort=False).indices if not cand.empty else {}
+    groups = by_workload(cand)
+    inspected_at = groups.flag("img_inspected")
     out: list[Finding] = []
-    for w, rows in by_workload(cand):
-        sigs = pd.concat([ctx.sigs_for(rows, ("entrypoint",)), ctx.sigs_for(rows, ("arch",))])
-        texts = sigs["text"].dropna().astype(str).tolist()
+    for i, w in groups.each():
+        rows = groups.sel(i)
+        sigs = ctx.sig_rows(rows, ("entrypoint",)) + ctx.sig_rows(rows, ("arch",))
+        texts = [str(t) for t in sigs.present("text")]
         kind = _kind(" ".join(t for t in texts))
-        inspected = bool(rows["img_inspected"].fillna(False).all())
-        matched = bool(rows["platform_match"].all())
-        everywhere = bool(rows["exec_everywhere"].any())
+        inspected = bool(inspected_at[rows.pos].all())
+        matched = all(bool(v) for v in rows.present("platform_match"))
+        everywhere = any(bool(v) for v in rows.present("exec_everywhere"))
         paths = entrypoint_paths(texts)
         if kind == "no-shebang" and not any(x.endswith(_SCRIPT) for x in paths):
             kind = "unknown"  # a binary path: the file's first bytes decide, the dump cannot
@@ -109,8 +117,8 @@ def find(ctx: Context) -> list[Finding]:
             conf = 0.55 if kind != "unknown" else 0.45  # the differential without an inspection: unconfirmed
         else:
             conf = 0.5 if kind == "crlf-or-interpreter" else 0.35
-        plats = sorted(set(rows["img_platform"].dropna().astype(str)))
-        node_plats = sorted(set(rows["node_arch"].dropna().astype(str)))
+        plats = sorted({str(v) for v in rows.present("img_platform")})
+        node_plats = sorted({str(v) for v in rows.present("node_arch")})
         why = (
             f"the image's platform ({', '.join(plats)}) matches its nodes ({', '.join(node_plats)})"
             if matched
@@ -122,7 +130,7 @@ def find(ctx: Context) -> list[Finding]:
             CAUSE,
             w,
             rows,
-            severity="high" if not _healthy(p, w) else "medium",
+            severity="high" if not _healthy(every, of_workload.get((w.kind, w.namespace, w.name))) else "medium",
             confidence=round(min(conf, 0.97), 2),
             summary=f"{w} cannot start: {_WHAT[kind]}"
             + (f" ({', '.join(paths[:2])})" if paths else "")
@@ -148,7 +156,7 @@ def find(ctx: Context) -> list[Finding]:
                     how="forensics analyze DUMP --images DIR  (collectors/inspect-images, or skopeo inspect --raw)",
                 )
             )
-        if sigs[sigs["hint"] == "entrypoint"].empty and not specific:
+        if not any(not is_na(h) and h == "entrypoint" for h in sigs["hint"]) and not specific:
             f.missing_evidence.append(
                 MissingEvidence(
                     what="the entrypoint file's first bytes",
@@ -163,14 +171,17 @@ def find(ctx: Context) -> list[Finding]:
     return out
 
 
-def _healthy(p: pd.DataFrame, w: Any) -> bool:
-    rows = p[
-        ((p["workload_kind"] == w.kind) & (p["namespace"] == w.namespace) & (p["workload_name"] == w.name))
-        .fillna(False)
-        .to_numpy(dtype=bool)
-    ]
-    last = rows[rows["snapshot_index"] == rows["snapshot_index"].max()] if not rows.empty else rows
-    return bool(last["healthy"].fillna(False).any())
+def _healthy(every: Workloads, pos: np.ndarray | None) -> bool:
+    """Whether the workload (its placement rows at `pos`) has a healthy row in its latest snapshot."""
+    if pos is None:
+        return False
+    rows = Rows(every, np.sort(pos))
+    present = rows.present("snapshot_index")
+    if not present:
+        return False
+    latest = max(present)
+    healthy = rows.flags("healthy")
+    return any(h and not is_na(si) and si == latest for si, h in zip(rows["snapshot_index"], healthy))
 
 
 def _state_text(r: Any) -> str:
@@ -179,8 +190,9 @@ def _state_text(r: Any) -> str:
     return f"{reason}{'' if pd.isna(code) else f', exit code {int(code)}'} on node {r.node} ({r.node_arch})"
 
 
-def _remedies(w: Any, rows: pd.DataFrame, kind: str, path: str) -> list[Remediation]:
-    image = str(rows["image"].dropna().iloc[0]) if rows["image"].notna().any() else "IMAGE"
+def _remedies(w: Any, rows: Rows, kind: str, path: str) -> list[Remediation]:
+    images = rows.present("image")
+    image = str(images[0]) if images else "IMAGE"
     fix = {
         "crlf": (
             "Convert the entrypoint to LF line endings before building (and pin it in .gitattributes)",
@@ -233,6 +245,6 @@ def _remedies(w: Any, rows: pd.DataFrame, kind: str, path: str) -> list[Remediat
             title="Roll out the rebuilt image",
             kind="restart",
             command=f"kubectl -n {ns} set image {resource_of(w)}/{q(w.name)} "
-            f"{q(str(rows['container'].iloc[0]))}={q(image)}  # with the fixed tag",
+            f"{q(str(rows['container'][0]))}={q(image)}  # with the fixed tag",
         ),
     ]

@@ -16,11 +16,11 @@ from typing import Any
 
 import pandas as pd
 
-from forensics.analysis.correlate import Context
+from forensics.analysis.correlate import Context, Rows, is_na
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Remediation, Workload, finding_id
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._common import by_workload, container_flag, container_known, new_finding
-from forensics.analysis.rules._restart import event_evidence, events_for_pods, marks, q, resource, severity
+from forensics.analysis.rules._restart import event_evidence, marks, pod_event_rows, q, resource, severity
 
 CAUSE = "evicted"
 TITLE = "Pods evicted (node pressure)"
@@ -34,16 +34,18 @@ def find(ctx: Context) -> list[Finding]:
     p = marks(ctx)
     cand = p[p["evicted"]]
     pods = ctx.frames["pods"]
-    ev_pods = pods[pods["reason"] == "Evicted"]
+    ev_pods = pods[(pods["reason"] == "Evicted").fillna(False)]
+    # the evicted pods' rows once, keyed (snapshot, namespace, pod) as the merge below matches them
+    evicted = [((_key(r.snapshot), _key(r.namespace), _key(r.pod)), r) for r in ev_pods.itertuples(index=False)]
+    groups = by_workload(cand)
     out: list[Finding] = []
-    for w, rows in by_workload(cand):
-        mine = ev_pods.merge(
-            rows[["snapshot", "namespace", "pod"]].drop_duplicates(), how="inner", on=["snapshot", "namespace", "pod"]
-        ).drop_duplicates(["namespace", "pod"], keep="last")
-        events = events_for_pods(ctx, rows, ("Evicted",))
-        texts = mine["message"].dropna().astype(str).tolist() + events["message"].dropna().astype(str).tolist()
+    for i, w in groups.each():
+        rows = groups.sel(i)
+        mine = _evicted_pods(evicted, set(zip(*(map(_key, rows[c]) for c in ("snapshot", "namespace", "pod")))))
+        events = pod_event_rows(ctx, rows, ("Evicted",))
+        texts = [str(r.message) for r in mine + events if not is_na(r.message)]
         resources = list(dict.fromkeys(m.group(1).rstrip(".") for t in texts for m in _RESOURCE.finditer(t)))
-        conf = 0.85 + (0.07 if texts else 0.0) + (0.05 if not events.empty else 0.0)
+        conf = 0.85 + (0.07 if texts else 0.0) + (0.05 if events else 0.0)
         low = f"its node ran low on {', '.join(resources)}" if resources else "its node ran short of a resource"
         f = new_finding(
             CAUSE,
@@ -51,7 +53,7 @@ def find(ctx: Context) -> list[Finding]:
             rows,
             severity=severity(ctx, w),
             confidence=round(min(conf, 0.97), 2),
-            summary=f"{w}: {mine['pod'].nunique()} pod(s) evicted: {low}",
+            summary=f"{w}: {len({r.pod for r in mine if not is_na(r.pod)})} pod(s) evicted: {low}",
         )
         f.evidence.extend(
             Evidence(
@@ -61,7 +63,7 @@ def find(ctx: Context) -> list[Finding]:
                 text=f"phase {r.phase}, reason Evicted" + ("" if pd.isna(r.message) else f": {r.message}"),
                 snapshot=str(r.snapshot),
             )
-            for r in mine.head(10).itertuples(index=False)
+            for r in mine[:10]
         )
         f.evidence.extend(event_evidence(events))
         if not texts:
@@ -73,16 +75,32 @@ def find(ctx: Context) -> list[Finding]:
                 )
             )
         f.remediation.extend(_remedies(w, rows, resources))
-        evicted_on = sorted(mine["node"].dropna().astype(str).unique())
+        evicted_on = sorted({str(r.node) for r in mine if not is_na(r.node)})
         if evicted_on:  # kept only when that node has a node-not-ready finding (pressure, NotReady)
             f.caused_by = finding_id("node-not-ready", Workload("Node", "", evicted_on[0]))
         out.append(f)
     return out
 
 
-def _remedies(w: Any, rows: pd.DataFrame, resources: list[str]) -> list[Remediation]:
+def _key(v: Any) -> Any:
+    """A merge key: missing values equal one another, as `merge` matches them."""
+    return None if is_na(v) else v
+
+
+def _evicted_pods(evicted: list[tuple[tuple[Any, Any, Any], Any]], keys: set[tuple[Any, Any, Any]]) -> list[Any]:
+    """The evicted pod rows whose (snapshot, namespace, pod) is in `keys`, each pod's last one, in row
+    order: an inner merge with the workload's rows, then `drop_duplicates(["namespace", "pod"], keep="last")`."""
+    last: dict[tuple[Any, Any], Any] = {}
+    for k, r in evicted:
+        if k in keys:
+            last.pop(k[1:], None)
+            last[k[1:]] = r
+    return list(last.values())
+
+
+def _remedies(w: Any, rows: Rows, resources: list[str]) -> list[Remediation]:
     out = []
-    for node in sorted(rows["node"].dropna().astype(str).unique())[:3]:
+    for node in sorted({str(n) for n in rows.present("node")})[:3]:
         out.append(
             Remediation(
                 title=f"See the pressure conditions and what else runs on node {node}",
@@ -90,7 +108,7 @@ def _remedies(w: Any, rows: pd.DataFrame, resources: list[str]) -> list[Remediat
                 kind="investigate",
             )
         )
-    cs = sorted(c for c in rows["container"].dropna().astype(str).unique() if container_known(c))
+    cs = sorted(c for c in {str(c) for c in rows.present("container")} if container_known(c))
     c_opt = container_flag(cs[0]) if cs else ""
     if "memory" in resources or not resources:
         out.append(

@@ -17,9 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pandas as pd
-
-from forensics.analysis.correlate import Context, is_na, restarts_once
+from forensics.analysis.correlate import Context, Rows, is_na, restarts_once
 from forensics.analysis.findings import Finding, MissingEvidence, Remediation
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._common import by_workload, missing_logs, new_finding, restart_matrix, sig_evidence
@@ -50,13 +48,16 @@ def find(ctx: Context) -> list[Finding]:
     cand = p[p["probe_sig"] & (restarted | p["failing_b"])]
     sigs_of = sigs_by_workload(ctx, cand, ("probe",))
     out: list[Finding] = []
-    for w, rows in by_workload(cand):
+    groups = by_workload(cand)
+    has_probe = groups.flag("has_liveness_probe")
+    for i, w in groups.each():
+        rows = groups.sel(i)
         sigs = sigs_of(w)
         sigs = sigs.keep([not is_na(d) and d in ("liveness", "startup") for d in sigs["dialect"]])
         restarts = restarts_once(rows)
         killed = any("will be restarted" in t for t in texts(sigs))
-        configured = bool(rows["has_liveness_probe"].fillna(False).any())
-        kill_code = bool(rows["exit_code"].isin([137, 143]).any())
+        configured = rows.any(has_probe)
+        kill_code = any(not is_na(c) and c in (137, 143) for c in rows["exit_code"])
         conf = (0.7 if killed else 0.55) + (0.1 if configured else 0.0) + (0.1 if kill_code else 0.0)
         kind = "startup" if all(d == "startup" for d in sigs["dialect"]) else "liveness"
         f = new_finding(
@@ -65,7 +66,7 @@ def find(ctx: Context) -> list[Finding]:
             rows,
             severity=severity(ctx, w),
             confidence=round(min(conf, 0.97), 2),
-            summary=f"{w}: the kubelet restarts {rows['container'].nunique()} container(s) because "
+            summary=f"{w}: the kubelet restarts {rows.nunique('container')} container(s) because "
             f"their {kind} probe fails ({restarts} restarts)",
         )
         f.restart_matrix = restart_matrix(rows)
@@ -93,15 +94,15 @@ def find(ctx: Context) -> list[Finding]:
     return out
 
 
-def _remedies(w: Any, rows: pd.DataFrame, kind: str) -> list[Remediation]:
+def _remedies(w: Any, rows: Rows, kind: str) -> list[Remediation]:
     r = first_row(rows)
-    c = str(r["container"])
+    c = str(r.container)
     field = "startupProbe" if kind == "startup" else "livenessProbe"
     probe = {field: {"initialDelaySeconds": 30, "timeoutSeconds": 5, "failureThreshold": 6}}
     out = [
         Remediation(
             title="Read the application's log up to the kill: was it slow, or down?",
-            command=logs_cmd(str(r["namespace"]), str(r["pod"]), c),
+            command=logs_cmd(str(r.namespace), str(r.pod), c),
             kind="investigate",
         )
     ]
@@ -121,7 +122,7 @@ def _remedies(w: Any, rows: pd.DataFrame, kind: str) -> list[Remediation]:
         out.append(
             Remediation(
                 title=f"Check the {field} of container {c} (path, port, timeouts) in the manifest",
-                command=f"kubectl -n {q(w.namespace)} get pod {q(str(r['pod']))} -o yaml",
+                command=f"kubectl -n {q(w.namespace)} get pod {q(str(r.pod))} -o yaml",
                 kind="config",
             )
         )

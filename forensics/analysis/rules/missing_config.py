@@ -50,10 +50,13 @@ def find(ctx: Context) -> list[Finding]:
     cand = p[p["config_wait"] | (p["config_sig"] & not_running)]
     sigs_of = sigs_by_workload(ctx, cand, ("missing-config",))
     out: list[Finding] = []
-    for w, rows in by_workload(cand):
+    groups = by_workload(cand)
+    config_wait = groups.flag("config_wait")
+    for i, w in groups.each():
+        rows = groups.sel(i)
         sigs = sigs_of(w)
-        missing = missing_objects(texts(sigs) + rows["waiting_message"].dropna().astype(str).tolist())
-        reason = bool(rows["config_wait"].any())
+        missing = missing_objects(texts(sigs) + [str(m) for m in rows.present("waiting_message")])
+        reason = rows.any(config_wait)
         conf = (0.6 if reason else 0.0) + (0.35 if missing else 0.0) + (0.15 if missing and not reason else 0.0)
         names = ", ".join(f"{k} {n}" + (f" (key {key})" if key else "") for k, n, key in missing[:4])
         f = new_finding(
@@ -69,14 +72,14 @@ def find(ctx: Context) -> list[Finding]:
                 else "a referenced ConfigMap/Secret or key is missing"
             ),
         )
-        f.evidence.extend(container_evidence(rows[rows["config_wait"]], _text))
+        f.evidence.extend(container_evidence(rows.where(config_wait), _text))
         f.evidence.extend(sig_evidence(sigs))
         if not missing:
             f.missing_evidence.append(
                 MissingEvidence(
                     what="the message naming the missing object",
                     why="it says which ConfigMap/Secret or key to create",
-                    how=f"kubectl -n {q(w.namespace)} describe pod {q(str(rows['pod'].iloc[-1]))}",
+                    how=f"kubectl -n {q(w.namespace)} describe pod {q(str(rows['pod'][-1]))}",
                 )
             )
         f.missing_evidence.extend(missing_events(ctx, rows, "which reference is missing"))

@@ -16,9 +16,10 @@ draining only when another node is Ready to take the pods.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from forensics.analysis.correlate import Context, is_na
+from forensics.analysis.correlate import Context, Rows, Workloads, is_na
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Remediation, Workload, finding_id
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._common import by_workload, new_finding
@@ -82,25 +83,32 @@ def find(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     pod_rows = ctx.frames["pods"]
     pod_rows = pod_rows[pod_rows["snapshot"] == ctx.snapshots[-1]] if ctx.snapshots else pod_rows
+    # the containers, pods and events of each node, grouped once; each node's part is read from lists
+    containers = Workloads.at(last, [])
+    containers_on = last.groupby("node", sort=False).indices if not last.empty else {}
+    running = pod_rows[~pod_rows["phase"].isin(["Succeeded"]).fillna(False).to_numpy(dtype=bool)]
+    pods = Workloads.at(running, [])
+    pods_on = running.groupby("node", sort=False).indices if not running.empty else {}
+    node_events = Workloads.at(events, [])
+    events_on = events.groupby("object_name", sort=False).indices if not events.empty else {}
+    none = np.zeros(0, dtype=np.int64)
     for r in down.itertuples(index=False):
         node = str(r.node)
         reason = "" if pd.isna(r.ready_reason) else str(r.ready_reason)
         message = "" if pd.isna(r.ready_message) else str(r.ready_message)
         what = diagnosis(reason, message)
-        on = last[last["node"] == node]
-        on_pods = pod_rows[(pod_rows["node"] == node) & ~pod_rows["phase"].isin(["Succeeded"]).fillna(False)]
+        on = Rows(containers, np.sort(containers_on.get(node, none)))
+        on_pods = Rows(pods, np.sort(pods_on.get(node, none)))
         takes = sorted(
             {
-                str(Workload(str(k) or "Pod", str(n), str(m)))
-                for k, n, m in zip(
-                    on_pods["workload_kind"].fillna("Pod"), on_pods["namespace"], on_pods["workload_name"]
-                )
+                str(Workload(str("Pod" if is_na(k) else k) or "Pod", str(n), str(m)))
+                for k, n, m in zip(on_pods["workload_kind"], on_pods["namespace"], on_pods["workload_name"])
             }
         )
         f = new_finding(
             CAUSE,
             node_workload(node),
-            on if not on.empty else last.iloc[0:0],
+            on,
             severity="critical" if all_down else "high",
             confidence=0.9 + (0.05 if reason or message else 0.0),
             summary=f"Node {node} is not Ready"
@@ -124,7 +132,7 @@ def find(ctx: Context) -> list[Finding]:
                 snapshot=str(r.snapshot),
             )
         )
-        ev = events[events["object_name"] == node].drop_duplicates(["reason", "message"])
+        ev = Rows(node_events, np.sort(events_on.get(node, none))).unique(("reason", "message")).records()
         f.evidence.extend(event_evidence(ev))
         if not message and not reason:
             f.missing_evidence.append(
@@ -134,7 +142,7 @@ def find(ctx: Context) -> list[Finding]:
                     how=f"kubectl describe node {q(node)}",
                 )
             )
-        if ev.empty:
+        if not ev:
             f.missing_evidence.append(
                 MissingEvidence(
                     what="no NodeNotReady events",
@@ -165,18 +173,19 @@ def _consequences(ctx: Context, p: pd.DataFrame, down: pd.DataFrame) -> list[Fin
         return []
     cand = p[p["node_down"] & (p["snapshot"] == last)].merge(lp[["namespace", "pod"]], on=["namespace", "pod"])
     out = []
-    for w, rows in by_workload(cand):
+    groups = by_workload(cand)
+    for i, w in groups.each():
         if w.kind == "StaticPod":
             continue  # a node's own static pods are the node's business, listed in its takes_down
-        names = sorted(rows["node"].dropna().astype(str).unique())
+        rows = groups.sel(i)
+        names = sorted({str(n) for n in rows.present("node")})
         f = new_finding(
             CAUSE,
             w,
             rows,
             severity=severity(ctx, w),
             confidence=0.85,
-            summary=f"{w}: {rows['pod'].nunique()} pod(s) not Ready on node(s) {', '.join(names[:4])} "
-            "that are not Ready",
+            summary=f"{w}: {rows.nunique('pod')} pod(s) not Ready on node(s) {', '.join(names[:4])} that are not Ready",
         )
         f.caused_by = finding_id(CAUSE, node_workload(names[0]))
         f.remediation.append(
@@ -187,7 +196,7 @@ def _consequences(ctx: Context, p: pd.DataFrame, down: pd.DataFrame) -> list[Fin
                 kind="investigate",
             )
         )
-        pr = rows.drop_duplicates(["namespace", "pod"])
+        pr = rows.unique(("namespace", "pod")).head(5)
         f.evidence.extend(
             Evidence(
                 kind="pod",
@@ -196,7 +205,7 @@ def _consequences(ctx: Context, p: pd.DataFrame, down: pd.DataFrame) -> list[Fin
                 text=f"on not-ready node {r.node}",
                 snapshot=str(r.snapshot),
             )
-            for r in pr.head(5).itertuples(index=False)
+            for r in pr.records()
         )
         out.append(f)
     return out

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forensics.analysis.correlate import Context
+from forensics.analysis.correlate import Context, Rows, is_na
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Remediation
 from forensics.analysis.remediation import q, resource_of
 from forensics.analysis.rules import rule
@@ -67,22 +67,28 @@ def find(ctx: Context) -> list[Finding]:
         for i in idx:
             nb = p["node_windows_build"].iat[i]
             build_off[i] = not pd.isna(nb) and str(nb) not in builds[str(p["image_key"].iat[i])]
-    cand = p[failing & (os_mismatch | os_sig | (windows & pull_sig) | build_off)]
+    hit = failing & (os_mismatch | os_sig | (windows & pull_sig) | build_off)
+    cand = p[hit]
+    # the masks over the candidate rows, once; each workload's part is read from column lists
+    groups = by_workload(cand)
+    inspected_at, os_mismatch_at = groups.flag("img_inspected"), groups.flag("os_mismatch")
+    build_off_at, windows_at = build_off[hit], windows[hit]
+    has_windows = bool(ctx.frames["nodes"]["os"].eq("windows").any()) if not cand.empty else False
     out: list[Finding] = []
-    for w, rows in by_workload(cand):
-        sigs = pd.concat([ctx.sigs_for(rows, ("os",)), ctx.sigs_for(rows, ("arch-pull",))])
-        texts = " ".join(sigs["text"].astype(str).tolist())
-        inspected = bool(rows["img_inspected"].fillna(False).any())
-        r_build = rows[build_off[p.index.get_indexer(rows.index)]]
+    for k, w in groups.each():
+        rows = groups.sel(k)
+        sigs = ctx.sig_rows(rows, ("os",)) + ctx.sig_rows(rows, ("arch-pull",))
+        texts = " ".join(sigs.text("text"))
+        inspected = rows.any(inspected_at)
         build_case = (
-            not r_build.empty and not bool(rows["os_mismatch"].fillna(False).any())
+            rows.any(build_off_at) and not rows.any(os_mismatch_at)
         ) or "-based image is incompatible" in texts
-        nodes_os = sorted(set(rows["node_os"].fillna("linux").astype(str)))
+        nodes_os = sorted({"linux" if is_na(v) else str(v) for v in rows["node_os"]})
         imgs = image_dicts(ctx, rows)
         img_oses = sorted({pl.split("/")[0] for i in imgs for pl in i["platforms"]})
         if build_case:
-            node_builds = sorted(set(rows["node_windows_build"].dropna().astype(str)))
-            img_builds = sorted(set().union(*(builds.get(k, set()) for k in rows["image_key"].astype(str))))
+            node_builds = sorted({str(v) for v in rows.present("node_windows_build")})
+            img_builds = sorted(set().union(*(builds.get(k, set()) for k in rows.text("image_key"))))
             summary = (
                 f"{w} runs a Windows image built for {', '.join(img_builds) or 'another Windows build'} on "
                 f"Windows nodes of build {', '.join(node_builds) or 'another build'}: process-isolated "
@@ -97,8 +103,8 @@ def find(ctx: Context) -> list[Finding]:
         conf = (
             0.5
             + (0.3 if inspected else 0.0)
-            + (0.15 if not sigs[sigs["hint"] == "os"].empty else 0.0)
-            + (0.1 if windows[p.index.get_indexer(rows.index)].any() and not sigs.empty else 0.0)
+            + (0.15 if any(not is_na(h) and h == "os" for h in sigs["hint"]) else 0.0)
+            + (0.1 if rows.any(windows_at) and not sigs.empty else 0.0)
         )
         f = new_finding(CAUSE, w, rows, severity="high", confidence=round(min(conf, 0.97), 2), summary=summary)
         f.images = imgs
@@ -118,7 +124,7 @@ def find(ctx: Context) -> list[Finding]:
                     how="collectors/inspect-images DUMP  (or: skopeo inspect --raw docker://IMAGE)",
                 )
             )
-        f.remediation.extend(_remedies(ctx, w, rows, build_case, img_oses))
+        f.remediation.extend(_remedies(has_windows, w, rows, build_case, img_oses))
         out.append(f)
     return out
 
@@ -130,9 +136,9 @@ def _state(r: Any) -> str:
 
 
 def _node_os_evidence(ctx: Context, nodes: list[str], limit: int = 6) -> list[Evidence]:
-    by_name = ctx.nodes_by_name
+    by_name = ctx.node_records
     out = []
-    for r in by_name.loc[[n for n in nodes[:limit] if n in by_name.index]].itertuples(index=False):
+    for r in (by_name[n] for n in nodes[:limit] if n in by_name):
         build = f", Windows build {r.windows_build}" if not pd.isna(r.windows_build) else ""
         image = f", {r.os_image}" if not pd.isna(r.os_image) else ""
         out.append(
@@ -147,11 +153,13 @@ def _node_os_evidence(ctx: Context, nodes: list[str], limit: int = 6) -> list[Ev
     return out
 
 
-def _remedies(ctx: Context, w: Any, rows: pd.DataFrame, build_case: bool, img_oses: list[str]) -> list[Remediation]:
+def _remedies(has_windows: bool, w: Any, rows: Rows, build_case: bool, img_oses: list[str]) -> list[Remediation]:
+    """The fixes; `has_windows`: the dump has a Windows node."""
     res, ns, name = resource_of(w), q(w.namespace), q(w.name)
-    image = str(rows["image"].dropna().iloc[0]) if rows["image"].notna().any() else "IMAGE"
+    images = rows.present("image")
+    image = str(images[0]) if images else "IMAGE"
     if build_case:
-        nb = sorted(set(rows["node_windows_build"].dropna().astype(str)))
+        nb = sorted({str(v) for v in rows.present("node_windows_build")})
         sel = {"node.kubernetes.io/windows-build": nb[0]} if nb else {"kubernetes.io/os": "windows"}
         return [
             Remediation(
@@ -176,7 +184,7 @@ def _remedies(ctx: Context, w: Any, rows: pd.DataFrame, build_case: bool, img_os
             kind="pin",
         )
     ]
-    if ctx.frames["nodes"]["os"].eq("windows").any():
+    if has_windows:
         out.append(
             Remediation(
                 title="Keep Linux pods off Windows nodes for good: taint the Windows pool",

@@ -46,29 +46,22 @@ _TAINT_COUNT = re.compile(
 )
 
 
-def _blocked_by_down_nodes(ctx: Context, message: str) -> bool:
+def _blocked_by_down_nodes(down: list[str], nodes: int, message: str) -> bool:
     """Whether not-ready nodes alone keep the pod Pending: the scheduler says every node carries the
-    not-ready/unreachable taint, or every node of the dump is not Ready. When other nodes are turned
-    down for other reasons (resources, affinity), those reasons are the pod's own."""
-    if not _NODE_TAINTS.search(message):
-        return False
-    down = ctx.nodes["ready"].eq(False).fillna(False)
-    if not bool(down.any()):
+    not-ready/unreachable taint, or every node of the dump is not Ready (`down` of `nodes`). When other
+    nodes are turned down for other reasons (resources, affinity), those reasons are the pod's own."""
+    if not _NODE_TAINTS.search(message) or not down:
         return False
     m = _TAINT_COUNT.search(message)
-    return bool(down.all()) or (m is not None and m.group(1) == m.group(2))
+    return len(down) == nodes or (m is not None and m.group(1) == m.group(2))
 
 
-def _arch_term(pending: pd.DataFrame, message: str) -> str | None:
+def _arch_term(pending: list[Any], message: str) -> str | None:
     """The kubernetes.io/arch term of the pods' nodeSelector/affinity when the scheduler says no node
     matched it (the arch is then the likely reason, e.g. an amd64-only chart on an arm64 node)."""
     if "affinity" not in message and "selector" not in message:
         return None
-    terms = [
-        (a, e)
-        for a, e in zip(pending["arch_allowed"].tolist(), pending["arch_excluded"].tolist())
-        if not is_na(a) or not is_na(e)
-    ]
+    terms = [(a, e) for a, e in ((r.arch_allowed, r.arch_excluded) for r in pending) if not is_na(a) or not is_na(e)]
     if not terms:
         return None
     pos = [] if is_na(terms[0][0]) else list(terms[0][0])
@@ -102,19 +95,25 @@ def find(ctx: Context) -> list[Finding]:
         on=["snapshot", "namespace", "pod"],
         how="inner",
     )
+    # the pending pods and their events read once, keyed (namespace, pod) as the merges per workload match them
+    pending_recs = [((_key(r.namespace), _key(r.pod)), r) for r in pending.itertuples(index=False)]
+    event_recs = [((_key(r.object_namespace), _key(r.object_name)), r) for r in events.itertuples(index=False)]
+    ready = ctx.nodes["ready"].eq(False).fillna(False).to_numpy(dtype=bool) if "ready" in ctx.nodes else []
+    down = sorted(str(n) for n, d in zip(ctx.nodes["node"], ready) if d) if len(ready) else []
+    claims_in: dict[tuple[str, frozenset[str]], list[Any]] = {}
+    groups = by_workload(cand)
     out: list[Finding] = []
-    for w, rows in by_workload(cand):
-        mine = pending.merge(rows[["namespace", "pod"]].drop_duplicates(), on=["namespace", "pod"])
-        ev = events.merge(
-            rows[["namespace", "pod"]]
-            .drop_duplicates()
-            .rename(columns={"namespace": "object_namespace", "pod": "object_name"}),
-            on=["object_namespace", "object_name"],
-        )
-        has_cond = bool((mine["scheduled"] == "False").fillna(False).any())
-        msgs = mine["scheduled_message"].dropna().astype(str).tolist() + ev["message"].dropna().astype(str).tolist()
+    for i, w in groups.each():
+        rows = groups.sel(i)
+        keys = set(zip(map(_key, rows["namespace"]), map(_key, rows["pod"])))
+        mine = [r for k, r in pending_recs if k in keys]
+        ev = [r for k, r in event_recs if k in keys]
+        has_cond = any(not is_na(r.scheduled) and r.scheduled == "False" for r in mine)
+        msgs = [str(r.scheduled_message) for r in mine if not is_na(r.scheduled_message)] + [
+            str(r.message) for r in ev if not is_na(r.message)
+        ]
         message = msgs[-1] if msgs else None
-        conf = 0.8 + (0.08 if has_cond else 0.0) + (0.08 if not ev.empty else 0.0)
+        conf = 0.8 + (0.08 if has_cond else 0.0) + (0.08 if ev else 0.0)
         arch = _arch_term(mine, message or "")
         f = new_finding(
             CAUSE,
@@ -122,14 +121,13 @@ def find(ctx: Context) -> list[Finding]:
             rows,
             severity=severity(ctx, w),
             confidence=round(min(conf, 0.97), 2),
-            summary=f"{w}: {mine['pod'].nunique()} pod(s) Pending, no node fits"
+            summary=f"{w}: {len({r.pod for r in mine if not is_na(r.pod)})} pod(s) Pending, no node fits"
             + (f": {message[:240]}" if message else "")
             + (f" ({arch})" if arch else ""),
         )
-        if _blocked_by_down_nodes(ctx, message or ""):
-            down = ctx.nodes[ctx.nodes["ready"].eq(False).fillna(False)]["node"].astype(str).sort_values()
+        if _blocked_by_down_nodes(down, len(ready), message or ""):
             # the nodes' own state is the cause; the Pending pods follow from it
-            f.caused_by = finding_id("node-not-ready", Workload("Node", "", str(down.iloc[0])))
+            f.caused_by = finding_id("node-not-ready", Workload("Node", "", down[0]))
         f.evidence.extend(
             Evidence(
                 kind="pod",
@@ -139,40 +137,48 @@ def find(ctx: Context) -> list[Finding]:
                 + ("" if pd.isna(r.scheduled_message) else f": {r.scheduled_message}"),
                 snapshot=str(r.snapshot),
             )
-            for r in mine.head(10).itertuples(index=False)
+            for r in mine[:10]
         )
         f.evidence.extend(event_evidence(ev))
-        claims = (
-            _claim_events(ctx, w.namespace, _claim_names(mine))
-            if message and "persistentvolumeclaim" in message.lower()
-            else None
-        )
-        if claims is not None and not claims.empty:
-            last_claim = claims.iloc[-1]
-            f.summary += f"; claim {last_claim['object_name']}: {str(last_claim['message'])[:200]}"
+        claims = None
+        if message and "persistentvolumeclaim" in message.lower():
+            names = _claim_names(mine)
+            claims = claims_in.get((w.namespace, names))
+            if claims is None:  # once per namespace and set of claims
+                claims = claims_in[(w.namespace, names)] = list(
+                    _claim_events(ctx, w.namespace, names).itertuples(index=False)
+                )
+        if claims:
+            last_claim = claims[-1]
+            f.summary += f"; claim {last_claim.object_name}: {str(last_claim.message)[:200]}"
             f.evidence.extend(event_evidence(claims, supports="why the claim does not bind"))
-            message = f"{message} {' '.join(claims['message'].dropna().astype(str))}"
+            message = f"{message} {' '.join(str(c.message) for c in claims if not is_na(c.message))}"
         if not message:
             f.missing_evidence.append(
                 MissingEvidence(
                     what="the scheduler's message",
                     why="it says, per node, why none fits",
-                    how=f"kubectl -n {q(w.namespace)} describe pod {q(str(mine['pod'].iloc[0]))}",
+                    how=f"kubectl -n {q(w.namespace)} describe pod {q(str(mine[0].pod))}",
                 )
             )
         f.missing_evidence.extend(missing_events(ctx, rows, "the scheduler's reasons"))
-        f.remediation.extend(_remedies(w, str(mine["pod"].iloc[0]), message or ""))
+        f.remediation.extend(_remedies(w, str(mine[0].pod), message or ""))
         out.append(f)
     return out
 
 
-def _claim_names(pending: pd.DataFrame) -> set[str]:
-    """The PersistentVolumeClaims the Pending pods mount (`spec.volumes[].persistentVolumeClaim`,
+def _key(v: Any) -> Any:
+    """A merge key: missing values equal one another, as `merge` matches them."""
+    return None if is_na(v) else v
+
+
+def _claim_names(pending: list[Any]) -> frozenset[str]:
+    """The PersistentVolumeClaims the Pending pods (their rows) mount (`spec.volumes[].persistentVolumeClaim`,
     describe's `ClaimName:`); empty when the input does not show volumes (a `get pods` row)."""
-    return {str(c) for v in pending["claims"].tolist() if not is_na(v) for c in v}
+    return frozenset(str(c) for r in pending if not is_na(r.claims) for c in r.claims)
 
 
-def _claim_events(ctx: Context, namespace: str, names: set[str]) -> pd.DataFrame:
+def _claim_events(ctx: Context, namespace: str, names: frozenset[str]) -> pd.DataFrame:
     """Warning events of the PersistentVolumeClaims the pods mount: the scheduler only says a claim is
     unbound, the persistent volume controller or the provisioner says why (no such storage class, an
     access mode the provisioner lacks, a PV too small or bound to another claim, no PV matching the

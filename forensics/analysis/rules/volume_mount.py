@@ -19,15 +19,15 @@ from typing import Any
 
 import pandas as pd
 
-from forensics.analysis.correlate import Context
+from forensics.analysis.correlate import Context, Rows, is_na
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Remediation
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._common import by_workload, container_evidence, new_finding, sig_evidence
 from forensics.analysis.rules._restart import (
     any_is,
     event_evidence,
-    events_for_pods,
     marks,
+    pod_event_rows,
     q,
     resource,
     severity,
@@ -78,26 +78,28 @@ def find(ctx: Context) -> list[Finding]:
         zip(zip(unbound["namespace"].astype(str), unbound["pod"].astype(str)), unbound["scheduled_message"].astype(str))
     )
     sigs_of = sigs_by_workload(ctx, cand, ("volume-mount",))
+    groups = by_workload(cand)
+    waiting_start = (cand["state"].isna() | cand["waiting_reason"].isin(list(_NOT_STARTED))).to_numpy(dtype=bool)
+    # the unbound pods' rows, keyed as the pod rows are, for an inner merge on (namespace, pod) per workload
+    unbound_recs = [((_key(r.namespace), _key(r.pod)), r) for r in unbound.itertuples(index=False)]
     out: list[Finding] = []
-    for w, rows in by_workload(cand):
+    for i, w in groups.each():
+        rows = groups.sel(i)
         sigs = sigs_of(w)
-        said = [claims[k] for k in zip(rows["namespace"].astype(str), rows["pod"].astype(str)) if k in claims]
+        said = [claims[k] for k in zip(rows.text("namespace"), rows.text("pod")) if k in claims]
         what, fix = _what(texts(sigs) + said)
-        conf = (
-            0.8
-            + (0.1 if any_is(sigs["source"], "event") else 0.0)
-            + (0.05 if bool((rows["state"].isna() | rows["waiting_reason"].isin(list(_NOT_STARTED))).any()) else 0.0)
-        )
+        conf = 0.8 + (0.1 if any_is(sigs["source"], "event") else 0.0) + (0.05 if rows.any(waiting_start) else 0.0)
         f = new_finding(
             CAUSE,
             w,
             rows,
             severity=severity(ctx, w),
             confidence=round(min(conf, 0.95), 2),
-            summary=f"{w}: {rows['pod'].nunique()} pod(s) cannot start, {what}",
+            summary=f"{w}: {rows.nunique('pod')} pod(s) cannot start, {what}",
         )
-        f.evidence.extend(event_evidence(events_for_pods(ctx, rows, _EVENTS)))
+        f.evidence.extend(event_evidence(pod_event_rows(ctx, rows, _EVENTS)))
         f.evidence.extend(sig_evidence(sigs))
+        pods = set(zip(map(_key, rows["namespace"]), map(_key, rows["pod"])))
         f.evidence.extend(
             Evidence(
                 kind="pod",
@@ -106,9 +108,7 @@ def find(ctx: Context) -> list[Finding]:
                 text=f"phase Pending, PodScheduled=False: {r.scheduled_message}",
                 snapshot=str(r.snapshot),
             )
-            for r in unbound.merge(rows[["namespace", "pod"]].drop_duplicates(), on=["namespace", "pod"])
-            .head(5)
-            .itertuples(index=False)
+            for r in [r for k, r in unbound_recs if k in pods][:5]
         )
         f.evidence.extend(container_evidence(rows, _text))
         if sigs.empty:  # pragma: no cover - candidates carry a volume signature
@@ -154,9 +154,14 @@ def _text(r: Any) -> str:
     return f"container {r.container}: {st}"
 
 
-def _remedies(w: Any, rows: pd.DataFrame, fix: str) -> list[Remediation]:
+def _key(v: Any) -> Any:
+    """A merge key: missing values equal one another, as `merge` matches them."""
+    return None if is_na(v) else v
+
+
+def _remedies(w: Any, rows: Rows, fix: str) -> list[Remediation]:
     ns = q(w.namespace)
-    pod = q(str(rows["pod"].iloc[-1]))
+    pod = q(str(rows["pod"][-1]))
     out = [
         Remediation(
             title="Read the kubelet's mount errors for the pod",
@@ -165,7 +170,7 @@ def _remedies(w: Any, rows: pd.DataFrame, fix: str) -> list[Remediation]:
         )
     ]
     if fix == "hostpath":
-        nodes = sorted(rows["node"].dropna().astype(str).unique())
+        nodes = sorted({str(n) for n in rows.present("node")})
         out.append(
             Remediation(
                 title="Create the path on the node(s) with the type the volume expects, or relax the hostPath `type` "
