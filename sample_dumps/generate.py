@@ -3842,6 +3842,24 @@ def not_arch() -> Story:
         type="Warning",
     )
     snap.pod_event(gone, "Killing", "Stopping container etl", now - secs(2950), container="etl")
+    # the kubelet's words about the node while it reclaimed memory (it stays Ready; the pressure is over)
+    for reason, message, back, kind in (
+        ("NodeHasInsufficientMemory", f"Node {up[4].name} status is now: NodeHasInsufficientMemory", 2990, "Normal"),
+        ("EvictionThresholdMet", "Attempting to reclaim memory", 2960, "Warning"),
+        ("NodeHasSufficientMemory", f"Node {up[4].name} status is now: NodeHasSufficientMemory", 2700, "Normal"),
+    ):
+        snap.event(
+            ns="default",
+            kind="Node",
+            name=up[4].name,
+            uid=up[4].uid,
+            reason=reason,
+            message=message,
+            first=now - secs(back),
+            last=now - secs(back),
+            type=kind,
+            host=up[4].name,
+        )
 
     # unschedulable: 40 CPUs requested, no node has them
     tr = app("ml/trainer:0.9.0", "2024-06-10T18:00:00Z", ["python", "-m", "trainer"])
@@ -3916,6 +3934,9 @@ def not_arch() -> Story:
 - `shop/checkout-worker`: CreateContainerConfigError, `configmap "app-settings" not found`.
 - `reports/pdf-renderer`: StartError, exit 128, `exec: "/app/start.sh": executable file not found in $PATH`.
 - `analytics/etl-runner`: one pod Evicted (`The node was low on resource: memory.`); its replacement runs.
+  `worker-05` stayed Ready: its kubelet reported `NodeHasInsufficientMemory` and `EvictionThresholdMet`
+  (`Attempting to reclaim memory`) 50 minutes before collection, then `NodeHasSufficientMemory`. The node
+  is the cause (`Node worker-05`, `node-pressure`, the pressure over now); the eviction is its consequence.
 - `ml/trainer`: Pending, `0/6 nodes are available: 6 Insufficient cpu.` (it asks for 40 CPUs).
 - `worker-06` stopped posting status (Ready Unknown, `node.kubernetes.io/unreachable` taints) 200 s before
   collection; both `warehouse/inventory-sync` pods run there. The node is the cause (a finding of its own,
@@ -3946,7 +3967,13 @@ def not_arch() -> Story:
                 "workload": wl_ref("Node", "", "worker-06"),
                 "latent": False,
                 "contributing": [],
-            }
+            },
+            {
+                "cause": "node-pressure",
+                "workload": wl_ref("Node", "", up[4].name),
+                "latent": False,
+                "contributing": [],
+            },
         ],
         NOARCH: [wl_ref(k, ns, n) for k, ns, n, _ in broken]
         + [

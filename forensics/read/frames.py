@@ -65,6 +65,8 @@ POOL_LABELS = (
     "node.cluster.x-k8s.io/pool",
 )
 INSTANCE_LABELS = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
+# the kubelet's eviction-manager conditions (pkg/kubelet/nodestatus/setters.go); True means it evicts
+PRESSURE_CONDITIONS = ("MemoryPressure", "DiskPressure", "PIDPressure")
 ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
 _FIELD_CONTAINER = re.compile(r"spec\.(?:initContainers|containers|ephemeralContainers)\{([^}]*)\}")
 _MAX_FIELD_PATH = 1024
@@ -215,6 +217,8 @@ class FrameBuilder:
         message = None
         since = None
         troubled = []
+        pressure: list[str] = []
+        pressure_words: list[str] = []
         for c in n.status.conditions or ():
             if c.type == "Ready":
                 ready = c.status == "True"
@@ -223,6 +227,10 @@ class FrameBuilder:
                 since = c.last_transition_time
             elif c.status != "False":  # every other condition (pressure, node-problem-detector) is healthy False
                 troubled.append(f"{c.type}={c.status}")
+                if c.type in PRESSURE_CONDITIONS and c.status == "True":
+                    pressure.append(c.type)
+                    words = ": ".join(x for x in (c.reason, c.message) if x)
+                    pressure_words.append(f"{c.type}=True" + (f" ({words})" if words else ""))
         node_os = normalize_os(info.operating_system or labels.get("kubernetes.io/os")) or None
         level, level_from, model = _cpu_facts(labels)
         wbuild = labels.get("node.kubernetes.io/windows-build") or (
@@ -255,6 +263,8 @@ class FrameBuilder:
             unschedulable=bool(n.spec.unschedulable),
             taints=hard_taints(n.spec.taints),
             conditions=",".join(sorted(troubled)) or None,
+            pressure=pressure,
+            pressure_words=pressure_words,
             file=file,
         )
 

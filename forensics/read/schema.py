@@ -48,6 +48,8 @@ NODE_COLS = {
     "unschedulable": BOOL,
     "taints": LIST,
     "conditions": STR,
+    "pressure": LIST,
+    "pressure_words": LIST,
     "file": STR,
     "cpu_level": STR,
     "cpu_level_from": STR,

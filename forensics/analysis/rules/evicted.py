@@ -73,11 +73,23 @@ def find(ctx: Context) -> list[Finding]:
                 )
             )
         f.remediation.extend(_remedies(w, rows, resources))
-        evicted_on = sorted(mine["node"].dropna().astype(str).unique())
-        if evicted_on:  # kept only when that node has a node-not-ready finding (pressure, NotReady)
-            f.caused_by = finding_id("node-not-ready", Workload("Node", "", evicted_on[0]))
+        f.caused_by = _node_cause(ctx, mine)
         out.append(f)
     return out
+
+
+def _node_cause(ctx: Context, mine: pd.DataFrame) -> str | None:
+    """The finding of the node the pods were evicted from: `node-not-ready` when that node is not
+    Ready, else `node-pressure` for evictions because the node was low on a resource (an eviction for
+    a pod's own limit is not the node's). A link to a finding that does not exist is dropped later."""
+    pressed = mine[mine["message"].fillna("").astype(str).str.contains("low on resource", regex=False)]
+    on = sorted(pressed["node"].dropna().astype(str).unique()) or sorted(mine["node"].dropna().astype(str).unique())
+    if not on:
+        return None
+    down = set(ctx.nodes.loc[ctx.nodes["ready"].eq(False).fillna(False), "node"].astype(str))
+    if on[0] in down:
+        return finding_id("node-not-ready", Workload("Node", "", on[0]))
+    return finding_id("node-pressure", Workload("Node", "", on[0])) if not pressed.empty else None
 
 
 def _remedies(w: Any, rows: pd.DataFrame, resources: list[str]) -> list[Remediation]:
