@@ -204,7 +204,12 @@ class FrameBuilder:
                 "jobs": "Job",
             }[kind]
             for w in items:
-                self._add_workload(snapshot, file, wkind, w.metadata, w.spec)
+                failed = None
+                if wkind == "Job":  # a Job's Failed condition outlives its pods (TTL, cleanup)
+                    failed = next(
+                        (c for c in w.status.conditions or () if c.type == "Failed" and c.status == "True"), None
+                    )
+                self._add_workload(snapshot, file, wkind, w.metadata, w.spec, failed)
 
     def _add_node(self, snapshot: str, file: str, n: kube.Node) -> None:
         info = n.status.node_info
@@ -422,7 +427,15 @@ class FrameBuilder:
             file=file,
         )
 
-    def _add_workload(self, snapshot: str, file: str, kind: str, md: kube.Meta, spec: kube.WorkloadSpec | None) -> None:
+    def _add_workload(
+        self,
+        snapshot: str,
+        file: str,
+        kind: str,
+        md: kube.Meta,
+        spec: kube.WorkloadSpec | None,
+        failed: kube.WorkloadCondition | None = None,
+    ) -> None:
         okind, oname = _controller(md)
         tspec = spec.template.spec if spec is not None and spec.template is not None else None
         images = None
@@ -444,6 +457,9 @@ class FrameBuilder:
             images=images,
             arch_allowed=allowed,
             arch_excluded=excluded,
+            failed_reason=(failed.reason or "Failed") if failed is not None else None,
+            failed_message=failed.message if failed is not None else None,
+            failed_at=failed.last_transition_time if failed is not None else None,
             file=file,
         )
 

@@ -148,6 +148,9 @@ WORKLOAD_COLS = {
     "images": STR,
     "arch_allowed": LIST,
     "arch_excluded": LIST,
+    "failed_reason": STR,
+    "failed_message": STR,
+    "failed_at": TS,
     "file": STR,
 }
 LOG_COLS = {
