@@ -170,3 +170,14 @@ def test_pid_pressure_without_evictions_is_still_said(tmp_path: Path) -> None:
     assert "kubelet has insufficient PID available" in f.summary and f.takes_down == []
     assert any("nlwp" in r.command for r in f.remediation)
     assert any(m.what == "no eviction events about node node-a" for m in f.missing_evidence)
+
+
+def test_old_events_about_a_node_that_recovered_and_evicted_nothing_are_history(tmp_path: Path) -> None:
+    old = event("node-a", "NodeHasDiskPressure", "Node node-a status is now: NodeHasDiskPressure", kind="Node")
+    old["firstTimestamp"] = old["lastTimestamp"] = "2026-11-20T04:00:00Z"
+    recent = event("node-a", "NodeHasDiskPressure", "Node node-a status is now: NodeHasDiskPressure", kind="Node")
+    healthy = [pressed("node-a", status="False")]
+    pods = [pod("web-6d4cf56db6-bbbbb", containers=[ctr(state=running(), ready=True)])]
+    assert find(context(tmp_path / "old", nodes=healthy, pods=pods, events=[old])) == []
+    f = only(find(context(tmp_path / "recent", nodes=healthy, pods=pods, events=[recent])))
+    assert f.severity == "low" and "was under resource pressure" in f.summary

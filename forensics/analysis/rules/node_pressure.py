@@ -16,7 +16,8 @@ the cause: one finding per node (cluster-scoped: no namespace) carrying the cond
 message and the resources the kubelet named; the workloads evicted from it are its consequences
 (their `evicted` findings have `caused_by` this finding). A node that is not Ready is
 `node-not-ready`'s, whose finding carries the same pressure words: never two findings for one node.
-Refuted by pressure conditions False with no eviction event or pressure eviction about the node.
+Refuted by pressure conditions False with no pressure eviction about the node and no eviction event
+within the failing-now window (older ones about a node that recovered are history).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import re
 
 import pandas as pd
 
-from forensics.analysis.correlate import Context, is_na
+from forensics.analysis.correlate import RECENT, Context, is_na, reference_time
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Remediation, Workload, finding_id
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._common import new_finding
@@ -100,6 +101,8 @@ def find(ctx: Context) -> list[Finding]:
             }
         )
         over = row is not None and not now  # the node is read and reports no pressure now
+        if over and mine.empty and not _recent(ctx, ev):
+            continue  # old events about a node that recovered and evicted nothing still listed: history
         rows = p[p["node"] == node]
         rows = rows[rows["snapshot"] == ctx.snapshots[-1]] if ctx.snapshots else rows
         f = new_finding(
@@ -162,6 +165,13 @@ def find(ctx: Context) -> list[Finding]:
         f.remediation.extend(_remedies(node, resources))
         out.append(f)
     return out
+
+
+def _recent(ctx: Context, ev: pd.DataFrame) -> bool:
+    """Whether a pressure event about the node is within the failing-now window of the collection."""
+    ref = reference_time(ctx.meta)
+    seen = ev.loc[ev["reason"].isin(list(PRESSURE_EVENTS)), "last_seen"].dropna()
+    return ref is not None and not seen.empty and bool(seen.max() >= ref - RECENT)
 
 
 def _remedies(node: str, resources: list[str]) -> list[Remediation]:
