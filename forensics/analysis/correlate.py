@@ -633,7 +633,6 @@ JOB_FAILURES = (
     "MaxFailedIndexesExceeded",
     "PodFailurePolicy",
 )
-_CRONJOB_RUN = re.compile(r"^(?P<c>.+)-\d{8,}$")  # <cronjob>-<scheduled time in minutes>, the CronJob controller's name
 
 
 def failed_jobs(frames: dict[str, pd.DataFrame], ref: pd.Timestamp | None) -> pd.DataFrame:
@@ -696,8 +695,10 @@ def failed_jobs(frames: dict[str, pd.DataFrame], ref: pd.Timestamp | None) -> pd
             continue  # its pods speak for it (their own causes)
         kind, name = owners.get((ns, job), ("", ""))
         if kind != "CronJob":
-            m = _CRONJOB_RUN.match(job)
-            kind, name = ("CronJob", m.group("c")) if m and (ns, m.group("c")) in cronjobs else ("Job", job)
+            # <cronjob>-<scheduled time in minutes>: how the CronJob controller names its Jobs
+            base, _, stamp = job.rpartition("-")
+            made = base and len(stamp) >= 8 and stamp.isdigit() and (ns, base) in cronjobs
+            kind, name = ("CronJob", base) if made else ("Job", job)
         out.append({"namespace": ns, "job": job, "workload_kind": kind, "workload_name": name, **r})
     df = pd.DataFrame(out, columns=cols)
     df["at"] = pd.to_datetime(df["at"], utc=True, errors="coerce")

@@ -80,7 +80,7 @@ def find(ctx: Context) -> list[Finding]:
                 + ("" if pd.isna(r["at"]) else f" (at {iso_z(r['at'])})"),
                 snapshot=str(r["snapshot"]),
             )
-            for _, r in rows.tail(10).iterrows()
+            for r in rows.tail(10).to_dict("records")
         )
         job = names[-1]
         f.missing_evidence.append(
