@@ -676,6 +676,7 @@ class Workload:
     revision: int = 1
     schedule: str = ""  # CronJob
     job_time: dt.datetime | None = None  # Job scheduled time
+    job_failed: tuple[str, str, dt.datetime] | None = None  # Job: its Failed condition (reason, message, when)
     strategy: str = "RollingUpdate"
     volumes: list[dict[str, Any]] | None = None
 
@@ -1508,8 +1509,9 @@ def controller_object(
         }
         jobs = sorted(children, key=lambda j: j.created)
         status = {"lastScheduleTime": ts(jobs[-1].created) if jobs else None}
-        if jobs:
-            status["lastSuccessfulTime"] = ts(jobs[-1].created + secs(95))
+        done = [j for j in jobs if j.job_failed is None]
+        if done:
+            status["lastSuccessfulTime"] = ts(done[-1].created + secs(95))
     elif wl.kind == "Job":
         meta["ownerReferences"] = [
             {
@@ -1552,6 +1554,16 @@ def controller_object(
                 "succeeded": 1,
                 "conditions": [
                     {"lastProbeTime": ts(fin), "lastTransitionTime": ts(fin), "status": "True", "type": "Complete"}
+                ],
+            }
+        elif wl.job_failed is not None:  # the job controller's words (pkg/controller/job)
+            reason, message, at = wl.job_failed
+            cond = {"lastProbeTime": ts(at), "lastTransitionTime": ts(at), "message": message, "reason": reason}
+            status |= {
+                "failed": 3,
+                "conditions": [
+                    cond | {"status": "True", "type": "FailureTarget"},
+                    cond | {"status": "True", "type": "Failed"},
                 ],
             }
         else:
@@ -3842,6 +3854,24 @@ def not_arch() -> Story:
         type="Warning",
     )
     snap.pod_event(gone, "Killing", "Stopping container etl", now - secs(2950), container="etl")
+    # the kubelet's words about the node while it reclaimed memory (it stays Ready; the pressure is over)
+    for reason, message, back, kind in (
+        ("NodeHasInsufficientMemory", f"Node {up[4].name} status is now: NodeHasInsufficientMemory", 2990, "Normal"),
+        ("EvictionThresholdMet", "Attempting to reclaim memory", 2960, "Warning"),
+        ("NodeHasSufficientMemory", f"Node {up[4].name} status is now: NodeHasSufficientMemory", 2700, "Normal"),
+    ):
+        snap.event(
+            ns="default",
+            kind="Node",
+            name=up[4].name,
+            uid=up[4].uid,
+            reason=reason,
+            message=message,
+            first=now - secs(back),
+            last=now - secs(back),
+            type=kind,
+            host=up[4].name,
+        )
 
     # unschedulable: 40 CPUs requested, no node has them
     tr = app("ml/trainer:0.9.0", "2024-06-10T18:00:00Z", ["python", "-m", "trainer"])
@@ -3895,6 +3925,28 @@ def not_arch() -> Story:
         last=down.not_ready_since,
         component="node-controller",
     )
+
+    # job-failed: the hourly ledger export failed (backoff limit) and its pods were deleted since
+    lx = app("billing/ledger-export:1.8.2", "2024-05-02T08:00:00Z", ["/ledger-export", "--month=current"])
+    cj = st.workload(
+        "CronJob", "billing", "ledger-export", [C("export", lx)], T("2024-04-10T10:00:00Z"), schedule="0 * * * *"
+    )
+    snap.add(cj)
+    run = st.job(cj, T("2024-06-11T09:00:00Z"))
+    run.job_failed = ("BackoffLimitExceeded", "Job has reached the specified backoff limit", now - secs(1500))
+    snap.add(run)
+    snap.event(
+        ns="billing",
+        kind="Job",
+        name=run.name,
+        uid=run.uid,
+        reason="BackoffLimitExceeded",
+        message="Job has reached the specified backoff limit",
+        first=now - secs(1500),
+        last=now - secs(1500),
+        type="Warning",
+        component="job-controller",
+    )
     st.readme = """
 # not-arch
 
@@ -3916,6 +3968,12 @@ def not_arch() -> Story:
 - `shop/checkout-worker`: CreateContainerConfigError, `configmap "app-settings" not found`.
 - `reports/pdf-renderer`: StartError, exit 128, `exec: "/app/start.sh": executable file not found in $PATH`.
 - `analytics/etl-runner`: one pod Evicted (`The node was low on resource: memory.`); its replacement runs.
+  `worker-05` stayed Ready: its kubelet reported `NodeHasInsufficientMemory` and `EvictionThresholdMet`
+  (`Attempting to reclaim memory`) 50 minutes before collection, then `NodeHasSufficientMemory`. The node
+  is the cause (`Node worker-05`, `node-pressure`, the pressure over now); the eviction is its consequence.
+- `billing/ledger-export` (CronJob): its 09:00 run failed 25 minutes before collection (`BackoffLimitExceeded:
+  Job has reached the specified backoff limit`) and its pods are gone, so why they failed is not in the dump:
+  the analyzer says what is known (`job-failed`, low confidence) and how to keep the pods next time.
 - `ml/trainer`: Pending, `0/6 nodes are available: 6 Insufficient cpu.` (it asks for 40 CPUs).
 - `worker-06` stopped posting status (Ready Unknown, `node.kubernetes.io/unreachable` taints) 200 s before
   collection; both `warehouse/inventory-sync` pods run there. The node is the cause (a finding of its own,
@@ -3933,6 +3991,7 @@ def not_arch() -> Story:
         ("Deployment", "analytics", "etl-runner", "evicted"),
         ("Deployment", "ml", "trainer", "unschedulable"),
         ("Deployment", "warehouse", "inventory-sync", "node-not-ready"),
+        ("CronJob", "billing", "ledger-export", "job-failed"),
     ]
     st.expected = {
         "story": st.name,
@@ -3946,7 +4005,13 @@ def not_arch() -> Story:
                 "workload": wl_ref("Node", "", "worker-06"),
                 "latent": False,
                 "contributing": [],
-            }
+            },
+            {
+                "cause": "node-pressure",
+                "workload": wl_ref("Node", "", up[4].name),
+                "latent": False,
+                "contributing": [],
+            },
         ],
         NOARCH: [wl_ref(k, ns, n) for k, ns, n, _ in broken]
         + [

@@ -344,7 +344,10 @@ def summary(
     history = history or []
     failing = _workloads(active)
     workloads = [f for f in failing if f.workload.kind not in _NOT_WORKLOADS]
-    down_nodes = sorted({f.workload.name for f in failing if f.workload.kind == "Node"})
+    down_nodes = sorted({f.workload.name for f in failing if f.workload.kind == "Node" and f.cause == "node-not-ready"})
+    pressed_nodes = sorted(
+        {f.workload.name for f in failing if f.workload.kind == "Node" and f.cause == "node-pressure"}
+    )
     by_cause = Counter(f.cause for f in active)
     pods = {(f.workload.namespace, p) for f in workloads for p in f.pods}
     nodes = {n for f in failing for n in f.nodes}
@@ -386,6 +389,8 @@ def summary(
         parts = []
         if down_nodes:
             parts.append(f"{len(down_nodes)} node(s) not Ready")
+        if pressed_nodes:
+            parts.append(f"{len(pressed_nodes)} node(s) under resource pressure")
         if workloads:
             parts.append(
                 f"{len(workloads)} workload(s) failing ({len(pods)} of {counts['pods']} pods, on {len(nodes)} "

@@ -158,6 +158,8 @@ class Context:
     inspected_images: int = 0
     # workloads (kind, namespace, name) failing at the last snapshot (docs/findings.md)
     failing_now: frozenset[tuple[str, str, str]] = frozenset()
+    # Jobs that failed and whose pods are all gone from the dump (`failed_jobs`), with `recent`
+    failed_jobs: pd.DataFrame = field(default_factory=pd.DataFrame)
     _reachable: dict[tuple[str, ...] | None, frozenset[str]] = field(default_factory=dict, repr=False)
 
     @property
@@ -606,6 +608,7 @@ def build_context(frames: dict[str, pd.DataFrame], snapshots: list[str], meta: d
             workload_name=pd.Series(dtype="string"),
         )
 
+    jobs = failed_jobs(frames, _last_time(frames, meta or {}))
     return Context(
         frames=frames,
         snapshots=snapshots,
@@ -618,8 +621,97 @@ def build_context(frames: dict[str, pd.DataFrame], snapshots: list[str], meta: d
         has_binfmt=not frames["binfmt"].empty,
         inspected_images=int(frames["images"]["inspected"].fillna(False).sum()),
         failing_now=failing_workloads(frames["pods"], c, nodes_all, snapshots, meta or {})
-        | _ghosts_failing(frames["events"], frames["pods"], _last_time(frames, meta or {})),
+        | _ghosts_failing(frames["events"], frames["pods"], _last_time(frames, meta or {}))
+        | set(
+            zip(
+                jobs.loc[jobs["recent"], "workload_kind"],
+                jobs.loc[jobs["recent"], "namespace"],
+                jobs.loc[jobs["recent"], "workload_name"],
+            )
+        ),
+        failed_jobs=jobs,
     )
+
+
+# the job controller's reasons for a Job's Failed condition, also posted as events about the Job
+JOB_FAILURES = (
+    "BackoffLimitExceeded",
+    "DeadlineExceeded",
+    "FailedIndexes",
+    "MaxFailedIndexesExceeded",
+    "PodFailurePolicy",
+)
+
+
+def failed_jobs(frames: dict[str, pd.DataFrame], ref: pd.Timestamp | None) -> pd.DataFrame:
+    """Jobs that failed (a `Failed` condition True, else a `BackoffLimitExceeded` / `DeadlineExceeded`
+    event about the Job) and of which no pod is in the dump (deleted by `ttlSecondsAfterFinished` or
+    a cleanup): one row per Job with namespace, job, workload_kind/workload_name (the CronJob that made
+    it, else the Job), reason, message, at (when it failed), file, snapshot, from ("condition" |
+    "event") and recent (failed within RECENT of `ref`)."""
+    cols = ["namespace", "job", "workload_kind", "workload_name", "reason", "message", "at", "file", "snapshot", "from"]
+    wl, pods, events = frames["workloads"], frames["pods"], frames["events"]
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    jobs = wl[wl["kind"] == "Job"]
+    owners = {
+        (str(n), str(j)): (str(k), str(o))
+        for n, j, k, o in zip(jobs["namespace"], jobs["name"], jobs["owner_kind"], jobs["owner_name"])
+        if not pd.isna(k) and not pd.isna(o)
+    }
+    for r in (
+        jobs[jobs["failed_reason"].notna()].drop_duplicates(["namespace", "name"], keep="last").itertuples(index=False)
+    ):
+        rows[(str(r.namespace), str(r.name))] = dict(
+            reason=r.failed_reason,
+            message=r.failed_message,
+            at=r.failed_at,
+            file=r.file,
+            snapshot=r.snapshot,
+            **{"from": "condition"},
+        )
+    ev = events[(events["object_kind"] == "Job") & events["reason"].isin(list(JOB_FAILURES)).fillna(False)]
+    for r in ev.sort_values("last_seen").itertuples(index=False):
+        ns = "" if pd.isna(r.object_namespace) else str(r.object_namespace)
+        rows.setdefault(
+            (ns, str(r.object_name)),
+            dict(
+                reason=r.reason,
+                message=r.message,
+                at=r.last_seen,
+                file=r.file,
+                snapshot=r.snapshot,
+                **{"from": "event"},
+            ),
+        )
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols}).assign(recent=pd.Series(dtype=bool))
+    with_pods = set(
+        zip(
+            pods.loc[pods["owner_kind"] == "Job", "namespace"].astype(str),
+            pods.loc[pods["owner_kind"] == "Job", "owner_name"].astype(str),
+        )
+    )
+    cronjobs = set(
+        zip(
+            wl.loc[wl["kind"] == "CronJob", "namespace"].astype(str),
+            wl.loc[wl["kind"] == "CronJob", "name"].astype(str),
+        )
+    )
+    out = []
+    for (ns, job), r in sorted(rows.items()):
+        if (ns, job) in with_pods:
+            continue  # its pods speak for it (their own causes)
+        kind, name = owners.get((ns, job), ("", ""))
+        if kind != "CronJob":
+            # <cronjob>-<scheduled time in minutes>: how the CronJob controller names its Jobs
+            base, _, stamp = job.rpartition("-")
+            made = base and len(stamp) >= 8 and stamp.isdigit() and (ns, base) in cronjobs
+            kind, name = ("CronJob", base) if made else ("Job", job)
+        out.append({"namespace": ns, "job": job, "workload_kind": kind, "workload_name": name, **r})
+    df = pd.DataFrame(out, columns=cols)
+    df["at"] = pd.to_datetime(df["at"], utc=True, errors="coerce")
+    df["recent"] = (df["at"] >= ref - RECENT).fillna(False).astype(bool) if ref is not None else False
+    return df
 
 
 _DEPLOY_POD = re.compile(r"^(?P<w>[a-z0-9][-a-z0-9.]*?)-(?P<h>[bcdfghjklmnpqrstvwxz2456789]{6,10})-[a-z0-9]{5}$")

@@ -65,6 +65,8 @@ POOL_LABELS = (
     "node.cluster.x-k8s.io/pool",
 )
 INSTANCE_LABELS = ("node.kubernetes.io/instance-type", "beta.kubernetes.io/instance-type")
+# the kubelet's eviction-manager conditions (pkg/kubelet/nodestatus/setters.go); True means it evicts
+PRESSURE_CONDITIONS = ("MemoryPressure", "DiskPressure", "PIDPressure")
 ZONE_LABELS = ("topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone")
 _FIELD_CONTAINER = re.compile(r"spec\.(?:initContainers|containers|ephemeralContainers)\{([^}]*)\}")
 _MAX_FIELD_PATH = 1024
@@ -202,7 +204,12 @@ class FrameBuilder:
                 "jobs": "Job",
             }[kind]
             for w in items:
-                self._add_workload(snapshot, file, wkind, w.metadata, w.spec)
+                failed = None
+                if wkind == "Job":  # a Job's Failed condition outlives its pods (TTL, cleanup)
+                    failed = next(
+                        (c for c in w.status.conditions or () if c.type == "Failed" and c.status == "True"), None
+                    )
+                self._add_workload(snapshot, file, wkind, w.metadata, w.spec, failed)
 
     def _add_node(self, snapshot: str, file: str, n: kube.Node) -> None:
         info = n.status.node_info
@@ -215,6 +222,8 @@ class FrameBuilder:
         message = None
         since = None
         troubled = []
+        pressure: list[str] = []
+        pressure_words: list[str] = []
         for c in n.status.conditions or ():
             if c.type == "Ready":
                 ready = c.status == "True"
@@ -223,6 +232,10 @@ class FrameBuilder:
                 since = c.last_transition_time
             elif c.status != "False":  # every other condition (pressure, node-problem-detector) is healthy False
                 troubled.append(f"{c.type}={c.status}")
+                if c.type in PRESSURE_CONDITIONS and c.status == "True":
+                    pressure.append(c.type)
+                    words = ": ".join(x for x in (c.reason, c.message) if x)
+                    pressure_words.append(f"{c.type}=True" + (f" ({words})" if words else ""))
         node_os = normalize_os(info.operating_system or labels.get("kubernetes.io/os")) or None
         level, level_from, model = _cpu_facts(labels)
         wbuild = labels.get("node.kubernetes.io/windows-build") or (
@@ -255,6 +268,8 @@ class FrameBuilder:
             unschedulable=bool(n.spec.unschedulable),
             taints=hard_taints(n.spec.taints),
             conditions=",".join(sorted(troubled)) or None,
+            pressure=pressure,
+            pressure_words=pressure_words,
             file=file,
         )
 
@@ -412,7 +427,15 @@ class FrameBuilder:
             file=file,
         )
 
-    def _add_workload(self, snapshot: str, file: str, kind: str, md: kube.Meta, spec: kube.WorkloadSpec | None) -> None:
+    def _add_workload(
+        self,
+        snapshot: str,
+        file: str,
+        kind: str,
+        md: kube.Meta,
+        spec: kube.WorkloadSpec | None,
+        failed: kube.WorkloadCondition | None = None,
+    ) -> None:
         okind, oname = _controller(md)
         tspec = spec.template.spec if spec is not None and spec.template is not None else None
         images = None
@@ -434,6 +457,9 @@ class FrameBuilder:
             images=images,
             arch_allowed=allowed,
             arch_excluded=excluded,
+            failed_reason=(failed.reason or "Failed") if failed is not None else None,
+            failed_message=failed.message if failed is not None else None,
+            failed_at=failed.last_transition_time if failed is not None else None,
             file=file,
         )
 

@@ -270,9 +270,22 @@ class CronJobSpec(_S):
     job_template: JobTemplate | None = None
 
 
+class WorkloadCondition(_S):
+    type: str = ""
+    status: str = ""
+    reason: str | None = None
+    message: str | None = None
+    last_transition_time: str | None = None
+
+
+class WorkloadStatus(_S):
+    conditions: list[WorkloadCondition] | None = None
+
+
 class Workload(_S):
     metadata: Meta = msgspec.field(default_factory=Meta)
     spec: WorkloadSpec = msgspec.field(default_factory=WorkloadSpec)
+    status: WorkloadStatus = msgspec.field(default_factory=WorkloadStatus)
 
 
 class CronJob(_S):

@@ -48,6 +48,8 @@ NODE_COLS = {
     "unschedulable": BOOL,
     "taints": LIST,
     "conditions": STR,
+    "pressure": LIST,
+    "pressure_words": LIST,
     "file": STR,
     "cpu_level": STR,
     "cpu_level_from": STR,
@@ -146,6 +148,9 @@ WORKLOAD_COLS = {
     "images": STR,
     "arch_allowed": LIST,
     "arch_excluded": LIST,
+    "failed_reason": STR,
+    "failed_message": STR,
+    "failed_at": TS,
     "file": STR,
 }
 LOG_COLS = {

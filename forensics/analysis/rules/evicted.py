@@ -37,6 +37,7 @@ def find(ctx: Context) -> list[Finding]:
     ev_pods = pods[(pods["reason"] == "Evicted").fillna(False)]
     # the evicted pods' rows once, keyed (snapshot, namespace, pod) as the merge below matches them
     evicted = [((_key(r.snapshot), _key(r.namespace), _key(r.pod)), r) for r in ev_pods.itertuples(index=False)]
+    down = set(ctx.nodes.loc[ctx.nodes["ready"].eq(False).fillna(False), "node"].astype(str))
     groups = by_workload(cand)
     out: list[Finding] = []
     for i, w in groups.each():
@@ -75,9 +76,7 @@ def find(ctx: Context) -> list[Finding]:
                 )
             )
         f.remediation.extend(_remedies(w, rows, resources))
-        evicted_on = sorted({str(r.node) for r in mine if not is_na(r.node)})
-        if evicted_on:  # kept only when that node has a node-not-ready finding (pressure, NotReady)
-            f.caused_by = finding_id("node-not-ready", Workload("Node", "", evicted_on[0]))
+        f.caused_by = _node_cause(mine, down)
         out.append(f)
     return out
 
@@ -96,6 +95,22 @@ def _evicted_pods(evicted: list[tuple[tuple[Any, Any, Any], Any]], keys: set[tup
             last.pop(k[1:], None)
             last[k[1:]] = r
     return list(last.values())
+
+
+def _node_cause(mine: list[Any], down: set[str]) -> str | None:
+    """The finding of the node the pods (their rows) were evicted from: `node-not-ready` when that node
+    is not Ready (`down`), else `node-pressure` for evictions because the node was low on a resource (an
+    eviction for a pod's own limit is not the node's). A link to a finding that does not exist is
+    dropped later."""
+    pressed = [r for r in mine if not is_na(r.message) and "low on resource" in str(r.message)]
+    on = sorted({str(r.node) for r in pressed if not is_na(r.node)}) or sorted(
+        {str(r.node) for r in mine if not is_na(r.node)}
+    )
+    if not on:
+        return None
+    if on[0] in down:
+        return finding_id("node-not-ready", Workload("Node", "", on[0]))
+    return finding_id("node-pressure", Workload("Node", "", on[0])) if pressed else None
 
 
 def _remedies(w: Any, rows: Rows, resources: list[str]) -> list[Remediation]:
