@@ -16,9 +16,9 @@ CronJob's Job is reported as the CronJob.
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import Any
 
-from forensics.analysis.correlate import Context
+from forensics.analysis.correlate import Context, is_na
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Remediation, Workload
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._restart import q
@@ -43,19 +43,27 @@ def find(ctx: Context) -> list[Finding]:
     if jobs.empty:
         return []
     out: list[Finding] = []
-    for (kind, ns, name), rows in jobs.groupby(["workload_kind", "namespace", "workload_name"], sort=True):
-        w = Workload(str(kind), str(ns), str(name))
-        rows = rows.sort_values("at", na_position="first")
-        last = rows.iloc[-1]
+    # the failed Jobs' rows read once, grouped by workload in key order (as a sorted group-by, rows with
+    # a missing key left out); each group's rows by time, missing times first, ties in row order
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in jobs.to_dict("records"):
+        key = (r["workload_kind"], r["namespace"], r["workload_name"])
+        if not any(is_na(k) for k in key):
+            groups.setdefault(tuple(str(k) for k in key), []).append(r)  # type: ignore[arg-type]
+    for (kind, ns, name), group in sorted(groups.items()):
+        w = Workload(kind, ns, name)
+        rows = sorted(group, key=lambda r: (0, 0) if is_na(r["at"]) else (1, r["at"]))
+        last = rows[-1]
         reason = str(last["reason"])
-        message = "" if pd.isna(last["message"]) else str(last["message"])
-        at = None if pd.isna(last["at"]) else iso_z(last["at"])
-        names = rows["job"].astype(str).tolist()
+        message = "" if is_na(last["message"]) else str(last["message"])
+        at = None if is_na(last["at"]) else iso_z(last["at"])
+        names = [str(r["job"]) for r in rows]
+        times = [r["at"] for r in rows if not is_na(r["at"])]
         what = _MEANS.get(reason)
         f = Finding(
             cause=CAUSE,
             severity="medium",
-            confidence=0.6 if (rows["from"] == "condition").any() else 0.5,
+            confidence=0.6 if any(_from_condition(r) for r in rows) else 0.5,
             workload=w,
             summary=f"{w}: Job {names[-1]} failed"
             + (f" at {at}" if at else "")
@@ -65,22 +73,20 @@ def find(ctx: Context) -> list[Finding]:
             + (f": {what}" if what else "")
             + (f"; {len(names)} failed Jobs" if len(names) > 1 else "")
             + "; its pods are gone from the dump, so why they failed is unknown",
-            first_seen=iso_z(rows["at"].dropna().min()) if rows["at"].notna().any() else None,
+            first_seen=iso_z(min(times)) if times else None,
             last_seen=at,
         )
         f.evidence.extend(
             Evidence(
-                kind="workload" if r["from"] == "condition" else "event",
+                kind="workload" if _from_condition(r) else "event",
                 file=str(r["file"]),
-                object=f"Job {ns}/{r['job']}"
-                if r["from"] == "condition"
-                else f"Event {r['reason']} on Job {ns}/{r['job']}",
-                text=(f"condition Failed=True, reason {r['reason']}" if r["from"] == "condition" else str(r["reason"]))
-                + ("" if pd.isna(r["message"]) else f": {r['message']}")
-                + ("" if pd.isna(r["at"]) else f" (at {iso_z(r['at'])})"),
+                object=f"Job {ns}/{r['job']}" if _from_condition(r) else f"Event {r['reason']} on Job {ns}/{r['job']}",
+                text=(f"condition Failed=True, reason {r['reason']}" if _from_condition(r) else str(r["reason"]))
+                + ("" if is_na(r["message"]) else f": {r['message']}")
+                + ("" if is_na(r["at"]) else f" (at {iso_z(r['at'])})"),
                 snapshot=str(r["snapshot"]),
             )
-            for r in rows.tail(10).to_dict("records")
+            for r in rows[-10:]
         )
         job = names[-1]
         f.missing_evidence.append(
@@ -97,6 +103,10 @@ def find(ctx: Context) -> list[Finding]:
         f.remediation.extend(_remedies(w, job, reason))
         out.append(f)
     return out
+
+
+def _from_condition(r: dict[str, Any]) -> bool:
+    return not is_na(r["from"]) and r["from"] == "condition"
 
 
 def _remedies(w: Workload, job: str, reason: str) -> list[Remediation]:

@@ -23,10 +23,12 @@ within the failing-now window (older ones about a node that recovered are histor
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from forensics.analysis.correlate import RECENT, Context, is_na, reference_time
+from forensics.analysis.correlate import RECENT, Context, Rows, Workloads, is_na, reference_time
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Remediation, Workload, finding_id
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._common import new_finding
@@ -76,42 +78,65 @@ def find(ctx: Context) -> list[Finding]:
         | set(evictions["node"].astype(str))
     )
     p = marks(ctx)
+    # what each candidate node's finding reads, grouped once: a cluster can have hundreds of such nodes
+    node_row = {str(r["node"]): r for r in known.to_dict("records")} if not nodes.empty else {}
+    ev_of: dict[str, list[Any]] = {}
+    for r in nev.drop_duplicates(["object_name", "reason", "message"]).itertuples(index=False):
+        if not is_na(r.object_name):
+            ev_of.setdefault(str(r.object_name), []).append(r)
+    evicted_on: dict[str, list[Any]] = {}
+    for r in evictions.itertuples(index=False):
+        evicted_on.setdefault(str(r.node), []).append(r)
+    last = p[p["node"].isin(candidates)]
+    last = last[(last["snapshot"] == ctx.snapshots[-1]).fillna(False)] if ctx.snapshots else last
+    table = Workloads.at(last, [])
+    at = {str(k): v for k, v in last.groupby("node", sort=False).indices.items()} if not last.empty else {}
     out: list[Finding] = []
     for node in candidates:
-        row = known.loc[node] if node in known.index else None
+        row = node_row.get(node)
         if row is not None and not is_na(row["ready"]) and not bool(row["ready"]):
             continue  # node-not-ready's finding, which carries the pressure in the node's words
         words = [] if row is None or is_na(row["pressure"]) else list(row["pressure_words"] or [])
         now = [] if row is None or is_na(row["pressure"]) else list(row["pressure"])
-        ev = nev[nev["object_name"] == node].drop_duplicates(["reason", "message"])
-        mine = evictions[evictions["node"] == node]
-        texts = mine["message"].astype(str).tolist()
+        ev = ev_of.get(node, [])
+        mine = evicted_on.get(node, [])
+        texts = [str(r.message) for r in mine]
         resources = list(
             dict.fromkeys(
                 [_CONDITION_RESOURCE[c] for c in now if c in _CONDITION_RESOURCE]
                 + [m.group(1).rstrip(".") for t in texts for m in LOW_ON.finditer(t)]
-                + [m.group(1).rstrip(".") for t in ev["message"].dropna().astype(str) for m in _RECLAIM.finditer(t)]
-                + [_EVENT_RESOURCE[r] for r in ev["reason"] if r in _EVENT_RESOURCE]
+                + [
+                    m.group(1).rstrip(".")
+                    for r in ev
+                    if not is_na(r.message)
+                    for m in _RECLAIM.finditer(str(r.message))
+                ]
+                + [_EVENT_RESOURCE[r.reason] for r in ev if not is_na(r.reason) and r.reason in _EVENT_RESOURCE]
             )
         )
         takes = sorted(
             {
-                str(Workload(str(k) or "Pod", str(n), str(m)))
-                for k, n, m in zip(mine["workload_kind"].fillna("Pod"), mine["namespace"], mine["workload_name"])
+                str(
+                    Workload(
+                        str("Pod" if is_na(r.workload_kind) else r.workload_kind) or "Pod",
+                        str(r.namespace),
+                        str(r.workload_name),
+                    )
+                )
+                for r in mine
             }
         )
         over = row is not None and not now  # the node is read and reports no pressure now
-        if over and mine.empty and not _recent(ctx, ev):
+        if over and not mine and not _recent(ctx, ev):
             continue  # old events about a node that recovered and evicted nothing still listed: history
-        rows = p[p["node"] == node]
-        rows = rows[rows["snapshot"] == ctx.snapshots[-1]] if ctx.snapshots else rows
+        rows = Rows(table, at.get(node, np.zeros(0, dtype=np.int64)))
         f = new_finding(
             CAUSE,
             Workload("Node", "", node),
-            rows[rows["evicted"]] if not rows.empty else rows,
+            rows.where(table.flag("evicted")),
             severity="low" if over and not takes else "medium" if over else "high",
             confidence=round(
-                min(0.97, 0.8 + (0.1 if now else 0.0) + (0.05 if texts else 0.0) + (0.04 if not ev.empty else 0.0)), 2
+                min(0.97, 0.8 + (0.1 if now else 0.0) + (0.05 if texts else 0.0) + (0.04 if ev else 0.0)), 2
             ),
             summary=f"Node {node} "
             + ("was" if over else "is")
@@ -130,7 +155,7 @@ def find(ctx: Context) -> list[Finding]:
                     file=str(row["file"]),
                     object=f"Node {node}",
                     text=("; ".join(words) if words else "no pressure condition True now")
-                    + (", Ready" if row["ready"] is True else "")
+                    + (", Ready" if not is_na(row["ready"]) and bool(row["ready"]) else "")
                     + ("" if is_na(row["taints"]) else f"; taints {','.join(row['taints'])}"),
                     snapshot=str(row["snapshot"]),
                 )
@@ -144,7 +169,7 @@ def find(ctx: Context) -> list[Finding]:
                 text=f"evicted from node {node}: {r.message}",
                 snapshot=str(r.snapshot),
             )
-            for r in mine.head(10).itertuples(index=False)
+            for r in mine[:10]
         )
         if row is None:
             f.missing_evidence.append(
@@ -154,7 +179,7 @@ def find(ctx: Context) -> list[Finding]:
                     how=f"kubectl get node {q(node)} -o yaml",
                 )
             )
-        if ev.empty:
+        if not ev:
             f.missing_evidence.append(
                 MissingEvidence(
                     what=f"no eviction events about node {node}",
@@ -167,11 +192,11 @@ def find(ctx: Context) -> list[Finding]:
     return out
 
 
-def _recent(ctx: Context, ev: pd.DataFrame) -> bool:
-    """Whether a pressure event about the node is within the failing-now window of the collection."""
+def _recent(ctx: Context, ev: list[Any]) -> bool:
+    """Whether a pressure event about the node (its rows) is within the failing-now window of the collection."""
     ref = reference_time(ctx.meta)
-    seen = ev.loc[ev["reason"].isin(list(PRESSURE_EVENTS)), "last_seen"].dropna()
-    return ref is not None and not seen.empty and bool(seen.max() >= ref - RECENT)
+    seen = [r.last_seen for r in ev if not is_na(r.reason) and r.reason in PRESSURE_EVENTS and not is_na(r.last_seen)]
+    return ref is not None and bool(seen) and bool(max(seen) >= ref - RECENT)
 
 
 def _remedies(node: str, resources: list[str]) -> list[Remediation]:
