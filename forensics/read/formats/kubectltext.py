@@ -89,10 +89,10 @@ _SKIP_EXT = (
 # --`) or watch. Up to three words before the prompt character, each bounded: prose is not a prompt.
 _PROMPT_CHAR = "$#%>❯»"
 _PROMPT = re.compile(
-    r"^\s*(?:"
+    r"^\s*+(?:"  # possessive: blanks the prompt's own \s* could also take made a blank line quadratic
     r"PS [^>]{0,200}>\s*"
-    r"|➜\s+\S{1,100}(?:\s+git:\(\S{1,100}\))?(?:\s+✗)?\s+"
-    rf"|(?:[^\s{_PROMPT_CHAR}➜]{{1,100}}\s+){{0,3}}[^\s{_PROMPT_CHAR}➜]{{0,100}}\s*[{_PROMPT_CHAR}]\s*"
+    r"|➜\s++\S{1,100}(?:\s++git:\(\S{1,100}\))?(?:\s++✗)?\s+"
+    rf"|(?:[^\s{_PROMPT_CHAR}➜]{{1,100}}\s++){{0,3}}[^\s{_PROMPT_CHAR}➜]{{0,100}}\s*+[{_PROMPT_CHAR}]\s*+"
     r")?"
     r"(?:(?:sudo|microk8s|k3s|k0s|minikube|watch|time)(?:\s+-{1,2}[\w-]{1,40}(?:=\S{1,100}|\s+\d[\d.]{0,10})?)*\s+)*"
     r"(?:kubectl|oc|k|microk8s\.kubectl)(?:\.exe)?\s+(?:--\s+)?(\S.*)$"
