@@ -162,3 +162,87 @@ def test_one_long_blank_line_is_refused_in_seconds(tmp_path: Path) -> None:
     run = analyze(out, tmp_path)
     assert_unusable(run)
     assert run.cpu < 10, run.cpu
+
+
+TICKET = SAMPLE.parent / "scheduling-ticket.txt"
+
+
+def test_a_gzipped_kubectl_paste_is_read_as_its_text(tmp_path: Path) -> None:
+    plain = analyze(TICKET, tmp_path)
+    out = tmp_path / "ticket.txt.gz"
+    out.write_bytes(gzip.compress(TICKET.read_bytes()))
+    run = analyze(out, tmp_path)
+    assert_bounded(run)
+    doc = run.doc()
+    assert doc["dump"]["format"] == "kubectl-text"
+    assert doc["dump"]["counts"] == plain.doc()["dump"]["counts"]
+    assert doc["dump"]["counts"]["pods"] > 0
+    assert _failing(doc) == _failing(plain.doc())
+
+
+def test_a_gzipped_kubectl_paste_bomb_is_refused_in_one_line(tmp_path: Path) -> None:
+    # a real paste, then 3 GiB of zeros: no paste is that large; refused having held at most its cap
+    out = tmp_path / "ticket.txt.gz"
+    with open(out, "wb") as f:
+        f.write(gzip.compress(TICKET.read_bytes()))
+        f.writelines(gzip_zeros() for _ in range(48))
+    run = analyze(out, tmp_path)
+    assert_unusable(run)
+    assert run.cpu < 10 and run.peak_rss < HELD, (run.cpu, run.peak_rss)
+    assert "file too large" in run.stderr
+
+
+def _cluster_info_list(kind: str, items: list[dict[str, Any]]) -> bytes:
+    """A list as `kubectl cluster-info dump` prints it to its standard output (kind first, 4-space indent)."""
+    doc = {"kind": kind, "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}
+    return json.dumps(doc, indent=4).encode() + b"\n"
+
+
+NODES = json.loads((SAMPLE / "snapshots" / SNAP / "nodes.json").read_bytes())["items"]
+LOG_BLOCK = (
+    b"==== START logs for container ledger-api of pod payments/ledger-api-w4wr2qc9p-swgfk ====\n"
+    b"exec /usr/local/bin/ledger-api: exec format error\n"
+    b"==== END logs for container ledger-api of pod payments/ledger-api-w4wr2qc9p-swgfk ====\n"
+)
+
+
+def test_a_big_cluster_info_stdout_reads_every_pod_and_what_follows(tmp_path: Path) -> None:
+    # a pod list of ~80 MiB (decoded as it is read), then a log block that must still be found
+    base = _sample_items()
+    items = []
+    size = n = 0
+    while size < 80 * MiB:
+        item = copy.deepcopy(base[n % len(base)])
+        item["metadata"]["name"] += f"-{n}"
+        items.append(item)
+        size += len(json.dumps(item, indent=4)) + 40 * 8
+        n += 1
+    out = tmp_path / "cluster-info.txt.gz"
+    with gzip.open(out, "wb", compresslevel=1) as f:
+        f.write(_cluster_info_list("NodeList", NODES))
+        f.write(_cluster_info_list("PodList", items))
+        f.write(_cluster_info_list("EventList", []))
+        f.write(LOG_BLOCK)
+    run = analyze(out, tmp_path)
+    assert_bounded(run)
+    doc = run.doc()
+    assert doc["dump"]["format"] == "kubectl-cluster-info-dump"
+    assert doc["dump"]["counts"]["pods"] == len(items)
+    assert doc["dump"]["counts"]["nodes"] == len(NODES)
+    assert doc["dump"]["counts"]["logs"] == 1
+    assert not doc["load_problems"], doc["load_problems"]
+
+
+def test_a_gzip_bomb_inside_a_cluster_info_list_keeps_the_items(tmp_path: Path) -> None:
+    out = tmp_path / "cluster-info.txt.gz"
+    pods = _cluster_info_list("PodList", _sample_items()).rsplit(b"]", 1)[0]
+    with open(out, "wb") as f:
+        f.write(gzip.compress(_cluster_info_list("NodeList", NODES) + pods))
+        f.writelines(gzip_zeros() for _ in range(48))
+    run = analyze(out, tmp_path)
+    assert_bounded(run)
+    assert run.cpu < 10 and run.peak_rss < HELD, (run.cpu, run.peak_rss)
+    doc = run.doc()
+    assert doc["dump"]["counts"]["pods"] == len(_sample_items())
+    assert_problem(doc, "unreadable object list", "cluster-info.txt", "the items before were read")
+    assert ("Deployment", "payments", "ledger-api") in _failing(doc)
