@@ -1223,6 +1223,21 @@ def read_or_stream(fh: Any, whole_max: int, chunk: int | None = None) -> tuple[b
     return None, rest()
 
 
+def read_single(path: str | os.PathLike[str], cap: int, limits: Limits | None = None) -> bytes | None:
+    """The whole content of a single-file dump, decompressed when it is gz/zst; None when it is over `cap`
+    (a plain file by its size, unread; a compressed one once `cap` bytes came out of it, which are let go)
+    or cannot be read to its end."""
+    p = Path(path)
+    try:
+        if not single_compression(p) and p.stat().st_size > cap:
+            return None
+        with open_single(p, limits) as fh:
+            data, _ = read_or_stream(fh, cap)
+    except (OSError, UnusableInput):
+        return None
+    return data
+
+
 def single_name(path: str | os.PathLike[str]) -> str:
     """The name a single compressed file stands for (`pods.json.gz` -> `pods.json`)."""
     name = Path(path).name

@@ -49,7 +49,7 @@ from forensics.read.formats.raw import LogSink, RawDump, merge
 from forensics.read.formats.raw import items as raw_items
 from forensics.read.formats.raw import objects as raw_objects
 from forensics.read.load import Dump
-from forensics.read.source import DumpSource, FileInfo, open_single, single_name
+from forensics.read.source import DumpSource, FileInfo, open_single, read_single, single_name
 
 FORMAT = "kubectl-cluster-info-dump"
 NODES = ("nodes.json", "nodes.yaml")
@@ -486,9 +486,11 @@ def raw_stdout(src: DumpSource, path: Path) -> RawDump:
     """The stdout form: pretty-printed JSON lists (each from a line `{` to a line `}`) or `---` YAML
     documents, with log blocks between them."""
     out = RawDump()
-    if path.stat().st_size > src.limits.member_bytes:
+    data = read_single(path, src.limits.member_bytes, src.limits)  # gz/zst decompressed
+    if data is None:
         return out
-    lines = path.read_bytes().splitlines(keepends=True)
+    lines = data.splitlines(keepends=True)
+    del data
     sink = LogSink(out.logs)
     i, n, segment = 0, len(lines), []
     while i < n:
