@@ -30,6 +30,12 @@ class Batch:
     whole: bool = False
 
 
+def kubectl_list(head: bytes) -> bool:
+    """Whether the first bytes of a file are a JSON object whose `items` list opens as kubectl prints
+    it, so that `item_batches` can split it without holding it whole."""
+    return head.lstrip()[:1] == b"{" and head.find(_ITEMS_OPEN, 0, _SHAPE_PROBE) >= 0
+
+
 def item_batches(chunks: Iterator[bytes]) -> Iterator[Batch]:
     """The items of the list `chunks` spell, in batches of whole items, never holding the whole text.
 

@@ -1196,6 +1196,48 @@ def read_upto(fh: Any, limit: int) -> bytes:
     return out.getvalue()
 
 
+def read_or_stream(fh: Any, whole_max: int, chunk: int | None = None) -> tuple[bytes | None, Iterator[bytes]]:
+    """A stream read whole when it ends within `whole_max` bytes: `(data, no chunks)`. Past that, `(None,
+    chunks)`: the bytes read so far, then the rest of the stream, in pieces of `chunk`, each let go of
+    once handed out, so that a consumer that decodes as it goes (`chunks.item_batches`) never holds the
+    whole; read errors (truncation, the scan budget of a bomb) are raised by the iteration."""
+    step = chunk or STREAM_CHUNK
+    pieces: list[bytes] = []
+    got = 0
+    while got <= whole_max:
+        b = fh.read(min(step, whole_max + 1 - got))
+        if not b:
+            out = io.BytesIO()
+            while pieces:
+                out.write(pieces.pop(0))
+            return out.getvalue(), iter(())
+        pieces.append(b)
+        got += len(b)
+
+    def rest() -> Iterator[bytes]:
+        while pieces:
+            yield pieces.pop(0)
+        while b := fh.read(step):
+            yield b
+
+    return None, rest()
+
+
+def read_single(path: str | os.PathLike[str], cap: int, limits: Limits | None = None) -> bytes | None:
+    """The whole content of a single-file dump, decompressed when it is gz/zst; None when it is over `cap`
+    (a plain file by its size, unread; a compressed one once `cap` bytes came out of it, which are let go)
+    or cannot be read to its end."""
+    p = Path(path)
+    try:
+        if not single_compression(p) and p.stat().st_size > cap:
+            return None
+        with open_single(p, limits) as fh:
+            data, _ = read_or_stream(fh, cap)
+    except (OSError, UnusableInput):
+        return None
+    return data
+
+
 def single_name(path: str | os.PathLike[str]) -> str:
     """The name a single compressed file stands for (`pods.json.gz` -> `pods.json`)."""
     name = Path(path).name

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ import yaml
 
 from forensics.read.formats.common import (
     LIST_KINDS,
+    OBJECT_KINDS,
     PENDING,
     Detected,
     ForeignBuilder,
@@ -47,7 +49,7 @@ from forensics.read.formats.raw import LogSink, RawDump, merge
 from forensics.read.formats.raw import items as raw_items
 from forensics.read.formats.raw import objects as raw_objects
 from forensics.read.load import Dump
-from forensics.read.source import DumpSource, FileInfo, open_single, single_name
+from forensics.read.source import DumpSource, FileInfo, open_single, read_single, single_name
 
 FORMAT = "kubectl-cluster-info-dump"
 NODES = ("nodes.json", "nodes.yaml")
@@ -69,6 +71,9 @@ REQUEST_LOG_ERROR = b"Request log error"
 LOG_MARKER = b"==== START logs for container "
 MAX_LOG_BLOCKS = 50_000  # container logs read from one file
 LINE_MAX = 16 * 1024 * 1024  # a longer line is read in pieces
+LIST_WHOLE_MAX = 64 * 1024 * 1024  # a JSON list is held whole up to this; past it, decoded as it is read ...
+STREAM_PIECE = 16 * 1024 * 1024  # ... in pieces of this many bytes
+_FIRST_KIND = re.compile(rb'"kind"\s*:\s*"(\w{1,100})"')
 YAML_MAX = 64 * 1024 * 1024  # YAML is built as Python objects: a smaller cap than for JSON lists
 
 GAPS = [
@@ -204,9 +209,12 @@ def load_stdout(path: Path, *, images: Path | None = None) -> Dump:
             add_list(b, src, "", file, b"".join(segment), yaml_form=True)
         segment, seg_bytes = [], 0
 
+    shift = 0  # lines read by a streamed list (`_stream_list`), not by this loop
+
     try:
         with open_single(path, src.limits) as fh:
-            for i, line in enumerate(iter(lambda: fh.readline(LINE_MAX), b"")):
+            for n, line in enumerate(iter(lambda: fh.readline(LINE_MAX), b"")):
+                i = n + shift
                 stripped = line.rstrip(b"\r\n")
                 if blocks.open or stripped.startswith(LOG_MARKER):
                     if not blocks.open and yaml_form:
@@ -223,13 +231,23 @@ def load_stdout(path: Path, *, images: Path | None = None) -> Dump:
                         if not skipping:
                             _add_json_list(b, src, file, seg_start, b"".join(segment))
                         segment, seg_bytes, skipping = [], 0, False
-                    elif not skipping and seg_bytes > src.limits.member_bytes:
-                        src.problem(
-                            f"{file}:{seg_start + 1}",
-                            "object list too large",
-                            f"over {src.limits.member_bytes} bytes: not read",
-                        )
-                        segment, skipping = [], True
+                    elif not skipping and seg_bytes > LIST_WHOLE_MAX:
+                        kind = _head_kind(segment)
+                        if kind is None:
+                            src.problem(
+                                f"{file}:{seg_start + 1}",
+                                "object list too large",
+                                f"over {LIST_WHOLE_MAX} bytes and of no kind read here: not read",
+                            )
+                            segment, skipping = [], True
+                            continue
+                        read, ended = _stream_list(b, src, kind, file, seg_start, segment, fh)
+                        shift += read
+                        segment, seg_bytes = [], 0
+                        if ended:
+                            in_json = False
+                        else:
+                            skipping = True  # the rest of the list, up to its closing line, is passed over
                     continue
                 if yaml_form is None and stripped.strip():
                     if _PREAMBLE.match(stripped):
@@ -261,6 +279,56 @@ def load_stdout(path: Path, *, images: Path | None = None) -> Dump:
     meta: dict[str, Any] = {"source_format": FORMAT, "form": "stdout"}
     _images(b, src, images)
     return finish(b, src, path=Path(path), fmt=FORMAT, meta=meta, collected_at=None, gaps=list(GAPS))
+
+
+def _head_kind(segment: list[bytes]) -> str | None:
+    """The kind file of a list from its first lines: its own kind (printed first by cluster-info dump),
+    or, when the list's keys are sorted, its first item's."""
+    head = b"".join(segment[:200])[:65536]
+    m = _FIRST_KIND.search(head)
+    if m is None:
+        return None
+    name = m.group(1).decode()
+    return LIST_KINDS.get(name) or OBJECT_KINDS.get(name)
+
+
+def _stream_list(
+    b: ForeignBuilder, src: DumpSource, kind: str, file: str, start: int, segment: list[bytes], fh: Any
+) -> tuple[int, bool]:
+    """Decode a list too big to hold (past `LIST_WHOLE_MAX`) in batches of whole items, reading on from
+    `fh` up to the list's closing line: (lines read, whether that line was reached). A bomb or padding
+    inside the list is a load problem; the items before it are kept."""
+    read = 0
+    ended = False
+
+    def chunks() -> Iterator[bytes]:
+        nonlocal read, ended
+        head = [b"".join(segment)]
+        segment.clear()
+        yield head.pop()
+        buf: list[bytes] = []
+        size = 0
+        while line := fh.readline(LINE_MAX):
+            read += 1
+            buf.append(line)
+            size += len(line)
+            if line.rstrip(b"\r\n") == b"}":
+                ended = True
+                break
+            if size >= STREAM_PIECE:
+                yield b"".join(buf)
+                buf, size = [], 0
+        if buf:
+            yield b"".join(buf)
+
+    notes: list[str] = []
+    try:
+        b.add_objects_chunked(PENDING, kind, file, chunks(), notes)
+    except (msgspec.DecodeError, msgspec.ValidationError) as e:
+        src.problem(f"{file}:{start + 1}", "unreadable object list", f"{short(e)}; the items before were read")
+    for note in notes[:20]:
+        src.problem(f"{file}:{start + 1}", "object list partly read", note)
+    return read, ended
 
 
 def _add_json_list(b: ForeignBuilder, src: DumpSource, file: str, start: int, chunk: bytes) -> None:
@@ -418,9 +486,11 @@ def raw_stdout(src: DumpSource, path: Path) -> RawDump:
     """The stdout form: pretty-printed JSON lists (each from a line `{` to a line `}`) or `---` YAML
     documents, with log blocks between them."""
     out = RawDump()
-    if path.stat().st_size > src.limits.member_bytes:
+    data = read_single(path, src.limits.member_bytes, src.limits)  # gz/zst decompressed
+    if data is None:
         return out
-    lines = path.read_bytes().splitlines(keepends=True)
+    lines = data.splitlines(keepends=True)
+    del data
     sink = LogSink(out.logs)
     i, n, segment = 0, len(lines), []
     while i < n:

@@ -61,7 +61,7 @@ from forensics.read.formats.common import (
 )
 from forensics.read.formats.raw import RawDump
 from forensics.read.load import Dump
-from forensics.read.source import DumpSource, FileInfo
+from forensics.read.source import DumpSource, FileInfo, open_single, read_or_stream, single_name
 from forensics.values import iso_seconds
 
 FORMAT = "kubectl-text"
@@ -89,10 +89,10 @@ _SKIP_EXT = (
 # --`) or watch. Up to three words before the prompt character, each bounded: prose is not a prompt.
 _PROMPT_CHAR = "$#%>❯»"
 _PROMPT = re.compile(
-    r"^\s*(?:"
+    r"^\s*+(?:"  # possessive: blanks the prompt's own \s* could also take made a blank line quadratic
     r"PS [^>]{0,200}>\s*"
-    r"|➜\s+\S{1,100}(?:\s+git:\(\S{1,100}\))?(?:\s+✗)?\s+"
-    rf"|(?:[^\s{_PROMPT_CHAR}➜]{{1,100}}\s+){{0,3}}[^\s{_PROMPT_CHAR}➜]{{0,100}}\s*[{_PROMPT_CHAR}]\s*"
+    r"|➜\s++\S{1,100}(?:\s++git:\(\S{1,100}\))?(?:\s++✗)?\s+"
+    rf"|(?:[^\s{_PROMPT_CHAR}➜]{{1,100}}\s++){{0,3}}[^\s{_PROMPT_CHAR}➜]{{0,100}}\s*+[{_PROMPT_CHAR}]\s*+"
     r")?"
     r"(?:(?:sudo|microk8s|k3s|k0s|minikube|watch|time)(?:\s+-{1,2}[\w-]{1,40}(?:=\S{1,100}|\s+\d[\d.]{0,10})?)*\s+)*"
     r"(?:kubectl|oc|k|microk8s\.kubectl)(?:\.exe)?\s+(?:--\s+)?(\S.*)$"
@@ -839,9 +839,19 @@ def _parse(p: Path, single_file: bool) -> _Parsed:
             if size > _SINGLE_FILE_BYTES:
                 src.problem(p.name, "file too large", f"{size} bytes, cap {_SINGLE_FILE_BYTES}")
                 return
-            src.files.append(FileInfo(p.name, size))
+            name = single_name(p)  # a gzip/zstd-compressed paste is read as the text it holds
+            try:
+                with open_single(p, src.limits) as fh:
+                    data, _ = read_or_stream(fh, _SINGLE_FILE_BYTES)
+            except OSError as e:
+                src.problem(name, "file truncated or corrupt", str(e))
+                return
+            if data is None:
+                src.problem(name, "file too large", f"over {_SINGLE_FILE_BYTES} bytes once decompressed: not read")
+                return
+            src.files.append(FileInfo(name, len(data)))
             mtimes.append(p.stat().st_mtime)
-            yield p.name, p.read_bytes()
+            yield name, data
             return
         for n, (name, data) in enumerate(
             files_of(src, lambda nm: src.limits.log_bytes * 4 if _candidate(nm) else None), 1
@@ -958,6 +968,9 @@ def read(path: Path, found: Detected, images: Path | None) -> Dump:
     """Kubectl text; text holding no kubectl output, object or log is not a dump (`UnusableInput`)."""
     dump = load(path, single_file=found.single_file, images=images)
     if not dump.meta.get("objects_found"):
+        given_up = [q for q in dump.problems if q.what in ("file too large", "file truncated or corrupt")]
+        if found.single_file and given_up:  # the reader gave up on the file: that, not its first bytes, says why
+            raise UnusableInput(inputs.unusable_message(path, f"{given_up[0].what} ({given_up[0].why})"))
         raise UnusableInput(
             inputs.unusable_message(path, inputs.describe(path) + ", with no kubectl output, objects or logs in it")
         )

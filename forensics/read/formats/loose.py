@@ -19,8 +19,10 @@ A manifest is tied to its image reference by, in order: a `ref.txt` in the same 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,7 @@ import yaml
 
 from forensics.errors import ManifestError, UnusableInput
 from forensics.knowledge.manifests import parse_inspection
-from forensics.read import inputs, kube, layout
+from forensics.read import chunks, inputs, kube, layout
 from forensics.read.formats.common import (
     LIST_KINDS,
     OBJECT_KINDS,
@@ -49,9 +51,16 @@ from forensics.read.formats.common import (
 from forensics.read.formats.raw import RawDump, merge, whole_file
 from forensics.read.formats.raw import items as raw_items
 from forensics.read.formats.raw import objects as raw_objects
-from forensics.read.formats.shapes import internal_version
+from forensics.read.formats.shapes import internal_version, kind_by_shape
 from forensics.read.load import Dump
-from forensics.read.source import DumpSource, FileInfo, open_single, read_upto, single_name
+from forensics.read.source import (
+    DumpSource,
+    FileInfo,
+    open_single,
+    read_or_stream,
+    read_upto,
+    single_name,
+)
 
 FORMAT = "loose-files"
 EXTENSIONS = (".json", ".yaml", ".yml")
@@ -85,6 +94,10 @@ class _Kind(msgspec.Struct):
 _KIND = msgspec.json.Decoder(_Kind)
 UNTYPED_MAX = 64 * 1024 * 1024  # documents other than JSON Lists are built as Python objects: capped lower
 LIST_MAX = 1024 * 1024 * 1024  # a JSON List is decoded object by object, never as dicts
+# one file given alone (its size known only once decompressed) is held whole up to this; a bigger
+# JSON list in kubectl's layout is decoded as it is read, in reads of SINGLE_CHUNK
+SINGLE_WHOLE_MAX = 64 * 1024 * 1024
+SINGLE_CHUNK = 16 * 1024 * 1024
 
 
 class _RawList(msgspec.Struct):
@@ -120,6 +133,89 @@ def _typed(data: bytes) -> tuple[dict[str, list[Any]], list[str]] | None:
             by_kind.setdefault(kind, []).append(raw)
     notes: list[str] = []
     return {k: kube.decode_items(k, raws, notes) for k, raws in by_kind.items()}, notes
+
+
+def _single(p: Path, src: DumpSource) -> Iterator[tuple[str, bytes | Iterator[bytes]]]:
+    """The one file of a single-file input, perhaps compressed (its size unknown until decompressed).
+
+    Up to `SINGLE_WHOLE_MAX` bytes it is handed out whole. Past that, a JSON list laid out as kubectl prints
+    it is handed out as chunks and decoded item batch by item batch, like a big object list of a
+    directory dump (`chunks.item_batches`): a big cluster's `pods.json.gz` loads, within the memory of
+    a directory dump. Anything else past it is counted, not held, up to `LIST_MAX`: over that it is
+    refused ("file too large") without having been kept; within it, it is read again, whole."""
+    name = single_name(p)
+    try:
+        with open_single(p, src.limits) as fh:
+            data, rest = read_or_stream(fh, SINGLE_WHOLE_MAX, SINGLE_CHUNK)
+            if data is None:
+                first = next(rest)
+                if chunks.kubectl_list(first):
+                    info = FileInfo(name, 0)
+                    src.files.append(info)
+                    yield name, _counted(itertools.chain((first,), rest), info)
+                    return
+                size = len(first)
+                del first
+                for more in rest:
+                    size += len(more)
+                    if size > LIST_MAX:
+                        why = f"over {LIST_MAX} bytes and not a JSON list as kubectl prints it: not read"
+                        src.problem(name, "file too large", why)
+                        return
+        if data is None:
+            with open_single(p, src.limits) as fh:
+                data = read_upto(fh, LIST_MAX + 1)
+    except OSError as e:
+        src.problem(name, "file truncated or corrupt", str(e))
+        return
+    src.files.append(FileInfo(name, len(data)))
+    yield name, data
+
+
+def _counted(parts: Iterator[bytes], info: FileInfo) -> Iterator[bytes]:
+    for part in parts:
+        info.size += len(part)
+        yield part
+
+
+def _add_streamed(b: ForeignBuilder, src: DumpSource, name: str, parts: Iterator[bytes], skipped: Counter[str]) -> int:
+    """Decode a JSON list in kubectl's layout batch by batch, each item by its own `kind` (or its shape);
+    what cannot be read past some point is a load problem, the items before it are kept."""
+    notes: list[str] = []
+    count = 0
+    try:
+        for batch in chunks.item_batches(parts):
+            if batch.whole:  # pragma: no cover - `kubectl_list` saw the items open
+                raise msgspec.DecodeError("not a JSON list as kubectl prints it")
+            raws = msgspec.json.decode(b"[" + batch.data + b"]", type=list[msgspec.Raw])
+            by_kind: dict[str, list[msgspec.Raw]] = {}
+            for raw in raws:
+                try:
+                    k = _KIND.decode(raw).kind
+                except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+                    k = None
+                kind = OBJECT_KINDS.get(k) if isinstance(k, str) else None
+                if kind is None and not k:
+                    try:
+                        kind = kind_by_shape(msgspec.json.decode(raw))
+                    except (msgspec.DecodeError, RecursionError):
+                        kind = None
+                if kind is not None:
+                    by_kind.setdefault(kind, []).append(raw)
+                elif isinstance(k, str) and k:
+                    skipped[k] += 1
+            del raws
+            for kind, raws_of in by_kind.items():
+                items = kube.decode_items(kind, raws_of, notes)
+                b.add_items(PENDING, kind, name, items)
+                count += len(items)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as e:
+        src.problem(name, "unreadable object list", f"{short(e)}; the {count} objects before were read")
+    except OSError as e:
+        src.problem(name, "file truncated or corrupt", f"{e}; the {count} objects before were read")
+    for note in notes[:20]:
+        src.problem(name, "object list partly read", note)
+    return count
 
 
 def _decode(name: str, data: bytes) -> list[Any]:
@@ -158,24 +254,16 @@ def load(
 
     def files() -> Any:
         if single_file:
-            name = single_name(p)
-            try:
-                with open_single(p, src.limits) as fh:
-                    data = read_upto(fh, LIST_MAX + 1)
-            except OSError as e:
-                src.problem(name, "file truncated or corrupt", str(e))
-                return
-            if len(data) > LIST_MAX:
-                src.problem(name, "file too large", f"over {LIST_MAX} bytes: not read")
-                return
-            src.files.append(FileInfo(name, len(data)))
-            yield name, data
+            yield from _single(p, src)
             return
         yield from files_of(
             src, lambda n: LIST_MAX if candidate(n) else (4096 if n.rsplit("/", 1)[-1] == REF else None)
         )
 
     for name, data in files():
+        if not isinstance(data, bytes):  # a list too big to hold, decoded as it is read
+            objects += _add_streamed(b, src, name, data, skipped)
+            continue
         folder = name.rsplit("/", 1)[0] if "/" in name else ""
         if name.rsplit("/", 1)[-1] == REF:
             refs[folder] = data.decode("utf-8", errors="replace").strip()

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from forensics.read.formats.common import Detected, Format, Part, items_by_kind, parts_of, yaml_docs
-from forensics.read.source import DumpSource
+from forensics.read.source import DumpSource, read_single
 
 __all__ = ["LogKey", "LogSink", "RawDump", "from_parts", "merge", "objects", "read_raw", "whole_file"]
 
@@ -69,8 +69,9 @@ def from_parts(src: DumpSource, prefix: str, classify: Callable[[str], Part | No
 
 
 def whole_file(src: DumpSource, path: Path) -> RawDump:
-    """The objects of one plain file (nothing when it is over the per-member cap)."""
-    data = path.read_bytes() if path.stat().st_size <= src.limits.member_bytes else b""
+    """The objects of one plain file, decompressed when it is gz/zst (nothing when it is over the
+    per-member cap)."""
+    data = read_single(path, src.limits.member_bytes, src.limits) or b""
     return RawDump(objects(items(data)))
 
 
