@@ -33,6 +33,7 @@ from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Reme
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._common import new_finding
 from forensics.analysis.rules._restart import event_evidence, marks, q
+from forensics.values import iso_z
 
 CAUSE = "node-pressure"
 TITLE = "Node under resource pressure (kubelet evicting pods)"
@@ -148,6 +149,7 @@ def find(ctx: Context) -> list[Finding]:
         f.nodes = [node]
         f.node_archs = [] if row is None or is_na(row["arch"]) else [str(row["arch"])]
         f.takes_down = takes
+        f.first_seen, f.last_seen = _since(ctx, f, mine, ev)
         if row is not None:
             f.evidence.append(
                 Evidence(
@@ -190,6 +192,18 @@ def find(ctx: Context) -> list[Finding]:
         f.remediation.extend(_remedies(node, resources))
         out.append(f)
     return out
+
+
+def _since(ctx: Context, f: Finding, mine: list[Any], ev: list[Any]) -> tuple[str | None, str | None]:
+    """The node's first failure: the earliest of the kubelet's pressure events about it, the Warning
+    events about the pods it evicted, and what its rows say (the evicted pods are in other namespaces
+    than the node's finding, so the per-finding first failure cannot find their events)."""
+    _, warned = ctx.pod_first_times
+    times = [warned.get((r.namespace, r.pod)) for r in mine] + [r.first_seen for r in ev]
+    seen = [w for w in (iso_z(t) for t in times if t is not None and not is_na(t)) if w]
+    first = min([*seen, *([f.first_seen] if f.first_seen else [])], default=None)
+    last = f.last_seen if f.last_seen is None or first is None or f.last_seen >= first else first
+    return first, last
 
 
 def _recent(ctx: Context, ev: list[Any]) -> bool:
