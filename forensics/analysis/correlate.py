@@ -697,6 +697,9 @@ def failed_jobs(frames: dict[str, pd.DataFrame], ref: pd.Timestamp | None) -> pd
             wl.loc[wl["kind"] == "CronJob", "name"].astype(str),
         )
     )
+    # a dump without any Job or CronJob object (a cluster-info dump collects none) cannot show the
+    # CronJob, so the name the controller gives its Jobs decides alone
+    batch_read = bool(wl["kind"].isin(["Job", "CronJob"]).any()) if not wl.empty else False
     out = []
     for (ns, job), r in sorted(rows.items()):
         if (ns, job) in with_pods:
@@ -705,7 +708,7 @@ def failed_jobs(frames: dict[str, pd.DataFrame], ref: pd.Timestamp | None) -> pd
         if kind != "CronJob":
             # <cronjob>-<scheduled time in minutes>: how the CronJob controller names its Jobs
             base, _, stamp = job.rpartition("-")
-            made = base and len(stamp) >= 8 and stamp.isdigit() and (ns, base) in cronjobs
+            made = base and len(stamp) >= 8 and stamp.isdigit() and ((ns, base) in cronjobs or not batch_read)
             kind, name = ("CronJob", base) if made else ("Job", job)
         out.append({"namespace": ns, "job": job, "workload_kind": kind, "workload_name": name, **r})
     df = pd.DataFrame(out, columns=cols)

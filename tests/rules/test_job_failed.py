@@ -132,6 +132,19 @@ def test_the_job_controllers_event_alone_is_enough_and_a_cronjob_run_is_the_cron
     assert any("activeDeadlineSeconds" in r.command for r in f.remediation)
 
 
+def test_without_any_batch_object_the_controllers_job_name_names_the_cronjob(tmp_path: Path) -> None:
+    """A cluster-info dump collects no Job or CronJob: the event's Job name, `<cronjob>-<minutes>`, is all
+    there is, and it names the CronJob as the native dump does. Where Jobs are read and no such CronJob
+    is among them, the Job keeps its own name."""
+    failed = event(
+        "nightly-report-29397570", "BackoffLimitExceeded", BACKOFF, ns="batch", kind="Job", component="job-controller"
+    )
+    f = only(find(_ctx(tmp_path / "bare", jobs=[], events=[failed])))
+    assert str(f.workload) == "CronJob batch/nightly-report"
+    g = only(find(_ctx(tmp_path / "jobs", jobs=[job("other")], events=[failed])))
+    assert str(g.workload) == "Job batch/nightly-report-29397570"
+
+
 def test_a_cronjobs_job_owned_by_it_is_named_as_the_cronjob(tmp_path: Path) -> None:
     ctx = _ctx(
         tmp_path,
