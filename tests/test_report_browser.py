@@ -90,6 +90,10 @@ def sample_docs() -> dict[str, dict[str, Any]]:
     return {s: analyze(load_story(s)) for s in STORIES}
 
 
+def _wl_key(w: dict[str, Any]) -> tuple[str, str, str]:
+    return (w.get("kind") or "", w.get("namespace") or "", w.get("name") or "")
+
+
 @pytest.mark.parametrize("story", STORIES)
 def test_sample_report_in_browser(
     browser: Any, sample_docs: dict[str, dict[str, Any]], story: str, tmp_path: Path
@@ -99,6 +103,8 @@ def test_sample_report_in_browser(
     v = Visit(browser, _render(doc, tmp_path, story))
     try:
         page = v.page
+        by_id = {f["id"]: f for f in doc["findings"]}
+        caused_by = {_wl_key(f["workload"]): f.get("caused_by") for f in doc["findings"]}
         lead = page.locator("#verdict .lead")
         assert lead.is_visible()
         assert lead.inner_text().strip() == doc["summary"]["verdict"].strip()
@@ -111,7 +117,9 @@ def test_sample_report_in_browser(
                 assert row.is_visible(), f"{label} not visible in {table}"
                 assert row.get_attribute("data-cause") == e["cause"]
                 if not e.get("latent"):
-                    assert page.locator("#verdict .causes code.cause-id", has_text=e["cause"]).first.is_visible()
+                    # a consequence is not a root cause: the verdict names the cause it follows from
+                    root = by_id.get(caused_by.get(_wl_key(e["workload"])) or "", {}).get("cause") or e["cause"]
+                    assert page.locator("#verdict .causes code.cause-id", has_text=root).first.is_visible()
                 continue
             card = page.locator("#findings article.finding", has=page.locator("h3", has_text=label))
             assert card.count() == 1, f"no finding card for {label}"
