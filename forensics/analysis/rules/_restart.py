@@ -49,6 +49,9 @@ from forensics.analysis.rules._common import container_flag
 from forensics.values import iso_z
 
 q = shlex.quote
+# the kubelet's names for a node's disk in eviction messages and conditions (ephemeral-storage, nodefs,
+# imagefs and their inodes variants)
+DISK_RESOURCES = ("ephemeral-storage", "nodefs", "imagefs")
 
 
 def marks(ctx: Context) -> pd.DataFrame:

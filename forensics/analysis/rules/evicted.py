@@ -20,7 +20,15 @@ from forensics.analysis.correlate import Context, Rows, is_na
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Remediation, Workload, finding_id
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._common import by_workload, container_flag, container_known, new_finding
-from forensics.analysis.rules._restart import event_evidence, marks, pod_event_rows, q, resource, severity
+from forensics.analysis.rules._restart import (
+    DISK_RESOURCES,
+    event_evidence,
+    marks,
+    pod_event_rows,
+    q,
+    resource,
+    severity,
+)
 
 CAUSE = "evicted"
 TITLE = "Pods evicted (node pressure)"
@@ -134,7 +142,7 @@ def _remedies(w: Any, rows: Rows, resources: list[str]) -> list[Remediation]:
                 kind="resources",
             )
         )
-    if any(r.startswith(("ephemeral-storage", "nodefs", "imagefs")) for r in resources):
+    if any(r.startswith(DISK_RESOURCES) for r in resources):
         out.append(
             Remediation(
                 title="Bound the container's disk use (ephemeral-storage requests/limits, emptyDir "

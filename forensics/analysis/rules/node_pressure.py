@@ -32,7 +32,7 @@ from forensics.analysis.correlate import RECENT, Context, Rows, Workloads, is_na
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Remediation, Workload, finding_id
 from forensics.analysis.rules import rule
 from forensics.analysis.rules._common import new_finding
-from forensics.analysis.rules._restart import event_evidence, marks, q
+from forensics.analysis.rules._restart import DISK_RESOURCES, event_evidence, marks, q
 from forensics.values import iso_z
 
 CAUSE = "node-pressure"
@@ -237,7 +237,7 @@ def _remedies(node: str, resources: list[str]) -> list[Remediation]:
                 kind="resources",
             )
         )
-    if any(r.startswith(("ephemeral-storage", "nodefs", "imagefs")) for r in resources):
+    if any(r.startswith(DISK_RESOURCES) for r in resources):
         out.append(
             Remediation(
                 title="Free the node's disk: unused images (image GC), container logs, emptyDir data; bound "
