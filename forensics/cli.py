@@ -176,19 +176,24 @@ def report_name(dump: Path) -> str:
 
 @contextmanager
 def progress() -> Iterator[Callable[[str], None]]:
-    """A spinner on stderr naming the current stage, when stderr is a terminal; nothing otherwise."""
+    """A spinner on stderr naming the current stage, when stderr is a terminal; nothing otherwise. Each
+    stage is drawn the moment it begins, so a short one is seen too (not only at the next animation tick)."""
     from rich.console import Console
+    from rich.live import Live
+    from rich.spinner import Spinner
 
     console = Console(stderr=True)
     if not console.is_terminal:
         yield lambda _msg: None
         return
-    status = console.status("starting", spinner="dots")
-    status.start()
-    try:
-        yield lambda msg: status.update(neutral(msg))
-    finally:
-        status.stop()
+    spinner = Spinner("dots", text="starting", style="status.spinner")
+    with Live(spinner, console=console, refresh_per_second=12.5, transient=True) as live:
+
+        def step(msg: str) -> None:
+            spinner.update(text=neutral(msg))
+            live.refresh()
+
+        yield step
 
 
 @app.command()

@@ -401,23 +401,24 @@ def _run_with_tty_stderr(args: list[str], cwd: Path) -> tuple[int, str, str]:
         env={"PATH": os.environ.get("PATH", ""), "HOME": str(cwd), "TERM": "xterm", "COLUMNS": "100"},
     )
     os.close(slave)
-    seen = io.BytesIO()
+    assert proc.stdout is not None
+    seen, out = io.BytesIO(), io.BytesIO()
+    open_fds = {master: seen, proc.stdout.fileno(): out}  # both drained: a full stdout pipe would stall it
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
+    while open_fds and time.monotonic() < deadline:
+        ready, _, _ = select.select(list(open_fds), [], [], 0.2)
+        for fd in ready:
             try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen.write(chunk)
-        elif proc.poll() is not None:
-            break
-    out = proc.communicate(timeout=30)[0]
+                chunk = os.read(fd, 65536)
+            except OSError:  # the terminal's other end closed
+                chunk = b""
+            if chunk:
+                open_fds[fd].write(chunk)
+            else:
+                del open_fds[fd]
+    proc.wait(timeout=30)
     os.close(master)
-    return proc.returncode, out.decode(), seen.getvalue().decode(errors="replace")
+    return proc.returncode, out.getvalue().decode(), seen.getvalue().decode(errors="replace")
 
 
 def test_progress_only_on_a_terminal(tmp_path: Path) -> None:
