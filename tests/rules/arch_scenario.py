@@ -77,6 +77,7 @@ class Pod:
     snapshot: int = -1  # index into SNAPS; -1: every snapshot
     restarts: int = 4
     init_image: str | None = None  # an init container "setup" with this image that crash-loops
+    digest: str = "1" * 64  # the digest the image resolved to (the container's imageID)
 
 
 @dataclass
@@ -167,7 +168,7 @@ class Scenario:
             st = {
                 "name": "app",
                 "image": p.image,
-                "imageID": f"{p.image}@sha256:{'1' * 64}",
+                "imageID": f"{p.image}@sha256:{p.digest}",
                 "restartCount": p.restarts,
                 "ready": False,
                 "state": {
@@ -189,7 +190,7 @@ class Scenario:
             st = {
                 "name": "app",
                 "image": p.image,
-                "imageID": f"{p.image}@sha256:{'1' * 64}",
+                "imageID": f"{p.image}@sha256:{p.digest}",
                 "restartCount": 0,
                 "ready": True,
                 "state": {"running": {"startedAt": "2026-03-01T09:00:00Z"}},

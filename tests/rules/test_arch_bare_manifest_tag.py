@@ -35,6 +35,26 @@ def test_found_ran_on_arm64_before_rollout(tmp_path: Path) -> None:
     assert any("ran healthy on arm64" in e.text for e in f.evidence)
 
 
+def test_the_tag_resolving_to_another_digest_is_evidence(tmp_path: Path) -> None:
+    """The same tag pulled at two digests over the snapshots: the first and the new digest are named, in
+    the order the snapshots show them, whatever order the pods are listed in."""
+    s = Scenario(
+        nodes=NODES,
+        snapshots=2,
+        images={OLD: (index("linux/amd64", "linux/arm64"), None), NEW: single_manifest("amd64")},
+        pods=[
+            Pod("co-c", "arm-1", NEW, crash=True, log=EXEC_RUNC + "\n", snapshot=1, digest="c" * 64),
+            Pod("co-a", "arm-1", NEW, crash=True, log=EXEC_RUNC + "\n", snapshot=0, digest="a" * 64),
+            Pod("co-b", "arm-1", NEW, crash=True, log=EXEC_RUNC + "\n", snapshot=0, digest="b" * 64),
+        ],
+    )
+    (f,) = find(s.context(tmp_path))
+    (changed,) = [e for e in f.evidence if "tag digest changed" in e.text]
+    first, _, last = changed.text.partition(" -> ")
+    assert "a" * 64 in first and "c" * 64 in last and changed.object == f"Image {NEW}"
+    assert "b" * 64 not in changed.text  # the digests between the first and the last are not named
+
+
 def test_not_found_for_a_plain_single_arch_image(tmp_path: Path) -> None:
     s = Scenario(
         nodes=NODES,

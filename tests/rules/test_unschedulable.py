@@ -194,3 +194,22 @@ def test_without_the_pods_volumes_every_claim_of_the_namespace_is_shown(tmp_path
     for f in got.values():  # a `get pods` row shows no volumes: both claims' reasons are the evidence
         objects = " ".join(e.object for e in f.evidence if e.kind == "event")
         assert "shop/orders-data" in objects and "shop/reports-data" in objects
+
+
+def test_a_claim_event_repeated_is_shown_once_at_its_latest(tmp_path: Path) -> None:
+    pods = [_claiming("orders-6d4cf56db6-aaaaa", "Deployment/orders", "orders-data")]
+    old = event("orders-data", "ProvisioningFailed", NO_CLASS, kind="PersistentVolumeClaim", seq=1)
+    new = dict(event("orders-data", "ProvisioningFailed", NO_CLASS, kind="PersistentVolumeClaim", seq=2, count=9))
+    new["lastTimestamp"] = "2026-11-22T05:30:00Z"
+    other = event("orders-data", "ExternalProvisioning", "waiting for a volume", kind="PersistentVolumeClaim", seq=3)
+    events = [
+        event(pods[0]["metadata"]["name"], "FailedScheduling", UNBOUND, component="default-scheduler"),
+        new,
+        other,
+        old,
+    ]
+    (f,) = find(context(tmp_path, pods=pods, events=events))
+    claim = [e for e in f.evidence if "orders-data" in e.object]
+    assert sum(NO_CLASS in e.text for e in claim) == 1
+    assert any(NO_CLASS in e.text and "x9" in e.text for e in claim)  # the latest of the repeats
+    assert f.summary.endswith(NO_CLASS)  # the summary gives the latest claim event

@@ -424,12 +424,9 @@ def ghost_findings(ctx: Context, cause: str, events: pd.DataFrame, what: str) ->
 
 
 def _by_count(rows: Rows) -> list[Any]:
-    """`rows` as `sort_values("count", ascending=False)` orders them, as named tuples. With every count
-    present and distinct the order is the counts'; otherwise (ties, missing counts: an unstable sort
-    decides) pandas sorts these few rows itself."""
+    """`rows` as named tuples, the largest count first; equal counts in the events' order, unknown
+    counts last."""
     counts = rows["count"]
-    if any(is_na(c) for c in counts) or len(set(counts)) < len(counts):
-        return list(rows.frame().sort_values("count", ascending=False).itertuples(index=False))
-    order = sorted(range(len(counts)), key=lambda k: counts[k], reverse=True)
+    order = sorted(range(len(counts)), key=lambda k: (is_na(counts[k]), 0 if is_na(counts[k]) else -counts[k]))
     recs = rows.records()
     return [recs[k] for k in order]

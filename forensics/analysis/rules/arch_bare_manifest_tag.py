@@ -68,28 +68,28 @@ def _ran_before(ok: Rows, bad: Rows, archs: set[str], keys: set[str]) -> Rows:
 
 
 def _digest_changes(rows: Rows, keys: set[str]) -> list[Evidence]:
-    """The same tag resolving to different digests over time. Only a tag seen with two digests is
-    ordered by snapshot (rare), from its rows as a frame."""
-    digests: dict[str, set[Any]] = {}
-    for k, d in zip(rows["image_key"], rows["image_digest"]):
+    """The same tag resolving to different digests over time: per tag (in name order) its digests in the
+    order the snapshots first show them, the first and the last named."""
+    seen: dict[str, list[tuple[Any, int]]] = {}
+    for j, (k, d, si) in enumerate(zip(rows["image_key"], rows["image_digest"], rows["snapshot_index"], strict=True)):
         if not is_na(k) and k in keys and not is_na(d):
-            digests.setdefault(k, set()).add(d)
-    if all(len(v) < 2 for v in digests.values()):
-        return []
+            seen.setdefault(k, []).append((si, j))
     out = []
-    frame = rows.frame()
-    same = frame[frame["image_key"].isin(list(keys)) & frame["image_digest"].notna()]
-    for key, g in same.groupby("image_key"):
-        d = g.sort_values("snapshot_index").drop_duplicates("image_digest")
-        if len(d) > 1:
+    files, snaps, digests = rows["file"], rows["snapshot"], rows["image_digest"]
+    for key in sorted(seen):
+        order = sorted(seen[key], key=lambda t: (is_na(t[0]), 0 if is_na(t[0]) else t[0]))  # stable: ties in row order
+        firsts: dict[Any, int] = {}
+        for _, j in order:
+            firsts.setdefault(digests[j], j)
+        if len(firsts) > 1:
+            first, *_, last = firsts.values()
             out.append(
                 Evidence(
                     kind="pod",
-                    file=str(d.iloc[-1]["file"]),
+                    file=str(files[last]),
                     object=f"Image {key}",
-                    text=f"tag digest changed: {d.iloc[0]['image_digest']} (snapshot "
-                    f"{d.iloc[0]['snapshot']}) -> {d.iloc[-1]['image_digest']} "
-                    f"(snapshot {d.iloc[-1]['snapshot']})",
+                    text=f"tag digest changed: {digests[first]} (snapshot {snaps[first]}) -> {digests[last]} "
+                    f"(snapshot {snaps[last]})",
                 )
             )
     return out

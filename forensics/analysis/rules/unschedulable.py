@@ -96,18 +96,20 @@ def find(ctx: Context) -> list[Finding]:
         how="inner",
     )
     # the pending pods and their events read once, keyed (namespace, pod) as the merges per workload match them
-    pending_recs = [((_key(r.namespace), _key(r.pod)), r) for r in pending.itertuples(index=False)]
-    event_recs = [((_key(r.object_namespace), _key(r.object_name)), r) for r in events.itertuples(index=False)]
+    pending_at = _positions([(_key(r.namespace), _key(r.pod)) for r in pending.itertuples(index=False)])
+    pending_recs = list(pending.itertuples(index=False))
+    event_at = _positions([(_key(r.object_namespace), _key(r.object_name)) for r in events.itertuples(index=False)])
+    event_recs = list(events.itertuples(index=False))
+    claim_warnings = _claim_warnings(ctx)
     ready = ctx.nodes["ready"].eq(False).fillna(False).to_numpy(dtype=bool) if "ready" in ctx.nodes else []
     down = sorted(str(n) for n, d in zip(ctx.nodes["node"], ready) if d) if len(ready) else []
-    claims_in: dict[tuple[str, frozenset[str]], list[Any]] = {}
     groups = by_workload(cand)
     out: list[Finding] = []
     for i, w in groups.each():
         rows = groups.sel(i)
         keys = set(zip(map(_key, rows["namespace"]), map(_key, rows["pod"])))
-        mine = [r for k, r in pending_recs if k in keys]
-        ev = [r for k, r in event_recs if k in keys]
+        mine = [pending_recs[j] for j in sorted(j for k in keys for j in pending_at.get(k, ()))]
+        ev = [event_recs[j] for j in sorted(j for k in keys for j in event_at.get(k, ()))]
         has_cond = any(not is_na(r.scheduled) and r.scheduled == "False" for r in mine)
         msgs = [str(r.scheduled_message) for r in mine if not is_na(r.scheduled_message)] + [
             str(r.message) for r in ev if not is_na(r.message)
@@ -143,11 +145,7 @@ def find(ctx: Context) -> list[Finding]:
         claims = None
         if message and "persistentvolumeclaim" in message.lower():
             names = _claim_names(mine)
-            claims = claims_in.get((w.namespace, names))
-            if claims is None:  # once per namespace and set of claims
-                claims = claims_in[(w.namespace, names)] = list(
-                    _claim_events(ctx, w.namespace, names).itertuples(index=False)
-                )
+            claims = _claim_events(claim_warnings.get(w.namespace, []), names)
         if claims:
             last_claim = claims[-1]
             f.summary += f"; claim {last_claim.object_name}: {str(last_claim.message)[:200]}"
@@ -178,21 +176,41 @@ def _claim_names(pending: list[Any]) -> frozenset[str]:
     return frozenset(str(c) for r in pending if not is_na(r.claims) for c in r.claims)
 
 
-def _claim_events(ctx: Context, namespace: str, names: frozenset[str]) -> pd.DataFrame:
+def _positions(keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[int]]:
+    """Each (namespace, pod) key -> the positions it holds in `keys`, in order."""
+    out: dict[tuple[str, str], list[int]] = {}
+    for j, k in enumerate(keys):
+        out.setdefault(k, []).append(j)
+    return out
+
+
+def _claim_warnings(ctx: Context) -> dict[str, list[Any]]:
+    """The Warning events of PersistentVolumeClaims, per namespace, oldest `last_seen` first (ties in
+    the events' order, undated last), read once for every workload."""
+    ev = ctx.frames["events"]
+    mask = ((ev["object_kind"] == "PersistentVolumeClaim") & (ev["type"] == "Warning")).fillna(False)
+    out: dict[str, list[Any]] = {}
+    for r in ev[mask].sort_values("last_seen", kind="stable").itertuples(index=False):
+        out.setdefault(str(r.object_namespace), []).append(r)
+    return out
+
+
+def _claim_events(warnings: list[Any], names: frozenset[str]) -> list[Any]:
     """Warning events of the PersistentVolumeClaims the pods mount: the scheduler only says a claim is
     unbound, the persistent volume controller or the provisioner says why (no such storage class, an
     access mode the provisioner lacks, a PV too small or bound to another claim, no PV matching the
     selector). Joined on the claim names; only when the input does not show the pods' volumes, on
-    the namespace (every claim of it with a warning)."""
-    ev = ctx.frames["events"]
-    mask = (
-        (ev["object_kind"] == "PersistentVolumeClaim")
-        & (ev["object_namespace"] == namespace)
-        & (ev["type"] == "Warning")
-    )
-    if names:
-        mask &= ev["object_name"].isin(list(names))
-    return ev[mask].sort_values("last_seen").drop_duplicates(["object_name", "reason", "message"], keep="last")
+    the namespace (every claim of it with a warning). An event repeated (same claim, reason and
+    message) is kept once, at its latest."""
+    mine = [r for r in warnings if not names or r.object_name in names]
+    seen: set[tuple[Any, ...]] = set()
+    kept = []
+    for r in reversed(mine):
+        key = tuple(None if is_na(v) else v for v in (r.object_name, r.reason, r.message))
+        if key not in seen:
+            seen.add(key)
+            kept.append(r)
+    return kept[::-1]
 
 
 def _remedies(w: Any, pod: str, message: str) -> list[Remediation]:
