@@ -4,12 +4,13 @@ finding carries (pods, nodes, restarts counted once, first/last seen, restart ma
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from forensics.analysis.correlate import Context, LogKey, Rows, WorkloadFacts, Workloads
+from forensics.analysis.correlate import Context, LogKey, Rows, WorkloadFacts, Workloads, is_na
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Severity, Workload
 from forensics.values import is_missing
 
@@ -26,6 +27,24 @@ def container_flag(c: Any) -> str:
     """` -c NAME` for a kubectl command, or nothing when the name is not known (kubectl then takes the
     pod's default container)."""
     return f" -c {shlex.quote(str(c))}" if container_known(c) else ""
+
+
+def merge_key(v: Any) -> Any:
+    """A join key: missing values equal one another, as `merge` matches them."""
+    return None if is_na(v) else v
+
+
+def keyed(recs: list[tuple[Hashable, Any]]) -> Callable[[Iterable[Hashable]], list[Any]]:
+    """Records (key, record) indexed once; the function returned gives the records of some keys in
+    their original order, as a scan of every record would, without scanning them for each workload."""
+    at: dict[Hashable, list[int]] = {}
+    for j, (k, _) in enumerate(recs):
+        at.setdefault(k, []).append(j)
+
+    def of(keys: Iterable[Hashable]) -> list[Any]:
+        return [recs[j][1] for j in sorted(j for k in set(keys) for j in at.get(k, ()))]
+
+    return of
 
 
 def by_workload(rows: pd.DataFrame) -> Workloads:

@@ -19,7 +19,8 @@ import pandas as pd
 from forensics.analysis.correlate import Context, Rows, is_na
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Remediation, Workload, finding_id
 from forensics.analysis.rules import rule
-from forensics.analysis.rules._common import by_workload, container_flag, container_known, new_finding
+from forensics.analysis.rules._common import by_workload, container_flag, container_known, keyed, new_finding
+from forensics.analysis.rules._common import merge_key as _key
 from forensics.analysis.rules._restart import (
     DISK_RESOURCES,
     event_evidence,
@@ -44,13 +45,13 @@ def find(ctx: Context) -> list[Finding]:
     pods = ctx.frames["pods"]
     ev_pods = pods[(pods["reason"] == "Evicted").fillna(False)]
     # the evicted pods' rows once, keyed (snapshot, namespace, pod) as the merge below matches them
-    evicted = [((_key(r.snapshot), _key(r.namespace), _key(r.pod)), r) for r in ev_pods.itertuples(index=False)]
+    evicted = keyed([((_key(r.snapshot), _key(r.namespace), _key(r.pod)), r) for r in ev_pods.itertuples(index=False)])
     down = set(ctx.nodes.loc[ctx.nodes["ready"].eq(False).fillna(False), "node"].astype(str))
     groups = by_workload(cand)
     out: list[Finding] = []
     for i, w in groups.each():
         rows = groups.sel(i)
-        mine = _evicted_pods(evicted, set(zip(*(map(_key, rows[c]) for c in ("snapshot", "namespace", "pod")))))
+        mine = _last_per_pod(evicted(zip(*(map(_key, rows[c]) for c in ("snapshot", "namespace", "pod")))))
         events = pod_event_rows(ctx, rows, ("Evicted",))
         texts = [str(r.message) for r in mine + events if not is_na(r.message)]
         resources = list(dict.fromkeys(m.group(1).rstrip(".") for t in texts for m in _RESOURCE.finditer(t)))
@@ -89,19 +90,13 @@ def find(ctx: Context) -> list[Finding]:
     return out
 
 
-def _key(v: Any) -> Any:
-    """A merge key: missing values equal one another, as `merge` matches them."""
-    return None if is_na(v) else v
-
-
-def _evicted_pods(evicted: list[tuple[tuple[Any, Any, Any], Any]], keys: set[tuple[Any, Any, Any]]) -> list[Any]:
-    """The evicted pod rows whose (snapshot, namespace, pod) is in `keys`, each pod's last one, in row
-    order: an inner merge with the workload's rows, then `drop_duplicates(["namespace", "pod"], keep="last")`."""
+def _last_per_pod(rows: list[Any]) -> list[Any]:
+    """Each pod's last row, in row order (`drop_duplicates(["namespace", "pod"], keep="last")`)."""
     last: dict[tuple[Any, Any], Any] = {}
-    for k, r in evicted:
-        if k in keys:
-            last.pop(k[1:], None)
-            last[k[1:]] = r
+    for r in rows:
+        k = (_key(r.namespace), _key(r.pod))
+        last.pop(k, None)
+        last[k] = r
     return list(last.values())
 
 

@@ -19,7 +19,8 @@ import pandas as pd
 from forensics.analysis.correlate import Context, is_na
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Remediation, Workload, finding_id
 from forensics.analysis.rules import rule
-from forensics.analysis.rules._common import by_workload, new_finding
+from forensics.analysis.rules._common import by_workload, keyed, new_finding
+from forensics.analysis.rules._common import merge_key as _key
 from forensics.analysis.rules._restart import (
     event_evidence,
     events_for_pods,
@@ -96,10 +97,8 @@ def find(ctx: Context) -> list[Finding]:
         how="inner",
     )
     # the pending pods and their events read once, keyed (namespace, pod) as the merges per workload match them
-    pending_at = _positions([(_key(r.namespace), _key(r.pod)) for r in pending.itertuples(index=False)])
-    pending_recs = list(pending.itertuples(index=False))
-    event_at = _positions([(_key(r.object_namespace), _key(r.object_name)) for r in events.itertuples(index=False)])
-    event_recs = list(events.itertuples(index=False))
+    pending_of = keyed([((_key(r.namespace), _key(r.pod)), r) for r in pending.itertuples(index=False)])
+    events_of = keyed([((_key(r.object_namespace), _key(r.object_name)), r) for r in events.itertuples(index=False)])
     claim_warnings = _claim_warnings(ctx)
     ready = ctx.nodes["ready"].eq(False).fillna(False).to_numpy(dtype=bool) if "ready" in ctx.nodes else []
     down = sorted(str(n) for n, d in zip(ctx.nodes["node"], ready) if d) if len(ready) else []
@@ -108,8 +107,7 @@ def find(ctx: Context) -> list[Finding]:
     for i, w in groups.each():
         rows = groups.sel(i)
         keys = set(zip(map(_key, rows["namespace"]), map(_key, rows["pod"])))
-        mine = [pending_recs[j] for j in sorted(j for k in keys for j in pending_at.get(k, ()))]
-        ev = [event_recs[j] for j in sorted(j for k in keys for j in event_at.get(k, ()))]
+        mine, ev = pending_of(keys), events_of(keys)
         has_cond = any(not is_na(r.scheduled) and r.scheduled == "False" for r in mine)
         msgs = [str(r.scheduled_message) for r in mine if not is_na(r.scheduled_message)] + [
             str(r.message) for r in ev if not is_na(r.message)
@@ -165,23 +163,10 @@ def find(ctx: Context) -> list[Finding]:
     return out
 
 
-def _key(v: Any) -> Any:
-    """A merge key: missing values equal one another, as `merge` matches them."""
-    return None if is_na(v) else v
-
-
 def _claim_names(pending: list[Any]) -> frozenset[str]:
     """The PersistentVolumeClaims the Pending pods (their rows) mount (`spec.volumes[].persistentVolumeClaim`,
     describe's `ClaimName:`); empty when the input does not show volumes (a `get pods` row)."""
     return frozenset(str(c) for r in pending if not is_na(r.claims) for c in r.claims)
-
-
-def _positions(keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[int]]:
-    """Each (namespace, pod) key -> the positions it holds in `keys`, in order."""
-    out: dict[tuple[str, str], list[int]] = {}
-    for j, k in enumerate(keys):
-        out.setdefault(k, []).append(j)
-    return out
 
 
 def _claim_warnings(ctx: Context) -> dict[str, list[Any]]:

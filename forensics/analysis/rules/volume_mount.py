@@ -19,10 +19,11 @@ from typing import Any
 
 import pandas as pd
 
-from forensics.analysis.correlate import Context, Rows, is_na
+from forensics.analysis.correlate import Context, Rows
 from forensics.analysis.findings import Evidence, Finding, MissingEvidence, Remediation
 from forensics.analysis.rules import rule
-from forensics.analysis.rules._common import by_workload, container_evidence, new_finding, sig_evidence
+from forensics.analysis.rules._common import by_workload, container_evidence, keyed, new_finding, sig_evidence
+from forensics.analysis.rules._common import merge_key as _key
 from forensics.analysis.rules._restart import (
     any_is,
     event_evidence,
@@ -81,7 +82,7 @@ def find(ctx: Context) -> list[Finding]:
     groups = by_workload(cand)
     waiting_start = (cand["state"].isna() | cand["waiting_reason"].isin(list(_NOT_STARTED))).to_numpy(dtype=bool)
     # the unbound pods' rows, keyed as the pod rows are, for an inner merge on (namespace, pod) per workload
-    unbound_recs = [((_key(r.namespace), _key(r.pod)), r) for r in unbound.itertuples(index=False)]
+    unbound_of = keyed([((_key(r.namespace), _key(r.pod)), r) for r in unbound.itertuples(index=False)])
     out: list[Finding] = []
     for i, w in groups.each():
         rows = groups.sel(i)
@@ -108,7 +109,7 @@ def find(ctx: Context) -> list[Finding]:
                 text=f"phase Pending, PodScheduled=False: {r.scheduled_message}",
                 snapshot=str(r.snapshot),
             )
-            for r in [r for k, r in unbound_recs if k in pods][:5]
+            for r in unbound_of(pods)[:5]
         )
         f.evidence.extend(container_evidence(rows, _text))
         if sigs.empty:  # pragma: no cover - candidates carry a volume signature
@@ -152,11 +153,6 @@ def _text(r: Any) -> str:
         else f"{r.state}" + ("" if pd.isna(r.waiting_reason) else f" ({r.waiting_reason})")
     )
     return f"container {r.container}: {st}"
-
-
-def _key(v: Any) -> Any:
-    """A merge key: missing values equal one another, as `merge` matches them."""
-    return None if is_na(v) else v
 
 
 def _remedies(w: Any, rows: Rows, fix: str) -> list[Remediation]:
