@@ -33,7 +33,7 @@ def _items(data: bytes, size: int) -> list[Any]:
     out: list[Any] = []
     for b in item_batches(_chunks(data, size)):
         assert not b.whole
-        out.extend(msgspec.json.decode(b"[" + b.data + b"]"))  # each batch decodes on its own
+        out.extend(msgspec.json.decode(b.data))  # each batch decodes on its own
     return out
 
 

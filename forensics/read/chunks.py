@@ -23,8 +23,8 @@ _ITEM_CLOSE = b"\n        }"  # an item's last line, followed by "," or a newlin
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """Whole items of the list, comma-separated, without the brackets; or (`whole`) the entire text of
-    a list not laid out as kubectl prints it, to be decoded as one document."""
+    """Whole items of the list as a JSON array (`[item, item]`, decoded as it is); or (`whole`) the
+    entire text of a list not laid out as kubectl prints it, to be decoded as one document."""
 
     data: bytes
     whole: bool = False
@@ -45,7 +45,7 @@ def item_batches(chunks: Iterator[bytes]) -> Iterator[Batch]:
     started = False
     head: list[bytes] = []
     for chunk in chunks:
-        buf += chunk
+        buf = buf + chunk if buf else chunk
         if not started:
             i = buf.find(_ITEMS_OPEN)
             if i < 0:
@@ -69,7 +69,10 @@ def item_batches(chunks: Iterator[bytes]) -> Iterator[Batch]:
                 continue
             buf = buf[i + len(_ITEMS_OPEN) :]
             started = True
-        cut = max(buf.rfind(_ITEM_CLOSE + b","), buf.rfind(_ITEM_CLOSE + b"\n"))
+        # the last item end in the buffer: `},` inside the list, `}` and a newline after the last item
+        # (looked for only after the last `},`, never through the whole buffer again)
+        cut = buf.rfind(_ITEM_CLOSE + b",")
+        cut = max(cut, buf.rfind(_ITEM_CLOSE + b"\n", max(cut, 0)))
         if cut < 0:
             if len(buf) > ITEM_MAX:
                 raise msgspec.DecodeError(
@@ -78,8 +81,11 @@ def item_batches(chunks: Iterator[bytes]) -> Iterator[Batch]:
                 )
             continue
         cut += len(_ITEM_CLOSE)
-        batch, buf = buf[:cut], buf[cut:]
-        yield Batch(batch.lstrip().lstrip(b","))
+        lead = 1 if buf[:1] == b"," else 0  # the comma after the previous batch's last item
+        # the batch is copied once, straight into its brackets
+        batch = b"".join((b"[", memoryview(buf)[lead:cut], b"]"))
+        buf = buf[cut:]
+        yield Batch(batch)
     if not started:
         yield Batch(b"".join(head) + buf, whole=True)
         return
@@ -87,4 +93,4 @@ def item_batches(chunks: Iterator[bytes]) -> Iterator[Batch]:
     end = tail.find(b"]")
     rest = tail[:end].strip().lstrip(b",").strip() if end >= 0 else tail
     if rest:
-        yield Batch(rest)
+        yield Batch(b"[" + rest + b"]")

@@ -166,7 +166,7 @@ class FrameBuilder:
                 self._add_batch(snapshot, kind, file, dec, batch.data, notes)
 
     def _add_batch(self, snapshot: str, kind: str, file: str, dec: Any, batch: bytes, notes: list[str] | None) -> None:
-        text = b"[" + batch + b"]"
+        text = batch
         try:
             items = dec.decode(text)
         except (msgspec.ValidationError, RecursionError) as e:

@@ -187,7 +187,7 @@ def _add_streamed(b: ForeignBuilder, src: DumpSource, name: str, parts: Iterator
         for batch in chunks.item_batches(parts):
             if batch.whole:  # pragma: no cover - `kubectl_list` saw the items open
                 raise msgspec.DecodeError("not a JSON list as kubectl prints it")
-            raws = msgspec.json.decode(b"[" + batch.data + b"]", type=list[msgspec.Raw])
+            raws = msgspec.json.decode(batch.data, type=list[msgspec.Raw])
             by_kind: dict[str, list[msgspec.Raw]] = {}
             for raw in raws:
                 try:
