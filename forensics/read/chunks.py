@@ -81,9 +81,9 @@ def item_batches(chunks: Iterator[bytes]) -> Iterator[Batch]:
                 )
             continue
         cut += len(_ITEM_CLOSE)
-        lead = 1 if buf[:1] == b"," else 0  # the comma after the previous batch's last item
+        skip = 1 if buf[:1] == b"," else 0  # the comma after the previous batch's last item
         # the batch is copied once, straight into its brackets
-        batch = b"".join((b"[", memoryview(buf)[lead:cut], b"]"))
+        batch = b"".join((b"[", memoryview(buf)[skip:cut], b"]"))
         buf = buf[cut:]
         yield Batch(batch)
     if not started:
