@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from bench.gen_dump import generate
-from forensics.read import source
+from forensics.read import parallel, source
 from forensics.read.frames import FrameBuilder
 from forensics.read.load import Dump, load_dump
 
@@ -64,6 +64,7 @@ def streamed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[Any]]]:
     """Lower the streaming threshold; record what each `add_items` call of the chunked path received."""
     monkeypatch.setattr(source, "STREAM_OVER", 64 * 1024)
     monkeypatch.setattr(source, "STREAM_CHUNK", CHUNK)
+    monkeypatch.setattr(parallel, "PARALLEL_KINDS", frozenset())  # every batch decoded here, where the spy is
     calls: list[tuple[str, list[Any]]] = []
     chunked = FrameBuilder.add_objects_chunked
     add_items = FrameBuilder.add_items

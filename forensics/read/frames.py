@@ -30,7 +30,7 @@ from forensics.knowledge.arch import (
 )
 from forensics.knowledge.binfmt import parse_entry
 from forensics.knowledge.signatures import label_signatures
-from forensics.read import kube, layout
+from forensics.read import kube, layout, parallel
 from forensics.read.chunks import item_batches
 from forensics.read.scheduling import ARCH_LABELS, arch_constraint, hard_taints, tolerations_of
 from forensics.read.schema import (
@@ -157,16 +157,23 @@ class FrameBuilder:
         self, snapshot: str, kind: str, file: str, chunks: Iterator[bytes], notes: list[str] | None = None
     ) -> None:
         """Decode a huge list in batches of whole items (`forensics.read.chunks`), never holding the
-        whole file; a list not laid out as kubectl prints it is decoded whole, as a fallback."""
-        dec = kube.item_decoder(kind)
-        for batch in item_batches(chunks):
-            if batch.whole:
-                self.add_objects(snapshot, kind, file, batch.data, notes)
-            else:
-                self._add_batch(snapshot, kind, file, dec, batch.data, notes)
+        whole file, pods.json's batches shared with a second process (`forensics.read.parallel`); a list
+        not laid out as kubectl prints it is decoded whole, as a fallback."""
+        whole: list[bytes] = []
 
-    def _add_batch(self, snapshot: str, kind: str, file: str, dec: Any, batch: bytes, notes: list[str] | None) -> None:
-        text = batch
+        def batches() -> Iterator[bytes]:
+            for batch in item_batches(chunks):
+                if batch.whole:  # then the only one
+                    whole.append(batch.data)
+                    return
+                yield batch.data
+
+        parallel.add_batches(self, snapshot, kind, file, batches(), notes)
+        for data in whole:
+            self.add_objects(snapshot, kind, file, data, notes)
+
+    def add_batch(self, snapshot: str, kind: str, file: str, dec: Any, text: bytes, notes: list[str] | None) -> None:
+        """Add the items of one batch (a JSON array of whole items of a `kind` list)."""
         try:
             items = dec.decode(text)
         except (msgspec.ValidationError, RecursionError) as e:
@@ -178,6 +185,10 @@ class FrameBuilder:
                 raise msgspec.DecodeError(str(e) or "JSON nested too deeply") from None
             items = kube.decode_items(kind, raws, notes)
         self.add_items(snapshot, kind, file, items)
+
+    def note_snapshot(self, snapshot: str) -> None:
+        """A snapshot rows were added under (`snapshots_seen`)."""
+        self._snaps.add(snapshot)
 
     def add_items(self, snapshot: str, kind: str, file: str, items: list[Any]) -> None:
         """Add already-decoded typed items (`forensics.read.kube` structs) of one kind file."""
