@@ -11,12 +11,14 @@ the product itself could do, with what it already depends on:
   library's zlib where isal is missing (the result then says `"inflate": "zlib"`); `.tar.zst`
   through `zstandard` and a plain `.tar` are read as well;
 - the cyclic garbage collector is off while decoding, as `forensics.read.load` has it;
-- an object list over `forensics.read.source.STREAM_OVER` (pods.json) is never held whole: it is
-  read in `STREAM_CHUNK` reads into one reused buffer and decoded in batches of whole items, cut
-  after an item's closing line as `forensics.read.chunks` cuts kubectl's layout, each batch
-  decoded in place (`kube.item_decoder(kind)` on a view of the buffer: the comma after the last
-  item is overwritten with `]`, the byte before the first with `[`, so no batch is copied). A list
-  not in kubectl's layout is read whole and decoded whole;
+- an object list larger than one read (`BATCH_OVER`, the loader's `STREAM_CHUNK` of 64 MiB:
+  pods.json) is never held whole: it is read in `STREAM_CHUNK` reads into one reused buffer and
+  decoded in batches of whole items, cut after an item's closing line as `forensics.read.chunks`
+  cuts kubectl's layout, each batch decoded in place (`kube.item_decoder(kind)` on a view of the
+  buffer: the comma after the last item is overwritten with `]`, the byte before the first with
+  `[`, so no batch is copied). The loader itself batches only lists over `STREAM_OVER`; the floor
+  batches earlier because that is cheaper and splits the work for the second core. A list not in
+  kubectl's layout is read whole and decoded whole;
 - smaller object lists are read whole and decoded whole with the list type;
 - tar headers are parsed here (ustar, pax and GNU long names): the floor does not pay for
   `tarfile`'s per-member objects.
@@ -36,9 +38,19 @@ Variants (`VARIANTS`), each a separate measurement in its own process:
   not Python objects, which is the loader's cost, not the floor's.
 - `procs+thread`: both, inflation in a thread of the parent.
 
-Measured on the 2-core machine, 150,000 pods (2.36 GiB uncompressed), see bench/README.md:
-`procs+thread` is the lowest two-core figure, so `run.py` measures `1core` and `procs+thread`
-and the floor the targets are judged against is the lower of the two medians.
+Measured on the 2-core machine, 150,000 pods (2.32 GiB uncompressed, pods.json 2.03 GiB), one run
+each: `1core` 4.4-5.1 s (inflation alone about 1.2 s of it); `procs` 2.45 s and 2.56 s while the
+other core was free, about 4.1-4.9 s while another process held it (CPU time equals wall time
+then: nothing can overlap). `thread` was never lower than `1core` (4.8-5.4 s against 4.4-4.9 s,
+also with 4 MiB inflate pieces or a 0.5 ms GIL switch interval): the main thread holds the GIL
+while it decodes, so the inflating thread waits for it after every piece, and the handoff costs
+one more copy of every byte. `procs+thread` (3.5-5.3 s) was never lower than `procs` either: three
+busy threads on two cores. Gunzip in a second process (`gzip -dc` piped in, the floor before this
+one) was slower than ISA-L in-process; an ISA-L inflating process writing into the shared slots was
+not built: decoding alone (about 3.3 s here: the `1core` floor less
+inflation) is longer than a balanced split of the whole. So
+`run.py` measures `1core` and `procs`, and the floor the targets are judged against is the lower of
+the two medians.
 
     python bench/floor.py /tmp/dump-150k.tar.gz --variant 1core
 """
@@ -324,7 +336,7 @@ def decode_unit(kind: str, data: Any, whole: bool) -> int:
     return len(kube.item_decoder(kind).decode(data))
 
 
-_LIST_DECODERS = {k: msgspec.json.Decoder(t) for k, t in kube.LIST_TYPES.items()}
+_LIST_DECODERS: dict[str, msgspec.json.Decoder[Any]] = {k: msgspec.json.Decoder(t) for k, t in kube.LIST_TYPES.items()}
 
 
 def _worker(conn: Connection, names: list[str]) -> None:
@@ -336,7 +348,7 @@ def _worker(conn: Connection, names: list[str]) -> None:
             if msg is None:
                 return
             slot, start, end, kind, whole = msg
-            view = shms[slot].buf[start:end]
+            view = shms[slot].buf[start:end]  # type: ignore[index]
             try:
                 n = decode_unit(kind, view, whole)
             finally:
@@ -358,7 +370,8 @@ class Counts:
 
 
 class _Decoder:
-    """Hands units of decoding out: all local, or every other one to the worker process."""
+    """Hands units of decoding out: all decoded here, or (`procs`) to the worker process whenever it
+    has room, the rest here."""
 
     def __init__(self, procs: bool, counts: Counts) -> None:
         self.counts = counts
@@ -366,7 +379,7 @@ class _Decoder:
         self.proc: Any = None
         if procs:
             self.shms = [shared_memory.SharedMemory(create=True, size=_SLOT_BYTES) for _ in range(_SLOTS)]
-            self.bufs = [s.buf for s in self.shms]
+            self.bufs: list[memoryview] = [s.buf for s in self.shms]  # type: ignore[misc]
             ctx = mp.get_context("fork")
             self.conn, child = ctx.Pipe()
             self.proc = ctx.Process(target=_worker, args=(child, [s.name for s in self.shms]), daemon=True)
@@ -437,7 +450,8 @@ def _huge_list(f: io.BufferedReader, size: int, kind: str, dec: _Decoder) -> Non
         if opened < 0:
             i = bytes(buf[: min(have, _SHAPE_PROBE)]).find(_ITEMS_OPEN)
             if i < 0:
-                if have >= _SHAPE_PROBE or not left:  # not kubectl's layout: whole, as the product falls back
+                full = have + min(STREAM_CHUNK, left) > len(buf)
+                if have >= _SHAPE_PROBE or not left or full:  # not kubectl's layout: whole, as the product does
                     n_items = decode_unit(kind, bytes(buf[:have]) + f.read(left), True)
                     dec.counts.objects[kind] = dec.counts.objects.get(kind, 0) + n_items
                     return
