@@ -112,8 +112,8 @@ def test_every_variant_decodes_every_object_in_batches(
     assert r["members"] == 5  # the directory is not a member read; the long-named log is
     assert r["largest_member"] == layout.objects_file(SNAP, "pods")
     assert r["inflate"] == ("none" if not compress else floor.INFLATE)
-    if "procs" in variant:
-        assert 0 < r["decode_units_in_worker"] < r["decode_units"]
+    if "procs" in variant:  # the worker takes what it has room for: how many depends on timing
+        assert 0 < r["decode_units_in_worker"] <= r["decode_units"]
     else:
         assert r["decode_units_in_worker"] == 0
 
