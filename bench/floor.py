@@ -190,12 +190,22 @@ class _Ahead(io.RawIOBase):
         self.inner, self.block = inner, block
         self.q: queue.Queue[Any] = queue.Queue(maxsize=blocks)
         self.cur, self.pos, self.done = memoryview(b""), 0, False
+        self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
+    def _put(self, item: Any) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def _run(self) -> None:
         try:
-            while True:
+            while not self.stop.is_set():
                 buf = bytearray(self.block)
                 got = 0
                 view = memoryview(buf)
@@ -204,13 +214,13 @@ class _Ahead(io.RawIOBase):
                     if not k:
                         break
                     got += k
-                if got:
-                    self.q.put(view[:got])
+                if got and not self._put(view[:got]):
+                    return
                 if got < self.block:
                     break
         except BaseException as e:  # noqa: BLE001 - raised in the reading thread
-            self.q.put(e)
-        self.q.put(None)
+            self._put(e)
+        self._put(None)
 
     def readable(self) -> bool:
         return True
@@ -234,7 +244,8 @@ class _Ahead(io.RawIOBase):
         return n
 
     def close(self) -> None:
-        self.thread.join(timeout=60)
+        self.stop.set()
+        self.thread.join()
         self.inner.close()
         super().close()
 
@@ -427,9 +438,20 @@ class _Decoder:
             self._collect(block=True)
         self.conn.send(None)
         self.proc.join()
+        self.close()
+
+    def close(self) -> None:
+        """Stop the worker and remove the shared memory, also after a failure midway."""
+        if self.proc is not None and self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join()
         for s in self.shms:
-            s.close()
+            try:
+                s.close()
+            except BufferError:  # a view still held by a failure's traceback: freed with the process
+                pass
             s.unlink()
+        self.shms = []
 
 
 def _huge_list(f: io.BufferedReader, size: int, kind: str, dec: _Decoder) -> None:
@@ -519,8 +541,8 @@ def measure(path: str | Path, variant: str = "1core") -> dict[str, Any]:
     was = gc.isenabled()
     gc.disable()
     t0 = time.perf_counter()
+    dec = _Decoder("procs" in variant, counts)  # forked before the inflating thread starts
     try:
-        dec = _Decoder("procs" in variant, counts)
         f, how = open_stream(path, ahead="thread" in variant)
         try:
 
@@ -554,6 +576,7 @@ def measure(path: str | Path, variant: str = "1core") -> dict[str, Any]:
         finally:
             f.close()
     finally:
+        dec.close()
         if was:
             gc.enable()
     seconds = time.perf_counter() - t0
