@@ -274,6 +274,12 @@ def _range(r: dict[str, Any], name: str) -> str:
     return f"{sp['median']:.2f} s (median; {sp['min']:.2f}-{sp['max']:.2f}, {sp['runs']} runs)"
 
 
+def _cores(r: dict[str, Any]) -> str:
+    """How many cores the two-core floor got: near 1.0 when another process held the second one."""
+    cpu, wall = r.get("floor_2core_cpu_seconds"), r.get("floor_2core_seconds")
+    return f" ({cpu / wall:.2f} cores busy)" if cpu and wall else ""
+
+
 def _dump_lines(r: dict[str, Any]) -> list[str]:
     lines = [
         f"dump            {r['path']}: {r['pods'] if r['pods'] is not None else '?'} pods",
@@ -283,7 +289,7 @@ def _dump_lines(r: dict[str, Any]) -> list[str]:
         f"  floor 1 core  {_range(r, 'floor_1core')}, inflate {r.get('floor_inflate') or '?'}, "
         f"CPU {_secs(r['floor_cpu_seconds'])}, peak RSS {_mib(r['floor_peak_rss_bytes'])}",
         f"  floor 2 cores {_range(r, 'floor_2core')}, {r.get('floor_2core_variant') or '?'}, "
-        f"CPU {_secs(r.get('floor_2core_cpu_seconds'))}",
+        f"CPU {_secs(r.get('floor_2core_cpu_seconds'))}{_cores(r)}",
         f"  load          {_range(r, 'load')}, CPU {_secs(r['load_cpu_seconds'])}, "
         f"peak RSS {_mib(r['load_peak_rss_bytes'])}",
     ]
