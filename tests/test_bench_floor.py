@@ -143,3 +143,24 @@ def test_an_item_larger_than_the_buffer_is_an_error_not_a_wrong_count(
         floor.measure(path, variant)
     if shm.is_dir():  # the worker's shared memory is removed after a failure too
         assert set(shm.iterdir()) <= before
+
+
+def test_without_isal_the_floor_inflates_with_zlib_and_says_so(
+    tmp_path: Path, small_reads: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zlib
+
+    monkeypatch.setattr(floor, "_inflate", zlib)
+    monkeypatch.setattr(floor, "INFLATE", "zlib")
+    path = _dump(tmp_path, pods=120, kubectl=True, fmt=tarfile.PAX_FORMAT, compress="gz")
+    r = floor.measure(path, "1core")
+    assert r["inflate"] == "zlib" and r["objects_by_kind"] == _truth(path)
+
+
+def test_a_zstd_archive(tmp_path: Path, small_reads: None) -> None:
+    zstandard = pytest.importorskip("zstandard")
+    plain = _dump(tmp_path, pods=120, kubectl=True, fmt=tarfile.PAX_FORMAT, compress="")
+    path = tmp_path / "dump.tar.zst"
+    path.write_bytes(zstandard.ZstdCompressor().compress(plain.read_bytes()))
+    r = floor.measure(path, "procs")
+    assert r["inflate"] == "zstd" and r["objects_by_kind"] == _truth(plain)
