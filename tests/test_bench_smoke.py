@@ -189,7 +189,7 @@ def test_generator_is_deterministic(small_dump: Path, tmp_path: Path) -> None:
 
 def test_benchmark_reports_every_field(small_dump: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, str(BENCH / "run.py"), str(small_dump), "--also", str(small_dump)],
+        [sys.executable, str(BENCH / "run.py"), str(small_dump), "--also", str(small_dump), "--runs", "2"],
         check=False,
         capture_output=True,
         text=True,
@@ -215,6 +215,17 @@ def test_benchmark_reports_every_field(small_dump: Path) -> None:
     ):
         assert r[key] > 0, key
     assert r["floor_seconds"] == min(r["floor_1core_seconds"], r["floor_2core_seconds"])
+    # every measurement ran twice; the figures judged are medians, printed with their range
+    for name in ("floor_1core", "floor_2core", "load", "analyze_json", "analyze_html"):
+        sp = r["spread"][name]
+        assert sp["runs"] == 2 and sp["min"] <= sp["median"] <= sp["max"], name
+    assert r["floor_1core_seconds"] == r["spread"]["floor_1core"]["median"]
+    assert r["load_seconds"] == r["spread"]["load"]["median"]
+    assert r["analyze_json"]["seconds"] == r["spread"]["analyze_json"]["median"]
+    # both floors decoded every object of every kind, as many as the load put in its frames
+    assert r["floor_objects"]["pods"] == r["frames"]["pods"] == 1500
+    assert r["floor_objects"]["nodes"] == r["frames"]["nodes"] == 50
+    assert r["floor_inflate"] in ("isal", "zlib") and "floor 2 cores" in proc.stdout and "2 runs" in proc.stdout
     assert r["frames"]["pods"] == 1500
     aj = r["analyze_json"]
     assert aj["findings"] == sum(aj["findings_by_cause"].values()) > 0
