@@ -57,6 +57,31 @@ def test_merge_makes_the_most_specific_cause_primary_and_keeps_the_others_eviden
     assert [r.title for r in primary.remediation] == ["read the log"]
 
 
+def test_the_cause_of_most_of_the_pods_there_leads_when_causes_are_about_different_pods() -> None:
+    """Nine pods crash-looping and one surge pod Pending: the crash is the workload's cause, the
+    Pending pod contributes. About the same pods, or when the other pods are known only from events
+    of pods deleted since, the most specific cause stays primary."""
+    w = Workload("Deployment", "shop", "api")
+    crashing = [f"api-{i}" for i in range(9)]
+    present = {("shop", p) for p in [*crashing, "api-new"]}
+
+    def both(crash_pods: list[str]) -> list[Finding]:
+        return [
+            _finding("unschedulable", w, 0.9, pods=["api-new"]),
+            _finding("app-crash", w, 0.85, pods=crash_pods),
+        ]
+
+    (f,) = merge(both(crashing), present)
+    assert f.cause == "app-crash" and f.contributing == ["unschedulable"]
+    assert f.pods == sorted([*crashing, "api-new"])
+    (f,) = merge(both(["api-new", *crashing]), present)  # the same pod: specificity decides
+    assert f.cause == "unschedulable"
+    (f,) = merge(both(["old-1", "old-2"]), present)  # pods gone from the dump outweigh nothing
+    assert f.cause == "unschedulable"
+    (f,) = merge(both(["api-1"]), present)  # as many pods: specificity decides
+    assert f.cause == "unschedulable"
+
+
 def test_merge_keeps_latent_risks_apart_and_orders_by_declared_specificity() -> None:
     w = Workload("Deployment", "shop", "api")
     for a, b in zip(causes.precedence(), causes.precedence()[1:]):

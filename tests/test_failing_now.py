@@ -8,7 +8,7 @@ from typing import Any
 
 from forensics.analysis.analyze import analyze
 from forensics.read.load import load_dump
-from tests.rules.builders import SNAP, SNAP2, crashloop, ctr, node, pod, running, terminated, write_dump
+from tests.rules.builders import SNAP, SNAP2, crashloop, ctr, node, pod, running, terminated, unscheduled, write_dump
 
 
 def _doc(
@@ -169,3 +169,26 @@ def test_a_workload_failing_healing_and_failing_again_has_two_intervals(tmp_path
     # a failing bar is a thick red stroke (forensics/render/charts.py), one per interval
     bars = re.findall(r"stroke: #c0392b; stroke-width: 5", svg)
     assert len(bars) == 2
+
+
+def test_a_surge_pod_pending_beside_crash_looping_replicas_is_not_the_cause(tmp_path: Path) -> None:
+    """Three replicas crash-loop and the rollout's new pod is Pending for lack of room: the workload
+    fails because it crashes; the Pending pod is named, contributing."""
+    crashing = [
+        pod(
+            f"web-6d4cf56db6-{c * 5}",
+            containers=[ctr(state=crashloop(), restarts=12, last=terminated("Error", 1))],
+        )
+        for c in "abc"
+    ]
+    pending = pod(
+        "web-7f8e9d0c1b-zzzzz",
+        node=None,
+        containers=[ctr(status=False)],
+        conditions=unscheduled("0/3 nodes are available: 3 Insufficient cpu."),
+    )
+    pending["status"]["phase"] = "Pending"
+    doc = _doc(tmp_path, {SNAP: {"nodes": [node()], "pods": [*crashing, pending]}})
+    (f,) = [f for f in doc["findings"] if f["workload"]["name"] == "web"]
+    assert f["cause"] == "app-crash" and "unschedulable" in f["contributing"]
+    assert "web-7f8e9d0c1b-zzzzz" in f["pods"]

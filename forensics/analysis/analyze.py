@@ -29,9 +29,14 @@ def _rank(cause: str) -> int:
     return -specificity(cause)
 
 
-def merge(findings: list[Finding]) -> list[Finding]:
+def merge(findings: list[Finding], present: set[tuple[str, str]] | None = None) -> list[Finding]:
     """One finding per (workload, latent): the most specific cause is the primary one (by the
-    `SPECIFICITY` its module declares: `forensics.analysis.causes.precedence()`), the others contributing."""
+    `SPECIFICITY` its module declares: `forensics.analysis.causes.precedence()`), the others contributing.
+    Specificity decides between explanations of the same pods. A cause about *other* pods of the
+    workload, and about more of them, is the primary one instead: nine pods crash-looping and one
+    surge pod Pending is a crash, with the Pending pod contributing. Only the pods in `present`
+    (namespace, pod: the last snapshot's) count, so that pods known from events alone (deleted
+    since) never outweigh the ones there are."""
     groups: dict[tuple[str, str, str, bool], list[Finding]] = {}
     for f in findings:
         key = (f.workload.kind, f.workload.namespace, f.workload.name, f.latent)
@@ -39,7 +44,9 @@ def merge(findings: list[Finding]) -> list[Finding]:
     out = []
     for fs in groups.values():
         fs.sort(key=lambda f: (_rank(f.cause), -f.confidence))
-        primary = fs[0]
+        primary = _widest_apart(fs, present)
+        fs.remove(primary)
+        fs.insert(0, primary)
         for other in fs[1:]:
             if other.cause == primary.cause:
                 continue
@@ -72,6 +79,20 @@ def merge(findings: list[Finding]) -> list[Finding]:
         )
     )
     return out
+
+
+def _widest_apart(fs: list[Finding], present: set[tuple[str, str]] | None) -> Finding:
+    """The first of `fs` (the most specific), unless a finding about pods none of its pods are among
+    names more of the pods there are: then the first of those naming the most."""
+
+    def there(f: Finding) -> set[str]:
+        return {p for p in f.pods if present is None or (f.workload.namespace, p) in present}
+
+    first = fs[0]
+    mine = set(first.pods)
+    apart = [f for f in fs[1:] if f.pods and mine and not mine & set(f.pods)]
+    widest = max(apart, key=lambda f: len(there(f)), default=None)  # max keeps the first of equals
+    return widest if widest is not None and len(there(widest)) > len(there(first)) else first
 
 
 # findings about something other than a workload's pods: never judged by the workload's state now
@@ -127,7 +148,7 @@ def link(findings: list[Finding]) -> list[Finding]:
 
 def analyze(dump: Dump) -> dict[str, Any]:
     ctx = build_context(dump.frames, dump.snapshots, dump.meta)
-    findings, past = split_history(ctx, merge(run_all(ctx)))
+    findings, past = split_history(ctx, merge(run_all(ctx), ctx.present_pods))
     findings = link(findings)
     incident.settle(ctx, findings)
     add_intervals(ctx, findings)

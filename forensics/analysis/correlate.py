@@ -331,6 +331,16 @@ class Context:
         return hit
 
     @cached_property
+    def present_pods(self) -> set[tuple[str, str]]:
+        """(namespace, pod) of every pod the last snapshot holds."""
+        pods = self.frames["pods"]
+        if pods.empty:
+            return set()
+        last = pods["snapshot_index"].max()
+        at = (pods["snapshot_index"] == last).fillna(False).to_numpy(dtype=bool)
+        return set(zip(pods["namespace"][at].astype(str), pods["pod"][at].astype(str)))
+
+    @cached_property
     def log_keys(self) -> frozenset[LogKey]:
         """(namespace, pod, container) of every container with a log in the dump."""
         logs = self.frames["logs"]

@@ -72,7 +72,8 @@ def find(ctx: Context) -> list[Finding]:
                 pods=bad.nunique("pod"),
             ),
             summary=(
-                f"{w} runs a {arch} image that only works on nodes with a qemu-{arch} binfmt handler "
+                f"{w} runs {'an' if arch[:1] in 'aeiosx' else 'a'} {arch} image that only works on nodes with a "
+                f"qemu-{arch} binfmt handler "
                 f"({ran_emulated.nunique('node')} node(s)); on {bad.nunique('node')} node(s) without "
                 f"one it fails with exec format error"
             ),
