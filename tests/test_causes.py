@@ -80,6 +80,11 @@ def test_the_cause_of_most_of_the_pods_there_leads_when_causes_are_about_differe
     assert f.cause == "unschedulable"
     (f,) = merge(both(["api-1"]), present)  # as many pods: specificity decides
     assert f.cause == "unschedulable"
+    # pods that ran: one OOM-killed beside nine crashing is still an OOM finding, the crash contributing
+    oom = [_finding("oom-killed", w, 0.9, pods=["api-new"]), _finding("app-crash", w, 0.85, pods=crashing)]
+    (f,) = merge(oom, present)
+    assert f.cause == "oom-killed" and f.contributing == ["app-crash"]
+    assert causes.unplaced_ids() == {"unschedulable"}
 
 
 def test_merge_keeps_latent_risks_apart_and_orders_by_declared_specificity() -> None:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from forensics import __version__
 from forensics.analysis import incident
-from forensics.analysis.causes import arch_ids, specificity
+from forensics.analysis.causes import arch_ids, specificity, unplaced_ids
 from forensics.analysis.correlate import WL_KEYS, Context, build_context, restart_history
 from forensics.analysis.findings import INTERNAL_CAUSES, Finding, Workload, severity_rank
 from forensics.analysis.rules import run_all
@@ -32,11 +32,11 @@ def _rank(cause: str) -> int:
 def merge(findings: list[Finding], present: set[tuple[str, str]] | None = None) -> list[Finding]:
     """One finding per (workload, latent): the most specific cause is the primary one (by the
     `SPECIFICITY` its module declares: `forensics.analysis.causes.precedence()`), the others contributing.
-    Specificity decides between explanations of the same pods. A cause about *other* pods of the
-    workload, and about more of them, is the primary one instead: nine pods crash-looping and one
-    surge pod Pending is a crash, with the Pending pod contributing. Only the pods in `present`
-    (namespace, pod: the last snapshot's) count, so that pods known from events alone (deleted
-    since) never outweigh the ones there are."""
+    A cause about pods that never got a node (declared `UNPLACED`) is not primary over a cause of
+    *other* pods of the workload, more of them: nine pods crash-looping and one surge pod Pending is
+    a crash, with the Pending pod contributing. Only the pods in `present` (namespace, pod: the last
+    snapshot's) count, so that pods known from events alone (deleted since) never outweigh the ones
+    there are."""
     groups: dict[tuple[str, str, str, bool], list[Finding]] = {}
     for f in findings:
         key = (f.workload.kind, f.workload.namespace, f.workload.name, f.latent)
@@ -82,13 +82,15 @@ def merge(findings: list[Finding], present: set[tuple[str, str]] | None = None) 
 
 
 def _widest_apart(fs: list[Finding], present: set[tuple[str, str]] | None) -> Finding:
-    """The first of `fs` (the most specific), unless a finding about pods none of its pods are among
-    names more of the pods there are: then the first of those naming the most."""
+    """The first of `fs` (the most specific), unless it is about pods that never got a node and a
+    finding about other pods names more of the pods there are: then the first of those naming the most."""
 
     def there(f: Finding) -> set[str]:
         return {p for p in f.pods if present is None or (f.workload.namespace, p) in present}
 
     first = fs[0]
+    if first.cause not in unplaced_ids():
+        return first
     mine = set(first.pods)
     apart = [f for f in fs[1:] if f.pods and mine and not mine & set(f.pods)]
     widest = max(apart, key=lambda f: len(there(f)), default=None)  # max keeps the first of equals

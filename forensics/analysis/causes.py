@@ -7,6 +7,7 @@ A rule module in `forensics.analysis.rules` declares its cause at its top:
     SPECIFICITY = 150                       # higher wins: merge() makes the most specific cause primary
     ARCH = "cpu-level"                      # "platform" | "cpu-level" for an architecture cause, else None
     HINTS = ("microarch",)                  # the signature hints (signatures.py) whose lines it owns
+    UNPLACED = True                         # optional: its pods never got a node (see merge())
 
 and this module derives from those declarations the cause vocabulary, the architecture causes, the
 precedence `merge()` applies, the titles the reports print and which hints belong to which cause.
@@ -51,6 +52,7 @@ class Cause:
     arch: ArchKind | None
     hints: tuple[str, ...]
     module: str
+    unplaced: bool = False  # about pods that never got a node: it yields to a cause of more of the pods
 
 
 # causes no rule module declares: the analyzer's own (a rule that raised becomes a finding of this
@@ -72,7 +74,7 @@ class DeclarationError(ValueError):
     conformance test before it ships)."""
 
 
-_FIELDS = ("CAUSE", "TITLE", "SPECIFICITY", "ARCH", "HINTS")
+_FIELDS = ("CAUSE", "TITLE", "SPECIFICITY", "ARCH", "HINTS", "UNPLACED")
 
 
 def _checked(name: str, decl: dict[str, Any]) -> Cause:
@@ -88,7 +90,10 @@ def _checked(name: str, decl: dict[str, Any]) -> Cause:
         raise DeclarationError(f"{name}: ARCH must be one of {ARCH_KINDS} or None")
     if not isinstance(hints, tuple) or not all(isinstance(h, str) and h for h in hints):
         raise DeclarationError(f"{name}: HINTS must be a tuple of signature hints")
-    return Cause(cause, title, spec, arch, hints, name)
+    unplaced = decl.get("UNPLACED", False)
+    if not isinstance(unplaced, bool):
+        raise DeclarationError(f"{name}: UNPLACED must be True or False")
+    return Cause(cause, title, spec, arch, hints, name, unplaced)
 
 
 def declared(mod: ModuleType) -> Cause:
@@ -177,6 +182,12 @@ def ids() -> tuple[str, ...]:
 def arch_ids() -> tuple[str, ...]:
     """The architecture causes (`findings.ARCH_CAUSES`)."""
     return tuple(c.id for c in registry() if c.arch is not None)
+
+
+@cache
+def unplaced_ids() -> frozenset[str]:
+    """The causes about pods that never got a node (`UNPLACED`)."""
+    return frozenset(c.id for c in registry() if c.unplaced)
 
 
 def internal_ids() -> tuple[str, ...]:

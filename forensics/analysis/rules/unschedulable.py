@@ -35,6 +35,7 @@ from forensics.analysis.rules._restart import (
 CAUSE = "unschedulable"
 TITLE = "Pods cannot be scheduled"
 SPECIFICITY = 90
+UNPLACED = True  # its pods never got a node: a cause of more of the workload's pods is primary
 
 _IGNORED = ("skip schedule deleting pod",)
 # taints the node lifecycle controller puts on nodes that are not Ready
