@@ -61,9 +61,7 @@ import gc
 import io
 import json
 import multiprocessing as mp
-import queue
 import sys
-import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -182,71 +180,25 @@ class _Plain(io.RawIOBase):
 
 
 class _Ahead(io.RawIOBase):
-    """Another raw stream read ahead in a second thread, in blocks of `block` bytes (at most `blocks`
-    waiting): inflation runs on the other core while this one walks the tar and decodes."""
+    """Another raw stream read ahead in a second thread by the loader's own read-ahead
+    (`forensics.read.source._ReadAhead`, blocks of `block` bytes, at most `blocks` waiting):
+    inflation runs on the other core while this one walks the tar and decodes."""
 
     def __init__(self, inner: io.RawIOBase, block: int = 4 << 20, blocks: int = 4) -> None:
+        from forensics.read.source import _ReadAhead
+
         super().__init__()
-        self.inner, self.block = inner, block
-        self.q: queue.Queue[Any] = queue.Queue(maxsize=blocks)
-        self.cur, self.pos, self.done = memoryview(b""), 0, False
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _put(self, item: Any) -> bool:
-        while not self.stop.is_set():
-            try:
-                self.q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self) -> None:
-        try:
-            while not self.stop.is_set():
-                buf = bytearray(self.block)
-                got = 0
-                view = memoryview(buf)
-                while got < self.block:
-                    k = self.inner.readinto(view[got:])
-                    if not k:
-                        break
-                    got += k
-                if got and not self._put(view[:got]):
-                    return
-                if got < self.block:
-                    break
-        except BaseException as e:  # noqa: BLE001 - raised in the reading thread
-            self._put(e)
-        self._put(None)
+        self.ahead = _ReadAhead(inner, block, blocks)
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b: Any) -> int:
-        while self.pos >= len(self.cur):
-            if self.done:
-                return 0
-            item = self.q.get()
-            if item is None:
-                self.done = True
-                return 0
-            if isinstance(item, BaseException):
-                self.done = True
-                raise item
-            self.cur, self.pos = item, 0
-        view = memoryview(b).cast("B")
-        n = min(len(view), len(self.cur) - self.pos)
-        view[:n] = self.cur[self.pos : self.pos + n]
-        self.pos += n
-        return n
+        return int(self.ahead.readinto(memoryview(b).cast("B")))
 
     def close(self) -> None:
-        self.stop.set()
-        self.thread.join()
-        self.inner.close()
+        if not self.closed:
+            self.ahead.close()
         super().close()
 
 
