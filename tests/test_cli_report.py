@@ -127,13 +127,15 @@ def test_one_figure_one_value(story: str, outputs: dict) -> None:
             in s["verdict"]
         )
     # the same figures in every rendering
+    nodes = f"{c['nodes']:,} node{'' if c['nodes'] == 1 else 's'}"
+    pods_seen = f"{c['pods']:,} pod{'' if c['pods'] == 1 else 's'}"
     term = " ".join(outputs[story]["terminal"].split())
-    assert f"{c['nodes']} nodes, {c['pods']} pods" in term
+    assert f"{nodes}, {pods_seen}" in term
     md = outputs[story]["md"]
-    assert f"{c['nodes']} nodes, {c['pods']} pods" in md
+    assert f"{nodes}, {pods_seen}" in md
     html = re.sub(r"<[^>]+>", " ", outputs[story]["html"])
     html = " ".join(html.split())
-    assert f"{c['nodes']:,} nodes · {c['pods']:,} pods" in html
+    assert f"{nodes} · {pods_seen}" in html
     if failing:
         assert f"{s['failing_pods']:,} / {c['pods']:,} pods failing" in html
         assert f"{s['restarts']:,} restarts of failing workloads" in html
@@ -347,3 +349,15 @@ def test_kubectl_delete_and_describe_through_serve(served, tmp_path: Path) -> No
     assert re.fullmatch(r"\d+s", age), backoff
     meta = yaml.safe_load((SAMPLES / "graviton-new-pool" / "forensics-dump.yaml").read_text())
     assert meta  # the dump is untouched by serving it
+
+
+def test_one_node_is_not_nodes() -> None:
+    from forensics.render.view import counted
+
+    assert [counted(1, "node"), counted(2, "node"), counted(0, "pod"), counted(150000, "pod")] == [
+        "1 node",
+        "2 nodes",
+        "0 pods",
+        "150,000 pods",
+    ]
+    assert counted(None, "pod") == "? pods"

@@ -44,6 +44,7 @@ def _env() -> jinja2.Environment:
             "conf_word": view.confidence_word,
             "argv": view.argv_text,
             "num": lambda v: f"{v:,}" if isinstance(v, int) else v,
+            "counted": view.counted,
         }
     )
     return env

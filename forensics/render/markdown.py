@@ -203,7 +203,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         (
             f"Collected {esc(view.fmt_time(dump.get('collected_at')))} · "
             f"{len(dump.get('snapshots') or [])} snapshot(s) · "
-            f"{counts.get('nodes', '?')} nodes, {counts.get('pods', '?')} pods · "
+            f"{view.counted(counts.get('nodes'), 'node')}, {view.counted(counts.get('pods'), 'pod')} · "
             f"{esc((doc.get('tool') or {}).get('name'))} {esc((doc.get('tool') or {}).get('version'))}"
         ),
         "",

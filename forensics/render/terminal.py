@@ -55,8 +55,8 @@ def print_summary(doc: dict[str, Any], console: Console | None = None, report_pa
     con.print(
         _t(
             f"collected {d.get('collected_at') or 'unknown'}  ·  {len(snaps)} snapshot(s)  ·  "
-            f"{counts.get('nodes', 0)} nodes, {counts.get('pods', 0)} pods  ·  architectures: "
-            + (", ".join(f"{a} {n}" for a, n in archs.items()) or "unknown")
+            f"{view.counted(counts.get('nodes', 0), 'node')}, {view.counted(counts.get('pods', 0), 'pod')}"
+            "  ·  architectures: " + (", ".join(f"{a} {n}" for a, n in archs.items()) or "unknown")
         ),
         soft_wrap=not tty,
     )

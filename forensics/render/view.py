@@ -182,6 +182,13 @@ def _int(v: Any) -> int:
         return 0
 
 
+def counted(n: Any, noun: str) -> str:
+    """`n noun`, plural unless n is 1 (`1 node`, `12 pods`, `? pods` when unknown), thousands grouped."""
+    if not isinstance(n, int) or isinstance(n, bool):
+        return f"? {noun}s"
+    return f"{n:,} {noun if n == 1 else noun + 's'}"
+
+
 def pct(conf: Any) -> str:
     try:
         return f"{float(conf) * 100:.0f}%"
