@@ -153,3 +153,12 @@ def test_a_dump_loads_to_the_same_frames_with_and_without_the_helper(
     for name in alone.frames:
         pd.testing.assert_frame_equal(shared.frames[name], alone.frames[name], check_exact=True, obj=name)
     assert [p.to_dict() for p in shared.problems] == [p.to_dict() for p in alone.problems]
+
+
+def test_the_collector_is_left_as_it_was() -> None:
+    """The helper pauses its own garbage collector; this process's stays as the caller set it."""
+    import gc
+
+    assert gc.isenabled()
+    parallel.add_batches(FrameBuilder(), "s1", "pods", "pods.json", _batches(_pods_list(60)), [])
+    assert gc.isenabled()

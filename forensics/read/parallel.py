@@ -16,6 +16,7 @@ a batch, the batch is built here and the load goes on as before.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import pickle
@@ -36,8 +37,8 @@ if TYPE_CHECKING:
 PARALLEL_KINDS = frozenset({"pods"})  # the lists worth a second process (the others are small)
 ROW_FRAMES = ("nodes", "pods", "containers", "events", "workloads", "sigs")  # what a batch adds rows to
 _ERRORS = (msgspec.DecodeError, msgspec.ValidationError)
-# what a helper that died, could not start or could not send its rows raises (BrokenExecutor is a RuntimeError)
-_HELPER_FAILED = (RuntimeError, OSError, EOFError, MemoryError, pickle.PickleError, AttributeError, ImportError)
+# what reading the answer of a helper that died or sent something unreadable raises
+_HELPER_FAILED = (OSError, EOFError, MemoryError, pickle.PickleError, AttributeError, ImportError)
 
 
 @dataclass
@@ -52,12 +53,9 @@ class Part:
 
 def build_part(snapshot: str, kind: str, file: str, data: bytes, with_notes: bool) -> Part:
     """Decode one batch (a JSON array of whole items) and build its rows in a fresh builder."""
-    import gc
-
     from forensics.read import kube
     from forensics.read.frames import FrameBuilder
 
-    gc.disable()  # as in the load: millions of small acyclic objects
     builder = FrameBuilder()
     part = Part()
     notes: list[str] | None = part.notes if with_notes else None
@@ -163,6 +161,7 @@ def _helper() -> Helper | None:
 
 def serve(inp: BinaryIO, out: BinaryIO) -> None:
     """The helper's side: read (args, batch) pairs until the input closes, answer each with its Part."""
+    gc.disable()  # as in the load: millions of small acyclic objects; this process does nothing else
     while True:
         size = inp.read(8)
         if len(size) < 8:
